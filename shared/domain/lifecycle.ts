@@ -1,0 +1,43 @@
+import type { OrderStatus } from './order';
+
+/**
+ * The order state machine (product.md): CREATED → PENDING → PAID | CLOSED | FAILED.
+ * A CREATED order can go straight to a final state because WeChat may hold a prepay we never stored
+ * (the store failed after unifiedorder answered). FAILED → PAID exists because money wins: WeChat can
+ * report PAYERROR and later SUCCESS for the same out_trade_no when the payer tries again.
+ */
+const ALLOWED: Readonly<Record<OrderStatus, readonly OrderStatus[]>> = {
+  CREATED: ['PENDING', 'PAID', 'CLOSED', 'FAILED'],
+  PENDING: ['PAID', 'CLOSED', 'FAILED'],
+  FAILED: ['PAID'],
+  PAID: [],
+  CLOSED: [],
+};
+
+export const FINAL_STATUSES: readonly OrderStatus[] = ['PAID', 'CLOSED', 'FAILED'];
+
+export function isFinal(status: OrderStatus): boolean {
+  return FINAL_STATUSES.includes(status);
+}
+
+export function canTransition(from: OrderStatus, to: OrderStatus): boolean {
+  return ALLOWED[from].includes(to);
+}
+
+/** The states from which `to` may be entered: the condition of the conditional write. */
+export function sourcesOf(to: OrderStatus): OrderStatus[] {
+  return (Object.keys(ALLOWED) as OrderStatus[]).filter((from) => ALLOWED[from].includes(to));
+}
+
+/**
+ * How a requested transition relates to the current state.
+ * - apply: allowed, write it.
+ * - already: the order is already in the target state; a duplicate, reported as success.
+ * - conflict: the order is in a state from which the target cannot be reached.
+ */
+export type TransitionPlan = 'apply' | 'already' | 'conflict';
+
+export function planTransition(current: OrderStatus, to: OrderStatus): TransitionPlan {
+  if (current === to) return 'already';
+  return canTransition(current, to) ? 'apply' : 'conflict';
+}

@@ -1,0 +1,85 @@
+/** The order as the domain knows it. Money is integer fen; every identifier is a string. */
+
+export const ORDER_STATUSES = ['CREATED', 'PENDING', 'PAID', 'CLOSED', 'FAILED'] as const;
+export type OrderStatus = (typeof ORDER_STATUSES)[number];
+
+export const TRADE_TYPES = ['APP', 'JSAPI', 'NATIVE', 'MWEB'] as const;
+export type TradeType = (typeof TRADE_TYPES)[number];
+
+export type Currency = 'CNY';
+
+export interface Amount {
+  /** Integer fen. */
+  total: number;
+  currency: Currency;
+}
+
+export interface H5Info {
+  type: string;
+  app_name?: string;
+  app_url?: string;
+  bundle_id?: string;
+  package_name?: string;
+}
+
+/** What the merchant asked for; hashed to tell a retry from a conflicting reuse of out_trade_no. */
+export interface PaymentRequest {
+  outTradeNo: string;
+  description: string;
+  amount: Amount;
+  tradeType: TradeType;
+  payerOpenid?: string;
+  productId?: string;
+  payerClientIp: string;
+  h5Info?: H5Info;
+  attach?: string;
+  /** ISO 8601 instant. */
+  expiresAt: string;
+}
+
+/** What the client (phone, browser, QR code) needs to open the WeChat cashier. */
+export type ClientParams = Record<string, string>;
+
+export interface Prepay {
+  prepayId: string;
+  client: ClientParams;
+  /** ISO 8601 instant after which the prepay_id is no longer usable (WeChat: 2 hours). */
+  validUntil: string;
+}
+
+/** Facts WeChat reports about a successful payment. */
+export interface PaymentFacts {
+  transactionId: string;
+  /** Fen actually paid. */
+  amountTotal: number;
+  currency: Currency;
+  /** WeChat's completion time, as WeChat sent it (v2 yyyyMMddHHmmss, v3 RFC 3339). */
+  paidAt: string;
+  bankType?: string;
+  payerOpenid?: string;
+}
+
+export interface HistoryEntry {
+  at: string;
+  from: OrderStatus | null;
+  to: OrderStatus;
+  /** What caused it: api, notify, reconcile, sweep, close. */
+  source: string;
+  note?: string;
+}
+
+export interface Order {
+  outTradeNo: string;
+  status: OrderStatus;
+  request: PaymentRequest;
+  requestHash: string;
+  createdAt: string;
+  updatedAt: string;
+  prepay?: Prepay;
+  payment?: PaymentFacts;
+  /** Why the order was closed or failed, in WeChat's words where there are some. */
+  reason?: string;
+  /** When the reconciler should next ask WeChat; absent once the order is final. */
+  nextCheckAt?: string;
+  history: HistoryEntry[];
+}

@@ -1,0 +1,162 @@
+import type {
+  Amount,
+  ClientParams,
+  Order,
+  OrderStatus,
+  PaymentFacts,
+  PaymentRequest,
+  Prepay,
+} from './order';
+
+// ---- Order store --------------------------------------------------------------------------------
+
+export type CreateResult = { kind: 'created'; order: Order } | { kind: 'exists'; order: Order };
+
+export interface TransitionCommand {
+  outTradeNo: string;
+  to: OrderStatus;
+  /** ISO 8601 instant of the transition. */
+  at: string;
+  /** What caused it: api, notify, reconcile, sweep, close. */
+  source: string;
+  note?: string;
+  prepay?: Prepay;
+  payment?: PaymentFacts;
+  reason?: string;
+  /** When the reconciler should next look; omitted on final states, where it is removed. */
+  nextCheckAt?: string;
+}
+
+/**
+ * The outcome of one conditional write.
+ * - applied: this call made the change.
+ * - already: the order was already in the target state; nothing was written (a duplicate).
+ * - conflict: the order is in a state the target cannot be reached from; `order` is the current one.
+ */
+export type TransitionResult =
+  | { kind: 'applied'; order: Order }
+  | { kind: 'already'; order: Order }
+  | { kind: 'conflict'; order: Order }
+  | { kind: 'not_found' };
+
+/** A notification exactly as received, kept for audit whatever became of it. */
+export interface NotificationRecord {
+  /** Unique per receipt, so duplicates are each kept. */
+  id: string;
+  /** Absent when the notification could not be read far enough to know it. */
+  outTradeNo?: string;
+  receivedAt: string;
+  apiVersion: 'v2' | 'v3';
+  /** accepted: verified and for a known order; rejected: refused, with the reason. */
+  outcome: 'accepted' | 'rejected';
+  reason?: string;
+  /** The body as received (capped by the caller). */
+  body: string;
+  /** Signature headers for v3. */
+  headers?: Record<string, string>;
+}
+
+export interface DueOrder {
+  outTradeNo: string;
+  nextCheckAt: string;
+}
+
+export interface OrderStore {
+  /** Stores a new order; conditional on out_trade_no not existing. */
+  create(order: Order): Promise<CreateResult>;
+  get(outTradeNo: string): Promise<Order | undefined>;
+  /** One conditional write on the current status (see lifecycle.sourcesOf). */
+  transition(command: TransitionCommand): Promise<TransitionResult>;
+  /** Moves the next check of a non-final order; a no-op when the order is final or gone. */
+  setNextCheck(outTradeNo: string, nextCheckAt: string): Promise<void>;
+  recordNotification(record: NotificationRecord): Promise<void>;
+  listNotifications(outTradeNo: string): Promise<NotificationRecord[]>;
+  /** Non-final orders whose next check is at or before `now`, oldest first (an index query). */
+  findDue(now: string, limit: number): Promise<DueOrder[]>;
+}
+
+// ---- Check scheduler ----------------------------------------------------------------------------
+
+export interface ReconcileCheck {
+  outTradeNo: string;
+  /** 0 for the first check after prepay; grows with each NOTPAY answer. */
+  attempt: number;
+  /** ISO 8601 instant the check is for. Delivered earlier (waits over SQS's 15 minutes), it is re-scheduled. */
+  dueAt: string;
+}
+
+export interface CheckScheduler {
+  schedule(check: ReconcileCheck): Promise<void>;
+}
+
+// ---- Payment provider (WeChat Pay v2 or v3) -----------------------------------------------------
+
+/** WeChat's trade_state, plus NOT_FOUND for ORDERNOTEXIST / 404. */
+export type TradeState =
+  | 'SUCCESS'
+  | 'REFUND'
+  | 'NOTPAY'
+  | 'CLOSED'
+  | 'REVOKED'
+  | 'USERPAYING'
+  | 'PAYERROR'
+  | 'NOT_FOUND';
+
+/** A verified statement from WeChat about one trade: from a query answer or a notification. */
+export interface TradeReport {
+  outTradeNo: string;
+  state: TradeState;
+  appid: string;
+  mchid: string;
+  /** The amount WeChat says the trade is for; checked against the stored order. */
+  amount?: Amount;
+  /** Present when state is SUCCESS (or REFUND: it was paid). */
+  payment?: PaymentFacts;
+  /** WeChat's human description (trade_state_desc, err_code_des). */
+  description?: string;
+}
+
+export interface PrepayResult {
+  prepayId: string;
+  /** What the client needs: re-signed APP / JSAPI params, or code_url / mweb_url. */
+  client: ClientParams;
+}
+
+export interface PaymentProvider {
+  readonly apiVersion: 'v2' | 'v3';
+  /** Throws ProviderError on failure. */
+  prepay(request: PaymentRequest, notifyUrl: string): Promise<PrepayResult>;
+  /** Throws ProviderError on failure; an unknown order is state NOT_FOUND, not an error. */
+  query(outTradeNo: string): Promise<TradeReport>;
+  /** Throws ProviderError (code ORDERPAID, ORDERCLOSED, …) when WeChat refuses. */
+  close(outTradeNo: string): Promise<void>;
+}
+
+/** An HTTP request as the notify endpoint received it. */
+export interface RawNotification {
+  /** Header names lower-cased. */
+  headers: Record<string, string>;
+  body: string;
+}
+
+export type VerifiedNotification =
+  | { kind: 'trade'; report: TradeReport }
+  | { kind: 'rejected'; reason: string; outTradeNo?: string };
+
+/** Verifies and decodes the provider's notifications, and words the reply the provider expects. */
+export interface NotificationCodec {
+  readonly apiVersion: 'v2' | 'v3';
+  verify(notification: RawNotification): Promise<VerifiedNotification>;
+  reply(ok: boolean, message: string): { statusCode: number; headers: Record<string, string>; body: string };
+}
+
+// ---- Environment --------------------------------------------------------------------------------
+
+export interface Clock {
+  now(): Date;
+}
+
+export interface Merchant {
+  appid: string;
+  mchid: string;
+}

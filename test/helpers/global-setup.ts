@@ -1,0 +1,2 @@
+// Placeholder until the local DynamoDB and SQS servers are wired in.
+export default function setup(): void {}
