@@ -1,2 +1,5 @@
-// Placeholder: replaced by the real handler wiring.
-export const handler = async (): Promise<void> => {};
+import { createDependencies } from '../shared/app/dependencies';
+import { createNotifyHandler } from '../shared/app/handlers';
+import { loadSettings } from '../shared/config/settings';
+
+export const handler = createNotifyHandler(createDependencies(loadSettings(process.env)));

@@ -1,0 +1,66 @@
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Duration } from 'aws-cdk-lib';
+import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+
+/** The four handlers, one file each in functions/, and the service name each reports under. */
+export type ServiceName = 'orders' | 'notify' | 'reconcile' | 'sweep';
+
+/** CloudWatch namespace of the handlers' custom metrics (Powertools EMF). */
+export const METRICS_NAMESPACE = 'WechatPayBackend';
+export const DEFAULT_TIMEOUT = Duration.seconds(10);
+
+export interface PaymentFunctionProps {
+  readonly service: ServiceName;
+  /** Added to the variables every handler gets (service name, metrics namespace, source maps). */
+  readonly environment: Readonly<Record<string, string>>;
+  readonly timeout?: Duration;
+  readonly memorySize?: number;
+}
+
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+// Some bundled CommonJS dependencies call require() for Node built-ins, which ESM output lacks.
+const REQUIRE_SHIM = "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
+
+/**
+ * One of our Lambdas, with the defaults every handler shares in one place: Node.js 22 on arm64,
+ * bundled locally by esbuild (never Docker) as minified ESM with source maps, logs kept a month.
+ */
+export class PaymentFunction extends NodejsFunction {
+  public readonly service: ServiceName;
+
+  constructor(scope: Construct, id: string, props: PaymentFunctionProps) {
+    super(scope, id, {
+      entry: join(REPO_ROOT, 'functions', `${props.service}.ts`),
+      handler: 'handler',
+      projectRoot: REPO_ROOT,
+      depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
+      runtime: Runtime.NODEJS_22_X,
+      architecture: Architecture.ARM_64,
+      memorySize: props.memorySize ?? 512,
+      timeout: props.timeout ?? DEFAULT_TIMEOUT,
+      logGroup: new LogGroup(scope, `${id}Logs`, { retention: RetentionDays.ONE_MONTH }),
+      environment: {
+        ...props.environment,
+        POWERTOOLS_SERVICE_NAME: props.service,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        NODE_OPTIONS: '--enable-source-maps',
+      },
+      bundling: {
+        forceDockerBundling: false,
+        format: OutputFormat.ESM,
+        target: 'node22',
+        mainFields: ['module', 'main'],
+        banner: REQUIRE_SHIM,
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+      },
+    });
+    this.service = props.service;
+  }
+}

@@ -1,0 +1,81 @@
+import { z } from 'zod';
+import { ValidationError } from '../../shared/domain/errors';
+
+export const DEFAULT_WECHATPAY_BASE_URL = 'https://api.mch.weixin.qq.com';
+/** Seconds after creation at which the reconciler asks WeChat about an order still unpaid. */
+export const DEFAULT_RECONCILE_SCHEDULE = '30,60,120,300,600,900';
+
+/**
+ * Deploy-time choices, read from CDK context (`cdk.json` or `-c key=value`). None of them is a
+ * secret: the merchant's credentials stay in Secrets Manager and only the secret's name/ARN is here.
+ */
+export interface StackSettings {
+  /** Secret name, partial ARN or complete ARN; absent = the `MerchantSecretArn` stack parameter. */
+  readonly merchantSecret: string | undefined;
+  readonly wechatpayBaseUrl: string;
+  /** Comma-separated delays in seconds, handed to the Lambdas as RECONCILE_SCHEDULE. */
+  readonly reconcileSchedule: string;
+  /** Subscribed by e-mail to the alarm topic when given. */
+  readonly alarmEmail: string | undefined;
+}
+
+/** The context keys read, so callers and docs name them the same way. */
+export const CONTEXT_KEYS = {
+  merchantSecret: 'merchantSecretArn',
+  wechatpayBaseUrl: 'wechatpayBaseUrl',
+  reconcileSchedule: 'reconcileSchedule',
+  alarmEmail: 'alarmEmail',
+} as const;
+
+/** What each setting must be, for the error message (values are not echoed: one may be pasted wrongly). */
+const RULES: Record<keyof typeof CONTEXT_KEYS, string> = {
+  merchantSecret: 'a Secrets Manager secret name, or its ARN',
+  wechatpayBaseUrl: 'an https:// base URL without query or fragment',
+  reconcileSchedule: 'comma-separated positive whole seconds, e.g. 30,60,120',
+  alarmEmail: 'an e-mail address',
+};
+
+// Secret names are 1-512 of these characters; ARNs are taken as they are.
+const SECRET_ID = /^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+|[\w/+=.@-]{1,512})$/;
+const DELAYS = /^[1-9]\d{0,5}(,[1-9]\d{0,5})*$/;
+
+const settingsSchema = z.object({
+  merchantSecret: z.string().trim().regex(SECRET_ID).optional(),
+  wechatpayBaseUrl: z
+    .url({ protocol: /^https$/ })
+    .refine((value) => !value.includes('?') && !value.includes('#'))
+    .transform((value) => value.replace(/\/+$/, ''))
+    .default(DEFAULT_WECHATPAY_BASE_URL),
+  reconcileSchedule: z
+    .string()
+    .transform((value) => value.replace(/\s+/g, ''))
+    .refine((value) => DELAYS.test(value))
+    .default(DEFAULT_RECONCILE_SCHEDULE),
+  alarmEmail: z.email().optional(),
+});
+
+/**
+ * Reads and validates the settings; `context` is `node.tryGetContext`. Values given with `-c` arrive
+ * as strings, values in cdk.json as JSON; numbers are not accepted anywhere, only strings.
+ */
+export function readStackSettings(context: (key: string) => unknown): StackSettings {
+  const raw = Object.fromEntries(
+    Object.entries(CONTEXT_KEYS).map(([field, key]) => {
+      const value = context(key);
+      // An empty `-c key=` means "not set", like leaving the key out.
+      return [field, value === '' || value === null ? undefined : value];
+    }),
+  );
+  const parsed = settingsSchema.safeParse(raw);
+  if (!parsed.success) {
+    const field = parsed.error.issues[0]?.path[0] as keyof typeof CONTEXT_KEYS;
+    const key = CONTEXT_KEYS[field];
+    throw new ValidationError(`CDK context "${key}" must be ${RULES[field]}`, key);
+  }
+  return {
+    merchantSecret: parsed.data.merchantSecret,
+    wechatpayBaseUrl: parsed.data.wechatpayBaseUrl,
+    reconcileSchedule: parsed.data.reconcileSchedule,
+    alarmEmail: parsed.data.alarmEmail,
+  };
+}

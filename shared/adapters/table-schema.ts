@@ -1,0 +1,50 @@
+/**
+ * The orders table's design, shared by the CDK stack, the local stack and the DynamoDB adapter so the
+ * three cannot drift apart. Every key attribute is a string (S).
+ *
+ * One table holds two kinds of items, side by side under the order's partition:
+ * - the order:         pk = ORDER#<out_trade_no>, sk = ORDER
+ * - each notification: pk = ORDER#<out_trade_no>, sk = NOTIFY#<receivedAt>#<id>
+ *   (pk = NOTIFY#UNMATCHED when the out_trade_no could not be read; those expire through `ttl`).
+ *
+ * The due index is sparse: only orders that are not final carry `dueKey`, so the reconciler's sweep
+ * reads exactly the orders that still need a look, oldest `nextCheckAt` first.
+ */
+
+export const PARTITION_KEY = 'pk';
+export const SORT_KEY = 'sk';
+/** Epoch seconds; DynamoDB deletes the item some time after it passes. */
+export const TTL_ATTRIBUTE = 'ttl';
+
+export const DUE_INDEX = {
+  name: 'due-index',
+  partitionKey: 'dueKey',
+  sortKey: 'nextCheckAt',
+  /** Keys only: out_trade_no is derivable from pk, and the sweep reads the order anyway. */
+  projection: 'KEYS_ONLY',
+} as const;
+
+/** The one value of `dueKey`: all due orders share a partition of the index, sorted by nextCheckAt. */
+export const DUE_KEY_VALUE = 'DUE';
+
+export const ORDER_SORT_KEY = 'ORDER';
+export const NOTIFICATION_SORT_PREFIX = 'NOTIFY#';
+export const UNMATCHED_NOTIFICATIONS_PARTITION = 'NOTIFY#UNMATCHED';
+/** Unmatched notifications are kept this long for audit, then expire. */
+export const UNMATCHED_NOTIFICATION_TTL_DAYS = 400;
+
+const ORDER_PARTITION_PREFIX = 'ORDER#';
+
+export function orderPartition(outTradeNo: string): string {
+  return `${ORDER_PARTITION_PREFIX}${outTradeNo}`;
+}
+
+/** The out_trade_no of an order partition key, or undefined for any other partition. */
+export function outTradeNoOfPartition(pk: string): string | undefined {
+  return pk.startsWith(ORDER_PARTITION_PREFIX) ? pk.slice(ORDER_PARTITION_PREFIX.length) : undefined;
+}
+
+/** Sorts a partition's notifications by arrival; the id keeps simultaneous ones apart. */
+export function notificationSortKey(receivedAt: string, id: string): string {
+  return `${NOTIFICATION_SORT_PREFIX}${receivedAt}#${id}`;
+}

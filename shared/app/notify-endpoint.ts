@@ -1,0 +1,41 @@
+import type { LambdaFunctionURLEvent, LambdaFunctionURLResult } from 'aws-lambda';
+
+import type { RawNotification } from '../domain/ports';
+import type { Dependencies } from './dependencies';
+
+/** WeChat's notifications are about 1 KB; the cap keeps hostile bodies out of memory and storage. */
+export const MAX_NOTIFICATION_BYTES = 64 * 1024;
+
+/**
+ * POST /notify/pay. Verifies, records, then applies; answers success only after the record and the
+ * transition are stored, so a storage failure makes WeChat retry.
+ */
+export async function handleNotify(event: LambdaFunctionURLEvent, deps: Dependencies): Promise<LambdaFunctionURLResult> {
+  const { logger, observer } = deps.observability;
+  const wechatPay = await deps.wechatPay();
+  const raw = rawNotification(event);
+  const codec = wechatPay.codecFor(raw);
+  if (event.requestContext.http.method !== 'POST' || event.rawPath !== '/notify/pay') {
+    return codec.reply(false, 'not found');
+  }
+  if (Buffer.byteLength(raw.body, 'utf8') > MAX_NOTIFICATION_BYTES) {
+    observer.rejected('BODY_TOO_LARGE', { source: 'notify' });
+    return codec.reply(false, 'body too large');
+  }
+  try {
+    const outcome = await (await deps.payments()).receiveNotification(codec, raw);
+    return outcome.ok ? codec.reply(true, 'OK') : codec.reply(false, outcome.reason);
+  } catch (err) {
+    logger.error('notification not stored; asking WeChat to retry', { error: err as Error });
+    return codec.reply(false, 'temporarily unavailable');
+  }
+}
+
+function rawNotification(event: LambdaFunctionURLEvent): RawNotification {
+  const body = event.body === undefined ? '' : event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(event.headers ?? {})) {
+    if (value !== undefined) headers[name.toLowerCase()] = value;
+  }
+  return { headers, body };
+}

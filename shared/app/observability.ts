@@ -1,0 +1,39 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
+
+import type { PaymentObserver } from '../domain/payment-observer';
+import type { Settings } from '../config/settings';
+
+export const METRIC_REJECTED_NOTIFICATIONS = 'RejectedNotifications';
+export const METRIC_PAID_AT_EXPIRY = 'PaidAtExpiryRace';
+
+export interface Observability {
+  logger: Logger;
+  metrics: Metrics;
+  observer: PaymentObserver;
+}
+
+export function createObservability(settings: Settings): Observability {
+  const logger = new Logger({
+    serviceName: settings.POWERTOOLS_SERVICE_NAME,
+    logLevel: settings.LOG_LEVEL,
+  });
+  const metrics = new Metrics({
+    namespace: settings.POWERTOOLS_METRICS_NAMESPACE,
+    serviceName: settings.POWERTOOLS_SERVICE_NAME,
+  });
+  const observer: PaymentObserver = {
+    rejected(reason, detail) {
+      logger.warn('WeChat report rejected', { reason, ...detail });
+      metrics.addMetric(METRIC_REJECTED_NOTIFICATIONS, MetricUnit.Count, 1);
+    },
+    paidAtExpiry(outTradeNo) {
+      logger.warn('order paid while it was being closed at expiry; kept as paid', { outTradeNo });
+      metrics.addMetric(METRIC_PAID_AT_EXPIRY, MetricUnit.Count, 1);
+    },
+    recovered(what, { outTradeNo, error }) {
+      logger.warn(what, { outTradeNo, error: error instanceof Error ? error.message : String(error) });
+    },
+  };
+  return { logger, metrics, observer };
+}

@@ -1,0 +1,30 @@
+import type { Order } from '../domain/order';
+
+/** The public JSON shape of an order (product.md's contract): WeChat APIv3 field names, snake_case. */
+export function orderView(order: Order): Record<string, unknown> {
+  const { request, prepay, payment } = order;
+  return {
+    out_trade_no: order.outTradeNo,
+    status: order.status,
+    trade_type: request.tradeType,
+    description: request.description,
+    amount: { total: request.amount.total, currency: request.amount.currency },
+    prepay_id: prepay?.prepayId ?? null,
+    expires_at: request.expiresAt,
+    client: prepay?.client ?? null,
+    created_at: order.createdAt,
+    updated_at: order.updatedAt,
+    ...(payment
+      ? {
+          payment: {
+            transaction_id: payment.transactionId,
+            amount: { total: payment.amountTotal, currency: payment.currency },
+            paid_at: payment.paidAt,
+            bank_type: payment.bankType ?? null,
+            payer: { openid: payment.payerOpenid ?? null },
+          },
+        }
+      : {}),
+    ...(order.reason ? { reason: order.reason } : {}),
+  };
+}

@@ -1,0 +1,67 @@
+import { z } from 'zod';
+
+import { ConfigurationError, type Settings } from './settings';
+
+const pem = z.string().includes('-----BEGIN', { message: 'must be a PEM block' });
+
+/**
+ * The merchant's WeChat Pay identity and keys. In AWS they come from one Secrets Manager secret
+ * (JSON with these field names); locally from WECHATPAY_* variables.
+ */
+export const MerchantCredentialsSchema = z
+  .object({
+    appid: z.string().min(1).max(32),
+    mchid: z.string().regex(/^\d{1,32}$/, 'mchid is WeChat’s numeric merchant id'),
+    apiVersion: z.enum(['v2', 'v3']).default('v2'),
+    apiKey: z.string().length(32, 'the APIv2 key is 32 characters').optional(),
+    privateKey: pem.optional(),
+    certSerial: z.string().regex(/^[0-9A-Fa-f]{8,64}$/, 'a hex certificate serial').optional(),
+    apiV3Key: z
+      .string()
+      .refine((k) => Buffer.byteLength(k, 'utf8') === 32, 'the APIv3 key must be exactly 32 bytes')
+      .optional(),
+    publicKey: pem.optional(),
+    publicKeyId: z.string().startsWith('PUB_KEY_ID_').optional(),
+  })
+  .superRefine((c, ctx) => {
+    if (c.apiVersion === 'v2' && c.apiKey === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['apiKey'], message: 'v2 needs the APIv2 key' });
+    }
+    if (c.apiVersion === 'v3') {
+      for (const field of ['privateKey', 'certSerial', 'apiV3Key'] as const) {
+        if (c[field] === undefined) ctx.addIssue({ code: 'custom', path: [field], message: `v3 needs ${field}` });
+      }
+      if ((c.publicKey === undefined) !== (c.publicKeyId === undefined)) {
+        ctx.addIssue({ code: 'custom', path: ['publicKeyId'], message: 'publicKey and publicKeyId go together' });
+      }
+    }
+  });
+
+export type MerchantCredentials = z.infer<typeof MerchantCredentialsSchema>;
+
+/** Never prints the keys: only which field broke which rule. */
+export function parseMerchantCredentials(value: unknown, source: string): MerchantCredentials {
+  const parsed = MerchantCredentialsSchema.safeParse(value);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ConfigurationError(`invalid merchant credentials in ${source}: ${problems}`);
+  }
+  return parsed.data;
+}
+
+export function credentialsFromSettings(settings: Settings): MerchantCredentials {
+  return parseMerchantCredentials(
+    {
+      appid: settings.WECHATPAY_APPID,
+      mchid: settings.WECHATPAY_MCHID,
+      apiVersion: settings.WECHATPAY_API_VERSION,
+      apiKey: settings.WECHATPAY_API_KEY,
+      privateKey: settings.WECHATPAY_PRIVATE_KEY,
+      certSerial: settings.WECHATPAY_CERT_SERIAL,
+      apiV3Key: settings.WECHATPAY_APIV3_KEY,
+      publicKey: settings.WECHATPAY_PUBLIC_KEY,
+      publicKeyId: settings.WECHATPAY_PUBLIC_KEY_ID,
+    },
+    'WECHATPAY_* variables',
+  );
+}

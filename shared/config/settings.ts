@@ -1,0 +1,72 @@
+import { z } from 'zod';
+
+import { AppError } from '../domain/errors';
+
+/** WeChat's production address; the local stack points this at the simulator. */
+export const WECHATPAY_PRODUCTION_URL = 'https://api.mch.weixin.qq.com';
+
+export const DEFAULT_RECONCILE_SCHEDULE = '30,60,120,300,600,900';
+
+const optionalText = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v));
+
+const secondsList = z
+  .string()
+  .regex(/^\s*\d+(\s*,\s*\d+)*\s*$/, 'a comma-separated list of whole seconds, e.g. 30,60,120')
+  .transform((v) => v.split(',').map((s) => Number(s.trim())))
+  .refine((list) => list.every((s) => s > 0), 'every interval must be at least 1 second');
+
+const positiveSeconds = z.coerce.number().int().positive();
+
+const EnvSchema = z.object({
+  TABLE_NAME: z.string().min(3, 'the orders table name is required'),
+  QUEUE_URL: z.url().optional(),
+  NOTIFY_URL: z
+    .url()
+    .refine((u) => !u.includes('?'), 'WeChat requires a notify_url without a query string')
+    .optional(),
+  WECHATPAY_SECRET_ID: optionalText,
+  WECHATPAY_BASE_URL: z.url().default(WECHATPAY_PRODUCTION_URL),
+  WECHATPAY_API_VERSION: z.enum(['v2', 'v3']).optional(),
+  WECHATPAY_APPID: optionalText,
+  WECHATPAY_MCHID: optionalText,
+  WECHATPAY_API_KEY: optionalText,
+  WECHATPAY_PRIVATE_KEY: optionalText,
+  WECHATPAY_CERT_SERIAL: optionalText,
+  WECHATPAY_APIV3_KEY: optionalText,
+  WECHATPAY_PUBLIC_KEY: optionalText,
+  WECHATPAY_PUBLIC_KEY_ID: optionalText,
+  RECONCILE_SCHEDULE: secondsList.default(secondsList.parse(DEFAULT_RECONCILE_SCHEDULE)),
+  /** WeChat refuses to close an order younger than this; the local stack scales it with the simulator. */
+  CLOSE_MIN_AGE_SECONDS: positiveSeconds.default(300),
+  /** A prepay_id lives two hours at WeChat, and an order without time_expire expires with it. */
+  PREPAY_TTL_SECONDS: positiveSeconds.default(7200),
+  /** The sweep re-enqueues only orders overdue by this much, so in-flight checks are not doubled. */
+  SWEEP_GRACE_SECONDS: positiveSeconds.default(120),
+  AWS_REGION: z.string().default('us-east-1'),
+  AWS_ENDPOINT_URL_DYNAMODB: z.url().optional(),
+  AWS_ENDPOINT_URL_SQS: z.url().optional(),
+  POWERTOOLS_SERVICE_NAME: z.string().default('wechatpay'),
+  POWERTOOLS_METRICS_NAMESPACE: z.string().default('WechatPayBackend'),
+  LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT']).default('INFO'),
+});
+
+export type Settings = z.infer<typeof EnvSchema>;
+
+export class ConfigurationError extends AppError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('CONFIGURATION', message, options);
+  }
+}
+
+/** Reads and checks the configuration once, at start-up; a bad value stops the start with its name. */
+export function loadSettings(env: Record<string, string | undefined>): Settings {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ConfigurationError(`invalid configuration: ${problems}`);
+  }
+  return parsed.data;
+}

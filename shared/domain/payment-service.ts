@@ -1,0 +1,262 @@
+import { randomUUID } from 'node:crypto';
+
+import { ConflictError, NotFoundError, ProviderError } from './errors';
+import { isFinal } from './lifecycle';
+import type { Order, OrderStatus } from './order';
+import type { PaymentObserver } from './payment-observer';
+import { completeRequest, fingerprint, type NewPayment } from './payment-request';
+import type {
+  CheckScheduler,
+  Clock,
+  Merchant,
+  NotificationCodec,
+  OrderStore,
+  PaymentProvider,
+  RawNotification,
+  TradeReport,
+  TransitionResult,
+} from './ports';
+import { nextCheckAt } from './reconcile-schedule';
+
+export interface PaymentPolicy {
+  prepayTtlSeconds: number;
+  closeMinAgeSeconds: number;
+  reconcileSchedule: readonly number[];
+}
+
+export interface PaymentServiceDeps {
+  store: OrderStore;
+  scheduler: CheckScheduler;
+  provider: PaymentProvider;
+  clock: Clock;
+  merchant: Merchant;
+  notifyUrl: string;
+  policy: PaymentPolicy;
+  observer: PaymentObserver;
+}
+
+/** Why a report from WeChat was not applied. */
+export type RejectionReason = 'FOREIGN_MERCHANT' | 'UNKNOWN_ORDER' | 'AMOUNT_MISMATCH' | 'MISSING_PAYMENT';
+
+/**
+ * The result of applying what WeChat said about a trade.
+ * - applied / already: the order is (now) in the state WeChat reported.
+ * - unchanged: WeChat's answer moves nothing (NOTPAY, USERPAYING, unknown at WeChat, a failed notification).
+ * - conflict: the order is final in another state; kept as it is.
+ * - rejected: the report was refused (see RejectionReason); nothing changed.
+ */
+export type ApplyOutcome =
+  | { kind: 'applied' | 'already' | 'unchanged' | 'conflict'; order: Order }
+  | { kind: 'rejected'; reason: RejectionReason; order?: Order };
+
+export type NotificationOutcome =
+  | { ok: true; outcome: ApplyOutcome }
+  | { ok: false; reason: string; outTradeNo?: string };
+
+type Source = 'api' | 'notify' | 'query' | 'reconcile' | 'close';
+
+export class PaymentService {
+  constructor(private readonly deps: PaymentServiceDeps) {}
+
+  /**
+   * Stores the order, asks WeChat for a prepay, stores that, and schedules the first check.
+   * The same out_trade_no with the same content answers the stored payment (or resumes a creation
+   * that failed half-way); with other content it is a conflict.
+   */
+  async create(input: NewPayment): Promise<Order> {
+    const { store, provider, clock, policy } = this.deps;
+    const now = clock.now();
+    const request = completeRequest(input, now, policy.prepayTtlSeconds);
+    const requestHash = fingerprint({ ...input, outTradeNo: request.outTradeNo });
+    const at = now.toISOString();
+    const created = await store.create({
+      outTradeNo: request.outTradeNo,
+      status: 'CREATED',
+      request,
+      requestHash,
+      createdAt: at,
+      updatedAt: at,
+      history: [{ at, from: null, to: 'CREATED', source: 'api' }],
+    });
+    const order = created.order;
+    if (created.kind === 'exists') {
+      if (order.requestHash !== requestHash) {
+        throw new ConflictError('OUT_TRADE_NO_USED', `out_trade_no ${order.outTradeNo} was already used for a different payment`);
+      }
+      if (order.status !== 'CREATED') return order;
+    }
+
+    const prepay = await provider.prepay(order.request, this.deps.notifyUrl);
+    const dueAt = nextCheckAt(policy.reconcileSchedule, 0, clock.now(), order.request.expiresAt);
+    const result = await store.transition({
+      outTradeNo: order.outTradeNo,
+      to: 'PENDING',
+      at: clock.now().toISOString(),
+      source: 'api',
+      prepay: {
+        prepayId: prepay.prepayId,
+        client: prepay.client,
+        validUntil: new Date(now.getTime() + policy.prepayTtlSeconds * 1000).toISOString(),
+      },
+      nextCheckAt: dueAt,
+    });
+    const stored = orderOf(result, order.outTradeNo);
+    if (result.kind === 'applied') await this.scheduleCheck(order.outTradeNo, 0, dueAt);
+    return stored;
+  }
+
+  /** The stored order; with `sync`, WeChat is asked first when the order is not final. */
+  async get(outTradeNo: string, options: { sync?: boolean } = {}): Promise<Order> {
+    const order = await this.deps.store.get(outTradeNo);
+    if (order === undefined) throw new NotFoundError(`no order with out_trade_no ${outTradeNo}`);
+    if (!options.sync || isFinal(order.status)) return order;
+    const outcome = await this.applyReport(await this.deps.provider.query(outTradeNo), 'query');
+    return outcome.order ?? order;
+  }
+
+  /** Closes at WeChat, then here. Refused for paid orders and for orders younger than WeChat allows. */
+  async close(outTradeNo: string): Promise<Order> {
+    const order = await this.deps.store.get(outTradeNo);
+    if (order === undefined) throw new NotFoundError(`no order with out_trade_no ${outTradeNo}`);
+    if (order.status === 'CLOSED') return order;
+    if (order.status === 'PAID') throw new ConflictError('ORDERPAID', 'the order is paid and cannot be closed');
+    if (order.status === 'FAILED') throw new ConflictError('ORDER_FAILED', 'the order failed and is already final');
+    const waitSeconds = this.secondsUntilClosable(order);
+    if (waitSeconds > 0) {
+      throw new ConflictError('TOO_EARLY', `WeChat allows closing an order 5 minutes after creation; try again in ${waitSeconds} s`);
+    }
+    const closed = await this.closeAtWeChatAndHere(order, 'close');
+    if (closed.status === 'PAID') throw new ConflictError('ORDERPAID', 'the order was paid before it could be closed');
+    return closed;
+  }
+
+  /** Verifies, records, then applies a notification: nothing is acknowledged before it is stored. */
+  async receiveNotification(codec: NotificationCodec, raw: RawNotification): Promise<NotificationOutcome> {
+    const { store, clock, observer } = this.deps;
+    const verified = await codec.verify(raw);
+    const record = { id: randomUUID(), receivedAt: clock.now().toISOString(), apiVersion: codec.apiVersion, body: raw.body, headers: signatureHeaders(raw.headers) };
+    if (verified.kind === 'rejected') {
+      await store.recordNotification({ ...record, outTradeNo: verified.outTradeNo, outcome: 'rejected', reason: verified.reason });
+      observer.rejected(verified.reason, { outTradeNo: verified.outTradeNo, source: 'notify' });
+      return { ok: false, reason: verified.reason, outTradeNo: verified.outTradeNo };
+    }
+    const report = verified.report;
+    const checked = await this.check(report);
+    if (checked.kind === 'rejected') {
+      await store.recordNotification({ ...record, outTradeNo: report.outTradeNo, outcome: 'rejected', reason: checked.reason });
+      observer.rejected(checked.reason, { outTradeNo: report.outTradeNo, source: 'notify' });
+      return { ok: false, reason: checked.reason, outTradeNo: report.outTradeNo };
+    }
+    await store.recordNotification({ ...record, outTradeNo: report.outTradeNo, outcome: 'accepted' });
+    // A failed payment notification is recorded but moves nothing: the payer may still pay, and the reconciler asks WeChat.
+    if (report.state === 'PAYERROR') return { ok: true, outcome: { kind: 'unchanged', order: checked.order } };
+    return { ok: true, outcome: await this.applyChecked(checked.order, report, 'notify') };
+  }
+
+  /** The one path by which WeChat's word (query answer or notification) changes an order. */
+  async applyReport(report: TradeReport, source: Source): Promise<ApplyOutcome> {
+    const checked = await this.check(report);
+    if (checked.kind === 'rejected') {
+      this.deps.observer.rejected(checked.reason, { outTradeNo: report.outTradeNo, source });
+      return checked;
+    }
+    return this.applyChecked(checked.order, report, source);
+  }
+
+  /** Closes an unpaid order at WeChat, then marks it CLOSED; a late payment wins over the close. */
+  async closeAtWeChatAndHere(order: Order, source: Source): Promise<Order> {
+    try {
+      await this.deps.provider.close(order.outTradeNo);
+    } catch (err) {
+      if (!(err instanceof ProviderError)) throw err;
+      if (err.code === 'ORDERPAID') {
+        const outcome = await this.applyReport(await this.deps.provider.query(order.outTradeNo), source);
+        if (source !== 'close') this.deps.observer.paidAtExpiry(order.outTradeNo);
+        return outcome.order ?? order;
+      }
+      // Already closed at WeChat, or never reached it (prepay failed): closing here is right.
+      if (err.code !== 'ORDERCLOSED' && err.code !== 'ORDERNOTEXIST') throw err;
+    }
+    const result = await this.transition(order.outTradeNo, 'CLOSED', source, { reason: 'closed unpaid' });
+    return orderOf(result, order.outTradeNo);
+  }
+
+  secondsUntilClosable(order: Order): number {
+    const closableAt = Date.parse(order.createdAt) + this.deps.policy.closeMinAgeSeconds * 1000;
+    return Math.max(0, Math.ceil((closableAt - this.deps.clock.now().getTime()) / 1000));
+  }
+
+  async scheduleCheck(outTradeNo: string, attempt: number, dueAt: string): Promise<void> {
+    try {
+      await this.deps.scheduler.schedule({ outTradeNo, attempt, dueAt });
+    } catch (error) {
+      // The order already carries nextCheckAt, so the sweep re-enqueues it; the payment itself is fine.
+      this.deps.observer.recovered('check not scheduled; the sweep will re-enqueue it', { outTradeNo, error });
+    }
+  }
+
+  private async check(report: TradeReport): Promise<{ kind: 'ok'; order: Order } | { kind: 'rejected'; reason: RejectionReason; order?: Order }> {
+    const { merchant, store } = this.deps;
+    if (report.appid !== merchant.appid || report.mchid !== merchant.mchid) return { kind: 'rejected', reason: 'FOREIGN_MERCHANT' };
+    const order = await store.get(report.outTradeNo);
+    if (order === undefined) return { kind: 'rejected', reason: 'UNKNOWN_ORDER' };
+    if (report.state === 'SUCCESS' || report.state === 'REFUND') {
+      if (report.payment === undefined) return { kind: 'rejected', reason: 'MISSING_PAYMENT', order };
+      const expected = order.request.amount;
+      const amounts = [report.payment, ...(report.amount ? [{ amountTotal: report.amount.total, currency: report.amount.currency }] : [])];
+      if (amounts.some((a) => a.amountTotal !== expected.total || a.currency !== expected.currency)) {
+        return { kind: 'rejected', reason: 'AMOUNT_MISMATCH', order };
+      }
+    }
+    return { kind: 'ok', order };
+  }
+
+  private async applyChecked(order: Order, report: TradeReport, source: Source): Promise<ApplyOutcome> {
+    const target = targetOf(report);
+    if (target === undefined) return { kind: 'unchanged', order };
+    const result = await this.transition(order.outTradeNo, target, source, {
+      payment: target === 'PAID' ? report.payment : undefined,
+      reason: target === 'PAID' ? undefined : (report.description ?? report.state),
+    });
+    if (result.kind === 'not_found') return { kind: 'rejected', reason: 'UNKNOWN_ORDER' };
+    return { kind: result.kind, order: result.order };
+  }
+
+  private transition(outTradeNo: string, to: OrderStatus, source: Source, extra: { payment?: Order['payment']; reason?: string }): Promise<TransitionResult> {
+    return this.deps.store.transition({
+      outTradeNo,
+      to,
+      at: this.deps.clock.now().toISOString(),
+      source,
+      ...(extra.payment ? { payment: extra.payment } : {}),
+      ...(extra.reason ? { reason: extra.reason } : {}),
+    });
+  }
+}
+
+function targetOf(report: TradeReport): OrderStatus | undefined {
+  switch (report.state) {
+    case 'SUCCESS':
+    case 'REFUND':
+      return 'PAID';
+    case 'CLOSED':
+    case 'REVOKED':
+      return 'CLOSED';
+    case 'PAYERROR':
+      return 'FAILED';
+    default:
+      return undefined;
+  }
+}
+
+function orderOf(result: TransitionResult, outTradeNo: string): Order {
+  if (result.kind === 'not_found') throw new NotFoundError(`order ${outTradeNo} disappeared`);
+  return result.order;
+}
+
+const SIGNATURE_HEADERS = ['wechatpay-timestamp', 'wechatpay-nonce', 'wechatpay-signature', 'wechatpay-serial', 'content-type'];
+
+function signatureHeaders(headers: Record<string, string>): Record<string, string> | undefined {
+  const kept = Object.fromEntries(SIGNATURE_HEADERS.filter((h) => headers[h] !== undefined).map((h) => [h, headers[h] as string]));
+  return Object.keys(kept).length > 0 ? kept : undefined;
+}

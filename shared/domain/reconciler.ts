@@ -1,0 +1,89 @@
+import { isFinal } from './lifecycle';
+import type { PaymentService } from './payment-service';
+import type { CheckScheduler, Clock, OrderStore, PaymentProvider, ReconcileCheck } from './ports';
+import { attemptForAge, nextCheckAt } from './reconcile-schedule';
+
+export interface ReconcilerDeps {
+  store: OrderStore;
+  scheduler: CheckScheduler;
+  provider: PaymentProvider;
+  clock: Clock;
+  payments: PaymentService;
+  reconcileSchedule: readonly number[];
+  sweepGraceSeconds: number;
+}
+
+/** What one check did; for logs and tests. */
+export type CheckResult =
+  | 'rescheduled-early'
+  | 'stale'
+  | 'final'
+  | 'paid'
+  | 'closed'
+  | 'failed'
+  | 'waiting-to-close'
+  | 'checked-again';
+
+/**
+ * Asks WeChat about orders whose notification may never come, and closes the ones that expire unpaid.
+ * Every step is safe to repeat: SQS may deliver a check twice, and the sweep may re-create one.
+ */
+export class Reconciler {
+  constructor(private readonly deps: ReconcilerDeps) {}
+
+  /** Throws on transport errors and retryable WeChat errors, so the queue redelivers the check. */
+  async check(check: ReconcileCheck): Promise<CheckResult> {
+    const { store, provider, clock, payments } = this.deps;
+    const now = clock.now();
+    // SQS delays stop at 15 minutes; a longer wait arrives early and is sent round again.
+    if (Date.parse(check.dueAt) > now.getTime() + 1000) {
+      await this.deps.scheduler.schedule(check);
+      return 'rescheduled-early';
+    }
+    const order = await store.get(check.outTradeNo);
+    if (order === undefined || isFinal(order.status)) return 'final';
+    // Only the check the order is waiting for runs; a superseded copy (SQS redelivery after a later
+    // check was scheduled, or a twin re-created by the sweep) stops here, so chains never multiply.
+    if (order.nextCheckAt !== check.dueAt) return 'stale';
+
+    const outcome = await payments.applyReport(await provider.query(order.outTradeNo), 'reconcile');
+    const current = outcome.order ?? order;
+    if (current.status === 'PAID') return 'paid';
+    if (current.status === 'CLOSED') return 'closed';
+    if (current.status === 'FAILED') return 'failed';
+
+    if (now.getTime() >= Date.parse(current.request.expiresAt)) {
+      const wait = payments.secondsUntilClosable(current);
+      if (wait > 0) {
+        await this.scheduleNext(current.outTradeNo, check.attempt + 1, new Date(now.getTime() + wait * 1000).toISOString());
+        return 'waiting-to-close';
+      }
+      const closed = await payments.closeAtWeChatAndHere(current, 'reconcile');
+      return closed.status === 'PAID' ? 'paid' : 'closed';
+    }
+
+    const attempt = check.attempt + 1;
+    await this.scheduleNext(current.outTradeNo, attempt, nextCheckAt(this.deps.reconcileSchedule, attempt, now, current.request.expiresAt));
+    return 'checked-again';
+  }
+
+  /** Re-enqueues open orders whose check is overdue (its message was lost). Returns how many. */
+  async sweep(limit = 100): Promise<number> {
+    const { store, clock, scheduler, reconcileSchedule, sweepGraceSeconds } = this.deps;
+    const now = clock.now();
+    const cutoff = new Date(now.getTime() - sweepGraceSeconds * 1000).toISOString();
+    const due = await store.findDue(cutoff, limit);
+    for (const { outTradeNo, nextCheckAt: dueAt } of due) {
+      const order = await store.get(outTradeNo);
+      if (order === undefined || isFinal(order.status)) continue;
+      const ageSeconds = (now.getTime() - Date.parse(order.createdAt)) / 1000;
+      await scheduler.schedule({ outTradeNo, attempt: attemptForAge(reconcileSchedule, ageSeconds), dueAt });
+    }
+    return due.length;
+  }
+
+  private async scheduleNext(outTradeNo: string, attempt: number, dueAt: string): Promise<void> {
+    await this.deps.store.setNextCheck(outTradeNo, dueAt);
+    await this.deps.scheduler.schedule({ outTradeNo, attempt, dueAt });
+  }
+}

@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+
+import { canTransition, isFinal, planTransition, sourcesOf } from '../../../shared/domain/lifecycle';
+import { ORDER_STATUSES, type OrderStatus } from '../../../shared/domain/order';
+
+/** The lifecycle of product.md, written out as the full table of allowed moves. */
+const EXPECTED: Record<OrderStatus, OrderStatus[]> = {
+  CREATED: ['PENDING', 'PAID', 'CLOSED', 'FAILED'],
+  PENDING: ['PAID', 'CLOSED', 'FAILED'],
+  PAID: [],
+  CLOSED: [],
+  FAILED: ['PAID'],
+};
+
+describe('order lifecycle', () => {
+  for (const from of ORDER_STATUSES) {
+    for (const to of ORDER_STATUSES) {
+      const allowed = EXPECTED[from].includes(to);
+      const plan = from === to ? 'already' : allowed ? 'apply' : 'conflict';
+      it(`${from} → ${to}: ${plan}`, () => {
+        expect(canTransition(from, to)).toBe(allowed);
+        expect(planTransition(from, to)).toBe(plan);
+        expect(sourcesOf(to).includes(from)).toBe(allowed);
+      });
+    }
+  }
+
+  it('a paid order can never be closed or failed', () => {
+    expect(planTransition('PAID', 'CLOSED')).toBe('conflict');
+    expect(planTransition('PAID', 'FAILED')).toBe('conflict');
+  });
+
+  it('money wins: a failed payment can still become paid, a closed order cannot', () => {
+    expect(planTransition('FAILED', 'PAID')).toBe('apply');
+    expect(planTransition('CLOSED', 'PAID')).toBe('conflict');
+  });
+
+  it('knows the final states', () => {
+    expect(ORDER_STATUSES.filter(isFinal)).toEqual(['PAID', 'CLOSED', 'FAILED']);
+  });
+});
