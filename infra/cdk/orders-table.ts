@@ -3,16 +3,7 @@ import { AttributeType, BillingMode, ProjectionType, Table } from 'aws-cdk-lib/a
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-
-// The names the DynamoDB order store uses; the table and the store must agree on them.
-export const TABLE_KEYS = {
-  partitionKey: 'pk',
-  sortKey: 'sk',
-  ttlAttribute: 'ttl',
-  dueIndex: 'due-index',
-  dueIndexPartitionKey: 'dueKey',
-  dueIndexSortKey: 'nextCheckAt',
-} as const;
+import { DUE_INDEX, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from '../../shared/adapters/table-schema';
 
 /** The item-level actions a handler may be given on the orders table. */
 export type ItemAction = 'dynamodb:GetItem' | 'dynamodb:PutItem' | 'dynamodb:UpdateItem';
@@ -24,23 +15,23 @@ export type ItemAction = 'dynamodb:GetItem' | 'dynamodb:PutItem' | 'dynamodb:Upd
  */
 export class OrdersTable extends Construct {
   public readonly table: Table;
-  public readonly dueIndexName: string = TABLE_KEYS.dueIndex;
+  public readonly dueIndexName: string = DUE_INDEX.name;
 
   constructor(scope: Construct, id: string) {
     super(scope, id);
     this.table = new Table(this, 'Table', {
-      partitionKey: { name: TABLE_KEYS.partitionKey, type: AttributeType.STRING },
-      sortKey: { name: TABLE_KEYS.sortKey, type: AttributeType.STRING },
+      partitionKey: { name: PARTITION_KEY, type: AttributeType.STRING },
+      sortKey: { name: SORT_KEY, type: AttributeType.STRING },
       billingMode: BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      timeToLiveAttribute: TABLE_KEYS.ttlAttribute,
+      timeToLiveAttribute: TTL_ATTRIBUTE,
       removalPolicy: RemovalPolicy.RETAIN,
     });
     this.table.addGlobalSecondaryIndex({
-      indexName: TABLE_KEYS.dueIndex,
-      partitionKey: { name: TABLE_KEYS.dueIndexPartitionKey, type: AttributeType.STRING },
-      sortKey: { name: TABLE_KEYS.dueIndexSortKey, type: AttributeType.STRING },
-      projectionType: ProjectionType.KEYS_ONLY,
+      indexName: DUE_INDEX.name,
+      partitionKey: { name: DUE_INDEX.partitionKey, type: AttributeType.STRING },
+      sortKey: { name: DUE_INDEX.sortKey, type: AttributeType.STRING },
+      projectionType: ProjectionType[DUE_INDEX.projection],
     });
   }
 
@@ -52,7 +43,7 @@ export class OrdersTable extends Construct {
   /** dynamodb:Query on the due-index only: the index ARN, not the table's. */
   grantQueryDueIndex(grantee: IGrantable): void {
     grantee.grantPrincipal.addToPrincipalPolicy(
-      new PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${this.table.tableArn}/index/${TABLE_KEYS.dueIndex}`] }),
+      new PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${this.table.tableArn}/index/${DUE_INDEX.name}`] }),
     );
   }
 }

@@ -148,7 +148,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   };
   let handlers = options.handlers;
 
-  async function dispatch(req: IncomingMessage, received: ReceivedRequest, route: RouteMatch & { target: Target }) {
+  async function dispatch(received: ReceivedRequest, route: RouteMatch & { target: Target }) {
     if (handlers === undefined) return jsonResponse(503, { message: 'Service Unavailable' });
     const fn = functions[route.target];
     const outcome =
@@ -203,7 +203,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       protocol: `HTTP/${req.httpVersion}`,
       localPort: req.socket.localPort ?? 0,
     };
-    return dispatch(req, received, route);
+    return dispatch(received, route);
   }
 
   const server: Server = createServer((req, res) => {

@@ -1,5 +1,5 @@
 import { randomBytes, randomInt } from 'node:crypto';
-import { beijingDate, formatBeijing } from './beijing-time';
+import { toWechatTime } from '../../shared/wechatpay/v2/time';
 
 function digits(count: number): string {
   let out = '';
@@ -17,12 +17,12 @@ export function nonce(length = 32): string {
 
 /** Like WeChat's: "wx" + Beijing yyyyMMddHHmmss + 20 hex characters (36 in all). */
 export function newPrepayId(now: number): string {
-  return `wx${formatBeijing(now)}${randomBytes(10).toString('hex')}`;
+  return `wx${toWechatTime(new Date(now))}${randomBytes(10).toString('hex')}`;
 }
 
 /** 28 digits starting 42000 with the Beijing pay date in the middle; too long for a double, so a string. */
 export function newTransactionId(paidAt: number): string {
-  return `42000${digits(5)}${beijingDate(paidAt)}${digits(10)}`;
+  return `42000${digits(5)}${toWechatTime(new Date(paidAt)).slice(0, 8)}${digits(10)}`;
 }
 
 /** NATIVE's QR code content, weixin://wxpay/bizpayurl?pr=… (mode two). */

@@ -54,6 +54,10 @@ export function parseCreateOrder(body: unknown, now: Date): NewPayment {
   const parsed = CreateOrderBody.safeParse(body);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
+    if (issue?.code === 'unrecognized_keys') {
+      const field = [...issue.path, issue.keys[0]].join('.');
+      throw new ValidationError(`${field} is not a known field`, field);
+    }
     const field = issue?.path.join('.') || undefined;
     throw new ValidationError(field ? `${field} ${issue?.message}` : (issue?.message ?? 'invalid request'), field);
   }

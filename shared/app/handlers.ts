@@ -6,6 +6,7 @@ import type {
   LambdaFunctionURLResult,
   SQSBatchResponse,
   SQSEvent,
+  SQSRecord,
 } from 'aws-lambda';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
@@ -47,7 +48,7 @@ export function createReconcileHandler(deps: Dependencies): ReconcileHandler {
   const processor = new BatchProcessor(EventType.SQS);
   const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
     const reconciler = await deps.reconciler();
-    return processPartialResponse(event, async (record) => reconciler.check(parseReconcileCheck(record.body)), processor, { context });
+    return processPartialResponse(event, async (record: SQSRecord) => reconciler.check(parseReconcileCheck(record.body)), processor, { context });
   };
   return middy<SQSEvent, SQSBatchResponse>()
     .use(injectLambdaContext(deps.observability.logger))

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { fromWechatTime } from './time';
+import { isXmlSafe } from './xml';
 
 /**
  * What the v2 client sends, validated before anything is signed or sent. Field names are WeChat's.
@@ -33,8 +34,9 @@ export type OrderQueryRequest = { out_trade_no: string } | { transaction_id: str
 
 const utf8Bytes = (s: string): number => Buffer.byteLength(s, 'utf8');
 const maxBytes = (n: number) => (s: string) => utf8Bytes(s) <= n;
-// Control characters have no place in any field and would break the signed string or the XML.
-const NO_CONTROL = /^[^\u0000-\u001F\u007F]*$/;
+// Control characters have no place in any field; some cannot even be carried by XML.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const printable = (s: string): boolean => isXmlSafe(s) && !/[\u0000-\u001F\u007F]/.test(s);
 
 export const outTradeNoSchema = z
   .string()
@@ -42,7 +44,7 @@ export const outTradeNoSchema = z
 
 export const transactionIdSchema = z.string().regex(/^[0-9A-Za-z]{1,32}$/, 'must be 1-32 letters or digits');
 
-export const nonceSchema = z.string().regex(/^[0-9A-Za-z]{1,32}$/, 'must be 1-32 letters or digits');
+export const nonceSchema = z.string().regex(/^[0-9A-Za-z_-]{1,32}$/, 'must be 1-32 of 0-9 A-Z a-z _ -');
 
 const visibleAscii = (max: number) =>
   z.string().regex(new RegExp(`^[\\x21-\\x7e]{1,${max}}$`), `must be 1-${max} visible ASCII characters`);
@@ -71,7 +73,7 @@ export const unifiedOrderRequestSchema = z
     body: z
       .string()
       .min(1, 'must not be empty')
-      .regex(NO_CONTROL, 'must not hold control characters')
+      .refine(printable, 'must not hold control characters')
       .refine(maxBytes(128), 'must be at most 128 bytes (UTF-8)'),
     out_trade_no: outTradeNoSchema,
     total_fee: z.int('must be an integer number of fen').positive('must be positive'),
@@ -82,7 +84,7 @@ export const unifiedOrderRequestSchema = z
     product_id: visibleAscii(32).optional(),
     attach: z
       .string()
-      .regex(NO_CONTROL, 'must not hold control characters')
+      .refine(printable, 'must not hold control characters')
       .refine(maxBytes(127), 'must be at most 127 bytes (UTF-8)')
       .optional(),
     time_expire: z

@@ -12,7 +12,13 @@ export class XmlError extends Error {
 
 // XML 1.0 forbids these code points anywhere in a document (C0 controls except tab, LF, CR;
 // U+FFFE/U+FFFF; lone surrogates).
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const FORBIDDEN_CHARS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Whether `value` can be carried in an XML document at all. */
+export function isXmlSafe(value: string): boolean {
+  return !FORBIDDEN_CHARS.test(value);
+}
 
 const PREDEFINED_ENTITIES: Readonly<Record<string, string>> = {
   amp: '&',
@@ -121,6 +127,8 @@ export function parseXml(body: string, maxBytes = DEFAULT_MAX_XML_BYTES): Record
   if (body.length > maxBytes || Buffer.byteLength(body, 'utf8') > maxBytes) {
     throw new XmlError(`document larger than ${maxBytes} bytes`);
   }
+  // A byte order mark is allowed before the document; the parser does not expect one.
+  if (body.startsWith('\uFEFF')) body = body.slice(1);
   if (/<!DOCTYPE|<!ENTITY/i.test(body)) throw new XmlError('DOCTYPE and entity declarations are not allowed');
   if (FORBIDDEN_CHARS.test(body)) throw new XmlError('document holds a character XML forbids');
   let doc: unknown;

@@ -1,0 +1,9 @@
+import { App } from 'aws-cdk-lib';
+import { WechatPayStack } from './cdk/wechat-pay-stack';
+
+// No env: the stack is environment-agnostic, so synth needs no AWS credentials or lookups.
+const app = new App();
+new WechatPayStack(app, 'WechatPayStack', {
+  description: 'Serverless WeChat Pay backend: orders API, notify endpoint, reconciler',
+});
+app.synth();

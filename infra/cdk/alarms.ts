@@ -1,0 +1,110 @@
+import { Duration } from 'aws-cdk-lib';
+import { Alarm, ComparisonOperator, MathExpression, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import type { IMetric } from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import { Construct } from 'constructs';
+import type { PaymentFunction, ServiceName } from './payment-function';
+
+export interface AlarmsProps {
+  readonly functions: readonly PaymentFunction[];
+  readonly deadLetterQueue: IQueue;
+  /** Namespace the handlers emit custom metrics to (POWERTOOLS_METRICS_NAMESPACE). */
+  readonly metricsNamespace: string;
+  /** Subscribed to the alarm topic by e-mail when given. */
+  readonly email?: string;
+}
+
+/** Custom metrics the handlers emit (count 1 per event) that an operator must hear about. */
+export const CUSTOM_METRICS = {
+  /** A notification or query answer refused: forged, foreign merchant, amount mismatch, unknown order. */
+  rejectedNotifications: 'RejectedNotifications',
+  /** WeChat said ORDERPAID while an expired order was being closed; the payment was kept. */
+  paidAtExpiryRace: 'PaidAtExpiryRace',
+} as const;
+
+const PERIOD = Duration.minutes(5);
+
+/**
+ * Every alarm fires on the first occurrence (>= 1 in five minutes) and notifies the topic: in a
+ * payment system a dead-lettered check, a crashing handler or a refused notification each means
+ * money whose state nobody is watching.
+ */
+export class Alarms extends Construct {
+  public readonly topic: Topic;
+  public readonly deadLetterAlarm: Alarm;
+  public readonly errorAlarms: Readonly<Partial<Record<ServiceName, Alarm>>>;
+  public readonly rejectedNotificationsAlarm: Alarm;
+  public readonly paidAtExpiryRaceAlarm: Alarm;
+
+  constructor(scope: Construct, id: string, props: AlarmsProps) {
+    super(scope, id);
+    this.topic = new Topic(this, 'Topic', { displayName: 'WeChat Pay backend alarms', enforceSSL: true });
+    if (props.email !== undefined) this.topic.addSubscription(new EmailSubscription(props.email));
+    const action = new SnsAction(this.topic);
+    const atLeastOnce = (alarmId: string, metric: IMetric, description: string): Alarm => {
+      const alarm = new Alarm(this, alarmId, {
+        metric,
+        threshold: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+        alarmDescription: description,
+      });
+      alarm.addAlarmAction(action);
+      return alarm;
+    };
+
+    this.deadLetterAlarm = atLeastOnce(
+      'DeadLetterQueueNotEmpty',
+      props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: PERIOD, statistic: 'Maximum' }),
+      'Reconcile checks failed repeatedly and are in the dead-letter queue: those orders are not being checked',
+    );
+
+    const errorAlarms: Partial<Record<ServiceName, Alarm>> = {};
+    for (const fn of props.functions) {
+      errorAlarms[fn.service] = atLeastOnce(
+        `${capitalize(fn.service)}Errors`,
+        fn.metricErrors({ period: PERIOD, statistic: 'Sum' }),
+        `The ${fn.service} Lambda failed`,
+      );
+    }
+    this.errorAlarms = errorAlarms;
+
+    const services = props.functions.map((fn) => fn.service);
+    this.rejectedNotificationsAlarm = atLeastOnce(
+      'RejectedNotifications',
+      sumOverServices(props.metricsNamespace, CUSTOM_METRICS.rejectedNotifications, services),
+      'A payment notification or query answer was refused (bad signature, foreign merchant, amount mismatch, unknown order)',
+    );
+    this.paidAtExpiryRaceAlarm = atLeastOnce(
+      'PaidAtExpiryRace',
+      sumOverServices(props.metricsNamespace, CUSTOM_METRICS.paidAtExpiryRace, services),
+      'An order was paid while it was being closed on expiry; check that the payment was kept',
+    );
+  }
+}
+
+/**
+ * Powertools tags each metric with the dimension `service` (POWERTOOLS_SERVICE_NAME), and an alarm
+ * matches one exact dimension set, so a metric any handler may emit is alarmed as the sum of its
+ * per-service series. FILL(…, 0) keeps the sum defined when only some handlers emitted.
+ */
+function sumOverServices(namespace: string, metricName: string, services: readonly ServiceName[]): MathExpression {
+  const usingMetrics: Record<string, IMetric> = {};
+  for (const service of services) {
+    usingMetrics[service] = new Metric({ namespace, metricName, dimensionsMap: { service }, statistic: 'Sum', period: PERIOD });
+  }
+  return new MathExpression({
+    expression: services.map((service) => `FILL(${service}, 0)`).join(' + '),
+    usingMetrics,
+    period: PERIOD,
+    label: metricName,
+  });
+}
+
+function capitalize(word: string): string {
+  return word.charAt(0).toUpperCase() + word.slice(1);
+}

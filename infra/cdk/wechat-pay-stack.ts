@@ -1,0 +1,111 @@
+import { CfnOutput, Duration, Stack } from 'aws-cdk-lib';
+import type { StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { Alarms } from './alarms';
+import { AppBackendApi } from './app-backend-api';
+import { MerchantSecret } from './merchant-secret';
+import { NotifyEndpoint } from './notify-endpoint';
+import { OrdersTable } from './orders-table';
+import { DEFAULT_TIMEOUT, METRICS_NAMESPACE, PaymentFunction } from './payment-function';
+import { ReconcileQueue } from './reconcile-queue';
+import { Reconciler } from './reconciler';
+import { readStackSettings } from './stack-settings';
+
+/**
+ * The whole backend, laid out like the diagram in product.md:
+ *
+ *   app backend --IAM--> AppBackendApi --> orders ------------------> WeChat Pay
+ *   WeChat Pay --POST--> NotifyEndpoint --> notify
+ *   ReconcileQueue --> reconcile (query / close)  <-- sweep (every 5 min) re-enqueues lost checks
+ *   all of them --> OrdersTable;  Alarms watch the DLQ, the Lambdas and the custom metrics
+ *
+ * Environment-agnostic: no account or region lookups, so `cdk synth` needs no AWS credentials.
+ */
+export class WechatPayStack extends Stack {
+  public readonly ordersTable: OrdersTable;
+  public readonly reconcileQueue: ReconcileQueue;
+  public readonly merchantSecret: MerchantSecret;
+  public readonly ordersFunction: PaymentFunction;
+  public readonly notifyFunction: PaymentFunction;
+  public readonly reconcileFunction: PaymentFunction;
+  public readonly sweepFunction: PaymentFunction;
+  public readonly api: AppBackendApi;
+  public readonly notifyEndpoint: NotifyEndpoint;
+  public readonly reconciler: Reconciler;
+  public readonly alarms: Alarms;
+
+  constructor(scope: Construct, id: string, props?: StackProps) {
+    super(scope, id, props);
+    const settings = readStackSettings((key) => this.node.tryGetContext(key));
+
+    this.merchantSecret = new MerchantSecret(this, 'MerchantSecret', { secretNameOrArn: settings.merchantSecret });
+    this.ordersTable = new OrdersTable(this, 'OrdersTable');
+    const reconcileTimeout = DEFAULT_TIMEOUT;
+    this.reconcileQueue = new ReconcileQueue(this, 'ReconcileQueue', { consumerTimeout: reconcileTimeout });
+
+    // The variables the handlers' config loader reads; no credential is among them.
+    const common = {
+      TABLE_NAME: this.ordersTable.table.tableName,
+      WECHATPAY_SECRET_ID: this.merchantSecret.secretId,
+      WECHATPAY_BASE_URL: settings.wechatpayBaseUrl,
+      RECONCILE_SCHEDULE: settings.reconcileSchedule,
+    };
+    const withQueue = { ...common, QUEUE_URL: this.reconcileQueue.queue.queueUrl };
+
+    this.notifyFunction = new PaymentFunction(this, 'NotifyFunction', { service: 'notify', environment: common });
+    this.notifyEndpoint = new NotifyEndpoint(this, 'NotifyEndpoint', { notifyFunction: this.notifyFunction });
+    this.ordersFunction = new PaymentFunction(this, 'OrdersFunction', {
+      service: 'orders',
+      environment: { ...withQueue, NOTIFY_URL: this.notifyEndpoint.notifyUrl },
+    });
+    this.reconcileFunction = new PaymentFunction(this, 'ReconcileFunction', {
+      service: 'reconcile',
+      environment: withQueue,
+      timeout: reconcileTimeout,
+    });
+    // Pages through the due-index and enqueues; allowed longer than a request handler.
+    this.sweepFunction = new PaymentFunction(this, 'SweepFunction', {
+      service: 'sweep',
+      environment: withQueue,
+      timeout: Duration.seconds(30),
+      memorySize: 256,
+    });
+
+    // Least privilege: each handler gets exactly the calls its code makes (checked by a test).
+    const table = this.ordersTable;
+    table.grantItems(this.ordersFunction, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem');
+    table.grantItems(this.notifyFunction, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem');
+    table.grantItems(this.reconcileFunction, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem');
+    // The sweep finds overdue orders on the index and re-reads each one before re-enqueueing it.
+    table.grantQueryDueIndex(this.sweepFunction);
+    table.grantItems(this.sweepFunction, 'dynamodb:GetItem');
+    this.reconcileQueue.grantSendChecks(this.ordersFunction);
+    this.reconcileQueue.grantSendChecks(this.reconcileFunction);
+    this.reconcileQueue.grantSendChecks(this.sweepFunction);
+    // The sweep never talks to WeChat, so it cannot read the credentials.
+    this.merchantSecret.grantRead(this.ordersFunction);
+    this.merchantSecret.grantRead(this.notifyFunction);
+    this.merchantSecret.grantRead(this.reconcileFunction);
+
+    this.api = new AppBackendApi(this, 'AppBackendApi', { ordersFunction: this.ordersFunction });
+    // Also grants the reconcile Lambda the consume actions on the queue.
+    this.reconciler = new Reconciler(this, 'Reconciler', {
+      reconcileFunction: this.reconcileFunction,
+      sweepFunction: this.sweepFunction,
+      queue: this.reconcileQueue.queue,
+    });
+    this.alarms = new Alarms(this, 'Alarms', {
+      functions: [this.ordersFunction, this.notifyFunction, this.reconcileFunction, this.sweepFunction],
+      deadLetterQueue: this.reconcileQueue.deadLetterQueue,
+      metricsNamespace: METRICS_NAMESPACE,
+      ...(settings.alarmEmail !== undefined ? { email: settings.alarmEmail } : {}),
+    });
+
+    new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'App-backend API (SigV4 / IAM auth)' });
+    new CfnOutput(this, 'NotifyUrl', { value: this.notifyEndpoint.notifyUrl, description: 'notify_url WeChat Pay posts to' });
+    new CfnOutput(this, 'TableName', { value: this.ordersTable.table.tableName });
+    new CfnOutput(this, 'QueueName', { value: this.reconcileQueue.queue.queueName });
+    new CfnOutput(this, 'DlqName', { value: this.reconcileQueue.deadLetterQueue.queueName });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.alarms.topic.topicArn });
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * `npm start`: the whole backend on this machine. DynamoDB Local keeps its data under DATA_DIR, so a
+ * restart keeps every order; the SQS server (fauxqs) keeps its queues in memory, so a restart
+ * empties the reconcile queue. Nothing is lost by that: every open order carries its next check
+ * time in the table, and the sweep (run at start and then on its interval) re-enqueues the ones
+ * that are due.
+ */
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { startDynamoDbLocal } from './dynamodb-server';
+import { type LocalStartSettings, parseLocalStartSettings } from './local-settings';
+import { startSqsLocal } from './sqs-server';
+import { type LocalStack, startLocalStack } from './stack';
+
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const STOP_TIMEOUT_MS = 20_000;
+
+type Stop = { name: string; stop: () => Promise<void> };
+
+function message(error: unknown): string {
+  if (error instanceof AggregateError) return error.errors.map(message).join('; ');
+  return error instanceof Error ? error.message : String(error);
+}
+
+async function main(): Promise<void> {
+  let settings: LocalStartSettings;
+  try {
+    settings = parseLocalStartSettings(process.env, { dataDir: join(REPO_ROOT, '.local-data') });
+  } catch (error) {
+    console.error(`start failed: ${message(error)}`);
+    process.exit(1);
+  }
+
+  const running: Stop[] = [];
+  let ready = false;
+  let signalled: NodeJS.Signals | undefined;
+  let stopping: Promise<void> | undefined;
+
+  const stopEverything = (): Promise<void> => {
+    stopping ??= (async () => {
+      const force = setTimeout(() => {
+        console.error(`stop: still stopping after ${STOP_TIMEOUT_MS} ms; exiting anyway`);
+        process.exit(1);
+      }, STOP_TIMEOUT_MS);
+      force.unref();
+      let failed = false;
+      for (const { name, stop } of running.splice(0).reverse()) {
+        try {
+          await stop();
+        } catch (error) {
+          failed = true;
+          console.error(`stop: ${name}: ${message(error)}`);
+        }
+      }
+      clearTimeout(force);
+      if (failed) process.exitCode = 1;
+    })();
+    return stopping;
+  };
+
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signalled !== undefined) {
+      console.error(`${signal} again: exiting without waiting`);
+      process.exit(130);
+    }
+    signalled = signal;
+    console.log(`${signal}: stopping (the data in ${settings.dataDir} is kept)`);
+    // During start-up the steps below notice the signal and stop what they started.
+    if (ready) void stopEverything().then(() => process.exit());
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  /** Runs one start-up step, unless a signal came in first. */
+  const step = async <T>(run: () => Promise<T>): Promise<T> => {
+    if (signalled !== undefined) throw new Error(`interrupted by ${signalled}`);
+    return run();
+  };
+
+  let stack: LocalStack;
+  let dynamodbEndpoint: string;
+  let sqsEndpoint: string;
+  try {
+    const dynamodb = await step(() =>
+      startDynamoDbLocal({ port: settings.dynamodbPort || undefined, dataDir: join(settings.dataDir, 'dynamodb') }),
+    );
+    running.push({ name: 'DynamoDB Local', stop: dynamodb.stop });
+    dynamodbEndpoint = dynamodb.endpoint;
+
+    const sqs = await step(() => startSqsLocal({ port: settings.sqsPort || undefined, host: '127.0.0.1' }));
+    running.push({ name: 'SQS server', stop: sqs.stop });
+    sqsEndpoint = sqs.endpoint;
+
+    stack = await step(() =>
+      startLocalStack({
+        dynamodbEndpoint,
+        sqsEndpoint,
+        tableName: settings.tableName,
+        queueName: settings.queueName,
+        port: settings.port,
+        simulatorPort: settings.simulatorPort,
+        simulatorDataDir: join(settings.dataDir, 'simulator'),
+        wechatpayBaseUrl: settings.wechatpayBaseUrl,
+        timeScale: settings.simulatorTimeScale,
+        merchant: settings.merchant,
+        sweepIntervalMs: settings.sweepIntervalMs,
+        env: settings.handlerEnv,
+      }),
+    );
+    running.push({ name: 'local stack', stop: stack.stop });
+    if (signalled !== undefined) throw new Error(`interrupted by ${signalled}`);
+  } catch (error) {
+    if (signalled === undefined) console.error(`start failed: ${message(error)}`);
+    await stopEverything();
+    process.exit(signalled === undefined ? 1 : 0);
+  }
+
+  ready = true;
+  const urls = [
+    `gateway=${stack.gatewayUrl}`,
+    `notify=${stack.notifyUrl}`,
+    `simulator=${stack.simulatorUrl ?? 'none'}`,
+    `wechatpay=${stack.settings.WECHATPAY_BASE_URL}`,
+    `dynamodb=${dynamodbEndpoint}`,
+    `sqs=${sqsEndpoint}`,
+  ];
+  console.log(`ready ${urls.join(' ')}`);
+}
+
+await main();

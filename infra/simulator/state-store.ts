@@ -1,0 +1,125 @@
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { journalEntrySchema, orderSchema } from './order-model';
+import type { JournalEntry, SimOrder } from './order-model';
+
+/** Enough history to debug an order without letting a looping notification grow the file forever. */
+export const JOURNAL_LIMIT_PER_ORDER = 500;
+
+const STATE_FILE = 'state.json';
+
+const stateFileSchema = z.object({
+  version: z.literal(1),
+  orders: z.array(orderSchema),
+  journal: z.record(z.string(), z.array(journalEntrySchema)),
+});
+
+/**
+ * The simulator's memory: orders and what was exchanged for each. Every change is written at once
+ * (whole file to a temporary name, then renamed over the old one) so a crash never leaves half a file
+ * and a restart sees exactly what the merchant's side was told. Without a data directory it only lives
+ * in memory. Node runs handlers one at a time, so a read-modify-write without an await in between is atomic.
+ */
+export class StateStore {
+  private readonly orders = new Map<string, SimOrder>();
+  private readonly byTransactionId = new Map<string, string>();
+  private readonly journal = new Map<string, JournalEntry[]>();
+
+  private constructor(private readonly dataDir: string | undefined) {}
+
+  static open(dataDir?: string): StateStore {
+    const store = new StateStore(dataDir);
+    if (dataDir !== undefined) store.load(dataDir);
+    return store;
+  }
+
+  get persistent(): boolean {
+    return this.dataDir !== undefined;
+  }
+
+  getOrder(outTradeNo: string): SimOrder | undefined {
+    return this.orders.get(outTradeNo);
+  }
+
+  findByTransactionId(transactionId: string): SimOrder | undefined {
+    const outTradeNo = this.byTransactionId.get(transactionId);
+    return outTradeNo === undefined ? undefined : this.orders.get(outTradeNo);
+  }
+
+  allOrders(): SimOrder[] {
+    return [...this.orders.values()];
+  }
+
+  hasTransactionId(transactionId: string): boolean {
+    return this.byTransactionId.has(transactionId);
+  }
+
+  putOrder(order: SimOrder): SimOrder {
+    this.index(order);
+    this.save();
+    return order;
+  }
+
+  /** Applies `change` to the current order, if there is one, and stores the result. */
+  updateOrder(outTradeNo: string, change: (order: SimOrder) => SimOrder): SimOrder | undefined {
+    const current = this.orders.get(outTradeNo);
+    if (current === undefined) return undefined;
+    return this.putOrder(change(current));
+  }
+
+  appendJournal(outTradeNo: string, entry: JournalEntry): void {
+    const entries = this.journal.get(outTradeNo) ?? [];
+    entries.push(entry);
+    if (entries.length > JOURNAL_LIMIT_PER_ORDER) entries.splice(0, entries.length - JOURNAL_LIMIT_PER_ORDER);
+    this.journal.set(outTradeNo, entries);
+    this.save();
+  }
+
+  journalOf(outTradeNo: string): JournalEntry[] {
+    return [...(this.journal.get(outTradeNo) ?? [])];
+  }
+
+  private index(order: SimOrder): void {
+    this.orders.set(order.outTradeNo, order);
+    if (order.payment) this.byTransactionId.set(order.payment.transactionId, order.outTradeNo);
+  }
+
+  private load(dataDir: string): void {
+    let text: string;
+    try {
+      text = readFileSync(join(dataDir, STATE_FILE), 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
+    // A state file that does not read back is a loud failure: silently starting empty would make the
+    // simulator deny payments the merchant's side has already recorded.
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (err) {
+      throw new Error(`simulator state file ${STATE_FILE} is not JSON`, { cause: err });
+    }
+    const parsed = stateFileSchema.safeParse(json);
+    if (!parsed.success) {
+      throw new Error(`simulator state file ${STATE_FILE} is not valid: ${z.prettifyError(parsed.error)}`);
+    }
+    for (const order of parsed.data.orders) this.index(order);
+    for (const [outTradeNo, entries] of Object.entries(parsed.data.journal)) this.journal.set(outTradeNo, entries);
+  }
+
+  private save(): void {
+    if (this.dataDir === undefined) return;
+    mkdirSync(this.dataDir, { recursive: true });
+    const state: z.infer<typeof stateFileSchema> = {
+      version: 1,
+      orders: [...this.orders.values()],
+      journal: Object.fromEntries(this.journal),
+    };
+    const target = join(this.dataDir, STATE_FILE);
+    const temporary = `${target}.${process.pid}.tmp`;
+    writeFileSync(temporary, JSON.stringify(state));
+    renameSync(temporary, target);
+  }
+}

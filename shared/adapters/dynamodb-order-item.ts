@@ -1,0 +1,89 @@
+import { isFinal } from '../domain/lifecycle';
+import type { HistoryEntry, Order, OrderStatus } from '../domain/order';
+import type { NotificationRecord } from '../domain/ports';
+import { ValidationError } from '../domain/errors';
+import {
+  DUE_INDEX,
+  DUE_KEY_VALUE,
+  notificationSortKey,
+  ORDER_SORT_KEY,
+  orderPartition,
+  PARTITION_KEY,
+  SORT_KEY,
+  TTL_ATTRIBUTE,
+  UNMATCHED_NOTIFICATION_TTL_DAYS,
+  UNMATCHED_NOTIFICATIONS_PARTITION,
+} from './table-schema';
+
+/** An item as the document client reads and writes it. */
+export type Item = Record<string, unknown>;
+
+/** Attributes that belong to the table's layout, not to the domain record. */
+const LAYOUT_ATTRIBUTES = [PARTITION_KEY, SORT_KEY, DUE_INDEX.partitionKey, TTL_ATTRIBUTE];
+
+/**
+ * Domain records are plain JSON data. A JSON round trip drops members set to undefined, which
+ * DynamoDB refuses, at any depth, whatever options the injected client was built with.
+ */
+export function plainData<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
+}
+
+export function orderKey(outTradeNo: string): Item {
+  return { [PARTITION_KEY]: orderPartition(outTradeNo), [SORT_KEY]: ORDER_SORT_KEY };
+}
+
+export function toOrderItem(order: Order): Item {
+  const item: Item = { ...plainData(order), ...orderKey(order.outTradeNo) };
+  // Only orders that still need a look carry the due index's key, so the index stays sparse.
+  if (!isFinal(order.status)) item[DUE_INDEX.partitionKey] = DUE_KEY_VALUE;
+  return item;
+}
+
+/**
+ * History entries appended by a transition are stored without `from`: one UpdateItem cannot copy
+ * the current status into the entry it appends. Every status change appends its entry in the same
+ * write, so the state an entry left is the state the entry before it entered; it is filled in here.
+ * An entry with no predecessor (an order created with an empty history) reads `from: null`.
+ */
+export function fromOrderItem(item: Item): Order {
+  const order = withoutLayout(item) as unknown as Order;
+  let previous: OrderStatus | null = null;
+  const history = (order.history ?? []).map((entry: HistoryEntry) => {
+    const complete = { ...entry, from: entry.from === undefined ? previous : entry.from };
+    previous = entry.to;
+    return complete;
+  });
+  return { ...order, history };
+}
+
+export function toNotificationItem(record: NotificationRecord): Item {
+  const matched = record.outTradeNo !== undefined;
+  const item: Item = {
+    ...plainData(record),
+    [PARTITION_KEY]: matched ? orderPartition(record.outTradeNo as string) : UNMATCHED_NOTIFICATIONS_PARTITION,
+    [SORT_KEY]: notificationSortKey(record.receivedAt, record.id),
+  };
+  // A notification for a known order lives as long as the order; an unreadable one is kept for a
+  // while for audit and then expires.
+  if (!matched) item[TTL_ATTRIBUTE] = unmatchedExpiry(record.receivedAt);
+  return item;
+}
+
+export function fromNotificationItem(item: Item): NotificationRecord {
+  return withoutLayout(item) as unknown as NotificationRecord;
+}
+
+function unmatchedExpiry(receivedAt: string): number {
+  const receivedMs = Date.parse(receivedAt);
+  if (Number.isNaN(receivedMs)) {
+    throw new ValidationError(`receivedAt is not an ISO 8601 instant: ${receivedAt}`, 'receivedAt');
+  }
+  return Math.floor(receivedMs / 1000) + UNMATCHED_NOTIFICATION_TTL_DAYS * 24 * 60 * 60;
+}
+
+function withoutLayout(item: Item): Item {
+  const record: Item = { ...item };
+  for (const attribute of LAYOUT_ATTRIBUTES) delete record[attribute];
+  return record;
+}

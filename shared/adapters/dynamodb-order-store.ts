@@ -1,0 +1,272 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { isFinal, planTransition, sourcesOf } from '../domain/lifecycle';
+import type { Order } from '../domain/order';
+import type {
+  CreateResult,
+  DueOrder,
+  NotificationRecord,
+  OrderStore,
+  TransitionCommand,
+  TransitionResult,
+} from '../domain/ports';
+import {
+  fromNotificationItem,
+  fromOrderItem,
+  orderKey,
+  plainData,
+  toNotificationItem,
+  toOrderItem,
+} from './dynamodb-order-item';
+import type { Item } from './dynamodb-order-item';
+import {
+  DUE_INDEX,
+  DUE_KEY_VALUE,
+  NOTIFICATION_SORT_PREFIX,
+  orderPartition,
+  outTradeNoOfPartition,
+  PARTITION_KEY,
+  SORT_KEY,
+} from './table-schema';
+
+export interface DynamoDbOrderStoreOptions {
+  tableName: string;
+  /** Defaults to a client for the Lambda's own region and credentials. */
+  client?: DynamoDBDocumentClient;
+}
+
+/**
+ * Orders in one DynamoDB table (see table-schema.ts). Every status change is one conditional
+ * UpdateItem; a write refused by its condition is turned into a typed result from the item
+ * DynamoDB returns with the refusal, so no second read is needed. Any other error (throttling,
+ * a missing table, a network fault) propagates as the SDK raised it, for the caller to retry or fail.
+ */
+export class DynamoDbOrderStore implements OrderStore {
+  private readonly tableName: string;
+  private readonly client: DynamoDBDocumentClient;
+
+  constructor(options: DynamoDbOrderStoreOptions) {
+    this.tableName = options.tableName;
+    this.client = options.client ?? DynamoDBDocumentClient.from(new DynamoDBClient({}));
+  }
+
+  async create(order: Order): Promise<CreateResult> {
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: toOrderItem(order),
+          ConditionExpression: 'attribute_not_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': PARTITION_KEY },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { kind: 'created', order: fromOrderItem(toOrderItem(order)) };
+    } catch (error) {
+      const refused = refusal(error);
+      if (!refused?.item) throw error;
+      return { kind: 'exists', order: fromOrderItem(refused.item) };
+    }
+  }
+
+  async get(outTradeNo: string): Promise<Order | undefined> {
+    const { Item: item } = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: orderKey(outTradeNo), ConsistentRead: true }),
+    );
+    return item ? fromOrderItem(item) : undefined;
+  }
+
+  async transition(command: TransitionCommand): Promise<TransitionResult> {
+    const sources = sourcesOf(command.to);
+    // No state leads to the target (CREATED): nothing to write, only to report where the order is.
+    if (sources.length === 0) return this.describeRefusal(command, await this.get(command.outTradeNo));
+
+    const expression = new ExpressionBuilder();
+    const update = transitionUpdate(expression, command);
+    const condition = statusIn(expression, sources);
+    try {
+      const { Attributes: updated } = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: orderKey(command.outTradeNo),
+          UpdateExpression: update,
+          ConditionExpression: condition,
+          ...expression.attributes(),
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { kind: 'applied', order: fromOrderItem(updated as Item) };
+    } catch (error) {
+      const refused = refusal(error);
+      if (!refused) throw error;
+      return this.describeRefusal(command, refused.item && fromOrderItem(refused.item));
+    }
+  }
+
+  async setNextCheck(outTradeNo: string, nextCheckAt: string): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: orderKey(outTradeNo),
+          UpdateExpression: 'SET #next = :next',
+          // Only orders still in the due index: a final or missing order is left alone.
+          ConditionExpression: 'attribute_exists(#dueKey)',
+          ExpressionAttributeNames: { '#next': DUE_INDEX.sortKey, '#dueKey': DUE_INDEX.partitionKey },
+          ExpressionAttributeValues: { ':next': nextCheckAt },
+        }),
+      );
+    } catch (error) {
+      if (!refusal(error)) throw error;
+    }
+  }
+
+  async recordNotification(record: NotificationRecord): Promise<void> {
+    await this.client.send(new PutCommand({ TableName: this.tableName, Item: toNotificationItem(record) }));
+  }
+
+  async listNotifications(outTradeNo: string): Promise<NotificationRecord[]> {
+    const records: NotificationRecord[] = [];
+    let startKey: Item | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :notify)',
+          ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#sk': SORT_KEY },
+          ExpressionAttributeValues: { ':pk': orderPartition(outTradeNo), ':notify': NOTIFICATION_SORT_PREFIX },
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      records.push(...(page.Items ?? []).map(fromNotificationItem));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return records;
+  }
+
+  /**
+   * `now` and every stored nextCheckAt must be in one format (Date.toISOString) for the index's
+   * string order to be time order.
+   */
+  async findDue(now: string, limit: number): Promise<DueOrder[]> {
+    const due: DueOrder[] = [];
+    let startKey: Item | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: DUE_INDEX.name,
+          KeyConditionExpression: '#dueKey = :due AND #next <= :now',
+          ExpressionAttributeNames: { '#dueKey': DUE_INDEX.partitionKey, '#next': DUE_INDEX.sortKey },
+          ExpressionAttributeValues: { ':due': DUE_KEY_VALUE, ':now': now },
+          ScanIndexForward: true,
+          Limit: limit - due.length,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const key of page.Items ?? []) {
+        const outTradeNo = outTradeNoOfPartition(String(key[PARTITION_KEY]));
+        if (outTradeNo !== undefined) due.push({ outTradeNo, nextCheckAt: String(key[DUE_INDEX.sortKey]) });
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey && due.length < limit);
+    return due;
+  }
+
+  /** Why a transition was not applied, told from the order as it is now. */
+  private describeRefusal(command: TransitionCommand, current: Order | undefined): TransitionResult {
+    if (!current) return { kind: 'not_found' };
+    return planTransition(current.status, command.to) === 'already'
+      ? { kind: 'already', order: current }
+      : { kind: 'conflict', order: current };
+  }
+}
+
+// ---- Expressions ------------------------------------------------------------------------------
+
+/** Hands out placeholders for attribute names and values, so clauses can be written by name. */
+class ExpressionBuilder {
+  private readonly names: Record<string, string> = {};
+  private readonly values: Record<string, unknown> = {};
+
+  name(attribute: string): string {
+    const placeholder = `#${attribute}`;
+    this.names[placeholder] = attribute;
+    return placeholder;
+  }
+
+  value(label: string, value: unknown): string {
+    const placeholder = `:${label}`;
+    this.values[placeholder] = value;
+    return placeholder;
+  }
+
+  attributes(): { ExpressionAttributeNames: Record<string, string>; ExpressionAttributeValues: Record<string, unknown> } {
+    return { ExpressionAttributeNames: this.names, ExpressionAttributeValues: this.values };
+  }
+}
+
+/** The condition of every transition: the order exists and is in a state the target is reached from. */
+function statusIn(expression: ExpressionBuilder, sources: readonly string[]): string {
+  const allowed = sources.map((status, index) => expression.value(`from${index}`, status));
+  return `${expression.name('status')} IN (${allowed.join(', ')})`;
+}
+
+/**
+ * The update of a transition: the new status and its facts, the due-index membership that goes
+ * with it, and one history entry (stored without `from`; see fromOrderItem).
+ */
+function transitionUpdate(expression: ExpressionBuilder, command: TransitionCommand): string {
+  const set: string[] = [];
+  const remove: string[] = [];
+  const assign = (attribute: string, value: unknown): void => {
+    set.push(`${expression.name(attribute)} = ${expression.value(attribute, value)}`);
+  };
+
+  assign('status', command.to);
+  assign('updatedAt', command.at);
+  if (command.prepay) assign('prepay', plainData(command.prepay));
+  if (command.payment) assign('payment', plainData(command.payment));
+  if (command.reason !== undefined) assign('reason', command.reason);
+
+  if (isFinal(command.to)) {
+    // A final order is no longer due: leaving the sparse index is what stops the sweep.
+    remove.push(expression.name(DUE_INDEX.partitionKey), expression.name(DUE_INDEX.sortKey));
+  } else {
+    assign(DUE_INDEX.partitionKey, DUE_KEY_VALUE);
+    if (command.nextCheckAt !== undefined) assign(DUE_INDEX.sortKey, command.nextCheckAt);
+  }
+
+  const entry = plainData({ at: command.at, to: command.to, source: command.source, note: command.note });
+  const history = expression.name('history');
+  set.push(
+    `${history} = list_append(if_not_exists(${history}, ${expression.value('noHistory', [])}), ${expression.value('entry', [entry])})`,
+  );
+
+  return [`SET ${set.join(', ')}`, remove.length > 0 ? `REMOVE ${remove.join(', ')}` : '']
+    .filter(Boolean)
+    .join(' ');
+}
+
+// ---- Refusals ---------------------------------------------------------------------------------
+
+/**
+ * A write refused by its condition, with the item as it was when refused (absent when there was
+ * none); undefined for every other error. The refusal's item comes back in DynamoDB's wire format:
+ * the document client converts results, not errors.
+ */
+function refusal(error: unknown): { item: Item | undefined } | undefined {
+  if (!(error instanceof Error) || error.name !== 'ConditionalCheckFailedException') return undefined;
+  const raw = (error as { Item?: Record<string, AttributeValue> }).Item;
+  return { item: raw ? unmarshall(raw) : undefined };
+}

@@ -1,0 +1,70 @@
+import type { PaymentFacts } from '../domain/order';
+import type { NotificationCodec, RawNotification, TradeReport, VerifiedNotification } from '../domain/ports';
+import { MAX_NOTIFICATION_BYTES, notificationReply, parseV2Notification } from '../wechatpay/v2/notification';
+import { currencyOf } from './wechatpay-v2-provider';
+
+export interface WechatPayV2NotificationCodecOptions {
+  apiKey: string;
+  /** Default 32 KiB. */
+  maxBytes?: number;
+}
+
+/**
+ * NotificationCodec for WeChat Pay v2 payment notifications. It proves the notification came from
+ * WeChat (signature) and reads it; whether appid, mch_id and amount are ours is the domain's call,
+ * from report.appid / report.mchid / report.amount.
+ */
+export class WechatPayV2NotificationCodec implements NotificationCodec {
+  readonly apiVersion = 'v2' as const;
+  readonly #apiKey: string;
+  readonly #maxBytes: number;
+
+  constructor(options: WechatPayV2NotificationCodecOptions) {
+    if (typeof options.apiKey !== 'string' || !/^[\x21-\x7e]{32}$/.test(options.apiKey)) {
+      throw new TypeError('apiKey must be the 32-character APIv2 key');
+    }
+    this.#apiKey = options.apiKey;
+    this.#maxBytes = options.maxBytes ?? MAX_NOTIFICATION_BYTES;
+  }
+
+  async verify(notification: RawNotification): Promise<VerifiedNotification> {
+    const parsed = parseV2Notification(notification.body, this.#apiKey, this.#maxBytes);
+    if (!parsed.ok) {
+      return parsed.outTradeNo === undefined
+        ? { kind: 'rejected', reason: parsed.reason }
+        : { kind: 'rejected', reason: parsed.reason, outTradeNo: parsed.outTradeNo };
+    }
+    const n = parsed.notification;
+    const currency = currencyOf(n.fee_type);
+    if (currency === undefined) {
+      return { kind: 'rejected', reason: `unsupported fee_type ${n.fee_type}`, outTradeNo: n.out_trade_no };
+    }
+    const report: TradeReport = {
+      outTradeNo: n.out_trade_no,
+      state: n.result_code === 'SUCCESS' ? 'SUCCESS' : 'PAYERROR',
+      appid: n.appid,
+      mchid: n.mch_id,
+    };
+    if (n.total_fee !== undefined) report.amount = { total: n.total_fee, currency };
+    if (n.result_code === 'SUCCESS' && n.transaction_id !== undefined && n.total_fee !== undefined && n.time_end !== undefined) {
+      const payment: PaymentFacts = {
+        transactionId: n.transaction_id,
+        amountTotal: n.total_fee,
+        currency,
+        paidAt: n.time_end,
+      };
+      if (n.bank_type !== undefined) payment.bankType = n.bank_type;
+      if (n.openid !== undefined) payment.payerOpenid = n.openid;
+      report.payment = payment;
+    }
+    if (n.result_code === 'FAIL') {
+      const description = n.err_code_des ?? n.err_code;
+      if (description !== undefined) report.description = description;
+    }
+    return { kind: 'trade', report };
+  }
+
+  reply(ok: boolean, message: string): { statusCode: number; headers: Record<string, string>; body: string } {
+    return { statusCode: 200, headers: { 'content-type': 'text/xml' }, body: notificationReply(ok, message) };
+  }
+}

@@ -1,0 +1,168 @@
+import { ProviderError, ValidationError } from '../domain/errors';
+import type { Amount, ClientParams, PaymentFacts, PaymentRequest } from '../domain/order';
+import type { Clock, PaymentProvider, PrepayResult, TradeReport, TradeState } from '../domain/ports';
+import { WechatPayV2Client } from '../wechatpay/v2/client';
+import type { OrderQueryResponse, UnifiedOrderRequest, UnifiedOrderResponse, WechatPayV2ClientOptions } from '../wechatpay/v2/client';
+import { appClientParams, jsapiClientParams, unixTimestamp } from '../wechatpay/v2/client-params';
+import { randomNonce } from '../wechatpay/v2/nonce';
+import type { V2TradeState } from '../wechatpay/v2/responses';
+import type { SignType } from '../wechatpay/v2/sign';
+import { toWechatTime } from '../wechatpay/v2/time';
+
+export interface WechatPayV2ProviderOptions extends WechatPayV2ClientOptions {
+  /** For the client re-sign's timestamp. */
+  clock?: Clock;
+}
+
+/** PaymentRequest → unifiedorder fields (WeChat's names, Beijing time, scene_info JSON). */
+export function toUnifiedOrderRequest(request: PaymentRequest, notifyUrl: string): UnifiedOrderRequest {
+  let timeExpire: string;
+  try {
+    timeExpire = toWechatTime(request.expiresAt);
+  } catch (err) {
+    throw new ValidationError('expiresAt must be an ISO 8601 instant', 'expiresAt', { cause: err });
+  }
+  const req: UnifiedOrderRequest = {
+    body: request.description,
+    out_trade_no: request.outTradeNo,
+    total_fee: request.amount.total,
+    spbill_create_ip: request.payerClientIp,
+    notify_url: notifyUrl,
+    trade_type: request.tradeType,
+    time_expire: timeExpire,
+  };
+  if (request.payerOpenid !== undefined) req.openid = request.payerOpenid;
+  if (request.productId !== undefined) req.product_id = request.productId;
+  if (request.attach !== undefined) req.attach = request.attach;
+  if (request.h5Info !== undefined) req.scene_info = JSON.stringify({ h5_info: request.h5Info });
+  return req;
+}
+
+/** What the client needs for each trade type: re-signed APP / JSAPI params, or the link. */
+export function toClientParams(
+  order: UnifiedOrderResponse,
+  merchant: { appid: string; mchid: string; apiKey: string; signType: SignType },
+  nonce: string,
+  now: Date,
+): ClientParams {
+  const sign = {
+    appid: merchant.appid,
+    prepayId: order.prepay_id,
+    apiKey: merchant.apiKey,
+    signType: merchant.signType,
+    nonce,
+    timestamp: unixTimestamp(now),
+  };
+  switch (order.trade_type) {
+    case 'APP':
+      return appClientParams({ ...sign, mchid: merchant.mchid });
+    case 'JSAPI':
+      return jsapiClientParams(sign);
+    case 'NATIVE':
+      return { code_url: linkOf(order.code_url, 'code_url') };
+    case 'MWEB':
+      return { mweb_url: linkOf(order.mweb_url, 'mweb_url') };
+  }
+}
+
+function linkOf(value: string | undefined, field: string): string {
+  if (value === undefined) {
+    throw new ProviderError('INVALID_RESPONSE', `unifiedorder answer lacks ${field}`, { retryable: false, kind: 'business' });
+  }
+  return value;
+}
+
+const STATE: Readonly<Record<V2TradeState, TradeState>> = {
+  SUCCESS: 'SUCCESS',
+  REFUND: 'REFUND',
+  NOTPAY: 'NOTPAY',
+  CLOSED: 'CLOSED',
+  REVOKED: 'REVOKED',
+  USERPAYING: 'USERPAYING',
+  PAYERROR: 'PAYERROR',
+  // Accepted, awaiting debit: still in progress, like a payer entering a password.
+  ACCEPT: 'USERPAYING',
+};
+
+/** fee_type → our Currency; WeChat omits fee_type for CNY. Undefined for any other currency. */
+export function currencyOf(feeType: string | undefined): Amount['currency'] | undefined {
+  return feeType === undefined || feeType === 'CNY' ? 'CNY' : undefined;
+}
+
+/** An orderquery answer as a TradeReport (the domain checks appid, mch_id and amount). */
+export function toTradeReport(answer: OrderQueryResponse, outTradeNo: string): TradeReport {
+  if (!answer.found) {
+    const report: TradeReport = { outTradeNo, state: 'NOT_FOUND', appid: answer.appid, mchid: answer.mch_id };
+    if (answer.err_code_des !== undefined) report.description = answer.err_code_des;
+    return report;
+  }
+  const report: TradeReport = {
+    outTradeNo: answer.out_trade_no,
+    state: STATE[answer.trade_state],
+    appid: answer.appid,
+    mchid: answer.mch_id,
+  };
+  if (answer.trade_state_desc !== undefined) report.description = answer.trade_state_desc;
+  if (answer.total_fee !== undefined) {
+    const currency = currencyOf(answer.fee_type);
+    if (currency === undefined) {
+      throw new ProviderError('UNSUPPORTED_CURRENCY', `orderquery reports fee_type ${answer.fee_type}`, {
+        retryable: false,
+        kind: 'business',
+      });
+    }
+    report.amount = { total: answer.total_fee, currency };
+    if (
+      (answer.trade_state === 'SUCCESS' || answer.trade_state === 'REFUND') &&
+      answer.transaction_id !== undefined &&
+      answer.time_end !== undefined
+    ) {
+      const payment: PaymentFacts = {
+        transactionId: answer.transaction_id,
+        amountTotal: answer.total_fee,
+        currency,
+        paidAt: answer.time_end,
+      };
+      if (answer.bank_type !== undefined) payment.bankType = answer.bank_type;
+      if (answer.openid !== undefined) payment.payerOpenid = answer.openid;
+      report.payment = payment;
+    }
+  }
+  return report;
+}
+
+/** PaymentProvider over WeChat Pay API v2. */
+export class WechatPayV2Provider implements PaymentProvider {
+  readonly apiVersion = 'v2' as const;
+  readonly client: WechatPayV2Client;
+  readonly #apiKey: string;
+  readonly #clock: Clock;
+  readonly #nonce: () => string;
+
+  constructor(options: WechatPayV2ProviderOptions) {
+    const { clock, ...clientOptions } = options;
+    this.client = new WechatPayV2Client(clientOptions);
+    this.#apiKey = options.apiKey;
+    this.#clock = clock ?? { now: () => new Date() };
+    this.#nonce = options.nonce ?? randomNonce;
+  }
+
+  async prepay(request: PaymentRequest, notifyUrl: string): Promise<PrepayResult> {
+    const order = await this.client.unifiedOrder(toUnifiedOrderRequest(request, notifyUrl));
+    const merchant = {
+      appid: this.client.appid,
+      mchid: this.client.mchid,
+      apiKey: this.#apiKey,
+      signType: this.client.signType,
+    };
+    return { prepayId: order.prepay_id, client: toClientParams(order, merchant, this.#nonce(), this.#clock.now()) };
+  }
+
+  async query(outTradeNo: string): Promise<TradeReport> {
+    return toTradeReport(await this.client.orderQuery({ out_trade_no: outTradeNo }), outTradeNo);
+  }
+
+  async close(outTradeNo: string): Promise<void> {
+    await this.client.closeOrder(outTradeNo);
+  }
+}

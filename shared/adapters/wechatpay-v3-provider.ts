@@ -1,0 +1,121 @@
+import { ProviderError, ValidationError } from '../domain/errors';
+import type { PaymentFacts, PaymentRequest } from '../domain/order';
+import type { PaymentProvider, PrepayResult, TradeReport, TradeState } from '../domain/ports';
+import type { V3PrepayInput, WechatPayV3Client } from '../wechatpay/v3/client';
+import type { V3TradeState, V3Transaction } from '../wechatpay/v3/schemas';
+
+/**
+ * PaymentProvider over WeChat Pay APIv3.
+ *
+ * prepayId: v3 returns a prepay_id only for JSAPI and APP. For NATIVE and MWEB (v3 "h5") the only
+ * reference WeChat gives is the link itself, so prepayId holds the code_url / h5_url; the client
+ * params carry the same link as `code_url` / `mweb_url` (the public contract's name).
+ * H5 without h5_info is sent as `{ type: 'Wap' }` (a mobile web page), which v3 requires.
+ * product_id (v2 NATIVE) has no v3 counterpart and is not sent.
+ */
+
+const STATE: Readonly<Record<V3TradeState, TradeState>> = {
+  SUCCESS: 'SUCCESS',
+  REFUND: 'REFUND',
+  NOTPAY: 'NOTPAY',
+  CLOSED: 'CLOSED',
+  REVOKED: 'REVOKED',
+  USERPAYING: 'USERPAYING',
+  PAYERROR: 'PAYERROR',
+  // Accepted, awaiting debit: still in progress, as v2 maps it.
+  ACCEPT: 'USERPAYING',
+};
+
+/** Why a transaction cannot be reported; undefined when it can. */
+export type ReportProblem = { code: 'UNSUPPORTED_CURRENCY' | 'INCOMPLETE_PAYMENT'; message: string };
+
+/**
+ * A v3 transaction (query answer or decrypted notification) as a TradeReport. The domain checks
+ * appid, mchid, amount and currency against the order; here only what cannot be represented is
+ * refused: a currency other than CNY, or a paid state without the facts of the payment.
+ */
+export function transactionToReport(t: V3Transaction): TradeReport | ReportProblem {
+  const report: TradeReport = { outTradeNo: t.out_trade_no, state: STATE[t.trade_state], appid: t.appid, mchid: t.mchid };
+  if (t.trade_state_desc !== undefined) report.description = t.trade_state_desc;
+  const currency = t.amount?.currency ?? 'CNY';
+  if (currency !== 'CNY') return { code: 'UNSUPPORTED_CURRENCY', message: `the transaction is in ${currency}` };
+  if (t.amount?.total !== undefined) report.amount = { total: t.amount.total, currency };
+  if (t.trade_state === 'SUCCESS' || t.trade_state === 'REFUND') {
+    if (t.transaction_id === undefined || t.success_time === undefined || t.amount?.total === undefined) {
+      return { code: 'INCOMPLETE_PAYMENT', message: `${t.trade_state} without transaction_id, success_time or amount.total` };
+    }
+    // amount.total is what the order was for; payer_total can be lower when a coupon paid part of it.
+    const payment: PaymentFacts = { transactionId: t.transaction_id, amountTotal: t.amount.total, currency, paidAt: t.success_time };
+    if (t.bank_type !== undefined) payment.bankType = t.bank_type;
+    if (t.payer?.openid !== undefined) payment.payerOpenid = t.payer.openid;
+    report.payment = payment;
+  }
+  return report;
+}
+
+export function isReportProblem(value: TradeReport | ReportProblem): value is ReportProblem {
+  return 'code' in value;
+}
+
+/** Our PaymentRequest as the fields every v3 prepay takes. */
+export function toPrepayInput(request: PaymentRequest, notifyUrl: string): V3PrepayInput {
+  const input: V3PrepayInput = {
+    description: request.description,
+    outTradeNo: request.outTradeNo,
+    notifyUrl,
+    amount: { total: request.amount.total, currency: request.amount.currency },
+    timeExpire: request.expiresAt,
+    payerClientIp: request.payerClientIp,
+  };
+  if (request.attach !== undefined) input.attach = request.attach;
+  return input;
+}
+
+export class WechatPayV3Provider implements PaymentProvider {
+  readonly apiVersion = 'v3' as const;
+
+  constructor(readonly client: WechatPayV3Client) {}
+
+  async prepay(request: PaymentRequest, notifyUrl: string): Promise<PrepayResult> {
+    const input = toPrepayInput(request, notifyUrl);
+    switch (request.tradeType) {
+      case 'JSAPI': {
+        if (request.payerOpenid === undefined) throw new ValidationError('payer.openid is required for JSAPI', 'payer.openid');
+        const { prepayId } = await this.client.prepayJsapi({ ...input, payerOpenid: request.payerOpenid });
+        return { prepayId, client: this.client.jsapiClientParams(prepayId) };
+      }
+      case 'APP': {
+        const { prepayId } = await this.client.prepayApp(input);
+        return { prepayId, client: this.client.appClientParams(prepayId) };
+      }
+      case 'NATIVE': {
+        const { codeUrl } = await this.client.prepayNative(input);
+        return { prepayId: codeUrl, client: { code_url: codeUrl } };
+      }
+      case 'MWEB': {
+        const h5Info = request.h5Info ?? { type: 'Wap' };
+        const { h5Url } = await this.client.prepayH5({ ...input, payerClientIp: request.payerClientIp, h5Info });
+        return { prepayId: h5Url, client: { mweb_url: h5Url } };
+      }
+    }
+  }
+
+  async query(outTradeNo: string): Promise<TradeReport> {
+    let transaction: V3Transaction;
+    try {
+      transaction = await this.client.queryByOutTradeNo(outTradeNo);
+    } catch (error) {
+      if (error instanceof ProviderError && error.code === 'ORDERNOTEXIST') {
+        return { outTradeNo, state: 'NOT_FOUND', appid: this.client.appid, mchid: this.client.mchid, description: error.message };
+      }
+      throw error;
+    }
+    const report = transactionToReport(transaction);
+    if (isReportProblem(report)) throw new ProviderError(report.code, report.message, { retryable: false, kind: 'business' });
+    return report;
+  }
+
+  async close(outTradeNo: string): Promise<void> {
+    await this.client.close(outTradeNo);
+  }
+}

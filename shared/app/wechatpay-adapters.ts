@@ -1,0 +1,63 @@
+import { WechatPayV2NotificationCodec } from '../adapters/wechatpay-v2-notification-codec';
+import { WechatPayV2Provider } from '../adapters/wechatpay-v2-provider';
+import { WechatPayV3NotificationCodec } from '../adapters/wechatpay-v3-notification-codec';
+import { WechatPayV3Provider } from '../adapters/wechatpay-v3-provider';
+import type { MerchantCredentials } from '../config/merchant-credentials';
+import { ConfigurationError, type Settings } from '../config/settings';
+import type { Clock, Merchant, NotificationCodec, PaymentProvider, RawNotification } from '../domain/ports';
+import { WechatPayV3Client } from '../wechatpay/v3/client';
+
+/** The merchant's WeChat Pay, whichever API version it speaks. */
+export interface WechatPay {
+  merchant: Merchant;
+  provider: PaymentProvider;
+  /**
+   * The codec for one notification. A v3 notification carries Wechatpay-Signature; a merchant
+   * migrating from v2 to v3 receives both kinds at the same endpoint while old orders finish.
+   */
+  codecFor(raw: RawNotification): NotificationCodec;
+}
+
+export function createWechatPay(credentials: MerchantCredentials, settings: Settings, clock: Clock): WechatPay {
+  const merchant = { appid: credentials.appid, mchid: credentials.mchid };
+  const v2Codec = credentials.apiKey === undefined ? undefined : new WechatPayV2NotificationCodec({ apiKey: credentials.apiKey });
+  let provider: PaymentProvider;
+  let v3Codec: NotificationCodec | undefined;
+  if (credentials.apiVersion === 'v3') {
+    const { privateKey, certSerial, apiV3Key } = credentials;
+    if (privateKey === undefined || certSerial === undefined || apiV3Key === undefined) {
+      throw new ConfigurationError('v3 needs privateKey, certSerial and apiV3Key');
+    }
+    const client = new WechatPayV3Client({
+      baseUrl: settings.WECHATPAY_BASE_URL,
+      appid: credentials.appid,
+      mchid: credentials.mchid,
+      privateKey,
+      certSerial,
+      apiV3Key,
+      publicKey: credentials.publicKey,
+      publicKeyId: credentials.publicKeyId,
+      clock,
+    });
+    provider = new WechatPayV3Provider(client);
+    v3Codec = new WechatPayV3NotificationCodec({ apiV3Key, keys: client.keys, clock });
+  } else {
+    if (credentials.apiKey === undefined) throw new ConfigurationError('v2 needs apiKey');
+    provider = new WechatPayV2Provider({
+      baseUrl: settings.WECHATPAY_BASE_URL,
+      appid: credentials.appid,
+      mchid: credentials.mchid,
+      apiKey: credentials.apiKey,
+      clock,
+    });
+  }
+  const fallback = (v3Codec ?? v2Codec) as NotificationCodec;
+  return {
+    merchant,
+    provider,
+    codecFor(raw) {
+      if (raw.headers['wechatpay-signature'] !== undefined) return v3Codec ?? fallback;
+      return v2Codec ?? fallback;
+    },
+  };
+}

@@ -1,0 +1,132 @@
+import { PurgeQueueCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { startTestStack, type TestStack } from '../helpers/local-stack';
+import { waitFor } from '../helpers/wait-for';
+
+/**
+ * Reconciliation end to end: SQS (fauxqs) feeds the reconcile handler through the local event source,
+ * which queries the simulator; faults switched on at the simulator.
+ */
+const TIME_SCALE = 600;
+
+let stack: TestStack;
+let seq = 0;
+
+async function createOrder(overrides: Record<string, unknown> = {}): Promise<string> {
+  seq += 1;
+  const no = `R${Date.now()}${String(seq).padStart(3, '0')}`;
+  const res = await stack.api('POST', '/orders', {
+    out_trade_no: no,
+    description: 'reconcile test',
+    amount: { total: 888 },
+    trade_type: 'NATIVE',
+    product_id: 'sku',
+    scene_info: { payer_client_ip: '198.51.100.2' },
+    ...overrides,
+  });
+  expect(res.status).toBe(201);
+  return no;
+}
+
+async function simulator(method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+  const res = await fetch(`${stack.simulatorUrl}${path}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+}
+
+async function statusOf(no: string): Promise<string | undefined> {
+  return (await stack.store.get(no))?.status;
+}
+
+beforeAll(async () => {
+  stack = await startTestStack({
+    timeScale: TIME_SCALE,
+    sweepIntervalMs: 500,
+    visibilityTimeoutSeconds: 1,
+    env: {
+      RECONCILE_SCHEDULE: '1',
+      SWEEP_GRACE_SECONDS: '2',
+      CLOSE_MIN_AGE_SECONDS: '1',
+      // Orders without time_expire expire after this; short, so expiry tests run in seconds.
+      PREPAY_TTL_SECONDS: '4',
+    },
+  });
+});
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+describe('reconciliation (v2)', () => {
+  it('marks a paid order PAID when its notification is dropped', async () => {
+    const no = await createOrder();
+    await simulator('POST', '/sandbox/faults', { notify: 'drop', out_trade_no: no });
+    await simulator('POST', `/sandbox/orders/${no}/pay`, { result: 'SUCCESS' });
+    await waitFor(() => statusOf(no), (s) => s === 'PAID');
+    const order = await stack.store.get(no);
+    expect(order?.history.filter((h) => h.to === 'PAID')).toEqual([expect.objectContaining({ source: 'reconcile' })]);
+  });
+
+  it('still ends PAID when the WeChat API answers SYSTEMERROR for a while', async () => {
+    const no = await createOrder();
+    await simulator('POST', '/sandbox/faults', { notify: 'drop', api: 'systemerror', out_trade_no: no, times: 3 });
+    await simulator('POST', `/sandbox/orders/${no}/pay`, { result: 'SUCCESS' });
+    await waitFor(() => statusOf(no), (s) => s === 'PAID', { timeoutMs: 20_000 });
+  });
+
+  it('closes an order that expires unpaid, here and at WeChat', async () => {
+    const longLived = await createOrder({ time_expire: new Date(Date.now() + 120_000).toISOString() });
+    const no = await createOrder();
+    await waitFor(() => statusOf(no), (s) => s === 'CLOSED', { timeoutMs: 30_000 });
+    const atWeChat = await simulator('GET', `/sandbox/orders/${no}`);
+    expect(JSON.stringify(atWeChat.json)).toContain('CLOSED');
+    expect(await statusOf(longLived)).toBe('PENDING');
+  }, 40_000);
+
+  it('keeps the money when the order is paid as it expires', async () => {
+    const no = await createOrder();
+    // WeChat's query can lag its payment; the fault makes the query say NOTPAY so the close meets ORDERPAID.
+    await simulator('POST', '/sandbox/faults', { notify: 'drop', api: 'stale_query', out_trade_no: no });
+    await simulator('POST', `/sandbox/orders/${no}/pay`, { result: 'SUCCESS' });
+    await waitFor(() => statusOf(no), (s) => s !== 'PENDING', { timeoutMs: 40_000 });
+    await simulator('DELETE', '/sandbox/faults');
+    await waitFor(() => statusOf(no), (s) => s === 'PAID', { timeoutMs: 10_000 });
+  }, 60_000);
+
+  it('moves a poisoned message to the dead-letter queue', async () => {
+    await stack.sqs.send(new SendMessageCommand({ QueueUrl: stack.queueUrl, MessageBody: '{"not":"a check"}' }));
+    const dead = await waitFor(
+      async () => (await stack.sqs.send(new ReceiveMessageCommand({ QueueUrl: stack.dlqUrl, WaitTimeSeconds: 1, MaxNumberOfMessages: 10 }))).Messages ?? [],
+      (messages) => messages.some((m) => m.Body === '{"not":"a check"}'),
+      { timeoutMs: 30_000 },
+    );
+    expect(dead.length).toBeGreaterThan(0);
+  }, 40_000);
+
+  it('finds an order whose check message was lost, by the sweep', async () => {
+    const no = await createOrder();
+    await stack.sqs.send(new PurgeQueueCommand({ QueueUrl: stack.queueUrl }));
+    await simulator('POST', '/sandbox/faults', { notify: 'drop', out_trade_no: no });
+    await simulator('POST', `/sandbox/orders/${no}/pay`, { result: 'SUCCESS' });
+    await waitFor(() => statusOf(no), (s) => s === 'PAID', { timeoutMs: 30_000 });
+  }, 40_000);
+
+  it('answers a notification that comes after reconciliation with SUCCESS and changes nothing', async () => {
+    const no = await createOrder();
+    await simulator('POST', '/sandbox/faults', { notify: 'drop', out_trade_no: no });
+    await simulator('POST', `/sandbox/orders/${no}/pay`, { result: 'SUCCESS' });
+    await waitFor(() => statusOf(no), (s) => s === 'PAID');
+    const paid = await stack.store.get(no);
+    const late = await stack.notifyPaid(no, paid?.payment?.transactionId ?? '', 888);
+    expect(late.ok).toBe(true);
+    expect((await stack.store.listNotifications(no)).map((n) => n.outcome)).toEqual(['accepted']);
+    const after = await stack.store.get(no);
+    expect(after?.updatedAt).toBe(paid?.updatedAt);
+    expect(after?.history.filter((h) => h.to === 'PAID')).toHaveLength(1);
+  });
+});

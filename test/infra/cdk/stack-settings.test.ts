@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_RECONCILE_SCHEDULE, DEFAULT_WECHATPAY_BASE_URL, readStackSettings } from '../../../infra/cdk/stack-settings';
+import { ValidationError } from '../../../shared/domain/errors';
+
+const from = (context: Record<string, unknown>) => readStackSettings((key) => context[key]);
+
+function refusal(context: Record<string, unknown>): ValidationError {
+  try {
+    from(context);
+  } catch (err) {
+    if (err instanceof ValidationError) return err;
+    throw err;
+  }
+  throw new Error('accepted');
+}
+
+describe('stack settings from CDK context', () => {
+  it('default to WeChat production, the standard schedule and the stack parameter for the secret', () => {
+    expect(from({})).toEqual({
+      merchantSecret: undefined,
+      wechatpayBaseUrl: DEFAULT_WECHATPAY_BASE_URL,
+      reconcileSchedule: DEFAULT_RECONCILE_SCHEDULE,
+      alarmEmail: undefined,
+    });
+    expect(DEFAULT_WECHATPAY_BASE_URL).toBe('https://api.mch.weixin.qq.com');
+    expect(DEFAULT_RECONCILE_SCHEDULE).toBe('30,60,120,300,600,900');
+  });
+
+  it('treat an empty -c value as not set', () => {
+    expect(from({ merchantSecretArn: '', wechatpayBaseUrl: '' })).toMatchObject({ merchantSecret: undefined, wechatpayBaseUrl: DEFAULT_WECHATPAY_BASE_URL });
+  });
+
+  it('accept a secret name, a partial ARN and a complete ARN', () => {
+    for (const id of [
+      'prod/wechatpay/merchant',
+      'arn:aws:secretsmanager:ap-east-1:123456789012:secret:prod/wechatpay',
+      'arn:aws-cn:secretsmanager:cn-north-1:123456789012:secret:prod/wechatpay-AbC123',
+    ]) {
+      expect(from({ merchantSecretArn: id }).merchantSecret).toBe(id);
+    }
+  });
+
+  it('normalize the base URL and the schedule', () => {
+    expect(from({ wechatpayBaseUrl: 'https://sim.example.com/', reconcileSchedule: ' 10, 20,40 ' })).toMatchObject({
+      wechatpayBaseUrl: 'https://sim.example.com',
+      reconcileSchedule: '10,20,40',
+    });
+  });
+
+  it.each([
+    [{ wechatpayBaseUrl: 'http://api.mch.weixin.qq.com' }, 'wechatpayBaseUrl'],
+    [{ wechatpayBaseUrl: 'https://api.mch.weixin.qq.com/?x=1' }, 'wechatpayBaseUrl'],
+    [{ wechatpayBaseUrl: 'not a url' }, 'wechatpayBaseUrl'],
+    [{ reconcileSchedule: '0,30' }, 'reconcileSchedule'],
+    [{ reconcileSchedule: '30,,60' }, 'reconcileSchedule'],
+    [{ reconcileSchedule: 30 }, 'reconcileSchedule'],
+    [{ merchantSecretArn: '{"apiKey":"0123456789abcdef0123456789abcdef"}' }, 'merchantSecretArn'],
+    [{ merchantSecretArn: 'arn:aws:s3:::bucket' }, 'merchantSecretArn'],
+    [{ alarmEmail: 'ops' }, 'alarmEmail'],
+  ])('refuse %j, naming the context key', (context, key) => {
+    const err = refusal(context);
+    expect(err.field).toBe(key);
+    expect(err.message).toContain(`"${key}"`);
+  });
+
+  it('never echo the refused value (it may be a pasted credential)', () => {
+    const pasted = '{"apiKey":"0123456789abcdef0123456789abcdef"}';
+    expect(refusal({ merchantSecretArn: pasted }).message).not.toContain('0123456789abcdef');
+  });
+});

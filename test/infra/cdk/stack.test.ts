@@ -1,0 +1,369 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WechatPayStack } from '../../../infra/cdk/wechat-pay-stack';
+import type { PaymentFunction } from '../../../infra/cdk/payment-function';
+import type { CfnResource } from './template-helpers';
+import { appWithProjectContext, removeAssemblies, asList, getAttArn, grantsOf, logicalId, resourcesOfType, statementsOfRole } from './template-helpers';
+
+// One synthesis for the whole file: it bundles the four handlers with esbuild, which takes seconds.
+let stack: WechatPayStack;
+let template: Template;
+let assemblyDir: string;
+let ids: {
+  table: string;
+  queue: string;
+  dlq: string;
+  functions: Record<'orders' | 'notify' | 'reconcile' | 'sweep', string>;
+  roles: Record<'orders' | 'notify' | 'reconcile' | 'sweep', string>;
+};
+
+beforeAll(() => {
+  const app = appWithProjectContext();
+  stack = new WechatPayStack(app, 'WechatPayStack');
+  template = Template.fromStack(stack);
+  assemblyDir = app.synth().directory;
+  const fns = { orders: stack.ordersFunction, notify: stack.notifyFunction, reconcile: stack.reconcileFunction, sweep: stack.sweepFunction };
+  const each = (pick: (fn: PaymentFunction) => string) =>
+    Object.fromEntries(Object.entries(fns).map(([name, fn]) => [name, pick(fn)])) as Record<keyof typeof fns, string>;
+  ids = {
+    table: logicalId(stack.ordersTable.table),
+    queue: logicalId(stack.reconcileQueue.queue),
+    dlq: logicalId(stack.reconcileQueue.deadLetterQueue),
+    functions: each((fn) => logicalId(fn)),
+    roles: each((fn) => logicalId(fn.role!)),
+  };
+}, 120_000);
+
+afterAll(removeAssemblies);
+
+function functionProps(name: keyof typeof ids.functions): Record<string, unknown> {
+  const resource = template.toJSON().Resources[ids.functions[name]] as CfnResource;
+  return resource.Properties ?? {};
+}
+
+describe('app-backend API', () => {
+  it('has exactly the three routes of the contract, every one with IAM authorization', () => {
+    const routes = Object.values(resourcesOfType(template, 'AWS::ApiGatewayV2::Route'));
+    expect(routes.map((r) => r.Properties?.RouteKey).sort()).toEqual([
+      'GET /orders/{out_trade_no}',
+      'POST /orders',
+      'POST /orders/{out_trade_no}/close',
+    ]);
+    for (const route of routes) expect(route.Properties?.AuthorizationType).toBe('AWS_IAM');
+  });
+
+  it('sends every route to the orders Lambda', () => {
+    const integrations = Object.values(resourcesOfType(template, 'AWS::ApiGatewayV2::Integration'));
+    expect(integrations.length).toBeGreaterThan(0);
+    for (const integration of integrations) {
+      expect(integration.Properties?.IntegrationUri).toEqual({ 'Fn::GetAtt': [ids.functions.orders, 'Arn'] });
+    }
+  });
+
+  it('throttles the default stage', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 },
+    });
+  });
+});
+
+describe('notify endpoint', () => {
+  it('is a Function URL with auth NONE on the notify Lambda, and the only Function URL', () => {
+    const urls = Object.values(resourcesOfType(template, 'AWS::Lambda::Url'));
+    expect(urls).toHaveLength(1);
+    expect(urls[0]?.Properties).toMatchObject({ AuthType: 'NONE', TargetFunctionArn: { 'Fn::GetAtt': [ids.functions.notify, 'Arn'] } });
+  });
+
+  it('hands the orders Lambda the notify URL with the notify path and no query string', () => {
+    const env = (functionProps('orders').Environment as { Variables: Record<string, unknown> }).Variables;
+    const urlId = logicalId(stack.notifyEndpoint.functionUrl);
+    expect(env.NOTIFY_URL).toEqual({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [urlId, 'FunctionUrl'] }, 'notify/pay']] });
+  });
+});
+
+describe('orders table', () => {
+  it('is on demand with point-in-time recovery, TTL and the pk/sk keys', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+    });
+  });
+
+  it('is retained when the stack is deleted or the table replaced', () => {
+    template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+  });
+
+  it('has the keys-only due-index the sweep queries', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: 'due-index',
+          KeySchema: [
+            { AttributeName: 'dueKey', KeyType: 'HASH' },
+            { AttributeName: 'nextCheckAt', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'KEYS_ONLY' },
+        },
+      ],
+    });
+  });
+});
+
+describe('reconcile queue', () => {
+  it('redrives to the dead-letter queue after 5 receives', () => {
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [ids.dlq, 'Arn'] }, maxReceiveCount: 5 },
+    });
+  });
+
+  it('keeps dead letters 14 days', () => {
+    const dlq = template.toJSON().Resources[ids.dlq] as CfnResource;
+    expect(dlq.Properties?.MessageRetentionPeriod).toBe(14 * 24 * 3600);
+  });
+
+  it('gives the consumer a visibility timeout of at least six times its Lambda timeout', () => {
+    const queue = template.toJSON().Resources[ids.queue] as CfnResource;
+    const timeout = functionProps('reconcile').Timeout as number;
+    expect(queue.Properties?.VisibilityTimeout as number).toBeGreaterThanOrEqual(6 * timeout);
+  });
+
+  it('encrypts both queues and refuses requests without TLS', () => {
+    for (const id of [ids.queue, ids.dlq]) {
+      expect((template.toJSON().Resources[id] as CfnResource).Properties?.SqsManagedSseEnabled).toBe(true);
+      template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [{ Ref: id }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          ]),
+        },
+      });
+    }
+  });
+
+  it('feeds the reconcile Lambda in batches of 10 with partial batch failures', () => {
+    const mappings = Object.values(resourcesOfType(template, 'AWS::Lambda::EventSourceMapping'));
+    expect(mappings).toHaveLength(1);
+    expect(mappings[0]?.Properties).toMatchObject({
+      BatchSize: 10,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      EventSourceArn: { 'Fn::GetAtt': [ids.queue, 'Arn'] },
+      FunctionName: { Ref: ids.functions.reconcile },
+    });
+  });
+
+  it('runs the sweep on a schedule', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(5 minutes)',
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [ids.functions.sweep, 'Arn'] } })],
+    });
+  });
+});
+
+describe('Lambdas', () => {
+  it('are exactly our four, on nodejs22.x and arm64, with a bounded timeout and memory', () => {
+    const functions = resourcesOfType(template, 'AWS::Lambda::Function');
+    expect(Object.keys(functions).sort()).toEqual(Object.values(ids.functions).sort());
+    for (const fn of Object.values(functions)) {
+      expect(fn.Properties).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], Handler: 'index.handler' });
+      expect(fn.Properties?.MemorySize as number).toBeGreaterThanOrEqual(256);
+      expect(fn.Properties?.MemorySize as number).toBeLessThanOrEqual(512);
+      expect(fn.Properties?.Timeout as number).toBeLessThanOrEqual(30);
+    }
+  });
+
+  it('log to a group of their own kept one month', () => {
+    const groups = resourcesOfType(template, 'AWS::Logs::LogGroup');
+    for (const name of Object.keys(ids.functions) as Array<keyof typeof ids.functions>) {
+      const ref = (functionProps(name).LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
+      expect(groups[ref]?.Properties?.RetentionInDays).toBe(30);
+    }
+  });
+
+  it('are bundled locally as minified ESM with a source map', () => {
+    for (const name of Object.keys(ids.functions) as Array<keyof typeof ids.functions>) {
+      const key = (functionProps(name).Code as { S3Key: string }).S3Key;
+      const dir = join(assemblyDir, `asset.${key.replace(/\.zip$/, '')}`);
+      const code = readFileSync(join(dir, 'index.mjs'), 'utf8');
+      const shim = "import { createRequire as __createRequire } from 'node:module';";
+      expect(code.slice(0, shim.length)).toBe(shim);
+      expect(code.slice(-60)).toMatch(/\/\/# sourceMappingURL=index\.mjs\.map\s*$/);
+      expect(existsSync(join(dir, 'index.mjs.map'))).toBe(true);
+      // Minified: esbuild then prints statements end to end, so lines are long (unminified: ~40 chars).
+      const lines = code.split('\n').length;
+      expect(code.length / lines).toBeGreaterThan(400);
+    }
+  });
+});
+
+describe('least privilege', () => {
+  const tableArn = () => getAttArn(ids.table);
+  const indexArn = () => JSON.stringify({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [ids.table, 'Arn'] }, '/index/due-index']] });
+  const queueArn = () => getAttArn(ids.queue);
+  const secretArn = JSON.stringify({ Ref: 'MerchantSecretArn' });
+  const itemActions = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'];
+  const secretRead = ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'];
+  const consume = ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage'];
+
+  const expected = (): Record<keyof typeof ids.roles, Record<string, string[]>> => ({
+    orders: {
+      ...Object.fromEntries(itemActions.map((a) => [a, [tableArn()]])),
+      'sqs:SendMessage': [queueArn()],
+      ...Object.fromEntries(secretRead.map((a) => [a, [secretArn]])),
+    },
+    notify: {
+      ...Object.fromEntries(itemActions.map((a) => [a, [tableArn()]])),
+      ...Object.fromEntries(secretRead.map((a) => [a, [secretArn]])),
+    },
+    reconcile: {
+      ...Object.fromEntries(itemActions.map((a) => [a, [tableArn()]])),
+      ...Object.fromEntries([...consume, 'sqs:SendMessage'].map((a) => [a, [queueArn()]])),
+      ...Object.fromEntries(secretRead.map((a) => [a, [secretArn]])),
+    },
+    sweep: {
+      'dynamodb:Query': [indexArn()],
+      'dynamodb:GetItem': [tableArn()],
+      'sqs:SendMessage': [queueArn()],
+    },
+  });
+
+  for (const name of ['orders', 'notify', 'reconcile', 'sweep'] as const) {
+    it(`grants the ${name} Lambda exactly the actions it uses, on exactly its resources`, () => {
+      const grants = grantsOf(statementsOfRole(template, ids.roles[name]));
+      const actual = Object.fromEntries([...grants].map(([action, resources]) => [action, [...resources].sort()]));
+      expect(actual).toEqual(expected()[name]);
+    });
+  }
+
+  it('has no wildcard action or resource in any inline policy', () => {
+    for (const policy of Object.values(resourcesOfType(template, 'AWS::IAM::Policy'))) {
+      for (const statement of (policy.Properties?.PolicyDocument as { Statement: Array<{ Action: unknown; Resource: unknown }> }).Statement) {
+        for (const action of asList(statement.Action as string | string[])) expect(action).not.toMatch(/\*/);
+        for (const resource of asList(statement.Resource)) expect(resource).not.toBe('*');
+      }
+    }
+  });
+
+  it('gives notify no queue access and the sweep no access to the credentials', () => {
+    const actions = (name: keyof typeof ids.roles) => [...grantsOf(statementsOfRole(template, ids.roles[name])).keys()];
+    expect(actions('notify').filter((a) => a.startsWith('sqs:'))).toEqual([]);
+    expect(actions('sweep').filter((a) => a.startsWith('secretsmanager:') || a.startsWith('kms:'))).toEqual([]);
+    for (const name of Object.keys(ids.roles) as Array<keyof typeof ids.roles>) {
+      expect(actions(name)).not.toContain('dynamodb:Scan');
+      expect(actions(name)).not.toContain('dynamodb:DeleteItem');
+    }
+  });
+
+  it('attaches only the basic execution role as a managed policy', () => {
+    for (const roleId of Object.values(ids.roles)) {
+      const role = template.toJSON().Resources[roleId] as CfnResource;
+      expect(JSON.stringify(role.Properties?.ManagedPolicyArns)).toMatch(/^\[\{"Fn::Join":\["",\["arn:",\{"Ref":"AWS::Partition"\},":iam::aws:policy\/service-role\/AWSLambdaBasicExecutionRole"\]\]\}\]$/);
+    }
+  });
+});
+
+describe('merchant credentials', () => {
+  const common = ['TABLE_NAME', 'WECHATPAY_SECRET_ID', 'WECHATPAY_BASE_URL', 'RECONCILE_SCHEDULE', 'POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_METRICS_NAMESPACE', 'NODE_OPTIONS'];
+  const allowedKeys: Record<keyof typeof ids.functions, string[]> = {
+    orders: [...common, 'QUEUE_URL', 'NOTIFY_URL'],
+    notify: common,
+    reconcile: [...common, 'QUEUE_URL'],
+    sweep: [...common, 'QUEUE_URL'],
+  };
+
+  it('come from a stack parameter that must be a secret ARN and has no default', () => {
+    template.hasParameter('MerchantSecretArn', { Type: 'String', AllowedPattern: Match.stringLikeRegexp('secretsmanager'), Default: Match.absent() });
+  });
+
+  it('reach each Lambda only as the secret id; the environment holds exactly the expected variables', () => {
+    for (const name of Object.keys(allowedKeys) as Array<keyof typeof allowedKeys>) {
+      const env = (functionProps(name).Environment as { Variables: Record<string, unknown> }).Variables;
+      expect(Object.keys(env).sort()).toEqual([...allowedKeys[name]].sort());
+      expect(env.WECHATPAY_SECRET_ID).toEqual({ Ref: 'MerchantSecretArn' });
+      expect(env).toMatchObject({
+        WECHATPAY_BASE_URL: 'https://api.mch.weixin.qq.com',
+        RECONCILE_SCHEDULE: '30,60,120,300,600,900',
+        POWERTOOLS_SERVICE_NAME: name,
+        POWERTOOLS_METRICS_NAMESPACE: 'WechatPayBackend',
+        NODE_OPTIONS: '--enable-source-maps',
+        TABLE_NAME: { Ref: ids.table },
+      });
+      if (allowedKeys[name].includes('QUEUE_URL')) expect(env.QUEUE_URL).toEqual({ Ref: ids.queue });
+    }
+  });
+
+  it('are nowhere in the template: no secret resource, no credential field, no key material', () => {
+    expect(Object.keys(resourcesOfType(template, 'AWS::SecretsManager::Secret'))).toEqual([]);
+    const text = JSON.stringify(template.toJSON());
+    for (const marker of ['apiKey', 'apiV3Key', 'privateKey', 'PRIVATE KEY', 'SecretString', 'GenerateSecretString', 'WECHATPAY_API_KEY']) {
+      expect(text).not.toContain(marker);
+    }
+    // A 32-character key (APIv2 / APIv3) would look like this; asset hashes are 64 hex characters.
+    const strings = [...text.matchAll(/"([^"\\]*)"/g)].map((m) => m[1] ?? '');
+    expect(strings.filter((s) => /^[A-Za-z0-9]{32}$/.test(s))).toEqual([]);
+  });
+});
+
+describe('alarms', () => {
+  const alarms = () => Object.values(resourcesOfType(template, 'AWS::CloudWatch::Alarm')).map((a) => a.Properties ?? {});
+  const atFirstOccurrence = { Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', EvaluationPeriods: 1 };
+
+  it('fire when the dead-letter queue holds a message', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      ...atFirstOccurrence,
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [ids.dlq, 'QueueName'] } }],
+    });
+  });
+
+  it('fire on any error of any of the four Lambdas', () => {
+    for (const fnId of Object.values(ids.functions)) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        ...atFirstOccurrence,
+        Namespace: 'AWS/Lambda',
+        MetricName: 'Errors',
+        Dimensions: [{ Name: 'FunctionName', Value: { Ref: fnId } }],
+      });
+    }
+  });
+
+  for (const metricName of ['RejectedNotifications', 'PaidAtExpiryRace']) {
+    it(`fire on the custom metric ${metricName}, whichever handler emits it`, () => {
+      const alarm = alarms().find((a) => (a.Metrics as Array<{ Label?: string }> | undefined)?.some((m) => m.Label === metricName));
+      expect(alarm).toMatchObject(atFirstOccurrence);
+      const stats = (alarm?.Metrics as Array<{ MetricStat?: { Metric: { Namespace: string; MetricName: string; Dimensions: unknown } } }>)
+        .flatMap((m) => (m.MetricStat ? [m.MetricStat.Metric] : []));
+      expect(stats.map((m) => [m.Namespace, m.MetricName])).toEqual(Array(4).fill(['WechatPayBackend', metricName]));
+      expect(stats.map((m) => m.Dimensions)).toContainEqual([{ Name: 'service', Value: 'notify' }]);
+      expect(stats.map((m) => m.Dimensions)).toContainEqual([{ Name: 'service', Value: 'reconcile' }]);
+    });
+  }
+
+  it('all notify the alarm topic', () => {
+    const topicId = logicalId(stack.alarms.topic);
+    expect(alarms()).toHaveLength(1 + 4 + 2);
+    for (const alarm of alarms()) expect(alarm.AlarmActions).toEqual([{ Ref: topicId }]);
+  });
+});
+
+describe('outputs', () => {
+  it('give the API URL, notify URL, table and queue names', () => {
+    const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(Object.keys(outputs)).toEqual(expect.arrayContaining(['ApiUrl', 'NotifyUrl', 'TableName', 'QueueName', 'DlqName']));
+    expect(outputs.TableName?.Value).toEqual({ Ref: ids.table });
+    expect(outputs.QueueName?.Value).toEqual({ 'Fn::GetAtt': [ids.queue, 'QueueName'] });
+    expect(outputs.DlqName?.Value).toEqual({ 'Fn::GetAtt': [ids.dlq, 'QueueName'] });
+    expect(outputs.NotifyUrl?.Value).toEqual((functionProps('orders').Environment as { Variables: Record<string, unknown> }).Variables.NOTIFY_URL);
+    expect(JSON.stringify(outputs.ApiUrl?.Value)).toContain('.execute-api.');
+  });
+});

@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+
+import { parseCreateOrder, parseOutTradeNo } from '../../../shared/app/create-order-schema';
+import { ValidationError } from '../../../shared/domain/errors';
+
+const now = new Date('2026-01-01T00:00:00Z');
+const valid = {
+  out_trade_no: '000123',
+  description: 'coffee',
+  amount: { total: 1 },
+  trade_type: 'NATIVE',
+  product_id: 'p1',
+  scene_info: { payer_client_ip: '203.0.113.7' },
+};
+
+function fieldOf(body: unknown): string | undefined {
+  try {
+    parseCreateOrder(body, now);
+  } catch (err) {
+    if (err instanceof ValidationError) return err.field ?? '(none)';
+    throw err;
+  }
+  return undefined;
+}
+
+describe('POST /orders body', () => {
+  it('accepts a valid NATIVE order and keeps out_trade_no as a string', () => {
+    const p = parseCreateOrder(valid, now);
+    expect(p).toMatchObject({ outTradeNo: '000123', amount: { total: 1, currency: 'CNY' }, tradeType: 'NATIVE', productId: 'p1' });
+  });
+
+  it.each([
+    [{ ...valid, description: '' }, 'description'],
+    [{ ...valid, description: 'x'.repeat(129) }, 'description'],
+    [{ ...valid, amount: { total: 0 } }, 'amount.total'],
+    [{ ...valid, amount: { total: 1.5 } }, 'amount.total'],
+    [{ ...valid, amount: { total: '100' } }, 'amount.total'],
+    [{ ...valid, amount: { total: 1, currency: 'USD' } }, 'amount.currency'],
+    [{ ...valid, trade_type: 'MICROPAY' }, 'trade_type'],
+    [{ ...valid, product_id: undefined }, 'product_id'],
+    [{ ...valid, trade_type: 'JSAPI' }, 'payer.openid'],
+    [{ ...valid, trade_type: 'MWEB' }, 'scene_info.h5_info'],
+    [{ ...valid, scene_info: { payer_client_ip: '999.1.1.1' } }, 'scene_info.payer_client_ip'],
+    [{ ...valid, out_trade_no: 'abc' }, 'out_trade_no'],
+    [{ ...valid, out_trade_no: 'has space 123' }, 'out_trade_no'],
+    [{ ...valid, out_trade_no: 'x'.repeat(33) }, 'out_trade_no'],
+    [{ ...valid, attach: 'a'.repeat(128) }, 'attach'],
+    [{ ...valid, time_expire: 'tomorrow' }, 'time_expire'],
+    [{ ...valid, time_expire: '2026-01-01T08:00:30+08:00' }, 'time_expire'],
+    [{ ...valid, extra: 1 }, 'extra'],
+    [{ ...valid, amount: { total: 1, cents: 2 } }, 'amount.cents'],
+  ])('refuses %j naming the field', (body, field) => {
+    expect(fieldOf(body)).toBe(field);
+  });
+
+  it('accepts an RFC 3339 expiry at least a minute ahead, in any offset', () => {
+    const p = parseCreateOrder({ ...valid, time_expire: '2026-01-01T08:05:00+08:00' }, now);
+    expect(p.expiresAt).toBe('2026-01-01T00:05:00.000Z');
+  });
+
+  it('checks path out_trade_no', () => {
+    expect(parseOutTradeNo('000123')).toBe('000123');
+    expect(() => parseOutTradeNo('../etc')).toThrow(ValidationError);
+    expect(() => parseOutTradeNo(undefined)).toThrow(ValidationError);
+  });
+});

@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { ProviderError } from '../../../../shared/domain/errors';
+import { classifyV3Error } from '../../../../shared/wechatpay/v3/error-codes';
+import { toWechatTime } from '../../../../shared/wechatpay/v3/time-format';
+
+describe('v3 error answers in the domain vocabulary', () => {
+  it.each([
+    [500, 'SYSTEM_ERROR', 'SYSTEMERROR', true, 'business'],
+    [500, 'BANK_ERROR', 'BANKERROR', true, 'business'],
+    [429, 'FREQUENCY_LIMITED', 'FREQUENCY_LIMITED', true, 'business'],
+    [403, 'FREQUENCY_LIMITED', 'FREQUENCY_LIMITED', true, 'business'],
+    [400, 'ORDER_CLOSED', 'ORDERCLOSED', false, 'business'],
+    [400, 'ORDERPAID', 'ORDERPAID', false, 'business'],
+    [403, 'ORDER_PAID', 'ORDERPAID', false, 'business'],
+    [404, 'ORDER_NOT_EXIST', 'ORDERNOTEXIST', false, 'business'],
+    [401, 'SIGN_ERROR', 'SIGNERROR', false, 'business'],
+    [403, 'NO_AUTH', 'NOAUTH', false, 'business'],
+    [403, 'NOT_ENOUGH', 'NOTENOUGH', false, 'business'],
+    [400, 'MCH_NOT_EXISTS', 'MCHID_NOT_EXIST', false, 'business'],
+    [400, 'APPID_MCHID_NOT_MATCH', 'APPID_MCHID_NOT_MATCH', false, 'business'],
+    [403, 'OUT_TRADE_NO_USED', 'OUT_TRADE_NO_USED', false, 'business'],
+    [400, 'PARAM_ERROR', 'PARAM_ERROR', false, 'business'],
+    [400, 'INVALID_REQUEST', 'INVALID_REQUEST', false, 'business'],
+    [403, 'TRADE_ERROR', 'TRADE_ERROR', false, 'business'],
+    [503, 'SOMETHING_NEW', 'SOMETHING_NEW', true, 'business'],
+    [502, undefined, 'HTTP_502', true, 'transport'],
+    [408, undefined, 'HTTP_408', true, 'transport'],
+    [400, undefined, 'HTTP_400', false, 'transport'],
+  ] as const)('%i %s → %s (retryable %s)', (status, code, domainCode, retryable, kind) => {
+    const error = classifyV3Error(status, code, 'details');
+    expect(error).toBeInstanceOf(ProviderError);
+    expect(error.code).toBe(domainCode);
+    expect(error.retryable).toBe(retryable);
+    expect(error.kind).toBe(kind);
+  });
+});
+
+describe('v3 time format', () => {
+  it('writes instants as RFC 3339 in Beijing time, without fractions', () => {
+    expect(toWechatTime('2024-01-01T00:00:00.789Z')).toBe('2024-01-01T08:00:00+08:00');
+    expect(toWechatTime('2018-06-08T10:34:56+08:00')).toBe('2018-06-08T10:34:56+08:00');
+    expect(toWechatTime(new Date('2023-12-31T20:00:00-04:00'))).toBe('2024-01-01T08:00:00+08:00');
+    expect(() => toWechatTime('tomorrow')).toThrow(RangeError);
+  });
+});

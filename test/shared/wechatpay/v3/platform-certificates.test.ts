@@ -1,0 +1,141 @@
+import { X509Certificate } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { AppError } from '../../../../shared/domain/errors';
+import { KeyRing } from '../../../../shared/wechatpay/v3/key-ring';
+import {
+  RefreshingKeySource,
+  buildCertificatesAnswer,
+  decodeCertificatesAnswer,
+} from '../../../../shared/wechatpay/v3/platform-certificates';
+import { createSelfSignedCertificate } from '../../../../shared/wechatpay/v3/self-signed-certificate';
+import { TEST_APIV3_KEY, createPlatformIdentity, fixedClock, vectorById } from '../../../helpers/wechatpay-v3';
+
+interface DownloadVector {
+  id: string;
+  key: string;
+  response_json: unknown;
+  expected_serial_no: string;
+  plaintext: string;
+}
+
+const java = vectorById<DownloadVector>('v3-aes-gcm.json', 'java-certificate-download');
+
+function expectCode(fn: () => unknown, code: string): void {
+  let thrown: unknown;
+  try {
+    fn();
+  } catch (error) {
+    thrown = error;
+  }
+  expect(thrown).toBeInstanceOf(AppError);
+  expect((thrown as AppError).code).toBe(code);
+}
+
+describe('decoding a /v3/certificates answer', () => {
+  it('decrypts the wechatpay-java download to the certificate whose serial it is listed under', () => {
+    const [cert, ...rest] = decodeCertificatesAnswer(java.response_json, java.key);
+    expect(rest).toHaveLength(0);
+    expect(cert?.serial).toBe(java.expected_serial_no);
+    expect(cert?.pem).toBe(java.plaintext);
+    expect(cert?.certificate.validTo).toBe('Sep 17 15:15:58 2028 GMT');
+  });
+
+  it('refuses a certificate listed under another serial, a wrong key and a malformed answer', () => {
+    const answer = structuredClone(java.response_json) as { data: { serial_no: string }[] };
+    answer.data[0]!.serial_no = '5DEA10EF55877E3CF6C33255C2E7DEFFF7E427ED';
+    expectCode(() => decodeCertificatesAnswer(answer, java.key), 'INVALID_CERTIFICATES');
+    expectCode(() => decodeCertificatesAnswer(java.response_json, TEST_APIV3_KEY), 'INVALID_CERTIFICATES');
+    expectCode(() => decodeCertificatesAnswer({ data: 'none' }, java.key), 'INVALID_CERTIFICATES');
+    expectCode(() => decodeCertificatesAnswer(null, java.key), 'INVALID_CERTIFICATES');
+  });
+
+  it('round-trips what buildCertificatesAnswer (the simulator side) produces', () => {
+    const a = createPlatformIdentity();
+    const b = createPlatformIdentity();
+    const answer = buildCertificatesAnswer([{ pem: a.certificatePem }, { pem: b.certificatePem }], TEST_APIV3_KEY);
+    expect(answer.data.map((d) => d.serial_no)).toEqual([a.serial, b.serial]);
+    expect(answer.data[0]?.encrypt_certificate.associated_data).toBe('certificate');
+    expect(answer.data[0]?.expire_time).toBe('2045-01-01T00:00:00+00:00');
+    const decoded = decodeCertificatesAnswer(JSON.parse(JSON.stringify(answer)), TEST_APIV3_KEY);
+    expect(decoded.map((d) => d.pem)).toEqual([a.certificatePem, b.certificatePem]);
+  });
+});
+
+describe('self-signed platform certificates (simulator and tests)', () => {
+  it('parse with node:crypto, carry the serial and validity asked for, and are signed by the key', () => {
+    const identity = createPlatformIdentity();
+    const cert = createSelfSignedCertificate({
+      privateKey: identity.privateKey,
+      serial: '5DEA10EF55877E3CF6C33255C2E7DEFFF7E427EC',
+      notBefore: new Date('2024-01-01T00:00:00Z'),
+      notAfter: new Date('2055-06-30T12:00:00Z'),
+    });
+    const parsed = new X509Certificate(cert.pem);
+    expect(cert.serial).toBe('5DEA10EF55877E3CF6C33255C2E7DEFFF7E427EC');
+    expect(parsed.serialNumber).toBe(cert.serial);
+    expect(parsed.validFrom).toBe('Jan  1 00:00:00 2024 GMT');
+    expect(parsed.validTo).toBe('Jun 30 12:00:00 2055 GMT'); // GeneralizedTime after 2049
+    expect(parsed.verify(parsed.publicKey)).toBe(true);
+    expect(parsed.checkPrivateKey(identity.privateKey)).toBe(true);
+    expect(() => createSelfSignedCertificate({ privateKey: identity.privateKey, serial: 'XYZ', notBefore: new Date(), notAfter: new Date() })).toThrow();
+  });
+
+  it('draws distinct 40-hex-digit serials', () => {
+    const identity = createPlatformIdentity();
+    const opts = { privateKey: identity.privateKey, notBefore: new Date('2024-01-01'), notAfter: new Date('2025-01-01') };
+    const a = createSelfSignedCertificate(opts).serial;
+    const b = createSelfSignedCertificate(opts).serial;
+    expect(a).toMatch(/^[0-9A-F]{40}$/);
+    expect(a).not.toBe(b);
+  });
+});
+
+describe('RefreshingKeySource', () => {
+  function setup(minRefreshIntervalMs = 60_000) {
+    const clock = fixedClock('2024-06-01T00:00:00Z');
+    const ring = new KeyRing(clock);
+    const identity = createPlatformIdentity();
+    let refreshes = 0;
+    let fail = false;
+    const source = new RefreshingKeySource(
+      ring,
+      async () => {
+        refreshes += 1;
+        await new Promise((r) => setTimeout(r, 20));
+        if (fail) throw new Error('download failed');
+        ring.addCertificate(identity.certificatePem);
+      },
+      clock,
+      { minRefreshIntervalMs },
+    );
+    return { clock, ring, identity, source, refreshes: () => refreshes, failNext: () => (fail = true) };
+  }
+
+  it('refreshes once for an unknown serial, shared by concurrent callers, then serves from the ring', async () => {
+    const t = setup();
+    const keys = await Promise.all([t.source.keyFor(t.identity.serial), t.source.keyFor(t.identity.serial), t.source.keyFor(t.identity.serial)]);
+    expect(keys.every((k) => k !== undefined)).toBe(true);
+    expect(t.refreshes()).toBe(1);
+    await t.source.keyFor(t.identity.serial);
+    expect(t.refreshes()).toBe(1);
+  });
+
+  it('refreshes at most once per interval however many unknown serials arrive', async () => {
+    const t = setup();
+    expect(await t.source.keyFor('FORGED01')).toBeUndefined();
+    expect(await t.source.keyFor('FORGED02')).toBeUndefined();
+    t.clock.advance(59_000);
+    expect(await t.source.keyFor('FORGED03')).toBeUndefined();
+    expect(t.refreshes()).toBe(1);
+    t.clock.advance(1_000);
+    expect(await t.source.keyFor('FORGED04')).toBeUndefined();
+    expect(t.refreshes()).toBe(2);
+  });
+
+  it('answers undefined when the refresh fails', async () => {
+    const t = setup();
+    t.failNext();
+    await expect(t.source.keyFor(t.identity.serial)).resolves.toBeUndefined();
+    expect(t.refreshes()).toBe(1);
+  });
+});
