@@ -1,9 +1,15 @@
 import { randomUUID } from 'node:crypto';
 
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ScheduledEvent } from 'aws-lambda';
 
+import { DynamoDbOrderStore } from '../../shared/adapters/dynamodb-order-store';
+import { SqsCheckScheduler } from '../../shared/adapters/sqs-check-scheduler';
+import type { DependencyOverrides } from '../../shared/app/dependencies';
 import { createHandlers, type Handlers } from '../../shared/app/handlers';
 import { loadSettings, type Settings } from '../../shared/config/settings';
+import type { OrderStore } from '../../shared/domain/ports';
 import { type Merchant, SANDBOX_MERCHANT } from '../simulator/sandbox-merchant';
 import { startSimulator } from '../simulator/server';
 import { type Gateway, startGateway } from './gateway';
@@ -40,8 +46,10 @@ export interface LocalStackOptions {
   visibilityTimeoutSeconds?: number;
   /** How long the reconcile poller long-polls; short so a stop is quick. */
   pollWaitSeconds?: number;
+  /** Leave the table alone (a test of what happens when it is missing). */
+  skipTableCreation?: boolean;
   /** The handlers to serve; the real ones by default. */
-  createHandlers?: (settings: Settings) => Handlers;
+  createHandlers?: (settings: Settings, overrides: DependencyOverrides) => Handlers;
   log?: (line: string) => void;
 }
 
@@ -56,6 +64,10 @@ export interface LocalStack {
   queueUrl: string;
   dlqUrl: string;
   settings: Settings;
+  /** The order store the handlers use, for looking at what they did. */
+  store: OrderStore;
+  /** The stack's SQS client (local endpoint, dummy credentials); destroyed by stop(). */
+  sqs: SQSClient;
   /** Runs the sweep now, as the schedule would. */
   sweep(): Promise<{ enqueued: number }>;
   /** Stops everything this call started, in reverse order; the servers passed in stay up. */
@@ -123,7 +135,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       dynamodb.destroy();
       sqs.destroy();
     });
-    await ensureTable(dynamodb, tableName);
+    if (options.skipTableCreation !== true) await ensureTable(dynamodb, tableName);
     const queues = await ensureQueues(sqs, {
       queueName,
       dlqName: `${queueName}-dlq`,
@@ -172,7 +184,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         extra: options.env,
       }),
     );
-    const handlers = (options.createHandlers ?? createHandlers)(settings);
+    // The same adapters the Lambdas build, over clients with the local servers' dummy credentials:
+    // the handlers' own clients would look for real AWS credentials, which a developer may not have.
+    const store = new DynamoDbOrderStore({
+      tableName,
+      client: DynamoDBDocumentClient.from(dynamodb, { marshallOptions: { removeUndefinedValues: true } }),
+    });
+    const scheduler = new SqsCheckScheduler({ queueUrl: queues.queueUrl, client: sqs });
+    const handlers = (options.createHandlers ?? createHandlers)(settings, { store, scheduler });
     gateway.attach(handlers);
 
     const poller: SqsEventSource = startSqsEventSource({
@@ -227,6 +246,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       queueUrl: queues.queueUrl,
       dlqUrl: queues.dlqUrl,
       settings,
+      store,
+      sqs,
       sweep,
       stop: stopAll,
     };

@@ -30,7 +30,7 @@ const CreateOrderBody = z
         })
         .optional(),
     }),
-    product_id: z.string().min(1).max(32).regex(/^[0-9A-Za-z_\-]+$/, 'must be letters, digits, _ or -').optional(),
+    product_id: z.string().min(1).max(32).regex(/^[0-9A-Za-z_-]+$/, 'must be letters, digits, _ or -').optional(),
     attach: z.string().max(127, 'must be at most 127 characters').optional(),
     time_expire: z.iso.datetime({ offset: true, message: 'must be an RFC 3339 date-time' }).optional(),
   })

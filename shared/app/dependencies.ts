@@ -8,6 +8,7 @@ import { ConfigurationError, type Settings } from '../config/settings';
 import { PaymentService } from '../domain/payment-service';
 import type { CheckScheduler, Clock, OrderStore } from '../domain/ports';
 import { Reconciler } from '../domain/reconciler';
+import { Sweeper } from '../domain/sweeper';
 import { memo } from './memo';
 import { merchantCredentialsLoader } from './merchant-secret';
 import { createObservability, type Observability } from './observability';
@@ -25,6 +26,7 @@ export interface Dependencies {
   wechatPay(): Promise<WechatPay>;
   payments(): Promise<PaymentService>;
   reconciler(): Promise<Reconciler>;
+  sweeper: Sweeper;
 }
 
 export interface DependencyOverrides {
@@ -50,7 +52,6 @@ export function createDependencies(settings: Settings, overrides: DependencyOver
   const wechatPay = memo(async () => createWechatPay(await credentials(), settings, clock));
   const payments = memo(async () => {
     const wp = await wechatPay();
-    if (settings.NOTIFY_URL === undefined) throw new ConfigurationError('NOTIFY_URL is required to create payments');
     return new PaymentService({
       store,
       scheduler,
@@ -75,10 +76,16 @@ export function createDependencies(settings: Settings, overrides: DependencyOver
       clock,
       payments: await payments(),
       reconcileSchedule: settings.RECONCILE_SCHEDULE,
-      sweepGraceSeconds: settings.SWEEP_GRACE_SECONDS,
     });
   });
-  return { settings, clock, observability, store, scheduler, wechatPay, payments, reconciler };
+  const sweeper = new Sweeper({
+    store,
+    scheduler,
+    clock,
+    reconcileSchedule: settings.RECONCILE_SCHEDULE,
+    graceSeconds: settings.SWEEP_GRACE_SECONDS,
+  });
+  return { settings, clock, observability, store, scheduler, sweeper, wechatPay, payments, reconciler };
 }
 
 /** The notify Lambda has no queue; it must not fail at start-up for want of one. */

@@ -59,7 +59,7 @@ export function createReconcileHandler(deps: Dependencies): ReconcileHandler {
 export function createSweepHandler(deps: Dependencies): SweepHandler {
   return middy<unknown, { enqueued: number }>()
     .use(injectLambdaContext(deps.observability.logger))
-    .handler(async () => ({ enqueued: await (await deps.reconciler()).sweep() }));
+    .handler(async () => ({ enqueued: await deps.sweeper.sweep() }));
 }
 
 /** All four handlers over one set of dependencies: what the local stack serves. */

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
-import { ConflictError, NotFoundError, ProviderError } from './errors';
+import { AppError, ConflictError, NotFoundError, ProviderError } from './errors';
 import { isFinal } from './lifecycle';
 import type { Order, OrderStatus } from './order';
 import type { PaymentObserver } from './payment-observer';
@@ -30,7 +30,8 @@ export interface PaymentServiceDeps {
   provider: PaymentProvider;
   clock: Clock;
   merchant: Merchant;
-  notifyUrl: string;
+  /** Where WeChat sends notifications; only creating payments needs it. */
+  notifyUrl: string | undefined;
   policy: PaymentPolicy;
   observer: PaymentObserver;
 }
@@ -86,6 +87,7 @@ export class PaymentService {
       if (order.status !== 'CREATED') return order;
     }
 
+    if (this.deps.notifyUrl === undefined) throw new AppError('CONFIGURATION', 'NOTIFY_URL is required to create payments');
     const prepay = await provider.prepay(order.request, this.deps.notifyUrl);
     const dueAt = nextCheckAt(policy.reconcileSchedule, 0, clock.now(), order.request.expiresAt);
     const result = await store.transition({
@@ -143,7 +145,9 @@ export class PaymentService {
     const report = verified.report;
     const checked = await this.check(report);
     if (checked.kind === 'rejected') {
-      await store.recordNotification({ ...record, outTradeNo: report.outTradeNo, outcome: 'rejected', reason: checked.reason });
+      // Kept apart from real orders when the order is unknown, so a later order with that number starts clean.
+      const outTradeNo = checked.reason === 'UNKNOWN_ORDER' ? undefined : report.outTradeNo;
+      await store.recordNotification({ ...record, outTradeNo, outcome: 'rejected', reason: `${checked.reason} (out_trade_no ${report.outTradeNo})` });
       observer.rejected(checked.reason, { outTradeNo: report.outTradeNo, source: 'notify' });
       return { ok: false, reason: checked.reason, outTradeNo: report.outTradeNo };
     }

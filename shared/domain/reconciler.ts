@@ -1,7 +1,7 @@
 import { isFinal } from './lifecycle';
 import type { PaymentService } from './payment-service';
 import type { CheckScheduler, Clock, OrderStore, PaymentProvider, ReconcileCheck } from './ports';
-import { attemptForAge, nextCheckAt } from './reconcile-schedule';
+import { nextCheckAt } from './reconcile-schedule';
 
 export interface ReconcilerDeps {
   store: OrderStore;
@@ -10,7 +10,6 @@ export interface ReconcilerDeps {
   clock: Clock;
   payments: PaymentService;
   reconcileSchedule: readonly number[];
-  sweepGraceSeconds: number;
 }
 
 /** What one check did; for logs and tests. */
@@ -65,21 +64,6 @@ export class Reconciler {
     const attempt = check.attempt + 1;
     await this.scheduleNext(current.outTradeNo, attempt, nextCheckAt(this.deps.reconcileSchedule, attempt, now, current.request.expiresAt));
     return 'checked-again';
-  }
-
-  /** Re-enqueues open orders whose check is overdue (its message was lost). Returns how many. */
-  async sweep(limit = 100): Promise<number> {
-    const { store, clock, scheduler, reconcileSchedule, sweepGraceSeconds } = this.deps;
-    const now = clock.now();
-    const cutoff = new Date(now.getTime() - sweepGraceSeconds * 1000).toISOString();
-    const due = await store.findDue(cutoff, limit);
-    for (const { outTradeNo, nextCheckAt: dueAt } of due) {
-      const order = await store.get(outTradeNo);
-      if (order === undefined || isFinal(order.status)) continue;
-      const ageSeconds = (now.getTime() - Date.parse(order.createdAt)) / 1000;
-      await scheduler.schedule({ outTradeNo, attempt: attemptForAge(reconcileSchedule, ageSeconds), dueAt });
-    }
-    return due.length;
   }
 
   private async scheduleNext(outTradeNo: string, attempt: number, dueAt: string): Promise<void> {

@@ -2,12 +2,14 @@ import { randomUUID } from 'node:crypto';
 
 import { inject } from 'vitest';
 
+import { SANDBOX_MERCHANT } from '../../infra/simulator/sandbox-merchant';
 import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../infra/local/stack';
+import { paidNotificationFields, signedV2Notification, type V2Fields } from './wechatpay-v2';
 
 export interface HttpAnswer {
   status: number;
-  /** The parsed JSON body; the raw text when it is not JSON; undefined when empty. */
-  json: unknown;
+  /** The body parsed, when it is a JSON object; {} otherwise (see `text`). */
+  json: Record<string, unknown>;
   text: string;
   headers: Headers;
 }
@@ -17,6 +19,16 @@ export interface TestStack extends LocalStack {
   api(method: string, path: string, body?: unknown): Promise<HttpAnswer>;
   /** Calls the simulator's own API (e.g. POST /sandbox/orders/{out_trade_no}/pay). */
   simulator(method: string, path: string, body?: unknown): Promise<HttpAnswer>;
+  /**
+   * POSTs a correctly signed v2 payment notification for the order to /notify/pay, as WeChat would;
+   * `ok` is whether the reply was SUCCESS.
+   */
+  notifyPaid(
+    outTradeNo: string,
+    transactionId: string,
+    totalFee: number,
+    overrides?: V2Fields,
+  ): Promise<{ ok: boolean; status: number; text: string }>;
   /** The stack's own log lines (gateway requests, function errors), kept for assertions. */
   logs: string[];
 }
@@ -29,13 +41,12 @@ async function call(baseUrl: string, method: string, path: string, body?: unknow
   }
   const res = await fetch(`${baseUrl}${path}`, init);
   const text = await res.text();
-  let json: unknown;
-  if (text !== '') {
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = text;
-    }
+  let json: Record<string, unknown> = {};
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) json = parsed as Record<string, unknown>;
+  } catch {
+    // Not JSON: the caller reads `text`.
   }
   return { status: res.status, json, text, headers: res.headers };
 }
@@ -48,6 +59,7 @@ async function call(baseUrl: string, method: string, path: string, body?: unknow
 export async function startTestStack(overrides: Partial<LocalStackOptions> = {}): Promise<TestStack> {
   const id = randomUUID().slice(0, 12);
   const logs: string[] = [];
+  const merchant = overrides.merchant ?? SANDBOX_MERCHANT;
   const stack = await startLocalStack({
     dynamodbEndpoint: inject('dynamodbEndpoint'),
     sqsEndpoint: inject('sqsEndpoint'),
@@ -67,6 +79,22 @@ export async function startTestStack(overrides: Partial<LocalStackOptions> = {})
     simulator: (method, path, body) => {
       if (stack.simulatorUrl === undefined) throw new Error('this stack runs without a simulator');
       return call(stack.simulatorUrl, method, path, body);
+    },
+    notifyPaid: async (outTradeNo, transactionId, totalFee, fields = {}) => {
+      const order = await stack.store.get(outTradeNo);
+      const body = signedV2Notification(
+        paidNotificationFields(merchant, outTradeNo, {
+          trade_type: order?.request.tradeType ?? 'NATIVE',
+          transaction_id: transactionId,
+          total_fee: String(totalFee),
+          cash_fee: String(totalFee),
+          ...fields,
+        }),
+        merchant.apiKey,
+      );
+      const res = await fetch(`${stack.notifyUrl}`, { method: 'POST', headers: { 'content-type': 'text/xml' }, body });
+      const text = await res.text();
+      return { ok: res.status === 200 && /<return_code>(<!\[CDATA\[)?SUCCESS(\]\]>)?<\/return_code>/.test(text), status: res.status, text };
     },
   };
 }

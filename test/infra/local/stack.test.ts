@@ -76,7 +76,8 @@ describe('local stack in process', () => {
       (a) => (a.json as { status?: string }).status === 'PAID',
       { timeoutMs: 20_000 },
     );
-    expect(stack.logs.some((l) => l.startsWith(`POST /notify/pay`))).toBe(false);
+    const order = await stack.store.get(outTradeNo);
+    expect(order?.history.find((h) => h.to === 'PAID')?.source).toBe('reconcile');
   });
 });
 
