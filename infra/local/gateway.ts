@@ -22,6 +22,8 @@ import {
   writeProxyResponse,
 } from './lambda-events';
 
+type Target = 'orders' | 'notify';
+
 /** The two HTTP-facing Lambdas, as the local gateway calls them. */
 export interface GatewayHandlers {
   orders(event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyResultV2>;
@@ -34,10 +36,11 @@ export interface GatewayOptions {
   port?: number;
   region?: string;
   /**
-   * Requests with larger bodies get 413 before reaching a function. AWS allows 10 MB (HTTP API) and
-   * 6 MB (Function URL); nothing in this API needs a fraction of that, so the gateway keeps 1 MiB.
+   * Bodies larger than this get 413 before reaching a function, as AWS refuses them; by default
+   * AWS's own limits, so a body refused here is one AWS would refuse. The handlers keep their own,
+   * much smaller caps.
    */
-  bodyLimitBytes?: number;
+  bodyLimits?: Partial<Record<Target, number>>;
   ordersFunction?: Partial<LocalFunction>;
   notifyFunction?: Partial<LocalFunction>;
   /** Extra fields for GET /health. */
@@ -55,12 +58,12 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
+/** HTTP API: 10 MB payloads; Function URL: 6 MB requests. */
+export const AWS_BODY_LIMITS: Readonly<Record<Target, number>> = { orders: 10 * 1024 * 1024, notify: 6 * 1024 * 1024 };
 
 export const IAM_NOTICE =
   'gateway: IAM authorization is NOT checked locally; in AWS every /orders route requires SigV4-signed IAM credentials';
 
-type Target = 'orders' | 'notify';
 
 interface Route {
   method: string;
@@ -140,7 +143,7 @@ const internalError = () => jsonResponse(500, { message: 'Internal Server Error'
 export async function startGateway(options: GatewayOptions = {}): Promise<Gateway> {
   const host = options.host ?? '127.0.0.1';
   const region = options.region ?? 'us-east-1';
-  const limit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
+  const limits: Record<Target, number> = { ...AWS_BODY_LIMITS, ...options.bodyLimits };
   const log = options.log ?? ((line: string) => console.log(line));
   const functions: Record<Target, LocalFunction> = {
     orders: { functionName: 'orders', timeoutMs: 15_000, region, ...options.ordersFunction },
@@ -186,7 +189,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     }
     let body: Buffer;
     try {
-      body = await readBody(req, limit);
+      body = await readBody(req, limits[route.target]);
     } catch (error) {
       if (!(error instanceof PayloadTooLarge)) throw error;
       // The rest of the body is drained unread; the connection is not reused.

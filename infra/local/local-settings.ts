@@ -147,12 +147,14 @@ export function handlerEnvironment(input: HandlerEnvInput): Record<string, strin
     AWS_ENDPOINT_URL_SQS: input.sqsEndpoint,
   };
   // The simulator shrinks WeChat's durations by its time scale; the handlers' copies of those rules
-  // shrink with them (to whole seconds, never below one), so both sides agree on what is too early.
+  // shrink with them (to whole seconds), so both sides agree on what is too early or too late.
   const scale = input.timeScale;
   if (scale !== undefined && scale !== 1) {
-    const scaled = (seconds: number) => String(Math.max(1, Math.ceil(seconds / scale)));
-    env.CLOSE_MIN_AGE_SECONDS = scaled(WECHAT_CLOSE_MIN_AGE_SECONDS);
-    env.PREPAY_TTL_SECONDS = scaled(WECHAT_PREPAY_TTL_SECONDS);
+    const scaled = (seconds: number, floor: number) => String(Math.max(floor, Math.ceil(seconds / scale)));
+    env.CLOSE_MIN_AGE_SECONDS = scaled(WECHAT_CLOSE_MIN_AGE_SECONDS, 1);
+    // Orders carry time_expire = creation + this, and WeChat (the simulator too, in real time)
+    // refuses a time_expire less than a minute ahead.
+    env.PREPAY_TTL_SECONDS = scaled(WECHAT_PREPAY_TTL_SECONDS, 60);
   }
   return { ...env, ...input.extra };
 }

@@ -86,7 +86,7 @@ export const DEFAULTS = {
   sweepTimeoutMs: 60_000,
 } as const;
 
-/** The event EventBridge Scheduler's classic rule sends the sweep Lambda. */
+/** The event an EventBridge schedule rule sends the sweep Lambda. */
 function scheduledEvent(region: string, ruleName: string): ScheduledEvent {
   return {
     version: '0',

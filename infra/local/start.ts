@@ -11,10 +11,11 @@ import { fileURLToPath } from 'node:url';
 import { startDynamoDbLocal } from './dynamodb-server';
 import { type LocalStartSettings, parseLocalStartSettings } from './local-settings';
 import { startSqsLocal } from './sqs-server';
-import { type LocalStack, startLocalStack } from './stack';
+import type { LocalStack } from './stack';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const STOP_TIMEOUT_MS = 20_000;
+const DUPLICATE_SIGNAL_MS = 1_000;
 
 type Stop = { name: string; stop: () => Promise<void> };
 
@@ -59,12 +60,17 @@ async function main(): Promise<void> {
     return stopping;
   };
 
+  let signalledAt = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     if (signalled !== undefined) {
+      // One Ctrl-C can arrive twice: from the terminal to the whole process group, and relayed by
+      // tsx. Only a later one means "stop waiting".
+      if (Date.now() - signalledAt < DUPLICATE_SIGNAL_MS) return;
       console.error(`${signal} again: exiting without waiting`);
       process.exit(130);
     }
     signalled = signal;
+    signalledAt = Date.now();
     console.log(`${signal}: stopping (the data in ${settings.dataDir} is kept)`);
     // During start-up the steps below notice the signal and stop what they started.
     if (ready) void stopEverything().then(() => process.exit());
@@ -82,15 +88,24 @@ async function main(): Promise<void> {
   let dynamodbEndpoint: string;
   let sqsEndpoint: string;
   try {
-    const dynamodb = await step(() =>
-      startDynamoDbLocal({ port: settings.dynamodbPort || undefined, dataDir: join(settings.dataDir, 'dynamodb') }),
+    // The JVM behind DynamoDB Local is the slow part; the SQS server and loading the handlers'
+    // modules (the AWS SDK, Powertools) happen meanwhile.
+    const stackModule = import('./stack');
+    // Awaited below; until then a failed import must not count as unhandled.
+    stackModule.catch(() => undefined);
+    const [dynamodb, sqs] = await step(() =>
+      Promise.allSettled([
+        startDynamoDbLocal({ port: settings.dynamodbPort || undefined, dataDir: join(settings.dataDir, 'dynamodb') }),
+        startSqsLocal({ port: settings.sqsPort || undefined, host: '127.0.0.1' }),
+      ]),
     );
-    running.push({ name: 'DynamoDB Local', stop: dynamodb.stop });
-    dynamodbEndpoint = dynamodb.endpoint;
-
-    const sqs = await step(() => startSqsLocal({ port: settings.sqsPort || undefined, host: '127.0.0.1' }));
-    running.push({ name: 'SQS server', stop: sqs.stop });
-    sqsEndpoint = sqs.endpoint;
+    if (dynamodb.status === 'fulfilled') running.push({ name: 'DynamoDB Local', stop: dynamodb.value.stop });
+    if (sqs.status === 'fulfilled') running.push({ name: 'SQS server', stop: sqs.value.stop });
+    if (dynamodb.status === 'rejected') throw dynamodb.reason;
+    if (sqs.status === 'rejected') throw sqs.reason;
+    dynamodbEndpoint = dynamodb.value.endpoint;
+    sqsEndpoint = sqs.value.endpoint;
+    const { startLocalStack } = await stackModule;
 
     stack = await step(() =>
       startLocalStack({

@@ -22,6 +22,14 @@ export interface ControlDeps {
   store: StateStore;
   payer: Payer;
   faults: FaultRegistry;
+  /** v3 mode: WeChat's public identity, shown by GET /sandbox/platform. */
+  platform?: {
+    publicKeyPem: string;
+    publicKeyId: string;
+    certificatePem: string;
+    certificateSerial: string;
+    signWith: string;
+  };
 }
 
 /** The sandbox's own JSON API: act as the payer, switch faults, look at what happened, health. */
@@ -33,6 +41,7 @@ export function controlRoutes(deps: ControlDeps): Route[] {
     { method: 'POST', path: '/sandbox/faults', handler: (req, res) => setFaults(req, res, deps) },
     { method: 'DELETE', path: '/sandbox/faults', handler: async (_req, res) => clearFaults(res, deps) },
     { method: 'GET', path: '/sandbox/faults', handler: async (_req, res) => sendJson(res, 200, deps.faults.snapshot()) },
+    { method: 'GET', path: '/sandbox/platform', handler: async (_req, res) => platform(res, deps) },
   ];
 }
 
@@ -71,6 +80,22 @@ function describe(res: ServerResponse, outTradeNo: string, deps: ControlDeps): v
   });
 }
 
+/** What a merchant configures to verify WeChat (the simulator) in v3: public data only. */
+function platform(res: ServerResponse, deps: ControlDeps): void {
+  const p = deps.platform;
+  if (p === undefined) {
+    sendJsonError(res, 404, 'NOT_V3', 'the simulator runs API v2 only; start it with apiVersion v3 (WECHATPAY_API_VERSION=v3)');
+    return;
+  }
+  sendJson(res, 200, {
+    public_key: p.publicKeyPem,
+    public_key_id: p.publicKeyId,
+    certificate: p.certificatePem,
+    certificate_serial: p.certificateSerial,
+    sign_with: p.signWith,
+  });
+}
+
 async function setFaults(req: IncomingMessage, res: ServerResponse, deps: ControlDeps): Promise<void> {
   const body = await readJson(req, res, faultRequestSchema);
   if (body === undefined) return;
@@ -92,6 +117,7 @@ export function orderView(order: SimOrder): Record<string, unknown> {
     total_fee: order.totalFee,
     fee_type: order.currency,
     notify_url: order.notifyUrl,
+    api_version: order.protocol.version,
     sign_type: order.protocol.version === 'v2' ? order.protocol.signType : undefined,
     created_at: new Date(order.createdAt).toISOString(),
     expires_at: order.expiresAt === undefined ? undefined : new Date(order.expiresAt).toISOString(),

@@ -8,8 +8,14 @@ import { z } from 'zod';
 export const notifyFaultSchema = z.enum(['deliver', 'drop', 'duplicate', 'delay', 'corrupt_sign', 'change_amount']);
 export type NotifyFault = z.infer<typeof notifyFaultSchema>;
 
-export const apiFaultSchema = z.enum(['ok', 'systemerror', 'http500', 'timeout']);
+export const apiFaultSchema = z.enum(['ok', 'systemerror', 'http500', 'timeout', 'stale_query']);
 export type ApiFault = z.infer<typeof apiFaultSchema>;
+
+/**
+ * What an API call does, for faults that touch only some calls: "stale_query" lags order queries
+ * behind a payment while close (and everything else) still sees the truth.
+ */
+export type ApiCallKind = 'query' | 'other';
 
 export const faultRequestSchema = z
   .object({
@@ -65,11 +71,15 @@ export class FaultRegistry {
     return this.perOrder.get(outTradeNo)?.notify ?? this.global.notify ?? 'deliver';
   }
 
-  /** The fault for one API call, counting it against "times". */
-  takeApiFault(outTradeNo: string | undefined): ApiFault {
+  /**
+   * The fault for one API call, counting it against "times". "stale_query" applies to (and is
+   * counted by) queries only; any other call goes through untouched while it is set.
+   */
+  takeApiFault(outTradeNo: string | undefined, call: ApiCallKind = 'other'): ApiFault {
     const own = outTradeNo === undefined ? undefined : this.perOrder.get(outTradeNo);
     const setting = own?.api !== undefined ? own : this.global;
     const fault = setting.api ?? 'ok';
+    if (fault === 'stale_query' && call !== 'query') return 'ok';
     if (fault !== 'ok' && setting.apiCallsLeft !== undefined) {
       setting.apiCallsLeft -= 1;
       // Spent: fall back to whatever applies underneath (the global switch, or "ok").

@@ -25,6 +25,13 @@ export function sendText(res: ServerResponse, status: number, body: string, cont
   res.end(body);
 }
 
+/** A body with headers of the caller's choosing (v3's signed answers); content-length is added. */
+export function sendWithHeaders(res: ServerResponse, status: number, body: string, headers: Record<string, string>): void {
+  if (res.writableEnded || res.destroyed) return;
+  res.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(body).toString() });
+  res.end(body);
+}
+
 export function sendJson(res: ServerResponse, status: number, value: unknown): void {
   sendText(res, status, JSON.stringify(value), 'application/json; charset=utf-8');
 }

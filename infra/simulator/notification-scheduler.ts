@@ -12,11 +12,17 @@ export type Tamper = 'none' | 'corrupt_sign' | 'change_amount';
 
 /** How one protocol writes a payment notification and reads the merchant's acknowledgement. */
 export interface NotificationFormat {
+  /** Whether WeChat notifies this event at all in this protocol (v3 has no payment-failure notification). */
+  sends(event: NotificationEvent): boolean;
   encode(order: SimOrder, event: NotificationEvent, tamper: Tamper): { body: string; headers: Record<string, string> };
   isAcknowledged(httpStatus: number, reply: string): boolean;
 }
 
-export type NotificationFormats = Record<ProtocolInfo['version'], NotificationFormat>;
+/**
+ * One format per protocol the simulator can speak. A v2-only simulator has no v3 format (it holds
+ * no platform key); v3 orders kept from an earlier v3 run then wait, pending, for a v3 start.
+ */
+export type NotificationFormats = Partial<Record<ProtocolInfo['version'], NotificationFormat>>;
 
 /** WeChat notifies from several servers; "duplicate" sends this many identical copies at once. */
 export const DUPLICATE_COPIES = 5;
@@ -45,9 +51,14 @@ export class NotificationScheduler {
 
   constructor(private readonly deps: SchedulerDeps) {}
 
-  /** Starts a new notification for the order's current state, replacing any unfinished one. */
+  /**
+   * Starts a new notification for the order's current state, replacing any unfinished one; nothing
+   * when the order's protocol does not notify this event.
+   */
   start(outTradeNo: string, event: NotificationEvent): NotificationJob | undefined {
     const { clock, rules, faults, store } = this.deps;
+    const protocol = store.getOrder(outTradeNo)?.protocol.version;
+    if (protocol === undefined || this.deps.formats[protocol]?.sends(event) !== true) return undefined;
     // "delay" holds back the first delivery by one retry interval, as when WeChat's first try is lost.
     const delay = faults.notifyFaultFor(outTradeNo) === 'delay' ? (rules.retryDelayAfter(1) ?? 0) : 0;
     const job: NotificationJob = { id: nonce(12), event, status: 'pending', attempts: 0, nextAttemptAt: clock.now() + delay };
@@ -62,8 +73,7 @@ export class NotificationScheduler {
     let resumed = 0;
     for (const order of this.deps.store.allOrders()) {
       if (order.notification?.status === 'pending') {
-        this.arm(order.outTradeNo, order.notification);
-        resumed += 1;
+        if (this.arm(order.outTradeNo, order.notification)) resumed += 1;
       }
     }
     return resumed;
@@ -78,8 +88,14 @@ export class NotificationScheduler {
     await Promise.allSettled([...this.inFlight]);
   }
 
-  private arm(outTradeNo: string, job: NotificationJob): void {
-    if (this.closed) return;
+  /** Sets the timer for the job's next attempt; false when it cannot run here. */
+  private arm(outTradeNo: string, job: NotificationJob): boolean {
+    if (this.closed) return false;
+    const protocol = this.deps.store.getOrder(outTradeNo)?.protocol.version;
+    if (protocol !== undefined && this.deps.formats[protocol] === undefined) {
+      this.deps.log(`notify ${outTradeNo}: left pending, this simulator does not speak ${protocol}`);
+      return false;
+    }
     const previous = this.timers.get(outTradeNo);
     if (previous) this.deps.clock.clearTimer(previous);
     const wait = (job.nextAttemptAt ?? 0) - this.deps.clock.now();
@@ -92,6 +108,7 @@ export class NotificationScheduler {
       void run.finally(() => this.inFlight.delete(run));
     }, wait);
     this.timers.set(outTradeNo, timer);
+    return true;
   }
 
   private async attempt(outTradeNo: string, jobId: string): Promise<void> {
@@ -110,7 +127,9 @@ export class NotificationScheduler {
       return;
     }
 
-    const { body, headers } = this.deps.formats[order.protocol.version].encode(order, job.event, tamperFor(fault));
+    const format = this.deps.formats[order.protocol.version];
+    if (format === undefined) return; // see arm(): the job waits for a simulator that speaks its protocol
+    const { body, headers } = format.encode(order, job.event, tamperFor(fault));
     const copies = fault === 'duplicate' ? DUPLICATE_COPIES : 1;
     const results = await Promise.all(
       Array.from({ length: copies }, () => postOnce(order.notifyUrl, body, headers, this.deps.replyTimeoutMs, this.aborter.signal)),
@@ -118,7 +137,6 @@ export class NotificationScheduler {
     // Cut short by close(): not an attempt; the job stays due and resumes on the next start.
     if (this.closed) return;
 
-    const format = this.deps.formats[order.protocol.version];
     let delivered = false;
     results.forEach((result, index) => {
       const acknowledged = result.httpStatus !== undefined && format.isAcknowledged(result.httpStatus, result.reply ?? '');

@@ -2,7 +2,8 @@ import { z } from 'zod';
 
 /**
  * The simulator's record of one trade, the same whichever protocol created it. Protocol details
- * (v2's sign type today, v3's later) live under `protocol`; everything else is WeChat's own model.
+ * (v2's sign type; v3 has none) live under `protocol`; everything else is WeChat's own model. The
+ * protocol that created the order decides how its payment notification is written.
  * Defined as zod schemas because the state file is read back from disk and must be checked.
  */
 
@@ -14,6 +15,7 @@ export type TradeType = z.infer<typeof tradeTypeSchema>;
 
 export const protocolSchema = z.discriminatedUnion('version', [
   z.object({ version: z.literal('v2'), signType: z.enum(['MD5', 'HMAC-SHA256']) }),
+  z.object({ version: z.literal('v3') }),
 ]);
 export type ProtocolInfo = z.infer<typeof protocolSchema>;
 

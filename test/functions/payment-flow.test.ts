@@ -52,7 +52,7 @@ async function statusOf(no: string): Promise<string> {
 beforeAll(async () => {
   stack = await startTestStack({
     timeScale: TIME_SCALE,
-    env: { CLOSE_MIN_AGE_SECONDS: String(300 / TIME_SCALE), PREPAY_TTL_SECONDS: String(7200 / TIME_SCALE), RECONCILE_SCHEDULE: '3600' },
+    env: { CLOSE_MIN_AGE_SECONDS: String(300 / TIME_SCALE), RECONCILE_SCHEDULE: '3600' },
   });
 });
 

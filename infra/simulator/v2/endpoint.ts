@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SignType } from '../../../shared/wechatpay/v2/sign';
 import { parseXml } from '../../../shared/wechatpay/v2/xml';
-import type { FaultRegistry } from '../faults';
+import type { ApiCallKind, ApiFault, FaultRegistry } from '../faults';
 import { BodyTooLargeError, readBody, sendText } from '../http-io';
 import type { ReplyHolds } from '../reply-hold';
 import type { Route } from '../router';
@@ -18,7 +18,7 @@ import { unifiedOrder } from './unified-order';
 /** WeChat's requests are a few hundred bytes; detail (6000) is the largest field. */
 const MAX_REQUEST_BYTES = 32 * 1024;
 
-type Operation = (params: Record<string, string>, signType: SignType, ctx: V2Context) => V2Reply;
+type Operation = (params: Record<string, string>, signType: SignType, ctx: V2Context, fault: ApiFault) => V2Reply;
 
 export interface V2EndpointDeps extends V2Context {
   faults: FaultRegistry;
@@ -29,15 +29,15 @@ export interface V2EndpointDeps extends V2Context {
 
 /** WeChat's own v2 paths. */
 export function v2Routes(deps: V2EndpointDeps): Route[] {
-  const route = (path: string, operation: Operation): Route => ({
+  const route = (path: string, kind: ApiCallKind, operation: Operation): Route => ({
     method: '*',
     path,
-    handler: (req, res) => handleCall(req, res, path, operation, deps),
+    handler: (req, res) => handleCall(req, res, { path, kind, operation }, deps),
   });
   return [
-    route('/pay/unifiedorder', unifiedOrder),
-    route('/pay/orderquery', (params, _signType, ctx) => orderQuery(params, ctx)),
-    route('/pay/closeorder', (params, _signType, ctx) => closeOrder(params, ctx)),
+    route('/pay/unifiedorder', 'other', unifiedOrder),
+    route('/pay/orderquery', 'query', (params, _signType, ctx, fault) => orderQuery(params, ctx, { stale: fault === 'stale_query' })),
+    route('/pay/closeorder', 'other', (params, _signType, ctx) => closeOrder(params, ctx)),
   ];
 }
 
@@ -45,7 +45,13 @@ export function v2Routes(deps: V2EndpointDeps): Route[] {
  * One API call: read and parse the XML, apply any API fault, authenticate, run the operation,
  * record the exchange for the order, answer. WeChat answers HTTP 200 whatever the outcome.
  */
-async function handleCall(req: IncomingMessage, res: ServerResponse, path: string, operation: Operation, deps: V2EndpointDeps): Promise<void> {
+async function handleCall(
+  req: IncomingMessage,
+  res: ServerResponse,
+  call: { path: string; kind: ApiCallKind; operation: Operation },
+  deps: V2EndpointDeps,
+): Promise<void> {
+  const { path, kind, operation } = call;
   const received = await receive(req);
   if ('failure' in received) {
     sendXml(res, 200, renderReply(transportFailure(received.failure), deps.merchant, 'MD5'));
@@ -53,7 +59,7 @@ async function handleCall(req: IncomingMessage, res: ServerResponse, path: strin
   }
   const { raw, params } = received;
   const outTradeNo = orderKey(params, deps);
-  const fault = deps.faults.takeApiFault(outTradeNo);
+  const fault = deps.faults.takeApiFault(outTradeNo, kind);
   const signType: SignType = params.sign_type === 'HMAC-SHA256' ? 'HMAC-SHA256' : 'MD5';
 
   let status = 200;
@@ -68,7 +74,7 @@ async function handleCall(req: IncomingMessage, res: ServerResponse, path: strin
     let reply: V2Reply;
     if (!auth.ok) reply = transportFailure(auth.returnMsg);
     else if (params.appid !== deps.merchant.appid) reply = businessError('APPID_MCHID_NOT_MATCH', 'appid和mch_id不匹配 (appid does not belong to this mch_id)');
-    else reply = operation(params, auth.signType, deps);
+    else reply = operation(params, auth.signType, deps, fault);
     body = renderReply(reply, deps.merchant, auth.ok ? auth.signType : 'MD5');
   }
 

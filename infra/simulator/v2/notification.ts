@@ -13,6 +13,9 @@ import type { Fields } from './replies';
  */
 export function v2NotificationFormat(merchant: Merchant): NotificationFormat {
   return {
+    // v2 notifies both outcomes: result_code SUCCESS, or FAIL with err_code PAYERROR.
+    sends: () => true,
+
     encode(order, event, tamper) {
       const paid = event === 'SUCCESS' ? order.payment : undefined;
       // "change_amount" is a correctly signed notification for an amount the merchant did not ask for.
@@ -38,7 +41,9 @@ export function v2NotificationFormat(merchant: Merchant): NotificationFormat {
         attach: order.attach,
         time_end: paid === undefined ? undefined : toWechatTime(new Date(paid.paidAt)),
       };
-      let sign = signV2(fields, merchant.apiKey, order.protocol.signType);
+      // Only v2 orders get v2 notifications; the fallback keeps the types honest.
+      const signType = order.protocol.version === 'v2' ? order.protocol.signType : 'MD5';
+      let sign = signV2(fields, merchant.apiKey, signType);
       // Same length and form, wrong value: the receiver must check the content, not only the shape.
       if (tamper === 'corrupt_sign') sign = sign.slice(0, -1) + (sign.endsWith('0') ? '1' : '0');
       return { body: toXml({ ...fields, sign }), headers: { 'content-type': 'text/xml; charset=utf-8' } };

@@ -1,5 +1,6 @@
 import { toWechatTime } from '../../../shared/wechatpay/v2/time';
 import type { SimOrder, TradeState } from '../order-model';
+import { staleView } from '../stale-view';
 import type { V2Context } from './context';
 import { describeProblem, orderQuerySchema } from './params';
 import { businessError, businessSuccess } from './replies';
@@ -13,8 +14,12 @@ const STATE_DESCRIPTIONS: Record<TradeState, string> = {
   PAYERROR: '支付失败,请重新下单支付',
 };
 
-/** POST /pay/orderquery: the truth about one trade, by transaction_id (preferred, as WeChat does) or out_trade_no. */
-export function orderQuery(params: Record<string, string>, ctx: V2Context): V2Reply {
+/**
+ * POST /pay/orderquery: the truth about one trade, by transaction_id (preferred, as WeChat does) or
+ * out_trade_no. With `stale` (the "stale_query" fault) a payment is not visible yet: a paid order
+ * reads NOTPAY, and its transaction_id is not known (ORDERNOTEXIST).
+ */
+export function orderQuery(params: Record<string, string>, ctx: V2Context, opts: { stale?: boolean } = {}): V2Reply {
   const parsed = orderQuerySchema.safeParse(params);
   if (!parsed.success) {
     const problem = describeProblem(parsed.error, params);
@@ -23,8 +28,10 @@ export function orderQuery(params: Record<string, string>, ctx: V2Context): V2Re
   const { transaction_id: transactionId, out_trade_no: outTradeNo } = parsed.data;
   const order =
     transactionId !== undefined ? ctx.trades.find({ transactionId }) : ctx.trades.find({ outTradeNo: outTradeNo as string });
-  if (order === undefined) return businessError('ORDERNOTEXIST', '订单不存在 (no such order)');
-  return businessSuccess(queryFields(order));
+  if (order === undefined || (opts.stale === true && transactionId !== undefined && order.state === 'SUCCESS')) {
+    return businessError('ORDERNOTEXIST', '订单不存在 (no such order)');
+  }
+  return businessSuccess(queryFields(opts.stale === true ? staleView(order) : order));
 }
 
 export function queryFields(order: SimOrder): Fields {

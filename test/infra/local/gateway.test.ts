@@ -210,7 +210,7 @@ describe('local gateway', () => {
 
   it('answers 413 for a body over the limit without calling the handler, whether or not its length is declared', async () => {
     const { calls, handlers } = recordingHandlers();
-    const gw = await start(handlers, { bodyLimitBytes: 1024 });
+    const gw = await start(handlers, { bodyLimits: { orders: 1024, notify: 1024 } });
     const declared = await fetch(`${gw.url}/orders`, { method: 'POST', body: 'x'.repeat(1025) });
     expect(declared.status).toBe(413);
     expect(await declared.json()).toEqual({ message: 'Request Entity Too Large' });
@@ -232,6 +232,17 @@ describe('local gateway', () => {
     expect(exact.status).toBe(200);
     expect(calls).toHaveLength(1);
     expect(calls[0]?.event.body).toHaveLength(1024);
+  });
+
+  it("keeps AWS's own limits by default: a 2 MiB notification reaches the Function URL handler, 7 MiB does not", async () => {
+    const { calls, handlers } = recordingHandlers();
+    const gw = await start(handlers);
+    const ok = await fetch(`${gw.url}/notify/pay`, { method: 'POST', headers: { 'content-type': 'text/xml' }, body: 'a'.repeat(2 * 1024 * 1024) });
+    expect(ok.status).toBe(200);
+    const tooLarge = await fetch(`${gw.url}/notify/pay`, { method: 'POST', body: 'a'.repeat(7 * 1024 * 1024) });
+    expect(tooLarge.status).toBe(413);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]?.event.body).toHaveLength(2 * 1024 * 1024);
   });
 
   it('answers 404 with the error shape for unknown routes and wrong methods', async () => {

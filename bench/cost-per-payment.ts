@@ -1,0 +1,336 @@
+import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Context } from 'aws-lambda';
+
+import { localDynamoDbClient, localSqsClient } from '../infra/local/resources';
+import { startLocalStack } from '../infra/local/stack';
+import { SANDBOX_MERCHANT } from '../infra/simulator/sandbox-merchant';
+import { startSimulator } from '../infra/simulator/server';
+import { DynamoDbOrderStore } from '../shared/adapters/dynamodb-order-store';
+import type { DependencyOverrides } from '../shared/app/dependencies';
+import { createHandlers, type Handlers } from '../shared/app/handlers';
+import type { Settings } from '../shared/config/settings';
+import type { OrderStatus } from '../shared/domain/order';
+import { classifyDynamoDb, classifySqs, classifyWechat, withConsumedCapacity } from './aws-classify';
+import { type CountingProxy, startCountingProxy, type Tally } from './counting-proxy';
+import { httpClient, runPool } from './load';
+import type { LocalServers } from './local-servers';
+import { costPerMillion, type Cost, PLATFORM_LOG_BYTES_PER_INVOCATION, PRICES, type UsagePerOrder } from './prices';
+import { outTradeNos, runPrefix } from './seed-orders';
+
+/**
+ * Part 4: paid and expired orders through the whole local stack, with every AWS request counted by
+ * proxies in front of DynamoDB Local and fauxqs (the handlers' clients are simply pointed at them),
+ * every WeChat Pay call by a proxy in front of the simulator, and every Lambda invocation by a
+ * wrapper around the handlers the stack serves. Each phase runs alone, so its counts are its own.
+ */
+
+type FunctionName = keyof Handlers;
+
+/** Memory per function as the CDK stack configures it (infra/cdk/wechat-pay-stack.ts). */
+export const MEMORY_MB: Record<FunctionName, number> = { orders: 512, notify: 512, reconcile: 512, sweep: 256 };
+
+/**
+ * Time compressed for the expired orders: the default check schedule (30,60,120,300,600,900 s,
+ * the last repeating) asks WeChat 12 times over a prepay's 2 hours; this schedule does the same
+ * over the 65 s expiry used here (WeChat, and the simulator, refuse a time_expire under a minute).
+ */
+export const COST_RUN_ENV = {
+  PREPAY_TTL_SECONDS: '65',
+  RECONCILE_SCHEDULE: '1,1,1,3,5,8',
+  CLOSE_MIN_AGE_SECONDS: '15',
+} as const;
+/** The simulator's 5-minute close minimum ÷ 20 = 15 s, matching CLOSE_MIN_AGE_SECONDS. */
+export const SIMULATOR_TIME_SCALE = 20;
+
+export interface CostOptions {
+  paid: number;
+  expired: number;
+  concurrency: number;
+  progress: (line: string) => void;
+  log: (line: string) => void;
+  /** Bytes the handlers have logged so far (the output guard counts them). */
+  loggedBytes: () => number;
+}
+
+export interface PhaseCounts {
+  orders: number;
+  /** How many reached the expected final state. */
+  completed: number;
+  seconds: number;
+  lambda: Record<FunctionName, { invocations: number; billedMs: number; meanMs: number }>;
+  dynamodb: Tally;
+  sqs: Tally;
+  wechat: Tally;
+  handlerLogBytes: number;
+}
+
+export interface PerOrder {
+  lambdaInvocations: number;
+  lambdaByFunction: Record<string, number>;
+  dynamodbReads: number;
+  dynamodbWrites: number;
+  dynamodbReadUnits: number;
+  dynamodbWriteUnits: number;
+  /** Sends, receives that returned messages, and deletes; idle (empty) polls are listed apart. */
+  sqsRequests: number;
+  sqsEmptyReceives: number;
+  wechatCalls: number;
+  wechatByOp: Record<string, number>;
+  apiGatewayRequests: number;
+}
+
+export interface PhaseResult {
+  counts: PhaseCounts;
+  perOrder: PerOrder;
+  usage: UsagePerOrder;
+  costPerMillion: Cost;
+}
+
+export interface CostResult {
+  paid: PhaseResult;
+  expired: PhaseResult | null;
+  prices: typeof PRICES;
+  assumptions: string[];
+}
+
+interface LambdaMeter {
+  wrap(settings: Settings, overrides: DependencyOverrides): Handlers;
+  snapshot(): PhaseCounts['lambda'];
+  inFlight(): number;
+  reset(): void;
+}
+
+function lambdaMeter(): LambdaMeter {
+  const fresh = () =>
+    Object.fromEntries((Object.keys(MEMORY_MB) as FunctionName[]).map((n) => [n, { invocations: 0, billedMs: 0, totalMs: 0 }])) as Record<
+      FunctionName,
+      { invocations: number; billedMs: number; totalMs: number }
+    >;
+  let counts = fresh();
+  let running = 0;
+  const count = <E, R>(name: FunctionName, handler: (event: E, context: Context) => Promise<R>) =>
+    async (event: E, context: Context): Promise<R> => {
+      const started = performance.now();
+      running += 1;
+      try {
+        return await handler(event, context);
+      } finally {
+        running -= 1;
+        const ms = performance.now() - started;
+        const c = counts[name];
+        c.invocations += 1;
+        c.totalMs += ms;
+        // Lambda bills each invocation in whole milliseconds, rounded up.
+        c.billedMs += Math.ceil(ms);
+      }
+    };
+  return {
+    wrap(settings, overrides) {
+      const h = createHandlers(settings, overrides);
+      return {
+        orders: count('orders', h.orders),
+        notify: count('notify', h.notify),
+        reconcile: count('reconcile', h.reconcile),
+        sweep: count('sweep', h.sweep),
+      };
+    },
+    snapshot() {
+      return Object.fromEntries(
+        Object.entries(counts).map(([n, c]) => [n, { invocations: c.invocations, billedMs: c.billedMs, meanMs: c.invocations ? c.totalMs / c.invocations : 0 }]),
+      ) as PhaseCounts['lambda'];
+    },
+    inFlight: () => running,
+    reset() {
+      counts = fresh();
+    },
+  };
+}
+
+async function queueIsEmpty(sqs: SQSClient, queueUrl: string): Promise<boolean> {
+  const names = ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'] as const;
+  const { Attributes: a } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: [...names] }));
+  return names.every((k) => Number(a?.[k] ?? '0') === 0);
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export function perOrderOf(counts: PhaseCounts): PerOrder {
+  const n = Math.max(counts.orders, 1);
+  const per = (x: number | undefined) => (x ?? 0) / n;
+  const lambdaByFunction = Object.fromEntries(Object.entries(counts.lambda).map(([name, c]) => [name, per(c.invocations)]));
+  const units = (t: Tally, kind: string) =>
+    // A request whose answer reported no capacity (a refused conditional write) is billed at least one unit.
+    (t.capacityByKind[kind] ?? 0) + ((t.byKind[kind] ?? 0) - (t.reportedByKind[kind] ?? 0));
+  return {
+    lambdaInvocations: Object.values(lambdaByFunction).reduce((s, x) => s + x, 0),
+    lambdaByFunction,
+    dynamodbReads: per(counts.dynamodb.byKind.read),
+    dynamodbWrites: per(counts.dynamodb.byKind.write),
+    dynamodbReadUnits: per(units(counts.dynamodb, 'read')),
+    dynamodbWriteUnits: per(units(counts.dynamodb, 'write')),
+    sqsRequests: per((counts.sqs.byKind.send ?? 0) + (counts.sqs.byKind.receive ?? 0) + (counts.sqs.byKind.delete ?? 0)),
+    sqsEmptyReceives: per(counts.sqs.byKind['receive-empty']),
+    wechatCalls: per(counts.wechat.byKind.call),
+    wechatByOp: Object.fromEntries(Object.entries(counts.wechat.byOp).map(([op, c]) => [op, per(c)])),
+    apiGatewayRequests: per(counts.lambda.orders.invocations),
+  };
+}
+
+export function usageOf(counts: PhaseCounts, perOrder: PerOrder): UsagePerOrder {
+  const n = Math.max(counts.orders, 1);
+  const functions = (Object.keys(MEMORY_MB) as FunctionName[]).map((name) => ({
+    name,
+    invocations: counts.lambda[name].invocations / n,
+    billedMs: counts.lambda[name].billedMs / n,
+    memoryMb: MEMORY_MB[name],
+  }));
+  return {
+    functions,
+    apiGatewayRequests: perOrder.apiGatewayRequests,
+    dynamodbReadUnits: perOrder.dynamodbReadUnits,
+    dynamodbWriteUnits: perOrder.dynamodbWriteUnits,
+    sqsRequests: perOrder.sqsRequests,
+    logBytes: counts.handlerLogBytes / n + perOrder.lambdaInvocations * PLATFORM_LOG_BYTES_PER_INVOCATION,
+  };
+}
+
+function orderBody(no: string) {
+  return {
+    out_trade_no: no,
+    description: 'bench order',
+    amount: { total: 100 },
+    trade_type: 'NATIVE',
+    product_id: 'sku-bench',
+    scene_info: { payer_client_ip: '203.0.113.9' },
+  };
+}
+
+export async function runCostPerPayment(servers: LocalServers, options: CostOptions): Promise<CostResult> {
+  const prefix = runPrefix('BC');
+  const merchant = SANDBOX_MERCHANT;
+  const proxies: CountingProxy[] = [];
+  const simulator = await startSimulator({ host: '127.0.0.1', port: 0, merchant, timeScale: SIMULATOR_TIME_SCALE, log: options.log });
+  const meter = lambdaMeter();
+  const directDynamoDb = localDynamoDbClient(servers.dynamodbEndpoint);
+  const directSqs = localSqsClient(servers.sqsEndpoint);
+  const http = httpClient(options.concurrency);
+  let stack: Awaited<ReturnType<typeof startLocalStack>> | undefined;
+  try {
+    const dynamodbProxy = await startCountingProxy({
+      upstream: servers.dynamodbEndpoint,
+      classify: (e) => classifyDynamoDb(e.headers['x-amz-target'] as string | undefined, e.responseBody),
+      rewriteBody: (headers, body) => withConsumedCapacity(headers['x-amz-target'] as string | undefined, body),
+    });
+    const sqsProxy = await startCountingProxy({
+      upstream: servers.sqsEndpoint,
+      classify: (e) => classifySqs(e.headers['x-amz-target'] as string | undefined, e.responseBody),
+    });
+    const wechatProxy = await startCountingProxy({ upstream: simulator.url, classify: (e) => classifyWechat(e.path) });
+    proxies.push(dynamodbProxy, sqsProxy, wechatProxy);
+
+    stack = await startLocalStack({
+      dynamodbEndpoint: dynamodbProxy.url,
+      sqsEndpoint: sqsProxy.url,
+      wechatpayBaseUrl: wechatProxy.url,
+      tableName: `bench-cost-${prefix.toLowerCase()}`,
+      queueName: `bench-cost-${prefix.toLowerCase()}`,
+      port: 0,
+      merchant,
+      // The sweep runs on a schedule whatever the traffic (a fixed cost, not a payment's).
+      sweepIntervalMs: 0,
+      env: { ...COST_RUN_ENV },
+      createHandlers: (settings, overrides) => meter.wrap(settings, overrides),
+      log: options.log,
+    });
+    const running = stack;
+    // The bench's own look at the table goes straight to DynamoDB Local, past the counters.
+    const store = new DynamoDbOrderStore({
+      tableName: running.tableName,
+      client: DynamoDBDocumentClient.from(directDynamoDb, { marshallOptions: { removeUndefinedValues: true } }),
+    });
+
+    const runPhase = async (label: string, count: number, pay: boolean, want: OrderStatus, timeoutMs: number): Promise<PhaseCounts> => {
+      const nos = outTradeNos(`${prefix}${pay ? 'P' : 'E'}`, count);
+      await sleep(300);
+      meter.reset();
+      for (const p of proxies) p.reset();
+      const logBytesBefore = options.loggedBytes();
+      const started = performance.now();
+      options.progress(`part 4: ${label}: creating ${count} orders through POST /orders${pay ? ' and paying each at the simulator' : ''}`);
+      await runPool(nos, options.concurrency, async (no) => {
+        const created = await http.send(`${running.gatewayUrl}/orders`, 'POST', JSON.stringify(orderBody(no)), 'application/json');
+        if (created.status !== 201) throw new Error(`POST /orders answered ${created.status}: ${created.text.slice(0, 300)}`);
+        if (pay) {
+          // The payer, not the merchant: straight to the simulator, past the WeChat counter.
+          const paid = await http.send(`${simulator.url}/sandbox/orders/${no}/pay`, 'POST', JSON.stringify({ result: 'SUCCESS' }), 'application/json');
+          if (paid.status !== 200) throw new Error(`the simulator refused to pay ${no}: ${paid.status} ${paid.text.slice(0, 300)}`);
+        }
+      });
+      options.progress(`part 4: ${label}: waiting for ${count} orders to be ${want} and for the reconcile queue to drain`);
+      const deadline = Date.now() + timeoutMs;
+      let completed = 0;
+      let quietSince: number | undefined;
+      for (;;) {
+        completed = 0;
+        await runPool(nos, 16, async (no) => {
+          if ((await store.get(no))?.status === want) completed += 1;
+        });
+        const idle = completed === count && meter.inFlight() === 0 && (await queueIsEmpty(directSqs, running.queueUrl));
+        if (idle) {
+          quietSince ??= Date.now();
+          // A batch's delete follows its invocation; a quiet second lets the last one land.
+          if (Date.now() - quietSince >= 1500) break;
+        } else quietSince = undefined;
+        if (Date.now() > deadline) {
+          options.progress(`part 4: ${label}: gave up waiting: ${completed}/${count} ${want}`);
+          break;
+        }
+        await sleep(500);
+      }
+      return {
+        orders: count,
+        completed,
+        seconds: (performance.now() - started) / 1000,
+        lambda: meter.snapshot(),
+        dynamodb: dynamodbProxy.tally(),
+        sqs: sqsProxy.tally(),
+        wechat: wechatProxy.tally(),
+        handlerLogBytes: options.loggedBytes() - logBytesBefore,
+      };
+    };
+
+    const phase = (counts: PhaseCounts): PhaseResult => {
+      const perOrder = perOrderOf(counts);
+      const usage = usageOf(counts, perOrder);
+      return { counts, perOrder, usage, costPerMillion: costPerMillion(usage) };
+    };
+    const paid = phase(await runPhase('paid', options.paid, true, 'PAID', 60_000));
+    const expired = options.expired > 0 ? phase(await runPhase('expired', options.expired, false, 'CLOSED', 180_000)) : null;
+    return {
+      paid,
+      expired,
+      prices: PRICES,
+      assumptions: [
+        `prices: ${PRICES.region} list prices as of ${PRICES.asOf}, on-demand, beyond the free tiers`,
+        `memory as the stack configures it: ${Object.entries(MEMORY_MB).map(([n, mb]) => `${n} ${mb} MB`).join(', ')}`,
+        'duration: each handler invocation as timed here (loopback DynamoDB Local and simulator), rounded up to 1 ms; warm containers, no cold starts',
+        'Lambda invocations counted as the stack serves them: one per API request, one per notification, one per SQS batch (up to 10 checks)',
+        'API Gateway (HTTP API) bills the orders API only; the notify endpoint is a Lambda Function URL (no extra charge)',
+        'DynamoDB units as DynamoDB Local reports them (ReturnConsumedCapacity TOTAL, index writes included); reads are strongly consistent',
+        'SQS: sends, receives that returned messages, and deletes; the event source\'s empty long polls are a fixed cost per queue and are not counted per order',
+        `logs: what the handlers wrote, plus ${PLATFORM_LOG_BYTES_PER_INVOCATION} bytes of START/END/REPORT per invocation`,
+        'paid orders: the payer pays at once, before the first check (due 1 s after creation here, 30 s in production)',
+        `expired orders: PREPAY_TTL_SECONDS=${COST_RUN_ENV.PREPAY_TTL_SECONDS}, RECONCILE_SCHEDULE=${COST_RUN_ENV.RECONCILE_SCHEDULE} (as many checks as the default schedule makes over 2 h), CLOSE_MIN_AGE_SECONDS=${COST_RUN_ENV.CLOSE_MIN_AGE_SECONDS}, simulator time scale ${SIMULATOR_TIME_SCALE}`,
+        'not counted: the sweep (every 5 minutes whatever the traffic), Secrets Manager (one read per cold start), CloudWatch alarms, storage, data transfer',
+      ],
+    };
+  } finally {
+    http.close();
+    await stack?.stop().catch((error: unknown) => options.log(`stack stop: ${(error as Error).message}`));
+    for (const p of proxies) await p.close();
+    await simulator.close();
+    directDynamoDb.destroy();
+    directSqs.destroy();
+  }
+}

@@ -1,0 +1,59 @@
+import { Agent, request } from 'node:http';
+
+/** Runs `work` over every item with at most `concurrency` in flight; resolves when all are done. */
+export async function runPool<T>(items: readonly T[], concurrency: number, work: (item: T, index: number) => Promise<void>): Promise<void> {
+  if (!(concurrency >= 1)) throw new RangeError(`concurrency must be at least 1, got ${concurrency}`);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const index = next++;
+      await work(items[index] as T, index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+}
+
+export interface Posted {
+  status: number;
+  text: string;
+  ms: number;
+}
+
+/** A keep-alive HTTP client for a load test: one socket per concurrent request, reused. */
+export function httpClient(maxSockets: number) {
+  const agent = new Agent({ keepAlive: true, maxSockets });
+  return {
+    send(url: string, method: string, body: string | undefined, contentType: string): Promise<Posted> {
+      const started = performance.now();
+      const target = new URL(url);
+      return new Promise((resolve, reject) => {
+        const req = request(
+          {
+            hostname: target.hostname,
+            port: target.port,
+            path: `${target.pathname}${target.search}`,
+            method,
+            agent,
+            headers: body === undefined ? {} : { 'content-type': contentType, 'content-length': Buffer.byteLength(body, 'utf8') },
+          },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), ms: performance.now() - started }));
+            res.on('error', reject);
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      });
+    },
+    close(): void {
+      agent.destroy();
+    },
+  };
+}
+
+/** Whether a v2 notification reply says SUCCESS (what WeChat takes as "delivered"). */
+export function isSuccessReply(status: number, text: string): boolean {
+  return status === 200 && /<return_code>(?:<!\[CDATA\[)?SUCCESS(?:\]\]>)?<\/return_code>/.test(text);
+}

@@ -1,0 +1,113 @@
+import { cpus, loadavg } from 'node:os';
+
+import { parseBenchArgs, UsageError } from './cli';
+import { runColdStart } from './cold-start';
+import { runCostPerPayment } from './cost-per-payment';
+import { startLocalServers } from './local-servers';
+import { runNotifyThroughput } from './notify-throughput';
+import { guardOutput } from './output';
+import { renderReport } from './report';
+import { runSigning } from './signing';
+import { type BenchResults, toJson } from './summary';
+
+/**
+ * `npm run bench`: runs the parts asked for and prints a table, or with --json one JSON object.
+ * Targets are reported, never enforced: a miss does not change the exit code; a part that breaks does.
+ */
+
+const SIZES = {
+  full: {
+    coldStart: { runs: 25, modes: ['runtime-sdk', 'bundled-sdk'] as const },
+    signing: { rounds: 5, roundMs: 150, warmupMs: 100 },
+    notify: { orders: 2000, duplicates: 500, concurrency: 32, warmup: 200 },
+    cost: { paid: 100, expired: 100, concurrency: 4 },
+  },
+  quick: {
+    coldStart: { runs: 20, modes: ['runtime-sdk'] as const },
+    signing: { rounds: 3, roundMs: 100, warmupMs: 50 },
+    notify: { orders: 500, duplicates: 200, concurrency: 32, warmup: 100 },
+    cost: { paid: 20, expired: 20, concurrency: 4 },
+  },
+};
+
+async function main(): Promise<number> {
+  let options;
+  try {
+    options = parseBenchArgs(process.argv.slice(2));
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    return 2;
+  }
+  const size = options.quick ? SIZES.quick : SIZES.full;
+  const guard = guardOutput({ verbose: options.verbose });
+  const started = performance.now();
+  const progress = (line: string) => guard.progress(`[${((performance.now() - started) / 1000).toFixed(0).padStart(3)} s] ${line}`);
+  const stackLog = (line: string) => {
+    if (options.verbose) guard.progress(`    ${line}`);
+  };
+  const results: BenchResults = { coldStart: null, notify: null, signing: null, cost: null };
+  const failures: string[] = [];
+  const attempt = async (name: string, run: () => Promise<void>) => {
+    try {
+      await run();
+    } catch (error) {
+      failures.push(name);
+      progress(`${name} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    }
+  };
+
+  if (options.parts.includes('bundle')) {
+    await attempt('part 1 (bundle and cold start)', async () => {
+      results.coldStart = await runColdStart({ runs: size.coldStart.runs, modes: [...size.coldStart.modes], progress });
+    });
+  }
+  // In-process CPU work runs before the local servers start, so nothing else competes with it.
+  if (options.parts.includes('signing')) {
+    await attempt('part 3 (signing and parsing)', async () => {
+      results.signing = await runSigning({ ...size.signing, progress });
+    });
+  }
+  if (options.parts.includes('notify') || options.parts.includes('cost')) {
+    await attempt('local servers', async () => {
+      progress('starting DynamoDB Local and fauxqs');
+      const servers = await startLocalServers();
+      try {
+        if (options.parts.includes('notify')) {
+          await attempt('part 2 (notify throughput)', async () => {
+            results.notify = await runNotifyThroughput(servers, { ...size.notify, progress, log: stackLog });
+          });
+        }
+        if (options.parts.includes('cost')) {
+          await attempt('part 4 (cost per payment)', async () => {
+            results.cost = await runCostPerPayment(servers, { ...size.cost, progress, log: stackLog, loggedBytes: () => guard.capturedBytes() });
+          });
+        }
+      } finally {
+        await servers.stop();
+      }
+    });
+  }
+
+  const run = {
+    quick: options.quick,
+    parts: options.parts,
+    seconds: (performance.now() - started) / 1000,
+    node: process.version,
+    cpus: cpus().length,
+    loadAverage: loadavg(),
+  };
+  if (options.json) guard.result(JSON.stringify({ ...toJson(results, run), failures }));
+  else guard.result(`${renderReport(results, run)}${failures.length > 0 ? `\nFAILED: ${failures.join('; ')}\n` : ''}`);
+  guard.restore();
+  return failures.length > 0 ? 1 : 0;
+}
+
+main().then(
+  // Exit explicitly: a part that failed half-way may have left a timer or socket behind.
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`bench crashed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,205 @@
+import {
+  BatchWriteItemCommand,
+  CreateTableCommand,
+  type DynamoDBClient,
+  UpdateItemCommand,
+  waitUntilTableExists,
+} from '@aws-sdk/client-dynamodb';
+
+import { localDynamoDbClient } from '../infra/local/resources';
+import { SANDBOX_MERCHANT } from '../infra/simulator/sandbox-merchant';
+import { startLocalStack } from '../infra/local/stack';
+import { paidNotificationFields, signedV2Notification } from '../test/helpers/wechatpay-v2';
+import { httpClient, isSuccessReply, runPool } from './load';
+import type { LocalServers } from './local-servers';
+import { outTradeNos, pendingOrder, runPrefix, SEED_AMOUNT_FEN, transactionId } from './seed-orders';
+import { mean, ratio, summarizeLatencies, type LatencySummary } from './stats';
+
+/**
+ * Part 2: distinct, correctly signed v2 paid notifications POSTed to the local gateway's
+ * /notify/pay (the notify Lambda's handler, on DynamoDB Local), then a storm of duplicates of one,
+ * against the floor: conditional UpdateItems on distinct items of the same server at the same
+ * concurrency. The orders are seeded PENDING straight into the table (see seed-orders.ts).
+ */
+
+export interface NotifyOptions {
+  orders: number;
+  duplicates: number;
+  concurrency: number;
+  warmup: number;
+  progress: (line: string) => void;
+  log: (line: string) => void;
+}
+
+export interface NotifyResult {
+  orders: number;
+  concurrency: number;
+  seededDirectly: true;
+  notify: { perSecond: number; latencyMs: LatencySummary; failures: number; paidAfterwards: number };
+  storm: { copies: number; perSecond: number; latencyMs: LatencySummary; failures: number; paidTransitions: number; notificationsRecorded: number };
+  floor: { perSecond: number; runs: number[]; refused: number };
+  notifyRatio: number | null;
+  signedWith: 'MD5';
+}
+
+const FLOOR_KEY = 'pk';
+
+async function createFloorTable(client: DynamoDBClient, tableName: string): Promise<void> {
+  await client.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [{ AttributeName: FLOOR_KEY, AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: FLOOR_KEY, KeyType: 'HASH' }],
+    }),
+  );
+  await waitUntilTableExists({ client, maxWaitTime: 30 }, { TableName: tableName });
+}
+
+/** Seeds PENDING items (BatchWriteItem, untimed), then times one conditional UpdateItem per item. */
+async function floorRun(client: DynamoDBClient, tableName: string, keys: string[], concurrency: number): Promise<{ perSecond: number; refused: number }> {
+  const batches: string[][] = [];
+  for (let i = 0; i < keys.length; i += 25) batches.push(keys.slice(i, i + 25));
+  await runPool(batches, 8, async (batch) => {
+    let items = batch.map((k) => ({ PutRequest: { Item: { [FLOOR_KEY]: { S: k }, status: { S: 'PENDING' } } } }));
+    while (items.length > 0) {
+      const out = await client.send(new BatchWriteItemCommand({ RequestItems: { [tableName]: items } }));
+      items = (out.UnprocessedItems?.[tableName] ?? []) as typeof items;
+    }
+  });
+  let refused = 0;
+  const started = performance.now();
+  await runPool(keys, concurrency, async (key) => {
+    try {
+      await client.send(
+        new UpdateItemCommand({
+          TableName: tableName,
+          Key: { [FLOOR_KEY]: { S: key } },
+          UpdateExpression: 'SET #s = :paid, paidAt = :at',
+          ConditionExpression: '#s = :pending',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: { ':paid': { S: 'PAID' }, ':pending': { S: 'PENDING' }, ':at': { S: new Date().toISOString() } },
+        }),
+      );
+    } catch (error) {
+      if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
+      refused += 1;
+    }
+  });
+  return { perSecond: keys.length / ((performance.now() - started) / 1000), refused };
+}
+
+export async function runNotifyThroughput(servers: LocalServers, options: NotifyOptions): Promise<NotifyResult> {
+  const merchant = SANDBOX_MERCHANT;
+  const prefix = runPrefix('BN');
+  const stack = await startLocalStack({
+    dynamodbEndpoint: servers.dynamodbEndpoint,
+    sqsEndpoint: servers.sqsEndpoint,
+    tableName: `bench-notify-${prefix.toLowerCase()}`,
+    queueName: `bench-notify-${prefix.toLowerCase()}`,
+    port: 0,
+    simulatorPort: 0,
+    sweepIntervalMs: 0,
+    merchant,
+    log: options.log,
+  });
+  const dynamodb = localDynamoDbClient(servers.dynamodbEndpoint);
+  const http = httpClient(options.concurrency);
+  try {
+    const total = options.warmup + options.orders + 1;
+    const nos = outTradeNos(prefix, total);
+    options.progress(`part 2: seeding ${total} PENDING orders straight into the table`);
+    const now = new Date();
+    await runPool(nos, options.concurrency, async (no) => {
+      const created = await stack.store.create(pendingOrder(no, now));
+      if (created.kind !== 'created') throw new Error(`order ${no} already existed`);
+    });
+    // MD5 is what WeChat signs notifications with for a merchant on the default sign type.
+    const bodies = nos.map((no, i) =>
+      signedV2Notification(
+        paidNotificationFields(merchant, no, {
+          trade_type: 'NATIVE',
+          total_fee: String(SEED_AMOUNT_FEN),
+          cash_fee: String(SEED_AMOUNT_FEN),
+          transaction_id: transactionId(i),
+        }),
+        merchant.apiKey,
+        'MD5',
+      ),
+    );
+    const post = (body: string) => http.send(stack.notifyUrl, 'POST', body, 'text/xml');
+
+    const floorTable = `bench-floor-${prefix.toLowerCase()}`;
+    await createFloorTable(dynamodb, floorTable);
+    // Warm both paths (the JVM's JIT, our handler's first-call set-up) before anything is timed.
+    options.progress(`part 2: warming up (${options.warmup} notifications, ${options.warmup} floor updates)`);
+    await runPool(bodies.slice(0, options.warmup), options.concurrency, async (body) => void (await post(body)));
+    await floorRun(dynamodb, floorTable, outTradeNos(`${prefix}W`, options.warmup), options.concurrency);
+
+    // The floor is measured before and after the notifications, so a drift of the machine's load
+    // during the run weighs on both sides alike.
+    const half = Math.ceil(options.orders / 2);
+    options.progress(`part 2: floor, ${half} conditional UpdateItems at concurrency ${options.concurrency}`);
+    const floorBefore = await floorRun(dynamodb, floorTable, outTradeNos(`${prefix}A`, half), options.concurrency);
+
+    options.progress(`part 2: ${options.orders} distinct notifications at concurrency ${options.concurrency}`);
+    const timed = bodies.slice(options.warmup, options.warmup + options.orders);
+    const latencies: number[] = [];
+    let failures = 0;
+    const started = performance.now();
+    await runPool(timed, options.concurrency, async (body) => {
+      const answer = await post(body);
+      latencies.push(answer.ms);
+      if (!isSuccessReply(answer.status, answer.text)) failures += 1;
+    });
+    const notifySeconds = (performance.now() - started) / 1000;
+
+    options.progress(`part 2: floor again, ${half} conditional UpdateItems`);
+    const floorAfter = await floorRun(dynamodb, floorTable, outTradeNos(`${prefix}B`, half), options.concurrency);
+
+    let paidAfterwards = 0;
+    await runPool(nos.slice(options.warmup, options.warmup + options.orders), options.concurrency, async (no) => {
+      if ((await stack.store.get(no))?.status === 'PAID') paidAfterwards += 1;
+    });
+
+    options.progress(`part 2: a storm of ${options.duplicates} copies of one notification`);
+    const stormNo = nos[total - 1] as string;
+    const stormBody = bodies[total - 1] as string;
+    const stormLatencies: number[] = [];
+    let stormFailures = 0;
+    const stormStarted = performance.now();
+    await runPool(Array.from({ length: options.duplicates }, () => stormBody), options.concurrency, async (body) => {
+      const answer = await post(body);
+      stormLatencies.push(answer.ms);
+      if (!isSuccessReply(answer.status, answer.text)) stormFailures += 1;
+    });
+    const stormSeconds = (performance.now() - stormStarted) / 1000;
+    const stormOrder = await stack.store.get(stormNo);
+    const paidTransitions = stormOrder?.history.filter((h) => h.to === 'PAID').length ?? 0;
+    const notificationsRecorded = (await stack.store.listNotifications(stormNo)).length;
+
+    const notifyPerSecond = options.orders / notifySeconds;
+    const floorPerSecond = mean([floorBefore.perSecond, floorAfter.perSecond]);
+    return {
+      orders: options.orders,
+      concurrency: options.concurrency,
+      seededDirectly: true,
+      notify: { perSecond: notifyPerSecond, latencyMs: summarizeLatencies(latencies), failures, paidAfterwards },
+      storm: {
+        copies: options.duplicates,
+        perSecond: options.duplicates / stormSeconds,
+        latencyMs: summarizeLatencies(stormLatencies),
+        failures: stormFailures,
+        paidTransitions,
+        notificationsRecorded,
+      },
+      floor: { perSecond: floorPerSecond, runs: [floorBefore.perSecond, floorAfter.perSecond], refused: floorBefore.refused + floorAfter.refused },
+      notifyRatio: ratio(notifyPerSecond, floorPerSecond),
+      signedWith: 'MD5',
+    };
+  } finally {
+    http.close();
+    dynamodb.destroy();
+    await stack.stop();
+  }
+}

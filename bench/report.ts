@@ -1,0 +1,147 @@
+import type { BenchResults, RunInfo } from './summary';
+import { headline, targetResults } from './summary';
+
+/** The human-readable report: the targets first, then one section per part. */
+
+/** Left-aligns text columns and right-aligns columns whose cells all look numeric. */
+export function table(headers: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
+  const width = (i: number) => Math.max(headers[i]?.length ?? 0, ...rows.map((r) => (r[i] ?? '').length));
+  const numeric = headers.map((_, i) => rows.length > 0 && rows.every((r) => /^[-+]?[$\d.,]+( ?[a-zA-Z/%×]+)?$|^—$/.test(r[i] ?? '')));
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((cell, i) => (numeric[i] ? cell.padStart(width(i)) : cell.padEnd(width(i))))
+      .join('  ')
+      .trimEnd();
+  const rule = headers.map((_, i) => '-'.repeat(width(i))).join('  ');
+  return [line(headers), rule, ...rows.map(line)].join('\n');
+}
+
+export function formatNumber(x: number | null | undefined, digits = 0): string {
+  if (x === null || x === undefined || !Number.isFinite(x)) return '—';
+  return x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+/** Bytes in kB (1 kB = 1,000 bytes, as the 300 KB target counts them). */
+export function formatBytes(bytes: number | null | undefined): string {
+  if (bytes === null || bytes === undefined) return '—';
+  return `${(bytes / 1000).toFixed(1)} kB`;
+}
+
+export function formatRatio(x: number | null | undefined): string {
+  return x === null || x === undefined || !Number.isFinite(x) ? '—' : `${x.toFixed(2)}×`;
+}
+
+const usd = (x: number | null | undefined) => (x === null || x === undefined ? '—' : `$${x.toFixed(2)}`);
+
+function targetsSection(results: BenchResults): string {
+  const rows = targetResults(results).map((t) => {
+    const value =
+      t.value === null ? '—' : t.key === 'max_bundle_bytes' ? formatBytes(t.value) : t.key.includes('per_paid_order') ? formatNumber(t.value, 2) : formatRatio(t.value);
+    return [t.label, value, t.goal, t.verdict];
+  });
+  return `Targets\n${table(['measure', 'result', 'target', 'status'], rows)}`;
+}
+
+function coldStartSection(results: BenchResults): string | undefined {
+  const cs = results.coldStart;
+  if (!cs) return undefined;
+  const parts: string[] = [];
+  for (const mode of cs.modes) {
+    const label = mode.mode === 'runtime-sdk' ? 'AWS SDK from the Lambda runtime (as the stack deploys)' : 'AWS SDK bundled in (bundleAwsSDK)';
+    const rows = [
+      ['floor (DynamoDB + SQS clients only)', formatBytes(mode.floor.bytes), formatNumber(mode.floor.medianInitMs, 1), '1.00×', ''],
+      ...mode.functions.map((f) => [
+        f.name,
+        formatBytes(f.bytes),
+        formatNumber(f.medianInitMs, 1),
+        formatRatio(f.initRatio),
+        f.largestInputs.slice(0, 3).map((i) => `${i.input} ${formatBytes(i.bytes)}`).join(', '),
+      ]),
+    ];
+    parts.push(`${label}:\n${table(['bundle', 'minified', 'init ms (median)', '÷ floor', 'largest inputs'], rows)}`);
+  }
+  return `1. Bundle and cold start (${cs.runs} fresh Node ${cs.nodeVersion} processes per bundle; import + top-level init)\n${parts.join('\n\n')}`;
+}
+
+function notifySection(results: BenchResults): string | undefined {
+  const n = results.notify;
+  if (!n) return undefined;
+  const rows = [
+    [`${n.orders} distinct paid notifications (v2, ${n.signedWith})`, formatNumber(n.notify.perSecond), formatNumber(n.notify.latencyMs.p50, 1), formatNumber(n.notify.latencyMs.p99, 1), `${n.notify.failures} failed, ${n.notify.paidAfterwards}/${n.orders} PAID after`],
+    [`${n.storm.copies} copies of one notification`, formatNumber(n.storm.perSecond), formatNumber(n.storm.latencyMs.p50, 1), formatNumber(n.storm.latencyMs.p99, 1), `${n.storm.failures} failed, ${n.storm.paidTransitions} PAID transition(s), ${n.storm.notificationsRecorded} recorded`],
+    ['floor: conditional UpdateItem, distinct items', formatNumber(n.floor.perSecond), '', '', `runs ${n.floor.runs.map((x) => formatNumber(x)).join(' / ')}`],
+  ];
+  return `2. Notify throughput (local gateway → notify handler → DynamoDB Local; concurrency ${n.concurrency}; orders seeded PENDING straight into the table)\n${table(['load', 'req/s', 'p50 ms', 'p99 ms', 'checks'], rows)}\nnotify_ratio = ${formatRatio(n.notifyRatio)}`;
+}
+
+function signingSection(results: BenchResults): string | undefined {
+  const s = results.signing;
+  if (!s) return undefined;
+  const rows: string[][] = [];
+  let group = '';
+  for (const row of s.rows) {
+    rows.push([row.group === group ? '' : row.group, row.impl, formatNumber(row.opsPerSecond), row.note ?? '']);
+    group = row.group;
+  }
+  const ratios = [
+    `sign ÷ bare crypto: HMAC-SHA256 ${formatRatio(s.signVsCrypto.hmacSha256)}, MD5 ${formatRatio(s.signVsCrypto.md5)}; verify ÷ bare: ${formatRatio(s.verifyVsCrypto.hmacSha256)}`,
+    `sign ÷ peers: tenpay ${formatRatio(s.signVsPeers.tenpay)}, wechatpay-axios-plugin ${formatRatio(s.signVsPeers['wechatpay-axios-plugin'])}; whole notification ÷ peers: tenpay ${formatRatio(s.notificationVsPeers.tenpay)}, wechatpay-axios-plugin ${formatRatio(s.notificationVsPeers['wechatpay-axios-plugin'])}`,
+    `v3 ÷ bare crypto: RSA verify ${formatRatio(s.v3.rsaVerifyVsCrypto)}, AES-GCM decrypt ${formatRatio(s.v3.aesGcmVsCrypto)}, whole notification ${formatRatio(s.v3.notificationVsCrypto)}`,
+  ];
+  const peers = Object.entries(s.peers).map(([k, v]) => `${k} ${v}`).join(', ');
+  return `3. Signing and parsing (in process; ops/s, median of rounds; peers: ${peers})\n${table(['case', 'implementation', 'ops/s', 'note'], rows)}\n${ratios.join('\n')}`;
+}
+
+function costSection(results: BenchResults): string | undefined {
+  const c = results.cost;
+  if (!c) return undefined;
+  const phases = [
+    ['paid', c.paid],
+    ['expired', c.expired],
+  ] as const;
+  const cols = phases.filter(([, p]) => p !== null);
+  const row = (label: string, f: (p: NonNullable<(typeof phases)[number][1]>) => string) => [label, ...cols.map(([, p]) => (p ? f(p) : '—'))];
+  const fnList = (p: NonNullable<(typeof phases)[number][1]>) =>
+    Object.entries(p.perOrder.lambdaByFunction)
+      .filter(([, v]) => v > 0)
+      .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+      .join(', ');
+  const ops = (byOp: Record<string, number>, n: number) =>
+    Object.entries(byOp)
+      .map(([k, v]) => `${k} ${(v / Math.max(n, 1)).toFixed(2)}`)
+      .join(', ');
+  const rows = [
+    row('orders run / reached final state', (p) => `${p.counts.orders} / ${p.counts.completed}`),
+    row('Lambda invocations', (p) => `${formatNumber(p.perOrder.lambdaInvocations, 2)} (${fnList(p)})`),
+    row('  mean duration, ms', (p) => Object.entries(p.counts.lambda).filter(([, v]) => v.invocations > 0).map(([k, v]) => `${k} ${v.meanMs.toFixed(0)}`).join(', ')),
+    row('DynamoDB reads (requests / units)', (p) => `${formatNumber(p.perOrder.dynamodbReads, 2)} / ${formatNumber(p.perOrder.dynamodbReadUnits, 2)}`),
+    row('DynamoDB writes (requests / units)', (p) => `${formatNumber(p.perOrder.dynamodbWrites, 2)} / ${formatNumber(p.perOrder.dynamodbWriteUnits, 2)}`),
+    row('  by operation', (p) => ops(p.counts.dynamodb.byOp, p.counts.orders)),
+    row('SQS requests (+ idle polls apart)', (p) => `${formatNumber(p.perOrder.sqsRequests, 2)} (+${formatNumber(p.perOrder.sqsEmptyReceives, 2)})`),
+    row('  by operation', (p) => ops(p.counts.sqs.byOp, p.counts.orders)),
+    row('WeChat Pay calls', (p) => `${formatNumber(p.perOrder.wechatCalls, 2)} (${ops(p.counts.wechat.byOp, p.counts.orders)})`),
+    row('API Gateway requests', (p) => formatNumber(p.perOrder.apiGatewayRequests, 2)),
+    row('cost per million orders', (p) => usd(p.costPerMillion.total)),
+    row('  Lambda requests + compute', (p) => `${usd(p.costPerMillion.byService.lambdaRequests)} + ${usd(p.costPerMillion.byService.lambdaCompute)}`),
+    row('  API Gateway / DynamoDB / SQS / logs', (p) => [p.costPerMillion.byService.apiGateway, p.costPerMillion.byService.dynamodb, p.costPerMillion.byService.sqs, p.costPerMillion.byService.logs].map(usd).join(' / ')),
+  ];
+  const prices = c.prices;
+  const priceLine =
+    `prices (${prices.region}, as of ${prices.asOf}): Lambda arm64 $${prices.lambdaArmPerGbSecond}/GB-s + $${prices.lambdaPerMillionRequests}/M requests; ` +
+    `DynamoDB on-demand $${prices.dynamodbPerMillionWriteUnits}/M WRU, $${prices.dynamodbPerMillionReadUnits}/M RRU; SQS $${prices.sqsPerMillionRequests}/M; ` +
+    `HTTP API $${prices.httpApiPerMillionRequests}/M; CloudWatch Logs $${prices.logsPerGbIngested}/GB`;
+  return `4. Cost per payment (per order, through the local stack)\n${table(['per order', ...cols.map(([name]) => name)], rows)}\n${priceLine}\n${c.assumptions.map((a) => `- ${a}`).join('\n')}`;
+}
+
+export function renderReport(results: BenchResults, run: RunInfo): string {
+  const h = headline(results);
+  const sections = [
+    targetsSection(results),
+    coldStartSection(results),
+    notifySection(results),
+    signingSection(results),
+    costSection(results),
+    `cost_per_million_paid_usd = ${usd(h.cost_per_million_paid_usd)}; run took ${run.seconds.toFixed(0)} s on ${run.cpus} CPU(s), load average ${run.loadAverage.map((x) => x.toFixed(2)).join(' ')}${run.quick ? ' (--quick)' : ''}`,
+  ];
+  return `${sections.filter((s): s is string => s !== undefined).join('\n\n')}\n`;
+}
