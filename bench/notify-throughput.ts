@@ -35,9 +35,18 @@ export interface NotifyResult {
   orders: number;
   concurrency: number;
   seededDirectly: true;
-  notify: { perSecond: number; latencyMs: LatencySummary; failures: number; paidAfterwards: number };
+  notify: {
+    perSecond: number;
+    latencyMs: LatencySummary;
+    failures: number;
+    paidAfterwards: number;
+    /** Share of the run this process's event loop was busy (gateway, handler, SDK and load generator share it). */
+    eventLoopUtilization: number;
+    /** Event-loop milliseconds per notification: the Node side's CPU cost of one. */
+    busyMsPerNotification: number;
+  };
   storm: { copies: number; perSecond: number; latencyMs: LatencySummary; failures: number; paidTransitions: number; notificationsRecorded: number };
-  floor: { perSecond: number; runs: number[]; refused: number };
+  floor: { perSecond: number; runs: number[]; refused: number; eventLoopUtilization: number };
   notifyRatio: number | null;
   signedWith: 'MD5';
 }
@@ -57,7 +66,12 @@ async function createFloorTable(client: DynamoDBClient, tableName: string): Prom
 }
 
 /** Seeds PENDING items (BatchWriteItem, untimed), then times one conditional UpdateItem per item. */
-async function floorRun(client: DynamoDBClient, tableName: string, keys: string[], concurrency: number): Promise<{ perSecond: number; refused: number }> {
+async function floorRun(
+  client: DynamoDBClient,
+  tableName: string,
+  keys: string[],
+  concurrency: number,
+): Promise<{ perSecond: number; refused: number; eventLoopUtilization: number }> {
   const batches: string[][] = [];
   for (let i = 0; i < keys.length; i += 25) batches.push(keys.slice(i, i + 25));
   await runPool(batches, 8, async (batch) => {
@@ -69,6 +83,7 @@ async function floorRun(client: DynamoDBClient, tableName: string, keys: string[
   });
   let refused = 0;
   const started = performance.now();
+  const elu = performance.eventLoopUtilization();
   await runPool(keys, concurrency, async (key) => {
     try {
       await client.send(
@@ -86,7 +101,11 @@ async function floorRun(client: DynamoDBClient, tableName: string, keys: string[
       refused += 1;
     }
   });
-  return { perSecond: keys.length / ((performance.now() - started) / 1000), refused };
+  return {
+    perSecond: keys.length / ((performance.now() - started) / 1000),
+    refused,
+    eventLoopUtilization: performance.eventLoopUtilization(elu).utilization,
+  };
 }
 
 export async function runNotifyThroughput(servers: LocalServers, options: NotifyOptions): Promise<NotifyResult> {
@@ -147,12 +166,14 @@ export async function runNotifyThroughput(servers: LocalServers, options: Notify
     const latencies: number[] = [];
     let failures = 0;
     const started = performance.now();
+    const elu = performance.eventLoopUtilization();
     await runPool(timed, options.concurrency, async (body) => {
       const answer = await post(body);
       latencies.push(answer.ms);
       if (!isSuccessReply(answer.status, answer.text)) failures += 1;
     });
     const notifySeconds = (performance.now() - started) / 1000;
+    const notifyElu = performance.eventLoopUtilization(elu);
 
     options.progress(`part 2: floor again, ${half} conditional UpdateItems`);
     const floorAfter = await floorRun(dynamodb, floorTable, outTradeNos(`${prefix}B`, half), options.concurrency);
@@ -184,7 +205,14 @@ export async function runNotifyThroughput(servers: LocalServers, options: Notify
       orders: options.orders,
       concurrency: options.concurrency,
       seededDirectly: true,
-      notify: { perSecond: notifyPerSecond, latencyMs: summarizeLatencies(latencies), failures, paidAfterwards },
+      notify: {
+        perSecond: notifyPerSecond,
+        latencyMs: summarizeLatencies(latencies),
+        failures,
+        paidAfterwards,
+        eventLoopUtilization: notifyElu.utilization,
+        busyMsPerNotification: notifyElu.active / options.orders,
+      },
       storm: {
         copies: options.duplicates,
         perSecond: options.duplicates / stormSeconds,
@@ -193,7 +221,12 @@ export async function runNotifyThroughput(servers: LocalServers, options: Notify
         paidTransitions,
         notificationsRecorded,
       },
-      floor: { perSecond: floorPerSecond, runs: [floorBefore.perSecond, floorAfter.perSecond], refused: floorBefore.refused + floorAfter.refused },
+      floor: {
+        perSecond: floorPerSecond,
+        runs: [floorBefore.perSecond, floorAfter.perSecond],
+        refused: floorBefore.refused + floorAfter.refused,
+        eventLoopUtilization: mean([floorBefore.eventLoopUtilization, floorAfter.eventLoopUtilization]),
+      },
       notifyRatio: ratio(notifyPerSecond, floorPerSecond),
       signedWith: 'MD5',
     };

@@ -6,7 +6,7 @@ import { headline, targetResults } from './summary';
 /** Left-aligns text columns and right-aligns columns whose cells all look numeric. */
 export function table(headers: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
   const width = (i: number) => Math.max(headers[i]?.length ?? 0, ...rows.map((r) => (r[i] ?? '').length));
-  const numeric = headers.map((_, i) => rows.length > 0 && rows.every((r) => /^[-+]?[$\d.,]+( ?[a-zA-Z/%×]+)?$|^—$/.test(r[i] ?? '')));
+  const numeric = headers.map((_, i) => rows.length > 0 && rows.every((r) => /^[-+]?[$\d.,]+( ?[a-zA-Z/%×]+)?$|^—$|^$/.test(r[i] ?? '')));
   const line = (cells: readonly string[]) =>
     cells
       .map((cell, i) => (numeric[i] ? cell.padStart(width(i)) : cell.padEnd(width(i))))
@@ -49,16 +49,17 @@ function coldStartSection(results: BenchResults): string | undefined {
   for (const mode of cs.modes) {
     const label = mode.mode === 'runtime-sdk' ? 'AWS SDK from the Lambda runtime (as the stack deploys)' : 'AWS SDK bundled in (bundleAwsSDK)';
     const rows = [
-      ['floor (DynamoDB + SQS clients only)', formatBytes(mode.floor.bytes), formatNumber(mode.floor.medianInitMs, 1), '1.00×', ''],
+      ['floor (DynamoDB + SQS clients only)', formatBytes(mode.floor.bytes), formatNumber(mode.floor.medianInitMs, 1), '', '1.00×', ''],
       ...mode.functions.map((f) => [
         f.name,
         formatBytes(f.bytes),
         formatNumber(f.medianInitMs, 1),
+        `+${formatNumber(f.medianInitMs - mode.floor.medianInitMs, 1)}`,
         formatRatio(f.initRatio),
         f.largestInputs.slice(0, 3).map((i) => `${i.input} ${formatBytes(i.bytes)}`).join(', '),
       ]),
     ];
-    parts.push(`${label}:\n${table(['bundle', 'minified', 'init ms (median)', '÷ floor', 'largest inputs'], rows)}`);
+    parts.push(`${label}:\n${table(['bundle', 'minified', 'init ms (median)', 'over floor', '÷ floor', 'largest inputs'], rows)}`);
   }
   return `1. Bundle and cold start (${cs.runs} fresh Node ${cs.nodeVersion} processes per bundle; import + top-level init)\n${parts.join('\n\n')}`;
 }
@@ -71,7 +72,10 @@ function notifySection(results: BenchResults): string | undefined {
     [`${n.storm.copies} copies of one notification`, formatNumber(n.storm.perSecond), formatNumber(n.storm.latencyMs.p50, 1), formatNumber(n.storm.latencyMs.p99, 1), `${n.storm.failures} failed, ${n.storm.paidTransitions} PAID transition(s), ${n.storm.notificationsRecorded} recorded`],
     ['floor: conditional UpdateItem, distinct items', formatNumber(n.floor.perSecond), '', '', `runs ${n.floor.runs.map((x) => formatNumber(x)).join(' / ')}`],
   ];
-  return `2. Notify throughput (local gateway → notify handler → DynamoDB Local; concurrency ${n.concurrency}; orders seeded PENDING straight into the table)\n${table(['load', 'req/s', 'p50 ms', 'p99 ms', 'checks'], rows)}\nnotify_ratio = ${formatRatio(n.notifyRatio)}`;
+  const elu =
+    `this process's event loop (gateway + handler + SDK + load generator) was busy ${(n.notify.eventLoopUtilization * 100).toFixed(0)}% of the notification run ` +
+    `(${n.notify.busyMsPerNotification.toFixed(2)} ms per notification), ${(n.floor.eventLoopUtilization * 100).toFixed(0)}% of the floor runs`;
+  return `2. Notify throughput (local gateway → notify handler → DynamoDB Local; concurrency ${n.concurrency}; orders seeded PENDING straight into the table)\n${table(['load', 'req/s', 'p50 ms', 'p99 ms', 'checks'], rows)}\nnotify_ratio = ${formatRatio(n.notifyRatio)}; ${elu}`;
 }
 
 function signingSection(results: BenchResults): string | undefined {

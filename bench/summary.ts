@@ -103,7 +103,7 @@ export function toJson(results: BenchResults, run: RunInfo): Record<string, Json
   });
   return {
     ...headline(results),
-    targets: targetResults(results).map((t) => ({ key: t.key, goal: t.goal, value: t.value, verdict: t.verdict })),
+    targets: targetResults(results).map((t) => ({ key: t.key, goal: t.goal, value: t.key === 'max_bundle_bytes' ? t.value : r3(t.value), verdict: t.verdict })),
     cold_start: cs ? { stack_sdk_mode: cs.stackMode, runs: cs.runs, node: cs.nodeVersion, modes: cs.modes.map(modeJson) } : null,
     notify: n
       ? {
@@ -115,6 +115,9 @@ export function toJson(results: BenchResults, run: RunInfo): Record<string, Json
           latency_ms: { p50: round(n.notify.latencyMs.p50, 1), p99: round(n.notify.latencyMs.p99, 1), max: round(n.notify.latencyMs.max, 1) },
           failures: n.notify.failures,
           paid_afterwards: n.notify.paidAfterwards,
+          event_loop_utilization: round(n.notify.eventLoopUtilization),
+          busy_ms_per_notification: round(n.notify.busyMsPerNotification, 3),
+          floor_event_loop_utilization: round(n.floor.eventLoopUtilization),
           floor_updates_per_second: r3(n.floor.perSecond),
           floor_runs_per_second: n.floor.runs.map((x) => r3(x)),
           duplicate_storm: {

@@ -152,9 +152,7 @@ export function handlerEnvironment(input: HandlerEnvInput): Record<string, strin
   if (scale !== undefined && scale !== 1) {
     const scaled = (seconds: number, floor: number) => String(Math.max(floor, Math.ceil(seconds / scale)));
     env.CLOSE_MIN_AGE_SECONDS = scaled(WECHAT_CLOSE_MIN_AGE_SECONDS, 1);
-    // Orders carry time_expire = creation + this, and WeChat (the simulator too, in real time)
-    // refuses a time_expire less than a minute ahead.
-    env.PREPAY_TTL_SECONDS = scaled(WECHAT_PREPAY_TTL_SECONDS, 60);
+    env.PREPAY_TTL_SECONDS = scaled(WECHAT_PREPAY_TTL_SECONDS, 1);
   }
   return { ...env, ...input.extra };
 }

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createPublicKey, randomUUID } from 'node:crypto';
 
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -10,7 +10,7 @@ import type { DependencyOverrides } from '../../shared/app/dependencies';
 import { createHandlers, type Handlers } from '../../shared/app/handlers';
 import { loadSettings, type Settings } from '../../shared/config/settings';
 import type { OrderStore } from '../../shared/domain/ports';
-import { type Merchant, SANDBOX_MERCHANT } from '../simulator/sandbox-merchant';
+import { type Merchant, SANDBOX_MERCHANT, sandboxV3Merchant } from '../simulator/sandbox-merchant';
 import { startSimulator } from '../simulator/server';
 import { type Gateway, startGateway } from './gateway';
 import { describeFunctionError, invoke, LOCAL_ACCOUNT_ID, type LocalFunction } from './lambda-context';
@@ -32,6 +32,10 @@ export interface LocalStackOptions {
   simulatorPort?: number;
   /** Where the simulator keeps its state; absent: in memory. */
   simulatorDataDir?: string;
+  /** Where generated sandbox v3 merchant keys are kept; absent: for the life of the process. */
+  sandboxKeysDir?: string;
+  /** Which key the simulator's v3 answers name in Wechatpay-Serial (default its public key id). */
+  simulatorSignWith?: 'certificate' | 'public_key';
   /** WeChat Pay's address; absent: a simulator is started and used. */
   wechatpayBaseUrl?: string;
   /** The simulator's time scale (WeChat's durations divided by it). */
@@ -85,6 +89,19 @@ export const DEFAULTS = {
   reconcileTimeoutMs: 25_000,
   sweepTimeoutMs: 60_000,
 } as const;
+
+/**
+ * The merchant's v3 keys: the developer's own (WECHATPAY_* settings) or the generated sandbox ones,
+ * which the simulator is then told to trust.
+ */
+function v3Merchant(options: LocalStackOptions): { apiV3Key: string; certSerial: string; privateKeyPem: string; publicKeyPem: string } {
+  const env = options.env ?? {};
+  const { WECHATPAY_PRIVATE_KEY: privateKeyPem, WECHATPAY_CERT_SERIAL: certSerial, WECHATPAY_APIV3_KEY: apiV3Key } = env;
+  if (privateKeyPem && certSerial && apiV3Key) {
+    return { apiV3Key, certSerial, privateKeyPem, publicKeyPem: createPublicKey(privateKeyPem).export({ type: 'spki', format: 'pem' }).toString() };
+  }
+  return sandboxV3Merchant(options.sandboxKeysDir);
+}
 
 /** The event an EventBridge schedule rule sends the sweep Lambda. */
 function scheduledEvent(region: string, ruleName: string): ScheduledEvent {
@@ -144,18 +161,31 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
 
     const externalWechatPay = options.wechatpayBaseUrl ?? options.env?.WECHATPAY_BASE_URL;
+    const v3 = options.env?.WECHATPAY_API_VERSION === 'v3' ? v3Merchant(options) : undefined;
     let simulatorUrl: string | undefined;
+    // The merchant's v3 keys and WeChat's public key, as the handlers would read them from the secret.
+    let v3Env: Record<string, string> = {};
     if (externalWechatPay === undefined) {
       const simulator = await startSimulator({
         host: '127.0.0.1',
         port: options.simulatorPort ?? 0,
-        merchant,
+        merchant: v3 ? { ...merchant, apiV3Key: v3.apiV3Key, certSerial: v3.certSerial, merchantPublicKey: v3.publicKeyPem } : merchant,
         timeScale: options.timeScale,
         dataDir: options.simulatorDataDir,
         log,
+        ...(v3 ? { apiVersion: 'v3' as const, signWith: options.simulatorSignWith } : {}),
       });
       started.push(() => simulator.close());
       simulatorUrl = simulator.url;
+      if (v3 && simulator.platform) {
+        v3Env = {
+          WECHATPAY_PRIVATE_KEY: v3.privateKeyPem,
+          WECHATPAY_CERT_SERIAL: v3.certSerial,
+          WECHATPAY_APIV3_KEY: v3.apiV3Key,
+          WECHATPAY_PUBLIC_KEY: simulator.platform.publicKeyPem,
+          WECHATPAY_PUBLIC_KEY_ID: simulator.platform.publicKeyId,
+        };
+      }
     }
 
     // The gateway listens first: the handlers' NOTIFY_URL is its address.
@@ -181,7 +211,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         merchant,
         wechatpayBaseUrl: externalWechatPay ?? (simulatorUrl as string),
         timeScale: options.timeScale,
-        extra: options.env,
+        extra: { ...v3Env, ...options.env },
       }),
     );
     // The same adapters the Lambdas build, over clients with the local servers' dummy credentials:

@@ -116,6 +116,7 @@ async function main(): Promise<void> {
         port: settings.port,
         simulatorPort: settings.simulatorPort,
         simulatorDataDir: join(settings.dataDir, 'simulator'),
+        sandboxKeysDir: settings.dataDir,
         wechatpayBaseUrl: settings.wechatpayBaseUrl,
         timeScale: settings.simulatorTimeScale,
         merchant: settings.merchant,

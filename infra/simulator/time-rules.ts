@@ -32,7 +32,7 @@ export const NOTIFY_MAX_ATTEMPTS = NOTIFY_RETRY_INTERVALS_MS.length + 1;
 
 export const PREPAY_VALIDITY_MS = 2 * HOUR;
 export const CLOSE_MINIMUM_AGE_MS = 5 * MINUTE;
-/** WeChat asks time_expire to be at least a minute ahead; checked in real time, not scaled. */
+/** WeChat asks time_expire to be at least a minute ahead; scaled like every other WeChat rule. */
 export const TIME_EXPIRE_MIN_AHEAD_MS = 1 * MINUTE;
 
 export class TimeRules {
@@ -59,8 +59,11 @@ export class TimeRules {
     return createdAt + this.scaled(CLOSE_MINIMUM_AGE_MS);
   }
 
-  /** A merchant's time_expire, brought closer by the scale: the time left until it shrinks, not the instant. */
-  effectiveExpiry(createdAt: number, timeExpire: number): number {
-    return createdAt + this.scaled(timeExpire - createdAt);
+  /**
+   * Whether a merchant's time_expire is too close to accept. The instant itself is not scaled: it is
+   * the merchant's own clock, and a merchant stack under test shortens its expiries itself.
+   */
+  timeExpireTooSoon(now: number, timeExpire: number): boolean {
+    return timeExpire - now < this.scaled(TIME_EXPIRE_MIN_AHEAD_MS);
   }
 }

@@ -62,7 +62,7 @@ export const DEFAULT_BANK_TYPE = 'OTHERS';
 export class Trades {
   constructor(
     private readonly store: StateStore,
-    private readonly rules: TimeRules,
+    readonly rules: TimeRules,
     private readonly clock: Clock,
   ) {}
 
@@ -78,7 +78,7 @@ export class Trades {
       const order: SimOrder = {
         ...fields,
         createdAt: now,
-        expiresAt: timeExpire === undefined ? undefined : this.rules.effectiveExpiry(now, timeExpire),
+        expiresAt: timeExpire,
         prepay: this.newPrepay(input.tradeType, now),
         state: 'NOTPAY',
       };

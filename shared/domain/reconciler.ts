@@ -21,6 +21,7 @@ export type CheckResult =
   | 'closed'
   | 'failed'
   | 'waiting-to-close'
+  | 'paid-pending-query'
   | 'checked-again';
 
 /**
@@ -58,7 +59,13 @@ export class Reconciler {
         return 'waiting-to-close';
       }
       const closed = await payments.closeAtWeChatAndHere(current, 'reconcile');
-      return closed.status === 'PAID' ? 'paid' : 'closed';
+      if (closed.status === 'PAID') return 'paid';
+      if (closed.status === 'CLOSED') return 'closed';
+      // WeChat refused the close because the order is paid, but its query does not show the payment
+      // yet: ask again soon rather than close.
+      const soon = new Date(now.getTime() + (this.deps.reconcileSchedule[0] ?? 30) * 1000).toISOString();
+      await this.scheduleNext(current.outTradeNo, check.attempt + 1, soon);
+      return 'paid-pending-query';
     }
 
     const attempt = check.attempt + 1;

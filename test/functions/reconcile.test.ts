@@ -90,13 +90,20 @@ describe('reconciliation (v2)', () => {
 
   it('keeps the money when the order is paid as it expires', async () => {
     const no = await createOrder();
-    // WeChat's query can lag its payment; the fault makes the query say NOTPAY so the close meets ORDERPAID.
+    // WeChat's query can lag its payment; the fault makes the query say NOTPAY so the close at expiry
+    // meets ORDERPAID. The order must never be closed, and becomes PAID once the query catches up.
     await simulator('POST', '/sandbox/faults', { notify: 'drop', api: 'stale_query', out_trade_no: no });
     await simulator('POST', `/sandbox/orders/${no}/pay`, { result: 'SUCCESS' });
-    await waitFor(() => statusOf(no), (s) => s !== 'PENDING', { timeoutMs: 40_000 });
+    await waitFor(
+      async () => JSON.stringify((await simulator('GET', `/sandbox/orders/${no}`)).json),
+      (debug) => debug.includes('/pay/closeorder') && debug.includes('ORDERPAID'),
+      { timeoutMs: 20_000 },
+    );
+    expect(await statusOf(no)).toBe('PENDING');
     await simulator('DELETE', '/sandbox/faults');
     await waitFor(() => statusOf(no), (s) => s === 'PAID', { timeoutMs: 10_000 });
-  }, 60_000);
+    expect((await stack.store.get(no))?.history.map((h) => h.to)).toEqual(['CREATED', 'PENDING', 'PAID']);
+  }, 40_000);
 
   it('moves a poisoned message to the dead-letter queue', async () => {
     await stack.sqs.send(new SendMessageCommand({ QueueUrl: stack.queueUrl, MessageBody: '{"not":"a check"}' }));

@@ -1,6 +1,5 @@
 import { canonicalString } from '../../../shared/wechatpay/v2/sign';
 import { fromWechatTime } from '../../../shared/wechatpay/v2/time';
-import { TIME_EXPIRE_MIN_AHEAD_MS } from '../time-rules';
 import type { V2Context } from './context';
 import { describeProblem, unifiedOrderSchema } from './params';
 import { businessError, businessSuccess } from './replies';
@@ -18,7 +17,7 @@ export function unifiedOrder(params: Record<string, string>, signType: 'MD5' | '
   }
   const p = parsed.data;
   const timeExpire = p.time_expire === undefined ? undefined : fromWechatTime(p.time_expire)?.getTime();
-  if (timeExpire !== undefined && timeExpire - ctx.clock.now() < TIME_EXPIRE_MIN_AHEAD_MS) {
+  if (timeExpire !== undefined && ctx.trades.rules.timeExpireTooSoon(ctx.clock.now(), timeExpire)) {
     return businessError('INVALID_REQUEST', 'time_expire时间过短,至少1分钟 (time_expire must be at least one minute ahead)');
   }
   const content = Object.fromEntries(Object.entries(params).filter(([k]) => !NOT_CONTENT.has(k)));

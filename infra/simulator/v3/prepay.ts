@@ -1,4 +1,3 @@
-import { TIME_EXPIRE_MIN_AHEAD_MS } from '../time-rules';
 import type { TradeType } from '../order-model';
 import type { V3Call } from './call';
 import type { V3Context } from './context';
@@ -28,7 +27,7 @@ export function prepay(tradeType: TradeType, call: V3Call, ctx: V3Context): V3Re
   if (p.mchid !== ctx.merchant.mchid) return v3Error(403, 'NO_AUTH', '商户无权限 (mchid is not the merchant that signed the request)');
   if (p.appid !== ctx.merchant.appid) return v3Error(400, 'APPID_MCHID_NOT_MATCH', 'appid和mch_id不匹配 (appid does not belong to this mchid)');
   const timeExpire = p.time_expire === undefined ? undefined : Date.parse(p.time_expire);
-  if (timeExpire !== undefined && timeExpire - ctx.clock.now() < TIME_EXPIRE_MIN_AHEAD_MS) {
+  if (timeExpire !== undefined && ctx.trades.rules.timeExpireTooSoon(ctx.clock.now(), timeExpire)) {
     return v3Error(400, 'INVALID_REQUEST', 'time_expire时间过短,至少1分钟 (time_expire must be at least one minute ahead)');
   }
   const outcome = ctx.trades.prepare({

@@ -102,9 +102,10 @@ describe('handlerEnvironment', () => {
     });
   });
 
-  it("shrinks WeChat's durations with the simulator's time scale, never below what WeChat accepts", () => {
+  it("shrinks WeChat's durations with the simulator's time scale, to whole seconds, at least one", () => {
     expect(handlerEnvironment({ ...input, timeScale: 60 })).toMatchObject({ CLOSE_MIN_AGE_SECONDS: '5', PREPAY_TTL_SECONDS: '120' });
-    expect(handlerEnvironment({ ...input, timeScale: 1000 })).toMatchObject({ CLOSE_MIN_AGE_SECONDS: '1', PREPAY_TTL_SECONDS: '60' });
+    expect(handlerEnvironment({ ...input, timeScale: 1000 })).toMatchObject({ CLOSE_MIN_AGE_SECONDS: '1', PREPAY_TTL_SECONDS: '8' });
+    expect(handlerEnvironment({ ...input, timeScale: 10_000 })).toMatchObject({ PREPAY_TTL_SECONDS: '1' });
     expect(handlerEnvironment(input).CLOSE_MIN_AGE_SECONDS).toBeUndefined();
   });
 

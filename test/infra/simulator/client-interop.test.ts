@@ -180,7 +180,7 @@ describe('client ↔ simulator: error classes', () => {
   });
 
   it('a time_expire the client accepts but WeChat finds too short is a final INVALID_REQUEST', async () => {
-    const req = request('APP', { time_expire: toWechatTime(new Date(Date.now() + 20_000)) });
+    const req = request('APP', { time_expire: toWechatTime(new Date(Date.now() - 5_000)) });
     expect(await providerError(client().unifiedOrder(req))).toMatchObject({ code: 'INVALID_REQUEST', retryable: false });
   });
 

@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest';
+
+import { parseBenchArgs, UsageError } from '../../bench/cli';
+
+describe('parseBenchArgs', () => {
+  it('runs every part, as a table, by default', () => {
+    expect(parseBenchArgs([])).toEqual({ json: false, quick: false, verbose: false, parts: ['bundle', 'notify', 'signing', 'cost'] });
+  });
+
+  it('reads --json, --quick and --verbose', () => {
+    expect(parseBenchArgs(['--json', '--quick', '--verbose'])).toMatchObject({ json: true, quick: true, verbose: true });
+  });
+
+  it('takes parts by number or name, in the bench’s order, without repeats', () => {
+    expect(parseBenchArgs(['--parts=3,1']).parts).toEqual(['bundle', 'signing']);
+    expect(parseBenchArgs(['--parts=cost,2,notify']).parts).toEqual(['notify', 'cost']);
+  });
+
+  it('refuses an unknown part, an empty list and an unknown flag, naming it', () => {
+    expect(() => parseBenchArgs(['--parts=5'])).toThrow(/unknown part "5"/);
+    expect(() => parseBenchArgs(['--parts='])).toThrow(UsageError);
+    expect(() => parseBenchArgs(['--fast'])).toThrow(/unknown argument "--fast"/);
+  });
+});
