@@ -36,6 +36,8 @@ export interface LocalStackOptions {
   sandboxKeysDir?: string;
   /** Which key the simulator's v3 answers name in Wechatpay-Serial (default its public key id). */
   simulatorSignWith?: 'certificate' | 'public_key';
+  /** WeChat's own v3 signing key (PEM) for the simulator; absent: it generates one. */
+  simulatorPlatformPrivateKey?: string;
   /** WeChat Pay's address; absent: a simulator is started and used. */
   wechatpayBaseUrl?: string;
   /** The simulator's time scale (WeChat's durations divided by it). */
@@ -173,7 +175,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         timeScale: options.timeScale,
         dataDir: options.simulatorDataDir,
         log,
-        ...(v3 ? { apiVersion: 'v3' as const, signWith: options.simulatorSignWith } : {}),
+        ...(v3 ? { apiVersion: 'v3' as const, signWith: options.simulatorSignWith, platformPrivateKey: options.simulatorPlatformPrivateKey } : {}),
       });
       started.push(() => simulator.close());
       simulatorUrl = simulator.url;

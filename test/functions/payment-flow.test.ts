@@ -1,6 +1,9 @@
+import { createPublicKey } from 'node:crypto';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { verifyV2 } from '../../shared/wechatpay/v2/sign';
+import { verifyAppClientParams, verifyJsapiClientParams, type AppClientParams, type JsapiClientParams } from '../../shared/wechatpay/v3/client-params';
 import { SANDBOX_MERCHANT } from '../../infra/simulator/sandbox-merchant';
 import { startTestStack, type TestStack } from '../helpers/local-stack';
 import { waitFor } from '../helpers/wait-for';
@@ -11,7 +14,6 @@ import { waitFor } from '../helpers/wait-for';
  */
 const TIME_SCALE = 300;
 
-let stack: TestStack;
 let seq = 0;
 
 function outTradeNo(): string {
@@ -34,6 +36,8 @@ function orderBody(tradeType: 'APP' | 'JSAPI' | 'NATIVE' | 'MWEB', no = outTrade
   };
 }
 
+let stack: TestStack;
+
 async function simulator(method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
   const res = await fetch(`${stack.simulatorUrl}${path}`, {
     method,
@@ -49,18 +53,31 @@ async function statusOf(no: string): Promise<string> {
   return String(json.status);
 }
 
-beforeAll(async () => {
-  stack = await startTestStack({
-    timeScale: TIME_SCALE,
-    env: { CLOSE_MIN_AGE_SECONDS: String(300 / TIME_SCALE), RECONCILE_SCHEDULE: '3600' },
+describe.each(['v2', 'v3'] as const)('payment flow (%s)', (apiVersion) => {
+  beforeAll(async () => {
+    stack = await startTestStack({
+      timeScale: TIME_SCALE,
+      env: { WECHATPAY_API_VERSION: apiVersion, CLOSE_MIN_AGE_SECONDS: String(300 / TIME_SCALE), RECONCILE_SCHEDULE: '3600' },
+    });
   });
-});
 
-afterAll(async () => {
-  await stack?.stop();
-});
+  afterAll(async () => {
+    await stack?.stop();
+  });
 
-describe('payment flow (v2)', () => {
+  /** The client params are signed with the merchant's key: v2 the API key, v3 the RSA key. */
+  function clientSignatureValid(tradeType: 'APP' | 'JSAPI', client: Record<string, string>): boolean {
+    if (apiVersion === 'v3') {
+      const merchantKey = createPublicKey(stack.settings.WECHATPAY_PRIVATE_KEY ?? '');
+      return tradeType === 'APP'
+        ? verifyAppClientParams(client as unknown as AppClientParams, merchantKey)
+        : verifyJsapiClientParams(client as unknown as JsapiClientParams, merchantKey);
+    }
+    if (tradeType === 'APP') return verifyV2(client, SANDBOX_MERCHANT.apiKey);
+    const { paySign, ...signed } = client;
+    return verifyV2({ ...signed, sign: paySign }, SANDBOX_MERCHANT.apiKey);
+  }
+
   it.each(['APP', 'JSAPI', 'NATIVE', 'MWEB'] as const)('pays a %s order through the simulator’s notification', async (tradeType) => {
     const no = outTradeNo();
     const created = await stack.api('POST', '/orders', orderBody(tradeType, no));
@@ -69,13 +86,13 @@ describe('payment flow (v2)', () => {
     const client = created.json.client as Record<string, string>;
     if (tradeType === 'APP') {
       expect(client).toMatchObject({ appid: SANDBOX_MERCHANT.appid, partnerid: SANDBOX_MERCHANT.mchid, prepayid: created.json.prepay_id, package: 'Sign=WXPay' });
-      expect(verifyV2(client, SANDBOX_MERCHANT.apiKey)).toBe(true);
+      expect(clientSignatureValid('APP', client)).toBe(true);
+      expect(clientSignatureValid('APP', { ...client, prepayid: 'tampered' })).toBe(false);
     }
     if (tradeType === 'JSAPI') {
-      expect(client).toMatchObject({ appId: SANDBOX_MERCHANT.appid, package: `prepay_id=${String(created.json.prepay_id)}` });
-      const { paySign, ...signed } = client;
-      expect(verifyV2({ ...signed, sign: paySign }, SANDBOX_MERCHANT.apiKey)).toBe(true);
-      expect(verifyV2({ ...signed, nonceStr: 'tampered', sign: paySign }, SANDBOX_MERCHANT.apiKey)).toBe(false);
+      expect(client).toMatchObject({ appId: SANDBOX_MERCHANT.appid, package: `prepay_id=${String(created.json.prepay_id)}`, signType: apiVersion === 'v3' ? 'RSA' : 'HMAC-SHA256' });
+      expect(clientSignatureValid('JSAPI', client)).toBe(true);
+      expect(clientSignatureValid('JSAPI', { ...client, nonceStr: 'tampered' })).toBe(false);
     }
     if (tradeType === 'NATIVE') expect(client.code_url).toMatch(/^weixin:\/\//);
     if (tradeType === 'MWEB') expect(client.mweb_url).toMatch(/^https:\/\//);
