@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ValidationError } from '../../shared/domain/errors';
 
 export const DEFAULT_WECHATPAY_BASE_URL = 'https://api.mch.weixin.qq.com';

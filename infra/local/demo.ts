@@ -2,7 +2,7 @@
  * `npm run demo`: on a running local stack (`npm start`), pays one order of each trade type through
  * the simulator and prints every step, so a newcomer sees the whole flow in one command.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 const env = z
   .object({

@@ -1,6 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
 
-import { z } from 'zod';
+import * as z from 'zod';
 
 import { AppError } from '../../shared/domain/errors';
 import { type Merchant, SANDBOX_MERCHANT } from '../simulator/sandbox-merchant';

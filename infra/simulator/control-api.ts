@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { z } from 'zod';
+import * as z from 'zod';
 import { toWechatTime } from '../../shared/wechatpay/v2/time';
 import { faultRequestSchema } from './faults';
 import type { FaultRegistry } from './faults';

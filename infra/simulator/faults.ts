@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Switches that make the simulator misbehave the way WeChat Pay and networks do, for one order or

@@ -1,6 +1,6 @@
 import { createPublicKey } from 'node:crypto';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { SANDBOX_MERCHANT, sandboxV3Merchant } from './sandbox-merchant';
 import type { MerchantV3Keys } from './sandbox-merchant';
 import { startSimulator } from './server';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ValidationError } from '../../shared/domain/errors';
 import { toPrivateKey, toPublicKey } from '../../shared/wechatpay/v3/rsa';
 import type { Clock } from './clock';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The simulator's record of one trade, the same whichever protocol created it. Protocol details

@@ -1,6 +1,6 @@
 import { createPublicKey, generateKeyPairSync, randomInt } from 'node:crypto';
 import { join, resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { randomCertificateSerial } from '../../shared/wechatpay/v3/self-signed-certificate';
 import { readOrCreateSecret } from './persisted-secret';
 

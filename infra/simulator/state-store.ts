@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { journalEntrySchema, orderSchema } from './order-model';
 import type { JournalEntry, SimOrder } from './order-model';
 

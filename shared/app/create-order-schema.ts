@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { z } from 'zod';
+import * as z from 'zod';
 
 import { ValidationError } from '../domain/errors';
 import { TRADE_TYPES } from '../domain/order';

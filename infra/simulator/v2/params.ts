@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { fromWechatTime } from '../../../shared/wechatpay/v2/time';
 
 /**

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { TradeType } from '../order-model';
 import type { V3ErrorDetail } from './replies';
 

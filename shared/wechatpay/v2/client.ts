@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ProviderError } from '../../domain/errors';
 import { businessError, returnFailError, signatureError, transportError } from './classification';
 import { randomNonce } from './nonce';

@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { signSha256Rsa, verifySha256Rsa } from './rsa';
 
 /**

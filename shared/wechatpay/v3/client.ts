@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ProviderError, ValidationError } from '../../domain/errors';
 import type { Clock } from '../../domain/ports';
 import { apiV3KeyBytes } from './aead';

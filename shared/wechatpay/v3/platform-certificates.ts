@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { AppError } from '../../domain/errors';
 import type { Clock } from '../../domain/ports';
 import { AEAD_ALGORITHM, decryptResource, encryptResource } from './aead';

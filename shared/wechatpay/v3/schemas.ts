@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { AEAD_ALGORITHM } from './aead';
 
 /** Shapes of WeChat Pay APIv3 JSON this project reads. Unknown extra fields are allowed and ignored. */
