@@ -10,13 +10,13 @@ import type {
 } from 'aws-lambda';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 
 import type { Settings } from '../config/settings';
 import { createDependencies, type DependencyOverrides, type Dependencies } from './dependencies';
 import { handleNotify } from './notify-endpoint';
 import { routeOrders } from './orders-api';
+import { publishMetrics } from './publish-metrics';
 import { parseReconcileCheck } from './reconcile-message';
 
 export type OrdersHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
@@ -40,7 +40,7 @@ export function createOrdersHandler(deps: Dependencies): OrdersHandler {
 export function createNotifyHandler(deps: Dependencies): NotifyHandler {
   return middy<LambdaFunctionURLEvent, LambdaFunctionURLResult>()
     .use(injectLambdaContext(deps.observability.logger))
-    .use(logMetrics(deps.observability.metrics))
+    .use(publishMetrics(deps.observability.metrics))
     .handler((event) => handleNotify(event, deps));
 }
 
@@ -52,7 +52,7 @@ export function createReconcileHandler(deps: Dependencies): ReconcileHandler {
   };
   return middy<SQSEvent, SQSBatchResponse>()
     .use(injectLambdaContext(deps.observability.logger))
-    .use(logMetrics(deps.observability.metrics))
+    .use(publishMetrics(deps.observability.metrics))
     .handler(handler);
 }
 

@@ -1,11 +1,6 @@
-import { WechatPayV2NotificationCodec } from '../adapters/wechatpay-v2-notification-codec';
-import { WechatPayV2Provider } from '../adapters/wechatpay-v2-provider';
-import { WechatPayV3NotificationCodec } from '../adapters/wechatpay-v3-notification-codec';
-import { WechatPayV3Provider } from '../adapters/wechatpay-v3-provider';
 import type { MerchantCredentials } from '../config/merchant-credentials';
 import { ConfigurationError, type Settings } from '../config/settings';
 import type { Clock, Merchant, NotificationCodec, PaymentProvider, RawNotification } from '../domain/ports';
-import { WechatPayV3Client } from '../wechatpay/v3/client';
 
 /** The merchant's WeChat Pay, whichever API version it speaks. */
 export interface WechatPay {
@@ -18,9 +13,16 @@ export interface WechatPay {
   codecFor(raw: RawNotification): NotificationCodec;
 }
 
-export function createWechatPay(credentials: MerchantCredentials, settings: Settings, clock: Clock): WechatPay {
+/**
+ * Each API version's code is imported on first use: a merchant runs one version (two while
+ * migrating), and the sweep runs none, so the rest is never evaluated in that container.
+ */
+export async function createWechatPay(credentials: MerchantCredentials, settings: Settings, clock: Clock): Promise<WechatPay> {
   const merchant = { appid: credentials.appid, mchid: credentials.mchid };
-  const v2Codec = credentials.apiKey === undefined ? undefined : new WechatPayV2NotificationCodec({ apiKey: credentials.apiKey });
+  const v2Codec =
+    credentials.apiKey === undefined
+      ? undefined
+      : new (await import('../adapters/wechatpay-v2-notification-codec')).WechatPayV2NotificationCodec({ apiKey: credentials.apiKey });
   let provider: PaymentProvider;
   let v3Codec: NotificationCodec | undefined;
   if (credentials.apiVersion === 'v3') {
@@ -28,6 +30,11 @@ export function createWechatPay(credentials: MerchantCredentials, settings: Sett
     if (privateKey === undefined || certSerial === undefined || apiV3Key === undefined) {
       throw new ConfigurationError('v3 needs privateKey, certSerial and apiV3Key');
     }
+    const [{ WechatPayV3Client }, { WechatPayV3Provider }, { WechatPayV3NotificationCodec }] = await Promise.all([
+      import('../wechatpay/v3/client'),
+      import('../adapters/wechatpay-v3-provider'),
+      import('../adapters/wechatpay-v3-notification-codec'),
+    ]);
     const client = new WechatPayV3Client({
       baseUrl: settings.WECHATPAY_BASE_URL,
       appid: credentials.appid,
@@ -43,6 +50,7 @@ export function createWechatPay(credentials: MerchantCredentials, settings: Sett
     v3Codec = new WechatPayV3NotificationCodec({ apiV3Key, keys: client.keys, clock });
   } else {
     if (credentials.apiKey === undefined) throw new ConfigurationError('v2 needs apiKey');
+    const { WechatPayV2Provider } = await import('../adapters/wechatpay-v2-provider');
     provider = new WechatPayV2Provider({
       baseUrl: settings.WECHATPAY_BASE_URL,
       appid: credentials.appid,

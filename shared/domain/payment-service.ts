@@ -112,7 +112,7 @@ export class PaymentService {
     const order = await this.deps.store.get(outTradeNo);
     if (order === undefined) throw new NotFoundError(`no order with out_trade_no ${outTradeNo}`);
     if (!options.sync || isFinal(order.status)) return order;
-    const outcome = await this.applyReport(await this.deps.provider.query(outTradeNo), 'query');
+    const outcome = await this.applyReport(await this.deps.provider.query(outTradeNo), 'query', order);
     return outcome.order ?? order;
   }
 
@@ -157,9 +157,13 @@ export class PaymentService {
     return { ok: true, outcome: await this.applyChecked(checked.order, report, 'notify') };
   }
 
-  /** The one path by which WeChat's word (query answer or notification) changes an order. */
-  async applyReport(report: TradeReport, source: Source): Promise<ApplyOutcome> {
-    const checked = await this.check(report);
+  /**
+   * The one path by which WeChat's word (query answer or notification) changes an order.
+   * `known` is the order as the caller just read it, which spares a second read; the write is
+   * conditional on the stored status either way.
+   */
+  async applyReport(report: TradeReport, source: Source, known?: Order): Promise<ApplyOutcome> {
+    const checked = await this.check(report, known);
     if (checked.kind === 'rejected') {
       this.deps.observer.rejected(checked.reason, { outTradeNo: report.outTradeNo, source });
       return checked;
@@ -174,7 +178,7 @@ export class PaymentService {
     } catch (err) {
       if (!(err instanceof ProviderError)) throw err;
       if (err.code === 'ORDERPAID') {
-        const outcome = await this.applyReport(await this.deps.provider.query(order.outTradeNo), source);
+        const outcome = await this.applyReport(await this.deps.provider.query(order.outTradeNo), source, order);
         if (source !== 'close') this.deps.observer.paidAtExpiry(order.outTradeNo);
         return outcome.order ?? order;
       }
@@ -199,10 +203,10 @@ export class PaymentService {
     }
   }
 
-  private async check(report: TradeReport): Promise<{ kind: 'ok'; order: Order } | { kind: 'rejected'; reason: RejectionReason; order?: Order }> {
+  private async check(report: TradeReport, known?: Order): Promise<{ kind: 'ok'; order: Order } | { kind: 'rejected'; reason: RejectionReason; order?: Order }> {
     const { merchant, store } = this.deps;
     if (report.appid !== merchant.appid || report.mchid !== merchant.mchid) return { kind: 'rejected', reason: 'FOREIGN_MERCHANT' };
-    const order = await store.get(report.outTradeNo);
+    const order = known?.outTradeNo === report.outTradeNo ? known : await store.get(report.outTradeNo);
     if (order === undefined) return { kind: 'rejected', reason: 'UNKNOWN_ORDER' };
     if (report.state === 'SUCCESS' || report.state === 'REFUND') {
       if (report.payment === undefined) return { kind: 'rejected', reason: 'MISSING_PAYMENT', order };

@@ -46,7 +46,7 @@ export class Reconciler {
     // check was scheduled, or a twin re-created by the sweep) stops here, so chains never multiply.
     if (order.nextCheckAt !== check.dueAt) return 'stale';
 
-    const outcome = await payments.applyReport(await provider.query(order.outTradeNo), 'reconcile');
+    const outcome = await payments.applyReport(await provider.query(order.outTradeNo), 'reconcile', order);
     const current = outcome.order ?? order;
     if (current.status === 'PAID') return 'paid';
     if (current.status === 'CLOSED') return 'closed';
