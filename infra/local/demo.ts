@@ -4,15 +4,9 @@
  */
 import * as z from 'zod';
 
-const env = z
-  .object({
-    PORT: z.coerce.number().int().min(1).max(65535).default(3000),
-    SIMULATOR_PORT: z.coerce.number().int().min(1).max(65535).default(3100),
-  })
-  .parse(process.env);
+const env = z.object({ PORT: z.coerce.number().int().min(1).max(65535).default(3000) }).parse(process.env);
 
 const gateway = `http://127.0.0.1:${env.PORT}`;
-const simulator = `http://127.0.0.1:${env.SIMULATOR_PORT}`;
 
 type Json = Record<string, unknown>;
 
@@ -77,6 +71,8 @@ if (health?.ok !== true) {
   console.error(`no local stack at ${gateway}: run \`npm start\` first (PORT=${env.PORT})`);
   process.exit(1);
 }
+// The stack says where its simulator is, so the demo follows SIMULATOR_PORT without being told.
+const simulator = z.object({ simulator: z.url() }).parse(await health.json()).simulator;
 let allPaid = true;
 for (const tradeType of ['APP', 'JSAPI', 'NATIVE', 'MWEB']) allPaid = (await payOne(tradeType)) && allPaid;
 console.log(allPaid ? '\nall four orders paid' : '\nsome orders did not reach PAID');
