@@ -1,13 +1,13 @@
 import { ProviderError, ValidationError } from '../domain/errors';
 import type { Amount, ClientParams, PaymentFacts, PaymentRequest } from '../domain/order';
-import type { Clock, PaymentProvider, PrepayResult, TradeReport, TradeState } from '../domain/ports';
+import type { Clock, PaymentProvider, PrepayResult, TradeReport } from '../domain/ports';
 import { WechatPayV2Client } from '../wechatpay/v2/client';
 import type { OrderQueryResponse, UnifiedOrderRequest, UnifiedOrderResponse, WechatPayV2ClientOptions } from '../wechatpay/v2/client';
 import { appClientParams, jsapiClientParams, unixTimestamp } from '../wechatpay/v2/client-params';
 import { randomNonce } from '../wechatpay/v2/nonce';
-import type { V2TradeState } from '../wechatpay/v2/responses';
 import type { SignType } from '../wechatpay/v2/sign';
 import { toWechatTime } from '../wechatpay/v2/time';
+import { TRADE_STATE } from './wechatpay-trade-state';
 
 export interface WechatPayV2ProviderOptions extends WechatPayV2ClientOptions {
   /** For the client re-sign's timestamp. */
@@ -72,17 +72,6 @@ function linkOf(value: string | undefined, field: string): string {
   return value;
 }
 
-const STATE: Readonly<Record<V2TradeState, TradeState>> = {
-  SUCCESS: 'SUCCESS',
-  REFUND: 'REFUND',
-  NOTPAY: 'NOTPAY',
-  CLOSED: 'CLOSED',
-  REVOKED: 'REVOKED',
-  USERPAYING: 'USERPAYING',
-  PAYERROR: 'PAYERROR',
-  // Accepted, awaiting debit: still in progress, like a payer entering a password.
-  ACCEPT: 'USERPAYING',
-};
 
 /** fee_type → our Currency; WeChat omits fee_type for CNY. Undefined for any other currency. */
 export function currencyOf(feeType: string | undefined): Amount['currency'] | undefined {
@@ -98,7 +87,7 @@ export function toTradeReport(answer: OrderQueryResponse, outTradeNo: string): T
   }
   const report: TradeReport = {
     outTradeNo: answer.out_trade_no,
-    state: STATE[answer.trade_state],
+    state: TRADE_STATE[answer.trade_state],
     appid: answer.appid,
     mchid: answer.mch_id,
   };

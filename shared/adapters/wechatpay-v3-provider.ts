@@ -1,8 +1,9 @@
 import { ProviderError, ValidationError } from '../domain/errors';
 import type { PaymentFacts, PaymentRequest } from '../domain/order';
-import type { PaymentProvider, PrepayResult, TradeReport, TradeState } from '../domain/ports';
+import type { PaymentProvider, PrepayResult, TradeReport } from '../domain/ports';
 import type { V3PrepayInput, WechatPayV3Client } from '../wechatpay/v3/client';
-import type { V3TradeState, V3Transaction } from '../wechatpay/v3/schemas';
+import type { V3Transaction } from '../wechatpay/v3/schemas';
+import { TRADE_STATE } from './wechatpay-trade-state';
 
 /**
  * PaymentProvider over WeChat Pay APIv3.
@@ -14,17 +15,6 @@ import type { V3TradeState, V3Transaction } from '../wechatpay/v3/schemas';
  * product_id (v2 NATIVE) has no v3 counterpart and is not sent.
  */
 
-const STATE: Readonly<Record<V3TradeState, TradeState>> = {
-  SUCCESS: 'SUCCESS',
-  REFUND: 'REFUND',
-  NOTPAY: 'NOTPAY',
-  CLOSED: 'CLOSED',
-  REVOKED: 'REVOKED',
-  USERPAYING: 'USERPAYING',
-  PAYERROR: 'PAYERROR',
-  // Accepted, awaiting debit: still in progress, as v2 maps it.
-  ACCEPT: 'USERPAYING',
-};
 
 /** Why a transaction cannot be reported; undefined when it can. */
 export type ReportProblem = { code: 'UNSUPPORTED_CURRENCY' | 'INCOMPLETE_PAYMENT'; message: string };
@@ -35,7 +25,7 @@ export type ReportProblem = { code: 'UNSUPPORTED_CURRENCY' | 'INCOMPLETE_PAYMENT
  * refused: a currency other than CNY, or a paid state without the facts of the payment.
  */
 export function transactionToReport(t: V3Transaction): TradeReport | ReportProblem {
-  const report: TradeReport = { outTradeNo: t.out_trade_no, state: STATE[t.trade_state], appid: t.appid, mchid: t.mchid };
+  const report: TradeReport = { outTradeNo: t.out_trade_no, state: TRADE_STATE[t.trade_state], appid: t.appid, mchid: t.mchid };
   if (t.trade_state_desc !== undefined) report.description = t.trade_state_desc;
   const currency = t.amount?.currency ?? 'CNY';
   if (currency !== 'CNY') return { code: 'UNSUPPORTED_CURRENCY', message: `the transaction is in ${currency}` };
