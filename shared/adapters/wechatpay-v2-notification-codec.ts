@@ -1,7 +1,6 @@
-import type { PaymentFacts } from '../domain/order';
 import type { NotificationCodec, RawNotification, TradeReport, VerifiedNotification } from '../domain/ports';
 import { MAX_NOTIFICATION_BYTES, notificationReply, parseV2Notification } from '../wechatpay/v2/notification';
-import { currencyOf } from './wechatpay-v2-provider';
+import { currencyOf, paymentFactsOf } from './wechatpay-v2-provider';
 
 export interface WechatPayV2NotificationCodecOptions {
   apiKey: string;
@@ -46,17 +45,8 @@ export class WechatPayV2NotificationCodec implements NotificationCodec {
       mchid: n.mch_id,
     };
     if (n.total_fee !== undefined) report.amount = { total: n.total_fee, currency };
-    if (n.result_code === 'SUCCESS' && n.transaction_id !== undefined && n.total_fee !== undefined && n.time_end !== undefined) {
-      const payment: PaymentFacts = {
-        transactionId: n.transaction_id,
-        amountTotal: n.total_fee,
-        currency,
-        paidAt: n.time_end,
-      };
-      if (n.bank_type !== undefined) payment.bankType = n.bank_type;
-      if (n.openid !== undefined) payment.payerOpenid = n.openid;
-      report.payment = payment;
-    }
+    const payment = n.result_code === 'SUCCESS' ? paymentFactsOf(n, currency) : undefined;
+    if (payment !== undefined) report.payment = payment;
     if (n.result_code === 'FAIL') {
       const description = n.err_code_des ?? n.err_code;
       if (description !== undefined) report.description = description;

@@ -1,5 +1,5 @@
 import { ProviderError, ValidationError } from '../domain/errors';
-import type { Amount, ClientParams, PaymentFacts, PaymentRequest } from '../domain/order';
+import type { Amount, ClientParams, Currency, PaymentFacts, PaymentRequest } from '../domain/order';
 import type { Clock, PaymentProvider, PrepayResult, TradeReport } from '../domain/ports';
 import { WechatPayV2Client } from '../wechatpay/v2/client';
 import type { OrderQueryResponse, UnifiedOrderRequest, UnifiedOrderResponse, WechatPayV2ClientOptions } from '../wechatpay/v2/client';
@@ -101,23 +101,22 @@ export function toTradeReport(answer: OrderQueryResponse, outTradeNo: string): T
       });
     }
     report.amount = { total: answer.total_fee, currency };
-    if (
-      (answer.trade_state === 'SUCCESS' || answer.trade_state === 'REFUND') &&
-      answer.transaction_id !== undefined &&
-      answer.time_end !== undefined
-    ) {
-      const payment: PaymentFacts = {
-        transactionId: answer.transaction_id,
-        amountTotal: answer.total_fee,
-        currency,
-        paidAt: answer.time_end,
-      };
-      if (answer.bank_type !== undefined) payment.bankType = answer.bank_type;
-      if (answer.openid !== undefined) payment.payerOpenid = answer.openid;
-      report.payment = payment;
-    }
+    const payment = answer.trade_state === 'SUCCESS' || answer.trade_state === 'REFUND' ? paymentFactsOf(answer, currency) : undefined;
+    if (payment !== undefined) report.payment = payment;
   }
   return report;
+}
+
+/** The payment facts v2 gives in a paid notification or query answer; undefined when one is missing. */
+export function paymentFactsOf(
+  fields: { transaction_id?: string; total_fee?: number; time_end?: string; bank_type?: string; openid?: string },
+  currency: Currency,
+): PaymentFacts | undefined {
+  if (fields.transaction_id === undefined || fields.total_fee === undefined || fields.time_end === undefined) return undefined;
+  const payment: PaymentFacts = { transactionId: fields.transaction_id, amountTotal: fields.total_fee, currency, paidAt: fields.time_end };
+  if (fields.bank_type !== undefined) payment.bankType = fields.bank_type;
+  if (fields.openid !== undefined) payment.payerOpenid = fields.openid;
+  return payment;
 }
 
 /** PaymentProvider over WeChat Pay API v2. */
