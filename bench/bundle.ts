@@ -2,21 +2,10 @@ import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { build, type BuildOptions } from 'esbuild';
+import { LogLevel, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { build, type BuildOptions, type Format, type LogLevel as EsbuildLogLevel } from 'esbuild';
 
-/**
- * The esbuild options the CDK stack bundles every Lambda with, in one place. They mirror
- * infra/cdk/payment-function.ts (PaymentFunction's `bundling`) plus what NodejsFunction adds by
- * itself for that configuration (aws-cdk-lib/aws-lambda-nodejs Bundling):
- *   --platform=node --target=node22 --format=esm --minify --sourcemap --sources-content=false
- *   --main-fields=module,main --banner:js=<require shim> --log-level=warning
- *   --external:@aws-sdk/* --external:@smithy/*  (NodejsFunction's default for Node 18+ runtimes,
- *   with the `@aws-cdk/aws-lambda-nodejs:sdkV3ExcludeSmithyPackages` flag that cdk.json turns on:
- *   the Lambda runtime's own SDK is used, not a bundled copy)
- * PaymentFunction does not export its bundling options; if it ever does, import them here instead.
- */
-const REQUIRE_SHIM =
-  "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
+import { PAYMENT_BUNDLING } from '../infra/cdk/payment-function';
 
 /** As deployed (SDK from the runtime), or with the SDK bundled in (`bundleAwsSDK: true`). */
 export type SdkMode = 'runtime-sdk' | 'bundled-sdk';
@@ -25,19 +14,42 @@ export const STACK_SDK_MODE: SdkMode = 'runtime-sdk';
 
 export const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
 
+const FORMATS: Record<OutputFormat, Format> = { [OutputFormat.CJS]: 'cjs', [OutputFormat.ESM]: 'esm' };
+const LOG_LEVELS: Record<LogLevel, EsbuildLogLevel> = {
+  [LogLevel.VERBOSE]: 'verbose',
+  [LogLevel.DEBUG]: 'debug',
+  [LogLevel.INFO]: 'info',
+  [LogLevel.WARNING]: 'warning',
+  [LogLevel.ERROR]: 'error',
+  [LogLevel.SILENT]: 'silent',
+};
+
+/**
+ * The esbuild options the CDK stack bundles every Lambda with: PaymentFunction's own bundling
+ * options (infra/cdk/payment-function.ts), in esbuild's names, plus what NodejsFunction adds by
+ * itself for that configuration (aws-cdk-lib/aws-lambda-nodejs Bundling): --bundle
+ * --platform=node, and --external:@aws-sdk/* --external:@smithy/* (its default for Node 18+
+ * runtimes, with the `@aws-cdk/aws-lambda-nodejs:sdkV3ExcludeSmithyPackages` flag that cdk.json
+ * turns on: the Lambda runtime's own SDK is used, not a bundled copy).
+ */
 export function stackBundleOptions(sdk: SdkMode): BuildOptions {
+  const { forceDockerBundling: _localAnyway, format, target, mainFields, banner, minify, sourceMap, sourcesContent, logLevel, ...untranslated } =
+    PAYMENT_BUNDLING;
+  // An option added to the stack without a translation here must fail the build, or the bench
+  // would quietly measure something other than what is deployed.
+  untranslated satisfies Record<string, never>;
   return {
     bundle: true,
     platform: 'node',
-    target: 'node22',
-    format: 'esm',
-    minify: true,
-    sourcemap: true,
-    sourcesContent: false,
-    mainFields: ['module', 'main'],
-    banner: { js: REQUIRE_SHIM },
+    target,
+    format: FORMATS[format],
+    minify,
+    sourcemap: sourceMap,
+    sourcesContent,
+    mainFields: [...mainFields],
+    banner: { js: banner },
     external: sdk === 'runtime-sdk' ? ['@aws-sdk/*', '@smithy/*'] : [],
-    logLevel: 'warning',
+    logLevel: LOG_LEVELS[logLevel],
     absWorkingDir: REPO_ROOT,
   };
 }

@@ -1,6 +1,6 @@
 /** The bench's command line: `npm run bench -- [--json] [--quick] [--parts=1,3] [--verbose]`. */
 
-export const PARTS = ['bundle', 'notify', 'signing', 'cost'] as const;
+export const PARTS = ['bundle', 'notify', 'signing', 'cost', 'latency'] as const;
 export type Part = (typeof PARTS)[number];
 
 export interface BenchOptions {
@@ -21,11 +21,12 @@ export const USAGE = `usage: npm run bench -- [--json] [--quick] [--verbose] [--
   --json      print one JSON object on stdout (progress goes to stderr)
   --quick     fewer runs and a smaller load
   --verbose   show the local stack's own log lines on stderr
-  --parts     comma-separated, by number or name: 1|bundle, 2|notify, 3|signing, 4|cost (default: all)`;
+  --parts     comma-separated, by number or name: 1|bundle, 2|notify, 3|signing, 4|cost,
+              5|latency (default: all)`;
 
 function partOf(token: string): Part {
   const byNumber = PARTS[Number(token) - 1];
-  if (/^[1-4]$/.test(token) && byNumber !== undefined) return byNumber;
+  if (/^[1-9]$/.test(token) && byNumber !== undefined) return byNumber;
   const byName = PARTS.find((p) => p === token);
   if (byName === undefined) throw new UsageError(`unknown part "${token}"\n${USAGE}`);
   return byName;

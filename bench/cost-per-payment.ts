@@ -16,7 +16,7 @@ import { type CountingProxy, startCountingProxy, type Tally } from './counting-p
 import { httpClient, runPool } from './load';
 import type { LocalServers } from './local-servers';
 import { costPerMillion, type Cost, PLATFORM_LOG_BYTES_PER_INVOCATION, PRICES, type UsagePerOrder } from './prices';
-import { outTradeNos, runPrefix } from './seed-orders';
+import { createOrderBody, outTradeNos, runPrefix } from './seed-orders';
 
 /**
  * Part 4: paid and expired orders through the whole local stack, with every AWS request counted by
@@ -195,17 +195,6 @@ export function usageOf(counts: PhaseCounts, perOrder: PerOrder): UsagePerOrder 
   };
 }
 
-function orderBody(no: string) {
-  return {
-    out_trade_no: no,
-    description: 'bench order',
-    amount: { total: 100 },
-    trade_type: 'NATIVE',
-    product_id: 'sku-bench',
-    scene_info: { payer_client_ip: '203.0.113.9' },
-  };
-}
-
 export async function runCostPerPayment(servers: LocalServers, options: CostOptions): Promise<CostResult> {
   const prefix = runPrefix('BC');
   const merchant = SANDBOX_MERCHANT;
@@ -259,7 +248,7 @@ export async function runCostPerPayment(servers: LocalServers, options: CostOpti
       const started = performance.now();
       options.progress(`part 4: ${label}: creating ${count} orders through POST /orders${pay ? ' and paying each at the simulator' : ''}`);
       await runPool(nos, options.concurrency, async (no) => {
-        const created = await http.send(`${running.gatewayUrl}/orders`, 'POST', JSON.stringify(orderBody(no)), 'application/json');
+        const created = await http.send(`${running.gatewayUrl}/orders`, 'POST', JSON.stringify(createOrderBody(no)), 'application/json');
         if (created.status !== 201) throw new Error(`POST /orders answered ${created.status}: ${created.text.slice(0, 300)}`);
         if (pay) {
           // The payer, not the merchant: straight to the simulator, past the WeChat counter.

@@ -53,7 +53,37 @@ export function httpClient(maxSockets: number) {
   };
 }
 
+export interface TimedRequests {
+  /** Each request's latency in ms, as the client saw it. */
+  latencies: number[];
+  /** Requests whose answer `succeeded` refused. */
+  failures: number;
+  /** From the first request sent to the last answer read. */
+  seconds: number;
+}
+
+/** Sends every item with at most `concurrency` in flight, timing each request and the whole run. */
+export async function timeRequests<T>(
+  items: readonly T[],
+  concurrency: number,
+  send: (item: T) => Promise<Posted>,
+  succeeded: (answer: Posted) => boolean,
+  now: () => number = () => performance.now(),
+): Promise<TimedRequests> {
+  const latencies: number[] = [];
+  let failures = 0;
+  const started = now();
+  await runPool(items, concurrency, async (item) => {
+    const answer = await send(item);
+    latencies.push(answer.ms);
+    if (!succeeded(answer)) failures += 1;
+  });
+  return { latencies, failures, seconds: (now() - started) / 1000 };
+}
+
 /** Whether a v2 notification reply says SUCCESS (what WeChat takes as "delivered"). */
 export function isSuccessReply(status: number, text: string): boolean {
   return status === 200 && /<return_code>(?:<!\[CDATA\[)?SUCCESS(?:\]\]>)?<\/return_code>/.test(text);
 }
+
+export const delivered = (answer: Posted): boolean => isSuccessReply(answer.status, answer.text);

@@ -1,5 +1,7 @@
 import { startDynamoDbLocal, type LocalServer } from '../infra/local/dynamodb-server';
 import { startSqsLocal } from '../infra/local/sqs-server';
+import { type LocalStack, startLocalStack } from '../infra/local/stack';
+import { SANDBOX_MERCHANT } from '../infra/simulator/sandbox-merchant';
 
 /** DynamoDB Local (in memory) and fauxqs, started once for the parts that need them. */
 export interface LocalServers {
@@ -22,4 +24,24 @@ export async function startLocalServers(): Promise<LocalServers> {
       await Promise.allSettled(servers.map((s) => s.stop()));
     },
   };
+}
+
+/**
+ * The whole local stack (its own simulator, gateway and handlers) on these servers, for one part's
+ * run: a table and queue of its own, so no part sees another's orders, and the sandbox merchant.
+ * The sweep's timer is off: the sweep runs on a schedule whatever the traffic, and would only add
+ * noise to what is timed.
+ */
+export function startBenchStack(servers: LocalServers, name: string, log: (line: string) => void): Promise<LocalStack> {
+  return startLocalStack({
+    dynamodbEndpoint: servers.dynamodbEndpoint,
+    sqsEndpoint: servers.sqsEndpoint,
+    tableName: name,
+    queueName: name,
+    port: 0,
+    simulatorPort: 0,
+    sweepIntervalMs: 0,
+    merchant: SANDBOX_MERCHANT,
+    log,
+  });
 }

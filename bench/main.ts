@@ -1,5 +1,6 @@
 import { cpus, loadavg } from 'node:os';
 
+import { runApiLatency } from './api-latency';
 import { parseBenchArgs, UsageError } from './cli';
 import { runColdStart } from './cold-start';
 import { runCostPerPayment } from './cost-per-payment';
@@ -21,12 +22,14 @@ const SIZES = {
     signing: { rounds: 5, roundMs: 150, warmupMs: 100 },
     notify: { orders: 2000, duplicates: 500, concurrency: 32, warmup: 200 },
     cost: { paid: 100, expired: 100, concurrency: 4 },
+    latency: { requests: 300, warmup: 10, concurrencies: [1, 8] },
   },
   quick: {
     coldStart: { runs: 20, modes: ['runtime-sdk'] as const },
     signing: { rounds: 3, roundMs: 100, warmupMs: 50 },
     notify: { orders: 500, duplicates: 200, concurrency: 32, warmup: 100 },
     cost: { paid: 20, expired: 20, concurrency: 4 },
+    latency: { requests: 100, warmup: 10, concurrencies: [1, 8] },
   },
 };
 
@@ -46,7 +49,7 @@ async function main(): Promise<number> {
   const stackLog = (line: string) => {
     if (options.verbose) guard.progress(`    ${line}`);
   };
-  const results: BenchResults = { coldStart: null, notify: null, signing: null, cost: null };
+  const results: BenchResults = { coldStart: null, notify: null, signing: null, cost: null, latency: null };
   const failures: string[] = [];
   const attempt = async (name: string, run: () => Promise<void>) => {
     try {
@@ -68,7 +71,7 @@ async function main(): Promise<number> {
       results.signing = await runSigning({ ...size.signing, progress });
     });
   }
-  if (options.parts.includes('notify') || options.parts.includes('cost')) {
+  if (options.parts.some((p) => p === 'notify' || p === 'cost' || p === 'latency')) {
     await attempt('local servers', async () => {
       progress('starting DynamoDB Local and fauxqs');
       const servers = await startLocalServers();
@@ -81,6 +84,11 @@ async function main(): Promise<number> {
         if (options.parts.includes('cost')) {
           await attempt('part 4 (cost per payment)', async () => {
             results.cost = await runCostPerPayment(servers, { ...size.cost, progress, log: stackLog, loggedBytes: () => guard.capturedBytes() });
+          });
+        }
+        if (options.parts.includes('latency')) {
+          await attempt('part 5 (API latency)', async () => {
+            results.latency = await runApiLatency(servers, { ...size.latency, progress, log: stackLog });
           });
         }
       } finally {
@@ -97,7 +105,7 @@ async function main(): Promise<number> {
     cpus: cpus().length,
     loadAverage: loadavg(),
   };
-  if (options.json) guard.result(JSON.stringify({ ...toJson(results, run), failures }));
+  if (options.json) guard.result(JSON.stringify(toJson(results, run, failures)));
   else guard.result(`${renderReport(results, run)}${failures.length > 0 ? `\nFAILED: ${failures.join('; ')}\n` : ''}`);
   guard.restore();
   return failures.length > 0 ? 1 : 0;

@@ -8,11 +8,9 @@ import {
 
 import { localDynamoDbClient } from '../infra/local/resources';
 import { SANDBOX_MERCHANT } from '../infra/simulator/sandbox-merchant';
-import { startLocalStack } from '../infra/local/stack';
-import { paidNotificationFields, signedV2Notification } from '../test/helpers/wechatpay-v2';
-import { httpClient, isSuccessReply, runPool } from './load';
-import type { LocalServers } from './local-servers';
-import { outTradeNos, pendingOrder, runPrefix, SEED_AMOUNT_FEN, transactionId } from './seed-orders';
+import { delivered, httpClient, runPool, timeRequests } from './load';
+import { type LocalServers, startBenchStack } from './local-servers';
+import { outTradeNos, paidNotification, pendingOrder, runPrefix } from './seed-orders';
 import { mean, ratio, summarizeLatencies, type LatencySummary } from './stats';
 
 /**
@@ -111,17 +109,7 @@ async function floorRun(
 export async function runNotifyThroughput(servers: LocalServers, options: NotifyOptions): Promise<NotifyResult> {
   const merchant = SANDBOX_MERCHANT;
   const prefix = runPrefix('BN');
-  const stack = await startLocalStack({
-    dynamodbEndpoint: servers.dynamodbEndpoint,
-    sqsEndpoint: servers.sqsEndpoint,
-    tableName: `bench-notify-${prefix.toLowerCase()}`,
-    queueName: `bench-notify-${prefix.toLowerCase()}`,
-    port: 0,
-    simulatorPort: 0,
-    sweepIntervalMs: 0,
-    merchant,
-    log: options.log,
-  });
+  const stack = await startBenchStack(servers, `bench-notify-${prefix.toLowerCase()}`, options.log);
   const dynamodb = localDynamoDbClient(servers.dynamodbEndpoint);
   const http = httpClient(options.concurrency);
   try {
@@ -133,19 +121,7 @@ export async function runNotifyThroughput(servers: LocalServers, options: Notify
       const created = await stack.store.create(pendingOrder(no, now));
       if (created.kind !== 'created') throw new Error(`order ${no} already existed`);
     });
-    // MD5 is what WeChat signs notifications with for a merchant on the default sign type.
-    const bodies = nos.map((no, i) =>
-      signedV2Notification(
-        paidNotificationFields(merchant, no, {
-          trade_type: 'NATIVE',
-          total_fee: String(SEED_AMOUNT_FEN),
-          cash_fee: String(SEED_AMOUNT_FEN),
-          transaction_id: transactionId(i),
-        }),
-        merchant.apiKey,
-        'MD5',
-      ),
-    );
+    const bodies = nos.map((no, i) => paidNotification(merchant, no, i));
     const post = (body: string) => http.send(stack.notifyUrl, 'POST', body, 'text/xml');
 
     const floorTable = `bench-floor-${prefix.toLowerCase()}`;
@@ -163,16 +139,8 @@ export async function runNotifyThroughput(servers: LocalServers, options: Notify
 
     options.progress(`part 2: ${options.orders} distinct notifications at concurrency ${options.concurrency}`);
     const timed = bodies.slice(options.warmup, options.warmup + options.orders);
-    const latencies: number[] = [];
-    let failures = 0;
-    const started = performance.now();
     const elu = performance.eventLoopUtilization();
-    await runPool(timed, options.concurrency, async (body) => {
-      const answer = await post(body);
-      latencies.push(answer.ms);
-      if (!isSuccessReply(answer.status, answer.text)) failures += 1;
-    });
-    const notifySeconds = (performance.now() - started) / 1000;
+    const notified = await timeRequests(timed, options.concurrency, post, delivered);
     const notifyElu = performance.eventLoopUtilization(elu);
 
     options.progress(`part 2: floor again, ${half} conditional UpdateItems`);
@@ -186,20 +154,12 @@ export async function runNotifyThroughput(servers: LocalServers, options: Notify
     options.progress(`part 2: a storm of ${options.duplicates} copies of one notification`);
     const stormNo = nos[total - 1] as string;
     const stormBody = bodies[total - 1] as string;
-    const stormLatencies: number[] = [];
-    let stormFailures = 0;
-    const stormStarted = performance.now();
-    await runPool(Array.from({ length: options.duplicates }, () => stormBody), options.concurrency, async (body) => {
-      const answer = await post(body);
-      stormLatencies.push(answer.ms);
-      if (!isSuccessReply(answer.status, answer.text)) stormFailures += 1;
-    });
-    const stormSeconds = (performance.now() - stormStarted) / 1000;
+    const storm = await timeRequests(Array.from({ length: options.duplicates }, () => stormBody), options.concurrency, post, delivered);
     const stormOrder = await stack.store.get(stormNo);
     const paidTransitions = stormOrder?.history.filter((h) => h.to === 'PAID').length ?? 0;
     const notificationsRecorded = (await stack.store.listNotifications(stormNo)).length;
 
-    const notifyPerSecond = options.orders / notifySeconds;
+    const notifyPerSecond = options.orders / notified.seconds;
     const floorPerSecond = mean([floorBefore.perSecond, floorAfter.perSecond]);
     return {
       orders: options.orders,
@@ -207,17 +167,17 @@ export async function runNotifyThroughput(servers: LocalServers, options: Notify
       seededDirectly: true,
       notify: {
         perSecond: notifyPerSecond,
-        latencyMs: summarizeLatencies(latencies),
-        failures,
+        latencyMs: summarizeLatencies(notified.latencies),
+        failures: notified.failures,
         paidAfterwards,
         eventLoopUtilization: notifyElu.utilization,
         busyMsPerNotification: notifyElu.active / options.orders,
       },
       storm: {
         copies: options.duplicates,
-        perSecond: options.duplicates / stormSeconds,
-        latencyMs: summarizeLatencies(stormLatencies),
-        failures: stormFailures,
+        perSecond: options.duplicates / storm.seconds,
+        latencyMs: summarizeLatencies(storm.latencies),
+        failures: storm.failures,
         paidTransitions,
         notificationsRecorded,
       },

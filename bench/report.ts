@@ -137,6 +137,22 @@ function costSection(results: BenchResults): string | undefined {
   return `4. Cost per payment (per order, through the local stack)\n${table(['per order', ...cols.map(([name]) => name)], rows)}\n${priceLine}\n${c.assumptions.map((a) => `- ${a}`).join('\n')}`;
 }
 
+function latencySection(results: BenchResults): string | undefined {
+  const l = results.latency;
+  if (!l) return undefined;
+  const rows = l.runs.flatMap((r) =>
+    r.operations.map((o) => {
+      const checks = `${o.failures} failed${o.operation === 'notify' ? `, ${r.paidAfterwards}/${o.count} PAID after` : ''}`;
+      return [o.label, String(r.concurrency), formatNumber(o.count), formatNumber(o.p50, 1), formatNumber(o.p99, 1), formatNumber(o.max, 1), formatNumber(o.perSecond), checks];
+    }),
+  );
+  return (
+    `5. API latency (over HTTP, as a merchant's backend and WeChat see it: local gateway → handlers → DynamoDB Local, prepay at the simulator; ` +
+    `${l.warmup} warm-up requests discarded per row; orders ${l.tradeTypes.join(' and ')} in turn; notifications v2, ${l.signedWith})\n` +
+    table(['request', 'concurrency', 'count', 'p50 ms', 'p99 ms', 'max ms', 'req/s', 'checks'], rows)
+  );
+}
+
 export function renderReport(results: BenchResults, run: RunInfo): string {
   const h = headline(results);
   const sections = [
@@ -145,6 +161,7 @@ export function renderReport(results: BenchResults, run: RunInfo): string {
     notifySection(results),
     signingSection(results),
     costSection(results),
+    latencySection(results),
     `cost_per_million_paid_usd = ${usd(h.cost_per_million_paid_usd)}; run took ${run.seconds.toFixed(0)} s on ${run.cpus} CPU(s), load average ${run.loadAverage.map((x) => x.toFixed(2)).join(' ')}${run.quick ? ' (--quick)' : ''}`,
   ];
   return `${sections.filter((s): s is string => s !== undefined).join('\n\n')}\n`;

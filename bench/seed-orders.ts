@@ -1,15 +1,25 @@
 import { randomBytes } from 'node:crypto';
 
+import type { Merchant } from '../infra/simulator/sandbox-merchant';
 import type { Order } from '../shared/domain/order';
 import { fingerprint, type NewPayment } from '../shared/domain/payment-request';
+import { paidNotificationFields, signedV2Notification } from '../test/helpers/wechatpay-v2';
 
 /**
- * PENDING orders as the orders Lambda leaves them after a successful prepay (stored order, prepay
- * held, first check due), written straight to the table so a notification benchmark does not
- * first spend minutes creating orders through the API.
+ * The bench's orders, all alike so every part loads the backend the same way: the POST /orders
+ * body a merchant's backend sends, PENDING orders as the orders Lambda leaves them after a
+ * successful prepay (written straight to the table so a notification benchmark does not first
+ * spend minutes creating orders through the API), and WeChat's paid notification for one.
  */
 
 export const SEED_AMOUNT_FEN = 100;
+const PRODUCT_ID = 'sku-bench';
+const PAYER_CLIENT_IP = '203.0.113.9';
+/** A JSAPI payer; WeChat checks only that one is given, and our notify handler records it. */
+const PAYER_OPENID = 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o';
+
+/** The trade types the bench orders with: the two that need no app or H5 domain set up. */
+export type BenchTradeType = 'NATIVE' | 'JSAPI';
 
 /** A run-unique, WeChat-valid out_trade_no prefix (letters and digits, ≤ 32 characters in all). */
 export function runPrefix(label: string): string {
@@ -28,8 +38,8 @@ export function pendingOrder(outTradeNo: string, now: Date): Order {
     description: 'bench order',
     amount: { total: SEED_AMOUNT_FEN, currency: 'CNY' },
     tradeType: 'NATIVE',
-    productId: 'sku-bench',
-    payerClientIp: '203.0.113.9',
+    productId: PRODUCT_ID,
+    payerClientIp: PAYER_CLIENT_IP,
   };
   return {
     outTradeNo,
@@ -49,6 +59,34 @@ export function pendingOrder(outTradeNo: string, now: Date): Order {
       { at, from: 'CREATED', to: 'PENDING', source: 'api' },
     ],
   };
+}
+
+/** The body of `POST /orders` for one bench order. */
+export function createOrderBody(outTradeNo: string, tradeType: BenchTradeType = 'NATIVE') {
+  return {
+    out_trade_no: outTradeNo,
+    description: 'bench order',
+    amount: { total: SEED_AMOUNT_FEN },
+    trade_type: tradeType,
+    scene_info: { payer_client_ip: PAYER_CLIENT_IP },
+    ...(tradeType === 'NATIVE' ? { product_id: PRODUCT_ID } : { payer: { openid: PAYER_OPENID } }),
+  };
+}
+
+/**
+ * WeChat's v2 notification that a bench order was paid in full. MD5-signed: what WeChat signs
+ * notifications with for a merchant on the default sign type. `index` picks a distinct
+ * transaction_id.
+ */
+export function paidNotification(merchant: Merchant, outTradeNo: string, index: number, tradeType: BenchTradeType = 'NATIVE'): string {
+  const fields = paidNotificationFields(merchant, outTradeNo, {
+    trade_type: tradeType,
+    total_fee: String(SEED_AMOUNT_FEN),
+    cash_fee: String(SEED_AMOUNT_FEN),
+    transaction_id: transactionId(index),
+    ...(tradeType === 'JSAPI' ? { openid: PAYER_OPENID } : {}),
+  });
+  return signedV2Notification(fields, merchant.apiKey, 'MD5');
 }
 
 /** A 28-digit transaction_id, unique per index within a run. */

@@ -36,6 +36,16 @@ export function summarizeLatencies(ms: readonly number[]): LatencySummary {
   return { count: ms.length, p50: percentile(ms, 50), p99: percentile(ms, 99), max: percentile(ms, 100) };
 }
 
+export interface RequestSummary extends LatencySummary {
+  /** Requests completed per second of the run. */
+  perSecond: number;
+}
+
+export function summarizeRequests(ms: readonly number[], seconds: number): RequestSummary {
+  if (!(seconds > 0)) throw new RangeError(`a run must take some time, got ${seconds} s`);
+  return { ...summarizeLatencies(ms), perSecond: ms.length / seconds };
+}
+
 /** a ÷ b, or null when b is not a positive finite number (a ratio against nothing is not a result). */
 export function ratio(a: number, b: number): number | null {
   return Number.isFinite(a) && Number.isFinite(b) && b > 0 ? a / b : null;

@@ -1,3 +1,4 @@
+import type { LatencyResult } from './api-latency';
 import type { ColdStartResult } from './cold-start';
 import type { CostResult, PhaseResult } from './cost-per-payment';
 import type { NotifyResult } from './notify-throughput';
@@ -11,6 +12,7 @@ export interface BenchResults {
   notify: NotifyResult | null;
   signing: SigningResult | null;
   cost: CostResult | null;
+  latency: LatencyResult | null;
 }
 
 export interface RunInfo {
@@ -78,8 +80,35 @@ export function targetResults(results: BenchResults): TargetResult[] {
   });
 }
 
-/** The one JSON object of `--json`: the headline keys first, then the detail. */
-export function toJson(results: BenchResults, run: RunInfo): Record<string, Json> {
+function latencyJson(latency: LatencyResult | null): Json {
+  if (!latency) return null;
+  return {
+    requests: latency.requests,
+    warmup_discarded: latency.warmup,
+    trade_types: [...latency.tradeTypes],
+    notifications_signed_with: latency.signedWith,
+    by_concurrency: Object.fromEntries(
+      latency.runs.map((r) => [
+        String(r.concurrency),
+        {
+          ...Object.fromEntries(
+            r.operations.map((o) => [
+              o.operation,
+              { count: o.count, latency_ms: { p50: round(o.p50, 1), p99: round(o.p99, 1), max: round(o.max, 1) }, per_second: r3(o.perSecond), failures: o.failures },
+            ]),
+          ),
+          paid_afterwards: r.paidAfterwards,
+        },
+      ]),
+    ),
+  };
+}
+
+/**
+ * The one JSON object of `--json`: the headline keys first, then the detail; parts added later
+ * come after `failures`, so the keys consumers already read keep their place.
+ */
+export function toJson(results: BenchResults, run: RunInfo, failures: string[]): Record<string, Json> {
   const cs = results.coldStart;
   const n = results.notify;
   const s = results.signing;
@@ -153,5 +182,7 @@ export function toJson(results: BenchResults, run: RunInfo): Record<string, Json
         }
       : null,
     run: { quick: run.quick, parts: run.parts, seconds: round(run.seconds, 1), node: run.node, cpus: run.cpus, load_average: run.loadAverage.map((x) => round(x)) },
+    failures,
+    latency: latencyJson(results.latency),
   };
 }

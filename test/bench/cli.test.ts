@@ -4,7 +4,7 @@ import { parseBenchArgs, UsageError } from '../../bench/cli';
 
 describe('parseBenchArgs', () => {
   it('runs every part, as a table, by default', () => {
-    expect(parseBenchArgs([])).toEqual({ json: false, quick: false, verbose: false, parts: ['bundle', 'notify', 'signing', 'cost'] });
+    expect(parseBenchArgs([])).toEqual({ json: false, quick: false, verbose: false, parts: ['bundle', 'notify', 'signing', 'cost', 'latency'] });
   });
 
   it('reads --json, --quick and --verbose', () => {
@@ -16,8 +16,14 @@ describe('parseBenchArgs', () => {
     expect(parseBenchArgs(['--parts=cost,2,notify']).parts).toEqual(['notify', 'cost']);
   });
 
+  it('takes part 5, API latency, by number or name', () => {
+    expect(parseBenchArgs(['--parts=5']).parts).toEqual(['latency']);
+    expect(parseBenchArgs(['--parts=latency,1']).parts).toEqual(['bundle', 'latency']);
+  });
+
   it('refuses an unknown part, an empty list and an unknown flag, naming it', () => {
-    expect(() => parseBenchArgs(['--parts=5'])).toThrow(/unknown part "5"/);
+    expect(() => parseBenchArgs(['--parts=6'])).toThrow(/unknown part "6"/);
+    expect(() => parseBenchArgs(['--parts=05'])).toThrow(/unknown part "05"/);
     expect(() => parseBenchArgs(['--parts='])).toThrow(UsageError);
     expect(() => parseBenchArgs(['--fast'])).toThrow(/unknown argument "--fast"/);
   });

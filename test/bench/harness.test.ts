@@ -1,10 +1,17 @@
 import { describe, expect, it } from 'vitest';
 
-import { bytesByPackage } from '../../bench/bundle';
-import { isSuccessReply, runPool } from '../../bench/load';
+import { OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+
+import { bytesByPackage, stackBundleOptions } from '../../bench/bundle';
+import { isSuccessReply, type Posted, runPool, timeRequests } from '../../bench/load';
 import { measureOps } from '../../bench/measure';
-import { outTradeNos, pendingOrder, runPrefix, transactionId } from '../../bench/seed-orders';
+import { createOrderBody, outTradeNos, paidNotification, pendingOrder, runPrefix, SEED_AMOUNT_FEN, transactionId } from '../../bench/seed-orders';
+import { PAYMENT_BUNDLING } from '../../infra/cdk/payment-function';
+import { SANDBOX_MERCHANT } from '../../infra/simulator/sandbox-merchant';
+import { parseCreateOrder } from '../../shared/app/create-order-schema';
+import { verifyV2 } from '../../shared/wechatpay/v2/sign';
 import { outTradeNoSchema } from '../../shared/wechatpay/v2/requests';
+import { parseXml } from '../../shared/wechatpay/v2/xml';
 
 describe('measureOps', () => {
   it('turns calls per elapsed time into ops/s, per case, from an injected clock', async () => {
@@ -51,6 +58,24 @@ describe('runPool', () => {
   });
 });
 
+describe('timeRequests', () => {
+  it('keeps each answer’s latency, counts the answers refused and times the whole run', async () => {
+    let t = 1000;
+    const answer = (status: number, ms: number): Posted => ({ status, text: '', ms });
+    const run = await timeRequests(
+      [201, 500, 201],
+      1,
+      async (status) => {
+        t += 4;
+        return answer(status, 4);
+      },
+      (a) => a.status === 201,
+      () => t,
+    );
+    expect(run).toEqual({ latencies: [4, 4, 4], failures: 1, seconds: 0.012 });
+  });
+});
+
 describe('notification replies', () => {
   it('takes only an HTTP 200 with return_code SUCCESS as delivered', () => {
     expect(isSuccessReply(200, '<xml><return_code><![CDATA[SUCCESS]]></return_code></xml>')).toBe(true);
@@ -80,6 +105,50 @@ describe('seeded orders', () => {
     const ids = [transactionId(0), transactionId(1), transactionId(1999)];
     for (const id of ids) expect(id).toMatch(/^\d{28}$/);
     expect(new Set(ids).size).toBe(3);
+  });
+});
+
+describe('bench orders', () => {
+  it('asks POST /orders for what its own schema accepts, NATIVE with a product and JSAPI with a payer', () => {
+    const now = new Date('2026-01-01T00:00:00Z');
+    const native = parseCreateOrder(createOrderBody('BL0001'), now);
+    expect(native).toMatchObject({ outTradeNo: 'BL0001', tradeType: 'NATIVE', productId: 'sku-bench', amount: { total: SEED_AMOUNT_FEN } });
+    expect(parseCreateOrder(createOrderBody('BL0002', 'JSAPI'), now)).toMatchObject({ tradeType: 'JSAPI', payerOpenid: expect.stringMatching(/./) });
+  });
+
+  it('signs a paid notification with the merchant’s key, for the order’s amount, trade type and payer', () => {
+    const payer = parseCreateOrder(createOrderBody('BL0002', 'JSAPI'), new Date()).payerOpenid;
+    const fields = parseXml(paidNotification(SANDBOX_MERCHANT, 'BL0002', 7, 'JSAPI'));
+    expect(verifyV2(fields, SANDBOX_MERCHANT.apiKey)).toBe(true);
+    expect(fields).toMatchObject({
+      out_trade_no: 'BL0002',
+      trade_type: 'JSAPI',
+      total_fee: String(SEED_AMOUNT_FEN),
+      openid: payer,
+      appid: SANDBOX_MERCHANT.appid,
+      mch_id: SANDBOX_MERCHANT.mchid,
+    });
+    expect(fields.sign).toMatch(/^[0-9A-F]{32}$/);
+  });
+});
+
+describe('stackBundleOptions', () => {
+  it('bundles with the stack’s own options, in esbuild’s names, leaving the runtime’s SDK out only as deployed', () => {
+    const options = stackBundleOptions('runtime-sdk');
+    expect(options).toMatchObject({
+      bundle: true,
+      platform: 'node',
+      target: PAYMENT_BUNDLING.target,
+      format: PAYMENT_BUNDLING.format === OutputFormat.ESM ? 'esm' : 'cjs',
+      minify: PAYMENT_BUNDLING.minify,
+      sourcemap: PAYMENT_BUNDLING.sourceMap,
+      sourcesContent: PAYMENT_BUNDLING.sourcesContent,
+      mainFields: PAYMENT_BUNDLING.mainFields,
+      banner: { js: PAYMENT_BUNDLING.banner },
+      logLevel: PAYMENT_BUNDLING.logLevel,
+      external: ['@aws-sdk/*', '@smithy/*'],
+    });
+    expect(stackBundleOptions('bundled-sdk').external).toEqual([]);
   });
 });
 

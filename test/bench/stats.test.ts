@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { mean, median, percentile, ratio, significant, summarizeLatencies } from '../../bench/stats';
+import { mean, median, percentile, ratio, significant, summarizeLatencies, summarizeRequests } from '../../bench/stats';
 
 describe('median', () => {
   it('takes the middle of an odd sample and the mean of the two middles of an even one, whatever the order', () => {
@@ -44,6 +44,15 @@ describe('percentile (nearest rank)', () => {
 describe('summaries and ratios', () => {
   it('summarises latencies by count, p50, p99 and max', () => {
     expect(summarizeLatencies([5, 1, 3, 2, 4])).toEqual({ count: 5, p50: 3, p99: 5, max: 5 });
+  });
+
+  it('adds requests per second of the run to the latency summary', () => {
+    expect(summarizeRequests([5, 1, 3, 2], 0.5)).toEqual({ count: 4, p50: 2, p99: 5, max: 5, perSecond: 8 });
+  });
+
+  it('refuses a run that took no time, and no requests at all', () => {
+    expect(() => summarizeRequests([1], 0)).toThrow(RangeError);
+    expect(() => summarizeRequests([], 1)).toThrow(RangeError);
   });
 
   it('averages', () => {
