@@ -20,6 +20,11 @@ export function isFinal(status: OrderStatus): boolean {
   return FINAL_STATUSES.includes(status);
 }
 
+/** FAILED is final for the sweep, yet WeChat may still report a payment for it. */
+export function canStillChange(status: OrderStatus): boolean {
+  return ALLOWED[status].length > 0;
+}
+
 export function canTransition(from: OrderStatus, to: OrderStatus): boolean {
   return ALLOWED[from].includes(to);
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
 import { AppError, ConflictError, NotFoundError, ProviderError } from './errors';
-import { isFinal } from './lifecycle';
+import { canStillChange } from './lifecycle';
 import type { Order, OrderStatus } from './order';
 import type { PaymentObserver } from './payment-observer';
 import { completeRequest, fingerprint, type NewPayment } from './payment-request';
@@ -111,7 +111,7 @@ export class PaymentService {
   async get(outTradeNo: string, options: { sync?: boolean } = {}): Promise<Order> {
     const order = await this.deps.store.get(outTradeNo);
     if (order === undefined) throw new NotFoundError(`no order with out_trade_no ${outTradeNo}`);
-    if (!options.sync || isFinal(order.status)) return order;
+    if (!options.sync || !canStillChange(order.status)) return order;
     const outcome = await this.applyReport(await this.deps.provider.query(outTradeNo), 'query', order);
     return outcome.order ?? order;
   }
@@ -128,8 +128,11 @@ export class PaymentService {
       throw new ConflictError('TOO_EARLY', `WeChat allows closing an order 5 minutes after creation; try again in ${waitSeconds} s`);
     }
     const closed = await this.closeAtWeChatAndHere(order, 'close');
-    if (closed.status === 'PAID') throw new ConflictError('ORDERPAID', 'the order was paid before it could be closed');
-    return closed;
+    if (closed.status === 'CLOSED') return closed;
+    // WeChat refused the close because the order is paid; its query may not show the payment yet,
+    // and the order's pending checks will record it. Either way, the merchant must not treat it as closed.
+    if (closed.status === 'PAID' || closed.status === 'PENDING') throw new ConflictError('ORDERPAID', 'the order was paid before it could be closed');
+    throw new ConflictError('ORDER_FAILED', 'the order failed and is already final');
   }
 
   /** Verifies, records, then applies a notification: nothing is acknowledged before it is stored. */
@@ -138,7 +141,9 @@ export class PaymentService {
     const verified = await codec.verify(raw);
     const record = { id: randomUUID(), receivedAt: clock.now().toISOString(), apiVersion: codec.apiVersion, body: raw.body, headers: signatureHeaders(raw.headers) };
     if (verified.kind === 'rejected') {
-      await store.recordNotification({ ...record, outTradeNo: verified.outTradeNo, outcome: 'rejected', reason: verified.reason });
+      // Unproven, so it is kept apart from the order it names: anyone can post one.
+      const claimed = verified.outTradeNo === undefined ? '' : ` (claims out_trade_no ${verified.outTradeNo})`;
+      await store.recordNotification({ ...record, outTradeNo: undefined, outcome: 'rejected', reason: `${verified.reason}${claimed}` });
       observer.rejected(verified.reason, { outTradeNo: verified.outTradeNo, source: 'notify' });
       return { ok: false, reason: verified.reason, outTradeNo: verified.outTradeNo };
     }
@@ -227,6 +232,10 @@ export class PaymentService {
       reason: target === 'PAID' ? undefined : (report.description ?? report.state),
     });
     if (result.kind === 'not_found') return { kind: 'rejected', reason: 'UNKNOWN_ORDER' };
+    if (result.kind === 'conflict' && target === 'PAID') {
+      // WeChat took money for an order closed here: an operator must refund or reopen it.
+      this.deps.observer.rejected('PAID_AFTER_FINAL', { outTradeNo: order.outTradeNo, source });
+    }
     return { kind: result.kind, order: result.order };
   }
 

@@ -126,6 +126,15 @@ describe('notify endpoint (v2)', () => {
     expect(after.payment).toBeUndefined();
   });
 
+  it('files a signed mismatch under its order, and an unproven notification apart from it', async () => {
+    const no = await pendingOrder();
+    await notify(signedV2Notification(paidFields(no), 'k'.repeat(32)));
+    expect(await stack.store.listNotifications(no)).toEqual([]);
+    await notify(signedV2Notification(paidFields(no, { total_fee: '1', cash_fee: '1' }), SANDBOX_MERCHANT.apiKey));
+    const filed = await stack.store.listNotifications(no);
+    expect(filed.map((n) => [n.outcome, n.reason?.startsWith('AMOUNT_MISMATCH')])).toEqual([['rejected', true]]);
+  });
+
   it('records a notification for an unknown order and answers FAIL', async () => {
     const no = `UNKNOWN${Date.now()}`;
     const res = await notify(signedV2Notification(paidFields(no), SANDBOX_MERCHANT.apiKey));

@@ -158,6 +158,31 @@ describe.each(['v2', 'v3'] as const)('payment flow (%s)', (apiVersion) => {
     expect((synced.json.payment as Record<string, unknown>).transaction_id).toMatch(/^\d{28}$/);
   });
 
+  it('asks WeChat again with ?sync=1 about a failed order, which the payer may still pay', async () => {
+    const no = outTradeNo();
+    await stack.api('POST', '/orders', orderBody('NATIVE', no));
+    await simulator('POST', `/sandbox/orders/${no}/pay`, { result: 'FAIL' });
+    await waitFor(async () => (await stack.api('GET', `/orders/${no}?sync=1`)).json.status, (s) => s === 'FAILED');
+    await simulator('POST', '/sandbox/faults', { notify: 'drop', out_trade_no: no });
+    await simulator('POST', `/sandbox/orders/${no}/pay`, { result: 'SUCCESS' });
+    const synced = await stack.api('GET', `/orders/${no}?sync=1`);
+    expect(synced.json.status).toBe('PAID');
+  });
+
+  it('refuses to close an order WeChat says is paid, even before its query shows the payment', async () => {
+    const no = outTradeNo();
+    await stack.api('POST', '/orders', orderBody('NATIVE', no));
+    await simulator('POST', '/sandbox/faults', { notify: 'drop', api: 'stale_query', out_trade_no: no });
+    await simulator('POST', `/sandbox/orders/${no}/pay`, { result: 'SUCCESS' });
+    await new Promise((r) => setTimeout(r, (300 / TIME_SCALE) * 1000 + 200));
+    const refused = await stack.api('POST', `/orders/${no}/close`);
+    expect(refused.status).toBe(409);
+    expect(refused.json).toMatchObject({ error: { code: 'ORDERPAID' } });
+    expect(await statusOf(no)).toBe('PENDING');
+    await simulator('DELETE', '/sandbox/faults');
+    expect((await stack.api('GET', `/orders/${no}?sync=1`)).json.status).toBe('PAID');
+  });
+
   it('closes an unpaid order only after five minutes, and never a paid one', async () => {
     const no = outTradeNo();
     await stack.api('POST', '/orders', orderBody('NATIVE', no));
