@@ -75,7 +75,7 @@ export class WechatPayStack extends Stack {
     const table = this.ordersTable;
     table.grantItems(this.ordersFunction, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem');
     table.grantItems(this.notifyFunction, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem');
-    table.grantItems(this.reconcileFunction, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem');
+    table.grantItems(this.reconcileFunction, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
     // The sweep finds overdue orders on the index and re-reads each one before re-enqueueing it.
     table.grantQueryDueIndex(this.sweepFunction);
     table.grantItems(this.sweepFunction, 'dynamodb:GetItem');

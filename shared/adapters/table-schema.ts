@@ -5,7 +5,7 @@
  * One table holds two kinds of items, side by side under the order's partition:
  * - the order:         pk = ORDER#<out_trade_no>, sk = ORDER
  * - each notification: pk = ORDER#<out_trade_no>, sk = NOTIFY#<receivedAt>#<id>
- *   (pk = NOTIFY#UNMATCHED when the out_trade_no could not be read; those expire through `ttl`).
+ *   (pk = NOTIFY#UNMATCHED when the notification is unproven or names no order of ours; those expire through `ttl`).
  *
  * The due index is sparse: only orders that are not final carry `dueKey`, so the reconciler's sweep
  * reads exactly the orders that still need a look, oldest `nextCheckAt` first.

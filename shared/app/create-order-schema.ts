@@ -7,31 +7,52 @@ import type { NewPayment } from '../domain/payment-request';
 
 const OUT_TRADE_NO = /^[0-9A-Za-z_\-|*]{6,32}$/;
 
+// The strictest of WeChat's v2 rules (bytes of UTF-8, XML-safe) and v3 rules (characters), so a
+// request accepted here is one WeChat accepts in either version: a refusal after the order is
+// stored would use up its out_trade_no.
+const utf8Bytes = (s: string): number => Buffer.byteLength(s, 'utf8');
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL = /[\u0000-\u001F\u007F\uFFFE\uFFFF]/;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const plainText = (s: string): boolean => !CONTROL.test(s) && !LONE_SURROGATE.test(s);
+
+function text(min: number, maxChars: number, maxBytes: number) {
+  return z
+    .string()
+    .min(min, 'must not be empty')
+    .max(maxChars, `must be at most ${maxChars} characters`)
+    .refine((s) => utf8Bytes(s) <= maxBytes, `must be at most ${maxBytes} bytes in UTF-8`)
+    .refine(plainText, 'must not hold control characters');
+}
+
+/** v2 sends scene_info as one JSON string of at most 256 bytes. */
+const MAX_SCENE_INFO_BYTES = 256;
+
 /** Body of POST /orders; field names follow WeChat APIv3's JSON names (product.md). */
 const CreateOrderBody = z
   .object({
     out_trade_no: z.string().regex(OUT_TRADE_NO, 'must be 6–32 characters of 0-9 A-Z a-z _ - | *').optional(),
-    description: z.string().min(1, 'must not be empty').max(128, 'must be at most 128 characters'),
+    description: text(1, 127, 128),
     amount: z.strictObject({
       total: z.number().int('must be an integer number of fen').positive('must be a positive number of fen').max(100_000_000_00, 'is too large'),
       currency: z.literal('CNY', 'must be CNY').default('CNY'),
     }),
     trade_type: z.enum(TRADE_TYPES, `must be one of ${TRADE_TYPES.join(', ')}`),
-    payer: z.strictObject({ openid: z.string().min(1).max(128) }).optional(),
+    payer: z.strictObject({ openid: z.string().regex(/^[\x21-\x7e]{1,128}$/, 'must be 1–128 visible ASCII characters') }).optional(),
     scene_info: z.strictObject({
       payer_client_ip: z.string().refine((ip) => isIP(ip) !== 0, 'must be an IPv4 or IPv6 address'),
       h5_info: z
         .strictObject({
           type: z.enum(['Wap', 'iOS', 'Android']),
-          app_name: z.string().max(64).optional(),
-          app_url: z.string().max(256).optional(),
-          bundle_id: z.string().max(128).optional(),
-          package_name: z.string().max(128).optional(),
+          app_name: text(0, 64, 256).optional(),
+          app_url: text(0, 256, 256).optional(),
+          bundle_id: text(0, 128, 256).optional(),
+          package_name: text(0, 128, 256).optional(),
         })
         .optional(),
     }),
     product_id: z.string().min(1).max(32).regex(/^[0-9A-Za-z_-]+$/, 'must be letters, digits, _ or -').optional(),
-    attach: z.string().max(127, 'must be at most 127 characters').optional(),
+    attach: text(0, 127, 127).optional(),
     time_expire: z.iso.datetime({ offset: true, message: 'must be an RFC 3339 date-time' }).optional(),
   })
   .strict()
@@ -44,6 +65,10 @@ const CreateOrderBody = z
     }
     if (body.trade_type === 'MWEB' && body.scene_info.h5_info === undefined) {
       ctx.addIssue({ code: 'custom', path: ['scene_info', 'h5_info'], message: 'is required for MWEB (H5) payments' });
+    }
+    const h5Info = body.scene_info.h5_info;
+    if (h5Info !== undefined && utf8Bytes(JSON.stringify({ h5_info: h5Info })) > MAX_SCENE_INFO_BYTES) {
+      ctx.addIssue({ code: 'custom', path: ['scene_info', 'h5_info'], message: `must be at most ${MAX_SCENE_INFO_BYTES} bytes as JSON` });
     }
   });
 

@@ -34,6 +34,7 @@ export interface Handlers {
 export function createOrdersHandler(deps: Dependencies): OrdersHandler {
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
     .use(injectLambdaContext(deps.observability.logger))
+    .use(publishMetrics(deps.observability.metrics))
     .handler((event) => routeOrders(event, deps));
 }
 

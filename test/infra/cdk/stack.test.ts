@@ -225,7 +225,8 @@ describe('least privilege', () => {
       ...Object.fromEntries(secretRead.map((a) => [a, [secretArn]])),
     },
     reconcile: {
-      ...Object.fromEntries(itemActions.map((a) => [a, [tableArn()]])),
+      // Reads and transitions orders; never creates an item.
+      ...Object.fromEntries(['dynamodb:GetItem', 'dynamodb:UpdateItem'].map((a) => [a, [tableArn()]])),
       ...Object.fromEntries([...consume, 'sqs:SendMessage'].map((a) => [a, [queueArn()]])),
       ...Object.fromEntries(secretRead.map((a) => [a, [secretArn]])),
     },

@@ -45,12 +45,28 @@ describe('POST /orders body', () => {
     [{ ...valid, out_trade_no: 'has space 123' }, 'out_trade_no'],
     [{ ...valid, out_trade_no: 'x'.repeat(33) }, 'out_trade_no'],
     [{ ...valid, attach: 'a'.repeat(128) }, 'attach'],
+    // Held to the strictest of v2 and v3, so WeChat never refuses an order after it is stored.
+    [{ ...valid, description: 'x'.repeat(128) }, 'description'],
+    [{ ...valid, description: '咖啡'.repeat(22) }, 'description'],
+    [{ ...valid, description: 'line\nbreak' }, 'description'],
+    [{ ...valid, description: 'lone \uD800 surrogate' }, 'description'],
+    [{ ...valid, attach: '附'.repeat(43) }, 'attach'],
+    [{ ...valid, trade_type: 'JSAPI', payer: { openid: 'öpenid' } }, 'payer.openid'],
+    [
+      { ...valid, trade_type: 'MWEB', scene_info: { payer_client_ip: '203.0.113.7', h5_info: { type: 'Wap', app_name: 'shop', app_url: `https://shop.example.com/${'p'.repeat(220)}` } } },
+      'scene_info.h5_info',
+    ],
     [{ ...valid, time_expire: 'tomorrow' }, 'time_expire'],
     [{ ...valid, time_expire: '2026-01-01T08:00:30+08:00' }, 'time_expire'],
     [{ ...valid, extra: 1 }, 'extra'],
     [{ ...valid, amount: { total: 1, cents: 2 } }, 'amount.cents'],
   ])('refuses %j naming the field', (body, field) => {
     expect(fieldOf(body)).toBe(field);
+  });
+
+  it('accepts the longest description both versions take: 127 characters, 128 bytes in UTF-8', () => {
+    expect(fieldOf({ ...valid, description: 'x'.repeat(127) })).toBeUndefined();
+    expect(fieldOf({ ...valid, description: `${'咖啡'.repeat(21)}xx` })).toBeUndefined();
   });
 
   it('accepts an RFC 3339 expiry at least a minute ahead, in any offset', () => {
