@@ -11,7 +11,7 @@ export type ServiceName = 'orders' | 'notify' | 'reconcile' | 'sweep';
 
 /** CloudWatch namespace of the handlers' custom metrics (Powertools EMF). */
 export const METRICS_NAMESPACE = 'WechatPayBackend';
-export const DEFAULT_TIMEOUT = Duration.seconds(10);
+const DEFAULT_TIMEOUT = Duration.seconds(10);
 
 export interface PaymentFunctionProps {
   readonly service: ServiceName;

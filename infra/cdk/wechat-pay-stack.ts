@@ -6,7 +6,7 @@ import { AppBackendApi } from './app-backend-api';
 import { MerchantSecret } from './merchant-secret';
 import { NotifyEndpoint } from './notify-endpoint';
 import { OrdersTable } from './orders-table';
-import { DEFAULT_TIMEOUT, METRICS_NAMESPACE, PaymentFunction } from './payment-function';
+import { METRICS_NAMESPACE, PaymentFunction } from './payment-function';
 import { ReconcileQueue } from './reconcile-queue';
 import { Reconciler } from './reconciler';
 import { readStackSettings } from './stack-settings';
@@ -40,7 +40,10 @@ export class WechatPayStack extends Stack {
 
     this.merchantSecret = new MerchantSecret(this, 'MerchantSecret', { secretNameOrArn: settings.merchantSecret });
     this.ordersTable = new OrdersTable(this, 'OrdersTable');
-    const reconcileTimeout = DEFAULT_TIMEOUT;
+    // A WeChat call is at most three 5-second attempts with backoff (about 16 s); the orders API
+    // must answer within API Gateway's 30 s, and a reconcile check may make two such calls.
+    const wechatCallerTimeout = Duration.seconds(25);
+    const reconcileTimeout = wechatCallerTimeout;
     this.reconcileQueue = new ReconcileQueue(this, 'ReconcileQueue', { consumerTimeout: reconcileTimeout });
 
     // The variables the handlers' config loader reads; no credential is among them.
@@ -57,6 +60,7 @@ export class WechatPayStack extends Stack {
     this.ordersFunction = new PaymentFunction(this, 'OrdersFunction', {
       service: 'orders',
       environment: { ...withQueue, NOTIFY_URL: this.notifyEndpoint.notifyUrl },
+      timeout: wechatCallerTimeout,
     });
     this.reconcileFunction = new PaymentFunction(this, 'ReconcileFunction', {
       service: 'reconcile',

@@ -53,7 +53,7 @@ export interface WechatPayV3ClientOptions {
   publicKey?: string;
   /** Its id, `PUB_KEY_ID_…`, as WeChat sends it in Wechatpay-Serial. */
   publicKeyId?: string;
-  /** Per attempt, including reading the body. Default 10 000. */
+  /** Per attempt, including reading the body. Default 5 000. */
   timeoutMs?: number;
   /** Attempts for retryable failures, first included. Default 3. */
   maxAttempts?: number;
@@ -101,7 +101,8 @@ const optionsSchema = z
     apiV3Key: z.string().refine((k) => Buffer.byteLength(k, 'utf8') === 32, 'must be exactly 32 bytes'),
     publicKey: z.string().min(1).optional(),
     publicKeyId: z.string().startsWith(PUBLIC_KEY_ID_PREFIX).max(64).optional(),
-    timeoutMs: z.number().int().positive().max(120_000).default(10_000),
+    // Per attempt, as v2: three attempts must fit in a Lambda that API Gateway gives 30 s.
+    timeoutMs: z.number().int().positive().max(120_000).default(5_000),
     maxAttempts: z.number().int().min(1).max(10).default(3),
     fetch: z.custom<typeof fetch>((v) => typeof v === 'function').optional(),
     clock: z.custom<Clock>((v) => typeof v === 'object' && v !== null && typeof (v as Clock).now === 'function').optional(),
