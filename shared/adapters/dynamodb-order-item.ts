@@ -1,4 +1,4 @@
-import { isFinal } from '../domain/lifecycle';
+import { canStillChange } from '../domain/lifecycle';
 import type { HistoryEntry, Order, OrderStatus } from '../domain/order';
 import type { NotificationRecord } from '../domain/ports';
 import { ValidationError } from '../domain/errors';
@@ -36,7 +36,7 @@ export function orderKey(outTradeNo: string): Item {
 export function toOrderItem(order: Order): Item {
   const item: Item = { ...plainData(order), ...orderKey(order.outTradeNo) };
   // Only orders that still need a look carry the due index's key, so the index stays sparse.
-  if (!isFinal(order.status)) item[DUE_INDEX.partitionKey] = DUE_KEY_VALUE;
+  if (canStillChange(order.status)) item[DUE_INDEX.partitionKey] = DUE_KEY_VALUE;
   return item;
 }
 

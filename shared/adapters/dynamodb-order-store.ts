@@ -8,7 +8,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { isFinal, planTransition, sourcesOf } from '../domain/lifecycle';
+import { canStillChange, planTransition, sourcesOf } from '../domain/lifecycle';
 import type { Order } from '../domain/order';
 import type {
   CreateResult,
@@ -239,8 +239,8 @@ function transitionUpdate(expression: ExpressionBuilder, command: TransitionComm
   if (command.payment) assign('payment', plainData(command.payment));
   if (command.reason !== undefined) assign('reason', command.reason);
 
-  if (isFinal(command.to)) {
-    // A final order is no longer due: leaving the sparse index is what stops the sweep.
+  if (!canStillChange(command.to)) {
+    // A settled order is no longer due: leaving the sparse index is what stops the sweep.
     remove.push(expression.name(DUE_INDEX.partitionKey), expression.name(DUE_INDEX.sortKey));
   } else {
     assign(DUE_INDEX.partitionKey, DUE_KEY_VALUE);

@@ -3,24 +3,19 @@ import type { OrderStatus } from './order';
 /**
  * The order state machine (product.md): CREATED → PENDING → PAID | CLOSED | FAILED.
  * A CREATED order can go straight to a final state because WeChat may hold a prepay we never stored
- * (the store failed after unifiedorder answered). FAILED → PAID exists because money wins: WeChat can
- * report PAYERROR and later SUCCESS for the same out_trade_no when the payer tries again.
+ * (the store failed after unifiedorder answered). FAILED is an outcome, not an end: WeChat can report
+ * PAYERROR and later SUCCESS for the same out_trade_no when the payer tries again (money wins), so a
+ * failed order stays watched until it expires and is closed like any unpaid one.
  */
 const ALLOWED: Readonly<Record<OrderStatus, readonly OrderStatus[]>> = {
   CREATED: ['PENDING', 'PAID', 'CLOSED', 'FAILED'],
   PENDING: ['PAID', 'CLOSED', 'FAILED'],
-  FAILED: ['PAID'],
+  FAILED: ['PAID', 'CLOSED'],
   PAID: [],
   CLOSED: [],
 };
 
-export const FINAL_STATUSES: readonly OrderStatus[] = ['PAID', 'CLOSED', 'FAILED'];
-
-export function isFinal(status: OrderStatus): boolean {
-  return FINAL_STATUSES.includes(status);
-}
-
-/** FAILED is final for the sweep, yet WeChat may still report a payment for it. */
+/** Whether WeChat may still move the order: such an order stays in the due index and is reconciled. */
 export function canStillChange(status: OrderStatus): boolean {
   return ALLOWED[status].length > 0;
 }

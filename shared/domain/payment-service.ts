@@ -122,7 +122,6 @@ export class PaymentService {
     if (order === undefined) throw new NotFoundError(`no order with out_trade_no ${outTradeNo}`);
     if (order.status === 'CLOSED') return order;
     if (order.status === 'PAID') throw new ConflictError('ORDERPAID', 'the order is paid and cannot be closed');
-    if (order.status === 'FAILED') throw new ConflictError('ORDER_FAILED', 'the order failed and is already final');
     const waitSeconds = this.secondsUntilClosable(order);
     if (waitSeconds > 0) {
       throw new ConflictError('TOO_EARLY', `WeChat allows closing an order 5 minutes after creation; try again in ${waitSeconds} s`);
@@ -131,8 +130,7 @@ export class PaymentService {
     if (closed.status === 'CLOSED') return closed;
     // WeChat refused the close because the order is paid; its query may not show the payment yet,
     // and the order's pending checks will record it. Either way, the merchant must not treat it as closed.
-    if (closed.status === 'PAID' || closed.status === 'PENDING') throw new ConflictError('ORDERPAID', 'the order was paid before it could be closed');
-    throw new ConflictError('ORDER_FAILED', 'the order failed and is already final');
+    throw new ConflictError('ORDERPAID', 'the order was paid before it could be closed');
   }
 
   /** Verifies, records, then applies a notification: nothing is acknowledged before it is stored. */

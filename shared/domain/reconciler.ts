@@ -1,4 +1,4 @@
-import { isFinal } from './lifecycle';
+import { canStillChange } from './lifecycle';
 import type { PaymentService } from './payment-service';
 import type { CheckScheduler, Clock, OrderStore, PaymentProvider, ReconcileCheck } from './ports';
 import { nextCheckAt } from './reconcile-schedule';
@@ -19,7 +19,6 @@ export type CheckResult =
   | 'final'
   | 'paid'
   | 'closed'
-  | 'failed'
   | 'waiting-to-close'
   | 'paid-pending-query'
   | 'checked-again';
@@ -41,7 +40,7 @@ export class Reconciler {
       return 'rescheduled-early';
     }
     const order = await store.get(check.outTradeNo);
-    if (order === undefined || isFinal(order.status)) return 'final';
+    if (order === undefined || !canStillChange(order.status)) return 'final';
     // Only the check the order is waiting for runs; a superseded copy (SQS redelivery after a later
     // check was scheduled, or a twin re-created by the sweep) stops here, so chains never multiply.
     if (order.nextCheckAt !== check.dueAt) return 'stale';
@@ -50,7 +49,7 @@ export class Reconciler {
     const current = outcome.order ?? order;
     if (current.status === 'PAID') return 'paid';
     if (current.status === 'CLOSED') return 'closed';
-    if (current.status === 'FAILED') return 'failed';
+    // FAILED goes on like PENDING: the payer may try again until the order expires.
 
     if (now.getTime() >= Date.parse(current.request.expiresAt)) {
       const wait = payments.secondsUntilClosable(current);

@@ -1,4 +1,4 @@
-import { isFinal } from './lifecycle';
+import { canStillChange } from './lifecycle';
 import type { CheckScheduler, Clock, OrderStore } from './ports';
 import { attemptForAge } from './reconcile-schedule';
 
@@ -26,7 +26,7 @@ export class Sweeper {
     let enqueued = 0;
     for (const { outTradeNo, nextCheckAt: dueAt } of await store.findDue(cutoff, limit)) {
       const order = await store.get(outTradeNo);
-      if (order === undefined || isFinal(order.status)) continue;
+      if (order === undefined || !canStillChange(order.status)) continue;
       const ageSeconds = (now.getTime() - Date.parse(order.createdAt)) / 1000;
       await scheduler.schedule({ outTradeNo, attempt: attemptForAge(reconcileSchedule, ageSeconds), dueAt });
       enqueued += 1;

@@ -89,6 +89,24 @@ describe.each(['v2', 'v3'] as const)('reconciliation (%s)', (apiVersion) => {
     expect(await statusOf(longLived)).toBe('PENDING');
   }, 40_000);
 
+  it('goes on watching a failed payment, so a second try that is paid ends PAID', async () => {
+    const no = await createOrder({ time_expire: new Date(Date.now() + 120_000).toISOString() });
+    await simulator('POST', '/sandbox/faults', { notify: 'drop', out_trade_no: no });
+    await simulator('POST', `/sandbox/orders/${no}/pay`, { result: 'FAIL' });
+    await waitFor(() => statusOf(no), (s) => s === 'FAILED', { timeoutMs: 20_000 });
+    await simulator('POST', `/sandbox/orders/${no}/pay`, { result: 'SUCCESS' });
+    await waitFor(() => statusOf(no), (s) => s === 'PAID', { timeoutMs: 20_000 });
+    expect((await stack.store.get(no))?.history.map((h) => h.to)).toEqual(['CREATED', 'PENDING', 'FAILED', 'PAID']);
+  }, 45_000);
+
+  it('closes a failed order when it expires, here and at WeChat', async () => {
+    const no = await createOrder();
+    await simulator('POST', `/sandbox/orders/${no}/pay`, { result: 'FAIL' });
+    await waitFor(() => statusOf(no), (s) => s === 'CLOSED', { timeoutMs: 30_000 });
+    expect((await stack.store.get(no))?.history.map((h) => h.to)).toEqual(['CREATED', 'PENDING', 'FAILED', 'CLOSED']);
+    expect(JSON.stringify((await simulator('GET', `/sandbox/orders/${no}`)).json)).toContain('CLOSED');
+  }, 40_000);
+
   it('keeps the money when the order is paid as it expires', async () => {
     const no = await createOrder();
     // WeChat's query can lag its payment; the fault makes the query say NOTPAY so the close at expiry
