@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { canStillChange, planTransition, sourcesOf } from '../domain/lifecycle';
-import type { Order } from '../domain/order';
+import type { Order, Prepay } from '../domain/order';
 import type {
   CreateResult,
   DueOrder,
@@ -130,6 +130,30 @@ export class DynamoDbOrderStore implements OrderStore {
     }
   }
 
+  async renewPrepay(outTradeNo: string, prepay: Prepay, at: string): Promise<TransitionResult> {
+    const expression = new ExpressionBuilder();
+    const update = `SET ${expression.name('prepay')} = ${expression.value('prepay', plainData(prepay))}, ${expression.name('updatedAt')} = ${expression.value('updatedAt', at)}`;
+    const condition = statusIn(expression, AWAITING_PAYMENT);
+    try {
+      const { Attributes: updated } = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: orderKey(outTradeNo),
+          UpdateExpression: update,
+          ConditionExpression: condition,
+          ...expression.attributes(),
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { kind: 'applied', order: fromOrderItem(updated as Item) };
+    } catch (error) {
+      const refused = refusal(error);
+      if (!refused) throw error;
+      return refused.item ? { kind: 'conflict', order: fromOrderItem(refused.item) } : { kind: 'not_found' };
+    }
+  }
+
   async recordNotification(record: NotificationRecord): Promise<void> {
     await this.client.send(new PutCommand({ TableName: this.tableName, Item: toNotificationItem(record) }));
   }
@@ -193,6 +217,9 @@ export class DynamoDbOrderStore implements OrderStore {
 }
 
 // ---- Expressions ------------------------------------------------------------------------------
+
+/** The states in which the payer may (still) pay, so a prepay may be renewed. */
+const AWAITING_PAYMENT = ['PENDING', 'FAILED'] as const;
 
 /** Hands out placeholders for attribute names and values, so clauses can be written by name. */
 class ExpressionBuilder {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 
 import { AppError, ConflictError, NotFoundError, ProviderError } from './errors';
 import { canStillChange } from './lifecycle';
-import type { Order, OrderStatus } from './order';
+import type { Order, OrderStatus, Prepay } from './order';
 import type { PaymentObserver } from './payment-observer';
 import { completeRequest, fingerprint, type NewPayment } from './payment-request';
 import type {
@@ -12,6 +12,7 @@ import type {
   NotificationCodec,
   OrderStore,
   PaymentProvider,
+  PrepayResult,
   RawNotification,
   TradeReport,
   TransitionResult,
@@ -62,7 +63,7 @@ export class PaymentService {
   /**
    * Stores the order, asks WeChat for a prepay, stores that, and schedules the first check.
    * The same out_trade_no with the same content answers the stored payment (or resumes a creation
-   * that failed half-way); with other content it is a conflict.
+   * that failed half-way, or renews a prepay that lapsed); with other content it is a conflict.
    */
   async create(input: NewPayment): Promise<Order> {
     const { store, provider, clock, policy } = this.deps;
@@ -84,22 +85,17 @@ export class PaymentService {
       if (order.requestHash !== requestHash) {
         throw new ConflictError('OUT_TRADE_NO_USED', `out_trade_no ${order.outTradeNo} was already used for a different payment`);
       }
-      if (order.status !== 'CREATED') return order;
+      if (order.status !== 'CREATED') return this.prepayLapsed(order, now) ? this.renewPrepay(order, now) : order;
     }
 
-    if (this.deps.notifyUrl === undefined) throw new AppError('CONFIGURATION', 'NOTIFY_URL is required to create payments');
-    const prepay = await provider.prepay(order.request, this.deps.notifyUrl);
+    const prepay = await provider.prepay(order.request, this.notifyUrl());
     const dueAt = nextCheckAt(policy.reconcileSchedule, 0, clock.now(), order.request.expiresAt);
     const result = await store.transition({
       outTradeNo: order.outTradeNo,
       to: 'PENDING',
       at: clock.now().toISOString(),
       source: 'api',
-      prepay: {
-        prepayId: prepay.prepayId,
-        client: prepay.client,
-        validUntil: new Date(now.getTime() + policy.prepayTtlSeconds * 1000).toISOString(),
-      },
+      prepay: this.prepayOf(prepay, now),
       nextCheckAt: dueAt,
     });
     const stored = orderOf(result, order.outTradeNo);
@@ -107,7 +103,7 @@ export class PaymentService {
     return stored;
   }
 
-  /** The stored order; with `sync`, WeChat is asked first when the order is not final. */
+  /** The stored order; with `sync`, WeChat is asked first while the order can still change. */
   async get(outTradeNo: string, options: { sync?: boolean } = {}): Promise<Order> {
     const order = await this.deps.store.get(outTradeNo);
     if (order === undefined) throw new NotFoundError(`no order with out_trade_no ${outTradeNo}`);
@@ -204,6 +200,46 @@ export class PaymentService {
       // The order already carries nextCheckAt, so the sweep re-enqueues it; the payment itself is fine.
       this.deps.observer.recovered('check not scheduled; the sweep will re-enqueue it', { outTradeNo, error });
     }
+  }
+
+  /** A payer opens the cashier only with a live prepay_id; WeChat gives a fresh one for the same order when asked again. */
+  private prepayLapsed(order: Order, now: Date): boolean {
+    const awaitingPayment = order.status === 'PENDING' || order.status === 'FAILED';
+    return (
+      awaitingPayment &&
+      order.prepay !== undefined &&
+      Date.parse(order.prepay.validUntil) <= now.getTime() &&
+      now.getTime() < Date.parse(order.request.expiresAt)
+    );
+  }
+
+  private async renewPrepay(order: Order, now: Date): Promise<Order> {
+    const { provider, store, clock } = this.deps;
+    let prepay: PrepayResult;
+    try {
+      prepay = await provider.prepay(order.request, this.notifyUrl());
+    } catch (err) {
+      // Paid or closed at WeChat since: the caller needs WeChat's word, not a new prepay.
+      if (err instanceof ProviderError && (err.code === 'ORDERPAID' || err.code === 'ORDERCLOSED')) {
+        const outcome = await this.applyReport(await provider.query(order.outTradeNo), 'api', order);
+        return outcome.order ?? order;
+      }
+      throw err;
+    }
+    return orderOf(await store.renewPrepay(order.outTradeNo, this.prepayOf(prepay, now), clock.now().toISOString()), order.outTradeNo);
+  }
+
+  private prepayOf(prepay: PrepayResult, now: Date): Prepay {
+    return {
+      prepayId: prepay.prepayId,
+      client: prepay.client,
+      validUntil: new Date(now.getTime() + this.deps.policy.prepayTtlSeconds * 1000).toISOString(),
+    };
+  }
+
+  private notifyUrl(): string {
+    if (this.deps.notifyUrl === undefined) throw new AppError('CONFIGURATION', 'NOTIFY_URL is required to create payments');
+    return this.deps.notifyUrl;
   }
 
   private async check(report: TradeReport, known?: Order): Promise<{ kind: 'ok'; order: Order } | { kind: 'rejected'; reason: RejectionReason; order?: Order }> {

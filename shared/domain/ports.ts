@@ -67,11 +67,13 @@ export interface OrderStore {
   get(outTradeNo: string): Promise<Order | undefined>;
   /** One conditional write on the current status (see lifecycle.sourcesOf). */
   transition(command: TransitionCommand): Promise<TransitionResult>;
-  /** Moves the next check of a non-final order; a no-op when the order is final or gone. */
+  /** Moves the next check of a watched order; a no-op when the order is settled or gone. */
   setNextCheck(outTradeNo: string, nextCheckAt: string): Promise<void>;
+  /** Replaces a lapsed prepay; conditional on the order still awaiting payment (PENDING or FAILED). */
+  renewPrepay(outTradeNo: string, prepay: Prepay, at: string): Promise<TransitionResult>;
   recordNotification(record: NotificationRecord): Promise<void>;
   listNotifications(outTradeNo: string): Promise<NotificationRecord[]>;
-  /** Non-final orders whose next check is at or before `now`, oldest first (an index query). */
+  /** Watched orders whose next check is at or before `now`, oldest first (an index query). */
   findDue(now: string, limit: number): Promise<DueOrder[]>;
 }
 

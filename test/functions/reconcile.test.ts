@@ -107,6 +107,29 @@ describe.each(['v2', 'v3'] as const)('reconciliation (%s)', (apiVersion) => {
     expect(JSON.stringify((await simulator('GET', `/sandbox/orders/${no}`)).json)).toContain('CLOSED');
   }, 40_000);
 
+  // Here because this stack gives prepays a 4-second life (PREPAY_TTL_SECONDS).
+  it('renews a lapsed prepay when the same request comes again, and the payer can then pay', async () => {
+    const body = {
+      out_trade_no: `RN${Date.now()}`,
+      description: 'renewal test',
+      amount: { total: 888 },
+      trade_type: 'NATIVE',
+      product_id: 'sku',
+      scene_info: { payer_client_ip: '198.51.100.2' },
+      time_expire: new Date(Date.now() + 120_000).toISOString(),
+    };
+    expect((await stack.api('POST', '/orders', body)).status).toBe(201);
+    const first = (await stack.store.get(body.out_trade_no))?.prepay?.validUntil ?? '';
+    await new Promise((r) => setTimeout(r, 4_500));
+    const again = await stack.api('POST', '/orders', body);
+    expect(again.status).toBe(201);
+    const renewed = (await stack.store.get(body.out_trade_no))?.prepay?.validUntil ?? '';
+    expect(Date.parse(renewed)).toBeGreaterThan(Date.parse(first) + 4_000);
+    expect(Date.parse(renewed)).toBeGreaterThan(Date.now());
+    await simulator('POST', `/sandbox/orders/${body.out_trade_no}/pay`, { result: 'SUCCESS' });
+    await waitFor(() => statusOf(body.out_trade_no), (s) => s === 'PAID', { timeoutMs: 20_000 });
+  }, 40_000);
+
   it('keeps the money when the order is paid as it expires', async () => {
     const no = await createOrder();
     // WeChat's query can lag its payment; the fault makes the query say NOTPAY so the close at expiry

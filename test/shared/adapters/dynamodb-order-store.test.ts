@@ -236,6 +236,31 @@ describe('DynamoDbOrderStore', () => {
     });
   });
 
+  describe('renewPrepay', () => {
+    const prepay = (prepayId: string) => ({ prepayId, client: { code_url: `weixin://wxpay/bizpayurl?pr=${prepayId}` }, validUntil: at(9000) });
+
+    it('replaces the prepay of an order awaiting payment, pending or failed', async () => {
+      for (const status of ['PENDING', 'FAILED'] as const) {
+        const created = order({ status, prepay: { ...prepay('old'), validUntil: at(10) } });
+        await store.create(created);
+        const result = await store.renewPrepay(created.outTradeNo, prepay('new'), at(200));
+        expect(result).toMatchObject({ kind: 'applied', order: { status, prepay: prepay('new'), updatedAt: at(200) } });
+        expect((await store.get(created.outTradeNo))?.prepay?.prepayId).toBe('new');
+      }
+    });
+
+    it('leaves a paid order as it is and reports it', async () => {
+      const created = order({ status: 'PAID', payment, prepay: prepay('old') });
+      await store.create(created);
+      const result = await store.renewPrepay(created.outTradeNo, prepay('new'), at(200));
+      expect(result).toMatchObject({ kind: 'conflict', order: { status: 'PAID', prepay: { prepayId: 'old' } } });
+    });
+
+    it('reports an unknown order', async () => {
+      expect(await store.renewPrepay(tradeNo(), prepay('new'), at(200))).toEqual({ kind: 'not_found' });
+    });
+  });
+
   describe('notifications', () => {
     function notification(overrides: Partial<NotificationRecord> = {}): NotificationRecord {
       return {
