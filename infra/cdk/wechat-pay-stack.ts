@@ -82,7 +82,7 @@ export class WechatPayStack extends Stack {
     table.grantItems(this.reconcileFunction, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
     // The sweep finds overdue orders on the index and re-reads each one before re-enqueueing it.
     table.grantQueryDueIndex(this.sweepFunction);
-    table.grantItems(this.sweepFunction, 'dynamodb:GetItem');
+    table.grantItems(this.sweepFunction, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
     this.reconcileQueue.grantSendChecks(this.ordersFunction);
     this.reconcileQueue.grantSendChecks(this.reconcileFunction);
     this.reconcileQueue.grantSendChecks(this.sweepFunction);

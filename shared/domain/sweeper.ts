@@ -24,10 +24,15 @@ export class Sweeper {
     const now = clock.now();
     const cutoff = new Date(now.getTime() - graceSeconds * 1000).toISOString();
     let enqueued = 0;
-    for (const { outTradeNo, nextCheckAt: dueAt } of await store.findDue(cutoff, limit)) {
+    const dueAt = now.toISOString();
+    for (const { outTradeNo } of await store.findDue(cutoff, limit)) {
       const order = await store.get(outTradeNo);
       if (order === undefined || !canStillChange(order.status)) continue;
       const ageSeconds = (now.getTime() - Date.parse(order.createdAt)) / 1000;
+      // A fresh due time makes any late copy of the old check stale (one chain goes on, not two), and
+      // puts the order behind the others overdue, so orders whose checks keep failing cannot hold the
+      // head of the index while others wait.
+      await store.setNextCheck(outTradeNo, dueAt);
       await scheduler.schedule({ outTradeNo, attempt: attemptForAge(reconcileSchedule, ageSeconds), dueAt });
       enqueued += 1;
     }

@@ -232,7 +232,9 @@ describe('least privilege', () => {
     },
     sweep: {
       'dynamodb:Query': [indexArn()],
+      // Reads the order and moves its next check before re-enqueuing it.
       'dynamodb:GetItem': [tableArn()],
+      'dynamodb:UpdateItem': [tableArn()],
       'sqs:SendMessage': [queueArn()],
     },
   });

@@ -4,43 +4,13 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbOrderStore } from '../../../shared/adapters/dynamodb-order-store';
 import { planTransition } from '../../../shared/domain/lifecycle';
 import { ORDER_STATUSES } from '../../../shared/domain/order';
-import type { Order, OrderStatus, PaymentFacts } from '../../../shared/domain/order';
+import type { OrderStatus, PaymentFacts } from '../../../shared/domain/order';
 import type { NotificationRecord, TransitionCommand } from '../../../shared/domain/ports';
 import { testTable } from '../../helpers/aws';
 import type { TestTable } from '../../helpers/aws';
+import { at, orderFixture, T0, tradeNo } from '../../helpers/order-fixtures';
 
-const T0 = Date.parse('2030-01-01T00:00:00.000Z');
-const at = (offsetSeconds: number): string => new Date(T0 + offsetSeconds * 1000).toISOString();
-
-let tradeCounter = 0;
-/** Unique per call, in WeChat's out_trade_no alphabet. */
-function tradeNo(): string {
-  tradeCounter += 1;
-  return `T${randomUUID().replace(/-/g, '').slice(0, 20)}${tradeCounter}`;
-}
-
-function order(overrides: Partial<Order> = {}): Order {
-  const outTradeNo = overrides.outTradeNo ?? tradeNo();
-  return {
-    outTradeNo,
-    status: 'CREATED',
-    request: {
-      outTradeNo,
-      description: 'Tea, 2 cups',
-      amount: { total: 1999, currency: 'CNY' },
-      tradeType: 'NATIVE',
-      productId: 'tea-2',
-      payerClientIp: '203.0.113.7',
-      expiresAt: at(7200),
-    },
-    requestHash: 'h'.repeat(64),
-    createdAt: at(0),
-    updatedAt: at(0),
-    nextCheckAt: at(60),
-    history: [{ at: at(0), from: null, to: 'CREATED', source: 'api' }],
-    ...overrides,
-  };
-}
+const order = orderFixture;
 
 const payment: PaymentFacts = {
   transactionId: '4200001234567890123456789012',
