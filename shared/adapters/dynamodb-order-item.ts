@@ -3,6 +3,7 @@ import type { HistoryEntry, Order, OrderStatus } from '../domain/order';
 import type { NotificationRecord } from '../domain/ports';
 import { ValidationError } from '../domain/errors';
 import {
+  APPLIED_NOTIFICATIONS_ATTRIBUTE,
   DUE_INDEX,
   DUE_KEY_VALUE,
   notificationSortKey,
@@ -19,7 +20,7 @@ import {
 export type Item = Record<string, unknown>;
 
 /** Attributes that belong to the table's layout, not to the domain record. */
-const LAYOUT_ATTRIBUTES = [PARTITION_KEY, SORT_KEY, DUE_INDEX.partitionKey, TTL_ATTRIBUTE];
+const LAYOUT_ATTRIBUTES = [PARTITION_KEY, SORT_KEY, DUE_INDEX.partitionKey, TTL_ATTRIBUTE, APPLIED_NOTIFICATIONS_ATTRIBUTE];
 
 /**
  * Domain records are plain JSON data. A JSON round trip drops members set to undefined, which
@@ -68,6 +69,12 @@ export function toNotificationItem(record: NotificationRecord): Item {
   // while for audit and then expires.
   if (!matched) item[TTL_ATTRIBUTE] = unmatchedExpiry(record.receivedAt);
   return item;
+}
+
+/** The notifications kept on an order item (see table-schema.ts). */
+export function appliedNotificationsOf(item: Item): NotificationRecord[] {
+  const records = item[APPLIED_NOTIFICATIONS_ATTRIBUTE];
+  return Array.isArray(records) ? (records as NotificationRecord[]) : [];
 }
 
 export function fromNotificationItem(item: Item): NotificationRecord {

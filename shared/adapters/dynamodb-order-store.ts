@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { canStillChange, planTransition, sourcesOf } from '../domain/lifecycle';
-import type { Order, Prepay } from '../domain/order';
+import type { Amount, Order, Prepay } from '../domain/order';
 import type {
   CreateResult,
   DueOrder,
@@ -19,6 +19,7 @@ import type {
   TransitionResult,
 } from '../domain/ports';
 import {
+  appliedNotificationsOf,
   fromNotificationItem,
   fromOrderItem,
   orderKey,
@@ -28,9 +29,11 @@ import {
 } from './dynamodb-order-item';
 import type { Item } from './dynamodb-order-item';
 import {
+  APPLIED_NOTIFICATIONS_ATTRIBUTE,
   DUE_INDEX,
   DUE_KEY_VALUE,
   NOTIFICATION_SORT_PREFIX,
+  ORDER_SORT_KEY,
   orderPartition,
   outTradeNoOfPartition,
   PARTITION_KEY,
@@ -91,7 +94,7 @@ export class DynamoDbOrderStore implements OrderStore {
 
     const expression = new ExpressionBuilder();
     const update = transitionUpdate(expression, command);
-    const condition = statusIn(expression, sources);
+    const condition = [statusIn(expression, sources), ...(command.expectAmount ? [amountIs(expression, command.expectAmount)] : [])].join(' AND ');
     try {
       const { Attributes: updated } = await this.client.send(
         new UpdateCommand({
@@ -158,6 +161,7 @@ export class DynamoDbOrderStore implements OrderStore {
     await this.client.send(new PutCommand({ TableName: this.tableName, Item: toNotificationItem(record) }));
   }
 
+  /** The order's partition holds both kinds: its own items, and those kept on the order item. */
   async listNotifications(outTradeNo: string): Promise<NotificationRecord[]> {
     const records: NotificationRecord[] = [];
     let startKey: Item | undefined;
@@ -165,17 +169,20 @@ export class DynamoDbOrderStore implements OrderStore {
       const page = await this.client.send(
         new QueryCommand({
           TableName: this.tableName,
-          KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :notify)',
-          ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#sk': SORT_KEY },
-          ExpressionAttributeValues: { ':pk': orderPartition(outTradeNo), ':notify': NOTIFICATION_SORT_PREFIX },
+          KeyConditionExpression: '#pk = :pk',
+          ExpressionAttributeNames: { '#pk': PARTITION_KEY },
+          ExpressionAttributeValues: { ':pk': orderPartition(outTradeNo) },
           ConsistentRead: true,
           ExclusiveStartKey: startKey,
         }),
       );
-      records.push(...(page.Items ?? []).map(fromNotificationItem));
+      for (const item of page.Items ?? []) {
+        if (item[SORT_KEY] === ORDER_SORT_KEY) records.push(...appliedNotificationsOf(item));
+        else if (String(item[SORT_KEY]).startsWith(NOTIFICATION_SORT_PREFIX)) records.push(fromNotificationItem(item));
+      }
       startKey = page.LastEvaluatedKey;
     } while (startKey);
-    return records;
+    return records.sort((a, b) => a.receivedAt.localeCompare(b.receivedAt) || a.id.localeCompare(b.id));
   }
 
   /**
@@ -210,6 +217,10 @@ export class DynamoDbOrderStore implements OrderStore {
   /** Why a transition was not applied, told from the order as it is now. */
   private describeRefusal(command: TransitionCommand, current: Order | undefined): TransitionResult {
     if (!current) return { kind: 'not_found' };
+    const asked = current.request.amount;
+    if (command.expectAmount && (asked.total !== command.expectAmount.total || asked.currency !== command.expectAmount.currency)) {
+      return { kind: 'amount_mismatch', order: current };
+    }
     return planTransition(current.status, command.to) === 'already'
       ? { kind: 'already', order: current }
       : { kind: 'conflict', order: current };
@@ -249,9 +260,18 @@ function statusIn(expression: ExpressionBuilder, sources: readonly string[]): st
   return `${expression.name('status')} IN (${allowed.join(', ')})`;
 }
 
+/** The amount clause: the order asks for exactly this amount (a payment must match the request). */
+function amountIs(expression: ExpressionBuilder, amount: Amount): string {
+  const request = expression.name('request');
+  const amountName = expression.name('amount');
+  const path = `${request}.${amountName}`;
+  return `${path}.${expression.name('total')} = ${expression.value('expectTotal', amount.total)} AND ${path}.${expression.name('currency')} = ${expression.value('expectCurrency', amount.currency)}`;
+}
+
 /**
  * The update of a transition: the new status and its facts, the due-index membership that goes
- * with it, and one history entry (stored without `from`; see fromOrderItem).
+ * with it, one history entry (stored without `from`; see fromOrderItem), and the notification that
+ * reported it, if one did.
  */
 function transitionUpdate(expression: ExpressionBuilder, command: TransitionCommand): string {
   const set: string[] = [];
@@ -274,11 +294,12 @@ function transitionUpdate(expression: ExpressionBuilder, command: TransitionComm
     if (command.nextCheckAt !== undefined) assign(DUE_INDEX.sortKey, command.nextCheckAt);
   }
 
-  const entry = plainData({ at: command.at, to: command.to, source: command.source, note: command.note });
-  const history = expression.name('history');
-  set.push(
-    `${history} = list_append(if_not_exists(${history}, ${expression.value('noHistory', [])}), ${expression.value('entry', [entry])})`,
-  );
+  const appendTo = (attribute: string, label: string, value: unknown): void => {
+    const list = expression.name(attribute);
+    set.push(`${list} = list_append(if_not_exists(${list}, ${expression.value('emptyList', [])}), ${expression.value(label, [value])})`);
+  };
+  appendTo('history', 'entry', plainData({ at: command.at, to: command.to, source: command.source, note: command.note }));
+  if (command.notification) appendTo(APPLIED_NOTIFICATIONS_ATTRIBUTE, 'notification', plainData(command.notification));
 
   return [`SET ${set.join(', ')}`, remove.length > 0 ? `REMOVE ${remove.join(', ')}` : '']
     .filter(Boolean)

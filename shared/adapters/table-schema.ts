@@ -5,7 +5,9 @@
  * One table holds two kinds of items, side by side under the order's partition:
  * - the order:         pk = ORDER#<out_trade_no>, sk = ORDER
  * - each notification: pk = ORDER#<out_trade_no>, sk = NOTIFY#<receivedAt>#<id>
- *   (pk = NOTIFY#UNMATCHED when the notification is unproven or names no order of ours; those expire through `ttl`).
+ *   (pk = NOTIFY#UNMATCHED when the notification is unproven or names no order of ours; those expire through `ttl`),
+ *   except one that changes the order: it is kept on the order item (`appliedNotifications`), written
+ *   by the same conditional write as the change, so the change and its evidence cannot part.
  *
  * The due index is sparse: only orders that are not final carry `dueKey`, so the reconciler's sweep
  * reads exactly the orders that still need a look, oldest `nextCheckAt` first.
@@ -28,6 +30,8 @@ export const DUE_INDEX = {
 export const DUE_KEY_VALUE = 'DUE';
 
 export const ORDER_SORT_KEY = 'ORDER';
+/** On the order item: the notifications that changed it, as NotificationRecords. */
+export const APPLIED_NOTIFICATIONS_ATTRIBUTE = 'appliedNotifications';
 export const NOTIFICATION_SORT_PREFIX = 'NOTIFY#';
 export const UNMATCHED_NOTIFICATIONS_PARTITION = 'NOTIFY#UNMATCHED';
 /** Unmatched notifications are kept this long for audit, then expire. */

@@ -10,6 +10,7 @@ import type {
   Clock,
   Merchant,
   NotificationCodec,
+  NotificationRecord,
   OrderStore,
   PaymentProvider,
   PrepayResult,
@@ -108,7 +109,7 @@ export class PaymentService {
     const order = await this.deps.store.get(outTradeNo);
     if (order === undefined) throw new NotFoundError(`no order with out_trade_no ${outTradeNo}`);
     if (!options.sync || !canStillChange(order.status)) return order;
-    const outcome = await this.applyReport(await this.deps.provider.query(outTradeNo), 'query', order);
+    const outcome = await this.applyReport(await this.deps.provider.query(outTradeNo), 'query', { known: order });
     return outcome.order ?? order;
   }
 
@@ -142,32 +143,48 @@ export class PaymentService {
       return { ok: false, reason: verified.reason, outTradeNo: verified.outTradeNo };
     }
     const report = verified.report;
-    const checked = await this.check(report);
-    if (checked.kind === 'rejected') {
+    const accepted: NotificationRecord = { ...record, outTradeNo: report.outTradeNo, outcome: 'accepted' };
+    // A failed payment notification moves nothing: the payer may still pay, and the reconciler asks WeChat.
+    const outcome = report.state === 'PAYERROR' ? await this.unchanged(report, 'notify') : await this.applyReport(report, 'notify', { notification: accepted });
+    if (outcome.kind === 'rejected') {
       // Kept apart from real orders when the order is unknown, so a later order with that number starts clean.
-      const outTradeNo = checked.reason === 'UNKNOWN_ORDER' ? undefined : report.outTradeNo;
-      await store.recordNotification({ ...record, outTradeNo, outcome: 'rejected', reason: `${checked.reason} (out_trade_no ${report.outTradeNo})` });
-      observer.rejected(checked.reason, { outTradeNo: report.outTradeNo, source: 'notify' });
-      return { ok: false, reason: checked.reason, outTradeNo: report.outTradeNo };
+      const outTradeNo = outcome.reason === 'UNKNOWN_ORDER' ? undefined : report.outTradeNo;
+      await store.recordNotification({ ...record, outTradeNo, outcome: 'rejected', reason: `${outcome.reason} (out_trade_no ${report.outTradeNo})` });
+      return { ok: false, reason: outcome.reason, outTradeNo: report.outTradeNo };
     }
-    await store.recordNotification({ ...record, outTradeNo: report.outTradeNo, outcome: 'accepted' });
-    // A failed payment notification is recorded but moves nothing: the payer may still pay, and the reconciler asks WeChat.
-    if (report.state === 'PAYERROR') return { ok: true, outcome: { kind: 'unchanged', order: checked.order } };
-    return { ok: true, outcome: await this.applyChecked(checked.order, report, 'notify') };
+    // An applied change stored its notification in the same write; any other is stored now, before the reply.
+    if (outcome.kind !== 'applied') await store.recordNotification(accepted);
+    return { ok: true, outcome };
   }
 
   /**
-   * The one path by which WeChat's word (query answer or notification) changes an order.
-   * `known` is the order as the caller just read it, which spares a second read; the write is
-   * conditional on the stored status either way.
+   * The one path by which WeChat's word (query answer or notification) changes an order: one
+   * conditional write, refused unless the order is in a state the report may move it from and, for
+   * a payment, asks for the amount paid. `known` is the order as the caller just read it, which
+   * spares a read when nothing is to be written; `notification` is stored by the same write.
    */
-  async applyReport(report: TradeReport, source: Source, known?: Order): Promise<ApplyOutcome> {
-    const checked = await this.check(report, known);
-    if (checked.kind === 'rejected') {
-      this.deps.observer.rejected(checked.reason, { outTradeNo: report.outTradeNo, source });
-      return checked;
+  async applyReport(report: TradeReport, source: Source, options: { known?: Order; notification?: NotificationRecord } = {}): Promise<ApplyOutcome> {
+    const refused = this.refusal(report);
+    if (refused !== undefined) return this.reject(refused, report, source);
+    const target = targetOf(report);
+    if (target === undefined) return this.unchanged(report, source, options.known);
+    const payment = target === 'PAID' ? report.payment : undefined;
+    const result = await this.deps.store.transition({
+      outTradeNo: report.outTradeNo,
+      to: target,
+      at: this.deps.clock.now().toISOString(),
+      source,
+      ...(payment ? { payment, expectAmount: { total: payment.amountTotal, currency: payment.currency } } : {}),
+      ...(target === 'PAID' ? {} : { reason: report.description ?? report.state }),
+      ...(options.notification ? { notification: options.notification } : {}),
+    });
+    if (result.kind === 'not_found') return this.reject('UNKNOWN_ORDER', report, source);
+    if (result.kind === 'amount_mismatch') return this.reject('AMOUNT_MISMATCH', report, source, result.order);
+    if (result.kind === 'conflict' && target === 'PAID') {
+      // WeChat took money for an order closed here: an operator must refund or reopen it.
+      this.deps.observer.rejected('PAID_AFTER_FINAL', { outTradeNo: report.outTradeNo, source });
     }
-    return this.applyChecked(checked.order, report, source);
+    return { kind: result.kind, order: result.order };
   }
 
   /** Closes an unpaid order at WeChat, then marks it CLOSED; a late payment wins over the close. */
@@ -177,14 +194,15 @@ export class PaymentService {
     } catch (err) {
       if (!(err instanceof ProviderError)) throw err;
       if (err.code === 'ORDERPAID') {
-        const outcome = await this.applyReport(await this.deps.provider.query(order.outTradeNo), source, order);
+        const outcome = await this.applyReport(await this.deps.provider.query(order.outTradeNo), source, { known: order });
         if (source !== 'close') this.deps.observer.paidAtExpiry(order.outTradeNo);
         return outcome.order ?? order;
       }
       // Already closed at WeChat, or never reached it (prepay failed): closing here is right.
       if (err.code !== 'ORDERCLOSED' && err.code !== 'ORDERNOTEXIST') throw err;
     }
-    const result = await this.transition(order.outTradeNo, 'CLOSED', source, { reason: 'closed unpaid' });
+    const at = this.deps.clock.now().toISOString();
+    const result = await this.deps.store.transition({ outTradeNo: order.outTradeNo, to: 'CLOSED', at, source, reason: 'closed unpaid' });
     return orderOf(result, order.outTradeNo);
   }
 
@@ -221,7 +239,7 @@ export class PaymentService {
     } catch (err) {
       // Paid or closed at WeChat since: the caller needs WeChat's word, not a new prepay.
       if (err instanceof ProviderError && (err.code === 'ORDERPAID' || err.code === 'ORDERCLOSED')) {
-        const outcome = await this.applyReport(await provider.query(order.outTradeNo), 'api', order);
+        const outcome = await this.applyReport(await provider.query(order.outTradeNo), 'api', { known: order });
         return outcome.order ?? order;
       }
       throw err;
@@ -242,47 +260,34 @@ export class PaymentService {
     return this.deps.notifyUrl;
   }
 
-  private async check(report: TradeReport, known?: Order): Promise<{ kind: 'ok'; order: Order } | { kind: 'rejected'; reason: RejectionReason; order?: Order }> {
-    const { merchant, store } = this.deps;
-    if (report.appid !== merchant.appid || report.mchid !== merchant.mchid) return { kind: 'rejected', reason: 'FOREIGN_MERCHANT' };
-    const order = known?.outTradeNo === report.outTradeNo ? known : await store.get(report.outTradeNo);
-    if (order === undefined) return { kind: 'rejected', reason: 'UNKNOWN_ORDER' };
-    if (report.state === 'SUCCESS' || report.state === 'REFUND') {
-      if (report.payment === undefined) return { kind: 'rejected', reason: 'MISSING_PAYMENT', order };
-      const expected = order.request.amount;
-      const amounts = [report.payment, ...(report.amount ? [{ amountTotal: report.amount.total, currency: report.amount.currency }] : [])];
-      if (amounts.some((a) => a.amountTotal !== expected.total || a.currency !== expected.currency)) {
-        return { kind: 'rejected', reason: 'AMOUNT_MISMATCH', order };
-      }
-    }
-    return { kind: 'ok', order };
+  /** What is wrong with a report on its face, before any order is read. */
+  private refusal(report: TradeReport): RejectionReason | undefined {
+    const { merchant } = this.deps;
+    if (report.appid !== merchant.appid || report.mchid !== merchant.mchid) return 'FOREIGN_MERCHANT';
+    if (report.state !== 'SUCCESS' && report.state !== 'REFUND') return undefined;
+    if (report.payment === undefined) return 'MISSING_PAYMENT';
+    // The order's own amount is checked by the write; here, that the report agrees with itself.
+    const { amount, payment } = report;
+    if (amount && (amount.total !== payment.amountTotal || amount.currency !== payment.currency)) return 'AMOUNT_MISMATCH';
+    return undefined;
   }
 
-  private async applyChecked(order: Order, report: TradeReport, source: Source): Promise<ApplyOutcome> {
-    const target = targetOf(report);
-    if (target === undefined) return { kind: 'unchanged', order };
-    const result = await this.transition(order.outTradeNo, target, source, {
-      payment: target === 'PAID' ? report.payment : undefined,
-      reason: target === 'PAID' ? undefined : (report.description ?? report.state),
-    });
-    if (result.kind === 'not_found') return { kind: 'rejected', reason: 'UNKNOWN_ORDER' };
-    if (result.kind === 'conflict' && target === 'PAID') {
-      // WeChat took money for an order closed here: an operator must refund or reopen it.
-      this.deps.observer.rejected('PAID_AFTER_FINAL', { outTradeNo: order.outTradeNo, source });
-    }
-    return { kind: result.kind, order: result.order };
+  private reject(reason: RejectionReason, report: TradeReport, source: Source, order?: Order): ApplyOutcome {
+    this.deps.observer.rejected(reason, { outTradeNo: report.outTradeNo, source });
+    return order ? { kind: 'rejected', reason, order } : { kind: 'rejected', reason };
   }
 
-  private transition(outTradeNo: string, to: OrderStatus, source: Source, extra: { payment?: Order['payment']; reason?: string }): Promise<TransitionResult> {
-    return this.deps.store.transition({
-      outTradeNo,
-      to,
-      at: this.deps.clock.now().toISOString(),
-      source,
-      ...(extra.payment ? { payment: extra.payment } : {}),
-      ...(extra.reason ? { reason: extra.reason } : {}),
-    });
+  /**
+   * For a report that is not to move the order (NOTPAY, USERPAYING, a failed-payment notification):
+   * it is still refused when foreign, and must name an order of ours.
+   */
+  private async unchanged(report: TradeReport, source: Source, known?: Order): Promise<ApplyOutcome> {
+    const refused = this.refusal(report);
+    if (refused !== undefined) return this.reject(refused, report, source);
+    const order = known?.outTradeNo === report.outTradeNo ? known : await this.deps.store.get(report.outTradeNo);
+    return order ? { kind: 'unchanged', order } : this.reject('UNKNOWN_ORDER', report, source);
   }
+
 }
 
 function targetOf(report: TradeReport): OrderStatus | undefined {

@@ -25,6 +25,10 @@ export interface TransitionCommand {
   reason?: string;
   /** When the reconciler should next look; omitted on final states, where it is removed. */
   nextCheckAt?: string;
+  /** Refuse unless the order asks for exactly this amount: a payment must be for what was asked. */
+  expectAmount?: Amount;
+  /** The notification that reports the change, stored by the same write (only if it applies). */
+  notification?: NotificationRecord;
 }
 
 /**
@@ -32,11 +36,13 @@ export interface TransitionCommand {
  * - applied: this call made the change.
  * - already: the order was already in the target state; nothing was written (a duplicate).
  * - conflict: the order is in a state the target cannot be reached from; `order` is the current one.
+ * - amount_mismatch: the order asks for another amount than `expectAmount`; nothing was written.
  */
 export type TransitionResult =
   | { kind: 'applied'; order: Order }
   | { kind: 'already'; order: Order }
   | { kind: 'conflict'; order: Order }
+  | { kind: 'amount_mismatch'; order: Order }
   | { kind: 'not_found' };
 
 /** A notification exactly as received, kept for audit whatever became of it. */

@@ -45,7 +45,7 @@ export class Reconciler {
     // check was scheduled, or a twin re-created by the sweep) stops here, so chains never multiply.
     if (order.nextCheckAt !== check.dueAt) return 'stale';
 
-    const outcome = await payments.applyReport(await provider.query(order.outTradeNo), 'reconcile', order);
+    const outcome = await payments.applyReport(await provider.query(order.outTradeNo), 'reconcile', { known: order });
     const current = outcome.order ?? order;
     if (current.status === 'PAID') return 'paid';
     if (current.status === 'CLOSED') return 'closed';

@@ -243,6 +243,38 @@ describe('DynamoDbOrderStore', () => {
       };
     }
 
+    it('keeps the notification that pays an order in the same write, and only if the write applies', async () => {
+      const created = order({ status: 'PENDING' });
+      await store.create(created);
+      const paying = notification({ outTradeNo: created.outTradeNo, receivedAt: at(20) });
+      const expectAmount = { total: 1999, currency: 'CNY' as const };
+      const paid = await store.transition(command(created.outTradeNo, 'PAID', { payment, expectAmount, notification: paying }));
+      expect(paid).toMatchObject({ kind: 'applied', order: { status: 'PAID' } });
+      expect(paid.kind === 'applied' && 'appliedNotifications' in paid.order).toBe(false);
+
+      const copy = notification({ outTradeNo: created.outTradeNo, receivedAt: at(30) });
+      const again = await store.transition(command(created.outTradeNo, 'PAID', { payment, expectAmount, notification: copy }));
+      expect(again.kind).toBe('already');
+      await store.recordNotification({ ...notification({ outTradeNo: created.outTradeNo, receivedAt: at(10) }), outcome: 'rejected', reason: 'forged' });
+      expect((await store.listNotifications(created.outTradeNo)).map((n) => [n.receivedAt, n.outcome])).toEqual([
+        [at(10), 'rejected'],
+        [at(20), 'accepted'],
+      ]);
+    });
+
+    it('refuses a payment of another amount than the order asks, and writes nothing', async () => {
+      const created = order({ status: 'PENDING' });
+      await store.create(created);
+      for (const expectAmount of [{ total: 1, currency: 'CNY' as const }, { total: 1999, currency: 'USD' as unknown as 'CNY' }]) {
+        const result = await store.transition(
+          command(created.outTradeNo, 'PAID', { payment, expectAmount, notification: notification({ outTradeNo: created.outTradeNo }) }),
+        );
+        expect(result).toMatchObject({ kind: 'amount_mismatch', order: { status: 'PENDING' } });
+      }
+      expect(await store.listNotifications(created.outTradeNo)).toEqual([]);
+      expect((await store.get(created.outTradeNo))?.history).toHaveLength(1);
+    });
+
     it('lists the notifications of an order in the order they arrived, duplicates included', async () => {
       const created = order();
       await store.create(created);
