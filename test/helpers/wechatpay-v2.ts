@@ -1,9 +1,11 @@
+import { createCipheriv } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
+import { refundReqInfoKey } from '../../shared/wechatpay/v2/refund-req-info';
 import type { SignType } from '../../shared/wechatpay/v2/sign';
 import { signV2 } from '../../shared/wechatpay/v2/sign';
 import { parseXml, toXml } from '../../shared/wechatpay/v2/xml';
@@ -36,6 +38,25 @@ export interface V2SignVector {
 
 export function v2SignVectors(): V2SignVector[] {
   return loadVectors<{ vectors: V2SignVector[] }>('v2-sign.json').vectors;
+}
+
+export interface RefundReqInfoVector {
+  id: string;
+  apiv2_key?: string;
+  derived_aes_key_md5_hex_lower?: string;
+  req_info_base64: string;
+  plaintext?: string;
+  verified?: boolean;
+}
+
+export function refundReqInfoVectors(): RefundReqInfoVector[] {
+  return loadVectors<{ vectors: RefundReqInfoVector[] }>('v2-refund-reqinfo-aes-ecb.json').vectors;
+}
+
+/** What WeChat puts in a refund notification's req_info, for fixtures (AES-256-ECB, PKCS#7). */
+export function encryptRefundReqInfo(xml: string, apiKey: string): string {
+  const cipher = createCipheriv('aes-256-ecb', refundReqInfoKey(apiKey), null);
+  return Buffer.concat([cipher.update(xml, 'utf8'), cipher.final()]).toString('base64');
 }
 
 // ---- signed fixtures ----------------------------------------------------------------------------

@@ -116,12 +116,12 @@ export function toXml(params: Record<string, string | undefined>): string {
 }
 
 /**
- * Parses WeChat's flat `<xml>` envelope into string fields. Refuses DOCTYPE and entity declarations
- * (no XXE, no billion laughs), characters XML forbids, nested elements, mixed content, repeated
- * fields and documents over `maxBytes`. Only XML's five predefined entities and character
+ * Parses WeChat's flat `<xml>` envelope (`<root>` inside a refund's req_info) into string fields.
+ * Refuses DOCTYPE and entity declarations (no XXE, no billion laughs), characters XML forbids,
+ * nested elements, mixed content, repeated fields and documents over `maxBytes`. Only XML's five predefined entities and character
  * references are decoded (outside CDATA).
  */
-export function parseXml(body: string, maxBytes = DEFAULT_MAX_XML_BYTES): Record<string, string> {
+export function parseXml(body: string, maxBytes = DEFAULT_MAX_XML_BYTES, rootName = 'xml'): Record<string, string> {
   if (typeof body !== 'string') throw new XmlError('document must be a string');
   // Cheap length bound first: a UTF-8 byte is at least one UTF-16 unit.
   if (body.length > maxBytes || Buffer.byteLength(body, 'utf8') > maxBytes) {
@@ -139,19 +139,19 @@ export function parseXml(body: string, maxBytes = DEFAULT_MAX_XML_BYTES): Record
     throw new XmlError(`malformed XML: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
   if (typeof doc !== 'object' || doc === null) throw new XmlError('not an XML document');
-  const root = (doc as Record<string, unknown>).xml;
-  if (Object.keys(doc).length !== 1 || root === undefined) throw new XmlError('root element must be <xml>');
+  const root = (doc as Record<string, unknown>)[rootName];
+  if (Object.keys(doc).length !== 1 || root === undefined) throw new XmlError(`root element must be <${rootName}>`);
   if (typeof root === 'string') {
     if (root.trim() === '') return {};
-    throw new XmlError('<xml> must hold fields, not text');
+    throw new XmlError(`<${rootName}> must hold fields, not text`);
   }
-  if (typeof root !== 'object' || root === null || Array.isArray(root)) throw new XmlError('root element must be <xml> once');
+  if (typeof root !== 'object' || root === null || Array.isArray(root)) throw new XmlError(`root element must be <${rootName}> once`);
   const fields: Record<string, string> = {};
   for (const [key, value] of Object.entries(root as Record<string, unknown>)) {
     if (key === '#text') {
       // Whitespace between fields (pretty-printed documents) is not content.
       if (typeof value === 'string' && value.trim() === '') continue;
-      throw new XmlError('<xml> must not mix text with fields');
+      throw new XmlError(`<${rootName}> must not mix text with fields`);
     }
     if (Array.isArray(value)) throw new XmlError(`field ${key} is repeated`);
     if (typeof value !== 'string') throw new XmlError(`field ${key} must be a single text value`);

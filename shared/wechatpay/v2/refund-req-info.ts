@@ -1,0 +1,42 @@
+import { createDecipheriv, createHash } from 'node:crypto';
+
+import { parseXml, XmlError } from './xml';
+
+/**
+ * The encrypted `req_info` of a v2 refund notification: base64 of AES-256-ECB (PKCS#7) under the
+ * lowercase hex MD5 of the APIv2 key, used as 32 ASCII bytes. The plaintext is a <root> document.
+ * Refunds are not built yet; this is their first piece, checked against the published vector.
+ */
+
+export class RefundReqInfoError extends Error {
+  override name = 'RefundReqInfoError';
+}
+
+/** The AES key WeChat derives from the APIv2 key. */
+export function refundReqInfoKey(apiKey: string): Buffer {
+  return Buffer.from(createHash('md5').update(apiKey, 'utf8').digest('hex'), 'ascii');
+}
+
+/** The decrypted XML; throws RefundReqInfoError when the key is wrong or the data is not WeChat's. */
+export function decryptRefundReqInfo(reqInfo: string, apiKey: string): string {
+  const data = Buffer.from(reqInfo, 'base64');
+  if (data.length === 0 || data.length % 16 !== 0) throw new RefundReqInfoError('req_info is not whole AES blocks of base64');
+  try {
+    const decipher = createDecipheriv('aes-256-ecb', refundReqInfoKey(apiKey), null);
+    return Buffer.concat([decipher.update(data), decipher.final()]).toString('utf8');
+  } catch (cause) {
+    // A wrong key shows as bad padding; say so without echoing anything derived from the key.
+    throw new RefundReqInfoError('req_info does not decrypt with this API key', { cause: new Error((cause as Error).message) });
+  }
+}
+
+/** The fields of the decrypted <root> document, read as safely as a notification. */
+export function readRefundReqInfo(reqInfo: string, apiKey: string): Record<string, string> {
+  const xml = decryptRefundReqInfo(reqInfo, apiKey);
+  try {
+    return parseXml(xml, undefined, 'root');
+  } catch (cause) {
+    if (cause instanceof XmlError) throw new RefundReqInfoError(`req_info is not WeChat's XML: ${cause.message}`, { cause });
+    throw cause;
+  }
+}
