@@ -1,14 +1,13 @@
 import { createCipheriv } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
 
 import { refundReqInfoKey } from '../../shared/wechatpay/v2/refund-req-info';
 import type { SignType } from '../../shared/wechatpay/v2/sign';
 import { signV2 } from '../../shared/wechatpay/v2/sign';
 import { parseXml, toXml } from '../../shared/wechatpay/v2/xml';
+import { loadVectors } from './vectors';
 
 /**
  * WeChat Pay v2 fixtures: notifications and answers signed the way WeChat signs them, and a tiny
@@ -17,12 +16,6 @@ import { parseXml, toXml } from '../../shared/wechatpay/v2/xml';
 
 // ---- published vectors ------------------------------------------------------------------------
 
-/** The published test vectors live beside the repository, in ../shared/vectors. */
-const VECTORS_DIR = new URL('../../../shared/vectors/', import.meta.url);
-
-export function loadVectors<T>(file: string): T {
-  return JSON.parse(readFileSync(fileURLToPath(new URL(file, VECTORS_DIR)), 'utf8')) as T;
-}
 
 export interface V2SignVector {
   id: string;

@@ -5,7 +5,6 @@
  */
 import { generateKeyPairSync } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Clock } from '../../shared/domain/ports';
@@ -14,14 +13,9 @@ import type { AuthorizationCheck } from '../../shared/wechatpay/v3/authorization
 import { buildTransactionNotification } from '../../shared/wechatpay/v3/notification';
 import { createSelfSignedCertificate } from '../../shared/wechatpay/v3/self-signed-certificate';
 import { signWechatpayMessage } from '../../shared/wechatpay/v3/wechatpay-signature';
+import { loadVectors } from './vectors';
 
-// ---- Published vectors (kept beside the repository, in shared/vectors) ------------------------------
-
-const VECTORS_DIR = new URL('../../../shared/vectors/', import.meta.url);
-
-export function loadVectors<T = unknown>(file: string): T {
-  return JSON.parse(readFileSync(new URL(file, VECTORS_DIR), 'utf8')) as T;
-}
+// ---- Published vectors (test/helpers/vectors) ------------------------------------------------------
 
 export interface VectorFile<V> {
   vectors: V[];

@@ -11,12 +11,12 @@ import {
   asPublicKeySigner,
   createPlatformIdentity,
   fixedClock,
-  loadVectors,
   paidTransaction,
   signedHeaders,
   signedNotification,
   vectorById,
 } from '../../helpers/wechatpay-v3';
+import { loadVectors } from '../../helpers/vectors';
 
 const now = new Date('2024-06-01T04:00:00Z');
 const clock = fixedClock(now);

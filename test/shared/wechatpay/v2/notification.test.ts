@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { MAX_NOTIFICATION_BYTES, notificationReply, parseV2Notification } from '../../../../shared/wechatpay/v2/notification';
 import { signV2 } from '../../../../shared/wechatpay/v2/sign';
 import { parseXml, toXml } from '../../../../shared/wechatpay/v2/xml';
-import { loadVectors, paidNotificationFields, signedV2Notification } from '../../../helpers/wechatpay-v2';
+import { loadVectors } from '../../../helpers/vectors';
+import { paidNotificationFields, signedV2Notification } from '../../../helpers/wechatpay-v2';
 
 const KEY = '192006250b4c09247ec02edce69f6a2d';
 const MERCHANT = { appid: 'wx2421b1c4370ec43b', mchid: '10000100' };

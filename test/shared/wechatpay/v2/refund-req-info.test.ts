@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { decryptRefundReqInfo, readRefundReqInfo, RefundReqInfoError, refundReqInfoKey } from '../../../../shared/wechatpay/v2/refund-req-info';
 import { encryptRefundReqInfo, refundReqInfoVectors } from '../../../helpers/wechatpay-v2';
 
-describe('published refund req_info vectors (../shared/vectors/v2-refund-reqinfo-aes-ecb.json)', () => {
+describe('published refund req_info vectors (test/helpers/vectors/v2-refund-reqinfo-aes-ecb.json)', () => {
   const verified = refundReqInfoVectors().filter((v) => v.verified === true);
 
   it('has a verified vector to check', () => {

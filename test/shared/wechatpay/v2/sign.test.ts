@@ -15,7 +15,7 @@ const CLASSIC_KEY = '192006250b4c09247ec02edce69f6a2d';
 const CLASSIC_MD5 = '9A0A8659F005D6984697E2CA0A9CF3B7';
 const CLASSIC_HMAC = '6A9AE1657590FD6257D693A078E1C3E4BB6BA4DC30B23E0EE2496E54170DACD6';
 
-describe('published v2 sign vectors (../shared/vectors/v2-sign.json)', () => {
+describe('published v2 sign vectors (test/helpers/vectors/v2-sign.json)', () => {
   const vectors = v2SignVectors();
   const verified = vectors.filter((v) => v.verified === true);
 

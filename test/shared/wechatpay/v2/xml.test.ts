@@ -8,7 +8,7 @@ import {
   parseXml,
   toXml,
 } from '../../../../shared/wechatpay/v2/xml';
-import { loadVectors } from '../../../helpers/wechatpay-v2';
+import { loadVectors } from '../../../helpers/vectors';
 
 /** A small deterministic PRNG so a failing fuzz case can be replayed from its seed. */
 function prng(seed: number): () => number {

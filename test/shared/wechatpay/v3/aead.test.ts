@@ -2,7 +2,8 @@ import { createDecipheriv } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { AppError, ValidationError } from '../../../../shared/domain/errors';
 import { apiV3KeyBytes, decryptResource, encryptResource } from '../../../../shared/wechatpay/v3/aead';
-import { TEST_APIV3_KEY, loadVectors, vectorById } from '../../../helpers/wechatpay-v3';
+import { loadVectors } from '../../../helpers/vectors';
+import { TEST_APIV3_KEY, vectorById } from '../../../helpers/wechatpay-v3';
 
 interface AeadVector {
   id: string;
