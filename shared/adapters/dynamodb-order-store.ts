@@ -95,24 +95,8 @@ export class DynamoDbOrderStore implements OrderStore {
     const expression = new ExpressionBuilder();
     const update = transitionUpdate(expression, command);
     const condition = [statusIn(expression, sources), ...(command.expectAmount ? [amountIs(expression, command.expectAmount)] : [])].join(' AND ');
-    try {
-      const { Attributes: updated } = await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: orderKey(command.outTradeNo),
-          UpdateExpression: update,
-          ConditionExpression: condition,
-          ...expression.attributes(),
-          ReturnValues: 'ALL_NEW',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-      );
-      return { kind: 'applied', order: fromOrderItem(updated as Item) };
-    } catch (error) {
-      const refused = refusal(error);
-      if (!refused) throw error;
-      return this.describeRefusal(command, refused.item && fromOrderItem(refused.item));
-    }
+    const written = await this.updateOrder(command.outTradeNo, expression, update, condition);
+    return written.kind === 'applied' ? written : this.describeRefusal(command, written.current);
   }
 
   async setNextCheck(outTradeNo: string, nextCheckAt: string): Promise<void> {
@@ -136,25 +120,9 @@ export class DynamoDbOrderStore implements OrderStore {
   async renewPrepay(outTradeNo: string, prepay: Prepay, at: string): Promise<TransitionResult> {
     const expression = new ExpressionBuilder();
     const update = `SET ${expression.name('prepay')} = ${expression.value('prepay', plainData(prepay))}, ${expression.name('updatedAt')} = ${expression.value('updatedAt', at)}`;
-    const condition = statusIn(expression, AWAITING_PAYMENT);
-    try {
-      const { Attributes: updated } = await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: orderKey(outTradeNo),
-          UpdateExpression: update,
-          ConditionExpression: condition,
-          ...expression.attributes(),
-          ReturnValues: 'ALL_NEW',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-      );
-      return { kind: 'applied', order: fromOrderItem(updated as Item) };
-    } catch (error) {
-      const refused = refusal(error);
-      if (!refused) throw error;
-      return refused.item ? { kind: 'conflict', order: fromOrderItem(refused.item) } : { kind: 'not_found' };
-    }
+    const written = await this.updateOrder(outTradeNo, expression, update, statusIn(expression, AWAITING_PAYMENT));
+    if (written.kind === 'applied') return written;
+    return written.current ? { kind: 'conflict', order: written.current } : { kind: 'not_found' };
   }
 
   async recordNotification(record: NotificationRecord): Promise<void> {
@@ -212,6 +180,36 @@ export class DynamoDbOrderStore implements OrderStore {
       startKey = page.LastEvaluatedKey;
     } while (startKey && due.length < limit);
     return due;
+  }
+
+  /**
+   * One conditional UpdateItem on the order: the order as written, or as it stood when the
+   * condition refused the write (undefined when there is no such order).
+   */
+  private async updateOrder(
+    outTradeNo: string,
+    expression: ExpressionBuilder,
+    update: string,
+    condition: string,
+  ): Promise<{ kind: 'applied'; order: Order } | { kind: 'refused'; current: Order | undefined }> {
+    try {
+      const { Attributes: updated } = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: orderKey(outTradeNo),
+          UpdateExpression: update,
+          ConditionExpression: condition,
+          ...expression.attributes(),
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { kind: 'applied', order: fromOrderItem(updated as Item) };
+    } catch (error) {
+      const refused = refusal(error);
+      if (!refused) throw error;
+      return { kind: 'refused', current: refused.item && fromOrderItem(refused.item) };
+    }
   }
 
   /** Why a transition was not applied, told from the order as it is now. */
