@@ -1,5 +1,5 @@
 import { ProviderError, ValidationError } from '../domain/errors';
-import type { Amount, ClientParams, Currency, PaymentFacts, PaymentRequest } from '../domain/order';
+import type { Amount, ClientParams, Currency, H5Info, PaymentFacts, PaymentRequest } from '../domain/order';
 import type { Clock, PaymentProvider, PrepayResult, TradeReport } from '../domain/ports';
 import { WechatPayV2Client } from '../wechatpay/v2/client';
 import type { OrderQueryResponse, UnifiedOrderRequest, UnifiedOrderResponse, WechatPayV2ClientOptions } from '../wechatpay/v2/client';
@@ -34,8 +34,17 @@ export function toUnifiedOrderRequest(request: PaymentRequest, notifyUrl: string
   if (request.payerOpenid !== undefined) req.openid = request.payerOpenid;
   if (request.productId !== undefined) req.product_id = request.productId;
   if (request.attach !== undefined) req.attach = request.attach;
-  if (request.h5Info !== undefined) req.scene_info = JSON.stringify({ h5_info: request.h5Info });
+  if (request.h5Info !== undefined) req.scene_info = sceneInfoJson(request.h5Info);
   return req;
+}
+
+/**
+ * scene_info in one fixed key order: WeChat compares a repeated unifiedorder with the first, and
+ * the stored request comes back from DynamoDB with its map keys in any order.
+ */
+function sceneInfoJson(h5: H5Info): string {
+  const { type, app_name, app_url, bundle_id, package_name } = h5;
+  return JSON.stringify({ h5_info: { type, app_name, app_url, bundle_id, package_name } });
 }
 
 /** What the client needs for each trade type: re-signed APP / JSAPI params, or the link. */

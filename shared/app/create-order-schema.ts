@@ -7,9 +7,9 @@ import type { NewPayment } from '../domain/payment-request';
 
 const OUT_TRADE_NO = /^[0-9A-Za-z_\-|*]{6,32}$/;
 
-// The strictest of WeChat's v2 rules (bytes of UTF-8, XML-safe) and v3 rules (characters), so a
-// request accepted here is one WeChat accepts in either version: a refusal after the order is
-// stored would use up its out_trade_no.
+// The strictest of WeChat's v2 and v3 rules (lengths both in characters and in UTF-8 bytes, no
+// control characters), so a request accepted here is one WeChat accepts in either version: a
+// refusal after the order is stored would use up its out_trade_no.
 const utf8Bytes = (s: string): number => Buffer.byteLength(s, 'utf8');
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL = /[\u0000-\u001F\u007F\uFFFE\uFFFF]/;
@@ -32,7 +32,7 @@ const MAX_SCENE_INFO_BYTES = 256;
 const CreateOrderBody = z
   .object({
     out_trade_no: z.string().regex(OUT_TRADE_NO, 'must be 6–32 characters of 0-9 A-Z a-z _ - | *').optional(),
-    description: text(1, 127, 128),
+    description: text(1, 127, 127),
     amount: z.strictObject({
       total: z.number().int('must be an integer number of fen').positive('must be a positive number of fen').max(100_000_000_00, 'is too large'),
       currency: z.literal('CNY', 'must be CNY').default('CNY'),
@@ -44,15 +44,15 @@ const CreateOrderBody = z
       h5_info: z
         .strictObject({
           type: z.enum(['Wap', 'iOS', 'Android']),
-          app_name: text(0, 64, 256).optional(),
-          app_url: text(0, 256, 256).optional(),
-          bundle_id: text(0, 128, 256).optional(),
-          package_name: text(0, 128, 256).optional(),
+          app_name: text(1, 64, 64).optional(),
+          app_url: text(1, 256, 256).optional(),
+          bundle_id: text(1, 128, 128).optional(),
+          package_name: text(1, 128, 128).optional(),
         })
         .optional(),
     }),
     product_id: z.string().min(1).max(32).regex(/^[0-9A-Za-z_-]+$/, 'must be letters, digits, _ or -').optional(),
-    attach: text(0, 127, 127).optional(),
+    attach: text(1, 127, 127).optional(),
     time_expire: z.iso.datetime({ offset: true, message: 'must be an RFC 3339 date-time' }).optional(),
   })
   .strict()

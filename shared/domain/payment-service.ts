@@ -58,6 +58,8 @@ export type NotificationOutcome =
 
 type Source = 'api' | 'notify' | 'query' | 'reconcile' | 'close';
 
+const MIN_RENEWAL_LEAD_MS = 60_000;
+
 export class PaymentService {
   constructor(private readonly deps: PaymentServiceDeps) {}
 
@@ -227,7 +229,8 @@ export class PaymentService {
       awaitingPayment &&
       order.prepay !== undefined &&
       Date.parse(order.prepay.validUntil) <= now.getTime() &&
-      now.getTime() < Date.parse(order.request.expiresAt)
+      // WeChat refuses an expiry less than a minute ahead, so a last-minute renewal would only fail.
+      Date.parse(order.request.expiresAt) - now.getTime() >= MIN_RENEWAL_LEAD_MS
     );
   }
 
@@ -244,6 +247,8 @@ export class PaymentService {
       }
       throw err;
     }
+    // The same prepay_id back means WeChat's own two hours are not over: it lives as long as it did.
+    if (prepay.prepayId === order.prepay?.prepayId) return order;
     return orderOf(await store.renewPrepay(order.outTradeNo, this.prepayOf(prepay, now), clock.now().toISOString()), order.outTradeNo);
   }
 

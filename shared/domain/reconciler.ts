@@ -61,9 +61,10 @@ export class Reconciler {
       if (closed.status === 'PAID') return 'paid';
       if (closed.status === 'CLOSED') return 'closed';
       // WeChat refused the close because the order is paid, but its query does not show the payment
-      // yet: ask again soon rather than close.
-      const soon = new Date(now.getTime() + (this.deps.reconcileSchedule[0] ?? 30) * 1000).toISOString();
-      await this.scheduleNext(current.outTradeNo, check.attempt + 1, soon);
+      // yet (or shows one we refused, which is alarmed): ask again, backing off, rather than close.
+      const attempt = check.attempt + 1;
+      const interval = this.deps.reconcileSchedule[Math.min(attempt, this.deps.reconcileSchedule.length - 1)] ?? 60;
+      await this.scheduleNext(current.outTradeNo, attempt, new Date(now.getTime() + interval * 1000).toISOString());
       return 'paid-pending-query';
     }
 

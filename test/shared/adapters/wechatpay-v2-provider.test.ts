@@ -50,6 +50,14 @@ describe('toUnifiedOrderRequest', () => {
     expect(req).not.toHaveProperty('openid');
   });
 
+  it('writes scene_info the same whatever order h5Info’s keys come back in, as a repeated unifiedorder must match', () => {
+    const mweb = (h5Info: { type: string; app_name?: string; app_url?: string }) =>
+      toUnifiedOrderRequest({ ...request, tradeType: 'MWEB', payerOpenid: undefined, h5Info }, NOTIFY_URL).scene_info;
+    expect(mweb({ app_url: 'https://m.example.com', app_name: 'shop', type: 'Wap' })).toBe(
+      mweb({ type: 'Wap', app_name: 'shop', app_url: 'https://m.example.com' }),
+    );
+  });
+
   it('passes product_id for NATIVE and leaves absent optionals out', () => {
     const { payerOpenid: _o, attach: _a, ...rest } = request;
     const req = toUnifiedOrderRequest({ ...rest, tradeType: 'NATIVE', productId: 'sku-1' }, NOTIFY_URL);

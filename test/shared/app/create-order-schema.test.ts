@@ -51,6 +51,9 @@ describe('POST /orders body', () => {
     [{ ...valid, description: 'line\nbreak' }, 'description'],
     [{ ...valid, description: 'lone \uD800 surrogate' }, 'description'],
     [{ ...valid, attach: '附'.repeat(43) }, 'attach'],
+    [{ ...valid, attach: '' }, 'attach'],
+    [{ ...valid, trade_type: 'MWEB', scene_info: { payer_client_ip: '203.0.113.7', h5_info: { type: 'Wap', app_name: '店'.repeat(22) } } }, 'scene_info.h5_info.app_name'],
+    [{ ...valid, trade_type: 'MWEB', scene_info: { payer_client_ip: '203.0.113.7', h5_info: { type: 'Wap', app_name: '' } } }, 'scene_info.h5_info.app_name'],
     [{ ...valid, trade_type: 'JSAPI', payer: { openid: 'öpenid' } }, 'payer.openid'],
     [
       { ...valid, trade_type: 'MWEB', scene_info: { payer_client_ip: '203.0.113.7', h5_info: { type: 'Wap', app_name: 'shop', app_url: `https://shop.example.com/${'p'.repeat(220)}` } } },
@@ -64,9 +67,10 @@ describe('POST /orders body', () => {
     expect(fieldOf(body)).toBe(field);
   });
 
-  it('accepts the longest description both versions take: 127 characters, 128 bytes in UTF-8', () => {
+  it('accepts the longest description both versions take: 127 characters and 127 bytes in UTF-8', () => {
     expect(fieldOf({ ...valid, description: 'x'.repeat(127) })).toBeUndefined();
-    expect(fieldOf({ ...valid, description: `${'咖啡'.repeat(21)}xx` })).toBeUndefined();
+    expect(fieldOf({ ...valid, description: `${'咖啡'.repeat(21)}x` })).toBeUndefined();
+    expect(fieldOf({ ...valid, description: `${'咖啡'.repeat(21)}xx` })).toBe('description');
   });
 
   it('accepts an RFC 3339 expiry at least a minute ahead, in any offset', () => {
