@@ -119,16 +119,24 @@ describe.each(['v2', 'v3'] as const)('reconciliation (%s)', (apiVersion) => {
       time_expire: new Date(Date.now() + 120_000).toISOString(),
     };
     expect((await stack.api('POST', '/orders', body)).status).toBe(201);
-    const first = (await stack.store.get(body.out_trade_no))?.prepay?.validUntil ?? '';
+    const prepayOf = async () => (await stack.store.get(body.out_trade_no))?.prepay;
+    const first = await prepayOf();
+
+    // Lapsed here, but still alive at WeChat (2 h / TIME_SCALE = 12 s): WeChat answers the same
+    // prepay_id, whose life is what it was, so nothing is stored.
     await new Promise((r) => setTimeout(r, 4_500));
-    const again = await stack.api('POST', '/orders', body);
-    expect(again.status).toBe(201);
-    const renewed = (await stack.store.get(body.out_trade_no))?.prepay?.validUntil ?? '';
-    expect(Date.parse(renewed)).toBeGreaterThan(Date.parse(first) + 4_000);
-    expect(Date.parse(renewed)).toBeGreaterThan(Date.now());
+    expect((await stack.api('POST', '/orders', body)).status).toBe(201);
+    expect(await prepayOf()).toEqual(first);
+
+    // Lapsed at WeChat too: a new prepay_id, valid from now.
+    await new Promise((r) => setTimeout(r, 8_000));
+    expect((await stack.api('POST', '/orders', body)).status).toBe(201);
+    const renewed = await prepayOf();
+    expect(renewed?.prepayId).not.toBe(first?.prepayId);
+    expect(Date.parse(renewed?.validUntil ?? '')).toBeGreaterThan(Date.now());
     await simulator('POST', `/sandbox/orders/${body.out_trade_no}/pay`, { result: 'SUCCESS' });
     await waitFor(() => statusOf(body.out_trade_no), (s) => s === 'PAID', { timeoutMs: 20_000 });
-  }, 40_000);
+  }, 45_000);
 
   it('keeps the money when the order is paid as it expires', async () => {
     const no = await createOrder();
