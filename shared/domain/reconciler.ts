@@ -1,7 +1,7 @@
 import { canStillChange } from './lifecycle';
 import type { PaymentService } from './payment-service';
 import type { CheckScheduler, Clock, OrderStore, PaymentProvider, ReconcileCheck } from './ports';
-import { nextCheckAt } from './reconcile-schedule';
+import { intervalBefore, nextCheckAt } from './reconcile-schedule';
 
 export interface ReconcilerDeps {
   store: OrderStore;
@@ -63,8 +63,8 @@ export class Reconciler {
       // WeChat refused the close because the order is paid, but its query does not show the payment
       // yet (or shows one we refused, which is alarmed): ask again, backing off, rather than close.
       const attempt = check.attempt + 1;
-      const interval = this.deps.reconcileSchedule[Math.min(attempt, this.deps.reconcileSchedule.length - 1)] ?? 60;
-      await this.scheduleNext(current.outTradeNo, attempt, new Date(now.getTime() + interval * 1000).toISOString());
+      const later = new Date(now.getTime() + intervalBefore(this.deps.reconcileSchedule, attempt) * 1000).toISOString();
+      await this.scheduleNext(current.outTradeNo, attempt, later);
       return 'paid-pending-query';
     }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { attemptForAge, nextCheckAt } from '../../../shared/domain/reconcile-schedule';
+import { attemptForAge, intervalBefore, nextCheckAt } from '../../../shared/domain/reconcile-schedule';
 
 const schedule = [30, 60, 120];
 const now = new Date('2026-01-01T00:00:00.000Z');
@@ -29,5 +29,11 @@ describe('reconcile schedule', () => {
     expect(attemptForAge(schedule, 89)).toBe(1);
     expect(attemptForAge(schedule, 90)).toBe(2);
     expect(attemptForAge(schedule, 10_000)).toBe(3);
+  });
+});
+
+describe('intervalBefore', () => {
+  it('follows the schedule, then repeats its last interval', () => {
+    expect([0, 1, 2, 3, 9].map((attempt) => intervalBefore([30, 60, 120], attempt))).toEqual([30, 60, 120, 120, 120]);
   });
 });
