@@ -9,8 +9,8 @@
  *   except one that changes the order: it is kept on the order item (`appliedNotifications`), written
  *   by the same conditional write as the change, so the change and its evidence cannot part.
  *
- * The due index is sparse: only orders that are not final carry `dueKey`, so the reconciler's sweep
- * reads exactly the orders that still need a look, oldest `nextCheckAt` first.
+ * The due index is sparse: only orders WeChat may still move (lifecycle canStillChange) carry `dueKey`,
+ * so the reconciler's sweep reads exactly the orders that still need a look, oldest `nextCheckAt` first.
  */
 
 export const PARTITION_KEY = 'pk';

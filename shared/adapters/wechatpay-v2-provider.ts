@@ -81,7 +81,6 @@ function linkOf(value: string | undefined, field: string): string {
   return value;
 }
 
-
 /** fee_type → our Currency; WeChat omits fee_type for CNY. Undefined for any other currency. */
 export function currencyOf(feeType: string | undefined): Amount['currency'] | undefined {
   return feeType === undefined || feeType === 'CNY' ? 'CNY' : undefined;

@@ -4,25 +4,20 @@ import * as z from 'zod';
 import { ValidationError } from '../domain/errors';
 import { TRADE_TYPES } from '../domain/order';
 import type { NewPayment } from '../domain/payment-request';
+import { isPlainText, utf8Bytes } from '../wechatpay/text-fields';
 
 const OUT_TRADE_NO = /^[0-9A-Za-z_\-|*]{6,32}$/;
 
 // The strictest of WeChat's v2 and v3 rules (lengths both in characters and in UTF-8 bytes, no
 // control characters), so a request accepted here is one WeChat accepts in either version: a
 // refusal after the order is stored would use up its out_trade_no.
-const utf8Bytes = (s: string): number => Buffer.byteLength(s, 'utf8');
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
-const CONTROL = /[\u0000-\u001F\u007F\uFFFE\uFFFF]/;
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-const plainText = (s: string): boolean => !CONTROL.test(s) && !LONE_SURROGATE.test(s);
-
 function text(min: number, maxChars: number, maxBytes: number) {
   return z
     .string()
     .min(min, 'must not be empty')
     .max(maxChars, `must be at most ${maxChars} characters`)
     .refine((s) => utf8Bytes(s) <= maxBytes, `must be at most ${maxBytes} bytes in UTF-8`)
-    .refine(plainText, 'must not hold control characters');
+    .refine(isPlainText, 'must not hold control characters');
 }
 
 /** v2 sends scene_info as one JSON string of at most 256 bytes. */

@@ -147,7 +147,7 @@ export class PaymentService {
     const report = verified.report;
     const accepted: NotificationRecord = { ...record, outTradeNo: report.outTradeNo, outcome: 'accepted' };
     // A failed payment notification moves nothing: the payer may still pay, and the reconciler asks WeChat.
-    const outcome = report.state === 'PAYERROR' ? await this.unchanged(report, 'notify') : await this.applyReport(report, 'notify', { notification: accepted });
+    const outcome = await this.applyReport(report, 'notify', report.state === 'PAYERROR' ? { moveNothing: true } : { notification: accepted });
     if (outcome.kind === 'rejected') {
       // Kept apart from real orders when the order is unknown, so a later order with that number starts clean.
       const outTradeNo = outcome.reason === 'UNKNOWN_ORDER' ? undefined : report.outTradeNo;
@@ -163,12 +163,17 @@ export class PaymentService {
    * The one path by which WeChat's word (query answer or notification) changes an order: one
    * conditional write, refused unless the order is in a state the report may move it from and, for
    * a payment, asks for the amount paid. `known` is the order as the caller just read it, which
-   * spares a read when nothing is to be written; `notification` is stored by the same write.
+   * spares a read when nothing is to be written; `notification` is stored by the same write;
+   * `moveNothing` checks the report without applying it.
    */
-  async applyReport(report: TradeReport, source: Source, options: { known?: Order; notification?: NotificationRecord } = {}): Promise<ApplyOutcome> {
+  async applyReport(
+    report: TradeReport,
+    source: Source,
+    options: { known?: Order; notification?: NotificationRecord; moveNothing?: boolean } = {},
+  ): Promise<ApplyOutcome> {
     const refused = this.refusal(report);
     if (refused !== undefined) return this.reject(refused, report, source);
-    const target = targetOf(report);
+    const target = options.moveNothing ? undefined : targetOf(report);
     if (target === undefined) return this.unchanged(report, source, options.known);
     const payment = target === 'PAID' ? report.payment : undefined;
     const result = await this.deps.store.transition({
@@ -282,13 +287,8 @@ export class PaymentService {
     return order ? { kind: 'rejected', reason, order } : { kind: 'rejected', reason };
   }
 
-  /**
-   * For a report that is not to move the order (NOTPAY, USERPAYING, a failed-payment notification):
-   * it is still refused when foreign, and must name an order of ours.
-   */
+  /** A report that moves nothing (NOTPAY, USERPAYING, a failed-payment notification) must still name an order of ours. */
   private async unchanged(report: TradeReport, source: Source, known?: Order): Promise<ApplyOutcome> {
-    const refused = this.refusal(report);
-    if (refused !== undefined) return this.reject(refused, report, source);
     const order = known?.outTradeNo === report.outTradeNo ? known : await this.deps.store.get(report.outTradeNo);
     return order ? { kind: 'unchanged', order } : this.reject('UNKNOWN_ORDER', report, source);
   }

@@ -23,7 +23,7 @@ export interface TransitionCommand {
   prepay?: Prepay;
   payment?: PaymentFacts;
   reason?: string;
-  /** When the reconciler should next look; omitted on final states, where it is removed. */
+  /** When the reconciler should next look; omitted on settled states, where it is removed. */
   nextCheckAt?: string;
   /** Refuse unless the order asks for exactly this amount: a payment must be for what was asked. */
   expectAmount?: Amount;

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { fromWechatTime } from './time';
-import { isXmlSafe } from './xml';
+import { isPlainText, utf8Bytes } from '../text-fields';
 
 /**
  * What the v2 client sends, validated before anything is signed or sent. Field names are WeChat's.
@@ -32,11 +32,7 @@ export interface UnifiedOrderRequest {
 
 export type OrderQueryRequest = { out_trade_no: string } | { transaction_id: string };
 
-const utf8Bytes = (s: string): number => Buffer.byteLength(s, 'utf8');
 const maxBytes = (n: number) => (s: string) => utf8Bytes(s) <= n;
-// Control characters have no place in any field; some cannot even be carried by XML.
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
-const printable = (s: string): boolean => isXmlSafe(s) && !/[\u0000-\u001F\u007F]/.test(s);
 
 export const outTradeNoSchema = z
   .string()
@@ -73,7 +69,7 @@ export const unifiedOrderRequestSchema = z
     body: z
       .string()
       .min(1, 'must not be empty')
-      .refine(printable, 'must not hold control characters')
+      .refine(isPlainText, 'must not hold control characters')
       .refine(maxBytes(128), 'must be at most 128 bytes (UTF-8)'),
     out_trade_no: outTradeNoSchema,
     total_fee: z.int('must be an integer number of fen').positive('must be positive'),
@@ -84,7 +80,7 @@ export const unifiedOrderRequestSchema = z
     product_id: visibleAscii(32).optional(),
     attach: z
       .string()
-      .refine(printable, 'must not hold control characters')
+      .refine(isPlainText, 'must not hold control characters')
       .refine(maxBytes(127), 'must be at most 127 bytes (UTF-8)')
       .optional(),
     time_expire: z
