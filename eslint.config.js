@@ -1,6 +1,27 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+// Imports that climb more than one folder use the `#` subpaths of package.json instead.
+const DEEP_RELATIVE = { group: ['../../*'], message: 'Use a # subpath import (package.json "imports").' };
+const AWS_AND_LAMBDA = [
+  '@aws-sdk/*',
+  'aws-cdk-lib',
+  'aws-cdk-lib/*',
+  'constructs',
+  '@middy/*',
+  '@aws-lambda-powertools/*',
+];
+
+/** A pattern for `#` subpath imports of these folders (gitignore-style groups read `#` as a comment). */
+function ours(folders, message) {
+  return { regex: `^#(${folders.join('|')})/`, message };
+}
+
+/** One no-restricted-imports rule per area: ESLint replaces, not merges, a rule set twice for a file. */
+function boundary(files, ...patterns) {
+  return { files, rules: { 'no-restricted-imports': ['error', { patterns: [DEEP_RELATIVE, ...patterns] }] } };
+}
+
 export default tseslint.config(
   { ignores: ['node_modules/', 'cdk.out/', '.local-data/', 'bench/.peers/'] },
   js.configs.recommended,
@@ -11,21 +32,75 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
       'no-console': 'off',
+      'no-restricted-imports': ['error', { patterns: [DEEP_RELATIVE] }],
     },
   },
-  {
-    // The domain core stays free of AWS, HTTP and CDK so it can be reasoned about and tested alone.
-    files: ['shared/domain/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            { group: ['@aws-sdk/*', 'aws-cdk-lib', 'aws-cdk-lib/*', 'constructs', '@middy/*', '@aws-lambda-powertools/*'], message: 'The domain core must not depend on AWS, CDK or Lambda tooling.' },
-            { group: ['node:http', 'node:https', 'http', 'https', '../adapters/*', '../wechatpay/*'], message: 'The domain core must not depend on HTTP or adapters; use a port.' },
-          ],
-        },
+  boundary(
+    ['shared/**/*.ts'],
+    ours(
+      ['sandbox', 'infra', 'test', 'bench', 'functions'],
+      'shared/ is what the Lambdas run: not the tooling around it.',
+    ),
+  ),
+  // The domain core stays free of AWS, HTTP, CDK and protocol code so it can be reasoned about and tested alone.
+  boundary(
+    ['shared/domain/**/*.ts'],
+    { group: AWS_AND_LAMBDA, message: 'The domain core must not depend on AWS, CDK or Lambda tooling.' },
+    {
+      group: ['node:http', 'node:https', 'http', 'https', '../*'],
+      message: 'The domain core must not use HTTP or reach outside itself; use a port.',
+    },
+    ours(
+      [
+        'shared/adapters',
+        'shared/wechatpay',
+        'shared/app',
+        'shared/config',
+        'sandbox',
+        'infra',
+        'functions',
+        'test',
+        'bench',
       ],
-    },
-  },
+      'The domain core must not depend on protocols, adapters or configuration; use a port.',
+    ),
+  ),
+  // The WeChat Pay library stands alone: adapters translate its errors into domain errors.
+  boundary(
+    ['shared/wechatpay/**/*.ts'],
+    { group: AWS_AND_LAMBDA, message: 'The WeChat Pay library must not depend on AWS or Lambda tooling.' },
+    ours(
+      [
+        'shared/domain',
+        'shared/adapters',
+        'shared/app',
+        'shared/config',
+        'sandbox',
+        'infra',
+        'functions',
+        'test',
+        'bench',
+      ],
+      'shared/wechatpay imports nothing of ours outside itself.',
+    ),
+  ),
+  // The simulator plays WeChat: it may use the protocol library, never the merchant's side.
+  boundary(
+    ['sandbox/simulator/**/*.ts'],
+    { group: AWS_AND_LAMBDA, message: 'The simulator does not use AWS.' },
+    ours(
+      [
+        'shared/domain',
+        'shared/adapters',
+        'shared/app',
+        'shared/config',
+        'sandbox/local',
+        'infra',
+        'functions',
+        'test',
+        'bench',
+      ],
+      'The simulator uses only shared/wechatpay, never the domain or the stack.',
+    ),
+  ),
 );

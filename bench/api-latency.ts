@@ -1,4 +1,4 @@
-import { SANDBOX_MERCHANT } from '../infra/simulator/sandbox-merchant';
+import { SANDBOX_MERCHANT } from '#sandbox/simulator/sandbox-merchant';
 import { delivered, httpClient, type Posted, runPool, timeRequests } from './load';
 import { type LocalServers, startBenchStack } from './local-servers';
 import { type BenchTradeType, createOrderBody, outTradeNos, paidNotification, runPrefix } from './seed-orders';
@@ -68,7 +68,11 @@ export function latencyOrders(prefix: string, count: number, firstIndex: number)
   return outTradeNos(prefix, count).map((outTradeNo, i) => {
     const tradeType = TRADE_TYPES[i % TRADE_TYPES.length] as BenchTradeType;
     // Signed here, before any clock starts: the notifier's signing is WeChat's time, not ours.
-    return { outTradeNo, tradeType, notification: paidNotification(SANDBOX_MERCHANT, outTradeNo, firstIndex + i, tradeType) };
+    return {
+      outTradeNo,
+      tradeType,
+      notification: paidNotification(SANDBOX_MERCHANT, outTradeNo, firstIndex + i, tradeType),
+    };
   });
 }
 
@@ -76,9 +80,18 @@ export async function runApiLatency(servers: LocalServers, options: LatencyOptio
   const prefix = runPrefix('BL');
   const stack = await startBenchStack(servers, `bench-latency-${prefix.toLowerCase()}`, options.log);
   const http = httpClient(Math.max(...options.concurrencies));
-  const answers: Record<Operation, { send: (order: BenchOrder) => Promise<Posted>; succeeded: (answer: Posted) => boolean }> = {
+  const answers: Record<
+    Operation,
+    { send: (order: BenchOrder) => Promise<Posted>; succeeded: (answer: Posted) => boolean }
+  > = {
     create: {
-      send: (o) => http.send(`${stack.gatewayUrl}/orders`, 'POST', JSON.stringify(createOrderBody(o.outTradeNo, o.tradeType)), 'application/json'),
+      send: (o) =>
+        http.send(
+          `${stack.gatewayUrl}/orders`,
+          'POST',
+          JSON.stringify(createOrderBody(o.outTradeNo, o.tradeType)),
+          'application/json',
+        ),
       succeeded: (a) => a.status === 201,
     },
     get: {
@@ -95,11 +108,18 @@ export async function runApiLatency(servers: LocalServers, options: LatencyOptio
       const warm = orders.slice(0, options.warmup);
       const timed = orders.slice(options.warmup);
       const measure = async (op: Operation): Promise<OperationResult> => {
-        options.progress(`part 5: ${LABELS[op]}, ${options.warmup} warm-up + ${options.requests} timed at concurrency ${concurrency}`);
+        options.progress(
+          `part 5: ${LABELS[op]}, ${options.warmup} warm-up + ${options.requests} timed at concurrency ${concurrency}`,
+        );
         const { send, succeeded } = answers[op];
         await timeRequests(warm, concurrency, send, succeeded);
         const run = await timeRequests(timed, concurrency, send, succeeded);
-        return { operation: op, label: LABELS[op], ...summarizeRequests(run.latencies, run.seconds), failures: run.failures };
+        return {
+          operation: op,
+          label: LABELS[op],
+          ...summarizeRequests(run.latencies, run.seconds),
+          failures: run.failures,
+        };
       };
       // One after the other on purpose: each needs what the one before left (an order to read, a
       // PENDING order for the notification to pay).

@@ -83,7 +83,9 @@ export function classifySqs(target: string | undefined, responseBody: string): C
 export function classifyWechat(path: string): Classified {
   const clean = path.split('?')[0] ?? path;
   const match = /^\/(?:sandboxnew\/)?(?:pay|secapi\/pay)\/([A-Za-z_]+)$/.exec(clean);
-  return match ? { service: 'wechat', op: match[1] as string, kind: 'call' } : { service: 'wechat', op: clean, kind: 'control' };
+  return match
+    ? { service: 'wechat', op: match[1] as string, kind: 'call' }
+    : { service: 'wechat', op: clean, kind: 'control' };
 }
 
 /**

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { LogLevel, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { build, type BuildOptions, type Format, type LogLevel as EsbuildLogLevel } from 'esbuild';
 
-import { PAYMENT_BUNDLING } from '../infra/cdk/payment-function';
+import { PAYMENT_BUNDLING } from '#infra/cdk/payment-function';
 
 /** As deployed (SDK from the runtime), or with the SDK bundled in (`bundleAwsSDK: true`). */
 export type SdkMode = 'runtime-sdk' | 'bundled-sdk';
@@ -33,8 +33,18 @@ const LOG_LEVELS: Record<LogLevel, EsbuildLogLevel> = {
  * turns on: the Lambda runtime's own SDK is used, not a bundled copy).
  */
 export function stackBundleOptions(sdk: SdkMode): BuildOptions {
-  const { forceDockerBundling: _localAnyway, format, target, mainFields, banner, minify, sourceMap, sourcesContent, logLevel, ...untranslated } =
-    PAYMENT_BUNDLING;
+  const {
+    forceDockerBundling: _localAnyway,
+    format,
+    target,
+    mainFields,
+    banner,
+    minify,
+    sourceMap,
+    sourcesContent,
+    logLevel,
+    ...untranslated
+  } = PAYMENT_BUNDLING;
   // An option added to the stack without a translation here must fail the build, or the bench
   // would quietly measure something other than what is deployed.
   untranslated satisfies Record<string, never>;
@@ -65,7 +75,9 @@ export interface Bundle {
 }
 
 /** Groups esbuild's per-file output bytes by npm package (or by first two path segments for our own code). */
-export function bytesByPackage(inputs: Record<string, { bytesInOutput: number }>): Array<{ input: string; bytes: number }> {
+export function bytesByPackage(
+  inputs: Record<string, { bytesInOutput: number }>,
+): Array<{ input: string; bytes: number }> {
   const totals = new Map<string, number>();
   for (const [file, info] of Object.entries(inputs)) {
     const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(file)?.[1];

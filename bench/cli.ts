@@ -39,7 +39,11 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     else if (arg === '--quick') options.quick = true;
     else if (arg === '--verbose') options.verbose = true;
     else if (arg.startsWith('--parts=')) {
-      const tokens = arg.slice('--parts='.length).split(',').map((t) => t.trim()).filter((t) => t !== '');
+      const tokens = arg
+        .slice('--parts='.length)
+        .split(',')
+        .map((t) => t.trim())
+        .filter((t) => t !== '');
       if (tokens.length === 0) throw new UsageError(`--parts needs at least one part\n${USAGE}`);
       const chosen = new Set(tokens.map(partOf));
       // Always in the bench's own order, whatever order they were named in.

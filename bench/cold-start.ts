@@ -75,12 +75,18 @@ export function lambdaEnvironment(fn: FunctionName | typeof FLOOR): Record<strin
     AWS_SECRET_ACCESS_KEY: 'bench-placeholder',
     AWS_SESSION_TOKEN: 'bench-placeholder',
   };
-  const withQueue = { ...common, QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/WechatPayStack-ReconcileQueue' };
+  const withQueue = {
+    ...common,
+    QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/WechatPayStack-ReconcileQueue',
+  };
   switch (fn) {
     case 'notify':
       return common;
     case 'orders':
-      return { ...withQueue, NOTIFY_URL: 'https://abcdefghijklmnopqrstuvwxyz012345.lambda-url.us-east-1.on.aws/notify/pay' };
+      return {
+        ...withQueue,
+        NOTIFY_URL: 'https://abcdefghijklmnopqrstuvwxyz012345.lambda-url.us-east-1.on.aws/notify/pay',
+      };
     default:
       return withQueue;
   }

@@ -2,15 +2,15 @@ import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 
-import { localDynamoDbClient, localSqsClient } from '../infra/local/resources';
-import { startLocalStack } from '../infra/local/stack';
-import { SANDBOX_MERCHANT } from '../infra/simulator/sandbox-merchant';
-import { startSimulator } from '../infra/simulator/server';
-import { DynamoDbOrderStore } from '../shared/adapters/dynamodb-order-store';
-import type { DependencyOverrides } from '../shared/app/dependencies';
-import { createHandlers, type Handlers } from '../shared/app/handlers';
-import type { Settings } from '../shared/config/settings';
-import type { OrderStatus } from '../shared/domain/order';
+import { localDynamoDbClient, localSqsClient } from '#sandbox/local/resources';
+import { startLocalStack } from '#sandbox/local/stack';
+import { SANDBOX_MERCHANT } from '#sandbox/simulator/sandbox-merchant';
+import { startSimulator } from '#sandbox/simulator/server';
+import { DynamoDbOrderStore } from '#shared/adapters/dynamodb-order-store';
+import type { DependencyOverrides } from '#shared/app/dependencies';
+import { createHandlers, type Handlers } from '#shared/app/handlers';
+import type { Settings } from '#shared/config/settings';
+import type { OrderStatus } from '#shared/domain/order';
 import { classifyDynamoDb, classifySqs, classifyWechat, withConsumedCapacity } from './aws-classify';
 import { type CountingProxy, startCountingProxy, type Tally } from './counting-proxy';
 import { httpClient, runPool } from './load';
@@ -103,13 +103,13 @@ interface LambdaMeter {
 
 function lambdaMeter(): LambdaMeter {
   const fresh = () =>
-    Object.fromEntries((Object.keys(MEMORY_MB) as FunctionName[]).map((n) => [n, { invocations: 0, billedMs: 0, totalMs: 0 }])) as Record<
-      FunctionName,
-      { invocations: number; billedMs: number; totalMs: number }
-    >;
+    Object.fromEntries(
+      (Object.keys(MEMORY_MB) as FunctionName[]).map((n) => [n, { invocations: 0, billedMs: 0, totalMs: 0 }]),
+    ) as Record<FunctionName, { invocations: number; billedMs: number; totalMs: number }>;
   let counts = fresh();
   let running = 0;
-  const count = <E, R>(name: FunctionName, handler: (event: E, context: Context) => Promise<R>) =>
+  const count =
+    <E, R>(name: FunctionName, handler: (event: E, context: Context) => Promise<R>) =>
     async (event: E, context: Context): Promise<R> => {
       const started = performance.now();
       running += 1;
@@ -137,7 +137,10 @@ function lambdaMeter(): LambdaMeter {
     },
     snapshot() {
       return Object.fromEntries(
-        Object.entries(counts).map(([n, c]) => [n, { invocations: c.invocations, billedMs: c.billedMs, meanMs: c.invocations ? c.totalMs / c.invocations : 0 }]),
+        Object.entries(counts).map(([n, c]) => [
+          n,
+          { invocations: c.invocations, billedMs: c.billedMs, meanMs: c.invocations ? c.totalMs / c.invocations : 0 },
+        ]),
       ) as PhaseCounts['lambda'];
     },
     inFlight: () => running,
@@ -148,8 +151,14 @@ function lambdaMeter(): LambdaMeter {
 }
 
 async function queueIsEmpty(sqs: SQSClient, queueUrl: string): Promise<boolean> {
-  const names = ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'] as const;
-  const { Attributes: a } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: [...names] }));
+  const names = [
+    'ApproximateNumberOfMessages',
+    'ApproximateNumberOfMessagesNotVisible',
+    'ApproximateNumberOfMessagesDelayed',
+  ] as const;
+  const { Attributes: a } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: [...names] }),
+  );
   return names.every((k) => Number(a?.[k] ?? '0') === 0);
 }
 
@@ -158,7 +167,9 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 export function perOrderOf(counts: PhaseCounts): PerOrder {
   const n = Math.max(counts.orders, 1);
   const per = (x: number | undefined) => (x ?? 0) / n;
-  const lambdaByFunction = Object.fromEntries(Object.entries(counts.lambda).map(([name, c]) => [name, per(c.invocations)]));
+  const lambdaByFunction = Object.fromEntries(
+    Object.entries(counts.lambda).map(([name, c]) => [name, per(c.invocations)]),
+  );
   const units = (t: Tally, kind: string) =>
     // A request whose answer reported no capacity (a refused conditional write) is billed at least one unit.
     (t.capacityByKind[kind] ?? 0) + ((t.byKind[kind] ?? 0) - (t.reportedByKind[kind] ?? 0));
@@ -169,7 +180,9 @@ export function perOrderOf(counts: PhaseCounts): PerOrder {
     dynamodbWrites: per(counts.dynamodb.byKind.write),
     dynamodbReadUnits: per(units(counts.dynamodb, 'read')),
     dynamodbWriteUnits: per(units(counts.dynamodb, 'write')),
-    sqsRequests: per((counts.sqs.byKind.send ?? 0) + (counts.sqs.byKind.receive ?? 0) + (counts.sqs.byKind.delete ?? 0)),
+    sqsRequests: per(
+      (counts.sqs.byKind.send ?? 0) + (counts.sqs.byKind.receive ?? 0) + (counts.sqs.byKind.delete ?? 0),
+    ),
     sqsEmptyReceives: per(counts.sqs.byKind['receive-empty']),
     wechatCalls: per(counts.wechat.byKind.call),
     wechatByOp: Object.fromEntries(Object.entries(counts.wechat.byOp).map(([op, c]) => [op, per(c)])),
@@ -199,7 +212,13 @@ export async function runCostPerPayment(servers: LocalServers, options: CostOpti
   const prefix = runPrefix('BC');
   const merchant = SANDBOX_MERCHANT;
   const proxies: CountingProxy[] = [];
-  const simulator = await startSimulator({ host: '127.0.0.1', port: 0, merchant, timeScale: SIMULATOR_TIME_SCALE, log: options.log });
+  const simulator = await startSimulator({
+    host: '127.0.0.1',
+    port: 0,
+    merchant,
+    timeScale: SIMULATOR_TIME_SCALE,
+    log: options.log,
+  });
   const meter = lambdaMeter();
   const directDynamoDb = localDynamoDbClient(servers.dynamodbEndpoint);
   const directSqs = localSqsClient(servers.sqsEndpoint);
@@ -239,24 +258,46 @@ export async function runCostPerPayment(servers: LocalServers, options: CostOpti
       client: DynamoDBDocumentClient.from(directDynamoDb, { marshallOptions: { removeUndefinedValues: true } }),
     });
 
-    const runPhase = async (label: string, count: number, pay: boolean, want: OrderStatus, timeoutMs: number): Promise<PhaseCounts> => {
+    const runPhase = async (
+      label: string,
+      count: number,
+      pay: boolean,
+      want: OrderStatus,
+      timeoutMs: number,
+    ): Promise<PhaseCounts> => {
       const nos = outTradeNos(`${prefix}${pay ? 'P' : 'E'}`, count);
       await sleep(300);
       meter.reset();
       for (const p of proxies) p.reset();
       const logBytesBefore = options.loggedBytes();
       const started = performance.now();
-      options.progress(`part 4: ${label}: creating ${count} orders through POST /orders${pay ? ' and paying each at the simulator' : ''}`);
+      options.progress(
+        `part 4: ${label}: creating ${count} orders through POST /orders${pay ? ' and paying each at the simulator' : ''}`,
+      );
       await runPool(nos, options.concurrency, async (no) => {
-        const created = await http.send(`${running.gatewayUrl}/orders`, 'POST', JSON.stringify(createOrderBody(no)), 'application/json');
-        if (created.status !== 201) throw new Error(`POST /orders answered ${created.status}: ${created.text.slice(0, 300)}`);
+        const created = await http.send(
+          `${running.gatewayUrl}/orders`,
+          'POST',
+          JSON.stringify(createOrderBody(no)),
+          'application/json',
+        );
+        if (created.status !== 201)
+          throw new Error(`POST /orders answered ${created.status}: ${created.text.slice(0, 300)}`);
         if (pay) {
           // The payer, not the merchant: straight to the simulator, past the WeChat counter.
-          const paid = await http.send(`${simulator.url}/sandbox/orders/${no}/pay`, 'POST', JSON.stringify({ result: 'SUCCESS' }), 'application/json');
-          if (paid.status !== 200) throw new Error(`the simulator refused to pay ${no}: ${paid.status} ${paid.text.slice(0, 300)}`);
+          const paid = await http.send(
+            `${simulator.url}/sandbox/orders/${no}/pay`,
+            'POST',
+            JSON.stringify({ result: 'SUCCESS' }),
+            'application/json',
+          );
+          if (paid.status !== 200)
+            throw new Error(`the simulator refused to pay ${no}: ${paid.status} ${paid.text.slice(0, 300)}`);
         }
       });
-      options.progress(`part 4: ${label}: waiting for ${count} orders to be ${want} and for the reconcile queue to drain`);
+      options.progress(
+        `part 4: ${label}: waiting for ${count} orders to be ${want} and for the reconcile queue to drain`,
+      );
       const deadline = Date.now() + timeoutMs;
       let completed = 0;
       let quietSince: number | undefined;
@@ -295,19 +336,22 @@ export async function runCostPerPayment(servers: LocalServers, options: CostOpti
       return { counts, perOrder, usage, costPerMillion: costPerMillion(usage) };
     };
     const paid = phase(await runPhase('paid', options.paid, true, 'PAID', 60_000));
-    const expired = options.expired > 0 ? phase(await runPhase('expired', options.expired, false, 'CLOSED', 180_000)) : null;
+    const expired =
+      options.expired > 0 ? phase(await runPhase('expired', options.expired, false, 'CLOSED', 180_000)) : null;
     return {
       paid,
       expired,
       prices: PRICES,
       assumptions: [
         `prices: ${PRICES.region} list prices as of ${PRICES.asOf}, on-demand, beyond the free tiers`,
-        `memory as the stack configures it: ${Object.entries(MEMORY_MB).map(([n, mb]) => `${n} ${mb} MB`).join(', ')}`,
+        `memory as the stack configures it: ${Object.entries(MEMORY_MB)
+          .map(([n, mb]) => `${n} ${mb} MB`)
+          .join(', ')}`,
         'duration: each handler invocation as timed here (loopback DynamoDB Local and simulator), rounded up to 1 ms; warm containers, no cold starts',
         'Lambda invocations counted as the stack serves them: one per API request, one per notification, one per SQS batch (up to 10 checks)',
         'API Gateway (HTTP API) bills the orders API only; the notify endpoint is a Lambda Function URL (no extra charge)',
         'DynamoDB units as DynamoDB Local reports them (ReturnConsumedCapacity TOTAL, index writes included); reads are strongly consistent',
-        'SQS: sends, receives that returned messages, and deletes; the event source\'s empty long polls are a fixed cost per queue and are not counted per order',
+        "SQS: sends, receives that returned messages, and deletes; the event source's empty long polls are a fixed cost per queue and are not counted per order",
         `logs: what the handlers wrote, plus ${PLATFORM_LOG_BYTES_PER_INVOCATION} bytes of START/END/REPORT per invocation`,
         'paid orders: the payer pays at once, before the first check (due 1 s after creation here, 30 s in production)',
         `expired orders: PREPAY_TTL_SECONDS=${COST_RUN_ENV.PREPAY_TTL_SECONDS}, RECONCILE_SCHEDULE=${COST_RUN_ENV.RECONCILE_SCHEDULE} (as many checks as the default schedule makes over 2 h), CLOSE_MIN_AGE_SECONDS=${COST_RUN_ENV.CLOSE_MIN_AGE_SECONDS}, simulator time scale ${SIMULATOR_TIME_SCALE}`,

@@ -1,7 +1,11 @@
 import { Agent, request } from 'node:http';
 
 /** Runs `work` over every item with at most `concurrency` in flight; resolves when all are done. */
-export async function runPool<T>(items: readonly T[], concurrency: number, work: (item: T, index: number) => Promise<void>): Promise<void> {
+export async function runPool<T>(
+  items: readonly T[],
+  concurrency: number,
+  work: (item: T, index: number) => Promise<void>,
+): Promise<void> {
   if (!(concurrency >= 1)) throw new RangeError(`concurrency must be at least 1, got ${concurrency}`);
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -34,12 +38,21 @@ export function httpClient(maxSockets: number) {
             path: `${target.pathname}${target.search}`,
             method,
             agent,
-            headers: body === undefined ? {} : { 'content-type': contentType, 'content-length': Buffer.byteLength(body, 'utf8') },
+            headers:
+              body === undefined
+                ? {}
+                : { 'content-type': contentType, 'content-length': Buffer.byteLength(body, 'utf8') },
           },
           (res) => {
             const chunks: Buffer[] = [];
             res.on('data', (c: Buffer) => chunks.push(c));
-            res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), ms: performance.now() - started }));
+            res.on('end', () =>
+              resolve({
+                status: res.statusCode ?? 0,
+                text: Buffer.concat(chunks).toString('utf8'),
+                ms: performance.now() - started,
+              }),
+            );
             res.on('error', reject);
           },
         );

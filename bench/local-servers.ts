@@ -1,7 +1,7 @@
-import { startDynamoDbLocal, type LocalServer } from '../infra/local/dynamodb-server';
-import { startSqsLocal } from '../infra/local/sqs-server';
-import { type LocalStack, startLocalStack } from '../infra/local/stack';
-import { SANDBOX_MERCHANT } from '../infra/simulator/sandbox-merchant';
+import { startDynamoDbLocal, type LocalServer } from '#sandbox/local/dynamodb-server';
+import { startSqsLocal } from '#sandbox/local/sqs-server';
+import { type LocalStack, startLocalStack } from '#sandbox/local/stack';
+import { SANDBOX_MERCHANT } from '#sandbox/simulator/sandbox-merchant';
 
 /** DynamoDB Local (in memory) and fauxqs, started once for the parts that need them. */
 export interface LocalServers {

@@ -45,7 +45,8 @@ async function main(): Promise<number> {
   const size = options.quick ? SIZES.quick : SIZES.full;
   const guard = guardOutput({ verbose: options.verbose });
   const started = performance.now();
-  const progress = (line: string) => guard.progress(`[${((performance.now() - started) / 1000).toFixed(0).padStart(3)} s] ${line}`);
+  const progress = (line: string) =>
+    guard.progress(`[${((performance.now() - started) / 1000).toFixed(0).padStart(3)} s] ${line}`);
   const stackLog = (line: string) => {
     if (options.verbose) guard.progress(`    ${line}`);
   };
@@ -83,7 +84,12 @@ async function main(): Promise<number> {
         }
         if (options.parts.includes('cost')) {
           await attempt('part 4 (cost per payment)', async () => {
-            results.cost = await runCostPerPayment(servers, { ...size.cost, progress, log: stackLog, loggedBytes: () => guard.capturedBytes() });
+            results.cost = await runCostPerPayment(servers, {
+              ...size.cost,
+              progress,
+              log: stackLog,
+              loggedBytes: () => guard.capturedBytes(),
+            });
           });
         }
         if (options.parts.includes('latency')) {

@@ -6,8 +6,8 @@ import {
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
 
-import { localDynamoDbClient } from '../infra/local/resources';
-import { SANDBOX_MERCHANT } from '../infra/simulator/sandbox-merchant';
+import { localDynamoDbClient } from '#sandbox/local/resources';
+import { SANDBOX_MERCHANT } from '#sandbox/simulator/sandbox-merchant';
 import { delivered, httpClient, runPool, timeRequests } from './load';
 import { type LocalServers, startBenchStack } from './local-servers';
 import { outTradeNos, paidNotification, pendingOrder, runPrefix } from './seed-orders';
@@ -43,7 +43,14 @@ export interface NotifyResult {
     /** Event-loop milliseconds per notification: the Node side's CPU cost of one. */
     busyMsPerNotification: number;
   };
-  storm: { copies: number; perSecond: number; latencyMs: LatencySummary; failures: number; paidTransitions: number; notificationsRecorded: number };
+  storm: {
+    copies: number;
+    perSecond: number;
+    latencyMs: LatencySummary;
+    failures: number;
+    paidTransitions: number;
+    notificationsRecorded: number;
+  };
   floor: { perSecond: number; runs: number[]; refused: number; eventLoopUtilization: number };
   notifyRatio: number | null;
   signedWith: 'MD5';
@@ -91,7 +98,11 @@ async function floorRun(
           UpdateExpression: 'SET #s = :paid, paidAt = :at',
           ConditionExpression: '#s = :pending',
           ExpressionAttributeNames: { '#s': 'status' },
-          ExpressionAttributeValues: { ':paid': { S: 'PAID' }, ':pending': { S: 'PENDING' }, ':at': { S: new Date().toISOString() } },
+          ExpressionAttributeValues: {
+            ':paid': { S: 'PAID' },
+            ':pending': { S: 'PENDING' },
+            ':at': { S: new Date().toISOString() },
+          },
         }),
       );
     } catch (error) {
@@ -154,7 +165,12 @@ export async function runNotifyThroughput(servers: LocalServers, options: Notify
     options.progress(`part 2: a storm of ${options.duplicates} copies of one notification`);
     const stormNo = nos[total - 1] as string;
     const stormBody = bodies[total - 1] as string;
-    const storm = await timeRequests(Array.from({ length: options.duplicates }, () => stormBody), options.concurrency, post, delivered);
+    const storm = await timeRequests(
+      Array.from({ length: options.duplicates }, () => stormBody),
+      options.concurrency,
+      post,
+      delivered,
+    );
     const stormOrder = await stack.store.get(stormNo);
     const paidTransitions = stormOrder?.history.filter((h) => h.to === 'PAID').length ?? 0;
     const notificationsRecorded = (await stack.store.listNotifications(stormNo)).length;

@@ -25,7 +25,10 @@ export function guardOutput(options: { verbose: boolean }): OutputGuard {
   let captured = 0;
   const capture = (chunk: unknown, encoding?: unknown, callback?: unknown): boolean => {
     const text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk : String(chunk);
-    captured += typeof text === 'string' ? Buffer.byteLength(text, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8') : text.length;
+    captured +=
+      typeof text === 'string'
+        ? Buffer.byteLength(text, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8')
+        : text.length;
     if (options.verbose) realErr(text);
     const done = typeof encoding === 'function' ? encoding : callback;
     if (typeof done === 'function') queueMicrotask(() => (done as () => void)());

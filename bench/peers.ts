@@ -91,6 +91,7 @@ export function wechatpayAxiosPlugin(merchant: Merchant) {
       return data.return_code === 'SUCCESS' && data.result_code === 'SUCCESS' && typeof data.out_trade_no === 'string';
     },
     rsaVerify: (message: string, signature: string, publicKey: KeyObject) => Rsa.verify(message, signature, publicKey),
-    aesGcmDecrypt: (ciphertext: string, key: Buffer, nonce: string, aad: string) => Aes.AesGcm.decrypt(ciphertext, key, nonce, aad),
+    aesGcmDecrypt: (ciphertext: string, key: Buffer, nonce: string, aad: string) =>
+      Aes.AesGcm.decrypt(ciphertext, key, nonce, aad),
   };
 }

@@ -69,7 +69,9 @@ export function costPerMillion(usage: UsagePerOrder, prices: Prices = PRICES): C
     lambdaRequests: invocations * prices.lambdaPerMillionRequests,
     lambdaCompute: gbSeconds * million * prices.lambdaArmPerGbSecond,
     apiGateway: usage.apiGatewayRequests * prices.httpApiPerMillionRequests,
-    dynamodb: usage.dynamodbReadUnits * prices.dynamodbPerMillionReadUnits + usage.dynamodbWriteUnits * prices.dynamodbPerMillionWriteUnits,
+    dynamodb:
+      usage.dynamodbReadUnits * prices.dynamodbPerMillionReadUnits +
+      usage.dynamodbWriteUnits * prices.dynamodbPerMillionWriteUnits,
     sqs: usage.sqsRequests * prices.sqsPerMillionRequests,
     logs: ((usage.logBytes * million) / 1024 ** 3) * prices.logsPerGbIngested,
   };

@@ -6,7 +6,9 @@ import { headline, targetResults } from './summary';
 /** Left-aligns text columns and right-aligns columns whose cells all look numeric. */
 export function table(headers: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
   const width = (i: number) => Math.max(headers[i]?.length ?? 0, ...rows.map((r) => (r[i] ?? '').length));
-  const numeric = headers.map((_, i) => rows.length > 0 && rows.every((r) => /^[-+]?[$\d.,]+( ?[a-zA-Z/%×]+)?$|^—$|^$/.test(r[i] ?? '')));
+  const numeric = headers.map(
+    (_, i) => rows.length > 0 && rows.every((r) => /^[-+]?[$\d.,]+( ?[a-zA-Z/%×]+)?$|^—$|^$/.test(r[i] ?? '')),
+  );
   const line = (cells: readonly string[]) =>
     cells
       .map((cell, i) => (numeric[i] ? cell.padStart(width(i)) : cell.padEnd(width(i))))
@@ -36,7 +38,13 @@ const usd = (x: number | null | undefined) => (x === null || x === undefined ? '
 function targetsSection(results: BenchResults): string {
   const rows = targetResults(results).map((t) => {
     const value =
-      t.value === null ? '—' : t.key === 'max_bundle_bytes' ? formatBytes(t.value) : t.key.includes('per_paid_order') ? formatNumber(t.value, 2) : formatRatio(t.value);
+      t.value === null
+        ? '—'
+        : t.key === 'max_bundle_bytes'
+          ? formatBytes(t.value)
+          : t.key.includes('per_paid_order')
+            ? formatNumber(t.value, 2)
+            : formatRatio(t.value);
     return [t.label, value, t.goal, t.verdict];
   });
   return `Targets\n${table(['measure', 'result', 'target', 'status'], rows)}`;
@@ -47,19 +55,34 @@ function coldStartSection(results: BenchResults): string | undefined {
   if (!cs) return undefined;
   const parts: string[] = [];
   for (const mode of cs.modes) {
-    const label = mode.mode === 'runtime-sdk' ? 'AWS SDK from the Lambda runtime (as the stack deploys)' : 'AWS SDK bundled in (bundleAwsSDK)';
+    const label =
+      mode.mode === 'runtime-sdk'
+        ? 'AWS SDK from the Lambda runtime (as the stack deploys)'
+        : 'AWS SDK bundled in (bundleAwsSDK)';
     const rows = [
-      ['floor (DynamoDB + SQS clients only)', formatBytes(mode.floor.bytes), formatNumber(mode.floor.medianInitMs, 1), '', '1.00×', ''],
+      [
+        'floor (DynamoDB + SQS clients only)',
+        formatBytes(mode.floor.bytes),
+        formatNumber(mode.floor.medianInitMs, 1),
+        '',
+        '1.00×',
+        '',
+      ],
       ...mode.functions.map((f) => [
         f.name,
         formatBytes(f.bytes),
         formatNumber(f.medianInitMs, 1),
         `+${formatNumber(f.medianInitMs - mode.floor.medianInitMs, 1)}`,
         formatRatio(f.initRatio),
-        f.largestInputs.slice(0, 3).map((i) => `${i.input} ${formatBytes(i.bytes)}`).join(', '),
+        f.largestInputs
+          .slice(0, 3)
+          .map((i) => `${i.input} ${formatBytes(i.bytes)}`)
+          .join(', '),
       ]),
     ];
-    parts.push(`${label}:\n${table(['bundle', 'minified', 'init ms (median)', 'over floor', '÷ floor', 'largest inputs'], rows)}`);
+    parts.push(
+      `${label}:\n${table(['bundle', 'minified', 'init ms (median)', 'over floor', '÷ floor', 'largest inputs'], rows)}`,
+    );
   }
   return `1. Bundle and cold start (${cs.runs} fresh Node ${cs.nodeVersion} processes per bundle; import + top-level init)\n${parts.join('\n\n')}`;
 }
@@ -68,9 +91,27 @@ function notifySection(results: BenchResults): string | undefined {
   const n = results.notify;
   if (!n) return undefined;
   const rows = [
-    [`${n.orders} distinct paid notifications (v2, ${n.signedWith})`, formatNumber(n.notify.perSecond), formatNumber(n.notify.latencyMs.p50, 1), formatNumber(n.notify.latencyMs.p99, 1), `${n.notify.failures} failed, ${n.notify.paidAfterwards}/${n.orders} PAID after`],
-    [`${n.storm.copies} copies of one notification`, formatNumber(n.storm.perSecond), formatNumber(n.storm.latencyMs.p50, 1), formatNumber(n.storm.latencyMs.p99, 1), `${n.storm.failures} failed, ${n.storm.paidTransitions} PAID transition(s), ${n.storm.notificationsRecorded} recorded`],
-    ['floor: conditional UpdateItem, distinct items', formatNumber(n.floor.perSecond), '', '', `runs ${n.floor.runs.map((x) => formatNumber(x)).join(' / ')}`],
+    [
+      `${n.orders} distinct paid notifications (v2, ${n.signedWith})`,
+      formatNumber(n.notify.perSecond),
+      formatNumber(n.notify.latencyMs.p50, 1),
+      formatNumber(n.notify.latencyMs.p99, 1),
+      `${n.notify.failures} failed, ${n.notify.paidAfterwards}/${n.orders} PAID after`,
+    ],
+    [
+      `${n.storm.copies} copies of one notification`,
+      formatNumber(n.storm.perSecond),
+      formatNumber(n.storm.latencyMs.p50, 1),
+      formatNumber(n.storm.latencyMs.p99, 1),
+      `${n.storm.failures} failed, ${n.storm.paidTransitions} PAID transition(s), ${n.storm.notificationsRecorded} recorded`,
+    ],
+    [
+      'floor: conditional UpdateItem, distinct items',
+      formatNumber(n.floor.perSecond),
+      '',
+      '',
+      `runs ${n.floor.runs.map((x) => formatNumber(x)).join(' / ')}`,
+    ],
   ];
   const elu =
     `this process's event loop (gateway + handler + SDK + load generator) was busy ${(n.notify.eventLoopUtilization * 100).toFixed(0)}% of the notification run ` +
@@ -92,7 +133,9 @@ function signingSection(results: BenchResults): string | undefined {
     `sign ÷ peers: tenpay ${formatRatio(s.signVsPeers.tenpay)}, wechatpay-axios-plugin ${formatRatio(s.signVsPeers['wechatpay-axios-plugin'])}; whole notification ÷ peers: tenpay ${formatRatio(s.notificationVsPeers.tenpay)}, wechatpay-axios-plugin ${formatRatio(s.notificationVsPeers['wechatpay-axios-plugin'])}`,
     `v3 ÷ bare crypto: RSA verify ${formatRatio(s.v3.rsaVerifyVsCrypto)}, AES-GCM decrypt ${formatRatio(s.v3.aesGcmVsCrypto)}, whole notification ${formatRatio(s.v3.notificationVsCrypto)}`,
   ];
-  const peers = Object.entries(s.peers).map(([k, v]) => `${k} ${v}`).join(', ');
+  const peers = Object.entries(s.peers)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
   return `3. Signing and parsing (in process; ops/s, median of rounds; peers: ${peers})\n${table(['case', 'implementation', 'ops/s', 'note'], rows)}\n${ratios.join('\n')}`;
 }
 
@@ -104,7 +147,10 @@ function costSection(results: BenchResults): string | undefined {
     ['expired', c.expired],
   ] as const;
   const cols = phases.filter(([, p]) => p !== null);
-  const row = (label: string, f: (p: NonNullable<(typeof phases)[number][1]>) => string) => [label, ...cols.map(([, p]) => (p ? f(p) : '—'))];
+  const row = (label: string, f: (p: NonNullable<(typeof phases)[number][1]>) => string) => [
+    label,
+    ...cols.map(([, p]) => (p ? f(p) : '—')),
+  ];
   const fnList = (p: NonNullable<(typeof phases)[number][1]>) =>
     Object.entries(p.perOrder.lambdaByFunction)
       .filter(([, v]) => v > 0)
@@ -117,17 +163,46 @@ function costSection(results: BenchResults): string | undefined {
   const rows = [
     row('orders run / reached final state', (p) => `${p.counts.orders} / ${p.counts.completed}`),
     row('Lambda invocations', (p) => `${formatNumber(p.perOrder.lambdaInvocations, 2)} (${fnList(p)})`),
-    row('  mean duration, ms', (p) => Object.entries(p.counts.lambda).filter(([, v]) => v.invocations > 0).map(([k, v]) => `${k} ${v.meanMs.toFixed(0)}`).join(', ')),
-    row('DynamoDB reads (requests / units)', (p) => `${formatNumber(p.perOrder.dynamodbReads, 2)} / ${formatNumber(p.perOrder.dynamodbReadUnits, 2)}`),
-    row('DynamoDB writes (requests / units)', (p) => `${formatNumber(p.perOrder.dynamodbWrites, 2)} / ${formatNumber(p.perOrder.dynamodbWriteUnits, 2)}`),
+    row('  mean duration, ms', (p) =>
+      Object.entries(p.counts.lambda)
+        .filter(([, v]) => v.invocations > 0)
+        .map(([k, v]) => `${k} ${v.meanMs.toFixed(0)}`)
+        .join(', '),
+    ),
+    row(
+      'DynamoDB reads (requests / units)',
+      (p) => `${formatNumber(p.perOrder.dynamodbReads, 2)} / ${formatNumber(p.perOrder.dynamodbReadUnits, 2)}`,
+    ),
+    row(
+      'DynamoDB writes (requests / units)',
+      (p) => `${formatNumber(p.perOrder.dynamodbWrites, 2)} / ${formatNumber(p.perOrder.dynamodbWriteUnits, 2)}`,
+    ),
     row('  by operation', (p) => ops(p.counts.dynamodb.byOp, p.counts.orders)),
-    row('SQS requests (+ idle polls apart)', (p) => `${formatNumber(p.perOrder.sqsRequests, 2)} (+${formatNumber(p.perOrder.sqsEmptyReceives, 2)})`),
+    row(
+      'SQS requests (+ idle polls apart)',
+      (p) => `${formatNumber(p.perOrder.sqsRequests, 2)} (+${formatNumber(p.perOrder.sqsEmptyReceives, 2)})`,
+    ),
     row('  by operation', (p) => ops(p.counts.sqs.byOp, p.counts.orders)),
-    row('WeChat Pay calls', (p) => `${formatNumber(p.perOrder.wechatCalls, 2)} (${ops(p.counts.wechat.byOp, p.counts.orders)})`),
+    row(
+      'WeChat Pay calls',
+      (p) => `${formatNumber(p.perOrder.wechatCalls, 2)} (${ops(p.counts.wechat.byOp, p.counts.orders)})`,
+    ),
     row('API Gateway requests', (p) => formatNumber(p.perOrder.apiGatewayRequests, 2)),
     row('cost per million orders', (p) => usd(p.costPerMillion.total)),
-    row('  Lambda requests + compute', (p) => `${usd(p.costPerMillion.byService.lambdaRequests)} + ${usd(p.costPerMillion.byService.lambdaCompute)}`),
-    row('  API Gateway / DynamoDB / SQS / logs', (p) => [p.costPerMillion.byService.apiGateway, p.costPerMillion.byService.dynamodb, p.costPerMillion.byService.sqs, p.costPerMillion.byService.logs].map(usd).join(' / ')),
+    row(
+      '  Lambda requests + compute',
+      (p) => `${usd(p.costPerMillion.byService.lambdaRequests)} + ${usd(p.costPerMillion.byService.lambdaCompute)}`,
+    ),
+    row('  API Gateway / DynamoDB / SQS / logs', (p) =>
+      [
+        p.costPerMillion.byService.apiGateway,
+        p.costPerMillion.byService.dynamodb,
+        p.costPerMillion.byService.sqs,
+        p.costPerMillion.byService.logs,
+      ]
+        .map(usd)
+        .join(' / '),
+    ),
   ];
   const prices = c.prices;
   const priceLine =
@@ -143,7 +218,16 @@ function latencySection(results: BenchResults): string | undefined {
   const rows = l.runs.flatMap((r) =>
     r.operations.map((o) => {
       const checks = `${o.failures} failed${o.operation === 'notify' ? `, ${r.paidAfterwards}/${o.count} PAID after` : ''}`;
-      return [o.label, String(r.concurrency), formatNumber(o.count), formatNumber(o.p50, 1), formatNumber(o.p99, 1), formatNumber(o.max, 1), formatNumber(o.perSecond), checks];
+      return [
+        o.label,
+        String(r.concurrency),
+        formatNumber(o.count),
+        formatNumber(o.p50, 1),
+        formatNumber(o.p99, 1),
+        formatNumber(o.max, 1),
+        formatNumber(o.perSecond),
+        checks,
+      ];
     }),
   );
   return (

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 
-import type { Merchant } from '../infra/simulator/sandbox-merchant';
-import type { Order } from '../shared/domain/order';
-import { fingerprint, type NewPayment } from '../shared/domain/payment-request';
-import { paidNotificationFields, signedV2Notification } from '../test/helpers/wechatpay-v2';
+import type { Merchant } from '#sandbox/simulator/sandbox-merchant';
+import type { Order } from '#shared/domain/order';
+import { fingerprint, type NewPayment } from '#shared/domain/payment-request';
+import { paidNotificationFields, signedV2Notification } from '#test/helpers/wechatpay-v2';
 
 /**
  * The bench's orders, all alike so every part loads the backend the same way: the POST /orders
@@ -78,7 +78,12 @@ export function createOrderBody(outTradeNo: string, tradeType: BenchTradeType = 
  * notifications with for a merchant on the default sign type. `index` picks a distinct
  * transaction_id.
  */
-export function paidNotification(merchant: Merchant, outTradeNo: string, index: number, tradeType: BenchTradeType = 'NATIVE'): string {
+export function paidNotification(
+  merchant: Merchant,
+  outTradeNo: string,
+  index: number,
+  tradeType: BenchTradeType = 'NATIVE',
+): string {
   const fields = paidNotificationFields(merchant, outTradeNo, {
     trade_type: tradeType,
     total_fee: String(SEED_AMOUNT_FEN),

@@ -1,15 +1,19 @@
 import { createDecipheriv, createHash, createHmac, timingSafeEqual, verify as cryptoVerify } from 'node:crypto';
 
-import { SANDBOX_MERCHANT } from '../infra/simulator/sandbox-merchant';
-import { WechatPayV2NotificationCodec } from '../shared/adapters/wechatpay-v2-notification-codec';
-import { WechatPayV3NotificationCodec } from '../shared/adapters/wechatpay-v3-notification-codec';
-import { parseV2Notification } from '../shared/wechatpay/v2/notification';
-import { canonicalString, type SignType, signV2, verifyV2 } from '../shared/wechatpay/v2/sign';
-import { decryptResource, type EncryptedResource } from '../shared/wechatpay/v3/aead';
-import { KeyRing } from '../shared/wechatpay/v3/key-ring';
-import { verifySha256Rsa } from '../shared/wechatpay/v3/rsa';
-import { readWechatpaySignature, verifyWechatpaySignature, wechatpaySignMessage } from '../shared/wechatpay/v3/wechatpay-signature';
-import { paidNotificationFields, signedV2Notification } from '../test/helpers/wechatpay-v2';
+import { SANDBOX_MERCHANT } from '#sandbox/simulator/sandbox-merchant';
+import { WechatPayV2NotificationCodec } from '#shared/adapters/wechatpay-v2-notification-codec';
+import { WechatPayV3NotificationCodec } from '#shared/adapters/wechatpay-v3-notification-codec';
+import { parseV2Notification } from '#shared/wechatpay/v2/notification';
+import { canonicalString, type SignType, signV2, verifyV2 } from '#shared/wechatpay/v2/sign';
+import { decryptResource, type EncryptedResource } from '#shared/wechatpay/v3/aead';
+import { KeyRing } from '#shared/wechatpay/v3/key-ring';
+import { verifySha256Rsa } from '#shared/wechatpay/v3/rsa';
+import {
+  readWechatpaySignature,
+  verifyWechatpaySignature,
+  wechatpaySignMessage,
+} from '#shared/wechatpay/v3/wechatpay-signature';
+import { paidNotificationFields, signedV2Notification } from '#test/helpers/wechatpay-v2';
 import {
   asPublicKeySigner,
   createPlatformIdentity,
@@ -18,7 +22,7 @@ import {
   TEST_APIV3_KEY,
   TEST_APPID,
   TEST_MCHID,
-} from '../test/helpers/wechatpay-v3';
+} from '#test/helpers/wechatpay-v3';
 import { measureOps, type OpCase, type OpsOptions } from './measure';
 import { peerVersions, tenpay, wechatpayAxiosPlugin } from './peers';
 import { ratio } from './stats';
@@ -69,7 +73,10 @@ export function signingCases(): SigningCase[] {
   const signText = `${canonicalString(fields)}&key=${key}`;
   const signed = (type: SignType) => ({ ...fields, sign: signV2(fields, key, type) });
   const signedHmac = signed('HMAC-SHA256');
-  const xml = { MD5: signedV2Notification(fields, key, 'MD5'), 'HMAC-SHA256': signedV2Notification(fields, key, 'HMAC-SHA256') };
+  const xml = {
+    MD5: signedV2Notification(fields, key, 'MD5'),
+    'HMAC-SHA256': signedV2Notification(fields, key, 'HMAC-SHA256'),
+  };
   const v2Codec = new WechatPayV2NotificationCodec({ apiKey: key });
   const tp = tenpay(merchant);
   const ax = wechatpayAxiosPlugin(merchant);
@@ -84,10 +91,34 @@ export function signingCases(): SigningCase[] {
     const group = `v2 sign (${type})`;
     const expected = signV2(fields, key, type);
     cases.push(
-      { id: `v2.sign.${type}.ours`, group, impl: 'ours', check: () => signV2(fields, key, type) === expected, run: () => signV2(fields, key, type) },
-      { id: `v2.sign.${type}.crypto`, group, impl: 'node crypto', check: () => cryptoSign(type) === expected, run: () => cryptoSign(type) },
-      { id: `v2.sign.${type}.tenpay`, group, impl: 'tenpay', check: () => tp.sign(fields, type) === expected, run: () => tp.sign(fields, type) },
-      { id: `v2.sign.${type}.axios`, group, impl: 'wechatpay-axios-plugin', check: () => ax.sign(fields, type) === expected, run: () => ax.sign(fields, type) },
+      {
+        id: `v2.sign.${type}.ours`,
+        group,
+        impl: 'ours',
+        check: () => signV2(fields, key, type) === expected,
+        run: () => signV2(fields, key, type),
+      },
+      {
+        id: `v2.sign.${type}.crypto`,
+        group,
+        impl: 'node crypto',
+        check: () => cryptoSign(type) === expected,
+        run: () => cryptoSign(type),
+      },
+      {
+        id: `v2.sign.${type}.tenpay`,
+        group,
+        impl: 'tenpay',
+        check: () => tp.sign(fields, type) === expected,
+        run: () => tp.sign(fields, type),
+      },
+      {
+        id: `v2.sign.${type}.axios`,
+        group,
+        impl: 'wechatpay-axios-plugin',
+        check: () => ax.sign(fields, type) === expected,
+        run: () => ax.sign(fields, type),
+      },
     );
   }
 
@@ -99,10 +130,28 @@ export function signingCases(): SigningCase[] {
       return expected.length === given.length && timingSafeEqual(expected, given);
     };
     cases.push(
-      { id: 'v2.verify.ours', group, impl: 'ours', check: () => verifyV2(signedHmac, key), run: () => verifyV2(signedHmac, key) },
+      {
+        id: 'v2.verify.ours',
+        group,
+        impl: 'ours',
+        check: () => verifyV2(signedHmac, key),
+        run: () => verifyV2(signedHmac, key),
+      },
       { id: 'v2.verify.crypto', group, impl: 'node crypto', check: cryptoVerifyHmac, run: cryptoVerifyHmac },
-      { id: 'v2.verify.tenpay', group, impl: 'tenpay', check: () => tp.verify(signedHmac, 'HMAC-SHA256'), run: () => tp.verify(signedHmac, 'HMAC-SHA256') },
-      { id: 'v2.verify.axios', group, impl: 'wechatpay-axios-plugin', check: () => ax.verify(signedHmac), run: () => ax.verify(signedHmac) },
+      {
+        id: 'v2.verify.tenpay',
+        group,
+        impl: 'tenpay',
+        check: () => tp.verify(signedHmac, 'HMAC-SHA256'),
+        run: () => tp.verify(signedHmac, 'HMAC-SHA256'),
+      },
+      {
+        id: 'v2.verify.axios',
+        group,
+        impl: 'wechatpay-axios-plugin',
+        check: () => ax.verify(signedHmac),
+        run: () => ax.verify(signedHmac),
+      },
     );
   }
 
@@ -125,8 +174,20 @@ export function signingCases(): SigningCase[] {
         check: async () => (await v2Codec.verify(raw)).kind === 'trade',
         run: () => v2Codec.verify(raw),
       },
-      { id: `v2.notify.${type}.tenpay`, group, impl: 'tenpay', check: () => tp.notification(body), run: () => tp.notification(body) },
-      { id: `v2.notify.${type}.axios`, group, impl: 'wechatpay-axios-plugin', check: () => ax.notification(body), run: () => ax.notification(body) },
+      {
+        id: `v2.notify.${type}.tenpay`,
+        group,
+        impl: 'tenpay',
+        check: () => tp.notification(body),
+        run: () => tp.notification(body),
+      },
+      {
+        id: `v2.notify.${type}.axios`,
+        group,
+        impl: 'wechatpay-axios-plugin',
+        check: () => ax.notification(body),
+        run: () => ax.notification(body),
+      },
     );
   }
 
@@ -151,32 +212,68 @@ export function signingCases(): SigningCase[] {
   const v3Codec = new WechatPayV3NotificationCodec({ apiV3Key: TEST_APIV3_KEY, keys, clock });
   const plaintext = decryptResource(resource, apiV3Key);
 
-  const cryptoRsa = () => cryptoVerify('sha256', messageBytes, platform.publicKey, Buffer.from(signature.signature, 'base64'));
+  const cryptoRsa = () =>
+    cryptoVerify('sha256', messageBytes, platform.publicKey, Buffer.from(signature.signature, 'base64'));
   const cryptoAes = () => {
     const data = Buffer.from(resource.ciphertext, 'base64');
-    const decipher = createDecipheriv('aes-256-gcm', apiV3Key, Buffer.from(resource.nonce, 'utf8'), { authTagLength: 16 });
+    const decipher = createDecipheriv('aes-256-gcm', apiV3Key, Buffer.from(resource.nonce, 'utf8'), {
+      authTagLength: 16,
+    });
     decipher.setAuthTag(data.subarray(data.length - 16));
     decipher.setAAD(Buffer.from(resource.associated_data ?? '', 'utf8'));
     return Buffer.concat([decipher.update(data.subarray(0, data.length - 16)), decipher.final()]).toString('utf8');
   };
   const axAes = () => ax.aesGcmDecrypt(resource.ciphertext, apiV3Key, resource.nonce, resource.associated_data ?? '');
   cases.push(
-    { id: 'v3.rsa.ours', group: 'v3 RSA-SHA256 verify', impl: 'ours', check: () => verifySha256Rsa(message, signature.signature, platform.publicKey), run: () => verifySha256Rsa(message, signature.signature, platform.publicKey) },
+    {
+      id: 'v3.rsa.ours',
+      group: 'v3 RSA-SHA256 verify',
+      impl: 'ours',
+      check: () => verifySha256Rsa(message, signature.signature, platform.publicKey),
+      run: () => verifySha256Rsa(message, signature.signature, platform.publicKey),
+    },
     { id: 'v3.rsa.crypto', group: 'v3 RSA-SHA256 verify', impl: 'node crypto', check: cryptoRsa, run: cryptoRsa },
-    { id: 'v3.rsa.axios', group: 'v3 RSA-SHA256 verify', impl: 'wechatpay-axios-plugin', check: () => ax.rsaVerify(message, signature.signature, platform.publicKey), run: () => ax.rsaVerify(message, signature.signature, platform.publicKey) },
-    { id: 'v3.aes.ours', group: 'v3 AES-256-GCM decrypt', impl: 'ours', check: () => decryptResource(resource, apiV3Key) === plaintext, run: () => decryptResource(resource, apiV3Key) },
-    { id: 'v3.aes.crypto', group: 'v3 AES-256-GCM decrypt', impl: 'node crypto', check: () => cryptoAes() === plaintext, run: cryptoAes },
-    { id: 'v3.aes.axios', group: 'v3 AES-256-GCM decrypt', impl: 'wechatpay-axios-plugin', check: () => axAes() === plaintext, run: axAes },
+    {
+      id: 'v3.rsa.axios',
+      group: 'v3 RSA-SHA256 verify',
+      impl: 'wechatpay-axios-plugin',
+      check: () => ax.rsaVerify(message, signature.signature, platform.publicKey),
+      run: () => ax.rsaVerify(message, signature.signature, platform.publicKey),
+    },
+    {
+      id: 'v3.aes.ours',
+      group: 'v3 AES-256-GCM decrypt',
+      impl: 'ours',
+      check: () => decryptResource(resource, apiV3Key) === plaintext,
+      run: () => decryptResource(resource, apiV3Key),
+    },
+    {
+      id: 'v3.aes.crypto',
+      group: 'v3 AES-256-GCM decrypt',
+      impl: 'node crypto',
+      check: () => cryptoAes() === plaintext,
+      run: cryptoAes,
+    },
+    {
+      id: 'v3.aes.axios',
+      group: 'v3 AES-256-GCM decrypt',
+      impl: 'wechatpay-axios-plugin',
+      check: () => axAes() === plaintext,
+      run: axAes,
+    },
   );
 
   const v3Group = 'v3 notification: headers, verify, decrypt, validate';
   const raw = { headers: v3.headers, body: v3.body };
-  const cryptoWhole = () => cryptoRsa() && (JSON.parse(cryptoAes()) as { trade_state?: string }).trade_state === 'SUCCESS';
+  const cryptoWhole = () =>
+    cryptoRsa() && (JSON.parse(cryptoAes()) as { trade_state?: string }).trade_state === 'SUCCESS';
   const axWhole = () => {
     if (!ax.rsaVerify(message, signature.signature, platform.publicKey)) return false;
     const envelope = JSON.parse(v3.body) as { resource: EncryptedResource };
     const r = envelope.resource;
-    const tx = JSON.parse(ax.aesGcmDecrypt(r.ciphertext, apiV3Key, r.nonce, r.associated_data ?? '')) as { trade_state?: string };
+    const tx = JSON.parse(ax.aesGcmDecrypt(r.ciphertext, apiV3Key, r.nonce, r.associated_data ?? '')) as {
+      trade_state?: string;
+    };
     return tx.trade_state === 'SUCCESS';
   };
   cases.push(
@@ -227,7 +324,8 @@ export async function runSigning(options: OpsOptions & { progress: (line: string
   }
   // tenpay verifies a notification that carries no sign_type with MD5 only.
   const tenpayHmac = rows.find((r) => r.id === 'v2.notify.HMAC-SHA256.tenpay');
-  if (tenpayHmac?.note !== undefined) tenpayHmac.note = 'refuses it: verifies notifications (no sign_type) with MD5 only';
+  if (tenpayHmac?.note !== undefined)
+    tenpayHmac.note = 'refuses it: verifies notifications (no sign_type) with MD5 only';
 
   const ops = await measureOps(timedCases, options);
   for (const row of rows) {

@@ -26,7 +26,8 @@ export interface RunInfo {
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
-const r3 = (x: number | null | undefined): number | null => (typeof x === 'number' && Number.isFinite(x) ? significant(x, 3) : null);
+const r3 = (x: number | null | undefined): number | null =>
+  typeof x === 'number' && Number.isFinite(x) ? significant(x, 3) : null;
 const round = (x: number | null | undefined, digits = 2): number | null =>
   typeof x === 'number' && Number.isFinite(x) ? Number(x.toFixed(digits)) : null;
 
@@ -42,16 +43,22 @@ function phaseJson(phase: PhaseResult | null | undefined): Json {
     dynamodb_writes: round(p.dynamodbWrites),
     dynamodb_read_units: round(p.dynamodbReadUnits),
     dynamodb_write_units: round(p.dynamodbWriteUnits),
-    dynamodb_by_op: Object.fromEntries(Object.entries(phase.counts.dynamodb.byOp).map(([k, v]) => [k, round(v / Math.max(phase.counts.orders, 1))])),
+    dynamodb_by_op: Object.fromEntries(
+      Object.entries(phase.counts.dynamodb.byOp).map(([k, v]) => [k, round(v / Math.max(phase.counts.orders, 1))]),
+    ),
     sqs_requests: round(p.sqsRequests),
-    sqs_by_op: Object.fromEntries(Object.entries(phase.counts.sqs.byOp).map(([k, v]) => [k, round(v / Math.max(phase.counts.orders, 1))])),
+    sqs_by_op: Object.fromEntries(
+      Object.entries(phase.counts.sqs.byOp).map(([k, v]) => [k, round(v / Math.max(phase.counts.orders, 1))]),
+    ),
     sqs_empty_receives: round(p.sqsEmptyReceives),
     wechat_calls: round(p.wechatCalls),
     wechat_by_op: Object.fromEntries(Object.entries(p.wechatByOp).map(([k, v]) => [k, round(v)])),
     api_gateway_requests: round(p.apiGatewayRequests),
     mean_duration_ms: Object.fromEntries(Object.entries(phase.counts.lambda).map(([k, v]) => [k, round(v.meanMs, 1)])),
     cost_per_million_usd: round(phase.costPerMillion.total),
-    cost_breakdown_usd: Object.fromEntries(Object.entries(phase.costPerMillion.byService).map(([k, v]) => [k, round(v, 3)])),
+    cost_breakdown_usd: Object.fromEntries(
+      Object.entries(phase.costPerMillion.byService).map(([k, v]) => [k, round(v, 3)]),
+    ),
   };
 }
 
@@ -94,7 +101,12 @@ function latencyJson(latency: LatencyResult | null): Json {
           ...Object.fromEntries(
             r.operations.map((o) => [
               o.operation,
-              { count: o.count, latency_ms: { p50: round(o.p50, 1), p99: round(o.p99, 1), max: round(o.max, 1) }, per_second: r3(o.perSecond), failures: o.failures },
+              {
+                count: o.count,
+                latency_ms: { p50: round(o.p50, 1), p99: round(o.p99, 1), max: round(o.max, 1) },
+                per_second: r3(o.perSecond),
+                failures: o.failures,
+              },
             ]),
           ),
           paid_afterwards: r.paidAfterwards,
@@ -132,8 +144,15 @@ export function toJson(results: BenchResults, run: RunInfo, failures: string[]):
   });
   return {
     ...headline(results),
-    targets: targetResults(results).map((t) => ({ key: t.key, goal: t.goal, value: t.key === 'max_bundle_bytes' ? t.value : r3(t.value), verdict: t.verdict })),
-    cold_start: cs ? { stack_sdk_mode: cs.stackMode, runs: cs.runs, node: cs.nodeVersion, modes: cs.modes.map(modeJson) } : null,
+    targets: targetResults(results).map((t) => ({
+      key: t.key,
+      goal: t.goal,
+      value: t.key === 'max_bundle_bytes' ? t.value : r3(t.value),
+      verdict: t.verdict,
+    })),
+    cold_start: cs
+      ? { stack_sdk_mode: cs.stackMode, runs: cs.runs, node: cs.nodeVersion, modes: cs.modes.map(modeJson) }
+      : null,
     notify: n
       ? {
           orders: n.orders,
@@ -141,7 +160,11 @@ export function toJson(results: BenchResults, run: RunInfo, failures: string[]):
           orders_seeded_directly: n.seededDirectly,
           signed_with: n.signedWith,
           per_second: r3(n.notify.perSecond),
-          latency_ms: { p50: round(n.notify.latencyMs.p50, 1), p99: round(n.notify.latencyMs.p99, 1), max: round(n.notify.latencyMs.max, 1) },
+          latency_ms: {
+            p50: round(n.notify.latencyMs.p50, 1),
+            p99: round(n.notify.latencyMs.p99, 1),
+            max: round(n.notify.latencyMs.max, 1),
+          },
           failures: n.notify.failures,
           paid_afterwards: n.notify.paidAfterwards,
           event_loop_utilization: round(n.notify.eventLoopUtilization),
@@ -166,10 +189,18 @@ export function toJson(results: BenchResults, run: RunInfo, failures: string[]):
           verify_vs_crypto_hmac_sha256: r3(s.verifyVsCrypto.hmacSha256),
           sign_vs_peers: Object.fromEntries(Object.entries(s.signVsPeers).map(([k, v]) => [k, r3(v)])),
           notification_vs_peers: Object.fromEntries(Object.entries(s.notificationVsPeers).map(([k, v]) => [k, r3(v)])),
-          v3: { rsa_verify_vs_crypto: r3(s.v3.rsaVerifyVsCrypto), aes_gcm_vs_crypto: r3(s.v3.aesGcmVsCrypto), notification_vs_crypto: r3(s.v3.notificationVsCrypto) },
+          v3: {
+            rsa_verify_vs_crypto: r3(s.v3.rsaVerifyVsCrypto),
+            aes_gcm_vs_crypto: r3(s.v3.aesGcmVsCrypto),
+            notification_vs_crypto: r3(s.v3.notificationVsCrypto),
+          },
           peers: s.peers,
-          ops_per_second: Object.fromEntries(s.rows.map((row) => [row.id, row.opsPerSecond === null ? null : Math.round(row.opsPerSecond)])),
-          notes: Object.fromEntries(s.rows.filter((row) => row.note !== undefined).map((row) => [row.id, row.note as string])),
+          ops_per_second: Object.fromEntries(
+            s.rows.map((row) => [row.id, row.opsPerSecond === null ? null : Math.round(row.opsPerSecond)]),
+          ),
+          notes: Object.fromEntries(
+            s.rows.filter((row) => row.note !== undefined).map((row) => [row.id, row.note as string]),
+          ),
         }
       : null,
     cost: c
@@ -181,7 +212,14 @@ export function toJson(results: BenchResults, run: RunInfo, failures: string[]):
           assumptions: c.assumptions,
         }
       : null,
-    run: { quick: run.quick, parts: run.parts, seconds: round(run.seconds, 1), node: run.node, cpus: run.cpus, load_average: run.loadAverage.map((x) => round(x)) },
+    run: {
+      quick: run.quick,
+      parts: run.parts,
+      seconds: round(run.seconds, 1),
+      node: run.node,
+      cpus: run.cpus,
+      load_average: run.loadAverage.map((x) => round(x)),
+    },
     failures,
     latency: latencyJson(results.latency),
   };

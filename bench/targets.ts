@@ -17,9 +17,24 @@ export const TARGETS: readonly Target[] = [
   { key: 'notify_ratio', label: 'notifications/s ÷ conditional UpdateItem/s', goal: '≥ 0.5', test: (v) => v >= 0.5 },
   { key: 'sign_vs_crypto', label: 'v2 sign (HMAC-SHA256) ÷ bare HMAC', goal: '≥ 0.8', test: (v) => v >= 0.8 },
   { key: 'sign_vs_tenpay', label: 'v2 sign ÷ tenpay sign', goal: '> 1 (ahead)', test: (v) => v > 1 },
-  { key: 'sign_vs_wechatpay_axios_plugin', label: 'v2 sign ÷ wechatpay-axios-plugin sign', goal: '> 1 (ahead)', test: (v) => v > 1 },
-  { key: 'lambda_invocations_per_paid_order', label: 'Lambda invocations per paid order', goal: '≤ 3', test: (v) => v <= 3 },
-  { key: 'dynamodb_writes_per_paid_order', label: 'DynamoDB write requests per paid order', goal: '≤ 4', test: (v) => v <= 4 },
+  {
+    key: 'sign_vs_wechatpay_axios_plugin',
+    label: 'v2 sign ÷ wechatpay-axios-plugin sign',
+    goal: '> 1 (ahead)',
+    test: (v) => v > 1,
+  },
+  {
+    key: 'lambda_invocations_per_paid_order',
+    label: 'Lambda invocations per paid order',
+    goal: '≤ 3',
+    test: (v) => v <= 3,
+  },
+  {
+    key: 'dynamodb_writes_per_paid_order',
+    label: 'DynamoDB write requests per paid order',
+    goal: '≤ 4',
+    test: (v) => v <= 4,
+  },
 ];
 
 export type Verdict = 'PASS' | 'MISS' | 'n/a';
@@ -36,6 +51,12 @@ export function checkTargets(values: Record<string, number | null | undefined>):
   return TARGETS.map((t) => {
     const value = values[t.key];
     const known = typeof value === 'number' && Number.isFinite(value);
-    return { key: t.key, label: t.label, goal: t.goal, value: known ? value : null, verdict: known ? (t.test(value) ? 'PASS' : 'MISS') : 'n/a' };
+    return {
+      key: t.key,
+      label: t.label,
+      goal: t.goal,
+      value: known ? value : null,
+      verdict: known ? (t.test(value) ? 'PASS' : 'MISS') : 'n/a',
+    };
   });
 }

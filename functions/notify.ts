@@ -1,5 +1,5 @@
-import { createDependencies } from '../shared/app/dependencies';
-import { createNotifyHandler } from '../shared/app/handlers';
-import { loadSettings } from '../shared/config/settings';
+import { createDependencies } from '#shared/app/dependencies';
+import { createNotifyHandler } from '#shared/app/handlers';
+import { loadSettings } from '#shared/config/settings';
 
 export const handler = createNotifyHandler(createDependencies(loadSettings(process.env)));

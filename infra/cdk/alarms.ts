@@ -95,7 +95,13 @@ export class Alarms extends Construct {
 function sumOverServices(namespace: string, metricName: string, services: readonly ServiceName[]): MathExpression {
   const usingMetrics: Record<string, IMetric> = {};
   for (const service of services) {
-    usingMetrics[service] = new Metric({ namespace, metricName, dimensionsMap: { service }, statistic: 'Sum', period: PERIOD });
+    usingMetrics[service] = new Metric({
+      namespace,
+      metricName,
+      dimensionsMap: { service },
+      statistic: 'Sum',
+      period: PERIOD,
+    });
   }
   return new MathExpression({
     expression: services.map((service) => `FILL(${service}, 0)`).join(' + '),

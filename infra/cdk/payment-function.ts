@@ -24,7 +24,8 @@ export interface PaymentFunctionProps {
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 // Some bundled CommonJS dependencies call require() for Node built-ins, which ESM output lacks.
-const REQUIRE_SHIM = "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
+const REQUIRE_SHIM =
+  "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
 
 /**
  * How every handler is bundled. Exported so the bench bundles exactly what the stack deploys

@@ -39,6 +39,8 @@ export class ReconcileQueue extends Construct {
 
   /** sqs:SendMessage only (the sender knows the queue URL, so no GetQueueUrl/GetQueueAttributes). */
   grantSendChecks(grantee: IGrantable): void {
-    grantee.grantPrincipal.addToPrincipalPolicy(new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.queue.queueArn] }));
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.queue.queueArn] }),
+    );
   }
 }

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { ValidationError } from '../../shared/domain/errors';
+import { ValidationError } from '#shared/domain/errors';
 
 export const DEFAULT_WECHATPAY_BASE_URL = 'https://api.mch.weixin.qq.com';
 /** Seconds after creation at which the reconciler asks WeChat about an order still unpaid. */

@@ -106,7 +106,10 @@ export class WechatPayStack extends Stack {
     });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'App-backend API (SigV4 / IAM auth)' });
-    new CfnOutput(this, 'NotifyUrl', { value: this.notifyEndpoint.notifyUrl, description: 'notify_url WeChat Pay posts to' });
+    new CfnOutput(this, 'NotifyUrl', {
+      value: this.notifyEndpoint.notifyUrl,
+      description: 'notify_url WeChat Pay posts to',
+    });
     new CfnOutput(this, 'TableName', { value: this.ordersTable.table.tableName });
     new CfnOutput(this, 'QueueName', { value: this.reconcileQueue.queue.queueName });
     new CfnOutput(this, 'DlqName', { value: this.reconcileQueue.deadLetterQueue.queueName });

@@ -20,7 +20,13 @@ import {
 export type Item = Record<string, unknown>;
 
 /** Attributes that belong to the table's layout, not to the domain record. */
-const LAYOUT_ATTRIBUTES = [PARTITION_KEY, SORT_KEY, DUE_INDEX.partitionKey, TTL_ATTRIBUTE, APPLIED_NOTIFICATIONS_ATTRIBUTE];
+const LAYOUT_ATTRIBUTES = [
+  PARTITION_KEY,
+  SORT_KEY,
+  DUE_INDEX.partitionKey,
+  TTL_ATTRIBUTE,
+  APPLIED_NOTIFICATIONS_ATTRIBUTE,
+];
 
 /**
  * Domain records are plain JSON data. A JSON round trip drops members set to undefined, which

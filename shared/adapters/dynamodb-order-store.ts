@@ -1,12 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import {
-  DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { canStillChange, planTransition, sourcesOf } from '../domain/lifecycle';
 import type { Amount, Order, Prepay } from '../domain/order';
@@ -94,7 +88,10 @@ export class DynamoDbOrderStore implements OrderStore {
 
     const expression = new ExpressionBuilder();
     const update = transitionUpdate(expression, command);
-    const condition = [statusIn(expression, sources), ...(command.expectAmount ? [amountIs(expression, command.expectAmount)] : [])].join(' AND ');
+    const condition = [
+      statusIn(expression, sources),
+      ...(command.expectAmount ? [amountIs(expression, command.expectAmount)] : []),
+    ].join(' AND ');
     const written = await this.updateOrder(command.outTradeNo, expression, update, condition);
     return written.kind === 'applied' ? written : this.describeRefusal(command, written.current);
   }
@@ -216,7 +213,10 @@ export class DynamoDbOrderStore implements OrderStore {
   private describeRefusal(command: TransitionCommand, current: Order | undefined): TransitionResult {
     if (!current) return { kind: 'not_found' };
     const asked = current.request.amount;
-    if (command.expectAmount && (asked.total !== command.expectAmount.total || asked.currency !== command.expectAmount.currency)) {
+    if (
+      command.expectAmount &&
+      (asked.total !== command.expectAmount.total || asked.currency !== command.expectAmount.currency)
+    ) {
       return { kind: 'amount_mismatch', order: current };
     }
     return planTransition(current.status, command.to) === 'already'
@@ -247,7 +247,10 @@ class ExpressionBuilder {
     return placeholder;
   }
 
-  attributes(): { ExpressionAttributeNames: Record<string, string>; ExpressionAttributeValues: Record<string, unknown> } {
+  attributes(): {
+    ExpressionAttributeNames: Record<string, string>;
+    ExpressionAttributeValues: Record<string, unknown>;
+  } {
     return { ExpressionAttributeNames: this.names, ExpressionAttributeValues: this.values };
   }
 }
@@ -294,14 +297,18 @@ function transitionUpdate(expression: ExpressionBuilder, command: TransitionComm
 
   const appendTo = (attribute: string, label: string, value: unknown): void => {
     const list = expression.name(attribute);
-    set.push(`${list} = list_append(if_not_exists(${list}, ${expression.value('emptyList', [])}), ${expression.value(label, [value])})`);
+    set.push(
+      `${list} = list_append(if_not_exists(${list}, ${expression.value('emptyList', [])}), ${expression.value(label, [value])})`,
+    );
   };
-  appendTo('history', 'entry', plainData({ at: command.at, to: command.to, source: command.source, note: command.note }));
+  appendTo(
+    'history',
+    'entry',
+    plainData({ at: command.at, to: command.to, source: command.source, note: command.note }),
+  );
   if (command.notification) appendTo(APPLIED_NOTIFICATIONS_ATTRIBUTE, 'notification', plainData(command.notification));
 
-  return [`SET ${set.join(', ')}`, remove.length > 0 ? `REMOVE ${remove.join(', ')}` : '']
-    .filter(Boolean)
-    .join(' ');
+  return [`SET ${set.join(', ')}`, remove.length > 0 ? `REMOVE ${remove.join(', ')}` : ''].filter(Boolean).join(' ');
 }
 
 // ---- Refusals ---------------------------------------------------------------------------------

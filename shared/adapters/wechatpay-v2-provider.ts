@@ -2,7 +2,12 @@ import { ProviderError, ValidationError } from '../domain/errors';
 import type { Amount, ClientParams, Currency, H5Info, PaymentFacts, PaymentRequest } from '../domain/order';
 import type { Clock, PaymentProvider, PrepayResult, TradeReport } from '../domain/ports';
 import { WechatPayV2Client } from '../wechatpay/v2/client';
-import type { OrderQueryResponse, UnifiedOrderRequest, UnifiedOrderResponse, WechatPayV2ClientOptions } from '../wechatpay/v2/client';
+import type {
+  OrderQueryResponse,
+  UnifiedOrderRequest,
+  UnifiedOrderResponse,
+  WechatPayV2ClientOptions,
+} from '../wechatpay/v2/client';
 import { appClientParams, jsapiClientParams, unixTimestamp } from '../wechatpay/v2/client-params';
 import { randomNonce } from '../wechatpay/v2/nonce';
 import type { SignType } from '../wechatpay/v2/sign';
@@ -76,7 +81,10 @@ export function toClientParams(
 
 function linkOf(value: string | undefined, field: string): string {
   if (value === undefined) {
-    throw new ProviderError('INVALID_RESPONSE', `unifiedorder answer lacks ${field}`, { retryable: false, kind: 'business' });
+    throw new ProviderError('INVALID_RESPONSE', `unifiedorder answer lacks ${field}`, {
+      retryable: false,
+      kind: 'business',
+    });
   }
   return value;
 }
@@ -109,7 +117,10 @@ export function toTradeReport(answer: OrderQueryResponse, outTradeNo: string): T
       });
     }
     report.amount = { total: answer.total_fee, currency };
-    const payment = answer.trade_state === 'SUCCESS' || answer.trade_state === 'REFUND' ? paymentFactsOf(answer, currency) : undefined;
+    const payment =
+      answer.trade_state === 'SUCCESS' || answer.trade_state === 'REFUND'
+        ? paymentFactsOf(answer, currency)
+        : undefined;
     if (payment !== undefined) report.payment = payment;
   }
   return report;
@@ -120,8 +131,14 @@ export function paymentFactsOf(
   fields: { transaction_id?: string; total_fee?: number; time_end?: string; bank_type?: string; openid?: string },
   currency: Currency,
 ): PaymentFacts | undefined {
-  if (fields.transaction_id === undefined || fields.total_fee === undefined || fields.time_end === undefined) return undefined;
-  const payment: PaymentFacts = { transactionId: fields.transaction_id, amountTotal: fields.total_fee, currency, paidAt: fields.time_end };
+  if (fields.transaction_id === undefined || fields.total_fee === undefined || fields.time_end === undefined)
+    return undefined;
+  const payment: PaymentFacts = {
+    transactionId: fields.transaction_id,
+    amountTotal: fields.total_fee,
+    currency,
+    paidAt: fields.time_end,
+  };
   if (fields.bank_type !== undefined) payment.bankType = fields.bank_type;
   if (fields.openid !== undefined) payment.payerOpenid = fields.openid;
   return payment;

@@ -57,7 +57,8 @@ export class WechatPayV3NotificationCodec implements NotificationCodec {
     if (!envelope.success) return rejected(`not a v3 notification envelope: ${firstIssue(envelope.error)}`);
     const { event_type: eventType, resource } = envelope.data;
     if (eventType !== TRANSACTION_SUCCESS_EVENT) return rejected(`unsupported event_type ${eventType}`);
-    if (resource.original_type !== 'transaction') return rejected(`unsupported original_type ${resource.original_type}`);
+    if (resource.original_type !== 'transaction')
+      return rejected(`unsupported original_type ${resource.original_type}`);
 
     let plaintext: string;
     try {

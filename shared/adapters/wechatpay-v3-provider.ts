@@ -15,7 +15,6 @@ import { TRADE_STATE } from './wechatpay-trade-state';
  * product_id (v2 NATIVE) has no v3 counterpart and is not sent.
  */
 
-
 /** Why a transaction cannot be reported; undefined when it can. */
 export type ReportProblem = { code: 'UNSUPPORTED_CURRENCY' | 'INCOMPLETE_PAYMENT'; message: string };
 
@@ -25,17 +24,30 @@ export type ReportProblem = { code: 'UNSUPPORTED_CURRENCY' | 'INCOMPLETE_PAYMENT
  * refused: a currency other than CNY, or a paid state without the facts of the payment.
  */
 export function transactionToReport(t: V3Transaction): TradeReport | ReportProblem {
-  const report: TradeReport = { outTradeNo: t.out_trade_no, state: TRADE_STATE[t.trade_state], appid: t.appid, mchid: t.mchid };
+  const report: TradeReport = {
+    outTradeNo: t.out_trade_no,
+    state: TRADE_STATE[t.trade_state],
+    appid: t.appid,
+    mchid: t.mchid,
+  };
   if (t.trade_state_desc !== undefined) report.description = t.trade_state_desc;
   const currency = t.amount?.currency ?? 'CNY';
   if (currency !== 'CNY') return { code: 'UNSUPPORTED_CURRENCY', message: `the transaction is in ${currency}` };
   if (t.amount?.total !== undefined) report.amount = { total: t.amount.total, currency };
   if (t.trade_state === 'SUCCESS' || t.trade_state === 'REFUND') {
     if (t.transaction_id === undefined || t.success_time === undefined || t.amount?.total === undefined) {
-      return { code: 'INCOMPLETE_PAYMENT', message: `${t.trade_state} without transaction_id, success_time or amount.total` };
+      return {
+        code: 'INCOMPLETE_PAYMENT',
+        message: `${t.trade_state} without transaction_id, success_time or amount.total`,
+      };
     }
     // amount.total is what the order was for; payer_total can be lower when a coupon paid part of it.
-    const payment: PaymentFacts = { transactionId: t.transaction_id, amountTotal: t.amount.total, currency, paidAt: t.success_time };
+    const payment: PaymentFacts = {
+      transactionId: t.transaction_id,
+      amountTotal: t.amount.total,
+      currency,
+      paidAt: t.success_time,
+    };
     if (t.bank_type !== undefined) payment.bankType = t.bank_type;
     if (t.payer?.openid !== undefined) payment.payerOpenid = t.payer.openid;
     report.payment = payment;
@@ -70,7 +82,8 @@ export class WechatPayV3Provider implements PaymentProvider {
     const input = toPrepayInput(request, notifyUrl);
     switch (request.tradeType) {
       case 'JSAPI': {
-        if (request.payerOpenid === undefined) throw new ValidationError('payer.openid is required for JSAPI', 'payer.openid');
+        if (request.payerOpenid === undefined)
+          throw new ValidationError('payer.openid is required for JSAPI', 'payer.openid');
         const { prepayId } = await this.client.prepayJsapi({ ...input, payerOpenid: request.payerOpenid });
         return { prepayId, client: this.client.jsapiClientParams(prepayId) };
       }
@@ -96,12 +109,19 @@ export class WechatPayV3Provider implements PaymentProvider {
       transaction = await this.client.queryByOutTradeNo(outTradeNo);
     } catch (error) {
       if (error instanceof ProviderError && error.code === 'ORDERNOTEXIST') {
-        return { outTradeNo, state: 'NOT_FOUND', appid: this.client.appid, mchid: this.client.mchid, description: error.message };
+        return {
+          outTradeNo,
+          state: 'NOT_FOUND',
+          appid: this.client.appid,
+          mchid: this.client.mchid,
+          description: error.message,
+        };
       }
       throw error;
     }
     const report = transactionToReport(transaction);
-    if (isReportProblem(report)) throw new ProviderError(report.code, report.message, { retryable: false, kind: 'business' });
+    if (isReportProblem(report))
+      throw new ProviderError(report.code, report.message, { retryable: false, kind: 'business' });
     return report;
   }
 

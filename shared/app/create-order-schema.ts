@@ -29,11 +29,17 @@ const CreateOrderBody = z
     out_trade_no: z.string().regex(OUT_TRADE_NO, 'must be 6–32 characters of 0-9 A-Z a-z _ - | *').optional(),
     description: text(1, 127, 127),
     amount: z.strictObject({
-      total: z.number().int('must be an integer number of fen').positive('must be a positive number of fen').max(100_000_000_00, 'is too large'),
+      total: z
+        .number()
+        .int('must be an integer number of fen')
+        .positive('must be a positive number of fen')
+        .max(100_000_000_00, 'is too large'),
       currency: z.literal('CNY', 'must be CNY').default('CNY'),
     }),
     trade_type: z.enum(TRADE_TYPES, `must be one of ${TRADE_TYPES.join(', ')}`),
-    payer: z.strictObject({ openid: z.string().regex(/^[\x21-\x7e]{1,128}$/, 'must be 1–128 visible ASCII characters') }).optional(),
+    payer: z
+      .strictObject({ openid: z.string().regex(/^[\x21-\x7e]{1,128}$/, 'must be 1–128 visible ASCII characters') })
+      .optional(),
     scene_info: z.strictObject({
       payer_client_ip: z.string().refine((ip) => isIP(ip) !== 0, 'must be an IPv4 or IPv6 address'),
       h5_info: z
@@ -46,7 +52,12 @@ const CreateOrderBody = z
         })
         .optional(),
     }),
-    product_id: z.string().min(1).max(32).regex(/^[0-9A-Za-z_-]+$/, 'must be letters, digits, _ or -').optional(),
+    product_id: z
+      .string()
+      .min(1)
+      .max(32)
+      .regex(/^[0-9A-Za-z_-]+$/, 'must be letters, digits, _ or -')
+      .optional(),
     attach: text(1, 127, 127).optional(),
     time_expire: z.iso.datetime({ offset: true, message: 'must be an RFC 3339 date-time' }).optional(),
   })
@@ -63,7 +74,11 @@ const CreateOrderBody = z
     }
     const h5Info = body.scene_info.h5_info;
     if (h5Info !== undefined && utf8Bytes(JSON.stringify({ h5_info: h5Info })) > MAX_SCENE_INFO_BYTES) {
-      ctx.addIssue({ code: 'custom', path: ['scene_info', 'h5_info'], message: `must be at most ${MAX_SCENE_INFO_BYTES} bytes as JSON` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['scene_info', 'h5_info'],
+        message: `must be at most ${MAX_SCENE_INFO_BYTES} bytes as JSON`,
+      });
     }
   });
 

@@ -19,7 +19,10 @@ import { routeOrders } from './orders-api';
 import { publishMetrics } from './publish-metrics';
 import { parseReconcileCheck } from './reconcile-message';
 
-export type OrdersHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+export type OrdersHandler = (
+  event: APIGatewayProxyEventV2,
+  context: Context,
+) => Promise<APIGatewayProxyStructuredResultV2>;
 export type NotifyHandler = (event: LambdaFunctionURLEvent, context: Context) => Promise<LambdaFunctionURLResult>;
 export type ReconcileHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 export type SweepHandler = (event: unknown, context: Context) => Promise<{ enqueued: number }>;
@@ -49,7 +52,12 @@ export function createReconcileHandler(deps: Dependencies): ReconcileHandler {
   const processor = new BatchProcessor(EventType.SQS);
   const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
     const reconciler = await deps.reconciler();
-    return processPartialResponse(event, async (record: SQSRecord) => reconciler.check(parseReconcileCheck(record.body)), processor, { context });
+    return processPartialResponse(
+      event,
+      async (record: SQSRecord) => reconciler.check(parseReconcileCheck(record.body)),
+      processor,
+      { context },
+    );
   };
   return middy<SQSEvent, SQSBatchResponse>()
     .use(injectLambdaContext(deps.observability.logger))

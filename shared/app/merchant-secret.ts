@@ -1,6 +1,10 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 
-import { credentialsFromSettings, parseMerchantCredentials, type MerchantCredentials } from '../config/merchant-credentials';
+import {
+  credentialsFromSettings,
+  parseMerchantCredentials,
+  type MerchantCredentials,
+} from '../config/merchant-credentials';
 import { ConfigurationError, type Settings } from '../config/settings';
 import { memo } from './memo';
 

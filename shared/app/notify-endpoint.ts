@@ -10,7 +10,10 @@ export const MAX_NOTIFICATION_BYTES = 64 * 1024;
  * POST /notify/pay. Verifies, records, then applies; answers success only after the record and the
  * transition are stored, so a storage failure makes WeChat retry.
  */
-export async function handleNotify(event: LambdaFunctionURLEvent, deps: Dependencies): Promise<LambdaFunctionURLResult> {
+export async function handleNotify(
+  event: LambdaFunctionURLEvent,
+  deps: Dependencies,
+): Promise<LambdaFunctionURLResult> {
   const { logger, observer } = deps.observability;
   const wechatPay = await deps.wechatPay();
   const raw = rawNotification(event);
@@ -32,7 +35,12 @@ export async function handleNotify(event: LambdaFunctionURLEvent, deps: Dependen
 }
 
 function rawNotification(event: LambdaFunctionURLEvent): RawNotification {
-  const body = event.body === undefined ? '' : event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  const body =
+    event.body === undefined
+      ? ''
+      : event.isBase64Encoded
+        ? Buffer.from(event.body, 'base64').toString('utf8')
+        : event.body;
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(event.headers ?? {})) {
     if (value !== undefined) headers[name.toLowerCase()] = value;

@@ -10,7 +10,10 @@ import { orderView } from './order-view';
 const MAX_BODY_BYTES = 16 * 1024;
 
 /** POST /orders, GET /orders/{out_trade_no}, POST /orders/{out_trade_no}/close. */
-export async function routeOrders(event: APIGatewayProxyEventV2, deps: Dependencies): Promise<APIGatewayProxyStructuredResultV2> {
+export async function routeOrders(
+  event: APIGatewayProxyEventV2,
+  deps: Dependencies,
+): Promise<APIGatewayProxyStructuredResultV2> {
   try {
     const method = event.requestContext.http.method;
     const route = event.routeKey;
@@ -42,10 +45,17 @@ export async function routeOrders(event: APIGatewayProxyEventV2, deps: Dependenc
 }
 
 function jsonBody(event: APIGatewayProxyEventV2): unknown {
-  const raw = event.body === undefined ? '' : event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
-  if (Buffer.byteLength(raw, 'utf8') > MAX_BODY_BYTES) throw new ValidationError(`body larger than ${MAX_BODY_BYTES} bytes`);
+  const raw =
+    event.body === undefined
+      ? ''
+      : event.isBase64Encoded
+        ? Buffer.from(event.body, 'base64').toString('utf8')
+        : event.body;
+  if (Buffer.byteLength(raw, 'utf8') > MAX_BODY_BYTES)
+    throw new ValidationError(`body larger than ${MAX_BODY_BYTES} bytes`);
   const type = event.headers['content-type'] ?? '';
-  if (!type.toLowerCase().startsWith('application/json')) throw new ValidationError('content-type must be application/json');
+  if (!type.toLowerCase().startsWith('application/json'))
+    throw new ValidationError('content-type must be application/json');
   try {
     return JSON.parse(raw) as unknown;
   } catch {

@@ -18,6 +18,7 @@ export function parseReconcileCheck(body: string): ReconcileCheck {
     throw new ValidationError('reconcile message is not JSON');
   }
   const parsed = ReconcileCheckSchema.safeParse(value);
-  if (!parsed.success) throw new ValidationError(`reconcile message is invalid: ${parsed.error.issues[0]?.message ?? ''}`);
+  if (!parsed.success)
+    throw new ValidationError(`reconcile message is invalid: ${parsed.error.issues[0]?.message ?? ''}`);
   return parsed.data;
 }

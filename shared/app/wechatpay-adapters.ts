@@ -17,12 +17,18 @@ export interface WechatPay {
  * Each API version's code is imported on first use: a merchant runs one version (two while
  * migrating), and the sweep runs none, so the rest is never evaluated in that container.
  */
-export async function createWechatPay(credentials: MerchantCredentials, settings: Settings, clock: Clock): Promise<WechatPay> {
+export async function createWechatPay(
+  credentials: MerchantCredentials,
+  settings: Settings,
+  clock: Clock,
+): Promise<WechatPay> {
   const merchant = { appid: credentials.appid, mchid: credentials.mchid };
   const v2Codec =
     credentials.apiKey === undefined
       ? undefined
-      : new (await import('../adapters/wechatpay-v2-notification-codec')).WechatPayV2NotificationCodec({ apiKey: credentials.apiKey });
+      : new (await import('../adapters/wechatpay-v2-notification-codec')).WechatPayV2NotificationCodec({
+          apiKey: credentials.apiKey,
+        });
   let provider: PaymentProvider;
   let v3Codec: NotificationCodec | undefined;
   if (credentials.apiVersion === 'v3') {

@@ -15,7 +15,10 @@ export const MerchantCredentialsSchema = z
     apiVersion: z.enum(['v2', 'v3']).default('v2'),
     apiKey: z.string().length(32, 'the APIv2 key is 32 characters').optional(),
     privateKey: pem.optional(),
-    certSerial: z.string().regex(/^[0-9A-Fa-f]{8,64}$/, 'a hex certificate serial').optional(),
+    certSerial: z
+      .string()
+      .regex(/^[0-9A-Fa-f]{8,64}$/, 'a hex certificate serial')
+      .optional(),
     apiV3Key: z
       .string()
       .refine((k) => Buffer.byteLength(k, 'utf8') === 32, 'the APIv3 key must be exactly 32 bytes')

@@ -53,8 +53,7 @@ export type ApplyOutcome =
   | { kind: 'rejected'; reason: RejectionReason; order?: Order };
 
 export type NotificationOutcome =
-  | { ok: true; outcome: ApplyOutcome }
-  | { ok: false; reason: string; outTradeNo?: string };
+  { ok: true; outcome: ApplyOutcome } | { ok: false; reason: string; outTradeNo?: string };
 
 type Source = 'api' | 'notify' | 'query' | 'reconcile' | 'close';
 
@@ -86,7 +85,10 @@ export class PaymentService {
     const order = created.order;
     if (created.kind === 'exists') {
       if (order.requestHash !== requestHash) {
-        throw new ConflictError('OUT_TRADE_NO_USED', `out_trade_no ${order.outTradeNo} was already used for a different payment`);
+        throw new ConflictError(
+          'OUT_TRADE_NO_USED',
+          `out_trade_no ${order.outTradeNo} was already used for a different payment`,
+        );
       }
       if (order.status !== 'CREATED') return this.prepayLapsed(order, now) ? this.renewPrepay(order, now) : order;
     }
@@ -123,7 +125,10 @@ export class PaymentService {
     if (order.status === 'PAID') throw new ConflictError('ORDERPAID', 'the order is paid and cannot be closed');
     const waitSeconds = this.secondsUntilClosable(order);
     if (waitSeconds > 0) {
-      throw new ConflictError('TOO_EARLY', `WeChat allows closing an order 5 minutes after creation; try again in ${waitSeconds} s`);
+      throw new ConflictError(
+        'TOO_EARLY',
+        `WeChat allows closing an order 5 minutes after creation; try again in ${waitSeconds} s`,
+      );
     }
     const closed = await this.closeAtWeChatAndHere(order, 'close');
     if (closed.status === 'CLOSED') return closed;
@@ -136,22 +141,42 @@ export class PaymentService {
   async receiveNotification(codec: NotificationCodec, raw: RawNotification): Promise<NotificationOutcome> {
     const { store, clock, observer } = this.deps;
     const verified = await codec.verify(raw);
-    const record = { id: randomUUID(), receivedAt: clock.now().toISOString(), apiVersion: codec.apiVersion, body: raw.body, headers: signatureHeaders(raw.headers) };
+    const record = {
+      id: randomUUID(),
+      receivedAt: clock.now().toISOString(),
+      apiVersion: codec.apiVersion,
+      body: raw.body,
+      headers: signatureHeaders(raw.headers),
+    };
     if (verified.kind === 'rejected') {
       // Unproven, so it is kept apart from the order it names: anyone can post one.
       const claimed = verified.outTradeNo === undefined ? '' : ` (claims out_trade_no ${verified.outTradeNo})`;
-      await store.recordNotification({ ...record, outTradeNo: undefined, outcome: 'rejected', reason: `${verified.reason}${claimed}` });
+      await store.recordNotification({
+        ...record,
+        outTradeNo: undefined,
+        outcome: 'rejected',
+        reason: `${verified.reason}${claimed}`,
+      });
       observer.rejected(verified.reason, { outTradeNo: verified.outTradeNo, source: 'notify' });
       return { ok: false, reason: verified.reason, outTradeNo: verified.outTradeNo };
     }
     const report = verified.report;
     const accepted: NotificationRecord = { ...record, outTradeNo: report.outTradeNo, outcome: 'accepted' };
     // A failed payment notification moves nothing: the payer may still pay, and the reconciler asks WeChat.
-    const outcome = await this.applyReport(report, 'notify', report.state === 'PAYERROR' ? { moveNothing: true } : { notification: accepted });
+    const outcome = await this.applyReport(
+      report,
+      'notify',
+      report.state === 'PAYERROR' ? { moveNothing: true } : { notification: accepted },
+    );
     if (outcome.kind === 'rejected') {
       // Kept apart from real orders when the order is unknown, so a later order with that number starts clean.
       const outTradeNo = outcome.reason === 'UNKNOWN_ORDER' ? undefined : report.outTradeNo;
-      await store.recordNotification({ ...record, outTradeNo, outcome: 'rejected', reason: `${outcome.reason} (out_trade_no ${report.outTradeNo})` });
+      await store.recordNotification({
+        ...record,
+        outTradeNo,
+        outcome: 'rejected',
+        reason: `${outcome.reason} (out_trade_no ${report.outTradeNo})`,
+      });
       return { ok: false, reason: outcome.reason, outTradeNo: report.outTradeNo };
     }
     // An applied change stored its notification in the same write; any other is stored now, before the reply.
@@ -201,7 +226,9 @@ export class PaymentService {
     } catch (err) {
       if (!(err instanceof ProviderError)) throw err;
       if (err.code === 'ORDERPAID') {
-        const outcome = await this.applyReport(await this.deps.provider.query(order.outTradeNo), source, { known: order });
+        const outcome = await this.applyReport(await this.deps.provider.query(order.outTradeNo), source, {
+          known: order,
+        });
         if (source !== 'close') this.deps.observer.paidAtExpiry(order.outTradeNo);
         return outcome.order ?? order;
       }
@@ -209,7 +236,13 @@ export class PaymentService {
       if (err.code !== 'ORDERCLOSED' && err.code !== 'ORDERNOTEXIST') throw err;
     }
     const at = this.deps.clock.now().toISOString();
-    const result = await this.deps.store.transition({ outTradeNo: order.outTradeNo, to: 'CLOSED', at, source, reason: 'closed unpaid' });
+    const result = await this.deps.store.transition({
+      outTradeNo: order.outTradeNo,
+      to: 'CLOSED',
+      at,
+      source,
+      reason: 'closed unpaid',
+    });
     return orderOf(result, order.outTradeNo);
   }
 
@@ -254,7 +287,10 @@ export class PaymentService {
     }
     // The same prepay_id back means WeChat's own two hours are not over: it lives as long as it did.
     if (prepay.prepayId === order.prepay?.prepayId) return order;
-    return orderOf(await store.renewPrepay(order.outTradeNo, this.prepayOf(prepay, now), clock.now().toISOString()), order.outTradeNo);
+    return orderOf(
+      await store.renewPrepay(order.outTradeNo, this.prepayOf(prepay, now), clock.now().toISOString()),
+      order.outTradeNo,
+    );
   }
 
   private prepayOf(prepay: PrepayResult, now: Date): Prepay {
@@ -266,7 +302,8 @@ export class PaymentService {
   }
 
   private notifyUrl(): string {
-    if (this.deps.notifyUrl === undefined) throw new AppError('CONFIGURATION', 'NOTIFY_URL is required to create payments');
+    if (this.deps.notifyUrl === undefined)
+      throw new AppError('CONFIGURATION', 'NOTIFY_URL is required to create payments');
     return this.deps.notifyUrl;
   }
 
@@ -278,7 +315,8 @@ export class PaymentService {
     if (report.payment === undefined) return 'MISSING_PAYMENT';
     // The order's own amount is checked by the write; here, that the report agrees with itself.
     const { amount, payment } = report;
-    if (amount && (amount.total !== payment.amountTotal || amount.currency !== payment.currency)) return 'AMOUNT_MISMATCH';
+    if (amount && (amount.total !== payment.amountTotal || amount.currency !== payment.currency))
+      return 'AMOUNT_MISMATCH';
     return undefined;
   }
 
@@ -292,7 +330,6 @@ export class PaymentService {
     const order = known?.outTradeNo === report.outTradeNo ? known : await this.deps.store.get(report.outTradeNo);
     return order ? { kind: 'unchanged', order } : this.reject('UNKNOWN_ORDER', report, source);
   }
-
 }
 
 function targetOf(report: TradeReport): OrderStatus | undefined {
@@ -315,9 +352,17 @@ function orderOf(result: TransitionResult, outTradeNo: string): Order {
   return result.order;
 }
 
-const SIGNATURE_HEADERS = ['wechatpay-timestamp', 'wechatpay-nonce', 'wechatpay-signature', 'wechatpay-serial', 'content-type'];
+const SIGNATURE_HEADERS = [
+  'wechatpay-timestamp',
+  'wechatpay-nonce',
+  'wechatpay-signature',
+  'wechatpay-serial',
+  'content-type',
+];
 
 function signatureHeaders(headers: Record<string, string>): Record<string, string> | undefined {
-  const kept = Object.fromEntries(SIGNATURE_HEADERS.filter((h) => headers[h] !== undefined).map((h) => [h, headers[h] as string]));
+  const kept = Object.fromEntries(
+    SIGNATURE_HEADERS.filter((h) => headers[h] !== undefined).map((h) => [h, headers[h] as string]),
+  );
   return Object.keys(kept).length > 0 ? kept : undefined;
 }

@@ -1,12 +1,4 @@
-import type {
-  Amount,
-  ClientParams,
-  Order,
-  OrderStatus,
-  PaymentFacts,
-  PaymentRequest,
-  Prepay,
-} from './order';
+import type { Amount, ClientParams, Order, OrderStatus, PaymentFacts, PaymentRequest, Prepay } from './order';
 
 // ---- Order store --------------------------------------------------------------------------------
 
@@ -101,14 +93,7 @@ export interface CheckScheduler {
 
 /** WeChat's trade_state, plus NOT_FOUND for ORDERNOTEXIST / 404. */
 export type TradeState =
-  | 'SUCCESS'
-  | 'REFUND'
-  | 'NOTPAY'
-  | 'CLOSED'
-  | 'REVOKED'
-  | 'USERPAYING'
-  | 'PAYERROR'
-  | 'NOT_FOUND';
+  'SUCCESS' | 'REFUND' | 'NOTPAY' | 'CLOSED' | 'REVOKED' | 'USERPAYING' | 'PAYERROR' | 'NOT_FOUND';
 
 /** A verified statement from WeChat about one trade: from a query answer or a notification. */
 export interface TradeReport {
@@ -148,8 +133,7 @@ export interface RawNotification {
 }
 
 export type VerifiedNotification =
-  | { kind: 'trade'; report: TradeReport }
-  | { kind: 'rejected'; reason: string; outTradeNo?: string };
+  { kind: 'trade'; report: TradeReport } | { kind: 'rejected'; reason: string; outTradeNo?: string };
 
 /** Verifies and decodes the provider's notifications, and words the reply the provider expects. */
 export interface NotificationCodec {

@@ -54,7 +54,11 @@ export class Reconciler {
     if (now.getTime() >= Date.parse(current.request.expiresAt)) {
       const wait = payments.secondsUntilClosable(current);
       if (wait > 0) {
-        await this.scheduleNext(current.outTradeNo, check.attempt + 1, new Date(now.getTime() + wait * 1000).toISOString());
+        await this.scheduleNext(
+          current.outTradeNo,
+          check.attempt + 1,
+          new Date(now.getTime() + wait * 1000).toISOString(),
+        );
         return 'waiting-to-close';
       }
       const closed = await payments.closeAtWeChatAndHere(current, 'reconcile');
@@ -69,7 +73,11 @@ export class Reconciler {
     }
 
     const attempt = check.attempt + 1;
-    await this.scheduleNext(current.outTradeNo, attempt, nextCheckAt(this.deps.reconcileSchedule, attempt, now, current.request.expiresAt));
+    await this.scheduleNext(
+      current.outTradeNo,
+      attempt,
+      nextCheckAt(this.deps.reconcileSchedule, attempt, now, current.request.expiresAt),
+    );
     return 'checked-again';
   }
 

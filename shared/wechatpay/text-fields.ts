@@ -9,7 +9,8 @@ export const utf8Bytes = (s: string): number => Buffer.byteLength(s, 'utf8');
 // Control characters have no place in any field; some cannot even be carried by XML, nor can
 // U+FFFE, U+FFFF or a lone surrogate.
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
-const NOT_PLAIN = /[\u0000-\u001F\u007F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const NOT_PLAIN =
+  /[\u0000-\u001F\u007F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 export function isPlainText(s: string): boolean {
   return !NOT_PLAIN.test(s);

@@ -7,8 +7,8 @@ import {
   consumedCapacity,
   operationOf,
   withConsumedCapacity,
-} from '../../bench/aws-classify';
-import { addToTally, emptyTally } from '../../bench/counting-proxy';
+} from '#bench/aws-classify';
+import { addToTally, emptyTally } from '#bench/counting-proxy';
 
 describe('DynamoDB requests', () => {
   it('reads the operation from X-Amz-Target and sorts reads, writes and set-up apart', () => {
@@ -22,25 +22,37 @@ describe('DynamoDB requests', () => {
   });
 
   it('takes the consumed capacity from the answer, summed over a batch', () => {
-    expect(classifyDynamoDb('DynamoDB_20120810.PutItem', '{"ConsumedCapacity":{"TableName":"t","CapacityUnits":3}}').capacityUnits).toBe(3);
+    expect(
+      classifyDynamoDb('DynamoDB_20120810.PutItem', '{"ConsumedCapacity":{"TableName":"t","CapacityUnits":3}}')
+        .capacityUnits,
+    ).toBe(3);
     expect(consumedCapacity('{"ConsumedCapacity":[{"CapacityUnits":1},{"CapacityUnits":2.5}]}')).toBe(3.5);
     // A refused conditional write carries no capacity in its error answer.
-    expect(classifyDynamoDb('DynamoDB_20120810.UpdateItem', '{"__type":"ConditionalCheckFailedException"}').capacityUnits).toBeUndefined();
+    expect(
+      classifyDynamoDb('DynamoDB_20120810.UpdateItem', '{"__type":"ConditionalCheckFailedException"}').capacityUnits,
+    ).toBeUndefined();
     expect(consumedCapacity('not json')).toBeUndefined();
   });
 
   it('asks data requests, and only them, to report consumed capacity', () => {
-    const asked = JSON.parse(withConsumedCapacity('DynamoDB_20120810.GetItem', '{"TableName":"t","Key":{}}')) as Record<string, unknown>;
+    const asked = JSON.parse(withConsumedCapacity('DynamoDB_20120810.GetItem', '{"TableName":"t","Key":{}}')) as Record<
+      string,
+      unknown
+    >;
     expect(asked).toEqual({ TableName: 't', Key: {}, ReturnConsumedCapacity: 'TOTAL' });
     expect(withConsumedCapacity('DynamoDB_20120810.CreateTable', '{"TableName":"t"}')).toBe('{"TableName":"t"}');
-    expect(withConsumedCapacity('DynamoDB_20120810.GetItem', '{"ReturnConsumedCapacity":"INDEXES"}')).toBe('{"ReturnConsumedCapacity":"INDEXES"}');
+    expect(withConsumedCapacity('DynamoDB_20120810.GetItem', '{"ReturnConsumedCapacity":"INDEXES"}')).toBe(
+      '{"ReturnConsumedCapacity":"INDEXES"}',
+    );
     expect(withConsumedCapacity('DynamoDB_20120810.GetItem', 'garbage')).toBe('garbage');
   });
 });
 
 describe('SQS requests', () => {
   it('tells a receive that brought messages from an idle poll', () => {
-    expect(classifySqs('AmazonSQS.ReceiveMessage', '{"Messages":[{"MessageId":"1"}]}')).toMatchObject({ kind: 'receive' });
+    expect(classifySqs('AmazonSQS.ReceiveMessage', '{"Messages":[{"MessageId":"1"}]}')).toMatchObject({
+      kind: 'receive',
+    });
     expect(classifySqs('AmazonSQS.ReceiveMessage', '{}')).toMatchObject({ kind: 'receive-empty' });
     expect(classifySqs('AmazonSQS.ReceiveMessage', '{"Messages":[]}')).toMatchObject({ kind: 'receive-empty' });
   });

@@ -1,14 +1,23 @@
 import { describe, expect, it } from 'vitest';
 
-import { parseBenchArgs, UsageError } from '../../bench/cli';
+import { parseBenchArgs, UsageError } from '#bench/cli';
 
 describe('parseBenchArgs', () => {
   it('runs every part, as a table, by default', () => {
-    expect(parseBenchArgs([])).toEqual({ json: false, quick: false, verbose: false, parts: ['bundle', 'notify', 'signing', 'cost', 'latency'] });
+    expect(parseBenchArgs([])).toEqual({
+      json: false,
+      quick: false,
+      verbose: false,
+      parts: ['bundle', 'notify', 'signing', 'cost', 'latency'],
+    });
   });
 
   it('reads --json, --quick and --verbose', () => {
-    expect(parseBenchArgs(['--json', '--quick', '--verbose'])).toMatchObject({ json: true, quick: true, verbose: true });
+    expect(parseBenchArgs(['--json', '--quick', '--verbose'])).toMatchObject({
+      json: true,
+      quick: true,
+      verbose: true,
+    });
   });
 
   it('takes parts by number or name, in the bench’s order, without repeats', () => {

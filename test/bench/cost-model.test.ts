@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 
-import { emptyTally } from '../../bench/counting-proxy';
-import { type PhaseCounts, perOrderOf, usageOf } from '../../bench/cost-per-payment';
-import { costPerMillion, PLATFORM_LOG_BYTES_PER_INVOCATION, PRICES, type UsagePerOrder } from '../../bench/prices';
+import { emptyTally } from '#bench/counting-proxy';
+import { type PhaseCounts, perOrderOf, usageOf } from '#bench/cost-per-payment';
+import { costPerMillion, PLATFORM_LOG_BYTES_PER_INVOCATION, PRICES, type UsagePerOrder } from '#bench/prices';
 
 const none = { invocations: 0, billedMs: 0, meanMs: 0 };
 
@@ -35,13 +35,22 @@ describe('costPerMillion', () => {
     // 0.1 s at 1 GB is 0.1 GB-s per order, a hundred thousand GB-s per million.
     expect(cost.byService.lambdaCompute).toBeCloseTo(100_000 * PRICES.lambdaArmPerGbSecond);
     expect(cost.byService.apiGateway).toBeCloseTo(PRICES.httpApiPerMillionRequests);
-    expect(cost.byService.dynamodb).toBeCloseTo(2 * PRICES.dynamodbPerMillionReadUnits + 4 * PRICES.dynamodbPerMillionWriteUnits);
+    expect(cost.byService.dynamodb).toBeCloseTo(
+      2 * PRICES.dynamodbPerMillionReadUnits + 4 * PRICES.dynamodbPerMillionWriteUnits,
+    );
     expect(cost.byService.sqs).toBeCloseTo(3 * PRICES.sqsPerMillionRequests);
     expect(cost.total).toBeCloseTo(Object.values(cost.byService).reduce((a, b) => a + b, 0));
   });
 
   it('prices a gigabyte of logs per million orders at the ingestion price', () => {
-    const usage: UsagePerOrder = { functions: [], apiGatewayRequests: 0, dynamodbReadUnits: 0, dynamodbWriteUnits: 0, sqsRequests: 0, logBytes: 1024 ** 3 / 1_000_000 };
+    const usage: UsagePerOrder = {
+      functions: [],
+      apiGatewayRequests: 0,
+      dynamodbReadUnits: 0,
+      dynamodbWriteUnits: 0,
+      sqsRequests: 0,
+      logBytes: 1024 ** 3 / 1_000_000,
+    };
     expect(costPerMillion(usage).total).toBeCloseTo(PRICES.logsPerGbIngested);
   });
 });
@@ -59,7 +68,12 @@ describe('per order counts', () => {
     wechat.byKind = { call: 10, control: 4 };
     wechat.byOp = { unifiedorder: 10, '/sandbox/orders/x/pay': 4 };
     const c = counts({
-      lambda: { orders: { invocations: 10, billedMs: 500, meanMs: 50 }, notify: { invocations: 10, billedMs: 300, meanMs: 30 }, reconcile: { invocations: 5, billedMs: 50, meanMs: 10 }, sweep: none },
+      lambda: {
+        orders: { invocations: 10, billedMs: 500, meanMs: 50 },
+        notify: { invocations: 10, billedMs: 300, meanMs: 30 },
+        reconcile: { invocations: 5, billedMs: 50, meanMs: 10 },
+        sweep: none,
+      },
       dynamodb,
       sqs,
       wechat,
@@ -79,7 +93,12 @@ describe('per order counts', () => {
       apiGatewayRequests: 1,
     });
     const usage = usageOf(c, per);
-    expect(usage.functions.find((f) => f.name === 'orders')).toEqual({ name: 'orders', invocations: 1, billedMs: 50, memoryMb: 512 });
+    expect(usage.functions.find((f) => f.name === 'orders')).toEqual({
+      name: 'orders',
+      invocations: 1,
+      billedMs: 50,
+      memoryMb: 512,
+    });
     expect(usage.logBytes).toBeCloseTo(100 + 2.5 * PLATFORM_LOG_BYTES_PER_INVOCATION);
   });
 });

@@ -2,16 +2,24 @@ import { describe, expect, it } from 'vitest';
 
 import { OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 
-import { bytesByPackage, stackBundleOptions } from '../../bench/bundle';
-import { isSuccessReply, type Posted, runPool, timeRequests } from '../../bench/load';
-import { measureOps } from '../../bench/measure';
-import { createOrderBody, outTradeNos, paidNotification, pendingOrder, runPrefix, SEED_AMOUNT_FEN, transactionId } from '../../bench/seed-orders';
-import { PAYMENT_BUNDLING } from '../../infra/cdk/payment-function';
-import { SANDBOX_MERCHANT } from '../../infra/simulator/sandbox-merchant';
-import { parseCreateOrder } from '../../shared/app/create-order-schema';
-import { verifyV2 } from '../../shared/wechatpay/v2/sign';
-import { outTradeNoSchema } from '../../shared/wechatpay/v2/requests';
-import { parseXml } from '../../shared/wechatpay/v2/xml';
+import { bytesByPackage, stackBundleOptions } from '#bench/bundle';
+import { isSuccessReply, type Posted, runPool, timeRequests } from '#bench/load';
+import { measureOps } from '#bench/measure';
+import {
+  createOrderBody,
+  outTradeNos,
+  paidNotification,
+  pendingOrder,
+  runPrefix,
+  SEED_AMOUNT_FEN,
+  transactionId,
+} from '#bench/seed-orders';
+import { PAYMENT_BUNDLING } from '#infra/cdk/payment-function';
+import { SANDBOX_MERCHANT } from '#sandbox/simulator/sandbox-merchant';
+import { parseCreateOrder } from '#shared/app/create-order-schema';
+import { verifyV2 } from '#shared/wechatpay/v2/sign';
+import { outTradeNoSchema } from '#shared/wechatpay/v2/requests';
+import { parseXml } from '#shared/wechatpay/v2/xml';
 
 describe('measureOps', () => {
   it('turns calls per elapsed time into ops/s, per case, from an injected clock', async () => {
@@ -31,7 +39,12 @@ describe('measureOps', () => {
   it('awaits a case that returns a promise', async () => {
     let t = 0;
     let settled = 0;
-    const ops = await measureOps([{ name: 'async', run: async () => ((t += 0.5), settled++) }], { rounds: 1, roundMs: 5, warmupMs: 1, now: () => t });
+    const ops = await measureOps([{ name: 'async', run: async () => ((t += 0.5), settled++) }], {
+      rounds: 1,
+      roundMs: 5,
+      warmupMs: 1,
+      now: () => t,
+    });
     expect(ops.get('async')).toBeCloseTo(2000, -1);
     expect(settled).toBeGreaterThan(10);
   });
@@ -42,13 +55,17 @@ describe('runPool', () => {
     let inFlight = 0;
     let peak = 0;
     const done: number[] = [];
-    await runPool(Array.from({ length: 25 }, (_, i) => i), 4, async (item) => {
-      inFlight += 1;
-      peak = Math.max(peak, inFlight);
-      await new Promise((resolve) => setTimeout(resolve, 1));
-      done.push(item);
-      inFlight -= 1;
-    });
+    await runPool(
+      Array.from({ length: 25 }, (_, i) => i),
+      4,
+      async (item) => {
+        inFlight += 1;
+        peak = Math.max(peak, inFlight);
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        done.push(item);
+        inFlight -= 1;
+      },
+    );
     expect(done.sort((a, b) => a - b)).toEqual(Array.from({ length: 25 }, (_, i) => i));
     expect(peak).toBe(4);
   });
@@ -112,8 +129,16 @@ describe('bench orders', () => {
   it('asks POST /orders for what its own schema accepts, NATIVE with a product and JSAPI with a payer', () => {
     const now = new Date('2026-01-01T00:00:00Z');
     const native = parseCreateOrder(createOrderBody('BL0001'), now);
-    expect(native).toMatchObject({ outTradeNo: 'BL0001', tradeType: 'NATIVE', productId: 'sku-bench', amount: { total: SEED_AMOUNT_FEN } });
-    expect(parseCreateOrder(createOrderBody('BL0002', 'JSAPI'), now)).toMatchObject({ tradeType: 'JSAPI', payerOpenid: expect.stringMatching(/./) });
+    expect(native).toMatchObject({
+      outTradeNo: 'BL0001',
+      tradeType: 'NATIVE',
+      productId: 'sku-bench',
+      amount: { total: SEED_AMOUNT_FEN },
+    });
+    expect(parseCreateOrder(createOrderBody('BL0002', 'JSAPI'), now)).toMatchObject({
+      tradeType: 'JSAPI',
+      payerOpenid: expect.stringMatching(/./),
+    });
   });
 
   it('signs a paid notification with the merchant’s key, for the order’s amount, trade type and payer', () => {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 
-import type { LatencyResult } from '../../bench/api-latency';
-import { formatBytes, formatRatio, renderReport, table } from '../../bench/report';
-import { type BenchResults, toJson } from '../../bench/summary';
-import { checkTargets, MAX_BUNDLE_BYTES } from '../../bench/targets';
+import type { LatencyResult } from '#bench/api-latency';
+import { formatBytes, formatRatio, renderReport, table } from '#bench/report';
+import { type BenchResults, toJson } from '#bench/summary';
+import { checkTargets, MAX_BUNDLE_BYTES } from '#bench/targets';
 
 describe('checkTargets', () => {
   it('passes a value on the right side of each target and misses one on the wrong side', () => {
@@ -56,7 +56,16 @@ describe('table', () => {
 });
 
 describe('part 5 in the report and the JSON', () => {
-  const op = (operation: 'create' | 'get' | 'notify', label: string, p50: number) => ({ operation, label, count: 300, p50, p99: p50 * 2, max: p50 * 3, perSecond: 1000 / p50, failures: 0 });
+  const op = (operation: 'create' | 'get' | 'notify', label: string, p50: number) => ({
+    operation,
+    label,
+    count: 300,
+    p50,
+    p99: p50 * 2,
+    max: p50 * 3,
+    perSecond: 1000 / p50,
+    failures: 0,
+  });
   const latency: LatencyResult = {
     requests: 300,
     warmup: 10,
@@ -64,7 +73,11 @@ describe('part 5 in the report and the JSON', () => {
     signedWith: 'MD5',
     runs: [1, 8].map((concurrency) => ({
       concurrency,
-      operations: [op('create', 'POST /orders', 20), op('get', 'GET /orders/{out_trade_no}', 5), op('notify', 'POST /notify/pay (v2 paid)', 10)],
+      operations: [
+        op('create', 'POST /orders', 20),
+        op('get', 'GET /orders/{out_trade_no}', 5),
+        op('notify', 'POST /notify/pay (v2 paid)', 10),
+      ],
       paidAfterwards: 300,
     })),
   };
@@ -88,14 +101,24 @@ describe('part 5 in the report and the JSON', () => {
 
   it('gives count, p50, p99, max and requests/s per operation and concurrency', () => {
     const json = toJson(results, run, []) as { latency: { by_concurrency: Record<string, Record<string, unknown>> } };
-    expect(json.latency.by_concurrency['8']?.get).toEqual({ count: 300, latency_ms: { p50: 5, p99: 10, max: 15 }, per_second: 200, failures: 0 });
+    expect(json.latency.by_concurrency['8']?.get).toEqual({
+      count: 300,
+      latency_ms: { p50: 5, p99: 10, max: 15 },
+      per_second: 200,
+      failures: 0,
+    });
     expect(json.latency.by_concurrency['1']?.paid_afterwards).toBe(300);
   });
 
   it('prints a row per operation and concurrency', () => {
-    const section = renderReport(results, run).split('\n\n').find((s) => s.startsWith('5. API latency')) ?? '';
+    const section =
+      renderReport(results, run)
+        .split('\n\n')
+        .find((s) => s.startsWith('5. API latency')) ?? '';
     const rows = section.split('\n').slice(3);
     expect(rows).toHaveLength(6);
-    expect(rows[5]).toMatch(/^POST \/notify\/pay \(v2 paid\)\s+8\s+300\s+10\.0\s+20\.0\s+30\.0\s+100\s+0 failed, 300\/300 PAID after$/);
+    expect(rows[5]).toMatch(
+      /^POST \/notify\/pay \(v2 paid\)\s+8\s+300\s+10\.0\s+20\.0\s+30\.0\s+100\s+0 failed, 300\/300 PAID after$/,
+    );
   });
 });

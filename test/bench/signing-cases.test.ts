@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { signingCases } from '../../bench/signing';
+import { signingCases } from '#bench/signing';
 
 /**
  * The signing benchmark compares like with like only if every implementation does its job on the

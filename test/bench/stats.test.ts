@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { mean, median, percentile, ratio, significant, summarizeLatencies, summarizeRequests } from '../../bench/stats';
+import { mean, median, percentile, ratio, significant, summarizeLatencies, summarizeRequests } from '#bench/stats';
 
 describe('median', () => {
   it('takes the middle of an odd sample and the mean of the two middles of an even one, whatever the order', () => {

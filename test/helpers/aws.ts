@@ -3,14 +3,9 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { inject } from 'vitest';
-import { DynamoDbOrderStore } from '../../shared/adapters/dynamodb-order-store';
-import {
-  ensureQueues,
-  ensureTable,
-  localDynamoDbClient,
-  localSqsClient,
-} from '../../infra/local/resources';
-import type { QueueSettings, QueueUrls } from '../../infra/local/resources';
+import { DynamoDbOrderStore } from '#shared/adapters/dynamodb-order-store';
+import { ensureQueues, ensureTable, localDynamoDbClient, localSqsClient } from '#sandbox/local/resources';
+import type { QueueSettings, QueueUrls } from '#sandbox/local/resources';
 
 /**
  * An endpoint the global setup provided. Without one a client would fall back to AWS itself:
@@ -19,7 +14,9 @@ import type { QueueSettings, QueueUrls } from '../../infra/local/resources';
 export function localEndpoint(name: 'dynamodbEndpoint' | 'sqsEndpoint'): string {
   const endpoint = inject(name);
   if (!endpoint || new URL(endpoint).hostname !== '127.0.0.1') {
-    throw new Error(`${name} is not a loopback endpoint (${String(endpoint)}); is test/helpers/global-setup.ts the globalSetup?`);
+    throw new Error(
+      `${name} is not a loopback endpoint (${String(endpoint)}); is test/helpers/global-setup.ts the globalSetup?`,
+    );
   }
   return endpoint;
 }
@@ -50,7 +47,9 @@ export interface TestQueues extends QueueUrls {
 }
 
 /** A fresh queue and dead-letter queue on the run's SQS server. */
-export async function testQueues(settings: Partial<Omit<QueueSettings, 'queueName' | 'dlqName'>> = {}): Promise<TestQueues> {
+export async function testQueues(
+  settings: Partial<Omit<QueueSettings, 'queueName' | 'dlqName'>> = {},
+): Promise<TestQueues> {
   const client = localSqsClient(localEndpoint('sqsEndpoint'));
   const queueName = uniqueName('checks');
   const urls = await ensureQueues(client, {

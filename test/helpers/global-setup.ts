@@ -1,6 +1,6 @@
 import type { TestProject } from 'vitest/node';
-import { startDynamoDbLocal } from '../../infra/local/dynamodb-server';
-import { startSqsLocal } from '../../infra/local/sqs-server';
+import { startDynamoDbLocal } from '#sandbox/local/dynamodb-server';
+import { startSqsLocal } from '#sandbox/local/sqs-server';
 
 declare module 'vitest' {
   export interface ProvidedContext {

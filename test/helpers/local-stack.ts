@@ -2,9 +2,9 @@ import { generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
 
 import { inject } from 'vitest';
 
-import { SANDBOX_MERCHANT } from '../../infra/simulator/sandbox-merchant';
-import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../infra/local/stack';
-import { buildTransactionNotification } from '../../shared/wechatpay/v3/notification';
+import { SANDBOX_MERCHANT } from '#sandbox/simulator/sandbox-merchant';
+import { type LocalStack, type LocalStackOptions, startLocalStack } from '#sandbox/local/stack';
+import { buildTransactionNotification } from '#shared/wechatpay/v3/notification';
 import { paidNotificationFields, signedV2Notification, type V2Fields } from './wechatpay-v2';
 
 export interface HttpAnswer {
@@ -47,7 +47,8 @@ async function call(baseUrl: string, method: string, path: string, body?: unknow
   let json: Record<string, unknown> = {};
   try {
     const parsed: unknown = JSON.parse(text);
-    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) json = parsed as Record<string, unknown>;
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed))
+      json = parsed as Record<string, unknown>;
   } catch {
     // Not JSON: the caller reads `text`.
   }
@@ -64,7 +65,10 @@ export async function startTestStack(overrides: Partial<LocalStackOptions> = {})
   const logs: string[] = [];
   const merchant = overrides.merchant ?? SANDBOX_MERCHANT;
   // In v3 the test holds WeChat's signing key, so it can sign notifications as WeChat would.
-  const platformKey = overrides.env?.WECHATPAY_API_VERSION === 'v3' ? generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey : undefined;
+  const platformKey =
+    overrides.env?.WECHATPAY_API_VERSION === 'v3'
+      ? generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey
+      : undefined;
   const stack = await startLocalStack({
     dynamodbEndpoint: inject('dynamodbEndpoint'),
     sqsEndpoint: inject('sqsEndpoint'),
@@ -109,13 +113,22 @@ export async function startTestStack(overrides: Partial<LocalStackOptions> = {})
       );
       const res = await fetch(`${stack.notifyUrl}`, { method: 'POST', headers: { 'content-type': 'text/xml' }, body });
       const text = await res.text();
-      return { ok: res.status === 200 && /<return_code>(<!\[CDATA\[)?SUCCESS(\]\]>)?<\/return_code>/.test(text), status: res.status, text };
+      return {
+        ok: res.status === 200 && /<return_code>(<!\[CDATA\[)?SUCCESS(\]\]>)?<\/return_code>/.test(text),
+        status: res.status,
+        text,
+      };
     },
   };
 }
 
 /** A paid transaction as WeChat v3 reports it in a notification or a query. */
-export function paidV3Transaction(merchant: { appid: string; mchid: string }, outTradeNo: string, transactionId: string, total: number): Record<string, unknown> {
+export function paidV3Transaction(
+  merchant: { appid: string; mchid: string },
+  outTradeNo: string,
+  transactionId: string,
+  total: number,
+): Record<string, unknown> {
   return {
     appid: merchant.appid,
     mchid: merchant.mchid,
@@ -141,6 +154,11 @@ export function signedV3Notification(
   const apiV3Key = opts.apiV3Key ?? stack.settings.WECHATPAY_APIV3_KEY;
   const serial = opts.serial ?? stack.settings.WECHATPAY_PUBLIC_KEY_ID;
   if (apiV3Key === undefined || serial === undefined) throw new Error('not a v3 stack');
-  const built = buildTransactionNotification({ transaction, apiV3Key, signer: { privateKey: platformKey, serial }, now: opts.now ?? new Date() });
+  const built = buildTransactionNotification({
+    transaction,
+    apiV3Key,
+    signer: { privateKey: platformKey, serial },
+    now: opts.now ?? new Date(),
+  });
   return { headers: built.headers, body: built.body };
 }

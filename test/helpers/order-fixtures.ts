@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
-import type { Order } from '../../shared/domain/order';
+import type { Order } from '#shared/domain/order';
 
 /** The instant fixtures count from, far from any real clock. */
 export const T0 = Date.parse('2030-01-01T00:00:00.000Z');

@@ -3,10 +3,10 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-import { refundReqInfoKey } from '../../shared/wechatpay/v2/refund-req-info';
-import type { SignType } from '../../shared/wechatpay/v2/sign';
-import { signV2 } from '../../shared/wechatpay/v2/sign';
-import { parseXml, toXml } from '../../shared/wechatpay/v2/xml';
+import { refundReqInfoKey } from '#shared/wechatpay/v2/refund-req-info';
+import type { SignType } from '#shared/wechatpay/v2/sign';
+import { signV2 } from '#shared/wechatpay/v2/sign';
+import { parseXml, toXml } from '#shared/wechatpay/v2/xml';
 import { loadVectors } from './vectors';
 
 /**
@@ -15,7 +15,6 @@ import { loadVectors } from './vectors';
  */
 
 // ---- published vectors ------------------------------------------------------------------------
-
 
 export interface V2SignVector {
   id: string;
@@ -141,7 +140,13 @@ export async function startCraftedServer(
       } catch {
         fields = {};
       }
-      const crafted: CraftedRequest = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body, fields };
+      const crafted: CraftedRequest = {
+        method: req.method ?? '',
+        path: req.url ?? '',
+        headers: req.headers,
+        body,
+        fields,
+      };
       const index = requests.push(crafted) - 1;
       void Promise.resolve(answer(crafted, index)).then((a) => {
         const send = (): void => {

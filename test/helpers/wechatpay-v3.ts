@@ -1,18 +1,18 @@
 /**
  * WeChat Pay APIv3 fixtures for tests: generated merchant and platform identities, the published
  * vectors, signed and encrypted notifications, and a small loopback HTTP stand-in for WeChat's v3
- * API (for client tests; the full simulator lives in infra/simulator).
+ * API (for client tests; the full simulator lives in sandbox/simulator).
  */
 import { generateKeyPairSync } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Clock } from '../../shared/domain/ports';
-import { verifyAuthorization } from '../../shared/wechatpay/v3/authorization';
-import type { AuthorizationCheck } from '../../shared/wechatpay/v3/authorization';
-import { buildTransactionNotification } from '../../shared/wechatpay/v3/notification';
-import { createSelfSignedCertificate } from '../../shared/wechatpay/v3/self-signed-certificate';
-import { signWechatpayMessage } from '../../shared/wechatpay/v3/wechatpay-signature';
+import type { Clock } from '#shared/domain/ports';
+import { verifyAuthorization } from '#shared/wechatpay/v3/authorization';
+import type { AuthorizationCheck } from '#shared/wechatpay/v3/authorization';
+import { buildTransactionNotification } from '#shared/wechatpay/v3/notification';
+import { createSelfSignedCertificate } from '#shared/wechatpay/v3/self-signed-certificate';
+import { signWechatpayMessage } from '#shared/wechatpay/v3/wechatpay-signature';
 import { loadVectors } from './vectors';
 
 // ---- Published vectors (test/helpers/vectors) ------------------------------------------------------
@@ -75,7 +75,9 @@ export interface PlatformIdentity extends RsaIdentity {
 
 let platformCount = 0;
 
-export function createPlatformIdentity(opts: { notBefore?: Date; notAfter?: Date; publicKeyId?: string } = {}): PlatformIdentity {
+export function createPlatformIdentity(
+  opts: { notBefore?: Date; notAfter?: Date; publicKeyId?: string } = {},
+): PlatformIdentity {
   const rsa = rsaIdentity();
   const cert = createSelfSignedCertificate({
     privateKey: rsa.privateKey,
@@ -87,7 +89,8 @@ export function createPlatformIdentity(opts: { notBefore?: Date; notAfter?: Date
     ...rsa,
     certificatePem: cert.pem,
     serial: cert.serial,
-    publicKeyId: opts.publicKeyId ?? `PUB_KEY_ID_01142321349124100000000000${String((platformCount += 1)).padStart(4, '0')}`,
+    publicKeyId:
+      opts.publicKeyId ?? `PUB_KEY_ID_01142321349124100000000000${String((platformCount += 1)).padStart(4, '0')}`,
   };
 }
 
@@ -176,7 +179,10 @@ export interface StandInAnswer {
   /** Shifts Wechatpay-Timestamp from the stand-in's clock. */
   timestampOffsetSeconds?: number;
   /** Changes headers or body after signing (tampering). */
-  mutate?: (signed: { headers: Record<string, string>; body: string }) => { headers: Record<string, string>; body: string };
+  mutate?: (signed: { headers: Record<string, string>; body: string }) => {
+    headers: Record<string, string>;
+    body: string;
+  };
   /** Waits this long before answering (timeouts). */
   delayMs?: number;
 }
@@ -208,7 +214,12 @@ export async function startWechatV3StandIn(opts: {
         const url = new URL(req.url ?? '/', 'http://127.0.0.1');
         const authorization = verifyAuthorization(
           { method: req.method ?? 'GET', url: req.url ?? '/', body, authorization: req.headers.authorization },
-          { publicKey: opts.merchant.publicKey, mchid: opts.merchant.mchid, serialNo: opts.merchant.serial, now: clock.now() },
+          {
+            publicKey: opts.merchant.publicKey,
+            mchid: opts.merchant.mchid,
+            serialNo: opts.merchant.serial,
+            now: clock.now(),
+          },
         );
         let json: unknown;
         try {
@@ -216,13 +227,21 @@ export async function startWechatV3StandIn(opts: {
         } catch {
           json = undefined;
         }
-        const request: StandInRequest = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, body, json, authorization };
+        const request: StandInRequest = {
+          method: req.method ?? 'GET',
+          path: url.pathname,
+          query: url.searchParams,
+          body,
+          json,
+          authorization,
+        };
         requests.push(request);
         const answer: StandInAnswer = authorization.ok
           ? await opts.handler(request)
           : { status: 401, body: { code: 'SIGN_ERROR', message: authorization.message } };
         if (answer.delayMs) await new Promise((r) => setTimeout(r, answer.delayMs));
-        const text = answer.body === undefined ? '' : typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body);
+        const text =
+          answer.body === undefined ? '' : typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body);
         const signer = answer.signer === undefined ? opts.signer : answer.signer;
         const signedAt = new Date(clock.now().getTime() + (answer.timestampOffsetSeconds ?? 0) * 1000);
         let out = {

@@ -1,4 +1,4 @@
-import { ProviderError } from '../../domain/errors';
+import { ProviderError } from '#shared/domain/errors';
 
 /**
  * How WeChat Pay v2 failures are classified. `retryable` means: asking again with the same
@@ -80,7 +80,11 @@ export function returnFailError(returnMsg: string | undefined): ProviderError {
 }
 
 /** The call did not get an answer: network error, timeout, HTTP error status, unreadable body. */
-export function transportError(code: string, message: string, opts: { retryable: boolean; cause?: unknown }): ProviderError {
+export function transportError(
+  code: string,
+  message: string,
+  opts: { retryable: boolean; cause?: unknown },
+): ProviderError {
   return new ProviderError(code, message, { retryable: opts.retryable, kind: 'transport', cause: opts.cause });
 }
 

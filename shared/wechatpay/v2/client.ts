@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { ProviderError } from '../../domain/errors';
+import { ProviderError } from '#shared/domain/errors';
 import { businessError, returnFailError, signatureError, transportError } from './classification';
 import { randomNonce } from './nonce';
 import type { OrderQueryRequest, UnifiedOrderRequest } from './requests';
@@ -139,7 +139,11 @@ export class WechatPayV2Client {
    * returns the verified fields of an answer that is a business success or whose err_code is in
    * `answers` (results rather than failures for this call).
    */
-  async #call(path: string, params: Record<string, string | undefined>, answers: readonly string[] = []): Promise<Fields> {
+  async #call(
+    path: string,
+    params: Record<string, string | undefined>,
+    answers: readonly string[] = [],
+  ): Promise<Fields> {
     const nonce = parseOrThrow(nonceSchema, this.#nonce(), 'nonce_str');
     const signed: Record<string, string | undefined> = {
       appid: this.appid,

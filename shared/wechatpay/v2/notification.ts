@@ -42,13 +42,13 @@ export interface V2PaymentNotification {
 }
 
 export type V2NotificationResult =
-  | { ok: true; notification: V2PaymentNotification }
-  | { ok: false; reason: string; outTradeNo?: string };
+  { ok: true; notification: V2PaymentNotification } | { ok: false; reason: string; outTradeNo?: string };
 
 function reject(reason: string, fields?: Fields): V2NotificationResult {
   const outTradeNo = fields?.out_trade_no;
   // Only a well-formed order number is worth filing the rejection under.
-  if (outTradeNo !== undefined && outTradeNoSchema.safeParse(outTradeNo).success) return { ok: false, reason, outTradeNo };
+  if (outTradeNo !== undefined && outTradeNoSchema.safeParse(outTradeNo).success)
+    return { ok: false, reason, outTradeNo };
   return { ok: false, reason };
 }
 
@@ -79,14 +79,19 @@ export function parseV2Notification(
   if (!verifyV2(fields, apiKey)) return reject('notification signature does not verify', fields);
 
   if (fields.return_code !== 'SUCCESS') {
-    return reject(`return_code ${fields.return_code ?? 'missing'}${fields.return_msg ? `: ${fields.return_msg}` : ''}`, fields);
+    return reject(
+      `return_code ${fields.return_code ?? 'missing'}${fields.return_msg ? `: ${fields.return_msg}` : ''}`,
+      fields,
+    );
   }
   const resultCode = fields.result_code;
-  if (resultCode !== 'SUCCESS' && resultCode !== 'FAIL') return reject(`result_code ${resultCode ?? 'missing'}`, fields);
+  if (resultCode !== 'SUCCESS' && resultCode !== 'FAIL')
+    return reject(`result_code ${resultCode ?? 'missing'}`, fields);
   for (const key of ['appid', 'mch_id', 'out_trade_no'] as const) {
     if (!fields[key]) return reject(`notification lacks ${key}`, fields);
   }
-  if (!outTradeNoSchema.safeParse(fields.out_trade_no).success) return reject('notification has a malformed out_trade_no');
+  if (!outTradeNoSchema.safeParse(fields.out_trade_no).success)
+    return reject('notification has a malformed out_trade_no');
 
   const totalFee = fen(fields.total_fee);
   const cashFee = fen(fields.cash_fee);
@@ -136,6 +141,9 @@ export function notificationReply(ok: boolean, message: string): string {
 function replyMessage(message: string): string {
   // Keep the reply small and XML-safe whatever the caller passes.
   // eslint-disable-next-line no-control-regex -- matching control characters is the point
-  const clean = message.replace(/[\u0000-\u001F\u007F\uD800-\uDFFF\uFFFE\uFFFF]/g, ' ').trim().slice(0, 128);
+  const clean = message
+    .replace(/[\u0000-\u001F\u007F\uD800-\uDFFF\uFFFE\uFFFF]/g, ' ')
+    .trim()
+    .slice(0, 128);
   return clean === '' ? 'FAIL' : clean;
 }

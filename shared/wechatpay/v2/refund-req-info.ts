@@ -20,13 +20,16 @@ export function refundReqInfoKey(apiKey: string): Buffer {
 /** The decrypted XML; throws RefundReqInfoError when the key is wrong or the data is not WeChat's. */
 export function decryptRefundReqInfo(reqInfo: string, apiKey: string): string {
   const data = Buffer.from(reqInfo, 'base64');
-  if (data.length === 0 || data.length % 16 !== 0) throw new RefundReqInfoError('req_info is not whole AES blocks of base64');
+  if (data.length === 0 || data.length % 16 !== 0)
+    throw new RefundReqInfoError('req_info is not whole AES blocks of base64');
   try {
     const decipher = createDecipheriv('aes-256-ecb', refundReqInfoKey(apiKey), null);
     return Buffer.concat([decipher.update(data), decipher.final()]).toString('utf8');
   } catch (cause) {
     // A wrong key shows as bad padding; say so without echoing anything derived from the key.
-    throw new RefundReqInfoError('req_info does not decrypt with this API key', { cause: new Error((cause as Error).message) });
+    throw new RefundReqInfoError('req_info does not decrypt with this API key', {
+      cause: new Error((cause as Error).message),
+    });
   }
 }
 
@@ -36,7 +39,8 @@ export function readRefundReqInfo(reqInfo: string, apiKey: string): Record<strin
   try {
     return parseXml(xml, undefined, 'root');
   } catch (cause) {
-    if (cause instanceof XmlError) throw new RefundReqInfoError(`req_info is not WeChat's XML: ${cause.message}`, { cause });
+    if (cause instanceof XmlError)
+      throw new RefundReqInfoError(`req_info is not WeChat's XML: ${cause.message}`, { cause });
     throw cause;
   }
 }

@@ -83,7 +83,8 @@ function required(fields: Fields, key: string, context: string): string {
 
 /** WeChat's fen text as a number, refusing anything that is not an exact non-negative integer. */
 export function parseFen(text: string, field: string): number {
-  if (!/^\d{1,16}$/.test(text)) throw invalidResponseError(`${field} is not an integer amount: ${JSON.stringify(text)}`);
+  if (!/^\d{1,16}$/.test(text))
+    throw invalidResponseError(`${field} is not an integer amount: ${JSON.stringify(text)}`);
   const value = Number(text);
   if (!Number.isSafeInteger(value)) throw invalidResponseError(`${field} is out of range: ${text}`);
   return value;
@@ -104,8 +105,10 @@ export function decodeUnifiedOrder(fields: Fields, requestedType: V2TradeType): 
   const response: UnifiedOrderResponse = { prepay_id: prepayId, trade_type: requestedType, raw: fields };
   const codeUrl = present(fields, 'code_url');
   const mwebUrl = present(fields, 'mweb_url');
-  if (requestedType === 'NATIVE' && codeUrl === undefined) throw invalidResponseError(`${context}: NATIVE answer lacks code_url`);
-  if (requestedType === 'MWEB' && mwebUrl === undefined) throw invalidResponseError(`${context}: MWEB answer lacks mweb_url`);
+  if (requestedType === 'NATIVE' && codeUrl === undefined)
+    throw invalidResponseError(`${context}: NATIVE answer lacks code_url`);
+  if (requestedType === 'MWEB' && mwebUrl === undefined)
+    throw invalidResponseError(`${context}: MWEB answer lacks mweb_url`);
   if (codeUrl !== undefined) response.code_url = codeUrl;
   if (mwebUrl !== undefined) response.mweb_url = mwebUrl;
   return response;
@@ -129,7 +132,8 @@ export function decodeOrderQuery(
     return notFound;
   }
   const state = required(fields, 'trade_state', context);
-  if (!(V2_TRADE_STATES as readonly string[]).includes(state)) throw invalidResponseError(`${context}: unknown trade_state ${state}`);
+  if (!(V2_TRADE_STATES as readonly string[]).includes(state))
+    throw invalidResponseError(`${context}: unknown trade_state ${state}`);
   const outTradeNo = present(fields, 'out_trade_no') ?? asked.out_trade_no;
   if (outTradeNo === undefined) throw invalidResponseError(`${context}: answer lacks out_trade_no`);
   if (asked.out_trade_no !== undefined && outTradeNo !== asked.out_trade_no) {
@@ -152,7 +156,15 @@ export function decodeOrderQuery(
   if (totalFee !== undefined) found.total_fee = totalFee;
   if (cashFee !== undefined) found.cash_fee = cashFee;
   if (transactionId !== undefined) found.transaction_id = transactionId;
-  for (const key of ['trade_state_desc', 'fee_type', 'time_end', 'bank_type', 'openid', 'trade_type', 'attach'] as const) {
+  for (const key of [
+    'trade_state_desc',
+    'fee_type',
+    'time_end',
+    'bank_type',
+    'openid',
+    'trade_type',
+    'attach',
+  ] as const) {
     const v = present(fields, key);
     if (v !== undefined) found[key] = v;
   }

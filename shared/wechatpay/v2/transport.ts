@@ -1,4 +1,4 @@
-import { ProviderError } from '../../domain/errors';
+import { ProviderError } from '#shared/domain/errors';
 import { transportError, httpStatusError } from './classification';
 
 export interface PostXmlOptions {

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { ValidationError } from '../../domain/errors';
+import { ValidationError } from '#shared/domain/errors';
 
 /** Parses `input` with `schema`, or throws a ValidationError naming the first offending field. */
 export function parseOrThrow<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {

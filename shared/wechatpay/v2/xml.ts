@@ -13,7 +13,8 @@ export class XmlError extends Error {
 // XML 1.0 forbids these code points anywhere in a document (C0 controls except tab, LF, CR;
 // U+FFFE/U+FFFF; lone surrogates).
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
-const FORBIDDEN_CHARS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const FORBIDDEN_CHARS =
+  /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** Whether `value` can be carried in an XML document at all. */
 export function isXmlSafe(value: string): boolean {
@@ -45,17 +46,20 @@ function isXmlChar(codePoint: number): boolean {
  */
 export function decodeXmlText(text: string): string {
   if (!text.includes('&')) return text;
-  return text.replace(/&(#x[0-9A-Fa-f]{1,6}|#[0-9]{1,7}|[A-Za-z][A-Za-z0-9]{0,15})?(;)?/g, (_match, ref?: string, semi?: string) => {
-    if (ref === undefined || semi === undefined) throw new XmlError('a bare "&" must be written &amp;');
-    if (ref.startsWith('#')) {
-      const codePoint = ref[1] === 'x' ? Number.parseInt(ref.slice(2), 16) : Number.parseInt(ref.slice(1), 10);
-      if (!isXmlChar(codePoint)) throw new XmlError(`character reference &${ref}; is not an XML character`);
-      return String.fromCodePoint(codePoint);
-    }
-    const value = PREDEFINED_ENTITIES[ref];
-    if (value === undefined) throw new XmlError(`undeclared entity &${ref};`);
-    return value;
-  });
+  return text.replace(
+    /&(#x[0-9A-Fa-f]{1,6}|#[0-9]{1,7}|[A-Za-z][A-Za-z0-9]{0,15})?(;)?/g,
+    (_match, ref?: string, semi?: string) => {
+      if (ref === undefined || semi === undefined) throw new XmlError('a bare "&" must be written &amp;');
+      if (ref.startsWith('#')) {
+        const codePoint = ref[1] === 'x' ? Number.parseInt(ref.slice(2), 16) : Number.parseInt(ref.slice(1), 10);
+        if (!isXmlChar(codePoint)) throw new XmlError(`character reference &${ref}; is not an XML character`);
+        return String.fromCodePoint(codePoint);
+      }
+      const value = PREDEFINED_ENTITIES[ref];
+      if (value === undefined) throw new XmlError(`undeclared entity &${ref};`);
+      return value;
+    },
+  );
 }
 
 /** fast-xml-parser's decoder hook: declared (DOCTYPE) entities are dropped, never registered. */
@@ -145,7 +149,8 @@ export function parseXml(body: string, maxBytes = DEFAULT_MAX_XML_BYTES, rootNam
     if (root.trim() === '') return {};
     throw new XmlError(`<${rootName}> must hold fields, not text`);
   }
-  if (typeof root !== 'object' || root === null || Array.isArray(root)) throw new XmlError(`root element must be <${rootName}> once`);
+  if (typeof root !== 'object' || root === null || Array.isArray(root))
+    throw new XmlError(`root element must be <${rootName}> once`);
   const fields: Record<string, string> = {};
   for (const [key, value] of Object.entries(root as Record<string, unknown>)) {
     if (key === '#text') {

@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { AppError, ValidationError } from '../../domain/errors';
+import { AppError, ValidationError } from '#shared/domain/errors';
 
 /**
  * AEAD_AES_256_GCM as WeChat Pay APIv3 uses it for notification resources and downloaded platform
@@ -74,7 +74,8 @@ export function encryptResource(
 ): EncryptedResource {
   const key = apiV3KeyBytes(apiV3Key);
   const nonce = opts.nonce ?? randomResourceNonce();
-  if (Buffer.byteLength(nonce, 'utf8') !== NONCE_BYTES) throw new ValidationError(`nonce must be ${NONCE_BYTES} bytes`, 'nonce');
+  if (Buffer.byteLength(nonce, 'utf8') !== NONCE_BYTES)
+    throw new ValidationError(`nonce must be ${NONCE_BYTES} bytes`, 'nonce');
   const associatedData = opts.associatedData ?? '';
   const cipher = createCipheriv('aes-256-gcm', key, Buffer.from(nonce, 'utf8'), { authTagLength: TAG_BYTES });
   cipher.setAAD(Buffer.from(associatedData, 'utf8'));

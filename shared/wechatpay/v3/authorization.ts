@@ -35,7 +35,9 @@ export function requestSignMessage(request: SignableRequest, timestamp: string, 
 
 /** The header value; pair order follows WeChat's documentation (order is not significant). */
 export function formatAuthorization(fields: AuthorizationFields, scheme: string = AUTHORIZATION_SCHEME): string {
-  const pairs = (['mchid', 'nonce_str', 'signature', 'timestamp', 'serial_no'] as const).map((k) => `${k}="${fields[k]}"`);
+  const pairs = (['mchid', 'nonce_str', 'signature', 'timestamp', 'serial_no'] as const).map(
+    (k) => `${k}="${fields[k]}"`,
+  );
   return `${scheme} ${pairs.join(',')}`;
 }
 
@@ -46,7 +48,13 @@ export function signRequest(
   nonce: string,
 ): string {
   const signature = signSha256Rsa(requestSignMessage(request, timestamp, nonce), merchant.privateKey);
-  return formatAuthorization({ mchid: merchant.mchid, nonce_str: nonce, signature, timestamp, serial_no: merchant.serialNo });
+  return formatAuthorization({
+    mchid: merchant.mchid,
+    nonce_str: nonce,
+    signature,
+    timestamp,
+    serial_no: merchant.serialNo,
+  });
 }
 
 const fieldsSchema = z.object({
@@ -83,8 +91,7 @@ export function parseAuthorization(header: string): ParsedAuthorization | undefi
 }
 
 export type AuthorizationCheck =
-  | { ok: true; fields: AuthorizationFields }
-  | { ok: false; code: 'SIGN_ERROR' | 'INVALID_REQUEST'; message: string };
+  { ok: true; fields: AuthorizationFields } | { ok: false; code: 'SIGN_ERROR' | 'INVALID_REQUEST'; message: string };
 
 /**
  * WeChat's side of the request signature (for the simulator): header well formed, merchant and

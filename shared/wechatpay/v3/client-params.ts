@@ -42,7 +42,12 @@ export function jsapiClientParams(input: {
   timestamp: string;
   nonce: string;
 }): JsapiClientParams {
-  const unsigned = { appId: input.appid, timeStamp: input.timestamp, nonceStr: input.nonce, package: `prepay_id=${input.prepayId}` };
+  const unsigned = {
+    appId: input.appid,
+    timeStamp: input.timestamp,
+    nonceStr: input.nonce,
+    package: `prepay_id=${input.prepayId}`,
+  };
   return { ...unsigned, signType: 'RSA', paySign: signSha256Rsa(jsapiSignMessage(unsigned), input.privateKey) };
 }
 

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import * as z from 'zod';
-import { ProviderError, ValidationError } from '../../domain/errors';
-import type { Clock } from '../../domain/ports';
+import { ProviderError, ValidationError } from '#shared/domain/errors';
+import type { Clock } from '#shared/domain/ports';
 import { apiV3KeyBytes } from './aead';
 import { signRequest } from './authorization';
 import { appClientParams, jsapiClientParams } from './client-params';
@@ -105,7 +105,9 @@ const optionsSchema = z
     timeoutMs: z.number().int().positive().max(120_000).default(5_000),
     maxAttempts: z.number().int().min(1).max(10).default(3),
     fetch: z.custom<typeof fetch>((v) => typeof v === 'function').optional(),
-    clock: z.custom<Clock>((v) => typeof v === 'object' && v !== null && typeof (v as Clock).now === 'function').optional(),
+    clock: z
+      .custom<Clock>((v) => typeof v === 'object' && v !== null && typeof (v as Clock).now === 'function')
+      .optional(),
     nonce: z.custom<() => string>((v) => typeof v === 'function').optional(),
     sleep: z.custom<(ms: number) => Promise<void>>((v) => typeof v === 'function').optional(),
     certificateRefreshIntervalMs: z.number().int().nonnegative().default(60_000),
@@ -125,7 +127,10 @@ const prepayInputSchema = z.object({
     .url({ protocol: /^https?$/ })
     .max(255)
     .refine((u) => !u.includes('?') && !u.includes('#'), 'notify_url must not carry a query string'),
-  amount: z.object({ total: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER), currency: z.literal('CNY').optional() }),
+  amount: z.object({
+    total: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+    currency: z.literal('CNY').optional(),
+  }),
   timeExpire: z.iso.datetime({ offset: true }).optional(),
   attach: z.string().max(128).optional(),
   payerClientIp: z.union([z.ipv4(), z.ipv6()]).optional(),
@@ -210,9 +215,14 @@ export class WechatPayV3Client {
         throw new ValidationError('publicKey is not an RSA public key in PEM', 'publicKey', { cause: error });
       }
     }
-    this.refreshing = new RefreshingKeySource(this.ring, () => this.refreshCertificates().then(() => undefined), this.clock, {
-      minRefreshIntervalMs: o.certificateRefreshIntervalMs,
-    });
+    this.refreshing = new RefreshingKeySource(
+      this.ring,
+      () => this.refreshCertificates().then(() => undefined),
+      this.clock,
+      {
+        minRefreshIntervalMs: o.certificateRefreshIntervalMs,
+      },
+    );
     this.keys = this.refreshing;
   }
 
@@ -240,7 +250,8 @@ export class WechatPayV3Client {
 
   /** POST /v3/pay/transactions/h5: the cashier page to open in the mobile browser. */
   async prepayH5(input: V3PrepayInput & { payerClientIp: string; h5Info: V3H5Info }): Promise<{ h5Url: string }> {
-    if (input.payerClientIp === undefined) throw new ValidationError('H5 prepay: payerClientIp is required', 'payerClientIp');
+    if (input.payerClientIp === undefined)
+      throw new ValidationError('H5 prepay: payerClientIp is required', 'payerClientIp');
     const h5Info = validate(h5InfoSchema, input.h5Info, 'H5 prepay: scene_info.h5_info');
     const body = this.prepayBody(input);
     const answer = await this.call('POST', '/v3/pay/transactions/h5', {
@@ -257,7 +268,13 @@ export class WechatPayV3Client {
 
   /** OpenSDK PayReq parameters, signed with the merchant key. */
   appClientParams(prepayId: string): AppClientParams {
-    return appClientParams({ appid: this.appid, mchid: this.mchid, prepayId, privateKey: this.privateKey, ...this.stamp() });
+    return appClientParams({
+      appid: this.appid,
+      mchid: this.mchid,
+      prepayId,
+      privateKey: this.privateKey,
+      ...this.stamp(),
+    });
   }
 
   // ---- Query and close ---------------------------------------------------------------------------
@@ -265,25 +282,35 @@ export class WechatPayV3Client {
   /** GET /v3/pay/transactions/out-trade-no/{out_trade_no}?mchid=…; unknown order → ProviderError ORDERNOTEXIST. */
   async queryByOutTradeNo(outTradeNo: string): Promise<V3Transaction> {
     const no = validate(outTradeNoSchema, outTradeNo, 'query');
-    const answer = await this.call('GET', `/v3/pay/transactions/out-trade-no/${encodeURIComponent(no)}?mchid=${encodeURIComponent(this.mchid)}`);
+    const answer = await this.call(
+      'GET',
+      `/v3/pay/transactions/out-trade-no/${encodeURIComponent(no)}?mchid=${encodeURIComponent(this.mchid)}`,
+    );
     const transaction = this.parse(transactionSchema, answer);
-    if (transaction.out_trade_no !== no) throw invalidResponse(`asked for ${no}, WeChat answered about ${transaction.out_trade_no}`);
+    if (transaction.out_trade_no !== no)
+      throw invalidResponse(`asked for ${no}, WeChat answered about ${transaction.out_trade_no}`);
     return transaction;
   }
 
   /** GET /v3/pay/transactions/id/{transaction_id}?mchid=… */
   async queryByTransactionId(transactionId: string): Promise<V3Transaction> {
     const id = validate(transactionIdSchema, transactionId, 'query');
-    const answer = await this.call('GET', `/v3/pay/transactions/id/${encodeURIComponent(id)}?mchid=${encodeURIComponent(this.mchid)}`);
+    const answer = await this.call(
+      'GET',
+      `/v3/pay/transactions/id/${encodeURIComponent(id)}?mchid=${encodeURIComponent(this.mchid)}`,
+    );
     const transaction = this.parse(transactionSchema, answer);
-    if (transaction.transaction_id !== id) throw invalidResponse(`asked for transaction ${id}, WeChat answered about another`);
+    if (transaction.transaction_id !== id)
+      throw invalidResponse(`asked for transaction ${id}, WeChat answered about another`);
     return transaction;
   }
 
   /** POST /v3/pay/transactions/out-trade-no/{out_trade_no}/close → 204. Refusals: ORDERPAID, ORDERCLOSED, … */
   async close(outTradeNo: string): Promise<void> {
     const no = validate(outTradeNoSchema, outTradeNo, 'close');
-    const answer = await this.call('POST', `/v3/pay/transactions/out-trade-no/${encodeURIComponent(no)}/close`, { mchid: this.mchid });
+    const answer = await this.call('POST', `/v3/pay/transactions/out-trade-no/${encodeURIComponent(no)}/close`, {
+      mchid: this.mchid,
+    });
     if (answer.status !== 204 && answer.status !== 200) throw invalidResponse(`close answered HTTP ${answer.status}`);
   }
 
@@ -297,7 +324,8 @@ export class WechatPayV3Client {
     let decoded: PlatformCertificate[] | undefined;
     const verifyDownload: AnswerVerifier = async (signature, text) => {
       const known = signature ? this.ring.lookup(signature.serial) : undefined;
-      if (known || !signature) return verifyWechatpaySignature({ signature, body: text }, this.ring, { now: this.clock.now() });
+      if (known || !signature)
+        return verifyWechatpaySignature({ signature, body: text }, this.ring, { now: this.clock.now() });
       try {
         decoded = decodeCertificatesAnswer(JSON.parse(text) as unknown, this.apiV3Key);
       } catch {
@@ -354,7 +382,12 @@ export class WechatPayV3Client {
   }
 
   /** One logical call: retried with jittered, bounded backoff while the failure is retryable. */
-  private async call(method: 'GET' | 'POST', pathAndQuery: string, body?: object, verifier?: AnswerVerifier): Promise<Answer> {
+  private async call(
+    method: 'GET' | 'POST',
+    pathAndQuery: string,
+    body?: object,
+    verifier?: AnswerVerifier,
+  ): Promise<Answer> {
     const bodyText = body === undefined ? '' : JSON.stringify(body);
     for (let attempt = 1; ; attempt += 1) {
       try {
@@ -366,7 +399,12 @@ export class WechatPayV3Client {
     }
   }
 
-  private async attempt(method: 'GET' | 'POST', pathAndQuery: string, bodyText: string, verifier?: AnswerVerifier): Promise<Answer> {
+  private async attempt(
+    method: 'GET' | 'POST',
+    pathAndQuery: string,
+    bodyText: string,
+    verifier?: AnswerVerifier,
+  ): Promise<Answer> {
     const url = new URL(`${this.baseUrl}${pathAndQuery}`);
     const { timestamp, nonce } = this.stamp();
     const authorization = signRequest(
@@ -375,7 +413,11 @@ export class WechatPayV3Client {
       timestamp,
       nonce,
     );
-    const headers: Record<string, string> = { Authorization: authorization, Accept: 'application/json', 'User-Agent': USER_AGENT };
+    const headers: Record<string, string> = {
+      Authorization: authorization,
+      Accept: 'application/json',
+      'User-Agent': USER_AGENT,
+    };
     if (method === 'POST') headers['Content-Type'] = 'application/json';
 
     let status: number;
@@ -394,8 +436,16 @@ export class WechatPayV3Client {
     } catch (error) {
       const timedOut = error instanceof Error && error.name === 'TimeoutError';
       const code = timedOut ? CLIENT_ERROR_CODES.timeout : CLIENT_ERROR_CODES.network;
-      const what = timedOut ? `no answer within ${this.timeoutMs} ms` : error instanceof Error ? error.message : String(error);
-      throw new ProviderError(code, `${method} ${url.pathname} failed: ${what}`, { retryable: true, kind: 'transport', cause: error });
+      const what = timedOut
+        ? `no answer within ${this.timeoutMs} ms`
+        : error instanceof Error
+          ? error.message
+          : String(error);
+      throw new ProviderError(code, `${method} ${url.pathname} failed: ${what}`, {
+        retryable: true,
+        kind: 'transport',
+        cause: error,
+      });
     }
     if (Buffer.byteLength(text, 'utf8') > MAX_ANSWER_BYTES) throw invalidResponse('answer larger than 1 MiB');
     if (isRetryableStatus(status)) throw this.errorFrom(status, text);
@@ -404,11 +454,15 @@ export class WechatPayV3Client {
     if (!check.ok) {
       const refreshError = check.failure === 'unknown_serial' ? this.refreshing.lastError : undefined;
       const why = refreshError instanceof Error ? ` (certificate download failed: ${refreshError.message})` : '';
-      throw new ProviderError(CLIENT_ERROR_CODES.signature, `answer to ${method} ${url.pathname} refused: ${check.message}${why}`, {
-        retryable: false,
-        kind: 'signature',
-        ...(refreshError !== undefined ? { cause: refreshError } : {}),
-      });
+      throw new ProviderError(
+        CLIENT_ERROR_CODES.signature,
+        `answer to ${method} ${url.pathname} refused: ${check.message}${why}`,
+        {
+          retryable: false,
+          kind: 'signature',
+          ...(refreshError !== undefined ? { cause: refreshError } : {}),
+        },
+      );
     }
     if (status >= 200 && status < 300) return { status, text };
     throw this.errorFrom(status, text);
@@ -425,7 +479,9 @@ export class WechatPayV3Client {
       json = undefined;
     }
     const parsed = errorAnswerSchema.safeParse(json);
-    return parsed.success ? classifyV3Error(status, parsed.data.code, parsed.data.message) : classifyV3Error(status, undefined, undefined);
+    return parsed.success
+      ? classifyV3Error(status, parsed.data.code, parsed.data.message)
+      : classifyV3Error(status, undefined, undefined);
   }
 }
 

@@ -1,4 +1,4 @@
-import { ProviderError } from '../../domain/errors';
+import { ProviderError } from '#shared/domain/errors';
 
 /**
  * v3 error answers (`{ code, message, detail? }` with a 4xx/5xx status) in the domain's one

@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import type { Clock } from '../../domain/ports';
+import type { Clock } from '#shared/domain/ports';
 import { toPublicKey } from './rsa';
 
 /**

@@ -1,8 +1,8 @@
 import { X509Certificate } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import * as z from 'zod';
-import { AppError } from '../../domain/errors';
-import type { Clock } from '../../domain/ports';
+import { AppError } from '#shared/domain/errors';
+import type { Clock } from '#shared/domain/ports';
 import { AEAD_ALGORITHM, decryptResource, encryptResource } from './aead';
 import type { KeyRing, PlatformKeySource } from './key-ring';
 

@@ -4,7 +4,16 @@ import { AEAD_ALGORITHM } from './aead';
 /** Shapes of WeChat Pay APIv3 JSON this project reads. Unknown extra fields are allowed and ignored. */
 
 /** v3 trade_state values; ACCEPT ("received, awaiting debit") appears on some payment paths. */
-export const V3_TRADE_STATES = ['SUCCESS', 'REFUND', 'NOTPAY', 'CLOSED', 'REVOKED', 'USERPAYING', 'PAYERROR', 'ACCEPT'] as const;
+export const V3_TRADE_STATES = [
+  'SUCCESS',
+  'REFUND',
+  'NOTPAY',
+  'CLOSED',
+  'REVOKED',
+  'USERPAYING',
+  'PAYERROR',
+  'ACCEPT',
+] as const;
 export type V3TradeState = (typeof V3_TRADE_STATES)[number];
 
 const fen = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);

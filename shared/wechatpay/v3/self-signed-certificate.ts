@@ -46,7 +46,9 @@ function time(date: Date): Buffer {
   const iso = date.toISOString();
   const digits = iso.slice(0, 19).replace(/[-T:]/g, '');
   // RFC 5280: UTCTime until 2049, GeneralizedTime from 2050.
-  return date.getUTCFullYear() < 2050 ? tlv(0x17, Buffer.from(`${digits.slice(2)}Z`)) : tlv(0x18, Buffer.from(`${digits}Z`));
+  return date.getUTCFullYear() < 2050
+    ? tlv(0x17, Buffer.from(`${digits.slice(2)}Z`))
+    : tlv(0x18, Buffer.from(`${digits}Z`));
 }
 
 function name(commonName: string, organization: string): Buffer {
@@ -94,7 +96,10 @@ export function createSelfSignedCertificate(opts: {
     spki,
   );
   const der = sequence(tbs, algorithm, bitString(sign('sha256', tbs, opts.privateKey)));
-  const body = der.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
+  const body = der
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .replace(/\n$/, '');
   const pem = `-----BEGIN CERTIFICATE-----\n${body}\n-----END CERTIFICATE-----\n`;
   const certificate = new X509Certificate(pem);
   return { pem, serial: certificate.serialNumber.toUpperCase(), certificate };

@@ -62,9 +62,7 @@ export type SignatureFailure =
   | 'unknown_serial'
   | 'bad_signature';
 
-export type SignatureCheck =
-  | { ok: true; serial: string }
-  | { ok: false; failure: SignatureFailure; message: string };
+export type SignatureCheck = { ok: true; serial: string } | { ok: false; failure: SignatureFailure; message: string };
 
 function refuse(failure: SignatureFailure, message: string): SignatureCheck {
   return { ok: false, failure, message };

@@ -2,10 +2,17 @@ import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MerchantSecret } from '../../../infra/cdk/merchant-secret';
-import { WechatPayStack } from '../../../infra/cdk/wechat-pay-stack';
+import { MerchantSecret } from '#infra/cdk/merchant-secret';
+import { WechatPayStack } from '#infra/cdk/wechat-pay-stack';
 import type { CfnResource } from './template-helpers';
-import { appWithProjectContext, removeAssemblies, grantsOf, logicalId, resourcesOfType, statementsOfRole } from './template-helpers';
+import {
+  appWithProjectContext,
+  removeAssemblies,
+  grantsOf,
+  logicalId,
+  resourcesOfType,
+  statementsOfRole,
+} from './template-helpers';
 
 // What the stack does with context values. Bundling is switched off here (stack.test.ts proves it
 // works); the template is otherwise the one `cdk synth -c …` gives.
@@ -31,7 +38,11 @@ describe('stack configured by context', () => {
   it('takes the secret from context and then asks for no parameter', () => {
     expect(Object.keys(template.toJSON().Parameters ?? {})).not.toContain('MerchantSecretArn');
     for (const fn of [stack.ordersFunction, stack.notifyFunction, stack.reconcileFunction, stack.sweepFunction]) {
-      const env = ((template.toJSON().Resources[logicalId(fn)] as CfnResource).Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
+      const env = (
+        (template.toJSON().Resources[logicalId(fn)] as CfnResource).Properties?.Environment as {
+          Variables: Record<string, unknown>;
+        }
+      ).Variables;
       expect(env).toMatchObject({
         WECHATPAY_SECRET_ID: 'prod/wechatpay/merchant',
         WECHATPAY_BASE_URL: 'https://wechatpay-sim.example.com',
@@ -70,7 +81,9 @@ describe('MerchantSecret', () => {
     const tinyTemplate = Template.fromStack(tiny);
     expect(secret.secretId).toBe(secretNameOrArn);
     expect(Object.keys(resourcesOfType(tinyTemplate, 'AWS::SecretsManager::Secret'))).toEqual([]);
-    return JSON.stringify([...(grantsOf(statementsOfRole(tinyTemplate, logicalId(role))).get('secretsmanager:GetSecretValue') ?? [])]);
+    return JSON.stringify([
+      ...(grantsOf(statementsOfRole(tinyTemplate, logicalId(role))).get('secretsmanager:GetSecretValue') ?? []),
+    ]);
   }
 
   it('grants a complete ARN exactly', () => {

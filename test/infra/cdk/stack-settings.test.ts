@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_RECONCILE_SCHEDULE, DEFAULT_WECHATPAY_BASE_URL, readStackSettings } from '../../../infra/cdk/stack-settings';
-import { ValidationError } from '../../../shared/domain/errors';
+import { DEFAULT_RECONCILE_SCHEDULE, DEFAULT_WECHATPAY_BASE_URL, readStackSettings } from '#infra/cdk/stack-settings';
+import { ValidationError } from '#shared/domain/errors';
 
 const from = (context: Record<string, unknown>) => readStackSettings((key) => context[key]);
 
@@ -27,7 +27,10 @@ describe('stack settings from CDK context', () => {
   });
 
   it('treat an empty -c value as not set', () => {
-    expect(from({ merchantSecretArn: '', wechatpayBaseUrl: '' })).toMatchObject({ merchantSecret: undefined, wechatpayBaseUrl: DEFAULT_WECHATPAY_BASE_URL });
+    expect(from({ merchantSecretArn: '', wechatpayBaseUrl: '' })).toMatchObject({
+      merchantSecret: undefined,
+      wechatpayBaseUrl: DEFAULT_WECHATPAY_BASE_URL,
+    });
   });
 
   it('accept a secret name, a partial ARN and a complete ARN', () => {

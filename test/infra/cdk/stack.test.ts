@@ -2,10 +2,19 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WechatPayStack } from '../../../infra/cdk/wechat-pay-stack';
-import type { PaymentFunction } from '../../../infra/cdk/payment-function';
+import { WechatPayStack } from '#infra/cdk/wechat-pay-stack';
+import type { PaymentFunction } from '#infra/cdk/payment-function';
 import type { CfnResource } from './template-helpers';
-import { appWithProjectContext, removeAssemblies, asList, getAttArn, grantsOf, logicalId, resourcesOfType, statementsOfRole } from './template-helpers';
+import {
+  appWithProjectContext,
+  removeAssemblies,
+  asList,
+  getAttArn,
+  grantsOf,
+  logicalId,
+  resourcesOfType,
+  statementsOfRole,
+} from './template-helpers';
 
 // One synthesis for the whole file: it bundles the four handlers with esbuild, which takes seconds.
 let stack: WechatPayStack;
@@ -24,7 +33,12 @@ beforeAll(() => {
   stack = new WechatPayStack(app, 'WechatPayStack');
   template = Template.fromStack(stack);
   assemblyDir = app.synth().directory;
-  const fns = { orders: stack.ordersFunction, notify: stack.notifyFunction, reconcile: stack.reconcileFunction, sweep: stack.sweepFunction };
+  const fns = {
+    orders: stack.ordersFunction,
+    notify: stack.notifyFunction,
+    reconcile: stack.reconcileFunction,
+    sweep: stack.sweepFunction,
+  };
   const each = (pick: (fn: PaymentFunction) => string) =>
     Object.fromEntries(Object.entries(fns).map(([name, fn]) => [name, pick(fn)])) as Record<keyof typeof fns, string>;
   ids = {
@@ -75,7 +89,10 @@ describe('notify endpoint', () => {
   it('is a Function URL with auth NONE on the notify Lambda, and the only Function URL', () => {
     const urls = Object.values(resourcesOfType(template, 'AWS::Lambda::Url'));
     expect(urls).toHaveLength(1);
-    expect(urls[0]?.Properties).toMatchObject({ AuthType: 'NONE', TargetFunctionArn: { 'Fn::GetAtt': [ids.functions.notify, 'Arn'] } });
+    expect(urls[0]?.Properties).toMatchObject({
+      AuthType: 'NONE',
+      TargetFunctionArn: { 'Fn::GetAtt': [ids.functions.notify, 'Arn'] },
+    });
   });
 
   it('hands the orders Lambda the notify URL with the notify path and no query string', () => {
@@ -174,7 +191,11 @@ describe('Lambdas', () => {
     const functions = resourcesOfType(template, 'AWS::Lambda::Function');
     expect(Object.keys(functions).sort()).toEqual(Object.values(ids.functions).sort());
     for (const fn of Object.values(functions)) {
-      expect(fn.Properties).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], Handler: 'index.handler' });
+      expect(fn.Properties).toMatchObject({
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        Handler: 'index.handler',
+      });
       expect(fn.Properties?.MemorySize as number).toBeGreaterThanOrEqual(256);
       expect(fn.Properties?.MemorySize as number).toBeLessThanOrEqual(512);
       expect(fn.Properties?.Timeout as number).toBeLessThanOrEqual(30);
@@ -207,12 +228,19 @@ describe('Lambdas', () => {
 
 describe('least privilege', () => {
   const tableArn = () => getAttArn(ids.table);
-  const indexArn = () => JSON.stringify({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [ids.table, 'Arn'] }, '/index/due-index']] });
+  const indexArn = () =>
+    JSON.stringify({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [ids.table, 'Arn'] }, '/index/due-index']] });
   const queueArn = () => getAttArn(ids.queue);
   const secretArn = JSON.stringify({ Ref: 'MerchantSecretArn' });
   const itemActions = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'];
   const secretRead = ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'];
-  const consume = ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage'];
+  const consume = [
+    'sqs:ChangeMessageVisibility',
+    'sqs:DeleteMessage',
+    'sqs:GetQueueAttributes',
+    'sqs:GetQueueUrl',
+    'sqs:ReceiveMessage',
+  ];
 
   const expected = (): Record<keyof typeof ids.roles, Record<string, string[]>> => ({
     orders: {
@@ -249,7 +277,9 @@ describe('least privilege', () => {
 
   it('has no wildcard action or resource in any inline policy', () => {
     for (const policy of Object.values(resourcesOfType(template, 'AWS::IAM::Policy'))) {
-      for (const statement of (policy.Properties?.PolicyDocument as { Statement: Array<{ Action: unknown; Resource: unknown }> }).Statement) {
+      for (const statement of (
+        policy.Properties?.PolicyDocument as { Statement: Array<{ Action: unknown; Resource: unknown }> }
+      ).Statement) {
         for (const action of asList(statement.Action as string | string[])) expect(action).not.toMatch(/\*/);
         for (const resource of asList(statement.Resource)) expect(resource).not.toBe('*');
       }
@@ -269,13 +299,23 @@ describe('least privilege', () => {
   it('attaches only the basic execution role as a managed policy', () => {
     for (const roleId of Object.values(ids.roles)) {
       const role = template.toJSON().Resources[roleId] as CfnResource;
-      expect(JSON.stringify(role.Properties?.ManagedPolicyArns)).toMatch(/^\[\{"Fn::Join":\["",\["arn:",\{"Ref":"AWS::Partition"\},":iam::aws:policy\/service-role\/AWSLambdaBasicExecutionRole"\]\]\}\]$/);
+      expect(JSON.stringify(role.Properties?.ManagedPolicyArns)).toMatch(
+        /^\[\{"Fn::Join":\["",\["arn:",\{"Ref":"AWS::Partition"\},":iam::aws:policy\/service-role\/AWSLambdaBasicExecutionRole"\]\]\}\]$/,
+      );
     }
   });
 });
 
 describe('merchant credentials', () => {
-  const common = ['TABLE_NAME', 'WECHATPAY_SECRET_ID', 'WECHATPAY_BASE_URL', 'RECONCILE_SCHEDULE', 'POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_METRICS_NAMESPACE', 'NODE_OPTIONS'];
+  const common = [
+    'TABLE_NAME',
+    'WECHATPAY_SECRET_ID',
+    'WECHATPAY_BASE_URL',
+    'RECONCILE_SCHEDULE',
+    'POWERTOOLS_SERVICE_NAME',
+    'POWERTOOLS_METRICS_NAMESPACE',
+    'NODE_OPTIONS',
+  ];
   const allowedKeys: Record<keyof typeof ids.functions, string[]> = {
     orders: [...common, 'QUEUE_URL', 'NOTIFY_URL'],
     notify: common,
@@ -284,7 +324,11 @@ describe('merchant credentials', () => {
   };
 
   it('come from a stack parameter that must be a secret ARN and has no default', () => {
-    template.hasParameter('MerchantSecretArn', { Type: 'String', AllowedPattern: Match.stringLikeRegexp('secretsmanager'), Default: Match.absent() });
+    template.hasParameter('MerchantSecretArn', {
+      Type: 'String',
+      AllowedPattern: Match.stringLikeRegexp('secretsmanager'),
+      Default: Match.absent(),
+    });
   });
 
   it('reach each Lambda only as the secret id; the environment holds exactly the expected variables', () => {
@@ -307,7 +351,15 @@ describe('merchant credentials', () => {
   it('are nowhere in the template: no secret resource, no credential field, no key material', () => {
     expect(Object.keys(resourcesOfType(template, 'AWS::SecretsManager::Secret'))).toEqual([]);
     const text = JSON.stringify(template.toJSON());
-    for (const marker of ['apiKey', 'apiV3Key', 'privateKey', 'PRIVATE KEY', 'SecretString', 'GenerateSecretString', 'WECHATPAY_API_KEY']) {
+    for (const marker of [
+      'apiKey',
+      'apiV3Key',
+      'privateKey',
+      'PRIVATE KEY',
+      'SecretString',
+      'GenerateSecretString',
+      'WECHATPAY_API_KEY',
+    ]) {
       expect(text).not.toContain(marker);
     }
     // A 32-character key (APIv2 / APIv3) would look like this; asset hashes are 64 hex characters.
@@ -317,7 +369,8 @@ describe('merchant credentials', () => {
 });
 
 describe('alarms', () => {
-  const alarms = () => Object.values(resourcesOfType(template, 'AWS::CloudWatch::Alarm')).map((a) => a.Properties ?? {});
+  const alarms = () =>
+    Object.values(resourcesOfType(template, 'AWS::CloudWatch::Alarm')).map((a) => a.Properties ?? {});
   const atFirstOccurrence = { Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', EvaluationPeriods: 1 };
 
   it('fire when the dead-letter queue holds a message', () => {
@@ -342,10 +395,15 @@ describe('alarms', () => {
 
   for (const metricName of ['RejectedNotifications', 'PaidAtExpiryRace']) {
     it(`fire on the custom metric ${metricName}, whichever handler emits it`, () => {
-      const alarm = alarms().find((a) => (a.Metrics as Array<{ Label?: string }> | undefined)?.some((m) => m.Label === metricName));
+      const alarm = alarms().find((a) =>
+        (a.Metrics as Array<{ Label?: string }> | undefined)?.some((m) => m.Label === metricName),
+      );
       expect(alarm).toMatchObject(atFirstOccurrence);
-      const stats = (alarm?.Metrics as Array<{ MetricStat?: { Metric: { Namespace: string; MetricName: string; Dimensions: unknown } } }>)
-        .flatMap((m) => (m.MetricStat ? [m.MetricStat.Metric] : []));
+      const stats = (
+        alarm?.Metrics as Array<{
+          MetricStat?: { Metric: { Namespace: string; MetricName: string; Dimensions: unknown } };
+        }>
+      ).flatMap((m) => (m.MetricStat ? [m.MetricStat.Metric] : []));
       expect(stats.map((m) => [m.Namespace, m.MetricName])).toEqual(Array(4).fill(['WechatPayBackend', metricName]));
       expect(stats.map((m) => m.Dimensions)).toContainEqual([{ Name: 'service', Value: 'notify' }]);
       expect(stats.map((m) => m.Dimensions)).toContainEqual([{ Name: 'service', Value: 'reconcile' }]);
@@ -362,11 +420,15 @@ describe('alarms', () => {
 describe('outputs', () => {
   it('give the API URL, notify URL, table and queue names', () => {
     const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
-    expect(Object.keys(outputs)).toEqual(expect.arrayContaining(['ApiUrl', 'NotifyUrl', 'TableName', 'QueueName', 'DlqName']));
+    expect(Object.keys(outputs)).toEqual(
+      expect.arrayContaining(['ApiUrl', 'NotifyUrl', 'TableName', 'QueueName', 'DlqName']),
+    );
     expect(outputs.TableName?.Value).toEqual({ Ref: ids.table });
     expect(outputs.QueueName?.Value).toEqual({ 'Fn::GetAtt': [ids.queue, 'QueueName'] });
     expect(outputs.DlqName?.Value).toEqual({ 'Fn::GetAtt': [ids.dlq, 'QueueName'] });
-    expect(outputs.NotifyUrl?.Value).toEqual((functionProps('orders').Environment as { Variables: Record<string, unknown> }).Variables.NOTIFY_URL);
+    expect(outputs.NotifyUrl?.Value).toEqual(
+      (functionProps('orders').Environment as { Variables: Record<string, unknown> }).Variables.NOTIFY_URL,
+    );
     expect(JSON.stringify(outputs.ApiUrl?.Value)).toContain('.execute-api.');
   });
 });

@@ -27,7 +27,9 @@ const assemblyDirs: string[] = [];
  * synthesizes. Its assembly (with the bundles) goes to a temporary folder; see removeAssemblies.
  */
 export function appWithProjectContext(extra: Record<string, unknown> = {}): App {
-  const cdkJson = JSON.parse(readFileSync(new URL('../../../cdk.json', import.meta.url), 'utf8')) as { context?: Record<string, unknown> };
+  const cdkJson = JSON.parse(readFileSync(new URL('../../../cdk.json', import.meta.url), 'utf8')) as {
+    context?: Record<string, unknown>;
+  };
   const outdir = mkdtempSync(join(tmpdir(), 'wechatpay-cdk-test-'));
   assemblyDirs.push(outdir);
   return new App({ outdir, context: { ...cdkJson.context, ...extra } });
@@ -53,7 +55,9 @@ export function asList<T>(value: T | T[]): T[] {
 /** Every Allow statement of every inline policy attached to the role with this logical id. */
 export function statementsOfRole(template: Template, roleId: string): Statement[] {
   const policies = Object.values(resourcesOfType(template, 'AWS::IAM::Policy')).filter((policy) =>
-    asList(policy.Properties?.Roles as unknown[]).some((role) => JSON.stringify(role) === JSON.stringify({ Ref: roleId })),
+    asList(policy.Properties?.Roles as unknown[]).some(
+      (role) => JSON.stringify(role) === JSON.stringify({ Ref: roleId }),
+    ),
   );
   return policies.flatMap((policy) => (policy.Properties?.PolicyDocument as { Statement: Statement[] }).Statement);
 }

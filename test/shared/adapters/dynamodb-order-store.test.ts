@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DynamoDbOrderStore } from '../../../shared/adapters/dynamodb-order-store';
-import { planTransition } from '../../../shared/domain/lifecycle';
-import { ORDER_STATUSES } from '../../../shared/domain/order';
-import type { OrderStatus, PaymentFacts } from '../../../shared/domain/order';
-import type { NotificationRecord, TransitionCommand } from '../../../shared/domain/ports';
-import { testTable } from '../../helpers/aws';
-import type { TestTable } from '../../helpers/aws';
-import { at, orderFixture, T0, tradeNo } from '../../helpers/order-fixtures';
+import { DynamoDbOrderStore } from '#shared/adapters/dynamodb-order-store';
+import { planTransition } from '#shared/domain/lifecycle';
+import { ORDER_STATUSES } from '#shared/domain/order';
+import type { OrderStatus, PaymentFacts } from '#shared/domain/order';
+import type { NotificationRecord, TransitionCommand } from '#shared/domain/ports';
+import { testTable } from '#test/helpers/aws';
+import type { TestTable } from '#test/helpers/aws';
+import { at, orderFixture, T0, tradeNo } from '#test/helpers/order-fixtures';
 
 const order = orderFixture;
 
@@ -120,7 +120,11 @@ describe('DynamoDbOrderStore', () => {
     it('records the facts that come with a transition', async () => {
       const created = order();
       await store.create(created);
-      const prepay = { prepayId: 'wx201410272009395522657a690389285100', client: { code_url: 'weixin://wxpay/bizpayurl?pr=abc' }, validUntil: at(7200) };
+      const prepay = {
+        prepayId: 'wx201410272009395522657a690389285100',
+        client: { code_url: 'weixin://wxpay/bizpayurl?pr=abc' },
+        validUntil: at(7200),
+      };
       const pending = await store.transition(
         command(created.outTradeNo, 'PENDING', { prepay, nextCheckAt: at(300), source: 'api' }),
       );
@@ -207,7 +211,11 @@ describe('DynamoDbOrderStore', () => {
   });
 
   describe('renewPrepay', () => {
-    const prepay = (prepayId: string) => ({ prepayId, client: { code_url: `weixin://wxpay/bizpayurl?pr=${prepayId}` }, validUntil: at(9000) });
+    const prepay = (prepayId: string) => ({
+      prepayId,
+      client: { code_url: `weixin://wxpay/bizpayurl?pr=${prepayId}` },
+      validUntil: at(9000),
+    });
 
     it('replaces the prepay of an order awaiting payment, pending or failed', async () => {
       for (const status of ['PENDING', 'FAILED'] as const) {
@@ -248,14 +256,22 @@ describe('DynamoDbOrderStore', () => {
       await store.create(created);
       const paying = notification({ outTradeNo: created.outTradeNo, receivedAt: at(20) });
       const expectAmount = { total: 1999, currency: 'CNY' as const };
-      const paid = await store.transition(command(created.outTradeNo, 'PAID', { payment, expectAmount, notification: paying }));
+      const paid = await store.transition(
+        command(created.outTradeNo, 'PAID', { payment, expectAmount, notification: paying }),
+      );
       expect(paid).toMatchObject({ kind: 'applied', order: { status: 'PAID' } });
       expect(paid.kind === 'applied' && 'appliedNotifications' in paid.order).toBe(false);
 
       const copy = notification({ outTradeNo: created.outTradeNo, receivedAt: at(30) });
-      const again = await store.transition(command(created.outTradeNo, 'PAID', { payment, expectAmount, notification: copy }));
+      const again = await store.transition(
+        command(created.outTradeNo, 'PAID', { payment, expectAmount, notification: copy }),
+      );
       expect(again.kind).toBe('already');
-      await store.recordNotification({ ...notification({ outTradeNo: created.outTradeNo, receivedAt: at(10) }), outcome: 'rejected', reason: 'forged' });
+      await store.recordNotification({
+        ...notification({ outTradeNo: created.outTradeNo, receivedAt: at(10) }),
+        outcome: 'rejected',
+        reason: 'forged',
+      });
       expect((await store.listNotifications(created.outTradeNo)).map((n) => [n.receivedAt, n.outcome])).toEqual([
         [at(10), 'rejected'],
         [at(20), 'accepted'],
@@ -265,9 +281,16 @@ describe('DynamoDbOrderStore', () => {
     it('refuses a payment of another amount than the order asks, and writes nothing', async () => {
       const created = order({ status: 'PENDING' });
       await store.create(created);
-      for (const expectAmount of [{ total: 1, currency: 'CNY' as const }, { total: 1999, currency: 'USD' as unknown as 'CNY' }]) {
+      for (const expectAmount of [
+        { total: 1, currency: 'CNY' as const },
+        { total: 1999, currency: 'USD' as unknown as 'CNY' },
+      ]) {
         const result = await store.transition(
-          command(created.outTradeNo, 'PAID', { payment, expectAmount, notification: notification({ outTradeNo: created.outTradeNo }) }),
+          command(created.outTradeNo, 'PAID', {
+            payment,
+            expectAmount,
+            notification: notification({ outTradeNo: created.outTradeNo }),
+          }),
         );
         expect(result).toMatchObject({ kind: 'amount_mismatch', order: { status: 'PENDING' } });
       }
@@ -279,7 +302,12 @@ describe('DynamoDbOrderStore', () => {
       const created = order();
       await store.create(created);
       const third = notification({ outTradeNo: created.outTradeNo, receivedAt: at(30) });
-      const first = notification({ outTradeNo: created.outTradeNo, receivedAt: at(10), outcome: 'rejected', reason: 'amount differs' });
+      const first = notification({
+        outTradeNo: created.outTradeNo,
+        receivedAt: at(10),
+        outcome: 'rejected',
+        reason: 'amount differs',
+      });
       const second = notification({
         outTradeNo: created.outTradeNo,
         receivedAt: at(20),
@@ -319,15 +347,16 @@ describe('DynamoDbOrderStore', () => {
       const stored = unmatchedItems.find((item) => item.id === unmatched.id);
       expect(stored).toMatchObject({ body: 'garbage', ttl: Math.floor(T0 / 1000) + 50 + 400 * 86_400 });
 
-      const [matchedItem] = (
-        await table.documentClient.send(
-          new QueryCommand({
-            TableName: table.tableName,
-            KeyConditionExpression: 'pk = :pk',
-            ExpressionAttributeValues: { ':pk': `ORDER#${matched.outTradeNo}` },
-          }),
-        )
-      ).Items ?? [];
+      const [matchedItem] =
+        (
+          await table.documentClient.send(
+            new QueryCommand({
+              TableName: table.tableName,
+              KeyConditionExpression: 'pk = :pk',
+              ExpressionAttributeValues: { ':pk': `ORDER#${matched.outTradeNo}` },
+            }),
+          )
+        ).Items ?? [];
       expect(matchedItem).toMatchObject({ id: matched.id });
       expect(matchedItem).not.toHaveProperty('ttl');
     });

@@ -1,12 +1,12 @@
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { Message } from '@aws-sdk/client-sqs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { delaySecondsUntil, SqsCheckScheduler } from '../../../shared/adapters/sqs-check-scheduler';
-import { parseReconcileCheck } from '../../../shared/app/reconcile-message';
-import { ValidationError } from '../../../shared/domain/errors';
-import type { Clock, ReconcileCheck } from '../../../shared/domain/ports';
-import { testQueues } from '../../helpers/aws';
-import type { TestQueues } from '../../helpers/aws';
+import { delaySecondsUntil, SqsCheckScheduler } from '#shared/adapters/sqs-check-scheduler';
+import { parseReconcileCheck } from '#shared/app/reconcile-message';
+import { ValidationError } from '#shared/domain/errors';
+import type { Clock, ReconcileCheck } from '#shared/domain/ports';
+import { testQueues } from '#test/helpers/aws';
+import type { TestQueues } from '#test/helpers/aws';
 
 const NOW = new Date('2030-01-01T00:00:00.000Z');
 const fixedClock: Clock = { now: () => NOW };
@@ -39,7 +39,11 @@ describe('SqsCheckScheduler on the local SQS server', () => {
 
   async function receive(waitTimeSeconds: number): Promise<Message[]> {
     const { Messages = [] } = await queues.client.send(
-      new ReceiveMessageCommand({ QueueUrl: queues.queueUrl, WaitTimeSeconds: waitTimeSeconds, MaxNumberOfMessages: 10 }),
+      new ReceiveMessageCommand({
+        QueueUrl: queues.queueUrl,
+        WaitTimeSeconds: waitTimeSeconds,
+        MaxNumberOfMessages: 10,
+      }),
     );
     return Messages;
   }
@@ -62,7 +66,11 @@ describe('SqsCheckScheduler on the local SQS server', () => {
   it('holds a check back until it is due', async () => {
     const scheduler = new SqsCheckScheduler({ queueUrl: queues.queueUrl, client: queues.client });
     const scheduledAt = Date.now();
-    await scheduler.schedule({ outTradeNo: 'due-in-2s', attempt: 0, dueAt: new Date(scheduledAt + 2_000).toISOString() });
+    await scheduler.schedule({
+      outTradeNo: 'due-in-2s',
+      attempt: 0,
+      dueAt: new Date(scheduledAt + 2_000).toISOString(),
+    });
 
     expect(await receive(1)).toEqual([]);
     let received: Message[] = [];
@@ -74,7 +82,11 @@ describe('SqsCheckScheduler on the local SQS server', () => {
   it('accepts a check due beyond 15 minutes and holds it back', async () => {
     const own = await testQueues();
     const scheduler = new SqsCheckScheduler({ queueUrl: own.queueUrl, client: own.client });
-    await scheduler.schedule({ outTradeNo: 'due-in-2h', attempt: 1, dueAt: new Date(Date.now() + 7_200_000).toISOString() });
+    await scheduler.schedule({
+      outTradeNo: 'due-in-2h',
+      attempt: 1,
+      dueAt: new Date(Date.now() + 7_200_000).toISOString(),
+    });
     const { Messages = [] } = await own.client.send(
       new ReceiveMessageCommand({ QueueUrl: own.queueUrl, WaitTimeSeconds: 0 }),
     );

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
-import { WechatPayV2NotificationCodec } from '../../../shared/adapters/wechatpay-v2-notification-codec';
-import { paidNotificationFields, signedV2Notification } from '../../helpers/wechatpay-v2';
+import { WechatPayV2NotificationCodec } from '#shared/adapters/wechatpay-v2-notification-codec';
+import { paidNotificationFields, signedV2Notification } from '#test/helpers/wechatpay-v2';
 
 const KEY = '192006250b4c09247ec02edce69f6a2d';
 const MERCHANT = { appid: 'wx2421b1c4370ec43b', mchid: '10000100' };
@@ -81,11 +81,20 @@ describe('WechatPayV2NotificationCodec.verify', () => {
   it.each<[string, () => string, RegExp, string | undefined]>([
     [
       'a tampered amount',
-      () => signedV2Notification(paidNotificationFields(MERCHANT, '000123'), KEY).replace('<total_fee>100</total_fee>', '<total_fee>1</total_fee>'),
+      () =>
+        signedV2Notification(paidNotificationFields(MERCHANT, '000123'), KEY).replace(
+          '<total_fee>100</total_fee>',
+          '<total_fee>1</total_fee>',
+        ),
       /signature/,
       '000123',
     ],
-    ['another key', () => signedV2Notification(paidNotificationFields(MERCHANT, '000123'), 'k'.repeat(32)), /signature/, '000123'],
+    [
+      'another key',
+      () => signedV2Notification(paidNotificationFields(MERCHANT, '000123'), 'k'.repeat(32)),
+      /signature/,
+      '000123',
+    ],
     [
       'return_code FAIL',
       () => signedV2Notification({ return_code: 'FAIL', return_msg: 'x', out_trade_no: '000123' }, KEY),
@@ -98,8 +107,19 @@ describe('WechatPayV2NotificationCodec.verify', () => {
       /fee_type USD/,
       '000123',
     ],
-    ['XXE', () => '<!DOCTYPE xml [<!ENTITY x SYSTEM "file:///etc/passwd">]><xml><out_trade_no>000123</out_trade_no><a>&x;</a></xml>', /unreadable/, undefined],
-    ['an oversized body', () => `<xml><out_trade_no>000123</out_trade_no><a>${'A'.repeat(40_000)}</a></xml>`, /unreadable/, undefined],
+    [
+      'XXE',
+      () =>
+        '<!DOCTYPE xml [<!ENTITY x SYSTEM "file:///etc/passwd">]><xml><out_trade_no>000123</out_trade_no><a>&x;</a></xml>',
+      /unreadable/,
+      undefined,
+    ],
+    [
+      'an oversized body',
+      () => `<xml><out_trade_no>000123</out_trade_no><a>${'A'.repeat(40_000)}</a></xml>`,
+      /unreadable/,
+      undefined,
+    ],
     ['garbage', () => '\u0000\u0001 }{', /unreadable/, undefined],
     ['an empty body', () => '', /unreadable/, undefined],
   ])('rejects %s', async (_name, build, reason, outTradeNo) => {

@@ -1,17 +1,17 @@
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { ProviderError, ValidationError } from '../../../shared/domain/errors';
-import type { PaymentRequest } from '../../../shared/domain/order';
+import { ProviderError, ValidationError } from '#shared/domain/errors';
+import type { PaymentRequest } from '#shared/domain/order';
 import {
   WechatPayV2Provider,
   toClientParams,
   toTradeReport,
   toUnifiedOrderRequest,
-} from '../../../shared/adapters/wechatpay-v2-provider';
-import type { OrderQueryResponse, UnifiedOrderResponse } from '../../../shared/wechatpay/v2/client';
-import { verifyV2 } from '../../../shared/wechatpay/v2/sign';
-import type { CraftedAnswer, CraftedRequest, CraftedServer } from '../../helpers/wechatpay-v2';
-import { signedV2Xml, startCraftedServer } from '../../helpers/wechatpay-v2';
+} from '#shared/adapters/wechatpay-v2-provider';
+import type { OrderQueryResponse, UnifiedOrderResponse } from '#shared/wechatpay/v2/client';
+import { verifyV2 } from '#shared/wechatpay/v2/sign';
+import type { CraftedAnswer, CraftedRequest, CraftedServer } from '#test/helpers/wechatpay-v2';
+import { signedV2Xml, startCraftedServer } from '#test/helpers/wechatpay-v2';
 
 const MERCHANT = { appid: 'wx2421b1c4370ec43b', mchid: '10000100', apiKey: '192006250b4c09247ec02edce69f6a2d' };
 const NOTIFY_URL = 'https://merchant.example.com/notify/pay';
@@ -96,17 +96,33 @@ describe('toClientParams', () => {
 
   it('APP: appid, partnerid, prepayid, package Sign=WXPay, noncestr, timestamp, sign', () => {
     const client = toClientParams(order({ trade_type: 'APP' }), { ...merchant, signType: 'MD5' }, 'nonce1', NOW);
-    expect(Object.keys(client).sort()).toEqual(['appid', 'noncestr', 'package', 'partnerid', 'prepayid', 'sign', 'timestamp']);
-    expect(client).toMatchObject({ partnerid: MERCHANT.mchid, package: 'Sign=WXPay', prepayid: 'wx201410272009395522657a690389285100' });
+    expect(Object.keys(client).sort()).toEqual([
+      'appid',
+      'noncestr',
+      'package',
+      'partnerid',
+      'prepayid',
+      'sign',
+      'timestamp',
+    ]);
+    expect(client).toMatchObject({
+      partnerid: MERCHANT.mchid,
+      package: 'Sign=WXPay',
+      prepayid: 'wx201410272009395522657a690389285100',
+    });
     expect(client.sign).toMatch(/^[0-9A-F]{32}$/);
     expect(verifyV2(client, MERCHANT.apiKey)).toBe(true);
   });
 
   it('NATIVE: only code_url; MWEB: only mweb_url', () => {
-    expect(toClientParams(order({ trade_type: 'NATIVE', code_url: 'weixin://wxpay/bizpayurl?pr=x' }), merchant, 'n', NOW)).toEqual({
+    expect(
+      toClientParams(order({ trade_type: 'NATIVE', code_url: 'weixin://wxpay/bizpayurl?pr=x' }), merchant, 'n', NOW),
+    ).toEqual({
       code_url: 'weixin://wxpay/bizpayurl?pr=x',
     });
-    expect(toClientParams(order({ trade_type: 'MWEB', mweb_url: 'https://wx.tenpay.com/x' }), merchant, 'n', NOW)).toEqual({
+    expect(
+      toClientParams(order({ trade_type: 'MWEB', mweb_url: 'https://wx.tenpay.com/x' }), merchant, 'n', NOW),
+    ).toEqual({
       mweb_url: 'https://wx.tenpay.com/x',
     });
     expect(() => toClientParams(order({ trade_type: 'NATIVE' }), merchant, 'n', NOW)).toThrow(ProviderError);
@@ -154,12 +170,15 @@ describe('toTradeReport', () => {
     });
   });
 
-  it.each(['NOTPAY', 'CLOSED', 'REVOKED', 'USERPAYING', 'PAYERROR'] as const)('%s maps to itself with no payment facts', (state) => {
-    const report = toTradeReport({ found: true, ...base, trade_state: state, total_fee: 2501 }, '000123');
-    expect(report.state).toBe(state);
-    expect(report.payment).toBeUndefined();
-    expect(report.amount).toEqual({ total: 2501, currency: 'CNY' });
-  });
+  it.each(['NOTPAY', 'CLOSED', 'REVOKED', 'USERPAYING', 'PAYERROR'] as const)(
+    '%s maps to itself with no payment facts',
+    (state) => {
+      const report = toTradeReport({ found: true, ...base, trade_state: state, total_fee: 2501 }, '000123');
+      expect(report.state).toBe(state);
+      expect(report.payment).toBeUndefined();
+      expect(report.amount).toEqual({ total: 2501, currency: 'CNY' });
+    },
+  );
 
   it('ACCEPT (awaiting debit) is still in progress', () => {
     expect(toTradeReport({ found: true, ...base, trade_state: 'ACCEPT' }, '000123').state).toBe('USERPAYING');
@@ -167,7 +186,17 @@ describe('toTradeReport', () => {
 
   it('ORDERNOTEXIST is NOT_FOUND with WeChat’s merchant ids', () => {
     expect(
-      toTradeReport({ found: false, err_code: 'ORDERNOTEXIST', err_code_des: 'order not exist', appid: 'wxA', mch_id: '1', raw: {} }, '000123'),
+      toTradeReport(
+        {
+          found: false,
+          err_code: 'ORDERNOTEXIST',
+          err_code_des: 'order not exist',
+          appid: 'wxA',
+          mch_id: '1',
+          raw: {},
+        },
+        '000123',
+      ),
     ).toEqual({ outTradeNo: '000123', state: 'NOT_FOUND', appid: 'wxA', mchid: '1', description: 'order not exist' });
   });
 
@@ -184,7 +213,14 @@ describe('WechatPayV2Provider over HTTP', () => {
   });
 
   function signed(req: CraftedRequest, extra: Record<string, string | undefined>): CraftedAnswer {
-    const fields = { return_code: 'SUCCESS', appid: req.fields.appid, mch_id: req.fields.mch_id, nonce_str: 'x', result_code: 'SUCCESS', ...extra };
+    const fields = {
+      return_code: 'SUCCESS',
+      appid: req.fields.appid,
+      mch_id: req.fields.mch_id,
+      nonce_str: 'x',
+      result_code: 'SUCCESS',
+      ...extra,
+    };
     return { body: signedV2Xml(fields, MERCHANT.apiKey, req.fields.sign_type === 'MD5' ? 'MD5' : 'HMAC-SHA256') };
   }
 
@@ -207,10 +243,18 @@ describe('WechatPayV2Provider over HTTP', () => {
   }
 
   it('prepay: JSAPI re-signed with the order’s sign type', async () => {
-    const { provider: p, server: s } = await provider((req) => signed(req, { prepay_id: 'wx1', trade_type: 'JSAPI' }), 'MD5');
+    const { provider: p, server: s } = await provider(
+      (req) => signed(req, { prepay_id: 'wx1', trade_type: 'JSAPI' }),
+      'MD5',
+    );
     expect(p.apiVersion).toBe('v2');
     const result = await p.prepay(request, NOTIFY_URL);
-    expect(s.requests[0]?.fields).toMatchObject({ sign_type: 'MD5', time_expire: '20261125123000', notify_url: NOTIFY_URL, total_fee: '2501' });
+    expect(s.requests[0]?.fields).toMatchObject({
+      sign_type: 'MD5',
+      time_expire: '20261125123000',
+      notify_url: NOTIFY_URL,
+      total_fee: '2501',
+    });
     expect(result.prepayId).toBe('wx1');
     expect(result.client).toMatchObject({
       appId: MERCHANT.appid,
@@ -225,9 +269,16 @@ describe('WechatPayV2Provider over HTTP', () => {
   });
 
   it('prepay: MWEB sends scene_info and returns mweb_url', async () => {
-    const { provider: p, server: s } = await provider((req) => signed(req, { prepay_id: 'wxM', trade_type: 'MWEB', mweb_url: 'https://wx.tenpay.com/m' }));
+    const { provider: p, server: s } = await provider((req) =>
+      signed(req, { prepay_id: 'wxM', trade_type: 'MWEB', mweb_url: 'https://wx.tenpay.com/m' }),
+    );
     const result = await p.prepay(
-      { ...request, tradeType: 'MWEB', payerOpenid: undefined, h5Info: { type: 'Wap', app_name: 'shop', app_url: 'https://m.example.com' } },
+      {
+        ...request,
+        tradeType: 'MWEB',
+        payerOpenid: undefined,
+        h5Info: { type: 'Wap', app_name: 'shop', app_url: 'https://m.example.com' },
+      },
       NOTIFY_URL,
     );
     expect(result).toEqual({ prepayId: 'wxM', client: { mweb_url: 'https://wx.tenpay.com/m' } });
@@ -264,7 +315,9 @@ describe('WechatPayV2Provider over HTTP', () => {
   });
 
   it('close: WeChat’s refusal comes through as a final ProviderError', async () => {
-    const { provider: p } = await provider((req) => signed(req, { result_code: 'FAIL', err_code: 'ORDERPAID', err_code_des: '订单已支付' }));
+    const { provider: p } = await provider((req) =>
+      signed(req, { result_code: 'FAIL', err_code: 'ORDERPAID', err_code_des: '订单已支付' }),
+    );
     await expect(p.close('000123')).rejects.toMatchObject({ code: 'ORDERPAID', retryable: false });
   });
 

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { WechatPayV3NotificationCodec } from '../../../shared/adapters/wechatpay-v3-notification-codec';
-import { ValidationError } from '../../../shared/domain/errors';
-import type { VerifiedNotification } from '../../../shared/domain/ports';
-import { encryptResource } from '../../../shared/wechatpay/v3/aead';
-import { KeyRing } from '../../../shared/wechatpay/v3/key-ring';
-import { PROBE_SIGNATURE_PREFIX } from '../../../shared/wechatpay/v3/wechatpay-signature';
+import { WechatPayV3NotificationCodec } from '#shared/adapters/wechatpay-v3-notification-codec';
+import { ValidationError } from '#shared/domain/errors';
+import type { VerifiedNotification } from '#shared/domain/ports';
+import { encryptResource } from '#shared/wechatpay/v3/aead';
+import { KeyRing } from '#shared/wechatpay/v3/key-ring';
+import { PROBE_SIGNATURE_PREFIX } from '#shared/wechatpay/v3/wechatpay-signature';
 import {
   TEST_APIV3_KEY,
   asCertificateSigner,
@@ -15,8 +15,8 @@ import {
   signedHeaders,
   signedNotification,
   vectorById,
-} from '../../helpers/wechatpay-v3';
-import { loadVectors } from '../../helpers/vectors';
+} from '#test/helpers/wechatpay-v3';
+import { loadVectors } from '#test/helpers/vectors';
 
 const now = new Date('2024-06-01T04:00:00Z');
 const clock = fixedClock(now);
@@ -66,9 +66,9 @@ describe('WechatPayV3NotificationCodec: good notifications', () => {
   });
 
   it('decodes the official envelope with the verified easywechat resource (signed by us)', async () => {
-    const payloads = loadVectors<{ payloads: { id: string; apiv3_key?: string; body: unknown; resource_plaintext?: Record<string, unknown> }[] }>(
-      'notify-payloads.json',
-    ).payloads;
+    const payloads = loadVectors<{
+      payloads: { id: string; apiv3_key?: string; body: unknown; resource_plaintext?: Record<string, unknown> }[];
+    }>('notify-payloads.json').payloads;
     const envelope = payloads.find((p) => p.id === 'v3-notify-envelope-decryptable')!;
     const official = new WechatPayV3NotificationCodec({ apiV3Key: envelope.apiv3_key!, keys: ring, clock });
     const result = await official.verify(resigned(JSON.stringify(envelope.body)));
@@ -80,14 +80,23 @@ describe('WechatPayV3NotificationCodec: good notifications', () => {
         mchid: '1230000109',
         state: 'SUCCESS',
         amount: { total: 100, currency: 'CNY' },
-        payment: { transactionId: '1217752501201407033233368018', amountTotal: 100, paidAt: '2018-06-08T10:34:56+08:00', bankType: 'CMC' },
+        payment: {
+          transactionId: '1217752501201407033233368018',
+          amountTotal: 100,
+          paidAt: '2018-06-08T10:34:56+08:00',
+          bankType: 'CMC',
+        },
       },
     });
   });
 
   it('reports the amount as WeChat sent it (the domain compares it with the order)', async () => {
     const result = await codec.verify(
-      signedNotification({ signer: asPublicKeySigner(publicKeyIdentity), now, transaction: paidTransaction({ amount: { total: 1, currency: 'CNY' } }) }),
+      signedNotification({
+        signer: asPublicKeySigner(publicKeyIdentity),
+        now,
+        transaction: paidTransaction({ amount: { total: 1, currency: 'CNY' } }),
+      }),
     );
     expect(result).toMatchObject({ kind: 'trade', report: { amount: { total: 1 }, payment: { amountTotal: 1 } } });
   });
@@ -109,12 +118,17 @@ describe('the wechatpay-go signed notification (published vector)', () => {
   goRing.addCertificate(go.certificate_pem);
 
   it('cannot be decoded with its 16-byte key: the codec refuses that key at construction', () => {
-    expect(() => new WechatPayV3NotificationCodec({ apiV3Key: go.apiv3_key, keys: goRing, clock: pinned })).toThrow(ValidationError);
+    expect(() => new WechatPayV3NotificationCodec({ apiV3Key: go.apiv3_key, keys: goRing, clock: pinned })).toThrow(
+      ValidationError,
+    );
   });
 
   it('passes the signature check with the clock pinned, then is refused as a non-payment event', async () => {
     const goCodec = new WechatPayV3NotificationCodec({ apiV3Key: TEST_APIV3_KEY, keys: goRing, clock: pinned });
-    expectRejected(await goCodec.verify({ headers, body: go.raw_body }), /^unsupported event_type PAYSCORE\.USER_OPEN_SERVICE$/);
+    expectRejected(
+      await goCodec.verify({ headers, body: go.raw_body }),
+      /^unsupported event_type PAYSCORE\.USER_OPEN_SERVICE$/,
+    );
   });
 
   it('is refused as stale with the real clock', async () => {
@@ -128,36 +142,57 @@ describe('WechatPayV3NotificationCodec: hostile notifications change nothing', (
   const good = () => signedNotification({ signer, now });
 
   it('refuses an APIv3 key that is not 32 bytes at construction', () => {
-    expect(() => new WechatPayV3NotificationCodec({ apiV3Key: 'testMchAPIv3Key0', keys: ring })).toThrow(ValidationError);
+    expect(() => new WechatPayV3NotificationCodec({ apiV3Key: 'testMchAPIv3Key0', keys: ring })).toThrow(
+      ValidationError,
+    );
   });
 
   it('bad signature: body changed after signing', async () => {
     const n = good();
-    expectRejected(await codec.verify({ ...n, body: n.body.replace('"TRANSACTION.SUCCESS"', '"TRANSACTION.SUCCESS" ') }), /bad_signature/);
+    expectRejected(
+      await codec.verify({ ...n, body: n.body.replace('"TRANSACTION.SUCCESS"', '"TRANSACTION.SUCCESS" ') }),
+      /bad_signature/,
+    );
   });
 
   it('wrong serial: a valid signature by a key we do not hold', async () => {
-    expectRejected(await codec.verify(signedNotification({ signer: asCertificateSigner(createPlatformIdentity()), now })), /unknown_serial/);
+    expectRejected(
+      await codec.verify(signedNotification({ signer: asCertificateSigner(createPlatformIdentity()), now })),
+      /unknown_serial/,
+    );
   });
 
   it('wrong key for the serial', async () => {
     expectRejected(
-      await codec.verify(signedNotification({ signer: { privateKey: certificateIdentity.privateKey, serial: publicKeyIdentity.publicKeyId }, now })),
+      await codec.verify(
+        signedNotification({
+          signer: { privateKey: certificateIdentity.privateKey, serial: publicKeyIdentity.publicKeyId },
+          now,
+        }),
+      ),
       /bad_signature/,
     );
   });
 
   it('probe signature', async () => {
     const n = good();
-    const headers = { ...n.headers, 'wechatpay-signature': `${PROBE_SIGNATURE_PREFIX}${n.headers['wechatpay-signature']}` };
+    const headers = {
+      ...n.headers,
+      'wechatpay-signature': `${PROBE_SIGNATURE_PREFIX}${n.headers['wechatpay-signature']}`,
+    };
     expectRejected(await codec.verify({ ...n, headers }), /\(probe\)/);
   });
 
   it('stale timestamp (more than 5 minutes either way)', async () => {
     for (const offset of [-301_000, 301_000]) {
-      expectRejected(await codec.verify(signedNotification({ signer, now: new Date(now.getTime() + offset) })), /stale_timestamp/);
+      expectRejected(
+        await codec.verify(signedNotification({ signer, now: new Date(now.getTime() + offset) })),
+        /stale_timestamp/,
+      );
     }
-    expect((await codec.verify(signedNotification({ signer, now: new Date(now.getTime() - 299_000) }))).kind).toBe('trade');
+    expect((await codec.verify(signedNotification({ signer, now: new Date(now.getTime() - 299_000) }))).kind).toBe(
+      'trade',
+    );
   });
 
   it('missing signature headers', async () => {
@@ -186,7 +221,12 @@ describe('WechatPayV3NotificationCodec: hostile notifications change nothing', (
 
   it('oversized body, checked before anything else', async () => {
     const n = good();
-    const big = new WechatPayV3NotificationCodec({ apiV3Key: TEST_APIV3_KEY, keys: ring, clock, maxBodyBytes: n.body.length - 1 });
+    const big = new WechatPayV3NotificationCodec({
+      apiV3Key: TEST_APIV3_KEY,
+      keys: ring,
+      clock,
+      maxBodyBytes: n.body.length - 1,
+    });
     expectRejected(await big.verify(n), /larger than/);
     expect((await codec.verify({ ...n, body: `${n.body}${' '.repeat(64 * 1024)}` })).kind).toBe('rejected');
   });
@@ -195,29 +235,43 @@ describe('WechatPayV3NotificationCodec: hostile notifications change nothing', (
     expectRejected(await codec.verify(resigned('<xml>v2?</xml>')), /not a v3 notification envelope/);
     expectRejected(await codec.verify(resigned(JSON.stringify({ id: 'x' }))), /not a v3 notification envelope/);
     const envelope = JSON.parse(good().body) as Record<string, unknown> & { resource: Record<string, unknown> };
-    expectRejected(await codec.verify(resigned(JSON.stringify({ ...envelope, event_type: 'REFUND.SUCCESS' }))), /unsupported event_type/);
     expectRejected(
-      await codec.verify(resigned(JSON.stringify({ ...envelope, resource: { ...envelope.resource, original_type: 'refund' } }))),
+      await codec.verify(resigned(JSON.stringify({ ...envelope, event_type: 'REFUND.SUCCESS' }))),
+      /unsupported event_type/,
+    );
+    expectRejected(
+      await codec.verify(
+        resigned(JSON.stringify({ ...envelope, resource: { ...envelope.resource, original_type: 'refund' } })),
+      ),
       /unsupported original_type/,
     );
     expectRejected(
-      await codec.verify(resigned(JSON.stringify({ ...envelope, resource: { ...envelope.resource, algorithm: 'AEAD_SM4_GCM' } }))),
+      await codec.verify(
+        resigned(JSON.stringify({ ...envelope, resource: { ...envelope.resource, algorithm: 'AEAD_SM4_GCM' } })),
+      ),
       /not a v3 notification envelope/,
     );
   });
 
   it('decrypts to something that is not a transaction: rejected, naming the order when it can', async () => {
     const envelope = JSON.parse(good().body) as Record<string, unknown>;
-    const resource = encryptResource(JSON.stringify({ out_trade_no: 'ORDER20240001', trade_state: 'SUCCESS' }), TEST_APIV3_KEY, {
-      associatedData: 'transaction',
-      originalType: 'transaction',
-    });
+    const resource = encryptResource(
+      JSON.stringify({ out_trade_no: 'ORDER20240001', trade_state: 'SUCCESS' }),
+      TEST_APIV3_KEY,
+      {
+        associatedData: 'transaction',
+        originalType: 'transaction',
+      },
+    );
     const result = await codec.verify(resigned(JSON.stringify({ ...envelope, resource })));
     expect(result).toMatchObject({ kind: 'rejected', outTradeNo: 'ORDER20240001' });
   });
 
   it('another currency or a payment without facts: rejected with the order named', async () => {
-    for (const transaction of [paidTransaction({ amount: { total: 1999, currency: 'USD' } }), paidTransaction({ success_time: undefined })]) {
+    for (const transaction of [
+      paidTransaction({ amount: { total: 1999, currency: 'USD' } }),
+      paidTransaction({ success_time: undefined }),
+    ]) {
       const result = await codec.verify(signedNotification({ signer, now, transaction }));
       expect(result).toMatchObject({ kind: 'rejected', outTradeNo: 'ORDER20240001' });
     }

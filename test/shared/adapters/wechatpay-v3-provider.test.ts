@@ -1,11 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { isReportProblem, transactionToReport, WechatPayV3Provider } from '../../../shared/adapters/wechatpay-v3-provider';
-import { ProviderError, ValidationError } from '../../../shared/domain/errors';
-import type { PaymentRequest } from '../../../shared/domain/order';
-import { WechatPayV3Client } from '../../../shared/wechatpay/v3/client';
-import type { AppClientParams, JsapiClientParams } from '../../../shared/wechatpay/v3/client-params';
-import { verifyAppClientParams, verifyJsapiClientParams } from '../../../shared/wechatpay/v3/client-params';
-import { transactionSchema } from '../../../shared/wechatpay/v3/schemas';
+import { isReportProblem, transactionToReport, WechatPayV3Provider } from '#shared/adapters/wechatpay-v3-provider';
+import { ProviderError, ValidationError } from '#shared/domain/errors';
+import type { PaymentRequest } from '#shared/domain/order';
+import { WechatPayV3Client } from '#shared/wechatpay/v3/client';
+import type { AppClientParams, JsapiClientParams } from '#shared/wechatpay/v3/client-params';
+import { verifyAppClientParams, verifyJsapiClientParams } from '#shared/wechatpay/v3/client-params';
+import { transactionSchema } from '#shared/wechatpay/v3/schemas';
 import {
   TEST_APIV3_KEY,
   asPublicKeySigner,
@@ -14,8 +14,8 @@ import {
   fixedClock,
   paidTransaction,
   startWechatV3StandIn,
-} from '../../helpers/wechatpay-v3';
-import type { StandIn, StandInAnswer, StandInRequest } from '../../helpers/wechatpay-v3';
+} from '#test/helpers/wechatpay-v3';
+import type { StandIn, StandInAnswer, StandInRequest } from '#test/helpers/wechatpay-v3';
 
 const merchant = createMerchantIdentity();
 const platform = createPlatformIdentity();
@@ -84,14 +84,28 @@ describe('WechatPayV3Provider.prepay', () => {
     const { provider: p } = await provider(() => ({ status: 200, body: { prepay_id: 'wx-app-1' } }));
     const result = await p.prepay({ ...request, tradeType: 'APP' }, notifyUrl);
     expect(result.prepayId).toBe('wx-app-1');
-    expect(Object.keys(result.client).sort()).toEqual(['appid', 'noncestr', 'package', 'partnerid', 'prepayid', 'sign', 'timestamp']);
+    expect(Object.keys(result.client).sort()).toEqual([
+      'appid',
+      'noncestr',
+      'package',
+      'partnerid',
+      'prepayid',
+      'sign',
+      'timestamp',
+    ]);
     expect(verifyAppClientParams(result.client as AppClientParams, merchant.publicKey)).toBe(true);
   });
 
   it('NATIVE → code_url, which is also the prepay reference', async () => {
-    const { provider: p, standIn } = await provider(() => ({ status: 200, body: { code_url: 'weixin://wxpay/bizpayurl?pr=abc' } }));
+    const { provider: p, standIn } = await provider(() => ({
+      status: 200,
+      body: { code_url: 'weixin://wxpay/bizpayurl?pr=abc' },
+    }));
     const result = await p.prepay({ ...request, productId: 'SKU-1' }, notifyUrl);
-    expect(result).toEqual({ prepayId: 'weixin://wxpay/bizpayurl?pr=abc', client: { code_url: 'weixin://wxpay/bizpayurl?pr=abc' } });
+    expect(result).toEqual({
+      prepayId: 'weixin://wxpay/bizpayurl?pr=abc',
+      client: { code_url: 'weixin://wxpay/bizpayurl?pr=abc' },
+    });
     expect(standIn.requests[0]?.path).toBe('/v3/pay/transactions/native');
     expect(JSON.stringify(standIn.requests[0]?.json)).not.toContain('product_id');
   });
@@ -102,8 +116,18 @@ describe('WechatPayV3Provider.prepay', () => {
     const result = await p.prepay({ ...request, tradeType: 'MWEB' }, notifyUrl);
     expect(result).toEqual({ prepayId: url, client: { mweb_url: url } });
     expect(standIn.requests[0]?.path).toBe('/v3/pay/transactions/h5');
-    expect((standIn.requests[0]?.json as { scene_info: unknown }).scene_info).toEqual({ payer_client_ip: '203.0.113.7', h5_info: { type: 'Wap' } });
-    await p.prepay({ ...request, tradeType: 'MWEB', h5Info: { type: 'Android', app_name: 'Shop', package_name: 'com.example.shop' } }, notifyUrl);
+    expect((standIn.requests[0]?.json as { scene_info: unknown }).scene_info).toEqual({
+      payer_client_ip: '203.0.113.7',
+      h5_info: { type: 'Wap' },
+    });
+    await p.prepay(
+      {
+        ...request,
+        tradeType: 'MWEB',
+        h5Info: { type: 'Android', app_name: 'Shop', package_name: 'com.example.shop' },
+      },
+      notifyUrl,
+    );
     expect((standIn.requests[1]?.json as { scene_info: { h5_info: unknown } }).scene_info.h5_info).toEqual({
       type: 'Android',
       app_name: 'Shop',
@@ -116,7 +140,10 @@ describe('WechatPayV3Provider.query', () => {
   it('SUCCESS → report with amount and payment facts (amount.total, even when a coupon lowered payer_total)', async () => {
     const { provider: p } = await provider(() => ({
       status: 200,
-      body: paidTransaction({ out_trade_no: '0020240601001', amount: { total: 1999, payer_total: 1899, currency: 'CNY' } }),
+      body: paidTransaction({
+        out_trade_no: '0020240601001',
+        amount: { total: 1999, payer_total: 1899, currency: 'CNY' },
+      }),
     }));
     await expect(p.query('0020240601001')).resolves.toEqual({
       outTradeNo: '0020240601001',
@@ -139,7 +166,14 @@ describe('WechatPayV3Provider.query', () => {
   it('NOTPAY → no payment facts', async () => {
     const { provider: p } = await provider(() => ({
       status: 200,
-      body: { appid: 'wxA', mchid: '1900000109', out_trade_no: '0020240601001', trade_state: 'NOTPAY', trade_state_desc: '订单未支付', amount: { total: 1999, currency: 'CNY' } },
+      body: {
+        appid: 'wxA',
+        mchid: '1900000109',
+        out_trade_no: '0020240601001',
+        trade_state: 'NOTPAY',
+        trade_state_desc: '订单未支付',
+        amount: { total: 1999, currency: 'CNY' },
+      },
     }));
     const report = await p.query('0020240601001');
     expect(report).toMatchObject({ state: 'NOTPAY', appid: 'wxA', amount: { total: 1999, currency: 'CNY' } });
@@ -147,13 +181,24 @@ describe('WechatPayV3Provider.query', () => {
   });
 
   it('404 ORDER_NOT_EXIST → state NOT_FOUND, not an error', async () => {
-    const { provider: p } = await provider(() => ({ status: 404, body: { code: 'ORDER_NOT_EXIST', message: '订单不存在' } }));
-    await expect(p.query('0020240601001')).resolves.toMatchObject({ outTradeNo: '0020240601001', state: 'NOT_FOUND', appid: merchant.appid, mchid: merchant.mchid });
+    const { provider: p } = await provider(() => ({
+      status: 404,
+      body: { code: 'ORDER_NOT_EXIST', message: '订单不存在' },
+    }));
+    await expect(p.query('0020240601001')).resolves.toMatchObject({
+      outTradeNo: '0020240601001',
+      state: 'NOT_FOUND',
+      appid: merchant.appid,
+      mchid: merchant.mchid,
+    });
   });
 
   it('refuses what cannot be reported: another currency, SUCCESS without a transaction_id', async () => {
     for (const [body, code] of [
-      [paidTransaction({ out_trade_no: '0020240601001', amount: { total: 1999, currency: 'USD' } }), 'UNSUPPORTED_CURRENCY'],
+      [
+        paidTransaction({ out_trade_no: '0020240601001', amount: { total: 1999, currency: 'USD' } }),
+        'UNSUPPORTED_CURRENCY',
+      ],
       [paidTransaction({ out_trade_no: '0020240601001', transaction_id: undefined }), 'INCOMPLETE_PAYMENT'],
     ] as const) {
       const { provider: p } = await provider(() => ({ status: 200, body }));
@@ -166,7 +211,11 @@ describe('WechatPayV3Provider.query', () => {
 
 describe('WechatPayV3Provider.close', () => {
   it('closes, and passes WeChat refusals on in the domain vocabulary', async () => {
-    const answers: StandInAnswer[] = [{ status: 204 }, { status: 400, body: { code: 'ORDERPAID', message: '订单已支付' } }, { status: 400, body: { code: 'ORDER_CLOSED', message: '订单已关闭' } }];
+    const answers: StandInAnswer[] = [
+      { status: 204 },
+      { status: 400, body: { code: 'ORDERPAID', message: '订单已支付' } },
+      { status: 400, body: { code: 'ORDER_CLOSED', message: '订单已关闭' } },
+    ];
     const { provider: p } = await provider(() => answers.shift() ?? { status: 500 });
     await expect(p.close('0020240601001')).resolves.toBeUndefined();
     await expect(p.close('0020240601001')).rejects.toMatchObject({ code: 'ORDERPAID', retryable: false });
@@ -193,7 +242,10 @@ describe('transactionToReport', () => {
 
   it('an absent currency is CNY; REFUND keeps the payment facts', () => {
     const report = transactionToReport(parse(paidTransaction({ trade_state: 'REFUND', amount: { total: 5 } })));
-    expect(report).toMatchObject({ amount: { total: 5, currency: 'CNY' }, payment: { amountTotal: 5, currency: 'CNY' } });
+    expect(report).toMatchObject({
+      amount: { total: 5, currency: 'CNY' },
+      payment: { amountTotal: 5, currency: 'CNY' },
+    });
   });
 
   it('an unknown trade_state or a fractional amount does not parse', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
-import { parseCreateOrder, parseOutTradeNo } from '../../../shared/app/create-order-schema';
-import { ValidationError } from '../../../shared/domain/errors';
+import { parseCreateOrder, parseOutTradeNo } from '#shared/app/create-order-schema';
+import { ValidationError } from '#shared/domain/errors';
 
 const now = new Date('2026-01-01T00:00:00Z');
 const valid = {
@@ -26,7 +26,12 @@ function fieldOf(body: unknown): string | undefined {
 describe('POST /orders body', () => {
   it('accepts a valid NATIVE order and keeps out_trade_no as a string', () => {
     const p = parseCreateOrder(valid, now);
-    expect(p).toMatchObject({ outTradeNo: '000123', amount: { total: 1, currency: 'CNY' }, tradeType: 'NATIVE', productId: 'p1' });
+    expect(p).toMatchObject({
+      outTradeNo: '000123',
+      amount: { total: 1, currency: 'CNY' },
+      tradeType: 'NATIVE',
+      productId: 'p1',
+    });
   });
 
   it.each([
@@ -52,11 +57,32 @@ describe('POST /orders body', () => {
     [{ ...valid, description: 'lone \uD800 surrogate' }, 'description'],
     [{ ...valid, attach: '附'.repeat(43) }, 'attach'],
     [{ ...valid, attach: '' }, 'attach'],
-    [{ ...valid, trade_type: 'MWEB', scene_info: { payer_client_ip: '203.0.113.7', h5_info: { type: 'Wap', app_name: '店'.repeat(22) } } }, 'scene_info.h5_info.app_name'],
-    [{ ...valid, trade_type: 'MWEB', scene_info: { payer_client_ip: '203.0.113.7', h5_info: { type: 'Wap', app_name: '' } } }, 'scene_info.h5_info.app_name'],
+    [
+      {
+        ...valid,
+        trade_type: 'MWEB',
+        scene_info: { payer_client_ip: '203.0.113.7', h5_info: { type: 'Wap', app_name: '店'.repeat(22) } },
+      },
+      'scene_info.h5_info.app_name',
+    ],
+    [
+      {
+        ...valid,
+        trade_type: 'MWEB',
+        scene_info: { payer_client_ip: '203.0.113.7', h5_info: { type: 'Wap', app_name: '' } },
+      },
+      'scene_info.h5_info.app_name',
+    ],
     [{ ...valid, trade_type: 'JSAPI', payer: { openid: 'öpenid' } }, 'payer.openid'],
     [
-      { ...valid, trade_type: 'MWEB', scene_info: { payer_client_ip: '203.0.113.7', h5_info: { type: 'Wap', app_name: 'shop', app_url: `https://shop.example.com/${'p'.repeat(220)}` } } },
+      {
+        ...valid,
+        trade_type: 'MWEB',
+        scene_info: {
+          payer_client_ip: '203.0.113.7',
+          h5_info: { type: 'Wap', app_name: 'shop', app_url: `https://shop.example.com/${'p'.repeat(220)}` },
+        },
+      },
       'scene_info.h5_info',
     ],
     [{ ...valid, time_expire: 'tomorrow' }, 'time_expire'],

@@ -3,7 +3,7 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
 
-import { publishMetrics } from '../../../shared/app/publish-metrics';
+import { publishMetrics } from '#shared/app/publish-metrics';
 
 const context = {} as Context;
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { completeRequest, fingerprint, generateOutTradeNo, type NewPayment } from '../../../shared/domain/payment-request';
+import { completeRequest, fingerprint, generateOutTradeNo, type NewPayment } from '#shared/domain/payment-request';
 
 const base: NewPayment = {
   outTradeNo: '000123',
@@ -13,7 +13,14 @@ const base: NewPayment = {
 
 describe('payment request', () => {
   it('fingerprints content independently of key order', () => {
-    const reordered: NewPayment = { payerClientIp: '127.0.0.1', productId: 'p1', tradeType: 'NATIVE', amount: { currency: 'CNY', total: 1 }, description: 'coffee', outTradeNo: '000123' };
+    const reordered: NewPayment = {
+      payerClientIp: '127.0.0.1',
+      productId: 'p1',
+      tradeType: 'NATIVE',
+      amount: { currency: 'CNY', total: 1 },
+      description: 'coffee',
+      outTradeNo: '000123',
+    };
     expect(fingerprint({ ...reordered, outTradeNo: '000123' })).toBe(fingerprint({ ...base, outTradeNo: '000123' }));
   });
 
@@ -34,7 +41,9 @@ describe('payment request', () => {
   it('defaults the expiry to the prepay life and keeps a given one', () => {
     const now = new Date('2026-01-01T00:00:00Z');
     expect(completeRequest(base, now, 7200).expiresAt).toBe('2026-01-01T02:00:00.000Z');
-    expect(completeRequest({ ...base, expiresAt: '2026-01-01T00:10:00.000Z' }, now, 7200).expiresAt).toBe('2026-01-01T00:10:00.000Z');
+    expect(completeRequest({ ...base, expiresAt: '2026-01-01T00:10:00.000Z' }, now, 7200).expiresAt).toBe(
+      '2026-01-01T00:10:00.000Z',
+    );
     expect(completeRequest({ ...base, outTradeNo: undefined }, now, 7200).outTradeNo).toMatch(/^P2026/);
   });
 });

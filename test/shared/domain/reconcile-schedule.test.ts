@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { attemptForAge, intervalBefore, nextCheckAt } from '../../../shared/domain/reconcile-schedule';
+import { attemptForAge, intervalBefore, nextCheckAt } from '#shared/domain/reconcile-schedule';
 
 const schedule = [30, 60, 120];
 const now = new Date('2026-01-01T00:00:00.000Z');

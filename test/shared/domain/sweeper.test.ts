@@ -1,12 +1,12 @@
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { SqsCheckScheduler } from '../../../shared/adapters/sqs-check-scheduler';
-import { parseReconcileCheck } from '../../../shared/app/reconcile-message';
-import type { ReconcileCheck } from '../../../shared/domain/ports';
-import { Sweeper } from '../../../shared/domain/sweeper';
-import { testQueues, testTable, type TestQueues, type TestTable } from '../../helpers/aws';
-import { at, orderFixture, T0 } from '../../helpers/order-fixtures';
+import { SqsCheckScheduler } from '#shared/adapters/sqs-check-scheduler';
+import { parseReconcileCheck } from '#shared/app/reconcile-message';
+import type { ReconcileCheck } from '#shared/domain/ports';
+import { Sweeper } from '#shared/domain/sweeper';
+import { testQueues, testTable, type TestQueues, type TestTable } from '#test/helpers/aws';
+import { at, orderFixture, T0 } from '#test/helpers/order-fixtures';
 
 /** The sweep over a real table and queue; only the clock is a stand-in. */
 describe('Sweeper', () => {
@@ -41,7 +41,9 @@ describe('Sweeper', () => {
   }
 
   it('re-enqueues overdue open orders, oldest first, and moves each behind the others still waiting', async () => {
-    const [a, b, c] = [-1000, -900, -800].map((due) => orderFixture({ status: 'PENDING', createdAt: at(-1200), nextCheckAt: at(due) }));
+    const [a, b, c] = [-1000, -900, -800].map((due) =>
+      orderFixture({ status: 'PENDING', createdAt: at(-1200), nextCheckAt: at(due) }),
+    );
     const paid = orderFixture({ status: 'PAID', createdAt: at(-1200), nextCheckAt: at(-1100) });
     for (const order of [a, b, c, paid]) if (order) await table.store.create(order);
     if (!a || !b || !c) throw new Error('fixtures');

@@ -1,19 +1,22 @@
 import { describe, expect, it } from 'vitest';
 
-import { ProviderError } from '../../../../shared/domain/errors';
+import { ProviderError } from '#shared/domain/errors';
 import {
   FINAL_ERR_CODES,
   RETRYABLE_ERR_CODES,
   businessError,
   httpStatusError,
   returnFailError,
-} from '../../../../shared/wechatpay/v2/classification';
-import { fullJitterDelay, withRetries } from '../../../../shared/wechatpay/v2/retry';
+} from '#shared/wechatpay/v2/classification';
+import { fullJitterDelay, withRetries } from '#shared/wechatpay/v2/retry';
 
 describe('err_code classification', () => {
-  it.each(['SYSTEMERROR', 'BANKERROR', 'USERPAYING', 'BIZERR_NEED_RETRY', 'FREQUENCY_LIMITED'])('%s is retryable', (code) => {
-    expect(businessError(code, 'd')).toMatchObject({ code, retryable: true, kind: 'business' });
-  });
+  it.each(['SYSTEMERROR', 'BANKERROR', 'USERPAYING', 'BIZERR_NEED_RETRY', 'FREQUENCY_LIMITED'])(
+    '%s is retryable',
+    (code) => {
+      expect(businessError(code, 'd')).toMatchObject({ code, retryable: true, kind: 'business' });
+    },
+  );
 
   it.each([
     'ORDERPAID',

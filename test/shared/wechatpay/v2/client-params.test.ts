@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 
-import { appClientParams, jsapiClientParams, unixTimestamp } from '../../../../shared/wechatpay/v2/client-params';
-import { verifyV2 } from '../../../../shared/wechatpay/v2/sign';
-import { v2SignVectors } from '../../../helpers/wechatpay-v2';
+import { appClientParams, jsapiClientParams, unixTimestamp } from '#shared/wechatpay/v2/client-params';
+import { verifyV2 } from '#shared/wechatpay/v2/sign';
+import { v2SignVectors } from '#test/helpers/wechatpay-v2';
 
 const vectors = v2SignVectors();
 const jsapiVectors = vectors.filter((v) => 'package' in v.params && v.params.package?.startsWith('prepay_id='));
@@ -11,7 +11,11 @@ const appVector = vectors.find((v) => v.params.package === 'Sign=WXPay');
 describe('jsapiClientParams (JSAPI / mini program requestPayment)', () => {
   it('has the JSAPI and mini program vectors to check', () => {
     expect(jsapiVectors.map((v) => v.id)).toEqual(
-      expect.arrayContaining(['jsapi-paysign-md5-easywechat', 'jsapi-paysign-hmac-easywechat', 'miniprogram-paysign-official']),
+      expect.arrayContaining([
+        'jsapi-paysign-md5-easywechat',
+        'jsapi-paysign-hmac-easywechat',
+        'miniprogram-paysign-official',
+      ]),
     );
   });
 
@@ -73,7 +77,15 @@ describe('appClientParams (APP SDK PayReq)', () => {
       timestamp: v.params.timestamp as string,
     });
     expect(params).toEqual({ ...v.params, sign: v.expected_sign });
-    expect(Object.keys(params).sort()).toEqual(['appid', 'noncestr', 'package', 'partnerid', 'prepayid', 'sign', 'timestamp']);
+    expect(Object.keys(params).sort()).toEqual([
+      'appid',
+      'noncestr',
+      'package',
+      'partnerid',
+      'prepayid',
+      'sign',
+      'timestamp',
+    ]);
   });
 
   it('signs lower-case keys with package Sign=WXPay, verifiable by WeChat', () => {
@@ -94,7 +106,14 @@ describe('appClientParams (APP SDK PayReq)', () => {
 });
 
 describe('inputs', () => {
-  const base = { appid: 'wxa', prepayId: 'wx1', apiKey: 'k'.repeat(32), signType: 'MD5' as const, nonce: 'n1', timestamp: '1700000000' };
+  const base = {
+    appid: 'wxa',
+    prepayId: 'wx1',
+    apiKey: 'k'.repeat(32),
+    signType: 'MD5' as const,
+    nonce: 'n1',
+    timestamp: '1700000000',
+  };
 
   it.each([
     ['a millisecond-looking float', { timestamp: '1700000000.5' }],

@@ -1,13 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { ProviderError, ValidationError } from '../../../../shared/domain/errors';
-import { WechatPayV2Client } from '../../../../shared/wechatpay/v2/client';
-import type { UnifiedOrderRequest, WechatPayV2ClientOptions } from '../../../../shared/wechatpay/v2/client';
-import { RETRY_CAP_MS } from '../../../../shared/wechatpay/v2/retry';
-import { signV2, verifyV2 } from '../../../../shared/wechatpay/v2/sign';
-import { toXml } from '../../../../shared/wechatpay/v2/xml';
-import type { CraftedAnswer, CraftedRequest, CraftedServer } from '../../../helpers/wechatpay-v2';
-import { signedV2Xml, startCraftedServer } from '../../../helpers/wechatpay-v2';
+import { ProviderError, ValidationError } from '#shared/domain/errors';
+import { WechatPayV2Client } from '#shared/wechatpay/v2/client';
+import type { UnifiedOrderRequest, WechatPayV2ClientOptions } from '#shared/wechatpay/v2/client';
+import { RETRY_CAP_MS } from '#shared/wechatpay/v2/retry';
+import { signV2, verifyV2 } from '#shared/wechatpay/v2/sign';
+import { toXml } from '#shared/wechatpay/v2/xml';
+import type { CraftedAnswer, CraftedRequest, CraftedServer } from '#test/helpers/wechatpay-v2';
+import { signedV2Xml, startCraftedServer } from '#test/helpers/wechatpay-v2';
 
 /**
  * The client over real HTTP against a loopback server answering crafted bytes: the faults the
@@ -22,7 +22,10 @@ afterEach(async () => {
   server = undefined;
 });
 
-function answerFields(req: CraftedRequest, extra: Record<string, string | undefined>): Record<string, string | undefined> {
+function answerFields(
+  req: CraftedRequest,
+  extra: Record<string, string | undefined>,
+): Record<string, string | undefined> {
   return {
     return_code: 'SUCCESS',
     return_msg: 'OK',
@@ -120,9 +123,12 @@ describe('options', () => {
 
 describe('unifiedOrder', () => {
   it('sends a signed request with WeChat’s field names and returns the prepay_id', async () => {
-    const { client, server } = await clientFor((req) => signed(req, { prepay_id: 'wx201410272009395522657a690389285100', trade_type: 'JSAPI' }), {
-      nonce: () => 'fixednonce0123456789',
-    });
+    const { client, server } = await clientFor(
+      (req) => signed(req, { prepay_id: 'wx201410272009395522657a690389285100', trade_type: 'JSAPI' }),
+      {
+        nonce: () => 'fixednonce0123456789',
+      },
+    );
     const res = await client.unifiedOrder(JSAPI_ORDER);
     expect(res.prepay_id).toBe('wx201410272009395522657a690389285100');
     expect(res.trade_type).toBe('JSAPI');
@@ -155,7 +161,9 @@ describe('unifiedOrder', () => {
   });
 
   it('signs with MD5 when configured to, and accepts the MD5-signed answer', async () => {
-    const { client, server } = await clientFor((req) => signed(req, { prepay_id: 'wx1', trade_type: 'APP' }), { signType: 'MD5' });
+    const { client, server } = await clientFor((req) => signed(req, { prepay_id: 'wx1', trade_type: 'APP' }), {
+      signType: 'MD5',
+    });
     await client.unifiedOrder({ ...JSAPI_ORDER, trade_type: 'APP', openid: undefined });
     expect(server.requests[0]?.fields.sign_type).toBe('MD5');
     expect(server.requests[0]?.fields.sign).toMatch(/^[0-9A-F]{32}$/);
@@ -166,9 +174,18 @@ describe('unifiedOrder', () => {
     const { client } = await clientFor((req) =>
       req.fields.trade_type === 'NATIVE'
         ? signed(req, { prepay_id: 'wxN', trade_type: 'NATIVE', code_url: 'weixin://wxpay/bizpayurl?pr=abc' })
-        : signed(req, { prepay_id: 'wxM', trade_type: 'MWEB', mweb_url: 'https://wx.tenpay.com/cgi-bin/mmpayweb-bin/checkmweb?prepay_id=wxM' }),
+        : signed(req, {
+            prepay_id: 'wxM',
+            trade_type: 'MWEB',
+            mweb_url: 'https://wx.tenpay.com/cgi-bin/mmpayweb-bin/checkmweb?prepay_id=wxM',
+          }),
     );
-    const native = await client.unifiedOrder({ ...JSAPI_ORDER, trade_type: 'NATIVE', openid: undefined, product_id: 'sku-1' });
+    const native = await client.unifiedOrder({
+      ...JSAPI_ORDER,
+      trade_type: 'NATIVE',
+      openid: undefined,
+      product_id: 'sku-1',
+    });
     expect(native.code_url).toBe('weixin://wxpay/bizpayurl?pr=abc');
     const mweb = await client.unifiedOrder({
       ...JSAPI_ORDER,
@@ -186,7 +203,9 @@ describe('unifiedOrder', () => {
   });
 
   it('refuses a signed answer naming another merchant', async () => {
-    const { client } = await clientFor((req) => signed(req, { prepay_id: 'wx1', trade_type: 'JSAPI', mch_id: '1900000109' }));
+    const { client } = await clientFor((req) =>
+      signed(req, { prepay_id: 'wx1', trade_type: 'JSAPI', mch_id: '1900000109' }),
+    );
     const err = await providerError(client.unifiedOrder(JSAPI_ORDER));
     expect(err.code).toBe('INVALID_RESPONSE');
     expect(err.retryable).toBe(false);
@@ -226,7 +245,9 @@ describe('request validation (before anything is sent)', () => {
 
   it.each(cases)('refuses a bad %s with a ValidationError naming it, sending nothing', async (field, change) => {
     const { client, server } = await clientFor(() => ({ status: 500 }));
-    const err = await client.unifiedOrder({ ...JSAPI_ORDER, ...change } as UnifiedOrderRequest).catch((e: unknown) => e);
+    const err = await client
+      .unifiedOrder({ ...JSAPI_ORDER, ...change } as UnifiedOrderRequest)
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ValidationError);
     expect((err as ValidationError).field).toBe(field);
     expect(server.requests).toHaveLength(0);
@@ -242,7 +263,9 @@ describe('request validation (before anything is sent)', () => {
 
   it('refuses unknown fields (a typo must not be silently dropped)', async () => {
     const { client } = await clientFor(() => ({ status: 500 }));
-    const err = await client.unifiedOrder({ ...JSAPI_ORDER, outTradeNo: 'x' } as UnifiedOrderRequest).catch((e: unknown) => e);
+    const err = await client
+      .unifiedOrder({ ...JSAPI_ORDER, outTradeNo: 'x' } as UnifiedOrderRequest)
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ValidationError);
     expect((err as ValidationError).field).toBe('outTradeNo');
   });
@@ -269,7 +292,9 @@ describe('request validation (before anything is sent)', () => {
   it('validates orderquery and closeorder arguments', async () => {
     const { client, server } = await clientFor(() => ({ status: 500 }));
     await expect(client.orderQuery({} as never)).rejects.toBeInstanceOf(ValidationError);
-    await expect(client.orderQuery({ out_trade_no: '1', transaction_id: '2' } as never)).rejects.toBeInstanceOf(ValidationError);
+    await expect(client.orderQuery({ out_trade_no: '1', transaction_id: '2' } as never)).rejects.toBeInstanceOf(
+      ValidationError,
+    );
     await expect(client.orderQuery({ transaction_id: '12-34' })).rejects.toBeInstanceOf(ValidationError);
     await expect(client.closeOrder('bad no')).rejects.toBeInstanceOf(ValidationError);
     expect(server.requests).toHaveLength(0);
@@ -325,7 +350,9 @@ describe('orderQuery', () => {
   });
 
   it('reports an unpaid order without payment fields', async () => {
-    const { client } = await clientFor((req) => signed(req, { trade_state: 'NOTPAY', trade_state_desc: '订单未支付', out_trade_no: '000123' }));
+    const { client } = await clientFor((req) =>
+      signed(req, { trade_state: 'NOTPAY', trade_state_desc: '订单未支付', out_trade_no: '000123' }),
+    );
     const res = await client.orderQuery({ out_trade_no: '000123' });
     expect(res).toMatchObject({ found: true, trade_state: 'NOTPAY', out_trade_no: '000123' });
     expect(res.found && res.transaction_id).toBeUndefined();
@@ -336,7 +363,12 @@ describe('orderQuery', () => {
       signed(req, { result_code: 'FAIL', err_code: 'ORDERNOTEXIST', err_code_des: 'order not exist' }),
     );
     const res = await client.orderQuery({ out_trade_no: '000123' });
-    expect(res).toMatchObject({ found: false, err_code: 'ORDERNOTEXIST', err_code_des: 'order not exist', appid: MERCHANT.appid });
+    expect(res).toMatchObject({
+      found: false,
+      err_code: 'ORDERNOTEXIST',
+      err_code_des: 'order not exist',
+      appid: MERCHANT.appid,
+    });
   });
 
   it.each<[string, Record<string, string>]>([
@@ -363,7 +395,9 @@ describe('closeOrder', () => {
   });
 
   it.each(['ORDERPAID', 'ORDERCLOSED'])('throws a final %s', async (code) => {
-    const { client, server } = await clientFor((req) => signed(req, { result_code: 'FAIL', err_code: code, err_code_des: 'no' }));
+    const { client, server } = await clientFor((req) =>
+      signed(req, { result_code: 'FAIL', err_code: code, err_code_des: 'no' }),
+    );
     const err = await providerError(client.closeOrder('000123'));
     expect(err).toMatchObject({ code, retryable: false, kind: 'business' });
     expect(server.requests).toHaveLength(1);
@@ -386,7 +420,9 @@ describe('response signatures', () => {
   });
 
   it('refuses an unsigned SUCCESS answer', async () => {
-    const { client } = await clientFor((req) => ({ body: toXml(answerFields(req, { prepay_id: 'wx1', trade_type: 'JSAPI' })) }));
+    const { client } = await clientFor((req) => ({
+      body: toXml(answerFields(req, { prepay_id: 'wx1', trade_type: 'JSAPI' })),
+    }));
     expect((await providerError(client.unifiedOrder(JSAPI_ORDER))).kind).toBe('signature');
   });
 
@@ -405,7 +441,9 @@ describe('response signatures', () => {
   });
 
   it('does not retry a bad signature', async () => {
-    const { client, server } = await clientFor((req) => signed(req, { prepay_id: 'wx1', trade_type: 'JSAPI' }, 'k'.repeat(32)));
+    const { client, server } = await clientFor((req) =>
+      signed(req, { prepay_id: 'wx1', trade_type: 'JSAPI' }, 'k'.repeat(32)),
+    );
     await providerError(client.unifiedOrder(JSAPI_ORDER));
     expect(server.requests).toHaveLength(1);
   });
@@ -413,14 +451,18 @@ describe('response signatures', () => {
 
 describe('failure classification and retries', () => {
   it('return_code FAIL (signature error) is final and not retried', async () => {
-    const { client, server } = await clientFor(() => ({ body: toXml({ return_code: 'FAIL', return_msg: '签名错误' }) }));
+    const { client, server } = await clientFor(() => ({
+      body: toXml({ return_code: 'FAIL', return_msg: '签名错误' }),
+    }));
     const err = await providerError(client.unifiedOrder(JSAPI_ORDER));
     expect(err).toMatchObject({ code: 'SIGNERROR', retryable: false, kind: 'business' });
     expect(server.requests).toHaveLength(1);
   });
 
   it('return_code FAIL with a parameter message is final', async () => {
-    const { client } = await clientFor(() => ({ body: toXml({ return_code: 'FAIL', return_msg: '参数格式校验错误' }) }));
+    const { client } = await clientFor(() => ({
+      body: toXml({ return_code: 'FAIL', return_msg: '参数格式校验错误' }),
+    }));
     const err = await providerError(client.unifiedOrder(JSAPI_ORDER));
     expect(err).toMatchObject({ code: 'RETURN_FAIL', retryable: false });
     expect(err.message).toContain('参数格式校验错误');
@@ -429,7 +471,9 @@ describe('failure classification and retries', () => {
   it.each(['OUT_TRADE_NO_USED', 'NOAUTH', 'ORDERPAID', 'APPID_MCHID_NOT_MATCH', 'SOMETHING_NEW'])(
     'result_code FAIL %s is final and sent once',
     async (code) => {
-      const { client, server } = await clientFor((req) => signed(req, { result_code: 'FAIL', err_code: code, err_code_des: 'd' }));
+      const { client, server } = await clientFor((req) =>
+        signed(req, { result_code: 'FAIL', err_code: code, err_code_des: 'd' }),
+      );
       const err = await providerError(client.unifiedOrder(JSAPI_ORDER));
       expect(err).toMatchObject({ code, retryable: false, kind: 'business' });
       expect(server.requests).toHaveLength(1);
@@ -438,7 +482,9 @@ describe('failure classification and retries', () => {
 
   it('retries SYSTEMERROR with the same signed bytes, then succeeds', async () => {
     const { client, server, sleeps } = await clientFor((req, i) =>
-      i < 2 ? signed(req, { result_code: 'FAIL', err_code: 'SYSTEMERROR', err_code_des: '系统错误' }) : signed(req, { prepay_id: 'wx1', trade_type: 'JSAPI' }),
+      i < 2
+        ? signed(req, { result_code: 'FAIL', err_code: 'SYSTEMERROR', err_code_des: '系统错误' })
+        : signed(req, { prepay_id: 'wx1', trade_type: 'JSAPI' }),
     );
     expect((await client.unifiedOrder(JSAPI_ORDER)).prepay_id).toBe('wx1');
     expect(server.requests).toHaveLength(3);
@@ -447,9 +493,12 @@ describe('failure classification and retries', () => {
   });
 
   it('gives up after maxAttempts with the last retryable error', async () => {
-    const { client, server, sleeps } = await clientFor((req) => signed(req, { result_code: 'FAIL', err_code: 'SYSTEMERROR' }), {
-      maxAttempts: 4,
-    });
+    const { client, server, sleeps } = await clientFor(
+      (req) => signed(req, { result_code: 'FAIL', err_code: 'SYSTEMERROR' }),
+      {
+        maxAttempts: 4,
+      },
+    );
     const err = await providerError(client.closeOrder('000123'));
     expect(err).toMatchObject({ code: 'SYSTEMERROR', retryable: true, kind: 'business' });
     expect(server.requests).toHaveLength(4);
@@ -468,7 +517,9 @@ describe('failure classification and retries', () => {
   });
 
   it('retries HTTP 5xx as transport errors', async () => {
-    const { client, server } = await clientFor((req, i) => (i === 0 ? { status: 502, body: '<html>Bad Gateway</html>' } : signed(req, {})));
+    const { client, server } = await clientFor((req, i) =>
+      i === 0 ? { status: 502, body: '<html>Bad Gateway</html>' } : signed(req, {}),
+    );
     await client.closeOrder('000123');
     expect(server.requests).toHaveLength(2);
   });
@@ -488,9 +539,12 @@ describe('failure classification and retries', () => {
   });
 
   it('times out a slow answer, retries, and succeeds when WeChat answers in time', async () => {
-    const { client, server } = await clientFor((req, i) => (i === 0 ? { ...signed(req, {}), delayMs: 2000 } : signed(req, {})), {
-      timeoutMs: 100,
-    });
+    const { client, server } = await clientFor(
+      (req, i) => (i === 0 ? { ...signed(req, {}), delayMs: 2000 } : signed(req, {})),
+      {
+        timeoutMs: 100,
+      },
+    );
     const started = performance.now();
     await client.closeOrder('000123');
     expect(performance.now() - started).toBeLessThan(1500);
@@ -498,7 +552,10 @@ describe('failure classification and retries', () => {
   });
 
   it('reports TIMEOUT when every attempt is too slow', async () => {
-    const { client, server } = await clientFor((req) => ({ ...signed(req, {}), delayMs: 2000 }), { timeoutMs: 50, maxAttempts: 2 });
+    const { client, server } = await clientFor((req) => ({ ...signed(req, {}), delayMs: 2000 }), {
+      timeoutMs: 50,
+      maxAttempts: 2,
+    });
     const err = await providerError(client.closeOrder('000123'));
     expect(err).toMatchObject({ code: 'TIMEOUT', retryable: true, kind: 'transport' });
     expect(server.requests).toHaveLength(2);
@@ -522,7 +579,10 @@ describe('failure classification and retries', () => {
     ['an empty body', { body: '' }],
     ['garbage bytes', { body: Buffer.from([0xff, 0xfe, 0x00, 0x41]) }],
     ['XML without return_code', { body: toXml({ foo: 'bar' }) }],
-    ['an XXE attempt', { body: '<!DOCTYPE xml [<!ENTITY x SYSTEM "file:///etc/passwd">]><xml><return_code>&x;</return_code></xml>' }],
+    [
+      'an XXE attempt',
+      { body: '<!DOCTYPE xml [<!ENTITY x SYSTEM "file:///etc/passwd">]><xml><return_code>&x;</return_code></xml>' },
+    ],
   ])('treats %s as a retryable BAD_RESPONSE', async (_name, answer) => {
     const { client, server } = await clientFor(() => answer, { maxAttempts: 2 });
     const err = await providerError(client.closeOrder('000123'));
@@ -562,6 +622,12 @@ describe('signing of the request', () => {
     await client.closeOrder('000123');
     const { sign, ...rest } = server.requests[0]?.fields ?? {};
     expect(sign).toBe(signV2(rest, MERCHANT.apiKey, 'MD5'));
-    expect(rest).toEqual({ appid: MERCHANT.appid, mch_id: MERCHANT.mchid, nonce_str: 'abc', sign_type: 'MD5', out_trade_no: '000123' });
+    expect(rest).toEqual({
+      appid: MERCHANT.appid,
+      mch_id: MERCHANT.mchid,
+      nonce_str: 'abc',
+      sign_type: 'MD5',
+      out_trade_no: '000123',
+    });
   });
 });

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 
-import { MAX_NOTIFICATION_BYTES, notificationReply, parseV2Notification } from '../../../../shared/wechatpay/v2/notification';
-import { signV2 } from '../../../../shared/wechatpay/v2/sign';
-import { parseXml, toXml } from '../../../../shared/wechatpay/v2/xml';
-import { loadVectors } from '../../../helpers/vectors';
-import { paidNotificationFields, signedV2Notification } from '../../../helpers/wechatpay-v2';
+import { MAX_NOTIFICATION_BYTES, notificationReply, parseV2Notification } from '#shared/wechatpay/v2/notification';
+import { signV2 } from '#shared/wechatpay/v2/sign';
+import { parseXml, toXml } from '#shared/wechatpay/v2/xml';
+import { loadVectors } from '#test/helpers/vectors';
+import { paidNotificationFields, signedV2Notification } from '#test/helpers/wechatpay-v2';
 
 const KEY = '192006250b4c09247ec02edce69f6a2d';
 const MERCHANT = { appid: 'wx2421b1c4370ec43b', mchid: '10000100' };
@@ -22,7 +22,10 @@ function rejected(body: string): { reason: string; outTradeNo?: string } {
 
 describe('parseV2Notification: accepted', () => {
   it('reads a paid notification into typed fields, keeping ids as strings', () => {
-    const result = parseV2Notification(paid({ out_trade_no: '000123', transaction_id: '1004400740201409030005092168' }), KEY);
+    const result = parseV2Notification(
+      paid({ out_trade_no: '000123', transaction_id: '1004400740201409030005092168' }),
+      KEY,
+    );
     expect(result.ok).toBe(true);
     if (!result.ok) return;
     expect(result.notification).toMatchObject({
@@ -66,7 +69,13 @@ describe('parseV2Notification: accepted', () => {
 
   it('accepts a result_code FAIL notification with its error, without payment facts', () => {
     const result = parseV2Notification(
-      paid({ result_code: 'FAIL', err_code: 'NOTENOUGH', err_code_des: '余额不足', transaction_id: undefined, time_end: undefined }),
+      paid({
+        result_code: 'FAIL',
+        err_code: 'NOTENOUGH',
+        err_code_des: '余额不足',
+        transaction_id: undefined,
+        time_end: undefined,
+      }),
       KEY,
     );
     expect(result.ok).toBe(true);
@@ -124,9 +133,15 @@ describe('parseV2Notification: rejected, never thrown', () => {
     ['an empty body', ''],
     ['garbage', '\u0000\u0001 not xml at all }{'],
     ['JSON', '{"out_trade_no":"000123","result_code":"SUCCESS"}'],
-    ['XXE', '<!DOCTYPE xml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><xml><out_trade_no>000123</out_trade_no><attach>&xxe;</attach></xml>'],
+    [
+      'XXE',
+      '<!DOCTYPE xml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><xml><out_trade_no>000123</out_trade_no><attach>&xxe;</attach></xml>',
+    ],
     ['a repeated total_fee', paid().replace('</xml>', '<total_fee>1</total_fee></xml>')],
-    ['an oversized body', `<xml><out_trade_no>000123</out_trade_no><attach>${'A'.repeat(MAX_NOTIFICATION_BYTES)}</attach></xml>`],
+    [
+      'an oversized body',
+      `<xml><out_trade_no>000123</out_trade_no><attach>${'A'.repeat(MAX_NOTIFICATION_BYTES)}</attach></xml>`,
+    ],
   ])('refuses %s as unreadable, with no order named', (_name, body) => {
     const r = rejected(body);
     expect(r.reason).toMatch(/^unreadable notification/);

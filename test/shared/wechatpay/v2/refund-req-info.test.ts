@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 
-import { decryptRefundReqInfo, readRefundReqInfo, RefundReqInfoError, refundReqInfoKey } from '../../../../shared/wechatpay/v2/refund-req-info';
-import { encryptRefundReqInfo, refundReqInfoVectors } from '../../../helpers/wechatpay-v2';
+import {
+  decryptRefundReqInfo,
+  readRefundReqInfo,
+  RefundReqInfoError,
+  refundReqInfoKey,
+} from '#shared/wechatpay/v2/refund-req-info';
+import { encryptRefundReqInfo, refundReqInfoVectors } from '#test/helpers/wechatpay-v2';
 
 describe('published refund req_info vectors (test/helpers/vectors/v2-refund-reqinfo-aes-ecb.json)', () => {
   const verified = refundReqInfoVectors().filter((v) => v.verified === true);
@@ -20,10 +25,15 @@ describe('published refund req_info vectors (test/helpers/vectors/v2-refund-reqi
 
 describe('readRefundReqInfo', () => {
   const key = 'k'.repeat(32);
-  const xml = '<root><out_trade_no><![CDATA[000123]]></out_trade_no><refund_fee><![CDATA[100]]></refund_fee><refund_status><![CDATA[SUCCESS]]></refund_status></root>';
+  const xml =
+    '<root><out_trade_no><![CDATA[000123]]></out_trade_no><refund_fee><![CDATA[100]]></refund_fee><refund_status><![CDATA[SUCCESS]]></refund_status></root>';
 
   it('reads the fields of the decrypted document', () => {
-    expect(readRefundReqInfo(encryptRefundReqInfo(xml, key), key)).toEqual({ out_trade_no: '000123', refund_fee: '100', refund_status: 'SUCCESS' });
+    expect(readRefundReqInfo(encryptRefundReqInfo(xml, key), key)).toEqual({
+      out_trade_no: '000123',
+      refund_fee: '100',
+      refund_status: 'SUCCESS',
+    });
   });
 
   it('refuses another merchant’s key, a broken ciphertext, and a hostile document', () => {

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 
-import { canonicalString, signTypeOf, signV2, verifyV2 } from '../../../../shared/wechatpay/v2/sign';
-import { v2SignVectors } from '../../../helpers/wechatpay-v2';
+import { canonicalString, signTypeOf, signV2, verifyV2 } from '#shared/wechatpay/v2/sign';
+import { v2SignVectors } from '#test/helpers/wechatpay-v2';
 
 const CLASSIC = {
   appid: 'wxd930ea5d5a258f4f',
@@ -97,12 +97,17 @@ describe('signTypeOf', () => {
     expect(signTypeOf(CLASSIC_MD5.toLowerCase())).toBe('MD5');
   });
 
-  it.each(['', 'abc', CLASSIC_MD5.slice(1), `${CLASSIC_MD5}0`, `${CLASSIC_HMAC}0`, 'G'.repeat(32), ` ${CLASSIC_MD5.slice(1)}`])(
-    'recognises nothing in %j',
-    (sign) => {
-      expect(signTypeOf(sign)).toBeUndefined();
-    },
-  );
+  it.each([
+    '',
+    'abc',
+    CLASSIC_MD5.slice(1),
+    `${CLASSIC_MD5}0`,
+    `${CLASSIC_HMAC}0`,
+    'G'.repeat(32),
+    ` ${CLASSIC_MD5.slice(1)}`,
+  ])('recognises nothing in %j', (sign) => {
+    expect(signTypeOf(sign)).toBeUndefined();
+  });
 });
 
 describe('verifyV2', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { fromWechatTime, toWechatTime } from '../../../../shared/wechatpay/v2/time';
+import { fromWechatTime, toWechatTime } from '#shared/wechatpay/v2/time';
 
 describe('WeChat v2 times (yyyyMMddHHmmss, Beijing time)', () => {
   it('writes an instant in UTC+8', () => {
@@ -24,10 +24,15 @@ describe('WeChat v2 times (yyyyMMddHHmmss, Beijing time)', () => {
     expect(fromWechatTime('20260101000000')?.toISOString()).toBe('2025-12-31T16:00:00.000Z');
   });
 
-  it.each(['2014090313154', '201409031315400', '2014-09-03 13:15', '20140230120000', '20141301120000', '20140903246000', 'abcdefghijklmn'])(
-    'refuses %s',
-    (text) => {
-      expect(fromWechatTime(text)).toBeUndefined();
-    },
-  );
+  it.each([
+    '2014090313154',
+    '201409031315400',
+    '2014-09-03 13:15',
+    '20140230120000',
+    '20141301120000',
+    '20140903246000',
+    'abcdefghijklmn',
+  ])('refuses %s', (text) => {
+    expect(fromWechatTime(text)).toBeUndefined();
+  });
 });

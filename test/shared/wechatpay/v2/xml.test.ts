@@ -1,14 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 
-import {
-  DEFAULT_MAX_XML_BYTES,
-  XmlError,
-  decodeXmlText,
-  parseXml,
-  toXml,
-} from '../../../../shared/wechatpay/v2/xml';
-import { loadVectors } from '../../../helpers/vectors';
+import { DEFAULT_MAX_XML_BYTES, XmlError, decodeXmlText, parseXml, toXml } from '#shared/wechatpay/v2/xml';
+import { loadVectors } from '#test/helpers/vectors';
 
 /** A small deterministic PRNG so a failing fuzz case can be replayed from its seed. */
 function prng(seed: number): () => number {
@@ -87,7 +81,28 @@ describe('toXml / parseXml round trip', () => {
 
   it('round-trips random printable values (fuzz)', () => {
     const rand = prng(20261125);
-    const alphabet = ['a', 'Z', '0', ' ', '\n', '\t', '\r', '<', '>', '&', ']', '[', '!', ';', '#', '中', '🧧', '"', "'", 'x'];
+    const alphabet = [
+      'a',
+      'Z',
+      '0',
+      ' ',
+      '\n',
+      '\t',
+      '\r',
+      '<',
+      '>',
+      '&',
+      ']',
+      '[',
+      '!',
+      ';',
+      '#',
+      '中',
+      '🧧',
+      '"',
+      "'",
+      'x',
+    ];
     for (let i = 0; i < 500; i += 1) {
       const fields: Record<string, string> = {};
       const count = 1 + Math.floor(rand() * 5);
@@ -117,7 +132,9 @@ describe('parseXml on WeChat’s documents', () => {
   });
 
   it('accepts an XML declaration, comments, CRLF and surrounding whitespace', () => {
-    expect(parseXml('<?xml version="1.0" encoding="UTF-8"?>\r\n<xml>\r\n<!-- c --><a>1</a>\r\n</xml>\r\n')).toEqual({ a: '1' });
+    expect(parseXml('<?xml version="1.0" encoding="UTF-8"?>\r\n<xml>\r\n<!-- c --><a>1</a>\r\n</xml>\r\n')).toEqual({
+      a: '1',
+    });
     expect(parseXml('\r\n <xml><a>1</a></xml>')).toEqual({ a: '1' });
   });
 
@@ -175,8 +192,14 @@ describe('parseXml entities', () => {
 
 describe('parseXml refuses hostile and malformed documents', () => {
   const hostile: Array<[string, string]> = [
-    ['XXE (external entity)', '<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><xml><a>&xxe;</a></xml>'],
-    ['XXE (parameter entity)', '<!DOCTYPE xml [<!ENTITY % p SYSTEM "http://127.0.0.1:1/x.dtd"> %p;]><xml><a>1</a></xml>'],
+    [
+      'XXE (external entity)',
+      '<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><xml><a>&xxe;</a></xml>',
+    ],
+    [
+      'XXE (parameter entity)',
+      '<!DOCTYPE xml [<!ENTITY % p SYSTEM "http://127.0.0.1:1/x.dtd"> %p;]><xml><a>1</a></xml>',
+    ],
     [
       'billion laughs',
       '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;"><!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]><xml><a>&lol3;</a></xml>',
@@ -254,9 +277,45 @@ describe('parseXml fuzz: random and mutated documents end in fields or XmlError,
   it('random sequences of XML tokens', () => {
     const rand = prng(42);
     const tokens = [
-      '<xml>', '</xml>', '<a>', '</a>', '<b>', '</b>', '<a/>', '<![CDATA[', ']]>', '<!--', '-->', '<?xml version="1.0"?>',
-      '<!DOCTYPE', '<!ENTITY', '&amp;', '&lt;', '&#65;', '&#x;', '&', ';', '<', '>', '"', "'", '=', ' ', '\n', 'text',
-      '000123', '中', '<sign>', '</sign>', '<__proto__>', '<?pi x?>', '<a x="1">', '<a x=>', '</', '/>', '\uFEFF',
+      '<xml>',
+      '</xml>',
+      '<a>',
+      '</a>',
+      '<b>',
+      '</b>',
+      '<a/>',
+      '<![CDATA[',
+      ']]>',
+      '<!--',
+      '-->',
+      '<?xml version="1.0"?>',
+      '<!DOCTYPE',
+      '<!ENTITY',
+      '&amp;',
+      '&lt;',
+      '&#65;',
+      '&#x;',
+      '&',
+      ';',
+      '<',
+      '>',
+      '"',
+      "'",
+      '=',
+      ' ',
+      '\n',
+      'text',
+      '000123',
+      '中',
+      '<sign>',
+      '</sign>',
+      '<__proto__>',
+      '<?pi x?>',
+      '<a x="1">',
+      '<a x=>',
+      '</',
+      '/>',
+      '\uFEFF',
     ];
     let ok = 0;
     for (let i = 0; i < 5000; i += 1) {

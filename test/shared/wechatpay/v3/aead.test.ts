@@ -1,9 +1,9 @@
 import { createDecipheriv } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { AppError, ValidationError } from '../../../../shared/domain/errors';
-import { apiV3KeyBytes, decryptResource, encryptResource } from '../../../../shared/wechatpay/v3/aead';
-import { loadVectors } from '../../../helpers/vectors';
-import { TEST_APIV3_KEY, vectorById } from '../../../helpers/wechatpay-v3';
+import { AppError, ValidationError } from '#shared/domain/errors';
+import { apiV3KeyBytes, decryptResource, encryptResource } from '#shared/wechatpay/v3/aead';
+import { loadVectors } from '#test/helpers/vectors';
+import { TEST_APIV3_KEY, vectorById } from '#test/helpers/wechatpay-v3';
 
 interface AeadVector {
   id: string;
@@ -44,21 +44,30 @@ const wechatShaped = vectors.filter(
 describe('AEAD_AES_256_GCM with the verified 32-byte vectors', () => {
   it('covers the expected vectors', () => {
     expect(wechatShaped.map((v) => v.id).sort()).toEqual(
-      ['easywechat-transaction', 'java-aead-message', 'java-certificate-download', 'yansongda-callback-certificate'].sort(),
+      [
+        'easywechat-transaction',
+        'java-aead-message',
+        'java-certificate-download',
+        'yansongda-callback-certificate',
+      ].sort(),
     );
   });
 
-  it.each(wechatShaped.map((v) => [v.id, v] as const))('%s decrypts to the plaintext and encrypts back to the ciphertext', (_id, v) => {
-    expect(decryptResource(resourceOf(v), v.key)).toBe(v.plaintext);
-    // GCM is deterministic for a given key and nonce: the other direction reproduces the vector.
-    const encrypted = encryptResource(v.plaintext, v.key, { nonce: v.nonce, associatedData: v.associated_data });
-    expect(encrypted.ciphertext).toBe(v.ciphertext);
-  });
+  it.each(wechatShaped.map((v) => [v.id, v] as const))(
+    '%s decrypts to the plaintext and encrypts back to the ciphertext',
+    (_id, v) => {
+      expect(decryptResource(resourceOf(v), v.key)).toBe(v.plaintext);
+      // GCM is deterministic for a given key and nonce: the other direction reproduces the vector.
+      const encrypted = encryptResource(v.plaintext, v.key, { nonce: v.nonce, associatedData: v.associated_data });
+      expect(encrypted.ciphertext).toBe(v.ciphertext);
+    },
+  );
 
   it('refuses the wechatpay-java negative cases (wrong associated_data, wrong nonce)', () => {
     const v = vectorById<AeadVector>('v3-aes-gcm.json', 'java-aead-message');
     expect(v.negative_cases).toHaveLength(2);
-    for (const bad of v.negative_cases ?? []) expectDecryptFailure(() => decryptResource({ ...resourceOf(v), ...bad }, v.key));
+    for (const bad of v.negative_cases ?? [])
+      expectDecryptFailure(() => decryptResource({ ...resourceOf(v), ...bad }, v.key));
   });
 
   it('refuses a tampered ciphertext, a cut tag, a wrong key and another algorithm', () => {
@@ -119,7 +128,10 @@ describe('APIv3 key length', () => {
 describe('AEAD_AES_256_GCM round trip with our own key', () => {
   it('encrypts then decrypts; fresh nonces differ; associated_data is bound', () => {
     const plaintext = JSON.stringify({ out_trade_no: '0012', amount: { total: 1 }, note: '支付成功' });
-    const a = encryptResource(plaintext, TEST_APIV3_KEY, { associatedData: 'transaction', originalType: 'transaction' });
+    const a = encryptResource(plaintext, TEST_APIV3_KEY, {
+      associatedData: 'transaction',
+      originalType: 'transaction',
+    });
     const b = encryptResource(plaintext, TEST_APIV3_KEY, { associatedData: 'transaction' });
     expect(a.algorithm).toBe('AEAD_AES_256_GCM');
     expect(a.original_type).toBe('transaction');

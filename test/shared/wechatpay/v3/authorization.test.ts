@@ -7,9 +7,9 @@ import {
   requestSignMessage,
   signRequest,
   verifyAuthorization,
-} from '../../../../shared/wechatpay/v3/authorization';
-import { signSha256Rsa, toPrivateKey, verifySha256Rsa } from '../../../../shared/wechatpay/v3/rsa';
-import { createMerchantIdentity, vectorById } from '../../../helpers/wechatpay-v3';
+} from '#shared/wechatpay/v3/authorization';
+import { signSha256Rsa, toPrivateKey, verifySha256Rsa } from '#shared/wechatpay/v3/rsa';
+import { createMerchantIdentity, vectorById } from '#test/helpers/wechatpay-v3';
 
 interface RsaVector {
   id: string;
@@ -80,20 +80,38 @@ describe('Authorization header (published vectors)', () => {
   it('verifies that header as WeChat would, with the clock at its timestamp', () => {
     const check = verifyAuthorization(
       { method: 'POST', url: derived.canonical_url!, body: derived.body!, authorization: derived.authorization },
-      { publicKey: createPublicKey(goKeys.public_key_pem), mchid: derived.mchid!, serialNo: derived.serial_no!, now: new Date(1624523846_000) },
+      {
+        publicKey: createPublicKey(goKeys.public_key_pem),
+        mchid: derived.mchid!,
+        serialNo: derived.serial_no!,
+        now: new Date(1624523846_000),
+      },
     );
-    expect(check).toEqual({ ok: true, fields: expect.objectContaining({ signature: derived.signature, mchid: derived.mchid }) });
+    expect(check).toEqual({
+      ok: true,
+      fields: expect.objectContaining({ signature: derived.signature, mchid: derived.mchid }),
+    });
   });
 
   it('reads the go mock-signer headers: pairs in another order, the exact message as signature', () => {
     for (const id of ['go-credentials-mock-get', 'go-credentials-mock-post']) {
       const v = vectorById<AuthVector>('v3-authorization-header.json', id);
-      const message = requestSignMessage({ method: v.method!, url: v.canonical_url!, body: v.body! }, v.timestamp!, v.nonce_str!);
+      const message = requestSignMessage(
+        { method: v.method!, url: v.canonical_url!, body: v.body! },
+        v.timestamp!,
+        v.nonce_str!,
+      );
       expect(message).toBe(v.message_to_sign);
       const parsed = parseAuthorization(v.expected_header!);
       expect(parsed).toEqual({
         scheme: 'WECHATPAY2-Mock',
-        fields: { mchid: v.mchid, nonce_str: v.nonce_str, timestamp: v.timestamp, serial_no: v.serial_no, signature: `Sign:${message}` },
+        fields: {
+          mchid: v.mchid,
+          nonce_str: v.nonce_str,
+          timestamp: v.timestamp,
+          serial_no: v.serial_no,
+          signature: `Sign:${message}`,
+        },
       });
     }
   });
@@ -115,9 +133,17 @@ describe('Authorization header (published vectors)', () => {
   });
 
   it('formats in the documented order and parses back to the same fields', () => {
-    const fields = { mchid: '1900000109', nonce_str: 'N1', signature: 'S=', timestamp: '1700000000', serial_no: 'AB12' };
+    const fields = {
+      mchid: '1900000109',
+      nonce_str: 'N1',
+      signature: 'S=',
+      timestamp: '1700000000',
+      serial_no: 'AB12',
+    };
     const header = formatAuthorization(fields);
-    expect(header).toBe('WECHATPAY2-SHA256-RSA2048 mchid="1900000109",nonce_str="N1",signature="S=",timestamp="1700000000",serial_no="AB12"');
+    expect(header).toBe(
+      'WECHATPAY2-SHA256-RSA2048 mchid="1900000109",nonce_str="N1",signature="S=",timestamp="1700000000",serial_no="AB12"',
+    );
     expect(parseAuthorization(header)).toEqual({ scheme: AUTHORIZATION_SCHEME, fields });
   });
 
@@ -126,7 +152,9 @@ describe('Authorization header (published vectors)', () => {
     expect(parseAuthorization(`${AUTHORIZATION_SCHEME} ${ok}`)).toBeDefined();
     expect(parseAuthorization(`${AUTHORIZATION_SCHEME} ${ok},mchid="9"`)).toBeUndefined(); // duplicate
     expect(parseAuthorization(`${AUTHORIZATION_SCHEME} ${ok.replace(',serial_no="5"', '')}`)).toBeUndefined(); // missing
-    expect(parseAuthorization(`${AUTHORIZATION_SCHEME} ${ok.replace('timestamp="4"', 'timestamp="soon"')}`)).toBeUndefined();
+    expect(
+      parseAuthorization(`${AUTHORIZATION_SCHEME} ${ok.replace('timestamp="4"', 'timestamp="soon"')}`),
+    ).toBeUndefined();
     expect(parseAuthorization(`${AUTHORIZATION_SCHEME} mchid=1`)).toBeUndefined();
     expect(parseAuthorization(AUTHORIZATION_SCHEME)).toBeUndefined();
   });
@@ -136,7 +164,12 @@ describe('Authorization header (own key, both ways)', () => {
   const now = new Date('2024-05-01T08:00:00Z');
   const timestamp = String(now.getTime() / 1000);
   const request = { method: 'POST', url: '/v3/pay/transactions/native', body: '{"amount":{"total":1}}' };
-  const header = signRequest(request, { mchid: merchant.mchid, serialNo: merchant.serial, privateKey: merchant.privateKey }, timestamp, 'NONCE123');
+  const header = signRequest(
+    request,
+    { mchid: merchant.mchid, serialNo: merchant.serial, privateKey: merchant.privateKey },
+    timestamp,
+    'NONCE123',
+  );
   const expected = { publicKey: merchant.publicKey, mchid: merchant.mchid, serialNo: merchant.serial, now };
 
   it('signs then verifies', () => {
@@ -150,18 +183,42 @@ describe('Authorization header (own key, both ways)', () => {
       { ...request, url: '/v3/pay/transactions/native?x=1' },
       { ...request, method: 'PUT' },
     ]) {
-      expect(verifyAuthorization({ ...changed, authorization: header }, expected)).toMatchObject({ ok: false, code: 'SIGN_ERROR' });
+      expect(verifyAuthorization({ ...changed, authorization: header }, expected)).toMatchObject({
+        ok: false,
+        code: 'SIGN_ERROR',
+      });
     }
   });
 
   it('refuses another merchant, another certificate serial, another key, a stale timestamp, no header', () => {
     const other = createMerchantIdentity();
-    expect(verifyAuthorization({ ...request, authorization: header }, { ...expected, mchid: '1900000999' }).ok).toBe(false);
-    expect(verifyAuthorization({ ...request, authorization: header }, { ...expected, serialNo: 'ABCDEF' }).ok).toBe(false);
-    expect(verifyAuthorization({ ...request, authorization: header }, { ...expected, publicKey: other.publicKey }).ok).toBe(false);
-    expect(verifyAuthorization({ ...request, authorization: header }, { ...expected, now: new Date(now.getTime() + 301_000) }).ok).toBe(false);
-    expect(verifyAuthorization({ ...request, authorization: header }, { ...expected, now: new Date(now.getTime() + 299_000) }).ok).toBe(true);
+    expect(verifyAuthorization({ ...request, authorization: header }, { ...expected, mchid: '1900000999' }).ok).toBe(
+      false,
+    );
+    expect(verifyAuthorization({ ...request, authorization: header }, { ...expected, serialNo: 'ABCDEF' }).ok).toBe(
+      false,
+    );
+    expect(
+      verifyAuthorization({ ...request, authorization: header }, { ...expected, publicKey: other.publicKey }).ok,
+    ).toBe(false);
+    expect(
+      verifyAuthorization(
+        { ...request, authorization: header },
+        { ...expected, now: new Date(now.getTime() + 301_000) },
+      ).ok,
+    ).toBe(false);
+    expect(
+      verifyAuthorization(
+        { ...request, authorization: header },
+        { ...expected, now: new Date(now.getTime() + 299_000) },
+      ).ok,
+    ).toBe(true);
     expect(verifyAuthorization({ ...request, authorization: undefined }, expected).ok).toBe(false);
-    expect(verifyAuthorization({ ...request, authorization: header.replace(AUTHORIZATION_SCHEME, 'WECHATPAY2-SHA256-RSA4096') }, expected).ok).toBe(false);
+    expect(
+      verifyAuthorization(
+        { ...request, authorization: header.replace(AUTHORIZATION_SCHEME, 'WECHATPAY2-SHA256-RSA4096') },
+        expected,
+      ).ok,
+    ).toBe(false);
   });
 });

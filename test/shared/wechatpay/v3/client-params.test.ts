@@ -5,14 +5,18 @@ import {
   jsapiClientParams,
   verifyAppClientParams,
   verifyJsapiClientParams,
-} from '../../../../shared/wechatpay/v3/client-params';
-import { toPrivateKey } from '../../../../shared/wechatpay/v3/rsa';
-import { createMerchantIdentity, vectorById } from '../../../helpers/wechatpay-v3';
+} from '#shared/wechatpay/v3/client-params';
+import { toPrivateKey } from '#shared/wechatpay/v3/rsa';
+import { createMerchantIdentity, vectorById } from '#test/helpers/wechatpay-v3';
 
-const goKeys = vectorById<{ id: string; private_key_pem_pkcs8: string; public_key_pem: string }>('v3-rsa-sha256.json', 'go-sha256withrsa-source');
+const goKeys = vectorById<{ id: string; private_key_pem_pkcs8: string; public_key_pem: string }>(
+  'v3-rsa-sha256.json',
+  'go-sha256withrsa-source',
+);
 const privateKey = toPrivateKey(goKeys.private_key_pem_pkcs8);
 const publicKey = createPublicKey(goKeys.public_key_pem);
-const rsaVerify = (message: string, signature: string) => verify('sha256', Buffer.from(message), publicKey, Buffer.from(signature, 'base64'));
+const rsaVerify = (message: string, signature: string) =>
+  verify('sha256', Buffer.from(message), publicKey, Buffer.from(signature, 'base64'));
 
 describe('client parameters re-signed with RSA', () => {
   it('JSAPI: paySign over appId, timeStamp, nonceStr, package, each line ended by \\n', () => {
@@ -30,7 +34,8 @@ describe('client parameters re-signed with RSA', () => {
       package: 'prepay_id=wx201410272009395522657a690389285100',
       signType: 'RSA',
     });
-    const message = 'wxd678efh567hg6787\n1414561699\n5K8264ILTKCH16CQ2502SI8ZNMTM67VS\nprepay_id=wx201410272009395522657a690389285100\n';
+    const message =
+      'wxd678efh567hg6787\n1414561699\n5K8264ILTKCH16CQ2502SI8ZNMTM67VS\nprepay_id=wx201410272009395522657a690389285100\n';
     expect(rsaVerify(message, params.paySign)).toBe(true);
     expect(verifyJsapiClientParams(params, publicKey)).toBe(true);
     expect(verifyJsapiClientParams({ ...params, package: 'prepay_id=other' }, publicKey)).toBe(false);
@@ -54,7 +59,9 @@ describe('client parameters re-signed with RSA', () => {
       noncestr: 'A1B2C3D4E5F6G7',
       timestamp: '1624523846',
     });
-    expect(rsaVerify('wxd678efh567hg6787\n1624523846\nA1B2C3D4E5F6G7\nWX1217752501201407033233368018\n', params.sign)).toBe(true);
+    expect(
+      rsaVerify('wxd678efh567hg6787\n1624523846\nA1B2C3D4E5F6G7\nWX1217752501201407033233368018\n', params.sign),
+    ).toBe(true);
     expect(verifyAppClientParams(params, publicKey)).toBe(true);
     expect(verifyAppClientParams({ ...params, timestamp: '1624523847' }, publicKey)).toBe(false);
   });

@@ -1,10 +1,10 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ProviderError, ValidationError } from '../../../../shared/domain/errors';
-import { WechatPayV3Client, backoffMs } from '../../../../shared/wechatpay/v3/client';
-import type { WechatPayV3ClientOptions } from '../../../../shared/wechatpay/v3/client';
-import { verifyAppClientParams, verifyJsapiClientParams } from '../../../../shared/wechatpay/v3/client-params';
-import { buildCertificatesAnswer } from '../../../../shared/wechatpay/v3/platform-certificates';
+import { ProviderError, ValidationError } from '#shared/domain/errors';
+import { WechatPayV3Client, backoffMs } from '#shared/wechatpay/v3/client';
+import type { WechatPayV3ClientOptions } from '#shared/wechatpay/v3/client';
+import { verifyAppClientParams, verifyJsapiClientParams } from '#shared/wechatpay/v3/client-params';
+import { buildCertificatesAnswer } from '#shared/wechatpay/v3/platform-certificates';
 import {
   TEST_APIV3_KEY,
   asCertificateSigner,
@@ -14,8 +14,8 @@ import {
   fixedClock,
   paidTransaction,
   startWechatV3StandIn,
-} from '../../../helpers/wechatpay-v3';
-import type { PlatformIdentity, Signer, StandIn, StandInAnswer, StandInRequest } from '../../../helpers/wechatpay-v3';
+} from '#test/helpers/wechatpay-v3';
+import type { PlatformIdentity, Signer, StandIn, StandInAnswer, StandInRequest } from '#test/helpers/wechatpay-v3';
 
 const merchant = createMerchantIdentity();
 const platform = createPlatformIdentity();
@@ -33,7 +33,14 @@ type Handler = (request: StandInRequest) => StandInAnswer | Promise<StandInAnswe
 function withCertificates(certs: PlatformIdentity[], signer: Signer, handler: Handler): Handler {
   return (request) =>
     request.path === '/v3/certificates'
-      ? { status: 200, body: buildCertificatesAnswer(certs.map((c) => ({ pem: c.certificatePem })), TEST_APIV3_KEY), signer }
+      ? {
+          status: 200,
+          body: buildCertificatesAnswer(
+            certs.map((c) => ({ pem: c.certificatePem })),
+            TEST_APIV3_KEY,
+          ),
+          signer,
+        }
       : handler(request);
 }
 
@@ -103,14 +110,20 @@ describe('WechatPayV3Client construction', () => {
 
   it('accepts a complete configuration, with or without the public key', () => {
     expect(new WechatPayV3Client(base).mchid).toBe(merchant.mchid);
-    expect(new WechatPayV3Client({ ...base, publicKey: platform.publicKeyPem, publicKeyId: platform.publicKeyId }).appid).toBe(merchant.appid);
+    expect(
+      new WechatPayV3Client({ ...base, publicKey: platform.publicKeyPem, publicKeyId: platform.publicKeyId }).appid,
+    ).toBe(merchant.appid);
   });
 
   it.each([
     ['a 16-byte APIv3 key (the wechatpay-go test key)', { apiV3Key: 'testMchAPIv3Key0' }, 'apiV3Key'],
     ['a 33-byte APIv3 key', { apiV3Key: `${TEST_APIV3_KEY}x` }, 'apiV3Key'],
     ['a public key without its id', { publicKey: platform.publicKeyPem }, 'publicKeyId'],
-    ['an id that is not PUB_KEY_ID_…', { publicKey: platform.publicKeyPem, publicKeyId: platform.serial }, 'publicKeyId'],
+    [
+      'an id that is not PUB_KEY_ID_…',
+      { publicKey: platform.publicKeyPem, publicKeyId: platform.serial },
+      'publicKeyId',
+    ],
     ['a public key that is not a key', { publicKey: 'garbage', publicKeyId: platform.publicKeyId }, 'publicKey'],
     ['a private key that is not PEM', { privateKey: 'garbage' }, 'privateKey'],
     ['a non-hex certificate serial', { certSerial: 'not-hex' }, 'certSerial'],
@@ -129,14 +142,18 @@ describe('WechatPayV3Client construction', () => {
   });
 
   it('refuses an RSA key shorter than 2048 bits', () => {
-    const weak = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const weak = generateKeyPairSync('rsa', { modulusLength: 1024 })
+      .privateKey.export({ type: 'pkcs8', format: 'pem' })
+      .toString();
     expect(() => new WechatPayV3Client({ ...base, privateKey: weak })).toThrow(/2048/);
   });
 });
 
 describe('prepay', () => {
   it('JSAPI: signed request with WeChat v3 fields; prepay_id; client params re-signed with RSA', async () => {
-    const { client, standIn } = await setup({ handler: () => ({ status: 200, body: { prepay_id: 'wx26112221580621e9b071c00d9e093b0000' } }) });
+    const { client, standIn } = await setup({
+      handler: () => ({ status: 200, body: { prepay_id: 'wx26112221580621e9b071c00d9e093b0000' } }),
+    });
     const answer = await client.prepayJsapi({ ...order, payerOpenid: 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o' });
     expect(answer).toEqual({ prepayId: 'wx26112221580621e9b071c00d9e093b0000' });
     const [request] = standIn.requests;
@@ -156,7 +173,12 @@ describe('prepay', () => {
       scene_info: { payer_client_ip: '203.0.113.7' },
     });
     const params = client.jsapiClientParams(answer.prepayId);
-    expect(params).toMatchObject({ appId: merchant.appid, timeStamp: String(now.getTime() / 1000), package: `prepay_id=${answer.prepayId}`, signType: 'RSA' });
+    expect(params).toMatchObject({
+      appId: merchant.appid,
+      timeStamp: String(now.getTime() / 1000),
+      package: `prepay_id=${answer.prepayId}`,
+      signType: 'RSA',
+    });
     expect(verifyJsapiClientParams(params, merchant.publicKey)).toBe(true);
   });
 
@@ -166,12 +188,19 @@ describe('prepay', () => {
     expect(standIn.requests[0]?.path).toBe('/v3/pay/transactions/app');
     expect(answer.prepayId).toBe('wx-app-1');
     const params = client.appClientParams(answer.prepayId);
-    expect(params).toMatchObject({ appid: merchant.appid, partnerid: merchant.mchid, prepayid: 'wx-app-1', package: 'Sign=WXPay' });
+    expect(params).toMatchObject({
+      appid: merchant.appid,
+      partnerid: merchant.mchid,
+      prepayid: 'wx-app-1',
+      package: 'Sign=WXPay',
+    });
     expect(verifyAppClientParams(params, merchant.publicKey)).toBe(true);
   });
 
   it('NATIVE: code_url; no payer, scene_info only when an IP is given', async () => {
-    const { client, standIn } = await setup({ handler: () => ({ status: 200, body: { code_url: 'weixin://wxpay/bizpayurl?pr=p4lpSuKzz' } }) });
+    const { client, standIn } = await setup({
+      handler: () => ({ status: 200, body: { code_url: 'weixin://wxpay/bizpayurl?pr=p4lpSuKzz' } }),
+    });
     const { payerClientIp: _ip, attach: _attach, timeExpire: _t, ...bare } = order;
     await expect(client.prepayNative(bare)).resolves.toEqual({ codeUrl: 'weixin://wxpay/bizpayurl?pr=p4lpSuKzz' });
     expect(standIn.requests[0]?.path).toBe('/v3/pay/transactions/native');
@@ -186,8 +215,16 @@ describe('prepay', () => {
   });
 
   it('H5: h5_url; scene_info with payer_client_ip and h5_info', async () => {
-    const { client, standIn } = await setup({ handler: () => ({ status: 200, body: { h5_url: 'https://wx.tenpay.com/cgi-bin/mmpayweb-bin/checkmweb?prepay_id=wx1' } }) });
-    const answer = await client.prepayH5({ ...order, h5Info: { type: 'iOS', app_name: '王者荣耀', bundle_id: 'com.tencent.wzryiOS' } });
+    const { client, standIn } = await setup({
+      handler: () => ({
+        status: 200,
+        body: { h5_url: 'https://wx.tenpay.com/cgi-bin/mmpayweb-bin/checkmweb?prepay_id=wx1' },
+      }),
+    });
+    const answer = await client.prepayH5({
+      ...order,
+      h5Info: { type: 'iOS', app_name: '王者荣耀', bundle_id: 'com.tencent.wzryiOS' },
+    });
     expect(answer.h5Url).toContain('checkmweb');
     expect(standIn.requests[0]?.path).toBe('/v3/pay/transactions/h5');
     expect((standIn.requests[0]?.json as { scene_info: unknown }).scene_info).toEqual({
@@ -201,7 +238,9 @@ describe('prepay', () => {
     await expect(client.prepayApp({ ...order, outTradeNo: 'has space' })).rejects.toThrow(ValidationError);
     await expect(client.prepayApp({ ...order, amount: { total: 0 } })).rejects.toThrow(ValidationError);
     await expect(client.prepayApp({ ...order, amount: { total: 1.5 } })).rejects.toThrow(ValidationError);
-    await expect(client.prepayApp({ ...order, notifyUrl: 'https://m.example.com/notify?x=1' })).rejects.toThrow(/query string/);
+    await expect(client.prepayApp({ ...order, notifyUrl: 'https://m.example.com/notify?x=1' })).rejects.toThrow(
+      /query string/,
+    );
     await expect(client.prepayApp({ ...order, description: 'x'.repeat(128) })).rejects.toThrow(ValidationError);
     await expect(client.prepayApp({ ...order, timeExpire: 'tomorrow' })).rejects.toThrow(ValidationError);
     await expect(client.prepayApp({ ...order, payerClientIp: '999.1.1.1' })).rejects.toThrow(ValidationError);
@@ -213,9 +252,15 @@ describe('prepay', () => {
 
 describe('query and close', () => {
   it('queries by out_trade_no with ?mchid= and returns the verified transaction', async () => {
-    const { client, standIn } = await setup({ handler: () => ({ status: 200, body: paidTransaction({ appid: merchant.appid, mchid: merchant.mchid }) }) });
+    const { client, standIn } = await setup({
+      handler: () => ({ status: 200, body: paidTransaction({ appid: merchant.appid, mchid: merchant.mchid }) }),
+    });
     const transaction = await client.queryByOutTradeNo('ORDER20240001');
-    expect(transaction).toMatchObject({ trade_state: 'SUCCESS', transaction_id: '4200001234202401011234567890', amount: { total: 1999 } });
+    expect(transaction).toMatchObject({
+      trade_state: 'SUCCESS',
+      transaction_id: '4200001234202401011234567890',
+      amount: { total: 1999 },
+    });
     expect(standIn.requests[0]?.method).toBe('GET');
     expect(standIn.requests[0]?.path).toBe('/v3/pay/transactions/out-trade-no/ORDER20240001');
     expect(standIn.requests[0]?.query.get('mchid')).toBe(merchant.mchid);
@@ -223,7 +268,12 @@ describe('query and close', () => {
   });
 
   it('keeps out_trade_no as a string with leading zeros and escapes it in the path', async () => {
-    const { client, standIn } = await setup({ handler: (r) => ({ status: 200, body: paidTransaction({ out_trade_no: decodeURIComponent(r.path.split('/').pop()!) }) }) });
+    const { client, standIn } = await setup({
+      handler: (r) => ({
+        status: 200,
+        body: paidTransaction({ out_trade_no: decodeURIComponent(r.path.split('/').pop()!) }),
+      }),
+    });
     await expect(client.queryByOutTradeNo('000123|A*')).resolves.toMatchObject({ out_trade_no: '000123|A*' });
     expect(standIn.requests[0]?.path).toBe('/v3/pay/transactions/out-trade-no/000123%7CA*');
     expect(standIn.requests[0]?.authorization.ok).toBe(true);
@@ -231,13 +281,17 @@ describe('query and close', () => {
 
   it('queries by transaction_id', async () => {
     const { client, standIn } = await setup({ handler: () => ({ status: 200, body: paidTransaction() }) });
-    await expect(client.queryByTransactionId('4200001234202401011234567890')).resolves.toMatchObject({ out_trade_no: 'ORDER20240001' });
+    await expect(client.queryByTransactionId('4200001234202401011234567890')).resolves.toMatchObject({
+      out_trade_no: 'ORDER20240001',
+    });
     expect(standIn.requests[0]?.path).toBe('/v3/pay/transactions/id/4200001234202401011234567890');
     expect(standIn.requests[0]?.query.get('mchid')).toBe(merchant.mchid);
   });
 
   it('refuses an answer about another order', async () => {
-    const { client } = await setup({ handler: () => ({ status: 200, body: paidTransaction({ out_trade_no: 'SOMEONE_ELSE' }) }) });
+    const { client } = await setup({
+      handler: () => ({ status: 200, body: paidTransaction({ out_trade_no: 'SOMEONE_ELSE' }) }),
+    });
     expect((await providerError(client.queryByOutTradeNo('ORDER20240001'))).code).toBe('INVALID_RESPONSE');
   });
 
@@ -272,7 +326,10 @@ describe('retries', () => {
   it('retries SYSTEM_ERROR with bounded jittered waits, then succeeds', async () => {
     let calls = 0;
     const { client, standIn, sleeps } = await setup({
-      handler: () => (++calls < 3 ? { status: 500, body: { code: 'SYSTEM_ERROR', message: '系统错误' }, signer: null } : { status: 204 }),
+      handler: () =>
+        ++calls < 3
+          ? { status: 500, body: { code: 'SYSTEM_ERROR', message: '系统错误' }, signer: null }
+          : { status: 204 },
     });
     await client.close('ORDER20240001');
     expect(standIn.requests).toHaveLength(3);
@@ -287,20 +344,29 @@ describe('retries', () => {
   });
 
   it('gives up after maxAttempts with the last retryable error', async () => {
-    const { client, standIn } = await setup({ handler: () => ({ status: 429, body: { code: 'FREQUENCY_LIMITED', message: '频率超限' } }), client: { maxAttempts: 2 } });
+    const { client, standIn } = await setup({
+      handler: () => ({ status: 429, body: { code: 'FREQUENCY_LIMITED', message: '频率超限' } }),
+      client: { maxAttempts: 2 },
+    });
     const error = await providerError(client.queryByOutTradeNo('ORDER20240001'));
     expect([error.code, error.retryable]).toEqual(['FREQUENCY_LIMITED', true]);
     expect(standIn.requests).toHaveLength(2);
   });
 
   it('treats an unsigned 502 from a proxy as a retryable transport failure', async () => {
-    const { client } = await setup({ handler: () => ({ status: 502, body: '<html>Bad Gateway</html>', signer: null }), client: { maxAttempts: 1 } });
+    const { client } = await setup({
+      handler: () => ({ status: 502, body: '<html>Bad Gateway</html>', signer: null }),
+      client: { maxAttempts: 1 },
+    });
     const error = await providerError(client.close('ORDER20240001'));
     expect([error.code, error.retryable, error.kind]).toEqual(['HTTP_502', true, 'transport']);
   });
 
   it('times out a silent server (TIMEOUT, retryable)', async () => {
-    const { client, standIn } = await setup({ handler: () => ({ status: 204, delayMs: 400 }), client: { timeoutMs: 100, maxAttempts: 2 } });
+    const { client, standIn } = await setup({
+      handler: () => ({ status: 204, delayMs: 400 }),
+      client: { timeoutMs: 100, maxAttempts: 2 },
+    });
     const error = await providerError(client.close('ORDER20240001'));
     expect([error.code, error.retryable, error.kind]).toEqual(['TIMEOUT', true, 'transport']);
     expect(standIn.requests).toHaveLength(2);
@@ -327,14 +393,27 @@ describe('verifying every answer', () => {
   it.each([
     ['unsigned', { signer: null }],
     ['signed by an unknown key', { signer: asCertificateSigner(createPlatformIdentity()) }],
-    ['signed with a known serial but another key', { signer: { privateKey: oldPlatform.privateKey, serial: platform.publicKeyId } }],
+    [
+      'signed with a known serial but another key',
+      { signer: { privateKey: oldPlatform.privateKey, serial: platform.publicKeyId } },
+    ],
     ['with a stale timestamp', { timestampOffsetSeconds: -301 }],
     ['with a timestamp from the future', { timestampOffsetSeconds: 301 }],
     [
       'with a probe signature',
-      { mutate: (s: { headers: Record<string, string>; body: string }) => ({ ...s, headers: { ...s.headers, 'Wechatpay-Signature': 'WECHATPAY/SIGNTEST/abc' } }) },
+      {
+        mutate: (s: { headers: Record<string, string>; body: string }) => ({
+          ...s,
+          headers: { ...s.headers, 'Wechatpay-Signature': 'WECHATPAY/SIGNTEST/abc' },
+        }),
+      },
     ],
-    ['with a tampered body', { mutate: (s: { headers: Record<string, string>; body: string }) => ({ ...s, body: s.body.replace('1999', '1') }) }],
+    [
+      'with a tampered body',
+      {
+        mutate: (s: { headers: Record<string, string>; body: string }) => ({ ...s, body: s.body.replace('1999', '1') }),
+      },
+    ],
   ])('refuses an answer %s (INVALID_SIGNATURE, not retried)', async (_what, change) => {
     const { client, standIn } = await setup({ handler: () => ({ ...ok(), ...change }) });
     const error = await providerError(client.queryByOutTradeNo('ORDER20240001'));
@@ -343,7 +422,9 @@ describe('verifying every answer', () => {
   });
 
   it('does not take an unsigned 404 ORDER_NOT_EXIST for an answer', async () => {
-    const { client } = await setup({ handler: () => ({ status: 404, body: { code: 'ORDER_NOT_EXIST', message: '订单不存在' }, signer: null }) });
+    const { client } = await setup({
+      handler: () => ({ status: 404, body: { code: 'ORDER_NOT_EXIST', message: '订单不存在' }, signer: null }),
+    });
     expect((await providerError(client.queryByOutTradeNo('ORDER20240001'))).code).toBe('INVALID_SIGNATURE');
   });
 
@@ -399,7 +480,14 @@ describe('platform certificates and the public key', () => {
       signer: asCertificateSigner(oldPlatform),
       handler: (r) =>
         r.path === '/v3/certificates'
-          ? { status: 200, body: buildCertificatesAnswer([oldPlatform, current].map((c) => ({ pem: c.certificatePem })), TEST_APIV3_KEY), signer: asCertificateSigner(current) }
+          ? {
+              status: 200,
+              body: buildCertificatesAnswer(
+                [oldPlatform, current].map((c) => ({ pem: c.certificatePem })),
+                TEST_APIV3_KEY,
+              ),
+              signer: asCertificateSigner(current),
+            }
           : { status: 200, body: paidTransaction(), signer: asCertificateSigner(current) },
       client: { certificateRefreshIntervalMs: 0 },
     });
@@ -416,9 +504,14 @@ describe('platform certificates and the public key', () => {
     const { client, standIn, clock } = await setup({
       publicKeyMode: false,
       signer,
-      handler: withCertificates([platform], signer, () => ({ status: 200, body: paidTransaction(), signer: asCertificateSigner(createPlatformIdentity()) })),
+      handler: withCertificates([platform], signer, () => ({
+        status: 200,
+        body: paidTransaction(),
+        signer: asCertificateSigner(createPlatformIdentity()),
+      })),
     });
-    for (let i = 0; i < 3; i += 1) expect((await providerError(client.queryByOutTradeNo('ORDER20240001'))).code).toBe('INVALID_SIGNATURE');
+    for (let i = 0; i < 3; i += 1)
+      expect((await providerError(client.queryByOutTradeNo('ORDER20240001'))).code).toBe('INVALID_SIGNATURE');
     expect(standIn.requests.filter((r) => r.path === '/v3/certificates')).toHaveLength(1);
     clock.advance(60_000);
     await providerError(client.queryByOutTradeNo('ORDER20240001'));
@@ -429,8 +522,16 @@ describe('platform certificates and the public key', () => {
     const signer = asCertificateSigner(platform);
     const stranger = createPlatformIdentity();
     for (const certificates of [
-      (): StandInAnswer => ({ status: 200, body: buildCertificatesAnswer([{ pem: platform.certificatePem }], 'another-32-byte-apiv3-key-000000'), signer }),
-      (): StandInAnswer => ({ status: 200, body: buildCertificatesAnswer([{ pem: platform.certificatePem }], TEST_APIV3_KEY), signer: asCertificateSigner(stranger) }),
+      (): StandInAnswer => ({
+        status: 200,
+        body: buildCertificatesAnswer([{ pem: platform.certificatePem }], 'another-32-byte-apiv3-key-000000'),
+        signer,
+      }),
+      (): StandInAnswer => ({
+        status: 200,
+        body: buildCertificatesAnswer([{ pem: platform.certificatePem }], TEST_APIV3_KEY),
+        signer: asCertificateSigner(stranger),
+      }),
     ]) {
       const { client } = await setup({
         publicKeyMode: false,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ProviderError } from '../../../../shared/domain/errors';
-import { classifyV3Error } from '../../../../shared/wechatpay/v3/error-codes';
-import { toWechatTime } from '../../../../shared/wechatpay/v3/time-format';
+import { ProviderError } from '#shared/domain/errors';
+import { classifyV3Error } from '#shared/wechatpay/v3/error-codes';
+import { toWechatTime } from '#shared/wechatpay/v3/time-format';
 
 describe('v3 error answers in the domain vocabulary', () => {
   it.each([

@@ -1,14 +1,14 @@
 import { X509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../../../../shared/domain/errors';
-import { KeyRing } from '../../../../shared/wechatpay/v3/key-ring';
+import { AppError } from '#shared/domain/errors';
+import { KeyRing } from '#shared/wechatpay/v3/key-ring';
 import {
   RefreshingKeySource,
   buildCertificatesAnswer,
   decodeCertificatesAnswer,
-} from '../../../../shared/wechatpay/v3/platform-certificates';
-import { createSelfSignedCertificate } from '../../../../shared/wechatpay/v3/self-signed-certificate';
-import { TEST_APIV3_KEY, createPlatformIdentity, fixedClock, vectorById } from '../../../helpers/wechatpay-v3';
+} from '#shared/wechatpay/v3/platform-certificates';
+import { createSelfSignedCertificate } from '#shared/wechatpay/v3/self-signed-certificate';
+import { TEST_APIV3_KEY, createPlatformIdentity, fixedClock, vectorById } from '#test/helpers/wechatpay-v3';
 
 interface DownloadVector {
   id: string;
@@ -77,12 +77,23 @@ describe('self-signed platform certificates (simulator and tests)', () => {
     expect(parsed.validTo).toBe('Jun 30 12:00:00 2055 GMT'); // GeneralizedTime after 2049
     expect(parsed.verify(parsed.publicKey)).toBe(true);
     expect(parsed.checkPrivateKey(identity.privateKey)).toBe(true);
-    expect(() => createSelfSignedCertificate({ privateKey: identity.privateKey, serial: 'XYZ', notBefore: new Date(), notAfter: new Date() })).toThrow();
+    expect(() =>
+      createSelfSignedCertificate({
+        privateKey: identity.privateKey,
+        serial: 'XYZ',
+        notBefore: new Date(),
+        notAfter: new Date(),
+      }),
+    ).toThrow();
   });
 
   it('draws distinct 40-hex-digit serials', () => {
     const identity = createPlatformIdentity();
-    const opts = { privateKey: identity.privateKey, notBefore: new Date('2024-01-01'), notAfter: new Date('2025-01-01') };
+    const opts = {
+      privateKey: identity.privateKey,
+      notBefore: new Date('2024-01-01'),
+      notAfter: new Date('2025-01-01'),
+    };
     const a = createSelfSignedCertificate(opts).serial;
     const b = createSelfSignedCertificate(opts).serial;
     expect(a).toMatch(/^[0-9A-F]{40}$/);
@@ -113,7 +124,11 @@ describe('RefreshingKeySource', () => {
 
   it('refreshes once for an unknown serial, shared by concurrent callers, then serves from the ring', async () => {
     const t = setup();
-    const keys = await Promise.all([t.source.keyFor(t.identity.serial), t.source.keyFor(t.identity.serial), t.source.keyFor(t.identity.serial)]);
+    const keys = await Promise.all([
+      t.source.keyFor(t.identity.serial),
+      t.source.keyFor(t.identity.serial),
+      t.source.keyFor(t.identity.serial),
+    ]);
     expect(keys.every((k) => k !== undefined)).toBe(true);
     expect(t.refreshes()).toBe(1);
     await t.source.keyFor(t.identity.serial);

@@ -1,21 +1,21 @@
 import { describe, expect, it } from 'vitest';
-import { KeyRing } from '../../../../shared/wechatpay/v3/key-ring';
+import { KeyRing } from '#shared/wechatpay/v3/key-ring';
 import {
   PROBE_SIGNATURE_PREFIX,
   readWechatpaySignature,
   signWechatpayMessage,
   verifyWechatpaySignature,
   wechatpaySignMessage,
-} from '../../../../shared/wechatpay/v3/wechatpay-signature';
-import type { WechatpaySignature } from '../../../../shared/wechatpay/v3/wechatpay-signature';
+} from '#shared/wechatpay/v3/wechatpay-signature';
+import type { WechatpaySignature } from '#shared/wechatpay/v3/wechatpay-signature';
 import {
   asCertificateSigner,
   asPublicKeySigner,
   createPlatformIdentity,
   fixedClock,
   vectorById,
-} from '../../../helpers/wechatpay-v3';
-import type { Signer } from '../../../helpers/wechatpay-v3';
+} from '#test/helpers/wechatpay-v3';
+import type { Signer } from '#test/helpers/wechatpay-v3';
 
 interface GoNotification {
   pinned_now_unix: number;
@@ -53,7 +53,9 @@ describe('the wechatpay-go signed notification (published vector)', () => {
 
   it('is refused when one byte of the body changes', async () => {
     const body = go.raw_body.replace('签约成功', '签约失败');
-    await expect(verifyWechatpaySignature({ signature, body }, ring, { now: pinned })).resolves.toMatchObject({ failure: 'bad_signature' });
+    await expect(verifyWechatpaySignature({ signature, body }, ring, { now: pinned })).resolves.toMatchObject({
+      failure: 'bad_signature',
+    });
   });
 });
 
@@ -68,13 +70,19 @@ describe('verifying WeChat signatures with our own keys', () => {
   ring.addCertificate(certificateIdentity.certificatePem);
   const body = '{"code_url":"weixin://wxpay/bizpayurl?pr=abc"}';
 
-  const verify = (sig: WechatpaySignature | undefined, b = body, at = now) => verifyWechatpaySignature({ signature: sig, body: b }, ring, { now: at });
-  const signed = (signer: Signer, at = now) =>
-    readWechatpaySignature(signWechatpayMessage(body, signer, { now: at }));
+  const verify = (sig: WechatpaySignature | undefined, b = body, at = now) =>
+    verifyWechatpaySignature({ signature: sig, body: b }, ring, { now: at });
+  const signed = (signer: Signer, at = now) => readWechatpaySignature(signWechatpayMessage(body, signer, { now: at }));
 
   it('chooses the key by Wechatpay-Serial: public key id or certificate serial, both held at once', async () => {
-    await expect(verify(signed(asPublicKeySigner(publicKeyIdentity)))).resolves.toEqual({ ok: true, serial: publicKeyIdentity.publicKeyId });
-    await expect(verify(signed(asCertificateSigner(certificateIdentity)))).resolves.toEqual({ ok: true, serial: certificateIdentity.serial });
+    await expect(verify(signed(asPublicKeySigner(publicKeyIdentity)))).resolves.toEqual({
+      ok: true,
+      serial: publicKeyIdentity.publicKeyId,
+    });
+    await expect(verify(signed(asCertificateSigner(certificateIdentity)))).resolves.toEqual({
+      ok: true,
+      serial: certificateIdentity.serial,
+    });
   });
 
   it('refuses a signature made with the other key than the serial names', async () => {
@@ -86,12 +94,17 @@ describe('verifying WeChat signatures with our own keys', () => {
 
   it('refuses an unknown serial even with a valid signature from an unknown key', async () => {
     const stranger = createPlatformIdentity();
-    await expect(verify(signed(asCertificateSigner(stranger)))).resolves.toMatchObject({ ok: false, failure: 'unknown_serial' });
+    await expect(verify(signed(asCertificateSigner(stranger)))).resolves.toMatchObject({
+      ok: false,
+      failure: 'unknown_serial',
+    });
   });
 
   it('refuses WeChat probe signatures', async () => {
     const sig = signed(asPublicKeySigner(publicKeyIdentity))!;
-    await expect(verify({ ...sig, signature: `${PROBE_SIGNATURE_PREFIX}${sig.signature}` })).resolves.toMatchObject({ failure: 'probe' });
+    await expect(verify({ ...sig, signature: `${PROBE_SIGNATURE_PREFIX}${sig.signature}` })).resolves.toMatchObject({
+      failure: 'probe',
+    });
   });
 
   it('refuses timestamps more than 5 minutes off, either way', async () => {
@@ -101,7 +114,9 @@ describe('verifying WeChat signatures with our own keys', () => {
       await expect(verify(sig)).resolves.toMatchObject({ ok: false, failure: 'stale_timestamp' });
     }
     for (const offset of [-299, 299]) {
-      await expect(verify(signed(signer, new Date(now.getTime() + offset * 1000)))).resolves.toMatchObject({ ok: true });
+      await expect(verify(signed(signer, new Date(now.getTime() + offset * 1000)))).resolves.toMatchObject({
+        ok: true,
+      });
     }
     const sig = signed(signer)!;
     await expect(verify({ ...sig, timestamp: '17e8' })).resolves.toMatchObject({ failure: 'bad_timestamp' });
@@ -136,7 +151,10 @@ describe('verifying WeChat signatures with our own keys', () => {
 describe('KeyRing', () => {
   it('uses a certificate only inside its validity, by the injected clock', () => {
     const clock = fixedClock('2030-01-01T00:00:00Z');
-    const identity = createPlatformIdentity({ notBefore: new Date('2029-01-01T00:00:00Z'), notAfter: new Date('2031-01-01T00:00:00Z') });
+    const identity = createPlatformIdentity({
+      notBefore: new Date('2029-01-01T00:00:00Z'),
+      notAfter: new Date('2031-01-01T00:00:00Z'),
+    });
     const ring = new KeyRing(clock);
     const serial = ring.addCertificate(identity.certificatePem);
     expect(serial).toBe(identity.serial);

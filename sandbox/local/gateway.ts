@@ -1,0 +1,254 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+import type {
+  APIGatewayProxyEventV2,
+  APIGatewayProxyResultV2,
+  Context,
+  LambdaFunctionURLEvent,
+  LambdaFunctionURLResult,
+} from 'aws-lambda';
+
+import { describeFunctionError, invoke, type LocalFunction } from './lambda-context';
+import {
+  fromProxyResult,
+  jsonResponse,
+  MalformedResultError,
+  type ProxyResponse,
+  type ReceivedRequest,
+  type RouteMatch,
+  toFunctionUrlEvent,
+  toHttpApiEvent,
+  writeProxyResponse,
+} from './lambda-events';
+
+type Target = 'orders' | 'notify';
+
+/** The two HTTP-facing Lambdas, as the local gateway calls them. */
+export interface GatewayHandlers {
+  orders(event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyResultV2>;
+  notify(event: LambdaFunctionURLEvent, context: Context): Promise<LambdaFunctionURLResult>;
+}
+
+export interface GatewayOptions {
+  host?: string;
+  /** 0 (the default) picks a free port. */
+  port?: number;
+  region?: string;
+  /**
+   * Bodies larger than this get 413 before reaching a function, as AWS refuses them; by default
+   * AWS's own limits, so a body refused here is one AWS would refuse. The handlers keep their own,
+   * much smaller caps.
+   */
+  bodyLimits?: Partial<Record<Target, number>>;
+  ordersFunction?: Partial<LocalFunction>;
+  notifyFunction?: Partial<LocalFunction>;
+  /** Extra fields for GET /health. */
+  health?: () => Record<string, unknown>;
+  /** Where the gateway's own lines go (the IAM notice, one line per request). */
+  log?: (line: string) => void;
+  handlers?: GatewayHandlers;
+}
+
+export interface Gateway {
+  readonly url: string;
+  readonly port: number;
+  /** Handlers are attached after listening, because their settings need the gateway's URL. */
+  attach(handlers: GatewayHandlers): void;
+  close(): Promise<void>;
+}
+
+/** HTTP API: 10 MB payloads; Function URL: 6 MB requests. */
+export const AWS_BODY_LIMITS: Readonly<Record<Target, number>> = { orders: 10 * 1024 * 1024, notify: 6 * 1024 * 1024 };
+
+export const IAM_NOTICE =
+  'gateway: IAM authorization is NOT checked locally; in AWS every /orders route requires SigV4-signed IAM credentials';
+
+interface Route {
+  method: string;
+  pattern: RegExp;
+  routeKey: string;
+  target: Target;
+}
+
+/** The routes of the HTTP API, plus the notify Function URL mounted at /notify/pay. */
+const ROUTES: Route[] = [
+  { method: 'POST', pattern: /^\/orders$/, routeKey: 'POST /orders', target: 'orders' },
+  {
+    method: 'GET',
+    pattern: /^\/orders\/(?<out_trade_no>[^/]+)$/,
+    routeKey: 'GET /orders/{out_trade_no}',
+    target: 'orders',
+  },
+  {
+    method: 'POST',
+    pattern: /^\/orders\/(?<out_trade_no>[^/]+)\/close$/,
+    routeKey: 'POST /orders/{out_trade_no}/close',
+    target: 'orders',
+  },
+  { method: 'POST', pattern: /^\/notify\/pay$/, routeKey: '$default', target: 'notify' },
+];
+
+function decode(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
+
+export function matchRoute(method: string, rawPath: string): (RouteMatch & { target: Target }) | undefined {
+  for (const route of ROUTES) {
+    if (route.method !== method) continue;
+    const match = route.pattern.exec(rawPath);
+    if (match === null) continue;
+    const groups = match.groups;
+    const found: RouteMatch & { target: Target } = { routeKey: route.routeKey, target: route.target };
+    if (groups !== undefined) {
+      found.pathParameters = Object.fromEntries(Object.entries(groups).map(([k, v]) => [k, decode(v)]));
+    }
+    return found;
+  }
+  return undefined;
+}
+
+class PayloadTooLarge extends Error {}
+
+/** Reads the body, refusing (without buffering further) once it passes the limit. */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) return Promise.reject(new PayloadTooLarge());
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.off('data', onData);
+        chunks.length = 0;
+        reject(new PayloadTooLarge());
+        return;
+      }
+      chunks.push(chunk);
+    };
+    req.on('data', onData);
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+const internalError = () => jsonResponse(500, { message: 'Internal Server Error' });
+
+export async function startGateway(options: GatewayOptions = {}): Promise<Gateway> {
+  const host = options.host ?? '127.0.0.1';
+  const region = options.region ?? 'us-east-1';
+  const limits: Record<Target, number> = { ...AWS_BODY_LIMITS, ...options.bodyLimits };
+  const log = options.log ?? ((line: string) => console.log(line));
+  const functions: Record<Target, LocalFunction> = {
+    orders: { functionName: 'orders', timeoutMs: 15_000, region, ...options.ordersFunction },
+    notify: { functionName: 'notify', timeoutMs: 10_000, region, ...options.notifyFunction },
+  };
+  let handlers = options.handlers;
+
+  async function dispatch(received: ReceivedRequest, route: RouteMatch & { target: Target }) {
+    if (handlers === undefined) return jsonResponse(503, { message: 'Service Unavailable' });
+    const fn = functions[route.target];
+    const outcome =
+      route.target === 'orders'
+        ? await invoke(fn, handlers.orders, toHttpApiEvent(received, route, { region }))
+        : await invoke(fn, handlers.notify, toFunctionUrlEvent(received, { region }));
+    if (!outcome.ok) {
+      log(describeFunctionError(fn, outcome));
+      return internalError();
+    }
+    try {
+      return fromProxyResult(outcome.result);
+    } catch (error) {
+      if (!(error instanceof MalformedResultError)) throw error;
+      log(`[${fn.functionName}] malformed Lambda proxy response: ${error.message}`);
+      return internalError();
+    }
+  }
+
+  async function respond(req: IncomingMessage, res: ServerResponse): Promise<ProxyResponse> {
+    const target = req.url ?? '/';
+    const rawPath = target.split('?')[0] ?? '/';
+    const method = req.method ?? 'GET';
+    if (method === 'GET' && rawPath === '/health') {
+      return jsonResponse(handlers === undefined ? 503 : 200, {
+        status: handlers === undefined ? 'starting' : 'ok',
+        iamAuth: 'skipped locally',
+        ...options.health?.(),
+      });
+    }
+    const route = matchRoute(method, rawPath);
+    if (route === undefined) {
+      req.resume();
+      return jsonResponse(404, { error: { code: 'NOT_FOUND', message: `No route for ${method} ${rawPath}` } });
+    }
+    let body: Buffer;
+    try {
+      body = await readBody(req, limits[route.target]);
+    } catch (error) {
+      if (!(error instanceof PayloadTooLarge)) throw error;
+      // The rest of the body is drained unread; the connection is not reused.
+      res.setHeader('connection', 'close');
+      req.resume();
+      return jsonResponse(413, { message: 'Request Entity Too Large' });
+    }
+    const received: ReceivedRequest = {
+      method,
+      target,
+      rawHeaders: req.rawHeaders,
+      body,
+      sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+      protocol: `HTTP/${req.httpVersion}`,
+      localPort: req.socket.localPort ?? 0,
+    };
+    return dispatch(received, route);
+  }
+
+  const server: Server = createServer((req, res) => {
+    const started = Date.now();
+    respond(req, res)
+      .catch((error: unknown) => {
+        log(`gateway: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+        return internalError();
+      })
+      .then((response) => {
+        if (res.destroyed) return;
+        writeProxyResponse(res, response);
+        if (req.url !== '/health') {
+          log(`${req.method} ${req.url?.split('?')[0]} → ${response.statusCode} (${Date.now() - started} ms)`);
+        }
+      })
+      .catch(() => {
+        // The client went away; nothing left to answer.
+      });
+  });
+  // Health checks and clients that keep connections open must not hold up a stop.
+  server.keepAliveTimeout = 1_000;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  log(IAM_NOTICE);
+
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    attach(next) {
+      handlers = next;
+    },
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeIdleConnections();
+      }),
+  };
+}

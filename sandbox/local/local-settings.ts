@@ -1,0 +1,166 @@
+import { isAbsolute, resolve } from 'node:path';
+
+import * as z from 'zod';
+
+import { AppError } from '#shared/domain/errors';
+import { type Merchant, SANDBOX_MERCHANT } from '../simulator/sandbox-merchant';
+
+/** The settings of `npm start`, read from the environment once and checked before anything starts. */
+export interface LocalStartSettings {
+  port: number;
+  simulatorPort: number;
+  /** 0: a free port each start. */
+  dynamodbPort: number;
+  sqsPort: number;
+  dataDir: string;
+  tableName: string;
+  queueName: string;
+  simulatorTimeScale: number | undefined;
+  sweepIntervalMs: number;
+  merchant: Merchant;
+  /** Absent: the local simulator. */
+  wechatpayBaseUrl: string | undefined;
+  /** Settings passed through to the handlers as they are (loadSettings checks them). */
+  handlerEnv: Record<string, string>;
+}
+
+export class LocalSettingsError extends AppError {
+  constructor(message: string) {
+    super('LOCAL_SETTINGS', message);
+  }
+}
+
+/** Handler settings a developer may set for the local stack; the stack sets the rest itself. */
+export const PASSED_THROUGH = [
+  'WECHATPAY_API_VERSION',
+  'WECHATPAY_PRIVATE_KEY',
+  'WECHATPAY_CERT_SERIAL',
+  'WECHATPAY_APIV3_KEY',
+  'WECHATPAY_PUBLIC_KEY',
+  'WECHATPAY_PUBLIC_KEY_ID',
+  'RECONCILE_SCHEDULE',
+  'CLOSE_MIN_AGE_SECONDS',
+  'PREPAY_TTL_SECONDS',
+  'SWEEP_GRACE_SECONDS',
+  'LOG_LEVEL',
+  'POWERTOOLS_SERVICE_NAME',
+  'POWERTOOLS_METRICS_NAMESPACE',
+] as const;
+
+const blankIsAbsent = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+const port = (fallback: number) =>
+  z.preprocess(blankIsAbsent, z.coerce.number().int().min(0).max(65_535).default(fallback));
+const text = z.preprocess(blankIsAbsent, z.string().optional());
+const resourceName = (fallback: string) =>
+  z.preprocess(
+    blankIsAbsent,
+    z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{3,80}$/, 'letters, digits, _ . - (3–80)')
+      .default(fallback),
+  );
+
+const schema = z.object({
+  PORT: port(3000),
+  SIMULATOR_PORT: port(3100),
+  DYNAMODB_PORT: port(0),
+  SQS_PORT: port(0),
+  DATA_DIR: text,
+  TABLE_NAME: resourceName('wechatpay-orders'),
+  QUEUE_NAME: resourceName('wechatpay-reconcile'),
+  SIMULATOR_TIME_SCALE: z.preprocess(blankIsAbsent, z.coerce.number().positive().max(10_000).optional()),
+  SWEEP_INTERVAL_SECONDS: z.preprocess(blankIsAbsent, z.coerce.number().min(0).default(60)),
+  WECHATPAY_APPID: text,
+  WECHATPAY_MCHID: text,
+  WECHATPAY_API_KEY: text,
+  WECHATPAY_BASE_URL: z.preprocess(blankIsAbsent, z.url().optional()),
+});
+
+/**
+ * Reads `npm start`'s environment. A bad value stops the start with the variable's name and the
+ * rule, never the value (the API key is one of them).
+ */
+export function parseLocalStartSettings(
+  env: Record<string, string | undefined>,
+  defaults: { dataDir: string },
+): LocalStartSettings {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new LocalSettingsError(`invalid settings: ${problems}`);
+  }
+  const s = parsed.data;
+  const handlerEnv: Record<string, string> = {};
+  for (const name of PASSED_THROUGH) {
+    const value = env[name];
+    if (value !== undefined && value.trim() !== '') handlerEnv[name] = value;
+  }
+  const dataDir =
+    s.DATA_DIR === undefined ? defaults.dataDir : isAbsolute(s.DATA_DIR) ? s.DATA_DIR : resolve(s.DATA_DIR);
+  return {
+    port: s.PORT,
+    simulatorPort: s.SIMULATOR_PORT,
+    dynamodbPort: s.DYNAMODB_PORT,
+    sqsPort: s.SQS_PORT,
+    dataDir,
+    tableName: s.TABLE_NAME,
+    queueName: s.QUEUE_NAME,
+    simulatorTimeScale: s.SIMULATOR_TIME_SCALE,
+    sweepIntervalMs: Math.round(s.SWEEP_INTERVAL_SECONDS * 1000),
+    merchant: {
+      appid: s.WECHATPAY_APPID ?? SANDBOX_MERCHANT.appid,
+      mchid: s.WECHATPAY_MCHID ?? SANDBOX_MERCHANT.mchid,
+      apiKey: s.WECHATPAY_API_KEY ?? SANDBOX_MERCHANT.apiKey,
+    },
+    wechatpayBaseUrl: s.WECHATPAY_BASE_URL,
+    handlerEnv,
+  };
+}
+
+export interface HandlerEnvInput {
+  tableName: string;
+  queueUrl: string;
+  notifyUrl: string;
+  dynamodbEndpoint: string;
+  sqsEndpoint: string;
+  region: string;
+  merchant: Merchant;
+  wechatpayBaseUrl: string;
+  /** The simulator's time scale: WeChat's durations pass that much faster there. */
+  timeScale?: number;
+  /** Wins over everything above. */
+  extra?: Record<string, string>;
+}
+
+/** WeChat refuses to close an order younger than five minutes. */
+const WECHAT_CLOSE_MIN_AGE_SECONDS = 300;
+/** A prepay_id lives two hours. */
+const WECHAT_PREPAY_TTL_SECONDS = 7200;
+
+/**
+ * The environment the Lambdas would have in AWS, as a record: each stack builds its own, so one
+ * process can host several stacks and nothing is read from or written to process.env.
+ */
+export function handlerEnvironment(input: HandlerEnvInput): Record<string, string> {
+  const env: Record<string, string> = {
+    TABLE_NAME: input.tableName,
+    QUEUE_URL: input.queueUrl,
+    NOTIFY_URL: input.notifyUrl,
+    WECHATPAY_BASE_URL: input.wechatpayBaseUrl,
+    WECHATPAY_APPID: input.merchant.appid,
+    WECHATPAY_MCHID: input.merchant.mchid,
+    WECHATPAY_API_KEY: input.merchant.apiKey,
+    AWS_REGION: input.region,
+    AWS_ENDPOINT_URL_DYNAMODB: input.dynamodbEndpoint,
+    AWS_ENDPOINT_URL_SQS: input.sqsEndpoint,
+  };
+  // The simulator shrinks WeChat's durations by its time scale; the handlers' copies of those rules
+  // shrink with them (to whole seconds), so both sides agree on what is too early or too late.
+  const scale = input.timeScale;
+  if (scale !== undefined && scale !== 1) {
+    const scaled = (seconds: number, floor: number) => String(Math.max(floor, Math.ceil(seconds / scale)));
+    env.CLOSE_MIN_AGE_SECONDS = scaled(WECHAT_CLOSE_MIN_AGE_SECONDS, 1);
+    env.PREPAY_TTL_SECONDS = scaled(WECHAT_PREPAY_TTL_SECONDS, 1);
+  }
+  return { ...env, ...input.extra };
+}

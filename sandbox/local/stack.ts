@@ -1,0 +1,312 @@
+import { createPublicKey, randomUUID } from 'node:crypto';
+
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { ScheduledEvent } from 'aws-lambda';
+
+import { DynamoDbOrderStore } from '#shared/adapters/dynamodb-order-store';
+import { SqsCheckScheduler } from '#shared/adapters/sqs-check-scheduler';
+import type { DependencyOverrides } from '#shared/app/dependencies';
+import { createHandlers, type Handlers } from '#shared/app/handlers';
+import { loadSettings, type Settings } from '#shared/config/settings';
+import type { OrderStore } from '#shared/domain/ports';
+import { type Merchant, SANDBOX_MERCHANT, sandboxV3Merchant } from '../simulator/sandbox-merchant';
+import { startSimulator } from '../simulator/server';
+import { type Gateway, startGateway } from './gateway';
+import { describeFunctionError, invoke, LOCAL_ACCOUNT_ID, type LocalFunction } from './lambda-context';
+import { handlerEnvironment } from './local-settings';
+import { ensureQueues, ensureTable, localDynamoDbClient, localSqsClient } from './resources';
+import { type SqsEventSource, startSqsEventSource } from './sqs-event-source';
+
+export interface LocalStackOptions {
+  /** A running DynamoDB-API server. */
+  dynamodbEndpoint: string;
+  /** A running SQS-API server. */
+  sqsEndpoint: string;
+  region?: string;
+  tableName?: string;
+  /** The reconcile queue; its dead-letter queue is `<queueName>-dlq`. */
+  queueName?: string;
+  /** The gateway's port; 0 (the default) picks a free one. */
+  port?: number;
+  simulatorPort?: number;
+  /** Where the simulator keeps its state; absent: in memory. */
+  simulatorDataDir?: string;
+  /** Where generated sandbox v3 merchant keys are kept; absent: for the life of the process. */
+  sandboxKeysDir?: string;
+  /** Which key the simulator's v3 answers name in Wechatpay-Serial (default its public key id). */
+  simulatorSignWith?: 'certificate' | 'public_key';
+  /** WeChat's own v3 signing key (PEM) for the simulator; absent: it generates one. */
+  simulatorPlatformPrivateKey?: string;
+  /** WeChat Pay's address; absent: a simulator is started and used. */
+  wechatpayBaseUrl?: string;
+  /** The simulator's time scale (WeChat's durations divided by it). */
+  timeScale?: number;
+  merchant?: Merchant;
+  /** More handler settings (WECHATPAY_API_VERSION, RECONCILE_SCHEDULE, …); they win over the stack's. */
+  env?: Record<string, string>;
+  /** How often the sweep runs (an EventBridge schedule in AWS); 0 turns the timer off. */
+  sweepIntervalMs?: number;
+  /** Receives before a reconcile message goes to the DLQ. */
+  maxReceiveCount?: number;
+  visibilityTimeoutSeconds?: number;
+  /** How long the reconcile poller long-polls; short so a stop is quick. */
+  pollWaitSeconds?: number;
+  /** Leave the table alone (a test of what happens when it is missing). */
+  skipTableCreation?: boolean;
+  /** The handlers to serve; the real ones by default. */
+  createHandlers?: (settings: Settings, overrides: DependencyOverrides) => Handlers;
+  log?: (line: string) => void;
+}
+
+export interface LocalStack {
+  gatewayUrl: string;
+  notifyUrl: string;
+  /** Undefined when the stack talks to a WeChat Pay elsewhere. */
+  simulatorUrl: string | undefined;
+  region: string;
+  tableName: string;
+  queueName: string;
+  queueUrl: string;
+  dlqUrl: string;
+  settings: Settings;
+  /** The order store the handlers use, for looking at what they did. */
+  store: OrderStore;
+  /** The stack's SQS client (local endpoint, dummy credentials); destroyed by stop(). */
+  sqs: SQSClient;
+  /** Runs the sweep now, as the schedule would. */
+  sweep(): Promise<{ enqueued: number }>;
+  /** Stops everything this call started, in reverse order; the servers passed in stay up. */
+  stop(): Promise<void>;
+}
+
+export const DEFAULTS = {
+  region: 'us-east-1',
+  tableName: 'wechatpay-orders',
+  queueName: 'wechatpay-reconcile',
+  sweepIntervalMs: 60_000,
+  maxReceiveCount: 5,
+  // Lambda needs the visibility timeout to be at least the function's timeout.
+  visibilityTimeoutSeconds: 30,
+  reconcileTimeoutMs: 25_000,
+  sweepTimeoutMs: 60_000,
+} as const;
+
+/**
+ * The merchant's v3 keys: the developer's own (WECHATPAY_* settings) or the generated sandbox ones,
+ * which the simulator is then told to trust.
+ */
+function v3Merchant(options: LocalStackOptions): {
+  apiV3Key: string;
+  certSerial: string;
+  privateKeyPem: string;
+  publicKeyPem: string;
+} {
+  const env = options.env ?? {};
+  const {
+    WECHATPAY_PRIVATE_KEY: privateKeyPem,
+    WECHATPAY_CERT_SERIAL: certSerial,
+    WECHATPAY_APIV3_KEY: apiV3Key,
+  } = env;
+  if (privateKeyPem && certSerial && apiV3Key) {
+    return {
+      apiV3Key,
+      certSerial,
+      privateKeyPem,
+      publicKeyPem: createPublicKey(privateKeyPem).export({ type: 'spki', format: 'pem' }).toString(),
+    };
+  }
+  return sandboxV3Merchant(options.sandboxKeysDir);
+}
+
+/** The event an EventBridge schedule rule sends the sweep Lambda. */
+function scheduledEvent(region: string, ruleName: string): ScheduledEvent {
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': 'Scheduled Event',
+    source: 'aws.events',
+    account: LOCAL_ACCOUNT_ID,
+    time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    region,
+    resources: [`arn:aws:events:${region}:${LOCAL_ACCOUNT_ID}:rule/${ruleName}`],
+    detail: {},
+  };
+}
+
+/**
+ * The whole backend on this machine: the table and queues on the given servers, the WeChat Pay
+ * simulator, the handlers behind a gateway that builds AWS's events, the reconcile queue fed to its
+ * handler like Lambda's SQS event source, and the sweep on a timer.
+ */
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const region = options.region ?? DEFAULTS.region;
+  const tableName = options.tableName ?? DEFAULTS.tableName;
+  const queueName = options.queueName ?? DEFAULTS.queueName;
+  const merchant = options.merchant ?? SANDBOX_MERCHANT;
+  const log = options.log ?? ((line: string) => console.log(line));
+  const fn = (name: string, timeoutMs: number): LocalFunction => ({ functionName: `local-${name}`, timeoutMs, region });
+
+  // What has started, to stop in reverse order on stop() or when a later step fails.
+  const started: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    const errors: unknown[] = [];
+    for (const stop of started.splice(0).reverse()) {
+      try {
+        await stop();
+      } catch (error) {
+        errors.push(error);
+      }
+    }
+    if (errors.length > 0) throw new AggregateError(errors, 'the local stack did not stop cleanly');
+  };
+
+  try {
+    const dynamodb = localDynamoDbClient(options.dynamodbEndpoint);
+    const sqs = localSqsClient(options.sqsEndpoint);
+    started.push(async () => {
+      dynamodb.destroy();
+      sqs.destroy();
+    });
+    if (options.skipTableCreation !== true) await ensureTable(dynamodb, tableName);
+    const queues = await ensureQueues(sqs, {
+      queueName,
+      dlqName: `${queueName}-dlq`,
+      maxReceiveCount: options.maxReceiveCount ?? DEFAULTS.maxReceiveCount,
+      visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? DEFAULTS.visibilityTimeoutSeconds,
+    });
+
+    const externalWechatPay = options.wechatpayBaseUrl ?? options.env?.WECHATPAY_BASE_URL;
+    const v3 = options.env?.WECHATPAY_API_VERSION === 'v3' ? v3Merchant(options) : undefined;
+    let simulatorUrl: string | undefined;
+    // The merchant's v3 keys and WeChat's public key, as the handlers would read them from the secret.
+    let v3Env: Record<string, string> = {};
+    if (externalWechatPay === undefined) {
+      const simulator = await startSimulator({
+        host: '127.0.0.1',
+        port: options.simulatorPort ?? 0,
+        merchant: v3
+          ? { ...merchant, apiV3Key: v3.apiV3Key, certSerial: v3.certSerial, merchantPublicKey: v3.publicKeyPem }
+          : merchant,
+        timeScale: options.timeScale,
+        dataDir: options.simulatorDataDir,
+        log,
+        ...(v3
+          ? {
+              apiVersion: 'v3' as const,
+              signWith: options.simulatorSignWith,
+              platformPrivateKey: options.simulatorPlatformPrivateKey,
+            }
+          : {}),
+      });
+      started.push(() => simulator.close());
+      simulatorUrl = simulator.url;
+      if (v3 && simulator.platform) {
+        v3Env = {
+          WECHATPAY_PRIVATE_KEY: v3.privateKeyPem,
+          WECHATPAY_CERT_SERIAL: v3.certSerial,
+          WECHATPAY_APIV3_KEY: v3.apiV3Key,
+          WECHATPAY_PUBLIC_KEY: simulator.platform.publicKeyPem,
+          WECHATPAY_PUBLIC_KEY_ID: simulator.platform.publicKeyId,
+        };
+      }
+    }
+
+    // The gateway listens first: the handlers' NOTIFY_URL is its address.
+    const gateway: Gateway = await startGateway({
+      port: options.port ?? 0,
+      region,
+      ordersFunction: { functionName: 'local-orders' },
+      notifyFunction: { functionName: 'local-notify' },
+      health: () => ({ tableName, queueName, simulator: simulatorUrl ?? null }),
+      log,
+    });
+    started.push(() => gateway.close());
+    const notifyUrl = `${gateway.url}/notify/pay`;
+
+    const settings = loadSettings(
+      handlerEnvironment({
+        tableName,
+        queueUrl: queues.queueUrl,
+        notifyUrl,
+        dynamodbEndpoint: options.dynamodbEndpoint,
+        sqsEndpoint: options.sqsEndpoint,
+        region,
+        merchant,
+        wechatpayBaseUrl: externalWechatPay ?? (simulatorUrl as string),
+        timeScale: options.timeScale,
+        extra: { ...v3Env, ...options.env },
+      }),
+    );
+    // The same adapters the Lambdas build, over clients with the local servers' dummy credentials:
+    // the handlers' own clients would look for real AWS credentials, which a developer may not have.
+    const store = new DynamoDbOrderStore({
+      tableName,
+      client: DynamoDBDocumentClient.from(dynamodb, { marshallOptions: { removeUndefinedValues: true } }),
+    });
+    const scheduler = new SqsCheckScheduler({ queueUrl: queues.queueUrl, client: sqs });
+    const handlers = (options.createHandlers ?? createHandlers)(settings, { store, scheduler });
+    gateway.attach(handlers);
+
+    const poller: SqsEventSource = startSqsEventSource({
+      sqs,
+      queueUrl: queues.queueUrl,
+      queueArn: queues.queueArn,
+      handler: handlers.reconcile,
+      function: fn('reconcile', DEFAULTS.reconcileTimeoutMs),
+      waitTimeSeconds: options.pollWaitSeconds ?? 1,
+      log,
+    });
+    started.push(() => poller.stop());
+
+    const sweepFunction = fn('sweep', DEFAULTS.sweepTimeoutMs);
+    let sweeping: Promise<unknown> | undefined;
+    const sweep = async (): Promise<{ enqueued: number }> => {
+      const outcome = await invoke(sweepFunction, handlers.sweep, scheduledEvent(region, `${queueName}-sweep`));
+      if (!outcome.ok) throw outcome.error;
+      return outcome.result;
+    };
+    const interval = options.sweepIntervalMs ?? DEFAULTS.sweepIntervalMs;
+    if (interval > 0) {
+      const tick = () => {
+        // Like a schedule with concurrency 1: a sweep still running makes the next tick a no-op.
+        if (sweeping !== undefined) return;
+        sweeping = sweep()
+          .then(({ enqueued }) => {
+            if (enqueued > 0) log(`[${sweepFunction.functionName}] re-enqueued ${enqueued} due order(s)`);
+          })
+          .catch((error: unknown) => log(describeFunctionError(sweepFunction, { error })))
+          .finally(() => {
+            sweeping = undefined;
+          });
+      };
+      const timer = setInterval(tick, interval);
+      // The first sweep runs at start: checks that were waiting in a queue that did not survive a
+      // restart are found again at once.
+      tick();
+      started.push(async () => {
+        clearInterval(timer);
+        await sweeping;
+      });
+    }
+
+    return {
+      gatewayUrl: gateway.url,
+      notifyUrl,
+      simulatorUrl,
+      region,
+      tableName,
+      queueName,
+      queueUrl: queues.queueUrl,
+      dlqUrl: queues.dlqUrl,
+      settings,
+      store,
+      sqs,
+      sweep,
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll().catch(() => undefined);
+    throw error;
+  }
+}

@@ -1,0 +1,53 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+export class BodyTooLargeError extends Error {
+  constructor(readonly limit: number) {
+    super(`request body larger than ${limit} bytes`);
+    this.name = 'BodyTooLargeError';
+  }
+}
+
+/** The request body as UTF-8, refusing more than `maxBytes` (the rest is not read into memory). */
+export async function readBody(req: IncomingMessage, maxBytes: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > maxBytes) throw new BodyTooLargeError(maxBytes);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export function sendText(res: ServerResponse, status: number, body: string, contentType: string): void {
+  if (res.writableEnded || res.destroyed) return;
+  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body).toString() });
+  res.end(body);
+}
+
+/** A body with headers of the caller's choosing (v3's signed answers); content-length is added. */
+export function sendWithHeaders(
+  res: ServerResponse,
+  status: number,
+  body: string,
+  headers: Record<string, string>,
+): void {
+  if (res.writableEnded || res.destroyed) return;
+  res.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(body).toString() });
+  res.end(body);
+}
+
+export function sendJson(res: ServerResponse, status: number, value: unknown): void {
+  sendText(res, status, JSON.stringify(value), 'application/json; charset=utf-8');
+}
+
+/** The control API's error shape, the same as the product's public API: `{ error: { code, message, field? } }`. */
+export function sendJsonError(
+  res: ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+  field?: string,
+): void {
+  sendJson(res, status, { error: { code, message, ...(field === undefined ? {} : { field }) } });
+}

@@ -1,0 +1,135 @@
+import * as z from 'zod';
+import { toPrivateKey, toPublicKey } from '#shared/wechatpay/v3/rsa';
+import type { Clock } from './clock';
+
+/** A simulator option broke a rule: nothing was started. `field` names the option. */
+export class SimulatorOptionsError extends Error {
+  readonly field: string | undefined;
+
+  constructor(message: string, field?: string) {
+    super(message);
+    this.name = 'SimulatorOptionsError';
+    this.field = field;
+  }
+}
+
+const isFunction = (v: unknown): boolean => typeof v === 'function';
+
+/** True when `pem` is an RSA public key or certificate (a private key is refused: give the public half). */
+function isRsaPublicPem(pem: string): boolean {
+  if (pem.includes('PRIVATE KEY')) return false;
+  try {
+    toPublicKey(pem);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function isRsaPrivatePem(pem: string): boolean {
+  try {
+    return (toPrivateKey(pem).asymmetricKeyDetails?.modulusLength ?? 0) >= 2048;
+  } catch {
+    return false;
+  }
+}
+
+const V3_MERCHANT_FIELDS = ['apiV3Key', 'merchantPublicKey', 'certSerial'] as const;
+
+export const simulatorOptionsSchema = z
+  .object({
+    /** Loopback only: the simulator is for this machine. */
+    host: z.literal('127.0.0.1').default('127.0.0.1'),
+    /** 0 picks a free port. */
+    port: z.number().int().min(0).max(65535).default(0),
+    /** 'v3' serves WeChat's v3 paths as well as the v2 ones (a v3 merchant holds both keys, as at WeChat). */
+    apiVersion: z.enum(['v2', 'v3']).default('v2'),
+    merchant: z
+      .object({
+        appid: z.string().regex(/^[A-Za-z0-9_]{1,32}$/, 'appid: 1 to 32 letters, digits or _'),
+        mchid: z.string().regex(/^[0-9]{1,32}$/, 'mchid: 1 to 32 digits'),
+        // Never echo a key back in an error message.
+        apiKey: z.string().regex(/^[A-Za-z0-9]{32}$/, 'apiKey: the APIv2 key is 32 letters or digits'),
+        // API v3 only (apiVersion 'v3'), all three then required.
+        apiV3Key: z
+          .string()
+          .refine((k) => Buffer.byteLength(k, 'utf8') === 32, 'apiV3Key: the APIv3 key is exactly 32 bytes')
+          .optional(),
+        merchantPublicKey: z
+          .string()
+          .refine(isRsaPublicPem, 'merchantPublicKey: an RSA public key or certificate in PEM')
+          .optional(),
+        certSerial: z
+          .string()
+          .regex(/^[0-9A-Fa-f]{1,64}$/, 'certSerial: the merchant certificate serial in hex')
+          .optional(),
+      })
+      .strict(),
+    /** WeChat Pay's signing key (PEM, RSA ≥ 2048), v3 only; generated (and kept in dataDir) when absent. */
+    platformPrivateKey: z
+      .string()
+      .refine(isRsaPrivatePem, 'platformPrivateKey: an RSA private key (at least 2048 bits) in PEM')
+      .optional(),
+    /** Which serial v3 answers and notifications name in Wechatpay-Serial: the public key id (default) or the certificate's. */
+    signWith: z.enum(['certificate', 'public_key']).optional(),
+    /** Divides every WeChat duration (retry schedule, close minimum, prepay validity, time_expire). */
+    timeScale: z.number().positive().max(1_000_000).default(1),
+    /** Where state.json (and a generated platform key) live; in memory when absent. */
+    dataDir: z.string().min(1).optional(),
+    log: z.custom<(line: string) => void>(isFunction, 'log must be a function').optional(),
+    /** A notification reply slower than this is a failed attempt. Real time, not scaled (WeChat: 5 s). */
+    notifyReplyTimeoutMs: z.number().int().positive().default(5000),
+    /** How long the "timeout" API fault holds a reply. Real time, not scaled. */
+    apiTimeoutHoldMs: z.number().int().positive().default(6000),
+    /** Time and timers; the real clock unless a test brings its own. */
+    clock: z
+      .custom<Clock>(
+        (v) => typeof v === 'object' && v !== null && isFunction((v as Clock).now),
+        'clock must be a Clock',
+      )
+      .optional(),
+  })
+  .strict()
+  .superRefine((o, ctx) => {
+    if (o.apiVersion === 'v3') {
+      for (const field of V3_MERCHANT_FIELDS) {
+        if (o.merchant[field] === undefined)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['merchant', field],
+            message: `${field} is required with apiVersion 'v3'`,
+          });
+      }
+      return;
+    }
+    // Catches a v3 configuration that forgot apiVersion: it would otherwise answer 404 on every v3 path.
+    for (const field of V3_MERCHANT_FIELDS) {
+      if (o.merchant[field] !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['merchant', field],
+          message: `${field} is only used with apiVersion 'v3'`,
+        });
+    }
+    for (const field of ['platformPrivateKey', 'signWith'] as const) {
+      if (o[field] !== undefined)
+        ctx.addIssue({ code: 'custom', path: [field], message: `${field} is only used with apiVersion 'v3'` });
+    }
+  });
+
+export type SimulatorOptions = z.input<typeof simulatorOptionsSchema>;
+export type ResolvedOptions = z.output<typeof simulatorOptionsSchema>;
+
+/** Checks the configuration before anything starts; a bad one fails loudly, naming the field. */
+export function resolveOptions(options: SimulatorOptions): ResolvedOptions {
+  const parsed = simulatorOptionsSchema.safeParse(options);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field = issue?.path.join('.');
+    throw new SimulatorOptionsError(
+      `invalid simulator options: ${field ? `${field}: ` : ''}${issue?.message ?? 'invalid'}`,
+      field,
+    );
+  }
+  return parsed.data;
+}

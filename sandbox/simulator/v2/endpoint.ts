@@ -1,0 +1,131 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { SignType } from '#shared/wechatpay/v2/sign';
+import { parseXml } from '#shared/wechatpay/v2/xml';
+import type { ApiCallKind, ApiFault, FaultRegistry } from '../faults';
+import { BodyTooLargeError, readBody, sendText } from '../http-io';
+import type { ReplyHolds } from '../reply-hold';
+import type { Route } from '../router';
+import type { StateStore } from '../state-store';
+import { authenticate } from './authenticate';
+import { closeOrder } from './close-order';
+import type { V2Context } from './context';
+import { orderQuery } from './order-query';
+import { OUT_TRADE_NO_PATTERN, withoutEmpty } from './params';
+import { businessError, renderReply, transportFailure } from './replies';
+import type { V2Reply } from './replies';
+import { unifiedOrder } from './unified-order';
+
+/** WeChat's requests are a few hundred bytes; detail (6000) is the largest field. */
+const MAX_REQUEST_BYTES = 32 * 1024;
+
+type Operation = (params: Record<string, string>, signType: SignType, ctx: V2Context, fault: ApiFault) => V2Reply;
+
+export interface V2EndpointDeps extends V2Context {
+  faults: FaultRegistry;
+  store: StateStore;
+  holds: ReplyHolds;
+  apiHoldMs: number;
+}
+
+/** WeChat's own v2 paths. */
+export function v2Routes(deps: V2EndpointDeps): Route[] {
+  const route = (path: string, kind: ApiCallKind, operation: Operation): Route => ({
+    method: '*',
+    path,
+    handler: (req, res) => handleCall(req, res, { path, kind, operation }, deps),
+  });
+  return [
+    route('/pay/unifiedorder', 'other', unifiedOrder),
+    route('/pay/orderquery', 'query', (params, _signType, ctx, fault) =>
+      orderQuery(params, ctx, { stale: fault === 'stale_query' }),
+    ),
+    route('/pay/closeorder', 'other', (params, _signType, ctx) => closeOrder(params, ctx)),
+  ];
+}
+
+/**
+ * One API call: read and parse the XML, apply any API fault, authenticate, run the operation,
+ * record the exchange for the order, answer. WeChat answers HTTP 200 whatever the outcome.
+ */
+async function handleCall(
+  req: IncomingMessage,
+  res: ServerResponse,
+  call: { path: string; kind: ApiCallKind; operation: Operation },
+  deps: V2EndpointDeps,
+): Promise<void> {
+  const { path, kind, operation } = call;
+  const received = await receive(req);
+  if ('failure' in received) {
+    sendXml(res, 200, renderReply(transportFailure(received.failure), deps.merchant, 'MD5'));
+    return;
+  }
+  const { raw, params } = received;
+  const outTradeNo = orderKey(params, deps);
+  const fault = deps.faults.takeApiFault(outTradeNo, kind);
+  const signType: SignType = params.sign_type === 'HMAC-SHA256' ? 'HMAC-SHA256' : 'MD5';
+
+  let status = 200;
+  let body: string;
+  if (fault === 'http500') {
+    status = 500;
+    body = 'Internal Server Error';
+  } else if (fault === 'systemerror') {
+    body = renderReply(businessError('SYSTEMERROR', '系统错误 (simulated fault; try again)'), deps.merchant, signType);
+  } else {
+    const auth = authenticate(params, deps.merchant);
+    let reply: V2Reply;
+    if (!auth.ok) reply = transportFailure(auth.returnMsg);
+    else if (params.appid !== deps.merchant.appid)
+      reply = businessError('APPID_MCHID_NOT_MATCH', 'appid和mch_id不匹配 (appid does not belong to this mch_id)');
+    else reply = operation(params, auth.signType, deps, fault);
+    body = renderReply(reply, deps.merchant, auth.ok ? auth.signType : 'MD5');
+  }
+
+  if (outTradeNo !== undefined) {
+    deps.store.appendJournal(outTradeNo, {
+      kind: 'api',
+      at: new Date(deps.clock.now()).toISOString(),
+      path,
+      request: raw,
+      httpStatus: status,
+      response: body,
+      fault: fault === 'ok' ? undefined : fault,
+    });
+  }
+  // "timeout": WeChat acted, but the answer comes too late for the caller, who cannot know the outcome.
+  if (fault === 'timeout') await deps.holds.hold(deps.apiHoldMs);
+  if (status === 500) sendText(res, 500, body, 'text/plain; charset=utf-8');
+  else sendXml(res, status, body);
+}
+
+async function receive(
+  req: IncomingMessage,
+): Promise<{ raw: string; params: Record<string, string> } | { failure: string }> {
+  if (req.method !== 'POST') return { failure: '请使用post方法 (POST only)' };
+  let raw: string;
+  try {
+    raw = await readBody(req, MAX_REQUEST_BYTES);
+  } catch (err) {
+    if (err instanceof BodyTooLargeError) return { failure: `XML格式错误 (larger than ${MAX_REQUEST_BYTES} bytes)` };
+    throw err;
+  }
+  if (raw.trim() === '') return { failure: 'post数据为空 (empty body)' };
+  try {
+    return { raw, params: withoutEmpty(parseXml(raw)) };
+  } catch (err) {
+    return { failure: `XML格式错误 (${(err as Error).message})` };
+  }
+}
+
+/** The out_trade_no the call is about, for faults and the journal: given, or found by transaction_id. */
+function orderKey(params: Record<string, string>, deps: V2EndpointDeps): string | undefined {
+  if (params.out_trade_no !== undefined)
+    return OUT_TRADE_NO_PATTERN.test(params.out_trade_no) ? params.out_trade_no : undefined;
+  if (params.transaction_id !== undefined)
+    return deps.trades.find({ transactionId: params.transaction_id })?.outTradeNo;
+  return undefined;
+}
+
+function sendXml(res: ServerResponse, status: number, body: string): void {
+  sendText(res, status, body, 'text/xml; charset=utf-8');
+}

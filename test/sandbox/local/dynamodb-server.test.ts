@@ -1,0 +1,122 @@
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DescribeTableCommand, DescribeTimeToLiveCommand, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDbOrderStore } from '#shared/adapters/dynamodb-order-store';
+import type { Order } from '#shared/domain/order';
+import { LocalServerError, startDynamoDbLocal } from '#sandbox/local/dynamodb-server';
+import { ensureTable, localDocumentClient, localDynamoDbClient } from '#sandbox/local/resources';
+import { localEndpoint, uniqueName } from '#test/helpers/aws';
+
+const order: Order = {
+  outTradeNo: '0000000042',
+  status: 'PENDING',
+  request: {
+    outTradeNo: '0000000042',
+    description: 'Kept across restarts',
+    amount: { total: 1, currency: 'CNY' },
+    tradeType: 'APP',
+    payerClientIp: '198.51.100.2',
+    expiresAt: '2030-01-01T02:00:00.000Z',
+  },
+  requestHash: 'a'.repeat(64),
+  createdAt: '2030-01-01T00:00:00.000Z',
+  updatedAt: '2030-01-01T00:00:01.000Z',
+  nextCheckAt: '2030-01-01T00:05:00.000Z',
+  history: [{ at: '2030-01-01T00:00:00.000Z', from: null, to: 'CREATED', source: 'api' }],
+};
+
+async function answers(endpoint: string): Promise<boolean> {
+  try {
+    await localDynamoDbClient(endpoint).send(new ListTablesCommand({}));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('startDynamoDbLocal', () => {
+  let dataDir: string;
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'dynamodb-local-'));
+  });
+
+  afterAll(async () => {
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('keeps tables and items on disk across a stop and a start', async () => {
+    const tableName = uniqueName('orders');
+    const first = await startDynamoDbLocal({ dataDir });
+    try {
+      await ensureTable(localDynamoDbClient(first.endpoint), tableName);
+      const store = new DynamoDbOrderStore({ tableName, client: localDocumentClient(first.endpoint) });
+      expect((await store.create(order)).kind).toBe('created');
+    } finally {
+      await first.stop();
+    }
+    expect(await answers(first.endpoint)).toBe(false);
+    // -sharedDb: one database file, whatever region and credentials the clients used.
+    expect(await readdir(dataDir)).toEqual(['shared-local-instance.db']);
+
+    const second = await startDynamoDbLocal({ dataDir });
+    try {
+      // Creating the table again finds it there and leaves it as it is.
+      await ensureTable(localDynamoDbClient(second.endpoint), tableName);
+      const store = new DynamoDbOrderStore({ tableName, client: localDocumentClient(second.endpoint) });
+      expect(await store.get(order.outTradeNo)).toEqual(order);
+      expect(await store.findDue('2030-01-01T00:05:00.000Z', 10)).toEqual([
+        { outTradeNo: '0000000042', nextCheckAt: '2030-01-01T00:05:00.000Z' },
+      ]);
+    } finally {
+      await second.stop();
+    }
+  });
+
+  it('refuses a port that is already taken, quickly and clearly', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const { port } = blocker.address() as AddressInfo;
+    try {
+      const attempt = startDynamoDbLocal({ port });
+      await expect(attempt).rejects.toBeInstanceOf(LocalServerError);
+      await expect(attempt).rejects.toThrow(`port ${port}`);
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve));
+    }
+  });
+});
+
+describe('ensureTable on the run’s DynamoDB Local', () => {
+  it('creates the orders table with its keys, due index and TTL, and can run again', async () => {
+    const client = localDynamoDbClient(localEndpoint('dynamodbEndpoint'));
+    const tableName = uniqueName('orders');
+    await ensureTable(client, tableName);
+    await ensureTable(client, tableName);
+
+    const { Table: table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    expect(table?.TableStatus).toBe('ACTIVE');
+    expect(table?.KeySchema).toEqual([
+      { AttributeName: 'pk', KeyType: 'HASH' },
+      { AttributeName: 'sk', KeyType: 'RANGE' },
+    ]);
+    expect(table?.BillingModeSummary?.BillingMode).toBe('PAY_PER_REQUEST');
+    expect(table?.GlobalSecondaryIndexes).toEqual([
+      expect.objectContaining({
+        IndexName: 'due-index',
+        KeySchema: [
+          { AttributeName: 'dueKey', KeyType: 'HASH' },
+          { AttributeName: 'nextCheckAt', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'KEYS_ONLY' },
+        IndexStatus: 'ACTIVE',
+      }),
+    ]);
+    const { TimeToLiveDescription: ttl } = await client.send(new DescribeTimeToLiveCommand({ TableName: tableName }));
+    expect(ttl).toEqual({ TimeToLiveStatus: 'ENABLED', AttributeName: 'ttl' });
+  });
+});

@@ -1,0 +1,284 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { localSqsClient } from '#sandbox/local/resources';
+import { startTestStack, type TestStack } from '#test/helpers/local-stack';
+import { waitFor } from '#test/helpers/wait-for';
+
+const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+function orderBody(outTradeNo: string, total = 101) {
+  return {
+    out_trade_no: outTradeNo,
+    description: 'Local stack test',
+    amount: { total, currency: 'CNY' },
+    trade_type: 'APP',
+    scene_info: { payer_client_ip: '127.0.0.1' },
+  };
+}
+
+const newOutTradeNo = () => `LS${randomUUID().replaceAll('-', '').slice(0, 20)}`;
+
+describe('local stack in process', () => {
+  let stack: TestStack;
+
+  beforeAll(async () => {
+    stack = await startTestStack({ env: { RECONCILE_SCHEDULE: '1,1,1,1,1' } });
+  });
+
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it('serves /health and refuses unknown routes', async () => {
+    const health = await stack.api('GET', '/health');
+    expect(health.status).toBe(200);
+    expect(health.json).toMatchObject({ status: 'ok', tableName: stack.tableName });
+    const unknown = await stack.api('GET', '/nope');
+    expect(unknown.status).toBe(404);
+  });
+
+  it('creates an order through the gateway, and marks it paid when the simulator notifies', async () => {
+    const outTradeNo = newOutTradeNo();
+    const created = await stack.api('POST', '/orders', orderBody(outTradeNo));
+    expect(created.status, created.text).toBe(201);
+    expect(created.json).toMatchObject({ out_trade_no: outTradeNo, trade_type: 'APP' });
+
+    const paid = await stack.simulator('POST', `/sandbox/orders/${outTradeNo}/pay`, { result: 'SUCCESS' });
+    expect(paid.status, paid.text).toBe(200);
+
+    const order = await waitFor(
+      () => stack.api('GET', `/orders/${outTradeNo}`),
+      (a) => (a.json as { status?: string }).status === 'PAID',
+    );
+    expect(order.status).toBe(200);
+    // The notification reached the notify handler through the gateway.
+    expect(stack.logs.some((l) => l.startsWith('POST /notify/pay → 200'))).toBe(true);
+  });
+
+  it('feeds the reconcile queue to the reconcile handler: a dropped notification is recovered by a query', async () => {
+    const outTradeNo = newOutTradeNo();
+    const faults = await stack.simulator('POST', '/sandbox/faults', { notify: 'drop', out_trade_no: outTradeNo });
+    expect(faults.status, faults.text).toBe(200);
+    expect((await stack.api('POST', '/orders', orderBody(outTradeNo))).status).toBe(201);
+    expect((await stack.simulator('POST', `/sandbox/orders/${outTradeNo}/pay`, { result: 'SUCCESS' })).status).toBe(
+      200,
+    );
+
+    await waitFor(
+      () => stack.api('GET', `/orders/${outTradeNo}`),
+      (a) => (a.json as { status?: string }).status === 'PAID',
+      { timeoutMs: 20_000 },
+    );
+    const order = await stack.store.get(outTradeNo);
+    expect(order?.history.find((h) => h.to === 'PAID')?.source).toBe('reconcile');
+  });
+});
+
+describe('two stacks in one process', () => {
+  it('keep to their own table, queues and simulator', async () => {
+    const [a, b] = await Promise.all([startTestStack(), startTestStack()]);
+    try {
+      expect(a.tableName).not.toBe(b.tableName);
+      expect(a.settings.NOTIFY_URL).toBe(`${a.gatewayUrl}/notify/pay`);
+      expect(b.settings.NOTIFY_URL).toBe(`${b.gatewayUrl}/notify/pay`);
+      const outTradeNo = newOutTradeNo();
+      expect((await a.api('POST', '/orders', orderBody(outTradeNo))).status).toBe(201);
+      expect((await a.api('GET', `/orders/${outTradeNo}`)).status).toBe(200);
+      expect((await b.api('GET', `/orders/${outTradeNo}`)).status).toBe(404);
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
+  });
+});
+
+// ---- npm start, as a child process ------------------------------------------------------------
+
+interface Started {
+  child: ChildProcess;
+  output: () => string;
+  urls: Record<string, string>;
+  startupMs: number;
+}
+
+const TSX = join(REPO_ROOT, 'node_modules', '.bin', 'tsx');
+
+function runStart(env: Record<string, string>): {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+} {
+  const child = spawn(TSX, ['sandbox/local/start.ts'], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, LOG_LEVEL: 'WARN', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  return { child, output: () => output, exited };
+}
+
+async function startUntilReady(
+  env: Record<string, string>,
+): Promise<Started & { exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> }> {
+  const began = Date.now();
+  const run = runStart(env);
+  const line = await waitFor(
+    async () => {
+      const found = run
+        .output()
+        .split('\n')
+        .find((l) => l.startsWith('ready '));
+      if (found === undefined && run.child.exitCode !== null)
+        throw new Error(`npm start exited early:\n${run.output()}`);
+      return found;
+    },
+    (l) => l !== undefined,
+    { timeoutMs: 60_000, intervalMs: 50 },
+  );
+  const startupMs = Date.now() - began;
+  const urls = Object.fromEntries(
+    (line as string)
+      .slice('ready '.length)
+      .split(' ')
+      .map((pair) => pair.split('=') as [string, string]),
+  );
+  return { ...run, urls, startupMs };
+}
+
+async function refused(url: string): Promise<boolean> {
+  try {
+    await fetch(url, { signal: AbortSignal.timeout(2_000) });
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+function listenOnFreePort(): Promise<Server> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => resolve(server));
+  });
+}
+
+describe('npm start', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'wechatpay-local-'));
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it(
+    'prints ready with the URLs, answers /health, stops cleanly on SIGTERM and keeps the data',
+    { timeout: 150_000 },
+    async () => {
+      const env = { DATA_DIR: dataDir, PORT: '0', SIMULATOR_PORT: '0' };
+      const first = await startUntilReady(env);
+      console.log(`npm start → ready in ${first.startupMs} ms (fresh data dir)`);
+      const { gateway, notify, simulator, dynamodb, sqs } = first.urls as Record<string, string>;
+      for (const url of [gateway, simulator, dynamodb, sqs]) expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(notify).toBe(`${gateway}/notify/pay`);
+      expect(first.output()).toContain('IAM authorization is NOT checked locally');
+
+      const health = await fetch(`${gateway}/health`);
+      expect(health.status).toBe(200);
+      expect(((await health.json()) as { status: string }).status).toBe('ok');
+
+      const outTradeNo = newOutTradeNo();
+      const created = await fetch(`${gateway}/orders`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(orderBody(outTradeNo, 2_50)),
+      });
+      expect(created.status, await created.clone().text()).toBe(201);
+
+      first.child.kill('SIGTERM');
+      expect(await first.exited).toEqual({ code: 0, signal: null });
+      expect(first.output()).not.toMatch(/stop: .*:|start failed/);
+      for (const url of [gateway, simulator, dynamodb, sqs]) expect(await refused(url as string), url).toBe(true);
+
+      const second = await startUntilReady(env);
+      console.log(`npm start → ready in ${second.startupMs} ms (existing data dir)`);
+      try {
+        const again = await fetch(`${second.urls.gateway}/orders/${outTradeNo}`);
+        expect(again.status).toBe(200);
+        expect(await again.json()).toMatchObject({ out_trade_no: outTradeNo });
+        // The simulator kept its state too: the order can still be paid there.
+        const pay = await fetch(`${second.urls.simulator}/sandbox/orders/${outTradeNo}/pay`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ result: 'SUCCESS' }),
+        });
+        expect(pay.status).toBe(200);
+      } finally {
+        second.child.kill('SIGINT');
+        expect(await second.exited).toEqual({ code: 0, signal: null });
+      }
+    },
+  );
+
+  it('refuses bad settings by name and exits 1', { timeout: 30_000 }, async () => {
+    const run = runStart({ DATA_DIR: dataDir, PORT: 'eighty', WECHATPAY_API_KEY: 'secret-should-not-appear' });
+    expect((await run.exited).code).toBe(1);
+    expect(run.output()).toMatch(/start failed: invalid settings: PORT/);
+    expect(run.output()).not.toContain('secret-should-not-appear');
+  });
+
+  it(
+    'exits 1 with a clear message when the gateway port is taken, stopping what it had started',
+    { timeout: 90_000 },
+    async () => {
+      const blocker = await listenOnFreePort();
+      const taken = (blocker.address() as { port: number }).port;
+      const probe = await listenOnFreePort();
+      const sqsPort = (probe.address() as { port: number }).port;
+      await new Promise((r) => probe.close(r));
+      try {
+        const run = runStart({
+          DATA_DIR: dataDir,
+          PORT: String(taken),
+          SIMULATOR_PORT: '0',
+          SQS_PORT: String(sqsPort),
+        });
+        const { code } = await run.exited;
+        expect(code).toBe(1);
+        expect(run.output()).toMatch(/start failed: .*EADDRINUSE/);
+        // The SQS server it had started is gone again.
+        expect(await refused(`http://127.0.0.1:${sqsPort}`)).toBe(true);
+      } finally {
+        await new Promise((r) => blocker.close(r));
+      }
+    },
+  );
+});
+
+describe('queues made by the stack', () => {
+  it('have the dead-letter redrive the event source relies on', async () => {
+    const stack = await startTestStack({ maxReceiveCount: 4, visibilityTimeoutSeconds: 7 });
+    const sqs = localSqsClient(stack.settings.AWS_ENDPOINT_URL_SQS as string);
+    try {
+      const { Attributes: a } = await sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: stack.queueUrl,
+          AttributeNames: ['RedrivePolicy', 'VisibilityTimeout'],
+        }),
+      );
+      expect(a?.VisibilityTimeout).toBe('7');
+      expect(JSON.parse(a?.RedrivePolicy ?? '{}')).toMatchObject({ maxReceiveCount: 4 });
+      expect(JSON.parse(a?.RedrivePolicy ?? '{}').deadLetterTargetArn).toContain(`${stack.queueName}-dlq`);
+    } finally {
+      sqs.destroy();
+      await stack.stop();
+    }
+  });
+});
