@@ -1,6 +1,6 @@
 import * as z from 'zod';
 
-import { AppError } from '../domain/errors';
+import { ConfigurationError } from '../domain/errors';
 
 /** WeChat's production address; the local stack points this at the simulator. */
 export const WECHATPAY_PRODUCTION_URL = 'https://api.mch.weixin.qq.com';
@@ -55,11 +55,7 @@ const EnvSchema = z.object({
 
 export type Settings = z.infer<typeof EnvSchema>;
 
-export class ConfigurationError extends AppError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('CONFIGURATION', message, options);
-  }
-}
+export { ConfigurationError };
 
 /** Reads and checks the configuration once, at start-up; a bad value stops the start with its name. */
 export function loadSettings(env: Record<string, string | undefined>): Settings {

@@ -29,20 +29,48 @@ export class NotFoundError extends AppError {
 }
 
 /**
+ * The deployment is broken: a setting, the merchant's secret or one of its keys. The caller can do
+ * nothing about it, so it is a 500 that names nothing; operators see it in the logs and through the
+ * Lambda error alarm.
+ */
+export class ConfigurationError extends AppError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('CONFIGURATION', message, options);
+  }
+}
+
+export type ProviderErrorKind = 'transport' | 'business' | 'signature';
+
+export interface ProviderErrorDetails {
+  /** Whether asking again (with the same request) may succeed. */
+  retryable: boolean;
+  kind: ProviderErrorKind;
+  /** The HTTP status WeChat answered with; absent when no answer came. */
+  httpStatus?: number;
+  /** WeChat's id of the request (v3 `Request-ID`), for a support ticket. */
+  requestId?: string;
+  /** WeChat's own code as it sent it (err_code, return_msg's code, v3 `code`), when `code` is ours. */
+  rawCode?: string;
+  cause?: unknown;
+}
+
+/**
  * The payment provider (WeChat Pay) failed. `retryable` says whether asking again may succeed:
  * transport errors and SYSTEMERROR-like answers are; ORDERPAID, NOAUTH and the like are not.
  */
 export class ProviderError extends AppError {
   readonly retryable: boolean;
-  readonly kind: 'transport' | 'business' | 'signature';
+  readonly kind: ProviderErrorKind;
+  readonly httpStatus: number | undefined;
+  readonly requestId: string | undefined;
+  readonly rawCode: string | undefined;
 
-  constructor(
-    code: string,
-    message: string,
-    opts: { retryable: boolean; kind: 'transport' | 'business' | 'signature'; cause?: unknown },
-  ) {
-    super(code, message, { cause: opts.cause });
-    this.retryable = opts.retryable;
-    this.kind = opts.kind;
+  constructor(code: string, message: string, details: ProviderErrorDetails) {
+    super(code, message, { cause: details.cause });
+    this.retryable = details.retryable;
+    this.kind = details.kind;
+    this.httpStatus = details.httpStatus;
+    this.requestId = details.requestId;
+    this.rawCode = details.rawCode;
   }
 }
