@@ -1,4 +1,5 @@
 import type { NotificationCodec, RawNotification, TradeReport, VerifiedNotification } from '../domain/ports';
+import { pickHeaders } from './notification-headers';
 import { MAX_NOTIFICATION_BYTES, notificationReply, parseV2Notification } from '../wechatpay/v2/notification';
 import { currencyOf, paymentFactsOf } from './wechatpay-v2-provider';
 
@@ -7,6 +8,8 @@ export interface WechatPayV2NotificationCodecOptions {
   /** Default 32 KiB. */
   maxBytes?: number;
 }
+
+const AUDIT_HEADERS = ['content-type'];
 
 /**
  * NotificationCodec for WeChat Pay v2 payment notifications. It proves the notification came from
@@ -52,6 +55,11 @@ export class WechatPayV2NotificationCodec implements NotificationCodec {
       if (description !== undefined) report.description = description;
     }
     return { kind: 'trade', report };
+  }
+
+  /** Kept with the stored notification: what proves who sent it. */
+  auditHeaders(notification: RawNotification): Record<string, string> | undefined {
+    return pickHeaders(notification.headers, AUDIT_HEADERS);
   }
 
   reply(ok: boolean, message: string): { statusCode: number; headers: Record<string, string>; body: string } {

@@ -1,4 +1,5 @@
 import type { Clock, NotificationCodec, RawNotification, VerifiedNotification } from '../domain/ports';
+import { pickHeaders } from './notification-headers';
 import { apiV3KeyBytes, decryptResource } from '../wechatpay/v3/aead';
 import type { PlatformKeySource } from '../wechatpay/v3/key-ring';
 import { notificationEnvelopeSchema, transactionSchema } from '../wechatpay/v3/schemas';
@@ -15,6 +16,14 @@ import { isReportProblem, transactionToReport } from './wechatpay-v3-provider';
  * failure keeps the reply from telling a forger which check stopped it (the reason is in our audit
  * record, not in the reply).
  */
+
+const AUDIT_HEADERS = [
+  'wechatpay-timestamp',
+  'wechatpay-nonce',
+  'wechatpay-signature',
+  'wechatpay-serial',
+  'content-type',
+];
 
 export const V3_NOTIFICATION_MAX_BYTES = 64 * 1024;
 export const TRANSACTION_SUCCESS_EVENT = 'TRANSACTION.SUCCESS';
@@ -73,6 +82,11 @@ export class WechatPayV3NotificationCodec implements NotificationCodec {
     const report = transactionToReport(transaction.data);
     if (isReportProblem(report)) return rejected(`${report.code}: ${report.message}`, outTradeNo);
     return { kind: 'trade', report };
+  }
+
+  /** Kept with the stored notification: what proves who sent it. */
+  auditHeaders(notification: RawNotification): Record<string, string> | undefined {
+    return pickHeaders(notification.headers, AUDIT_HEADERS);
   }
 
   reply(ok: boolean, message: string): { statusCode: number; headers: Record<string, string>; body: string } {

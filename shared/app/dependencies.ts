@@ -1,14 +1,22 @@
+import { randomUUID } from 'node:crypto';
+
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 
 import { DynamoDbOrderStore } from '../adapters/dynamodb-order-store';
 import { SqsCheckScheduler } from '../adapters/sqs-check-scheduler';
-import { ConfigurationError, type Settings } from '../config/settings';
-import { PaymentService } from '../domain/payment-service';
+import type { Settings } from '../config/settings';
+import { ClosePayment } from '../domain/close-payment';
+import { CreatePayment } from '../domain/create-payment';
+import { ConfigurationError } from '../domain/errors';
+import { GetPayment } from '../domain/get-payment';
+import { OrderCloser } from '../domain/order-closer';
 import type { CheckScheduler, Clock, OrderStore } from '../domain/ports';
 import { Reconciler } from '../domain/reconciler';
+import { ReceiveNotification } from '../domain/receive-notification';
 import { Sweeper } from '../domain/sweeper';
+import { TradeReports } from '../domain/trade-reports';
 import { memo } from './memo';
 import { merchantCredentialsLoader } from './merchant-secret';
 import { createObservability, type Observability } from './observability';
@@ -16,17 +24,19 @@ import { createWechatPay, type WechatPay } from './wechatpay-adapters';
 
 export const systemClock: Clock = { now: () => new Date() };
 
-/** Everything a handler needs, built once per container; the WeChat side waits for the secret. */
+/**
+ * What every handler shares, built once per container. Each handler takes from it only what it uses
+ * (see the builders below), so the notify Lambda needs no queue and the sweep no WeChat credentials.
+ */
 export interface Dependencies {
   settings: Settings;
   clock: Clock;
   observability: Observability;
   store: OrderStore;
-  scheduler: CheckScheduler;
+  /** The merchant's WeChat Pay side; waits for the secret on first use. */
   wechatPay(): Promise<WechatPay>;
-  payments(): Promise<PaymentService>;
-  reconciler(): Promise<Reconciler>;
-  sweeper: Sweeper;
+  /** The check queue; a missing QUEUE_URL is a ConfigurationError when a handler that needs it is built. */
+  scheduler(): CheckScheduler;
 }
 
 export interface DependencyOverrides {
@@ -47,59 +57,116 @@ export function createDependencies(settings: Settings, overrides: DependencyOver
         { marshallOptions: { removeUndefinedValues: true } },
       ),
     });
-  const scheduler = overrides.scheduler ?? lazyScheduler(settings, clock);
+  let scheduler = overrides.scheduler;
   const credentials = merchantCredentialsLoader(settings);
   const wechatPay = memo(async () => createWechatPay(await credentials(), settings, clock));
-  const payments = memo(async () => {
-    const wp = await wechatPay();
-    return new PaymentService({
-      store,
-      scheduler,
-      provider: wp.provider,
-      clock,
-      merchant: wp.merchant,
-      notifyUrl: settings.NOTIFY_URL,
-      observer: observability.observer,
-      policy: {
-        prepayTtlSeconds: settings.PREPAY_TTL_SECONDS,
-        closeMinAgeSeconds: settings.CLOSE_MIN_AGE_SECONDS,
-        reconcileSchedule: settings.RECONCILE_SCHEDULE,
-      },
-    });
-  });
-  const reconciler = memo(async () => {
-    const wp = await wechatPay();
-    return new Reconciler({
-      store,
-      scheduler,
-      provider: wp.provider,
-      clock,
-      payments: await payments(),
-      reconcileSchedule: settings.RECONCILE_SCHEDULE,
-    });
-  });
-  const sweeper = new Sweeper({
-    store,
-    scheduler,
-    clock,
-    reconcileSchedule: settings.RECONCILE_SCHEDULE,
-    graceSeconds: settings.SWEEP_GRACE_SECONDS,
-  });
-  return { settings, clock, observability, store, scheduler, sweeper, wechatPay, payments, reconciler };
-}
-
-/** The notify Lambda has no queue; it must not fail at start-up for want of one. */
-function lazyScheduler(settings: Settings, clock: Clock): CheckScheduler {
-  let scheduler: CheckScheduler | undefined;
   return {
-    schedule(check) {
-      if (settings.QUEUE_URL === undefined) throw new ConfigurationError('QUEUE_URL is required to schedule checks');
+    settings,
+    clock,
+    observability,
+    store,
+    wechatPay,
+    scheduler() {
       scheduler ??= new SqsCheckScheduler({
-        queueUrl: settings.QUEUE_URL,
+        queueUrl: required(settings.QUEUE_URL, 'QUEUE_URL'),
         clock,
         client: new SQSClient({ region: settings.AWS_REGION, endpoint: settings.AWS_ENDPOINT_URL_SQS }),
       });
-      return scheduler.schedule(check);
+      return scheduler;
     },
   };
+}
+
+/** The orders API's use cases. Needs QUEUE_URL and NOTIFY_URL, checked when the handler is built. */
+export interface PaymentUseCases {
+  createPayment: CreatePayment;
+  getPayment: GetPayment;
+  closePayment: ClosePayment;
+}
+
+export function buildPaymentUseCases(deps: Dependencies): () => Promise<PaymentUseCases> {
+  const { settings, store, clock } = deps;
+  const scheduler = deps.scheduler();
+  const notifyUrl = required(settings.NOTIFY_URL, 'NOTIFY_URL');
+  return memo(async () => {
+    const { provider, reports, closer } = await wechatPaySide(deps);
+    return {
+      createPayment: new CreatePayment({
+        store,
+        scheduler,
+        provider,
+        clock,
+        reports,
+        observer: deps.observability.observer,
+        notifyUrl,
+        prepayTtlSeconds: settings.PREPAY_TTL_SECONDS,
+        reconcileSchedule: settings.RECONCILE_SCHEDULE,
+      }),
+      getPayment: new GetPayment({ store, provider, reports }),
+      closePayment: new ClosePayment({ store, closer }),
+    };
+  });
+}
+
+/** The notify endpoint's use case: it writes the order and never schedules or calls WeChat. */
+export function buildReceiveNotification(deps: Dependencies): () => Promise<ReceiveNotification> {
+  return memo(async () => {
+    const { reports } = await wechatPaySide(deps);
+    return new ReceiveNotification({
+      store: deps.store,
+      clock: deps.clock,
+      reports,
+      observer: deps.observability.observer,
+      newId: randomUUID,
+    });
+  });
+}
+
+export function buildReconciler(deps: Dependencies): () => Promise<Reconciler> {
+  const scheduler = deps.scheduler();
+  return memo(async () => {
+    const { provider, reports, closer } = await wechatPaySide(deps);
+    const { store, clock, settings } = deps;
+    return new Reconciler({
+      store,
+      scheduler,
+      provider,
+      clock,
+      reports,
+      closer,
+      reconcileSchedule: settings.RECONCILE_SCHEDULE,
+    });
+  });
+}
+
+export function buildSweeper(deps: Dependencies): Sweeper {
+  return new Sweeper({
+    store: deps.store,
+    scheduler: deps.scheduler(),
+    clock: deps.clock,
+    reconcileSchedule: deps.settings.RECONCILE_SCHEDULE,
+    graceSeconds: deps.settings.SWEEP_GRACE_SECONDS,
+  });
+}
+
+/** The pieces that stand on the merchant's WeChat Pay credentials. */
+async function wechatPaySide(deps: Dependencies) {
+  const wechatPay = await deps.wechatPay();
+  const { store, clock, settings } = deps;
+  const observer = deps.observability.observer;
+  const reports = new TradeReports({ store, clock, merchant: wechatPay.merchant, observer });
+  const closer = new OrderCloser({
+    store,
+    provider: wechatPay.provider,
+    clock,
+    reports,
+    observer,
+    closeMinAgeSeconds: settings.CLOSE_MIN_AGE_SECONDS,
+  });
+  return { provider: wechatPay.provider, reports, closer };
+}
+
+function required(value: string | undefined, name: string): string {
+  if (value === undefined) throw new ConfigurationError(`${name} is required by this function`);
+  return value;
 }

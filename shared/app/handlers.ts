@@ -13,7 +13,16 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 
 import type { Settings } from '../config/settings';
-import { createDependencies, type DependencyOverrides, type Dependencies } from './dependencies';
+import {
+  createDependencies,
+  buildPaymentUseCases,
+  buildReceiveNotification,
+  buildReconciler,
+  buildSweeper,
+  type DependencyOverrides,
+  type Dependencies,
+} from './dependencies';
+import { httpErrors } from './http-errors';
 import { handleNotify } from './notify-endpoint';
 import { routeOrders } from './orders-api';
 import { publishMetrics } from './publish-metrics';
@@ -34,31 +43,34 @@ export interface Handlers {
   sweep: SweepHandler;
 }
 
+/** Each builder takes what its function needs at start-up: a missing setting fails the cold start. */
 export function createOrdersHandler(deps: Dependencies): OrdersHandler {
+  const api = { clock: deps.clock, useCases: buildPaymentUseCases(deps) };
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
     .use(injectLambdaContext(deps.observability.logger))
     .use(publishMetrics(deps.observability.metrics))
-    .handler((event) => routeOrders(event, deps));
+    .use(httpErrors(deps.observability.logger))
+    .handler((event) => routeOrders(event, api));
 }
 
 export function createNotifyHandler(deps: Dependencies): NotifyHandler {
+  const endpoint = {
+    wechatPay: deps.wechatPay,
+    receiveNotification: buildReceiveNotification(deps),
+    observability: deps.observability,
+  };
   return middy<LambdaFunctionURLEvent, LambdaFunctionURLResult>()
     .use(injectLambdaContext(deps.observability.logger))
     .use(publishMetrics(deps.observability.metrics))
-    .handler((event) => handleNotify(event, deps));
+    .handler((event) => handleNotify(event, endpoint));
 }
 
 export function createReconcileHandler(deps: Dependencies): ReconcileHandler {
+  const reconciler = buildReconciler(deps);
   const processor = new BatchProcessor(EventType.SQS);
-  const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
-    const reconciler = await deps.reconciler();
-    return processPartialResponse(
-      event,
-      async (record: SQSRecord) => reconciler.check(parseReconcileCheck(record.body)),
-      processor,
-      { context },
-    );
-  };
+  const check = async (record: SQSRecord) => (await reconciler()).check(parseReconcileCheck(record.body));
+  const handler = (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
+    processPartialResponse(event, check, processor, { context });
   return middy<SQSEvent, SQSBatchResponse>()
     .use(injectLambdaContext(deps.observability.logger))
     .use(publishMetrics(deps.observability.metrics))
@@ -66,9 +78,10 @@ export function createReconcileHandler(deps: Dependencies): ReconcileHandler {
 }
 
 export function createSweepHandler(deps: Dependencies): SweepHandler {
+  const sweeper = buildSweeper(deps);
   return middy<unknown, { enqueued: number }>()
     .use(injectLambdaContext(deps.observability.logger))
-    .handler(async () => ({ enqueued: await deps.sweeper.sweep() }));
+    .handler(async () => ({ enqueued: await sweeper.sweep() }));
 }
 
 /** All four handlers over one set of dependencies: what the local stack serves. */

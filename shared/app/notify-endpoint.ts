@@ -1,7 +1,17 @@
 import type { LambdaFunctionURLEvent, LambdaFunctionURLResult } from 'aws-lambda';
 
+import { ConfigurationError } from '../domain/errors';
 import type { RawNotification } from '../domain/ports';
-import type { Dependencies } from './dependencies';
+import type { ReceiveNotification } from '../domain/receive-notification';
+import type { Observability } from './observability';
+import type { WechatPay } from './wechatpay-adapters';
+
+/** What the endpoint needs: the WeChat side for its codecs, and the use case. */
+export interface NotifyEndpoint {
+  wechatPay(): Promise<WechatPay>;
+  receiveNotification(): Promise<ReceiveNotification>;
+  observability: Observability;
+}
 
 /** WeChat's notifications are about 1 KB; the cap keeps hostile bodies out of memory and storage. */
 export const MAX_NOTIFICATION_BYTES = 64 * 1024;
@@ -12,10 +22,10 @@ export const MAX_NOTIFICATION_BYTES = 64 * 1024;
  */
 export async function handleNotify(
   event: LambdaFunctionURLEvent,
-  deps: Dependencies,
+  endpoint: NotifyEndpoint,
 ): Promise<LambdaFunctionURLResult> {
-  const { logger, observer } = deps.observability;
-  const wechatPay = await deps.wechatPay();
+  const { logger, observer } = endpoint.observability;
+  const wechatPay = await endpoint.wechatPay();
   const raw = rawNotification(event);
   const codec = wechatPay.codecFor(raw);
   if (event.requestContext.http.method !== 'POST' || event.rawPath !== '/notify/pay') {
@@ -26,9 +36,11 @@ export async function handleNotify(
     return codec.reply(false, 'body too large');
   }
   try {
-    const outcome = await (await deps.payments()).receiveNotification(codec, raw);
+    const outcome = await (await endpoint.receiveNotification()).execute(codec, raw);
     return outcome.ok ? codec.reply(true, 'OK') : codec.reply(false, outcome.reason);
   } catch (err) {
+    // A broken deployment fails the invocation, so the Lambda error alarm fires; WeChat retries either way.
+    if (err instanceof ConfigurationError) throw err;
     logger.error('notification not stored; asking WeChat to retry', { error: err as Error });
     return codec.reply(false, 'temporarily unavailable');
   }

@@ -2,46 +2,67 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 
 import { ValidationError } from '../domain/errors';
 import { parseCreateOrder, parseOutTradeNo } from './create-order-schema';
-import type { Dependencies } from './dependencies';
-import { errorBody, errorResponse, json } from './http-responses';
+import type { Clock } from '../domain/ports';
+import type { PaymentUseCases } from './dependencies';
+import { errorBody, json } from './http-responses';
 import { orderView } from './order-view';
+import { APP_BACKEND_ROUTES, type AppBackendRouteName, type Route, routeKey } from './routes';
 
 /** API Gateway's payload cap is 10 MB; an order is a few hundred bytes. */
 const MAX_BODY_BYTES = 16 * 1024;
 
-/** POST /orders, GET /orders/{out_trade_no}, POST /orders/{out_trade_no}/close. */
+/** What the routes need: the use cases (built once WeChat credentials are loaded) and the clock. */
+export interface OrdersApi {
+  clock: Clock;
+  useCases(): Promise<PaymentUseCases>;
+}
+
+type RouteHandler = (event: APIGatewayProxyEventV2, api: OrdersApi) => Promise<APIGatewayProxyStructuredResultV2>;
+
+/** One handler per app-backend route: a route added to the table without one does not compile. */
+const ROUTE_HANDLERS: Record<AppBackendRouteName, RouteHandler> = {
+  async createOrder(event, api) {
+    const { createPayment } = await api.useCases();
+    const order = await createPayment.execute(parseCreateOrder(jsonBody(event), api.clock.now()));
+    return json(201, orderView(order));
+  },
+  async getOrder(event, api) {
+    const outTradeNo = parseOutTradeNo(event.pathParameters?.out_trade_no);
+    const sync = event.queryStringParameters?.sync;
+    if (sync !== undefined && sync !== '0' && sync !== '1') throw new ValidationError('sync must be 0 or 1', 'sync');
+    const { getPayment } = await api.useCases();
+    const order = await getPayment.execute(outTradeNo, { sync: sync === '1' });
+    return json(200, orderView(order));
+  },
+  async closeOrder(event, api) {
+    const outTradeNo = parseOutTradeNo(event.pathParameters?.out_trade_no);
+    const { closePayment } = await api.useCases();
+    const order = await closePayment.execute(outTradeNo);
+    return json(200, orderView(order));
+  },
+};
+
+/** By the routeKey API Gateway puts in the event. */
+const ROUTES_BY_KEY: ReadonlyMap<string, { route: Route; handle: RouteHandler }> = new Map(
+  (Object.keys(APP_BACKEND_ROUTES) as AppBackendRouteName[]).map((name) => {
+    const route = APP_BACKEND_ROUTES[name];
+    return [routeKey(route), { route, handle: ROUTE_HANDLERS[name] }];
+  }),
+);
+
+/**
+ * The app-backend routes (routes.ts), chosen by the event's routeKey and method. Errors are left to
+ * the handler's error layer (http-errors.ts), which maps them to HTTP in one place.
+ */
 export async function routeOrders(
   event: APIGatewayProxyEventV2,
-  deps: Dependencies,
+  api: OrdersApi,
 ): Promise<APIGatewayProxyStructuredResultV2> {
-  try {
-    const method = event.requestContext.http.method;
-    const route = event.routeKey;
-    if (route === 'POST /orders' && method === 'POST') {
-      const payments = await deps.payments();
-      const order = await payments.create(parseCreateOrder(jsonBody(event), deps.clock.now()));
-      return json(201, orderView(order));
-    }
-    if (route === 'GET /orders/{out_trade_no}' && method === 'GET') {
-      const outTradeNo = parseOutTradeNo(event.pathParameters?.out_trade_no);
-      const sync = event.queryStringParameters?.sync;
-      if (sync !== undefined && sync !== '0' && sync !== '1') throw new ValidationError('sync must be 0 or 1', 'sync');
-      const order = await (await deps.payments()).get(outTradeNo, { sync: sync === '1' });
-      return json(200, orderView(order));
-    }
-    if (route === 'POST /orders/{out_trade_no}/close' && method === 'POST') {
-      const outTradeNo = parseOutTradeNo(event.pathParameters?.out_trade_no);
-      const order = await (await deps.payments()).close(outTradeNo);
-      return json(200, orderView(order));
-    }
-    return json(404, errorBody('NOT_FOUND', `no route ${route}`));
-  } catch (err) {
-    const response = errorResponse(err);
-    if (response.statusCode !== undefined && response.statusCode >= 500) {
-      deps.observability.logger.error('orders request failed', { route: event.routeKey, error: err as Error });
-    }
-    return response;
-  }
+  const method = event.requestContext.http.method;
+  const route = event.routeKey;
+  const found = ROUTES_BY_KEY.get(route);
+  if (found !== undefined && found.route.method === method) return found.handle(event, api);
+  return json(404, errorBody('NOT_FOUND', `no route ${route}`));
 }
 
 function jsonBody(event: APIGatewayProxyEventV2): unknown {

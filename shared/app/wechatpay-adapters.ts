@@ -1,6 +1,18 @@
 import type { MerchantCredentials } from '../config/merchant-credentials';
-import { ConfigurationError, type Settings } from '../config/settings';
+import type { Settings } from '../config/settings';
+import { ConfigurationError } from '../domain/errors';
 import type { Clock, Merchant, NotificationCodec, PaymentProvider, RawNotification } from '../domain/ports';
+
+export interface NotifyReply {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** A notification codec together with the answer its API version expects (v2 XML, v3 JSON). */
+export interface NotifyCodec extends NotificationCodec {
+  reply(ok: boolean, message: string): NotifyReply;
+}
 
 /** The merchant's WeChat Pay, whichever API version it speaks. */
 export interface WechatPay {
@@ -10,18 +22,33 @@ export interface WechatPay {
    * The codec for one notification. A v3 notification carries Wechatpay-Signature; a merchant
    * migrating from v2 to v3 receives both kinds at the same endpoint while old orders finish.
    */
-  codecFor(raw: RawNotification): NotificationCodec;
+  codecFor(raw: RawNotification): NotifyCodec;
 }
 
 /**
- * Each API version's code is imported on first use: a merchant runs one version (two while
- * migrating), and the sweep runs none, so the rest is never evaluated in that container.
+ * Builds the WeChat Pay side from the merchant's credentials. Anything wrong with them (a key that is
+ * not a key, a missing field) is the deployment's fault, never the caller's: a ConfigurationError.
  */
 export async function createWechatPay(
   credentials: MerchantCredentials,
   settings: Settings,
   clock: Clock,
 ): Promise<WechatPay> {
+  try {
+    return await buildWechatPay(credentials, settings, clock);
+  } catch (err) {
+    if (err instanceof ConfigurationError) throw err;
+    // Logged, never answered: the messages name fields and rules, never a key's value.
+    const what = err instanceof Error ? err.message : String(err);
+    throw new ConfigurationError(`the merchant's WeChat Pay credentials are unusable: ${what}`, { cause: err });
+  }
+}
+
+/**
+ * Each API version's code is imported on first use: a merchant runs one version (two while
+ * migrating), and the sweep runs none, so the rest is never evaluated in that container.
+ */
+async function buildWechatPay(credentials: MerchantCredentials, settings: Settings, clock: Clock): Promise<WechatPay> {
   const merchant = { appid: credentials.appid, mchid: credentials.mchid };
   const v2Codec =
     credentials.apiKey === undefined
@@ -30,7 +57,7 @@ export async function createWechatPay(
           apiKey: credentials.apiKey,
         });
   let provider: PaymentProvider;
-  let v3Codec: NotificationCodec | undefined;
+  let v3Codec: NotifyCodec | undefined;
   if (credentials.apiVersion === 'v3') {
     const { privateKey, certSerial, apiV3Key } = credentials;
     if (privateKey === undefined || certSerial === undefined || apiV3Key === undefined) {
@@ -65,7 +92,7 @@ export async function createWechatPay(
       clock,
     });
   }
-  const fallback = (v3Codec ?? v2Codec) as NotificationCodec;
+  const fallback = (v3Codec ?? v2Codec) as NotifyCodec;
   return {
     merchant,
     provider,

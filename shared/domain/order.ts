@@ -59,12 +59,18 @@ export interface PaymentFacts {
   payerOpenid?: string;
 }
 
+/**
+ * What moved an order: the merchant's API call creating it (api), a notification (notify), a query
+ * asked for by the merchant (query), the reconciler's check (reconcile), the merchant's close (close).
+ */
+export const SOURCES = ['api', 'notify', 'query', 'reconcile', 'close'] as const;
+export type Source = (typeof SOURCES)[number];
+
 export interface HistoryEntry {
   at: string;
   from: OrderStatus | null;
   to: OrderStatus;
-  /** What caused it: api, notify, reconcile, sweep, close. */
-  source: string;
+  source: Source;
   note?: string;
 }
 

@@ -1,4 +1,4 @@
-import type { Amount, ClientParams, Order, OrderStatus, PaymentFacts, PaymentRequest, Prepay } from './order';
+import type { Amount, ClientParams, Order, OrderStatus, PaymentFacts, PaymentRequest, Prepay, Source } from './order';
 
 // ---- Order store --------------------------------------------------------------------------------
 
@@ -9,8 +9,7 @@ export interface TransitionCommand {
   to: OrderStatus;
   /** ISO 8601 instant of the transition. */
   at: string;
-  /** What caused it: api, notify, reconcile, sweep, close. */
-  source: string;
+  source: Source;
   note?: string;
   prepay?: Prepay;
   payment?: PaymentFacts;
@@ -50,7 +49,7 @@ export interface NotificationRecord {
   reason?: string;
   /** The body as received (capped by the caller). */
   body: string;
-  /** Signature headers for v3. */
+  /** The headers that carry the signature, as the codec chose them (v3). */
   headers?: Record<string, string>;
 }
 
@@ -135,11 +134,15 @@ export interface RawNotification {
 export type VerifiedNotification =
   { kind: 'trade'; report: TradeReport } | { kind: 'rejected'; reason: string; outTradeNo?: string };
 
-/** Verifies and decodes the provider's notifications, and words the reply the provider expects. */
+/**
+ * Verifies and decodes the provider's notifications. How the provider wants its answer worded is
+ * the endpoint's business, not the domain's.
+ */
 export interface NotificationCodec {
   readonly apiVersion: 'v2' | 'v3';
   verify(notification: RawNotification): Promise<VerifiedNotification>;
-  reply(ok: boolean, message: string): { statusCode: number; headers: Record<string, string>; body: string };
+  /** The headers worth keeping with the stored notification (those that carry its signature). */
+  auditHeaders(notification: RawNotification): Record<string, string> | undefined;
 }
 
 // ---- Environment --------------------------------------------------------------------------------

@@ -1,14 +1,16 @@
 import { canStillChange } from './lifecycle';
-import type { PaymentService } from './payment-service';
+import type { OrderCloser } from './order-closer';
 import type { CheckScheduler, Clock, OrderStore, PaymentProvider, ReconcileCheck } from './ports';
 import { intervalBefore, nextCheckAt } from './reconcile-schedule';
+import type { TradeReports } from './trade-reports';
 
 export interface ReconcilerDeps {
   store: OrderStore;
   scheduler: CheckScheduler;
   provider: PaymentProvider;
   clock: Clock;
-  payments: PaymentService;
+  reports: TradeReports;
+  closer: OrderCloser;
   reconcileSchedule: readonly number[];
 }
 
@@ -32,7 +34,7 @@ export class Reconciler {
 
   /** Throws on transport errors and retryable WeChat errors, so the queue redelivers the check. */
   async check(check: ReconcileCheck): Promise<CheckResult> {
-    const { store, provider, clock, payments } = this.deps;
+    const { store, provider, clock, reports, closer } = this.deps;
     const now = clock.now();
     // SQS delays stop at 15 minutes; a longer wait arrives early and is sent round again.
     if (Date.parse(check.dueAt) > now.getTime() + 1000) {
@@ -45,14 +47,14 @@ export class Reconciler {
     // check was scheduled, or a twin re-created by the sweep) stops here, so chains never multiply.
     if (order.nextCheckAt !== check.dueAt) return 'stale';
 
-    const outcome = await payments.applyReport(await provider.query(order.outTradeNo), 'reconcile', { known: order });
+    const outcome = await reports.apply(await provider.query(order.outTradeNo), 'reconcile', { known: order });
     const current = outcome.order ?? order;
     if (current.status === 'PAID') return 'paid';
     if (current.status === 'CLOSED') return 'closed';
     // FAILED goes on like PENDING: the payer may try again until the order expires.
 
     if (now.getTime() >= Date.parse(current.request.expiresAt)) {
-      const wait = payments.secondsUntilClosable(current);
+      const wait = closer.secondsUntilClosable(current);
       if (wait > 0) {
         await this.scheduleNext(
           current.outTradeNo,
@@ -61,7 +63,7 @@ export class Reconciler {
         );
         return 'waiting-to-close';
       }
-      const closed = await payments.closeAtWeChatAndHere(current, 'reconcile');
+      const closed = await closer.closeAtWeChatAndHere(current, 'reconcile');
       if (closed.status === 'PAID') return 'paid';
       if (closed.status === 'CLOSED') return 'closed';
       // WeChat refused the close because the order is paid, but its query does not show the payment

@@ -1,0 +1,48 @@
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { MiddlewareObj } from '@middy/core';
+
+import {
+  AppError,
+  ConfigurationError,
+  ConflictError,
+  NotFoundError,
+  ProviderError,
+  ValidationError,
+} from '../domain/errors';
+import { errorBody, json } from './http-responses';
+
+/**
+ * The one place where errors become HTTP answers. The caller learns what it can act on; a broken
+ * deployment (ConfigurationError) is not its business: it is logged and rethrown, so the invocation
+ * fails, API Gateway answers 500 and the Lambda error alarm fires.
+ */
+export function errorResponse(err: unknown): APIGatewayProxyStructuredResultV2 {
+  if (err instanceof ValidationError) return json(400, errorBody(err.code, err.message, err.field));
+  if (err instanceof NotFoundError) return json(404, errorBody(err.code, err.message));
+  if (err instanceof ConflictError) return json(409, errorBody(err.code, err.message));
+  if (err instanceof ProviderError) {
+    return json(502, { error: { code: err.code, message: `WeChat Pay: ${err.message}`, retryable: err.retryable } });
+  }
+  // Anything else says nothing about the inside: its code at most.
+  if (err instanceof AppError) return json(500, errorBody(err.code, 'internal error'));
+  return json(500, errorBody('INTERNAL', 'internal error'));
+}
+
+/** A middy onError layer for API Gateway handlers: see errorResponse. */
+export function httpErrors(logger: Logger): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> {
+  return {
+    onError(request) {
+      const err = request.error;
+      if (err instanceof ConfigurationError) {
+        logger.error('misconfigured: failing the invocation', { error: err });
+        return;
+      }
+      const response = errorResponse(err);
+      if ((response.statusCode ?? 500) >= 500) {
+        logger.error('request failed', { route: request.event.routeKey, error: err as Error });
+      }
+      request.response = response;
+    },
+  };
+}
