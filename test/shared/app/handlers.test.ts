@@ -1,0 +1,64 @@
+import type { Context, LambdaFunctionURLEvent } from 'aws-lambda';
+import { describe, expect, it } from 'vitest';
+
+import { createDependencies } from '#shared/app/dependencies';
+import { createNotifyHandler, createOrdersHandler, createSweepHandler } from '#shared/app/handlers';
+import { createWechatPay } from '#shared/app/wechatpay-adapters';
+import { loadSettings } from '#shared/config/settings';
+import { ConfigurationError } from '#shared/domain/errors';
+
+// Nothing here reaches a server: the handlers are only built, or fail before any I/O.
+const BASE = {
+  TABLE_NAME: 'orders',
+  AWS_REGION: 'us-east-1',
+  LOG_LEVEL: 'SILENT',
+  WECHATPAY_APPID: 'wx0123456789abcdef',
+  WECHATPAY_MCHID: '1900000109',
+  WECHATPAY_API_KEY: '0123456789abcdef0123456789abcdef',
+};
+
+describe('each handler takes at start-up only what its function needs', () => {
+  it('the notify and sweep functions start without NOTIFY_URL, and notify without QUEUE_URL', () => {
+    expect(() => createNotifyHandler(createDependencies(loadSettings(BASE)))).not.toThrow();
+    const withQueue = { ...BASE, QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/checks' };
+    expect(() => createSweepHandler(createDependencies(loadSettings(withQueue)))).not.toThrow();
+  });
+
+  it('the orders function refuses to start without NOTIFY_URL or QUEUE_URL, naming the setting', () => {
+    const withQueue = { ...BASE, QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/checks' };
+    expect(() => createOrdersHandler(createDependencies(loadSettings(withQueue)))).toThrow(/NOTIFY_URL/);
+    const withNotify = { ...BASE, NOTIFY_URL: 'https://example.com/notify/pay' };
+    expect(() => createOrdersHandler(createDependencies(loadSettings(withNotify)))).toThrow(ConfigurationError);
+  });
+
+  it('the notify function answers a wrong path with the protocol failure reply, without storage', async () => {
+    const notify = createNotifyHandler(createDependencies(loadSettings(BASE)));
+    const event = {
+      rawPath: '/elsewhere',
+      headers: {},
+      body: '<xml></xml>',
+      isBase64Encoded: false,
+      requestContext: { http: { method: 'POST' } },
+    } as unknown as LambdaFunctionURLEvent;
+    const reply = await notify(event, { getRemainingTimeInMillis: () => 1000 } as unknown as Context);
+    expect(typeof reply === 'object' && reply.body).toContain('FAIL');
+  });
+});
+
+describe("a merchant's broken keys are the deployment's fault", () => {
+  it('a v3 private key that is not a key is a ConfigurationError, not a validation error for the caller', async () => {
+    const settings = loadSettings({ ...BASE, WECHATPAY_BASE_URL: 'http://127.0.0.1:9' });
+    const credentials = {
+      appid: BASE.WECHATPAY_APPID,
+      mchid: BASE.WECHATPAY_MCHID,
+      apiVersion: 'v3' as const,
+      privateKey: '-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n',
+      certSerial: '0123456789ABCDEF',
+      apiV3Key: '0123456789abcdef0123456789abcdef',
+    };
+    const attempt = createWechatPay(credentials, settings, { now: () => new Date() });
+    await expect(attempt).rejects.toBeInstanceOf(ConfigurationError);
+    await expect(attempt).rejects.toThrow(/privateKey/);
+    await expect(attempt).rejects.not.toThrow(/bm90IGEga2V5/);
+  });
+});

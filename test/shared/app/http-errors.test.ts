@@ -1,0 +1,73 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import middy from '@middy/core';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { describe, expect, it, vi } from 'vitest';
+
+import { httpErrors } from '#shared/app/http-errors';
+import {
+  AppError,
+  ConfigurationError,
+  ConflictError,
+  NotFoundError,
+  ProviderError,
+  ValidationError,
+} from '#shared/domain/errors';
+
+const context = {} as Context;
+const event = { routeKey: 'POST /orders' } as APIGatewayProxyEventV2;
+
+function handlerThrowing(err: unknown) {
+  const logger = new Logger({ serviceName: 'test', logLevel: 'SILENT' });
+  const logged = vi.spyOn(logger, 'error');
+  const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
+    .use(httpErrors(logger))
+    .handler(async () => {
+      throw err;
+    });
+  return { handler, logged };
+}
+
+async function answer(err: unknown) {
+  const { handler, logged } = handlerThrowing(err);
+  const response = await handler(event, context);
+  return { status: response.statusCode, body: JSON.parse(response.body ?? '{}') as unknown, logged };
+}
+
+describe('httpErrors: the one place errors become HTTP', () => {
+  it('400 names the field of a validation error', async () => {
+    const { status, body } = await answer(new ValidationError('amount.total must be positive', 'amount.total'));
+    expect(status).toBe(400);
+    expect(body).toEqual({
+      error: { code: 'INVALID_REQUEST', message: 'amount.total must be positive', field: 'amount.total' },
+    });
+  });
+
+  it('404 and 409 carry the code and message', async () => {
+    expect((await answer(new NotFoundError('no order'))).status).toBe(404);
+    const conflict = await answer(new ConflictError('ORDERPAID', 'the order is paid'));
+    expect(conflict.status).toBe(409);
+    expect(conflict.body).toEqual({ error: { code: 'ORDERPAID', message: 'the order is paid' } });
+  });
+
+  it("502 for WeChat's failures, saying whether a retry may help, and logs it", async () => {
+    const err = new ProviderError('SYSTEMERROR', 'busy', { retryable: true, kind: 'business', httpStatus: 500 });
+    const { status, body, logged } = await answer(err);
+    expect(status).toBe(502);
+    expect(body).toEqual({ error: { code: 'SYSTEMERROR', message: 'WeChat Pay: busy', retryable: true } });
+    expect(logged).toHaveBeenCalledTimes(1);
+  });
+
+  it('an unexpected error is a 500 that reveals nothing of its message', async () => {
+    const plain = await answer(new Error('connect ECONNREFUSED 10.0.0.7:8000'));
+    expect(plain.status).toBe(500);
+    expect(JSON.stringify(plain.body)).not.toContain('10.0.0.7');
+    const app = await answer(new AppError('STORE_DOWN', 'table orders-prod throttled'));
+    expect(app.body).toEqual({ error: { code: 'STORE_DOWN', message: 'internal error' } });
+  });
+
+  it('a ConfigurationError fails the invocation (Lambda errors alarm) and is logged, never answered', async () => {
+    const { handler, logged } = handlerThrowing(new ConfigurationError('privateKey: not an RSA private key'));
+    await expect(handler(event, context)).rejects.toBeInstanceOf(ConfigurationError);
+    expect(logged).toHaveBeenCalledTimes(1);
+  });
+});
