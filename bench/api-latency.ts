@@ -1,4 +1,5 @@
 import { SANDBOX_MERCHANT } from '#sandbox/simulator/sandbox-merchant';
+import { APP_BACKEND_ROUTES, NOTIFY_ROUTE, routeKey, routePath } from '#shared/app/routes';
 import { delivered, httpClient, type Posted, runPool, timeRequests } from './load';
 import { type LocalServers, startBenchStack } from './local-servers';
 import { type BenchTradeType, createOrderBody, outTradeNos, paidNotification, runPrefix } from './seed-orders';
@@ -9,8 +10,8 @@ import { type RequestSummary, summarizeRequests } from './stats';
  * orders handler, DynamoDB Local and a prepay at the WeChat Pay simulator), GET /orders/{no} on
  * those orders, and WeChat's signed v2 paid notification for each of them to /notify/pay. One
  * request at a time, then a few at once, each run with orders of its own. The reconciler runs as
- * in service (first check 30 s after an order), so its checks may fall into a later run's timing,
- * as they would fall between a merchant's requests.
+ * in service (on the default schedule, shared/config/settings.ts), so its checks may fall into a
+ * later run's timing, as they would fall between a merchant's requests.
  */
 
 export interface LatencyOptions {
@@ -25,10 +26,12 @@ export interface LatencyOptions {
 
 export type Operation = 'create' | 'get' | 'notify';
 
+const { createOrder, getOrder } = APP_BACKEND_ROUTES;
+
 const LABELS: Record<Operation, string> = {
-  create: 'POST /orders',
-  get: 'GET /orders/{out_trade_no}',
-  notify: 'POST /notify/pay (v2 paid)',
+  create: routeKey(createOrder),
+  get: routeKey(getOrder),
+  notify: `${routeKey(NOTIFY_ROUTE)} (v2 paid)`,
 };
 
 export interface OperationResult extends RequestSummary {
@@ -87,18 +90,27 @@ export async function runApiLatency(servers: LocalServers, options: LatencyOptio
     create: {
       send: (o) =>
         http.send(
-          `${stack.gatewayUrl}/orders`,
-          'POST',
+          `${stack.gatewayUrl}${routePath(createOrder)}`,
+          createOrder.method,
           JSON.stringify(createOrderBody(o.outTradeNo, o.tradeType)),
           'application/json',
         ),
       succeeded: (a) => a.status === 201,
     },
     get: {
-      send: (o) => http.send(`${stack.gatewayUrl}/orders/${o.outTradeNo}`, 'GET', undefined, ''),
+      send: (o) =>
+        http.send(
+          `${stack.gatewayUrl}${routePath(getOrder, { out_trade_no: o.outTradeNo })}`,
+          getOrder.method,
+          undefined,
+          '',
+        ),
       succeeded: (a) => a.status === 200,
     },
-    notify: { send: (o) => http.send(stack.notifyUrl, 'POST', o.notification, 'text/xml'), succeeded: delivered },
+    notify: {
+      send: (o) => http.send(stack.notifyUrl, NOTIFY_ROUTE.method, o.notification, 'text/xml'),
+      succeeded: delivered,
+    },
   };
   try {
     const runs: ConcurrencyResult[] = [];

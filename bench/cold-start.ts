@@ -4,6 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
+import { METRICS_NAMESPACE } from '#shared/app/metric-names';
+import { NOTIFY_ROUTE } from '#shared/app/routes';
+import { DEFAULT_RECONCILE_SCHEDULE, WECHATPAY_PRODUCTION_URL } from '#shared/config/settings';
 import { type Bundle, bundleEntry, REPO_ROOT, type SdkMode, STACK_SDK_MODE } from './bundle';
 import { median, ratio } from './stats';
 
@@ -62,10 +65,10 @@ export function lambdaEnvironment(fn: FunctionName | typeof FLOOR): Record<strin
   const common: Record<string, string> = {
     TABLE_NAME: 'WechatPayStack-OrdersTable-BENCH',
     WECHATPAY_SECRET_ID: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:wechatpay/merchant-AbCdEf',
-    WECHATPAY_BASE_URL: 'https://api.mch.weixin.qq.com',
-    RECONCILE_SCHEDULE: '30,60,120,300,600,900',
+    WECHATPAY_BASE_URL: WECHATPAY_PRODUCTION_URL,
+    RECONCILE_SCHEDULE: DEFAULT_RECONCILE_SCHEDULE,
     POWERTOOLS_SERVICE_NAME: fn,
-    POWERTOOLS_METRICS_NAMESPACE: 'WechatPayBackend',
+    POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
     NODE_OPTIONS: '--enable-source-maps',
     AWS_REGION: 'us-east-1',
     AWS_DEFAULT_REGION: 'us-east-1',
@@ -85,7 +88,7 @@ export function lambdaEnvironment(fn: FunctionName | typeof FLOOR): Record<strin
     case 'orders':
       return {
         ...withQueue,
-        NOTIFY_URL: 'https://abcdefghijklmnopqrstuvwxyz012345.lambda-url.us-east-1.on.aws/notify/pay',
+        NOTIFY_URL: `https://abcdefghijklmnopqrstuvwxyz012345.lambda-url.us-east-1.on.aws${NOTIFY_ROUTE.path}`,
       };
     default:
       return withQueue;

@@ -9,7 +9,9 @@ import { startSimulator } from '#sandbox/simulator/server';
 import { DynamoDbOrderStore } from '#shared/adapters/dynamodb-order-store';
 import type { DependencyOverrides } from '#shared/app/dependencies';
 import { createHandlers, type Handlers } from '#shared/app/handlers';
-import type { Settings } from '#shared/config/settings';
+import { APP_BACKEND_ROUTES, routeKey, routePath } from '#shared/app/routes';
+import { RECONCILE_BATCH_SIZE } from '#shared/config/reconcile-queue';
+import { DEFAULT_RECONCILE_SCHEDULE, type Settings } from '#shared/config/settings';
 import type { OrderStatus } from '#shared/domain/order';
 import { classifyDynamoDb, classifySqs, classifyWechat, withConsumedCapacity } from './aws-classify';
 import { type CountingProxy, startCountingProxy, type Tally } from './counting-proxy';
@@ -31,8 +33,8 @@ type FunctionName = keyof Handlers;
 export const MEMORY_MB: Record<FunctionName, number> = { orders: 512, notify: 512, reconcile: 512, sweep: 256 };
 
 /**
- * Time compressed for the expired orders: the default check schedule (30,60,120,300,600,900 s,
- * the last repeating) asks WeChat 12 times over a prepay's 2 hours; this schedule does the same
+ * Time compressed for the expired orders: the default check schedule (DEFAULT_RECONCILE_SCHEDULE, the
+ * last interval repeating) asks WeChat 12 times over a prepay's 2 hours; this schedule does the same
  * over the 65 s expiry used here (WeChat, and the simulator, refuse a time_expire under a minute).
  */
 export const COST_RUN_ENV = {
@@ -42,6 +44,10 @@ export const COST_RUN_ENV = {
 } as const;
 /** The simulator's 5-minute close minimum ÷ 20 = 15 s, matching CLOSE_MIN_AGE_SECONDS. */
 export const SIMULATOR_TIME_SCALE = 20;
+
+const { createOrder } = APP_BACKEND_ROUTES;
+/** In production an order's first check comes after the default schedule's first interval. */
+const FIRST_CHECK_SECONDS = DEFAULT_RECONCILE_SCHEDULE.split(',')[0];
 
 export interface CostOptions {
   paid: number;
@@ -271,18 +277,17 @@ export async function runCostPerPayment(servers: LocalServers, options: CostOpti
       for (const p of proxies) p.reset();
       const logBytesBefore = options.loggedBytes();
       const started = performance.now();
-      options.progress(
-        `part 4: ${label}: creating ${count} orders through POST /orders${pay ? ' and paying each at the simulator' : ''}`,
-      );
+      const paying = pay ? ' and paying each at the simulator' : '';
+      options.progress(`part 4: ${label}: creating ${count} orders through ${routeKey(createOrder)}${paying}`);
       await runPool(nos, options.concurrency, async (no) => {
         const created = await http.send(
-          `${running.gatewayUrl}/orders`,
-          'POST',
+          `${running.gatewayUrl}${routePath(createOrder)}`,
+          createOrder.method,
           JSON.stringify(createOrderBody(no)),
           'application/json',
         );
         if (created.status !== 201)
-          throw new Error(`POST /orders answered ${created.status}: ${created.text.slice(0, 300)}`);
+          throw new Error(`${routeKey(createOrder)} answered ${created.status}: ${created.text.slice(0, 300)}`);
         if (pay) {
           // The payer, not the merchant: straight to the simulator, past the WeChat counter.
           const paid = await http.send(
@@ -348,12 +353,14 @@ export async function runCostPerPayment(servers: LocalServers, options: CostOpti
           .map(([n, mb]) => `${n} ${mb} MB`)
           .join(', ')}`,
         'duration: each handler invocation as timed here (loopback DynamoDB Local and simulator), rounded up to 1 ms; warm containers, no cold starts',
-        'Lambda invocations counted as the stack serves them: one per API request, one per notification, one per SQS batch (up to 10 checks)',
+        'Lambda invocations counted as the stack serves them: one per API request, one per notification, ' +
+          `one per SQS batch (up to ${RECONCILE_BATCH_SIZE} checks)`,
         'API Gateway (HTTP API) bills the orders API only; the notify endpoint is a Lambda Function URL (no extra charge)',
         'DynamoDB units as DynamoDB Local reports them (ReturnConsumedCapacity TOTAL, index writes included); reads are strongly consistent',
         "SQS: sends, receives that returned messages, and deletes; the event source's empty long polls are a fixed cost per queue and are not counted per order",
         `logs: what the handlers wrote, plus ${PLATFORM_LOG_BYTES_PER_INVOCATION} bytes of START/END/REPORT per invocation`,
-        'paid orders: the payer pays at once, before the first check (due 1 s after creation here, 30 s in production)',
+        'paid orders: the payer pays at once, before the first check ' +
+          `(due 1 s after creation here, ${FIRST_CHECK_SECONDS} s in production)`,
         `expired orders: PREPAY_TTL_SECONDS=${COST_RUN_ENV.PREPAY_TTL_SECONDS}, RECONCILE_SCHEDULE=${COST_RUN_ENV.RECONCILE_SCHEDULE} (as many checks as the default schedule makes over 2 h), CLOSE_MIN_AGE_SECONDS=${COST_RUN_ENV.CLOSE_MIN_AGE_SECONDS}, simulator time scale ${SIMULATOR_TIME_SCALE}`,
         'not counted: the sweep (every 5 minutes whatever the traffic), Secrets Manager (one read per cold start), CloudWatch alarms, storage, data transfer',
       ],

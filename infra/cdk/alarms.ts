@@ -6,24 +6,15 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
+import { METRIC_PAID_AT_EXPIRY, METRIC_REJECTED_NOTIFICATIONS, METRICS_NAMESPACE } from '#shared/app/metric-names';
 import type { PaymentFunction, ServiceName } from './payment-function';
 
 export interface AlarmsProps {
   readonly functions: readonly PaymentFunction[];
   readonly deadLetterQueue: IQueue;
-  /** Namespace the handlers emit custom metrics to (POWERTOOLS_METRICS_NAMESPACE). */
-  readonly metricsNamespace: string;
   /** Subscribed to the alarm topic by e-mail when given. */
   readonly email?: string;
 }
-
-/** Custom metrics the handlers emit (count 1 per event) that an operator must hear about. */
-export const CUSTOM_METRICS = {
-  /** A notification or query answer refused: forged, foreign merchant, amount mismatch, unknown order. */
-  rejectedNotifications: 'RejectedNotifications',
-  /** WeChat said ORDERPAID while an expired order was being closed; the payment was kept. */
-  paidAtExpiryRace: 'PaidAtExpiryRace',
-} as const;
 
 const PERIOD = Duration.minutes(5);
 
@@ -73,15 +64,17 @@ export class Alarms extends Construct {
     }
     this.errorAlarms = errorAlarms;
 
+    // Each custom-metric alarm's id is its metric's name, which keeps the alarms' logical ids stable.
     const services = props.functions.map((fn) => fn.service);
     this.rejectedNotificationsAlarm = atLeastOnce(
-      'RejectedNotifications',
-      sumOverServices(props.metricsNamespace, CUSTOM_METRICS.rejectedNotifications, services),
-      'A payment notification or query answer was refused (bad signature, foreign merchant, amount mismatch, unknown order)',
+      METRIC_REJECTED_NOTIFICATIONS,
+      sumOverServices(METRIC_REJECTED_NOTIFICATIONS, services),
+      'A payment notification or query answer was refused ' +
+        '(bad signature, foreign merchant, amount mismatch, unknown order)',
     );
     this.paidAtExpiryRaceAlarm = atLeastOnce(
-      'PaidAtExpiryRace',
-      sumOverServices(props.metricsNamespace, CUSTOM_METRICS.paidAtExpiryRace, services),
+      METRIC_PAID_AT_EXPIRY,
+      sumOverServices(METRIC_PAID_AT_EXPIRY, services),
       'An order was paid while it was being closed on expiry; check that the payment was kept',
     );
   }
@@ -92,11 +85,12 @@ export class Alarms extends Construct {
  * matches one exact dimension set, so a metric any handler may emit is alarmed as the sum of its
  * per-service series. FILL(…, 0) keeps the sum defined when only some handlers emitted.
  */
-function sumOverServices(namespace: string, metricName: string, services: readonly ServiceName[]): MathExpression {
+function sumOverServices(metricName: string, services: readonly ServiceName[]): MathExpression {
   const usingMetrics: Record<string, IMetric> = {};
   for (const service of services) {
     usingMetrics[service] = new Metric({
-      namespace,
+      // The namespace every handler is given as POWERTOOLS_METRICS_NAMESPACE (payment-function.ts).
+      namespace: METRICS_NAMESPACE,
       metricName,
       dimensionsMap: { service },
       statistic: 'Sum',

@@ -4,6 +4,7 @@ import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
+import { APP_BACKEND_ROUTES } from '#shared/app/routes';
 
 export interface AppBackendApiProps {
   /** Serves create, get and close. */
@@ -12,13 +13,6 @@ export interface AppBackendApiProps {
 }
 
 export const DEFAULT_THROTTLE: ThrottleSettings = { rateLimit: 100, burstLimit: 200 };
-
-/** The routes of the public contract (product.md), all on the orders Lambda. */
-export const APP_BACKEND_ROUTES: ReadonlyArray<{ method: HttpMethod; path: string }> = [
-  { method: HttpMethod.POST, path: '/orders' },
-  { method: HttpMethod.GET, path: '/orders/{out_trade_no}' },
-  { method: HttpMethod.POST, path: '/orders/{out_trade_no}/close' },
-];
 
 /**
  * The HTTP API the merchant's own backend calls. Every route requires SigV4 (IAM authorization):
@@ -39,8 +33,9 @@ export class AppBackendApi extends Construct {
       createDefaultStage: false,
     });
     const integration = new HttpLambdaIntegration('Orders', props.ordersFunction);
-    for (const route of APP_BACKEND_ROUTES) {
-      this.httpApi.addRoutes({ path: route.path, methods: [route.method], integration });
+    // The table the orders handler dispatches on and the local gateway serves.
+    for (const route of Object.values(APP_BACKEND_ROUTES)) {
+      this.httpApi.addRoutes({ path: route.path, methods: [HttpMethod[route.method]], integration });
     }
     this.stage = this.httpApi.addStage('DefaultStage', {
       stageName: '$default',

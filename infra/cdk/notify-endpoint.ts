@@ -1,13 +1,11 @@
 import { FunctionUrl, FunctionUrlAuthType, InvokeMode } from 'aws-cdk-lib/aws-lambda';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
+import { NOTIFY_ROUTE } from '#shared/app/routes';
 
 export interface NotifyEndpointProps {
   readonly notifyFunction: IFunction;
 }
-
-/** The path WeChat Pay posts payment notifications to (product.md); the same path locally. */
-export const NOTIFY_PATH = 'notify/pay';
 
 /**
  * Where WeChat Pay delivers notifications: a public Function URL. WeChat cannot sign SigV4, so the
@@ -25,7 +23,7 @@ export class NotifyEndpoint extends Construct {
       authType: FunctionUrlAuthType.NONE,
       invokeMode: InvokeMode.BUFFERED,
     });
-    // Function URLs end in '/'.
-    this.notifyUrl = `${this.functionUrl.url}${NOTIFY_PATH}`;
+    // Function URLs end in '/'; the notify handler answers only on NOTIFY_ROUTE's path.
+    this.notifyUrl = `${this.functionUrl.url}${NOTIFY_ROUTE.path.slice(1)}`;
   }
 }

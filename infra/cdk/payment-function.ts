@@ -5,12 +5,11 @@ import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { type BundlingOptions, LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { METRICS_NAMESPACE } from '#shared/app/metric-names';
 
 /** The four handlers, one file each in functions/, and the service name each reports under. */
 export type ServiceName = 'orders' | 'notify' | 'reconcile' | 'sweep';
 
-/** CloudWatch namespace of the handlers' custom metrics (Powertools EMF). */
-export const METRICS_NAMESPACE = 'WechatPayBackend';
 const DEFAULT_TIMEOUT = Duration.seconds(10);
 
 export interface PaymentFunctionProps {

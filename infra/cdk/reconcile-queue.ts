@@ -3,18 +3,16 @@ import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { RECONCILE_MAX_RECEIVE_COUNT } from '#shared/config/reconcile-queue';
 
 export interface ReconcileQueueProps {
   /** Timeout of the Lambda that consumes the queue; the visibility timeout is six times it. */
   readonly consumerTimeout: Duration;
 }
 
-/** A check that fails this many times goes to the dead-letter queue, where an alarm sees it. */
-export const MAX_RECEIVE_COUNT = 5;
-
 /**
  * Delayed "ask WeChat about this order" checks. A message the reconciler cannot handle after
- * MAX_RECEIVE_COUNT tries is kept 14 days in the dead-letter queue for a human to look at.
+ * RECONCILE_MAX_RECEIVE_COUNT tries is kept 14 days in the dead-letter queue for a human to look at.
  */
 export class ReconcileQueue extends Construct {
   public readonly queue: Queue;
@@ -31,7 +29,7 @@ export class ReconcileQueue extends Construct {
       // AWS's guidance for Lambda event sources: at least six times the function timeout, so a
       // message is not handed out again while a retried invocation still holds it.
       visibilityTimeout: Duration.seconds(props.consumerTimeout.toSeconds() * 6),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: MAX_RECEIVE_COUNT },
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: RECONCILE_MAX_RECEIVE_COUNT },
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
     });

@@ -5,6 +5,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { RECONCILE_BATCH_SIZE } from '#shared/config/reconcile-queue';
 
 export interface ReconcilerProps {
   /** Consumes the check queue. */
@@ -15,7 +16,6 @@ export interface ReconcilerProps {
   readonly sweepEvery?: Duration;
 }
 
-export const RECONCILE_BATCH_SIZE = 10;
 export const DEFAULT_SWEEP_INTERVAL = Duration.minutes(5);
 
 /**

@@ -1,9 +1,6 @@
 import * as z from 'zod';
+import { DEFAULT_RECONCILE_SCHEDULE, WECHATPAY_PRODUCTION_URL } from '#shared/config/settings';
 import { ValidationError } from '#shared/domain/errors';
-
-export const DEFAULT_WECHATPAY_BASE_URL = 'https://api.mch.weixin.qq.com';
-/** Seconds after creation at which the reconciler asks WeChat about an order still unpaid. */
-export const DEFAULT_RECONCILE_SCHEDULE = '30,60,120,300,600,900';
 
 /**
  * Deploy-time choices, read from CDK context (`cdk.json` or `-c key=value`). None of them is a
@@ -45,7 +42,7 @@ const settingsSchema = z.object({
     .url({ protocol: /^https$/ })
     .refine((value) => !value.includes('?') && !value.includes('#'))
     .transform((value) => value.replace(/\/+$/, ''))
-    .default(DEFAULT_WECHATPAY_BASE_URL),
+    .default(WECHATPAY_PRODUCTION_URL),
   reconcileSchedule: z
     .string()
     .transform((value) => value.replace(/\s+/g, ''))

@@ -6,13 +6,13 @@ import { AppBackendApi } from './app-backend-api';
 import { MerchantSecret } from './merchant-secret';
 import { NotifyEndpoint } from './notify-endpoint';
 import { OrdersTable } from './orders-table';
-import { METRICS_NAMESPACE, PaymentFunction } from './payment-function';
+import { PaymentFunction } from './payment-function';
 import { ReconcileQueue } from './reconcile-queue';
 import { Reconciler } from './reconciler';
 import { readStackSettings } from './stack-settings';
 
 /**
- * The whole backend, laid out like the diagram in product.md:
+ * The whole backend, laid out like the diagram in the README:
  *
  *   app backend --IAM--> AppBackendApi --> orders ------------------> WeChat Pay
  *   WeChat Pay --POST--> NotifyEndpoint --> notify
@@ -101,7 +101,6 @@ export class WechatPayStack extends Stack {
     this.alarms = new Alarms(this, 'Alarms', {
       functions: [this.ordersFunction, this.notifyFunction, this.reconcileFunction, this.sweepFunction],
       deadLetterQueue: this.reconcileQueue.deadLetterQueue,
-      metricsNamespace: METRICS_NAMESPACE,
       ...(settings.alarmEmail !== undefined ? { email: settings.alarmEmail } : {}),
     });
 

@@ -4,6 +4,8 @@
  */
 import * as z from 'zod';
 
+import { APP_BACKEND_ROUTES, HEALTH_ROUTE, type Route, routePath } from '#shared/app/routes';
+
 const env = z.object({ PORT: z.coerce.number().int().min(1).max(65535).default(3000) }).parse(process.env);
 
 const gateway = `http://127.0.0.1:${env.PORT}`;
@@ -23,6 +25,10 @@ async function call(
   });
   const text = await res.text();
   return { status: res.status, json: text ? (JSON.parse(text) as Json) : {} };
+}
+
+function callRoute(route: Route, parameters: Record<string, string>, body?: unknown) {
+  return call(gateway, route.method, routePath(route, parameters), body);
 }
 
 function show(label: string, value: unknown): void {
@@ -51,7 +57,7 @@ async function payOne(tradeType: string): Promise<boolean> {
     ...sceneFor[tradeType],
   };
   show('request', request);
-  const created = await call(gateway, 'POST', '/orders', request);
+  const created = await callRoute(APP_BACKEND_ROUTES.createOrder, {}, request);
   if (created.status !== 201) {
     show(`error ${created.status}`, created.json);
     return false;
@@ -65,7 +71,7 @@ async function payOne(tradeType: string): Promise<boolean> {
 
   let order: Json = {};
   for (let i = 0; i < 50; i++) {
-    order = (await call(gateway, 'GET', `/orders/${no}`)).json;
+    order = (await callRoute(APP_BACKEND_ROUTES.getOrder, { out_trade_no: no })).json;
     if (order.status === 'PAID') break;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -76,7 +82,7 @@ async function payOne(tradeType: string): Promise<boolean> {
   return order.status === 'PAID';
 }
 
-const health = await fetch(`${gateway}/health`).catch(() => undefined);
+const health = await fetch(`${gateway}${HEALTH_ROUTE.path}`).catch(() => undefined);
 if (health?.ok !== true) {
   console.error(`no local stack at ${gateway}: run \`npm start\` first (PORT=${env.PORT})`);
   process.exit(1);

@@ -9,6 +9,7 @@ import type {
   LambdaFunctionURLResult,
 } from 'aws-lambda';
 
+import { APP_BACKEND_ROUTES, HEALTH_ROUTE, NOTIFY_ROUTE, type Route, routeKey } from '#shared/app/routes';
 import { describeFunctionError, invoke, type LocalFunction } from './lambda-context';
 import {
   fromProxyResult,
@@ -43,7 +44,7 @@ export interface GatewayOptions {
   bodyLimits?: Partial<Record<Target, number>>;
   ordersFunction?: Partial<LocalFunction>;
   notifyFunction?: Partial<LocalFunction>;
-  /** Extra fields for GET /health. */
+  /** Extra fields for the health route (HEALTH_ROUTE). */
   health?: () => Record<string, unknown>;
   /** Where the gateway's own lines go (the IAM notice, one line per request). */
   log?: (line: string) => void;
@@ -64,30 +65,39 @@ export const AWS_BODY_LIMITS: Readonly<Record<Target, number>> = { orders: 10 * 
 export const IAM_NOTICE =
   'gateway: IAM authorization is NOT checked locally; in AWS every /orders route requires SigV4-signed IAM credentials';
 
-interface Route {
-  method: string;
-  pattern: RegExp;
-  routeKey: string;
-  target: Target;
+/** A route the gateway serves, and the function and routeKey its events get. */
+export interface ServedRoute extends Route {
+  /** What AWS puts in the event: the HTTP API's `METHOD /path`, or a Function URL's `$default`. */
+  readonly routeKey: string;
+  readonly target: Target;
 }
 
-/** The routes of the HTTP API, plus the notify Function URL mounted at /notify/pay. */
-const ROUTES: Route[] = [
-  { method: 'POST', pattern: /^\/orders$/, routeKey: 'POST /orders', target: 'orders' },
-  {
-    method: 'GET',
-    pattern: /^\/orders\/(?<out_trade_no>[^/]+)$/,
-    routeKey: 'GET /orders/{out_trade_no}',
-    target: 'orders',
-  },
-  {
-    method: 'POST',
-    pattern: /^\/orders\/(?<out_trade_no>[^/]+)\/close$/,
-    routeKey: 'POST /orders/{out_trade_no}/close',
-    target: 'orders',
-  },
-  { method: 'POST', pattern: /^\/notify\/pay$/, routeKey: '$default', target: 'notify' },
+/**
+ * The HTTP API's routes (the same table the CDK stack deploys), plus the notify Function URL mounted
+ * at its path. Function URLs have one route, `$default`, whatever the path.
+ */
+export const GATEWAY_ROUTES: readonly ServedRoute[] = [
+  ...Object.values(APP_BACKEND_ROUTES).map((route) => ({
+    ...route,
+    routeKey: routeKey(route),
+    target: 'orders' as const,
+  })),
+  { ...NOTIFY_ROUTE, routeKey: '$default', target: 'notify' },
 ];
+
+/** API Gateway's `{name}` is one non-empty path segment, captured under its name. */
+function pathPattern(path: string): RegExp {
+  const source = path
+    .split(/(\{[^/{}]+\})/)
+    .map((part) => {
+      const parameter = /^\{([^/{}]+)\}$/.exec(part);
+      return parameter ? `(?<${parameter[1]}>[^/]+)` : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    })
+    .join('');
+  return new RegExp(`^${source}$`);
+}
+
+const ROUTES = GATEWAY_ROUTES.map((route) => ({ ...route, pattern: pathPattern(route.path) }));
 
 function decode(value: string): string {
   try {
@@ -174,7 +184,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     const target = req.url ?? '/';
     const rawPath = target.split('?')[0] ?? '/';
     const method = req.method ?? 'GET';
-    if (method === 'GET' && rawPath === '/health') {
+    if (method === HEALTH_ROUTE.method && rawPath === HEALTH_ROUTE.path) {
       return jsonResponse(handlers === undefined ? 503 : 200, {
         status: handlers === undefined ? 'starting' : 'ok',
         iamAuth: 'skipped locally',
@@ -218,7 +228,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       .then((response) => {
         if (res.destroyed) return;
         writeProxyResponse(res, response);
-        if (req.url !== '/health') {
+        if (req.url !== HEALTH_ROUTE.path) {
           log(`${req.method} ${req.url?.split('?')[0]} → ${response.statusCode} (${Date.now() - started} ms)`);
         }
       })

@@ -8,6 +8,8 @@ import { DynamoDbOrderStore } from '#shared/adapters/dynamodb-order-store';
 import { SqsCheckScheduler } from '#shared/adapters/sqs-check-scheduler';
 import type { DependencyOverrides } from '#shared/app/dependencies';
 import { createHandlers, type Handlers } from '#shared/app/handlers';
+import { NOTIFY_ROUTE } from '#shared/app/routes';
+import { RECONCILE_BATCH_SIZE, RECONCILE_MAX_RECEIVE_COUNT } from '#shared/config/reconcile-queue';
 import { loadSettings, type Settings } from '#shared/config/settings';
 import type { OrderStore } from '#shared/domain/ports';
 import { type Merchant, SANDBOX_MERCHANT, sandboxV3Merchant } from '../simulator/sandbox-merchant';
@@ -47,7 +49,7 @@ export interface LocalStackOptions {
   env?: Record<string, string>;
   /** How often the sweep runs (an EventBridge schedule in AWS); 0 turns the timer off. */
   sweepIntervalMs?: number;
-  /** Receives before a reconcile message goes to the DLQ. */
+  /** Receives before a reconcile message goes to the DLQ; by default the same as in AWS. */
   maxReceiveCount?: number;
   visibilityTimeoutSeconds?: number;
   /** How long the reconcile poller long-polls; short so a stop is quick. */
@@ -85,7 +87,7 @@ export const DEFAULTS = {
   tableName: 'wechatpay-orders',
   queueName: 'wechatpay-reconcile',
   sweepIntervalMs: 60_000,
-  maxReceiveCount: 5,
+  maxReceiveCount: RECONCILE_MAX_RECEIVE_COUNT,
   // Lambda needs the visibility timeout to be at least the function's timeout.
   visibilityTimeoutSeconds: 30,
   reconcileTimeoutMs: 25_000,
@@ -222,7 +224,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       log,
     });
     started.push(() => gateway.close());
-    const notifyUrl = `${gateway.url}/notify/pay`;
+    const notifyUrl = `${gateway.url}${NOTIFY_ROUTE.path}`;
 
     const settings = loadSettings(
       handlerEnvironment({
@@ -254,6 +256,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       queueArn: queues.queueArn,
       handler: handlers.reconcile,
       function: fn('reconcile', DEFAULTS.reconcileTimeoutMs),
+      batchSize: RECONCILE_BATCH_SIZE,
       waitTimeSeconds: options.pollWaitSeconds ?? 1,
       log,
     });

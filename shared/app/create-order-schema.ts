@@ -23,7 +23,7 @@ function text(min: number, maxChars: number, maxBytes: number) {
 /** v2 sends scene_info as one JSON string of at most 256 bytes. */
 const MAX_SCENE_INFO_BYTES = 256;
 
-/** Body of POST /orders; field names follow WeChat APIv3's JSON names (product.md). */
+/** Body of POST /orders; field names follow WeChat APIv3's JSON names (README.md, "The API"). */
 const CreateOrderBody = z
   .object({
     out_trade_no: z.string().regex(OUT_TRADE_NO, 'must be 6–32 characters of 0-9 A-Z a-z _ - | *').optional(),

@@ -3,9 +3,7 @@ import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
 
 import type { PaymentObserver } from '../domain/payment-observer';
 import type { Settings } from '../config/settings';
-
-export const METRIC_REJECTED_NOTIFICATIONS = 'RejectedNotifications';
-export const METRIC_PAID_AT_EXPIRY = 'PaidAtExpiryRace';
+import { METRIC_PAID_AT_EXPIRY, METRIC_REJECTED_NOTIFICATIONS } from './metric-names';
 
 export interface Observability {
   logger: Logger;

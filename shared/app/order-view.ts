@@ -1,6 +1,6 @@
 import type { Order } from '../domain/order';
 
-/** The public JSON shape of an order (product.md's contract): WeChat APIv3 field names, snake_case. */
+/** The public JSON shape of an order (the contract in README.md, "The API"): WeChat APIv3 field names, snake_case. */
 export function orderView(order: Order): Record<string, unknown> {
   const { request, prepay, payment } = order;
   return {

@@ -1,10 +1,18 @@
 import * as z from 'zod';
 
+import { METRICS_NAMESPACE } from '../app/metric-names';
 import { ConfigurationError } from '../domain/errors';
 
-/** WeChat's production address; the local stack points this at the simulator. */
+/**
+ * WeChat's production address: the handlers' default and the CDK stack's (`wechatpayBaseUrl`); the
+ * local stack points the handlers at the simulator instead.
+ */
 export const WECHATPAY_PRODUCTION_URL = 'https://api.mch.weixin.qq.com';
 
+/**
+ * Seconds between checks of an unpaid order, the last repeating: the handlers' default and the CDK
+ * stack's (`reconcileSchedule`).
+ */
 export const DEFAULT_RECONCILE_SCHEDULE = '30,60,120,300,600,900';
 
 const optionalText = z
@@ -49,7 +57,7 @@ const EnvSchema = z.object({
   AWS_ENDPOINT_URL_DYNAMODB: z.url().optional(),
   AWS_ENDPOINT_URL_SQS: z.url().optional(),
   POWERTOOLS_SERVICE_NAME: z.string().default('wechatpay'),
-  POWERTOOLS_METRICS_NAMESPACE: z.string().default('WechatPayBackend'),
+  POWERTOOLS_METRICS_NAMESPACE: z.string().default(METRICS_NAMESPACE),
   LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT']).default('INFO'),
 });
 

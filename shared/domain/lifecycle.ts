@@ -1,7 +1,7 @@
 import type { OrderStatus } from './order';
 
 /**
- * The order state machine (product.md): CREATED → PENDING → PAID | CLOSED | FAILED.
+ * The order state machine (README.md, "The API"): CREATED → PENDING → PAID | CLOSED | FAILED.
  * A CREATED order can go straight to a final state because WeChat may hold a prepay we never stored
  * (the store failed after unifiedorder answered). FAILED is an outcome, not an end: WeChat can report
  * PAYERROR and later SUCCESS for the same out_trade_no when the payer tries again (money wins), so a

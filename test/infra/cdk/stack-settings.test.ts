@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_RECONCILE_SCHEDULE, DEFAULT_WECHATPAY_BASE_URL, readStackSettings } from '#infra/cdk/stack-settings';
+import { readStackSettings } from '#infra/cdk/stack-settings';
+import { DEFAULT_RECONCILE_SCHEDULE, WECHATPAY_PRODUCTION_URL } from '#shared/config/settings';
 import { ValidationError } from '#shared/domain/errors';
 
 const from = (context: Record<string, unknown>) => readStackSettings((key) => context[key]);
@@ -18,18 +19,18 @@ describe('stack settings from CDK context', () => {
   it('default to WeChat production, the standard schedule and the stack parameter for the secret', () => {
     expect(from({})).toEqual({
       merchantSecret: undefined,
-      wechatpayBaseUrl: DEFAULT_WECHATPAY_BASE_URL,
+      wechatpayBaseUrl: WECHATPAY_PRODUCTION_URL,
       reconcileSchedule: DEFAULT_RECONCILE_SCHEDULE,
       alarmEmail: undefined,
     });
-    expect(DEFAULT_WECHATPAY_BASE_URL).toBe('https://api.mch.weixin.qq.com');
+    expect(WECHATPAY_PRODUCTION_URL).toBe('https://api.mch.weixin.qq.com');
     expect(DEFAULT_RECONCILE_SCHEDULE).toBe('30,60,120,300,600,900');
   });
 
   it('treat an empty -c value as not set', () => {
     expect(from({ merchantSecretArn: '', wechatpayBaseUrl: '' })).toMatchObject({
       merchantSecret: undefined,
-      wechatpayBaseUrl: DEFAULT_WECHATPAY_BASE_URL,
+      wechatpayBaseUrl: WECHATPAY_PRODUCTION_URL,
     });
   });
 

@@ -4,6 +4,10 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WechatPayStack } from '#infra/cdk/wechat-pay-stack';
 import type { PaymentFunction } from '#infra/cdk/payment-function';
+import { CUSTOM_METRIC_NAMES, METRICS_NAMESPACE } from '#shared/app/metric-names';
+import { APP_BACKEND_ROUTES, NOTIFY_ROUTE, routeKey } from '#shared/app/routes';
+import { RECONCILE_BATCH_SIZE, RECONCILE_MAX_RECEIVE_COUNT } from '#shared/config/reconcile-queue';
+import { DEFAULT_RECONCILE_SCHEDULE, WECHATPAY_PRODUCTION_URL } from '#shared/config/settings';
 import type { CfnResource } from './template-helpers';
 import {
   appWithProjectContext,
@@ -58,13 +62,11 @@ function functionProps(name: keyof typeof ids.functions): Record<string, unknown
 }
 
 describe('app-backend API', () => {
-  it('has exactly the three routes of the contract, every one with IAM authorization', () => {
+  it('has exactly the routes of the shared route table, every one with IAM authorization', () => {
     const routes = Object.values(resourcesOfType(template, 'AWS::ApiGatewayV2::Route'));
-    expect(routes.map((r) => r.Properties?.RouteKey).sort()).toEqual([
-      'GET /orders/{out_trade_no}',
-      'POST /orders',
-      'POST /orders/{out_trade_no}/close',
-    ]);
+    expect(routes.map((r) => r.Properties?.RouteKey).sort()).toEqual(
+      Object.values(APP_BACKEND_ROUTES).map(routeKey).sort(),
+    );
     for (const route of routes) expect(route.Properties?.AuthorizationType).toBe('AWS_IAM');
   });
 
@@ -98,7 +100,9 @@ describe('notify endpoint', () => {
   it('hands the orders Lambda the notify URL with the notify path and no query string', () => {
     const env = (functionProps('orders').Environment as { Variables: Record<string, unknown> }).Variables;
     const urlId = logicalId(stack.notifyEndpoint.functionUrl);
-    expect(env.NOTIFY_URL).toEqual({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [urlId, 'FunctionUrl'] }, 'notify/pay']] });
+    // The Function URL ends in '/'.
+    const path = NOTIFY_ROUTE.path.slice(1);
+    expect(env.NOTIFY_URL).toEqual({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [urlId, 'FunctionUrl'] }, path]] });
   });
 });
 
@@ -136,9 +140,12 @@ describe('orders table', () => {
 });
 
 describe('reconcile queue', () => {
-  it('redrives to the dead-letter queue after 5 receives', () => {
+  it('redrives to the dead-letter queue after the shared receive count', () => {
     template.hasResourceProperties('AWS::SQS::Queue', {
-      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [ids.dlq, 'Arn'] }, maxReceiveCount: 5 },
+      RedrivePolicy: {
+        deadLetterTargetArn: { 'Fn::GetAtt': [ids.dlq, 'Arn'] },
+        maxReceiveCount: RECONCILE_MAX_RECEIVE_COUNT,
+      },
     });
   });
 
@@ -167,11 +174,11 @@ describe('reconcile queue', () => {
     }
   });
 
-  it('feeds the reconcile Lambda in batches of 10 with partial batch failures', () => {
+  it('feeds the reconcile Lambda in batches of the shared size with partial batch failures', () => {
     const mappings = Object.values(resourcesOfType(template, 'AWS::Lambda::EventSourceMapping'));
     expect(mappings).toHaveLength(1);
     expect(mappings[0]?.Properties).toMatchObject({
-      BatchSize: 10,
+      BatchSize: RECONCILE_BATCH_SIZE,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       EventSourceArn: { 'Fn::GetAtt': [ids.queue, 'Arn'] },
       FunctionName: { Ref: ids.functions.reconcile },
@@ -337,10 +344,10 @@ describe('merchant credentials', () => {
       expect(Object.keys(env).sort()).toEqual([...allowedKeys[name]].sort());
       expect(env.WECHATPAY_SECRET_ID).toEqual({ Ref: 'MerchantSecretArn' });
       expect(env).toMatchObject({
-        WECHATPAY_BASE_URL: 'https://api.mch.weixin.qq.com',
-        RECONCILE_SCHEDULE: '30,60,120,300,600,900',
+        WECHATPAY_BASE_URL: WECHATPAY_PRODUCTION_URL,
+        RECONCILE_SCHEDULE: DEFAULT_RECONCILE_SCHEDULE,
         POWERTOOLS_SERVICE_NAME: name,
-        POWERTOOLS_METRICS_NAMESPACE: 'WechatPayBackend',
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         NODE_OPTIONS: '--enable-source-maps',
         TABLE_NAME: { Ref: ids.table },
       });
@@ -393,7 +400,17 @@ describe('alarms', () => {
     }
   });
 
-  for (const metricName of ['RejectedNotifications', 'PaidAtExpiryRace']) {
+  it('watch exactly the custom metrics the handlers emit (metric-names.ts), in their namespace', () => {
+    const watched = alarms().flatMap((a) =>
+      ((a.Metrics as Array<{ MetricStat?: { Metric: { Namespace: string; MetricName: string } } }> | undefined) ?? [])
+        .flatMap((m) => (m.MetricStat ? [m.MetricStat.Metric] : []))
+        .filter((m) => !m.Namespace.startsWith('AWS/')),
+    );
+    expect(new Set(watched.map((m) => m.Namespace))).toEqual(new Set([METRICS_NAMESPACE]));
+    expect([...new Set(watched.map((m) => m.MetricName))].sort()).toEqual([...CUSTOM_METRIC_NAMES].sort());
+  });
+
+  for (const metricName of CUSTOM_METRIC_NAMES) {
     it(`fire on the custom metric ${metricName}, whichever handler emits it`, () => {
       const alarm = alarms().find((a) =>
         (a.Metrics as Array<{ Label?: string }> | undefined)?.some((m) => m.Label === metricName),
@@ -404,7 +421,7 @@ describe('alarms', () => {
           MetricStat?: { Metric: { Namespace: string; MetricName: string; Dimensions: unknown } };
         }>
       ).flatMap((m) => (m.MetricStat ? [m.MetricStat.Metric] : []));
-      expect(stats.map((m) => [m.Namespace, m.MetricName])).toEqual(Array(4).fill(['WechatPayBackend', metricName]));
+      expect(stats.map((m) => [m.Namespace, m.MetricName])).toEqual(Array(4).fill([METRICS_NAMESPACE, metricName]));
       expect(stats.map((m) => m.Dimensions)).toContainEqual([{ Name: 'service', Value: 'notify' }]);
       expect(stats.map((m) => m.Dimensions)).toContainEqual([{ Name: 'service', Value: 'reconcile' }]);
     });
@@ -412,7 +429,7 @@ describe('alarms', () => {
 
   it('all notify the alarm topic', () => {
     const topicId = logicalId(stack.alarms.topic);
-    expect(alarms()).toHaveLength(1 + 4 + 2);
+    expect(alarms()).toHaveLength(1 + 4 + CUSTOM_METRIC_NAMES.length);
     for (const alarm of alarms()) expect(alarm.AlarmActions).toEqual([{ Ref: topicId }]);
   });
 });

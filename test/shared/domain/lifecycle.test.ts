@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { canStillChange, canTransition, planTransition, sourcesOf } from '#shared/domain/lifecycle';
 import { ORDER_STATUSES, type OrderStatus } from '#shared/domain/order';
 
-/** The lifecycle of product.md, written out as the full table of allowed moves. */
+/** The order lifecycle (README.md, "The API"), written out as the full table of allowed moves. */
 const EXPECTED: Record<OrderStatus, OrderStatus[]> = {
   CREATED: ['PENDING', 'PAID', 'CLOSED', 'FAILED'],
   PENDING: ['PAID', 'CLOSED', 'FAILED'],

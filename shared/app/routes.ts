@@ -1,0 +1,42 @@
+/**
+ * Every HTTP route of the backend, shared by the CDK stack (the HTTP API's routes), the local gateway
+ * (which matches requests against them and builds the same events) and the handlers (which dispatch
+ * on them), so the three cannot drift apart.
+ */
+
+export type HttpMethod = 'GET' | 'POST';
+
+export interface Route {
+  readonly method: HttpMethod;
+  /** API Gateway's path syntax: `{name}` is one path segment, handed over as pathParameters.name. */
+  readonly path: string;
+}
+
+/** The app-backend API (README "The API"), all on the orders Lambda, IAM-authorised in AWS. */
+export const APP_BACKEND_ROUTES = {
+  createOrder: { method: 'POST', path: '/orders' },
+  getOrder: { method: 'GET', path: '/orders/{out_trade_no}' },
+  closeOrder: { method: 'POST', path: '/orders/{out_trade_no}/close' },
+} as const satisfies Record<string, Route>;
+
+export type AppBackendRouteName = keyof typeof APP_BACKEND_ROUTES;
+
+/** Where WeChat Pay posts notifications: a path on the notify Function URL in AWS, on the gateway locally. */
+export const NOTIFY_ROUTE = { method: 'POST', path: '/notify/pay' } as const satisfies Route;
+
+/** The local gateway's own readiness check; AWS has no such route. */
+export const HEALTH_ROUTE = { method: 'GET', path: '/health' } as const satisfies Route;
+
+/** `METHOD /path`, as API Gateway names a route in its template and in each event's routeKey. */
+export function routeKey(route: Route): string {
+  return `${route.method} ${route.path}`;
+}
+
+/** A concrete path of the route, each parameter URL-encoded as one segment. */
+export function routePath(route: Route, parameters: Readonly<Record<string, string>> = {}): string {
+  return route.path.replace(/\{([^/{}]+)\}/g, (_whole, name: string) => {
+    const value = parameters[name];
+    if (value === undefined) throw new Error(`${routeKey(route)} needs the path parameter ${name}`);
+    return encodeURIComponent(value);
+  });
+}
