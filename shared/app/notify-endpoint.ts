@@ -4,6 +4,7 @@ import { ConfigurationError } from '../domain/errors';
 import type { RawNotification } from '../domain/ports';
 import type { ReceiveNotification } from '../domain/receive-notification';
 import type { Observability } from './observability';
+import { NOTIFY_ROUTE } from './routes';
 import type { WechatPay } from './wechatpay-adapters';
 
 /** What the endpoint needs: the WeChat side for its codecs, and the use case. */
@@ -17,8 +18,8 @@ export interface NotifyEndpoint {
 export const MAX_NOTIFICATION_BYTES = 64 * 1024;
 
 /**
- * POST /notify/pay. Verifies, records, then applies; answers success only after the record and the
- * transition are stored, so a storage failure makes WeChat retry.
+ * NOTIFY_ROUTE (POST /notify/pay). Verifies, records, then applies; answers success only after the
+ * record and the transition are stored, so a storage failure makes WeChat retry.
  */
 export async function handleNotify(
   event: LambdaFunctionURLEvent,
@@ -28,7 +29,7 @@ export async function handleNotify(
   const wechatPay = await endpoint.wechatPay();
   const raw = rawNotification(event);
   const codec = wechatPay.codecFor(raw);
-  if (event.requestContext.http.method !== 'POST' || event.rawPath !== '/notify/pay') {
+  if (event.requestContext.http.method !== NOTIFY_ROUTE.method || event.rawPath !== NOTIFY_ROUTE.path) {
     return codec.reply(false, 'not found');
   }
   if (Buffer.byteLength(raw.body, 'utf8') > MAX_NOTIFICATION_BYTES) {
