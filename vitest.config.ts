@@ -1,13 +1,49 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Two projects, told apart by FILE LOCATION (the globs below), not by file name:
+ * - unit: pure logic, test doubles, at most an in-process loopback stand-in for WeChat. No globalSetup,
+ *   so no Java, no DynamoDB Local, no SQS server, no child processes. `npm run test:unit`.
+ * - integration: every other test file. DynamoDB Local and the SQS server start once per run (the
+ *   globalSetup); each end-to-end file (test/e2e/) starts its own light gateway and simulator in-process
+ *   against them. `npm run test:integration`.
+ * A new test file is integration unless its path matches UNIT_TESTS; a file that needs the servers must
+ * not match it (hence `!(sweeper)`: the sweep is tested over a real table and queue).
+ */
+const UNIT_TESTS = [
+  'test/helpers/**/*.test.ts',
+  'test/shared/domain/!(sweeper).test.ts',
+  'test/shared/wechatpay/**/*.test.ts',
+  'test/shared/app/**/*.test.ts',
+  'test/shared/adapters/wechatpay-*.test.ts',
+  'test/bench/**/*.test.ts',
+  'test/infra/cdk/stack-settings.test.ts',
+  'test/sandbox/local/lambda-events.test.ts',
+  'test/sandbox/local/local-settings.test.ts',
+  'test/sandbox/simulator/v3-sandbox-merchant.test.ts',
+];
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    // DynamoDB Local and the SQS server start once per run; each end-to-end file starts its own light
-    // gateway and simulator in-process against them.
-    globalSetup: ['test/helpers/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    projects: [
+      {
+        extends: true,
+        // No file of the unit tier changes global state, so its files share workers and loaded modules:
+        // the run is mostly module loading otherwise.
+        test: { name: 'unit', include: UNIT_TESTS, pool: 'threads', isolate: false },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['test/**/*.test.ts'],
+          exclude: ['**/node_modules/**', ...UNIT_TESTS],
+          globalSetup: ['test/helpers/global-setup.ts'],
+        },
+      },
+    ],
   },
 });

@@ -1,0 +1,180 @@
+import { ValidationError } from '#shared/domain/errors';
+import { canStillChange, planTransition, sourcesOf } from '#shared/domain/lifecycle';
+import type { HistoryEntry, Order, OrderStatus, Prepay } from '#shared/domain/order';
+import type {
+  CreateResult,
+  DueOrder,
+  NotificationRecord,
+  OrderStore,
+  TransitionCommand,
+  TransitionResult,
+} from '#shared/domain/ports';
+
+/** A history entry as a transition stores it: without `from`, which is filled in on reading. */
+type StoredHistoryEntry = Omit<HistoryEntry, 'from'> & { from?: HistoryEntry['from'] };
+
+/** The order item: the order, whether it is in the due index, and the notifications that changed it. */
+interface StoredOrder {
+  order: Omit<Order, 'history'> & { history: StoredHistoryEntry[] };
+  /** DynamoDB's `dueKey`: set while WeChat may still move the order, so findDue can see it. */
+  due: boolean;
+  appliedNotifications: NotificationRecord[];
+}
+
+const UNMATCHED = Symbol('unmatched notifications');
+
+/**
+ * The OrderStore port in memory, for the unit tier. It keeps the DynamoDB store's semantics exactly
+ * (test/helpers/order-store-contract.ts runs against both): creation conditional on absence, a
+ * transition conditional on the lifecycle's source states and on the amount, refusals described from
+ * the order as it is, settled orders out of the due index, notifications stored by the transition that
+ * applies them. Every method does its reading and writing without awaiting in between, so each call is
+ * atomic as a conditional write is. Everything goes in and comes out as a JSON copy (as DynamoDB drops
+ * undefined members), so callers can never touch what is stored.
+ */
+export class InMemoryOrderStore implements OrderStore {
+  private readonly orders = new Map<string, StoredOrder>();
+  /** Notifications kept as items of their own, by partition (out_trade_no or unmatched), then sort key. */
+  private readonly notifications = new Map<string | typeof UNMATCHED, Map<string, NotificationRecord>>();
+
+  async create(order: Order): Promise<CreateResult> {
+    const existing = this.orders.get(order.outTradeNo);
+    if (existing) return { kind: 'exists', order: readOrder(existing) };
+    const stored: StoredOrder = { order: copy(order), due: canStillChange(order.status), appliedNotifications: [] };
+    this.orders.set(order.outTradeNo, stored);
+    return { kind: 'created', order: readOrder(stored) };
+  }
+
+  async get(outTradeNo: string): Promise<Order | undefined> {
+    const stored = this.orders.get(outTradeNo);
+    return stored && readOrder(stored);
+  }
+
+  async transition(command: TransitionCommand): Promise<TransitionResult> {
+    const stored = this.orders.get(command.outTradeNo);
+    if (!stored) return { kind: 'not_found' };
+    const sources: readonly OrderStatus[] = sourcesOf(command.to);
+    const amountAgrees =
+      !command.expectAmount ||
+      (stored.order.request.amount.total === command.expectAmount.total &&
+        stored.order.request.amount.currency === command.expectAmount.currency);
+    if (!sources.includes(stored.order.status) || !amountAgrees) return describeRefusal(command, stored);
+
+    const order = stored.order;
+    order.status = command.to;
+    order.updatedAt = command.at;
+    if (command.prepay) order.prepay = copy(command.prepay);
+    if (command.payment) order.payment = copy(command.payment);
+    if (command.reason !== undefined) order.reason = command.reason;
+    if (!canStillChange(command.to)) {
+      // A settled order leaves the due index: no dueKey, no nextCheckAt.
+      stored.due = false;
+      delete order.nextCheckAt;
+    } else {
+      stored.due = true;
+      if (command.nextCheckAt !== undefined) order.nextCheckAt = command.nextCheckAt;
+    }
+    order.history.push(copy({ at: command.at, to: command.to, source: command.source, note: command.note }));
+    if (command.notification) stored.appliedNotifications.push(copy(command.notification));
+    return { kind: 'applied', order: readOrder(stored) };
+  }
+
+  async setNextCheck(outTradeNo: string, nextCheckAt: string): Promise<void> {
+    const stored = this.orders.get(outTradeNo);
+    // Only orders still in the due index: a settled or missing order is left alone.
+    if (stored?.due) stored.order.nextCheckAt = nextCheckAt;
+  }
+
+  async renewPrepay(outTradeNo: string, prepay: Prepay, at: string): Promise<TransitionResult> {
+    const stored = this.orders.get(outTradeNo);
+    if (!stored) return { kind: 'not_found' };
+    if (!AWAITING_PAYMENT.includes(stored.order.status)) return { kind: 'conflict', order: readOrder(stored) };
+    stored.order.prepay = copy(prepay);
+    stored.order.updatedAt = at;
+    return { kind: 'applied', order: readOrder(stored) };
+  }
+
+  async recordNotification(record: NotificationRecord): Promise<void> {
+    // The DynamoDB store computes an expiry for unmatched notifications and refuses an unreadable instant.
+    if (record.outTradeNo === undefined && Number.isNaN(Date.parse(record.receivedAt))) {
+      throw new ValidationError(`receivedAt is not an ISO 8601 instant: ${record.receivedAt}`, 'receivedAt');
+    }
+    const partition = record.outTradeNo ?? UNMATCHED;
+    const items = this.notifications.get(partition) ?? new Map<string, NotificationRecord>();
+    // Same key as the DynamoDB item (receivedAt, id): the same record twice is one item.
+    items.set(`${record.receivedAt}#${record.id}`, copy(record));
+    this.notifications.set(partition, items);
+  }
+
+  async listNotifications(outTradeNo: string): Promise<NotificationRecord[]> {
+    const records = [
+      ...(this.orders.get(outTradeNo)?.appliedNotifications ?? []),
+      ...(this.notifications.get(outTradeNo)?.values() ?? []),
+    ].map(copy);
+    return records.sort((a, b) => a.receivedAt.localeCompare(b.receivedAt) || a.id.localeCompare(b.id));
+  }
+
+  /**
+   * Not part of the port: the notifications kept apart from every order (unproven, or naming no order of
+   * ours), which the DynamoDB store keeps under their own partition and no port method lists.
+   */
+  unmatchedNotifications(): NotificationRecord[] {
+    return [...(this.notifications.get(UNMATCHED)?.values() ?? [])].map(copy);
+  }
+
+  async findDue(now: string, limit: number): Promise<DueOrder[]> {
+    const due: DueOrder[] = [];
+    for (const [outTradeNo, { order, due: inIndex }] of this.orders) {
+      // The index holds an order only when it has both keys: dueKey and nextCheckAt.
+      if (inIndex && order.nextCheckAt !== undefined && order.nextCheckAt <= now) {
+        due.push({ outTradeNo, nextCheckAt: order.nextCheckAt });
+      }
+    }
+    // The index's order: nextCheckAt as a string (ISO instants sort as time).
+    return due
+      .sort((a, b) => compare(a.nextCheckAt, b.nextCheckAt) || compare(a.outTradeNo, b.outTradeNo))
+      .slice(0, limit);
+  }
+}
+
+/** The states in which the payer may (still) pay, so a prepay may be renewed. */
+const AWAITING_PAYMENT: readonly OrderStatus[] = ['PENDING', 'FAILED'];
+
+/** Why a transition was not applied, told from the order as it is now (as the DynamoDB store does). */
+function describeRefusal(command: TransitionCommand, stored: StoredOrder): TransitionResult {
+  const current = readOrder(stored);
+  const asked = current.request.amount;
+  if (
+    command.expectAmount &&
+    (asked.total !== command.expectAmount.total || asked.currency !== command.expectAmount.currency)
+  ) {
+    return { kind: 'amount_mismatch', order: current };
+  }
+  return planTransition(current.status, command.to) === 'already'
+    ? { kind: 'already', order: current }
+    : { kind: 'conflict', order: current };
+}
+
+/**
+ * The order as read back: a copy, with each history entry's `from` filled in from the entry before it
+ * (a transition appends its entry without one), `null` for the first.
+ */
+function readOrder(stored: StoredOrder): Order {
+  const order = copy(stored.order);
+  let previous: OrderStatus | null = null;
+  const history = order.history.map((entry): HistoryEntry => {
+    const complete = { ...entry, from: entry.from === undefined ? previous : entry.from };
+    previous = entry.to;
+    return complete;
+  });
+  return { ...order, history };
+}
+
+/** A JSON copy: drops undefined members at any depth, as the DynamoDB store does before writing. */
+function copy<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,23 @@
+import type { CheckScheduler, ReconcileCheck } from '#shared/domain/ports';
+
+/** A CheckScheduler that keeps what it was given; told to fail, it throws and schedules nothing. */
+export class RecordingCheckScheduler implements CheckScheduler {
+  /** The checks scheduled, in order. */
+  readonly scheduled: ReconcileCheck[] = [];
+  /** Every call, including those that failed. */
+  readonly attempts: ReconcileCheck[] = [];
+  /** While set, every call throws it. */
+  failure: Error | undefined;
+
+  failWith(error: Error | undefined = new Error('queue unavailable')): this {
+    this.failure = error;
+    return this;
+  }
+
+  async schedule(check: ReconcileCheck): Promise<void> {
+    const kept = { ...check };
+    this.attempts.push(kept);
+    if (this.failure) throw this.failure;
+    this.scheduled.push(kept);
+  }
+}

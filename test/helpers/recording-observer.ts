@@ -1,0 +1,30 @@
+import type { Source } from '#shared/domain/order';
+import type { PaymentObserver } from '#shared/domain/payment-observer';
+
+/** One report the domain made to operators. */
+export type ObservedEvent =
+  | { kind: 'rejected'; reason: string; outTradeNo: string | undefined; source: Source }
+  | { kind: 'paidAtExpiry'; outTradeNo: string }
+  | { kind: 'recovered'; what: string; outTradeNo: string; error: unknown };
+
+/** A PaymentObserver that keeps every report, in order, for tests to assert on. */
+export class RecordingObserver implements PaymentObserver {
+  readonly events: ObservedEvent[] = [];
+
+  rejected(reason: string, detail: { outTradeNo?: string; source: Source }): void {
+    this.events.push({ kind: 'rejected', reason, outTradeNo: detail.outTradeNo, source: detail.source });
+  }
+
+  paidAtExpiry(outTradeNo: string): void {
+    this.events.push({ kind: 'paidAtExpiry', outTradeNo });
+  }
+
+  recovered(what: string, detail: { outTradeNo: string; error: unknown }): void {
+    this.events.push({ kind: 'recovered', what, outTradeNo: detail.outTradeNo, error: detail.error });
+  }
+
+  /** The reasons of the rejections reported, in order. */
+  get rejections(): string[] {
+    return this.events.flatMap((event) => (event.kind === 'rejected' ? [event.reason] : []));
+  }
+}

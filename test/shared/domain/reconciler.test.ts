@@ -1,0 +1,269 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { Order } from '#shared/domain/order';
+import type { ReconcileCheck } from '#shared/domain/ports';
+import { at, orderFixture } from '#test/helpers/order-fixtures';
+import {
+  paymentFacts,
+  type PaymentHarness,
+  paymentHarness,
+  pendingOrder,
+  tradeReport,
+  wechatRefuses,
+} from '#test/helpers/payment-harness';
+
+/** The schedule is [30, 60, 120] s; orders are created at T0, expire at T0 + 2 h, closable from T0 + 5 min. */
+describe('Reconciler.check', () => {
+  let h: PaymentHarness;
+  let pending: Order;
+
+  beforeEach(async () => {
+    h = paymentHarness();
+    pending = pendingOrder();
+    await h.store.create(pending);
+    h.clock.set(at(30));
+  });
+
+  function checkOf(order: Order, attempt = 0, dueAt = order.nextCheckAt ?? ''): ReconcileCheck {
+    return { outTradeNo: order.outTradeNo, attempt, dueAt };
+  }
+
+  /** An open order whose check is due now, at its expiry or later. */
+  async function expired(overrides: Partial<Order> = {}): Promise<Order> {
+    const order = pendingOrder({ nextCheckAt: at(7200), ...overrides });
+    await h.store.create(order);
+    h.clock.set(at(7200));
+    return order;
+  }
+
+  describe('rescheduled-early', () => {
+    it('sends a check that arrived more than a second early round again, and does nothing else', async () => {
+      const early = checkOf(pending, 3, at(1000));
+      expect(await h.reconciler.check(early)).toBe('rescheduled-early');
+      expect(h.scheduler.scheduled).toEqual([early]);
+      expect(h.provider.calls).toEqual([]);
+      expect(await h.store.get(pending.outTradeNo)).toEqual(pending);
+    });
+
+    it('runs a check up to a second early', async () => {
+      h.clock.set(Date.parse(at(30)) - 1000);
+      h.provider.onQuery(tradeReport(pending.outTradeNo, 'NOTPAY'));
+      expect(await h.reconciler.check(checkOf(pending))).toBe('checked-again');
+    });
+
+    it('fails when it cannot send the check round again, so the queue redelivers it', async () => {
+      h.scheduler.failWith(new Error('queue unavailable'));
+      await expect(h.reconciler.check(checkOf(pending, 0, at(1000)))).rejects.toThrow('queue unavailable');
+    });
+  });
+
+  describe('final', () => {
+    it('stops for an order it does not know', async () => {
+      expect(await h.reconciler.check({ outTradeNo: 'GONE', attempt: 0, dueAt: at(30) })).toBe('final');
+      expect(h.provider.calls).toEqual([]);
+    });
+
+    it.each(['PAID', 'CLOSED'] as const)('stops for a %s order, asking WeChat nothing', async (status) => {
+      const settled = orderFixture({ status, nextCheckAt: undefined });
+      await h.store.create(settled);
+      expect(await h.reconciler.check(checkOf(settled, 2, at(30)))).toBe('final');
+      expect(h.provider.calls).toEqual([]);
+      expect(h.scheduler.attempts).toEqual([]);
+    });
+  });
+
+  describe('stale', () => {
+    it('stops a check the order no longer waits for, asking WeChat nothing', async () => {
+      expect(await h.reconciler.check(checkOf(pending, 0, at(25)))).toBe('stale');
+      expect(h.provider.calls).toEqual([]);
+      expect(h.scheduler.attempts).toEqual([]);
+    });
+
+    it('makes a redelivered check stale once its successor is scheduled: one chain, never two', async () => {
+      h.provider.onQuery(tradeReport(pending.outTradeNo, 'NOTPAY'));
+      const check = checkOf(pending);
+      expect(await h.reconciler.check(check)).toBe('checked-again');
+      expect(await h.reconciler.check(check)).toBe('stale');
+      expect(h.provider.callsOf('query')).toHaveLength(1);
+      expect(h.scheduler.scheduled).toHaveLength(1);
+    });
+  });
+
+  describe('WeChat answers before expiry', () => {
+    it('paid: records the payment, moved by the reconciler, and schedules nothing', async () => {
+      h.provider.onQuery(tradeReport(pending.outTradeNo, 'SUCCESS'));
+      expect(await h.reconciler.check(checkOf(pending))).toBe('paid');
+      const stored = await h.store.get(pending.outTradeNo);
+      expect(stored).toMatchObject({ status: 'PAID', payment: paymentFacts() });
+      expect(stored?.nextCheckAt).toBeUndefined();
+      expect(stored?.history.at(-1)).toEqual({ at: at(30), from: 'PENDING', to: 'PAID', source: 'reconcile' });
+      expect(h.scheduler.attempts).toEqual([]);
+    });
+
+    it('closed: records WeChat’s close and schedules nothing', async () => {
+      h.provider.onQuery(tradeReport(pending.outTradeNo, 'CLOSED'));
+      expect(await h.reconciler.check(checkOf(pending))).toBe('closed');
+      expect(await h.store.get(pending.outTradeNo)).toMatchObject({ status: 'CLOSED', reason: 'CLOSED' });
+      expect(h.scheduler.attempts).toEqual([]);
+    });
+
+    it('checked-again: not paid yet, the next check follows the schedule', async () => {
+      h.provider.onQuery(tradeReport(pending.outTradeNo, 'NOTPAY'));
+      expect(await h.reconciler.check(checkOf(pending))).toBe('checked-again');
+      expect(h.scheduler.scheduled).toEqual([{ outTradeNo: pending.outTradeNo, attempt: 1, dueAt: at(90) }]);
+      expect(await h.store.get(pending.outTradeNo)).toEqual({ ...pending, nextCheckAt: at(90) });
+    });
+
+    it('checked-again: the last interval of the schedule repeats', async () => {
+      const late = pendingOrder({ nextCheckAt: at(1000) });
+      await h.store.create(late);
+      h.clock.set(at(1000));
+      h.provider.onQuery(tradeReport(late.outTradeNo, 'USERPAYING'));
+      expect(await h.reconciler.check(checkOf(late, 7))).toBe('checked-again');
+      expect(h.scheduler.scheduled).toEqual([{ outTradeNo: late.outTradeNo, attempt: 8, dueAt: at(1120) }]);
+    });
+
+    it('checked-again: never later than the order’s expiry', async () => {
+      const nearExpiry = pendingOrder({ nextCheckAt: at(7150) });
+      await h.store.create(nearExpiry);
+      h.clock.set(at(7150));
+      h.provider.onQuery(tradeReport(nearExpiry.outTradeNo, 'NOTPAY'));
+      expect(await h.reconciler.check(checkOf(nearExpiry, 2))).toBe('checked-again');
+      expect(h.scheduler.scheduled).toEqual([{ outTradeNo: nearExpiry.outTradeNo, attempt: 3, dueAt: at(7200) }]);
+    });
+
+    it('checked-again: a FAILED order stays watched, as the payer may try again', async () => {
+      const failed = pendingOrder({ status: 'FAILED' });
+      await h.store.create(failed);
+      h.provider.onQuery(tradeReport(failed.outTradeNo, 'PAYERROR'));
+      expect(await h.reconciler.check(checkOf(failed))).toBe('checked-again');
+      expect(await h.store.get(failed.outTradeNo)).toMatchObject({ status: 'FAILED', nextCheckAt: at(90) });
+    });
+
+    it('checked-again: a refused answer moves nothing, is reported, and the checks go on', async () => {
+      h.provider.onQuery(tradeReport(pending.outTradeNo, 'SUCCESS', { mchid: '19999999' }));
+      expect(await h.reconciler.check(checkOf(pending))).toBe('checked-again');
+      expect(h.observer.events).toEqual([
+        { kind: 'rejected', reason: 'FOREIGN_MERCHANT', outTradeNo: pending.outTradeNo, source: 'reconcile' },
+      ]);
+      expect((await h.store.get(pending.outTradeNo))?.status).toBe('PENDING');
+    });
+
+    it('fails when WeChat cannot be asked, changing nothing, so the queue redelivers the check', async () => {
+      const down = wechatRefuses('SYSTEMERROR', true);
+      h.provider.onQuery(down);
+      await expect(h.reconciler.check(checkOf(pending))).rejects.toBe(down);
+      expect(await h.store.get(pending.outTradeNo)).toEqual(pending);
+      expect(h.scheduler.attempts).toEqual([]);
+    });
+
+    it('fails when the next check cannot be scheduled, with the order already due for the sweep', async () => {
+      h.provider.onQuery(tradeReport(pending.outTradeNo, 'NOTPAY'));
+      h.scheduler.failWith(new Error('queue unavailable'));
+      await expect(h.reconciler.check(checkOf(pending))).rejects.toThrow('queue unavailable');
+      expect((await h.store.get(pending.outTradeNo))?.nextCheckAt).toBe(at(90));
+      expect(await h.store.findDue(at(90), 10)).toEqual([{ outTradeNo: pending.outTradeNo, nextCheckAt: at(90) }]);
+    });
+  });
+
+  describe('at expiry', () => {
+    it('waiting-to-close: an order expiring before WeChat allows a close waits until it does', async () => {
+      const shortLived = pendingOrder({
+        nextCheckAt: at(120),
+        request: { ...pendingOrder().request, expiresAt: at(120) },
+      });
+      await h.store.create(shortLived);
+      h.clock.set(at(120));
+      h.provider.onQuery(tradeReport(shortLived.outTradeNo, 'NOTPAY'));
+
+      expect(await h.reconciler.check(checkOf(shortLived, 1))).toBe('waiting-to-close');
+      expect(h.scheduler.scheduled).toEqual([{ outTradeNo: shortLived.outTradeNo, attempt: 2, dueAt: at(300) }]);
+      expect((await h.store.get(shortLived.outTradeNo))?.nextCheckAt).toBe(at(300));
+      expect(h.provider.callsOf('close')).toEqual([]);
+    });
+
+    it('closed: an unpaid order is closed at WeChat, then here, by the reconciler', async () => {
+      const order = await expired();
+      h.provider.onQuery(tradeReport(order.outTradeNo, 'NOTPAY'));
+      h.provider.onClose(undefined);
+      expect(await h.reconciler.check(checkOf(order, 4))).toBe('closed');
+
+      const stored = await h.store.get(order.outTradeNo);
+      expect(stored).toMatchObject({ status: 'CLOSED', reason: 'closed unpaid' });
+      expect(stored?.history.at(-1)).toEqual({ at: at(7200), from: 'PENDING', to: 'CLOSED', source: 'reconcile' });
+      expect(h.provider.calls.map((call) => call.method)).toEqual(['query', 'close']);
+      expect(h.scheduler.attempts).toEqual([]);
+      expect(h.observer.events).toEqual([]);
+    });
+
+    it('closed: a FAILED order is closed at expiry like any unpaid one', async () => {
+      const order = await expired({ status: 'FAILED' });
+      h.provider.onQuery(tradeReport(order.outTradeNo, 'PAYERROR'));
+      h.provider.onClose(undefined);
+      expect(await h.reconciler.check(checkOf(order))).toBe('closed');
+    });
+
+    it.each(['ORDERCLOSED', 'ORDERNOTEXIST'])('closed: WeChat answering %s closes it here', async (code) => {
+      const order = await expired();
+      h.provider.onQuery(tradeReport(order.outTradeNo, 'NOT_FOUND'));
+      h.provider.onClose(wechatRefuses(code));
+      expect(await h.reconciler.check(checkOf(order))).toBe('closed');
+      expect((await h.store.get(order.outTradeNo))?.status).toBe('CLOSED');
+    });
+
+    it('paid: ORDERPAID at WeChat with the query confirming keeps the payment and alarms', async () => {
+      const order = await expired();
+      h.provider.onQuery(tradeReport(order.outTradeNo, 'NOTPAY'), tradeReport(order.outTradeNo, 'SUCCESS'));
+      h.provider.onClose(wechatRefuses('ORDERPAID'));
+      expect(await h.reconciler.check(checkOf(order))).toBe('paid');
+
+      expect(await h.store.get(order.outTradeNo)).toMatchObject({ status: 'PAID', payment: paymentFacts() });
+      expect(h.provider.calls.map((call) => call.method)).toEqual(['query', 'close', 'query']);
+      expect(h.observer.events).toEqual([{ kind: 'paidAtExpiry', outTradeNo: order.outTradeNo }]);
+      expect(h.scheduler.attempts).toEqual([]);
+    });
+
+    it('paid-pending-query: ORDERPAID that the query does not show yet is asked again, backing off', async () => {
+      const order = await expired();
+      h.provider.onQuery(tradeReport(order.outTradeNo, 'NOTPAY'), tradeReport(order.outTradeNo, 'NOTPAY'));
+      h.provider.onClose(wechatRefuses('ORDERPAID'));
+      expect(await h.reconciler.check(checkOf(order, 0))).toBe('paid-pending-query');
+
+      // Past the expiry, so not capped by it: the interval before attempt 1 is 60 s.
+      expect(h.scheduler.scheduled).toEqual([{ outTradeNo: order.outTradeNo, attempt: 1, dueAt: at(7260) }]);
+      expect(await h.store.get(order.outTradeNo)).toEqual({ ...order, nextCheckAt: at(7260) });
+      expect(h.observer.events).toEqual([{ kind: 'paidAtExpiry', outTradeNo: order.outTradeNo }]);
+    });
+
+    it('paid-pending-query: also when the payment WeChat shows is refused (and reported)', async () => {
+      const order = await expired();
+      const otherAmount = { amount: { total: 5, currency: 'CNY' as const }, payment: paymentFacts(5) };
+      h.provider.onQuery(
+        tradeReport(order.outTradeNo, 'NOTPAY'),
+        tradeReport(order.outTradeNo, 'SUCCESS', otherAmount),
+      );
+      h.provider.onClose(wechatRefuses('ORDERPAID'));
+      expect(await h.reconciler.check(checkOf(order, 5))).toBe('paid-pending-query');
+      expect(h.scheduler.scheduled).toEqual([{ outTradeNo: order.outTradeNo, attempt: 6, dueAt: at(7320) }]);
+      expect(h.observer.events).toEqual([
+        { kind: 'rejected', reason: 'AMOUNT_MISMATCH', outTradeNo: order.outTradeNo, source: 'reconcile' },
+        { kind: 'paidAtExpiry', outTradeNo: order.outTradeNo },
+      ]);
+    });
+
+    it('fails on any other refusal of the close, leaving the order and its check as they were', async () => {
+      const order = await expired();
+      const busy = wechatRefuses('SYSTEMERROR', true);
+      h.provider.onQuery(tradeReport(order.outTradeNo, 'NOTPAY'));
+      h.provider.onClose(busy);
+      await expect(h.reconciler.check(checkOf(order))).rejects.toBe(busy);
+      expect(await h.store.get(order.outTradeNo)).toEqual(order);
+    });
+
+    it('paid: a payment the query reports at expiry needs no close', async () => {
+      const order = await expired();
+      h.provider.onQuery(tradeReport(order.outTradeNo, 'SUCCESS'));
+      expect(await h.reconciler.check(checkOf(order))).toBe('paid');
+      expect(h.provider.callsOf('close')).toEqual([]);
+    });
+  });
+});
