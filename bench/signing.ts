@@ -7,7 +7,7 @@ import { parseV2Notification } from '#shared/wechatpay/v2/notification';
 import { canonicalString, type SignType, signV2, verifyV2 } from '#shared/wechatpay/v2/sign';
 import { decryptResource, type EncryptedResource } from '#shared/wechatpay/v3/aead';
 import { KeyRing } from '#shared/wechatpay/v3/key-ring';
-import { verifySha256Rsa } from '#shared/wechatpay/v3/rsa';
+import { verifySha256Rsa } from '#shared/wechatpay/v3/sign';
 import {
   readWechatpaySignature,
   verifyWechatpaySignature,

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { toPrivateKey, toPublicKey } from '#shared/wechatpay/v3/rsa';
+import { toPrivateKey, toPublicKey } from '#shared/wechatpay/v3/sign';
 import type { Clock } from './clock';
 
 /** A simulator option broke a rule: nothing was started. `field` names the option. */

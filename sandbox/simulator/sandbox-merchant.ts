@@ -1,7 +1,7 @@
 import { createPublicKey, generateKeyPairSync, randomInt } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import * as z from 'zod';
-import { randomCertificateSerial } from '#shared/wechatpay/v3/self-signed-certificate';
+import { randomCertificateSerial } from '#shared/wechatpay/v3/testing/self-signed-certificate';
 import { readOrCreateSecret } from './persisted-secret';
 
 /** The merchant WeChat Pay knows: who may call the API and the key both sides sign with. */

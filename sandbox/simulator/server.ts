@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { toPublicKey } from '#shared/wechatpay/v3/rsa';
+import { toPublicKey } from '#shared/wechatpay/v3/sign';
 import { systemClock } from './clock';
 import { controlRoutes } from './control-api';
 import { FaultRegistry } from './faults';

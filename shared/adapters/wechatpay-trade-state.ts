@@ -1,9 +1,8 @@
 import type { TradeState } from '../domain/ports';
-import type { V2TradeState } from '../wechatpay/v2/responses';
-import type { V3TradeState } from '../wechatpay/v3/schemas';
+import type { TradeState as WechatTradeState } from '../wechatpay/core/trade-state';
 
 /** WeChat's trade_state, the same in v2 and v3, as the domain reads it. */
-export const TRADE_STATE: Readonly<Record<V2TradeState & V3TradeState, TradeState>> = {
+export const TRADE_STATE: Readonly<Record<WechatTradeState, TradeState>> = {
   SUCCESS: 'SUCCESS',
   REFUND: 'REFUND',
   NOTPAY: 'NOTPAY',

@@ -8,10 +8,12 @@ import type {
   UnifiedOrderResponse,
   WechatPayV2ClientOptions,
 } from '../wechatpay/v2/client';
-import { appClientParams, jsapiClientParams, unixTimestamp } from '../wechatpay/v2/client-params';
-import { randomNonce } from '../wechatpay/v2/nonce';
+import { unixTimestamp } from '../wechatpay/core/clock';
+import { randomNonce } from '../wechatpay/core/nonce';
+import { appClientParams, jsapiClientParams } from '../wechatpay/v2/client-params';
 import type { SignType } from '../wechatpay/v2/sign';
 import { toWechatTime } from '../wechatpay/v2/time';
+import { toDomainError, withDomainErrors } from './wechatpay-errors';
 import { TRADE_STATE } from './wechatpay-trade-state';
 
 export interface WechatPayV2ProviderOptions extends WechatPayV2ClientOptions {
@@ -154,14 +156,19 @@ export class WechatPayV2Provider implements PaymentProvider {
 
   constructor(options: WechatPayV2ProviderOptions) {
     const { clock, ...clientOptions } = options;
-    this.client = new WechatPayV2Client(clientOptions);
+    try {
+      this.client = new WechatPayV2Client(clientOptions);
+    } catch (error) {
+      throw toDomainError(error);
+    }
     this.#apiKey = options.apiKey;
     this.#clock = clock ?? { now: () => new Date() };
     this.#nonce = options.nonce ?? randomNonce;
   }
 
   async prepay(request: PaymentRequest, notifyUrl: string): Promise<PrepayResult> {
-    const order = await this.client.unifiedOrder(toUnifiedOrderRequest(request, notifyUrl));
+    const unifiedOrder = toUnifiedOrderRequest(request, notifyUrl);
+    const order = await withDomainErrors(() => this.client.unifiedOrder(unifiedOrder));
     const merchant = {
       appid: this.client.appid,
       mchid: this.client.mchid,
@@ -172,10 +179,11 @@ export class WechatPayV2Provider implements PaymentProvider {
   }
 
   async query(outTradeNo: string): Promise<TradeReport> {
-    return toTradeReport(await this.client.orderQuery({ out_trade_no: outTradeNo }), outTradeNo);
+    const answer = await withDomainErrors(() => this.client.orderQuery({ out_trade_no: outTradeNo }));
+    return toTradeReport(answer, outTradeNo);
   }
 
   async close(outTradeNo: string): Promise<void> {
-    await this.client.closeOrder(outTradeNo);
+    await withDomainErrors(() => this.client.closeOrder(outTradeNo));
   }
 }

@@ -1,8 +1,8 @@
 import { ProviderError, ValidationError } from '../domain/errors';
 import type { PaymentFacts, PaymentRequest } from '../domain/order';
 import type { PaymentProvider, PrepayResult, TradeReport } from '../domain/ports';
-import type { V3PrepayInput, WechatPayV3Client } from '../wechatpay/v3/client';
-import type { V3Transaction } from '../wechatpay/v3/schemas';
+import type { V3PrepayInput, V3Transaction, WechatPayV3Client } from '../wechatpay/v3/client';
+import { withDomainErrors } from './wechatpay-errors';
 import { TRADE_STATE } from './wechatpay-trade-state';
 
 /**
@@ -79,6 +79,10 @@ export class WechatPayV3Provider implements PaymentProvider {
   constructor(readonly client: WechatPayV3Client) {}
 
   async prepay(request: PaymentRequest, notifyUrl: string): Promise<PrepayResult> {
+    return withDomainErrors(() => this.prepayAtWechat(request, notifyUrl));
+  }
+
+  private async prepayAtWechat(request: PaymentRequest, notifyUrl: string): Promise<PrepayResult> {
     const input = toPrepayInput(request, notifyUrl);
     switch (request.tradeType) {
       case 'JSAPI': {
@@ -106,7 +110,7 @@ export class WechatPayV3Provider implements PaymentProvider {
   async query(outTradeNo: string): Promise<TradeReport> {
     let transaction: V3Transaction;
     try {
-      transaction = await this.client.queryByOutTradeNo(outTradeNo);
+      transaction = await withDomainErrors(() => this.client.queryByOutTradeNo(outTradeNo));
     } catch (error) {
       if (error instanceof ProviderError && error.code === 'ORDERNOTEXIST') {
         return {
@@ -126,6 +130,6 @@ export class WechatPayV3Provider implements PaymentProvider {
   }
 
   async close(outTradeNo: string): Promise<void> {
-    await this.client.close(outTradeNo);
+    await withDomainErrors(() => this.client.close(outTradeNo));
   }
 }

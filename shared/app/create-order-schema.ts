@@ -4,7 +4,7 @@ import * as z from 'zod';
 import { ValidationError } from '../domain/errors';
 import { TRADE_TYPES } from '../domain/order';
 import type { NewPayment } from '../domain/payment-request';
-import { isPlainText, utf8Bytes } from '../wechatpay/text-fields';
+import { isPlainText, utf8Bytes } from '../wechatpay/core/text-fields';
 
 const OUT_TRADE_NO = /^[0-9A-Za-z_\-|*]{6,32}$/;
 

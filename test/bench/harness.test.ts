@@ -18,7 +18,7 @@ import { PAYMENT_BUNDLING } from '#infra/cdk/payment-function';
 import { SANDBOX_MERCHANT } from '#sandbox/simulator/sandbox-merchant';
 import { parseCreateOrder } from '#shared/app/create-order-schema';
 import { verifyV2 } from '#shared/wechatpay/v2/sign';
-import { outTradeNoSchema } from '#shared/wechatpay/v2/requests';
+import { outTradeNoSchema } from '#shared/wechatpay/core/trade-ids';
 import { parseXml } from '#shared/wechatpay/v2/xml';
 
 describe('measureOps', () => {

@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { SANDBOX_MERCHANT } from '#sandbox/simulator/sandbox-merchant';
 import type { Order } from '#shared/domain/order';
-import { encryptResource } from '#shared/wechatpay/v3/aead';
-import { signWechatpayMessage } from '#shared/wechatpay/v3/wechatpay-signature';
+import { encryptResource } from '#shared/wechatpay/v3/testing/wechat-messages';
+import { signWechatpayMessage } from '#shared/wechatpay/v3/testing/wechat-messages';
 import { paidV3Transaction, signedV3Notification, startTestStack, type TestStack } from '../helpers/local-stack';
 
 /** v3 notifications at the same endpoint: RSA-verified, AES-256-GCM-decrypted, then the same domain path as v2. */

@@ -3,12 +3,8 @@ import { createPublicKey } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { verifyV2 } from '#shared/wechatpay/v2/sign';
-import {
-  verifyAppClientParams,
-  verifyJsapiClientParams,
-  type AppClientParams,
-  type JsapiClientParams,
-} from '#shared/wechatpay/v3/client-params';
+import { type AppClientParams, type JsapiClientParams } from '#shared/wechatpay/v3/client-params';
+import { verifyAppClientParams, verifyJsapiClientParams } from '#shared/wechatpay/v3/testing/wechat-checks';
 import { SANDBOX_MERCHANT } from '#sandbox/simulator/sandbox-merchant';
 import { startTestStack, type TestStack } from '../helpers/local-stack';
 import { waitFor } from '../helpers/wait-for';

@@ -4,7 +4,7 @@ import { inject } from 'vitest';
 
 import { SANDBOX_MERCHANT } from '#sandbox/simulator/sandbox-merchant';
 import { type LocalStack, type LocalStackOptions, startLocalStack } from '#sandbox/local/stack';
-import { buildTransactionNotification } from '#shared/wechatpay/v3/notification';
+import { buildTransactionNotification } from '#shared/wechatpay/v3/testing/wechat-messages';
 import { paidNotificationFields, signedV2Notification, type V2Fields } from './wechatpay-v2';
 
 export interface HttpAnswer {

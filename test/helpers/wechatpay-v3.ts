@@ -8,11 +8,11 @@ import type { KeyObject } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Clock } from '#shared/domain/ports';
-import { verifyAuthorization } from '#shared/wechatpay/v3/authorization';
-import type { AuthorizationCheck } from '#shared/wechatpay/v3/authorization';
-import { buildTransactionNotification } from '#shared/wechatpay/v3/notification';
-import { createSelfSignedCertificate } from '#shared/wechatpay/v3/self-signed-certificate';
-import { signWechatpayMessage } from '#shared/wechatpay/v3/wechatpay-signature';
+import { verifyAuthorization } from '#shared/wechatpay/v3/testing/wechat-checks';
+import type { AuthorizationCheck } from '#shared/wechatpay/v3/testing/wechat-checks';
+import { buildTransactionNotification } from '#shared/wechatpay/v3/testing/wechat-messages';
+import { createSelfSignedCertificate } from '#shared/wechatpay/v3/testing/self-signed-certificate';
+import { signWechatpayMessage } from '#shared/wechatpay/v3/testing/wechat-messages';
 import { loadVectors } from './vectors';
 
 // ---- Published vectors (test/helpers/vectors) ------------------------------------------------------

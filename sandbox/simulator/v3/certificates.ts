@@ -1,4 +1,4 @@
-import { buildCertificatesAnswer } from '#shared/wechatpay/v3/platform-certificates';
+import { buildCertificatesAnswer } from '#shared/wechatpay/v3/testing/wechat-messages';
 import type { V3Context } from './context';
 import { answer } from './replies';
 import type { V3Reply } from './replies';

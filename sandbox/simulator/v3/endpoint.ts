@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { verifyAuthorization } from '#shared/wechatpay/v3/authorization';
+import { verifyAuthorization } from '#shared/wechatpay/v3/testing/wechat-checks';
 import type { ApiCallKind, ApiFault, FaultRegistry } from '../faults';
 import { BodyTooLargeError, readBody, sendText, sendWithHeaders } from '../http-io';
 import type { ReplyHolds } from '../reply-hold';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import { buildTransactionNotification } from '#shared/wechatpay/v3/notification';
+import { buildTransactionNotification } from '#shared/wechatpay/v3/testing/wechat-messages';
 import { HEADER_SIGNATURE } from '#shared/wechatpay/v3/wechatpay-signature';
 import type { Clock } from '../clock';
 import type { NotificationFormat } from '../notification-scheduler';

@@ -2,8 +2,8 @@ import { createHash, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { join } from 'node:path';
 import { PUBLIC_KEY_ID_PREFIX } from '#shared/wechatpay/v3/key-ring';
-import { toPrivateKey } from '#shared/wechatpay/v3/rsa';
-import { createSelfSignedCertificate } from '#shared/wechatpay/v3/self-signed-certificate';
+import { toPrivateKey } from '#shared/wechatpay/v3/sign';
+import { createSelfSignedCertificate } from '#shared/wechatpay/v3/testing/self-signed-certificate';
 import { readOrCreateSecret } from '../persisted-secret';
 
 /**

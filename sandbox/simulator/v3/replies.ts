@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import { signWechatpayMessage } from '#shared/wechatpay/v3/wechatpay-signature';
+import { signWechatpayMessage } from '#shared/wechatpay/v3/testing/wechat-messages';
 import { nonce } from '../ids';
 
 /**

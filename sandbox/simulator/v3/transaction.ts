@@ -1,4 +1,4 @@
-import { toWechatTime } from '#shared/wechatpay/v3/time-format';
+import { toWechatTime } from '#shared/wechatpay/v3/time';
 import type { SimOrder, TradeState } from '../order-model';
 
 const STATE_DESCRIPTIONS: Record<TradeState, string> = {

@@ -1,8 +1,8 @@
-import { outTradeNoSchema } from './requests';
-import type { Fields } from './responses';
+import { isOutTradeNo } from '../core/trade-ids';
+import type { Fields, PaymentFields } from './responses';
+import { missingPaymentFact, readPaymentFields } from './responses';
 import type { SignType } from './sign';
 import { signTypeOf, verifyV2 } from './sign';
-import { WECHAT_TIME_PATTERN } from './time';
 import { XmlError, parseXml, toXml } from './xml';
 
 /**
@@ -15,24 +15,11 @@ import { XmlError, parseXml, toXml } from './xml';
 /** A real notification is one to three kilobytes (with coupon fields); more is not WeChat. */
 export const MAX_NOTIFICATION_BYTES = 32 * 1024;
 
-export interface V2PaymentNotification {
+export interface V2PaymentNotification extends PaymentFields {
   result_code: 'SUCCESS' | 'FAIL';
   appid: string;
   mch_id: string;
   out_trade_no: string;
-  /** Present when result_code is SUCCESS. */
-  transaction_id?: string;
-  /** Integer fen; present when result_code is SUCCESS. */
-  total_fee?: number;
-  cash_fee?: number;
-  /** ISO 4217; WeChat omits it for CNY. */
-  fee_type?: string;
-  /** yyyyMMddHHmmss, Beijing time; present when result_code is SUCCESS. */
-  time_end?: string;
-  bank_type?: string;
-  openid?: string;
-  trade_type?: string;
-  attach?: string;
   err_code?: string;
   err_code_des?: string;
   /** The algorithm the signature turned out to use. */
@@ -47,16 +34,8 @@ export type V2NotificationResult =
 function reject(reason: string, fields?: Fields): V2NotificationResult {
   const outTradeNo = fields?.out_trade_no;
   // Only a well-formed order number is worth filing the rejection under.
-  if (outTradeNo !== undefined && outTradeNoSchema.safeParse(outTradeNo).success)
-    return { ok: false, reason, outTradeNo };
+  if (isOutTradeNo(outTradeNo)) return { ok: false, reason, outTradeNo };
   return { ok: false, reason };
-}
-
-function fen(text: string | undefined): number | undefined | null {
-  if (text === undefined || text === '') return undefined;
-  if (!/^\d{1,16}$/.test(text)) return null;
-  const n = Number(text);
-  return Number.isSafeInteger(n) ? n : null;
 }
 
 /** Parses and verifies a v2 payment notification body; never throws for bad input. */
@@ -90,44 +69,25 @@ export function parseV2Notification(
   for (const key of ['appid', 'mch_id', 'out_trade_no'] as const) {
     if (!fields[key]) return reject(`notification lacks ${key}`, fields);
   }
-  if (!outTradeNoSchema.safeParse(fields.out_trade_no).success)
-    return reject('notification has a malformed out_trade_no');
+  if (!isOutTradeNo(fields.out_trade_no)) return reject('notification has a malformed out_trade_no');
 
-  const totalFee = fen(fields.total_fee);
-  const cashFee = fen(fields.cash_fee);
-  if (totalFee === null) return reject('total_fee is not an integer amount', fields);
-  if (cashFee === null) return reject('cash_fee is not an integer amount', fields);
+  const payment = readPaymentFields(fields);
+  if ('badAmount' in payment) return reject(`${payment.badAmount} is not an integer amount`, fields);
 
   const n: V2PaymentNotification = {
     result_code: resultCode,
     appid: fields.appid as string,
     mch_id: fields.mch_id as string,
     out_trade_no: fields.out_trade_no as string,
+    ...payment,
     sign_type: signType,
     raw: fields,
   };
-  if (totalFee !== undefined) n.total_fee = totalFee;
-  if (cashFee !== undefined) n.cash_fee = cashFee;
-  for (const key of [
-    'transaction_id',
-    'fee_type',
-    'time_end',
-    'bank_type',
-    'openid',
-    'trade_type',
-    'attach',
-    'err_code',
-    'err_code_des',
-  ] as const) {
-    const v = fields[key];
-    if (v !== undefined && v !== '') n[key] = v;
-  }
+  if (fields.err_code) n.err_code = fields.err_code;
+  if (fields.err_code_des) n.err_code_des = fields.err_code_des;
   if (resultCode === 'SUCCESS') {
-    if (n.transaction_id === undefined) return reject('paid notification lacks transaction_id', fields);
-    if (n.total_fee === undefined) return reject('paid notification lacks total_fee', fields);
-    if (n.time_end === undefined || !WECHAT_TIME_PATTERN.test(n.time_end)) {
-      return reject('paid notification lacks a valid time_end', fields);
-    }
+    const missing = missingPaymentFact(n);
+    if (missing !== undefined) return reject(`paid notification lacks ${missing}`, fields);
   }
   return { ok: true, notification: n };
 }
@@ -140,8 +100,8 @@ export function notificationReply(ok: boolean, message: string): string {
 
 function replyMessage(message: string): string {
   // Keep the reply small and XML-safe whatever the caller passes.
-  // eslint-disable-next-line no-control-regex -- matching control characters is the point
   const clean = message
+    // eslint-disable-next-line no-control-regex -- matching control characters is the point
     .replace(/[\u0000-\u001F\u007F\uD800-\uDFFF\uFFFE\uFFFF]/g, ' ')
     .trim()
     .slice(0, 128);

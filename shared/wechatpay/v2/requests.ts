@@ -1,6 +1,7 @@
 import * as z from 'zod';
+import { isPlainText, utf8Bytes } from '../core/text-fields';
+import { outTradeNoSchema, transactionIdSchema } from '../core/trade-ids';
 import { fromWechatTime } from './time';
-import { isPlainText, utf8Bytes } from '../text-fields';
 
 /**
  * What the v2 client sends, validated before anything is signed or sent. Field names are WeChat's.
@@ -33,12 +34,6 @@ export interface UnifiedOrderRequest {
 export type OrderQueryRequest = { out_trade_no: string } | { transaction_id: string };
 
 const maxBytes = (n: number) => (s: string) => utf8Bytes(s) <= n;
-
-export const outTradeNoSchema = z
-  .string()
-  .regex(/^[0-9A-Za-z_\-|*]{1,32}$/, 'must be 1-32 characters of 0-9 A-Z a-z _ - | *');
-
-export const transactionIdSchema = z.string().regex(/^[0-9A-Za-z]{1,32}$/, 'must be 1-32 letters or digits');
 
 export const nonceSchema = z.string().regex(/^[0-9A-Za-z_-]{1,32}$/, 'must be 1-32 of 0-9 A-Z a-z _ -');
 

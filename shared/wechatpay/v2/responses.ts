@@ -1,4 +1,6 @@
-import { invalidResponseError } from './classification';
+import { invalidResponseError } from '../core/errors';
+import type { TradeState } from '../core/trade-state';
+import { isTradeState } from '../core/trade-state';
 import type { V2TradeType } from './requests';
 import { V2_TRADE_TYPES } from './requests';
 import { WECHAT_TIME_PATTERN } from './time';
@@ -21,27 +23,9 @@ export interface UnifiedOrderResponse {
   raw: Fields;
 }
 
-/** v2 trade_state values (ACCEPT: accepted, awaiting debit, as in WeChat's later v2 pages). */
-export const V2_TRADE_STATES = [
-  'SUCCESS',
-  'REFUND',
-  'NOTPAY',
-  'CLOSED',
-  'REVOKED',
-  'USERPAYING',
-  'PAYERROR',
-  'ACCEPT',
-] as const;
-export type V2TradeState = (typeof V2_TRADE_STATES)[number];
-
-export interface OrderQueryFound {
-  found: true;
-  trade_state: V2TradeState;
-  trade_state_desc?: string;
-  appid: string;
-  mch_id: string;
-  out_trade_no: string;
-  /** Present once paid (SUCCESS, REFUND). */
+/** What v2 tells about a payment, in an orderquery answer and a payment notification alike. */
+export interface PaymentFields {
+  /** Present once paid. */
   transaction_id?: string;
   /** Integer fen. */
   total_fee?: number;
@@ -55,6 +39,15 @@ export interface OrderQueryFound {
   openid?: string;
   trade_type?: string;
   attach?: string;
+}
+
+export interface OrderQueryFound extends PaymentFields {
+  found: true;
+  trade_state: TradeState;
+  trade_state_desc?: string;
+  appid: string;
+  mch_id: string;
+  out_trade_no: string;
   raw: Fields;
 }
 
@@ -70,6 +63,47 @@ export interface OrderQueryNotFound {
 
 export type OrderQueryResponse = OrderQueryFound | OrderQueryNotFound;
 
+/** WeChat's fen text as a number; null when it is not an exact non-negative integer, undefined when absent. */
+function readFen(text: string | undefined): number | undefined | null {
+  if (text === undefined || text === '') return undefined;
+  if (!/^\d{1,16}$/.test(text)) return null;
+  const n = Number(text);
+  return Number.isSafeInteger(n) ? n : null;
+}
+
+const PAYMENT_TEXT_FIELDS = [
+  'transaction_id',
+  'fee_type',
+  'time_end',
+  'bank_type',
+  'openid',
+  'trade_type',
+  'attach',
+] as const;
+
+/** The payment fields present in `fields`, amounts as numbers, or which amount is not an exact integer. */
+export function readPaymentFields(fields: Fields): PaymentFields | { badAmount: 'total_fee' | 'cash_fee' } {
+  const payment: PaymentFields = {};
+  for (const key of ['total_fee', 'cash_fee'] as const) {
+    const amount = readFen(fields[key]);
+    if (amount === null) return { badAmount: key };
+    if (amount !== undefined) payment[key] = amount;
+  }
+  for (const key of PAYMENT_TEXT_FIELDS) {
+    const v = present(fields, key);
+    if (v !== undefined) payment[key] = v;
+  }
+  return payment;
+}
+
+/** What a paid answer or notification lacks of the payment's facts, or undefined when it has them all. */
+export function missingPaymentFact(payment: PaymentFields): string | undefined {
+  if (payment.transaction_id === undefined) return 'transaction_id';
+  if (payment.total_fee === undefined) return 'total_fee';
+  if (payment.time_end === undefined || !WECHAT_TIME_PATTERN.test(payment.time_end)) return 'a valid time_end';
+  return undefined;
+}
+
 function present(fields: Fields, key: string): string | undefined {
   const v = fields[key];
   return v === undefined || v === '' ? undefined : v;
@@ -79,20 +113,6 @@ function required(fields: Fields, key: string, context: string): string {
   const v = present(fields, key);
   if (v === undefined) throw invalidResponseError(`${context}: answer lacks ${key}`);
   return v;
-}
-
-/** WeChat's fen text as a number, refusing anything that is not an exact non-negative integer. */
-export function parseFen(text: string, field: string): number {
-  if (!/^\d{1,16}$/.test(text))
-    throw invalidResponseError(`${field} is not an integer amount: ${JSON.stringify(text)}`);
-  const value = Number(text);
-  if (!Number.isSafeInteger(value)) throw invalidResponseError(`${field} is out of range: ${text}`);
-  return value;
-}
-
-function optionalFen(fields: Fields, key: string): number | undefined {
-  const v = present(fields, key);
-  return v === undefined ? undefined : parseFen(v, key);
 }
 
 export function decodeUnifiedOrder(fields: Fields, requestedType: V2TradeType): UnifiedOrderResponse {
@@ -132,48 +152,34 @@ export function decodeOrderQuery(
     return notFound;
   }
   const state = required(fields, 'trade_state', context);
-  if (!(V2_TRADE_STATES as readonly string[]).includes(state))
-    throw invalidResponseError(`${context}: unknown trade_state ${state}`);
+  if (!isTradeState(state)) throw invalidResponseError(`${context}: unknown trade_state ${state}`);
   const outTradeNo = present(fields, 'out_trade_no') ?? asked.out_trade_no;
   if (outTradeNo === undefined) throw invalidResponseError(`${context}: answer lacks out_trade_no`);
   if (asked.out_trade_no !== undefined && outTradeNo !== asked.out_trade_no) {
     throw invalidResponseError(`${context}: answer is about out_trade_no ${outTradeNo}, not ${asked.out_trade_no}`);
   }
-  const transactionId = present(fields, 'transaction_id');
-  if (asked.transaction_id !== undefined && transactionId !== asked.transaction_id) {
+  if (asked.transaction_id !== undefined && present(fields, 'transaction_id') !== asked.transaction_id) {
     throw invalidResponseError(`${context}: answer is about another transaction_id`);
+  }
+  const payment = readPaymentFields(fields);
+  if ('badAmount' in payment) {
+    const { badAmount } = payment;
+    throw invalidResponseError(`${badAmount} is not an integer amount: ${JSON.stringify(fields[badAmount])}`);
   }
   const found: OrderQueryFound = {
     found: true,
-    trade_state: state as V2TradeState,
+    trade_state: state,
     appid,
     mch_id: mchId,
     out_trade_no: outTradeNo,
+    ...payment,
     raw: fields,
   };
-  const totalFee = optionalFen(fields, 'total_fee');
-  const cashFee = optionalFen(fields, 'cash_fee');
-  if (totalFee !== undefined) found.total_fee = totalFee;
-  if (cashFee !== undefined) found.cash_fee = cashFee;
-  if (transactionId !== undefined) found.transaction_id = transactionId;
-  for (const key of [
-    'trade_state_desc',
-    'fee_type',
-    'time_end',
-    'bank_type',
-    'openid',
-    'trade_type',
-    'attach',
-  ] as const) {
-    const v = present(fields, key);
-    if (v !== undefined) found[key] = v;
-  }
+  const description = present(fields, 'trade_state_desc');
+  if (description !== undefined) found.trade_state_desc = description;
   if (state === 'SUCCESS' || state === 'REFUND') {
-    if (found.transaction_id === undefined) throw invalidResponseError(`${context}: paid order lacks transaction_id`);
-    if (found.total_fee === undefined) throw invalidResponseError(`${context}: paid order lacks total_fee`);
-    if (found.time_end === undefined || !WECHAT_TIME_PATTERN.test(found.time_end)) {
-      throw invalidResponseError(`${context}: paid order lacks a valid time_end`);
-    }
+    const missing = missingPaymentFact(found);
+    if (missing !== undefined) throw invalidResponseError(`${context}: paid order lacks ${missing}`);
   }
   return found;
 }

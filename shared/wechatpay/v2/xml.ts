@@ -1,4 +1,5 @@
 import { XMLParser } from 'fast-xml-parser';
+import { LONE_SURROGATE } from '../core/text-fields';
 
 /** WeChat's messages are a few hundred bytes; anything near this cap is hostile. */
 export const DEFAULT_MAX_XML_BYTES = 64 * 1024;
@@ -12,14 +13,10 @@ export class XmlError extends Error {
 
 // XML 1.0 forbids these code points anywhere in a document (C0 controls except tab, LF, CR;
 // U+FFFE/U+FFFF; lone surrogates).
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
-const FORBIDDEN_CHARS =
-  /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-/** Whether `value` can be carried in an XML document at all. */
-export function isXmlSafe(value: string): boolean {
-  return !FORBIDDEN_CHARS.test(value);
-}
+const FORBIDDEN_CHARS = new RegExp(
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  `${/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/.source}|${LONE_SURROGATE.source}`,
+);
 
 const PREDEFINED_ENTITIES: Readonly<Record<string, string>> = {
   amp: '&',
@@ -122,8 +119,8 @@ export function toXml(params: Record<string, string | undefined>): string {
 /**
  * Parses WeChat's flat `<xml>` envelope (`<root>` inside a refund's req_info) into string fields.
  * Refuses DOCTYPE and entity declarations (no XXE, no billion laughs), characters XML forbids,
- * nested elements, mixed content, repeated fields and documents over `maxBytes`. Only XML's five predefined entities and character
- * references are decoded (outside CDATA).
+ * nested elements, mixed content, repeated fields and documents over `maxBytes`. Only XML's five
+ * predefined entities and character references are decoded (outside CDATA).
  */
 export function parseXml(body: string, maxBytes = DEFAULT_MAX_XML_BYTES, rootName = 'xml'): Record<string, string> {
   if (typeof body !== 'string') throw new XmlError('document must be a string');

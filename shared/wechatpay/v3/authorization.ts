@@ -1,12 +1,12 @@
 import type { KeyObject } from 'node:crypto';
-import * as z from 'zod';
-import { signSha256Rsa, verifySha256Rsa } from './rsa';
+import { signSha256Rsa } from './sign';
 
 /**
  * The merchant's request signature (APIv3 "Authorization" header):
  *   WECHATPAY2-SHA256-RSA2048 mchid="…",nonce_str="…",signature="…",timestamp="…",serial_no="…"
  * signed over `METHOD\nURL\nTIMESTAMP\nNONCE\nBODY\n`, URL being the path plus query string exactly
  * as sent. The merchant signs with its API certificate's private key; serial_no names that certificate.
+ * WeChat's check of it is in testing/wechat-checks.ts.
  */
 
 export const AUTHORIZATION_SCHEME = 'WECHATPAY2-SHA256-RSA2048';
@@ -55,74 +55,4 @@ export function signRequest(
     timestamp,
     serial_no: merchant.serialNo,
   });
-}
-
-const fieldsSchema = z.object({
-  mchid: z.string().min(1).max(32),
-  nonce_str: z.string().min(1).max(32),
-  signature: z.string().min(1).max(1024),
-  timestamp: z.string().regex(/^\d{1,12}$/),
-  serial_no: z.string().min(1).max(64),
-});
-
-export interface ParsedAuthorization {
-  scheme: string;
-  fields: AuthorizationFields;
-}
-
-/** Parses the header; pairs in any order, each exactly once. Undefined when malformed. */
-export function parseAuthorization(header: string): ParsedAuthorization | undefined {
-  const match = /^(\S+) (.*)$/s.exec(header.trim());
-  if (!match) return undefined;
-  const [, scheme = '', rest = ''] = match;
-  const pair = /\s*([a-z_]+)="([^"]*)"\s*(,|$)/y;
-  const seen: Record<string, string> = {};
-  while (pair.lastIndex < rest.length) {
-    const m = pair.exec(rest);
-    if (!m) return undefined;
-    const [, key = '', value = '', sep] = m;
-    if (Object.hasOwn(seen, key)) return undefined;
-    seen[key] = value;
-    if (sep === '') break;
-  }
-  if (pair.lastIndex !== rest.length) return undefined;
-  const parsed = fieldsSchema.safeParse(seen);
-  return parsed.success ? { scheme, fields: parsed.data } : undefined;
-}
-
-export type AuthorizationCheck =
-  { ok: true; fields: AuthorizationFields } | { ok: false; code: 'SIGN_ERROR' | 'INVALID_REQUEST'; message: string };
-
-/**
- * WeChat's side of the request signature (for the simulator): header well formed, merchant and
- * certificate serial as expected, timestamp within 5 minutes, signature valid for the merchant's key.
- */
-export function verifyAuthorization(
-  request: SignableRequest & { authorization: string | undefined },
-  expected: { publicKey: KeyObject; mchid?: string; serialNo?: string; now: Date; maxSkewSeconds?: number },
-): AuthorizationCheck {
-  if (request.authorization === undefined || request.authorization === '') {
-    return { ok: false, code: 'SIGN_ERROR', message: 'missing Authorization header' };
-  }
-  const parsed = parseAuthorization(request.authorization);
-  if (!parsed) return { ok: false, code: 'SIGN_ERROR', message: 'malformed Authorization header' };
-  if (parsed.scheme !== AUTHORIZATION_SCHEME) {
-    return { ok: false, code: 'SIGN_ERROR', message: `unsupported authorization scheme ${parsed.scheme}` };
-  }
-  const { fields } = parsed;
-  if (expected.mchid !== undefined && fields.mchid !== expected.mchid) {
-    return { ok: false, code: 'SIGN_ERROR', message: 'mchid does not match' };
-  }
-  if (expected.serialNo !== undefined && fields.serial_no.toUpperCase() !== expected.serialNo.toUpperCase()) {
-    return { ok: false, code: 'SIGN_ERROR', message: 'serial_no is not the merchant certificate' };
-  }
-  const skew = Math.abs(Math.floor(expected.now.getTime() / 1000) - Number(fields.timestamp));
-  if (skew > (expected.maxSkewSeconds ?? MAX_CLOCK_SKEW_SECONDS)) {
-    return { ok: false, code: 'SIGN_ERROR', message: 'timestamp is too far from now' };
-  }
-  const message = requestSignMessage(request, fields.timestamp, fields.nonce_str);
-  if (!verifySha256Rsa(message, fields.signature, expected.publicKey)) {
-    return { ok: false, code: 'SIGN_ERROR', message: 'signature does not verify' };
-  }
-  return { ok: true, fields };
 }

@@ -1,34 +1,48 @@
-import { randomBytes } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import * as z from 'zod';
-import { ProviderError, ValidationError } from '#shared/domain/errors';
-import type { Clock } from '#shared/domain/ports';
+import type { Transport, TransportOptions } from '../core/client-options';
+import { transportOf, transportOptionsShape } from '../core/client-options';
+import type { Clock } from '../core/clock';
+import { systemClock, unixTimestamp } from '../core/clock';
+import type { AnswerFacts } from '../core/errors';
+import { WechatPayValidationError, invalidResponseError, signatureError } from '../core/errors';
+import { exchange, readBodyUpTo } from '../core/http-exchange';
+import { isRetryableStatus } from '../core/http-status';
+import { parseOrThrow } from '../core/parse-or-throw';
+import type { Backoff } from '../core/retry';
+import { withRetries } from '../core/retry';
+import { outTradeNoSchema, transactionIdSchema } from '../core/trade-ids';
 import { apiV3KeyBytes } from './aead';
 import { signRequest } from './authorization';
 import { appClientParams, jsapiClientParams } from './client-params';
 import type { AppClientParams, JsapiClientParams } from './client-params';
-import { CLIENT_ERROR_CODES, classifyV3Error, isRetryableStatus } from './error-codes';
+import { classifyV3Error } from './error-codes';
 import { KeyRing, PUBLIC_KEY_ID_PREFIX } from './key-ring';
 import type { PlatformKeySource } from './key-ring';
 import { RefreshingKeySource, decodeCertificatesAnswer } from './platform-certificates';
 import type { PlatformCertificate } from './platform-certificates';
-import { toPrivateKey, toPublicKey } from './rsa';
+import type { V3H5Info, V3PrepayInput } from './requests';
+import { h5InfoSchema, openidSchema, prepayInputSchema } from './requests';
+import type { V3Transaction } from './responses';
 import {
   codeUrlAnswerSchema,
   errorAnswerSchema,
   h5UrlAnswerSchema,
   prepayIdAnswerSchema,
   transactionSchema,
-} from './schemas';
-import type { V3Transaction } from './schemas';
-import { toWechatTime } from './time-format';
+} from './responses';
+import { toPrivateKey, toPublicKey } from './sign';
+import { toWechatTime } from './time';
 import { readWechatpaySignature, verifyWechatpaySignature } from './wechatpay-signature';
 import type { SignatureCheck, WechatpaySignature } from './wechatpay-signature';
+
+export type { V3H5Info, V3PrepayInput } from './requests';
+export type { V3Transaction } from './responses';
 
 /**
  * WeChat Pay APIv3 client for a direct merchant: signs every request with the merchant's RSA key,
  * verifies every answer (signature, serial, timestamp) before reading it, retries what may succeed
- * on a second try, and throws ProviderError (codes in error-codes.ts) for everything else.
+ * on a second try, and throws WechatPayError (codes in error-codes.ts) for everything else.
  *
  * Verification keys: the WeChat Pay public key when configured (`publicKeyId` = `PUB_KEY_ID_…`),
  * plus platform certificates downloaded from /v3/certificates on first need and again whenever an
@@ -38,9 +52,7 @@ import type { SignatureCheck, WechatpaySignature } from './wechatpay-signature';
  * Answers with HTTP 5xx or 429 are not verified: nothing is decided on them, they are only retried.
  */
 
-export interface WechatPayV3ClientOptions {
-  /** `https://api.mch.weixin.qq.com`, or the simulator's address. */
-  baseUrl: string;
+export interface WechatPayV3ClientOptions extends TransportOptions {
   mchid: string;
   appid: string;
   /** The merchant API certificate's private key, PEM (PKCS#8 or PKCS#1), RSA ≥ 2048 bits. */
@@ -53,47 +65,19 @@ export interface WechatPayV3ClientOptions {
   publicKey?: string;
   /** Its id, `PUB_KEY_ID_…`, as WeChat sends it in Wechatpay-Serial. */
   publicKeyId?: string;
-  /** Per attempt, including reading the body. Default 5 000. */
-  timeoutMs?: number;
-  /** Attempts for retryable failures, first included. Default 3. */
-  maxAttempts?: number;
-  fetch?: typeof fetch;
   clock?: Clock;
-  /** Nonces for Authorization and client params. Default 32 random hex chars. */
-  nonce?: () => string;
-  sleep?: (ms: number) => Promise<void>;
   /** Minimum time between two certificate downloads triggered by unknown serials. Default 60 000. */
   certificateRefreshIntervalMs?: number;
 }
 
-/** What every prepay takes. */
-export interface V3PrepayInput {
-  description: string;
-  outTradeNo: string;
-  notifyUrl: string;
-  amount: { total: number; currency?: 'CNY' };
-  /** Any ISO 8601 instant; sent as RFC 3339 in +08:00 without fractions. */
-  timeExpire?: string;
-  attach?: string;
-  /** Sent as scene_info.payer_client_ip. Required for H5. */
-  payerClientIp?: string;
-}
-
-export interface V3H5Info {
-  type: string;
-  app_name?: string;
-  app_url?: string;
-  bundle_id?: string;
-  package_name?: string;
-}
-
-const systemClock: Clock = { now: () => new Date() };
 const MAX_ANSWER_BYTES = 1024 * 1024;
 const USER_AGENT = 'wechatpay-serverless (node) WeChatPay-APIv3';
 
+export const RETRY_BACKOFF: Backoff = { firstMs: 200, capMs: 2_000, jitter: 'equal' };
+
 const optionsSchema = z
   .object({
-    baseUrl: z.url({ protocol: /^https?$/ }),
+    ...transportOptionsShape,
     mchid: z.string().regex(/^[0-9A-Za-z]{1,32}$/),
     appid: z.string().min(1).max(32),
     privateKey: z.string().min(1),
@@ -101,15 +85,9 @@ const optionsSchema = z
     apiV3Key: z.string().refine((k) => Buffer.byteLength(k, 'utf8') === 32, 'must be exactly 32 bytes'),
     publicKey: z.string().min(1).optional(),
     publicKeyId: z.string().startsWith(PUBLIC_KEY_ID_PREFIX).max(64).optional(),
-    // Per attempt, as v2: three attempts must fit in a Lambda that API Gateway gives 30 s.
-    timeoutMs: z.number().int().positive().max(120_000).default(5_000),
-    maxAttempts: z.number().int().min(1).max(10).default(3),
-    fetch: z.custom<typeof fetch>((v) => typeof v === 'function').optional(),
     clock: z
       .custom<Clock>((v) => typeof v === 'object' && v !== null && typeof (v as Clock).now === 'function')
       .optional(),
-    nonce: z.custom<() => string>((v) => typeof v === 'function').optional(),
-    sleep: z.custom<(ms: number) => Promise<void>>((v) => typeof v === 'function').optional(),
     certificateRefreshIntervalMs: z.number().int().nonnegative().default(60_000),
   })
   .refine((o) => (o.publicKey === undefined) === (o.publicKeyId === undefined), {
@@ -117,52 +95,10 @@ const optionsSchema = z
     path: ['publicKeyId'],
   });
 
-const outTradeNoSchema = z.string().regex(/^[0-9A-Za-z_\-|*]{1,32}$/, 'out_trade_no: 1-32 of [0-9A-Za-z_-|*]');
-const transactionIdSchema = z.string().regex(/^[0-9A-Za-z]{1,32}$/, 'transaction_id: 1-32 letters or digits');
-
-const prepayInputSchema = z.object({
-  description: z.string().min(1).max(127),
-  outTradeNo: outTradeNoSchema,
-  notifyUrl: z
-    .url({ protocol: /^https?$/ })
-    .max(255)
-    .refine((u) => !u.includes('?') && !u.includes('#'), 'notify_url must not carry a query string'),
-  amount: z.object({
-    total: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
-    currency: z.literal('CNY').optional(),
-  }),
-  timeExpire: z.iso.datetime({ offset: true }).optional(),
-  attach: z.string().max(128).optional(),
-  payerClientIp: z.union([z.ipv4(), z.ipv6()]).optional(),
-});
-const openidSchema = z.string().min(1).max(128);
-const h5InfoSchema = z.object({
-  type: z.string().min(1).max(32),
-  app_name: z.string().max(64).optional(),
-  app_url: z.string().max(256).optional(),
-  bundle_id: z.string().max(128).optional(),
-  package_name: z.string().max(128).optional(),
-});
-
-function validate<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
-  const parsed = schema.safeParse(value);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  const field = issue?.path.join('.') || undefined;
-  throw new ValidationError(`${what}: ${field ? `${field}: ` : ''}${issue?.message ?? 'invalid'}`, field);
-}
-
-function invalidResponse(message: string, cause?: unknown): ProviderError {
-  return new ProviderError(CLIENT_ERROR_CODES.response, message, { retryable: false, kind: 'business', cause });
-}
-
-function defaultSleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-interface Answer {
+interface Answer extends AnswerFacts {
   status: number;
   text: string;
+  signature: WechatpaySignature | undefined;
 }
 
 type AnswerVerifier = (signature: WechatpaySignature | undefined, text: string) => Promise<SignatureCheck>;
@@ -174,21 +110,16 @@ export class WechatPayV3Client {
   readonly keys: PlatformKeySource;
   private readonly refreshing: RefreshingKeySource;
 
-  private readonly baseUrl: string;
+  private readonly transport: Transport;
   private readonly privateKey: KeyObject;
   private readonly certSerial: string;
   private readonly apiV3Key: Buffer;
   private readonly ring: KeyRing;
-  private readonly timeoutMs: number;
-  private readonly maxAttempts: number;
-  private readonly fetchFn: typeof fetch;
   private readonly clock: Clock;
-  private readonly nonce: () => string;
-  private readonly sleep: (ms: number) => Promise<void>;
 
   constructor(options: WechatPayV3ClientOptions) {
-    const o = validate(optionsSchema, options, 'WeChat Pay v3 client options');
-    this.baseUrl = o.baseUrl.replace(/\/+$/, '');
+    const o = parseOrThrow(optionsSchema, options, 'WeChat Pay v3 client options');
+    this.transport = transportOf(o);
     this.mchid = o.mchid;
     this.appid = o.appid;
     this.certSerial = o.certSerial.toUpperCase();
@@ -196,23 +127,18 @@ export class WechatPayV3Client {
     try {
       this.privateKey = toPrivateKey(o.privateKey);
     } catch (error) {
-      throw new ValidationError('privateKey is not an RSA private key in PEM', 'privateKey', { cause: error });
+      throw new WechatPayValidationError('privateKey is not an RSA private key in PEM', 'privateKey', { cause: error });
     }
     if ((this.privateKey.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) {
-      throw new ValidationError('privateKey must be RSA of at least 2048 bits', 'privateKey');
+      throw new WechatPayValidationError('privateKey must be RSA of at least 2048 bits', 'privateKey');
     }
-    this.timeoutMs = o.timeoutMs;
-    this.maxAttempts = o.maxAttempts;
-    this.fetchFn = o.fetch ?? fetch;
     this.clock = o.clock ?? systemClock;
-    this.nonce = o.nonce ?? (() => randomBytes(16).toString('hex'));
-    this.sleep = o.sleep ?? defaultSleep;
     this.ring = new KeyRing(this.clock);
     if (o.publicKey !== undefined && o.publicKeyId !== undefined) {
       try {
         this.ring.addPublicKey(o.publicKeyId, toPublicKey(o.publicKey));
       } catch (error) {
-        throw new ValidationError('publicKey is not an RSA public key in PEM', 'publicKey', { cause: error });
+        throw new WechatPayValidationError('publicKey is not an RSA public key in PEM', 'publicKey', { cause: error });
       }
     }
     this.refreshing = new RefreshingKeySource(
@@ -230,7 +156,7 @@ export class WechatPayV3Client {
 
   /** POST /v3/pay/transactions/jsapi (also mini programs). */
   async prepayJsapi(input: V3PrepayInput & { payerOpenid: string }): Promise<{ prepayId: string }> {
-    const openid = validate(openidSchema, input.payerOpenid, 'JSAPI prepay: payer.openid');
+    const openid = parseOrThrow(openidSchema, input.payerOpenid, 'JSAPI prepay: payer.openid');
     const body = { ...this.prepayBody(input), payer: { openid } };
     const answer = await this.call('POST', '/v3/pay/transactions/jsapi', body);
     return { prepayId: this.parse(prepayIdAnswerSchema, answer).prepay_id };
@@ -251,8 +177,8 @@ export class WechatPayV3Client {
   /** POST /v3/pay/transactions/h5: the cashier page to open in the mobile browser. */
   async prepayH5(input: V3PrepayInput & { payerClientIp: string; h5Info: V3H5Info }): Promise<{ h5Url: string }> {
     if (input.payerClientIp === undefined)
-      throw new ValidationError('H5 prepay: payerClientIp is required', 'payerClientIp');
-    const h5Info = validate(h5InfoSchema, input.h5Info, 'H5 prepay: scene_info.h5_info');
+      throw new WechatPayValidationError('H5 prepay: payerClientIp is required', 'payerClientIp');
+    const h5Info = parseOrThrow(h5InfoSchema, input.h5Info, 'H5 prepay: scene_info.h5_info');
     const body = this.prepayBody(input);
     const answer = await this.call('POST', '/v3/pay/transactions/h5', {
       ...body,
@@ -279,39 +205,41 @@ export class WechatPayV3Client {
 
   // ---- Query and close ---------------------------------------------------------------------------
 
-  /** GET /v3/pay/transactions/out-trade-no/{out_trade_no}?mchid=…; unknown order → ProviderError ORDERNOTEXIST. */
+  /** GET /v3/pay/transactions/out-trade-no/{out_trade_no}?mchid=…; unknown order → WechatPayError ORDERNOTEXIST. */
   async queryByOutTradeNo(outTradeNo: string): Promise<V3Transaction> {
-    const no = validate(outTradeNoSchema, outTradeNo, 'query');
+    const no = parseOrThrow(outTradeNoSchema, outTradeNo, 'query: out_trade_no');
     const answer = await this.call(
       'GET',
       `/v3/pay/transactions/out-trade-no/${encodeURIComponent(no)}?mchid=${encodeURIComponent(this.mchid)}`,
     );
     const transaction = this.parse(transactionSchema, answer);
     if (transaction.out_trade_no !== no)
-      throw invalidResponse(`asked for ${no}, WeChat answered about ${transaction.out_trade_no}`);
+      throw invalidResponseError(`asked for ${no}, WeChat answered about ${transaction.out_trade_no}`, answer);
     return transaction;
   }
 
   /** GET /v3/pay/transactions/id/{transaction_id}?mchid=… */
   async queryByTransactionId(transactionId: string): Promise<V3Transaction> {
-    const id = validate(transactionIdSchema, transactionId, 'query');
+    const id = parseOrThrow(transactionIdSchema, transactionId, 'query: transaction_id');
     const answer = await this.call(
       'GET',
       `/v3/pay/transactions/id/${encodeURIComponent(id)}?mchid=${encodeURIComponent(this.mchid)}`,
     );
     const transaction = this.parse(transactionSchema, answer);
     if (transaction.transaction_id !== id)
-      throw invalidResponse(`asked for transaction ${id}, WeChat answered about another`);
+      throw invalidResponseError(`asked for transaction ${id}, WeChat answered about another`, answer);
     return transaction;
   }
 
   /** POST /v3/pay/transactions/out-trade-no/{out_trade_no}/close → 204. Refusals: ORDERPAID, ORDERCLOSED, … */
   async close(outTradeNo: string): Promise<void> {
-    const no = validate(outTradeNoSchema, outTradeNo, 'close');
+    const no = parseOrThrow(outTradeNoSchema, outTradeNo, 'close: out_trade_no');
     const answer = await this.call('POST', `/v3/pay/transactions/out-trade-no/${encodeURIComponent(no)}/close`, {
       mchid: this.mchid,
     });
-    if (answer.status !== 204 && answer.status !== 200) throw invalidResponse(`close answered HTTP ${answer.status}`);
+    if (answer.status !== 204 && answer.status !== 200) {
+      throw invalidResponseError(`close answered HTTP ${answer.status}`, answer);
+    }
   }
 
   // ---- Platform certificates -----------------------------------------------------------------------
@@ -336,12 +264,12 @@ export class WechatPayV3Client {
       return verifyWechatpaySignature({ signature, body: text }, carried, { now: this.clock.now() });
     };
     const answer = await this.call('GET', '/v3/certificates', undefined, verifyDownload);
-    if (answer.status !== 200) throw invalidResponse(`/v3/certificates answered HTTP ${answer.status}`);
+    if (answer.status !== 200) throw invalidResponseError(`/v3/certificates answered HTTP ${answer.status}`, answer);
     if (!decoded) {
       try {
         decoded = decodeCertificatesAnswer(JSON.parse(answer.text) as unknown, this.apiV3Key);
       } catch (error) {
-        throw invalidResponse('the /v3/certificates answer could not be decoded', error);
+        throw invalidResponseError('the /v3/certificates answer could not be decoded', answer, error);
       }
     }
     for (const cert of decoded) this.ring.addCertificate(cert.certificate);
@@ -351,11 +279,11 @@ export class WechatPayV3Client {
   // ---- Transport -----------------------------------------------------------------------------------
 
   private stamp(): { timestamp: string; nonce: string } {
-    return { timestamp: String(Math.floor(this.clock.now().getTime() / 1000)), nonce: this.nonce() };
+    return { timestamp: unixTimestamp(this.clock.now()), nonce: this.transport.nonce() };
   }
 
   private prepayBody(input: V3PrepayInput): Record<string, unknown> {
-    const i = validate(prepayInputSchema, input, 'prepay');
+    const i = parseOrThrow(prepayInputSchema, input, 'prepay');
     return {
       appid: this.appid,
       mchid: this.mchid,
@@ -374,10 +302,12 @@ export class WechatPayV3Client {
     try {
       json = JSON.parse(answer.text);
     } catch (error) {
-      throw invalidResponse('WeChat Pay answered with a body that is not JSON', error);
+      throw invalidResponseError('WeChat Pay answered with a body that is not JSON', answer, error);
     }
     const parsed = schema.safeParse(json);
-    if (!parsed.success) throw invalidResponse(`unexpected answer from WeChat Pay: ${parsed.error.message}`);
+    if (!parsed.success) {
+      throw invalidResponseError(`unexpected answer from WeChat Pay: ${parsed.error.message}`, answer);
+    }
     return parsed.data;
   }
 
@@ -389,14 +319,11 @@ export class WechatPayV3Client {
     verifier?: AnswerVerifier,
   ): Promise<Answer> {
     const bodyText = body === undefined ? '' : JSON.stringify(body);
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        return await this.attempt(method, pathAndQuery, bodyText, verifier);
-      } catch (error) {
-        if (!(error instanceof ProviderError) || !error.retryable || attempt >= this.maxAttempts) throw error;
-        await this.sleep(backoffMs(attempt));
-      }
-    }
+    return withRetries(() => this.attempt(method, pathAndQuery, bodyText, verifier), {
+      maxAttempts: this.transport.maxAttempts,
+      backoff: RETRY_BACKOFF,
+      sleep: this.transport.sleep,
+    });
   }
 
   private async attempt(
@@ -405,7 +332,7 @@ export class WechatPayV3Client {
     bodyText: string,
     verifier?: AnswerVerifier,
   ): Promise<Answer> {
-    const url = new URL(`${this.baseUrl}${pathAndQuery}`);
+    const url = new URL(`${this.transport.baseUrl}${pathAndQuery}`);
     const { timestamp, nonce } = this.stamp();
     const authorization = signRequest(
       { method, url: `${url.pathname}${url.search}`, body: bodyText },
@@ -419,74 +346,49 @@ export class WechatPayV3Client {
       'User-Agent': USER_AGENT,
     };
     if (method === 'POST') headers['Content-Type'] = 'application/json';
+    const request = { method, url: url.href, headers, ...(method === 'POST' ? { body: bodyText } : {}) };
+    const answer = await exchange(request, this.transport, readJsonAnswer);
+    if (isRetryableStatus(answer.status)) throw this.errorFrom(answer);
 
-    let status: number;
-    let text: string;
-    let signature: WechatpaySignature | undefined;
-    try {
-      const response = await this.fetchFn(url, {
-        method,
-        headers,
-        ...(method === 'POST' ? { body: bodyText } : {}),
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
-      status = response.status;
-      signature = readWechatpaySignature(response.headers);
-      text = await response.text();
-    } catch (error) {
-      const timedOut = error instanceof Error && error.name === 'TimeoutError';
-      const code = timedOut ? CLIENT_ERROR_CODES.timeout : CLIENT_ERROR_CODES.network;
-      const what = timedOut
-        ? `no answer within ${this.timeoutMs} ms`
-        : error instanceof Error
-          ? error.message
-          : String(error);
-      throw new ProviderError(code, `${method} ${url.pathname} failed: ${what}`, {
-        retryable: true,
-        kind: 'transport',
-        cause: error,
-      });
-    }
-    if (Buffer.byteLength(text, 'utf8') > MAX_ANSWER_BYTES) throw invalidResponse('answer larger than 1 MiB');
-    if (isRetryableStatus(status)) throw this.errorFrom(status, text);
-
-    const check = await (verifier ?? this.verifyAnswer)(signature, text);
+    const check = await (verifier ?? this.verifyAnswer)(answer.signature, answer.text);
     if (!check.ok) {
       const refreshError = check.failure === 'unknown_serial' ? this.refreshing.lastError : undefined;
       const why = refreshError instanceof Error ? ` (certificate download failed: ${refreshError.message})` : '';
-      throw new ProviderError(
-        CLIENT_ERROR_CODES.signature,
-        `answer to ${method} ${url.pathname} refused: ${check.message}${why}`,
-        {
-          retryable: false,
-          kind: 'signature',
-          ...(refreshError !== undefined ? { cause: refreshError } : {}),
-        },
-      );
+      throw signatureError(`answer to ${method} ${url.pathname} refused: ${check.message}${why}`, answer, refreshError);
     }
-    if (status >= 200 && status < 300) return { status, text };
-    throw this.errorFrom(status, text);
+    if (answer.status >= 200 && answer.status < 300) return answer;
+    throw this.errorFrom(answer);
   }
 
   private readonly verifyAnswer: AnswerVerifier = (signature, text) =>
     verifyWechatpaySignature({ signature, body: text }, this.keys, { now: this.clock.now() });
 
-  private errorFrom(status: number, text: string): ProviderError {
+  private errorFrom(answer: Answer): Error {
     let json: unknown;
     try {
-      json = JSON.parse(text);
+      json = JSON.parse(answer.text);
     } catch {
       json = undefined;
     }
     const parsed = errorAnswerSchema.safeParse(json);
+    const facts = answer.requestId !== undefined ? { requestId: answer.requestId } : {};
     return parsed.success
-      ? classifyV3Error(status, parsed.data.code, parsed.data.message)
-      : classifyV3Error(status, undefined, undefined);
+      ? classifyV3Error(answer.status, parsed.data.code, parsed.data.message, facts)
+      : classifyV3Error(answer.status, undefined, undefined, facts);
   }
 }
 
-/** Attempt n (1-based) waits between half and all of min(2 s, 200 ms · 2^(n-1)). */
-export function backoffMs(attempt: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(2000, 200 * 2 ** (attempt - 1));
-  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+/** Every answer is read whatever its status: v3 error answers carry their code in the body. */
+async function readJsonAnswer(response: Response): Promise<Answer> {
+  const facts: AnswerFacts = { httpStatus: response.status };
+  const requestId = response.headers.get('Request-ID');
+  if (requestId !== null) facts.requestId = requestId;
+  const bytes = await readBodyUpTo(response, MAX_ANSWER_BYTES);
+  if (bytes === undefined) throw invalidResponseError('answer larger than 1 MiB', facts);
+  return {
+    ...facts,
+    status: response.status,
+    signature: readWechatpaySignature(response.headers),
+    text: new TextDecoder('utf-8').decode(bytes),
+  };
 }

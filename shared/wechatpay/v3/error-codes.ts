@@ -1,10 +1,12 @@
-import { ProviderError } from '#shared/domain/errors';
+import type { AnswerFacts } from '../core/errors';
+import { WechatPayError } from '../core/errors';
+import { httpStatusError, isRetryableStatus } from '../core/http-status';
 
 /**
- * v3 error answers (`{ code, message, detail? }` with a 4xx/5xx status) in the domain's one
+ * v3 error answers (`{ code, message, detail? }` with a 4xx/5xx status) in the library's one
  * vocabulary, which is v2's err_code spelling wherever v2 has a code with the same meaning:
  *
- * | v3 code                  | domain code            | retryable |
+ * | v3 code                  | our code               | retryable |
  * |--------------------------|------------------------|-----------|
  * | SYSTEM_ERROR             | SYSTEMERROR            | yes       |
  * | BANK_ERROR               | BANKERROR              | yes       |
@@ -22,10 +24,9 @@ import { ProviderError } from '#shared/domain/errors';
  * v3's close documentation lists no code for "already paid"; the answer developers report is
  * spelled ORDERPAID (as in v2), and ORDER_PAID is accepted too. Any answer with HTTP status 5xx,
  * 408 or 429 is retryable whatever its code; an answer without a readable code is `HTTP_<status>`
- * (kind transport, as in v2). Our own codes, as in v2: TIMEOUT and NETWORK (no answer, retryable),
- * INVALID_SIGNATURE (answer not verified, final), INVALID_RESPONSE (verified but malformed, final).
+ * (kind transport, as in v2). WeChat's code as sent is kept as `rawCode`.
  */
-export const V3_TO_DOMAIN_CODE: Readonly<Record<string, string>> = {
+const IN_V2_SPELLING: Readonly<Record<string, string>> = {
   SYSTEM_ERROR: 'SYSTEMERROR',
   BANK_ERROR: 'BANKERROR',
   FREQUENCY_LIMITED: 'FREQUENCY_LIMITED',
@@ -39,34 +40,21 @@ export const V3_TO_DOMAIN_CODE: Readonly<Record<string, string>> = {
   MCH_NOT_EXISTS: 'MCHID_NOT_EXIST',
 };
 
-const RETRYABLE_CODES = new Set(['SYSTEMERROR', 'BANKERROR', 'FREQUENCY_LIMITED']);
+const RETRYABLE_CODES: ReadonlySet<string> = new Set(['SYSTEMERROR', 'BANKERROR', 'FREQUENCY_LIMITED']);
 
-/** Our own codes for failures that are not WeChat's answer (the same strings as v2's). */
-export const CLIENT_ERROR_CODES = {
-  /** No complete answer within timeoutMs. */
-  timeout: 'TIMEOUT',
-  /** Network failure before a complete answer arrived. */
-  network: 'NETWORK',
-  /** The answer's signature, serial or timestamp did not verify. */
-  signature: 'INVALID_SIGNATURE',
-  /** A verified answer whose body does not have the documented shape. */
-  response: 'INVALID_RESPONSE',
-} as const;
-
-export function isRetryableStatus(status: number): boolean {
-  return status >= 500 || status === 408 || status === 429;
-}
-
-export function classifyV3Error(status: number, code: string | undefined, message: string | undefined): ProviderError {
-  if (code === undefined) {
-    return new ProviderError(`HTTP_${status}`, `WeChat Pay answered HTTP ${status}`, {
-      retryable: isRetryableStatus(status),
-      kind: 'transport',
-    });
-  }
-  const domainCode = V3_TO_DOMAIN_CODE[code] ?? code;
-  return new ProviderError(domainCode, `WeChat Pay answered HTTP ${status} ${code}${message ? ` (${message})` : ''}`, {
-    retryable: isRetryableStatus(status) || RETRYABLE_CODES.has(domainCode),
+export function classifyV3Error(
+  status: number,
+  code: string | undefined,
+  message: string | undefined,
+  answer: Omit<AnswerFacts, 'httpStatus'> = {},
+): WechatPayError {
+  if (code === undefined) return httpStatusError(status, answer);
+  const ourCode = IN_V2_SPELLING[code] ?? code;
+  return new WechatPayError(ourCode, `WeChat Pay answered HTTP ${status} ${code}${message ? ` (${message})` : ''}`, {
+    retryable: isRetryableStatus(status) || RETRYABLE_CODES.has(ourCode),
     kind: 'business',
+    ...answer,
+    httpStatus: status,
+    rawCode: code,
   });
 }

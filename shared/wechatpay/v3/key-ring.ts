@@ -1,7 +1,8 @@
 import { X509Certificate } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import type { Clock } from '#shared/domain/ports';
-import { toPublicKey } from './rsa';
+import type { Clock } from '../core/clock';
+import { systemClock } from '../core/clock';
+import { toPublicKey } from './sign';
 
 /**
  * Where a verifier finds WeChat Pay's key for a Wechatpay-Serial value. The serial is either a
@@ -14,8 +15,6 @@ export interface PlatformKeySource {
 }
 
 export const PUBLIC_KEY_ID_PREFIX = 'PUB_KEY_ID_';
-
-const systemClock: Clock = { now: () => new Date() };
 
 function normalize(serial: string): string {
   return serial.trim().toUpperCase();

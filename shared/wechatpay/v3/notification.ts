@@ -1,46 +1,118 @@
-import { randomUUID } from 'node:crypto';
-import type { KeyObject } from 'node:crypto';
-import { encryptResource } from './aead';
-import type { EncryptedResource } from './aead';
-import { toWechatTime } from './time-format';
-import { signWechatpayMessage } from './wechatpay-signature';
+import * as z from 'zod';
+import { isOutTradeNo } from '../core/trade-ids';
+import { AEAD_ALGORITHM, decryptResource } from './aead';
+import type { PlatformKeySource } from './key-ring';
+import type { V3Transaction } from './responses';
+import { transactionSchema } from './responses';
+import { readWechatpaySignature, verifyWechatpaySignature } from './wechatpay-signature';
 
 /**
- * WeChat's side of a payment notification (simulator, tests): the transaction encrypted under the
- * APIv3 key (associated_data "transaction"), wrapped in the envelope, the raw body signed.
+ * WeChat Pay APIv3 payment notifications: the signature (key chosen by Wechatpay-Serial, probes and
+ * stale timestamps refused) is checked on the raw body before anything is parsed; then the envelope,
+ * the AES-256-GCM resource and the transaction inside, each validated. WeChat's side of it is in
+ * testing/wechat-messages.ts.
  */
 
-export interface NotificationEnvelope {
-  id: string;
-  create_time: string;
-  resource_type: 'encrypt-resource';
-  event_type: string;
-  summary: string;
-  resource: EncryptedResource;
+/** A real notification is about a kilobyte; more is not WeChat. */
+export const MAX_NOTIFICATION_BYTES = 64 * 1024;
+const TRANSACTION_SUCCESS_EVENT = 'TRANSACTION.SUCCESS';
+
+export const notificationEnvelopeSchema = z.object({
+  id: z.string().min(1),
+  create_time: z.string().min(1),
+  event_type: z.string().min(1),
+  resource_type: z.literal('encrypt-resource'),
+  summary: z.string().optional(),
+  resource: z.object({
+    algorithm: z.literal(AEAD_ALGORITHM),
+    ciphertext: z.string().min(1),
+    nonce: z.string().min(1),
+    associated_data: z.string().optional(),
+    original_type: z.string().min(1),
+  }),
+});
+
+export type V3NotificationResult =
+  { ok: true; transaction: V3Transaction } | { ok: false; reason: string; outTradeNo?: string };
+
+export interface V3NotificationOptions {
+  /** The 32-byte APIv3 key (see apiV3KeyBytes). */
+  apiV3Key: Buffer;
+  /** WeChat Pay's keys by serial: WechatPayV3Client.keys, or a KeyRing. */
+  keys: PlatformKeySource;
+  now: Date;
+  maxBytes?: number;
 }
 
-export function buildTransactionNotification(opts: {
-  /** The transaction as the query API would answer it (appid, mchid, out_trade_no, trade_state, …). */
-  transaction: Record<string, unknown>;
-  apiV3Key: string | Buffer;
-  signer: { privateKey: KeyObject; serial: string };
-  now: Date;
-  id?: string;
-  eventType?: string;
-  summary?: string;
-}): { headers: Record<string, string>; body: string; envelope: NotificationEnvelope } {
-  const envelope: NotificationEnvelope = {
-    id: opts.id ?? randomUUID(),
-    create_time: toWechatTime(opts.now),
-    resource_type: 'encrypt-resource',
-    event_type: opts.eventType ?? 'TRANSACTION.SUCCESS',
-    summary: opts.summary ?? '支付成功',
-    resource: encryptResource(JSON.stringify(opts.transaction), opts.apiV3Key, {
-      associatedData: 'transaction',
-      originalType: 'transaction',
-    }),
+function reject(reason: string, outTradeNo?: string): V3NotificationResult {
+  // Only a well-formed order number is worth filing the rejection under.
+  return isOutTradeNo(outTradeNo) ? { ok: false, reason, outTradeNo } : { ok: false, reason };
+}
+
+/** Verifies and reads a v3 payment notification; never throws for bad input. */
+export async function parseV3Notification(
+  notification: { headers: Record<string, string | undefined>; body: string },
+  options: V3NotificationOptions,
+): Promise<V3NotificationResult> {
+  const maxBytes = options.maxBytes ?? MAX_NOTIFICATION_BYTES;
+  if (Buffer.byteLength(notification.body, 'utf8') > maxBytes) return reject(`body larger than ${maxBytes} bytes`);
+  const check = await verifyWechatpaySignature(
+    { signature: readWechatpaySignature(notification.headers), body: notification.body },
+    options.keys,
+    { now: options.now },
+  );
+  if (!check.ok) return reject(`signature refused (${check.failure}): ${check.message}`);
+
+  const envelope = notificationEnvelopeSchema.safeParse(parseJson(notification.body));
+  if (!envelope.success) return reject(`not a v3 notification envelope: ${firstIssue(envelope.error)}`);
+  const { event_type: eventType, resource } = envelope.data;
+  if (eventType !== TRANSACTION_SUCCESS_EVENT) return reject(`unsupported event_type ${eventType}`);
+  if (resource.original_type !== 'transaction') return reject(`unsupported original_type ${resource.original_type}`);
+
+  let plaintext: string;
+  try {
+    plaintext = decryptResource(resource, options.apiV3Key);
+  } catch (error) {
+    return reject(`resource not decrypted: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const json = parseJson(plaintext);
+  const transaction = transactionSchema.safeParse(json);
+  if (!transaction.success) return reject(`not a transaction: ${firstIssue(transaction.error)}`, outTradeNoOf(json));
+  return { ok: true, transaction: transaction.data };
+}
+
+/**
+ * The reply WeChat expects: 204 with no body when the notification is taken; otherwise 500 with
+ * `{"code":"FAIL","message":…}`. WeChat retries on any 4xx or 5xx alike; one status for every
+ * failure keeps the reply from telling a forger which check stopped it.
+ */
+export function notificationReply(
+  ok: boolean,
+  message: string,
+): { statusCode: number; headers: Record<string, string>; body: string } {
+  if (ok) return { statusCode: 204, headers: {}, body: '' };
+  return {
+    statusCode: 500,
+    headers: { 'Content-Type': 'application/json; charset=utf-8' },
+    body: JSON.stringify({ code: 'FAIL', message: message.slice(0, 256) || 'FAIL' }),
   };
-  const body = JSON.stringify(envelope);
-  const headers = { ...signWechatpayMessage(body, opts.signer, { now: opts.now }), 'Content-Type': 'application/json' };
-  return { headers, body, envelope };
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+function outTradeNoOf(json: unknown): string | undefined {
+  if (typeof json !== 'object' || json === null) return undefined;
+  const value = (json as Record<string, unknown>).out_trade_no;
+  return typeof value === 'string' ? value : undefined;
+}
+
+function firstIssue(error: z.ZodError): string {
+  const issue = error.issues[0];
+  return issue ? `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}` : 'invalid';
 }

@@ -1,9 +1,9 @@
 import { X509Certificate } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import * as z from 'zod';
-import { AppError } from '#shared/domain/errors';
-import type { Clock } from '#shared/domain/ports';
-import { AEAD_ALGORITHM, decryptResource, encryptResource } from './aead';
+import type { Clock } from '../core/clock';
+import { WechatPayError } from '../core/errors';
+import { AEAD_ALGORITHM, decryptResource } from './aead';
 import type { KeyRing, PlatformKeySource } from './key-ring';
 
 /**
@@ -27,7 +27,7 @@ const encryptedCertificateSchema = z.object({
   ciphertext: z.string().min(1),
 });
 
-export const certificatesAnswerSchema = z.object({
+const certificatesAnswerSchema = z.object({
   data: z
     .array(
       z.object({
@@ -39,6 +39,7 @@ export const certificatesAnswerSchema = z.object({
     )
     .max(16),
 });
+export type CertificatesAnswer = z.infer<typeof certificatesAnswerSchema>;
 
 export interface PlatformCertificate {
   serial: string;
@@ -46,11 +47,12 @@ export interface PlatformCertificate {
   certificate: X509Certificate;
 }
 
-function invalid(message: string, cause?: unknown): AppError {
-  return new AppError('INVALID_CERTIFICATES', message, { cause });
+/** Certificates that cannot be read or do not match their listing are not proven to be WeChat's. */
+function invalid(message: string, cause?: unknown): WechatPayError {
+  return new WechatPayError('INVALID_CERTIFICATES', message, { retryable: false, kind: 'signature', cause });
 }
 
-/** Decrypts and parses every certificate of a /v3/certificates answer; throws AppError INVALID_CERTIFICATES. */
+/** Decrypts and parses every certificate of a /v3/certificates answer; throws WechatPayError INVALID_CERTIFICATES. */
 export function decodeCertificatesAnswer(answer: unknown, apiV3Key: string | Buffer): PlatformCertificate[] {
   const parsed = certificatesAnswerSchema.safeParse(answer);
   if (!parsed.success) throw invalid(`unexpected /v3/certificates answer: ${parsed.error.message}`);
@@ -69,32 +71,6 @@ export function decodeCertificatesAnswer(answer: unknown, apiV3Key: string | Buf
     }
     return { serial, pem, certificate };
   });
-}
-
-/** WeChat's side (simulator): the /v3/certificates answer for these certificates. */
-export function buildCertificatesAnswer(
-  certificates: readonly { pem: string }[],
-  apiV3Key: string | Buffer,
-): z.infer<typeof certificatesAnswerSchema> {
-  return {
-    data: certificates.map(({ pem }) => {
-      const certificate = new X509Certificate(pem);
-      return {
-        serial_no: certificate.serialNumber.toUpperCase(),
-        effective_time: rfc3339(new Date(Date.parse(certificate.validFrom))),
-        expire_time: rfc3339(new Date(Date.parse(certificate.validTo))),
-        encrypt_certificate: {
-          ...encryptResource(pem, apiV3Key, { associatedData: CERTIFICATE_ASSOCIATED_DATA }),
-          algorithm: AEAD_ALGORITHM,
-          associated_data: CERTIFICATE_ASSOCIATED_DATA,
-        },
-      };
-    }),
-  };
-}
-
-function rfc3339(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, '+00:00');
 }
 
 /**

@@ -1,13 +1,12 @@
-import { randomBytes } from 'node:crypto';
-import type { KeyObject } from 'node:crypto';
+import { secondsApart } from '../core/clock';
 import { MAX_CLOCK_SKEW_SECONDS } from './authorization';
 import type { PlatformKeySource } from './key-ring';
-import { signSha256Rsa, verifySha256Rsa } from './rsa';
+import { verifySha256Rsa } from './sign';
 
 /**
  * WeChat Pay's own signature on every answer and notification, carried in four headers and made
  * over `TIMESTAMP\nNONCE\nBODY\n` with the platform certificate's key or the WeChat Pay public key's
- * private half; Wechatpay-Serial names which.
+ * private half; Wechatpay-Serial names which. WeChat's signing is in testing/wechat-messages.ts.
  */
 
 /** WeChat sends signatures starting with this to check that merchants really verify: refuse them. */
@@ -85,7 +84,7 @@ export async function verifyWechatpaySignature(
     return refuse('unsupported_signature_type', `unsupported signature type ${sig.signatureType}`);
   }
   if (!/^\d{1,12}$/.test(sig.timestamp)) return refuse('bad_timestamp', 'Wechatpay-Timestamp is not a Unix time');
-  const skew = Math.abs(Math.floor(opts.now.getTime() / 1000) - Number(sig.timestamp));
+  const skew = secondsApart(opts.now, sig.timestamp);
   if (skew > (opts.maxSkewSeconds ?? MAX_CLOCK_SKEW_SECONDS)) {
     return refuse('stale_timestamp', `Wechatpay-Timestamp is ${skew}s away from now`);
   }
@@ -95,24 +94,4 @@ export async function verifyWechatpaySignature(
     return refuse('bad_signature', 'Wechatpay-Signature does not verify');
   }
   return { ok: true, serial: sig.serial };
-}
-
-/**
- * WeChat's side (simulator, tests): the headers to send with `body`, signed with the platform key
- * whose serial (certificate serial or PUB_KEY_ID_…) is given.
- */
-export function signWechatpayMessage(
-  body: string,
-  signer: { privateKey: KeyObject; serial: string },
-  opts: { now: Date; nonce?: string },
-): Record<string, string> {
-  const timestamp = String(Math.floor(opts.now.getTime() / 1000));
-  const nonce = opts.nonce ?? randomBytes(16).toString('hex');
-  return {
-    [HEADER_TIMESTAMP]: timestamp,
-    [HEADER_NONCE]: nonce,
-    [HEADER_SIGNATURE]: signSha256Rsa(wechatpaySignMessage(timestamp, nonce, body), signer.privateKey),
-    [HEADER_SERIAL]: signer.serial,
-    [HEADER_SIGNATURE_TYPE]: SIGNATURE_TYPE,
-  };
 }

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ProviderError } from '#shared/domain/errors';
+import { WechatPayError as ProviderError } from '#shared/wechatpay/core/errors';
 import { WechatPayV2Client } from '#shared/wechatpay/v2/client';
 import type { UnifiedOrderRequest, V2TradeType } from '#shared/wechatpay/v2/client';
 import { notificationReply, parseV2Notification } from '#shared/wechatpay/v2/notification';

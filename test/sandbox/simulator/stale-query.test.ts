@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ProviderError } from '#shared/domain/errors';
+import { WechatPayError as ProviderError } from '#shared/wechatpay/core/errors';
 import type { WechatPayV3Client } from '#shared/wechatpay/v3/client';
 import { startSimulator } from '#sandbox/simulator/server';
 import type { RunningSimulator } from '#sandbox/simulator/server';

@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ProviderError } from '#shared/domain/errors';
-import { verifyAppClientParams, verifyJsapiClientParams } from '#shared/wechatpay/v3/client-params';
+import { WechatPayError as ProviderError } from '#shared/wechatpay/core/errors';
+import { verifyAppClientParams, verifyJsapiClientParams } from '#shared/wechatpay/v3/testing/wechat-checks';
 import type { V3PrepayInput, WechatPayV3Client } from '#shared/wechatpay/v3/client';
 import type { RunningSimulator } from '#sandbox/simulator/server';
 import { controlPost, debugOrder, newOutTradeNo, pay, sleep } from './support';

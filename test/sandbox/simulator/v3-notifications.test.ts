@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { notificationEnvelopeSchema } from '#shared/wechatpay/v3/schemas';
+import { notificationEnvelopeSchema } from '#shared/wechatpay/v3/notification';
 import type { WechatPayV3Client } from '#shared/wechatpay/v3/client';
 import { DUPLICATE_COPIES } from '#sandbox/simulator/notification-scheduler';
 import type { RunningSimulator } from '#sandbox/simulator/server';

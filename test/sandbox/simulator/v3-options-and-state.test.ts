@@ -88,7 +88,7 @@ describe('v3 options', () => {
   });
 
   it('accepts the merchant certificate instead of its public key', async () => {
-    const { createSelfSignedCertificate } = await import('#shared/wechatpay/v3/self-signed-certificate');
+    const { createSelfSignedCertificate } = await import('#shared/wechatpay/v3/testing/self-signed-certificate');
     const certificate = createSelfSignedCertificate({
       privateKey: V3_MERCHANT.privateKey,
       notBefore: new Date('2024-01-01'),

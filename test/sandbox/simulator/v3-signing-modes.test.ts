@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ProviderError } from '#shared/domain/errors';
+import { WechatPayError as ProviderError } from '#shared/wechatpay/core/errors';
 import { KeyRing } from '#shared/wechatpay/v3/key-ring';
 import type { RunningSimulator } from '#sandbox/simulator/server';
 import { startSimulator } from '#sandbox/simulator/server';

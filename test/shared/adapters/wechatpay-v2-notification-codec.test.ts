@@ -110,7 +110,8 @@ describe('WechatPayV2NotificationCodec.verify', () => {
     [
       'XXE',
       () =>
-        '<!DOCTYPE xml [<!ENTITY x SYSTEM "file:///etc/passwd">]><xml><out_trade_no>000123</out_trade_no><a>&x;</a></xml>',
+        '<!DOCTYPE xml [<!ENTITY x SYSTEM "file:///etc/passwd">]>' +
+        '<xml><out_trade_no>000123</out_trade_no><a>&x;</a></xml>',
       /unreadable/,
       undefined,
     ],
@@ -155,7 +156,9 @@ describe('WechatPayV2NotificationCodec.reply', () => {
     expect(codec.reply(false, 'storage unavailable')).toEqual({
       statusCode: 200,
       headers: { 'content-type': 'text/xml' },
-      body: '<xml><return_code><![CDATA[FAIL]]></return_code><return_msg><![CDATA[storage unavailable]]></return_msg></xml>',
+      body:
+        '<xml><return_code><![CDATA[FAIL]]></return_code>' +
+        '<return_msg><![CDATA[storage unavailable]]></return_msg></xml>',
     });
   });
 });

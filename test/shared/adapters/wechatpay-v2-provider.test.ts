@@ -50,7 +50,7 @@ describe('toUnifiedOrderRequest', () => {
     expect(req).not.toHaveProperty('openid');
   });
 
-  it('writes scene_info the same whatever order h5Info’s keys come back in, as a repeated unifiedorder must match', () => {
+  it('writes scene_info the same whatever the order of h5Info’s keys: a repeated unifiedorder must match', () => {
     const mweb = (h5Info: { type: string; app_name?: string; app_url?: string }) =>
       toUnifiedOrderRequest({ ...request, tradeType: 'MWEB', payerOpenid: undefined, h5Info }, NOTIFY_URL).scene_info;
     expect(mweb({ app_url: 'https://m.example.com', app_name: 'shop', type: 'Wap' })).toBe(

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { WechatPayV3NotificationCodec } from '#shared/adapters/wechatpay-v3-notification-codec';
 import { ValidationError } from '#shared/domain/errors';
 import type { VerifiedNotification } from '#shared/domain/ports';
-import { encryptResource } from '#shared/wechatpay/v3/aead';
+import { encryptResource } from '#shared/wechatpay/v3/testing/wechat-messages';
 import { KeyRing } from '#shared/wechatpay/v3/key-ring';
 import { PROBE_SIGNATURE_PREFIX } from '#shared/wechatpay/v3/wechatpay-signature';
 import {

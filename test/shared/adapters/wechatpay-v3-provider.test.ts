@@ -4,8 +4,8 @@ import { ProviderError, ValidationError } from '#shared/domain/errors';
 import type { PaymentRequest } from '#shared/domain/order';
 import { WechatPayV3Client } from '#shared/wechatpay/v3/client';
 import type { AppClientParams, JsapiClientParams } from '#shared/wechatpay/v3/client-params';
-import { verifyAppClientParams, verifyJsapiClientParams } from '#shared/wechatpay/v3/client-params';
-import { transactionSchema } from '#shared/wechatpay/v3/schemas';
+import { verifyAppClientParams, verifyJsapiClientParams } from '#shared/wechatpay/v3/testing/wechat-checks';
+import { transactionSchema } from '#shared/wechatpay/v3/responses';
 import {
   TEST_APIV3_KEY,
   asPublicKeySigner,
@@ -137,7 +137,7 @@ describe('WechatPayV3Provider.prepay', () => {
 });
 
 describe('WechatPayV3Provider.query', () => {
-  it('SUCCESS → report with amount and payment facts (amount.total, even when a coupon lowered payer_total)', async () => {
+  it('SUCCESS → report with amount and payment facts (amount.total even if a coupon cut payer_total)', async () => {
     const { provider: p } = await provider(() => ({
       status: 200,
       body: paidTransaction({

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
-import { appClientParams, jsapiClientParams, unixTimestamp } from '#shared/wechatpay/v2/client-params';
+import { unixTimestamp } from '#shared/wechatpay/core/clock';
+import { appClientParams, jsapiClientParams } from '#shared/wechatpay/v2/client-params';
 import { verifyV2 } from '#shared/wechatpay/v2/sign';
 import { v2SignVectors } from '#test/helpers/wechatpay-v2';
 

@@ -1,9 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { ProviderError, ValidationError } from '#shared/domain/errors';
-import { WechatPayV2Client } from '#shared/wechatpay/v2/client';
+import { WechatPayError, WechatPayValidationError } from '#shared/wechatpay/core/errors';
+import { RETRY_BACKOFF, WechatPayV2Client } from '#shared/wechatpay/v2/client';
 import type { UnifiedOrderRequest, WechatPayV2ClientOptions } from '#shared/wechatpay/v2/client';
-import { RETRY_CAP_MS } from '#shared/wechatpay/v2/retry';
 import { signV2, verifyV2 } from '#shared/wechatpay/v2/sign';
 import { toXml } from '#shared/wechatpay/v2/xml';
 import type { CraftedAnswer, CraftedRequest, CraftedServer } from '#test/helpers/wechatpay-v2';
@@ -72,13 +71,13 @@ const JSAPI_ORDER: UnifiedOrderRequest = {
   time_expire: '20261125123000',
 };
 
-async function providerError(promise: Promise<unknown>): Promise<ProviderError> {
+async function providerError(promise: Promise<unknown>): Promise<WechatPayError> {
   const err = await promise.then(
     () => undefined,
     (e: unknown) => e,
   );
-  expect(err).toBeInstanceOf(ProviderError);
-  return err as ProviderError;
+  expect(err).toBeInstanceOf(WechatPayError);
+  return err as WechatPayError;
 }
 
 describe('options', () => {
@@ -115,8 +114,8 @@ describe('options', () => {
     } catch (e) {
       err = e;
     }
-    expect(err).toBeInstanceOf(ValidationError);
-    expect((err as ValidationError).field).toBe(field);
+    expect(err).toBeInstanceOf(WechatPayValidationError);
+    expect((err as WechatPayValidationError).field).toBe(field);
     expect((err as Error).message).not.toContain(MERCHANT.apiKey);
   });
 });
@@ -243,22 +242,25 @@ describe('request validation (before anything is sent)', () => {
     ['scene_info', { scene_info: '[1]' }],
   ];
 
-  it.each(cases)('refuses a bad %s with a ValidationError naming it, sending nothing', async (field, change) => {
-    const { client, server } = await clientFor(() => ({ status: 500 }));
-    const err = await client
-      .unifiedOrder({ ...JSAPI_ORDER, ...change } as UnifiedOrderRequest)
-      .catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ValidationError);
-    expect((err as ValidationError).field).toBe(field);
-    expect(server.requests).toHaveLength(0);
-  });
+  it.each(cases)(
+    'refuses a bad %s with a WechatPayValidationError naming it, sending nothing',
+    async (field, change) => {
+      const { client, server } = await clientFor(() => ({ status: 500 }));
+      const err = await client
+        .unifiedOrder({ ...JSAPI_ORDER, ...change } as UnifiedOrderRequest)
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(WechatPayValidationError);
+      expect((err as WechatPayValidationError).field).toBe(field);
+      expect(server.requests).toHaveLength(0);
+    },
+  );
 
   it('requires product_id for NATIVE and scene_info for MWEB', async () => {
     const { client } = await clientFor(() => ({ status: 500 }));
     const native = await client.unifiedOrder({ ...JSAPI_ORDER, trade_type: 'NATIVE' }).catch((e: unknown) => e);
-    expect((native as ValidationError).field).toBe('product_id');
+    expect((native as WechatPayValidationError).field).toBe('product_id');
     const mweb = await client.unifiedOrder({ ...JSAPI_ORDER, trade_type: 'MWEB' }).catch((e: unknown) => e);
-    expect((mweb as ValidationError).field).toBe('scene_info');
+    expect((mweb as WechatPayValidationError).field).toBe('scene_info');
   });
 
   it('refuses unknown fields (a typo must not be silently dropped)', async () => {
@@ -266,11 +268,11 @@ describe('request validation (before anything is sent)', () => {
     const err = await client
       .unifiedOrder({ ...JSAPI_ORDER, outTradeNo: 'x' } as UnifiedOrderRequest)
       .catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ValidationError);
-    expect((err as ValidationError).field).toBe('outTradeNo');
+    expect(err).toBeInstanceOf(WechatPayValidationError);
+    expect((err as WechatPayValidationError).field).toBe('outTradeNo');
   });
 
-  it('accepts the limits themselves: 32-char out_trade_no of every allowed character, 128-byte body, 127-byte attach, IPv6', async () => {
+  it('accepts the limits: 32-char out_trade_no, all allowed chars, 128-byte body, 127-byte attach, IPv6', async () => {
     const { client } = await clientFor((req) => signed(req, { prepay_id: 'wx1', trade_type: 'JSAPI' }));
     const res = await client.unifiedOrder({
       ...JSAPI_ORDER,
@@ -285,18 +287,18 @@ describe('request validation (before anything is sent)', () => {
 
   it('refuses a nonce generator that breaks WeChat’s nonce rule', async () => {
     const { client, server } = await clientFor(() => ({ status: 500 }), { nonce: () => 'n'.repeat(33) });
-    await expect(client.closeOrder('000123')).rejects.toBeInstanceOf(ValidationError);
+    await expect(client.closeOrder('000123')).rejects.toBeInstanceOf(WechatPayValidationError);
     expect(server.requests).toHaveLength(0);
   });
 
   it('validates orderquery and closeorder arguments', async () => {
     const { client, server } = await clientFor(() => ({ status: 500 }));
-    await expect(client.orderQuery({} as never)).rejects.toBeInstanceOf(ValidationError);
+    await expect(client.orderQuery({} as never)).rejects.toBeInstanceOf(WechatPayValidationError);
     await expect(client.orderQuery({ out_trade_no: '1', transaction_id: '2' } as never)).rejects.toBeInstanceOf(
-      ValidationError,
+      WechatPayValidationError,
     );
-    await expect(client.orderQuery({ transaction_id: '12-34' })).rejects.toBeInstanceOf(ValidationError);
-    await expect(client.closeOrder('bad no')).rejects.toBeInstanceOf(ValidationError);
+    await expect(client.orderQuery({ transaction_id: '12-34' })).rejects.toBeInstanceOf(WechatPayValidationError);
+    await expect(client.closeOrder('bad no')).rejects.toBeInstanceOf(WechatPayValidationError);
     expect(server.requests).toHaveLength(0);
   });
 });
@@ -512,7 +514,7 @@ describe('failure classification and retries', () => {
     sleeps.forEach((ms, n) => {
       expect(Number.isInteger(ms)).toBe(true);
       expect(ms).toBeGreaterThanOrEqual(0);
-      expect(ms).toBeLessThan(Math.min(RETRY_CAP_MS, 100 * 2 ** n));
+      expect(ms).toBeLessThan(Math.min(RETRY_BACKOFF.capMs, 100 * 2 ** n));
     });
   });
 

@@ -80,7 +80,11 @@ describe('parseV2Notification: accepted', () => {
     );
     expect(result.ok).toBe(true);
     if (!result.ok) return;
-    expect(result.notification).toMatchObject({ result_code: 'FAIL', err_code: 'NOTENOUGH', err_code_des: '余额不足' });
+    expect(result.notification).toMatchObject({
+      result_code: 'FAIL',
+      err_code: 'NOTENOUGH',
+      err_code_des: '余额不足',
+    });
     expect(result.notification.transaction_id).toBeUndefined();
   });
 });
@@ -135,7 +139,8 @@ describe('parseV2Notification: rejected, never thrown', () => {
     ['JSON', '{"out_trade_no":"000123","result_code":"SUCCESS"}'],
     [
       'XXE',
-      '<!DOCTYPE xml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><xml><out_trade_no>000123</out_trade_no><attach>&xxe;</attach></xml>',
+      '<!DOCTYPE xml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>' +
+        '<xml><out_trade_no>000123</out_trade_no><attach>&xxe;</attach></xml>',
     ],
     ['a repeated total_fee', paid().replace('</xml>', '<total_fee>1</total_fee></xml>')],
     [

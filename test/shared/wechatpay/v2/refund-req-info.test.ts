@@ -26,7 +26,8 @@ describe('published refund req_info vectors (test/helpers/vectors/v2-refund-reqi
 describe('readRefundReqInfo', () => {
   const key = 'k'.repeat(32);
   const xml =
-    '<root><out_trade_no><![CDATA[000123]]></out_trade_no><refund_fee><![CDATA[100]]></refund_fee><refund_status><![CDATA[SUCCESS]]></refund_status></root>';
+    '<root><out_trade_no><![CDATA[000123]]></out_trade_no><refund_fee><![CDATA[100]]></refund_fee>' +
+    '<refund_status><![CDATA[SUCCESS]]></refund_status></root>';
 
   it('reads the fields of the decrypted document', () => {
     expect(readRefundReqInfo(encryptRefundReqInfo(xml, key), key)).toEqual({

@@ -1,7 +1,8 @@
 import { createDecipheriv } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { AppError, ValidationError } from '#shared/domain/errors';
-import { apiV3KeyBytes, decryptResource, encryptResource } from '#shared/wechatpay/v3/aead';
+import { WechatPayError, WechatPayValidationError } from '#shared/wechatpay/core/errors';
+import { apiV3KeyBytes, decryptResource } from '#shared/wechatpay/v3/aead';
+import { encryptResource } from '#shared/wechatpay/v3/testing/wechat-messages';
 import { loadVectors } from '#test/helpers/vectors';
 import { TEST_APIV3_KEY, vectorById } from '#test/helpers/wechatpay-v3';
 
@@ -29,8 +30,8 @@ function expectDecryptFailure(fn: () => unknown): void {
   try {
     fn();
   } catch (error) {
-    expect(error).toBeInstanceOf(AppError);
-    expect((error as AppError).code).toBe('AEAD_DECRYPT_FAILED');
+    expect(error).toBeInstanceOf(WechatPayError);
+    expect((error as WechatPayError).code).toBe('AEAD_DECRYPT_FAILED');
     return;
   }
   throw new Error('expected decryption to fail');
@@ -101,11 +102,11 @@ describe('APIv3 key length', () => {
 
   it('is refused rather than silently run as AES-128', () => {
     for (const v of aes128) {
-      expect(() => apiV3KeyBytes(v.key)).toThrow(ValidationError);
+      expect(() => apiV3KeyBytes(v.key)).toThrow(WechatPayValidationError);
       expect(() => decryptResource(resourceOf(v), v.key)).toThrow(/exactly 32 bytes/);
-      expect(() => encryptResource('x', v.key)).toThrow(ValidationError);
+      expect(() => encryptResource('x', v.key)).toThrow(WechatPayValidationError);
     }
-    expect(() => apiV3KeyBytes('x'.repeat(33))).toThrow(ValidationError);
+    expect(() => apiV3KeyBytes('x'.repeat(33))).toThrow(WechatPayValidationError);
     expect(apiV3KeyBytes(TEST_APIV3_KEY)).toHaveLength(32);
   });
 

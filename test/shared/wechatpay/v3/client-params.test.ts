@@ -1,12 +1,8 @@
 import { createPublicKey, verify } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import {
-  appClientParams,
-  jsapiClientParams,
-  verifyAppClientParams,
-  verifyJsapiClientParams,
-} from '#shared/wechatpay/v3/client-params';
-import { toPrivateKey } from '#shared/wechatpay/v3/rsa';
+import { appClientParams, jsapiClientParams } from '#shared/wechatpay/v3/client-params';
+import { toPrivateKey } from '#shared/wechatpay/v3/sign';
+import { verifyAppClientParams, verifyJsapiClientParams } from '#shared/wechatpay/v3/testing/wechat-checks';
 import { createMerchantIdentity, vectorById } from '#test/helpers/wechatpay-v3';
 
 const goKeys = vectorById<{ id: string; private_key_pem_pkcs8: string; public_key_pem: string }>(
@@ -35,7 +31,8 @@ describe('client parameters re-signed with RSA', () => {
       signType: 'RSA',
     });
     const message =
-      'wxd678efh567hg6787\n1414561699\n5K8264ILTKCH16CQ2502SI8ZNMTM67VS\nprepay_id=wx201410272009395522657a690389285100\n';
+      'wxd678efh567hg6787\n1414561699\n5K8264ILTKCH16CQ2502SI8ZNMTM67VS\n' +
+      'prepay_id=wx201410272009395522657a690389285100\n';
     expect(rsaVerify(message, params.paySign)).toBe(true);
     expect(verifyJsapiClientParams(params, publicKey)).toBe(true);
     expect(verifyJsapiClientParams({ ...params, package: 'prepay_id=other' }, publicKey)).toBe(false);

@@ -1,10 +1,11 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ProviderError, ValidationError } from '#shared/domain/errors';
-import { WechatPayV3Client, backoffMs } from '#shared/wechatpay/v3/client';
+import { WechatPayError, WechatPayValidationError } from '#shared/wechatpay/core/errors';
+import { backoffDelay } from '#shared/wechatpay/core/retry';
+import { RETRY_BACKOFF, WechatPayV3Client } from '#shared/wechatpay/v3/client';
 import type { WechatPayV3ClientOptions } from '#shared/wechatpay/v3/client';
-import { verifyAppClientParams, verifyJsapiClientParams } from '#shared/wechatpay/v3/client-params';
-import { buildCertificatesAnswer } from '#shared/wechatpay/v3/platform-certificates';
+import { verifyAppClientParams, verifyJsapiClientParams } from '#shared/wechatpay/v3/testing/wechat-checks';
+import { buildCertificatesAnswer } from '#shared/wechatpay/v3/testing/wechat-messages';
 import {
   TEST_APIV3_KEY,
   asCertificateSigner,
@@ -88,14 +89,14 @@ const order = {
   payerClientIp: '203.0.113.7',
 };
 
-async function providerError(promise: Promise<unknown>): Promise<ProviderError> {
+async function providerError(promise: Promise<unknown>): Promise<WechatPayError> {
   try {
     await promise;
   } catch (error) {
-    expect(error).toBeInstanceOf(ProviderError);
-    return error as ProviderError;
+    expect(error).toBeInstanceOf(WechatPayError);
+    return error as WechatPayError;
   }
-  throw new Error('expected a ProviderError');
+  throw new Error('expected a WechatPayError');
 }
 
 describe('WechatPayV3Client construction', () => {
@@ -136,8 +137,8 @@ describe('WechatPayV3Client construction', () => {
     } catch (error) {
       thrown = error;
     }
-    expect(thrown).toBeInstanceOf(ValidationError);
-    expect((thrown as ValidationError).field).toBe(field);
+    expect(thrown).toBeInstanceOf(WechatPayValidationError);
+    expect((thrown as WechatPayValidationError).field).toBe(field);
     expect((thrown as Error).message).not.toContain(TEST_APIV3_KEY);
   });
 
@@ -235,17 +236,19 @@ describe('prepay', () => {
 
   it('validates the input before anything is sent', async () => {
     const { client, standIn } = await setup({ handler: () => ({ status: 200, body: { prepay_id: 'x' } }) });
-    await expect(client.prepayApp({ ...order, outTradeNo: 'has space' })).rejects.toThrow(ValidationError);
-    await expect(client.prepayApp({ ...order, amount: { total: 0 } })).rejects.toThrow(ValidationError);
-    await expect(client.prepayApp({ ...order, amount: { total: 1.5 } })).rejects.toThrow(ValidationError);
+    await expect(client.prepayApp({ ...order, outTradeNo: 'has space' })).rejects.toThrow(WechatPayValidationError);
+    await expect(client.prepayApp({ ...order, amount: { total: 0 } })).rejects.toThrow(WechatPayValidationError);
+    await expect(client.prepayApp({ ...order, amount: { total: 1.5 } })).rejects.toThrow(WechatPayValidationError);
     await expect(client.prepayApp({ ...order, notifyUrl: 'https://m.example.com/notify?x=1' })).rejects.toThrow(
       /query string/,
     );
-    await expect(client.prepayApp({ ...order, description: 'x'.repeat(128) })).rejects.toThrow(ValidationError);
-    await expect(client.prepayApp({ ...order, timeExpire: 'tomorrow' })).rejects.toThrow(ValidationError);
-    await expect(client.prepayApp({ ...order, payerClientIp: '999.1.1.1' })).rejects.toThrow(ValidationError);
-    await expect(client.prepayJsapi({ ...order, payerOpenid: '' })).rejects.toThrow(ValidationError);
-    await expect(client.prepayH5({ ...order, h5Info: { type: '' } })).rejects.toThrow(ValidationError);
+    await expect(client.prepayApp({ ...order, description: 'x'.repeat(128) })).rejects.toThrow(
+      WechatPayValidationError,
+    );
+    await expect(client.prepayApp({ ...order, timeExpire: 'tomorrow' })).rejects.toThrow(WechatPayValidationError);
+    await expect(client.prepayApp({ ...order, payerClientIp: '999.1.1.1' })).rejects.toThrow(WechatPayValidationError);
+    await expect(client.prepayJsapi({ ...order, payerOpenid: '' })).rejects.toThrow(WechatPayValidationError);
+    await expect(client.prepayH5({ ...order, h5Info: { type: '' } })).rejects.toThrow(WechatPayValidationError);
     expect(standIn.requests).toHaveLength(0);
   });
 });
@@ -381,6 +384,7 @@ describe('retries', () => {
   });
 
   it('backoff stays within half and all of min(2 s, 200 ms · 2^(n-1))', () => {
+    const backoffMs = (attempt: number, random: () => number) => backoffDelay(attempt, RETRY_BACKOFF, random);
     expect([backoffMs(1, () => 0), backoffMs(1, () => 1)]).toEqual([100, 200]);
     expect([backoffMs(3, () => 0), backoffMs(3, () => 1)]).toEqual([400, 800]);
     expect([backoffMs(9, () => 0), backoffMs(9, () => 1)]).toEqual([1000, 2000]);
@@ -442,7 +446,7 @@ describe('platform certificates and the public key', () => {
     expect(standIn.requests.map((r) => r.path).filter((p) => p === '/v3/certificates')).toHaveLength(0);
   });
 
-  it('certificate mode: downloads /v3/certificates on the first unknown serial, once, then verifies with it', async () => {
+  it('certificate mode: downloads /v3/certificates at the first unknown serial, once, then verifies', async () => {
     const signer = asCertificateSigner(platform);
     const { client, standIn } = await setup({
       publicKeyMode: false,

@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { ProviderError } from '#shared/domain/errors';
+import { WechatPayError } from '#shared/wechatpay/core/errors';
 import { classifyV3Error } from '#shared/wechatpay/v3/error-codes';
-import { toWechatTime } from '#shared/wechatpay/v3/time-format';
 
-describe('v3 error answers in the domain vocabulary', () => {
+describe('v3 error answers in the library vocabulary (v2 spelling)', () => {
   it.each([
     [500, 'SYSTEM_ERROR', 'SYSTEMERROR', true, 'business'],
     [500, 'BANK_ERROR', 'BANKERROR', true, 'business'],
@@ -27,19 +26,13 @@ describe('v3 error answers in the domain vocabulary', () => {
     [408, undefined, 'HTTP_408', true, 'transport'],
     [400, undefined, 'HTTP_400', false, 'transport'],
   ] as const)('%i %s → %s (retryable %s)', (status, code, domainCode, retryable, kind) => {
-    const error = classifyV3Error(status, code, 'details');
-    expect(error).toBeInstanceOf(ProviderError);
+    const error = classifyV3Error(status, code, 'details', { requestId: 'req-1' });
+    expect(error).toBeInstanceOf(WechatPayError);
+    expect(error.httpStatus).toBe(status);
+    expect(error.requestId).toBe('req-1');
+    expect(error.rawCode).toBe(code);
     expect(error.code).toBe(domainCode);
     expect(error.retryable).toBe(retryable);
     expect(error.kind).toBe(kind);
-  });
-});
-
-describe('v3 time format', () => {
-  it('writes instants as RFC 3339 in Beijing time, without fractions', () => {
-    expect(toWechatTime('2024-01-01T00:00:00.789Z')).toBe('2024-01-01T08:00:00+08:00');
-    expect(toWechatTime('2018-06-08T10:34:56+08:00')).toBe('2018-06-08T10:34:56+08:00');
-    expect(toWechatTime(new Date('2023-12-31T20:00:00-04:00'))).toBe('2024-01-01T08:00:00+08:00');
-    expect(() => toWechatTime('tomorrow')).toThrow(RangeError);
   });
 });

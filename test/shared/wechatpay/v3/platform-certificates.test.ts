@@ -1,13 +1,8 @@
-import { X509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { AppError } from '#shared/domain/errors';
+import { WechatPayError } from '#shared/wechatpay/core/errors';
 import { KeyRing } from '#shared/wechatpay/v3/key-ring';
-import {
-  RefreshingKeySource,
-  buildCertificatesAnswer,
-  decodeCertificatesAnswer,
-} from '#shared/wechatpay/v3/platform-certificates';
-import { createSelfSignedCertificate } from '#shared/wechatpay/v3/self-signed-certificate';
+import { RefreshingKeySource, decodeCertificatesAnswer } from '#shared/wechatpay/v3/platform-certificates';
+import { buildCertificatesAnswer } from '#shared/wechatpay/v3/testing/wechat-messages';
 import { TEST_APIV3_KEY, createPlatformIdentity, fixedClock, vectorById } from '#test/helpers/wechatpay-v3';
 
 interface DownloadVector {
@@ -27,8 +22,8 @@ function expectCode(fn: () => unknown, code: string): void {
   } catch (error) {
     thrown = error;
   }
-  expect(thrown).toBeInstanceOf(AppError);
-  expect((thrown as AppError).code).toBe(code);
+  expect(thrown).toBeInstanceOf(WechatPayError);
+  expect((thrown as WechatPayError).code).toBe(code);
 }
 
 describe('decoding a /v3/certificates answer', () => {
@@ -58,46 +53,6 @@ describe('decoding a /v3/certificates answer', () => {
     expect(answer.data[0]?.expire_time).toBe('2045-01-01T00:00:00+00:00');
     const decoded = decodeCertificatesAnswer(JSON.parse(JSON.stringify(answer)), TEST_APIV3_KEY);
     expect(decoded.map((d) => d.pem)).toEqual([a.certificatePem, b.certificatePem]);
-  });
-});
-
-describe('self-signed platform certificates (simulator and tests)', () => {
-  it('parse with node:crypto, carry the serial and validity asked for, and are signed by the key', () => {
-    const identity = createPlatformIdentity();
-    const cert = createSelfSignedCertificate({
-      privateKey: identity.privateKey,
-      serial: '5DEA10EF55877E3CF6C33255C2E7DEFFF7E427EC',
-      notBefore: new Date('2024-01-01T00:00:00Z'),
-      notAfter: new Date('2055-06-30T12:00:00Z'),
-    });
-    const parsed = new X509Certificate(cert.pem);
-    expect(cert.serial).toBe('5DEA10EF55877E3CF6C33255C2E7DEFFF7E427EC');
-    expect(parsed.serialNumber).toBe(cert.serial);
-    expect(parsed.validFrom).toBe('Jan  1 00:00:00 2024 GMT');
-    expect(parsed.validTo).toBe('Jun 30 12:00:00 2055 GMT'); // GeneralizedTime after 2049
-    expect(parsed.verify(parsed.publicKey)).toBe(true);
-    expect(parsed.checkPrivateKey(identity.privateKey)).toBe(true);
-    expect(() =>
-      createSelfSignedCertificate({
-        privateKey: identity.privateKey,
-        serial: 'XYZ',
-        notBefore: new Date(),
-        notAfter: new Date(),
-      }),
-    ).toThrow();
-  });
-
-  it('draws distinct 40-hex-digit serials', () => {
-    const identity = createPlatformIdentity();
-    const opts = {
-      privateKey: identity.privateKey,
-      notBefore: new Date('2024-01-01'),
-      notAfter: new Date('2025-01-01'),
-    };
-    const a = createSelfSignedCertificate(opts).serial;
-    const b = createSelfSignedCertificate(opts).serial;
-    expect(a).toMatch(/^[0-9A-F]{40}$/);
-    expect(a).not.toBe(b);
   });
 });
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { KeyRing } from '#shared/wechatpay/v3/key-ring';
+import { signWechatpayMessage } from '#shared/wechatpay/v3/testing/wechat-messages';
 import {
   PROBE_SIGNATURE_PREFIX,
   readWechatpaySignature,
-  signWechatpayMessage,
   verifyWechatpaySignature,
   wechatpaySignMessage,
 } from '#shared/wechatpay/v3/wechatpay-signature';

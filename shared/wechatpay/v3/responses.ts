@@ -1,20 +1,7 @@
 import * as z from 'zod';
-import { AEAD_ALGORITHM } from './aead';
+import { TRADE_STATES } from '../core/trade-state';
 
-/** Shapes of WeChat Pay APIv3 JSON this project reads. Unknown extra fields are allowed and ignored. */
-
-/** v3 trade_state values; ACCEPT ("received, awaiting debit") appears on some payment paths. */
-export const V3_TRADE_STATES = [
-  'SUCCESS',
-  'REFUND',
-  'NOTPAY',
-  'CLOSED',
-  'REVOKED',
-  'USERPAYING',
-  'PAYERROR',
-  'ACCEPT',
-] as const;
-export type V3TradeState = (typeof V3_TRADE_STATES)[number];
+/** Shapes of WeChat Pay APIv3 JSON answers this project reads. Unknown extra fields are allowed and ignored. */
 
 const fen = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 
@@ -25,7 +12,7 @@ export const transactionSchema = z.object({
   out_trade_no: z.string().min(1).max(32),
   transaction_id: z.string().min(1).max(32).optional(),
   trade_type: z.string().optional(),
-  trade_state: z.enum(V3_TRADE_STATES),
+  trade_state: z.enum(TRADE_STATES),
   trade_state_desc: z.string().optional(),
   bank_type: z.string().optional(),
   attach: z.string().optional(),
@@ -41,22 +28,6 @@ export const transactionSchema = z.object({
     .optional(),
 });
 export type V3Transaction = z.infer<typeof transactionSchema>;
-
-export const notificationEnvelopeSchema = z.object({
-  id: z.string().min(1),
-  create_time: z.string().min(1),
-  event_type: z.string().min(1),
-  resource_type: z.literal('encrypt-resource'),
-  summary: z.string().optional(),
-  resource: z.object({
-    algorithm: z.literal(AEAD_ALGORITHM),
-    ciphertext: z.string().min(1),
-    nonce: z.string().min(1),
-    associated_data: z.string().optional(),
-    original_type: z.string().min(1),
-  }),
-});
-export type V3NotificationEnvelope = z.infer<typeof notificationEnvelopeSchema>;
 
 export const prepayIdAnswerSchema = z.object({ prepay_id: z.string().min(1).max(64) });
 export const codeUrlAnswerSchema = z.object({ code_url: z.string().min(1).max(512) });

@@ -6,11 +6,13 @@
 
 export const utf8Bytes = (s: string): number => Buffer.byteLength(s, 'utf8');
 
+/** Half of a UTF-16 pair without its other half: no character at all, and not encodable as UTF-8. */
+export const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 // Control characters have no place in any field; some cannot even be carried by XML, nor can
-// U+FFFE, U+FFFF or a lone surrogate.
+// U+FFFE or U+FFFF.
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
-const NOT_PLAIN =
-  /[\u0000-\u001F\u007F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const NOT_PLAIN = new RegExp(`${/[\u0000-\u001F\u007F\uFFFE\uFFFF]/.source}|${LONE_SURROGATE.source}`);
 
 export function isPlainText(s: string): boolean {
   return !NOT_PLAIN.test(s);

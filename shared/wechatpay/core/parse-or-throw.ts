@@ -1,7 +1,7 @@
 import type { z } from 'zod';
-import { ValidationError } from '#shared/domain/errors';
+import { WechatPayValidationError } from './errors';
 
-/** Parses `input` with `schema`, or throws a ValidationError naming the first offending field. */
+/** Parses `input` with `schema`, or throws a WechatPayValidationError naming the first offending field. */
 export function parseOrThrow<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
@@ -9,5 +9,5 @@ export function parseOrThrow<S extends z.ZodType>(schema: S, input: unknown, wha
   let field = issue && issue.path.length > 0 ? issue.path.map(String).join('.') : undefined;
   if (issue?.code === 'unrecognized_keys') field = [...issue.path.map(String), ...issue.keys.slice(0, 1)].join('.');
   const message = issue ? issue.message : 'invalid';
-  throw new ValidationError(`${what}: ${field ? `${field}: ` : ''}${message}`, field, { cause: result.error });
+  throw new WechatPayValidationError(`${what}: ${field ? `${field}: ` : ''}${message}`, field, { cause: result.error });
 }

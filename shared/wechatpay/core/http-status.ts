@@ -1,0 +1,17 @@
+import type { AnswerFacts } from './errors';
+import { WechatPayError } from './errors';
+
+/** 5xx, 408 and 429 say "not now": worth another try. Any other 4xx will be answered the same way again. */
+export function isRetryableStatus(status: number): boolean {
+  return status >= 500 || status === 408 || status === 429;
+}
+
+/** An HTTP error status with no answer we can read a code from. */
+export function httpStatusError(status: number, answer: Omit<AnswerFacts, 'httpStatus'> = {}): WechatPayError {
+  return new WechatPayError(`HTTP_${status}`, `WeChat Pay answered HTTP ${status}`, {
+    retryable: isRetryableStatus(status),
+    kind: 'transport',
+    ...answer,
+    httpStatus: status,
+  });
+}

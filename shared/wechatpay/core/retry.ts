@@ -1,0 +1,50 @@
+import { WechatPayError } from './errors';
+
+/**
+ * Bounded retries with exponential, jittered backoff, so that many Lambdas retrying one outage do
+ * not reach WeChat in step. The wait before retry n (1 = the first) is drawn below a ceiling of
+ * min(capMs, firstMs · 2^(n-1)): anywhere in [0, ceiling) with full jitter, in [ceiling/2, ceiling]
+ * with equal jitter.
+ */
+export interface Backoff {
+  firstMs: number;
+  capMs: number;
+  jitter: 'full' | 'equal';
+}
+
+export function backoffDelay(retry: number, backoff: Backoff, random: () => number = Math.random): number {
+  const ceiling = Math.min(backoff.capMs, backoff.firstMs * 2 ** (retry - 1));
+  const least = backoff.jitter === 'equal' ? ceiling / 2 : 0;
+  return Math.floor(least + random() * (ceiling - least));
+}
+
+export function waitMs(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Only a WechatPayError that says so is worth another attempt. */
+export function isRetryable(error: unknown): boolean {
+  return error instanceof WechatPayError && error.retryable;
+}
+
+export interface RetryOptions {
+  maxAttempts: number;
+  backoff: Backoff;
+  sleep?: (ms: number) => Promise<void>;
+  isRetryable?: (error: unknown) => boolean;
+  random?: () => number;
+}
+
+/** Runs `attempt` until it succeeds, fails for good, or `maxAttempts` runs have failed. */
+export async function withRetries<T>(attempt: (n: number) => Promise<T>, options: RetryOptions): Promise<T> {
+  const retryable = options.isRetryable ?? isRetryable;
+  const sleep = options.sleep ?? waitMs;
+  for (let n = 1; ; n += 1) {
+    try {
+      return await attempt(n);
+    } catch (error) {
+      if (n >= options.maxAttempts || !retryable(error)) throw error;
+      await sleep(backoffDelay(n, options.backoff, options.random));
+    }
+  }
+}
