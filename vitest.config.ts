@@ -8,19 +8,20 @@ import { defineConfig } from 'vitest/config';
  *   globalSetup); each end-to-end file (test/e2e/) starts its own light gateway and simulator in-process
  *   against them. `npm run test:integration`.
  * A new test file is integration unless its path matches UNIT_TESTS; a file that needs the servers must
- * not match it (hence `!(sweeper)`: the sweep is tested over a real table and queue).
+ * not match it (hence `!(sweeper)`: the sweep is tested over a real table and queue). The WeChat clients'
+ * tests (loopback fake servers) and the ones that generate RSA keys run with the integration tier: they
+ * took half the unit tier's time, whose job is to answer in seconds.
  */
 const UNIT_TESTS = [
   'test/helpers/**/*.test.ts',
   'test/shared/domain/!(sweeper).test.ts',
-  'test/shared/wechatpay/**/*.test.ts',
+  'test/shared/wechatpay/**/!(client|platform-certificates|self-signed-certificate).test.ts',
   'test/shared/app/**/*.test.ts',
   'test/shared/adapters/wechatpay-*.test.ts',
   'test/bench/**/*.test.ts',
   'test/infra/cdk/stack-settings.test.ts',
   'test/sandbox/local/lambda-events.test.ts',
   'test/sandbox/local/local-settings.test.ts',
-  'test/sandbox/simulator/v3-sandbox-merchant.test.ts',
 ];
 
 export default defineConfig({

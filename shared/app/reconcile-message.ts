@@ -2,9 +2,10 @@ import * as z from 'zod';
 
 import { ValidationError } from '../domain/errors';
 import type { ReconcileCheck } from '../domain/ports';
+import { outTradeNoSchema } from '../wechatpay/core/trade-ids';
 
 const ReconcileCheckSchema = z.strictObject({
-  outTradeNo: z.string().regex(/^[0-9A-Za-z_\-|*]{1,32}$/),
+  outTradeNo: outTradeNoSchema,
   attempt: z.number().int().min(0).max(10_000),
   dueAt: z.iso.datetime(),
 });
