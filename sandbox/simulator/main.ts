@@ -101,7 +101,8 @@ async function main(): Promise<void> {
     const { publicKeyId, certificateSerial, signWith } = simulator.platform;
     console.log(
       `simulator: API v3 too; WeChat Pay public key ${publicKeyId}, platform certificate ${certificateSerial}, ` +
-        `signing as the ${signWith === 'public_key' ? 'public key' : 'certificate'}; GET ${simulator.url}/sandbox/platform shows both`,
+        `signing as the ${signWith === 'public_key' ? 'public key' : 'certificate'}; ` +
+        `GET ${simulator.url}/sandbox/platform shows both`,
     );
   }
   const stop = (signal: string): void => {

@@ -177,9 +177,8 @@ export class NotificationScheduler {
         ? { ...current, attempts: attempt, status: 'gave_up', nextAttemptAt: undefined }
         : { ...current, attempts: attempt, nextAttemptAt: clock.now() + retryIn };
     store.updateOrder(outTradeNo, (o) => ({ ...o, notification: next }));
-    log(
-      `notify ${outTradeNo}: attempt ${attempt} ${delivered ? 'acknowledged' : next.status === 'gave_up' ? 'failed, giving up' : 'failed, will retry'}`,
-    );
+    const outcome = delivered ? 'acknowledged' : next.status === 'gave_up' ? 'failed, giving up' : 'failed, will retry';
+    log(`notify ${outTradeNo}: attempt ${attempt} ${outcome}`);
     if (next.status === 'pending') this.arm(outTradeNo, next);
   }
 }

@@ -70,7 +70,10 @@ export const simulatorOptionsSchema = z
       .string()
       .refine(isRsaPrivatePem, 'platformPrivateKey: an RSA private key (at least 2048 bits) in PEM')
       .optional(),
-    /** Which serial v3 answers and notifications name in Wechatpay-Serial: the public key id (default) or the certificate's. */
+    /**
+     * Which serial v3 answers and notifications name in Wechatpay-Serial: the public key id (default) or the
+     * certificate's.
+     */
     signWith: z.enum(['certificate', 'public_key']).optional(),
     /** Divides every WeChat duration (retry schedule, close minimum, prepay validity, time_expire). */
     timeScale: z.number().positive().max(1_000_000).default(1),

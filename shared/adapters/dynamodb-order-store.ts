@@ -116,7 +116,9 @@ export class DynamoDbOrderStore implements OrderStore {
 
   async renewPrepay(outTradeNo: string, prepay: Prepay, at: string): Promise<TransitionResult> {
     const expression = new ExpressionBuilder();
-    const update = `SET ${expression.name('prepay')} = ${expression.value('prepay', plainData(prepay))}, ${expression.name('updatedAt')} = ${expression.value('updatedAt', at)}`;
+    const update =
+      `SET ${expression.name('prepay')} = ${expression.value('prepay', plainData(prepay))}, ` +
+      `${expression.name('updatedAt')} = ${expression.value('updatedAt', at)}`;
     const written = await this.updateOrder(outTradeNo, expression, update, statusIn(expression, AWAITING_PAYMENT));
     if (written.kind === 'applied') return written;
     return written.current ? { kind: 'conflict', order: written.current } : { kind: 'not_found' };
@@ -266,7 +268,10 @@ function amountIs(expression: ExpressionBuilder, amount: Amount): string {
   const request = expression.name('request');
   const amountName = expression.name('amount');
   const path = `${request}.${amountName}`;
-  return `${path}.${expression.name('total')} = ${expression.value('expectTotal', amount.total)} AND ${path}.${expression.name('currency')} = ${expression.value('expectCurrency', amount.currency)}`;
+  return (
+    `${path}.${expression.name('total')} = ${expression.value('expectTotal', amount.total)} AND ` +
+    `${path}.${expression.name('currency')} = ${expression.value('expectCurrency', amount.currency)}`
+  );
 }
 
 /**
@@ -297,9 +302,8 @@ function transitionUpdate(expression: ExpressionBuilder, command: TransitionComm
 
   const appendTo = (attribute: string, label: string, value: unknown): void => {
     const list = expression.name(attribute);
-    set.push(
-      `${list} = list_append(if_not_exists(${list}, ${expression.value('emptyList', [])}), ${expression.value(label, [value])})`,
-    );
+    const empty = expression.value('emptyList', []);
+    set.push(`${list} = list_append(if_not_exists(${list}, ${empty}), ${expression.value(label, [value])})`);
   };
   appendTo(
     'history',

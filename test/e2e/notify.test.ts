@@ -146,12 +146,15 @@ describe('notify endpoint (v2)', () => {
     [
       'XXE',
       (no) =>
-        `<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><xml><out_trade_no>${no}</out_trade_no><attach>&xxe;</attach></xml>`,
+        '<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>' +
+        `<xml><out_trade_no>${no}</out_trade_no><attach>&xxe;</attach></xml>`,
     ],
     [
       'billion laughs',
       () =>
-        `<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;"><!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]><xml><a>&lol3;</a></xml>`,
+        '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">' +
+        '<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">' +
+        '<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]><xml><a>&lol3;</a></xml>',
     ],
     [
       'a 2 MB body',

@@ -13,7 +13,9 @@ export type Authentication = { ok: true; signType: SignType } | { ok: false; ret
  */
 export function authenticate(params: Record<string, string>, merchant: Merchant): Authentication {
   if (params.mch_id === undefined) return { ok: false, returnMsg: '缺少参数mch_id (mch_id is required)' };
-  if (params.mch_id !== merchant.mchid) return { ok: false, returnMsg: 'mch_id参数错误,商户号不存在 (unknown mch_id)' };
+  if (params.mch_id !== merchant.mchid) {
+    return { ok: false, returnMsg: 'mch_id参数错误,商户号不存在 (unknown mch_id)' };
+  }
   const declared = params.sign_type ?? 'MD5';
   if (declared !== 'MD5' && declared !== 'HMAC-SHA256') {
     return { ok: false, returnMsg: 'sign_type参数错误 (MD5 or HMAC-SHA256)' };

@@ -25,7 +25,8 @@ export function closeOrder(params: Record<string, string>, ctx: V2Context): V2Re
     case 'too_early':
       return businessError(
         'INVALID_REQUEST',
-        `订单生成后5分钟内不能关单 (an order can be closed no sooner than 5 minutes after creation; here from ${new Date(outcome.closableAt).toISOString()})`,
+        '订单生成后5分钟内不能关单 (an order can be closed no sooner than 5 minutes after creation; ' +
+          `here from ${new Date(outcome.closableAt).toISOString()})`,
       );
     case 'closed':
       return businessSuccess({ result_msg: 'OK' });

@@ -70,7 +70,8 @@ async function handleCall(
     status = 500;
     body = 'Internal Server Error';
   } else if (fault === 'systemerror') {
-    body = renderReply(businessError('SYSTEMERROR', '系统错误 (simulated fault; try again)'), deps.merchant, signType);
+    const systemError = businessError('SYSTEMERROR', '系统错误 (simulated fault; try again)');
+    body = renderReply(systemError, deps.merchant, signType);
   } else {
     const auth = authenticate(params, deps.merchant);
     let reply: V2Reply;
@@ -106,7 +107,9 @@ async function receive(
   try {
     raw = await readBody(req, MAX_REQUEST_BYTES);
   } catch (err) {
-    if (err instanceof BodyTooLargeError) return { failure: `XML格式错误 (larger than ${MAX_REQUEST_BYTES} bytes)` };
+    if (err instanceof BodyTooLargeError) {
+      return { failure: `XML格式错误 (larger than ${MAX_REQUEST_BYTES} bytes)` };
+    }
     throw err;
   }
   if (raw.trim() === '') return { failure: 'post数据为空 (empty body)' };

@@ -47,8 +47,10 @@ export function unifiedOrder(params: Record<string, string>, signType: 'MD5' | '
       return businessError('ORDERPAID', '该订单已支付 (this out_trade_no is already paid)');
     case 'closed':
       return businessError('ORDERCLOSED', '该订单已关闭 (this out_trade_no is closed; use a new one)');
-    case 'conflict':
-      return businessError('OUT_TRADE_NO_USED', '商户订单号重复 (this out_trade_no was used with other content)');
+    case 'conflict': {
+      const message = '商户订单号重复 (this out_trade_no was used with other content)';
+      return businessError('OUT_TRADE_NO_USED', message);
+    }
     case 'created':
     case 'existing': {
       const { order } = outcome;

@@ -37,7 +37,8 @@ export function closeOrder(call: V3Call, ctx: V3Context): V3Reply {
       return v3Error(
         400,
         'INVALID_REQUEST',
-        `订单生成后5分钟内不能关单 (an order can be closed no sooner than 5 minutes after creation; here from ${new Date(outcome.closableAt).toISOString()})`,
+        '订单生成后5分钟内不能关单 (an order can be closed no sooner than 5 minutes after creation; ' +
+          `here from ${new Date(outcome.closableAt).toISOString()})`,
       );
     case 'already_closed':
     case 'closed':

@@ -105,8 +105,10 @@ export function describeProblem(error: z.ZodError, location: V3ErrorDetail['loca
   const field = path.join('.');
   const missing = valueAt(value, path) === undefined;
   const rule = missing ? 'is required' : (issue?.message ?? 'is invalid');
+  const problem = missing ? '缺少必填字段' : '校验失败';
+  const requirement = missing ? rule : `must be ${rule}`;
   return {
-    message: `输入源"/${location}/${path.join('/')}"${missing ? '缺少必填字段' : '校验失败'} (${field} ${missing ? rule : `must be ${rule}`})`,
+    message: `输入源"/${location}/${path.join('/')}"${problem} (${field} ${requirement})`,
     detail: { location, field, issue: rule },
   };
 }

@@ -7,7 +7,8 @@ import type { V3Reply } from './replies';
 import { transactionOf } from './transaction';
 
 /**
- * GET /v3/pay/transactions/out-trade-no/{out_trade_no}?mchid=… and GET /v3/pay/transactions/id/{transaction_id}?mchid=…:
+ * GET /v3/pay/transactions/out-trade-no/{out_trade_no}?mchid=… and
+ * GET /v3/pay/transactions/id/{transaction_id}?mchid=…:
  * the truth about one trade. With `stale` (the "stale_query" fault) a payment is not visible yet:
  * a paid order reads NOTPAY, and its transaction_id is not known (404).
  */

@@ -189,7 +189,7 @@ describe('client ↔ simulator: error classes', () => {
     ).toHaveLength(1);
   });
 
-  it('closeorder: too early is a final INVALID_REQUEST; later it closes; again is ORDERCLOSED; ordering again is ORDERCLOSED', async () => {
+  it('closeorder: too early is final INVALID_REQUEST; later it closes; close or order again: ORDERCLOSED', async () => {
     const c = client({ signType: 'MD5' });
     const req = request('JSAPI');
     await c.unifiedOrder(req);

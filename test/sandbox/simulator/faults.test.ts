@@ -93,7 +93,7 @@ describe('notification faults', () => {
     expect(receiver.for(late)).toHaveLength(1);
   });
 
-  it('corrupt_sign: the signature does not verify; a merchant refusing it gets retries, correct again once cleared', async () => {
+  it('corrupt_sign: the signature fails; a merchant refusing it gets retries, correct again once cleared', async () => {
     const { outTradeNo } = await order();
     await setFaults({ notify: 'corrupt_sign', out_trade_no: outTradeNo });
     // A careful merchant: verify, and answer FAIL to anything that does not.

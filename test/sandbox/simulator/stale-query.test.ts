@@ -75,7 +75,7 @@ describe('stale_query in v2', () => {
     ]);
   });
 
-  it('without times it stays until cleared; the transaction_id is not found meanwhile; close stays truthful', async () => {
+  it('without times it stays until cleared; the transaction_id is unknown meanwhile; close is truthful', async () => {
     const { outTradeNo } = await createOrder(v2.url);
     const paid = await pay(v2.url, outTradeNo);
     await setFaults(v2, { api: 'stale_query' }); // global

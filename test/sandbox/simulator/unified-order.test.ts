@@ -45,8 +45,9 @@ describe('unifiedorder: every trade type, both sign types', () => {
     if (tradeType === 'NATIVE') expect(fields.code_url).toMatch(/^weixin:\/\/wxpay\/bizpayurl\?pr=[A-Za-z0-9]+$/);
     else expect(fields.code_url).toBeUndefined();
     if (tradeType === 'MWEB') {
+      const packageValue = /package=(\d+)$/.exec(fields.mweb_url ?? '')?.[1];
       expect(fields.mweb_url).toBe(
-        `https://wx.tenpay.com/cgi-bin/mmpayweb-bin/checkmweb?prepay_id=${fields.prepay_id}&package=${/package=(\d+)$/.exec(fields.mweb_url ?? '')?.[1]}`,
+        `https://wx.tenpay.com/cgi-bin/mmpayweb-bin/checkmweb?prepay_id=${fields.prepay_id}&package=${packageValue}`,
       );
       expect(fields.mweb_url).toMatch(/package=\d{10}$/);
     } else {
@@ -118,7 +119,8 @@ describe('unifiedorder: transport-level refusals (return_code FAIL, unsigned)', 
   });
 
   it('a body that is not XML, an empty body, a DOCTYPE and a GET are refused', async () => {
-    expect((await postXml(sim.url, '/pay/unifiedorder', 'appid=1&mch_id=2')).fields.return_msg).toMatch(/^XML格式错误/);
+    const notXml = await postXml(sim.url, '/pay/unifiedorder', 'appid=1&mch_id=2');
+    expect(notXml.fields.return_msg).toMatch(/^XML格式错误/);
     expect((await postXml(sim.url, '/pay/unifiedorder', '')).fields.return_msg).toMatch(/^post数据为空/);
     const xxe =
       '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><xml><appid>&e;</appid></xml>';
@@ -190,7 +192,7 @@ describe('unifiedorder: business refusals (result_code FAIL, signed)', () => {
     await expectError(unifiedOrderParams({ trade_type: 'NATIVE', product_id: undefined }), 'LACK_PARAMS', /product_id/);
   });
 
-  it('MWEB without scene_info is LACK_PARAMS, and a scene_info that is not h5_info JSON is INVALID_REQUEST', async () => {
+  it('MWEB without scene_info is LACK_PARAMS; a scene_info that is not h5_info JSON is INVALID_REQUEST', async () => {
     await expectError(unifiedOrderParams({ trade_type: 'MWEB', scene_info: undefined }), 'LACK_PARAMS', /scene_info/);
     await expectError(
       unifiedOrderParams({ trade_type: 'MWEB', scene_info: 'not json' }),

@@ -137,7 +137,7 @@ describe('v3 client ↔ simulator, every trade type', () => {
     },
   );
 
-  it('the same out_trade_no with the same content gets the same prepay_id; other content is OUT_TRADE_NO_USED', async () => {
+  it('the same out_trade_no and content get the same prepay_id; other content is OUT_TRADE_NO_USED', async () => {
     const i = input();
     const first = await client.prepayApp(i);
     expect(await client.prepayApp(i)).toEqual(first);
@@ -148,7 +148,7 @@ describe('v3 client ↔ simulator, every trade type', () => {
     expect((await client.queryByOutTradeNo(i.outTradeNo)).amount?.total).toBe(1999);
   });
 
-  it('unknown orders are ORDERNOTEXIST, by out_trade_no and by transaction_id; an unpaid order has no transaction to find', async () => {
+  it('unknown out_trade_no or transaction_id: ORDERNOTEXIST; an unpaid order has no transaction to find', async () => {
     expect(await providerError(client.queryByOutTradeNo('NoSuchOrder123'))).toMatchObject({
       code: 'ORDERNOTEXIST',
       retryable: false,
@@ -160,7 +160,7 @@ describe('v3 client ↔ simulator, every trade type', () => {
 });
 
 describe('close', () => {
-  it('is refused within 5 minutes (scaled), then closes (204); closing again is fine; the order is CLOSED for good', async () => {
+  it('is refused within 5 minutes (scaled), then closes (204); closing again is fine; it stays CLOSED', async () => {
     const i = input();
     await client.prepayNative(i);
     const early = await providerError(client.close(i.outTradeNo));
@@ -180,7 +180,7 @@ describe('close', () => {
     expect((await pay(sim.url, i.outTradeNo)).status).toBe(409);
   });
 
-  it('a paid order cannot be closed: ORDERPAID, final, and the order stays paid; ordering it again is ORDERPAID', async () => {
+  it('a paid order cannot be closed: ORDERPAID, final, and it stays paid; ordering it again is ORDERPAID', async () => {
     const i = input();
     await client.prepayApp(i);
     await pay(sim.url, i.outTradeNo);
@@ -217,7 +217,7 @@ describe('platform certificates', () => {
 });
 
 describe('error classes', () => {
-  it('SYSTEM_ERROR is retryable: the client retries through it; with no retries left it surfaces as SYSTEMERROR', async () => {
+  it('SYSTEM_ERROR is retryable: the client retries through it; with no retries left it is SYSTEMERROR', async () => {
     const i = input();
     await setFaults({ api: 'systemerror', out_trade_no: i.outTradeNo, times: 1 });
     const created = await client.prepayApp(i);
@@ -248,7 +248,7 @@ describe('error classes', () => {
     expect(await providerError(client.queryByOutTradeNo(i.outTradeNo))).toMatchObject({ code: 'ORDERNOTEXIST' });
   });
 
-  it('timeout: the client gives up (retryable), but the order was created; asking again gives the same prepay_id', async () => {
+  it('timeout: the client gives up (retryable), the order exists; asking again gives the same prepay_id', async () => {
     const i = input();
     await setFaults({ api: 'timeout', out_trade_no: i.outTradeNo, times: 1 });
     const { client: impatient } = v3Client(sim, 'public_key', { maxAttempts: 1, timeoutMs: 300 });

@@ -69,7 +69,7 @@ async function platformOf(url: string): Promise<{ public_key: string; public_key
 }
 
 describe('npm run simulator with WECHATPAY_API_VERSION=v3', () => {
-  it('without keys, generates the sandbox v3 merchant in DATA_DIR (shared with the local stack) and its own platform key', async () => {
+  it('without keys, makes the v3 sandbox merchant in DATA_DIR (shared with the stack) and a platform key', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'sim-main-v3-'));
     dirs.push(dataDir);
     const { child, output } = spawnSimulator({
@@ -115,7 +115,7 @@ describe('npm run simulator with WECHATPAY_API_VERSION=v3', () => {
     expect(output()).not.toContain('PRIVATE KEY');
   });
 
-  it('takes the merchant’s keys from WECHATPAY_* (PEM with \\n escapes) and WeChat’s from SIMULATOR_PLATFORM_PRIVATE_KEY', async () => {
+  it('merchant keys from WECHATPAY_* (\\n-escaped PEM), WeChat’s from SIMULATOR_PLATFORM_PRIVATE_KEY', async () => {
     const platformKey = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const { child, output } = spawnSimulator({
       WECHATPAY_API_VERSION: 'v3',

@@ -105,7 +105,7 @@ describe('v3 payment notification', () => {
     expect(receiver.for(outTradeNo)).toHaveLength(1);
   });
 
-  it('is retried on WeChat’s schedule until 200/204: attempt count and spacing; same id, fresh signature', async () => {
+  it('is retried on WeChat’s schedule until 200/204: attempts and spacing; same id, fresh signature', async () => {
     const outTradeNo = await order();
     const failures = 4;
     receiver.respond = (_i, r) =>
@@ -151,7 +151,7 @@ describe('v3 payment notification', () => {
     expect(outcomes).toEqual([answer.delayMs === undefined ? 'failed' : 'timeout', 'delivered']);
   });
 
-  it('a failed payment notifies nothing in v3 (only TRANSACTION.SUCCESS exists); the query tells PAYERROR', async () => {
+  it('a failed payment notifies nothing in v3 (only TRANSACTION.SUCCESS exists); the query says PAYERROR', async () => {
     const outTradeNo = await order();
     const failed = await pay(sim.url, outTradeNo, 'FAIL');
     expect(failed.json).toMatchObject({ trade_state: 'PAYERROR', notification: null });
@@ -165,7 +165,7 @@ describe('v3 payment notification', () => {
     expect(receiver.for(outTradeNo)).toHaveLength(1);
   });
 
-  it('gives up after the 16th attempt (the whole 24h4m schedule at a high time scale); the order stays paid', async () => {
+  it('gives up after the 16th attempt (the whole 24h4m schedule, time-scaled); the order stays paid', async () => {
     const fast = await startV3Simulator({ timeScale: 50_000 });
     try {
       const fastClient = v3Client(fast).client;

@@ -63,7 +63,7 @@ describe('v3 options', () => {
     expect((await refusal({ merchant: MERCHANT, signWith: 'certificate' })).field).toBe('signWith');
   });
 
-  it('refuses an APIv3 key that is not 32 bytes, a private key as merchantPublicKey, a weak or bogus platform key — without echoing them', async () => {
+  it('refuses a non-32-byte APIv3 key, private merchantPublicKey, weak/bogus platform keys; echoes none', async () => {
     const short = await refusal({ apiVersion: 'v3', merchant: { ...v3Merchant, apiV3Key: 'sixteenBytesKey!' } });
     expect(short.field).toBe('merchant.apiV3Key');
     expect(short.message).not.toContain('sixteenBytesKey!');
@@ -140,7 +140,7 @@ describe('v3 state across restarts', () => {
     await receiver?.close();
   });
 
-  it('a v3 order keeps its payment; a pending v3 notification waits through a v2-only start and resumes in v3', async () => {
+  it('a v3 order keeps its payment; a pending v3 notification outlasts a v2-only start and resumes in v3', async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'sim-v3-'));
     const first = await start({ dataDir, timeScale: 1000 });
     const notified = await V3Receiver.start(platformKeys(first));

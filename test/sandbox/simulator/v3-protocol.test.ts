@@ -47,7 +47,7 @@ async function expectError(answer: RawAnswer, status: number, code: string): Pro
 }
 
 describe('answers', () => {
-  it('are JSON, signed over timestamp\\nnonce\\nbody\\n with the platform key, and name it in Wechatpay-Serial', async () => {
+  it('are JSON, signed over timestamp\\nnonce\\nbody\\n with the platform key named in Wechatpay-Serial', async () => {
     const answer = await prepay('native', prepayBody(newOutTradeNo('P'), NOTIFY_URL));
     expect(answer.status).toBe(200);
     expect(answer.headers.get('content-type')).toMatch(/^application\/json/);
@@ -178,7 +178,7 @@ describe('request rules (400 PARAM_ERROR, naming the field)', () => {
     );
   });
 
-  it('another merchant in the body is 403 NO_AUTH; an appid not the merchant’s is APPID_MCHID_NOT_MATCH', async () => {
+  it('another mchid in the body is 403 NO_AUTH; an appid not the merchant’s is APPID_MCHID_NOT_MATCH', async () => {
     await expectError(
       await prepay('app', prepayBody(newOutTradeNo('R'), NOTIFY_URL, { mchid: '1900009999' })),
       403,
@@ -220,7 +220,8 @@ describe('the merchant signature (401 SIGN_ERROR)', () => {
       401,
       'SIGN_ERROR',
     );
-    expect((await prepay('app', {}, { rawBody: text, authorization })).status).toBe(200); // the same header on its own body passes
+    // the same header on its own body passes
+    expect((await prepay('app', {}, { rawBody: text, authorization })).status).toBe(200);
   });
 
   it('must name the merchant certificate serial and be made within 5 minutes', async () => {

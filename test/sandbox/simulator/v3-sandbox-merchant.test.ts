@@ -41,7 +41,7 @@ describe('sandboxV3Merchant', () => {
     expect(sandboxV3Merchant(freshDir()).certSerial).not.toBe(first.certSerial);
   });
 
-  it('without a directory, is the same for the life of the process (the stack and an in-process simulator agree)', () => {
+  it('without a directory, is the same for the whole process (the stack and an in-process simulator agree)', () => {
     expect(sandboxV3Merchant()).toBe(sandboxV3Merchant());
   });
 

@@ -77,7 +77,7 @@ describe('signWith: certificate', () => {
     expect(await roundTrip(byCertificate, 'both')).toEqual({ downloads: 1 });
   });
 
-  it('notifications name the certificate serial: a receiver holding the certificate accepts them, one holding only the public key does not', async () => {
+  it('notifications name the certificate serial: only a receiver holding the certificate accepts them', async () => {
     const platform = platformOf(byCertificate);
     const withCertificate = new KeyRing();
     withCertificate.addCertificate(platform.certificatePem);
