@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { WechatPayError as ProviderError } from '#shared/wechatpay/core/errors';
+import { WechatPayError } from '#shared/wechatpay/core/errors';
 import { WechatPayV2Client } from '#shared/wechatpay/v2/client';
 import type { UnifiedOrderRequest, V2TradeType } from '#shared/wechatpay/v2/client';
 import { notificationReply, parseV2Notification } from '#shared/wechatpay/v2/notification';
@@ -59,13 +59,13 @@ function request(tradeType: V2TradeType, overrides: Partial<UnifiedOrderRequest>
   };
 }
 
-async function providerError(promise: Promise<unknown>): Promise<ProviderError> {
+async function providerError(promise: Promise<unknown>): Promise<WechatPayError> {
   const err = await promise.then(
     () => undefined,
     (e: unknown) => e,
   );
-  expect(err).toBeInstanceOf(ProviderError);
-  return err as ProviderError;
+  expect(err).toBeInstanceOf(WechatPayError);
+  return err as WechatPayError;
 }
 
 describe('client ↔ simulator: every trade type and sign type', () => {

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { WechatPayError as ProviderError } from '#shared/wechatpay/core/errors';
+import { WechatPayError } from '#shared/wechatpay/core/errors';
 import type { WechatPayV3Client } from '#shared/wechatpay/v3/client';
 import { startSimulator } from '#sandbox/simulator/server';
 import type { RunningSimulator } from '#sandbox/simulator/server';
@@ -45,7 +45,7 @@ const setFaults = (sim: RunningSimulator, body: Record<string, unknown>) =>
 async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
   return promise.then(
     () => undefined,
-    (e: unknown) => (e instanceof ProviderError ? e.code : `not a ProviderError: ${String(e)}`),
+    (e: unknown) => (e instanceof WechatPayError ? e.code : `not a WechatPayError: ${String(e)}`),
   );
 }
 

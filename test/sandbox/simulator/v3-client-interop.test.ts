@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { WechatPayError as ProviderError } from '#shared/wechatpay/core/errors';
+import { WechatPayError } from '#shared/wechatpay/core/errors';
 import { verifyAppClientParams, verifyJsapiClientParams } from '#shared/wechatpay/v3/testing/wechat-checks';
 import type { V3PrepayInput, WechatPayV3Client } from '#shared/wechatpay/v3/client';
 import type { RunningSimulator } from '#sandbox/simulator/server';
@@ -38,13 +38,13 @@ const input = (overrides: Partial<V3PrepayInput> = {}): V3PrepayInput => ({
 
 const setFaults = (body: Record<string, unknown>) => controlPost(sim.url, '/sandbox/faults', body);
 
-async function providerError(promise: Promise<unknown>): Promise<ProviderError> {
+async function providerError(promise: Promise<unknown>): Promise<WechatPayError> {
   const error = await promise.then(
     () => undefined,
     (e: unknown) => e,
   );
-  expect(error).toBeInstanceOf(ProviderError);
-  return error as ProviderError;
+  expect(error).toBeInstanceOf(WechatPayError);
+  return error as WechatPayError;
 }
 
 type TradeCase = {
@@ -212,7 +212,7 @@ describe('platform certificates', () => {
 
   it('a client holding another APIv3 key cannot decrypt them', async () => {
     const { client: other } = v3Client(sim, 'certificates', { apiV3Key: 'another32ByteApiV3KeyFor1Merchan' });
-    await expect(other.refreshCertificates()).rejects.toBeInstanceOf(ProviderError);
+    await expect(other.refreshCertificates()).rejects.toBeInstanceOf(WechatPayError);
   });
 });
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WechatPayError as ProviderError } from '#shared/wechatpay/core/errors';
+import { WechatPayError } from '#shared/wechatpay/core/errors';
 import { KeyRing } from '#shared/wechatpay/v3/key-ring';
 import type { RunningSimulator } from '#sandbox/simulator/server';
 import { startSimulator } from '#sandbox/simulator/server';
@@ -58,7 +58,7 @@ describe('signWith: public_key (the default)', () => {
   it('a merchant with certificates only cannot verify: the answers name a key it does not hold', async () => {
     const { client, fetched } = v3Client(byPublicKey, 'certificates');
     const error = await client.queryByOutTradeNo('Unknown12345').catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(ProviderError);
+    expect(error).toBeInstanceOf(WechatPayError);
     expect(error).toMatchObject({ code: 'INVALID_SIGNATURE', kind: 'signature' });
     expect(certificateDownloads(fetched)).toBeGreaterThanOrEqual(1); // it tried
   });
