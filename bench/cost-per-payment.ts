@@ -352,17 +352,26 @@ export async function runCostPerPayment(servers: LocalServers, options: CostOpti
         `memory as the stack configures it: ${Object.entries(MEMORY_MB)
           .map(([n, mb]) => `${n} ${mb} MB`)
           .join(', ')}`,
-        'duration: each handler invocation as timed here (loopback DynamoDB Local and simulator), rounded up to 1 ms; warm containers, no cold starts',
+        'duration: each handler invocation as timed here (loopback DynamoDB Local and simulator), ' +
+          'rounded up to 1 ms; warm containers, no cold starts',
         'Lambda invocations counted as the stack serves them: one per API request, one per notification, ' +
           `one per SQS batch (up to ${RECONCILE_BATCH_SIZE} checks)`,
-        'API Gateway (HTTP API) bills the orders API only; the notify endpoint is a Lambda Function URL (no extra charge)',
-        'DynamoDB units as DynamoDB Local reports them (ReturnConsumedCapacity TOTAL, index writes included); reads are strongly consistent',
-        "SQS: sends, receives that returned messages, and deletes; the event source's empty long polls are a fixed cost per queue and are not counted per order",
-        `logs: what the handlers wrote, plus ${PLATFORM_LOG_BYTES_PER_INVOCATION} bytes of START/END/REPORT per invocation`,
+        'API Gateway (HTTP API) bills the orders API only; ' +
+          'the notify endpoint is a Lambda Function URL (no extra charge)',
+        'DynamoDB units as DynamoDB Local reports them (ReturnConsumedCapacity TOTAL, index writes included); ' +
+          'reads are strongly consistent',
+        'SQS: sends, receives that returned messages, and deletes; ' +
+          "the event source's empty long polls are a fixed cost per queue and are not counted per order",
+        `logs: what the handlers wrote, plus ${PLATFORM_LOG_BYTES_PER_INVOCATION} bytes ` +
+          'of START/END/REPORT per invocation',
         'paid orders: the payer pays at once, before the first check ' +
           `(due 1 s after creation here, ${FIRST_CHECK_SECONDS} s in production)`,
-        `expired orders: PREPAY_TTL_SECONDS=${COST_RUN_ENV.PREPAY_TTL_SECONDS}, RECONCILE_SCHEDULE=${COST_RUN_ENV.RECONCILE_SCHEDULE} (as many checks as the default schedule makes over 2 h), CLOSE_MIN_AGE_SECONDS=${COST_RUN_ENV.CLOSE_MIN_AGE_SECONDS}, simulator time scale ${SIMULATOR_TIME_SCALE}`,
-        'not counted: the sweep (every 5 minutes whatever the traffic), Secrets Manager (one read per cold start), CloudWatch alarms, storage, data transfer',
+        `expired orders: PREPAY_TTL_SECONDS=${COST_RUN_ENV.PREPAY_TTL_SECONDS}, ` +
+          `RECONCILE_SCHEDULE=${COST_RUN_ENV.RECONCILE_SCHEDULE} ` +
+          '(as many checks as the default schedule makes over 2 h), ' +
+          `CLOSE_MIN_AGE_SECONDS=${COST_RUN_ENV.CLOSE_MIN_AGE_SECONDS}, simulator time scale ${SIMULATOR_TIME_SCALE}`,
+        'not counted: the sweep (every 5 minutes whatever the traffic), Secrets Manager (one read per cold start), ' +
+          'CloudWatch alarms, storage, data transfer',
       ],
     };
   } finally {

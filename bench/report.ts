@@ -80,11 +80,14 @@ function coldStartSection(results: BenchResults): string | undefined {
           .join(', '),
       ]),
     ];
-    parts.push(
-      `${label}:\n${table(['bundle', 'minified', 'init ms (median)', 'over floor', '÷ floor', 'largest inputs'], rows)}`,
-    );
+    const headers = ['bundle', 'minified', 'init ms (median)', 'over floor', '÷ floor', 'largest inputs'];
+    parts.push(`${label}:\n${table(headers, rows)}`);
   }
-  return `1. Bundle and cold start (${cs.runs} fresh Node ${cs.nodeVersion} processes per bundle; import + top-level init)\n${parts.join('\n\n')}`;
+  return (
+    `1. Bundle and cold start (${cs.runs} fresh Node ${cs.nodeVersion} processes per bundle; ` +
+    'import + top-level init)\n' +
+    parts.join('\n\n')
+  );
 }
 
 function notifySection(results: BenchResults): string | undefined {
@@ -103,7 +106,8 @@ function notifySection(results: BenchResults): string | undefined {
       formatNumber(n.storm.perSecond),
       formatNumber(n.storm.latencyMs.p50, 1),
       formatNumber(n.storm.latencyMs.p99, 1),
-      `${n.storm.failures} failed, ${n.storm.paidTransitions} PAID transition(s), ${n.storm.notificationsRecorded} recorded`,
+      `${n.storm.failures} failed, ${n.storm.paidTransitions} PAID transition(s), ` +
+        `${n.storm.notificationsRecorded} recorded`,
     ],
     [
       'floor: conditional UpdateItem, distinct items',
@@ -113,10 +117,18 @@ function notifySection(results: BenchResults): string | undefined {
       `runs ${n.floor.runs.map((x) => formatNumber(x)).join(' / ')}`,
     ],
   ];
+  const notifyBusy = (n.notify.eventLoopUtilization * 100).toFixed(0);
+  const floorBusy = (n.floor.eventLoopUtilization * 100).toFixed(0);
   const elu =
-    `this process's event loop (gateway + handler + SDK + load generator) was busy ${(n.notify.eventLoopUtilization * 100).toFixed(0)}% of the notification run ` +
-    `(${n.notify.busyMsPerNotification.toFixed(2)} ms per notification), ${(n.floor.eventLoopUtilization * 100).toFixed(0)}% of the floor runs`;
-  return `2. Notify throughput (local gateway → notify handler → DynamoDB Local; concurrency ${n.concurrency}; orders seeded PENDING straight into the table)\n${table(['load', 'req/s', 'p50 ms', 'p99 ms', 'checks'], rows)}\nnotify_ratio = ${formatRatio(n.notifyRatio)}; ${elu}`;
+    "this process's event loop (gateway + handler + SDK + load generator) " +
+    `was busy ${notifyBusy}% of the notification run ` +
+    `(${n.notify.busyMsPerNotification.toFixed(2)} ms per notification), ${floorBusy}% of the floor runs`;
+  return (
+    `2. Notify throughput (local gateway → notify handler → DynamoDB Local; concurrency ${n.concurrency}; ` +
+    'orders seeded PENDING straight into the table)\n' +
+    `${table(['load', 'req/s', 'p50 ms', 'p99 ms', 'checks'], rows)}\n` +
+    `notify_ratio = ${formatRatio(n.notifyRatio)}; ${elu}`
+  );
 }
 
 function signingSection(results: BenchResults): string | undefined {
@@ -129,14 +141,23 @@ function signingSection(results: BenchResults): string | undefined {
     group = row.group;
   }
   const ratios = [
-    `sign ÷ bare crypto: HMAC-SHA256 ${formatRatio(s.signVsCrypto.hmacSha256)}, MD5 ${formatRatio(s.signVsCrypto.md5)}; verify ÷ bare: ${formatRatio(s.verifyVsCrypto.hmacSha256)}`,
-    `sign ÷ peers: tenpay ${formatRatio(s.signVsPeers.tenpay)}, wechatpay-axios-plugin ${formatRatio(s.signVsPeers['wechatpay-axios-plugin'])}; whole notification ÷ peers: tenpay ${formatRatio(s.notificationVsPeers.tenpay)}, wechatpay-axios-plugin ${formatRatio(s.notificationVsPeers['wechatpay-axios-plugin'])}`,
-    `v3 ÷ bare crypto: RSA verify ${formatRatio(s.v3.rsaVerifyVsCrypto)}, AES-GCM decrypt ${formatRatio(s.v3.aesGcmVsCrypto)}, whole notification ${formatRatio(s.v3.notificationVsCrypto)}`,
+    `sign ÷ bare crypto: HMAC-SHA256 ${formatRatio(s.signVsCrypto.hmacSha256)}, ` +
+      `MD5 ${formatRatio(s.signVsCrypto.md5)}; verify ÷ bare: ${formatRatio(s.verifyVsCrypto.hmacSha256)}`,
+    `sign ÷ peers: tenpay ${formatRatio(s.signVsPeers.tenpay)}, ` +
+      `wechatpay-axios-plugin ${formatRatio(s.signVsPeers['wechatpay-axios-plugin'])}; ` +
+      `whole notification ÷ peers: tenpay ${formatRatio(s.notificationVsPeers.tenpay)}, ` +
+      `wechatpay-axios-plugin ${formatRatio(s.notificationVsPeers['wechatpay-axios-plugin'])}`,
+    `v3 ÷ bare crypto: RSA verify ${formatRatio(s.v3.rsaVerifyVsCrypto)}, ` +
+      `AES-GCM decrypt ${formatRatio(s.v3.aesGcmVsCrypto)}, ` +
+      `whole notification ${formatRatio(s.v3.notificationVsCrypto)}`,
   ];
   const peers = Object.entries(s.peers)
     .map(([k, v]) => `${k} ${v}`)
     .join(', ');
-  return `3. Signing and parsing (in process; ops/s, median of rounds; peers: ${peers})\n${table(['case', 'implementation', 'ops/s', 'note'], rows)}\n${ratios.join('\n')}`;
+  return (
+    `3. Signing and parsing (in process; ops/s, median of rounds; peers: ${peers})\n` +
+    `${table(['case', 'implementation', 'ops/s', 'note'], rows)}\n${ratios.join('\n')}`
+  );
 }
 
 function costSection(results: BenchResults): string | undefined {
@@ -206,10 +227,16 @@ function costSection(results: BenchResults): string | undefined {
   ];
   const prices = c.prices;
   const priceLine =
-    `prices (${prices.region}, as of ${prices.asOf}): Lambda arm64 $${prices.lambdaArmPerGbSecond}/GB-s + $${prices.lambdaPerMillionRequests}/M requests; ` +
-    `DynamoDB on-demand $${prices.dynamodbPerMillionWriteUnits}/M WRU, $${prices.dynamodbPerMillionReadUnits}/M RRU; SQS $${prices.sqsPerMillionRequests}/M; ` +
+    `prices (${prices.region}, as of ${prices.asOf}): Lambda arm64 $${prices.lambdaArmPerGbSecond}/GB-s ` +
+    `+ $${prices.lambdaPerMillionRequests}/M requests; ` +
+    `DynamoDB on-demand $${prices.dynamodbPerMillionWriteUnits}/M WRU, $${prices.dynamodbPerMillionReadUnits}/M RRU; ` +
+    `SQS $${prices.sqsPerMillionRequests}/M; ` +
     `HTTP API $${prices.httpApiPerMillionRequests}/M; CloudWatch Logs $${prices.logsPerGbIngested}/GB`;
-  return `4. Cost per payment (per order, through the local stack)\n${table(['per order', ...cols.map(([name]) => name)], rows)}\n${priceLine}\n${c.assumptions.map((a) => `- ${a}`).join('\n')}`;
+  return (
+    `4. Cost per payment (per order, through the local stack)\n` +
+    `${table(['per order', ...cols.map(([name]) => name)], rows)}\n${priceLine}\n` +
+    c.assumptions.map((a) => `- ${a}`).join('\n')
+  );
 }
 
 function latencySection(results: BenchResults): string | undefined {
@@ -217,7 +244,8 @@ function latencySection(results: BenchResults): string | undefined {
   if (!l) return undefined;
   const rows = l.runs.flatMap((r) =>
     r.operations.map((o) => {
-      const checks = `${o.failures} failed${o.operation === 'notify' ? `, ${r.paidAfterwards}/${o.count} PAID after` : ''}`;
+      const paid = o.operation === 'notify' ? `, ${r.paidAfterwards}/${o.count} PAID after` : '';
+      const checks = `${o.failures} failed${paid}`;
       return [
         o.label,
         String(r.concurrency),
@@ -231,8 +259,10 @@ function latencySection(results: BenchResults): string | undefined {
     }),
   );
   return (
-    `5. API latency (over HTTP, as a merchant's backend and WeChat see it: local gateway → handlers → DynamoDB Local, prepay at the simulator; ` +
-    `${l.warmup} warm-up requests discarded per row; orders ${l.tradeTypes.join(' and ')} in turn; notifications v2, ${l.signedWith})\n` +
+    "5. API latency (over HTTP, as a merchant's backend and WeChat see it: " +
+    'local gateway → handlers → DynamoDB Local, prepay at the simulator; ' +
+    `${l.warmup} warm-up requests discarded per row; orders ${l.tradeTypes.join(' and ')} in turn; ` +
+    `notifications v2, ${l.signedWith})\n` +
     table(['request', 'concurrency', 'count', 'p50 ms', 'p99 ms', 'max ms', 'req/s', 'checks'], rows)
   );
 }
@@ -246,7 +276,9 @@ export function renderReport(results: BenchResults, run: RunInfo): string {
     signingSection(results),
     costSection(results),
     latencySection(results),
-    `cost_per_million_paid_usd = ${usd(h.cost_per_million_paid_usd)}; run took ${run.seconds.toFixed(0)} s on ${run.cpus} CPU(s), load average ${run.loadAverage.map((x) => x.toFixed(2)).join(' ')}${run.quick ? ' (--quick)' : ''}`,
+    `cost_per_million_paid_usd = ${usd(h.cost_per_million_paid_usd)}; ` +
+      `run took ${run.seconds.toFixed(0)} s on ${run.cpus} CPU(s), ` +
+      `load average ${run.loadAverage.map((x) => x.toFixed(2)).join(' ')}${run.quick ? ' (--quick)' : ''}`,
   ];
   return `${sections.filter((s): s is string => s !== undefined).join('\n\n')}\n`;
 }

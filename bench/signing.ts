@@ -65,7 +65,10 @@ export interface SigningResult {
   v3: { rsaVerifyVsCrypto: number | null; aesGcmVsCrypto: number | null; notificationVsCrypto: number | null };
 }
 
-/** The cases, built once from a realistic notification; exported so a test can check that each case accepts its input. */
+/**
+ * The cases, built once from a realistic notification; exported so a test can check that each case accepts its
+ * input.
+ */
 export function signingCases(): SigningCase[] {
   const merchant = SANDBOX_MERCHANT;
   const key = merchant.apiKey;

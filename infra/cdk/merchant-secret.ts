@@ -56,7 +56,8 @@ export class MerchantSecret extends Construct {
       this.parameter = new CfnParameter(Stack.of(this), MERCHANT_SECRET_PARAMETER, {
         type: 'String',
         description:
-          'Complete ARN of the Secrets Manager secret holding the WeChat Pay merchant credentials (JSON, see the README)',
+          'Complete ARN of the Secrets Manager secret holding the WeChat Pay merchant credentials ' +
+          '(JSON, see the README)',
         allowedPattern: COMPLETE_ARN.source,
         constraintDescription: 'must be the complete ARN of a Secrets Manager secret (ending in -XXXXXX)',
       });

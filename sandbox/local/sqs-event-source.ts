@@ -208,7 +208,8 @@ export function startSqsEventSource(options: SqsEventSourceOptions): SqsEventSou
         const outcome = await processBatch(messages);
         if (outcome.failed > 0) {
           log(
-            `[${options.function.functionName}] batch of ${outcome.received}: ${outcome.deleted} done, ${outcome.failed} left for retry`,
+            `[${options.function.functionName}] batch of ${outcome.received}: ` +
+              `${outcome.deleted} done, ${outcome.failed} left for retry`,
           );
         }
       } catch (error) {

@@ -218,7 +218,7 @@ describe('local gateway', () => {
     expect(logs.some((l) => l.includes('Task timed out after 0.20 seconds'))).toBe(true);
   });
 
-  it('answers 413 for a body over the limit without calling the handler, whether or not its length is declared', async () => {
+  it('answers 413 for an oversized body without calling the handler, declared length or not', async () => {
     const { calls, handlers } = recordingHandlers();
     const gw = await start(handlers, { bodyLimits: { orders: 1024, notify: 1024 } });
     const declared = await fetch(`${gw.url}/orders`, { method: 'POST', body: 'x'.repeat(1025) });
@@ -248,7 +248,7 @@ describe('local gateway', () => {
     expect(calls[0]?.event.body).toHaveLength(1024);
   });
 
-  it("keeps AWS's own limits by default: a 2 MiB notification reaches the Function URL handler, 7 MiB does not", async () => {
+  it("keeps AWS's limits by default: a 2 MiB notification reaches the Function URL, 7 MiB does not", async () => {
     const { calls, handlers } = recordingHandlers();
     const gw = await start(handlers);
     const ok = await fetch(`${gw.url}/notify/pay`, {

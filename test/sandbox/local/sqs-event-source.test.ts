@@ -107,7 +107,7 @@ describe('failedMessageIds (ReportBatchItemFailures rules)', () => {
 });
 
 describe('SQS event source on a real SQS server', () => {
-  it('builds Lambda SQS records, deletes successes, redelivers failures with a growing receive count, then the DLQ takes them', async () => {
+  it('builds SQS records, deletes successes, redelivers failures (receive count grows), then DLQs', async () => {
     const queues = await freshQueues(3);
     const { seen, handler } = recorder((r) => (r.body === 'poison' ? 'fail' : 'ok'));
     await sqs.send(

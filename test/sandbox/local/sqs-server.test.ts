@@ -71,7 +71,7 @@ describe('startSqsLocal', () => {
     if (outside) expect(await accepts(outside, Number(port))).toBe(false);
   });
 
-  it('makes the queue and its dead-letter queue once, with the redrive policy and two weeks of DLQ retention', async () => {
+  it('makes the queue and its DLQ once, with the redrive policy and two weeks of DLQ retention', async () => {
     const settings = {
       queueName: uniqueName('q'),
       dlqName: uniqueName('dlq'),
@@ -135,7 +135,7 @@ describe('startSqsLocal', () => {
     expect(Date.now() - started).toBeLessThan(5_000);
   });
 
-  it('hides a received message for the visibility timeout, redelivers it, and moves it to the DLQ after maxReceiveCount', async () => {
+  it('hides a received message for the visibility timeout, redelivers it, DLQs it after maxReceiveCount', async () => {
     const { queueUrl, dlqUrl } = await freshQueues(2, 1);
     await client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: 'poison' }));
 
