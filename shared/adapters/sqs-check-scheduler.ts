@@ -1,6 +1,6 @@
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { ValidationError } from '../domain/errors';
-import type { CheckScheduler, Clock, ReconcileCheck } from '../domain/ports';
+import { systemClock, type CheckScheduler, type Clock, type ReconcileCheck } from '../domain/ports';
 
 /** SQS delays a message by at most 15 minutes. */
 export const MAX_DELAY_SECONDS = 900;
@@ -11,8 +11,6 @@ export interface SqsCheckSchedulerOptions {
   client?: SQSClient;
   clock?: Clock;
 }
-
-const systemClock: Clock = { now: () => new Date() };
 
 /**
  * Schedules reconcile checks as delayed SQS messages.

@@ -1,6 +1,6 @@
 import { ProviderError, ValidationError } from '../domain/errors';
 import type { Amount, ClientParams, Currency, H5Info, PaymentFacts, PaymentRequest } from '../domain/order';
-import type { Clock, PaymentProvider, PrepayResult, TradeReport } from '../domain/ports';
+import { systemClock, type Clock, type PaymentProvider, type PrepayResult, type TradeReport } from '../domain/ports';
 import { WechatPayV2Client } from '../wechatpay/v2/client';
 import type {
   OrderQueryResponse,
@@ -162,7 +162,7 @@ export class WechatPayV2Provider implements PaymentProvider {
       throw toDomainError(error);
     }
     this.#apiKey = options.apiKey;
-    this.#clock = clock ?? { now: () => new Date() };
+    this.#clock = clock ?? systemClock;
     this.#nonce = options.nonce ?? randomNonce;
   }
 

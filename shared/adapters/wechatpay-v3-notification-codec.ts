@@ -1,4 +1,10 @@
-import type { Clock, NotificationCodec, RawNotification, VerifiedNotification } from '../domain/ports';
+import {
+  systemClock,
+  type Clock,
+  type NotificationCodec,
+  type RawNotification,
+  type VerifiedNotification,
+} from '../domain/ports';
 import { pickHeaders } from './notification-headers';
 import { isOutTradeNo } from '../wechatpay/core/trade-ids';
 import { apiV3KeyBytes } from '../wechatpay/v3/aead';
@@ -44,7 +50,7 @@ export class WechatPayV3NotificationCodec implements NotificationCodec {
       throw toDomainError(error);
     }
     this.keys = options.keys;
-    this.clock = options.clock ?? { now: () => new Date() };
+    this.clock = options.clock ?? systemClock;
     this.maxBodyBytes = options.maxBodyBytes ?? MAX_NOTIFICATION_BYTES;
   }
 

@@ -12,7 +12,7 @@ import { CreatePayment } from '../domain/create-payment';
 import { ConfigurationError } from '../domain/errors';
 import { GetPayment } from '../domain/get-payment';
 import { OrderCloser } from '../domain/order-closer';
-import type { CheckScheduler, Clock, OrderStore } from '../domain/ports';
+import { systemClock, type CheckScheduler, type Clock, type OrderStore } from '../domain/ports';
 import { Reconciler } from '../domain/reconciler';
 import { ReceiveNotification } from '../domain/receive-notification';
 import { Sweeper } from '../domain/sweeper';
@@ -21,8 +21,6 @@ import { memo } from './memo';
 import { merchantCredentialsLoader } from './merchant-secret';
 import { createObservability, type Observability } from './observability';
 import { createWechatPay, type WechatPay } from './wechatpay-adapters';
-
-export const systemClock: Clock = { now: () => new Date() };
 
 /**
  * What every handler shares, built once per container. Each handler takes from it only what it uses

@@ -151,6 +151,9 @@ export interface Clock {
   now(): Date;
 }
 
+/** The real clock: the default wherever a Clock is not injected. */
+export const systemClock: Clock = { now: () => new Date() };
+
 export interface Merchant {
   appid: string;
   mchid: string;
