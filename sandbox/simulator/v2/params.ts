@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { fromWechatTime } from '#shared/wechatpay/v2/time';
+import { isNotifyUrl } from '../notify-url';
 
 /**
  * WeChat's v2 request fields and their rules. WeChat's String(n) limits are applied to UTF-8 bytes,
@@ -20,19 +21,7 @@ const beijingTime = z
   .string()
   .refine((s) => fromWechatTime(s) !== undefined, '参数格式错误 (yyyyMMddHHmmss, Beijing time)');
 
-const notifyUrl = utf8Max(256).refine((s) => {
-  try {
-    const url = new URL(s);
-    return (
-      (url.protocol === 'http:' || url.protocol === 'https:') &&
-      url.search === '' &&
-      url.hash === '' &&
-      !s.includes('?')
-    );
-  } catch {
-    return false;
-  }
-}, '参数格式错误 (an http(s) URL without query string)');
+const notifyUrl = utf8Max(256).refine(isNotifyUrl, '参数格式错误 (an http(s) URL without query string)');
 
 const totalFee = z
   .string()

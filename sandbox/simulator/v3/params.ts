@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import type { TradeType } from '../order-model';
 import type { V3ErrorDetail } from './replies';
+import { isNotifyUrl } from '../notify-url';
 
 /**
  * WeChat's v3 request fields and their rules (JSON). Lengths are UTF-8 bytes, as WeChat counts
@@ -28,19 +29,7 @@ const rfc3339 = z
     'RFC 3339 like 2018-06-08T10:34:56+08:00 (seconds, an offset, no fractions)',
   );
 
-const notifyUrl = utf8(1, 255).refine((s) => {
-  try {
-    const url = new URL(s);
-    return (
-      (url.protocol === 'http:' || url.protocol === 'https:') &&
-      url.search === '' &&
-      url.hash === '' &&
-      !s.includes('?')
-    );
-  } catch {
-    return false;
-  }
-}, 'an http(s) URL without query string');
+const notifyUrl = utf8(1, 255).refine(isNotifyUrl, 'an http(s) URL without query string');
 
 const ip = z.union([z.ipv4(), z.ipv6()], 'an IPv4 or IPv6 address');
 
