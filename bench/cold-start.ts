@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-import { METRICS_NAMESPACE } from '#shared/app/metric-names';
+import { METRICS_NAMESPACE } from '#shared/config/metric-names';
 import { NOTIFY_ROUTE } from '#shared/app/routes';
 import { DEFAULT_RECONCILE_SCHEDULE, WECHATPAY_PRODUCTION_URL } from '#shared/config/settings';
 import { type Bundle, bundleEntry, REPO_ROOT, type SdkMode, STACK_SDK_MODE } from './bundle';

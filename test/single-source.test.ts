@@ -11,7 +11,7 @@ import {
   METRIC_PAID_AT_EXPIRY,
   METRIC_REJECTED_NOTIFICATIONS,
   METRICS_NAMESPACE,
-} from '#shared/app/metric-names';
+} from '#shared/config/metric-names';
 import { type OrdersApi, routeOrders } from '#shared/app/orders-api';
 import { APP_BACKEND_ROUTES, HEALTH_ROUTE, NOTIFY_ROUTE, type Route, routeKey, routePath } from '#shared/app/routes';
 import { RECONCILE_BATCH_SIZE, RECONCILE_MAX_RECEIVE_COUNT } from '#shared/config/reconcile-queue';
@@ -133,7 +133,7 @@ describe('the orders router', () => {
 describe('no copy of a shared value', () => {
   /** Each value, where it lives, and how a copy of it looks inside a string, template or regex literal. */
   const HOMES: ReadonlyArray<{ home: string; copy: RegExp }> = [
-    { home: 'shared/app/metric-names.ts', copy: /RejectedNotifications|PaidAtExpiryRace|WechatPayBackend/ },
+    { home: 'shared/config/metric-names.ts', copy: /RejectedNotifications|PaidAtExpiryRace|WechatPayBackend/ },
     { home: 'shared/app/routes.ts', copy: /\b(GET|POST) \/(orders|notify)|(^|[^\w/])\/orders([/?]|$)|notify\/pay/ },
     { home: 'shared/app/routes.ts', copy: /^\/health$/ },
     { home: 'shared/config/settings.ts', copy: /api\.mch\.weixin\.qq\.com|30,60,120,300,600,900/ },

@@ -6,7 +6,7 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
-import { METRIC_PAID_AT_EXPIRY, METRIC_REJECTED_NOTIFICATIONS, METRICS_NAMESPACE } from '#shared/app/metric-names';
+import { METRIC_PAID_AT_EXPIRY, METRIC_REJECTED_NOTIFICATIONS, METRICS_NAMESPACE } from '#shared/config/metric-names';
 import type { PaymentFunction, ServiceName } from './payment-function';
 
 export interface AlarmsProps {

@@ -5,7 +5,7 @@ import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { type BundlingOptions, LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { METRICS_NAMESPACE } from '#shared/app/metric-names';
+import { METRICS_NAMESPACE } from '#shared/config/metric-names';
 
 /** The four handlers, one file each in functions/, and the service name each reports under. */
 export type ServiceName = 'orders' | 'notify' | 'reconcile' | 'sweep';

@@ -5,7 +5,8 @@ import {
   parseMerchantCredentials,
   type MerchantCredentials,
 } from '../config/merchant-credentials';
-import { ConfigurationError, type Settings } from '../config/settings';
+import type { Settings } from '../config/settings';
+import { ConfigurationError } from '../domain/errors';
 import { memo } from './memo';
 
 /**

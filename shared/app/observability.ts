@@ -3,7 +3,7 @@ import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
 
 import type { PaymentObserver } from '../domain/payment-observer';
 import type { Settings } from '../config/settings';
-import { METRIC_PAID_AT_EXPIRY, METRIC_REJECTED_NOTIFICATIONS } from './metric-names';
+import { METRIC_PAID_AT_EXPIRY, METRIC_REJECTED_NOTIFICATIONS } from '../config/metric-names';
 
 export interface Observability {
   logger: Logger;

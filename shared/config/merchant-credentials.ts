@@ -1,6 +1,7 @@
 import * as z from 'zod';
 
-import { ConfigurationError, type Settings } from './settings';
+import { ConfigurationError } from '../domain/errors';
+import type { Settings } from './settings';
 
 const pem = z.string().includes('-----BEGIN', { message: 'must be a PEM block' });
 

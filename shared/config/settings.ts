@@ -1,6 +1,6 @@
 import * as z from 'zod';
 
-import { METRICS_NAMESPACE } from '../app/metric-names';
+import { METRICS_NAMESPACE } from './metric-names';
 import { ConfigurationError } from '../domain/errors';
 
 /**
@@ -62,8 +62,6 @@ const EnvSchema = z.object({
 });
 
 export type Settings = z.infer<typeof EnvSchema>;
-
-export { ConfigurationError };
 
 /** Reads and checks the configuration once, at start-up; a bad value stops the start with its name. */
 export function loadSettings(env: Record<string, string | undefined>): Settings {

@@ -4,7 +4,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WechatPayStack } from '#infra/cdk/wechat-pay-stack';
 import type { PaymentFunction } from '#infra/cdk/payment-function';
-import { CUSTOM_METRIC_NAMES, METRICS_NAMESPACE } from '#shared/app/metric-names';
+import { CUSTOM_METRIC_NAMES, METRICS_NAMESPACE } from '#shared/config/metric-names';
 import { APP_BACKEND_ROUTES, NOTIFY_ROUTE, routeKey } from '#shared/app/routes';
 import { RECONCILE_BATCH_SIZE, RECONCILE_MAX_RECEIVE_COUNT } from '#shared/config/reconcile-queue';
 import { DEFAULT_RECONCILE_SCHEDULE, WECHATPAY_PRODUCTION_URL } from '#shared/config/settings';

@@ -5,7 +5,7 @@ import { type Gateway, GATEWAY_ROUTES, type GatewayHandlers, startGateway } from
 import { handlerEnvironment } from '#sandbox/local/local-settings';
 import { DEFAULTS } from '#sandbox/local/stack';
 import { SANDBOX_MERCHANT } from '#sandbox/simulator/sandbox-merchant';
-import { CUSTOM_METRIC_NAMES, METRICS_NAMESPACE } from '#shared/app/metric-names';
+import { CUSTOM_METRIC_NAMES, METRICS_NAMESPACE } from '#shared/config/metric-names';
 import { createObservability } from '#shared/app/observability';
 import { APP_BACKEND_ROUTES, NOTIFY_ROUTE, type Route, routeKey, routePath } from '#shared/app/routes';
 import { RECONCILE_MAX_RECEIVE_COUNT } from '#shared/config/reconcile-queue';
