@@ -3,6 +3,7 @@ import type { LambdaFunctionURLEvent, LambdaFunctionURLResult } from 'aws-lambda
 import { ConfigurationError } from '../domain/errors';
 import type { RawNotification } from '../domain/ports';
 import type { ReceiveNotification } from '../domain/receive-notification';
+import { eventBody } from './event-body';
 import type { Observability } from './observability';
 import { NOTIFY_ROUTE } from './routes';
 import type { WechatPay } from './wechatpay-adapters';
@@ -48,12 +49,7 @@ export async function handleNotify(
 }
 
 function rawNotification(event: LambdaFunctionURLEvent): RawNotification {
-  const body =
-    event.body === undefined
-      ? ''
-      : event.isBase64Encoded
-        ? Buffer.from(event.body, 'base64').toString('utf8')
-        : event.body;
+  const body = eventBody(event);
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(event.headers ?? {})) {
     if (value !== undefined) headers[name.toLowerCase()] = value;

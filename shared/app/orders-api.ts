@@ -1,9 +1,10 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 
 import { ValidationError } from '../domain/errors';
-import { parseCreateOrder, parseOutTradeNo } from './create-order-schema';
 import type { Clock } from '../domain/ports';
+import { parseCreateOrder, parseOutTradeNo } from './create-order-schema';
 import type { PaymentUseCases } from './dependencies';
+import { eventBody } from './event-body';
 import { errorBody, json } from './http-responses';
 import { orderView } from './order-view';
 import { APP_BACKEND_ROUTES, type AppBackendRouteName, type Route, routeKey } from './routes';
@@ -66,12 +67,7 @@ export async function routeOrders(
 }
 
 function jsonBody(event: APIGatewayProxyEventV2): unknown {
-  const raw =
-    event.body === undefined
-      ? ''
-      : event.isBase64Encoded
-        ? Buffer.from(event.body, 'base64').toString('utf8')
-        : event.body;
+  const raw = eventBody(event);
   if (Buffer.byteLength(raw, 'utf8') > MAX_BODY_BYTES)
     throw new ValidationError(`body larger than ${MAX_BODY_BYTES} bytes`);
   const type = event.headers['content-type'] ?? '';
