@@ -1,8 +1,10 @@
-import { HttpApi, HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import { HttpApi, HttpMethod, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
 import type { HttpStage, ThrottleSettings } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { APP_BACKEND_ROUTES } from '#shared/app/routes';
 
@@ -13,6 +15,28 @@ export interface AppBackendApiProps {
 }
 
 export const DEFAULT_THROTTLE: ThrottleSettings = { rateLimit: 100, burstLimit: 200 };
+
+/**
+ * One JSON line per request: who called (the IAM caller and user ARN, as SigV4 authenticated them),
+ * which route, what came back and how long the Lambda took. Enough to answer "who created or closed
+ * this order"; no body or header is logged, so nothing of the payment leaks into the log.
+ */
+const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
+  JSON.stringify({
+    requestId: '$context.requestId',
+    requestTime: '$context.requestTime',
+    sourceIp: '$context.identity.sourceIp',
+    caller: '$context.identity.caller',
+    userArn: '$context.identity.userArn',
+    routeKey: '$context.routeKey',
+    path: '$context.path',
+    status: '$context.status',
+    responseLength: '$context.responseLength',
+    integrationLatency: '$context.integrationLatency',
+    integrationError: '$context.integrationErrorMessage',
+    authorizerError: '$context.authorizer.error',
+  }),
+);
 
 /**
  * The HTTP API the merchant's own backend calls. Every route requires SigV4 (IAM authorization):
@@ -41,6 +65,12 @@ export class AppBackendApi extends Construct {
       stageName: '$default',
       autoDeploy: true,
       throttle: props.throttle ?? DEFAULT_THROTTLE,
+      accessLogSettings: {
+        destination: new LogGroupLogDestination(
+          new LogGroup(this, 'AccessLogs', { retention: RetentionDays.ONE_MONTH }),
+        ),
+        format: ACCESS_LOG_FORMAT,
+      },
     });
     this.url = this.stage.url;
   }

@@ -10,8 +10,9 @@ export type ItemAction = 'dynamodb:GetItem' | 'dynamodb:PutItem' | 'dynamodb:Upd
 
 /**
  * Orders, their audit trail and the raw notifications. Money lives here, so: point-in-time recovery
- * on, and the table outlives the stack (RETAIN). The due-index holds only open orders that carry a
- * next-check time, so the sweep finds overdue checks with one query instead of a scan.
+ * on, the table outlives the stack (RETAIN) and refuses DeleteTable (deletion protection). The
+ * due-index holds only open orders that carry a next-check time, so the sweep finds overdue checks
+ * with one query instead of a scan.
  */
 export class OrdersTable extends Construct {
   public readonly table: Table;
@@ -26,6 +27,8 @@ export class OrdersTable extends Construct {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       timeToLiveAttribute: TTL_ATTRIBUTE,
       removalPolicy: RemovalPolicy.RETAIN,
+      // RETAIN covers the stack's deletion; this covers a DeleteTable by hand or by another tool.
+      deletionProtection: true,
     });
     this.table.addGlobalSecondaryIndex({
       indexName: DUE_INDEX.name,

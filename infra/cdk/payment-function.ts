@@ -33,7 +33,7 @@ const REQUIRE_SHIM =
 export const PAYMENT_BUNDLING = {
   forceDockerBundling: false,
   format: OutputFormat.ESM,
-  target: 'node22',
+  target: 'node24',
   mainFields: ['module', 'main'],
   banner: REQUIRE_SHIM,
   minify: true,
@@ -43,7 +43,7 @@ export const PAYMENT_BUNDLING = {
 } satisfies BundlingOptions;
 
 /**
- * One of our Lambdas, with the defaults every handler shares in one place: Node.js 22 on arm64,
+ * One of our Lambdas, with the defaults every handler shares in one place: Node.js 24 on arm64,
  * bundled locally by esbuild (never Docker) as minified ESM with source maps, logs kept a month.
  */
 export class PaymentFunction extends NodejsFunction {
@@ -55,7 +55,7 @@ export class PaymentFunction extends NodejsFunction {
       handler: 'handler',
       projectRoot: REPO_ROOT,
       depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
-      runtime: Runtime.NODEJS_22_X,
+      runtime: Runtime.NODEJS_24_X,
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
       timeout: props.timeout ?? DEFAULT_TIMEOUT,

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WechatPayStack } from '#infra/cdk/wechat-pay-stack';
-import type { PaymentFunction } from '#infra/cdk/payment-function';
+import { PAYMENT_BUNDLING, type PaymentFunction } from '#infra/cdk/payment-function';
+import { DEFAULT_NOTIFY_RESERVED_CONCURRENCY, NOTIFY_CONCURRENCY_PARAMETER } from '#infra/cdk/notify-endpoint';
 import { CUSTOM_METRIC_NAMES, METRICS_NAMESPACE } from '#shared/config/metric-names';
 import { APP_BACKEND_ROUTES, NOTIFY_ROUTE, routeKey } from '#shared/app/routes';
 import { RECONCILE_BATCH_SIZE, RECONCILE_MAX_RECEIVE_COUNT } from '#shared/config/reconcile-queue';
@@ -85,6 +86,17 @@ describe('app-backend API', () => {
       DefaultRouteSettings: { ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 },
     });
   });
+
+  it('writes an access log line per request, with the request id and caller, to a group kept one month', () => {
+    const stage = Object.values(resourcesOfType(template, 'AWS::ApiGatewayV2::Stage'))[0];
+    const settings = stage?.Properties?.AccessLogSettings as { DestinationArn: unknown; Format: string };
+    const groupId = (settings.DestinationArn as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+    expect(resourcesOfType(template, 'AWS::Logs::LogGroup')[groupId]?.Properties?.RetentionInDays).toBe(30);
+    const format = JSON.parse(settings.Format) as Record<string, string>;
+    for (const variable of ['$context.requestId', '$context.routeKey', '$context.status', '$context.identity.caller']) {
+      expect(Object.values(format)).toContain(variable);
+    }
+  });
 });
 
 describe('notify endpoint', () => {
@@ -95,6 +107,26 @@ describe('notify endpoint', () => {
       AuthType: 'NONE',
       TargetFunctionArn: { 'Fn::GetAtt': [ids.functions.notify, 'Arn'] },
     });
+  });
+
+  it("bounds notify's concurrency by a stack parameter with a default, 0 meaning no reservation", () => {
+    template.hasParameter(NOTIFY_CONCURRENCY_PARAMETER, {
+      Type: 'Number',
+      Default: DEFAULT_NOTIFY_RESERVED_CONCURRENCY,
+      MinValue: 0,
+    });
+    expect(DEFAULT_NOTIFY_RESERVED_CONCURRENCY).toBeGreaterThan(0);
+    const reserved = functionProps('notify').ReservedConcurrentExecutions as { 'Fn::If': [string, unknown, unknown] };
+    const [condition, whenZero, otherwise] = reserved['Fn::If'];
+    expect(whenZero).toEqual({ Ref: 'AWS::NoValue' });
+    expect(otherwise).toEqual({ Ref: NOTIFY_CONCURRENCY_PARAMETER });
+    expect(template.toJSON().Conditions[condition]).toEqual({
+      'Fn::Equals': [{ Ref: NOTIFY_CONCURRENCY_PARAMETER }, '0'],
+    });
+    // Only notify faces the internet unauthenticated; the others are not held back.
+    for (const name of ['orders', 'reconcile', 'sweep'] as const) {
+      expect(functionProps(name).ReservedConcurrentExecutions).toBeUndefined();
+    }
   });
 
   it('hands the orders Lambda the notify URL with the notify path and no query string', () => {
@@ -119,8 +151,9 @@ describe('orders table', () => {
     });
   });
 
-  it('is retained when the stack is deleted or the table replaced', () => {
+  it('is retained when the stack is deleted or the table replaced, and cannot be deleted by hand', () => {
     template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    template.hasResourceProperties('AWS::DynamoDB::Table', { DeletionProtectionEnabled: true });
   });
 
   it('has the keys-only due-index the sweep queries', () => {
@@ -194,12 +227,12 @@ describe('reconcile queue', () => {
 });
 
 describe('Lambdas', () => {
-  it('are exactly our four, on nodejs22.x and arm64, with a bounded timeout and memory', () => {
+  it('are exactly our four, on nodejs24.x and arm64, with a bounded timeout and memory', () => {
     const functions = resourcesOfType(template, 'AWS::Lambda::Function');
     expect(Object.keys(functions).sort()).toEqual(Object.values(ids.functions).sort());
     for (const fn of Object.values(functions)) {
       expect(fn.Properties).toMatchObject({
-        Runtime: 'nodejs22.x',
+        Runtime: 'nodejs24.x',
         Architectures: ['arm64'],
         Handler: 'index.handler',
       });
@@ -207,6 +240,13 @@ describe('Lambdas', () => {
       expect(fn.Properties?.MemorySize as number).toBeLessThanOrEqual(512);
       expect(fn.Properties?.Timeout as number).toBeLessThanOrEqual(30);
     }
+  });
+
+  it('are bundled for the Node major they run on', () => {
+    const majors = Object.keys(ids.functions).map(
+      (name) => /^nodejs(\d+)\.x$/.exec(String(functionProps(name as keyof typeof ids.functions).Runtime))?.[1],
+    );
+    expect(new Set(majors)).toEqual(new Set([PAYMENT_BUNDLING.target.replace(/^node/, '')]));
   });
 
   it('log to a group of their own kept one month', () => {
