@@ -19,7 +19,7 @@ import type { AppClientParams, JsapiClientParams } from './client-params';
 import { classifyV3Error } from './error-codes';
 import { KeyRing, PUBLIC_KEY_ID_PREFIX } from './key-ring';
 import type { PlatformKeySource } from './key-ring';
-import { RefreshingKeySource, decodeCertificatesAnswer } from './platform-certificates';
+import { DEFAULT_MAX_WAIT_MS, RefreshingKeySource, decodeCertificatesAnswer } from './platform-certificates';
 import type { PlatformCertificate } from './platform-certificates';
 import type { V3H5Info, V3PrepayInput } from './requests';
 import { h5InfoSchema, openidSchema, prepayInputSchema } from './requests';
@@ -68,6 +68,11 @@ export interface WechatPayV3ClientOptions extends TransportOptions {
   clock?: Clock;
   /** Minimum time between two certificate downloads triggered by unknown serials. Default 60 000. */
   certificateRefreshIntervalMs?: number;
+  /**
+   * A download triggered by an unknown serial is one attempt with this timeout, and no verifier waits
+   * longer for it. Default 1 500 (WeChat gives a notification 5 s).
+   */
+  certificateDownloadTimeoutMs?: number;
 }
 
 const MAX_ANSWER_BYTES = 1024 * 1024;
@@ -89,6 +94,7 @@ const optionsSchema = z
       .custom<Clock>((v) => typeof v === 'object' && v !== null && typeof (v as Clock).now === 'function')
       .optional(),
     certificateRefreshIntervalMs: z.number().int().nonnegative().default(60_000),
+    certificateDownloadTimeoutMs: z.number().int().positive().max(10_000).default(DEFAULT_MAX_WAIT_MS),
   })
   .refine((o) => (o.publicKey === undefined) === (o.publicKeyId === undefined), {
     message: 'publicKey and publicKeyId go together',
@@ -143,11 +149,9 @@ export class WechatPayV3Client {
     }
     this.refreshing = new RefreshingKeySource(
       this.ring,
-      () => this.refreshCertificates().then(() => undefined),
+      () => this.refreshCertificates({ timeoutMs: o.certificateDownloadTimeoutMs }).then(() => undefined),
       this.clock,
-      {
-        minRefreshIntervalMs: o.certificateRefreshIntervalMs,
-      },
+      { minRefreshIntervalMs: o.certificateRefreshIntervalMs, maxWaitMs: o.certificateDownloadTimeoutMs },
     );
     this.keys = this.refreshing;
   }
@@ -246,9 +250,10 @@ export class WechatPayV3Client {
 
   /**
    * GET /v3/certificates, verified (see platform-certificates.ts on bootstrapping), decrypted with the
-   * APIv3 key; the certificates are added to the key ring and returned.
+   * APIv3 key; the certificates are added to the key ring and returned. With `once`, a single attempt
+   * with that timeout (what an unknown serial may cost); without, a call like any other.
    */
-  async refreshCertificates(): Promise<PlatformCertificate[]> {
+  async refreshCertificates(once?: { timeoutMs: number }): Promise<PlatformCertificate[]> {
     let decoded: PlatformCertificate[] | undefined;
     const verifyDownload: AnswerVerifier = async (signature, text) => {
       const known = signature ? this.ring.lookup(signature.serial) : undefined;
@@ -263,7 +268,9 @@ export class WechatPayV3Client {
       for (const cert of decoded) carried.addCertificate(cert.certificate);
       return verifyWechatpaySignature({ signature, body: text }, carried, { now: this.clock.now() });
     };
-    const answer = await this.call('GET', '/v3/certificates', undefined, verifyDownload);
+    const answer = once
+      ? await this.attempt('GET', '/v3/certificates', '', verifyDownload, once.timeoutMs)
+      : await this.call('GET', '/v3/certificates', undefined, verifyDownload);
     if (answer.status !== 200) throw invalidResponseError(`/v3/certificates answered HTTP ${answer.status}`, answer);
     if (!decoded) {
       try {
@@ -331,6 +338,7 @@ export class WechatPayV3Client {
     pathAndQuery: string,
     bodyText: string,
     verifier?: AnswerVerifier,
+    timeoutMs?: number,
   ): Promise<Answer> {
     const url = new URL(`${this.transport.baseUrl}${pathAndQuery}`);
     const { timestamp, nonce } = this.stamp();
@@ -347,7 +355,8 @@ export class WechatPayV3Client {
     };
     if (method === 'POST') headers['Content-Type'] = 'application/json';
     const request = { method, url: url.href, headers, ...(method === 'POST' ? { body: bodyText } : {}) };
-    const answer = await exchange(request, this.transport, readJsonAnswer);
+    const transport = timeoutMs === undefined ? this.transport : { ...this.transport, timeoutMs };
+    const answer = await exchange(request, transport, readJsonAnswer);
     if (isRetryableStatus(answer.status)) throw this.errorFrom(answer);
 
     const check = await (verifier ?? this.verifyAnswer)(answer.signature, answer.text);

@@ -16,6 +16,24 @@ export interface PlatformKeySource {
 
 export const PUBLIC_KEY_ID_PREFIX = 'PUB_KEY_ID_';
 
+/**
+ * WeChat's platform certificate serials are 20 bytes written as 40 hex digits (upper case in every
+ * answer, notification and /v3/certificates listing); case is not trusted to mean anything.
+ */
+const CERTIFICATE_SERIAL = /^[0-9A-Fa-f]{40}$/;
+/** WeChat Pay public key ids: the prefix and digits (e.g. PUB_KEY_ID_0114232134912410000000000000). */
+const PUBLIC_KEY_ID = /^PUB_KEY_ID_\d{1,64}$/;
+
+/** True for a serial shaped like a platform certificate's: the only kind a certificate download can bring in. */
+export function isCertificateSerial(serial: string): boolean {
+  return CERTIFICATE_SERIAL.test(serial);
+}
+
+/** True for a serial shaped like a WeChat Pay public key id (configured, never downloaded). */
+export function isPublicKeyId(serial: string): boolean {
+  return PUBLIC_KEY_ID.test(serial);
+}
+
 function normalize(serial: string): string {
   return serial.trim().toUpperCase();
 }

@@ -4,6 +4,7 @@ import * as z from 'zod';
 import type { Clock } from '../core/clock';
 import { WechatPayError } from '../core/errors';
 import { AEAD_ALGORITHM, decryptResource } from './aead';
+import { isCertificateSerial } from './key-ring';
 import type { KeyRing, PlatformKeySource } from './key-ring';
 
 /**
@@ -74,39 +75,52 @@ export function decodeCertificatesAnswer(answer: unknown, apiV3Key: string | Buf
 }
 
 /**
- * The key source verifiers use: the ring first; for an unknown serial, one refresh of the platform
- * certificates (concurrent callers share it; at most one per `minRefreshIntervalMs`, so a stream of
- * forged serials cannot turn into a stream of downloads), then the ring again.
+ * The key source verifiers use: the ring first; for an unknown serial, a refresh of the platform
+ * certificates, within a budget a stream of forged notifications cannot turn into load on WeChat or
+ * into slow answers:
+ * - only a serial in WeChat's certificate format (40 hex digits) starts one: a public key id is never
+ *   downloadable and garbage is not WeChat's;
+ * - one refresh at a time (concurrent callers share it) and at most one per `minRefreshIntervalMs`;
+ * - a caller waits for it at most `maxWaitMs`; past that the serial counts as unknown (the answer is
+ *   refused, WeChat retries the notification) while the refresh finishes for the next caller.
+ * The refresh itself should be one short attempt (WechatPayV3Client passes one).
  */
 export class RefreshingKeySource implements PlatformKeySource {
   private inFlight: Promise<void> | undefined;
   private lastRefreshAt = Number.NEGATIVE_INFINITY;
   /** Why the last refresh failed (undefined once one succeeds): for error messages, never thrown. */
   lastError: unknown;
+  /** Refreshes started, for metrics and tests. */
+  refreshes = 0;
   private readonly minRefreshIntervalMs: number;
+  private readonly maxWaitMs: number;
 
   constructor(
     private readonly ring: KeyRing,
     private readonly refresh: () => Promise<void>,
     private readonly clock: Clock,
-    opts: { minRefreshIntervalMs?: number } = {},
+    opts: { minRefreshIntervalMs?: number; maxWaitMs?: number } = {},
   ) {
     this.minRefreshIntervalMs = opts.minRefreshIntervalMs ?? 60_000;
+    this.maxWaitMs = opts.maxWaitMs ?? DEFAULT_MAX_WAIT_MS;
   }
 
   async keyFor(serial: string): Promise<KeyObject | undefined> {
     const known = this.ring.lookup(serial);
     if (known) return known;
-    await this.refreshOnce();
+    if (!isCertificateSerial(serial)) return undefined;
+    const refreshing = this.refreshOnce();
+    if (refreshing) await within(refreshing, this.maxWaitMs);
     return this.ring.lookup(serial);
   }
 
-  /** Refreshes unless one is running (then waits for it) or one ran too recently; never throws. */
-  private async refreshOnce(): Promise<void> {
+  /** The running refresh, a new one when none ran recently, else undefined; it never rejects. */
+  private refreshOnce(): Promise<void> | undefined {
     if (this.inFlight) return this.inFlight;
     const now = this.clock.now().getTime();
-    if (now - this.lastRefreshAt < this.minRefreshIntervalMs) return;
+    if (now - this.lastRefreshAt < this.minRefreshIntervalMs) return undefined;
     this.lastRefreshAt = now;
+    this.refreshes += 1;
     this.inFlight = this.refresh()
       .then(() => {
         this.lastError = undefined;
@@ -119,5 +133,21 @@ export class RefreshingKeySource implements PlatformKeySource {
         this.inFlight = undefined;
       });
     return this.inFlight;
+  }
+}
+
+/** How long a verifier waits for a certificate download by default: well inside WeChat's 5 s notify timeout. */
+export const DEFAULT_MAX_WAIT_MS = 1_500;
+
+/** Resolves when `work` does or after `ms`, whichever is first (real time: this bounds an answer's latency). */
+async function within(work: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const elapsed = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  try {
+    await Promise.race([work, elapsed]);
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { WechatPayError } from '#shared/wechatpay/core/errors';
 import { KeyRing } from '#shared/wechatpay/v3/key-ring';
 import { RefreshingKeySource, decodeCertificatesAnswer } from '#shared/wechatpay/v3/platform-certificates';
+import { randomCertificateSerial } from '#shared/wechatpay/v3/testing/self-signed-certificate';
 import { buildCertificatesAnswer } from '#shared/wechatpay/v3/testing/wechat-messages';
 import { TEST_APIV3_KEY, createPlatformIdentity, fixedClock, vectorById } from '#test/helpers/wechatpay-v3';
 
@@ -90,16 +91,58 @@ describe('RefreshingKeySource', () => {
     expect(t.refreshes()).toBe(1);
   });
 
-  it('refreshes at most once per interval however many unknown serials arrive', async () => {
+  it('refreshes at most once per interval however many well-formed unknown serials arrive', async () => {
     const t = setup();
-    expect(await t.source.keyFor('FORGED01')).toBeUndefined();
-    expect(await t.source.keyFor('FORGED02')).toBeUndefined();
+    expect(await t.source.keyFor(randomCertificateSerial())).toBeUndefined();
+    expect(await t.source.keyFor(randomCertificateSerial())).toBeUndefined();
     t.clock.advance(59_000);
-    expect(await t.source.keyFor('FORGED03')).toBeUndefined();
+    expect(await t.source.keyFor(randomCertificateSerial())).toBeUndefined();
     expect(t.refreshes()).toBe(1);
     t.clock.advance(1_000);
-    expect(await t.source.keyFor('FORGED04')).toBeUndefined();
+    expect(await t.source.keyFor(randomCertificateSerial())).toBeUndefined();
     expect(t.refreshes()).toBe(2);
+  });
+
+  it('never refreshes for a public key id or a serial not in the certificate format', async () => {
+    const t = setup(0);
+    const serials = [
+      'PUB_KEY_ID_0114232134912410000000000000',
+      'FORGED01',
+      randomCertificateSerial().slice(0, 39),
+      `${randomCertificateSerial()}0`,
+      `${randomCertificateSerial().slice(0, 39)}G`,
+      '',
+      ' '.repeat(40),
+      'x'.repeat(10_000),
+    ];
+    for (const serial of serials) expect(await t.source.keyFor(serial)).toBeUndefined();
+    expect(t.refreshes()).toBe(0);
+    expect(await t.source.keyFor(t.identity.serial.toLowerCase())).toBeDefined();
+    expect(t.refreshes()).toBe(1);
+  });
+
+  it('waits for a slow refresh at most maxWaitMs; the refresh still lands for the next caller', async () => {
+    const clock = fixedClock('2024-06-01T00:00:00Z');
+    const ring = new KeyRing(clock);
+    const identity = createPlatformIdentity();
+    let finished!: () => void;
+    const done = new Promise<void>((r) => (finished = r));
+    const source = new RefreshingKeySource(
+      ring,
+      async () => {
+        await new Promise((r) => setTimeout(r, 400));
+        ring.addCertificate(identity.certificatePem);
+        finished();
+      },
+      clock,
+      { maxWaitMs: 100 },
+    );
+    const started = performance.now();
+    expect(await source.keyFor(identity.serial)).toBeUndefined();
+    expect(performance.now() - started).toBeLessThan(300);
+    await done;
+    expect(await source.keyFor(identity.serial)).toBeDefined();
+    expect(source.refreshes).toBe(1);
   });
 
   it('answers undefined when the refresh fails', async () => {
