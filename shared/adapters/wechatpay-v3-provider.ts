@@ -1,4 +1,4 @@
-import { ProviderError, ValidationError } from '../domain/errors';
+import { isWechatRefusal, ProviderError, ValidationError } from '../domain/errors';
 import type { PaymentFacts, PaymentRequest } from '../domain/order';
 import type { PaymentProvider, PrepayResult, TradeReport } from '../domain/ports';
 import type { V3PrepayInput, V3Transaction, WechatPayV3Client } from '../wechatpay/v3/client';
@@ -112,7 +112,7 @@ export class WechatPayV3Provider implements PaymentProvider {
     try {
       transaction = await withDomainErrors(() => this.client.queryByOutTradeNo(outTradeNo));
     } catch (error) {
-      if (error instanceof ProviderError && error.code === 'ORDERNOTEXIST') {
+      if (isWechatRefusal(error, 'ORDERNOTEXIST')) {
         return {
           outTradeNo,
           state: 'NOT_FOUND',

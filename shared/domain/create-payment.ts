@@ -1,4 +1,4 @@
-import { ConflictError, ProviderError } from './errors';
+import { ConflictError, isWechatRefusal } from './errors';
 import type { Order, Prepay } from './order';
 import type { PaymentObserver } from './payment-observer';
 import { completeRequest, fingerprint, type NewPayment } from './payment-request';
@@ -99,7 +99,7 @@ export class CreatePayment {
       prepay = await provider.prepay(order.request, notifyUrl);
     } catch (err) {
       // Paid or closed at WeChat since: the caller needs WeChat's word, not a new prepay.
-      if (err instanceof ProviderError && (err.code === 'ORDERPAID' || err.code === 'ORDERCLOSED')) {
+      if (isWechatRefusal(err, 'ORDERPAID', 'ORDERCLOSED')) {
         const outcome = await reports.apply(await provider.query(order.outTradeNo), 'api', { known: order });
         return outcome.order ?? order;
       }

@@ -74,3 +74,12 @@ export class ProviderError extends AppError {
     this.rawCode = details.rawCode;
   }
 }
+
+/**
+ * WeChat's own word refusing with one of `codes`: a ProviderError of kind business, which the
+ * adapters raise only from an answer whose signature verified. The same code from anything else (an
+ * unsigned error page, a proxy) is a failed exchange and must never move an order.
+ */
+export function isWechatRefusal(error: unknown, ...codes: string[]): error is ProviderError {
+  return error instanceof ProviderError && error.kind === 'business' && codes.includes(error.code);
+}

@@ -1,4 +1,4 @@
-import { ProviderError } from './errors';
+import { isWechatRefusal } from './errors';
 import type { Order, Source } from './order';
 import type { PaymentObserver } from './payment-observer';
 import type { Clock, OrderStore, PaymentProvider } from './ports';
@@ -32,15 +32,14 @@ export class OrderCloser {
     try {
       await provider.close(order.outTradeNo);
     } catch (err) {
-      if (!(err instanceof ProviderError)) throw err;
-      if (err.code === 'ORDERPAID') {
+      if (isWechatRefusal(err, 'ORDERPAID')) {
         // The query may not show the payment yet; then the order stays open and its checks go on.
         const outcome = await reports.apply(await provider.query(order.outTradeNo), source, { known: order });
         if (source !== 'close') observer.paidAtExpiry(order.outTradeNo);
         return outcome.order ?? order;
       }
       // Already closed at WeChat, or never reached it (prepay failed): closing here is right.
-      if (err.code !== 'ORDERCLOSED' && err.code !== 'ORDERNOTEXIST') throw err;
+      if (!isWechatRefusal(err, 'ORDERCLOSED', 'ORDERNOTEXIST')) throw err;
     }
     const at = clock.now().toISOString();
     const result = await store.transition({

@@ -5,8 +5,9 @@
  */
 
 /**
- * transport: no usable answer came (network, timeout, HTTP error status, unreadable body);
- * business: WeChat answered and said no; signature: the answer is not proven to be WeChat's.
+ * transport: no usable answer came (network, timeout, HTTP error status, unreadable body, an
+ * unsigned error answer); business: WeChat answered, its signature verified, and it said no — the
+ * only kind whose code is WeChat's word; signature: the answer is not proven to be WeChat's.
  */
 export type WechatPayErrorKind = 'transport' | 'business' | 'signature';
 

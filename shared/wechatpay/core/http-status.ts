@@ -15,3 +15,16 @@ export function httpStatusError(status: number, answer: Omit<AnswerFacts, 'httpS
     httpStatus: status,
   });
 }
+
+/**
+ * An error answer whose signature did not verify (none, or not WeChat's): whatever code its body
+ * names is not WeChat's word, so it is only a failed exchange, and another attempt may reach WeChat.
+ */
+export function unverifiedAnswerError(status: number, answer: Omit<AnswerFacts, 'httpStatus'> = {}): WechatPayError {
+  return new WechatPayError(`HTTP_${status}`, `WeChat Pay answered HTTP ${status} without a valid signature`, {
+    retryable: true,
+    kind: 'transport',
+    ...answer,
+    httpStatus: status,
+  });
+}

@@ -43,7 +43,8 @@ export function businessError(
 /**
  * return_code FAIL: WeChat did not accept the call itself (bad sign, bad parameter format, wrong
  * merchant). Only "system busy" is temporary. These replies carry no err_code; the code is derived
- * from return_msg where it is recognisable.
+ * from return_msg where it is recognisable. WeChat does not sign them, so they are transport
+ * failures: nothing is ever decided on one (only a verified result_code answer is WeChat's word).
  */
 export function returnFailError(returnMsg: string | undefined, answer: AnswerFacts = {}): WechatPayError {
   const msg = returnMsg ?? '';
@@ -56,7 +57,7 @@ export function returnFailError(returnMsg: string | undefined, answer: AnswerFac
   } else if (/xml/i.test(msg)) code = 'XML_FORMAT_ERROR';
   return new WechatPayError(code, `WeChat Pay rejected the call: ${msg || 'return_code FAIL'}`, {
     retryable,
-    kind: 'business',
+    kind: 'transport',
     ...answer,
   });
 }

@@ -5,9 +5,9 @@ import { transportOf, transportOptionsShape } from '../core/client-options';
 import type { Clock } from '../core/clock';
 import { systemClock, unixTimestamp } from '../core/clock';
 import type { AnswerFacts } from '../core/errors';
-import { WechatPayValidationError, invalidResponseError, signatureError } from '../core/errors';
+import { WechatPayError, WechatPayValidationError, invalidResponseError, signatureError } from '../core/errors';
 import { exchange, readBodyUpTo } from '../core/http-exchange';
-import { isRetryableStatus } from '../core/http-status';
+import { unverifiedAnswerError } from '../core/http-status';
 import { parseOrThrow } from '../core/parse-or-throw';
 import type { Backoff } from '../core/retry';
 import { withRetries } from '../core/retry';
@@ -49,7 +49,8 @@ export type { V3Transaction } from './responses';
  * answer names a serial we do not hold (at most once a minute). Both work at once, for merchants
  * migrating from certificates to the public key.
  *
- * Answers with HTTP 5xx or 429 are not verified: nothing is decided on them, they are only retried.
+ * An error answer (4xx/5xx) is WeChat's word only when its signature verifies; an unsigned or
+ * unverifiable one is a transport failure (HTTP_<status>, retryable) whatever code its body names.
  */
 
 export interface WechatPayV3ClientOptions extends TransportOptions {
@@ -357,15 +358,18 @@ export class WechatPayV3Client {
     const request = { method, url: url.href, headers, ...(method === 'POST' ? { body: bodyText } : {}) };
     const transport = timeoutMs === undefined ? this.transport : { ...this.transport, timeoutMs };
     const answer = await exchange(request, transport, readJsonAnswer);
-    if (isRetryableStatus(answer.status)) throw this.errorFrom(answer);
-
+    const isSuccess = answer.status >= 200 && answer.status < 300;
+    // An error answer's code counts only when WeChat signed it: a proxy's or an attacker's 500
+    // {"code":"ORDER_CLOSED"} is a failed exchange, never a reason to close an order.
+    if (!isSuccess && answer.signature === undefined) throw unverifiedAnswerError(answer.status, requestIdOf(answer));
     const check = await (verifier ?? this.verifyAnswer)(answer.signature, answer.text);
+    if (!check.ok && !isSuccess) throw unverifiedAnswerError(answer.status, requestIdOf(answer));
     if (!check.ok) {
       const refreshError = check.failure === 'unknown_serial' ? this.refreshing.lastError : undefined;
       const why = refreshError instanceof Error ? ` (certificate download failed: ${refreshError.message})` : '';
       throw signatureError(`answer to ${method} ${url.pathname} refused: ${check.message}${why}`, answer, refreshError);
     }
-    if (answer.status >= 200 && answer.status < 300) return answer;
+    if (isSuccess) return answer;
     throw this.errorFrom(answer);
   }
 
@@ -380,11 +384,15 @@ export class WechatPayV3Client {
       json = undefined;
     }
     const parsed = errorAnswerSchema.safeParse(json);
-    const facts = answer.requestId !== undefined ? { requestId: answer.requestId } : {};
+    const facts = requestIdOf(answer);
     return parsed.success
       ? classifyV3Error(answer.status, parsed.data.code, parsed.data.message, facts)
       : classifyV3Error(answer.status, undefined, undefined, facts);
   }
+}
+
+function requestIdOf(answer: Answer): Omit<AnswerFacts, 'httpStatus'> {
+  return answer.requestId !== undefined ? { requestId: answer.requestId } : {};
 }
 
 /** Every answer is read whatever its status: v3 error answers carry their code in the body. */
@@ -393,7 +401,14 @@ async function readJsonAnswer(response: Response): Promise<Answer> {
   const requestId = response.headers.get('Request-ID');
   if (requestId !== null) facts.requestId = requestId;
   const bytes = await readBodyUpTo(response, MAX_ANSWER_BYTES);
-  if (bytes === undefined) throw invalidResponseError('answer larger than 1 MiB', facts);
+  if (bytes === undefined) {
+    // Not read, so not verified: a failed exchange, not WeChat's word.
+    throw new WechatPayError('RESPONSE_TOO_LARGE', 'answer larger than 1 MiB', {
+      retryable: false,
+      kind: 'transport',
+      ...facts,
+    });
+  }
   return {
     ...facts,
     status: response.status,

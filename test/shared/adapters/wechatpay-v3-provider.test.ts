@@ -16,6 +16,14 @@ import {
   startWechatV3StandIn,
 } from '#test/helpers/wechatpay-v3';
 import type { StandIn, StandInAnswer, StandInRequest } from '#test/helpers/wechatpay-v3';
+import { ClosePayment } from '#shared/domain/close-payment';
+import { OrderCloser } from '#shared/domain/order-closer';
+import { TradeReports } from '#shared/domain/trade-reports';
+import { InMemoryOrderStore } from '#test/helpers/in-memory-order-store';
+import { at } from '#test/helpers/order-fixtures';
+import { pendingOrder } from '#test/helpers/payment-harness';
+import { RecordingObserver } from '#test/helpers/recording-observer';
+import { TestClock } from '#test/helpers/test-clock';
 
 const merchant = createMerchantIdentity();
 const platform = createPlatformIdentity();
@@ -251,5 +259,31 @@ describe('transactionToReport', () => {
   it('an unknown trade_state or a fractional amount does not parse', () => {
     expect(transactionSchema.safeParse(paidTransaction({ trade_state: 'PAID' })).success).toBe(false);
     expect(transactionSchema.safeParse(paidTransaction({ amount: { total: 19.99 } })).success).toBe(false);
+  });
+});
+
+describe('only WeChat’s signed word moves an order', () => {
+  it('three unsigned HTTP 500 {"code":"ORDER_CLOSED"} answers leave an open order open', async () => {
+    const { provider: p, standIn } = await provider(() => ({
+      status: 500,
+      body: { code: 'ORDER_CLOSED', message: '订单已关闭' },
+      signer: null,
+    }));
+    const store = new InMemoryOrderStore();
+    const open = pendingOrder();
+    await store.create(open);
+    const testClock = new TestClock(at(600));
+    const observer = new RecordingObserver();
+    const reports = new TradeReports({ store, clock: testClock, merchant, observer });
+    const closePayment = new ClosePayment({
+      store,
+      closer: new OrderCloser({ store, provider: p, clock: testClock, reports, observer, closeMinAgeSeconds: 300 }),
+    });
+
+    const error = await closePayment.execute(open.outTradeNo).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProviderError);
+    expect(error).toMatchObject({ code: 'HTTP_500', kind: 'transport', retryable: true });
+    expect(standIn.requests).toHaveLength(3);
+    expect(await store.get(open.outTradeNo)).toEqual(open);
   });
 });

@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { ConflictError, NotFoundError } from '#shared/domain/errors';
+import { ConflictError, NotFoundError, ProviderError } from '#shared/domain/errors';
 import type { Order } from '#shared/domain/order';
 import { at, orderFixture } from '#test/helpers/order-fixtures';
 import {
@@ -43,6 +43,17 @@ describe('ClosePayment', () => {
     expect(h.provider.calls).toEqual([]);
     expect(await h.store.get(paid.outTradeNo)).toEqual(paid);
   });
+
+  it.each(['ORDERCLOSED', 'ORDERNOTEXIST', 'ORDERPAID'])(
+    'a %s that is not WeChat’s verified word (a transport failure) moves nothing',
+    async (code) => {
+      const unverified = new ProviderError(code, 'unsigned answer', { retryable: true, kind: 'transport' });
+      h.provider.onClose(unverified);
+      await expect(h.closePayment.execute(pending.outTradeNo)).rejects.toBe(unverified);
+      expect(h.provider.callsOf('query')).toEqual([]);
+      expect(await h.store.get(pending.outTradeNo)).toEqual(pending);
+    },
+  );
 
   describe('TOO_EARLY', () => {
     it('refuses within five minutes of creation, saying how long to wait (rounded up)', async () => {

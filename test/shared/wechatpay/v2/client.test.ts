@@ -457,7 +457,8 @@ describe('failure classification and retries', () => {
       body: toXml({ return_code: 'FAIL', return_msg: '签名错误' }),
     }));
     const err = await providerError(client.unifiedOrder(JSAPI_ORDER));
-    expect(err).toMatchObject({ code: 'SIGNERROR', retryable: false, kind: 'business' });
+    // Unsigned (WeChat signs only return_code SUCCESS answers): WeChat's word cannot be told from a forgery.
+    expect(err).toMatchObject({ code: 'SIGNERROR', retryable: false, kind: 'transport' });
     expect(server.requests).toHaveLength(1);
   });
 

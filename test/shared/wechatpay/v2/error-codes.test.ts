@@ -62,6 +62,6 @@ describe('return_code FAIL classification', () => {
     ['系统繁忙,请稍后再试.', 'SYSTEMERROR', true],
     [undefined, 'RETURN_FAIL', false],
   ])('%s → %s (retryable %s)', (msg, code, retryable) => {
-    expect(returnFailError(msg)).toMatchObject({ code, retryable, kind: 'business' });
+    expect(returnFailError(msg)).toMatchObject({ code, retryable, kind: 'transport' });
   });
 });

@@ -425,11 +425,43 @@ describe('verifying every answer', () => {
     expect(standIn.requests.filter((r) => r.path !== '/v3/certificates')).toHaveLength(1);
   });
 
-  it('does not take an unsigned 404 ORDER_NOT_EXIST for an answer', async () => {
+  it('does not take an unsigned 404 ORDER_NOT_EXIST for an answer: a retryable transport failure', async () => {
     const { client } = await setup({
       handler: () => ({ status: 404, body: { code: 'ORDER_NOT_EXIST', message: '订单不存在' }, signer: null }),
     });
-    expect((await providerError(client.queryByOutTradeNo('ORDER20240001'))).code).toBe('INVALID_SIGNATURE');
+    const error = await providerError(client.queryByOutTradeNo('ORDER20240001'));
+    expect([error.code, error.kind, error.retryable, error.rawCode]).toEqual([
+      'HTTP_404',
+      'transport',
+      true,
+      undefined,
+    ]);
+  });
+
+  it.each([
+    ['unsigned', { signer: null }],
+    ['signed by a stranger', { signer: asCertificateSigner(createPlatformIdentity()) }],
+  ])('an %s HTTP 500 {"code":"ORDER_CLOSED"} is a transport failure, retried, never ORDERCLOSED', async (_w, how) => {
+    const { client, standIn } = await setup({
+      handler: () => ({ status: 500, body: { code: 'ORDER_CLOSED', message: '订单已关闭' }, ...how }),
+    });
+    const error = await providerError(client.close('ORDER20240001'));
+    expect([error.code, error.kind, error.retryable, error.rawCode]).toEqual([
+      'HTTP_500',
+      'transport',
+      true,
+      undefined,
+    ]);
+    expect(standIn.requests.filter((r) => r.path !== '/v3/certificates')).toHaveLength(3);
+  });
+
+  it('a signed HTTP 500 SYSTEM_ERROR keeps its code (WeChat said it)', async () => {
+    const { client } = await setup({
+      handler: () => ({ status: 500, body: { code: 'SYSTEM_ERROR', message: '系统错误' } }),
+      client: { maxAttempts: 1 },
+    });
+    const error = await providerError(client.close('ORDER20240001'));
+    expect([error.code, error.kind, error.retryable]).toEqual(['SYSTEMERROR', 'business', true]);
   });
 
   it('accepts answers signed within 5 minutes', async () => {
