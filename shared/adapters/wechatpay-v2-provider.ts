@@ -166,6 +166,14 @@ export class WechatPayV2Provider implements PaymentProvider {
     this.#nonce = options.nonce ?? randomNonce;
   }
 
+  validate(request: PaymentRequest, notifyUrl: string): void {
+    try {
+      this.client.checkUnifiedOrder(toUnifiedOrderRequest(request, notifyUrl));
+    } catch (error) {
+      throw toDomainError(error);
+    }
+  }
+
   async prepay(request: PaymentRequest, notifyUrl: string): Promise<PrepayResult> {
     const unifiedOrder = toUnifiedOrderRequest(request, notifyUrl);
     const order = await withDomainErrors(() => this.client.unifiedOrder(unifiedOrder));

@@ -1,8 +1,8 @@
 import { isWechatRefusal, ProviderError, ValidationError } from '../domain/errors';
 import type { PaymentFacts, PaymentRequest } from '../domain/order';
 import type { PaymentProvider, PrepayResult, TradeReport } from '../domain/ports';
-import type { V3PrepayInput, V3Transaction, WechatPayV3Client } from '../wechatpay/v3/client';
-import { withDomainErrors } from './wechatpay-errors';
+import type { V3Prepay, V3PrepayInput, V3Transaction, WechatPayV3Client } from '../wechatpay/v3/client';
+import { toDomainError, withDomainErrors } from './wechatpay-errors';
 import { TRADE_STATE } from './wechatpay-trade-state';
 
 /**
@@ -73,35 +73,59 @@ export function toPrepayInput(request: PaymentRequest, notifyUrl: string): V3Pre
   return input;
 }
 
+/** Our PaymentRequest as the v3 prepay its trade type calls for. */
+export function toV3Prepay(request: PaymentRequest, notifyUrl: string): V3Prepay {
+  const input = toPrepayInput(request, notifyUrl);
+  switch (request.tradeType) {
+    case 'JSAPI':
+      if (request.payerOpenid === undefined)
+        throw new ValidationError('payer.openid is required for JSAPI', 'payer.openid');
+      return { kind: 'jsapi', input: { ...input, payerOpenid: request.payerOpenid } };
+    case 'APP':
+      return { kind: 'app', input };
+    case 'NATIVE':
+      return { kind: 'native', input };
+    case 'MWEB':
+      return {
+        kind: 'h5',
+        input: { ...input, payerClientIp: request.payerClientIp, h5Info: request.h5Info ?? { type: 'Wap' } },
+      };
+  }
+}
+
 export class WechatPayV3Provider implements PaymentProvider {
   readonly apiVersion = 'v3' as const;
 
   constructor(readonly client: WechatPayV3Client) {}
 
-  async prepay(request: PaymentRequest, notifyUrl: string): Promise<PrepayResult> {
-    return withDomainErrors(() => this.prepayAtWechat(request, notifyUrl));
+  validate(request: PaymentRequest, notifyUrl: string): void {
+    try {
+      this.client.checkPrepay(toV3Prepay(request, notifyUrl));
+    } catch (error) {
+      throw toDomainError(error);
+    }
   }
 
-  private async prepayAtWechat(request: PaymentRequest, notifyUrl: string): Promise<PrepayResult> {
-    const input = toPrepayInput(request, notifyUrl);
-    switch (request.tradeType) {
-      case 'JSAPI': {
-        if (request.payerOpenid === undefined)
-          throw new ValidationError('payer.openid is required for JSAPI', 'payer.openid');
-        const { prepayId } = await this.client.prepayJsapi({ ...input, payerOpenid: request.payerOpenid });
+  async prepay(request: PaymentRequest, notifyUrl: string): Promise<PrepayResult> {
+    return withDomainErrors(() => this.prepayAtWechat(toV3Prepay(request, notifyUrl)));
+  }
+
+  private async prepayAtWechat(prepay: V3Prepay): Promise<PrepayResult> {
+    switch (prepay.kind) {
+      case 'jsapi': {
+        const { prepayId } = await this.client.prepayJsapi(prepay.input);
         return { prepayId, client: this.client.jsapiClientParams(prepayId) };
       }
-      case 'APP': {
-        const { prepayId } = await this.client.prepayApp(input);
+      case 'app': {
+        const { prepayId } = await this.client.prepayApp(prepay.input);
         return { prepayId, client: this.client.appClientParams(prepayId) };
       }
-      case 'NATIVE': {
-        const { codeUrl } = await this.client.prepayNative(input);
+      case 'native': {
+        const { codeUrl } = await this.client.prepayNative(prepay.input);
         return { prepayId: codeUrl, client: { code_url: codeUrl } };
       }
-      case 'MWEB': {
-        const h5Info = request.h5Info ?? { type: 'Wap' };
-        const { h5Url } = await this.client.prepayH5({ ...input, payerClientIp: request.payerClientIp, h5Info });
+      case 'h5': {
+        const { h5Url } = await this.client.prepayH5(prepay.input);
         return { prepayId: h5Url, client: { mweb_url: h5Url } };
       }
     }

@@ -1,9 +1,9 @@
-import { isIP } from 'node:net';
 import * as z from 'zod';
 
 import { ValidationError } from '../domain/errors';
 import { TRADE_TYPES } from '../domain/order';
 import type { NewPayment } from '../domain/payment-request';
+import { isClientIp } from '../wechatpay/core/client-ip';
 import { isPlainText, utf8Bytes } from '../wechatpay/core/text-fields';
 
 const OUT_TRADE_NO = /^[0-9A-Za-z_\-|*]{6,32}$/;
@@ -41,7 +41,7 @@ const CreateOrderBody = z
       .strictObject({ openid: z.string().regex(/^[\x21-\x7e]{1,128}$/, 'must be 1–128 visible ASCII characters') })
       .optional(),
     scene_info: z.strictObject({
-      payer_client_ip: z.string().refine((ip) => isIP(ip) !== 0, 'must be an IPv4 or IPv6 address'),
+      payer_client_ip: z.string().refine(isClientIp, 'must be an IPv4 or IPv6 address'),
       h5_info: z
         .strictObject({
           type: z.enum(['Wap', 'iOS', 'Android']),
@@ -85,6 +85,13 @@ const CreateOrderBody = z
 /** WeChat needs time to show the cashier; an expiry closer than this cannot be paid. */
 const MIN_EXPIRY_LEAD_MS = 60_000;
 
+/**
+ * WeChat's own bound on time_expire: seven days, which is also what an order without one lives at
+ * WeChat. Refused here, with a 400, rather than stored and then refused by WeChat.
+ */
+export const MAX_EXPIRY_LEAD_DAYS = 7;
+const MAX_EXPIRY_LEAD_MS = MAX_EXPIRY_LEAD_DAYS * 24 * 60 * 60 * 1000;
+
 export function parseCreateOrder(body: unknown, now: Date): NewPayment {
   const parsed = CreateOrderBody.safeParse(body);
   if (!parsed.success) {
@@ -102,6 +109,12 @@ export function parseCreateOrder(body: unknown, now: Date): NewPayment {
     const at = Date.parse(b.time_expire);
     if (at < now.getTime() + MIN_EXPIRY_LEAD_MS) {
       throw new ValidationError('time_expire must be at least one minute in the future', 'time_expire');
+    }
+    if (at > now.getTime() + MAX_EXPIRY_LEAD_MS) {
+      throw new ValidationError(
+        `time_expire must be at most ${MAX_EXPIRY_LEAD_DAYS} days ahead (WeChat Pay's limit)`,
+        'time_expire',
+      );
     }
     expiresAt = new Date(at).toISOString();
   }

@@ -24,7 +24,8 @@ export interface CreatePaymentDeps {
 const MIN_RENEWAL_LEAD_MS = 60_000;
 
 /**
- * Stores the order, asks WeChat for a prepay, stores that, and schedules the first check.
+ * Checks the request against WeChat's rules, stores the order, asks WeChat for a prepay, stores that,
+ * and schedules the first check.
  * The same out_trade_no with the same content answers the stored payment (or resumes a creation that
  * failed half-way, or renews a prepay that lapsed); with other content it is a conflict.
  */
@@ -36,6 +37,8 @@ export class CreatePayment {
     const now = clock.now();
     const request = completeRequest(input, now, prepayTtlSeconds);
     const requestHash = fingerprint({ ...input, outTradeNo: request.outTradeNo });
+    // Before the order is stored: a request WeChat's rules refuse must not use up its out_trade_no.
+    provider.validate(request, notifyUrl);
     const at = now.toISOString();
     const created = await store.create({
       outTradeNo: request.outTradeNo,

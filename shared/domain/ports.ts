@@ -116,6 +116,12 @@ export interface PrepayResult {
 
 export interface PaymentProvider {
   readonly apiVersion: 'v2' | 'v3';
+  /**
+   * Throws ValidationError when the prepay for `request` would be refused by WeChat's rules before
+   * anything is sent. Nothing is sent here: asked before an order is stored, so a request WeChat's
+   * rules refuse never uses up its out_trade_no.
+   */
+  validate(request: PaymentRequest, notifyUrl: string): void;
   /** Throws ProviderError on failure. */
   prepay(request: PaymentRequest, notifyUrl: string): Promise<PrepayResult>;
   /** Throws ProviderError on failure; an unknown order is state NOT_FOUND, not an error. */

@@ -89,6 +89,25 @@ describe.each(['v2', 'v3'] as const)('payment flow (%s)', (apiVersion) => {
     return verifyV2({ ...signed, sign: paySign }, SANDBOX_MERCHANT.apiKey);
   }
 
+  it('refuses an IP WeChat’s validator refuses (400), leaving its out_trade_no free for a good one', async () => {
+    const no = outTradeNo();
+    const zoned = { ...orderBody('NATIVE', no), scene_info: { payer_client_ip: 'fe80::1%eth0' } };
+    const refused = await stack.api('POST', '/orders', zoned);
+    expect(refused.status).toBe(400);
+    expect(refused.json).toMatchObject({ error: { field: 'scene_info.payer_client_ip' } });
+    expect(await stack.store.get(no)).toBeUndefined();
+    const created = await stack.api('POST', '/orders', orderBody('NATIVE', no));
+    expect(created.status).toBe(201);
+    expect(created.json).toMatchObject({ out_trade_no: no, status: 'PENDING' });
+  });
+
+  it('refuses a time_expire beyond WeChat’s seven days with a 400 that says so', async () => {
+    const late = new Date(Date.now() + 7 * 24 * 3600 * 1000 + 60_000).toISOString();
+    const refused = await stack.api('POST', '/orders', { ...orderBody('NATIVE'), time_expire: late });
+    expect(refused.status).toBe(400);
+    expect(refused.json).toMatchObject({ error: { field: 'time_expire', message: expect.stringContaining('7 days') } });
+  });
+
   it.each(['APP', 'JSAPI', 'NATIVE', 'MWEB'] as const)(
     'pays a %s order through the simulator’s notification',
     async (tradeType) => {

@@ -51,6 +51,16 @@ export class FakePaymentProvider implements PaymentProvider {
     return { prepay: this.prepays.length, query: this.queries.length, close: this.closes.length };
   }
 
+  /** The requests validate was asked about, in order (kept apart: validate sends nothing). */
+  readonly validated: PaymentRequest[] = [];
+  /** What validate throws, when set: WeChat's rules refusing the request. */
+  refuseRequests: Error | undefined;
+
+  validate(request: PaymentRequest): void {
+    this.validated.push(structuredClone(request));
+    if (this.refuseRequests !== undefined) throw this.refuseRequests;
+  }
+
   async prepay(request: PaymentRequest, notifyUrl: string): Promise<PrepayResult> {
     this.calls.push({ method: 'prepay', request: structuredClone(request), notifyUrl });
     return answer('prepay', this.prepays, [request, notifyUrl]);

@@ -74,6 +74,14 @@ export class WechatPayV2Client {
     this.#apiKey = o.apiKey;
   }
 
+  /**
+   * Every check unifiedOrder makes before sending, without sending: throws WechatPayValidationError.
+   * For callers that must know a request is acceptable before they commit to it.
+   */
+  checkUnifiedOrder(request: UnifiedOrderRequest): void {
+    parseOrThrow(unifiedOrderRequestSchema, request, 'unifiedorder request');
+  }
+
   /** POST /pay/unifiedorder → prepay_id (and code_url for NATIVE, mweb_url for MWEB). */
   async unifiedOrder(request: UnifiedOrderRequest): Promise<UnifiedOrderResponse> {
     const req = parseOrThrow(unifiedOrderRequestSchema, request, 'unifiedorder request');

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { clientIpSchema } from '../core/client-ip';
 import { isPlainText, utf8Bytes } from '../core/text-fields';
 import { outTradeNoSchema, transactionIdSchema } from '../core/trade-ids';
 import { fromWechatTime } from './time';
@@ -68,7 +69,7 @@ export const unifiedOrderRequestSchema = z
       .refine(maxBytes(128), 'must be at most 128 bytes (UTF-8)'),
     out_trade_no: outTradeNoSchema,
     total_fee: z.int('must be an integer number of fen').positive('must be positive'),
-    spbill_create_ip: z.union([z.ipv4(), z.ipv6()], { error: 'must be an IPv4 or IPv6 address' }),
+    spbill_create_ip: clientIpSchema,
     notify_url: notifyUrlSchema,
     trade_type: z.enum(V2_TRADE_TYPES, { error: `must be one of ${V2_TRADE_TYPES.join(', ')}` }),
     openid: visibleAscii(128).optional(),

@@ -102,6 +102,12 @@ const optionsSchema = z
     path: ['publicKeyId'],
   });
 
+/** One prepay, by the transactions endpoint it goes to. */
+export type V3Prepay =
+  | { kind: 'jsapi'; input: V3PrepayInput & { payerOpenid: string } }
+  | { kind: 'app' | 'native'; input: V3PrepayInput }
+  | { kind: 'h5'; input: V3PrepayInput & { payerClientIp: string; h5Info: V3H5Info } };
+
 interface Answer extends AnswerFacts {
   status: number;
   text: string;
@@ -161,35 +167,59 @@ export class WechatPayV3Client {
 
   /** POST /v3/pay/transactions/jsapi (also mini programs). */
   async prepayJsapi(input: V3PrepayInput & { payerOpenid: string }): Promise<{ prepayId: string }> {
-    const openid = parseOrThrow(openidSchema, input.payerOpenid, 'JSAPI prepay: payer.openid');
-    const body = { ...this.prepayBody(input), payer: { openid } };
-    const answer = await this.call('POST', '/v3/pay/transactions/jsapi', body);
+    const answer = await this.call('POST', '/v3/pay/transactions/jsapi', this.prepayRequest({ kind: 'jsapi', input }));
     return { prepayId: this.parse(prepayIdAnswerSchema, answer).prepay_id };
   }
 
   /** POST /v3/pay/transactions/app */
   async prepayApp(input: V3PrepayInput): Promise<{ prepayId: string }> {
-    const answer = await this.call('POST', '/v3/pay/transactions/app', this.prepayBody(input));
+    const answer = await this.call('POST', '/v3/pay/transactions/app', this.prepayRequest({ kind: 'app', input }));
     return { prepayId: this.parse(prepayIdAnswerSchema, answer).prepay_id };
   }
 
   /** POST /v3/pay/transactions/native: the QR code's content. */
   async prepayNative(input: V3PrepayInput): Promise<{ codeUrl: string }> {
-    const answer = await this.call('POST', '/v3/pay/transactions/native', this.prepayBody(input));
+    const answer = await this.call(
+      'POST',
+      '/v3/pay/transactions/native',
+      this.prepayRequest({ kind: 'native', input }),
+    );
     return { codeUrl: this.parse(codeUrlAnswerSchema, answer).code_url };
   }
 
   /** POST /v3/pay/transactions/h5: the cashier page to open in the mobile browser. */
   async prepayH5(input: V3PrepayInput & { payerClientIp: string; h5Info: V3H5Info }): Promise<{ h5Url: string }> {
-    if (input.payerClientIp === undefined)
-      throw new WechatPayValidationError('H5 prepay: payerClientIp is required', 'payerClientIp');
-    const h5Info = parseOrThrow(h5InfoSchema, input.h5Info, 'H5 prepay: scene_info.h5_info');
-    const body = this.prepayBody(input);
-    const answer = await this.call('POST', '/v3/pay/transactions/h5', {
-      ...body,
-      scene_info: { payer_client_ip: input.payerClientIp, h5_info: h5Info },
-    });
+    const answer = await this.call('POST', '/v3/pay/transactions/h5', this.prepayRequest({ kind: 'h5', input }));
     return { h5Url: this.parse(h5UrlAnswerSchema, answer).h5_url };
+  }
+
+  /**
+   * Every check the prepay of this kind makes before sending, without sending: throws
+   * WechatPayValidationError. For callers that must know a request is acceptable before they commit
+   * to it (an order stored under its out_trade_no).
+   */
+  checkPrepay(prepay: V3Prepay): void {
+    this.prepayRequest(prepay);
+  }
+
+  /** The request body of a prepay, validated. */
+  private prepayRequest(prepay: V3Prepay): Record<string, unknown> {
+    switch (prepay.kind) {
+      case 'jsapi': {
+        const openid = parseOrThrow(openidSchema, prepay.input.payerOpenid, 'JSAPI prepay: payer.openid');
+        return { ...this.prepayBody(prepay.input), payer: { openid } };
+      }
+      case 'app':
+      case 'native':
+        return this.prepayBody(prepay.input);
+      case 'h5': {
+        const { input } = prepay;
+        if (input.payerClientIp === undefined)
+          throw new WechatPayValidationError('H5 prepay: payerClientIp is required', 'payerClientIp');
+        const h5Info = parseOrThrow(h5InfoSchema, input.h5Info, 'H5 prepay: scene_info.h5_info');
+        return { ...this.prepayBody(input), scene_info: { payer_client_ip: input.payerClientIp, h5_info: h5Info } };
+      }
+    }
   }
 
   /** wx.requestPayment / getBrandWCPayRequest parameters, signed with the merchant key. */

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { clientIpSchema } from '../core/client-ip';
 import { outTradeNoSchema } from '../core/trade-ids';
 
 /** What the v3 client sends, validated before anything is signed or sent. */
@@ -37,7 +38,7 @@ export const prepayInputSchema = z.object({
   }),
   timeExpire: z.iso.datetime({ offset: true }).optional(),
   attach: z.string().max(128).optional(),
-  payerClientIp: z.union([z.ipv4(), z.ipv6()]).optional(),
+  payerClientIp: clientIpSchema.optional(),
 });
 
 export const openidSchema = z.string().min(1).max(128);

@@ -242,6 +242,15 @@ describe('WechatPayV2Provider over HTTP', () => {
     };
   }
 
+  it('validate: refuses, without sending, what unifiedorder would refuse; passes what it sends', async () => {
+    const { provider: p, server: s } = await provider((req) => signed(req, { prepay_id: 'wx1', trade_type: 'JSAPI' }));
+    expect(() => p.validate({ ...request, payerClientIp: 'fe80::1%eth0' }, NOTIFY_URL)).toThrow(ValidationError);
+    expect(() => p.validate({ ...request, payerOpenid: undefined }, NOTIFY_URL)).toThrow(ValidationError);
+    expect(() => p.validate(request, `${NOTIFY_URL}?x=1`)).toThrow(ValidationError);
+    expect(() => p.validate(request, NOTIFY_URL)).not.toThrow();
+    expect(s.requests).toHaveLength(0);
+  });
+
   it('prepay: JSAPI re-signed with the order’s sign type', async () => {
     const { provider: p, server: s } = await provider(
       (req) => signed(req, { prepay_id: 'wx1', trade_type: 'JSAPI' }),

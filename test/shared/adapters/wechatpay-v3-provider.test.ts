@@ -144,6 +144,19 @@ describe('WechatPayV3Provider.prepay', () => {
   });
 });
 
+describe('WechatPayV3Provider.validate', () => {
+  it('refuses, without sending, what the prepay would refuse; passes what it sends', async () => {
+    const { provider: p, standIn } = await provider(() => ({ status: 200, body: { code_url: 'weixin://x' } }));
+    expect(() => p.validate({ ...request, payerClientIp: 'fe80::1%eth0' }, notifyUrl)).toThrow(ValidationError);
+    expect(() => p.validate({ ...request, tradeType: 'JSAPI' }, notifyUrl)).toThrow(ValidationError);
+    expect(() => p.validate(request, 'ftp://notify.example.com/x')).toThrow(ValidationError);
+    expect(() => p.validate(request, notifyUrl)).not.toThrow();
+    expect(standIn.requests).toHaveLength(0);
+    await expect(p.prepay({ ...request, payerClientIp: 'fe80::1%eth0' }, notifyUrl)).rejects.toThrow(ValidationError);
+    expect(standIn.requests).toHaveLength(0);
+  });
+});
+
 describe('WechatPayV3Provider.query', () => {
   it('SUCCESS → report with amount and payment facts (amount.total even if a coupon cut payer_total)', async () => {
     const { provider: p } = await provider(() => ({

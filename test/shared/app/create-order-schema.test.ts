@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 
 import { parseCreateOrder, parseOutTradeNo } from '#shared/app/create-order-schema';
 import { ValidationError } from '#shared/domain/errors';
+import { isClientIp } from '#shared/wechatpay/core/client-ip';
 
 const now = new Date('2026-01-01T00:00:00Z');
 const valid = {
@@ -87,6 +88,11 @@ describe('POST /orders body', () => {
     ],
     [{ ...valid, time_expire: 'tomorrow' }, 'time_expire'],
     [{ ...valid, time_expire: '2026-01-01T08:00:30+08:00' }, 'time_expire'],
+    // Beyond WeChat's seven days.
+    [{ ...valid, time_expire: '2026-01-08T00:00:01Z' }, 'time_expire'],
+    // What node:net took for an address and WeChat's validator does not (a zone id): once a 201-bound
+    // order that WeChat then refused, burning its out_trade_no.
+    [{ ...valid, scene_info: { payer_client_ip: 'fe80::1%eth0' } }, 'scene_info.payer_client_ip'],
     [{ ...valid, extra: 1 }, 'extra'],
     [{ ...valid, amount: { total: 1, cents: 2 } }, 'amount.cents'],
   ])('refuses %j naming the field', (body, field) => {
@@ -102,6 +108,26 @@ describe('POST /orders body', () => {
   it('accepts an RFC 3339 expiry at least a minute ahead, in any offset', () => {
     const p = parseCreateOrder({ ...valid, time_expire: '2026-01-01T08:05:00+08:00' }, now);
     expect(p.expiresAt).toBe('2026-01-01T00:05:00.000Z');
+  });
+
+  it('accepts an expiry up to seven days ahead, WeChat’s limit, and says so beyond it', () => {
+    expect(parseCreateOrder({ ...valid, time_expire: '2026-01-08T00:00:00Z' }, now).expiresAt).toBe(
+      '2026-01-08T00:00:00.000Z',
+    );
+    expect(() => parseCreateOrder({ ...valid, time_expire: '2026-01-08T00:00:01Z' }, now)).toThrow(
+      /time_expire must be at most 7 days ahead/,
+    );
+  });
+
+  it('holds payer_client_ip to the WeChat client’s own rule (one validator)', () => {
+    for (const ip of ['203.0.113.7', '2001:db8::1', '::ffff:192.0.2.128']) {
+      expect(fieldOf({ ...valid, scene_info: { payer_client_ip: ip } })).toBeUndefined();
+      expect(isClientIp(ip)).toBe(true);
+    }
+    for (const ip of ['fe80::1%eth0', '01.2.3.4', '', 'localhost']) {
+      expect(fieldOf({ ...valid, scene_info: { payer_client_ip: ip } })).toBe('scene_info.payer_client_ip');
+      expect(isClientIp(ip)).toBe(false);
+    }
   });
 
   it('checks path out_trade_no', () => {

@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { ConflictError, ProviderError } from '#shared/domain/errors';
+import { ConflictError, ProviderError, ValidationError } from '#shared/domain/errors';
 import { at } from '#test/helpers/order-fixtures';
 import {
   NOTIFY_URL,
@@ -74,6 +74,22 @@ describe('CreatePayment', () => {
       await expect(h.createPayment.execute(newPayment())).rejects.toBe(down);
       expect(await h.store.get('T20300101000000001')).toMatchObject({ status: 'CREATED' });
       expect(h.scheduler.attempts).toEqual([]);
+    });
+  });
+
+  describe('a request WeChat’s rules refuse', () => {
+    it('is refused before anything is stored, so its out_trade_no can then be used for a good request', async () => {
+      const refused = new ValidationError('scene_info.payer_client_ip: must be an IPv4 or IPv6 address');
+      h.provider.refuseRequests = refused;
+      await expect(h.createPayment.execute(newPayment({ payerClientIp: 'fe80::1%eth0' }))).rejects.toBe(refused);
+      expect(await h.store.get('T20300101000000001')).toBeUndefined();
+      expect(h.provider.calls).toEqual([]);
+
+      h.provider.refuseRequests = undefined;
+      h.provider.onPrepay(prepayResult('wx-good'));
+      const order = await h.createPayment.execute(newPayment());
+      expect(order).toMatchObject({ outTradeNo: 'T20300101000000001', status: 'PENDING' });
+      expect(h.provider.validated.map((r) => r.payerClientIp)).toEqual(['fe80::1%eth0', '203.0.113.7']);
     });
   });
 
