@@ -1,4 +1,5 @@
 import { App } from 'aws-cdk-lib';
+import { addComplianceChecks } from './cdk/compliance-checks';
 import { WechatPayStack } from './cdk/wechat-pay-stack';
 
 // No env: the stack is environment-agnostic, so synth needs no AWS credentials or lookups.
@@ -6,4 +7,5 @@ const app = new App();
 new WechatPayStack(app, 'WechatPayStack', {
   description: 'Serverless WeChat Pay backend: orders API, notify endpoint, reconciler',
 });
+addComplianceChecks(app);
 app.synth();

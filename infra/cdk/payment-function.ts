@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Duration } from 'aws-cdk-lib';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { type BundlingOptions, LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -50,7 +51,16 @@ export class PaymentFunction extends NodejsFunction {
   public readonly service: ServiceName;
 
   constructor(scope: Construct, id: string, props: PaymentFunctionProps) {
+    const logGroup = new LogGroup(scope, `${id}Logs`, { retention: RetentionDays.ONE_MONTH });
+    // Our own role rather than the default one with AWSLambdaBasicExecutionRole, which may write to
+    // every log group of the account: this one writes to the function's own group only.
+    const role = new Role(scope, `${id}Role`, {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `The ${props.service} Lambda: its own log group plus the grants the stack adds`,
+    });
+    logGroup.grantWrite(role);
     super(scope, id, {
+      role,
       entry: join(REPO_ROOT, 'functions', `${props.service}.ts`),
       handler: 'handler',
       projectRoot: REPO_ROOT,
@@ -59,7 +69,7 @@ export class PaymentFunction extends NodejsFunction {
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
       timeout: props.timeout ?? DEFAULT_TIMEOUT,
-      logGroup: new LogGroup(scope, `${id}Logs`, { retention: RetentionDays.ONE_MONTH }),
+      logGroup,
       environment: {
         ...props.environment,
         POWERTOOLS_SERVICE_NAME: props.service,

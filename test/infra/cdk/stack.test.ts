@@ -289,23 +289,32 @@ describe('least privilege', () => {
     'sqs:ReceiveMessage',
   ];
 
+  // Each Lambda writes to its own log group only (the group is the stack's, so no logs:CreateLogGroup).
+  const ownLogs = (name: keyof typeof ids.functions): Record<string, string[]> => {
+    const group = (functionProps(name).LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
+    return { 'logs:CreateLogStream': [getAttArn(group)], 'logs:PutLogEvents': [getAttArn(group)] };
+  };
   const expected = (): Record<keyof typeof ids.roles, Record<string, string[]>> => ({
     orders: {
+      ...ownLogs('orders'),
       ...Object.fromEntries(itemActions.map((a) => [a, [tableArn()]])),
       'sqs:SendMessage': [queueArn()],
       ...Object.fromEntries(secretRead.map((a) => [a, [secretArn]])),
     },
     notify: {
+      ...ownLogs('notify'),
       ...Object.fromEntries(itemActions.map((a) => [a, [tableArn()]])),
       ...Object.fromEntries(secretRead.map((a) => [a, [secretArn]])),
     },
     reconcile: {
+      ...ownLogs('reconcile'),
       // Reads and transitions orders; never creates an item.
       ...Object.fromEntries(['dynamodb:GetItem', 'dynamodb:UpdateItem'].map((a) => [a, [tableArn()]])),
       ...Object.fromEntries([...consume, 'sqs:SendMessage'].map((a) => [a, [queueArn()]])),
       ...Object.fromEntries(secretRead.map((a) => [a, [secretArn]])),
     },
     sweep: {
+      ...ownLogs('sweep'),
       'dynamodb:Query': [indexArn()],
       // Reads the order and moves its next check before re-enqueuing it.
       'dynamodb:GetItem': [tableArn()],
@@ -343,13 +352,10 @@ describe('least privilege', () => {
     }
   });
 
-  it('attaches only the basic execution role as a managed policy', () => {
+  it('attaches no managed policy (AWSLambdaBasicExecutionRole would allow writing to any log group)', () => {
     for (const roleId of Object.values(ids.roles)) {
       const role = template.toJSON().Resources[roleId] as CfnResource;
-      const basicExecution = ':iam::aws:policy/service-role/AWSLambdaBasicExecutionRole';
-      expect(JSON.stringify(role.Properties?.ManagedPolicyArns)).toBe(
-        JSON.stringify([{ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, basicExecution]] }]),
-      );
+      expect(role.Properties?.ManagedPolicyArns).toBeUndefined();
     }
   });
 });
