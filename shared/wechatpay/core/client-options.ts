@@ -14,6 +14,14 @@ export interface TransportOptions {
   /** Nonces for signatures and client parameters. Default 32 random hex digits. */
   nonce?: () => string;
   sleep?: (ms: number) => Promise<void>;
+  /**
+   * The instant (ms since the epoch) by which a call must be over, read at every attempt; undefined
+   * (or returning undefined) for none. A caller in a Lambda gives its remaining time less what it
+   * keeps for recording the outcome. See deadline.ts.
+   */
+  deadline?: () => number | undefined;
+  /** No attempt starts with less time than this before the deadline. Default 1000. */
+  minAttemptMs?: number;
 }
 
 const isFunction = (v: unknown): boolean => typeof v === 'function';
@@ -27,6 +35,8 @@ export const transportOptionsShape = {
   fetch: z.custom<typeof fetch>(isFunction, 'must be a function').optional(),
   nonce: z.custom<() => string>(isFunction, 'must be a function').optional(),
   sleep: z.custom<(ms: number) => Promise<void>>(isFunction, 'must be a function').optional(),
+  deadline: z.custom<() => number | undefined>(isFunction, 'must be a function').optional(),
+  minAttemptMs: z.int().min(1).max(60_000).optional(),
 };
 
 export interface Transport {
@@ -36,6 +46,10 @@ export interface Transport {
   fetch: typeof fetch;
   nonce: () => string;
   sleep: (ms: number) => Promise<void>;
+  deadline: () => number | undefined;
+  minAttemptMs: number;
+  /** The clock deadlines are read against: the real one, as the network's time is real. */
+  now: () => number;
 }
 
 /** Validated options with their defaults filled in. */
@@ -48,5 +62,8 @@ export function transportOf(options: TransportOptions): Transport {
     fetch: options.fetch ?? ((input, init) => fetch(input, init)),
     nonce: options.nonce ?? randomNonce,
     sleep: options.sleep ?? waitMs,
+    deadline: options.deadline ?? (() => undefined),
+    minAttemptMs: options.minAttemptMs ?? 1000,
+    now: Date.now,
   };
 }

@@ -1,3 +1,4 @@
+import { deadlineError } from './deadline';
 import { WechatPayError } from './errors';
 
 export interface HttpRequest {
@@ -11,6 +12,8 @@ export interface ExchangeOptions {
   fetch: typeof fetch;
   /** Connecting, the answer's headers and reading its body all count against this one deadline. */
   timeoutMs: number;
+  /** The timeout is what was left of the caller's deadline: running out of it is DEADLINE_EXCEEDED. */
+  cutByDeadline?: boolean;
 }
 
 /**
@@ -40,6 +43,7 @@ export async function exchange<T>(
     });
     return await read(response);
   } catch (error) {
+    if (timedOut && options.cutByDeadline) throw deadlineError(what, error);
     if (timedOut) {
       throw new WechatPayError('TIMEOUT', `${what}: no answer from WeChat Pay within ${options.timeoutMs} ms`, {
         retryable: true,

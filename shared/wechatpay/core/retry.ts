@@ -1,3 +1,4 @@
+import { DEADLINE_EXCEEDED } from './deadline';
 import { WechatPayError } from './errors';
 
 /**
@@ -33,9 +34,14 @@ export interface RetryOptions {
   sleep?: (ms: number) => Promise<void>;
   isRetryable?: (error: unknown) => boolean;
   random?: () => number;
+  /** Whether an attempt could still start after waiting this long (the caller's deadline); default yes. */
+  timeForAnother?: (waitMs: number) => boolean;
 }
 
-/** Runs `attempt` until it succeeds, fails for good, or `maxAttempts` runs have failed. */
+/**
+ * Runs `attempt` until it succeeds, fails for good, `maxAttempts` runs have failed, or no further
+ * attempt could start in time (then the last failure is thrown as it was).
+ */
 export async function withRetries<T>(attempt: (n: number) => Promise<T>, options: RetryOptions): Promise<T> {
   const retryable = options.isRetryable ?? isRetryable;
   const sleep = options.sleep ?? waitMs;
@@ -43,8 +49,15 @@ export async function withRetries<T>(attempt: (n: number) => Promise<T>, options
     try {
       return await attempt(n);
     } catch (error) {
-      if (n >= options.maxAttempts || !retryable(error)) throw error;
-      await sleep(backoffDelay(n, options.backoff, options.random));
+      if (n >= options.maxAttempts || !retryable(error) || isDeadlineError(error)) throw error;
+      const wait = backoffDelay(n, options.backoff, options.random);
+      if (options.timeForAnother !== undefined && !options.timeForAnother(wait)) throw error;
+      await sleep(wait);
     }
   }
+}
+
+/** The deadline has come: no attempt after it could start in time. */
+function isDeadlineError(error: unknown): boolean {
+  return error instanceof WechatPayError && error.code === DEADLINE_EXCEEDED;
 }

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import type { Transport, TransportOptions } from '../core/client-options';
 import { transportOf, transportOptionsShape } from '../core/client-options';
+import { attemptOptions, timeForAnotherAttempt } from '../core/deadline';
 import type { AnswerFacts } from '../core/errors';
 import { invalidResponseError, signatureError } from '../core/errors';
 import { discardBody, exchange, readBodyUpTo } from '../core/http-exchange';
@@ -146,10 +147,14 @@ export class WechatPayV2Client {
       headers: XML_HEADERS,
       body: toXml(signed),
     };
-    return withRetries(async () => this.#readAnswer(await exchange(request, this.#transport, readXmlAnswer), answers), {
-      maxAttempts: this.#transport.maxAttempts,
+    const transport = this.#transport;
+    const attempt = async () =>
+      this.#readAnswer(await exchange(request, attemptOptions(transport, `POST ${path}`), readXmlAnswer), answers);
+    return withRetries(attempt, {
+      maxAttempts: transport.maxAttempts,
       backoff: RETRY_BACKOFF,
-      sleep: this.#transport.sleep,
+      sleep: transport.sleep,
+      timeForAnother: (waitMs) => timeForAnotherAttempt(transport, waitMs),
     });
   }
 

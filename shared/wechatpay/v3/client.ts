@@ -2,6 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import * as z from 'zod';
 import type { Transport, TransportOptions } from '../core/client-options';
 import { transportOf, transportOptionsShape } from '../core/client-options';
+import { attemptOptions, timeForAnotherAttempt } from '../core/deadline';
 import type { Clock } from '../core/clock';
 import { systemClock, unixTimestamp } from '../core/clock';
 import type { AnswerFacts } from '../core/errors';
@@ -361,6 +362,7 @@ export class WechatPayV3Client {
       maxAttempts: this.transport.maxAttempts,
       backoff: RETRY_BACKOFF,
       sleep: this.transport.sleep,
+      timeForAnother: (waitMs) => timeForAnotherAttempt(this.transport, waitMs),
     });
   }
 
@@ -386,8 +388,8 @@ export class WechatPayV3Client {
     };
     if (method === 'POST') headers['Content-Type'] = 'application/json';
     const request = { method, url: url.href, headers, ...(method === 'POST' ? { body: bodyText } : {}) };
-    const transport = timeoutMs === undefined ? this.transport : { ...this.transport, timeoutMs };
-    const answer = await exchange(request, transport, readJsonAnswer);
+    const options = attemptOptions(this.transport, `${method} ${url.pathname}`, timeoutMs);
+    const answer = await exchange(request, options, readJsonAnswer);
     const isSuccess = answer.status >= 200 && answer.status < 300;
     // An error answer's code counts only when WeChat signed it: a proxy's or an attacker's 500
     // {"code":"ORDER_CLOSED"} is a failed exchange, never a reason to close an order.

@@ -634,3 +634,28 @@ describe('signing of the request', () => {
     });
   });
 });
+
+describe('the caller’s deadline', () => {
+  it('cuts the attempt to the time left and ends the call: DEADLINE_EXCEEDED, not three 5 s attempts', async () => {
+    const { client, server } = await clientFor(() => ({ body: toXml({ return_code: 'SUCCESS' }), delayMs: 5_000 }), {
+      deadline: () => started + 1_200,
+    });
+    const started = Date.now();
+    const err = await providerError(client.closeOrder('000123'));
+    const took = Date.now() - started;
+    expect(err).toMatchObject({ code: 'DEADLINE_EXCEEDED', retryable: true, kind: 'transport' });
+    expect(took).toBeGreaterThanOrEqual(1_100);
+    expect(took).toBeLessThan(2_000);
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('sends nothing when less than minAttemptMs is left', async () => {
+    const { client, server } = await clientFor(() => ({ body: toXml({ return_code: 'SUCCESS' }) }), {
+      deadline: () => Date.now() + 500,
+    });
+    expect(await providerError(client.orderQuery({ out_trade_no: '000123' }))).toMatchObject({
+      code: 'DEADLINE_EXCEEDED',
+    });
+    expect(server.requests).toHaveLength(0);
+  });
+});

@@ -581,3 +581,47 @@ describe('platform certificates and the public key', () => {
     }
   });
 });
+
+describe('the caller’s deadline', () => {
+  it('cuts the attempt to the time left and ends the call: DEADLINE_EXCEEDED, not three 5 s attempts', async () => {
+    let started = Date.now();
+    const { client, standIn } = await setup({
+      handler: () => ({ status: 204, delayMs: 5_000 }),
+      client: { timeoutMs: 5_000, deadline: () => started + 1_200 },
+    });
+    started = Date.now();
+    const error = await providerError(client.close('ORDER20240001'));
+    const took = Date.now() - started;
+    expect([error.code, error.retryable, error.kind]).toEqual(['DEADLINE_EXCEEDED', true, 'transport']);
+    expect(took).toBeGreaterThanOrEqual(1_100);
+    expect(took).toBeLessThan(2_000);
+    expect(standIn.requests).toHaveLength(1);
+  });
+
+  it('sends nothing when less than minAttemptMs is left', async () => {
+    const { client, standIn } = await setup({
+      handler: () => ({ status: 204 }),
+      client: { deadline: () => Date.now() + 500 },
+    });
+    expect((await providerError(client.close('ORDER20240001'))).code).toBe('DEADLINE_EXCEEDED');
+    expect(standIn.requests).toHaveLength(0);
+  });
+
+  it('retries only while another attempt can start before the deadline', async () => {
+    let started = Date.now();
+    const { client, standIn } = await setup({
+      handler: () => ({ status: 500, body: { code: 'SYSTEM_ERROR', message: '系统错误' } }),
+      client: {
+        deadline: () => started + 1_500,
+        minAttemptMs: 1_200,
+        sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+      },
+    });
+    started = Date.now();
+    const error = await providerError(client.close('ORDER20240001'));
+    // The second wait (200-400 ms) would leave less than 1 200 ms: the call ends with WeChat's last answer.
+    expect(error.code).toBe('SYSTEMERROR');
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(standIn.requests).toHaveLength(2);
+  });
+});
