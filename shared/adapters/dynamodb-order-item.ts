@@ -4,13 +4,14 @@ import type { NotificationRecord } from '../domain/ports';
 import { ValidationError } from '../domain/errors';
 import {
   APPLIED_NOTIFICATIONS_ATTRIBUTE,
+  CHECKS_EXHAUSTED_ATTRIBUTE,
   DUE_INDEX,
-  DUE_KEY_VALUE,
   notificationSortKey,
   ORDER_SORT_KEY,
   orderPartition,
   PARTITION_KEY,
   SORT_KEY,
+  SWEEP_REQUEUES_ATTRIBUTE,
   TTL_ATTRIBUTE,
   UNMATCHED_NOTIFICATION_TTL_DAYS,
   UNMATCHED_NOTIFICATIONS_PARTITION,
@@ -26,6 +27,8 @@ const LAYOUT_ATTRIBUTES = [
   DUE_INDEX.partitionKey,
   TTL_ATTRIBUTE,
   APPLIED_NOTIFICATIONS_ATTRIBUTE,
+  SWEEP_REQUEUES_ATTRIBUTE,
+  CHECKS_EXHAUSTED_ATTRIBUTE,
 ];
 
 /**
@@ -40,10 +43,11 @@ export function orderKey(outTradeNo: string): Item {
   return { [PARTITION_KEY]: orderPartition(outTradeNo), [SORT_KEY]: ORDER_SORT_KEY };
 }
 
-export function toOrderItem(order: Order): Item {
+/** `dueKey` is the order's partition of the due index (DynamoDbDueIndex.keyFor). */
+export function toOrderItem(order: Order, dueKey: string): Item {
   const item: Item = { ...plainData(order), ...orderKey(order.outTradeNo) };
   // Only orders that still need a look carry the due index's key, so the index stays sparse.
-  if (canStillChange(order.status)) item[DUE_INDEX.partitionKey] = DUE_KEY_VALUE;
+  if (canStillChange(order.status)) item[DUE_INDEX.partitionKey] = dueKey;
   return item;
 }
 

@@ -9,9 +9,11 @@ import type {
   DueOrder,
   NotificationRecord,
   OrderStore,
+  RequeueResult,
   TransitionCommand,
   TransitionResult,
 } from '../domain/ports';
+import { DynamoDbDueIndex } from './dynamodb-due-index';
 import {
   appliedNotificationsOf,
   fromNotificationItem,
@@ -24,20 +26,22 @@ import {
 import type { Item } from './dynamodb-order-item';
 import {
   APPLIED_NOTIFICATIONS_ATTRIBUTE,
+  CHECKS_EXHAUSTED_ATTRIBUTE,
   DUE_INDEX,
-  DUE_KEY_VALUE,
   NOTIFICATION_SORT_PREFIX,
   ORDER_SORT_KEY,
   orderPartition,
-  outTradeNoOfPartition,
   PARTITION_KEY,
   SORT_KEY,
+  SWEEP_REQUEUES_ATTRIBUTE,
 } from './table-schema';
 
 export interface DynamoDbOrderStoreOptions {
   tableName: string;
   /** Defaults to a client for the Lambda's own region and credentials. */
   client?: DynamoDBDocumentClient;
+  /** How many partitions the due index's entries spread over (DUE_INDEX_SHARDS); see dynamodb-due-index.ts. */
+  dueIndexShards?: number;
 }
 
 /**
@@ -49,10 +53,16 @@ export interface DynamoDbOrderStoreOptions {
 export class DynamoDbOrderStore implements OrderStore {
   private readonly tableName: string;
   private readonly client: DynamoDBDocumentClient;
+  private readonly dueIndex: DynamoDbDueIndex;
 
   constructor(options: DynamoDbOrderStoreOptions) {
     this.tableName = options.tableName;
     this.client = options.client ?? DynamoDBDocumentClient.from(new DynamoDBClient({}));
+    this.dueIndex = new DynamoDbDueIndex({
+      tableName: this.tableName,
+      client: this.client,
+      shards: options.dueIndexShards,
+    });
   }
 
   async create(order: Order): Promise<CreateResult> {
@@ -60,13 +70,13 @@ export class DynamoDbOrderStore implements OrderStore {
       await this.client.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: toOrderItem(order),
+          Item: toOrderItem(order, this.dueIndex.keyFor(order.outTradeNo)),
           ConditionExpression: 'attribute_not_exists(#pk)',
           ExpressionAttributeNames: { '#pk': PARTITION_KEY },
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
-      return { kind: 'created', order: fromOrderItem(toOrderItem(order)) };
+      return { kind: 'created', order: fromOrderItem(toOrderItem(order, this.dueIndex.keyFor(order.outTradeNo))) };
     } catch (error) {
       const refused = refusal(error);
       if (!refused?.item) throw error;
@@ -87,7 +97,7 @@ export class DynamoDbOrderStore implements OrderStore {
     if (sources.length === 0) return this.describeRefusal(command, await this.get(command.outTradeNo));
 
     const expression = new ExpressionBuilder();
-    const update = transitionUpdate(expression, command);
+    const update = transitionUpdate(expression, command, this.dueIndex.keyFor(command.outTradeNo));
     const condition = [
       statusIn(expression, sources),
       ...(command.expectAmount ? [amountIs(expression, command.expectAmount)] : []),
@@ -102,15 +112,73 @@ export class DynamoDbOrderStore implements OrderStore {
         new UpdateCommand({
           TableName: this.tableName,
           Key: orderKey(outTradeNo),
-          UpdateExpression: 'SET #next = :next',
+          // A completed check clears the sweep's count; the entry moves to the order's shard (from the
+          // unsharded partition of an older release, or after the shard count changed).
+          UpdateExpression: 'SET #next = :next, #dueKey = :dueKey REMOVE #requeues',
           // Only orders still in the due index: a final or missing order is left alone.
           ConditionExpression: 'attribute_exists(#dueKey)',
-          ExpressionAttributeNames: { '#next': DUE_INDEX.sortKey, '#dueKey': DUE_INDEX.partitionKey },
-          ExpressionAttributeValues: { ':next': nextCheckAt },
+          ExpressionAttributeNames: {
+            '#next': DUE_INDEX.sortKey,
+            '#dueKey': DUE_INDEX.partitionKey,
+            '#requeues': SWEEP_REQUEUES_ATTRIBUTE,
+          },
+          ExpressionAttributeValues: { ':next': nextCheckAt, ':dueKey': this.dueIndex.keyFor(outTradeNo) },
         }),
       );
     } catch (error) {
       if (!refusal(error)) throw error;
+    }
+  }
+
+  async requeueCheck(outTradeNo: string, at: string, maxRequeues: number): Promise<RequeueResult> {
+    const names = {
+      '#next': DUE_INDEX.sortKey,
+      '#dueKey': DUE_INDEX.partitionKey,
+      '#requeues': SWEEP_REQUEUES_ATTRIBUTE,
+    };
+    try {
+      const { Attributes: updated } = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: orderKey(outTradeNo),
+          UpdateExpression: 'SET #next = :at, #dueKey = :dueKey ADD #requeues :one',
+          // The bound is in the condition, so two sweeps at once cannot both pass it.
+          ConditionExpression: 'attribute_exists(#dueKey) AND (attribute_not_exists(#requeues) OR #requeues < :max)',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: {
+            ':at': at,
+            ':dueKey': this.dueIndex.keyFor(outTradeNo),
+            ':one': 1,
+            ':max': maxRequeues,
+          },
+          ReturnValues: 'UPDATED_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { kind: 'requeued', requeues: Number(updated?.[SWEEP_REQUEUES_ATTRIBUTE]) };
+    } catch (error) {
+      const refused = refusal(error);
+      if (!refused) throw error;
+      if (refused.item?.[DUE_INDEX.partitionKey] === undefined) return { kind: 'not_due' };
+    }
+    try {
+      const { Attributes: before } = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: orderKey(outTradeNo),
+          // Out of the sparse index, as a settled order is: the sweep stops finding it.
+          UpdateExpression: 'SET #exhausted = :at REMOVE #dueKey, #next',
+          ConditionExpression: 'attribute_exists(#dueKey) AND #requeues >= :max',
+          ExpressionAttributeNames: { ...names, '#exhausted': CHECKS_EXHAUSTED_ATTRIBUTE },
+          ExpressionAttributeValues: { ':at': at, ':max': maxRequeues },
+          ReturnValues: 'ALL_OLD',
+        }),
+      );
+      return { kind: 'exhausted', requeues: Number(before?.[SWEEP_REQUEUES_ATTRIBUTE]) };
+    } catch (error) {
+      // Settled, or its count cleared by a check that completed, since the first write was refused.
+      if (!refusal(error)) throw error;
+      return { kind: 'not_due' };
     }
   }
 
@@ -152,33 +220,9 @@ export class DynamoDbOrderStore implements OrderStore {
     return records.sort((a, b) => a.receivedAt.localeCompare(b.receivedAt) || a.id.localeCompare(b.id));
   }
 
-  /**
-   * `now` and every stored nextCheckAt must be in one format (Date.toISOString) for the index's
-   * string order to be time order.
-   */
+  /** Reads every partition of the sharded index at once (see dynamodb-due-index.ts). */
   async findDue(now: string, limit: number): Promise<DueOrder[]> {
-    const due: DueOrder[] = [];
-    let startKey: Item | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: DUE_INDEX.name,
-          KeyConditionExpression: '#dueKey = :due AND #next <= :now',
-          ExpressionAttributeNames: { '#dueKey': DUE_INDEX.partitionKey, '#next': DUE_INDEX.sortKey },
-          ExpressionAttributeValues: { ':due': DUE_KEY_VALUE, ':now': now },
-          ScanIndexForward: true,
-          Limit: limit - due.length,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const key of page.Items ?? []) {
-        const outTradeNo = outTradeNoOfPartition(String(key[PARTITION_KEY]));
-        if (outTradeNo !== undefined) due.push({ outTradeNo, nextCheckAt: String(key[DUE_INDEX.sortKey]) });
-      }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey && due.length < limit);
-    return due;
+    return this.dueIndex.findDue(now, limit);
   }
 
   /**
@@ -279,7 +323,7 @@ function amountIs(expression: ExpressionBuilder, amount: Amount): string {
  * with it, one history entry (stored without `from`; see fromOrderItem), and the notification that
  * reported it, if one did.
  */
-function transitionUpdate(expression: ExpressionBuilder, command: TransitionCommand): string {
+function transitionUpdate(expression: ExpressionBuilder, command: TransitionCommand, dueKey: string): string {
   const set: string[] = [];
   const remove: string[] = [];
   const assign = (attribute: string, value: unknown): void => {
@@ -296,7 +340,7 @@ function transitionUpdate(expression: ExpressionBuilder, command: TransitionComm
     // A settled order is no longer due: leaving the sparse index is what stops the sweep.
     remove.push(expression.name(DUE_INDEX.partitionKey), expression.name(DUE_INDEX.sortKey));
   } else {
-    assign(DUE_INDEX.partitionKey, DUE_KEY_VALUE);
+    assign(DUE_INDEX.partitionKey, dueKey);
     if (command.nextCheckAt !== undefined) assign(DUE_INDEX.sortKey, command.nextCheckAt);
   }
 

@@ -26,8 +26,24 @@ export const DUE_INDEX = {
   projection: 'KEYS_ONLY',
 } as const;
 
-/** The one value of `dueKey`: all due orders share a partition of the index, sorted by nextCheckAt. */
+/**
+ * The one value of `dueKey` before the index was sharded (one partition for every due order). Orders
+ * written by an older release still carry it until their next write, so the sweep keeps reading it.
+ */
 export const DUE_KEY_VALUE = 'DUE';
+/** `dueKey` is `DUE#<shard>`: a stable hash of out_trade_no picks the shard (see dynamodb-due-index.ts). */
+export const DUE_SHARD_PREFIX = 'DUE#';
+/** How many shards writes spread over unless DUE_INDEX_SHARDS says otherwise. */
+export const DEFAULT_DUE_INDEX_SHARDS = 8;
+/**
+ * The sweep reads every shard up to this ceiling whatever the configured count, so the count can be
+ * changed either way without hiding an order written under the old one.
+ */
+export const MAX_DUE_INDEX_SHARDS = 32;
+/** On the order item: how often the sweep re-enqueued its check since a check last completed. */
+export const SWEEP_REQUEUES_ATTRIBUTE = 'sweepRequeues';
+/** On the order item: when the sweep gave up re-enqueueing its check (it left the due index then). */
+export const CHECKS_EXHAUSTED_ATTRIBUTE = 'checksExhaustedAt';
 
 export const ORDER_SORT_KEY = 'ORDER';
 /** On the order item: the notifications that changed it, as NotificationRecords. */

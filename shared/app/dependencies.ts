@@ -50,6 +50,7 @@ export function createDependencies(settings: Settings, overrides: DependencyOver
     overrides.store ??
     new DynamoDbOrderStore({
       tableName: settings.TABLE_NAME,
+      dueIndexShards: settings.DUE_INDEX_SHARDS,
       client: DynamoDBDocumentClient.from(
         new DynamoDBClient({ region: settings.AWS_REGION, endpoint: settings.AWS_ENDPOINT_URL_DYNAMODB }),
         { marshallOptions: { removeUndefinedValues: true } },
@@ -142,8 +143,10 @@ export function buildSweeper(deps: Dependencies): Sweeper {
     store: deps.store,
     scheduler: deps.scheduler(),
     clock: deps.clock,
+    observer: deps.observability.observer,
     reconcileSchedule: deps.settings.RECONCILE_SCHEDULE,
     graceSeconds: deps.settings.SWEEP_GRACE_SECONDS,
+    maxRequeues: deps.settings.SWEEP_MAX_REQUEUES,
   });
 }
 

@@ -81,6 +81,7 @@ export function createSweepHandler(deps: Dependencies): SweepHandler {
   const sweeper = buildSweeper(deps);
   return middy<unknown, { enqueued: number }>()
     .use(injectLambdaContext(deps.observability.logger))
+    .use(publishMetrics(deps.observability.metrics))
     .handler(async () => ({ enqueued: await sweeper.sweep() }));
 }
 

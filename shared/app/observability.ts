@@ -3,6 +3,7 @@ import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
 
 import type { PaymentObserver } from '../domain/payment-observer';
 import type { Settings } from '../config/settings';
+import { METRIC_CHECKS_EXHAUSTED } from '../config/metric-names';
 import { METRIC_PAID_AT_EXPIRY, METRIC_REJECTED_NOTIFICATIONS } from '../config/metric-names';
 
 export interface Observability {
@@ -31,6 +32,13 @@ export function createObservability(settings: Settings): Observability {
     },
     recovered(what, { outTradeNo, error }) {
       logger.warn(what, { outTradeNo, error: error instanceof Error ? error.message : String(error) });
+    },
+    checksExhausted(outTradeNo, { requeues }) {
+      logger.error('checks of an open order never complete; the sweep gave up on it (checksExhaustedAt)', {
+        outTradeNo,
+        requeues,
+      });
+      metrics.addMetric(METRIC_CHECKS_EXHAUSTED, MetricUnit.Count, 1);
     },
   };
   return { logger, metrics, observer };

@@ -11,6 +11,12 @@ export const METRICS_NAMESPACE = 'WechatPayBackend';
 export const METRIC_REJECTED_NOTIFICATIONS = 'RejectedNotifications';
 /** WeChat said ORDERPAID while an expired order was being closed; the payment was kept. */
 export const METRIC_PAID_AT_EXPIRY = 'PaidAtExpiryRace';
+/** The sweep gave up re-enqueueing an order whose check never completes; it needs an operator. */
+export const METRIC_CHECKS_EXHAUSTED = 'ChecksExhausted';
 
 /** Every custom metric the handlers emit (count 1 per event); the stack alarms on each. */
-export const CUSTOM_METRIC_NAMES = [METRIC_REJECTED_NOTIFICATIONS, METRIC_PAID_AT_EXPIRY] as const;
+export const CUSTOM_METRIC_NAMES = [
+  METRIC_REJECTED_NOTIFICATIONS,
+  METRIC_PAID_AT_EXPIRY,
+  METRIC_CHECKS_EXHAUSTED,
+] as const;

@@ -2,6 +2,7 @@ import * as z from 'zod';
 
 import { METRICS_NAMESPACE } from './metric-names';
 import { ConfigurationError } from '../domain/errors';
+import { DEFAULT_DUE_INDEX_SHARDS, MAX_DUE_INDEX_SHARDS } from '../adapters/table-schema';
 
 /**
  * WeChat's production address: the handlers' default and the CDK stack's (`wechatpayBaseUrl`); the
@@ -53,6 +54,19 @@ const EnvSchema = z.object({
   PREPAY_TTL_SECONDS: positiveSeconds.default(7200),
   /** The sweep re-enqueues only orders overdue by this much, so in-flight checks are not doubled. */
   SWEEP_GRACE_SECONDS: positiveSeconds.default(120),
+  /**
+   * How often the sweep re-enqueues an order's check that never completes before it gives up, takes
+   * the order out of the due index and alarms (ChecksExhausted). One re-enqueue per sweep (every 5
+   * minutes), each after the queue's own retries: 12 is an hour of a check failing, so an outage of
+   * WeChat or of our side shorter than that hands no order to an operator, and an order that can never
+   * be checked stops costing calls within the hour.
+   */
+  SWEEP_MAX_REQUEUES: z.coerce.number().int().min(1).default(12),
+  /**
+   * Partitions the due index's entries spread over (see shared/adapters/dynamodb-due-index.ts); may be
+   * changed either way up to the ceiling, as the sweep reads every partition up to it.
+   */
+  DUE_INDEX_SHARDS: z.coerce.number().int().min(1).max(MAX_DUE_INDEX_SHARDS).default(DEFAULT_DUE_INDEX_SHARDS),
   AWS_REGION: z.string().default('us-east-1'),
   AWS_ENDPOINT_URL_DYNAMODB: z.url().optional(),
   AWS_ENDPOINT_URL_SQS: z.url().optional(),

@@ -11,10 +11,16 @@ export interface PaymentObserver {
   paidAtExpiry(outTradeNo: string): void;
   /** Something failed that a later step repairs (e.g. the sweep re-enqueues a lost check). */
   recovered(what: string, detail: { outTradeNo: string; error: unknown }): void;
+  /**
+   * The sweep gave up on an order: its check was re-enqueued `requeues` times and never completed. The
+   * order is out of the due index (marked checksExhaustedAt) and needs an operator.
+   */
+  checksExhausted(outTradeNo: string, detail: { requeues: number }): void;
 }
 
 export const silentObserver: PaymentObserver = {
   rejected: () => {},
   paidAtExpiry: () => {},
   recovered: () => {},
+  checksExhausted: () => {},
 };

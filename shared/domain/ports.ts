@@ -58,14 +58,34 @@ export interface DueOrder {
   nextCheckAt: string;
 }
 
+/**
+ * What the sweep's re-enqueue of an overdue check did.
+ * - requeued: the next check moved to the given instant; `requeues` counts the sweep's re-enqueues
+ *   since a check last completed, this one included.
+ * - exhausted: the order had been re-enqueued `maxRequeues` times already; it has left the due index
+ *   and is marked for an operator instead. `requeues` is the count it stopped at.
+ * - not_due: the order is settled, gone or already out of the index; nothing was written.
+ */
+export type RequeueResult =
+  { kind: 'requeued'; requeues: number } | { kind: 'exhausted'; requeues: number } | { kind: 'not_due' };
+
 export interface OrderStore {
   /** Stores a new order; conditional on out_trade_no not existing. */
   create(order: Order): Promise<CreateResult>;
   get(outTradeNo: string): Promise<Order | undefined>;
   /** One conditional write on the current status (see lifecycle.sourcesOf). */
   transition(command: TransitionCommand): Promise<TransitionResult>;
-  /** Moves the next check of a watched order; a no-op when the order is settled or gone. */
+  /**
+   * Moves the next check of a watched order; a no-op when the order is settled or gone. A check that
+   * completes calls it, so it also clears the order's count of the sweep's re-enqueues.
+   */
   setNextCheck(outTradeNo: string, nextCheckAt: string): Promise<void>;
+  /**
+   * The sweep's re-enqueue, counted: moves the next check to `at` and adds one to the count in the
+   * same conditional write, so concurrent sweeps cannot pass the bound; once the count has reached
+   * `maxRequeues`, takes the order out of the due index instead and marks its checks exhausted at `at`.
+   */
+  requeueCheck(outTradeNo: string, at: string, maxRequeues: number): Promise<RequeueResult>;
   /** Replaces a lapsed prepay; conditional on the order still awaiting payment (PENDING or FAILED). */
   renewPrepay(outTradeNo: string, prepay: Prepay, at: string): Promise<TransitionResult>;
   recordNotification(record: NotificationRecord): Promise<void>;

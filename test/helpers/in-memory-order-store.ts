@@ -6,6 +6,7 @@ import type {
   DueOrder,
   NotificationRecord,
   OrderStore,
+  RequeueResult,
   TransitionCommand,
   TransitionResult,
 } from '#shared/domain/ports';
@@ -19,6 +20,10 @@ interface StoredOrder {
   /** DynamoDB's `dueKey`: set while WeChat may still move the order, so findDue can see it. */
   due: boolean;
   appliedNotifications: NotificationRecord[];
+  /** DynamoDB's `sweepRequeues`: the sweep's re-enqueues since a check last completed. */
+  sweepRequeues: number;
+  /** DynamoDB's `checksExhaustedAt`: when the sweep gave up on the order. */
+  checksExhaustedAt?: string;
 }
 
 const UNMATCHED = Symbol('unmatched notifications');
@@ -40,7 +45,13 @@ export class InMemoryOrderStore implements OrderStore {
   async create(order: Order): Promise<CreateResult> {
     const existing = this.orders.get(order.outTradeNo);
     if (existing) return { kind: 'exists', order: readOrder(existing) };
-    const stored: StoredOrder = { order: copy(order), due: canStillChange(order.status), appliedNotifications: [] };
+    const stored: StoredOrder = {
+      order: copy(order),
+      due: canStillChange(order.status),
+      appliedNotifications: [],
+      sweepRequeues: 0,
+    };
+
     this.orders.set(order.outTradeNo, stored);
     return { kind: 'created', order: readOrder(stored) };
   }
@@ -82,7 +93,30 @@ export class InMemoryOrderStore implements OrderStore {
   async setNextCheck(outTradeNo: string, nextCheckAt: string): Promise<void> {
     const stored = this.orders.get(outTradeNo);
     // Only orders still in the due index: a settled or missing order is left alone.
-    if (stored?.due) stored.order.nextCheckAt = nextCheckAt;
+    if (!stored?.due) return;
+    stored.order.nextCheckAt = nextCheckAt;
+    // A check completed: the sweep's count starts again.
+    stored.sweepRequeues = 0;
+  }
+
+  async requeueCheck(outTradeNo: string, at: string, maxRequeues: number): Promise<RequeueResult> {
+    const stored = this.orders.get(outTradeNo);
+    if (!stored?.due) return { kind: 'not_due' };
+    if (stored.sweepRequeues >= maxRequeues) {
+      // Out of the index as a settled order is, and marked for an operator.
+      stored.due = false;
+      delete stored.order.nextCheckAt;
+      stored.checksExhaustedAt = at;
+      return { kind: 'exhausted', requeues: stored.sweepRequeues };
+    }
+    stored.order.nextCheckAt = at;
+    stored.sweepRequeues += 1;
+    return { kind: 'requeued', requeues: stored.sweepRequeues };
+  }
+
+  /** Not part of the port: when the sweep gave up on the order (DynamoDB's `checksExhaustedAt`), if it did. */
+  checksExhaustedAt(outTradeNo: string): string | undefined {
+    return this.orders.get(outTradeNo)?.checksExhaustedAt;
   }
 
   async renewPrepay(outTradeNo: string, prepay: Prepay, at: string): Promise<TransitionResult> {

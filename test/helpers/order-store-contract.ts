@@ -291,6 +291,53 @@ export function orderStoreContract(name: string, newStore: () => Promise<OrderSt
       });
     });
 
+    describe('requeueCheck', () => {
+      it('moves the check and counts each re-enqueue; at the bound, it takes the order out of the index', async () => {
+        const own = await newStore();
+        const created = order({ nextCheckAt: at(100) });
+        await own.create(created);
+        for (const [requeues, instant] of [
+          [1, at(200)],
+          [2, at(300)],
+          [3, at(400)],
+        ] as const) {
+          expect(await own.requeueCheck(created.outTradeNo, instant, 3)).toEqual({ kind: 'requeued', requeues });
+          // The count is the store's bookkeeping, not part of the order.
+          expect(await own.get(created.outTradeNo)).toEqual({ ...created, nextCheckAt: instant });
+          expect(await own.findDue(at(10_000), 10)).toEqual([{ outTradeNo: created.outTradeNo, nextCheckAt: instant }]);
+        }
+
+        expect(await own.requeueCheck(created.outTradeNo, at(500), 3)).toEqual({ kind: 'exhausted', requeues: 3 });
+        const { nextCheckAt: _gone, ...exhausted } = created;
+        expect(await own.get(created.outTradeNo)).toEqual(exhausted);
+        expect(await own.findDue(at(10_000), 10)).toEqual([]);
+        // Out of the index for good: neither the sweep nor a late check puts it back.
+        expect(await own.requeueCheck(created.outTradeNo, at(600), 3)).toEqual({ kind: 'not_due' });
+        await own.setNextCheck(created.outTradeNo, at(700));
+        expect(await own.get(created.outTradeNo)).toEqual(exhausted);
+      });
+
+      it('counts again from zero once a check completes and moves the next check itself', async () => {
+        const created = order({ nextCheckAt: at(100) });
+        await store.create(created);
+        expect(await store.requeueCheck(created.outTradeNo, at(200), 2)).toEqual({ kind: 'requeued', requeues: 1 });
+        expect(await store.requeueCheck(created.outTradeNo, at(300), 2)).toEqual({ kind: 'requeued', requeues: 2 });
+        await store.setNextCheck(created.outTradeNo, at(330));
+        expect(await store.requeueCheck(created.outTradeNo, at(400), 2)).toEqual({ kind: 'requeued', requeues: 1 });
+        expect(await store.get(created.outTradeNo)).toEqual({ ...created, nextCheckAt: at(400) });
+      });
+
+      it('leaves a settled or unknown order alone', async () => {
+        const settled = order({ status: 'CLOSED', nextCheckAt: undefined });
+        await store.create(settled);
+        expect(await store.requeueCheck(settled.outTradeNo, at(200), 3)).toEqual({ kind: 'not_due' });
+        expect(await store.get(settled.outTradeNo)).toEqual(settled);
+        const outTradeNo = tradeNo();
+        expect(await store.requeueCheck(outTradeNo, at(200), 3)).toEqual({ kind: 'not_due' });
+        expect(await store.get(outTradeNo)).toBeUndefined();
+      });
+    });
+
     describe('renewPrepay', () => {
       it('replaces the prepay of an order awaiting payment, pending or failed, and nothing else', async () => {
         for (const status of ['PENDING', 'FAILED'] as const) {
@@ -458,6 +505,21 @@ export function orderStoreContract(name: string, newStore: () => Promise<OrderSt
           future.outTradeNo,
           postponed.outTradeNo,
         ]);
+      });
+
+      it('returns the oldest due orders of many, oldest first, however the store spreads them', async () => {
+        const own = await newStore();
+        // Forty orders with their checks due in a shuffled order, plus ones not yet due.
+        const offsets = Array.from({ length: 40 }, (_, i) => ((i * 17) % 40) * 10);
+        const orders = offsets.map((offset) => order({ nextCheckAt: at(offset) }));
+        for (const o of [...orders, order({ nextCheckAt: at(5000) }), order({ nextCheckAt: at(6000) })]) {
+          await own.create(o);
+        }
+        const expected = orders
+          .map((o) => ({ outTradeNo: o.outTradeNo, nextCheckAt: o.nextCheckAt as string }))
+          .sort((a, b) => a.nextCheckAt.localeCompare(b.nextCheckAt));
+        expect(await own.findDue(at(1000), 12)).toEqual(expected.slice(0, 12));
+        expect(await own.findDue(at(1000), 100)).toEqual(expected);
       });
 
       it('finds an order again once a transition keeps it open with a new check', async () => {

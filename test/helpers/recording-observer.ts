@@ -5,7 +5,8 @@ import type { PaymentObserver } from '#shared/domain/payment-observer';
 export type ObservedEvent =
   | { kind: 'rejected'; reason: string; outTradeNo: string | undefined; source: Source }
   | { kind: 'paidAtExpiry'; outTradeNo: string }
-  | { kind: 'recovered'; what: string; outTradeNo: string; error: unknown };
+  | { kind: 'recovered'; what: string; outTradeNo: string; error: unknown }
+  | { kind: 'checksExhausted'; outTradeNo: string; requeues: number };
 
 /** A PaymentObserver that keeps every report, in order, for tests to assert on. */
 export class RecordingObserver implements PaymentObserver {
@@ -21,6 +22,10 @@ export class RecordingObserver implements PaymentObserver {
 
   recovered(what: string, detail: { outTradeNo: string; error: unknown }): void {
     this.events.push({ kind: 'recovered', what, outTradeNo: detail.outTradeNo, error: detail.error });
+  }
+
+  checksExhausted(outTradeNo: string, detail: { requeues: number }): void {
+    this.events.push({ kind: 'checksExhausted', outTradeNo, requeues: detail.requeues });
   }
 
   /** The reasons of the rejections reported, in order. */

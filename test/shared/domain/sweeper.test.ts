@@ -1,4 +1,5 @@
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 import { SqsCheckScheduler } from '#shared/adapters/sqs-check-scheduler';
@@ -7,6 +8,7 @@ import type { ReconcileCheck } from '#shared/domain/ports';
 import { Sweeper } from '#shared/domain/sweeper';
 import { testQueues, testTable, type TestQueues, type TestTable } from '#test/helpers/aws';
 import { at, orderFixture, T0 } from '#test/helpers/order-fixtures';
+import { RecordingObserver } from '#test/helpers/recording-observer';
 
 /** The sweep over a real table and queue; only the clock is a stand-in. */
 describe('Sweeper', () => {
@@ -18,14 +20,16 @@ describe('Sweeper', () => {
     [table, queues] = await Promise.all([testTable(), testQueues()]);
   });
 
-  function sweeper(): Sweeper {
+  function sweeper(observer = new RecordingObserver(), maxRequeues = 5, on: TestTable = table): Sweeper {
     const clock = { now: () => now };
     return new Sweeper({
-      store: table.store,
+      store: on.store,
       scheduler: new SqsCheckScheduler({ queueUrl: queues.queueUrl, client: queues.client, clock }),
       clock,
+      observer,
       reconcileSchedule: [30, 60],
       graceSeconds: 120,
+      maxRequeues,
     });
   }
 
@@ -60,5 +64,39 @@ describe('Sweeper', () => {
     now = new Date(T0 + 300_000);
     expect(await sweeper().sweep(1)).toBe(1);
     expect((await enqueued()).map((check) => check.outTradeNo)).toEqual([c.outTradeNo]);
+  });
+
+  it('gives up on an order whose check never completes after the bound, marks it and reports it', async () => {
+    const [stuck, progressing] = [-1000, -990].map((due) =>
+      orderFixture({ status: 'PENDING', createdAt: at(-1200), nextCheckAt: at(due) }),
+    );
+    if (!stuck || !progressing) throw new Error('fixtures');
+    // A table of its own: the orders of the test above would be swept (and given up on) too.
+    const own = await testTable();
+    for (const order of [stuck, progressing]) await own.store.create(order);
+    const observer = new RecordingObserver();
+    const bound = 3;
+    const requeued = new Map<string, number>();
+
+    // One sweep every five minutes; nothing ever completes the stuck order's check (it fails into the
+    // dead-letter queue each time), while the other order's checks complete and move its next check.
+    for (let round = 0; round < bound + 3; round += 1) {
+      now = new Date(T0 + round * 300_000);
+      await sweeper(observer, bound, own).sweep();
+      for (const check of await enqueued()) {
+        requeued.set(check.outTradeNo, (requeued.get(check.outTradeNo) ?? 0) + 1);
+        if (check.outTradeNo === progressing.outTradeNo) await own.store.setNextCheck(check.outTradeNo, check.dueAt);
+      }
+    }
+
+    expect(requeued.get(stuck.outTradeNo)).toBe(bound);
+    expect(requeued.get(progressing.outTradeNo)).toBe(bound + 3);
+    expect(observer.events).toEqual([{ kind: 'checksExhausted', outTradeNo: stuck.outTradeNo, requeues: bound }]);
+    const { Item: item } = await own.documentClient.send(
+      new GetCommand({ TableName: own.tableName, Key: { pk: `ORDER#${stuck.outTradeNo}`, sk: 'ORDER' } }),
+    );
+    // Marked for an operator, out of the due index, and still open: only WeChat's word settles it.
+    expect(item).toMatchObject({ status: 'PENDING', checksExhaustedAt: at(bound * 300), sweepRequeues: bound });
+    expect(item).not.toHaveProperty('dueKey');
   });
 });
