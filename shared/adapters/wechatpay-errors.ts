@@ -1,4 +1,5 @@
-import { ProviderError, ValidationError } from '../domain/errors';
+import { OUT_OF_TIME, ProviderError, ValidationError } from '../domain/errors';
+import { DEADLINE_EXCEEDED } from '../wechatpay/core/deadline';
 import { WechatPayError, WechatPayValidationError } from '../wechatpay/core/errors';
 
 /**
@@ -7,7 +8,7 @@ import { WechatPayError, WechatPayValidationError } from '../wechatpay/core/erro
  */
 export function toDomainError(error: unknown): unknown {
   if (error instanceof WechatPayError) {
-    return new ProviderError(error.code, error.message, {
+    return new ProviderError(error.code === DEADLINE_EXCEEDED ? OUT_OF_TIME : error.code, error.message, {
       retryable: error.retryable,
       kind: error.kind,
       httpStatus: error.httpStatus,

@@ -23,6 +23,7 @@ import {
   type Dependencies,
 } from './dependencies';
 import { httpErrors } from './http-errors';
+import { beforeInvocationEnds, withInvocationDeadline } from './invocation-deadline';
 import { handleNotify } from './notify-endpoint';
 import { routeOrders } from './orders-api';
 import { publishMetrics } from './publish-metrics';
@@ -50,7 +51,7 @@ export function createOrdersHandler(deps: Dependencies): OrdersHandler {
     .use(injectLambdaContext(deps.observability.logger))
     .use(publishMetrics(deps.observability.metrics))
     .use(httpErrors(deps.observability.logger))
-    .handler((event) => routeOrders(event, api));
+    .handler((event, context) => withInvocationDeadline(context, () => routeOrders(event, api)));
 }
 
 export function createNotifyHandler(deps: Dependencies): NotifyHandler {
@@ -62,15 +63,19 @@ export function createNotifyHandler(deps: Dependencies): NotifyHandler {
   return middy<LambdaFunctionURLEvent, LambdaFunctionURLResult>()
     .use(injectLambdaContext(deps.observability.logger))
     .use(publishMetrics(deps.observability.metrics))
-    .handler((event) => handleNotify(event, endpoint));
+    .handler((event, context) => withInvocationDeadline(context, () => handleNotify(event, endpoint)));
 }
 
 export function createReconcileHandler(deps: Dependencies): ReconcileHandler {
   const reconciler = buildReconciler(deps);
   const processor = new BatchProcessor(EventType.SQS);
-  const check = async (record: SQSRecord) => (await reconciler()).check(parseReconcileCheck(record.body));
+  // Every record ends with a decision before the invocation does: done, re-scheduled by the reconciler
+  // when WeChat could not answer in time (acknowledged), or a batch item failure. The batch as a whole
+  // never times out, so healthy checks are never redelivered (and counted towards the DLQ) for a slow one.
+  const check = (record: SQSRecord) =>
+    beforeInvocationEnds(async () => (await reconciler()).check(parseReconcileCheck(record.body)));
   const handler = (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
-    processPartialResponse(event, check, processor, { context });
+    withInvocationDeadline(context, () => processPartialResponse(event, check, processor, { context }));
   return middy<SQSEvent, SQSBatchResponse>()
     .use(injectLambdaContext(deps.observability.logger))
     .use(publishMetrics(deps.observability.metrics))

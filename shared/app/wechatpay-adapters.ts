@@ -2,6 +2,7 @@ import type { MerchantCredentials } from '../config/merchant-credentials';
 import type { Settings } from '../config/settings';
 import { ConfigurationError } from '../domain/errors';
 import type { Clock, Merchant, NotificationCodec, PaymentProvider, RawNotification } from '../domain/ports';
+import { wechatCallDeadline } from './invocation-deadline';
 
 export interface NotifyReply {
   statusCode: number;
@@ -78,6 +79,7 @@ async function buildWechatPay(credentials: MerchantCredentials, settings: Settin
       publicKey: credentials.publicKey,
       publicKeyId: credentials.publicKeyId,
       clock,
+      deadline: wechatCallDeadline,
     });
     provider = new WechatPayV3Provider(client);
     v3Codec = new WechatPayV3NotificationCodec({ apiV3Key, keys: client.keys, clock });
@@ -90,6 +92,7 @@ async function buildWechatPay(credentials: MerchantCredentials, settings: Settin
       mchid: credentials.mchid,
       apiKey: credentials.apiKey,
       clock,
+      deadline: wechatCallDeadline,
     });
   }
   const fallback = (v3Codec ?? v2Codec) as NotifyCodec;

@@ -83,3 +83,13 @@ export class ProviderError extends AppError {
 export function isWechatRefusal(error: unknown, ...codes: string[]): error is ProviderError {
   return error instanceof ProviderError && error.kind === 'business' && codes.includes(error.code);
 }
+
+/**
+ * The provider could not answer before the invocation's deadline: nothing is known, and nothing is
+ * wrong with the request. Asked again with time (a new invocation), it may well succeed.
+ */
+export const OUT_OF_TIME = 'DEADLINE_EXCEEDED';
+
+export function isOutOfTime(error: unknown): error is ProviderError {
+  return error instanceof ProviderError && error.code === OUT_OF_TIME;
+}

@@ -1,4 +1,6 @@
+import { isOutOfTime } from './errors';
 import { canStillChange } from './lifecycle';
+import type { Order } from './order';
 import type { OrderCloser } from './order-closer';
 import type { CheckScheduler, Clock, OrderStore, PaymentProvider, ReconcileCheck } from './ports';
 import { intervalBefore, nextCheckAt } from './reconcile-schedule';
@@ -23,7 +25,14 @@ export type CheckResult =
   | 'closed'
   | 'waiting-to-close'
   | 'paid-pending-query'
-  | 'checked-again';
+  | 'checked-again'
+  | 'out-of-time';
+
+/**
+ * How soon a check that ran out of its invocation's time is asked again: long enough to land in
+ * another invocation with its full time, short enough that a payment is not noticed much later.
+ */
+export const OUT_OF_TIME_RETRY_SECONDS = 10;
 
 /**
  * Asks WeChat about orders whose notification may never come, and closes the ones that expire unpaid.
@@ -32,9 +41,12 @@ export type CheckResult =
 export class Reconciler {
   constructor(private readonly deps: ReconcilerDeps) {}
 
-  /** Throws on transport errors and retryable WeChat errors, so the queue redelivers the check. */
+  /**
+   * Throws on transport errors and retryable WeChat errors, so the queue redelivers the check; a check
+   * that ran out of the invocation's time is scheduled again soon instead ('out-of-time').
+   */
   async check(check: ReconcileCheck): Promise<CheckResult> {
-    const { store, provider, clock, reports, closer } = this.deps;
+    const { store, clock } = this.deps;
     const now = clock.now();
     // SQS delays stop at 15 minutes; a longer wait arrives early and is sent round again.
     if (Date.parse(check.dueAt) > now.getTime() + 1000) {
@@ -47,6 +59,20 @@ export class Reconciler {
     // check was scheduled, or a twin re-created by the sweep) stops here, so chains never multiply.
     if (order.nextCheckAt !== check.dueAt) return 'stale';
 
+    try {
+      return await this.checkAtWechat(check, order, now);
+    } catch (error) {
+      if (!isOutOfTime(error)) throw error;
+      // Not a failure of the check, so not one the queue should count towards the dead-letter queue:
+      // the same check again soon, and this message is done.
+      const soon = new Date(clock.now().getTime() + OUT_OF_TIME_RETRY_SECONDS * 1000).toISOString();
+      await this.scheduleNext(order.outTradeNo, check.attempt, soon);
+      return 'out-of-time';
+    }
+  }
+
+  private async checkAtWechat(check: ReconcileCheck, order: Order, now: Date): Promise<CheckResult> {
+    const { provider, reports, closer } = this.deps;
     const outcome = await reports.apply(await provider.query(order.outTradeNo), 'reconcile', { known: order });
     const current = outcome.order ?? order;
     if (current.status === 'PAID') return 'paid';

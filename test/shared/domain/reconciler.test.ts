@@ -1,4 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
+import { ProviderError } from '#shared/domain/errors';
 import type { Order } from '#shared/domain/order';
 import type { ReconcileCheck } from '#shared/domain/ports';
 import { at, orderFixture } from '#test/helpers/order-fixtures';
@@ -34,6 +35,32 @@ describe('Reconciler.check', () => {
     h.clock.set(at(7200));
     return order;
   }
+
+  describe('out-of-time', () => {
+    const outOfTime = () =>
+      new ProviderError('DEADLINE_EXCEEDED', 'no answer before the deadline', { retryable: true, kind: 'transport' });
+
+    it('asks again soon, as the same attempt, when WeChat could not answer before the deadline', async () => {
+      h.provider.onQuery(outOfTime());
+      expect(await h.reconciler.check(checkOf(pending, 2))).toBe('out-of-time');
+      expect(h.scheduler.scheduled).toEqual([{ outTradeNo: pending.outTradeNo, attempt: 2, dueAt: at(40) }]);
+      expect(await h.store.get(pending.outTradeNo)).toMatchObject({ status: 'PENDING', nextCheckAt: at(40) });
+    });
+
+    it('also when the close of an expired order runs out of time', async () => {
+      const order = await expired();
+      h.provider.onQuery(tradeReport(order.outTradeNo, 'NOTPAY')).onClose(outOfTime());
+      expect(await h.reconciler.check(checkOf(order))).toBe('out-of-time');
+      expect(await h.store.get(order.outTradeNo)).toMatchObject({ status: 'PENDING', nextCheckAt: at(7210) });
+    });
+
+    it('any other failure still fails the check, so the queue counts it', async () => {
+      const down = new ProviderError('TIMEOUT', 'no answer in 5 s', { retryable: true, kind: 'transport' });
+      h.provider.onQuery(down);
+      await expect(h.reconciler.check(checkOf(pending))).rejects.toBe(down);
+      expect(h.scheduler.scheduled).toEqual([]);
+    });
+  });
 
   describe('rescheduled-early', () => {
     it('sends a check that arrived more than a second early round again, and does nothing else', async () => {
