@@ -12,6 +12,15 @@ import type { OrderQueryResponse, UnifiedOrderResponse } from '#shared/wechatpay
 import { verifyV2 } from '#shared/wechatpay/v2/sign';
 import type { CraftedAnswer, CraftedRequest, CraftedServer } from '#test/helpers/wechatpay-v2';
 import { signedV2Xml, startCraftedServer } from '#test/helpers/wechatpay-v2';
+import { ClosePayment } from '#shared/domain/close-payment';
+import { OrderCloser } from '#shared/domain/order-closer';
+import { TradeReports } from '#shared/domain/trade-reports';
+import { toXml } from '#shared/wechatpay/v2/xml';
+import { InMemoryOrderStore } from '#test/helpers/in-memory-order-store';
+import { at } from '#test/helpers/order-fixtures';
+import { pendingOrder } from '#test/helpers/payment-harness';
+import { RecordingObserver } from '#test/helpers/recording-observer';
+import { TestClock } from '#test/helpers/test-clock';
 
 const MERCHANT = { appid: 'wx2421b1c4370ec43b', mchid: '10000100', apiKey: '192006250b4c09247ec02edce69f6a2d' };
 const NOTIFY_URL = 'https://merchant.example.com/notify/pay';
@@ -328,6 +337,38 @@ describe('WechatPayV2Provider over HTTP', () => {
       signed(req, { result_code: 'FAIL', err_code: 'ORDERPAID', err_code_des: '订单已支付' }),
     );
     await expect(p.close('000123')).rejects.toMatchObject({ code: 'ORDERPAID', retryable: false });
+  });
+
+  it.each([
+    ['an unsigned result_code FAIL ORDERCLOSED', { body: '' }],
+    ['an HTTP 500 naming ORDERCLOSED', { status: 500, body: '' }],
+    [
+      'a return_code FAIL (unsigned by WeChat’s rules)',
+      { body: toXml({ return_code: 'FAIL', return_msg: 'ORDERCLOSED' }) },
+    ],
+  ])('close: %s leaves an open order open', async (_what, answer) => {
+    const unsigned = toXml({
+      return_code: 'SUCCESS',
+      result_code: 'FAIL',
+      err_code: 'ORDERCLOSED',
+      appid: MERCHANT.appid,
+      mch_id: MERCHANT.mchid,
+    });
+    const { provider: p } = await provider(() => ({ ...answer, body: answer.body || unsigned }));
+    const store = new InMemoryOrderStore();
+    const open = pendingOrder();
+    await store.create(open);
+    const clock = new TestClock(at(600));
+    const observer = new RecordingObserver();
+    const reports = new TradeReports({ store, clock, merchant: MERCHANT, observer });
+    const closePayment = new ClosePayment({
+      store,
+      closer: new OrderCloser({ store, provider: p, clock, reports, observer, closeMinAgeSeconds: 300 }),
+    });
+    const error = await closePayment.execute(open.outTradeNo).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProviderError);
+    expect((error as ProviderError).kind).not.toBe('business');
+    expect(await store.get(open.outTradeNo)).toEqual(open);
   });
 
   it('close: resolves when WeChat closes the order', async () => {
