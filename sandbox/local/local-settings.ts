@@ -4,6 +4,7 @@ import * as z from 'zod';
 
 import { AppError } from '#shared/domain/errors';
 import { type Merchant, SANDBOX_MERCHANT } from '../simulator/sandbox-merchant';
+import { PEM_VARIABLES, pemFromEnv, v3KeyProblems } from '../simulator/v3-key-settings';
 
 /** The settings of `npm start`, read from the environment once and checked before anything starts. */
 export interface LocalStartSettings {
@@ -20,6 +21,10 @@ export interface LocalStartSettings {
   merchant: Merchant;
   /** Absent: the local simulator. */
   wechatpayBaseUrl: string | undefined;
+  /** WeChat's v3 signing key for the simulator (SIMULATOR_PLATFORM_PRIVATE_KEY); absent: it generates one. */
+  simulatorPlatformPrivateKey: string | undefined;
+  /** Which serial the simulator's v3 signatures name (SIMULATOR_SIGN_WITH); absent: its public key id. */
+  simulatorSignWith: 'public_key' | 'certificate' | undefined;
   /** Settings passed through to the handlers as they are (loadSettings checks them). */
   handlerEnv: Record<string, string>;
 }
@@ -74,6 +79,8 @@ const schema = z.object({
   WECHATPAY_MCHID: text,
   WECHATPAY_API_KEY: text,
   WECHATPAY_BASE_URL: z.preprocess(blankIsAbsent, z.url().optional()),
+  SIMULATOR_PLATFORM_PRIVATE_KEY: text,
+  SIMULATOR_SIGN_WITH: z.preprocess(blankIsAbsent, z.enum(['public_key', 'certificate']).optional()),
 });
 
 /**
@@ -93,8 +100,11 @@ export function parseLocalStartSettings(
   const handlerEnv: Record<string, string> = {};
   for (const name of PASSED_THROUGH) {
     const value = env[name];
-    if (value !== undefined && value.trim() !== '') handlerEnv[name] = value;
+    if (value !== undefined && value.trim() !== '')
+      handlerEnv[name] = PEM_VARIABLES.includes(name) ? value.replace(/\\n/g, '\n') : value;
   }
+  const simulatorPlatformPrivateKey = pemFromEnv(s.SIMULATOR_PLATFORM_PRIVATE_KEY);
+  checkSimulatorKeys(handlerEnv, simulatorPlatformPrivateKey, s.WECHATPAY_BASE_URL);
   const dataDir =
     s.DATA_DIR === undefined ? defaults.dataDir : isAbsolute(s.DATA_DIR) ? s.DATA_DIR : resolve(s.DATA_DIR);
   return {
@@ -113,8 +123,40 @@ export function parseLocalStartSettings(
       apiKey: s.WECHATPAY_API_KEY ?? SANDBOX_MERCHANT.apiKey,
     },
     wechatpayBaseUrl: s.WECHATPAY_BASE_URL,
+    simulatorPlatformPrivateKey,
+    simulatorSignWith: s.SIMULATOR_SIGN_WITH,
     handlerEnv,
   };
+}
+
+/**
+ * With the simulator as WeChat Pay, the developer's v3 keys must make a consistent pair with the
+ * simulator's (see v3-key-settings.ts); stops the start naming the variable to set. Against a real
+ * WeChat Pay (WECHATPAY_BASE_URL) the keys go to the handlers as they are.
+ */
+export function checkSimulatorKeys(
+  env: Record<string, string | undefined>,
+  simulatorPlatformPrivateKey: string | undefined,
+  wechatpayBaseUrl: string | undefined,
+): void {
+  if (wechatpayBaseUrl !== undefined) return;
+  if (env.WECHATPAY_API_VERSION !== 'v3') {
+    if (simulatorPlatformPrivateKey !== undefined) {
+      throw new LocalSettingsError(
+        'invalid settings: SIMULATOR_PLATFORM_PRIVATE_KEY is only used with WECHATPAY_API_VERSION=v3',
+      );
+    }
+    return;
+  }
+  const problems = v3KeyProblems({
+    WECHATPAY_PRIVATE_KEY: env.WECHATPAY_PRIVATE_KEY,
+    WECHATPAY_CERT_SERIAL: env.WECHATPAY_CERT_SERIAL,
+    WECHATPAY_APIV3_KEY: env.WECHATPAY_APIV3_KEY,
+    WECHATPAY_PUBLIC_KEY: env.WECHATPAY_PUBLIC_KEY,
+    WECHATPAY_PUBLIC_KEY_ID: env.WECHATPAY_PUBLIC_KEY_ID,
+    SIMULATOR_PLATFORM_PRIVATE_KEY: simulatorPlatformPrivateKey,
+  });
+  if (problems.length > 0) throw new LocalSettingsError(`invalid settings: ${problems.join('; ')}`);
 }
 
 export interface HandlerEnvInput {

@@ -16,7 +16,7 @@ import { type Merchant, SANDBOX_MERCHANT, sandboxV3Merchant } from '../simulator
 import { startSimulator } from '../simulator/server';
 import { type Gateway, startGateway } from './gateway';
 import { describeFunctionError, invoke, LOCAL_ACCOUNT_ID, type LocalFunction } from './lambda-context';
-import { handlerEnvironment } from './local-settings';
+import { checkSimulatorKeys, handlerEnvironment } from './local-settings';
 import { ensureQueues, ensureTable, localDynamoDbClient, localSqsClient } from './resources';
 import { type SqsEventSource, startSqsEventSource } from './sqs-event-source';
 
@@ -95,8 +95,8 @@ export const DEFAULTS = {
 } as const;
 
 /**
- * The merchant's v3 keys: the developer's own (WECHATPAY_* settings) or the generated sandbox ones,
- * which the simulator is then told to trust.
+ * The merchant's v3 keys: the developer's own (WECHATPAY_* settings; checkSimulatorKeys has made sure
+ * all three are there) or the generated sandbox ones, which the simulator is then told to trust.
  */
 function v3Merchant(options: LocalStackOptions): {
   apiV3Key: string;
@@ -163,6 +163,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     if (errors.length > 0) throw new AggregateError(errors, 'the local stack did not stop cleanly');
   };
 
+  const externalWechatPay = options.wechatpayBaseUrl ?? options.env?.WECHATPAY_BASE_URL;
+  // Before anything starts: keys that cannot verify end to end stop the start by the variable's name.
+  checkSimulatorKeys(options.env ?? {}, options.simulatorPlatformPrivateKey, externalWechatPay);
+
   try {
     const dynamodb = localDynamoDbClient(options.dynamodbEndpoint);
     const sqs = localSqsClient(options.sqsEndpoint);
@@ -178,7 +182,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? DEFAULTS.visibilityTimeoutSeconds,
     });
 
-    const externalWechatPay = options.wechatpayBaseUrl ?? options.env?.WECHATPAY_BASE_URL;
     const v3 = options.env?.WECHATPAY_API_VERSION === 'v3' ? v3Merchant(options) : undefined;
     let simulatorUrl: string | undefined;
     // The merchant's v3 keys and WeChat's public key, as the handlers would read them from the secret.
@@ -198,6 +201,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
               apiVersion: 'v3' as const,
               signWith: options.simulatorSignWith,
               platformPrivateKey: options.simulatorPlatformPrivateKey,
+              // The developer's own public key id, so the simulator names the key as the handlers expect.
+              platformPublicKeyId: options.env?.WECHATPAY_PUBLIC_KEY_ID,
             }
           : {}),
       });

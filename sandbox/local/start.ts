@@ -118,6 +118,8 @@ async function main(): Promise<void> {
         simulatorDataDir: join(settings.dataDir, 'simulator'),
         sandboxKeysDir: settings.dataDir,
         wechatpayBaseUrl: settings.wechatpayBaseUrl,
+        simulatorPlatformPrivateKey: settings.simulatorPlatformPrivateKey,
+        simulatorSignWith: settings.simulatorSignWith,
         timeScale: settings.simulatorTimeScale,
         merchant: settings.merchant,
         sweepIntervalMs: settings.sweepIntervalMs,

@@ -4,6 +4,7 @@ import * as z from 'zod';
 import { SANDBOX_MERCHANT, sandboxV3Merchant } from './sandbox-merchant';
 import type { MerchantV3Keys } from './sandbox-merchant';
 import { startSimulator } from './server';
+import { v3KeyProblems } from './v3-key-settings';
 
 /**
  * `npm run simulator`: the WeChat Pay simulator alone. Settings by environment (all optional):
@@ -12,7 +13,9 @@ import { startSimulator } from './server';
  * WECHATPAY_API_VERSION (v2, or v3 to serve the v3 paths too) and for v3: WECHATPAY_APIV3_KEY,
  * WECHATPAY_CERT_SERIAL, WECHATPAY_PRIVATE_KEY (all three, or none for the generated sandbox keys
  * the local stack shares), SIMULATOR_PLATFORM_PRIVATE_KEY (WeChat's key; generated and kept when
- * unset), SIMULATOR_SIGN_WITH (public_key or certificate).
+ * unset), WECHATPAY_PUBLIC_KEY / WECHATPAY_PUBLIC_KEY_ID (the merchant side's copy of WeChat's key:
+ * checked against SIMULATOR_PLATFORM_PRIVATE_KEY, and the id is the one the simulator signs under),
+ * SIMULATOR_SIGN_WITH (public_key or certificate).
  */
 const blankIsAbsent = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 const optionalText = z.preprocess(blankIsAbsent, z.string().optional());
@@ -37,6 +40,8 @@ const envSchema = z.object({
   WECHATPAY_CERT_SERIAL: optionalText,
   WECHATPAY_PRIVATE_KEY: optionalPem,
   SIMULATOR_PLATFORM_PRIVATE_KEY: optionalPem,
+  WECHATPAY_PUBLIC_KEY: optionalPem,
+  WECHATPAY_PUBLIC_KEY_ID: optionalText,
   SIMULATOR_SIGN_WITH: z.preprocess(blankIsAbsent, z.enum(['public_key', 'certificate']).default('public_key')),
 });
 type Env = z.infer<typeof envSchema>;
@@ -82,6 +87,17 @@ async function main(): Promise<void> {
   }
   const env = parsed.data;
   const v3 = env.WECHATPAY_API_VERSION === 'v3';
+  const problems = v3
+    ? v3KeyProblems({
+        WECHATPAY_PRIVATE_KEY: env.WECHATPAY_PRIVATE_KEY,
+        WECHATPAY_CERT_SERIAL: env.WECHATPAY_CERT_SERIAL,
+        WECHATPAY_APIV3_KEY: env.WECHATPAY_APIV3_KEY,
+        WECHATPAY_PUBLIC_KEY: env.WECHATPAY_PUBLIC_KEY,
+        WECHATPAY_PUBLIC_KEY_ID: env.WECHATPAY_PUBLIC_KEY_ID,
+        SIMULATOR_PLATFORM_PRIVATE_KEY: env.SIMULATOR_PLATFORM_PRIVATE_KEY,
+      })
+    : [];
+  if (problems.length > 0) throw new Error(`invalid environment: ${problems.join('; ')}`);
   const simulator = await startSimulator({
     port: env.SIMULATOR_PORT,
     timeScale: env.SIMULATOR_TIME_SCALE,
@@ -93,7 +109,13 @@ async function main(): Promise<void> {
       apiKey: env.WECHATPAY_API_KEY,
       ...(v3 ? v3MerchantKeys(env) : {}),
     },
-    ...(v3 ? { platformPrivateKey: env.SIMULATOR_PLATFORM_PRIVATE_KEY, signWith: env.SIMULATOR_SIGN_WITH } : {}),
+    ...(v3
+      ? {
+          platformPrivateKey: env.SIMULATOR_PLATFORM_PRIVATE_KEY,
+          platformPublicKeyId: env.WECHATPAY_PUBLIC_KEY_ID,
+          signWith: env.SIMULATOR_SIGN_WITH,
+        }
+      : {}),
     log: (line) => console.log(line),
   });
   console.log(`simulator listening on ${simulator.url}`);

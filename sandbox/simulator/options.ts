@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { isPublicKeyId } from '#shared/wechatpay/v3/key-ring';
 import { toPrivateKey, toPublicKey } from '#shared/wechatpay/v3/sign';
 import type { Clock } from './clock';
 
@@ -71,6 +72,15 @@ export const simulatorOptionsSchema = z
       .refine(isRsaPrivatePem, 'platformPrivateKey: an RSA private key (at least 2048 bits) in PEM')
       .optional(),
     /**
+     * The id of WeChat Pay's public key (`PUB_KEY_ID_` and digits), v3 only: a merchant's own
+     * WECHATPAY_PUBLIC_KEY_ID, so the simulator names the key as the merchant's configuration does.
+     * Derived from platformPrivateKey when absent.
+     */
+    platformPublicKeyId: z
+      .string()
+      .refine(isPublicKeyId, 'platformPublicKeyId: PUB_KEY_ID_ followed by digits')
+      .optional(),
+    /**
      * Which serial v3 answers and notifications name in Wechatpay-Serial: the public key id (default) or the
      * certificate's.
      */
@@ -114,7 +124,7 @@ export const simulatorOptionsSchema = z
           message: `${field} is only used with apiVersion 'v3'`,
         });
     }
-    for (const field of ['platformPrivateKey', 'signWith'] as const) {
+    for (const field of ['platformPrivateKey', 'platformPublicKeyId', 'signWith'] as const) {
       if (o[field] !== undefined)
         ctx.addIssue({ code: 'custom', path: [field], message: `${field} is only used with apiVersion 'v3'` });
     }

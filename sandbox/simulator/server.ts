@@ -151,7 +151,11 @@ function v3Setup(config: ResolvedOptions): V3Setup {
       publicKey: toPublicKey(merchantPublicKey),
       certSerial: certSerial.toUpperCase(),
     },
-    platform: loadPlatformIdentity({ privateKeyPem: config.platformPrivateKey, dataDir: config.dataDir }),
+    platform: loadPlatformIdentity({
+      privateKeyPem: config.platformPrivateKey,
+      dataDir: config.dataDir,
+      publicKeyId: config.platformPublicKeyId,
+    }),
     signWith: config.signWith ?? 'public_key',
   };
 }

@@ -41,16 +41,22 @@ const CERTIFICATE_NOT_AFTER = new Date('2049-12-31T23:59:59Z');
  * The platform identity from a given private key (PEM), else from the one kept in `dataDir`, else
  * from a new one (kept in `dataDir` when given, so restarts keep it).
  */
-export function loadPlatformIdentity(opts: { privateKeyPem?: string; dataDir?: string }): PlatformIdentity {
+export function loadPlatformIdentity(opts: {
+  privateKeyPem?: string;
+  dataDir?: string;
+  /** The merchant's WECHATPAY_PUBLIC_KEY_ID, when configured: the id WeChat gave their public key. */
+  publicKeyId?: string;
+}): PlatformIdentity {
   const pem =
     opts.privateKeyPem ??
     (opts.dataDir === undefined
       ? generatePrivateKeyPem()
       : readOrCreateSecret(join(opts.dataDir, PLATFORM_KEY_FILE), generatePrivateKeyPem));
-  return platformIdentityOf(toPrivateKey(pem));
+  return platformIdentityOf(toPrivateKey(pem), opts.publicKeyId);
 }
 
-export function platformIdentityOf(privateKey: KeyObject): PlatformIdentity {
+/** The identity of a key; its public key id is `publicKeyId` when given, else derived from the key. */
+export function platformIdentityOf(privateKey: KeyObject, publicKeyId?: string): PlatformIdentity {
   const spki = createPublicKey(privateKey).export({ type: 'spki', format: 'der' });
   const digest = createHash('sha256').update(spki).digest();
   const certificate = createSelfSignedCertificate({
@@ -64,10 +70,12 @@ export function platformIdentityOf(privateKey: KeyObject): PlatformIdentity {
   return {
     privateKey,
     publicKeyPem: createPublicKey(privateKey).export({ type: 'spki', format: 'pem' }).toString(),
-    publicKeyId: `${PUBLIC_KEY_ID_PREFIX}01${BigInt(`0x${digest.toString('hex')}`)
-      .toString()
-      .slice(0, 30)
-      .padStart(30, '0')}`,
+    publicKeyId:
+      publicKeyId ??
+      `${PUBLIC_KEY_ID_PREFIX}01${BigInt(`0x${digest.toString('hex')}`)
+        .toString()
+        .slice(0, 30)
+        .padStart(30, '0')}`,
     certificatePem: certificate.pem,
     certificateSerial: certificate.serial,
   };

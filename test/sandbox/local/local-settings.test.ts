@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { resolve } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
@@ -70,6 +71,83 @@ describe('parseLocalStartSettings', () => {
     expect(message).toContain('SIMULATOR_TIME_SCALE');
     expect(message).toContain('WECHATPAY_BASE_URL');
     expect(message).not.toContain(secret);
+  });
+});
+
+describe('parseLocalStartSettings: the developer’s own v3 keys with the simulator', () => {
+  const pair = () =>
+    generateKeyPairSync('rsa', {
+      modulusLength: 2048,
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    });
+  const merchantKey = pair();
+  const wechatKey = pair();
+  const oneLine = (pem: string) => pem.replaceAll('\n', '\\n');
+  const v3 = {
+    WECHATPAY_API_VERSION: 'v3',
+    WECHATPAY_PRIVATE_KEY: oneLine(merchantKey.privateKey),
+    WECHATPAY_CERT_SERIAL: '5157F09EFDC096DE15EBE81A47057A7232F1B8E1',
+    WECHATPAY_APIV3_KEY: 'OwnApiV3Key0123456789abcdefghijk',
+    WECHATPAY_PUBLIC_KEY: wechatKey.publicKey,
+    WECHATPAY_PUBLIC_KEY_ID: 'PUB_KEY_ID_0114232134912410000000000077',
+  };
+
+  function refusal(env: Record<string, string>): string {
+    try {
+      parseLocalStartSettings(env, defaults);
+    } catch (e) {
+      expect(e).toBeInstanceOf(LocalSettingsError);
+      expect((e as Error).message).not.toContain('BEGIN');
+      return (e as Error).message;
+    }
+    throw new Error('expected a refusal');
+  }
+
+  it('passes SIMULATOR_PLATFORM_PRIVATE_KEY on, and PEMs written on one line with \\n as PEMs', () => {
+    const s = parseLocalStartSettings(
+      { ...v3, SIMULATOR_PLATFORM_PRIVATE_KEY: oneLine(wechatKey.privateKey), SIMULATOR_SIGN_WITH: 'certificate' },
+      defaults,
+    );
+    expect(s.simulatorPlatformPrivateKey).toBe(wechatKey.privateKey);
+    expect(s.simulatorSignWith).toBe('certificate');
+    expect(s.handlerEnv.WECHATPAY_PRIVATE_KEY).toBe(merchantKey.privateKey);
+    expect(s.handlerEnv.WECHATPAY_PUBLIC_KEY).toBe(wechatKey.publicKey);
+  });
+
+  it('stops when WECHATPAY_PUBLIC_KEY comes without the simulator key, or with another one', () => {
+    expect(refusal(v3)).toMatch(/WECHATPAY_PUBLIC_KEY is set but SIMULATOR_PLATFORM_PRIVATE_KEY is not/);
+    expect(refusal({ ...v3, SIMULATOR_PLATFORM_PRIVATE_KEY: pair().privateKey })).toMatch(
+      /SIMULATOR_PLATFORM_PRIVATE_KEY's public half is not WECHATPAY_PUBLIC_KEY/,
+    );
+    expect(refusal({ ...v3, SIMULATOR_PLATFORM_PRIVATE_KEY: 'not a key' })).toMatch(
+      /SIMULATOR_PLATFORM_PRIVATE_KEY is not an RSA private key/,
+    );
+  });
+
+  it('stops on half a key pair or half the merchant keys, naming what to set', () => {
+    const { WECHATPAY_PUBLIC_KEY_ID: _id, ...withoutId } = v3;
+    expect(refusal({ ...withoutId, SIMULATOR_PLATFORM_PRIVATE_KEY: wechatKey.privateKey })).toMatch(
+      /set WECHATPAY_PUBLIC_KEY_ID/,
+    );
+    expect(
+      refusal({
+        ...v3,
+        WECHATPAY_PUBLIC_KEY_ID: 'PUB_KEY_ID_abc',
+        SIMULATOR_PLATFORM_PRIVATE_KEY: wechatKey.privateKey,
+      }),
+    ).toMatch(/WECHATPAY_PUBLIC_KEY_ID must be PUB_KEY_ID_ followed by digits/);
+    expect(refusal({ WECHATPAY_API_VERSION: 'v3', WECHATPAY_APIV3_KEY: v3.WECHATPAY_APIV3_KEY })).toMatch(
+      /set WECHATPAY_PRIVATE_KEY and WECHATPAY_CERT_SERIAL too/,
+    );
+    expect(refusal({ SIMULATOR_PLATFORM_PRIVATE_KEY: wechatKey.privateKey })).toMatch(
+      /SIMULATOR_PLATFORM_PRIVATE_KEY is only used with WECHATPAY_API_VERSION=v3/,
+    );
+  });
+
+  it('leaves the keys alone against a real WeChat Pay (WECHATPAY_BASE_URL)', () => {
+    const s = parseLocalStartSettings({ ...v3, WECHATPAY_BASE_URL: 'https://api.mch.weixin.qq.com' }, defaults);
+    expect(s.handlerEnv.WECHATPAY_PUBLIC_KEY_ID).toBe(v3.WECHATPAY_PUBLIC_KEY_ID);
   });
 });
 

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -226,6 +226,75 @@ describe('npm start', () => {
       }
     },
   );
+
+  it(
+    'with the six v3 variables and SIMULATOR_PLATFORM_PRIVATE_KEY: an order is created and paid with those keys',
+    { timeout: 150_000 },
+    async () => {
+      const pair = () =>
+        generateKeyPairSync('rsa', {
+          modulusLength: 2048,
+          publicKeyEncoding: { type: 'spki', format: 'pem' },
+          privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+        });
+      const merchantKey = pair();
+      const wechatKey = pair();
+      const ownDataDir = mkdtempSync(join(tmpdir(), 'wechatpay-own-v3-'));
+      const run = await startUntilReady({
+        DATA_DIR: ownDataDir,
+        PORT: '0',
+        SIMULATOR_PORT: '0',
+        WECHATPAY_API_VERSION: 'v3',
+        // One line with \n for the breaks, as in a .env file.
+        WECHATPAY_PRIVATE_KEY: merchantKey.privateKey.replaceAll('\n', '\\n'),
+        WECHATPAY_CERT_SERIAL: '5157F09EFDC096DE15EBE81A47057A7232F1B8E1',
+        WECHATPAY_APIV3_KEY: 'OwnApiV3Key0123456789abcdefghijk',
+        WECHATPAY_PUBLIC_KEY: wechatKey.publicKey,
+        WECHATPAY_PUBLIC_KEY_ID: 'PUB_KEY_ID_0114232134912410000000000077',
+        SIMULATOR_PLATFORM_PRIVATE_KEY: wechatKey.privateKey,
+      });
+      try {
+        const { gateway, simulator } = run.urls as Record<string, string>;
+        const outTradeNo = newOutTradeNo();
+        const created = await fetch(`${gateway}/orders`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ ...orderBody(outTradeNo, 3_00), trade_type: 'NATIVE', product_id: 'sku' }),
+        });
+        expect(created.status, await created.clone().text()).toBe(201);
+        const pay = await fetch(`${simulator}/sandbox/orders/${outTradeNo}/pay`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ result: 'SUCCESS' }),
+        });
+        expect(pay.status).toBe(200);
+        await waitFor(
+          async () => (await (await fetch(`${gateway}/orders/${outTradeNo}`)).json()) as { status?: string },
+          (order) => order.status === 'PAID',
+        );
+      } finally {
+        run.child.kill('SIGTERM');
+        expect(await run.exited).toEqual({ code: 0, signal: null });
+        rmSync(ownDataDir, { recursive: true, force: true });
+      }
+    },
+  );
+
+  it('stops a v3 start whose WECHATPAY_PUBLIC_KEY has no simulator key, naming the variable', async () => {
+    const { publicKey } = generateKeyPairSync('rsa', {
+      modulusLength: 2048,
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    });
+    const run = runStart({
+      DATA_DIR: dataDir,
+      WECHATPAY_API_VERSION: 'v3',
+      WECHATPAY_PUBLIC_KEY: publicKey,
+      WECHATPAY_PUBLIC_KEY_ID: 'PUB_KEY_ID_0114232134912410000000000077',
+    });
+    expect((await run.exited).code).toBe(1);
+    expect(run.output()).toMatch(/start failed: .*set SIMULATOR_PLATFORM_PRIVATE_KEY to the private key/);
+  });
 
   it('refuses bad settings by name and exits 1', { timeout: 30_000 }, async () => {
     const run = runStart({ DATA_DIR: dataDir, PORT: 'eighty', WECHATPAY_API_KEY: 'secret-should-not-appear' });
