@@ -1,0 +1,251 @@
+import { randomUUID } from 'node:crypto';
+import { DeleteMessageCommand, ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
+import type { SQSEvent, ScheduledEvent } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ServiceName } from '#infra/cdk/payment-function';
+import { type Gateway, startGateway } from '#sandbox/local/gateway';
+import { handlerEnvironment } from '#sandbox/local/local-settings';
+import { SANDBOX_MERCHANT } from '#sandbox/simulator/sandbox-merchant';
+import { type RunningSimulator, startSimulator } from '#sandbox/simulator/server';
+import { NOTIFY_ROUTE } from '#shared/app/routes';
+import { localEndpoint, type TestQueues, testQueues, testTable } from '#test/helpers/aws';
+import { waitFor } from '#test/helpers/wait-for';
+import {
+  type BundleOutcome,
+  type DeployedFunction,
+  deployedFunctions,
+  invokeBundle,
+  lambdaNode,
+  removeTaskRoots,
+} from './deployed-bundles';
+
+/**
+ * The bundles `cdk synth` wrote to cdk.out, not the TypeScript: each one is run by the Lambda's Node
+ * major in a process of its own, against DynamoDB Local, the SQS server and the WeChat Pay simulator.
+ * An order is created through the HTTP API event, paid by the simulator's notification through the
+ * Function URL event, another is found paid by the reconciler from an SQS event, and a third, whose
+ * check was lost, is re-enqueued by the sweep from a schedule event.
+ */
+
+const REGION = 'us-east-1';
+let functions: Record<ServiceName, DeployedFunction>;
+let simulator: RunningSimulator;
+let gateway: Gateway;
+let queues: TestQueues;
+let environment: Record<string, string>;
+const gatewayLog: string[] = [];
+const invocations: Array<{ service: ServiceName; outcome: BundleOutcome }> = [];
+
+async function invoke(service: ServiceName, event: unknown, remainingMs?: number): Promise<unknown> {
+  const fn = functions[service];
+  // The deployed variables that are plain values, then what the stack's references resolve to here.
+  const outcome = await invokeBundle(fn, { ...fn.literalEnvironment, ...environment }, event, remainingMs);
+  invocations.push({ service, outcome });
+  if (!outcome.ok) throw new Error(`${service} bundle failed: ${outcome.error.message}\n${outcome.logs}`);
+  return outcome.result;
+}
+
+beforeAll(async () => {
+  functions = deployedFunctions();
+  const table = await testTable();
+  queues = await testQueues();
+  simulator = await startSimulator({ host: '127.0.0.1', port: 0, merchant: SANDBOX_MERCHANT });
+  gateway = await startGateway({
+    port: 0,
+    log: (line) => gatewayLog.push(line),
+    ordersFunction: { timeoutMs: functions.orders.timeoutMs },
+    notifyFunction: { timeoutMs: functions.notify.timeoutMs },
+    handlers: {
+      orders: async (event, context) => invoke('orders', event, context.getRemainingTimeInMillis()) as never,
+      notify: async (event, context) => invoke('notify', event, context.getRemainingTimeInMillis()) as never,
+    },
+  });
+  environment = {
+    ...handlerEnvironment({
+      tableName: table.tableName,
+      queueUrl: queues.queueUrl,
+      notifyUrl: `${gateway.url}${NOTIFY_ROUTE.path}`,
+      dynamodbEndpoint: localEndpoint('dynamodbEndpoint'),
+      sqsEndpoint: localEndpoint('sqsEndpoint'),
+      region: REGION,
+      merchant: SANDBOX_MERCHANT,
+      wechatpayBaseUrl: simulator.url,
+    }),
+    // A deployment's own choices, short so the test does not wait: first check after 1 s, and an
+    // order counts as lost 1 s after its check was due.
+    RECONCILE_SCHEDULE: '1',
+    SWEEP_GRACE_SECONDS: '1',
+    LOG_LEVEL: 'WARN',
+  };
+}, 60_000);
+
+afterAll(async () => {
+  await gateway?.close();
+  await simulator?.close();
+  queues?.client.destroy();
+  if (functions !== undefined) removeTaskRoots(functions);
+});
+
+async function api(
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; json: Record<string, unknown> }> {
+  const init: RequestInit = { method };
+  if (body !== undefined) {
+    init.body = JSON.stringify(body);
+    init.headers = { 'content-type': 'application/json' };
+  }
+  const res = await fetch(`${gateway.url}${path}`, init);
+  const text = await res.text();
+  return { status: res.status, json: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>) };
+}
+
+function newOrder(outTradeNo: string): Record<string, unknown> {
+  return {
+    out_trade_no: outTradeNo,
+    description: 'bundle test',
+    amount: { total: 101 },
+    trade_type: 'NATIVE',
+    product_id: 'sku1',
+    scene_info: { payer_client_ip: '203.0.113.9' },
+  };
+}
+
+async function createOrder(): Promise<string> {
+  const no = `B${Date.now()}${randomUUID().slice(0, 6)}`.slice(0, 32);
+  const created = await api('POST', '/orders', newOrder(no));
+  expect(created.status, JSON.stringify(created.json)).toBe(201);
+  expect(created.json).toMatchObject({ out_trade_no: no, status: 'PENDING' });
+  return no;
+}
+
+async function statusOf(no: string): Promise<unknown> {
+  const view = await api('GET', `/orders/${no}`);
+  expect(view.status).toBe(200);
+  return view.json.status;
+}
+
+async function simulatorCall(method: string, path: string, body: unknown): Promise<void> {
+  const res = await fetch(`${simulator.url}${path}`, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  expect(res.status, await res.text()).toBeLessThan(300);
+}
+
+/** Receives (and deletes, as the event source mapping does after success) the checks for these orders. */
+async function receiveChecks(outTradeNos: string[]): Promise<Message[]> {
+  const wanted = new Set(outTradeNos);
+  const got: Message[] = [];
+  const deadline = Date.now() + 15_000;
+  while (got.length < wanted.size && Date.now() < deadline) {
+    const { Messages = [] } = await queues.client.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queues.queueUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 1,
+        MessageSystemAttributeNames: ['All'],
+        MessageAttributeNames: ['All'],
+      }),
+    );
+    for (const message of Messages) {
+      await queues.client.send(
+        new DeleteMessageCommand({ QueueUrl: queues.queueUrl, ReceiptHandle: message.ReceiptHandle }),
+      );
+      if ([...wanted].some((no) => message.Body?.includes(no))) got.push(message);
+    }
+  }
+  return got;
+}
+
+/** The event Lambda's SQS event source mapping hands the reconcile function. */
+function sqsEvent(messages: Message[]): SQSEvent {
+  const queueName = queues.queueUrl.split('/').pop() ?? 'queue';
+  const attributes = (m: Message) => m.Attributes ?? {};
+  return {
+    Records: messages.map((m) => ({
+      messageId: m.MessageId ?? randomUUID(),
+      receiptHandle: m.ReceiptHandle ?? '',
+      body: m.Body ?? '',
+      attributes: {
+        ApproximateReceiveCount: attributes(m).ApproximateReceiveCount ?? '1',
+        SentTimestamp: attributes(m).SentTimestamp ?? String(Date.now()),
+        SenderId: attributes(m).SenderId ?? 'AROALOCAL',
+        ApproximateFirstReceiveTimestamp: attributes(m).ApproximateFirstReceiveTimestamp ?? String(Date.now()),
+      },
+      messageAttributes: {},
+      md5OfBody: m.MD5OfBody ?? '',
+      eventSource: 'aws:sqs',
+      eventSourceARN: `arn:aws:sqs:${REGION}:000000000000:${queueName}`,
+      awsRegion: REGION,
+    })),
+  };
+}
+
+function scheduledEvent(): ScheduledEvent {
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': 'Scheduled Event',
+    source: 'aws.events',
+    account: '000000000000',
+    time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    region: REGION,
+    resources: [`arn:aws:events:${REGION}:000000000000:rule/WechatPayStack-sweep`],
+    detail: {},
+  };
+}
+
+describe('the deployed bundles, on the Lambda runtime’s Node', () => {
+  it('are the synthesized assets, run by the runtime’s Node major', () => {
+    for (const fn of Object.values(functions)) {
+      expect(fn.handler).toBe('index.handler');
+      expect(fn.assetHash).toMatch(/^[0-9a-f]{64}$/);
+    }
+    const node = lambdaNode(functions.orders.runtime);
+    expect(node).toBeTruthy();
+  });
+
+  it('create an order, take its payment notification, reconcile a lost one and sweep a lost check', async () => {
+    // orders: POST /orders as an HTTP API (payload 2.0) event.
+    const paidByNotification = await createOrder();
+    const paidWithoutNotification = await createOrder();
+    const checkLost = await createOrder();
+
+    // notify: the simulator pays and posts its signed notification to the notify URL, which the
+    // gateway hands to the notify bundle as a Function URL event.
+    await simulatorCall('POST', '/sandbox/faults', { notify: 'drop', out_trade_no: paidWithoutNotification });
+    await simulatorCall('POST', `/sandbox/orders/${paidByNotification}/pay`, { result: 'SUCCESS' });
+    await simulatorCall('POST', `/sandbox/orders/${paidWithoutNotification}/pay`, { result: 'SUCCESS' });
+    await waitFor(
+      () => statusOf(paidByNotification),
+      (status) => status === 'PAID',
+      { timeoutMs: 20_000 },
+    );
+    expect(invocations.some((i) => i.service === 'notify' && i.outcome.ok)).toBe(true);
+    expect(await statusOf(paidWithoutNotification)).toBe('PENDING');
+
+    // reconcile: the checks the orders bundle scheduled, as an SQS event; the one whose notification
+    // never came is found paid by a query.
+    const checks = await receiveChecks([paidByNotification, paidWithoutNotification, checkLost]);
+    expect(checks).toHaveLength(3);
+    const forReconcile = checks.filter((m) => !m.Body?.includes(checkLost));
+    const batch = (await invoke('reconcile', sqsEvent(forReconcile))) as { batchItemFailures: unknown[] };
+    expect(batch.batchItemFailures).toEqual([]);
+    expect(await statusOf(paidWithoutNotification)).toBe('PAID');
+
+    // sweep: the third order's check was lost (received and deleted above, never run); once it is
+    // overdue, the scheduled sweep puts it back on the queue.
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    const swept = (await invoke('sweep', scheduledEvent())) as { enqueued: number };
+    expect(swept.enqueued).toBeGreaterThanOrEqual(1);
+    expect(await receiveChecks([checkLost])).toHaveLength(1);
+
+    // Every invocation ran on the runtime's Node major, whatever Node runs this test.
+    const major = /^nodejs(\d+)\.x$/.exec(functions.orders.runtime)?.[1];
+    expect(new Set(invocations.map((i) => i.service))).toEqual(new Set(['orders', 'notify', 'reconcile', 'sweep']));
+    for (const { outcome } of invocations) expect(outcome.node).toMatch(new RegExp(`^v${major}\\.`));
+  }, 120_000);
+});
