@@ -1,11 +1,16 @@
 import type { Context, LambdaFunctionURLEvent } from 'aws-lambda';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 
 import { createDependencies } from '#shared/app/dependencies';
 import { createNotifyHandler, createOrdersHandler, createSweepHandler } from '#shared/app/handlers';
 import { createWechatPay } from '#shared/app/wechatpay-adapters';
 import { loadSettings } from '#shared/config/settings';
 import { ConfigurationError } from '#shared/domain/errors';
+import { METRIC_CHECKS_EXHAUSTED } from '#shared/config/metric-names';
+import { InMemoryOrderStore } from '#test/helpers/in-memory-order-store';
+import { at, orderFixture, T0 } from '#test/helpers/order-fixtures';
+import { RecordingCheckScheduler } from '#test/helpers/recording-check-scheduler';
+import { TestClock } from '#test/helpers/test-clock';
 
 // Nothing here reaches a server: the handlers are only built, or fail before any I/O.
 const BASE = {
@@ -60,5 +65,30 @@ describe("a merchant's broken keys are the deployment's fault", () => {
     await expect(attempt).rejects.toBeInstanceOf(ConfigurationError);
     await expect(attempt).rejects.toThrow(/privateKey/);
     await expect(attempt).rejects.not.toThrow(/bm90IGEga2V5/);
+  });
+});
+
+describe('the sweep function', () => {
+  it('publishes ChecksExhausted when it gives up on an order, so the alarm can see it', async () => {
+    const store = new InMemoryOrderStore();
+    const stuck = orderFixture({ status: 'PENDING', nextCheckAt: at(0) });
+    await store.create(stuck);
+    // Re-enqueued once already, and the bound is one.
+    await store.requeueCheck(stuck.outTradeNo, at(10), 1);
+    const settings = loadSettings({
+      ...BASE,
+      QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/checks',
+      SWEEP_MAX_REQUEUES: '1',
+    });
+    const scheduler = new RecordingCheckScheduler();
+    const deps = createDependencies(settings, { store, scheduler, clock: new TestClock(T0 + 1_000_000) });
+    const added = vi.spyOn(deps.observability.metrics, 'addMetric');
+    const published = vi.spyOn(deps.observability.metrics, 'publishStoredMetrics').mockImplementation(() => undefined);
+
+    const sweep = createSweepHandler(deps);
+    await expect(sweep({}, { functionName: 'sweep' } as unknown as Context)).resolves.toEqual({ enqueued: 0 });
+    expect(added).toHaveBeenCalledWith(METRIC_CHECKS_EXHAUSTED, 'Count', 1);
+    expect(published).toHaveBeenCalledTimes(1);
+    expect(scheduler.attempts).toEqual([]);
   });
 });
