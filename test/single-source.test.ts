@@ -8,8 +8,11 @@ import { describe, expect, it } from 'vitest';
 
 import {
   CUSTOM_METRIC_NAMES,
+  METRIC_LATE_PAYMENTS,
+  METRIC_NOTIFICATIONS_NOT_STORED,
   METRIC_PAID_AT_EXPIRY,
   METRIC_REJECTED_NOTIFICATIONS,
+  METRIC_UNVERIFIED_NOTIFICATIONS,
   METRICS_NAMESPACE,
 } from '#shared/config/metric-names';
 import { type OrdersApi, routeOrders } from '#shared/app/orders-api';
@@ -35,11 +38,29 @@ describe('the shared values', () => {
     expect(routeKey(NOTIFY_ROUTE)).toBe('POST /notify/pay');
     expect(routeKey(HEALTH_ROUTE)).toBe('GET /health');
     expect(METRICS_NAMESPACE).toBe('WechatPayBackend');
-    expect([METRIC_REJECTED_NOTIFICATIONS, METRIC_PAID_AT_EXPIRY]).toEqual([
+    expect([
+      METRIC_REJECTED_NOTIFICATIONS,
+      METRIC_PAID_AT_EXPIRY,
+      METRIC_LATE_PAYMENTS,
+      METRIC_NOTIFICATIONS_NOT_STORED,
+      METRIC_UNVERIFIED_NOTIFICATIONS,
+    ]).toEqual([
       'RejectedNotifications',
       'PaidAtExpiryRace',
+      'LatePayments',
+      'NotificationsNotStored',
+      'UnverifiedNotifications',
     ]);
-    expect(CUSTOM_METRIC_NAMES).toEqual([METRIC_REJECTED_NOTIFICATIONS, METRIC_PAID_AT_EXPIRY]);
+    for (const name of [
+      METRIC_REJECTED_NOTIFICATIONS,
+      METRIC_PAID_AT_EXPIRY,
+      METRIC_LATE_PAYMENTS,
+      METRIC_NOTIFICATIONS_NOT_STORED,
+      METRIC_UNVERIFIED_NOTIFICATIONS,
+    ]) {
+      expect(CUSTOM_METRIC_NAMES).toContain(name);
+    }
+    expect(new Set(CUSTOM_METRIC_NAMES).size).toBe(CUSTOM_METRIC_NAMES.length);
     expect(WECHATPAY_PRODUCTION_URL).toBe('https://api.mch.weixin.qq.com');
     expect(DEFAULT_RECONCILE_SCHEDULE).toBe('30,60,120,300,600,900');
     expect([RECONCILE_MAX_RECEIVE_COUNT, RECONCILE_BATCH_SIZE]).toEqual([5, 10]);

@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto';
+
 import { canStillChange } from '../domain/lifecycle';
 import type { HistoryEntry, Order, OrderStatus } from '../domain/order';
-import type { NotificationRecord } from '../domain/ports';
+import type { NotificationRecord, UnverifiedNotification } from '../domain/ports';
 import { ValidationError } from '../domain/errors';
 import {
   APPLIED_NOTIFICATIONS_ATTRIBUTE,
@@ -12,9 +14,13 @@ import {
   PARTITION_KEY,
   SORT_KEY,
   SWEEP_REQUEUES_ATTRIBUTE,
+  NOTIFICATION_TTL_DAYS,
+  shardOfDigest,
   TTL_ATTRIBUTE,
-  UNMATCHED_NOTIFICATION_TTL_DAYS,
-  UNMATCHED_NOTIFICATIONS_PARTITION,
+  unmatchedNotificationsPartition,
+  UNVERIFIED_NOTIFICATION_TTL_DAYS,
+  unverifiedNotificationsPartition,
+  unverifiedSortKey,
 } from './table-schema';
 
 /** An item as the document client reads and writes it. */
@@ -68,17 +74,29 @@ export function fromOrderItem(item: Item): Order {
   return { ...order, history };
 }
 
-export function toNotificationItem(record: NotificationRecord): Item {
-  const matched = record.outTradeNo !== undefined;
-  const item: Item = {
+/** A verified notification as an item of its own: under its order, or a shard of the unmatched ones. */
+export function toNotificationItem(record: NotificationRecord, shards: number): Item {
+  const partition =
+    record.outTradeNo !== undefined
+      ? orderPartition(record.outTradeNo)
+      : unmatchedNotificationsPartition(shardOfDigest(record.bodySha256, shards));
+  return {
     ...plainData(record),
-    [PARTITION_KEY]: matched ? orderPartition(record.outTradeNo as string) : UNMATCHED_NOTIFICATIONS_PARTITION,
-    [SORT_KEY]: notificationSortKey(record.receivedAt, record.id),
+    [PARTITION_KEY]: partition,
+    [SORT_KEY]: notificationSortKey(record.bodySha256),
+    [TTL_ATTRIBUTE]: expiry(record.receivedAt, NOTIFICATION_TTL_DAYS),
   };
-  // A notification for a known order lives as long as the order; an unreadable one is kept for a
-  // while for audit and then expires.
-  if (!matched) item[TTL_ATTRIBUTE] = unmatchedExpiry(record.receivedAt);
-  return item;
+}
+
+/** The traces of an unverified notification, on a shard picked by its id, expiring within days. */
+export function toUnverifiedItem(record: UnverifiedNotification, shards: number): Item {
+  const shard = shardOfDigest(createHash('sha256').update(record.id).digest('hex'), shards);
+  return {
+    ...plainData(record),
+    [PARTITION_KEY]: unverifiedNotificationsPartition(shard),
+    [SORT_KEY]: unverifiedSortKey(record.receivedAt, record.id),
+    [TTL_ATTRIBUTE]: expiry(record.receivedAt, UNVERIFIED_NOTIFICATION_TTL_DAYS),
+  };
 }
 
 /** The notifications kept on an order item (see table-schema.ts). */
@@ -91,12 +109,12 @@ export function fromNotificationItem(item: Item): NotificationRecord {
   return withoutLayout(item) as unknown as NotificationRecord;
 }
 
-function unmatchedExpiry(receivedAt: string): number {
+function expiry(receivedAt: string, days: number): number {
   const receivedMs = Date.parse(receivedAt);
   if (Number.isNaN(receivedMs)) {
     throw new ValidationError(`receivedAt is not an ISO 8601 instant: ${receivedAt}`, 'receivedAt');
   }
-  return Math.floor(receivedMs / 1000) + UNMATCHED_NOTIFICATION_TTL_DAYS * 24 * 60 * 60;
+  return Math.floor(receivedMs / 1000) + days * 24 * 60 * 60;
 }
 
 function withoutLayout(item: Item): Item {

@@ -3,7 +3,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { canStillChange, planTransition, sourcesOf } from '../domain/lifecycle';
-import type { Amount, Order, Prepay } from '../domain/order';
+import type { Amount, LatePayment, Order, Prepay } from '../domain/order';
 import type {
   CreateResult,
   DueOrder,
@@ -12,6 +12,7 @@ import type {
   RequeueResult,
   TransitionCommand,
   TransitionResult,
+  UnverifiedNotification,
 } from '../domain/ports';
 import { DynamoDbDueIndex } from './dynamodb-due-index';
 import {
@@ -22,11 +23,13 @@ import {
   plainData,
   toNotificationItem,
   toOrderItem,
+  toUnverifiedItem,
 } from './dynamodb-order-item';
 import type { Item } from './dynamodb-order-item';
 import {
   APPLIED_NOTIFICATIONS_ATTRIBUTE,
   CHECKS_EXHAUSTED_ATTRIBUTE,
+  DEFAULT_NOTIFY_AUDIT_SHARDS,
   DUE_INDEX,
   NOTIFICATION_SORT_PREFIX,
   ORDER_SORT_KEY,
@@ -40,6 +43,8 @@ export interface DynamoDbOrderStoreOptions {
   tableName: string;
   /** Defaults to a client for the Lambda's own region and credentials. */
   client?: DynamoDBDocumentClient;
+  /** How many partitions the unmatched and the unverified notifications each spread over (NOTIFY_AUDIT_SHARDS). */
+  notifyAuditShards?: number;
   /** How many partitions the due index's entries spread over (DUE_INDEX_SHARDS); see dynamodb-due-index.ts. */
   dueIndexShards?: number;
 }
@@ -54,10 +59,12 @@ export class DynamoDbOrderStore implements OrderStore {
   private readonly tableName: string;
   private readonly client: DynamoDBDocumentClient;
   private readonly dueIndex: DynamoDbDueIndex;
+  private readonly notifyAuditShards: number;
 
   constructor(options: DynamoDbOrderStoreOptions) {
     this.tableName = options.tableName;
     this.client = options.client ?? DynamoDBDocumentClient.from(new DynamoDBClient({}));
+    this.notifyAuditShards = options.notifyAuditShards ?? DEFAULT_NOTIFY_AUDIT_SHARDS;
     this.dueIndex = new DynamoDbDueIndex({
       tableName: this.tableName,
       client: this.client,
@@ -193,7 +200,39 @@ export class DynamoDbOrderStore implements OrderStore {
   }
 
   async recordNotification(record: NotificationRecord): Promise<void> {
-    await this.client.send(new PutCommand({ TableName: this.tableName, Item: toNotificationItem(record) }));
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: toNotificationItem(record, this.notifyAuditShards),
+          // Keyed by the body's hash: a duplicate WeChat resends is kept once, the first receipt.
+          ConditionExpression: 'attribute_not_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': PARTITION_KEY },
+        }),
+      );
+    } catch (error) {
+      if (!refusal(error)) throw error;
+    }
+  }
+
+  async recordUnverified(record: UnverifiedNotification): Promise<void> {
+    await this.client.send(
+      new PutCommand({ TableName: this.tableName, Item: toUnverifiedItem(record, this.notifyAuditShards) }),
+    );
+  }
+
+  async recordLatePayment(outTradeNo: string, payment: LatePayment): Promise<TransitionResult> {
+    const expression = new ExpressionBuilder();
+    const latePayment = expression.name('latePayment');
+    const update = `SET ${latePayment} = ${expression.value('latePayment', plainData(payment))}`;
+    // CLOSED and without one: the first late payment reported is the one kept.
+    const condition = `${statusIn(expression, ['CLOSED'])} AND attribute_not_exists(${latePayment})`;
+    const written = await this.updateOrder(outTradeNo, expression, update, condition);
+    if (written.kind === 'applied') return written;
+    if (!written.current) return { kind: 'not_found' };
+    return written.current.latePayment
+      ? { kind: 'already', order: written.current }
+      : { kind: 'conflict', order: written.current };
   }
 
   /** The order's partition holds both kinds: its own items, and those kept on the order item. */

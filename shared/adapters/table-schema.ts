@@ -4,10 +4,14 @@
  *
  * One table holds two kinds of items, side by side under the order's partition:
  * - the order:         pk = ORDER#<out_trade_no>, sk = ORDER
- * - each notification: pk = ORDER#<out_trade_no>, sk = NOTIFY#<receivedAt>#<id>
- *   (pk = NOTIFY#UNMATCHED when the notification is unproven or names no order of ours; those expire through `ttl`),
- *   except one that changes the order: it is kept on the order item (`appliedNotifications`), written
- *   by the same conditional write as the change, so the change and its evidence cannot part.
+ * - each verified notification: pk = ORDER#<out_trade_no>, sk = NOTIFY#<sha256 of the body>, so a
+ *   duplicate is kept once (pk = NOTIFY#UNMATCHED#<shard> when it names no order of ours); each expires
+ *   through `ttl`; except one that changes the order: it is kept on the order item (`appliedNotifications`),
+ *   written by the same conditional write as the change, so the change and its evidence cannot part.
+ * - the traces of an unverified notification (never its body): pk = NOTIFY#UNVERIFIED#<shard>,
+ *   sk = NOTIFY#<receivedAt>#<id>, expiring within days.
+ * The two notification partitions without an order are sharded (NOTIFY_AUDIT_SHARDS), so a flood
+ * spreads over N partitions instead of throttling one.
  *
  * The due index is sparse: only orders WeChat may still move (lifecycle canStillChange) carry `dueKey`,
  * so the reconciler's sweep reads exactly the orders that still need a look, oldest `nextCheckAt` first.
@@ -49,9 +53,17 @@ export const ORDER_SORT_KEY = 'ORDER';
 /** On the order item: the notifications that changed it, as NotificationRecords. */
 export const APPLIED_NOTIFICATIONS_ATTRIBUTE = 'appliedNotifications';
 export const NOTIFICATION_SORT_PREFIX = 'NOTIFY#';
-export const UNMATCHED_NOTIFICATIONS_PARTITION = 'NOTIFY#UNMATCHED';
-/** Unmatched notifications are kept this long for audit, then expire. */
-export const UNMATCHED_NOTIFICATION_TTL_DAYS = 400;
+const UNMATCHED_NOTIFICATIONS_PREFIX = 'NOTIFY#UNMATCHED#';
+const UNVERIFIED_NOTIFICATIONS_PREFIX = 'NOTIFY#UNVERIFIED#';
+/**
+ * Verified notifications kept as items of their own are kept this long, then expire: past WeChat's
+ * one-year window for refunds, so the evidence outlives every action it could support.
+ */
+export const NOTIFICATION_TTL_DAYS = 400;
+/** The traces of an unverified notification are for spotting an attack while it lasts, not for audit. */
+export const UNVERIFIED_NOTIFICATION_TTL_DAYS = 7;
+/** How many partitions the unmatched and the unverified notifications each spread over, by default. */
+export const DEFAULT_NOTIFY_AUDIT_SHARDS = 16;
 
 const ORDER_PARTITION_PREFIX = 'ORDER#';
 
@@ -64,7 +76,25 @@ export function outTradeNoOfPartition(pk: string): string | undefined {
   return pk.startsWith(ORDER_PARTITION_PREFIX) ? pk.slice(ORDER_PARTITION_PREFIX.length) : undefined;
 }
 
-/** Sorts a partition's notifications by arrival; the id keeps simultaneous ones apart. */
-export function notificationSortKey(receivedAt: string, id: string): string {
+/** A verified notification's key within its partition: its body's hash, so a duplicate is the same item. */
+export function notificationSortKey(bodySha256: string): string {
+  return `${NOTIFICATION_SORT_PREFIX}${bodySha256}`;
+}
+
+/** Unverified traces sort by arrival; the id keeps simultaneous ones apart. */
+export function unverifiedSortKey(receivedAt: string, id: string): string {
   return `${NOTIFICATION_SORT_PREFIX}${receivedAt}#${id}`;
+}
+
+export function unmatchedNotificationsPartition(shard: number): string {
+  return `${UNMATCHED_NOTIFICATIONS_PREFIX}${shard}`;
+}
+
+export function unverifiedNotificationsPartition(shard: number): string {
+  return `${UNVERIFIED_NOTIFICATIONS_PREFIX}${shard}`;
+}
+
+/** The shard of a hex digest (a SHA-256): its first 32 bits, modulo the shard count. */
+export function shardOfDigest(hex: string, shards: number): number {
+  return Number.parseInt(hex.slice(0, 8), 16) % shards;
 }

@@ -18,9 +18,10 @@ import { ReceiveNotification } from '../domain/receive-notification';
 import { Sweeper } from '../domain/sweeper';
 import { TradeReports } from '../domain/trade-reports';
 import { memo } from './memo';
-import { merchantCredentialsLoader } from './merchant-secret';
+import { merchantCredentialsSource, type SecretReader } from './merchant-secret';
 import { createObservability, type Observability } from './observability';
-import { createWechatPay, type WechatPay } from './wechatpay-adapters';
+import { createRotatingWechatPay } from './rotating-wechatpay';
+import type { WechatPay } from './wechatpay-adapters';
 
 /**
  * What every handler shares, built once per container. Each handler takes from it only what it uses
@@ -41,6 +42,8 @@ export interface DependencyOverrides {
   clock?: Clock;
   store?: OrderStore;
   scheduler?: CheckScheduler;
+  /** Where the merchant secret is read (Secrets Manager by default). */
+  readSecret?: SecretReader;
 }
 
 export function createDependencies(settings: Settings, overrides: DependencyOverrides = {}): Dependencies {
@@ -50,6 +53,7 @@ export function createDependencies(settings: Settings, overrides: DependencyOver
     overrides.store ??
     new DynamoDbOrderStore({
       tableName: settings.TABLE_NAME,
+      notifyAuditShards: settings.NOTIFY_AUDIT_SHARDS,
       dueIndexShards: settings.DUE_INDEX_SHARDS,
       client: DynamoDBDocumentClient.from(
         new DynamoDBClient({ region: settings.AWS_REGION, endpoint: settings.AWS_ENDPOINT_URL_DYNAMODB }),
@@ -57,8 +61,11 @@ export function createDependencies(settings: Settings, overrides: DependencyOver
       ),
     });
   let scheduler = overrides.scheduler;
-  const credentials = merchantCredentialsLoader(settings);
-  const wechatPay = memo(async () => createWechatPay(await credentials(), settings, clock));
+  const credentials = merchantCredentialsSource(settings, {
+    clock,
+    ...(overrides.readSecret === undefined ? {} : { readSecret: overrides.readSecret }),
+  });
+  const wechatPay = memo(() => createRotatingWechatPay(credentials, settings, clock));
   return {
     settings,
     clock,

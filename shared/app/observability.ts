@@ -3,8 +3,13 @@ import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
 
 import type { PaymentObserver } from '../domain/payment-observer';
 import type { Settings } from '../config/settings';
-import { METRIC_CHECKS_EXHAUSTED } from '../config/metric-names';
-import { METRIC_PAID_AT_EXPIRY, METRIC_REJECTED_NOTIFICATIONS } from '../config/metric-names';
+import {
+  METRIC_CHECKS_EXHAUSTED,
+  METRIC_LATE_PAYMENTS,
+  METRIC_PAID_AT_EXPIRY,
+  METRIC_REJECTED_NOTIFICATIONS,
+  METRIC_UNVERIFIED_NOTIFICATIONS,
+} from '../config/metric-names';
 
 export interface Observability {
   logger: Logger;
@@ -25,6 +30,18 @@ export function createObservability(settings: Settings): Observability {
     rejected(reason, detail) {
       logger.warn('WeChat report rejected', { reason, ...detail });
       metrics.addMetric(METRIC_REJECTED_NOTIFICATIONS, MetricUnit.Count, 1);
+    },
+    unverified(reason, detail) {
+      // Counted always; logged only when its traces are kept, so a flood cannot flood the logs either.
+      if (detail.recorded) logger.info('unverified notification refused', { reason, ...detail });
+      metrics.addMetric(METRIC_UNVERIFIED_NOTIFICATIONS, MetricUnit.Count, 1);
+    },
+    latePayment(outTradeNo, detail) {
+      logger.error('payment reported for a closed order; kept on the order, to be refunded', {
+        outTradeNo,
+        ...detail,
+      });
+      metrics.addMetric(METRIC_LATE_PAYMENTS, MetricUnit.Count, 1);
     },
     paidAtExpiry(outTradeNo) {
       logger.warn('order paid while it was being closed at expiry; kept as paid', { outTradeNo });

@@ -25,6 +25,17 @@ export function orderView(order: Order): Record<string, unknown> {
           },
         }
       : {}),
+    ...(order.latePayment
+      ? {
+          // WeChat took this payment after the order was closed here: it is to be refunded, not fulfilled.
+          late_payment: {
+            transaction_id: order.latePayment.transactionId,
+            amount: { total: order.latePayment.amountTotal, currency: order.latePayment.currency },
+            paid_at: order.latePayment.paidAt,
+            received_at: order.latePayment.receivedAt,
+          },
+        }
+      : {}),
     ...(order.reason ? { reason: order.reason } : {}),
   };
 }

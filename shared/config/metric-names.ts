@@ -7,16 +7,75 @@
 /** CloudWatch namespace of the custom metrics (Powertools EMF). */
 export const METRICS_NAMESPACE = 'WechatPayBackend';
 
-/** A notification or query answer refused: forged, foreign merchant, amount mismatch, unknown order. */
+/**
+ * WeChat's own (verified) report refused: foreign merchant, amount mismatch, missing payment facts,
+ * unknown order. Only WeChat's key can produce one, so each is a real event worth a look.
+ */
 export const METRIC_REJECTED_NOTIFICATIONS = 'RejectedNotifications';
 /** WeChat said ORDERPAID while an expired order was being closed; the payment was kept. */
 export const METRIC_PAID_AT_EXPIRY = 'PaidAtExpiryRace';
+/** WeChat reported a payment for an order CLOSED here: money to refund (README, runbook). */
+export const METRIC_LATE_PAYMENTS = 'LatePayments';
+/** A notification not proven WeChat's (bad or no signature, unreadable, too large): anyone can send one. */
+export const METRIC_UNVERIFIED_NOTIFICATIONS = 'UnverifiedNotifications';
+/** A notification that could not be stored, so WeChat was asked to send it again. */
+export const METRIC_NOTIFICATIONS_NOT_STORED = 'NotificationsNotStored';
 /** The sweep gave up re-enqueueing an order whose check never completes; it needs an operator. */
 export const METRIC_CHECKS_EXHAUSTED = 'ChecksExhausted';
 
+/**
+ * Unverified notifications in five minutes that raise the alarm. Anyone on the internet can post to
+ * the notify URL, so a few probes are normal and must not page anyone (nor hold the alarm in ALARM and
+ * hide the next one); a sustained flood does. 300 in five minutes is one a second on average, above any
+ * scanner's background and far below what costs money (see README, "Notifications under flood").
+ */
+export const UNVERIFIED_NOTIFICATIONS_ALARM_THRESHOLD = 300;
+
+/** One alarm per custom metric: it fires when the metric's sum over five minutes reaches `threshold`. */
+export interface CustomMetricAlarm {
+  readonly metricName: string;
+  readonly threshold: number;
+  readonly description: string;
+}
+
+/** Every custom metric the handlers emit, with its alarm: the stack builds one alarm per entry. */
+export const CUSTOM_METRIC_ALARMS: readonly CustomMetricAlarm[] = [
+  {
+    metricName: METRIC_REJECTED_NOTIFICATIONS,
+    threshold: 1,
+    description:
+      'WeChat reported a trade we refused (foreign merchant, amount mismatch, missing payment facts, unknown order)',
+  },
+  {
+    metricName: METRIC_PAID_AT_EXPIRY,
+    threshold: 1,
+    description: 'An order was paid while it was being closed on expiry; check that the payment was kept',
+  },
+  {
+    metricName: METRIC_LATE_PAYMENTS,
+    threshold: 1,
+    description: 'WeChat took a payment for an order closed here: refund it (README, "A payment on a closed order")',
+  },
+  {
+    metricName: METRIC_NOTIFICATIONS_NOT_STORED,
+    threshold: 1,
+    description: 'A notification could not be stored (WeChat will resend it): check the table and its throttling',
+  },
+  {
+    metricName: METRIC_CHECKS_EXHAUSTED,
+    threshold: 1,
+    description:
+      'The checks of an open order kept failing and the sweep gave up on it: find it by checksExhaustedAt ' +
+      '(README, "Checks that never complete")',
+  },
+  {
+    metricName: METRIC_UNVERIFIED_NOTIFICATIONS,
+    threshold: UNVERIFIED_NOTIFICATIONS_ALARM_THRESHOLD,
+    description:
+      `At least ${UNVERIFIED_NOTIFICATIONS_ALARM_THRESHOLD} notifications in 5 minutes were not proven ` +
+      "WeChat's: a flood of the public notify URL, or a key WeChat no longer matches",
+  },
+];
+
 /** Every custom metric the handlers emit (count 1 per event); the stack alarms on each. */
-export const CUSTOM_METRIC_NAMES = [
-  METRIC_REJECTED_NOTIFICATIONS,
-  METRIC_PAID_AT_EXPIRY,
-  METRIC_CHECKS_EXHAUSTED,
-] as const;
+export const CUSTOM_METRIC_NAMES: readonly string[] = CUSTOM_METRIC_ALARMS.map((alarm) => alarm.metricName);

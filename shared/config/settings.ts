@@ -2,7 +2,7 @@ import * as z from 'zod';
 
 import { METRICS_NAMESPACE } from './metric-names';
 import { ConfigurationError } from '../domain/errors';
-import { DEFAULT_DUE_INDEX_SHARDS, MAX_DUE_INDEX_SHARDS } from '../adapters/table-schema';
+import { DEFAULT_DUE_INDEX_SHARDS, DEFAULT_NOTIFY_AUDIT_SHARDS, MAX_DUE_INDEX_SHARDS } from '../adapters/table-schema';
 
 /**
  * WeChat's production address: the handlers' default and the CDK stack's (`wechatpayBaseUrl`); the
@@ -54,6 +54,13 @@ const EnvSchema = z.object({
   PREPAY_TTL_SECONDS: positiveSeconds.default(7200),
   /** The sweep re-enqueues only orders overdue by this much, so in-flight checks are not doubled. */
   SWEEP_GRACE_SECONDS: positiveSeconds.default(120),
+  /** How long a container uses the merchant's credentials before it reads the secret again. */
+  CREDENTIALS_TTL_SECONDS: positiveSeconds.default(300),
+  /**
+   * After a reload brings new keys, the replaced ones are still accepted on notifications this long
+   * (those WeChat signed before the switch); 0 drops them at once (a leaked key).
+   */
+  KEY_ROTATION_OVERLAP_SECONDS: z.coerce.number().int().min(0).max(604_800).default(3600),
   /**
    * How often the sweep re-enqueues an order's check that never completes before it gives up, takes
    * the order out of the due index and alarms (ChecksExhausted). One re-enqueue per sweep (every 5
@@ -67,6 +74,12 @@ const EnvSchema = z.object({
    * changed either way up to the ceiling, as the sweep reads every partition up to it.
    */
   DUE_INDEX_SHARDS: z.coerce.number().int().min(1).max(MAX_DUE_INDEX_SHARDS).default(DEFAULT_DUE_INDEX_SHARDS),
+  /**
+   * Partitions that the notifications naming no order of ours, and the traces of unverified ones, each
+   * spread over (one DynamoDB partition takes about 1,000 writes a second). Only writes use the count,
+   * so it may be changed at any time.
+   */
+  NOTIFY_AUDIT_SHARDS: z.coerce.number().int().min(1).max(1000).default(DEFAULT_NOTIFY_AUDIT_SHARDS),
   AWS_REGION: z.string().default('us-east-1'),
   AWS_ENDPOINT_URL_DYNAMODB: z.url().optional(),
   AWS_ENDPOINT_URL_SQS: z.url().optional(),

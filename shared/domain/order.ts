@@ -74,6 +74,22 @@ export interface HistoryEntry {
   note?: string;
 }
 
+/**
+ * A payment WeChat reported for an order already CLOSED here: WeChat holds the payer's money for an
+ * order we will not fulfil, so an operator refunds it (README, "A payment on a closed order").
+ */
+export interface LatePayment {
+  transactionId: string;
+  /** Fen paid. */
+  amountTotal: number;
+  currency: Currency;
+  /** WeChat's completion time, as WeChat sent it. */
+  paidAt: string;
+  /** When we learnt of it (ISO 8601). */
+  receivedAt: string;
+  source: Source;
+}
+
 export interface Order {
   outTradeNo: string;
   status: OrderStatus;
@@ -85,6 +101,8 @@ export interface Order {
   payment?: PaymentFacts;
   /** Why the order was closed or failed, in WeChat's words where there are some. */
   reason?: string;
+  /** Set once, on a CLOSED order that WeChat then reported paid. */
+  latePayment?: LatePayment;
   /** When the reconciler should next ask WeChat; absent once the order is final. */
   nextCheckAt?: string;
   history: HistoryEntry[];

@@ -1,12 +1,34 @@
 import type { Source } from './order';
+import type { UnverifiedReason } from './ports';
+
+/** What is known of a notification refused before it was proven WeChat's; nothing in it is trusted. */
+export interface UnverifiedDetail {
+  apiVersion: 'v2' | 'v3';
+  bodyBytes: number;
+  bodySha256: string;
+  /** Whether its traces were stored (see FloodSampler); it is counted either way. */
+  recorded: boolean;
+  sourceIp?: string;
+  /** The order number the sender wrote: a claim, never filed under that order. */
+  claimedOutTradeNo?: string;
+  /** The codec's wording, shortened: for the log only, never stored or answered. */
+  detail?: string;
+}
 
 /**
  * What the domain reports that operators must see (logs, metrics, alarms). The domain decides what
  * happened; the adapter decides how it is shown.
  */
 export interface PaymentObserver {
-  /** A notification or query answer was refused: forged, foreign, mismatched, unknown order. */
+  /**
+   * WeChat's own (verified) report was refused: foreign merchant, mismatched amount, no payment facts,
+   * unknown order. Rare and always worth a look.
+   */
   rejected(reason: string, detail: { outTradeNo?: string; source: Source }): void;
+  /** A notification was not proven WeChat's: anyone can send one, so it is counted as traffic. */
+  unverified(reason: UnverifiedReason, detail: UnverifiedDetail): void;
+  /** WeChat reported a payment for an order CLOSED here: money to refund (kept on the order). */
+  latePayment(outTradeNo: string, detail: { transactionId: string; amountTotal: number; source: Source }): void;
   /** WeChat said ORDERPAID while we were closing an expired order: the payment was kept. */
   paidAtExpiry(outTradeNo: string): void;
   /** Something failed that a later step repairs (e.g. the sweep re-enqueues a lost check). */
@@ -20,6 +42,8 @@ export interface PaymentObserver {
 
 export const silentObserver: PaymentObserver = {
   rejected: () => {},
+  unverified: () => {},
+  latePayment: () => {},
   paidAtExpiry: () => {},
   recovered: () => {},
   checksExhausted: () => {},

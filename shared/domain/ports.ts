@@ -1,4 +1,14 @@
-import type { Amount, ClientParams, Order, OrderStatus, PaymentFacts, PaymentRequest, Prepay, Source } from './order';
+import type {
+  Amount,
+  ClientParams,
+  LatePayment,
+  Order,
+  OrderStatus,
+  PaymentFacts,
+  PaymentRequest,
+  Prepay,
+  Source,
+} from './order';
 
 // ---- Order store --------------------------------------------------------------------------------
 
@@ -36,10 +46,15 @@ export type TransitionResult =
   | { kind: 'amount_mismatch'; order: Order }
   | { kind: 'not_found' };
 
-/** A notification exactly as received, kept for audit whatever became of it. */
+/**
+ * A verified notification exactly as received (WeChat's own words), kept for audit whatever became of
+ * it. Duplicates that change nothing are kept once: the store keys them by the body's hash.
+ */
 export interface NotificationRecord {
-  /** Unique per receipt, so duplicates are each kept. */
+  /** Unique per receipt. */
   id: string;
+  /** SHA-256 of the body, hex: the key a duplicate is recognised by. */
+  bodySha256: string;
   /** Absent when the notification could not be read far enough to know it. */
   outTradeNo?: string;
   receivedAt: string;
@@ -51,6 +66,37 @@ export interface NotificationRecord {
   body: string;
   /** The headers that carry the signature, as the codec chose them (v3). */
   headers?: Record<string, string>;
+}
+
+/**
+ * Why a notification was refused before it could be proven WeChat's: a closed list, so nothing the
+ * sender wrote is ever echoed into storage or a reply.
+ */
+export const UNVERIFIED_REASONS = [
+  'TOO_LARGE',
+  'UNREADABLE',
+  'UNSIGNED',
+  'BAD_SIGNATURE',
+  'UNKNOWN_KEY',
+  'STALE_TIMESTAMP',
+  'UNDECRYPTABLE',
+  'INVALID_CONTENT',
+  'UNVERIFIED',
+] as const;
+export type UnverifiedReason = (typeof UNVERIFIED_REASONS)[number];
+
+/** What is kept of a notification that was not proven WeChat's: never its body, only its traces. */
+export interface UnverifiedNotification {
+  /** Unique per receipt. */
+  id: string;
+  receivedAt: string;
+  apiVersion: 'v2' | 'v3';
+  reason: UnverifiedReason;
+  /** SHA-256 of the body, hex, and its length in bytes. */
+  bodySha256: string;
+  bodyBytes: number;
+  /** The caller's address as the Function URL saw it. */
+  sourceIp?: string;
 }
 
 export interface DueOrder {
@@ -88,8 +134,16 @@ export interface OrderStore {
   requeueCheck(outTradeNo: string, at: string, maxRequeues: number): Promise<RequeueResult>;
   /** Replaces a lapsed prepay; conditional on the order still awaiting payment (PENDING or FAILED). */
   renewPrepay(outTradeNo: string, prepay: Prepay, at: string): Promise<TransitionResult>;
+  /** Keeps a verified notification; one with the same body as one kept already is not kept again. */
   recordNotification(record: NotificationRecord): Promise<void>;
+  /** Keeps the traces of a notification that was not proven WeChat's (under short-lived, sharded keys). */
+  recordUnverified(record: UnverifiedNotification): Promise<void>;
   listNotifications(outTradeNo: string): Promise<NotificationRecord[]>;
+  /**
+   * Keeps a payment reported for an order that is CLOSED here; conditional on the order being CLOSED,
+   * and the first such payment kept stays (applied, or `already` when one was kept before).
+   */
+  recordLatePayment(outTradeNo: string, payment: LatePayment): Promise<TransitionResult>;
   /** Watched orders whose next check is at or before `now`, oldest first (an index query). */
   findDue(now: string, limit: number): Promise<DueOrder[]>;
 }
@@ -155,10 +209,17 @@ export interface RawNotification {
   /** Header names lower-cased. */
   headers: Record<string, string>;
   body: string;
+  /** The caller's address, when the transport tells it. */
+  sourceIp?: string;
 }
 
+/**
+ * `reason` is the codec's own wording (for the log); `code`, when the caller classified it, is what
+ * is stored and counted.
+ */
 export type VerifiedNotification =
-  { kind: 'trade'; report: TradeReport } | { kind: 'rejected'; reason: string; outTradeNo?: string };
+  | { kind: 'trade'; report: TradeReport }
+  | { kind: 'rejected'; reason: string; outTradeNo?: string; code?: UnverifiedReason };
 
 /**
  * Verifies and decodes the provider's notifications. How the provider wants its answer worded is

@@ -1,60 +1,133 @@
+import { createHash } from 'node:crypto';
+
+import { FloodSampler } from './flood-sampler';
 import type { PaymentObserver } from './payment-observer';
-import type { Clock, NotificationCodec, NotificationRecord, OrderStore, RawNotification } from './ports';
-import type { ApplyOutcome, TradeReports } from './trade-reports';
+import type {
+  Clock,
+  NotificationCodec,
+  NotificationRecord,
+  OrderStore,
+  RawNotification,
+  UnverifiedNotification,
+  UnverifiedReason,
+} from './ports';
+import type { ApplyOutcome, RejectionReason, TradeReports } from './trade-reports';
 
 export interface ReceiveNotificationDeps {
   store: OrderStore;
   clock: Clock;
   reports: TradeReports;
   observer: PaymentObserver;
-  /** Unique per receipt, so that duplicates are each kept. */
+  /** Unique per receipt. */
   newId: () => string;
+  /** Which unverified notifications are recorded; by default a per-instance FloodSampler. */
+  sampler?: FloodSampler;
 }
 
-/** What the endpoint answers: ok only once the notification and its effect are durably stored. */
+/**
+ * What the endpoint answers: ok only once the notification and its effect are durably stored.
+ * - unverified: not proven WeChat's; `claimedOutTradeNo` is what the sender wrote, worth nothing.
+ * - refused: WeChat's own words, refused by the domain (foreign merchant, amount, unknown order).
+ */
 export type NotificationOutcome =
-  { ok: true; outcome: ApplyOutcome } | { ok: false; reason: string; outTradeNo?: string };
+  | { ok: true; outcome: ApplyOutcome }
+  | { ok: false; refusal: 'unverified'; reason: UnverifiedReason; claimedOutTradeNo?: string }
+  | { ok: false; refusal: 'refused'; reason: RejectionReason; outTradeNo: string };
 
-/** Verifies, records, then applies a notification: nothing is acknowledged before it is stored. */
+/** Longest codec wording passed on to the log: a parser's message may quote the sender at length. */
+const MAX_DETAIL_CHARS = 200;
+
+/**
+ * Verifies, records, then applies a notification: nothing is acknowledged before it is stored. Only
+ * a verified body is ever stored: of anything else, only traces (hash, length, source, a reason code).
+ */
 export class ReceiveNotification {
-  constructor(private readonly deps: ReceiveNotificationDeps) {}
+  private readonly sampler: FloodSampler;
+
+  constructor(private readonly deps: ReceiveNotificationDeps) {
+    this.sampler = deps.sampler ?? new FloodSampler(deps.clock);
+  }
 
   async execute(codec: NotificationCodec, raw: RawNotification): Promise<NotificationOutcome> {
-    const { store, clock, observer, reports } = this.deps;
+    const { store, clock, reports } = this.deps;
     const verified = await codec.verify(raw);
-    const record = {
+    if (verified.kind === 'rejected') {
+      return this.refuseUnverified(codec.apiVersion, raw, verified.code ?? 'UNVERIFIED', {
+        detail: verified.reason,
+        claimedOutTradeNo: verified.outTradeNo,
+      });
+    }
+    const report = verified.report;
+    const record: NotificationRecord = {
       id: this.deps.newId(),
+      bodySha256: sha256(raw.body),
       receivedAt: clock.now().toISOString(),
       apiVersion: codec.apiVersion,
       body: raw.body,
       headers: codec.auditHeaders(raw),
+      outTradeNo: report.outTradeNo,
+      outcome: 'accepted',
     };
-    if (verified.kind === 'rejected') {
-      // Unproven, so it is kept apart from the order it names: anyone can post one.
-      const claimed = verified.outTradeNo === undefined ? '' : ` (claims out_trade_no ${verified.outTradeNo})`;
-      await store.recordNotification({
-        ...record,
-        outTradeNo: undefined,
-        outcome: 'rejected',
-        reason: `${verified.reason}${claimed}`,
-      });
-      observer.rejected(verified.reason, { outTradeNo: verified.outTradeNo, source: 'notify' });
-      return { ok: false, reason: verified.reason, outTradeNo: verified.outTradeNo };
-    }
-    const report = verified.report;
-    const accepted: NotificationRecord = { ...record, outTradeNo: report.outTradeNo, outcome: 'accepted' };
     // A failed payment moves nothing: the payer may still pay, and the reconciler asks WeChat.
-    const options = report.state === 'PAYERROR' ? { moveNothing: true } : { notification: accepted };
+    const options = report.state === 'PAYERROR' ? { moveNothing: true } : { notification: record };
     const outcome = await reports.apply(report, 'notify', options);
     if (outcome.kind === 'rejected') {
       // Kept apart from real orders when the order is unknown, so a later order with that number starts clean.
       const outTradeNo = outcome.reason === 'UNKNOWN_ORDER' ? undefined : report.outTradeNo;
       const reason = `${outcome.reason} (out_trade_no ${report.outTradeNo})`;
       await store.recordNotification({ ...record, outTradeNo, outcome: 'rejected', reason });
-      return { ok: false, reason: outcome.reason, outTradeNo: report.outTradeNo };
+      return { ok: false, refusal: 'refused', reason: outcome.reason, outTradeNo: report.outTradeNo };
     }
     // An applied change stored its notification in the same write; any other is stored now, before the reply.
-    if (outcome.kind !== 'applied') await store.recordNotification(accepted);
+    if (outcome.kind !== 'applied') await store.recordNotification(record);
     return { ok: true, outcome };
   }
+
+  /**
+   * A notification refused before any codec read it (the endpoint's size cap): counted and traced as
+   * any unverified one.
+   */
+  async refuseUnread(
+    apiVersion: 'v2' | 'v3',
+    raw: RawNotification,
+    reason: UnverifiedReason,
+  ): Promise<NotificationOutcome> {
+    return this.refuseUnverified(apiVersion, raw, reason, {});
+  }
+
+  private async refuseUnverified(
+    apiVersion: 'v2' | 'v3',
+    raw: RawNotification,
+    reason: UnverifiedReason,
+    said: { detail?: string; claimedOutTradeNo?: string },
+  ): Promise<NotificationOutcome> {
+    const trace: UnverifiedNotification = {
+      id: this.deps.newId(),
+      receivedAt: this.deps.clock.now().toISOString(),
+      apiVersion,
+      reason,
+      bodySha256: sha256(raw.body),
+      bodyBytes: Buffer.byteLength(raw.body, 'utf8'),
+      ...(raw.sourceIp === undefined ? {} : { sourceIp: raw.sourceIp }),
+    };
+    const recorded = this.sampler.admit();
+    this.deps.observer.unverified(reason, {
+      apiVersion,
+      bodyBytes: trace.bodyBytes,
+      bodySha256: trace.bodySha256,
+      recorded,
+      ...(raw.sourceIp === undefined ? {} : { sourceIp: raw.sourceIp }),
+      ...(said.claimedOutTradeNo === undefined ? {} : { claimedOutTradeNo: said.claimedOutTradeNo }),
+      ...(said.detail === undefined ? {} : { detail: said.detail.slice(0, MAX_DETAIL_CHARS) }),
+    });
+    if (recorded) await this.deps.store.recordUnverified(trace);
+    return said.claimedOutTradeNo === undefined
+      ? { ok: false, refusal: 'unverified', reason }
+      : { ok: false, refusal: 'unverified', reason, claimedOutTradeNo: said.claimedOutTradeNo };
+  }
+}
+
+/** SHA-256 of a body as received, hex. */
+export function sha256(body: string): string {
+  return createHash('sha256').update(body, 'utf8').digest('hex');
 }

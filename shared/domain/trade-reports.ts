@@ -1,5 +1,5 @@
 import { NotFoundError } from './errors';
-import type { Order, OrderStatus, Source } from './order';
+import type { Order, OrderStatus, PaymentFacts, Source } from './order';
 import type { PaymentObserver } from './payment-observer';
 import type { Clock, Merchant, NotificationRecord, OrderStore, TradeReport, TransitionResult } from './ports';
 
@@ -10,7 +10,8 @@ export type RejectionReason = 'FOREIGN_MERCHANT' | 'UNKNOWN_ORDER' | 'AMOUNT_MIS
  * The result of applying what WeChat said about a trade.
  * - applied / already: the order is (now) in the state WeChat reported.
  * - unchanged: WeChat's answer moves nothing (NOTPAY, USERPAYING, unknown at WeChat, a failed notification).
- * - conflict: the order is settled in another state; kept as it is.
+ * - conflict: the order is settled in another state; kept as it is (a payment on a CLOSED order is
+ *   kept on it as its latePayment).
  * - rejected: the report was refused (see RejectionReason); nothing changed.
  */
 export type ApplyOutcome =
@@ -58,11 +59,32 @@ export class TradeReports {
     });
     if (result.kind === 'not_found') return this.reject('UNKNOWN_ORDER', report, source);
     if (result.kind === 'amount_mismatch') return this.reject('AMOUNT_MISMATCH', report, source, result.order);
-    if (result.kind === 'conflict' && target === 'PAID') {
-      // WeChat took money for an order closed here: an operator must refund or reopen it.
-      this.deps.observer.rejected('PAID_AFTER_FINAL', { outTradeNo: report.outTradeNo, source });
+    if (result.kind === 'conflict' && payment && result.order.status === 'CLOSED') {
+      return this.latePayment(report.outTradeNo, payment, source, result.order);
     }
     return { kind: result.kind, order: result.order };
+  }
+
+  /**
+   * WeChat took money for an order closed here: the payment is kept on the order (the first one
+   * reported stays) and reported, for an operator to refund. The order stays CLOSED: we do not
+   * fulfil an order after telling the merchant it was closed.
+   */
+  private async latePayment(outTradeNo: string, payment: PaymentFacts, source: Source, order: Order) {
+    const kept = await this.deps.store.recordLatePayment(outTradeNo, {
+      transactionId: payment.transactionId,
+      amountTotal: payment.amountTotal,
+      currency: payment.currency,
+      paidAt: payment.paidAt,
+      receivedAt: this.deps.clock.now().toISOString(),
+      source,
+    });
+    this.deps.observer.latePayment(outTradeNo, {
+      transactionId: payment.transactionId,
+      amountTotal: payment.amountTotal,
+      source,
+    });
+    return { kind: 'conflict' as const, order: kept.kind === 'not_found' ? order : kept.order };
   }
 
   /** What is wrong with a report on its face, before any order is read. */

@@ -134,7 +134,8 @@ describe('notify endpoint (v3)', () => {
     const no = await pendingOrder();
     const res = await post(build(no));
     expect(res.status).toBeGreaterThanOrEqual(400);
-    expect(JSON.parse(res.text)).toMatchObject({ code: 'FAIL' });
+    // One fixed answer whichever check failed: the reason is in the log.
+    expect(JSON.parse(res.text)).toEqual({ code: 'FAIL', message: 'notification refused' });
     const after = await order(no);
     expect(after.status).toBe('PENDING');
     expect(after.payment).toBeUndefined();

@@ -1,7 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+
+import { localDynamoDbClient } from '#sandbox/local/resources';
 
 import { SANDBOX_MERCHANT } from '#sandbox/simulator/sandbox-merchant';
 import type { Order } from '#shared/domain/order';
+import { sha256 } from '#shared/domain/receive-notification';
 import { signedV2Notification } from '../helpers/wechatpay-v2';
 import { startTestStack, type TestStack } from '../helpers/local-stack';
 
@@ -57,6 +61,29 @@ async function notify(body: string): Promise<{ status: number; text: string; ms:
   return { status: res.status, text: await res.text(), ms: performance.now() - started };
 }
 
+const REFUSED_REPLY =
+  '<xml><return_code><![CDATA[FAIL]]></return_code><return_msg><![CDATA[notification refused]]></return_msg></xml>';
+
+/** Every notification item of the stack's table kept apart from an order (a scan: the table is the test's). */
+async function notificationItemsApartFromOrders(): Promise<Record<string, unknown>[]> {
+  const client = DynamoDBDocumentClient.from(localDynamoDbClient(inject('dynamodbEndpoint')));
+  const items: Record<string, unknown>[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await client.send(
+      new ScanCommand({
+        TableName: stack.tableName,
+        FilterExpression: 'begins_with(pk, :notify)',
+        ExpressionAttributeValues: { ':notify': 'NOTIFY#' },
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    items.push(...(page.Items ?? []));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  return items;
+}
+
 async function order(no: string): Promise<Order> {
   const found = await stack.store.get(no);
   if (!found) throw new Error(`no order ${no}`);
@@ -103,7 +130,8 @@ describe('notify endpoint (v2)', () => {
     expect(replies.every((r) => r.text === SUCCESS_REPLY)).toBe(true);
     const paid = await order(no);
     expect(paid.history.filter((h) => h.to === 'PAID')).toHaveLength(1);
-    expect(await stack.store.listNotifications(no)).toHaveLength(20);
+    // The one that paid, kept with the order, and one copy of the duplicates (keyed by the body's hash).
+    expect(await stack.store.listNotifications(no)).toHaveLength(2);
 
     const later = signedV2Notification(
       paidFields(no, { transaction_id: '4200000000202611259999999999' }),
@@ -165,16 +193,57 @@ describe('notify endpoint (v2)', () => {
     ['JSON instead of XML', (no) => JSON.stringify({ out_trade_no: no, result_code: 'SUCCESS' })],
   ];
 
-  it.each(hostile)('refuses %s fast and changes nothing', async (_name, build) => {
+  it.each(hostile)('refuses %s fast, with the one fixed reply, and changes nothing', async (_name, build) => {
     const no = await pendingOrder();
     const before = await order(no);
     const res = await notify(build(no));
-    expect(res.text).toContain('<return_code><![CDATA[FAIL]]></return_code>');
+    expect(res.text).toBe(REFUSED_REPLY);
     expect(res.ms).toBeLessThan(5000);
     const after = await order(no);
     expect(after.status).toBe('PENDING');
     expect(after.updatedAt).toBe(before.updatedAt);
     expect(after.payment).toBeUndefined();
+  });
+
+  it('stores no unproven body, only its hash, length, source address and a reason code, on sharded keys', async () => {
+    const no = await pendingOrder();
+    const forged = signedV2Notification(paidFields(no), 'k'.repeat(32));
+    const garbage = 'G'.repeat(60 * 1024);
+    const tags = `<xml>${Array.from({ length: 2000 }, (_, i) => `<t${i}>`).join('')}`;
+    for (const body of [forged, garbage, tags]) expect((await notify(body)).text).toBe(REFUSED_REPLY);
+
+    const items = await notificationItemsApartFromOrders();
+    const traces = items.filter((item) => String(item.pk).startsWith('NOTIFY#UNVERIFIED#'));
+    const byHash = (body: string) => traces.find((item) => item.bodySha256 === sha256(body));
+    expect(byHash(forged)).toMatchObject({ reason: 'BAD_SIGNATURE', bodyBytes: Buffer.byteLength(forged) });
+    expect(byHash(garbage)).toMatchObject({ reason: 'TOO_LARGE', bodyBytes: garbage.length });
+    expect(byHash(tags)).toMatchObject({ reason: 'UNREADABLE', bodyBytes: tags.length });
+    for (const trace of traces) {
+      expect(Object.keys(trace).sort()).toEqual(
+        ['apiVersion', 'bodyBytes', 'bodySha256', 'id', 'pk', 'receivedAt', 'reason', 'sk', 'sourceIp', 'ttl'].sort(),
+      );
+      expect(trace.sourceIp).toMatch(/^(127\.0\.0\.1|::1|::ffff:127\.0\.0\.1)$/);
+    }
+    expect(JSON.stringify(items)).not.toContain('<t1>');
+    expect(JSON.stringify(items)).not.toContain('GGGG');
+    expect(await stack.store.listNotifications(no)).toEqual([]);
+  });
+
+  it('keeps a payment for an order closed here on the order, shows it as late_payment, acknowledges it', async () => {
+    const no = await pendingOrder();
+    await stack.store.transition({ outTradeNo: no, to: 'CLOSED', at: new Date().toISOString(), source: 'close' });
+    const res = await notify(signedV2Notification(paidFields(no), SANDBOX_MERCHANT.apiKey));
+    expect(res.text).toBe(SUCCESS_REPLY);
+    const view = await stack.api('GET', `/orders/${no}`);
+    expect(view.json).toMatchObject({
+      status: 'CLOSED',
+      late_payment: {
+        transaction_id: '4200000000202611250000000001',
+        amount: { total: 2501, currency: 'CNY' },
+        paid_at: '20261125120000',
+      },
+    });
+    expect(view.json).not.toHaveProperty('payment');
   });
 
   it('files a signed mismatch under its order, and an unproven notification apart from it', async () => {

@@ -1,6 +1,6 @@
 import { ValidationError } from '#shared/domain/errors';
 import { canStillChange, planTransition, sourcesOf } from '#shared/domain/lifecycle';
-import type { HistoryEntry, Order, OrderStatus, Prepay } from '#shared/domain/order';
+import type { HistoryEntry, LatePayment, Order, OrderStatus, Prepay } from '#shared/domain/order';
 import type {
   CreateResult,
   DueOrder,
@@ -9,6 +9,7 @@ import type {
   RequeueResult,
   TransitionCommand,
   TransitionResult,
+  UnverifiedNotification,
 } from '#shared/domain/ports';
 
 /** A history entry as a transition stores it: without `from`, which is filled in on reading. */
@@ -41,6 +42,7 @@ export class InMemoryOrderStore implements OrderStore {
   private readonly orders = new Map<string, StoredOrder>();
   /** Notifications kept as items of their own, by partition (out_trade_no or unmatched), then sort key. */
   private readonly notifications = new Map<string | typeof UNMATCHED, Map<string, NotificationRecord>>();
+  private readonly unverified: UnverifiedNotification[] = [];
 
   async create(order: Order): Promise<CreateResult> {
     const existing = this.orders.get(order.outTradeNo);
@@ -51,7 +53,6 @@ export class InMemoryOrderStore implements OrderStore {
       appliedNotifications: [],
       sweepRequeues: 0,
     };
-
     this.orders.set(order.outTradeNo, stored);
     return { kind: 'created', order: readOrder(stored) };
   }
@@ -129,15 +130,27 @@ export class InMemoryOrderStore implements OrderStore {
   }
 
   async recordNotification(record: NotificationRecord): Promise<void> {
-    // The DynamoDB store computes an expiry for unmatched notifications and refuses an unreadable instant.
-    if (record.outTradeNo === undefined && Number.isNaN(Date.parse(record.receivedAt))) {
-      throw new ValidationError(`receivedAt is not an ISO 8601 instant: ${record.receivedAt}`, 'receivedAt');
-    }
+    // The DynamoDB store computes an expiry for every kept notification and refuses an unreadable instant.
+    refuseUnreadableInstant(record.receivedAt);
     const partition = record.outTradeNo ?? UNMATCHED;
     const items = this.notifications.get(partition) ?? new Map<string, NotificationRecord>();
-    // Same key as the DynamoDB item (receivedAt, id): the same record twice is one item.
-    items.set(`${record.receivedAt}#${record.id}`, copy(record));
+    // Same key as the DynamoDB item (the body's hash): a duplicate body is kept once, the first one.
+    if (!items.has(record.bodySha256)) items.set(record.bodySha256, copy(record));
     this.notifications.set(partition, items);
+  }
+
+  async recordUnverified(record: UnverifiedNotification): Promise<void> {
+    refuseUnreadableInstant(record.receivedAt);
+    this.unverified.push(copy(record));
+  }
+
+  async recordLatePayment(outTradeNo: string, payment: LatePayment): Promise<TransitionResult> {
+    const stored = this.orders.get(outTradeNo);
+    if (!stored) return { kind: 'not_found' };
+    if (stored.order.status !== 'CLOSED') return { kind: 'conflict', order: readOrder(stored) };
+    if (stored.order.latePayment) return { kind: 'already', order: readOrder(stored) };
+    stored.order.latePayment = copy(payment);
+    return { kind: 'applied', order: readOrder(stored) };
   }
 
   async listNotifications(outTradeNo: string): Promise<NotificationRecord[]> {
@@ -149,11 +162,16 @@ export class InMemoryOrderStore implements OrderStore {
   }
 
   /**
-   * Not part of the port: the notifications kept apart from every order (unproven, or naming no order of
+   * Not part of the port: the verified notifications kept apart from every order (naming no order of
    * ours), which the DynamoDB store keeps under their own partition and no port method lists.
    */
   unmatchedNotifications(): NotificationRecord[] {
     return [...(this.notifications.get(UNMATCHED)?.values() ?? [])].map(copy);
+  }
+
+  /** Not part of the port: the traces kept of unverified notifications, in the order they came. */
+  unverifiedNotifications(): UnverifiedNotification[] {
+    return this.unverified.map(copy);
   }
 
   async findDue(now: string, limit: number): Promise<DueOrder[]> {
@@ -168,6 +186,12 @@ export class InMemoryOrderStore implements OrderStore {
     return due
       .sort((a, b) => compare(a.nextCheckAt, b.nextCheckAt) || compare(a.outTradeNo, b.outTradeNo))
       .slice(0, limit);
+  }
+}
+
+function refuseUnreadableInstant(receivedAt: string): void {
+  if (Number.isNaN(Date.parse(receivedAt))) {
+    throw new ValidationError(`receivedAt is not an ISO 8601 instant: ${receivedAt}`, 'receivedAt');
   }
 }
 

@@ -3,8 +3,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ValidationError } from '#shared/domain/errors';
 import { planTransition } from '#shared/domain/lifecycle';
 import { ORDER_STATUSES } from '#shared/domain/order';
-import type { OrderStatus, PaymentFacts, Prepay } from '#shared/domain/order';
-import type { NotificationRecord, OrderStore, TransitionCommand } from '#shared/domain/ports';
+import type { LatePayment, OrderStatus, PaymentFacts, Prepay } from '#shared/domain/order';
+import type { NotificationRecord, OrderStore, TransitionCommand, UnverifiedNotification } from '#shared/domain/ports';
+import { sha256 } from '#shared/domain/receive-notification';
 import { at, orderFixture, tradeNo } from '#test/helpers/order-fixtures';
 
 /**
@@ -405,7 +406,7 @@ export function orderStoreContract(name: string, newStore: () => Promise<OrderSt
         expect(await store.listNotifications(created.outTradeNo)).toEqual([failing, paying]);
       });
 
-      it('lists the notifications of an order in the order they arrived, duplicates included', async () => {
+      it('lists the notifications of an order in the order they arrived', async () => {
         const created = order();
         await store.create(created);
         const third = notification({ outTradeNo: created.outTradeNo, receivedAt: at(30) });
@@ -422,17 +423,20 @@ export function orderStoreContract(name: string, newStore: () => Promise<OrderSt
           body: '{"id":"EV-1"}',
           headers: { 'wechatpay-serial': 'PUB_KEY_ID_0114', 'wechatpay-nonce': 'n' },
         });
-        const duplicate = { ...second, id: randomUUID() };
-        for (const record of [third, first, second, duplicate]) await store.recordNotification(record);
+        for (const record of [third, first, second]) await store.recordNotification(record);
 
-        const listed = await store.listNotifications(created.outTradeNo);
-        expect(listed).toHaveLength(4);
-        expect(listed[0]).toEqual(first);
-        // Arrived at the same instant: told apart, and ordered, by id.
-        expect(listed.slice(1, 3)).toEqual([second, duplicate].sort((a, b) => a.id.localeCompare(b.id)));
-        expect(listed[3]).toEqual(third);
+        expect(await store.listNotifications(created.outTradeNo)).toEqual([first, second, third]);
         // The order shares the notifications' keeping but is not one of them.
         expect(await store.get(created.outTradeNo)).toEqual(created);
+      });
+
+      it('keeps a duplicate (the same body, received again) once: the first receipt', async () => {
+        const outTradeNo = tradeNo();
+        const original = notification({ outTradeNo, receivedAt: at(20) });
+        const resent = { ...original, id: randomUUID(), receivedAt: at(35) };
+        await store.recordNotification(original);
+        await Promise.all(Array.from({ length: 5 }, () => store.recordNotification(resent)));
+        expect(await store.listNotifications(outTradeNo)).toEqual([original]);
       });
 
       it('keeps the same record recorded twice once', async () => {
@@ -463,9 +467,64 @@ export function orderStoreContract(name: string, newStore: () => Promise<OrderSt
         expect(await store.listNotifications(created.outTradeNo)).toEqual([]);
       });
 
-      it('refuses an unmatched notification whose arrival is not an instant', async () => {
-        const unreadable = notification({ receivedAt: 'yesterday', outcome: 'rejected', reason: 'not XML' });
+      it('refuses a notification whose arrival is not an instant (it could not expire)', async () => {
+        const unreadable = notification({ receivedAt: 'yesterday', outcome: 'rejected', reason: 'UNKNOWN_ORDER' });
         await expect(store.recordNotification(unreadable)).rejects.toBeInstanceOf(ValidationError);
+        const matched = notification({ outTradeNo: tradeNo(), receivedAt: 'yesterday' });
+        await expect(store.recordNotification(matched)).rejects.toBeInstanceOf(ValidationError);
+        await expect(store.recordUnverified(unverified({ receivedAt: 'yesterday' }))).rejects.toBeInstanceOf(
+          ValidationError,
+        );
+      });
+
+      it('keeps the traces of unverified notifications apart from every order, each receipt', async () => {
+        const created = order();
+        await store.create(created);
+        const trace = unverified();
+        await store.recordUnverified(trace);
+        await store.recordUnverified({ ...trace, id: randomUUID() });
+        expect(await store.listNotifications(created.outTradeNo)).toEqual([]);
+        expect(await store.get(created.outTradeNo)).toEqual(created);
+      });
+    });
+
+    describe('recordLatePayment', () => {
+      it('keeps a payment reported for a CLOSED order on it, and the order stays CLOSED', async () => {
+        const closed = order({ status: 'CLOSED', nextCheckAt: undefined, reason: 'expired unpaid' });
+        await store.create(closed);
+        const late = latePayment();
+        const result = await store.recordLatePayment(closed.outTradeNo, late);
+        const kept = { ...closed, latePayment: late };
+        expect(result).toEqual({ kind: 'applied', order: kept });
+        expect(await store.get(closed.outTradeNo)).toEqual(kept);
+      });
+
+      it('keeps the first one: a second report is already done and changes nothing', async () => {
+        const closed = order({ status: 'CLOSED', nextCheckAt: undefined });
+        await store.create(closed);
+        const first = latePayment();
+        await store.recordLatePayment(closed.outTradeNo, first);
+        const again = await store.recordLatePayment(closed.outTradeNo, latePayment({ receivedAt: at(900) }));
+        expect(again).toEqual({ kind: 'already', order: { ...closed, latePayment: first } });
+        const concurrent = await Promise.all(
+          Array.from({ length: 5 }, () => store.recordLatePayment(closed.outTradeNo, latePayment())),
+        );
+        expect(concurrent.map((r) => r.kind)).toEqual(Array(5).fill('already'));
+      });
+
+      it('refuses an order that is not CLOSED as a conflict, and an unknown order as not_found', async () => {
+        for (const status of ['CREATED', 'PENDING', 'PAID', 'FAILED'] as const) {
+          const open = order({ status, payment: status === 'PAID' ? payment : undefined });
+          await store.create(open);
+          expect(await store.recordLatePayment(open.outTradeNo, latePayment())).toEqual({
+            kind: 'conflict',
+            order: open,
+          });
+          expect(await store.get(open.outTradeNo)).toEqual(open);
+        }
+        const outTradeNo = tradeNo();
+        expect(await store.recordLatePayment(outTradeNo, latePayment())).toEqual({ kind: 'not_found' });
+        expect(await store.get(outTradeNo)).toBeUndefined();
       });
     });
 
@@ -554,13 +613,43 @@ function command(outTradeNo: string, to: OrderStatus, extra: Partial<TransitionC
   return { outTradeNo, to, at: at(100), source: 'notify', ...extra };
 }
 
+/** A notification with a body of its own (unless one is given), and that body's hash. */
 function notification(overrides: Partial<NotificationRecord> = {}): NotificationRecord {
+  const id = overrides.id ?? randomUUID();
+  const body =
+    overrides.body ?? `<xml><return_code><![CDATA[SUCCESS]]></return_code><nonce_str>${id}</nonce_str></xml>`;
+  return {
+    id,
+    receivedAt: at(10),
+    apiVersion: 'v2',
+    outcome: 'accepted',
+    body,
+    bodySha256: sha256(body),
+    ...overrides,
+  };
+}
+
+function unverified(overrides: Partial<UnverifiedNotification> = {}): UnverifiedNotification {
   return {
     id: randomUUID(),
     receivedAt: at(10),
     apiVersion: 'v2',
-    outcome: 'accepted',
-    body: '<xml><return_code><![CDATA[SUCCESS]]></return_code></xml>',
+    reason: 'BAD_SIGNATURE',
+    bodySha256: sha256('forged'),
+    bodyBytes: 6,
+    sourceIp: '198.51.100.7',
+    ...overrides,
+  };
+}
+
+function latePayment(overrides: Partial<LatePayment> = {}): LatePayment {
+  return {
+    transactionId: '4200001234567890123456789012',
+    amountTotal: 1999,
+    currency: 'CNY',
+    paidAt: '20300101080510',
+    receivedAt: at(200),
+    source: 'notify',
     ...overrides,
   };
 }

@@ -1,9 +1,12 @@
 import type { Source } from '#shared/domain/order';
-import type { PaymentObserver } from '#shared/domain/payment-observer';
+import type { PaymentObserver, UnverifiedDetail } from '#shared/domain/payment-observer';
+import type { UnverifiedReason } from '#shared/domain/ports';
 
 /** One report the domain made to operators. */
 export type ObservedEvent =
   | { kind: 'rejected'; reason: string; outTradeNo: string | undefined; source: Source }
+  | { kind: 'unverified'; reason: UnverifiedReason; detail: UnverifiedDetail }
+  | { kind: 'latePayment'; outTradeNo: string; transactionId: string; amountTotal: number; source: Source }
   | { kind: 'paidAtExpiry'; outTradeNo: string }
   | { kind: 'recovered'; what: string; outTradeNo: string; error: unknown }
   | { kind: 'checksExhausted'; outTradeNo: string; requeues: number };
@@ -14,6 +17,14 @@ export class RecordingObserver implements PaymentObserver {
 
   rejected(reason: string, detail: { outTradeNo?: string; source: Source }): void {
     this.events.push({ kind: 'rejected', reason, outTradeNo: detail.outTradeNo, source: detail.source });
+  }
+
+  unverified(reason: UnverifiedReason, detail: UnverifiedDetail): void {
+    this.events.push({ kind: 'unverified', reason, detail: { ...detail } });
+  }
+
+  latePayment(outTradeNo: string, detail: { transactionId: string; amountTotal: number; source: Source }): void {
+    this.events.push({ kind: 'latePayment', outTradeNo, ...detail });
   }
 
   paidAtExpiry(outTradeNo: string): void {

@@ -5,7 +5,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WechatPayStack } from '#infra/cdk/wechat-pay-stack';
 import { PAYMENT_BUNDLING, type PaymentFunction } from '#infra/cdk/payment-function';
 import { DEFAULT_NOTIFY_RESERVED_CONCURRENCY, NOTIFY_CONCURRENCY_PARAMETER } from '#infra/cdk/notify-endpoint';
-import { CUSTOM_METRIC_NAMES, METRICS_NAMESPACE } from '#shared/config/metric-names';
+import {
+  CUSTOM_METRIC_ALARMS,
+  CUSTOM_METRIC_NAMES,
+  METRIC_LATE_PAYMENTS,
+  METRIC_NOTIFICATIONS_NOT_STORED,
+  METRIC_PAID_AT_EXPIRY,
+  METRIC_REJECTED_NOTIFICATIONS,
+  METRIC_UNVERIFIED_NOTIFICATIONS,
+  METRICS_NAMESPACE,
+  UNVERIFIED_NOTIFICATIONS_ALARM_THRESHOLD,
+} from '#shared/config/metric-names';
 import { APP_BACKEND_ROUTES, NOTIFY_ROUTE, routeKey } from '#shared/app/routes';
 import { RECONCILE_BATCH_SIZE, RECONCILE_MAX_RECEIVE_COUNT } from '#shared/config/reconcile-queue';
 import { DEFAULT_RECONCILE_SCHEDULE, WECHATPAY_PRODUCTION_URL } from '#shared/config/settings';
@@ -457,12 +467,12 @@ describe('alarms', () => {
     expect([...new Set(watched.map((m) => m.MetricName))].sort()).toEqual([...CUSTOM_METRIC_NAMES].sort());
   });
 
-  for (const metricName of CUSTOM_METRIC_NAMES) {
-    it(`fire on the custom metric ${metricName}, whichever handler emits it`, () => {
+  for (const { metricName, threshold } of CUSTOM_METRIC_ALARMS) {
+    it(`fire on the custom metric ${metricName} at ${threshold} in 5 minutes, whichever handler emits it`, () => {
       const alarm = alarms().find((a) =>
         (a.Metrics as Array<{ Label?: string }> | undefined)?.some((m) => m.Label === metricName),
       );
-      expect(alarm).toMatchObject(atFirstOccurrence);
+      expect(alarm).toMatchObject({ ...atFirstOccurrence, Threshold: threshold });
       const stats = (
         alarm?.Metrics as Array<{
           MetricStat?: { Metric: { Namespace: string; MetricName: string; Dimensions: unknown } };
@@ -473,6 +483,30 @@ describe('alarms', () => {
       expect(stats.map((m) => m.Dimensions)).toContainEqual([{ Name: 'service', Value: 'reconcile' }]);
     });
   }
+
+  it('fire at the first verified-but-refused WeChat report, late payment or unstored notification', () => {
+    const thresholds = Object.fromEntries(CUSTOM_METRIC_ALARMS.map((a) => [a.metricName, a.threshold]));
+    for (const metricName of [
+      METRIC_REJECTED_NOTIFICATIONS,
+      METRIC_LATE_PAYMENTS,
+      METRIC_NOTIFICATIONS_NOT_STORED,
+      METRIC_PAID_AT_EXPIRY,
+    ]) {
+      expect(thresholds[metricName]).toBe(1);
+    }
+  });
+
+  it('alarm on unverified notifications, which anyone can send, at a rate, under their own metric', () => {
+    const unverified = CUSTOM_METRIC_ALARMS.find((a) => a.metricName === METRIC_UNVERIFIED_NOTIFICATIONS);
+    expect(unverified?.threshold).toBe(UNVERIFIED_NOTIFICATIONS_ALARM_THRESHOLD);
+    expect(UNVERIFIED_NOTIFICATIONS_ALARM_THRESHOLD).toBeGreaterThan(1);
+    expect(METRIC_UNVERIFIED_NOTIFICATIONS).not.toBe(METRIC_REJECTED_NOTIFICATIONS);
+    // The stable logical ids: each custom-metric alarm is named after its metric.
+    for (const { metricName } of CUSTOM_METRIC_ALARMS) {
+      const alarm = stack.alarms.customMetricAlarms[metricName];
+      expect(alarm && logicalId(alarm)).toMatch(new RegExp(`^Alarms${metricName}`));
+    }
+  });
 
   it('all notify the alarm topic', () => {
     const topicId = logicalId(stack.alarms.topic);

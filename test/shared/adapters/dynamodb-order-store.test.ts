@@ -5,7 +5,8 @@ import { dueShardKey } from '#shared/adapters/dynamodb-due-index';
 import { DynamoDbOrderStore } from '#shared/adapters/dynamodb-order-store';
 import { DEFAULT_DUE_INDEX_SHARDS, MAX_DUE_INDEX_SHARDS } from '#shared/adapters/table-schema';
 import type { OrderStatus, PaymentFacts } from '#shared/domain/order';
-import type { NotificationRecord, TransitionCommand } from '#shared/domain/ports';
+import type { NotificationRecord, TransitionCommand, UnverifiedNotification } from '#shared/domain/ports';
+import { sha256 } from '#shared/domain/receive-notification';
 import { testTable } from '#test/helpers/aws';
 import type { TestTable } from '#test/helpers/aws';
 import { at, orderFixture, T0, tradeNo } from '#test/helpers/order-fixtures';
@@ -176,6 +177,7 @@ describe('DynamoDbOrderStore table layout', () => {
     await store.create(created);
     const paying: NotificationRecord = {
       id: randomUUID(),
+      bodySha256: sha256('<xml/>'),
       outTradeNo: created.outTradeNo,
       receivedAt: at(20),
       apiVersion: 'v2',
@@ -186,35 +188,107 @@ describe('DynamoDbOrderStore table layout', () => {
     expect(await rawOrderItem(created.outTradeNo)).toMatchObject({ appliedNotifications: [paying] });
   });
 
-  it('keeps an unmatched notification apart, expiring 400 days after it arrived', async () => {
-    const base = { apiVersion: 'v2', outcome: 'rejected', body: 'garbage', receivedAt: at(50) } as const;
-    const unmatched: NotificationRecord = { ...base, id: randomUUID(), reason: 'not XML' };
-    const matched: NotificationRecord = { ...base, id: randomUUID(), outTradeNo: tradeNo(), outcome: 'accepted' };
-    await store.recordNotification(unmatched);
-    await store.recordNotification(matched);
-
-    const { Items: unmatchedItems = [] } = await table.documentClient.send(
+  async function partition(pk: string, of: TestTable = table): Promise<Record<string, unknown>[]> {
+    const { Items = [] } = await of.documentClient.send(
       new QueryCommand({
-        TableName: table.tableName,
+        TableName: of.tableName,
         KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': 'NOTIFY#UNMATCHED' },
+        ExpressionAttributeValues: { ':pk': pk },
       }),
     );
-    const stored = unmatchedItems.find((item) => item.id === unmatched.id);
-    expect(stored).toMatchObject({ body: 'garbage', ttl: Math.floor(T0 / 1000) + 50 + 400 * 86_400 });
+    return Items;
+  }
 
-    const [matchedItem] =
-      (
-        await table.documentClient.send(
-          new QueryCommand({
-            TableName: table.tableName,
-            KeyConditionExpression: 'pk = :pk',
-            ExpressionAttributeValues: { ':pk': `ORDER#${matched.outTradeNo}` },
-          }),
-        )
-      ).Items ?? [];
-    expect(matchedItem).toMatchObject({ id: matched.id, sk: `NOTIFY#${at(50)}#${matched.id}` });
-    expect(matchedItem).not.toHaveProperty('ttl');
+  it('keys a notification by its body hash, under its order or an unmatched shard, for 400 days', async () => {
+    const own = await testTable();
+    const sharded = new DynamoDbOrderStore({
+      tableName: own.tableName,
+      client: own.documentClient,
+      notifyAuditShards: 4,
+    });
+    const genuine = (body: string, outTradeNo?: string): NotificationRecord => ({
+      id: randomUUID(),
+      bodySha256: sha256(body),
+      apiVersion: 'v2',
+      outcome: 'rejected',
+      reason: 'UNKNOWN_ORDER (out_trade_no GHOST)',
+      body,
+      receivedAt: at(50),
+      ...(outTradeNo === undefined ? {} : { outTradeNo, outcome: 'accepted' as const, reason: undefined }),
+    });
+    const matched = genuine('<xml>matched</xml>', tradeNo());
+    await sharded.recordNotification(matched);
+    const expiry = Math.floor(T0 / 1000) + 50 + 400 * 86_400;
+    expect(await partition(`ORDER#${matched.outTradeNo}`, own)).toEqual([
+      expect.objectContaining({ id: matched.id, sk: `NOTIFY#${matched.bodySha256}`, ttl: expiry }),
+    ]);
+
+    const unmatched = Array.from({ length: 24 }, (_, i) => genuine(`<xml>unmatched ${i}</xml>`));
+    for (const record of unmatched) await sharded.recordNotification(record);
+    let found = 0;
+    const used = new Set<number>();
+    for (let shard = 0; shard < 4; shard += 1) {
+      const items = await partition(`NOTIFY#UNMATCHED#${shard}`, own);
+      if (items.length > 0) used.add(shard);
+      for (const item of items) {
+        expect(item).toMatchObject({ sk: `NOTIFY#${String(item.bodySha256)}`, ttl: expiry });
+        expect(item.body).toMatch(/^<xml>unmatched \d+<\/xml>$/);
+      }
+      found += items.length;
+    }
+    expect(found).toBe(unmatched.length);
+    expect(used.size).toBe(4);
+  });
+
+  it('keeps only the traces of an unverified notification, on a shard, expiring after 7 days', async () => {
+    const own = await testTable();
+    const sharded = new DynamoDbOrderStore({
+      tableName: own.tableName,
+      client: own.documentClient,
+      notifyAuditShards: 3,
+    });
+    const traces: UnverifiedNotification[] = Array.from({ length: 18 }, () => ({
+      id: randomUUID(),
+      receivedAt: at(50),
+      apiVersion: 'v3',
+      reason: 'BAD_SIGNATURE',
+      bodySha256: sha256('forged'),
+      bodyBytes: 6,
+      sourceIp: '198.51.100.7',
+    }));
+    for (const trace of traces) await sharded.recordUnverified(trace);
+    const kept: Record<string, unknown>[] = [];
+    for (let shard = 0; shard < 3; shard += 1) {
+      const items = await partition(`NOTIFY#UNVERIFIED#${shard}`, own);
+      expect(items.length).toBeGreaterThan(0);
+      kept.push(...items);
+    }
+    expect(kept).toHaveLength(traces.length);
+    for (const item of kept) {
+      const trace = traces.find((t) => t.id === item.id);
+      expect(item).toEqual({
+        ...trace,
+        pk: expect.stringMatching(/^NOTIFY#UNVERIFIED#[0-2]$/),
+        sk: `NOTIFY#${at(50)}#${String(item.id)}`,
+        ttl: Math.floor(T0 / 1000) + 50 + 7 * 86_400,
+      });
+    }
+    expect(await partition('NOTIFY#UNMATCHED', own)).toEqual([]);
+  });
+
+  it('keeps a late payment on the CLOSED order item, under latePayment', async () => {
+    const closed = order({ status: 'CLOSED', nextCheckAt: undefined });
+    await store.create(closed);
+    const late = {
+      transactionId: '4200001234567890123456789012',
+      amountTotal: 1999,
+      currency: 'CNY' as const,
+      paidAt: '20300101080510',
+      receivedAt: at(300),
+      source: 'notify' as const,
+    };
+    await store.recordLatePayment(closed.outTradeNo, late);
+    expect(await rawOrderItem(closed.outTradeNo)).toMatchObject({ status: 'CLOSED', latePayment: late });
   });
 
   it('lets errors other than a refused condition through', async () => {

@@ -1,6 +1,8 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { Order } from '#shared/domain/order';
+import { UNVERIFIED_RECORDED_PER_MINUTE, UNVERIFIED_SAMPLE_ONE_IN } from '#shared/domain/flood-sampler';
 import type { NotificationRecord, TradeReport } from '#shared/domain/ports';
+import { sha256 } from '#shared/domain/receive-notification';
 import { at, orderFixture } from '#test/helpers/order-fixtures';
 import {
   paymentFacts,
@@ -32,6 +34,7 @@ describe('ReceiveNotification', () => {
   function kept(n: number, extra: Partial<NotificationRecord>): NotificationRecord {
     return {
       id: `N${String(n).padStart(4, '0')}`,
+      bodySha256: sha256(raw.body),
       receivedAt: at(90),
       apiVersion: 'v3',
       body: raw.body,
@@ -41,30 +44,96 @@ describe('ReceiveNotification', () => {
     };
   }
 
-  describe('rejected by the codec', () => {
-    it('keeps it apart from the order it claims, reports it, and answers a failure', async () => {
-      const codec = new ScriptedCodec({ kind: 'rejected', reason: 'SIGNATURE', outTradeNo: pending.outTradeNo });
-      const result = await h.receiveNotification.execute(codec, raw);
+  describe('not proven WeChat’s (rejected by the codec)', () => {
+    it('stores no body: only its hash, length, source and reason code, apart from the order it claims', async () => {
+      const codec = new ScriptedCodec({
+        kind: 'rejected',
+        reason: 'signature does not verify <echo>',
+        outTradeNo: pending.outTradeNo,
+        code: 'BAD_SIGNATURE',
+      });
+      const forged = { ...raw, sourceIp: '198.51.100.7' };
+      const result = await h.receiveNotification.execute(codec, forged);
 
-      expect(result).toEqual({ ok: false, reason: 'SIGNATURE', outTradeNo: pending.outTradeNo });
-      expect(codec.verified).toEqual([raw]);
-      expect(h.store.unmatchedNotifications()).toEqual([
-        kept(1, { outcome: 'rejected', reason: `SIGNATURE (claims out_trade_no ${pending.outTradeNo})` }),
+      expect(result).toEqual({
+        ok: false,
+        refusal: 'unverified',
+        reason: 'BAD_SIGNATURE',
+        claimedOutTradeNo: pending.outTradeNo,
+      });
+      expect(codec.verified).toEqual([forged]);
+      expect(h.store.unverifiedNotifications()).toEqual([
+        {
+          id: 'N0001',
+          receivedAt: at(90),
+          apiVersion: 'v3',
+          reason: 'BAD_SIGNATURE',
+          bodySha256: sha256(raw.body),
+          bodyBytes: Buffer.byteLength(raw.body),
+          sourceIp: '198.51.100.7',
+        },
       ]);
+      expect(h.store.unmatchedNotifications()).toEqual([]);
       expect(await h.store.listNotifications(pending.outTradeNo)).toEqual([]);
-      expect(h.observer.events).toEqual([
-        { kind: 'rejected', reason: 'SIGNATURE', outTradeNo: pending.outTradeNo, source: 'notify' },
-      ]);
       expect(await h.store.get(pending.outTradeNo)).toEqual(pending);
     });
 
-    it('words the kept reason without a claim when none could be read', async () => {
+    it('reports it as unverified traffic under the order it claims, never as a refused WeChat report', async () => {
+      const codec = new ScriptedCodec({
+        kind: 'rejected',
+        reason: 'x'.repeat(5000),
+        outTradeNo: pending.outTradeNo,
+        code: 'UNREADABLE',
+      });
+      await h.receiveNotification.execute(codec, raw);
+      expect(h.observer.rejections).toEqual([]);
+      expect(h.observer.events).toEqual([
+        {
+          kind: 'unverified',
+          reason: 'UNREADABLE',
+          detail: {
+            apiVersion: 'v3',
+            bodyBytes: Buffer.byteLength(raw.body),
+            bodySha256: sha256(raw.body),
+            recorded: true,
+            claimedOutTradeNo: pending.outTradeNo,
+            detail: 'x'.repeat(200),
+          },
+        },
+      ]);
+      expect(JSON.stringify(h.observer.events)).not.toContain('"outTradeNo"');
+    });
+
+    it('codes a refusal the caller did not classify as UNVERIFIED', async () => {
       const codec = new ScriptedCodec({ kind: 'rejected', reason: 'NOT_XML' }, 'v2');
       const result = await h.receiveNotification.execute(codec, { headers: {}, body: 'garbage' });
-      expect(result).toEqual({ ok: false, reason: 'NOT_XML', outTradeNo: undefined });
-      expect(h.store.unmatchedNotifications()).toEqual([
-        { id: 'N0001', receivedAt: at(90), apiVersion: 'v2', body: 'garbage', outcome: 'rejected', reason: 'NOT_XML' },
+      expect(result).toEqual({ ok: false, refusal: 'unverified', reason: 'UNVERIFIED' });
+      expect(h.store.unverifiedNotifications()).toMatchObject([
+        { apiVersion: 'v2', reason: 'UNVERIFIED', bodySha256: sha256('garbage'), bodyBytes: 7 },
       ]);
+    });
+
+    it('under a flood, records the first of each minute and then one in many, and counts every one', async () => {
+      const codec = new ScriptedCodec({ kind: 'rejected', reason: 'bad', code: 'BAD_SIGNATURE' });
+      const total = UNVERIFIED_RECORDED_PER_MINUTE + 3 * UNVERIFIED_SAMPLE_ONE_IN;
+      for (let i = 0; i < total; i += 1) await h.receiveNotification.execute(codec, raw);
+      expect(h.store.unverifiedNotifications()).toHaveLength(UNVERIFIED_RECORDED_PER_MINUTE + 3);
+      expect(h.observer.events).toHaveLength(total);
+
+      // A new minute starts a new allowance.
+      h.clock.advance(60);
+      await h.receiveNotification.execute(codec, raw);
+      expect(h.store.unverifiedNotifications()).toHaveLength(UNVERIFIED_RECORDED_PER_MINUTE + 4);
+    });
+
+    it('refuses a body before any codec reads it (too large) the same way', async () => {
+      const huge = { headers: {}, body: 'A'.repeat(40_000), sourceIp: '203.0.113.5' };
+      const result = await h.receiveNotification.refuseUnread('v2', huge, 'TOO_LARGE');
+      expect(result).toEqual({ ok: false, refusal: 'unverified', reason: 'TOO_LARGE' });
+      expect(h.store.unverifiedNotifications()).toMatchObject([
+        { reason: 'TOO_LARGE', bodyBytes: 40_000, sourceIp: '203.0.113.5', bodySha256: sha256(huge.body) },
+      ]);
+      expect(JSON.stringify(h.store.unverifiedNotifications())).not.toContain('AAAA');
     });
   });
 
@@ -73,7 +142,12 @@ describe('ReceiveNotification', () => {
       const report = tradeReport(pending.outTradeNo, 'SUCCESS', { appid: 'wx-someone-else' });
       const result = await h.receiveNotification.execute(trade(report), raw);
 
-      expect(result).toEqual({ ok: false, reason: 'FOREIGN_MERCHANT', outTradeNo: pending.outTradeNo });
+      expect(result).toEqual({
+        ok: false,
+        refusal: 'refused',
+        reason: 'FOREIGN_MERCHANT',
+        outTradeNo: pending.outTradeNo,
+      });
       expect(await h.store.listNotifications(pending.outTradeNo)).toEqual([
         kept(1, {
           outTradeNo: pending.outTradeNo,
@@ -89,7 +163,7 @@ describe('ReceiveNotification', () => {
 
     it('UNKNOWN_ORDER: a payment for no order of ours is kept apart, so a later order starts clean', async () => {
       const result = await h.receiveNotification.execute(trade(tradeReport('GHOST', 'SUCCESS')), raw);
-      expect(result).toEqual({ ok: false, reason: 'UNKNOWN_ORDER', outTradeNo: 'GHOST' });
+      expect(result).toEqual({ ok: false, refusal: 'refused', reason: 'UNKNOWN_ORDER', outTradeNo: 'GHOST' });
       expect(await h.store.listNotifications('GHOST')).toEqual([]);
       expect(h.store.unmatchedNotifications()).toEqual([
         kept(1, { outcome: 'rejected', reason: 'UNKNOWN_ORDER (out_trade_no GHOST)' }),
@@ -100,7 +174,7 @@ describe('ReceiveNotification', () => {
 
     it('UNKNOWN_ORDER: a failed payment for no order of ours too, though it moves nothing', async () => {
       const result = await h.receiveNotification.execute(trade(tradeReport('GHOST', 'PAYERROR')), raw);
-      expect(result).toEqual({ ok: false, reason: 'UNKNOWN_ORDER', outTradeNo: 'GHOST' });
+      expect(result).toEqual({ ok: false, refusal: 'refused', reason: 'UNKNOWN_ORDER', outTradeNo: 'GHOST' });
       expect(h.store.unmatchedNotifications()).toHaveLength(1);
       expect(h.observer.rejections).toEqual(['UNKNOWN_ORDER']);
     });
@@ -112,7 +186,12 @@ describe('ReceiveNotification', () => {
       });
       const result = await h.receiveNotification.execute(trade(report), raw);
 
-      expect(result).toEqual({ ok: false, reason: 'AMOUNT_MISMATCH', outTradeNo: pending.outTradeNo });
+      expect(result).toEqual({
+        ok: false,
+        refusal: 'refused',
+        reason: 'AMOUNT_MISMATCH',
+        outTradeNo: pending.outTradeNo,
+      });
       expect(await h.store.get(pending.outTradeNo)).toEqual(pending);
       expect(await h.store.listNotifications(pending.outTradeNo)).toEqual([
         kept(1, {
@@ -137,7 +216,12 @@ describe('ReceiveNotification', () => {
     it('MISSING_PAYMENT: a success without payment facts moves nothing', async () => {
       const report = tradeReport(pending.outTradeNo, 'SUCCESS', { payment: undefined });
       const result = await h.receiveNotification.execute(trade(report), raw);
-      expect(result).toEqual({ ok: false, reason: 'MISSING_PAYMENT', outTradeNo: pending.outTradeNo });
+      expect(result).toEqual({
+        ok: false,
+        refusal: 'refused',
+        reason: 'MISSING_PAYMENT',
+        outTradeNo: pending.outTradeNo,
+      });
       expect(await h.store.get(pending.outTradeNo)).toEqual(pending);
       expect(await h.store.listNotifications(pending.outTradeNo)).toMatchObject([
         { outcome: 'rejected', reason: `MISSING_PAYMENT (out_trade_no ${pending.outTradeNo})` },
@@ -160,13 +244,17 @@ describe('ReceiveNotification', () => {
       expect(h.observer.events).toEqual([]);
     });
 
-    it('a duplicate is acknowledged as already done and stored too; the order moves once', async () => {
+    it('duplicates are acknowledged as already done and stored once; the order moves once', async () => {
       const codec = trade(tradeReport(pending.outTradeNo, 'SUCCESS'));
       await h.receiveNotification.execute(codec, raw);
       h.clock.advance(15);
       const again = await h.receiveNotification.execute(codec, raw);
+      h.clock.advance(15);
+      const third = await h.receiveNotification.execute(codec, raw);
 
       expect(again).toMatchObject({ ok: true, outcome: { kind: 'already', order: { status: 'PAID' } } });
+      expect(third).toMatchObject({ ok: true, outcome: { kind: 'already', order: { status: 'PAID' } } });
+      // The one that paid, with the order; the first copy of it that changed nothing, once.
       expect(await h.store.listNotifications(pending.outTradeNo)).toEqual([
         kept(1, { outTradeNo: pending.outTradeNo }),
         kept(2, { outTradeNo: pending.outTradeNo, receivedAt: at(105) }),
@@ -176,17 +264,37 @@ describe('ReceiveNotification', () => {
       expect(h.observer.events).toEqual([]);
     });
 
-    it('PAID_AFTER_FINAL: a payment for a closed order is observed, stored and acknowledged', async () => {
+    it('a payment for a CLOSED order is kept on it as a late payment, reported, and acknowledged', async () => {
       const closed = orderFixture({ status: 'CLOSED', nextCheckAt: undefined, reason: 'closed unpaid' });
       await h.store.create(closed);
       const result = await h.receiveNotification.execute(trade(tradeReport(closed.outTradeNo, 'SUCCESS')), raw);
 
-      expect(result).toEqual({ ok: true, outcome: { kind: 'conflict', order: closed } });
-      expect(await h.store.get(closed.outTradeNo)).toEqual(closed);
+      const latePayment = {
+        transactionId: paymentFacts().transactionId,
+        amountTotal: 1999,
+        currency: 'CNY',
+        paidAt: paymentFacts().paidAt,
+        receivedAt: at(90),
+        source: 'notify',
+      };
+      const withLatePayment = { ...closed, latePayment };
+      expect(result).toEqual({ ok: true, outcome: { kind: 'conflict', order: withLatePayment } });
+      expect(await h.store.get(closed.outTradeNo)).toEqual(withLatePayment);
       expect(h.observer.events).toEqual([
-        { kind: 'rejected', reason: 'PAID_AFTER_FINAL', outTradeNo: closed.outTradeNo, source: 'notify' },
+        {
+          kind: 'latePayment',
+          outTradeNo: closed.outTradeNo,
+          transactionId: paymentFacts().transactionId,
+          amountTotal: 1999,
+          source: 'notify',
+        },
       ]);
       expect(await h.store.listNotifications(closed.outTradeNo)).toEqual([kept(1, { outTradeNo: closed.outTradeNo })]);
+
+      // WeChat resends it until acknowledged: the first payment kept stays as it was.
+      h.clock.advance(30);
+      await h.receiveNotification.execute(trade(tradeReport(closed.outTradeNo, 'SUCCESS')), raw);
+      expect(await h.store.get(closed.outTradeNo)).toEqual(withLatePayment);
     });
 
     it('PAYERROR moves nothing: the payer may still pay; the notification is stored', async () => {
@@ -209,7 +317,7 @@ describe('ReceiveNotification', () => {
       expect(await h.store.listNotifications(pending.outTradeNo)).toHaveLength(1);
     });
 
-    it('keeps each receipt under its own id, and the headers the codec chose', async () => {
+    it('keeps each different body under its own id, with the headers the codec chose', async () => {
       const codec = trade(tradeReport(pending.outTradeNo, 'NOTPAY'));
       await h.receiveNotification.execute(codec, raw);
       await h.receiveNotification.execute(codec, { headers: { 'x-other': '1' }, body: 'again' });
@@ -217,6 +325,7 @@ describe('ReceiveNotification', () => {
         kept(1, { outTradeNo: pending.outTradeNo }),
         {
           id: 'N0002',
+          bodySha256: sha256('again'),
           receivedAt: at(90),
           apiVersion: 'v3',
           body: 'again',

@@ -51,6 +51,31 @@ describe('TradeReports.apply', () => {
     expect(closed.order?.reason).toBe('revoked');
   });
 
+  it('keeps a payment WeChat reports for an order closed here on the order, whoever learnt of it', async () => {
+    await h.reports.apply(tradeReport(pending.outTradeNo, 'CLOSED'), 'reconcile');
+    h.clock.set(at(50));
+    const outcome = await h.reports.apply(tradeReport(pending.outTradeNo, 'SUCCESS'), 'query');
+    const latePayment = {
+      transactionId: paymentFacts().transactionId,
+      amountTotal: 1999,
+      currency: 'CNY',
+      paidAt: paymentFacts().paidAt,
+      receivedAt: at(50),
+      source: 'query',
+    };
+    expect(outcome).toMatchObject({ kind: 'conflict', order: { status: 'CLOSED', latePayment } });
+    expect(await h.store.get(pending.outTradeNo)).toMatchObject({ status: 'CLOSED', latePayment });
+    expect(h.observer.events).toEqual([
+      {
+        kind: 'latePayment',
+        outTradeNo: pending.outTradeNo,
+        transactionId: paymentFacts().transactionId,
+        amountTotal: 1999,
+        source: 'query',
+      },
+    ]);
+  });
+
   it.each(['NOTPAY', 'USERPAYING', 'NOT_FOUND'] as const)('%s moves nothing', async (state) => {
     const outcome = await h.reports.apply(tradeReport(pending.outTradeNo, state), 'reconcile');
     expect(outcome).toEqual({ kind: 'unchanged', order: pending });

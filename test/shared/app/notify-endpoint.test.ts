@@ -1,0 +1,208 @@
+import { generateKeyPairSync } from 'node:crypto';
+
+import type { LambdaFunctionURLEvent, LambdaFunctionURLResult } from 'aws-lambda';
+import { beforeEach, describe, expect, it } from 'vitest';
+
+import { WechatPayV2NotificationCodec } from '#shared/adapters/wechatpay-v2-notification-codec';
+import { WechatPayV3NotificationCodec } from '#shared/adapters/wechatpay-v3-notification-codec';
+import { handleNotify, REFUSED_REPLY, UNAVAILABLE_REPLY } from '#shared/app/notify-endpoint';
+import { createObservability, type Observability } from '#shared/app/observability';
+import type { NotifyCodec, WechatPay } from '#shared/app/wechatpay-adapters';
+import { METRIC_NOTIFICATIONS_NOT_STORED, METRIC_UNVERIFIED_NOTIFICATIONS } from '#shared/config/metric-names';
+import { loadSettings } from '#shared/config/settings';
+import type { NotificationRecord, RawNotification, VerifiedNotification } from '#shared/domain/ports';
+import { ReceiveNotification, sha256 } from '#shared/domain/receive-notification';
+import { TradeReports } from '#shared/domain/trade-reports';
+import { MAX_NOTIFICATION_BYTES as V2_MAX_BYTES } from '#shared/wechatpay/v2/notification';
+import { signWechatpayMessage } from '#shared/wechatpay/v3/testing/wechat-messages';
+import { InMemoryOrderStore } from '#test/helpers/in-memory-order-store';
+import { at, T0 } from '#test/helpers/order-fixtures';
+import { FakePaymentProvider } from '#test/helpers/fake-payment-provider';
+import { MERCHANT, pendingOrder } from '#test/helpers/payment-harness';
+import { TestClock } from '#test/helpers/test-clock';
+import { paidNotificationFields, signedV2Notification } from '#test/helpers/wechatpay-v2';
+
+/** The notify endpoint in process, over the real codecs and an in-memory store: what it answers and keeps. */
+
+const API_KEY = '0123456789abcdef0123456789abcdef';
+const SOURCE_IP = '198.51.100.23';
+
+class FailingStore extends InMemoryOrderStore {
+  override async recordNotification(_record: NotificationRecord): Promise<void> {
+    throw Object.assign(new Error('throughput exceeded'), { name: 'ProvisionedThroughputExceededException' });
+  }
+}
+
+/** A codec that counts what it was asked to verify. */
+function counting(codec: NotifyCodec): NotifyCodec & { verified: number } {
+  const counted = {
+    verified: 0,
+    apiVersion: codec.apiVersion,
+    auditHeaders: (raw: RawNotification) => codec.auditHeaders(raw),
+    reply: (ok: boolean, message: string) => codec.reply(ok, message),
+    async verify(raw: RawNotification): Promise<VerifiedNotification> {
+      counted.verified += 1;
+      return codec.verify(raw);
+    },
+  };
+  return counted;
+}
+
+function v2Failure(message: string): string {
+  return `<xml><return_code><![CDATA[FAIL]]></return_code><return_msg><![CDATA[${message}]]></return_msg></xml>`;
+}
+
+function event(body: string, headers: Record<string, string> = { 'content-type': 'text/xml' }): LambdaFunctionURLEvent {
+  return {
+    rawPath: '/notify/pay',
+    headers,
+    body,
+    isBase64Encoded: false,
+    requestContext: { http: { method: 'POST', sourceIp: SOURCE_IP } },
+  } as unknown as LambdaFunctionURLEvent;
+}
+
+describe('notify endpoint', () => {
+  let store: InMemoryOrderStore;
+  let clock: TestClock;
+  let observability: Observability;
+  let codec: NotifyCodec & { verified: number };
+
+  function notify(evt: LambdaFunctionURLEvent, using: InMemoryOrderStore = store): Promise<LambdaFunctionURLResult> {
+    const reports = new TradeReports({ store: using, clock, merchant: MERCHANT, observer: observability.observer });
+    let ids = 0;
+    const receive = new ReceiveNotification({
+      store: using,
+      clock,
+      reports,
+      observer: observability.observer,
+      newId: () => `N${(ids += 1)}`,
+    });
+    const wechatPay: WechatPay = { merchant: MERCHANT, provider: new FakePaymentProvider(), codecFor: () => codec };
+    return handleNotify(evt, {
+      wechatPay: async () => wechatPay,
+      receiveNotification: async () => receive,
+      observability,
+    });
+  }
+
+  function metricCount(name: string): number {
+    const emf = observability.metrics.serializeMetrics() as unknown as Record<string, unknown>;
+    const value = emf[name];
+    return Array.isArray(value) ? value.reduce((s: number, v: number) => s + v, 0) : Number(value ?? 0);
+  }
+
+  function body(result: LambdaFunctionURLResult): string {
+    return typeof result === 'object' ? (result.body ?? '') : String(result);
+  }
+
+  beforeEach(() => {
+    store = new InMemoryOrderStore();
+    clock = new TestClock(T0);
+    clock.set(at(90));
+    observability = createObservability(loadSettings({ TABLE_NAME: 'orders', LOG_LEVEL: 'SILENT' }));
+    codec = counting(new WechatPayV2NotificationCodec({ apiKey: API_KEY }));
+  });
+
+  describe('v2', () => {
+    const fixedFailure = v2Failure(REFUSED_REPLY);
+
+    it('answers every refusal with one fixed reply that says nothing of the check or the input', async () => {
+      const order = pendingOrder();
+      await store.create(order);
+      const forged = signedV2Notification(paidNotificationFields(MERCHANT, order.outTradeNo), 'k'.repeat(32));
+      const tags = `<xml>${Array.from({ length: 50 }, (_, i) => `<probe${i}>`).join('')}`;
+      const foreign = signedV2Notification(
+        paidNotificationFields({ ...MERCHANT, mchid: '1900000109' }, order.outTradeNo),
+        API_KEY,
+      );
+      for (const hostile of [forged, tags, 'garbage', '', foreign]) {
+        const reply = await notify(event(hostile));
+        expect(body(reply)).toBe(fixedFailure);
+      }
+      expect(await store.get(order.outTradeNo)).toEqual(order);
+    });
+
+    it('stores no unverified body: its hash, length, source address and a reason code, for 7 days', async () => {
+      const forged = signedV2Notification(paidNotificationFields(MERCHANT, 'T1'), 'k'.repeat(32));
+      const tags = `<xml>${Array.from({ length: 50 }, (_, i) => `<probe${i}>`).join('')}`;
+      await notify(event(forged));
+      await notify(event(tags));
+      expect(store.unverifiedNotifications()).toEqual([
+        {
+          id: 'N1',
+          receivedAt: at(90),
+          apiVersion: 'v2',
+          reason: 'BAD_SIGNATURE',
+          bodySha256: sha256(forged),
+          bodyBytes: Buffer.byteLength(forged),
+          sourceIp: SOURCE_IP,
+        },
+        {
+          id: 'N1',
+          receivedAt: at(90),
+          apiVersion: 'v2',
+          reason: 'UNREADABLE',
+          bodySha256: sha256(tags),
+          bodyBytes: Buffer.byteLength(tags),
+          sourceIp: SOURCE_IP,
+        },
+      ]);
+      expect(store.unmatchedNotifications()).toEqual([]);
+      expect(await store.listNotifications('T1')).toEqual([]);
+      expect(JSON.stringify(store.unverifiedNotifications())).not.toContain('probe');
+      expect(metricCount(METRIC_UNVERIFIED_NOTIFICATIONS)).toBe(2);
+    });
+
+    it('refuses a body over the v2 codec’s own limit before reading it, keeping only its traces', async () => {
+      const justOver = `<xml>${'A'.repeat(V2_MAX_BYTES)}</xml>`;
+      const reply = await notify(event(justOver));
+      expect(body(reply)).toBe(fixedFailure);
+      expect(codec.verified).toBe(0);
+      expect(store.unverifiedNotifications()).toMatchObject([
+        { reason: 'TOO_LARGE', bodyBytes: Buffer.byteLength(justOver), sourceIp: SOURCE_IP },
+      ]);
+      expect(metricCount(METRIC_UNVERIFIED_NOTIFICATIONS)).toBe(1);
+    });
+
+    it('answers a storage failure with its own fixed reply and counts it as not stored', async () => {
+      const failing = new FailingStore();
+      const order = pendingOrder();
+      await failing.create(order);
+      const genuine = signedV2Notification(
+        paidNotificationFields(MERCHANT, order.outTradeNo, { result_code: 'FAIL', err_code: 'NOTENOUGH' }),
+        API_KEY,
+      );
+      const reply = await notify(event(genuine), failing);
+      expect(body(reply)).toBe(v2Failure(UNAVAILABLE_REPLY));
+      expect(metricCount(METRIC_NOTIFICATIONS_NOT_STORED)).toBe(1);
+    });
+  });
+
+  describe('v3', () => {
+    const apiV3Key = 'v'.repeat(32);
+    const wechatKey = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const serial = 'PUB_KEY_ID_0114232134912410000000000000';
+
+    it('answers a forged notification with the fixed reply, and keeps only its traces', async () => {
+      codec = counting(
+        new WechatPayV3NotificationCodec({
+          apiV3Key,
+          keys: { keyFor: async (s) => (s === serial ? wechatKey.publicKey : undefined) },
+          clock,
+        }),
+      );
+      const forgedBody = JSON.stringify({ id: 'EV-1', resource: { ciphertext: 'x'.repeat(100) } });
+      const otherKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+      const headers = signWechatpayMessage(forgedBody, { privateKey: otherKey, serial }, { now: clock.now() });
+      const lower = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
+      const reply = await notify(event(forgedBody, lower));
+
+      expect(reply).toMatchObject({ statusCode: 500 });
+      expect(JSON.parse(body(reply))).toEqual({ code: 'FAIL', message: REFUSED_REPLY });
+      expect(store.unverifiedNotifications()).toMatchObject([
+        { apiVersion: 'v3', reason: 'BAD_SIGNATURE', bodySha256: sha256(forgedBody), sourceIp: SOURCE_IP },
+      ]);
+    });
+  });
+});

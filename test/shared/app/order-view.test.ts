@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+
+import { orderView } from '#shared/app/order-view';
+import { at, orderFixture } from '#test/helpers/order-fixtures';
+
+describe('orderView', () => {
+  it('shows a payment WeChat took for an order closed here as late_payment, beside the CLOSED status', () => {
+    const closed = orderFixture({
+      status: 'CLOSED',
+      nextCheckAt: undefined,
+      latePayment: {
+        transactionId: '4200001234567890123456789012',
+        amountTotal: 1999,
+        currency: 'CNY',
+        paidAt: '20300101080510',
+        receivedAt: at(400),
+        source: 'notify',
+      },
+    });
+    const view = orderView(closed);
+    expect(view).toMatchObject({ status: 'CLOSED' });
+    expect(view.late_payment).toEqual({
+      transaction_id: '4200001234567890123456789012',
+      amount: { total: 1999, currency: 'CNY' },
+      paid_at: '20300101080510',
+      received_at: at(400),
+    });
+    expect(view).not.toHaveProperty('payment');
+  });
+
+  it('has no late_payment for an order without one', () => {
+    expect(orderView(orderFixture({ status: 'CLOSED', nextCheckAt: undefined }))).not.toHaveProperty('late_payment');
+  });
+});
