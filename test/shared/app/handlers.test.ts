@@ -83,7 +83,9 @@ describe('the sweep function', () => {
     const scheduler = new RecordingCheckScheduler();
     const deps = createDependencies(settings, { store, scheduler, clock: new TestClock(T0 + 1_000_000) });
     const added = vi.spyOn(deps.observability.metrics, 'addMetric');
-    const published = vi.spyOn(deps.observability.metrics, 'publishStoredMetrics').mockImplementation(() => undefined);
+    const published = vi
+      .spyOn(deps.observability.metrics, 'publishStoredMetrics')
+      .mockImplementation(() => deps.observability.metrics);
 
     const sweep = createSweepHandler(deps);
     await expect(sweep({}, { functionName: 'sweep' } as unknown as Context)).resolves.toEqual({ enqueued: 0 });
