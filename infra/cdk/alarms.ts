@@ -6,12 +6,7 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
-import {
-  METRIC_CHECKS_EXHAUSTED,
-  METRIC_PAID_AT_EXPIRY,
-  METRIC_REJECTED_NOTIFICATIONS,
-  METRICS_NAMESPACE,
-} from '#shared/config/metric-names';
+import { CUSTOM_METRIC_ALARMS, METRICS_NAMESPACE } from '#shared/config/metric-names';
 import type { PaymentFunction, ServiceName } from './payment-function';
 
 export interface AlarmsProps {
@@ -24,27 +19,27 @@ export interface AlarmsProps {
 const PERIOD = Duration.minutes(5);
 
 /**
- * Every alarm fires on the first occurrence (>= 1 in five minutes) and notifies the topic: in a
- * payment system a dead-lettered check, a crashing handler or a refused notification each means
- * money whose state nobody is watching.
+ * Every alarm notifies the topic. Nearly all fire on the first occurrence (>= 1 in five minutes): in
+ * a payment system a dead-lettered check, a crashing handler, a refused WeChat report or a payment on
+ * a closed order each means money whose state nobody is watching. Unverified notifications, which
+ * anyone can send, alarm on a rate instead (its threshold is in metric-names.ts).
  */
 export class Alarms extends Construct {
   public readonly topic: Topic;
   public readonly deadLetterAlarm: Alarm;
   public readonly errorAlarms: Readonly<Partial<Record<ServiceName, Alarm>>>;
-  public readonly rejectedNotificationsAlarm: Alarm;
-  public readonly paidAtExpiryRaceAlarm: Alarm;
-  public readonly checksExhaustedAlarm: Alarm;
+  /** By metric name: one per entry of CUSTOM_METRIC_ALARMS (shared/config/metric-names.ts). */
+  public readonly customMetricAlarms: Readonly<Record<string, Alarm>>;
 
   constructor(scope: Construct, id: string, props: AlarmsProps) {
     super(scope, id);
     this.topic = new Topic(this, 'Topic', { displayName: 'WeChat Pay backend alarms', enforceSSL: true });
     if (props.email !== undefined) this.topic.addSubscription(new EmailSubscription(props.email));
     const action = new SnsAction(this.topic);
-    const atLeastOnce = (alarmId: string, metric: IMetric, description: string): Alarm => {
+    const reaching = (alarmId: string, metric: IMetric, threshold: number, description: string): Alarm => {
       const alarm = new Alarm(this, alarmId, {
         metric,
-        threshold: 1,
+        threshold,
         comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         evaluationPeriods: 1,
         treatMissingData: TreatMissingData.NOT_BREACHING,
@@ -53,6 +48,8 @@ export class Alarms extends Construct {
       alarm.addAlarmAction(action);
       return alarm;
     };
+    const atLeastOnce = (alarmId: string, metric: IMetric, description: string): Alarm =>
+      reaching(alarmId, metric, 1, description);
 
     this.deadLetterAlarm = atLeastOnce(
       'DeadLetterQueueNotEmpty',
@@ -70,25 +67,19 @@ export class Alarms extends Construct {
     }
     this.errorAlarms = errorAlarms;
 
-    // Each custom-metric alarm's id is its metric's name, which keeps the alarms' logical ids stable.
+    // One alarm per entry of CUSTOM_METRIC_ALARMS. Each alarm's id is its metric's name, which keeps
+    // the alarms' logical ids stable as entries are added.
     const services = props.functions.map((fn) => fn.service);
-    this.rejectedNotificationsAlarm = atLeastOnce(
-      METRIC_REJECTED_NOTIFICATIONS,
-      sumOverServices(METRIC_REJECTED_NOTIFICATIONS, services),
-      'A payment notification or query answer was refused ' +
-        '(bad signature, foreign merchant, amount mismatch, unknown order)',
-    );
-    this.paidAtExpiryRaceAlarm = atLeastOnce(
-      METRIC_PAID_AT_EXPIRY,
-      sumOverServices(METRIC_PAID_AT_EXPIRY, services),
-      'An order was paid while it was being closed on expiry; check that the payment was kept',
-    );
-    this.checksExhaustedAlarm = atLeastOnce(
-      METRIC_CHECKS_EXHAUSTED,
-      sumOverServices(METRIC_CHECKS_EXHAUSTED, services),
-      'The checks of an open order kept failing and the sweep gave up on it: find it by checksExhaustedAt ' +
-        '(README, "The due index and the sweep")',
-    );
+    const customMetricAlarms: Record<string, Alarm> = {};
+    for (const { metricName, threshold, description } of CUSTOM_METRIC_ALARMS) {
+      customMetricAlarms[metricName] = reaching(
+        metricName,
+        sumOverServices(metricName, services),
+        threshold,
+        description,
+      );
+    }
+    this.customMetricAlarms = customMetricAlarms;
   }
 }
 
