@@ -66,7 +66,7 @@ export const CUSTOM_METRIC_ALARMS: readonly CustomMetricAlarm[] = [
     threshold: 1,
     description:
       'The checks of an open order kept failing and the sweep gave up on it: find it by checksExhaustedAt ' +
-      '(README, "Checks that never complete")',
+      '(README, "The due index and the sweep")',
   },
   {
     metricName: METRIC_UNVERIFIED_NOTIFICATIONS,
