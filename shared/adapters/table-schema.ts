@@ -15,6 +15,8 @@
  *
  * The due index is sparse: only orders WeChat may still move (lifecycle canStillChange) carry `dueKey`,
  * so the reconciler's sweep reads exactly the orders that still need a look, oldest `nextCheckAt` first.
+ * `dueKey` is DUE#<shard> (DUE_INDEX_SHARDS, see dynamodb-due-index.ts); the sweep reads the shards in
+ * parallel and merges them. An order the sweep gave up on leaves the index and carries `checksExhaustedAt`.
  */
 
 export const PARTITION_KEY = 'pk';
