@@ -7,27 +7,131 @@ import {
 } from '../config/merchant-credentials';
 import type { Settings } from '../config/settings';
 import { ConfigurationError } from '../domain/errors';
-import { memo } from './memo';
+import { systemClock, type Clock } from '../domain/ports';
+
+/** Reads the secret's text by id (Secrets Manager in AWS; a stand-in in tests). */
+export type SecretReader = (secretId: string) => Promise<string | undefined>;
 
 /**
- * Loads the merchant's credentials once per container: from Secrets Manager when WECHATPAY_SECRET_ID
- * is set (AWS), else from WECHATPAY_* settings (local). A failed load is not cached, so the next
- * invocation tries again.
+ * The merchant's credentials as a warm container sees them through a key rotation:
+ * - `current()` serves what was loaded less than CREDENTIALS_TTL_SECONDS ago, else loads again; a
+ *   failed load keeps serving the last good credentials (a Secrets Manager hiccup must not stop
+ *   payments) and is tried again on the next call;
+ * - `reload()` loads now, at most once per `minReloadIntervalMs` and one at a time: what a
+ *   verification failure asks for, so forged notifications cannot turn into a stream of reads;
+ * - `previous()`: when a load brings other keys, the ones they replace stay acceptable for
+ *   KEY_ROTATION_OVERLAP_SECONDS (notifications WeChat signed before the switch, or a secret updated
+ *   before WeChat was), then are dropped.
  */
-export function merchantCredentialsLoader(
-  settings: Settings,
-  client: () => SecretsManagerClient = () => new SecretsManagerClient({ region: settings.AWS_REGION }),
-): () => Promise<MerchantCredentials> {
-  return memo(() => load(settings, client));
+export interface MerchantCredentialsSource {
+  current(): Promise<MerchantCredentials>;
+  reload(): Promise<MerchantCredentials>;
+  /** The credentials the current ones replaced, while the overlap lasts. */
+  previous(): MerchantCredentials | undefined;
 }
 
-async function load(settings: Settings, client: () => SecretsManagerClient): Promise<MerchantCredentials> {
+export interface MerchantCredentialsSourceOptions {
+  clock?: Clock;
+  readSecret?: SecretReader;
+  /** Default 30 s: a genuine rotation needs one reload; a flood of forgeries gets no more than this. */
+  minReloadIntervalMs?: number;
+}
+
+export const DEFAULT_MIN_RELOAD_INTERVAL_MS = 30_000;
+
+/** The fields that change in a rotation; the identity (appid, mchid) does not. */
+const KEY_FIELDS = ['apiKey', 'apiV3Key', 'privateKey', 'certSerial', 'publicKey', 'publicKeyId'] as const;
+
+function sameKeys(a: MerchantCredentials, b: MerchantCredentials): boolean {
+  return a.apiVersion === b.apiVersion && KEY_FIELDS.every((field) => a[field] === b[field]);
+}
+
+/**
+ * From Secrets Manager when WECHATPAY_SECRET_ID is set (AWS), else from WECHATPAY_* settings (local,
+ * which never change while the process runs).
+ */
+export function merchantCredentialsSource(
+  settings: Settings,
+  options: MerchantCredentialsSourceOptions = {},
+): MerchantCredentialsSource {
+  const clock = options.clock ?? systemClock;
   const secretId = settings.WECHATPAY_SECRET_ID;
-  if (secretId === undefined) return credentialsFromSettings(settings);
-  const answer = await client().send(new GetSecretValueCommand({ SecretId: secretId }));
+  const readSecret = options.readSecret ?? secretsManagerReader(settings);
+  const ttlMs = settings.CREDENTIALS_TTL_SECONDS * 1000;
+  const overlapMs = settings.KEY_ROTATION_OVERLAP_SECONDS * 1000;
+  const minReloadIntervalMs = options.minReloadIntervalMs ?? DEFAULT_MIN_RELOAD_INTERVAL_MS;
+
+  let loaded: { credentials: MerchantCredentials; at: number } | undefined;
+  let replaced: { credentials: MerchantCredentials; until: number } | undefined;
+  let inFlight: Promise<MerchantCredentials> | undefined;
+  let lastReloadAt = Number.NEGATIVE_INFINITY;
+
+  const load = async (): Promise<MerchantCredentials> => {
+    if (secretId === undefined) return credentialsFromSettings(settings);
+    return parseSecret(await readSecret(secretId));
+  };
+
+  /** One load at a time; a load that brings other keys keeps the replaced ones for the overlap. */
+  const refresh = (): Promise<MerchantCredentials> => {
+    inFlight ??= load()
+      .then((fresh) => {
+        const now = clock.now().getTime();
+        const before = loaded?.credentials;
+        if (before !== undefined && sameKeys(before, fresh)) {
+          // Same keys: the same object, so what was built from it is kept.
+          loaded = { credentials: before, at: now };
+          return before;
+        }
+        if (before !== undefined && overlapMs > 0) replaced = { credentials: before, until: now + overlapMs };
+        loaded = { credentials: fresh, at: now };
+        return fresh;
+      })
+      .catch((error: unknown) => {
+        // The last good credentials stay in use; the next call tries again.
+        if (loaded !== undefined) return loaded.credentials;
+        throw error;
+      })
+      .finally(() => {
+        inFlight = undefined;
+      });
+    return inFlight;
+  };
+
+  return {
+    async current() {
+      if (loaded !== undefined && clock.now().getTime() - loaded.at < ttlMs) return loaded.credentials;
+      return refresh();
+    },
+    async reload() {
+      if (inFlight) return inFlight;
+      const now = clock.now().getTime();
+      if (now - lastReloadAt < minReloadIntervalMs && loaded !== undefined) return loaded.credentials;
+      lastReloadAt = now;
+      return refresh();
+    },
+    previous() {
+      if (replaced === undefined) return undefined;
+      if (clock.now().getTime() >= replaced.until) {
+        replaced = undefined;
+        return undefined;
+      }
+      return replaced.credentials;
+    },
+  };
+}
+
+function secretsManagerReader(settings: Settings): SecretReader {
+  let client: SecretsManagerClient | undefined;
+  return async (secretId) => {
+    client ??= new SecretsManagerClient({ region: settings.AWS_REGION });
+    return (await client.send(new GetSecretValueCommand({ SecretId: secretId }))).SecretString;
+  };
+}
+
+function parseSecret(text: string | undefined): MerchantCredentials {
   let value: unknown;
   try {
-    value = JSON.parse(answer.SecretString ?? '');
+    value = JSON.parse(text ?? '');
   } catch (cause) {
     throw new ConfigurationError('the merchant secret is not JSON', { cause: new Error((cause as Error).name) });
   }
