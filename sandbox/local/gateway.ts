@@ -149,6 +149,21 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
 
 const internalError = () => jsonResponse(500, { message: 'Internal Server Error' });
 
+/** The names this machine's loopback goes by; a Host header must be one of them with our port. */
+const LOOPBACK_NAMES = ['127.0.0.1', 'localhost', '[::1]'];
+
+/**
+ * A DNS-rebinding defence: a web page whose name the attacker re-points at 127.0.0.1 can make the
+ * browser send requests here, but they carry the attacker's name in Host. Only the loopback names
+ * with this gateway's port are served (the port may be left out only when it is 80, as HTTP allows).
+ */
+export function isLoopbackHost(host: string | undefined, port: number, extraName?: string): boolean {
+  if (host === undefined) return false;
+  const names = extraName === undefined ? LOOPBACK_NAMES : [...LOOPBACK_NAMES, extraName];
+  const value = host.toLowerCase();
+  return names.some((name) => value === `${name}:${port}` || (port === 80 && value === name));
+}
+
 export async function startGateway(options: GatewayOptions = {}): Promise<Gateway> {
   const host = options.host ?? '127.0.0.1';
   const region = options.region ?? 'us-east-1';
@@ -159,6 +174,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     notify: { functionName: 'notify', timeoutMs: 10_000, region, ...options.notifyFunction },
   };
   let handlers = options.handlers;
+  // Known once listening; requests only arrive after that.
+  let port = 0;
 
   async function dispatch(received: ReceivedRequest, route: RouteMatch & { target: Target }) {
     if (handlers === undefined) return jsonResponse(503, { message: 'Service Unavailable' });
@@ -181,6 +198,11 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   }
 
   async function respond(req: IncomingMessage, res: ServerResponse): Promise<ProxyResponse> {
+    if (!isLoopbackHost(req.headers.host, port, options.host)) {
+      req.resume();
+      res.setHeader('connection', 'close');
+      return jsonResponse(421, { message: 'Misdirected Request: use 127.0.0.1 or localhost with this port' });
+    }
     const target = req.url ?? '/';
     const rawPath = target.split('?')[0] ?? '/';
     const method = req.method ?? 'GET';
@@ -246,7 +268,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       resolve();
     });
   });
-  const port = (server.address() as AddressInfo).port;
+  port = (server.address() as AddressInfo).port;
   log(IAM_NOTICE);
 
   return {

@@ -298,3 +298,51 @@ describe('local gateway', () => {
     expect(calls).toHaveLength(1);
   });
 });
+
+/** A raw request with exactly this Host header (fetch would set its own). */
+function withHost(gw: Gateway, host: string | undefined, method = 'GET', path = '/orders/1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = host === undefined ? {} : { host };
+    const req = httpRequest({ host: '127.0.0.1', port: gw.port, method, path, headers, setHost: false }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('local gateway Host check (DNS rebinding)', () => {
+  it('serves the loopback names with its own port', async () => {
+    const { calls, handlers } = recordingHandlers();
+    const gw = await start(handlers);
+    for (const host of [`127.0.0.1:${gw.port}`, `localhost:${gw.port}`, `LocalHost:${gw.port}`, `[::1]:${gw.port}`]) {
+      expect({ host, status: await withHost(gw, host) }).toEqual({ host, status: 200 });
+    }
+    expect(calls).toHaveLength(4);
+  });
+
+  it('refuses any other name or port with 421 (and no Host at all), before a handler or the health route', async () => {
+    const { calls, handlers } = recordingHandlers();
+    const gw = await start(handlers);
+    const refused = [
+      `attacker.example:${gw.port}`,
+      // A name that resolves to 127.0.0.1 is how a rebinding page gets here.
+      `127.0.0.1.nip.io:${gw.port}`,
+      'attacker.example',
+      '127.0.0.1',
+      `127.0.0.1:${gw.port + 1}`,
+      `localhost.:${gw.port}`,
+      `127.0.0.1:${gw.port}@attacker.example`,
+    ];
+    for (const host of refused) {
+      expect({ host, status: await withHost(gw, host) }).toEqual({ host, status: 421 });
+      expect({ host, status: await withHost(gw, host, 'POST', '/notify/pay') }).toEqual({ host, status: 421 });
+    }
+    expect(await withHost(gw, `evil.example:${gw.port}`, 'GET', '/health')).toBe(421);
+    // Without Host, Node's HTTP server itself answers 400 (requireHostHeader).
+    expect(await withHost(gw, undefined)).toBe(400);
+    expect(calls).toHaveLength(0);
+    expect(logs.some((line) => line.includes('421'))).toBe(true);
+  });
+});
