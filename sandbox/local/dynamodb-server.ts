@@ -47,9 +47,9 @@ const INNER_PORT = 8000;
 const SOCKET_NAME = 'dynamodb.sock';
 
 /**
- * Runs inside the namespace (as `node -e`): brings up nothing itself (the shell before it ran
- * `ip link set lo up`), starts Java, and passes each connection on the Unix socket to Java's port.
- * Stops Java when told to stop or when the parent goes away (its stdin closes).
+ * Runs inside the namespace (as `node -e`, after the shell there brought its loopback up): starts
+ * Java and passes each connection on the Unix socket to Java's port. Stops Java when told to stop,
+ * or when the process that started it goes away (its stdin closes), so no JVM is left behind.
  */
 const BRIDGE_SOURCE = `
 const { spawn } = require('node:child_process');
