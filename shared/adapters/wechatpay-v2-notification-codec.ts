@@ -57,6 +57,11 @@ export class WechatPayV2NotificationCodec implements NotificationCodec {
     return { kind: 'trade', report };
   }
 
+  /** True when a rotated API key would explain the refusal: a well-formed signature that does not verify. */
+  mayBeRotatedKey(_notification: RawNotification, result: VerifiedNotification): boolean {
+    return result.kind === 'rejected' && /^notification signature does not verify/.test(result.reason);
+  }
+
   /** Kept with the stored notification: what proves who sent it. */
   auditHeaders(notification: RawNotification): Record<string, string> | undefined {
     return pickHeaders(notification.headers, AUDIT_HEADERS);

@@ -8,7 +8,7 @@ import {
 import { pickHeaders } from './notification-headers';
 import { isOutTradeNo } from '../wechatpay/core/trade-ids';
 import { apiV3KeyBytes } from '../wechatpay/v3/aead';
-import type { PlatformKeySource } from '../wechatpay/v3/key-ring';
+import { isCertificateSerial, isPublicKeyId, type PlatformKeySource } from '../wechatpay/v3/key-ring';
 import { MAX_NOTIFICATION_BYTES, notificationReply, parseV3Notification } from '../wechatpay/v3/notification';
 import { toDomainError } from './wechatpay-errors';
 import { isReportProblem, transactionToReport } from './wechatpay-v3-provider';
@@ -67,6 +67,20 @@ export class WechatPayV3NotificationCodec implements NotificationCodec {
       return rejected(`${report.code}: ${report.message}`, parsed.transaction.out_trade_no);
     }
     return { kind: 'trade', report };
+  }
+
+  /**
+   * True when a rotated key would explain the refusal, on a notification that looks like WeChat's: the
+   * signature does not verify, the resource does not decrypt, or the key is unknown under a serial in
+   * one of WeChat's formats. Garbage serials are not WeChat's, so they never prompt a reload.
+   */
+  mayBeRotatedKey(notification: RawNotification, result: VerifiedNotification): boolean {
+    if (result.kind !== 'rejected') return false;
+    if (/^signature refused \(bad_signature\)/.test(result.reason)) return true;
+    if (/^resource not decrypted:/.test(result.reason)) return true;
+    if (!/^signature refused \(unknown_serial\)/.test(result.reason)) return false;
+    const serial = notification.headers['wechatpay-serial'] ?? '';
+    return isPublicKeyId(serial) || isCertificateSerial(serial);
   }
 
   /** Kept with the stored notification: what proves who sent it. */

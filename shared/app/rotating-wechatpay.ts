@@ -15,17 +15,6 @@ import { createWechatPay, type NotifyCodec, type WechatPay } from './wechatpay-a
  * was tried leaks into the reply.
  */
 
-/** Refusals a rotated key explains (the codecs' wording); a stale timestamp or a bad envelope is not one. */
-const KEY_MISMATCH = [
-  /^signature refused \((bad_signature|unknown_serial)\)/,
-  /^resource not decrypted:/,
-  /^notification signature does not verify/,
-];
-
-function mayBeRotatedKey(result: VerifiedNotification): boolean {
-  return result.kind === 'rejected' && KEY_MISMATCH.some((pattern) => pattern.test(result.reason));
-}
-
 export async function createRotatingWechatPay(
   source: MerchantCredentialsSource,
   settings: Settings,
@@ -52,18 +41,21 @@ export async function createRotatingWechatPay(
     const tried = new Set<MerchantCredentials>();
     const attempt = async (credentials: MerchantCredentials) => {
       tried.add(credentials);
-      return (await build(credentials)).codecFor(raw).verify(raw);
+      const codec = (await build(credentials)).codecFor(raw);
+      const result = await codec.verify(raw);
+      return { result, rotatedKeyMayExplain: codec.mayBeRotatedKey?.(raw, result) ?? false };
     };
-    const first = await attempt(await source.current());
-    if (!mayBeRotatedKey(first)) return first;
+    const { result: first, rotatedKeyMayExplain } = await attempt(await source.current());
+    // A stale timestamp, a bad envelope or a serial in no format of WeChat's: no key explains it.
+    if (!rotatedKeyMayExplain) return first;
     const previous = source.previous();
     if (previous !== undefined && !tried.has(previous)) {
-      const result = await attempt(previous);
+      const { result } = await attempt(previous);
       if (result.kind === 'trade') return result;
     }
     const reloaded = await source.reload();
     if (!tried.has(reloaded)) {
-      const result = await attempt(reloaded);
+      const { result } = await attempt(reloaded);
       if (result.kind === 'trade') return result;
     }
     return first;

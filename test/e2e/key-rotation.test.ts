@@ -215,6 +215,30 @@ describe('key rotation, APIv3 key (encryption of v3 notifications) and WeChat Pa
     expect(await statusOf(tooLate)).toBe('PENDING');
   });
 
+  it('refusals no key explains (garbage serial, stale timestamp) read nothing; a PUB_KEY_ID_ one does', async () => {
+    const clock = new TestClock(T0);
+    const secret = new SecretStandIn(secretWith(OLD_V3_KEY));
+    const notify = warmContainer(secret, clock);
+    const outTradeNo = await pendingOrder();
+    const attacker = createPlatformIdentity();
+    for (const serial of ['FORGED', 'PUB_KEY_ID_x', 'z'.repeat(40), `${wechat.serial}00`]) {
+      const forged = signedNotification({
+        transaction: paidTransaction({ out_trade_no: outTradeNo }),
+        signer: { privateKey: attacker.privateKey, serial },
+        now: clock.now(),
+        apiV3Key: OLD_V3_KEY,
+      });
+      expect((await post(notify, forged.headers, forged.body)).statusCode).toBe(500);
+    }
+    const stale = v3Paid(outTradeNo, NEW_V3_KEY, new TestClock(T0 - 3_600_000));
+    expect((await post(notify, stale.headers, stale.body)).statusCode).toBe(500);
+    expect(secret.reads).toBe(1);
+    const unknownId = v3Paid(outTradeNo, OLD_V3_KEY, clock, createPlatformIdentity());
+    expect((await post(notify, unknownId.headers, unknownId.body)).statusCode).toBe(500);
+    expect(secret.reads).toBe(2);
+    expect(await statusOf(outTradeNo)).toBe('PENDING');
+  });
+
   it('a new WeChat Pay public key (new PUB_KEY_ID_) verifies after one reload', async () => {
     const clock = new TestClock(T0);
     const secret = new SecretStandIn(secretWith(OLD_V3_KEY));
