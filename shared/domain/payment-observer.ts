@@ -6,7 +6,7 @@ export interface UnverifiedDetail {
   apiVersion: 'v2' | 'v3';
   bodyBytes: number;
   bodySha256: string;
-  /** Whether its traces were stored (see FloodSampler); it is counted either way. */
+  /** Whether its traces were stored (see FloodSampler; a failed write is not retried); counted either way. */
   recorded: boolean;
   sourceIp?: string;
   /** The order number the sender wrote: a claim, never filed under that order. */

@@ -110,7 +110,7 @@ export class ReceiveNotification {
       bodyBytes: Buffer.byteLength(raw.body, 'utf8'),
       ...(raw.sourceIp === undefined ? {} : { sourceIp: raw.sourceIp }),
     };
-    const recorded = this.sampler.admit();
+    const recorded = this.sampler.admit() && (await this.keepTrace(trace));
     this.deps.observer.unverified(reason, {
       apiVersion,
       bodyBytes: trace.bodyBytes,
@@ -120,10 +120,23 @@ export class ReceiveNotification {
       ...(said.claimedOutTradeNo === undefined ? {} : { claimedOutTradeNo: said.claimedOutTradeNo }),
       ...(said.detail === undefined ? {} : { detail: said.detail.slice(0, MAX_DETAIL_CHARS) }),
     });
-    if (recorded) await this.deps.store.recordUnverified(trace);
     return said.claimedOutTradeNo === undefined
       ? { ok: false, refusal: 'unverified', reason }
       : { ok: false, refusal: 'unverified', reason, claimedOutTradeNo: said.claimedOutTradeNo };
+  }
+
+  /**
+   * Whether the trace was kept. A trace that could not be written is let go: nothing is owed to its
+   * sender, the metric counts it anyway, and a throttled trace partition under a flood must not look
+   * like a genuine notification lost (that failure fails the request, so WeChat retries, and alarms).
+   */
+  private async keepTrace(trace: UnverifiedNotification): Promise<boolean> {
+    try {
+      await this.deps.store.recordUnverified(trace);
+      return true;
+    } catch {
+      return false;
+    }
   }
 }
 

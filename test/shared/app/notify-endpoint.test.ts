@@ -10,7 +10,12 @@ import { createObservability, type Observability } from '#shared/app/observabili
 import type { NotifyCodec, WechatPay } from '#shared/app/wechatpay-adapters';
 import { METRIC_NOTIFICATIONS_NOT_STORED, METRIC_UNVERIFIED_NOTIFICATIONS } from '#shared/config/metric-names';
 import { loadSettings } from '#shared/config/settings';
-import type { NotificationRecord, RawNotification, VerifiedNotification } from '#shared/domain/ports';
+import type {
+  NotificationRecord,
+  RawNotification,
+  UnverifiedNotification,
+  VerifiedNotification,
+} from '#shared/domain/ports';
 import { ReceiveNotification, sha256 } from '#shared/domain/receive-notification';
 import { TradeReports } from '#shared/domain/trade-reports';
 import { MAX_NOTIFICATION_BYTES as V2_MAX_BYTES } from '#shared/wechatpay/v2/notification';
@@ -29,6 +34,12 @@ const SOURCE_IP = '198.51.100.23';
 
 class FailingStore extends InMemoryOrderStore {
   override async recordNotification(_record: NotificationRecord): Promise<void> {
+    throw Object.assign(new Error('throughput exceeded'), { name: 'ProvisionedThroughputExceededException' });
+  }
+}
+
+class ThrottledTraces extends InMemoryOrderStore {
+  override async recordUnverified(_record: UnverifiedNotification): Promise<void> {
     throw Object.assign(new Error('throughput exceeded'), { name: 'ProvisionedThroughputExceededException' });
   }
 }
@@ -177,6 +188,14 @@ describe('notify endpoint', () => {
       expect(body(reply)).toBe(v2Failure(UNAVAILABLE_REPLY));
       expect(metricCount(METRIC_NOTIFICATIONS_NOT_STORED)).toBe(1);
     });
+  });
+
+  it('lets a trace it cannot write go: the forgery is refused and counted, not taken for a lost one', async () => {
+    const throttled = new ThrottledTraces();
+    const reply = await notify(event('garbage'), throttled);
+    expect(body(reply)).toBe(v2Failure(REFUSED_REPLY));
+    expect(metricCount(METRIC_UNVERIFIED_NOTIFICATIONS)).toBe(1);
+    expect(metricCount(METRIC_NOTIFICATIONS_NOT_STORED)).toBe(0);
   });
 
   describe('v3', () => {
