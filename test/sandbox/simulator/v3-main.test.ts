@@ -146,6 +146,42 @@ describe('npm run simulator with WECHATPAY_API_VERSION=v3', () => {
     expect(output()).not.toContain(APIV3_KEY);
   });
 
+  it('signs under WECHATPAY_PUBLIC_KEY_ID; a WECHATPAY_PUBLIC_KEY of another pair stops the start', async () => {
+    const pem = (k: ReturnType<typeof generateKeyPairSync>) => ({
+      privateKey: k.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      publicKey: k.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+    });
+    const wechat = pem(generateKeyPairSync('rsa', { modulusLength: 2048 }));
+    const id = 'PUB_KEY_ID_0114232134912410000000000099';
+    const v3Env = {
+      WECHATPAY_API_VERSION: 'v3',
+      WECHATPAY_APIV3_KEY: APIV3_KEY,
+      WECHATPAY_CERT_SERIAL: V3_MERCHANT.serial,
+      WECHATPAY_PRIVATE_KEY: V3_MERCHANT.privateKeyPem,
+      WECHATPAY_PUBLIC_KEY_ID: id,
+    };
+    const good = spawnSimulator({
+      ...v3Env,
+      WECHATPAY_PUBLIC_KEY: wechat.publicKey,
+      SIMULATOR_PLATFORM_PRIVATE_KEY: wechat.privateKey,
+    });
+    const platform = await platformOf(await urlOf(good.child, good.output));
+    expect(platform.public_key_id).toBe(id);
+    expect(platform.public_key).toBe(wechat.publicKey);
+    good.child.kill('SIGTERM');
+    await once(good.child, 'exit');
+
+    const bad = spawnSimulator({
+      ...v3Env,
+      WECHATPAY_PUBLIC_KEY: wechat.publicKey,
+      SIMULATOR_PLATFORM_PRIVATE_KEY: pem(generateKeyPairSync('rsa', { modulusLength: 2048 })).privateKey,
+    });
+    const [code] = (await once(bad.child, 'exit')) as [number | null];
+    expect(code).toBe(1);
+    expect(bad.output()).toContain("SIMULATOR_PLATFORM_PRIVATE_KEY's public half is not WECHATPAY_PUBLIC_KEY");
+    expect(bad.output()).not.toContain('PRIVATE KEY-----');
+  });
+
   it('refuses to start with only some of the merchant’s v3 keys, naming the missing ones', async () => {
     const { child, output } = spawnSimulator({ WECHATPAY_API_VERSION: 'v3', WECHATPAY_APIV3_KEY: APIV3_KEY });
     const [code] = (await once(child, 'exit')) as [number | null];
