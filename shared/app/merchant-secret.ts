@@ -3,6 +3,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import {
   credentialsFromSettings,
   parseMerchantCredentials,
+  previousCredentials,
   type MerchantCredentials,
 } from '../config/merchant-credentials';
 import type { Settings } from '../config/settings';
@@ -19,15 +20,16 @@ export type SecretReader = (secretId: string) => Promise<string | undefined>;
  *   payments) and is tried again on the next call;
  * - `reload()` loads now, at most once per `minReloadIntervalMs` and one at a time: what a
  *   verification failure asks for, so forged notifications cannot turn into a stream of reads;
- * - `previous()`: when a load brings other keys, the ones they replace stay acceptable for
- *   KEY_ROTATION_OVERLAP_SECONDS (notifications WeChat signed before the switch, or a secret updated
- *   before WeChat was), then are dropped.
+ * - `previous()`: the keys just replaced, acceptable on notifications for KEY_ROTATION_OVERLAP_SECONDS
+ *   (deliveries WeChat signed or encrypted before the switch): those this container saw replaced by
+ *   a load, and those the secret itself records (previous* fields, from its rotatedAt), which a
+ *   container started after the rotation knows too.
  */
 export interface MerchantCredentialsSource {
   current(): Promise<MerchantCredentials>;
   reload(): Promise<MerchantCredentials>;
-  /** The credentials the current ones replaced, while the overlap lasts. */
-  previous(): MerchantCredentials | undefined;
+  /** The credentials the current ones replaced, while the overlap lasts; most recent first. */
+  previous(): MerchantCredentials[];
 }
 
 export interface MerchantCredentialsSourceOptions {
@@ -44,6 +46,10 @@ const KEY_FIELDS = ['apiKey', 'apiV3Key', 'privateKey', 'certSerial', 'publicKey
 
 function sameKeys(a: MerchantCredentials, b: MerchantCredentials): boolean {
   return a.apiVersion === b.apiVersion && KEY_FIELDS.every((field) => a[field] === b[field]);
+}
+
+function sameSecret(a: MerchantCredentials, b: MerchantCredentials): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
 }
 
 /**
@@ -65,6 +71,8 @@ export function merchantCredentialsSource(
   let replaced: { credentials: MerchantCredentials; until: number } | undefined;
   let inFlight: Promise<MerchantCredentials> | undefined;
   let lastReloadAt = Number.NEGATIVE_INFINITY;
+  // One object per recorded rotation, so what is built from it is built once.
+  const recorded = new WeakMap<MerchantCredentials, MerchantCredentials | undefined>();
 
   const load = async (): Promise<MerchantCredentials> => {
     if (secretId === undefined) return credentialsFromSettings(settings);
@@ -77,12 +85,14 @@ export function merchantCredentialsSource(
       .then((fresh) => {
         const now = clock.now().getTime();
         const before = loaded?.credentials;
-        if (before !== undefined && sameKeys(before, fresh)) {
-          // Same keys: the same object, so what was built from it is kept.
+        if (before !== undefined && sameSecret(before, fresh)) {
+          // Unchanged: the same object, so what was built from it is kept.
           loaded = { credentials: before, at: now };
           return before;
         }
-        if (before !== undefined && overlapMs > 0) replaced = { credentials: before, until: now + overlapMs };
+        if (before !== undefined && !sameKeys(before, fresh) && overlapMs > 0) {
+          replaced = { credentials: before, until: now + overlapMs };
+        }
         loaded = { credentials: fresh, at: now };
         return fresh;
       })
@@ -110,12 +120,16 @@ export function merchantCredentialsSource(
       return refresh();
     },
     previous() {
-      if (replaced === undefined) return undefined;
-      if (clock.now().getTime() >= replaced.until) {
-        replaced = undefined;
-        return undefined;
+      const now = clock.now().getTime();
+      if (replaced !== undefined && now >= replaced.until) replaced = undefined;
+      const list = replaced === undefined ? [] : [replaced.credentials];
+      const current = loaded?.credentials;
+      if (current?.rotatedAt !== undefined && now < Date.parse(current.rotatedAt) + overlapMs) {
+        if (!recorded.has(current)) recorded.set(current, previousCredentials(current));
+        const prior = recorded.get(current);
+        if (prior !== undefined) list.push(prior);
       }
-      return replaced.credentials;
+      return list;
     },
   };
 }

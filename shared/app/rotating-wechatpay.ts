@@ -48,8 +48,8 @@ export async function createRotatingWechatPay(
     const { result: first, rotatedKeyMayExplain } = await attempt(await source.current());
     // A stale timestamp, a bad envelope or a serial in no format of WeChat's: no key explains it.
     if (!rotatedKeyMayExplain) return first;
-    const previous = source.previous();
-    if (previous !== undefined && !tried.has(previous)) {
+    for (const previous of source.previous()) {
+      if (tried.has(previous)) continue;
       const { result } = await attempt(previous);
       if (result.kind === 'trade') return result;
     }

@@ -4,6 +4,10 @@ import { ConfigurationError } from '../domain/errors';
 import type { Settings } from './settings';
 
 const pem = z.string().includes('-----BEGIN', { message: 'must be a PEM block' });
+const apiV3Key = z
+  .string()
+  .refine((k) => Buffer.byteLength(k, 'utf8') === 32, 'the APIv3 key must be exactly 32 bytes');
+const PREVIOUS_FIELDS = ['previousApiKey', 'previousApiV3Key', 'previousPublicKey', 'previousPublicKeyId'] as const;
 
 /**
  * The merchant's WeChat Pay identity and keys. In AWS they come from one Secrets Manager secret
@@ -20,12 +24,19 @@ export const MerchantCredentialsSchema = z
       .string()
       .regex(/^[0-9A-Fa-f]{8,64}$/, 'a hex certificate serial')
       .optional(),
-    apiV3Key: z
-      .string()
-      .refine((k) => Buffer.byteLength(k, 'utf8') === 32, 'the APIv3 key must be exactly 32 bytes')
-      .optional(),
+    apiV3Key: apiV3Key.optional(),
     publicKey: pem.optional(),
     publicKeyId: z.string().startsWith('PUB_KEY_ID_').optional(),
+    /*
+     * A rotation, written into the secret so every container knows it (one started after the update
+     * too): the keys just replaced, still accepted on notifications until rotatedAt plus
+     * KEY_ROTATION_OVERLAP_SECONDS. Remove them afterwards; they are never used to call WeChat.
+     */
+    previousApiKey: z.string().length(32, 'the previous APIv2 key is 32 characters').optional(),
+    previousApiV3Key: apiV3Key.optional(),
+    previousPublicKey: pem.optional(),
+    previousPublicKeyId: z.string().startsWith('PUB_KEY_ID_').optional(),
+    rotatedAt: z.iso.datetime({ offset: true }).optional(),
   })
   .superRefine((c, ctx) => {
     if (c.apiVersion === 'v2' && c.apiKey === undefined) {
@@ -39,9 +50,45 @@ export const MerchantCredentialsSchema = z
         ctx.addIssue({ code: 'custom', path: ['publicKeyId'], message: 'publicKey and publicKeyId go together' });
       }
     }
+    if ((c.previousPublicKey === undefined) !== (c.previousPublicKeyId === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['previousPublicKeyId'],
+        message: 'previousPublicKey and previousPublicKeyId go together',
+      });
+    }
+    if (PREVIOUS_FIELDS.some((field) => c[field] !== undefined) && c.rotatedAt === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['rotatedAt'],
+        message: 'previous keys need rotatedAt (when they were replaced)',
+      });
+    }
   });
 
 export type MerchantCredentials = z.infer<typeof MerchantCredentialsSchema>;
+
+/**
+ * The credentials as they were before the rotation the secret records (previous* keys in place of
+ * the current ones), or undefined when it records none.
+ */
+export function previousCredentials(c: MerchantCredentials): MerchantCredentials | undefined {
+  if (!PREVIOUS_FIELDS.some((field) => c[field] !== undefined)) return undefined;
+  const {
+    previousApiKey,
+    previousApiV3Key,
+    previousPublicKey,
+    previousPublicKeyId,
+    rotatedAt: _rotatedAt,
+    ...current
+  } = c;
+  return {
+    ...current,
+    ...(previousApiKey === undefined ? {} : { apiKey: previousApiKey }),
+    ...(previousApiV3Key === undefined ? {} : { apiV3Key: previousApiV3Key }),
+    ...(previousPublicKey === undefined ? {} : { publicKey: previousPublicKey, publicKeyId: previousPublicKeyId }),
+  };
+}
 
 /** Never prints the keys: only which field broke which rule. */
 export function parseMerchantCredentials(value: unknown, source: string): MerchantCredentials {

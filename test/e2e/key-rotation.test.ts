@@ -133,6 +133,30 @@ describe('key rotation, APIv2 key (signature of v2 notifications)', () => {
     expect(await statusOf(tooLate)).toBe('PENDING');
   });
 
+  it('a container started after the rotation accepts the old key the secret records, for the overlap', async () => {
+    const clock = new TestClock(T0);
+    const secret = new SecretStandIn({
+      ...secretWith(NEW_KEY),
+      previousApiKey: OLD_KEY,
+      rotatedAt: clock.iso(),
+    });
+    const cold = warmContainer(secret, clock);
+    clock.advance(OVERLAP_SECONDS - 1);
+    const late = await pendingOrder();
+    const n1 = v2Paid(late, OLD_KEY);
+    expect(accepted(await post(cold, n1.headers, n1.body))).toBe(true);
+    expect(await statusOf(late)).toBe('PAID');
+    const current = await pendingOrder();
+    const n2 = v2Paid(current, NEW_KEY);
+    expect(accepted(await post(cold, n2.headers, n2.body))).toBe(true);
+
+    clock.advance(1);
+    const tooLate = await pendingOrder();
+    const n3 = v2Paid(tooLate, OLD_KEY);
+    expect(accepted(await post(cold, n3.headers, n3.body))).toBe(false);
+    expect(await statusOf(tooLate)).toBe('PENDING');
+  });
+
   it('forged signatures cause at most one secret read per reload interval', async () => {
     const clock = new TestClock(T0);
     const secret = new SecretStandIn(secretWith(OLD_KEY));

@@ -49,14 +49,45 @@ describe('merchantCredentialsSource', () => {
     const first = await credentials.current();
     clock.advance(300);
     expect(await credentials.current()).toBe(first);
-    expect(credentials.previous()).toBeUndefined();
+    expect(credentials.previous()).toEqual([]);
     state.text = secretWith(KEY_B);
     expect((await credentials.reload()).apiKey).toBe(KEY_B);
-    expect(credentials.previous()).toBe(first);
+    expect(credentials.previous()).toEqual([first]);
     clock.advance(599);
-    expect(credentials.previous()).toBe(first);
+    expect(credentials.previous()).toEqual([first]);
     clock.advance(1);
-    expect(credentials.previous()).toBeUndefined();
+    expect(credentials.previous()).toEqual([]);
+  });
+
+  it('serves the rotation the secret records (previous* keys) until rotatedAt plus the overlap', async () => {
+    const { clock, credentials } = source(
+      JSON.stringify({
+        ...JSON.parse(secretWith(KEY_B)),
+        previousApiKey: KEY_A,
+        rotatedAt: '2029-12-31T23:55:00Z',
+      }),
+    );
+    expect((await credentials.current()).apiKey).toBe(KEY_B);
+    const [prior, ...rest] = credentials.previous();
+    expect(rest).toEqual([]);
+    expect(prior?.apiKey).toBe(KEY_A);
+    expect(prior).not.toHaveProperty('previousApiKey');
+    // The same object each time, so it is built once.
+    expect(credentials.previous()[0]).toBe(prior);
+    clock.advance(299);
+    expect(credentials.previous()).toHaveLength(1);
+    clock.advance(1);
+    expect(credentials.previous()).toEqual([]);
+  });
+
+  it('refuses previous keys without rotatedAt, and half a previous public key', async () => {
+    for (const extra of [
+      { previousApiKey: KEY_A },
+      { previousPublicKeyId: 'PUB_KEY_ID_01', rotatedAt: '2030-01-01T00:00:00Z' },
+    ]) {
+      const { credentials } = source(JSON.stringify({ ...JSON.parse(secretWith(KEY_B)), ...extra }));
+      await expect(credentials.current()).rejects.toBeInstanceOf(ConfigurationError);
+    }
   });
 
   it('reloads one at a time and at most once per interval', async () => {
