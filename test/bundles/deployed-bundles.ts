@@ -10,8 +10,8 @@ const RUNNER = fileURLToPath(new URL('./lambda-runtime.ts', import.meta.url));
 /** Where `npm run synth` writes (cdk.json's "output") and the stack's name in infra/app.ts. */
 export const ASSEMBLY_DIR = join(REPO_ROOT, 'cdk.out');
 const STACK_NAME = 'WechatPayStack';
-/** Where `npm run node24` installs the registry's Node build for the Lambda's major (tools/node24). */
-const NODE24_DIR = join(REPO_ROOT, 'tools', 'node24');
+/** Where `npm run node24` installs the registry's Node build for the Lambda's major (.ci/node24). */
+const NODE24_DIR = join(REPO_ROOT, '.ci', 'node24');
 
 /** One function of the synthesized stack, with its bundle copied into a task root of its own. */
 export interface DeployedFunction {
@@ -121,7 +121,7 @@ export function removeTaskRoots(functions: Partial<Record<ServiceName, DeployedF
 
 /**
  * A Node binary of the runtime's major: LAMBDA_NODE (a path) if set, else the registry build that
- * `npm run node24` installs into tools/node24 (its own package, so its `node` never shadows the
+ * `npm run node24` installs into .ci/node24 (its own package, so its `node` never shadows the
  * project's Node in npm scripts), else this process's Node when it is that major already.
  */
 export function lambdaNode(runtime: string): string {
@@ -137,7 +137,7 @@ export function lambdaNode(runtime: string): string {
   }
   throw new Error(
     `no Node.js ${major} to run the bundles as ${runtime} does: run \`npm run node24\` ` +
-      '(installs it into tools/node24), or set LAMBDA_NODE to a Node ' +
+      '(installs it into .ci/node24), or set LAMBDA_NODE to a Node ' +
       major +
       ' binary',
   );
