@@ -1,6 +1,6 @@
 import * as z from 'zod';
-import { DEFAULT_RECONCILE_SCHEDULE, WECHATPAY_PRODUCTION_URL } from '#shared/config/settings';
-import { ValidationError } from '#shared/domain/errors';
+import { DEFAULT_RECONCILE_SCHEDULE, loadSettings, WECHATPAY_PRODUCTION_URL } from '#shared/config/settings';
+import { ConfigurationError, ValidationError } from '#shared/domain/errors';
 
 /**
  * Deploy-time choices, read from CDK context (`cdk.json` or `-c key=value`). None of them is a
@@ -14,6 +14,8 @@ export interface StackSettings {
   readonly reconcileSchedule: string;
   /** Subscribed by e-mail to the alarm topic when given. */
   readonly alarmEmail: string | undefined;
+  /** The handler variables set from TUNING_CONTEXT_KEYS (only those given), checked as the handlers check them. */
+  readonly handlerTuning: Readonly<Record<string, string>>;
 }
 
 /** The context keys read, so callers and docs name them the same way. */
@@ -22,6 +24,18 @@ export const CONTEXT_KEYS = {
   wechatpayBaseUrl: 'wechatpayBaseUrl',
   reconcileSchedule: 'reconcileSchedule',
   alarmEmail: 'alarmEmail',
+} as const;
+
+/**
+ * Handler settings a merchant may tune at deploy time (context key → the handlers' variable). Their
+ * defaults and rules live in shared/config/settings.ts, the one place the handlers read them.
+ */
+export const TUNING_CONTEXT_KEYS = {
+  credentialsTtlSeconds: 'CREDENTIALS_TTL_SECONDS',
+  keyRotationOverlapSeconds: 'KEY_ROTATION_OVERLAP_SECONDS',
+  dueIndexShards: 'DUE_INDEX_SHARDS',
+  sweepMaxRequeues: 'SWEEP_MAX_REQUEUES',
+  notifyAuditShards: 'NOTIFY_AUDIT_SHARDS',
 } as const;
 
 /** What each setting must be, for the error message (values are not echoed: one may be pasted wrongly). */
@@ -74,5 +88,27 @@ export function readStackSettings(context: (key: string) => unknown): StackSetti
     wechatpayBaseUrl: parsed.data.wechatpayBaseUrl,
     reconcileSchedule: parsed.data.reconcileSchedule,
     alarmEmail: parsed.data.alarmEmail,
+    handlerTuning: readHandlerTuning(context),
   };
+}
+
+/**
+ * The tuning values given, each checked by the handlers' own settings schema now, so a value a
+ * Lambda would refuse at its cold start fails the synthesis instead.
+ */
+function readHandlerTuning(context: (key: string) => unknown): Record<string, string> {
+  const tuning: Record<string, string> = {};
+  for (const [key, variable] of Object.entries(TUNING_CONTEXT_KEYS)) {
+    const value = context(key);
+    if (value === undefined || value === null || value === '') continue;
+    try {
+      if (typeof value !== 'string') throw new ConfigurationError('not a string');
+      loadSettings({ TABLE_NAME: 'synth-check', [variable]: value });
+    } catch (err) {
+      if (!(err instanceof ConfigurationError)) throw err;
+      throw new ValidationError(`CDK context "${key}" must be a whole number within ${variable}'s limits`, key);
+    }
+    tuning[variable] = value;
+  }
+  return tuning;
 }

@@ -52,6 +52,7 @@ export class WechatPayStack extends Stack {
       WECHATPAY_SECRET_ID: this.merchantSecret.secretId,
       WECHATPAY_BASE_URL: settings.wechatpayBaseUrl,
       RECONCILE_SCHEDULE: settings.reconcileSchedule,
+      ...settings.handlerTuning,
     };
     const withQueue = { ...common, QUEUE_URL: this.reconcileQueue.queue.queueUrl };
 

@@ -21,6 +21,8 @@ const context = {
   wechatpayBaseUrl: 'https://wechatpay-sim.example.com/',
   reconcileSchedule: '15,45,90',
   alarmEmail: 'payments-oncall@example.com',
+  keyRotationOverlapSeconds: '900',
+  dueIndexShards: '16',
   'aws:cdk:bundling-stacks': [],
 };
 
@@ -47,7 +49,10 @@ describe('stack configured by context', () => {
         WECHATPAY_SECRET_ID: 'prod/wechatpay/merchant',
         WECHATPAY_BASE_URL: 'https://wechatpay-sim.example.com',
         RECONCILE_SCHEDULE: '15,45,90',
+        KEY_ROTATION_OVERLAP_SECONDS: '900',
+        DUE_INDEX_SHARDS: '16',
       });
+      expect(env).not.toHaveProperty('SWEEP_MAX_REQUEUES');
     }
   });
 

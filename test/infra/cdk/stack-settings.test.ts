@@ -22,6 +22,7 @@ describe('stack settings from CDK context', () => {
       wechatpayBaseUrl: WECHATPAY_PRODUCTION_URL,
       reconcileSchedule: DEFAULT_RECONCILE_SCHEDULE,
       alarmEmail: undefined,
+      handlerTuning: {},
     });
     expect(WECHATPAY_PRODUCTION_URL).toBe('https://api.mch.weixin.qq.com');
     expect(DEFAULT_RECONCILE_SCHEDULE).toBe('30,60,120,300,600,900');
@@ -70,5 +71,23 @@ describe('stack settings from CDK context', () => {
   it('never echo the refused value (it may be a pasted credential)', () => {
     const pasted = '{"apiKey":"0123456789abcdef0123456789abcdef"}';
     expect(refusal({ merchantSecretArn: pasted }).message).not.toContain('0123456789abcdef');
+  });
+
+  it('hand the tuning values given to the handlers under their variable names', () => {
+    expect(
+      from({ keyRotationOverlapSeconds: '600', dueIndexShards: '16', sweepMaxRequeues: '' }).handlerTuning,
+    ).toEqual({
+      KEY_ROTATION_OVERLAP_SECONDS: '600',
+      DUE_INDEX_SHARDS: '16',
+    });
+  });
+
+  it.each([
+    [{ dueIndexShards: '0' }, 'dueIndexShards'],
+    [{ dueIndexShards: '33' }, 'dueIndexShards'],
+    [{ keyRotationOverlapSeconds: 'an hour' }, 'keyRotationOverlapSeconds'],
+    [{ notifyAuditShards: 16 }, 'notifyAuditShards'],
+  ])('refuse a tuning value the handlers would refuse at cold start: %o', (context, key) => {
+    expect(refusal(context).field).toBe(key);
   });
 });

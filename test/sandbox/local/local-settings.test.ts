@@ -57,6 +57,25 @@ describe('parseLocalStartSettings', () => {
     expect(s.handlerEnv).toEqual({ WECHATPAY_API_VERSION: 'v2', RECONCILE_SCHEDULE: '5,10' });
   });
 
+  it('passes the hardening settings through to the handlers', () => {
+    const tuning = {
+      SWEEP_MAX_REQUEUES: '3',
+      DUE_INDEX_SHARDS: '4',
+      NOTIFY_AUDIT_SHARDS: '2',
+      CREDENTIALS_TTL_SECONDS: '60',
+      KEY_ROTATION_OVERLAP_SECONDS: '120',
+    };
+    const { handlerEnv } = parseLocalStartSettings(tuning, defaults);
+    expect(handlerEnv).toEqual(tuning);
+    expect(loadSettings({ TABLE_NAME: 'orders', ...handlerEnv })).toMatchObject({
+      SWEEP_MAX_REQUEUES: 3,
+      DUE_INDEX_SHARDS: 4,
+      NOTIFY_AUDIT_SHARDS: 2,
+      CREDENTIALS_TTL_SECONDS: 60,
+      KEY_ROTATION_OVERLAP_SECONDS: 120,
+    });
+  });
+
   it('names each bad variable and never echoes a value', () => {
     const secret = 'this-api-key-must-not-leak';
     let error: unknown;
