@@ -40,8 +40,9 @@ export class WechatPayStack extends Stack {
 
     this.merchantSecret = new MerchantSecret(this, 'MerchantSecret', { secretNameOrArn: settings.merchantSecret });
     this.ordersTable = new OrdersTable(this, 'OrdersTable');
-    // A WeChat call is at most three 5-second attempts with backoff (about 16 s); the orders API
-    // must answer within API Gateway's 30 s, and a reconcile check may make two such calls.
+    // The orders API must answer within API Gateway's 30 s. WeChat calls are bounded by the invocation
+    // (shared/app/invocation-deadline.ts): they stop 3 s before its end, so a check that needs more
+    // calls than fit is re-scheduled rather than timed out.
     const wechatCallerTimeout = Duration.seconds(25);
     const reconcileTimeout = wechatCallerTimeout;
     this.reconcileQueue = new ReconcileQueue(this, 'ReconcileQueue', { consumerTimeout: reconcileTimeout });
