@@ -1,14 +1,13 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 
-import { startLocalStack } from '#sandbox/local/stack';
 import { SANDBOX_MERCHANT } from '#sandbox/simulator/sandbox-merchant';
 import { signWechatpayMessage } from '#shared/wechatpay/v3/testing/wechat-messages';
 import { paidNotificationFields, signedV2Notification } from '#test/helpers/wechatpay-v2';
 import { classifyDynamoDb, withConsumedCapacity } from './aws-classify';
 import { type CountingProxy, startCountingProxy, type Tally } from './counting-proxy';
 import { runPool } from './load';
-import { type LocalServers, startLocalServers } from './local-servers';
+import { type LocalServers, startBenchStack, startLocalServers } from './local-servers';
 import { runPrefix } from './seed-orders';
 
 /**
@@ -114,17 +113,9 @@ export async function runForgedNotifications(
   try {
     for (const apiVersion of ['v2', 'v3'] as const) {
       const name = `bench-forged-${apiVersion}-${prefix.toLowerCase()}`;
-      const stack = await startLocalStack({
+      const stack = await startBenchStack(servers, name, options.log, {
         dynamodbEndpoint: proxy.url,
-        sqsEndpoint: servers.sqsEndpoint,
-        tableName: name,
-        queueName: name,
-        port: 0,
-        simulatorPort: 0,
-        sweepIntervalMs: 0,
-        merchant: SANDBOX_MERCHANT,
         env: apiVersion === 'v3' ? { WECHATPAY_API_VERSION: 'v3', LOG_LEVEL: 'ERROR' } : { LOG_LEVEL: 'ERROR' },
-        log: options.log,
       });
       try {
         const serial = stack.settings.WECHATPAY_PUBLIC_KEY_ID ?? 'PUB_KEY_ID_0000000000000000000000000000000000';

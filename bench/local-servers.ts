@@ -32,9 +32,15 @@ export async function startLocalServers(): Promise<LocalServers> {
  * The sweep's timer is off: the sweep runs on a schedule whatever the traffic, and would only add
  * noise to what is timed.
  */
-export function startBenchStack(servers: LocalServers, name: string, log: (line: string) => void): Promise<LocalStack> {
+export function startBenchStack(
+  servers: LocalServers,
+  name: string,
+  log: (line: string) => void,
+  /** A DynamoDB endpoint in front of the servers' own (a counting proxy), and handler settings. */
+  options: { dynamodbEndpoint?: string; env?: Record<string, string> } = {},
+): Promise<LocalStack> {
   return startLocalStack({
-    dynamodbEndpoint: servers.dynamodbEndpoint,
+    dynamodbEndpoint: options.dynamodbEndpoint ?? servers.dynamodbEndpoint,
     sqsEndpoint: servers.sqsEndpoint,
     tableName: name,
     queueName: name,
@@ -42,6 +48,7 @@ export function startBenchStack(servers: LocalServers, name: string, log: (line:
     simulatorPort: 0,
     sweepIntervalMs: 0,
     merchant: SANDBOX_MERCHANT,
+    ...(options.env ? { env: options.env } : {}),
     log,
   });
 }
