@@ -63,6 +63,8 @@ export function createDependencies(settings: Settings, overrides: DependencyOver
   let scheduler = overrides.scheduler;
   const credentials = merchantCredentialsSource(settings, {
     clock,
+    onStale: (detail) =>
+      observability.logger.warn('merchant secret not read; serving the credentials held', { ...detail }),
     ...(overrides.readSecret === undefined ? {} : { readSecret: overrides.readSecret }),
   });
   const wechatPay = memo(() => createRotatingWechatPay(credentials, settings, clock));

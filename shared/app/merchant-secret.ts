@@ -1,4 +1,8 @@
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  GetSecretValueCommand,
+  SecretsManagerClient,
+  type SecretsManagerClientConfig,
+} from '@aws-sdk/client-secrets-manager';
 
 import {
   credentialsFromSettings,
@@ -15,9 +19,14 @@ export type SecretReader = (secretId: string) => Promise<string | undefined>;
 
 /**
  * The merchant's credentials as a warm container sees them through a key rotation:
- * - `current()` serves what was loaded less than CREDENTIALS_TTL_SECONDS ago, else loads again; a
- *   failed load keeps serving the last good credentials (a Secrets Manager hiccup must not stop
- *   payments) and is tried again on the next call;
+ * - `current()` waits only for the very first load (bounded by the reader's own timeout). After that
+ *   it always answers at once with what it holds: once that is CREDENTIALS_TTL_SECONDS old, the call
+ *   also starts one read in the background, whose result serves the calls after it. A slow or failing
+ *   Secrets Manager must not stop payments, nor hold each request for its timeout: a failed read keeps
+ *   the last good credentials, is reported (onStale), and the next background read waits out a
+ *   back-off (REFRESH_BACKOFF_MS, doubling up to REFRESH_BACKOFF_MAX_MS) instead of every call
+ *   asking again. Stale keys are safe to serve for longer: a rotation WeChat already uses shows as a
+ *   verification failure, which asks for `reload()`;
  * - `reload()` loads now, at most once per `minReloadIntervalMs` and one at a time: what a
  *   verification failure asks for, so forged notifications cannot turn into a stream of reads;
  * - `previous()`: the keys just replaced, acceptable on notifications for KEY_ROTATION_OVERLAP_SECONDS
@@ -37,9 +46,26 @@ export interface MerchantCredentialsSourceOptions {
   readSecret?: SecretReader;
   /** Default 30 s: a genuine rotation needs one reload; a flood of forgeries gets no more than this. */
   minReloadIntervalMs?: number;
+  /** Told of each failed read while the credentials loaded before stay in use; never given a key. */
+  onStale?: (detail: StaleCredentials) => void;
+}
+
+/** Why credentials older than the TTL are still served, for the log. */
+export interface StaleCredentials {
+  /** The failure's name and message (Secrets Manager's or the secret's validation, which names no value). */
+  error: string;
+  /** Failed reads in a row. */
+  failures: number;
+  /** How old the credentials in use are. */
+  ageSeconds: number;
+  /** When the next background read may start. */
+  retryInSeconds: number;
 }
 
 export const DEFAULT_MIN_RELOAD_INTERVAL_MS = 30_000;
+/** The wait after a first failed background read; it doubles with each failure in a row, up to the max. */
+export const REFRESH_BACKOFF_MS = 30_000;
+export const REFRESH_BACKOFF_MAX_MS = 300_000;
 
 /** The fields that change in a rotation; the identity (appid, mchid) does not. */
 const KEY_FIELDS = ['apiKey', 'apiV3Key', 'privateKey', 'certSerial', 'publicKey', 'publicKeyId'] as const;
@@ -66,11 +92,14 @@ export function merchantCredentialsSource(
   const ttlMs = settings.CREDENTIALS_TTL_SECONDS * 1000;
   const overlapMs = settings.KEY_ROTATION_OVERLAP_SECONDS * 1000;
   const minReloadIntervalMs = options.minReloadIntervalMs ?? DEFAULT_MIN_RELOAD_INTERVAL_MS;
+  const onStale = options.onStale ?? (() => undefined);
 
   let loaded: { credentials: MerchantCredentials; at: number } | undefined;
   let replaced: { credentials: MerchantCredentials; until: number } | undefined;
   let inFlight: Promise<MerchantCredentials> | undefined;
   let lastReloadAt = Number.NEGATIVE_INFINITY;
+  let failures = 0;
+  let nextRefreshAt = Number.NEGATIVE_INFINITY;
   // One object per recorded rotation, so what is built from it is built once.
   const recorded = new WeakMap<MerchantCredentials, MerchantCredentials | undefined>();
 
@@ -84,6 +113,8 @@ export function merchantCredentialsSource(
     inFlight ??= load()
       .then((fresh) => {
         const now = clock.now().getTime();
+        failures = 0;
+        nextRefreshAt = Number.NEGATIVE_INFINITY;
         const before = loaded?.credentials;
         if (before !== undefined && sameSecret(before, fresh)) {
           // Unchanged: the same object, so what was built from it is kept.
@@ -97,9 +128,19 @@ export function merchantCredentialsSource(
         return fresh;
       })
       .catch((error: unknown) => {
-        // The last good credentials stay in use; the next call tries again.
-        if (loaded !== undefined) return loaded.credentials;
-        throw error;
+        // Without credentials there is nothing to serve: the caller fails, and the next one tries again.
+        if (loaded === undefined) throw error;
+        const now = clock.now().getTime();
+        failures += 1;
+        const backoffMs = Math.min(REFRESH_BACKOFF_MS * 2 ** (failures - 1), REFRESH_BACKOFF_MAX_MS);
+        nextRefreshAt = now + backoffMs;
+        onStale({
+          error: error instanceof Error ? `${error.name}: ${error.message}` : 'unknown failure',
+          failures,
+          ageSeconds: Math.round((now - loaded.at) / 1000),
+          retryInSeconds: backoffMs / 1000,
+        });
+        return loaded.credentials;
       })
       .finally(() => {
         inFlight = undefined;
@@ -109,8 +150,13 @@ export function merchantCredentialsSource(
 
   return {
     async current() {
-      if (loaded !== undefined && clock.now().getTime() - loaded.at < ttlMs) return loaded.credentials;
-      return refresh();
+      if (loaded === undefined) return refresh();
+      const now = clock.now().getTime();
+      if (now - loaded.at >= ttlMs && inFlight === undefined && now >= nextRefreshAt) {
+        // Never rejects once credentials are loaded: a failure is reported and backed off in refresh().
+        void refresh();
+      }
+      return loaded.credentials;
     },
     async reload() {
       if (inFlight) return inFlight;
@@ -134,10 +180,31 @@ export function merchantCredentialsSource(
   };
 }
 
-function secretsManagerReader(settings: Settings): SecretReader {
+/** One attempt's budget against Secrets Manager (the whole request, connection included). */
+export const SECRET_READ_TIMEOUT_MS = 2_000;
+/** Two attempts: one retry absorbs a blip; more would hold a first load past what a request can wait. */
+const SECRET_READ_MAX_ATTEMPTS = 2;
+
+export interface SecretsManagerReaderOptions extends Pick<SecretsManagerClientConfig, 'endpoint' | 'credentials'> {
+  /** Per attempt; SECRET_READ_TIMEOUT_MS unless a test needs it shorter. */
+  timeoutMs?: number;
+}
+
+/**
+ * Reads the secret from Secrets Manager, each attempt bounded: without a request timeout the SDK waits
+ * on a silent connection indefinitely, and without throwOnRequestTimeout it only warns when the
+ * timeout passes. The first load of a cold container waits for this, at most about two attempts.
+ */
+export function secretsManagerReader(settings: Settings, options: SecretsManagerReaderOptions = {}): SecretReader {
+  const { timeoutMs = SECRET_READ_TIMEOUT_MS, ...connection } = options;
   let client: SecretsManagerClient | undefined;
   return async (secretId) => {
-    client ??= new SecretsManagerClient({ region: settings.AWS_REGION });
+    client ??= new SecretsManagerClient({
+      region: settings.AWS_REGION,
+      ...connection,
+      maxAttempts: SECRET_READ_MAX_ATTEMPTS,
+      requestHandler: { connectionTimeout: timeoutMs, requestTimeout: timeoutMs, throwOnRequestTimeout: true },
+    });
     return (await client.send(new GetSecretValueCommand({ SecretId: secretId }))).SecretString;
   };
 }
