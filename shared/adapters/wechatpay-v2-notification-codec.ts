@@ -32,14 +32,16 @@ export class WechatPayV2NotificationCodec implements NotificationCodec {
   async verify(notification: RawNotification): Promise<VerifiedNotification> {
     const parsed = parseV2Notification(notification.body, this.#apiKey, this.#maxBytes);
     if (!parsed.ok) {
+      // Past the signature, the refusal is of WeChat's own message.
+      const kind = parsed.signed ? 'unusable' : 'rejected';
       return parsed.outTradeNo === undefined
-        ? { kind: 'rejected', reason: parsed.reason }
-        : { kind: 'rejected', reason: parsed.reason, outTradeNo: parsed.outTradeNo };
+        ? { kind, reason: parsed.reason }
+        : { kind, reason: parsed.reason, outTradeNo: parsed.outTradeNo };
     }
     const n = parsed.notification;
     const currency = currencyOf(n.fee_type);
     if (currency === undefined) {
-      return { kind: 'rejected', reason: `unsupported fee_type ${n.fee_type}`, outTradeNo: n.out_trade_no };
+      return { kind: 'unusable', reason: `unsupported fee_type ${n.fee_type}`, outTradeNo: n.out_trade_no };
     }
     const report: TradeReport = {
       outTradeNo: n.out_trade_no,

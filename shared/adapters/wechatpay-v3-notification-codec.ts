@@ -61,10 +61,11 @@ export class WechatPayV3NotificationCodec implements NotificationCodec {
       now: this.clock.now(),
       maxBytes: this.maxBodyBytes,
     });
-    if (!parsed.ok) return rejected(parsed.reason, parsed.outTradeNo);
+    // Past the signature, the refusal is of WeChat's own message.
+    if (!parsed.ok) return refused(parsed.signed ? 'unusable' : 'rejected', parsed.reason, parsed.outTradeNo);
     const report = transactionToReport(parsed.transaction);
     if (isReportProblem(report)) {
-      return rejected(`${report.code}: ${report.message}`, parsed.transaction.out_trade_no);
+      return refused('unusable', `${report.code}: ${report.message}`, parsed.transaction.out_trade_no);
     }
     return { kind: 'trade', report };
   }
@@ -75,9 +76,9 @@ export class WechatPayV3NotificationCodec implements NotificationCodec {
    * one of WeChat's formats. Garbage serials are not WeChat's, so they never prompt a reload.
    */
   mayBeRotatedKey(notification: RawNotification, result: VerifiedNotification): boolean {
-    if (result.kind !== 'rejected') return false;
+    if (result.kind === 'trade') return false;
+    if (result.kind === 'unusable') return /^resource not decrypted:/.test(result.reason);
     if (/^signature refused \(bad_signature\)/.test(result.reason)) return true;
-    if (/^resource not decrypted:/.test(result.reason)) return true;
     if (!/^signature refused \(unknown_serial\)/.test(result.reason)) return false;
     const serial = notification.headers['wechatpay-serial'] ?? '';
     return isPublicKeyId(serial) || isCertificateSerial(serial);
@@ -93,7 +94,7 @@ export class WechatPayV3NotificationCodec implements NotificationCodec {
   }
 }
 
-function rejected(reason: string, outTradeNo: string | undefined): VerifiedNotification {
-  // Only a well-formed order number is worth filing the rejection under.
-  return isOutTradeNo(outTradeNo) ? { kind: 'rejected', reason, outTradeNo } : { kind: 'rejected', reason };
+function refused(kind: 'rejected' | 'unusable', reason: string, outTradeNo: string | undefined): VerifiedNotification {
+  // Only a well-formed order number is worth filing the refusal under.
+  return isOutTradeNo(outTradeNo) ? { kind, reason, outTradeNo } : { kind, reason };
 }

@@ -214,8 +214,13 @@ export interface RawNotification {
 }
 
 /**
- * `reason` is the codec's own wording (for the log); `code`, when the caller classified it, is what
- * is stored and counted.
+ * What a codec made of a notification. `reason` is the codec's own wording (for the log).
+ * - trade: proven WeChat's and read.
+ * - unusable: proven WeChat's (the signature verified) but not usable here: an event we do not
+ *   handle, a resource our key does not decrypt, a currency or fields we cannot read. WeChat's own
+ *   message, so it is kept and alarmed on like a refused report; `outTradeNo` when it names one.
+ * - rejected: not proven WeChat's; `code`, when the caller classified it, is what is stored and
+ *   counted, and `outTradeNo` is only what the sender claims.
  */
 export type VerifiedNotification =
   | { kind: 'trade'; report: TradeReport }
@@ -226,6 +231,7 @@ export type VerifiedNotification =
  * the endpoint's business, not the domain's.
  */
 export interface NotificationCodec {
+  | { kind: 'unusable'; reason: string; outTradeNo?: string }
   readonly apiVersion: 'v2' | 'v3';
   verify(notification: RawNotification): Promise<VerifiedNotification>;
   /** The headers worth keeping with the stored notification (those that carry its signature). */

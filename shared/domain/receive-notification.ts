@@ -28,13 +28,22 @@ export interface ReceiveNotificationDeps {
  * What the endpoint answers: ok only once the notification and its effect are durably stored.
  * - unverified: not proven WeChat's; `claimedOutTradeNo` is what the sender wrote, worth nothing.
  * - refused: WeChat's own words, refused by the domain (foreign merchant, amount, unknown order).
+ * - unusable: WeChat's own words (the signature verified) that could not be read as a trade; kept
+ *   and reported like a refused report, under the order it names when that order is ours.
  */
 export type NotificationOutcome =
   | { ok: true; outcome: ApplyOutcome }
   | { ok: false; refusal: 'unverified'; reason: UnverifiedReason; claimedOutTradeNo?: string }
-  | { ok: false; refusal: 'refused'; reason: RejectionReason; outTradeNo: string };
+  | { ok: false; refusal: 'refused'; reason: RejectionReason; outTradeNo: string }
+  | { ok: false; refusal: 'unusable'; reason: typeof UNUSABLE_NOTIFICATION; outTradeNo?: string };
 
-/** Longest codec wording passed on to the log: a parser's message may quote the sender at length. */
+/**
+ * The reason code of a notification proven WeChat's that could not be read as a trade: one code, so
+ * the metric and alarm stay a closed list; the codec's wording is kept with the stored body.
+ */
+export const UNUSABLE_NOTIFICATION = 'UNUSABLE_NOTIFICATION';
+
+/** Longest codec wording passed on (log, stored reason): a parser's message may quote the body at length. */
 const MAX_DETAIL_CHARS = 200;
 
 /**
@@ -57,6 +66,7 @@ export class ReceiveNotification {
         claimedOutTradeNo: verified.outTradeNo,
       });
     }
+    if (verified.kind === 'unusable') return this.refuseUnusable(codec, raw, verified);
     const report = verified.report;
     const record: NotificationRecord = {
       id: this.deps.newId(),
@@ -81,6 +91,41 @@ export class ReceiveNotification {
     // An applied change stored its notification in the same write; any other is stored now, before the reply.
     if (outcome.kind !== 'applied') await store.recordNotification(record);
     return { ok: true, outcome };
+  }
+
+  /**
+   * WeChat's own message (its signature verified) that cannot be applied: an unknown event, a resource
+   * our APIv3 key does not decrypt, an unsupported currency, missing fields. Likely our configuration
+   * or WeChat's protocol changed, so it is stored whole, like a refused report (under its order when
+   * that order is ours, else apart), and reported to alarm at once. WeChat retries on the refusal.
+   */
+  private async refuseUnusable(
+    codec: NotificationCodec,
+    raw: RawNotification,
+    verified: { reason: string; outTradeNo?: string },
+  ): Promise<NotificationOutcome> {
+    const { store, clock, observer } = this.deps;
+    const named = verified.outTradeNo;
+    // An order number that is not ours is filed apart, so a later order with that number starts clean.
+    const outTradeNo = named !== undefined && (await store.get(named)) !== undefined ? named : undefined;
+    observer.rejected(UNUSABLE_NOTIFICATION, {
+      ...(named === undefined ? {} : { outTradeNo: named }),
+      source: 'notify',
+    });
+    await store.recordNotification({
+      id: this.deps.newId(),
+      bodySha256: sha256(raw.body),
+      receivedAt: clock.now().toISOString(),
+      apiVersion: codec.apiVersion,
+      body: raw.body,
+      headers: codec.auditHeaders(raw),
+      outTradeNo,
+      outcome: 'rejected',
+      reason: `${UNUSABLE_NOTIFICATION}: ${verified.reason.slice(0, MAX_DETAIL_CHARS)}`,
+    });
+    return named === undefined
+      ? { ok: false, refusal: 'unusable', reason: UNUSABLE_NOTIFICATION }
+      : { ok: false, refusal: 'unusable', reason: UNUSABLE_NOTIFICATION, outTradeNo: named };
   }
 
   /**

@@ -28,14 +28,26 @@ export interface V2PaymentNotification extends PaymentFields {
   raw: Fields;
 }
 
+/**
+ * A refusal says whether the signature had verified: `signed: true` is WeChat's own message that
+ * cannot be used (a caller keeps it and alarms); without it, the notification is not proven WeChat's.
+ */
 export type V2NotificationResult =
-  { ok: true; notification: V2PaymentNotification } | { ok: false; reason: string; outTradeNo?: string };
+  { ok: true; notification: V2PaymentNotification } | { ok: false; reason: string; outTradeNo?: string; signed?: true };
 
 function reject(reason: string, fields?: Fields): V2NotificationResult {
   const outTradeNo = fields?.out_trade_no;
   // Only a well-formed order number is worth filing the rejection under.
   if (isOutTradeNo(outTradeNo)) return { ok: false, reason, outTradeNo };
   return { ok: false, reason };
+}
+
+/** A refusal of a notification whose signature verified. */
+function unusable(reason: string, fields?: Fields): V2NotificationResult {
+  const outTradeNo = fields?.out_trade_no;
+  return isOutTradeNo(outTradeNo)
+    ? { ok: false, reason, outTradeNo, signed: true }
+    : { ok: false, reason, signed: true };
 }
 
 /** Parses and verifies a v2 payment notification body; never throws for bad input. */
@@ -58,21 +70,21 @@ export function parseV2Notification(
   if (!verifyV2(fields, apiKey)) return reject('notification signature does not verify', fields);
 
   if (fields.return_code !== 'SUCCESS') {
-    return reject(
+    return unusable(
       `return_code ${fields.return_code ?? 'missing'}${fields.return_msg ? `: ${fields.return_msg}` : ''}`,
       fields,
     );
   }
   const resultCode = fields.result_code;
   if (resultCode !== 'SUCCESS' && resultCode !== 'FAIL')
-    return reject(`result_code ${resultCode ?? 'missing'}`, fields);
+    return unusable(`result_code ${resultCode ?? 'missing'}`, fields);
   for (const key of ['appid', 'mch_id', 'out_trade_no'] as const) {
-    if (!fields[key]) return reject(`notification lacks ${key}`, fields);
+    if (!fields[key]) return unusable(`notification lacks ${key}`, fields);
   }
-  if (!isOutTradeNo(fields.out_trade_no)) return reject('notification has a malformed out_trade_no');
+  if (!isOutTradeNo(fields.out_trade_no)) return unusable('notification has a malformed out_trade_no');
 
   const payment = readPaymentFields(fields);
-  if ('badAmount' in payment) return reject(`${payment.badAmount} is not an integer amount`, fields);
+  if ('badAmount' in payment) return unusable(`${payment.badAmount} is not an integer amount`, fields);
 
   const n: V2PaymentNotification = {
     result_code: resultCode,
@@ -87,7 +99,7 @@ export function parseV2Notification(
   if (fields.err_code_des) n.err_code_des = fields.err_code_des;
   if (resultCode === 'SUCCESS') {
     const missing = missingPaymentFact(n);
-    if (missing !== undefined) return reject(`paid notification lacks ${missing}`, fields);
+    if (missing !== undefined) return unusable(`paid notification lacks ${missing}`, fields);
   }
   return { ok: true, notification: n };
 }

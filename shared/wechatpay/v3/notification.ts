@@ -32,8 +32,12 @@ export const notificationEnvelopeSchema = z.object({
   }),
 });
 
+/**
+ * A refusal says whether the signature had verified: `signed: true` is WeChat's own message that
+ * cannot be used (a caller keeps it and alarms); without it, the notification is not proven WeChat's.
+ */
 export type V3NotificationResult =
-  { ok: true; transaction: V3Transaction } | { ok: false; reason: string; outTradeNo?: string };
+  { ok: true; transaction: V3Transaction } | { ok: false; reason: string; outTradeNo?: string; signed?: true };
 
 export interface V3NotificationOptions {
   /** The 32-byte APIv3 key (see apiV3KeyBytes). */
@@ -47,6 +51,13 @@ export interface V3NotificationOptions {
 function reject(reason: string, outTradeNo?: string): V3NotificationResult {
   // Only a well-formed order number is worth filing the rejection under.
   return isOutTradeNo(outTradeNo) ? { ok: false, reason, outTradeNo } : { ok: false, reason };
+}
+
+/** A refusal of a notification whose signature verified. */
+function unusable(reason: string, outTradeNo?: string): V3NotificationResult {
+  return isOutTradeNo(outTradeNo)
+    ? { ok: false, reason, outTradeNo, signed: true }
+    : { ok: false, reason, signed: true };
 }
 
 /** Verifies and reads a v3 payment notification; never throws for bad input. */
@@ -64,20 +75,20 @@ export async function parseV3Notification(
   if (!check.ok) return reject(`signature refused (${check.failure}): ${check.message}`);
 
   const envelope = notificationEnvelopeSchema.safeParse(parseJson(notification.body));
-  if (!envelope.success) return reject(`not a v3 notification envelope: ${firstIssue(envelope.error)}`);
+  if (!envelope.success) return unusable(`not a v3 notification envelope: ${firstIssue(envelope.error)}`);
   const { event_type: eventType, resource } = envelope.data;
-  if (eventType !== TRANSACTION_SUCCESS_EVENT) return reject(`unsupported event_type ${eventType}`);
-  if (resource.original_type !== 'transaction') return reject(`unsupported original_type ${resource.original_type}`);
+  if (eventType !== TRANSACTION_SUCCESS_EVENT) return unusable(`unsupported event_type ${eventType}`);
+  if (resource.original_type !== 'transaction') return unusable(`unsupported original_type ${resource.original_type}`);
 
   let plaintext: string;
   try {
     plaintext = decryptResource(resource, options.apiV3Key);
   } catch (error) {
-    return reject(`resource not decrypted: ${error instanceof Error ? error.message : String(error)}`);
+    return unusable(`resource not decrypted: ${error instanceof Error ? error.message : String(error)}`);
   }
   const json = parseJson(plaintext);
   const transaction = transactionSchema.safeParse(json);
-  if (!transaction.success) return reject(`not a transaction: ${firstIssue(transaction.error)}`, outTradeNoOf(json));
+  if (!transaction.success) return unusable(`not a transaction: ${firstIssue(transaction.error)}`, outTradeNoOf(json));
   return { ok: true, transaction: transaction.data };
 }
 

@@ -28,9 +28,16 @@ ring.addPublicKey(publicKeyIdentity.publicKeyId, publicKeyIdentity.publicKeyPem)
 ring.addCertificate(certificateIdentity.certificatePem);
 const codec = new WechatPayV3NotificationCodec({ apiV3Key: TEST_APIV3_KEY, keys: ring, clock });
 
+/** Not proven WeChat's. */
 function expectRejected(result: VerifiedNotification, reason: RegExp): void {
   expect(result.kind).toBe('rejected');
   if (result.kind === 'rejected') expect(result.reason).toMatch(reason);
+}
+
+/** Proven WeChat's (the signature verified), but not usable here: kept and alarmed on, never taken for a forgery. */
+function expectUnusable(result: VerifiedNotification, reason: RegExp): void {
+  expect(result.kind).toBe('unusable');
+  if (result.kind === 'unusable') expect(result.reason).toMatch(reason);
 }
 
 /** Re-signs a (changed) body so that only the later checks can catch the change. */
@@ -125,7 +132,7 @@ describe('the wechatpay-go signed notification (published vector)', () => {
 
   it('passes the signature check with the clock pinned, then is refused as a non-payment event', async () => {
     const goCodec = new WechatPayV3NotificationCodec({ apiV3Key: TEST_APIV3_KEY, keys: goRing, clock: pinned });
-    expectRejected(
+    expectUnusable(
       await goCodec.verify({ headers, body: go.raw_body }),
       /^unsupported event_type PAYSCORE\.USER_OPEN_SERVICE$/,
     );
@@ -205,18 +212,18 @@ describe('WechatPayV3NotificationCodec: hostile notifications change nothing', (
     const bytes = Buffer.from(envelope.resource.ciphertext, 'base64');
     bytes[5] = (bytes[5] ?? 0) ^ 0x80;
     envelope.resource.ciphertext = bytes.toString('base64');
-    expectRejected(await codec.verify(resigned(JSON.stringify(envelope))), /resource not decrypted/);
+    expectUnusable(await codec.verify(resigned(JSON.stringify(envelope))), /resource not decrypted/);
   });
 
   it('wrong associated_data (re-signed)', async () => {
     const envelope = JSON.parse(good().body) as { resource: { associated_data: string } };
     envelope.resource.associated_data = 'certificate';
-    expectRejected(await codec.verify(resigned(JSON.stringify(envelope))), /resource not decrypted/);
+    expectUnusable(await codec.verify(resigned(JSON.stringify(envelope))), /resource not decrypted/);
   });
 
   it('resource encrypted under another APIv3 key', async () => {
     const n = signedNotification({ signer, now, apiV3Key: 'another-32-byte-apiv3-key-000000' });
-    expectRejected(await codec.verify(n), /resource not decrypted/);
+    expectUnusable(await codec.verify(n), /resource not decrypted/);
   });
 
   it('oversized body, checked before anything else', async () => {
@@ -232,20 +239,20 @@ describe('WechatPayV3NotificationCodec: hostile notifications change nothing', (
   });
 
   it('signed but malformed: not JSON, not an envelope, another event, another resource type', async () => {
-    expectRejected(await codec.verify(resigned('<xml>v2?</xml>')), /not a v3 notification envelope/);
-    expectRejected(await codec.verify(resigned(JSON.stringify({ id: 'x' }))), /not a v3 notification envelope/);
+    expectUnusable(await codec.verify(resigned('<xml>v2?</xml>')), /not a v3 notification envelope/);
+    expectUnusable(await codec.verify(resigned(JSON.stringify({ id: 'x' }))), /not a v3 notification envelope/);
     const envelope = JSON.parse(good().body) as Record<string, unknown> & { resource: Record<string, unknown> };
-    expectRejected(
+    expectUnusable(
       await codec.verify(resigned(JSON.stringify({ ...envelope, event_type: 'REFUND.SUCCESS' }))),
       /unsupported event_type/,
     );
-    expectRejected(
+    expectUnusable(
       await codec.verify(
         resigned(JSON.stringify({ ...envelope, resource: { ...envelope.resource, original_type: 'refund' } })),
       ),
       /unsupported original_type/,
     );
-    expectRejected(
+    expectUnusable(
       await codec.verify(
         resigned(JSON.stringify({ ...envelope, resource: { ...envelope.resource, algorithm: 'AEAD_SM4_GCM' } })),
       ),
@@ -253,7 +260,7 @@ describe('WechatPayV3NotificationCodec: hostile notifications change nothing', (
     );
   });
 
-  it('decrypts to something that is not a transaction: rejected, naming the order when it can', async () => {
+  it('decrypts to something that is not a transaction: unusable, naming the order when it can', async () => {
     const envelope = JSON.parse(good().body) as Record<string, unknown>;
     const resource = encryptResource(
       JSON.stringify({ out_trade_no: 'ORDER20240001', trade_state: 'SUCCESS' }),
@@ -264,16 +271,16 @@ describe('WechatPayV3NotificationCodec: hostile notifications change nothing', (
       },
     );
     const result = await codec.verify(resigned(JSON.stringify({ ...envelope, resource })));
-    expect(result).toMatchObject({ kind: 'rejected', outTradeNo: 'ORDER20240001' });
+    expect(result).toMatchObject({ kind: 'unusable', outTradeNo: 'ORDER20240001' });
   });
 
-  it('another currency or a payment without facts: rejected with the order named', async () => {
+  it('another currency or a payment without facts: unusable, with the order named', async () => {
     for (const transaction of [
       paidTransaction({ amount: { total: 1999, currency: 'USD' } }),
       paidTransaction({ success_time: undefined }),
     ]) {
       const result = await codec.verify(signedNotification({ signer, now, transaction }));
-      expect(result).toMatchObject({ kind: 'rejected', outTradeNo: 'ORDER20240001' });
+      expect(result).toMatchObject({ kind: 'unusable', outTradeNo: 'ORDER20240001' });
     }
   });
 });

@@ -8,7 +8,11 @@ import { WechatPayV3NotificationCodec } from '#shared/adapters/wechatpay-v3-noti
 import { handleNotify, REFUSED_REPLY, UNAVAILABLE_REPLY } from '#shared/app/notify-endpoint';
 import { createObservability, type Observability } from '#shared/app/observability';
 import type { NotifyCodec, WechatPay } from '#shared/app/wechatpay-adapters';
-import { METRIC_NOTIFICATIONS_NOT_STORED, METRIC_UNVERIFIED_NOTIFICATIONS } from '#shared/config/metric-names';
+import {
+  METRIC_NOTIFICATIONS_NOT_STORED,
+  METRIC_REJECTED_NOTIFICATIONS,
+  METRIC_UNVERIFIED_NOTIFICATIONS,
+} from '#shared/config/metric-names';
 import { loadSettings } from '#shared/config/settings';
 import type {
   NotificationRecord,
@@ -19,13 +23,14 @@ import type {
 import { ReceiveNotification, sha256 } from '#shared/domain/receive-notification';
 import { TradeReports } from '#shared/domain/trade-reports';
 import { MAX_NOTIFICATION_BYTES as V2_MAX_BYTES } from '#shared/wechatpay/v2/notification';
-import { signWechatpayMessage } from '#shared/wechatpay/v3/testing/wechat-messages';
+import { encryptResource, signWechatpayMessage } from '#shared/wechatpay/v3/testing/wechat-messages';
 import { InMemoryOrderStore } from '#test/helpers/in-memory-order-store';
 import { at, T0 } from '#test/helpers/order-fixtures';
 import { FakePaymentProvider } from '#test/helpers/fake-payment-provider';
 import { MERCHANT, pendingOrder } from '#test/helpers/payment-harness';
 import { TestClock } from '#test/helpers/test-clock';
 import { paidNotificationFields, signedV2Notification } from '#test/helpers/wechatpay-v2';
+import { paidTransaction, signedHeaders, signedNotification } from '#test/helpers/wechatpay-v3';
 
 /** The notify endpoint in process, over the real codecs and an in-memory store: what it answers and keeps. */
 
@@ -222,6 +227,87 @@ describe('notify endpoint', () => {
       expect(store.unverifiedNotifications()).toMatchObject([
         { apiVersion: 'v3', reason: 'BAD_SIGNATURE', bodySha256: sha256(forgedBody), sourceIp: SOURCE_IP },
       ]);
+    });
+  });
+  describe('signed by WeChat but unusable: WeChat’s own words, kept and alarmed like a refused report', () => {
+    /** What is kept and counted of one notification the signature proved WeChat's. */
+    async function expectKeptAsRejected(sent: string, filedUnder: string | undefined) {
+      const kept =
+        filedUnder === undefined ? store.unmatchedNotifications() : await store.listNotifications(filedUnder);
+      expect(kept).toMatchObject([{ outcome: 'rejected', body: sent, bodySha256: sha256(sent) }]);
+      expect(kept[0]?.reason).toMatch(/^UNUSABLE_NOTIFICATION/);
+      if (filedUnder !== undefined) expect(store.unmatchedNotifications()).toEqual([]);
+      expect(store.unverifiedNotifications()).toEqual([]);
+      expect(metricCount(METRIC_REJECTED_NOTIFICATIONS)).toBe(1);
+      expect(metricCount(METRIC_UNVERIFIED_NOTIFICATIONS)).toBe(0);
+    }
+
+    it('v2: an unsupported currency on a known order is kept under the order, given the fixed reply', async () => {
+      const order = pendingOrder();
+      await store.create(order);
+      const sent = signedV2Notification(
+        paidNotificationFields(MERCHANT, order.outTradeNo, { fee_type: 'USD' }),
+        API_KEY,
+      );
+      const reply = await notify(event(sent));
+      expect(body(reply)).toBe(v2Failure(REFUSED_REPLY));
+      await expectKeptAsRejected(sent, order.outTradeNo);
+      expect((await store.get(order.outTradeNo))?.status).toBe('PENDING');
+    });
+
+    it('v2: a paid notification lacking its transaction id, for no known order, is kept apart', async () => {
+      const fields = paidNotificationFields(MERCHANT, 'NOSUCHORDER1', { transaction_id: undefined });
+      const sent = signedV2Notification(fields, API_KEY);
+      const reply = await notify(event(sent));
+      expect(body(reply)).toBe(v2Failure(REFUSED_REPLY));
+      await expectKeptAsRejected(sent, undefined);
+    });
+
+    describe('v3', () => {
+      const apiV3Key = 'v'.repeat(32);
+      const wechatKey = generateKeyPairSync('rsa', { modulusLength: 2048 });
+      const serial = 'PUB_KEY_ID_0114232134912410000000000000';
+      const signer = { privateKey: wechatKey.privateKey, serial };
+
+      beforeEach(() => {
+        codec = counting(
+          new WechatPayV3NotificationCodec({
+            apiV3Key,
+            keys: { keyFor: async (s) => (s === serial ? wechatKey.publicKey : undefined) },
+            clock,
+          }),
+        );
+      });
+
+      it('a resource that does not decrypt under our APIv3 key (signature fine) is kept and alarmed', async () => {
+        const sent = signedNotification({
+          transaction: paidTransaction({ out_trade_no: 'V3UNUSABLE1' }),
+          signer,
+          now: clock.now(),
+          apiV3Key: 'w'.repeat(32),
+        });
+        const reply = await notify(event(sent.body, sent.headers));
+        expect(reply).toMatchObject({ statusCode: 500 });
+        expect(JSON.parse(body(reply))).toEqual({ code: 'FAIL', message: REFUSED_REPLY });
+        await expectKeptAsRejected(sent.body, undefined);
+      });
+
+      it('an event_type we do not handle (signature fine) is kept and alarmed', async () => {
+        const sentBody = JSON.stringify({
+          id: 'EV-REFUND-1',
+          create_time: clock.now().toISOString(),
+          resource_type: 'encrypt-resource',
+          event_type: 'REFUND.SUCCESS',
+          summary: 'refund',
+          resource: encryptResource(JSON.stringify({ out_trade_no: 'V3REFUND1' }), apiV3Key, {
+            associatedData: 'refund',
+            originalType: 'refund',
+          }),
+        });
+        const reply = await notify(event(sentBody, signedHeaders(sentBody, signer, clock.now())));
+        expect(JSON.parse(body(reply))).toEqual({ code: 'FAIL', message: REFUSED_REPLY });
+        await expectKeptAsRejected(sentBody, undefined);
+      });
     });
   });
 });

@@ -110,7 +110,7 @@ describe('parseV2Notification: rejected, never thrown', () => {
 
   it('refuses return_code FAIL', () => {
     const body = signedV2Notification({ return_code: 'FAIL', return_msg: '签名失败', out_trade_no: '000123' }, KEY);
-    expect(rejected(body)).toEqual({ reason: 'return_code FAIL: 签名失败', outTradeNo: '000123' });
+    expect(rejected(body)).toEqual({ reason: 'return_code FAIL: 签名失败', outTradeNo: '000123', signed: true });
   });
 
   it.each<[string, Record<string, string | undefined>, RegExp]>([
