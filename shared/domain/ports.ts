@@ -224,6 +224,7 @@ export interface RawNotification {
  */
 export type VerifiedNotification =
   | { kind: 'trade'; report: TradeReport }
+  | { kind: 'unusable'; reason: string; outTradeNo?: string }
   | { kind: 'rejected'; reason: string; outTradeNo?: string; code?: UnverifiedReason };
 
 /**
@@ -231,7 +232,6 @@ export type VerifiedNotification =
  * the endpoint's business, not the domain's.
  */
 export interface NotificationCodec {
-  | { kind: 'unusable'; reason: string; outTradeNo?: string }
   readonly apiVersion: 'v2' | 'v3';
   verify(notification: RawNotification): Promise<VerifiedNotification>;
   /** The headers worth keeping with the stored notification (those that carry its signature). */
