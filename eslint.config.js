@@ -67,6 +67,16 @@ export default tseslint.config(
       'The domain core must not depend on protocols, adapters or configuration; use a port.',
     ),
   ),
+  // Settings are read before anything is built: they may use the domain's errors, never what they configure.
+  boundary(
+    ['shared/config/**/*.ts'],
+    { group: AWS_AND_LAMBDA, message: 'shared/config reads settings; it does not use AWS or Lambda tooling.' },
+    { group: ['../adapters/*', '../app/*', '../wechatpay/*'], message: 'shared/config depends on no adapter or app.' },
+    ours(
+      ['shared/adapters', 'shared/app', 'shared/wechatpay', 'sandbox', 'infra', 'functions', 'test', 'bench'],
+      'shared/config depends on no adapter or app.',
+    ),
+  ),
   // The WeChat Pay library stands alone: adapters translate its errors into domain errors.
   boundary(
     ['shared/wechatpay/**/*.ts'],

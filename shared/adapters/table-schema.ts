@@ -19,6 +19,9 @@
  * parallel and merges them. An order the sweep gave up on leaves the index and carries `checksExhaustedAt`.
  */
 
+// The shard counts are settings (shared/config checks them); the adapters take them from here too.
+export { DEFAULT_DUE_INDEX_SHARDS, DEFAULT_NOTIFY_AUDIT_SHARDS, MAX_DUE_INDEX_SHARDS } from '../config/table-shards';
+
 export const PARTITION_KEY = 'pk';
 export const SORT_KEY = 'sk';
 /** Epoch seconds; DynamoDB deletes the item some time after it passes. */
@@ -39,13 +42,6 @@ export const DUE_INDEX = {
 export const DUE_KEY_VALUE = 'DUE';
 /** `dueKey` is `DUE#<shard>`: a stable hash of out_trade_no picks the shard (see dynamodb-due-index.ts). */
 export const DUE_SHARD_PREFIX = 'DUE#';
-/** How many shards writes spread over unless DUE_INDEX_SHARDS says otherwise. */
-export const DEFAULT_DUE_INDEX_SHARDS = 8;
-/**
- * The sweep reads every shard up to this ceiling whatever the configured count, so the count can be
- * changed either way without hiding an order written under the old one.
- */
-export const MAX_DUE_INDEX_SHARDS = 32;
 /** On the order item: how often the sweep re-enqueued its check since a check last completed. */
 export const SWEEP_REQUEUES_ATTRIBUTE = 'sweepRequeues';
 /** On the order item: when the sweep gave up re-enqueueing its check (it left the due index then). */
@@ -64,8 +60,6 @@ const UNVERIFIED_NOTIFICATIONS_PREFIX = 'NOTIFY#UNVERIFIED#';
 export const NOTIFICATION_TTL_DAYS = 400;
 /** The traces of an unverified notification are for spotting an attack while it lasts, not for audit. */
 export const UNVERIFIED_NOTIFICATION_TTL_DAYS = 7;
-/** How many partitions the unmatched and the unverified notifications each spread over, by default. */
-export const DEFAULT_NOTIFY_AUDIT_SHARDS = 16;
 
 const ORDER_PARTITION_PREFIX = 'ORDER#';
 

@@ -1,8 +1,8 @@
 import * as z from 'zod';
 
 import { METRICS_NAMESPACE } from './metric-names';
+import { DEFAULT_DUE_INDEX_SHARDS, DEFAULT_NOTIFY_AUDIT_SHARDS, MAX_DUE_INDEX_SHARDS } from './table-shards';
 import { ConfigurationError } from '../domain/errors';
-import { DEFAULT_DUE_INDEX_SHARDS, DEFAULT_NOTIFY_AUDIT_SHARDS, MAX_DUE_INDEX_SHARDS } from '../adapters/table-schema';
 
 /**
  * WeChat's production address: the handlers' default and the CDK stack's (`wechatpayBaseUrl`); the
