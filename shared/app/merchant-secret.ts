@@ -25,10 +25,11 @@ export type SecretReader = (secretId: string) => Promise<string | undefined>;
  *   Secrets Manager must not stop payments, nor hold each request for its timeout: a failed read keeps
  *   the last good credentials, is reported (onStale), and the next background read waits out a
  *   back-off (REFRESH_BACKOFF_MS, doubling up to REFRESH_BACKOFF_MAX_MS) instead of every call
- *   asking again. Stale keys are safe to serve for longer: a rotation WeChat already uses shows as a
+ *   asking again. Old keys are still the best known: a rotation WeChat already uses shows as a
  *   verification failure, which asks for `reload()`;
- * - `reload()` loads now, at most once per `minReloadIntervalMs` and one at a time: what a
- *   verification failure asks for, so forged notifications cannot turn into a stream of reads;
+ * - `reload()` loads now (or joins the read in flight), at most once per `minReloadIntervalMs` and one
+ *   at a time: what a verification failure asks for, so forged notifications cannot turn into a
+ *   stream of reads;
  * - `previous()`: the keys just replaced, acceptable on notifications for KEY_ROTATION_OVERLAP_SECONDS
  *   (deliveries WeChat signed or encrypted before the switch): those this container saw replaced by
  *   a load, and those the secret itself records (previous* fields, from its rotatedAt), which a
