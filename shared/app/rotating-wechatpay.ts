@@ -2,6 +2,7 @@ import type { MerchantCredentials } from '../config/merchant-credentials';
 import type { Settings } from '../config/settings';
 import type { PaymentProvider, RawNotification, VerifiedNotification } from '../domain/ports';
 import type { Clock } from '../domain/ports';
+import { isCertificateSerial } from '../wechatpay/v3/key-ring';
 import type { MerchantCredentialsSource } from './merchant-secret';
 import { createWechatPay, type NotifyCodec, type WechatPay } from './wechatpay-adapters';
 
@@ -13,13 +14,46 @@ import { createWechatPay, type NotifyCodec, type WechatPay } from './wechatpay-a
  * overlap lasts, then once more after one reload of the secret (rate-limited, so forgeries cannot
  * turn into reads). The refusal is the first attempt's, in its own words: nothing about which key
  * was tried leaks into the reply.
+ *
+ * Anyone can send a forgery, so what it may cost is bounded: the whole verification gets
+ * VERIFY_BUDGET_MS; the replaced keys never start a certificate download (they hold only what they
+ * had: a download would be signed and decrypted with keys WeChat no longer uses); and replaced or
+ * reloaded keys that cannot be built are reported once and not tried again, never thrown (only the
+ * current keys being unusable is the deployment's fault, and fails the invocation).
  */
+
+/**
+ * The longest one notification's verification may take, every attempt included: well inside WeChat's
+ * 5 s wait for an answer, with room to store the notification after it.
+ */
+export const VERIFY_BUDGET_MS = 2_000;
+
+/** The wording (and so the reason code, see unverified-reason.ts) of a verification out of time. */
+const OUT_OF_TIME = 'not verified within the time budget';
+
+export interface RotatingWechatPayOptions {
+  /**
+   * Replaced or reloaded credentials could not be built (a key that is not a key): called once per
+   * set of credentials. The error names fields and rules, never a key's value.
+   */
+  onUnusableCredentials?: (error: unknown) => void;
+}
+
+/** Logged where no callback is given: a replaced key in the secret that is not a key needs an operator. */
+function logUnusableCredentials(error: unknown): void {
+  const message = error instanceof Error ? error.message : String(error);
+  console.error(
+    JSON.stringify({ level: 'ERROR', message: 'replaced or reloaded WeChat Pay keys unusable', error: message }),
+  );
+}
 
 export async function createRotatingWechatPay(
   source: MerchantCredentialsSource,
   settings: Settings,
   clock: Clock,
+  options: RotatingWechatPayOptions = {},
 ): Promise<WechatPay> {
+  const onUnusable = options.onUnusableCredentials ?? logUnusableCredentials;
   // One WechatPay per set of credentials: the source hands out the same object while the keys stay.
   const built = new WeakMap<MerchantCredentials, Promise<WechatPay>>();
   const build = (credentials: MerchantCredentials): Promise<WechatPay> => {
@@ -31,6 +65,8 @@ export async function createRotatingWechatPay(
     }
     return wechatPay;
   };
+  // Replaced or reloaded credentials that failed: not built again, for any number of forgeries.
+  const unusable = new WeakSet<MerchantCredentials>();
   let latest = await build(await source.current());
   const current = async (): Promise<WechatPay> => {
     latest = await build(await source.current());
@@ -38,6 +74,7 @@ export async function createRotatingWechatPay(
   };
 
   const verify = async (raw: RawNotification): Promise<VerifiedNotification> => {
+    const deadline = performance.now() + VERIFY_BUDGET_MS;
     const tried = new Set<MerchantCredentials>();
     const attempt = async (credentials: MerchantCredentials) => {
       tried.add(credentials);
@@ -45,18 +82,43 @@ export async function createRotatingWechatPay(
       const result = await codec.verify(raw);
       return { result, rotatedKeyMayExplain: codec.mayBeRotatedKey?.(raw, result) ?? false };
     };
-    const { result: first, rotatedKeyMayExplain } = await attempt(await source.current());
+    /** A later attempt: within what is left of the budget; one that fails is set aside, not thrown. */
+    const fallback = async (credentials: MerchantCredentials): Promise<VerifiedNotification | undefined> => {
+      if (unusable.has(credentials)) return undefined;
+      try {
+        const outcome = await within(attempt(credentials), deadline);
+        if (outcome === undefined) return undefined;
+        // WeChat's own words (a trade, or a message the signature proves) settle it, unless a key explains them.
+        return outcome.result.kind !== 'rejected' && !outcome.rotatedKeyMayExplain ? outcome.result : undefined;
+      } catch (error) {
+        if (!unusable.has(credentials)) {
+          unusable.add(credentials);
+          onUnusable(error);
+        }
+        return undefined;
+      }
+    };
+
+    // The current keys failing to build is the deployment's fault: thrown, so the invocation fails.
+    const firstAttempt = await within(
+      source.current().then((credentials) => attempt(credentials)),
+      deadline,
+    );
+    if (firstAttempt === undefined) return { kind: 'rejected', reason: OUT_OF_TIME };
+    const { result: first, rotatedKeyMayExplain } = firstAttempt;
     // A stale timestamp, a bad envelope or a serial in no format of WeChat's: no key explains it.
     if (!rotatedKeyMayExplain) return first;
-    for (const previous of source.previous()) {
+    // Replaced keys hold no platform certificate, and must not download one for a forger.
+    const needsDownload = isCertificateSerial(raw.headers['wechatpay-serial'] ?? '');
+    for (const previous of needsDownload ? [] : source.previous()) {
       if (tried.has(previous)) continue;
-      const { result } = await attempt(previous);
-      if (result.kind === 'trade') return result;
+      const settled = await fallback(previous);
+      if (settled !== undefined) return settled;
     }
-    const reloaded = await source.reload();
-    if (!tried.has(reloaded)) {
-      const { result } = await attempt(reloaded);
-      if (result.kind === 'trade') return result;
+    const reloaded = await within(source.reload(), deadline);
+    if (reloaded !== undefined && !tried.has(reloaded)) {
+      const settled = await fallback(reloaded);
+      if (settled !== undefined) return settled;
     }
     return first;
   };
@@ -84,4 +146,24 @@ export async function createRotatingWechatPay(
       };
     },
   };
+}
+
+/**
+ * What `work` settles to if it does so before `deadline` (a performance.now() instant), else
+ * undefined; a rejection before the deadline is thrown. Real time: this bounds an answer's latency.
+ * Work left running finishes for the next caller (a reload, a download) and its failure is dropped.
+ */
+async function within<T>(work: Promise<T>, deadline: number): Promise<T | undefined> {
+  const left = deadline - performance.now();
+  work.catch(() => {});
+  if (left <= 0) return undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const outOfTime = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), left);
+  });
+  try {
+    return await Promise.race([work, outOfTime]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -17,6 +17,8 @@ const CODES: ReadonlyArray<[RegExp, UnverifiedReason]> = [
   [/^signature refused /, 'BAD_SIGNATURE'],
   [/^notification signature /, 'BAD_SIGNATURE'],
   [/^resource not decrypted:/, 'UNDECRYPTABLE'],
+  // rotating-wechatpay.ts: the verification's time budget ran out before any key settled it.
+  [/^not verified within the time budget$/, 'UNVERIFIED'],
 ];
 
 export function unverifiedReasonOf(codecReason: string): UnverifiedReason {

@@ -19,6 +19,7 @@ describe('unverifiedReasonOf', () => {
     ['signature refused (probe): WECHATPAY/SIGNTEST/', 'BAD_SIGNATURE'],
     ['notification signature does not verify', 'BAD_SIGNATURE'],
     ['resource not decrypted: Unsupported state or unable to authenticate data', 'UNDECRYPTABLE'],
+    ['not verified within the time budget', 'UNVERIFIED'],
     ['result_code FAIL', 'INVALID_CONTENT'],
     ['anything else', 'INVALID_CONTENT'],
   ])('%s → %s', (reason, code) => {

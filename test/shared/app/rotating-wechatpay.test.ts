@@ -1,0 +1,242 @@
+import type { LambdaFunctionURLEvent, LambdaFunctionURLResult } from 'aws-lambda';
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { merchantCredentialsSource } from '#shared/app/merchant-secret';
+import { handleNotify, REFUSED_REPLY } from '#shared/app/notify-endpoint';
+import { createObservability } from '#shared/app/observability';
+import { createRotatingWechatPay, VERIFY_BUDGET_MS } from '#shared/app/rotating-wechatpay';
+import type { WechatPay } from '#shared/app/wechatpay-adapters';
+import { loadSettings } from '#shared/config/settings';
+import { ReceiveNotification } from '#shared/domain/receive-notification';
+import { TradeReports } from '#shared/domain/trade-reports';
+import { randomCertificateSerial } from '#shared/wechatpay/v3/testing/self-signed-certificate';
+import { buildCertificatesAnswer } from '#shared/wechatpay/v3/testing/wechat-messages';
+import { InMemoryOrderStore } from '#test/helpers/in-memory-order-store';
+import { T0 } from '#test/helpers/order-fixtures';
+import { TestClock } from '#test/helpers/test-clock';
+import { paidNotificationFields, signedV2Notification } from '#test/helpers/wechatpay-v2';
+import {
+  TEST_APPID,
+  TEST_MCHID,
+  asCertificateSigner,
+  asPublicKeySigner,
+  createMerchantIdentity,
+  createPlatformIdentity,
+  paidTransaction,
+  signedNotification,
+  startWechatV3StandIn,
+  type StandIn,
+} from '#test/helpers/wechatpay-v3';
+
+/**
+ * The rotating WeChat Pay of a warm notify container, against forgeries: the keys a rotation replaced
+ * (recorded in the secret) and a reload of the secret must neither turn a forgery into a Lambda error
+ * nor make its answer slow. The secret is read through a stand-in; WeChat's /v3/certificates, when
+ * asked, is served over HTTP.
+ */
+
+const merchant = { appid: TEST_APPID, mchid: TEST_MCHID };
+const merchantKeys = createMerchantIdentity();
+const wechat = createPlatformIdentity();
+const attacker = createPlatformIdentity();
+/** Passes the secret's schema (32 characters), but is no APIv2 key: spaces are not allowed in one. */
+const BROKEN_API_KEY = `broken  ${'x'.repeat(24)}`;
+/** Passes the secret's schema (a PEM block), but holds no key. */
+const BROKEN_PEM = '-----BEGIN PUBLIC KEY-----\nbm90IGEga2V5\n-----END PUBLIC KEY-----\n';
+
+class SecretStandIn {
+  reads = 0;
+  constructor(
+    public value: Record<string, unknown>,
+    private readonly delayMs = 0,
+  ) {}
+  read = async (): Promise<string> => {
+    this.reads += 1;
+    if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
+    return JSON.stringify(this.value);
+  };
+}
+
+const standIns: StandIn[] = [];
+afterEach(async () => {
+  await Promise.all(standIns.splice(0).map((s) => s.close()));
+});
+
+async function rotating(
+  secret: SecretStandIn,
+  clock: TestClock,
+  opts: { baseUrl?: string; onUnusableCredentials?: (error: unknown) => void } = {},
+): Promise<WechatPay> {
+  const settings = loadSettings({
+    TABLE_NAME: 'orders',
+    LOG_LEVEL: 'SILENT',
+    WECHATPAY_SECRET_ID: 'merchant-secret',
+    WECHATPAY_BASE_URL: opts.baseUrl ?? 'http://127.0.0.1:9',
+    CREDENTIALS_TTL_SECONDS: '300',
+    KEY_ROTATION_OVERLAP_SECONDS: '3600',
+  });
+  const source = merchantCredentialsSource(settings, { clock, readSecret: secret.read });
+  return createRotatingWechatPay(source, settings, clock, {
+    onUnusableCredentials: opts.onUnusableCredentials ?? (() => {}),
+  });
+}
+
+/** The endpoint over `wechatPay` and an in-memory store: what a forgery gets back. */
+async function notify(
+  wechatPay: WechatPay,
+  clock: TestClock,
+  headers: Record<string, string>,
+  body: string,
+): Promise<LambdaFunctionURLResult> {
+  const store = new InMemoryOrderStore();
+  const observability = createObservability(loadSettings({ TABLE_NAME: 'orders', LOG_LEVEL: 'SILENT' }));
+  const observer = observability.observer;
+  const reports = new TradeReports({ store, clock, merchant, observer });
+  let ids = 0;
+  const receive = new ReceiveNotification({ store, clock, reports, observer, newId: () => `N${(ids += 1)}` });
+  const event = {
+    rawPath: '/notify/pay',
+    headers,
+    body,
+    isBase64Encoded: false,
+    requestContext: { http: { method: 'POST', sourceIp: '203.0.113.9' } },
+  } as unknown as LambdaFunctionURLEvent;
+  return handleNotify(event, {
+    wechatPay: async () => wechatPay,
+    receiveNotification: async () => receive,
+    observability,
+  });
+}
+
+function replyBody(reply: LambdaFunctionURLResult): string {
+  return typeof reply === 'object' ? (reply.body ?? '') : String(reply);
+}
+
+describe('rotating WeChat Pay: previous keys that are unusable', () => {
+  it('v2: a broken previousApiKey answers forgeries with the fixed refusal, built and reported once', async () => {
+    const clock = new TestClock(T0);
+    const secret = new SecretStandIn({
+      ...merchant,
+      apiVersion: 'v2',
+      apiKey: 'newApiKey0123456789abcdefghijklm',
+      previousApiKey: BROKEN_API_KEY,
+      rotatedAt: clock.iso(),
+    });
+    const reported: unknown[] = [];
+    const wechatPay = await rotating(secret, clock, { onUnusableCredentials: (error) => reported.push(error) });
+    const forged = signedV2Notification(
+      paidNotificationFields(merchant, 'FORGED0001'),
+      'forgedKey0123456789abcdefghijklm',
+    );
+    for (let i = 0; i < 3; i += 1) {
+      const reply = await notify(wechatPay, clock, { 'content-type': 'text/xml' }, forged);
+      expect(replyBody(reply)).toContain(`<return_msg><![CDATA[${REFUSED_REPLY}]]></return_msg>`);
+    }
+    expect(reported).toHaveLength(1);
+    expect(String(reported[0])).not.toContain(BROKEN_API_KEY);
+  });
+
+  it('v3: a broken previousPublicKey answers forgeries with the fixed refusal, no throw', async () => {
+    const clock = new TestClock(T0);
+    const secret = new SecretStandIn({
+      ...merchant,
+      apiVersion: 'v3',
+      privateKey: merchantKeys.privateKeyPem,
+      certSerial: merchantKeys.serial,
+      apiV3Key: 'newV3Key0123456789abcdefghijklmn',
+      publicKey: wechat.publicKeyPem,
+      publicKeyId: wechat.publicKeyId,
+      previousPublicKey: BROKEN_PEM,
+      previousPublicKeyId: 'PUB_KEY_ID_0999',
+      rotatedAt: clock.iso(),
+    });
+    const reported: unknown[] = [];
+    const wechatPay = await rotating(secret, clock, { onUnusableCredentials: (error) => reported.push(error) });
+    // Under WeChat's own key id, signed by another key: bad_signature, which a rotated key could explain.
+    const forged = signedNotification({
+      transaction: paidTransaction({ out_trade_no: 'FORGED0002' }),
+      signer: { privateKey: attacker.privateKey, serial: wechat.publicKeyId },
+      now: clock.now(),
+      apiV3Key: 'newV3Key0123456789abcdefghijklmn',
+    });
+    for (let i = 0; i < 3; i += 1) {
+      const reply = await notify(wechatPay, clock, forged.headers, forged.body);
+      expect(reply).toMatchObject({ statusCode: 500 });
+      expect(JSON.parse(replyBody(reply))).toEqual({ code: 'FAIL', message: REFUSED_REPLY });
+    }
+    expect(reported).toHaveLength(1);
+  });
+});
+
+describe('rotating WeChat Pay: one time budget for a verification', () => {
+  it('a forged well-formed serial with a slow /v3/certificates is answered within the budget', async () => {
+    const clock = new TestClock(T0);
+    const standIn = await startWechatV3StandIn({
+      merchant: merchantKeys,
+      signer: asCertificateSigner(wechat),
+      clock,
+      handler: (r) =>
+        r.path === '/v3/certificates'
+          ? {
+              status: 200,
+              body: buildCertificatesAnswer([{ pem: wechat.certificatePem }], 'x'.repeat(32)),
+              delayMs: 3_000,
+            }
+          : { status: 404, body: { code: 'NOT_FOUND', message: 'no' } },
+    });
+    standIns.push(standIn);
+    const v3Secret = (apiV3Key: string) => ({
+      ...merchant,
+      apiVersion: 'v3',
+      privateKey: merchantKeys.privateKeyPem,
+      certSerial: merchantKeys.serial,
+      apiV3Key,
+      publicKey: wechat.publicKeyPem,
+      publicKeyId: wechat.publicKeyId,
+      // The keys a rotation replaced, still inside the overlap: each would be tried on a forgery.
+      previousApiV3Key: 'oldV3Key0123456789abcdefghijklmn',
+      previousPublicKey: createPlatformIdentity().publicKeyPem,
+      previousPublicKeyId: 'PUB_KEY_ID_0999',
+      rotatedAt: clock.iso(),
+    });
+    const secret = new SecretStandIn(v3Secret('newV3Key0123456789abcdefghijklmn'), 200);
+    const wechatPay = await rotating(secret, clock, { baseUrl: standIn.baseUrl });
+    // The secret has changed since: the reload the forgery prompts brings other keys, so another client.
+    secret.value = v3Secret('nextV3Key123456789abcdefghijklmn');
+
+    const forged = signedNotification({
+      transaction: paidTransaction({ out_trade_no: 'FORGED0003' }),
+      signer: { privateKey: attacker.privateKey, serial: randomCertificateSerial() },
+      now: clock.now(),
+    });
+    const started = performance.now();
+    const result = await wechatPay.codecFor(forged).verify(forged);
+    const elapsed = performance.now() - started;
+
+    expect(result.kind).toBe('rejected');
+    expect(elapsed).toBeLessThan(VERIFY_BUDGET_MS + 300);
+    // The current client's download and, at most, the reloaded one's; none through the replaced keys.
+    expect(standIn.requests.filter((r) => r.path === '/v3/certificates').length).toBeLessThanOrEqual(2);
+  });
+
+  it('still verifies a genuine notification signed under the WeChat Pay public key', async () => {
+    const clock = new TestClock(T0);
+    const secret = new SecretStandIn({
+      ...merchant,
+      apiVersion: 'v3',
+      privateKey: merchantKeys.privateKeyPem,
+      certSerial: merchantKeys.serial,
+      apiV3Key: 'newV3Key0123456789abcdefghijklmn',
+      publicKey: wechat.publicKeyPem,
+      publicKeyId: wechat.publicKeyId,
+    });
+    const wechatPay = await rotating(secret, clock);
+    const genuine = signedNotification({
+      transaction: paidTransaction({ out_trade_no: 'GENUINE0001' }),
+      signer: asPublicKeySigner(wechat),
+      now: clock.now(),
+      apiV3Key: 'newV3Key0123456789abcdefghijklmn',
+    });
+    expect((await wechatPay.codecFor(genuine).verify(genuine)).kind).toBe('trade');
+  });
+});
