@@ -2,7 +2,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { Order } from '#shared/domain/order';
 import { UNVERIFIED_RECORDED_PER_MINUTE, UNVERIFIED_SAMPLE_ONE_IN } from '#shared/domain/flood-sampler';
 import type { NotificationRecord, TradeReport } from '#shared/domain/ports';
-import { sha256 } from '#shared/domain/receive-notification';
+import { sha256, UNUSABLE_NOTIFICATION } from '#shared/domain/receive-notification';
 import { at, orderFixture } from '#test/helpers/order-fixtures';
 import {
   paymentFacts,
@@ -134,6 +134,60 @@ describe('ReceiveNotification', () => {
         { reason: 'TOO_LARGE', bodyBytes: 40_000, sourceIp: '203.0.113.5', bodySha256: sha256(huge.body) },
       ]);
       expect(JSON.stringify(h.store.unverifiedNotifications())).not.toContain('AAAA');
+    });
+  });
+
+  describe('proven WeChat’s but unusable (the signature verified; the content is not a trade we can apply)', () => {
+    it('is kept whole under the order it names when that order is ours, and reported as rejected', async () => {
+      const codec = new ScriptedCodec({
+        kind: 'unusable',
+        reason: 'unsupported fee_type USD',
+        outTradeNo: pending.outTradeNo,
+      });
+      const result = await h.receiveNotification.execute(codec, raw);
+
+      expect(result).toEqual({
+        ok: false,
+        refusal: 'unusable',
+        reason: UNUSABLE_NOTIFICATION,
+        outTradeNo: pending.outTradeNo,
+      });
+      expect(await h.store.listNotifications(pending.outTradeNo)).toEqual([
+        kept(1, {
+          outTradeNo: pending.outTradeNo,
+          outcome: 'rejected',
+          reason: `${UNUSABLE_NOTIFICATION}: unsupported fee_type USD`,
+        }),
+      ]);
+      expect(h.store.unverifiedNotifications()).toEqual([]);
+      expect(h.observer.events).toEqual([
+        { kind: 'rejected', reason: UNUSABLE_NOTIFICATION, outTradeNo: pending.outTradeNo, source: 'notify' },
+      ]);
+      expect(await h.store.get(pending.outTradeNo)).toEqual(pending);
+    });
+
+    it('is kept apart when it names no order of ours, or none at all', async () => {
+      await h.receiveNotification.execute(
+        new ScriptedCodec({ kind: 'unusable', reason: 'paid notification lacks transaction_id', outTradeNo: 'GHOST' }),
+        raw,
+      );
+      const undecryptable = { ...raw, body: '{"id":"EV-2"}' };
+      const result = await h.receiveNotification.execute(
+        new ScriptedCodec({ kind: 'unusable', reason: `resource not decrypted: ${'x'.repeat(500)}` }),
+        undecryptable,
+      );
+
+      expect(result).toEqual({ ok: false, refusal: 'unusable', reason: UNUSABLE_NOTIFICATION });
+      expect(await h.store.listNotifications('GHOST')).toEqual([]);
+      const apart = h.store.unmatchedNotifications();
+      expect(apart.map((n) => [n.outTradeNo, n.body])).toEqual([
+        [undefined, raw.body],
+        [undefined, undecryptable.body],
+      ]);
+      // The codec's wording is kept with the body, shortened.
+      expect(apart[1]?.reason?.length).toBeLessThanOrEqual(UNUSABLE_NOTIFICATION.length + 2 + 200);
+      expect(h.observer.rejections).toEqual([UNUSABLE_NOTIFICATION, UNUSABLE_NOTIFICATION]);
+      expect(h.observer.events.filter((e) => e.kind === 'unverified')).toEqual([]);
     });
   });
 
