@@ -6,7 +6,6 @@ import type { NotificationRecord, UnverifiedNotification } from '../domain/ports
 import { ValidationError } from '../domain/errors';
 import {
   APPLIED_NOTIFICATIONS_ATTRIBUTE,
-  CHECKS_EXHAUSTED_ATTRIBUTE,
   DUE_INDEX,
   notificationSortKey,
   ORDER_SORT_KEY,
@@ -34,7 +33,6 @@ const LAYOUT_ATTRIBUTES = [
   TTL_ATTRIBUTE,
   APPLIED_NOTIFICATIONS_ATTRIBUTE,
   SWEEP_REQUEUES_ATTRIBUTE,
-  CHECKS_EXHAUSTED_ATTRIBUTE,
 ];
 
 /**
@@ -51,7 +49,9 @@ export function orderKey(outTradeNo: string): Item {
 
 /** `dueKey` is the order's partition of the due index (DynamoDbDueIndex.keyFor). */
 export function toOrderItem(order: Order, dueKey: string): Item {
-  const item: Item = { ...plainData(order), ...orderKey(order.outTradeNo) };
+  const { requeues, ...rest } = plainData(order);
+  const item: Item = { ...rest, ...orderKey(order.outTradeNo) };
+  if (requeues !== undefined) item[SWEEP_REQUEUES_ATTRIBUTE] = requeues;
   // Only orders that still need a look carry the due index's key, so the index stays sparse.
   if (canStillChange(order.status)) item[DUE_INDEX.partitionKey] = dueKey;
   return item;
@@ -65,6 +65,9 @@ export function toOrderItem(order: Order, dueKey: string): Item {
  */
 export function fromOrderItem(item: Item): Order {
   const order = withoutLayout(item) as unknown as Order;
+  // The count of checks put back is kept under the sweep's name (it counted only the sweep's at first).
+  const requeues = item[SWEEP_REQUEUES_ATTRIBUTE];
+  if (typeof requeues === 'number' && requeues > 0) order.requeues = requeues;
   let previous: OrderStatus | null = null;
   const history = (order.history ?? []).map((entry: HistoryEntry) => {
     const complete = { ...entry, from: entry.from === undefined ? previous : entry.from };

@@ -119,8 +119,8 @@ export class DynamoDbOrderStore implements OrderStore {
         new UpdateCommand({
           TableName: this.tableName,
           Key: orderKey(outTradeNo),
-          // A completed check clears the sweep's count; the entry moves to the order's shard (from the
-          // unsharded partition of an older release, or after the shard count changed).
+          // A completed check clears the count of put-backs (requeueCheck's); the entry moves to the
+          // order's shard (from the unsharded partition of an older release, or after the shard count changed).
           UpdateExpression: 'SET #next = :next, #dueKey = :dueKey REMOVE #requeues',
           // Only orders still in the due index: a final or missing order is left alone.
           ConditionExpression: 'attribute_exists(#dueKey)',
@@ -137,7 +137,12 @@ export class DynamoDbOrderStore implements OrderStore {
     }
   }
 
-  async requeueCheck(outTradeNo: string, at: string, maxRequeues: number): Promise<RequeueResult> {
+  async requeueCheck(
+    outTradeNo: string,
+    nextCheckAt: string,
+    maxRequeues: number,
+    at = nextCheckAt,
+  ): Promise<RequeueResult> {
     const names = {
       '#next': DUE_INDEX.sortKey,
       '#dueKey': DUE_INDEX.partitionKey,
@@ -153,7 +158,7 @@ export class DynamoDbOrderStore implements OrderStore {
           ConditionExpression: 'attribute_exists(#dueKey) AND (attribute_not_exists(#requeues) OR #requeues < :max)',
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: {
-            ':at': at,
+            ':at': nextCheckAt,
             ':dueKey': this.dueIndex.keyFor(outTradeNo),
             ':one': 1,
             ':max': maxRequeues,
@@ -189,11 +194,19 @@ export class DynamoDbOrderStore implements OrderStore {
     }
   }
 
-  async renewPrepay(outTradeNo: string, prepay: Prepay, at: string): Promise<TransitionResult> {
+  async renewPrepay(outTradeNo: string, prepay: Prepay, at: string, watchAgainAt?: string): Promise<TransitionResult> {
     const expression = new ExpressionBuilder();
-    const update =
+    let update =
       `SET ${expression.name('prepay')} = ${expression.value('prepay', plainData(prepay))}, ` +
       `${expression.name('updatedAt')} = ${expression.value('updatedAt', at)}`;
+    if (watchAgainAt !== undefined) {
+      // Back in the sparse index (its shard), counting put-backs from zero, no longer marked.
+      const dueKey = expression.value('dueKey', this.dueIndex.keyFor(outTradeNo));
+      update +=
+        `, ${expression.name(DUE_INDEX.partitionKey)} = ${dueKey}` +
+        `, ${expression.name(DUE_INDEX.sortKey)} = ${expression.value('next', watchAgainAt)}` +
+        ` REMOVE ${expression.name(CHECKS_EXHAUSTED_ATTRIBUTE)}, ${expression.name(SWEEP_REQUEUES_ATTRIBUTE)}`;
+    }
     const written = await this.updateOrder(outTradeNo, expression, update, statusIn(expression, AWAITING_PAYMENT));
     if (written.kind === 'applied') return written;
     return written.current ? { kind: 'conflict', order: written.current } : { kind: 'not_found' };

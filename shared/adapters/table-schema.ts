@@ -16,7 +16,8 @@
  * The due index is sparse: only orders WeChat may still move (lifecycle canStillChange) carry `dueKey`,
  * so the reconciler's sweep reads exactly the orders that still need a look, oldest `nextCheckAt` first.
  * `dueKey` is DUE#<shard> (DUE_INDEX_SHARDS, see dynamodb-due-index.ts); the sweep reads the shards in
- * parallel and merges them. An order the sweep gave up on leaves the index and carries `checksExhaustedAt`.
+ * parallel and merges them. An order whose checks were given up on leaves the index and carries
+ * `checksExhaustedAt`, until a renewed prepay puts it back.
  */
 
 // The shard counts are settings (shared/config checks them); the adapters take them from here too.
@@ -42,9 +43,12 @@ export const DUE_INDEX = {
 export const DUE_KEY_VALUE = 'DUE';
 /** `dueKey` is `DUE#<shard>`: a stable hash of out_trade_no picks the shard (see dynamodb-due-index.ts). */
 export const DUE_SHARD_PREFIX = 'DUE#';
-/** On the order item: how often the sweep re-enqueued its check since a check last completed. */
+/**
+ * On the order item (the order's `requeues`): how often its check was put back without completing (the
+ * sweep's re-enqueues, the reconciler's retries after running out of time) since a check last completed.
+ */
 export const SWEEP_REQUEUES_ATTRIBUTE = 'sweepRequeues';
-/** On the order item: when the sweep gave up re-enqueueing its check (it left the due index then). */
+/** On the order item: when its checks were given up on (it left the due index then). */
 export const CHECKS_EXHAUSTED_ATTRIBUTE = 'checksExhaustedAt';
 
 export const ORDER_SORT_KEY = 'ORDER';

@@ -142,7 +142,9 @@ export function buildReconciler(deps: Dependencies): () => Promise<Reconciler> {
       clock,
       reports,
       closer,
+      observer: deps.observability.observer,
       reconcileSchedule: settings.RECONCILE_SCHEDULE,
+      maxRequeues: settings.SWEEP_MAX_REQUEUES,
     });
   });
 }

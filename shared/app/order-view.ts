@@ -37,5 +37,7 @@ export function orderView(order: Order): Record<string, unknown> {
         }
       : {}),
     ...(order.reason ? { reason: order.reason } : {}),
+    // Nobody asks WeChat about this order any more (its checks kept failing): an operator settles it.
+    ...(order.checksExhaustedAt ? { checks_exhausted_at: order.checksExhaustedAt } : {}),
   };
 }

@@ -110,7 +110,22 @@ export class CreatePayment {
     }
     // The same prepay_id back means WeChat's own two hours are not over: it lives as long as it did.
     if (prepay.prepayId === order.prepay?.prepayId) return order;
-    const renewed = await store.renewPrepay(order.outTradeNo, this.prepayOf(prepay, now), clock.now().toISOString());
+    // An order whose checks were given up on is out of the due index: with a payer able to pay again,
+    // nothing would ever notice a payment whose notification is lost. The renewal starts its checks
+    // afresh. Any other order's chain of checks goes on as it was.
+    const watchAgainAt =
+      order.checksExhaustedAt === undefined
+        ? undefined
+        : nextCheckAt(this.deps.reconcileSchedule, 0, clock.now(), order.request.expiresAt);
+    const renewed = await store.renewPrepay(
+      order.outTradeNo,
+      this.prepayOf(prepay, now),
+      clock.now().toISOString(),
+      watchAgainAt,
+    );
+    if (watchAgainAt !== undefined && renewed.kind === 'applied') {
+      await this.scheduleFirstCheck(order.outTradeNo, watchAgainAt);
+    }
     return orderOf(renewed, order.outTradeNo);
   }
 

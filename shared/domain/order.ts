@@ -105,5 +105,16 @@ export interface Order {
   latePayment?: LatePayment;
   /** When the reconciler should next ask WeChat; absent once the order is final. */
   nextCheckAt?: string;
+  /**
+   * How often the order's check was put back without completing (re-enqueued by the sweep, or asked
+   * again after running out of the invocation's time) since a check last completed; absent at none.
+   * Past a bound (SWEEP_MAX_REQUEUES) the checks are given up on.
+   */
+  requeues?: number;
+  /**
+   * When its checks were given up on: the order left the due index then, and nobody asks WeChat about it
+   * until an operator settles it or a renewed prepay puts it back.
+   */
+  checksExhaustedAt?: string;
   history: HistoryEntry[];
 }

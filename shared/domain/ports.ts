@@ -105,11 +105,12 @@ export interface DueOrder {
 }
 
 /**
- * What the sweep's re-enqueue of an overdue check did.
- * - requeued: the next check moved to the given instant; `requeues` counts the sweep's re-enqueues
- *   since a check last completed, this one included.
- * - exhausted: the order had been re-enqueued `maxRequeues` times already; it has left the due index
- *   and is marked for an operator instead. `requeues` is the count it stopped at.
+ * What putting back a check that did not complete (the sweep's re-enqueue of an overdue check, or the
+ * reconciler's retry of one that ran out of time) did.
+ * - requeued: the next check moved to the given instant; `requeues` counts the put-backs since a check
+ *   last completed, this one included.
+ * - exhausted: the order had been put back `maxRequeues` times already; it has left the due index and
+ *   is marked for an operator instead. `requeues` is the count it stopped at.
  * - not_due: the order is settled, gone or already out of the index; nothing was written.
  */
 export type RequeueResult =
@@ -127,13 +128,19 @@ export interface OrderStore {
    */
   setNextCheck(outTradeNo: string, nextCheckAt: string): Promise<void>;
   /**
-   * The sweep's re-enqueue, counted: moves the next check to `at` and adds one to the count in the
-   * same conditional write, so concurrent sweeps cannot pass the bound; once the count has reached
-   * `maxRequeues`, takes the order out of the due index instead and marks its checks exhausted at `at`.
+   * Puts back a check that did not complete, counted (the order's `requeues`): moves the next check to
+   * `nextCheckAt` and adds one to the count in the same conditional write, so concurrent callers cannot
+   * pass the bound; once the count has reached `maxRequeues`, takes the order out of the due index
+   * instead and marks its checks exhausted at `at` (by default `nextCheckAt`). Unlike setNextCheck, it
+   * never clears the count.
    */
-  requeueCheck(outTradeNo: string, at: string, maxRequeues: number): Promise<RequeueResult>;
-  /** Replaces a lapsed prepay; conditional on the order still awaiting payment (PENDING or FAILED). */
-  renewPrepay(outTradeNo: string, prepay: Prepay, at: string): Promise<TransitionResult>;
+  requeueCheck(outTradeNo: string, nextCheckAt: string, maxRequeues: number, at?: string): Promise<RequeueResult>;
+  /**
+   * Replaces a lapsed prepay; conditional on the order still awaiting payment (PENDING or FAILED).
+   * With `watchAgainAt` (for an order whose checks were given up on) the same write puts the order back
+   * in the due index with that next check, and clears its count and its checksExhaustedAt.
+   */
+  renewPrepay(outTradeNo: string, prepay: Prepay, at: string, watchAgainAt?: string): Promise<TransitionResult>;
   /** Keeps a verified notification; one with the same body as one kept already is not kept again. */
   recordNotification(record: NotificationRecord): Promise<void>;
   /** Keeps the traces of a notification that was not proven WeChat's (under short-lived, sharded keys). */

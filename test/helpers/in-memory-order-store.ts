@@ -21,9 +21,9 @@ interface StoredOrder {
   /** DynamoDB's `dueKey`: set while WeChat may still move the order, so findDue can see it. */
   due: boolean;
   appliedNotifications: NotificationRecord[];
-  /** DynamoDB's `sweepRequeues`: the sweep's re-enqueues since a check last completed. */
+  /** DynamoDB's `sweepRequeues` (the order's `requeues`): checks put back since one last completed. */
   sweepRequeues: number;
-  /** DynamoDB's `checksExhaustedAt`: when the sweep gave up on the order. */
+  /** DynamoDB's `checksExhaustedAt`: when the order's checks were given up on. */
   checksExhaustedAt?: string;
 }
 
@@ -47,11 +47,13 @@ export class InMemoryOrderStore implements OrderStore {
   async create(order: Order): Promise<CreateResult> {
     const existing = this.orders.get(order.outTradeNo);
     if (existing) return { kind: 'exists', order: readOrder(existing) };
+    const { requeues, checksExhaustedAt, ...rest } = copy(order);
     const stored: StoredOrder = {
-      order: copy(order),
+      order: rest,
       due: canStillChange(order.status),
       appliedNotifications: [],
-      sweepRequeues: 0,
+      sweepRequeues: requeues ?? 0,
+      ...(checksExhaustedAt !== undefined ? { checksExhaustedAt } : {}),
     };
     this.orders.set(order.outTradeNo, stored);
     return { kind: 'created', order: readOrder(stored) };
@@ -100,7 +102,12 @@ export class InMemoryOrderStore implements OrderStore {
     stored.sweepRequeues = 0;
   }
 
-  async requeueCheck(outTradeNo: string, at: string, maxRequeues: number): Promise<RequeueResult> {
+  async requeueCheck(
+    outTradeNo: string,
+    nextCheckAt: string,
+    maxRequeues: number,
+    at = nextCheckAt,
+  ): Promise<RequeueResult> {
     const stored = this.orders.get(outTradeNo);
     if (!stored?.due) return { kind: 'not_due' };
     if (stored.sweepRequeues >= maxRequeues) {
@@ -110,22 +117,24 @@ export class InMemoryOrderStore implements OrderStore {
       stored.checksExhaustedAt = at;
       return { kind: 'exhausted', requeues: stored.sweepRequeues };
     }
-    stored.order.nextCheckAt = at;
+    stored.order.nextCheckAt = nextCheckAt;
     stored.sweepRequeues += 1;
     return { kind: 'requeued', requeues: stored.sweepRequeues };
   }
 
-  /** Not part of the port: when the sweep gave up on the order (DynamoDB's `checksExhaustedAt`), if it did. */
-  checksExhaustedAt(outTradeNo: string): string | undefined {
-    return this.orders.get(outTradeNo)?.checksExhaustedAt;
-  }
-
-  async renewPrepay(outTradeNo: string, prepay: Prepay, at: string): Promise<TransitionResult> {
+  async renewPrepay(outTradeNo: string, prepay: Prepay, at: string, watchAgainAt?: string): Promise<TransitionResult> {
     const stored = this.orders.get(outTradeNo);
     if (!stored) return { kind: 'not_found' };
     if (!AWAITING_PAYMENT.includes(stored.order.status)) return { kind: 'conflict', order: readOrder(stored) };
     stored.order.prepay = copy(prepay);
     stored.order.updatedAt = at;
+    if (watchAgainAt !== undefined) {
+      // Back in the index, counting from zero, no longer marked.
+      stored.due = true;
+      stored.order.nextCheckAt = watchAgainAt;
+      stored.sweepRequeues = 0;
+      delete stored.checksExhaustedAt;
+    }
     return { kind: 'applied', order: readOrder(stored) };
   }
 
@@ -219,6 +228,9 @@ function describeRefusal(command: TransitionCommand, stored: StoredOrder): Trans
  */
 function readOrder(stored: StoredOrder): Order {
   const order = copy(stored.order);
+  // The store's bookkeeping of the checks, shown on the order as the DynamoDB store reads it back.
+  if (stored.sweepRequeues > 0) order.requeues = stored.sweepRequeues;
+  if (stored.checksExhaustedAt !== undefined) order.checksExhaustedAt = stored.checksExhaustedAt;
   let previous: OrderStatus | null = null;
   const history = order.history.map((entry): HistoryEntry => {
     const complete = { ...entry, from: entry.from === undefined ? previous : entry.from };

@@ -303,13 +303,14 @@ export function orderStoreContract(name: string, newStore: () => Promise<OrderSt
           [3, at(400)],
         ] as const) {
           expect(await own.requeueCheck(created.outTradeNo, instant, 3)).toEqual({ kind: 'requeued', requeues });
-          // The count is the store's bookkeeping, not part of the order.
-          expect(await own.get(created.outTradeNo)).toEqual({ ...created, nextCheckAt: instant });
+          // The count is read back on the order, so the reconciler can back off by it.
+          expect(await own.get(created.outTradeNo)).toEqual({ ...created, nextCheckAt: instant, requeues });
           expect(await own.findDue(at(10_000), 10)).toEqual([{ outTradeNo: created.outTradeNo, nextCheckAt: instant }]);
         }
 
         expect(await own.requeueCheck(created.outTradeNo, at(500), 3)).toEqual({ kind: 'exhausted', requeues: 3 });
-        const { nextCheckAt: _gone, ...exhausted } = created;
+        const { nextCheckAt: _gone, ...open } = created;
+        const exhausted = { ...open, requeues: 3, checksExhaustedAt: at(500) };
         expect(await own.get(created.outTradeNo)).toEqual(exhausted);
         expect(await own.findDue(at(10_000), 10)).toEqual([]);
         // Out of the index for good: neither the sweep nor a late check puts it back.
@@ -324,8 +325,24 @@ export function orderStoreContract(name: string, newStore: () => Promise<OrderSt
         expect(await store.requeueCheck(created.outTradeNo, at(200), 2)).toEqual({ kind: 'requeued', requeues: 1 });
         expect(await store.requeueCheck(created.outTradeNo, at(300), 2)).toEqual({ kind: 'requeued', requeues: 2 });
         await store.setNextCheck(created.outTradeNo, at(330));
+        expect(await store.get(created.outTradeNo)).toEqual({ ...created, nextCheckAt: at(330) });
         expect(await store.requeueCheck(created.outTradeNo, at(400), 2)).toEqual({ kind: 'requeued', requeues: 1 });
-        expect(await store.get(created.outTradeNo)).toEqual({ ...created, nextCheckAt: at(400) });
+        expect(await store.get(created.outTradeNo)).toEqual({ ...created, nextCheckAt: at(400), requeues: 1 });
+      });
+
+      it('marks the order exhausted at the instant given apart from the next check', async () => {
+        const created = order({ nextCheckAt: at(100) });
+        await store.create(created);
+        expect(await store.requeueCheck(created.outTradeNo, at(210), 1, at(200))).toEqual({
+          kind: 'requeued',
+          requeues: 1,
+        });
+        expect((await store.get(created.outTradeNo))?.nextCheckAt).toBe(at(210));
+        expect(await store.requeueCheck(created.outTradeNo, at(330), 1, at(300))).toEqual({
+          kind: 'exhausted',
+          requeues: 1,
+        });
+        expect(await store.get(created.outTradeNo)).toMatchObject({ checksExhaustedAt: at(300), requeues: 1 });
       });
 
       it('leaves a settled or unknown order alone', async () => {
@@ -349,6 +366,37 @@ export function orderStoreContract(name: string, newStore: () => Promise<OrderSt
           expect(result).toEqual({ kind: 'applied', order: renewed });
           expect(await store.get(created.outTradeNo)).toEqual(renewed);
         }
+      });
+
+      it('puts an order whose checks were given up on back in the due index when asked to', async () => {
+        const own = await newStore();
+        const created = order({
+          status: 'PENDING',
+          nextCheckAt: at(100),
+          prepay: { ...prepay('old'), validUntil: at(10) },
+        });
+        await own.create(created);
+        await own.requeueCheck(created.outTradeNo, at(200), 1);
+        expect(await own.requeueCheck(created.outTradeNo, at(300), 1)).toMatchObject({ kind: 'exhausted' });
+        expect(await own.findDue(at(10_000), 10)).toEqual([]);
+
+        const result = await own.renewPrepay(created.outTradeNo, prepay('new'), at(7200), at(7230));
+        // Watched again, counting from zero, no longer marked.
+        const renewed = { ...created, prepay: prepay('new'), updatedAt: at(7200), nextCheckAt: at(7230) };
+        expect(result).toEqual({ kind: 'applied', order: renewed });
+        expect(await own.get(created.outTradeNo)).toEqual(renewed);
+        expect(await own.findDue(at(10_000), 10)).toEqual([{ outTradeNo: created.outTradeNo, nextCheckAt: at(7230) }]);
+        expect(await own.requeueCheck(created.outTradeNo, at(7300), 1)).toEqual({ kind: 'requeued', requeues: 1 });
+      });
+
+      it('does not put a settled order back in the due index', async () => {
+        const closed = order({ status: 'CLOSED', nextCheckAt: undefined, prepay: prepay('old') });
+        await store.create(closed);
+        expect(await store.renewPrepay(closed.outTradeNo, prepay('new'), at(200), at(230))).toEqual({
+          kind: 'conflict',
+          order: closed,
+        });
+        expect(await store.get(closed.outTradeNo)).toEqual(closed);
       });
 
       it('leaves an order not awaiting payment as it is and reports it as a conflict', async () => {

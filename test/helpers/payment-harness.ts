@@ -8,6 +8,7 @@ import type { NewPayment } from '#shared/domain/payment-request';
 import type {
   Merchant,
   NotificationCodec,
+  OrderStore,
   PrepayResult,
   RawNotification,
   TradeReport,
@@ -30,14 +31,17 @@ export const NOTIFY_URL = 'https://pay.example.com/notify/pay';
 export const PREPAY_TTL_SECONDS = 7200;
 export const CLOSE_MIN_AGE_SECONDS = 300;
 export const RECONCILE_SCHEDULE: readonly number[] = [30, 60, 120];
+/** How often a check may be put back without completing before it is given up (SWEEP_MAX_REQUEUES). */
+export const MAX_REQUEUES = 4;
 
 /**
  * The domain's use cases and the reconciler wired as the handlers wire them (shared/app/dependencies.ts),
  * over the unit tier's doubles: an in-memory store, a scripted WeChat, a recording scheduler and
  * observer, and a clock standing at T0 until moved.
  */
-export function paymentHarness() {
-  const store = new InMemoryOrderStore();
+export function paymentHarness<Store extends OrderStore = InMemoryOrderStore>(options: { store?: Store } = {}) {
+  // In memory unless a test runs the same wiring over a real table.
+  const store = (options.store ?? new InMemoryOrderStore()) as Store;
   const provider = new FakePaymentProvider();
   const scheduler = new RecordingCheckScheduler();
   const clock = new TestClock(T0);
@@ -87,12 +91,14 @@ export function paymentHarness() {
       clock,
       reports,
       closer,
+      observer,
       reconcileSchedule: RECONCILE_SCHEDULE,
+      maxRequeues: MAX_REQUEUES,
     }),
   };
 }
 
-export type PaymentHarness = ReturnType<typeof paymentHarness>;
+export type PaymentHarness<Store extends OrderStore = InMemoryOrderStore> = ReturnType<typeof paymentHarness<Store>>;
 
 /** What a merchant's backend asks for: 19.99 CNY, NATIVE, like orderFixture. */
 export function newPayment(overrides: Partial<NewPayment> = {}): NewPayment {

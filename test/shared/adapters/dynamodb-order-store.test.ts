@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { dueShardKey } from '#shared/adapters/dynamodb-due-index';
 import { DynamoDbOrderStore } from '#shared/adapters/dynamodb-order-store';
 import { DEFAULT_DUE_INDEX_SHARDS, MAX_DUE_INDEX_SHARDS } from '#shared/adapters/table-schema';
+import { ProviderError } from '#shared/domain/errors';
 import type { OrderStatus, PaymentFacts } from '#shared/domain/order';
 import type { NotificationRecord, TransitionCommand, UnverifiedNotification } from '#shared/domain/ports';
 import { sha256 } from '#shared/domain/receive-notification';
@@ -11,6 +12,15 @@ import { testTable } from '#test/helpers/aws';
 import type { TestTable } from '#test/helpers/aws';
 import { at, orderFixture, T0, tradeNo } from '#test/helpers/order-fixtures';
 import { orderStoreContract } from '#test/helpers/order-store-contract';
+import {
+  MAX_REQUEUES,
+  newPayment,
+  type PaymentHarness,
+  paymentHarness,
+  pendingOrder,
+  prepayResult,
+  tradeReport,
+} from '#test/helpers/payment-harness';
 
 // What any OrderStore must do is in the contract, which the in-memory store keeps too; a fresh table each.
 orderStoreContract('DynamoDbOrderStore on DynamoDB Local', async () => (await testTable()).store);
@@ -296,5 +306,87 @@ describe('DynamoDbOrderStore table layout', () => {
     await expect(missing.get('x')).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
     await expect(missing.transition(command('x', 'PAID'))).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
     await expect(missing.setNextCheck('x', at(1))).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+  });
+});
+
+/** The reconciler and CreatePayment as wired over the real table: what their store writes leave in it. */
+describe('DynamoDbOrderStore under the reconciler and CreatePayment', () => {
+  const outOfTime = () =>
+    new ProviderError('DEADLINE_EXCEEDED', 'no answer before the deadline', { retryable: true, kind: 'transport' });
+
+  async function rawItem(own: TestTable, outTradeNo: string): Promise<Record<string, unknown> | undefined> {
+    const { Item } = await own.documentClient.send(
+      new GetCommand({ TableName: own.tableName, Key: { pk: `ORDER#${outTradeNo}`, sk: 'ORDER' } }),
+    );
+    return Item;
+  }
+
+  /** Runs the order's checks, each running out of time, until the reconciler stops scheduling them. */
+  async function runOutOfTimeUntilGivenUp(h: PaymentHarness<DynamoDbOrderStore>, outTradeNo: string) {
+    const waits: number[] = [];
+    const results: string[] = [];
+    let check = { outTradeNo, attempt: 0, dueAt: (await h.store.get(outTradeNo))?.nextCheckAt ?? '' };
+    for (let i = 0; i <= MAX_REQUEUES; i += 1) {
+      h.clock.set(check.dueAt);
+      h.provider.onQuery(outOfTime());
+      results.push(await h.reconciler.check(check));
+      const next = h.scheduler.scheduled.at(-1);
+      if (!next || next.dueAt === check.dueAt) break;
+      waits.push((Date.parse(next.dueAt) - Date.parse(check.dueAt)) / 1000);
+      check = next;
+    }
+    return { waits, results };
+  }
+
+  it('counts checks that keep running out of time, backing off, and gives up after the bound', async () => {
+    const own = await testTable();
+    const h = paymentHarness({ store: own.store });
+    const pending = pendingOrder();
+    await h.store.create(pending);
+
+    const { waits, results } = await runOutOfTimeUntilGivenUp(h, pending.outTradeNo);
+    expect(waits).toEqual([10, 20, 40, 80]);
+    expect(results).toEqual([...Array<string>(MAX_REQUEUES).fill('out-of-time'), 'checks-exhausted']);
+    expect(h.observer.events).toEqual([
+      { kind: 'checksExhausted', outTradeNo: pending.outTradeNo, requeues: MAX_REQUEUES },
+    ]);
+    expect(await h.store.findDue(at(1_000_000), 10)).toEqual([]);
+    const item = await rawItem(own, pending.outTradeNo);
+    expect(item).toMatchObject({ status: 'PENDING', checksExhaustedAt: h.clock.iso(), sweepRequeues: MAX_REQUEUES });
+    expect(item).not.toHaveProperty('dueKey');
+    expect(item).not.toHaveProperty('nextCheckAt');
+  });
+
+  it('watches an order given up on again once its prepay is renewed', async () => {
+    const own = await testTable();
+    const h = paymentHarness({ store: own.store });
+    // The order lives three hours; its prepay two. Its checks were given up on in the first hour.
+    const request = newPayment({ expiresAt: at(3 * 3600) });
+    h.provider.onPrepay(prepayResult('wx-first'));
+    const created = await h.createPayment.execute(request);
+    await runOutOfTimeUntilGivenUp(h, created.outTradeNo);
+    expect((await h.store.get(created.outTradeNo))?.checksExhaustedAt).toBeDefined();
+
+    h.clock.set(at(7200));
+    h.provider.onPrepay(prepayResult('wx-renewed'));
+    const scheduledBefore = h.scheduler.scheduled.length;
+    const renewed = await h.createPayment.execute(request);
+
+    const dueAt = at(7200 + 30);
+    expect(renewed).toMatchObject({ status: 'PENDING', prepay: { prepayId: 'wx-renewed' }, nextCheckAt: dueAt });
+    expect(renewed.checksExhaustedAt).toBeUndefined();
+    expect(await h.store.findDue(at(1_000_000), 10)).toEqual([{ outTradeNo: created.outTradeNo, nextCheckAt: dueAt }]);
+    expect(h.scheduler.scheduled.slice(scheduledBefore)).toEqual([
+      { outTradeNo: created.outTradeNo, attempt: 0, dueAt },
+    ]);
+    const item = await rawItem(own, created.outTradeNo);
+    expect(item).not.toHaveProperty('checksExhaustedAt');
+    expect(item).not.toHaveProperty('sweepRequeues');
+    expect(item?.dueKey).toBe(dueShardKey(created.outTradeNo, DEFAULT_DUE_INDEX_SHARDS));
+
+    // Watched as any open order: its first check runs, and a check that runs out of time starts at 10 s.
+    h.clock.set(dueAt);
+    h.provider.onQuery(tradeReport(created.outTradeNo, 'NOTPAY'));
+    expect(await h.reconciler.check({ outTradeNo: created.outTradeNo, attempt: 0, dueAt })).toBe('checked-again');
   });
 });

@@ -31,4 +31,14 @@ describe('orderView', () => {
   it('has no late_payment for an order without one', () => {
     expect(orderView(orderFixture({ status: 'CLOSED', nextCheckAt: undefined }))).not.toHaveProperty('late_payment');
   });
+
+  it('shows when the checks of an open order were given up on, so an operator sees it is not watched', () => {
+    const exhausted = orderFixture({ status: 'PENDING', nextCheckAt: undefined, checksExhaustedAt: at(5000) });
+    expect(orderView(exhausted)).toMatchObject({ status: 'PENDING', checks_exhausted_at: at(5000) });
+    expect(orderView(orderFixture({ status: 'PENDING' }))).not.toHaveProperty('checks_exhausted_at');
+  });
+
+  it('does not show the count of checks put back: bookkeeping, not the order', () => {
+    expect(orderView(orderFixture({ status: 'PENDING', requeues: 2 }))).not.toHaveProperty('requeues');
+  });
 });

@@ -210,6 +210,21 @@ describe('CreatePayment', () => {
       expect(h.scheduler.scheduled).toHaveLength(1);
     });
 
+    it('watches an order whose checks were given up on again, from the first check', async () => {
+      await createdWithPrepay();
+      // The sweep gave up on it (a bound of one put-back).
+      await h.store.requeueCheck(OUT, at(3600), 1);
+      expect(await h.store.requeueCheck(OUT, at(3900), 1)).toMatchObject({ kind: 'exhausted' });
+      h.provider.onPrepay(prepayResult('wx-renewed'));
+      const renewed = await h.createPayment.execute(longLived);
+
+      expect(renewed).toMatchObject({ status: 'PENDING', prepay: { prepayId: 'wx-renewed' }, nextCheckAt: at(7230) });
+      expect(renewed).not.toHaveProperty('checksExhaustedAt');
+      expect(renewed).not.toHaveProperty('requeues');
+      expect(h.scheduler.scheduled.at(-1)).toEqual({ outTradeNo: OUT, attempt: 0, dueAt: at(7230) });
+      expect(await h.store.findDue(at(7230), 10)).toEqual([{ outTradeNo: OUT, nextCheckAt: at(7230) }]);
+    });
+
     it('stores nothing when WeChat answers the same prepay_id: its own two hours are not over', async () => {
       await createdWithPrepay();
       const before = await h.store.get(OUT);

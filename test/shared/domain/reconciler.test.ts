@@ -2,8 +2,14 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { ProviderError } from '#shared/domain/errors';
 import type { Order } from '#shared/domain/order';
 import type { ReconcileCheck } from '#shared/domain/ports';
+import {
+  OUT_OF_TIME_RETRY_MAX_SECONDS,
+  OUT_OF_TIME_RETRY_SECONDS,
+  outOfTimeRetrySeconds,
+} from '#shared/domain/reconciler';
 import { at, orderFixture } from '#test/helpers/order-fixtures';
 import {
+  MAX_REQUEUES,
   paymentFacts,
   type PaymentHarness,
   paymentHarness,
@@ -52,6 +58,78 @@ describe('Reconciler.check', () => {
       h.provider.onQuery(tradeReport(order.outTradeNo, 'NOTPAY')).onClose(outOfTime());
       expect(await h.reconciler.check(checkOf(order))).toBe('out-of-time');
       expect(await h.store.get(order.outTradeNo)).toMatchObject({ status: 'PENDING', nextCheckAt: at(7210) });
+    });
+
+    /** Runs checks that all run out of time, each when it is due; the seconds each waited after the one before. */
+    async function keepRunningOutOfTime(order: Order, times: number, first = checkOf(order)): Promise<number[]> {
+      const waits: number[] = [];
+      let check = first;
+      for (let i = 0; i < times; i += 1) {
+        h.provider.onQuery(outOfTime());
+        const ranAt = h.clock.now().getTime();
+        expect(await h.reconciler.check(check)).toBe('out-of-time');
+        const next = h.scheduler.scheduled.at(-1);
+        if (!next) throw new Error('no check scheduled');
+        // The same attempt: the check did not happen, so the schedule does not move on.
+        expect(next.attempt).toBe(check.attempt);
+        waits.push((Date.parse(next.dueAt) - ranAt) / 1000);
+        h.clock.set(next.dueAt);
+        check = next;
+      }
+      return waits;
+    }
+
+    it('backs off while the check keeps running out of time, and gives up after the bound', async () => {
+      const waits = await keepRunningOutOfTime(pending, MAX_REQUEUES);
+      expect(waits).toEqual([10, 20, 40, 80]);
+      const last = h.scheduler.scheduled.at(-1);
+      if (!last) throw new Error('no check scheduled');
+
+      h.provider.onQuery(outOfTime());
+      expect(await h.reconciler.check(last)).toBe('checks-exhausted');
+      // Nothing more is scheduled: out of the due index, marked for an operator, still open, and reported.
+      expect(h.scheduler.scheduled).toHaveLength(MAX_REQUEUES);
+      expect(await h.store.findDue(at(1_000_000), 10)).toEqual([]);
+      const stored = await h.store.get(pending.outTradeNo);
+      expect(stored).toMatchObject({ status: 'PENDING', checksExhaustedAt: h.clock.iso() });
+      expect(stored?.nextCheckAt).toBeUndefined();
+      expect(h.observer.events).toEqual([
+        { kind: 'checksExhausted', outTradeNo: pending.outTradeNo, requeues: MAX_REQUEUES },
+      ]);
+    });
+
+    it('counts the sweep’s re-enqueues and running out of time against one bound', async () => {
+      h.clock.set(at(400));
+      for (const round of [1, 2, 3]) {
+        expect(await h.store.requeueCheck(pending.outTradeNo, at(400 + round), MAX_REQUEUES)).toMatchObject({
+          kind: 'requeued',
+        });
+      }
+      const swept = { outTradeNo: pending.outTradeNo, attempt: 1, dueAt: at(403) };
+      h.clock.set(at(403));
+      // The fourth put-back waits as the fourth of a row of time-outs would.
+      expect(await keepRunningOutOfTime(pending, 1, swept)).toEqual([80]);
+      h.provider.onQuery(outOfTime());
+      expect(await h.reconciler.check({ ...swept, dueAt: at(483) })).toBe('checks-exhausted');
+    });
+
+    it('backs off no further than the cap', () => {
+      expect(outOfTimeRetrySeconds(1)).toBe(OUT_OF_TIME_RETRY_SECONDS);
+      expect(outOfTimeRetrySeconds(2)).toBe(2 * OUT_OF_TIME_RETRY_SECONDS);
+      expect(outOfTimeRetrySeconds(30)).toBe(OUT_OF_TIME_RETRY_MAX_SECONDS);
+      expect(outOfTimeRetrySeconds(5000)).toBe(OUT_OF_TIME_RETRY_MAX_SECONDS);
+    });
+
+    it('starts the back-off again once a check completes', async () => {
+      expect(await keepRunningOutOfTime(pending, 2)).toEqual([10, 20]);
+      h.provider.onQuery(tradeReport(pending.outTradeNo, 'NOTPAY'));
+      const last = h.scheduler.scheduled.at(-1);
+      if (!last) throw new Error('no check scheduled');
+      expect(await h.reconciler.check(last)).toBe('checked-again');
+      const next = h.scheduler.scheduled.at(-1);
+      if (!next) throw new Error('no check scheduled');
+      h.clock.set(next.dueAt);
+      expect(await keepRunningOutOfTime(pending, 1, next)).toEqual([10]);
     });
 
     it('any other failure still fails the check, so the queue counts it', async () => {
