@@ -255,6 +255,15 @@ describe('notify endpoint (v2)', () => {
     expect(filed.map((n) => [n.outcome, n.reason?.startsWith('AMOUNT_MISMATCH')])).toEqual([['rejected', true]]);
   });
 
+  it('keeps a signed notification it cannot use (another currency) under its order, not as a forgery', async () => {
+    const no = await pendingOrder();
+    const res = await notify(signedV2Notification(paidFields(no, { fee_type: 'USD' }), SANDBOX_MERCHANT.apiKey));
+    expect(res.text).toBe(REFUSED_REPLY);
+    const filed = await stack.store.listNotifications(no);
+    expect(filed.map((n) => [n.outcome, n.reason?.startsWith('UNUSABLE_NOTIFICATION')])).toEqual([['rejected', true]]);
+    expect((await order(no)).status).toBe('PENDING');
+  });
+
   it('records a notification for an unknown order and answers FAIL', async () => {
     const no = `UNKNOWN${Date.now()}`;
     const res = await notify(signedV2Notification(paidFields(no), SANDBOX_MERCHANT.apiKey));
