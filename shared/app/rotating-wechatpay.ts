@@ -2,7 +2,6 @@ import type { MerchantCredentials } from '../config/merchant-credentials';
 import type { Settings } from '../config/settings';
 import type { PaymentProvider, RawNotification, VerifiedNotification } from '../domain/ports';
 import type { Clock } from '../domain/ports';
-import { isCertificateSerial } from '../wechatpay/v3/key-ring';
 import type { MerchantCredentialsSource } from './merchant-secret';
 import { createWechatPay, type NotifyCodec, type WechatPay } from './wechatpay-adapters';
 
@@ -109,7 +108,7 @@ export async function createRotatingWechatPay(
     // A stale timestamp, a bad envelope or a serial in no format of WeChat's: no key explains it.
     if (!rotatedKeyMayExplain) return first;
     // Replaced keys hold no platform certificate, and must not download one for a forger.
-    const needsDownload = isCertificateSerial(raw.headers['wechatpay-serial'] ?? '');
+    const needsDownload = await isCertificateSerialOf(raw);
     for (const previous of needsDownload ? [] : source.previous()) {
       if (tried.has(previous)) continue;
       const settled = await fallback(previous);
@@ -146,6 +145,16 @@ export async function createRotatingWechatPay(
       };
     },
   };
+}
+
+/**
+ * Whether the notification names a platform certificate serial (v3). The v3 library is loaded only by
+ * a v3 notification, which has loaded it already through its codec: v2 containers never evaluate it.
+ */
+async function isCertificateSerialOf(raw: RawNotification): Promise<boolean> {
+  const serial = raw.headers['wechatpay-serial'];
+  if (serial === undefined) return false;
+  return (await import('../wechatpay/v3/key-ring')).isCertificateSerial(serial);
 }
 
 /**
