@@ -1,8 +1,13 @@
-import type { Context, LambdaFunctionURLEvent } from 'aws-lambda';
+import type { Context, LambdaFunctionURLEvent, SQSEvent } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
 
 import { createDependencies } from '#shared/app/dependencies';
-import { createNotifyHandler, createOrdersHandler, createSweepHandler } from '#shared/app/handlers';
+import {
+  createNotifyHandler,
+  createOrdersHandler,
+  createReconcileHandler,
+  createSweepHandler,
+} from '#shared/app/handlers';
 import { createWechatPay } from '#shared/app/wechatpay-adapters';
 import { loadSettings } from '#shared/config/settings';
 import { ConfigurationError } from '#shared/domain/errors';
@@ -92,5 +97,39 @@ describe('the sweep function', () => {
     expect(added).toHaveBeenCalledWith(METRIC_CHECKS_EXHAUSTED, 'Count', 1);
     expect(published).toHaveBeenCalledTimes(1);
     expect(scheduler.attempts).toEqual([]);
+  });
+});
+
+describe('the reconcile function', () => {
+  it('gives up on an order whose checks keep running out of time at the bound; publishes ChecksExhausted', async () => {
+    const store = new InMemoryOrderStore();
+    const stuck = orderFixture({ status: 'PENDING', nextCheckAt: at(0) });
+    await store.create(stuck);
+    const settings = loadSettings({
+      ...BASE,
+      QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/checks',
+      WECHATPAY_BASE_URL: 'http://127.0.0.1:9',
+      SWEEP_MAX_REQUEUES: '1',
+    });
+    const scheduler = new RecordingCheckScheduler();
+    const clock = new TestClock(T0);
+    const deps = createDependencies(settings, { store, scheduler, clock });
+    const added = vi.spyOn(deps.observability.metrics, 'addMetric');
+    vi.spyOn(deps.observability.metrics, 'publishStoredMetrics').mockImplementation(() => deps.observability.metrics);
+    const reconcile = createReconcileHandler(deps);
+    // Less time left than the margin kept for recording: every WeChat call runs out of time at once.
+    const context = () => ({ functionName: 'reconcile', getRemainingTimeInMillis: () => 2_000 }) as unknown as Context;
+    const event = (dueAt: string) =>
+      ({
+        Records: [{ messageId: dueAt, body: JSON.stringify({ outTradeNo: stuck.outTradeNo, attempt: 0, dueAt }) }],
+      }) as unknown as SQSEvent;
+
+    await expect(reconcile(event(at(0)), context())).resolves.toEqual({ batchItemFailures: [] });
+    expect(scheduler.scheduled).toEqual([{ outTradeNo: stuck.outTradeNo, attempt: 0, dueAt: at(10) }]);
+    clock.set(at(10));
+    await expect(reconcile(event(at(10)), context())).resolves.toEqual({ batchItemFailures: [] });
+    expect(scheduler.scheduled).toHaveLength(1);
+    expect(added).toHaveBeenCalledWith(METRIC_CHECKS_EXHAUSTED, 'Count', 1);
+    expect(await store.get(stuck.outTradeNo)).toMatchObject({ status: 'PENDING', checksExhaustedAt: at(10) });
   });
 });
