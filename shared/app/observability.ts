@@ -51,7 +51,7 @@ export function createObservability(settings: Settings): Observability {
       logger.warn(what, { outTradeNo, error: error instanceof Error ? error.message : String(error) });
     },
     checksExhausted(outTradeNo, { requeues }) {
-      logger.error('checks of an open order never complete; the sweep gave up on it (checksExhaustedAt)', {
+      logger.error('checks of an open order never complete; given up on (checksExhaustedAt)', {
         outTradeNo,
         requeues,
       });

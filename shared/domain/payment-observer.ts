@@ -34,8 +34,9 @@ export interface PaymentObserver {
   /** Something failed that a later step repairs (e.g. the sweep re-enqueues a lost check). */
   recovered(what: string, detail: { outTradeNo: string; error: unknown }): void;
   /**
-   * The sweep gave up on an order: its check was re-enqueued `requeues` times and never completed. The
-   * order is out of the due index (marked checksExhaustedAt) and needs an operator.
+   * An order's checks were given up on: its check was put back `requeues` times (re-enqueued by the
+   * sweep, or retried after running out of time) and never completed. The order is out of the due index
+   * (marked checksExhaustedAt) and needs an operator.
    */
   checksExhausted(outTradeNo: string, detail: { requeues: number }): void;
 }
