@@ -67,7 +67,14 @@ export function createDependencies(settings: Settings, overrides: DependencyOver
       observability.logger.warn('merchant secret not read; serving the credentials held', { ...detail }),
     ...(overrides.readSecret === undefined ? {} : { readSecret: overrides.readSecret }),
   });
-  const wechatPay = memo(() => createRotatingWechatPay(credentials, settings, clock));
+  const wechatPay = memo(() =>
+    createRotatingWechatPay(credentials, settings, clock, {
+      onUnusableCredentials: (error) =>
+        observability.logger.error('replaced or reloaded WeChat Pay keys unusable', {
+          error: error instanceof Error ? error.message : String(error),
+        }),
+    }),
+  );
   return {
     settings,
     clock,
