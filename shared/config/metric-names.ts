@@ -65,8 +65,8 @@ export const CUSTOM_METRIC_ALARMS: readonly CustomMetricAlarm[] = [
     metricName: METRIC_CHECKS_EXHAUSTED,
     threshold: 1,
     description:
-      'The checks of an open order kept failing and the sweep gave up on it: find it by checksExhaustedAt ' +
-      '(README, "The due index and the sweep")',
+      'The checks of an open order kept failing or running out of time and were given up on: find it by ' +
+      'checksExhaustedAt (checks_exhausted_at in GET /orders; README, "The due index and the sweep")',
   },
   {
     metricName: METRIC_UNVERIFIED_NOTIFICATIONS,
