@@ -66,7 +66,7 @@ export const CUSTOM_METRIC_ALARMS: readonly CustomMetricAlarm[] = [
     threshold: 1,
     description:
       'The checks of an open order kept failing or running out of time and were given up on: find it by ' +
-      'checksExhaustedAt (checks_exhausted_at in GET /orders; README, "The due index and the sweep")',
+      'checksExhaustedAt (checks_exhausted_at in the order view; README, "The due index and the sweep")',
   },
   {
     metricName: METRIC_UNVERIFIED_NOTIFICATIONS,
