@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { canStillChange, planTransition, sourcesOf } from '../domain/lifecycle';
+import { AWAITING_PAYMENT, canStillChange, refusalOf, sourcesOf } from '../domain/lifecycle';
 import type { Amount, LatePayment, Order, Prepay } from '../domain/order';
 import type {
   CreateResult,
@@ -101,7 +101,7 @@ export class DynamoDbOrderStore implements OrderStore {
   async transition(command: TransitionCommand): Promise<TransitionResult> {
     const sources = sourcesOf(command.to);
     // No state leads to the target (CREATED): nothing to write, only to report where the order is.
-    if (sources.length === 0) return this.describeRefusal(command, await this.get(command.outTradeNo));
+    if (sources.length === 0) return refusalOf(command, await this.get(command.outTradeNo));
 
     const expression = new ExpressionBuilder();
     const update = transitionUpdate(expression, command, this.dueIndex.keyFor(command.outTradeNo));
@@ -110,7 +110,7 @@ export class DynamoDbOrderStore implements OrderStore {
       ...(command.expectAmount ? [amountIs(expression, command.expectAmount)] : []),
     ].join(' AND ');
     const written = await this.updateOrder(command.outTradeNo, expression, update, condition);
-    return written.kind === 'applied' ? written : this.describeRefusal(command, written.current);
+    return written.kind === 'applied' ? written : refusalOf(command, written.current);
   }
 
   async setNextCheck(outTradeNo: string, nextCheckAt: string): Promise<void> {
@@ -306,27 +306,9 @@ export class DynamoDbOrderStore implements OrderStore {
       return { kind: 'refused', current: refused.item && fromOrderItem(refused.item) };
     }
   }
-
-  /** Why a transition was not applied, told from the order as it is now. */
-  private describeRefusal(command: TransitionCommand, current: Order | undefined): TransitionResult {
-    if (!current) return { kind: 'not_found' };
-    const asked = current.request.amount;
-    if (
-      command.expectAmount &&
-      (asked.total !== command.expectAmount.total || asked.currency !== command.expectAmount.currency)
-    ) {
-      return { kind: 'amount_mismatch', order: current };
-    }
-    return planTransition(current.status, command.to) === 'already'
-      ? { kind: 'already', order: current }
-      : { kind: 'conflict', order: current };
-  }
 }
 
 // ---- Expressions ------------------------------------------------------------------------------
-
-/** The states in which the payer may (still) pay, so a prepay may be renewed. */
-const AWAITING_PAYMENT = ['PENDING', 'FAILED'] as const;
 
 /** Hands out placeholders for attribute names and values, so clauses can be written by name. */
 class ExpressionBuilder {

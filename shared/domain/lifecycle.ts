@@ -1,4 +1,5 @@
-import type { OrderStatus } from './order';
+import type { Order, OrderStatus } from './order';
+import type { TransitionCommand, TransitionResult } from './ports';
 
 /**
  * The order state machine (README.md, "The API"): CREATED → PENDING → PAID | CLOSED | FAILED.
@@ -40,4 +41,25 @@ export type TransitionPlan = 'apply' | 'already' | 'conflict';
 export function planTransition(current: OrderStatus, to: OrderStatus): TransitionPlan {
   if (current === to) return 'already';
   return canTransition(current, to) ? 'apply' : 'conflict';
+}
+
+/** The states in which the payer may (still) pay, so a lapsed prepay may be renewed. */
+export const AWAITING_PAYMENT: readonly OrderStatus[] = ['PENDING', 'FAILED'];
+
+/**
+ * Why a transition was not applied, told from the order as it is now: every store reads a refused
+ * conditional write the same way.
+ */
+export function refusalOf(command: TransitionCommand, current: Order | undefined): TransitionResult {
+  if (!current) return { kind: 'not_found' };
+  const asked = current.request.amount;
+  if (
+    command.expectAmount &&
+    (asked.total !== command.expectAmount.total || asked.currency !== command.expectAmount.currency)
+  ) {
+    return { kind: 'amount_mismatch', order: current };
+  }
+  return planTransition(current.status, command.to) === 'already'
+    ? { kind: 'already', order: current }
+    : { kind: 'conflict', order: current };
 }

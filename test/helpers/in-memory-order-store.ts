@@ -1,5 +1,5 @@
 import { ValidationError } from '#shared/domain/errors';
-import { canStillChange, planTransition, sourcesOf } from '#shared/domain/lifecycle';
+import { AWAITING_PAYMENT, canStillChange, refusalOf, sourcesOf } from '#shared/domain/lifecycle';
 import type { HistoryEntry, LatePayment, Order, OrderStatus, Prepay } from '#shared/domain/order';
 import type {
   CreateResult,
@@ -72,7 +72,7 @@ export class InMemoryOrderStore implements OrderStore {
       !command.expectAmount ||
       (stored.order.request.amount.total === command.expectAmount.total &&
         stored.order.request.amount.currency === command.expectAmount.currency);
-    if (!sources.includes(stored.order.status) || !amountAgrees) return describeRefusal(command, stored);
+    if (!sources.includes(stored.order.status) || !amountAgrees) return refusalOf(command, readOrder(stored));
 
     const order = stored.order;
     order.status = command.to;
@@ -202,24 +202,6 @@ function refuseUnreadableInstant(receivedAt: string): void {
   if (Number.isNaN(Date.parse(receivedAt))) {
     throw new ValidationError(`receivedAt is not an ISO 8601 instant: ${receivedAt}`, 'receivedAt');
   }
-}
-
-/** The states in which the payer may (still) pay, so a prepay may be renewed. */
-const AWAITING_PAYMENT: readonly OrderStatus[] = ['PENDING', 'FAILED'];
-
-/** Why a transition was not applied, told from the order as it is now (as the DynamoDB store does). */
-function describeRefusal(command: TransitionCommand, stored: StoredOrder): TransitionResult {
-  const current = readOrder(stored);
-  const asked = current.request.amount;
-  if (
-    command.expectAmount &&
-    (asked.total !== command.expectAmount.total || asked.currency !== command.expectAmount.currency)
-  ) {
-    return { kind: 'amount_mismatch', order: current };
-  }
-  return planTransition(current.status, command.to) === 'already'
-    ? { kind: 'already', order: current }
-    : { kind: 'conflict', order: current };
 }
 
 /**
