@@ -58,7 +58,7 @@ export class ReceiveNotification {
   }
 
   async execute(codec: NotificationCodec, raw: RawNotification): Promise<NotificationOutcome> {
-    const { store, clock, reports } = this.deps;
+    const { store, reports } = this.deps;
     const verified = await codec.verify(raw);
     if (verified.kind === 'rejected') {
       return this.refuseUnverified(codec.apiVersion, raw, verified.code ?? 'UNVERIFIED', {
@@ -69,12 +69,7 @@ export class ReceiveNotification {
     if (verified.kind === 'unusable') return this.refuseUnusable(codec, raw, verified);
     const report = verified.report;
     const record: NotificationRecord = {
-      id: this.deps.newId(),
-      bodySha256: sha256(raw.body),
-      receivedAt: clock.now().toISOString(),
-      apiVersion: codec.apiVersion,
-      body: raw.body,
-      headers: codec.auditHeaders(raw),
+      ...this.receipt(codec, raw),
       outTradeNo: report.outTradeNo,
       outcome: 'accepted',
     };
@@ -104,7 +99,7 @@ export class ReceiveNotification {
     raw: RawNotification,
     verified: { reason: string; outTradeNo?: string },
   ): Promise<NotificationOutcome> {
-    const { store, clock, observer } = this.deps;
+    const { store, observer } = this.deps;
     const named = verified.outTradeNo;
     // An order number that is not ours is filed apart, so a later order with that number starts clean.
     const outTradeNo = named !== undefined && (await store.get(named)) !== undefined ? named : undefined;
@@ -113,12 +108,7 @@ export class ReceiveNotification {
       source: 'notify',
     });
     await store.recordNotification({
-      id: this.deps.newId(),
-      bodySha256: sha256(raw.body),
-      receivedAt: clock.now().toISOString(),
-      apiVersion: codec.apiVersion,
-      body: raw.body,
-      headers: codec.auditHeaders(raw),
+      ...this.receipt(codec, raw),
       outTradeNo,
       outcome: 'rejected',
       reason: `${UNUSABLE_NOTIFICATION}: ${verified.reason.slice(0, MAX_DETAIL_CHARS)}`,
@@ -126,6 +116,21 @@ export class ReceiveNotification {
     return named === undefined
       ? { ok: false, refusal: 'unusable', reason: UNUSABLE_NOTIFICATION }
       : { ok: false, refusal: 'unusable', reason: UNUSABLE_NOTIFICATION, outTradeNo: named };
+  }
+
+  /** What is stored of every verified notification, whatever becomes of it: the body as received. */
+  private receipt(
+    codec: NotificationCodec,
+    raw: RawNotification,
+  ): Omit<NotificationRecord, 'outTradeNo' | 'outcome' | 'reason'> {
+    return {
+      id: this.deps.newId(),
+      bodySha256: sha256(raw.body),
+      receivedAt: this.deps.clock.now().toISOString(),
+      apiVersion: codec.apiVersion,
+      body: raw.body,
+      headers: codec.auditHeaders(raw),
+    };
   }
 
   /**
