@@ -1,6 +1,17 @@
-import type { NotificationCodec, RawNotification, TradeReport, VerifiedNotification } from '../domain/ports';
+import type {
+  NotificationCodec,
+  RawNotification,
+  TradeReport,
+  UnverifiedReason,
+  VerifiedNotification,
+} from '../domain/ports';
 import { pickHeaders } from './notification-headers';
-import { MAX_NOTIFICATION_BYTES, notificationReply, parseV2Notification } from '../wechatpay/v2/notification';
+import {
+  MAX_NOTIFICATION_BYTES,
+  notificationReply,
+  parseV2Notification,
+  type V2NotificationFailure,
+} from '../wechatpay/v2/notification';
 import { currencyOf, paymentFactsOf } from './wechatpay-v2-provider';
 
 export interface WechatPayV2NotificationCodecOptions {
@@ -10,6 +21,19 @@ export interface WechatPayV2NotificationCodecOptions {
 }
 
 const AUDIT_HEADERS = ['content-type'];
+
+/** What is stored and counted of each way a v2 notification is not proven WeChat's. */
+const UNVERIFIED_CODES: Record<V2NotificationFailure, UnverifiedReason> = {
+  unreadable: 'UNREADABLE',
+  unsigned: 'UNSIGNED',
+  malformed_signature: 'BAD_SIGNATURE',
+  bad_signature: 'BAD_SIGNATURE',
+};
+
+/** The order number a refusal may be filed under (the library passes only well-formed ones). */
+function claimed(outTradeNo: string | undefined): { outTradeNo?: string } {
+  return outTradeNo === undefined ? {} : { outTradeNo };
+}
 
 /**
  * NotificationCodec for WeChat Pay v2 payment notifications. It proves the notification came from
@@ -33,10 +57,15 @@ export class WechatPayV2NotificationCodec implements NotificationCodec {
     const parsed = parseV2Notification(notification.body, this.#apiKey, this.#maxBytes);
     if (!parsed.ok) {
       // Past the signature, the refusal is of WeChat's own message.
-      const kind = parsed.signed ? 'unusable' : 'rejected';
-      return parsed.outTradeNo === undefined
-        ? { kind, reason: parsed.reason }
-        : { kind, reason: parsed.reason, outTradeNo: parsed.outTradeNo };
+      if ('signed' in parsed) return { kind: 'unusable', reason: parsed.reason, ...claimed(parsed.outTradeNo) };
+      return {
+        kind: 'rejected',
+        code: UNVERIFIED_CODES[parsed.failure],
+        reason: parsed.reason,
+        ...claimed(parsed.outTradeNo),
+        // A well-formed signature that does not verify: a rotated API key would explain it.
+        ...(parsed.failure === 'bad_signature' ? { rotatedKeyMayExplain: true as const } : {}),
+      };
     }
     const n = parsed.notification;
     const currency = currencyOf(n.fee_type);
@@ -57,11 +86,6 @@ export class WechatPayV2NotificationCodec implements NotificationCodec {
       if (description !== undefined) report.description = description;
     }
     return { kind: 'trade', report };
-  }
-
-  /** True when a rotated API key would explain the refusal: a well-formed signature that does not verify. */
-  mayBeRotatedKey(_notification: RawNotification, result: VerifiedNotification): boolean {
-    return result.kind === 'rejected' && /^notification signature does not verify/.test(result.reason);
   }
 
   /** Kept with the stored notification: what proves who sent it. */

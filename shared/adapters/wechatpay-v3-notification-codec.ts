@@ -3,13 +3,19 @@ import {
   type Clock,
   type NotificationCodec,
   type RawNotification,
+  type UnverifiedReason,
   type VerifiedNotification,
 } from '../domain/ports';
 import { pickHeaders } from './notification-headers';
 import { isOutTradeNo } from '../wechatpay/core/trade-ids';
 import { apiV3KeyBytes } from '../wechatpay/v3/aead';
 import { isCertificateSerial, isPublicKeyId, type PlatformKeySource } from '../wechatpay/v3/key-ring';
-import { MAX_NOTIFICATION_BYTES, notificationReply, parseV3Notification } from '../wechatpay/v3/notification';
+import {
+  MAX_NOTIFICATION_BYTES,
+  notificationReply,
+  parseV3Notification,
+  type V3UnverifiedFailure,
+} from '../wechatpay/v3/notification';
 import { toDomainError } from './wechatpay-errors';
 import { isReportProblem, transactionToReport } from './wechatpay-v3-provider';
 
@@ -61,27 +67,27 @@ export class WechatPayV3NotificationCodec implements NotificationCodec {
       now: this.clock.now(),
       maxBytes: this.maxBodyBytes,
     });
-    // Past the signature, the refusal is of WeChat's own message.
-    if (!parsed.ok) return refused(parsed.signed ? 'unusable' : 'rejected', parsed.reason, parsed.outTradeNo);
+    if (!parsed.ok && 'signed' in parsed) {
+      // Past the signature, the refusal is of WeChat's own message; a rotated APIv3 key explains one
+      // that does not decrypt.
+      return {
+        ...unusable(parsed.reason, parsed.outTradeNo),
+        ...(parsed.failure === 'undecryptable' ? { rotatedKeyMayExplain: true as const } : {}),
+      };
+    }
+    if (!parsed.ok) {
+      return {
+        kind: 'rejected',
+        code: UNVERIFIED_CODES[parsed.failure],
+        reason: parsed.reason,
+        ...(rotatedKeyMayExplain(parsed.failure, notification) ? { rotatedKeyMayExplain: true as const } : {}),
+      };
+    }
     const report = transactionToReport(parsed.transaction);
     if (isReportProblem(report)) {
-      return refused('unusable', `${report.code}: ${report.message}`, parsed.transaction.out_trade_no);
+      return unusable(`${report.code}: ${report.message}`, parsed.transaction.out_trade_no);
     }
     return { kind: 'trade', report };
-  }
-
-  /**
-   * True when a rotated key would explain the refusal, on a notification that looks like WeChat's: the
-   * signature does not verify, the resource does not decrypt, or the key is unknown under a serial in
-   * one of WeChat's formats. Garbage serials are not WeChat's, so they never prompt a reload.
-   */
-  mayBeRotatedKey(notification: RawNotification, result: VerifiedNotification): boolean {
-    if (result.kind === 'trade') return false;
-    if (result.kind === 'unusable') return /^resource not decrypted:/.test(result.reason);
-    if (/^signature refused \(bad_signature\)/.test(result.reason)) return true;
-    if (!/^signature refused \(unknown_serial\)/.test(result.reason)) return false;
-    const serial = notification.headers['wechatpay-serial'] ?? '';
-    return isPublicKeyId(serial) || isCertificateSerial(serial);
   }
 
   /** Kept with the stored notification: what proves who sent it. */
@@ -94,7 +100,31 @@ export class WechatPayV3NotificationCodec implements NotificationCodec {
   }
 }
 
-function refused(kind: 'rejected' | 'unusable', reason: string, outTradeNo: string | undefined): VerifiedNotification {
+/** What is stored and counted of each way a v3 notification is not proven WeChat's. */
+const UNVERIFIED_CODES: Record<V3UnverifiedFailure, UnverifiedReason> = {
+  too_large: 'TOO_LARGE',
+  missing_headers: 'UNSIGNED',
+  probe: 'BAD_SIGNATURE',
+  unsupported_signature_type: 'BAD_SIGNATURE',
+  bad_timestamp: 'STALE_TIMESTAMP',
+  stale_timestamp: 'STALE_TIMESTAMP',
+  unknown_serial: 'UNKNOWN_KEY',
+  bad_signature: 'BAD_SIGNATURE',
+};
+
+/**
+ * Whether a rotated key would explain the refusal, on a notification that looks like WeChat's: the
+ * signature does not verify, or the key is unknown under a serial in one of WeChat's formats. Garbage
+ * serials are not WeChat's, so they never prompt a reload.
+ */
+function rotatedKeyMayExplain(failure: V3UnverifiedFailure, notification: RawNotification): boolean {
+  if (failure === 'bad_signature') return true;
+  if (failure !== 'unknown_serial') return false;
+  const serial = notification.headers['wechatpay-serial'] ?? '';
+  return isPublicKeyId(serial) || isCertificateSerial(serial);
+}
+
+function unusable(reason: string, outTradeNo: string | undefined): VerifiedNotification {
   // Only a well-formed order number is worth filing the refusal under.
-  return isOutTradeNo(outTradeNo) ? { kind, reason, outTradeNo } : { kind, reason };
+  return isOutTradeNo(outTradeNo) ? { kind: 'unusable', reason, outTradeNo } : { kind: 'unusable', reason };
 }

@@ -8,7 +8,6 @@ import type { ReceiveNotification } from '../domain/receive-notification';
 import { eventBody } from './event-body';
 import type { Observability } from './observability';
 import { NOTIFY_ROUTE } from './routes';
-import { withReasonCodes } from './unverified-reason';
 import type { WechatPay } from './wechatpay-adapters';
 
 /** What the endpoint needs: the WeChat side for its codecs, and the use case. */
@@ -57,7 +56,7 @@ export async function handleNotify(
     const outcome =
       Buffer.byteLength(raw.body, 'utf8') > (await maxNotificationBytes(codec.apiVersion))
         ? await receive.refuseUnread(codec.apiVersion, raw, 'TOO_LARGE')
-        : await receive.execute(withReasonCodes(codec), raw);
+        : await receive.execute(codec, raw);
     return codec.reply(outcome.ok, outcome.ok ? 'OK' : REFUSED_REPLY);
   } catch (err) {
     // A broken deployment fails the invocation, so the Lambda error alarm fires; WeChat retries either way.

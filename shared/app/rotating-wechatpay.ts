@@ -27,7 +27,7 @@ import { createWechatPay, type NotifyCodec, type WechatPay } from './wechatpay-a
  */
 export const VERIFY_BUDGET_MS = 2_000;
 
-/** The wording (and so the reason code, see unverified-reason.ts) of a verification out of time. */
+/** The wording of a verification out of time (its code is UNVERIFIED). */
 const OUT_OF_TIME = 'not verified within the time budget';
 
 export interface RotatingWechatPayOptions {
@@ -79,7 +79,7 @@ export async function createRotatingWechatPay(
       tried.add(credentials);
       const codec = (await build(credentials)).codecFor(raw);
       const result = await codec.verify(raw);
-      return { result, rotatedKeyMayExplain: codec.mayBeRotatedKey?.(raw, result) ?? false };
+      return { result, rotatedKeyMayExplain: result.kind !== 'trade' && result.rotatedKeyMayExplain === true };
     };
     /** A later attempt: within what is left of the budget; one that fails is set aside, not thrown. */
     const fallback = async (credentials: MerchantCredentials): Promise<VerifiedNotification | undefined> => {
@@ -103,7 +103,7 @@ export async function createRotatingWechatPay(
       source.current().then((credentials) => attempt(credentials)),
       deadline,
     );
-    if (firstAttempt === undefined) return { kind: 'rejected', reason: OUT_OF_TIME };
+    if (firstAttempt === undefined) return { kind: 'rejected', code: 'UNVERIFIED', reason: OUT_OF_TIME };
     const { result: first, rotatedKeyMayExplain } = firstAttempt;
     // A stale timestamp, a bad envelope or a serial in no format of WeChat's: no key explains it.
     if (!rotatedKeyMayExplain) return first;

@@ -1,14 +1,7 @@
 import type { MerchantCredentials } from '../config/merchant-credentials';
 import type { Settings } from '../config/settings';
 import { ConfigurationError } from '../domain/errors';
-import type {
-  Clock,
-  Merchant,
-  NotificationCodec,
-  PaymentProvider,
-  RawNotification,
-  VerifiedNotification,
-} from '../domain/ports';
+import type { Clock, Merchant, NotificationCodec, PaymentProvider, RawNotification } from '../domain/ports';
 import { wechatCallDeadline } from './invocation-deadline';
 
 export interface NotifyReply {
@@ -20,8 +13,6 @@ export interface NotifyReply {
 /** A notification codec together with the answer its API version expects (v2 XML, v3 JSON). */
 export interface NotifyCodec extends NotificationCodec {
   reply(ok: boolean, message: string): NotifyReply;
-  /** Whether a rotated key would explain this refusal (then the keys are read again once). */
-  mayBeRotatedKey?(raw: RawNotification, result: VerifiedNotification): boolean;
 }
 
 /** The merchant's WeChat Pay, whichever API version it speaks. */

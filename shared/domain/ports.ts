@@ -226,13 +226,15 @@ export interface RawNotification {
  * - unusable: proven WeChat's (the signature verified) but not usable here: an event we do not
  *   handle, a resource our key does not decrypt, a currency or fields we cannot read. WeChat's own
  *   message, so it is kept and alarmed on like a refused report; `outTradeNo` when it names one.
- * - rejected: not proven WeChat's; `code`, when the caller classified it, is what is stored and
- *   counted, and `outTradeNo` is only what the sender claims.
+ * - rejected: not proven WeChat's; `code` is what is stored and counted, `outTradeNo` only what the
+ *   sender claims.
+ * `reason` is for the log, and may quote the sender. `rotatedKeyMayExplain`: a key we do not hold yet
+ * (or no longer) could account for the refusal, on a notification shaped like WeChat's.
  */
 export type VerifiedNotification =
   | { kind: 'trade'; report: TradeReport }
-  | { kind: 'unusable'; reason: string; outTradeNo?: string }
-  | { kind: 'rejected'; reason: string; outTradeNo?: string; code?: UnverifiedReason };
+  | { kind: 'unusable'; reason: string; outTradeNo?: string; rotatedKeyMayExplain?: true }
+  | { kind: 'rejected'; code: UnverifiedReason; reason: string; outTradeNo?: string; rotatedKeyMayExplain?: true };
 
 /**
  * Verifies and decodes the provider's notifications. How the provider wants its answer worded is

@@ -61,7 +61,7 @@ export class ReceiveNotification {
     const { store, reports } = this.deps;
     const verified = await codec.verify(raw);
     if (verified.kind === 'rejected') {
-      return this.refuseUnverified(codec.apiVersion, raw, verified.code ?? 'UNVERIFIED', {
+      return this.refuseUnverified(codec.apiVersion, raw, verified.code, {
         detail: verified.reason,
         claimedOutTradeNo: verified.outTradeNo,
       });

@@ -28,18 +28,24 @@ export interface V2PaymentNotification extends PaymentFields {
   raw: Fields;
 }
 
+/** Why a notification is not proven WeChat's, for callers to act on without reading `reason`. */
+export type V2NotificationFailure = 'unreadable' | 'unsigned' | 'malformed_signature' | 'bad_signature';
+
 /**
  * A refusal says whether the signature had verified: `signed: true` is WeChat's own message that
- * cannot be used (a caller keeps it and alarms); without it, the notification is not proven WeChat's.
+ * cannot be used (a caller keeps it and alarms); otherwise `failure` says why it is not proven WeChat's.
+ * `reason` is for people, and may quote the sender.
  */
 export type V2NotificationResult =
-  { ok: true; notification: V2PaymentNotification } | { ok: false; reason: string; outTradeNo?: string; signed?: true };
+  | { ok: true; notification: V2PaymentNotification }
+  | { ok: false; failure: V2NotificationFailure; reason: string; outTradeNo?: string }
+  | { ok: false; signed: true; reason: string; outTradeNo?: string };
 
-function reject(reason: string, fields?: Fields): V2NotificationResult {
+function reject(failure: V2NotificationFailure, reason: string, fields?: Fields): V2NotificationResult {
   const outTradeNo = fields?.out_trade_no;
   // Only a well-formed order number is worth filing the rejection under.
-  if (isOutTradeNo(outTradeNo)) return { ok: false, reason, outTradeNo };
-  return { ok: false, reason };
+  if (isOutTradeNo(outTradeNo)) return { ok: false, failure, reason, outTradeNo };
+  return { ok: false, failure, reason };
 }
 
 /** A refusal of a notification whose signature verified. */
@@ -60,14 +66,15 @@ export function parseV2Notification(
   try {
     fields = parseXml(body, maxBytes);
   } catch (err) {
-    if (err instanceof XmlError) return reject(`unreadable notification: ${err.message}`);
+    if (err instanceof XmlError) return reject('unreadable', `unreadable notification: ${err.message}`);
     throw err;
   }
   const sign = fields.sign;
-  if (sign === undefined || sign === '') return reject('notification is not signed', fields);
+  if (sign === undefined || sign === '') return reject('unsigned', 'notification is not signed', fields);
   const signType = signTypeOf(sign);
-  if (signType === undefined) return reject('notification signature is neither MD5 nor HMAC-SHA256 in form', fields);
-  if (!verifyV2(fields, apiKey)) return reject('notification signature does not verify', fields);
+  if (signType === undefined)
+    return reject('malformed_signature', 'notification signature is neither MD5 nor HMAC-SHA256 in form', fields);
+  if (!verifyV2(fields, apiKey)) return reject('bad_signature', 'notification signature does not verify', fields);
 
   if (fields.return_code !== 'SUCCESS') {
     return unusable(

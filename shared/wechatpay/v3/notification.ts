@@ -4,7 +4,7 @@ import { AEAD_ALGORITHM, decryptResource } from './aead';
 import type { PlatformKeySource } from './key-ring';
 import type { V3Transaction } from './responses';
 import { transactionSchema } from './responses';
-import { readWechatpaySignature, verifyWechatpaySignature } from './wechatpay-signature';
+import { readWechatpaySignature, verifyWechatpaySignature, type SignatureFailure } from './wechatpay-signature';
 
 /**
  * WeChat Pay APIv3 payment notifications: the signature (key chosen by Wechatpay-Serial, probes and
@@ -32,12 +32,20 @@ export const notificationEnvelopeSchema = z.object({
   }),
 });
 
+/** Why a notification is not proven WeChat's: its size, or why its signature was refused. */
+export type V3UnverifiedFailure = 'too_large' | SignatureFailure;
+/** Why a notification whose signature verified cannot be used. */
+export type V3UnusableFailure = 'invalid_envelope' | 'unsupported_event' | 'undecryptable' | 'invalid_transaction';
+
 /**
  * A refusal says whether the signature had verified: `signed: true` is WeChat's own message that
  * cannot be used (a caller keeps it and alarms); without it, the notification is not proven WeChat's.
+ * `failure` is for callers to act on; `reason` is for people, and may quote the sender.
  */
 export type V3NotificationResult =
-  { ok: true; transaction: V3Transaction } | { ok: false; reason: string; outTradeNo?: string; signed?: true };
+  | { ok: true; transaction: V3Transaction }
+  | { ok: false; failure: V3UnverifiedFailure; reason: string }
+  | { ok: false; signed: true; failure: V3UnusableFailure; reason: string; outTradeNo?: string };
 
 export interface V3NotificationOptions {
   /** The 32-byte APIv3 key (see apiV3KeyBytes). */
@@ -48,16 +56,16 @@ export interface V3NotificationOptions {
   maxBytes?: number;
 }
 
-function reject(reason: string, outTradeNo?: string): V3NotificationResult {
-  // Only a well-formed order number is worth filing the rejection under.
-  return isOutTradeNo(outTradeNo) ? { ok: false, reason, outTradeNo } : { ok: false, reason };
+function reject(failure: V3UnverifiedFailure, reason: string): V3NotificationResult {
+  return { ok: false, failure, reason };
 }
 
 /** A refusal of a notification whose signature verified. */
-function unusable(reason: string, outTradeNo?: string): V3NotificationResult {
+function unusable(failure: V3UnusableFailure, reason: string, outTradeNo?: string): V3NotificationResult {
+  // Only a well-formed order number is worth filing the refusal under.
   return isOutTradeNo(outTradeNo)
-    ? { ok: false, reason, outTradeNo, signed: true }
-    : { ok: false, reason, signed: true };
+    ? { ok: false, signed: true, failure, reason, outTradeNo }
+    : { ok: false, signed: true, failure, reason };
 }
 
 /** Verifies and reads a v3 payment notification; never throws for bad input. */
@@ -66,29 +74,37 @@ export async function parseV3Notification(
   options: V3NotificationOptions,
 ): Promise<V3NotificationResult> {
   const maxBytes = options.maxBytes ?? MAX_NOTIFICATION_BYTES;
-  if (Buffer.byteLength(notification.body, 'utf8') > maxBytes) return reject(`body larger than ${maxBytes} bytes`);
+  if (Buffer.byteLength(notification.body, 'utf8') > maxBytes)
+    return reject('too_large', `body larger than ${maxBytes} bytes`);
   const check = await verifyWechatpaySignature(
     { signature: readWechatpaySignature(notification.headers), body: notification.body },
     options.keys,
     { now: options.now },
   );
-  if (!check.ok) return reject(`signature refused (${check.failure}): ${check.message}`);
+  if (!check.ok) return reject(check.failure, `signature refused (${check.failure}): ${check.message}`);
 
   const envelope = notificationEnvelopeSchema.safeParse(parseJson(notification.body));
-  if (!envelope.success) return unusable(`not a v3 notification envelope: ${firstIssue(envelope.error)}`);
+  if (!envelope.success)
+    return unusable('invalid_envelope', `not a v3 notification envelope: ${firstIssue(envelope.error)}`);
   const { event_type: eventType, resource } = envelope.data;
-  if (eventType !== TRANSACTION_SUCCESS_EVENT) return unusable(`unsupported event_type ${eventType}`);
-  if (resource.original_type !== 'transaction') return unusable(`unsupported original_type ${resource.original_type}`);
+  if (eventType !== TRANSACTION_SUCCESS_EVENT)
+    return unusable('unsupported_event', `unsupported event_type ${eventType}`);
+  if (resource.original_type !== 'transaction')
+    return unusable('unsupported_event', `unsupported original_type ${resource.original_type}`);
 
   let plaintext: string;
   try {
     plaintext = decryptResource(resource, options.apiV3Key);
   } catch (error) {
-    return unusable(`resource not decrypted: ${error instanceof Error ? error.message : String(error)}`);
+    return unusable(
+      'undecryptable',
+      `resource not decrypted: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
   const json = parseJson(plaintext);
   const transaction = transactionSchema.safeParse(json);
-  if (!transaction.success) return unusable(`not a transaction: ${firstIssue(transaction.error)}`, outTradeNoOf(json));
+  if (!transaction.success)
+    return unusable('invalid_transaction', `not a transaction: ${firstIssue(transaction.error)}`, outTradeNoOf(json));
   return { ok: true, transaction: transaction.data };
 }
 

@@ -164,3 +164,38 @@ describe('WechatPayV2NotificationCodec.reply', () => {
     });
   });
 });
+
+describe('WechatPayV2NotificationCodec: how a refusal is coded', () => {
+  const paid = () => signedV2Notification(paidNotificationFields(MERCHANT, '000123'), KEY);
+
+  it.each<[string, () => string, string, boolean]>([
+    ['an unsigned notification', () => paid().replace(/<sign>.*?<\/sign>/, ''), 'UNSIGNED', false],
+    [
+      'a sign in neither MD5 nor HMAC-SHA256 form',
+      () => paid().replace(/<sign>.*?<\/sign>/, '<sign>abc</sign>'),
+      'BAD_SIGNATURE',
+      false,
+    ],
+    [
+      'a sign under another key',
+      () => signedV2Notification(paidNotificationFields(MERCHANT, '000123'), 'k'.repeat(32)),
+      'BAD_SIGNATURE',
+      true,
+    ],
+    ['garbage', () => '\u0000\u0001 }{', 'UNREADABLE', false],
+  ])('%s: %s', async (_name, build, code, rotatedKeyMayExplain) => {
+    const result = await codec.verify(raw(build()));
+    expect(result).toMatchObject({ kind: 'rejected', code });
+    expect(result.kind !== 'trade' && result.rotatedKeyMayExplain === true).toBe(rotatedKeyMayExplain);
+  });
+
+  it('cannot be steered by what the sender wrote, which the reason may quote', async () => {
+    const tags = `<xml>${['signature', 'probe', 'unknown_serial', 'larger'].map((t) => `<${t}>`).join('')}`;
+    const result = await codec.verify(raw(tags));
+    expect(result).toMatchObject({
+      kind: 'rejected',
+      code: 'UNREADABLE',
+      reason: expect.stringContaining('signature'),
+    });
+  });
+});

@@ -298,3 +298,48 @@ describe('WechatPayV3NotificationCodec.reply', () => {
     expect(JSON.parse(codec.reply(false, 'x'.repeat(1000)).body).message).toHaveLength(256);
   });
 });
+
+describe('WechatPayV3NotificationCodec: how a refusal is coded', () => {
+  const signer = asPublicKeySigner(publicKeyIdentity);
+  const good = () => signedNotification({ signer, now });
+  const rotatedKeyMayExplain = (result: VerifiedNotification) =>
+    result.kind !== 'trade' && result.rotatedKeyMayExplain === true;
+
+  it('codes each way a notification is not proven WeChat’s, and says which a rotated key explains', async () => {
+    const n = good();
+    const cases: Array<[{ headers: Record<string, string>; body: string }, string, boolean]> = [
+      [{ ...n, body: `${n.body} ` }, 'BAD_SIGNATURE', true],
+      [signedNotification({ signer: asCertificateSigner(createPlatformIdentity()), now }), 'UNKNOWN_KEY', true],
+      [{ ...n, headers: { ...n.headers, 'wechatpay-serial': 'not-a-serial' } }, 'UNKNOWN_KEY', false],
+      [
+        {
+          ...n,
+          headers: {
+            ...n.headers,
+            'wechatpay-signature': `${PROBE_SIGNATURE_PREFIX}${n.headers['wechatpay-signature']}`,
+          },
+        },
+        'BAD_SIGNATURE',
+        false,
+      ],
+      [signedNotification({ signer, now: new Date(now.getTime() - 301_000) }), 'STALE_TIMESTAMP', false],
+      [{ headers: { 'content-type': 'application/json' }, body: n.body }, 'UNSIGNED', false],
+      [{ ...n, body: `${n.body}${' '.repeat(64 * 1024)}` }, 'TOO_LARGE', false],
+    ];
+    for (const [notification, code, rotated] of cases) {
+      const result = await codec.verify(notification);
+      expect(result).toMatchObject({ kind: 'rejected', code });
+      expect(rotatedKeyMayExplain(result)).toBe(rotated);
+    }
+  });
+
+  it('says a rotated APIv3 key explains a resource that does not decrypt, and no other unusable one', async () => {
+    const otherKey = signedNotification({ signer, now, apiV3Key: 'another-32-byte-apiv3-key-000000' });
+    expect(rotatedKeyMayExplain(await codec.verify(otherKey))).toBe(true);
+    const envelope = JSON.parse(good().body) as Record<string, unknown>;
+    const refund = resigned(JSON.stringify({ ...envelope, event_type: 'REFUND.SUCCESS' }));
+    const result = await codec.verify(refund);
+    expect(result.kind).toBe('unusable');
+    expect(rotatedKeyMayExplain(result)).toBe(false);
+  });
+});

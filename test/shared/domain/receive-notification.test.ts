@@ -104,8 +104,8 @@ describe('ReceiveNotification', () => {
       expect(JSON.stringify(h.observer.events)).not.toContain('"outTradeNo"');
     });
 
-    it('codes a refusal the caller did not classify as UNVERIFIED', async () => {
-      const codec = new ScriptedCodec({ kind: 'rejected', reason: 'NOT_XML' }, 'v2');
+    it('traces a refusal coded UNVERIFIED (a verification out of time) under that code', async () => {
+      const codec = new ScriptedCodec({ kind: 'rejected', reason: 'NOT_XML', code: 'UNVERIFIED' }, 'v2');
       const result = await h.receiveNotification.execute(codec, { headers: {}, body: 'garbage' });
       expect(result).toEqual({ ok: false, refusal: 'unverified', reason: 'UNVERIFIED' });
       expect(h.store.unverifiedNotifications()).toMatchObject([

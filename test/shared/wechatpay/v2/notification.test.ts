@@ -92,7 +92,11 @@ describe('parseV2Notification: accepted', () => {
 describe('parseV2Notification: rejected, never thrown', () => {
   it('refuses a tampered amount, naming the order', () => {
     const body = paid().replace('<total_fee>100</total_fee>', '<total_fee>1</total_fee>');
-    expect(rejected(body)).toEqual({ reason: 'notification signature does not verify', outTradeNo: '000123' });
+    expect(rejected(body)).toEqual({
+      failure: 'bad_signature',
+      reason: 'notification signature does not verify',
+      outTradeNo: '000123',
+    });
   });
 
   it('refuses another key’s signature', () => {
