@@ -79,8 +79,6 @@ export const UNVERIFIED_REASONS = [
   'BAD_SIGNATURE',
   'UNKNOWN_KEY',
   'STALE_TIMESTAMP',
-  'UNDECRYPTABLE',
-  'INVALID_CONTENT',
   'UNVERIFIED',
 ] as const;
 export type UnverifiedReason = (typeof UNVERIFIED_REASONS)[number];
