@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 
 import {
   beforeInvocationEnds,
@@ -18,14 +18,20 @@ describe('the invocation’s deadline', () => {
   it('is known to what the invocation calls, and WeChat calls end RECORDING_MARGIN_MS before it', async () => {
     expect(invocationEnd()).toBeUndefined();
     expect(wechatCallDeadline()).toBeUndefined();
-    const before = Date.now();
-    await withInvocationDeadline(remaining(20_000), async () => {
-      await new Promise((r) => setTimeout(r, 5));
-      const end = invocationEnd() ?? 0;
-      expect(end).toBeGreaterThanOrEqual(before + 20_000);
-      expect(end).toBeLessThan(before + 20_100);
-      expect(wechatCallDeadline()).toBe(end - RECORDING_MARGIN_MS);
-    });
+    // The clock stands still, so no millisecond ticks between reading the time and the remaining time.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const before = Date.now();
+      await withInvocationDeadline(remaining(20_000), async () => {
+        await new Promise((r) => setTimeout(r, 5));
+        const end = invocationEnd() ?? 0;
+        expect(end).toBeGreaterThanOrEqual(before + 20_000);
+        expect(end).toBeLessThan(before + 20_100);
+        expect(wechatCallDeadline()).toBe(end - RECORDING_MARGIN_MS);
+      });
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('is each invocation’s own when invocations run at once in one process (the local stack)', async () => {
