@@ -1,3 +1,5 @@
+import type { RefundTotals } from './refund';
+
 /** The order as the domain knows it. Money is integer fen; every identifier is a string. */
 
 export const ORDER_STATUSES = ['CREATED', 'PENDING', 'PAID', 'CLOSED', 'FAILED'] as const;
@@ -116,5 +118,7 @@ export interface Order {
    * until an operator settles it or a renewed prepay puts it back.
    */
   checksExhaustedAt?: string;
+  /** The order's refund counters (see RefundTotals); absent until its first refund. */
+  refunds?: RefundTotals;
   history: HistoryEntry[];
 }

@@ -77,6 +77,8 @@ export const UNVERIFIED_REASONS = [
   'UNREADABLE',
   'UNSIGNED',
   'BAD_SIGNATURE',
+  /** A v2 refund notification's req_info that our API key does not decrypt (it carries no signature). */
+  'UNDECRYPTABLE',
   'UNKNOWN_KEY',
   'STALE_TIMESTAMP',
   'UNVERIFIED',
