@@ -1,6 +1,7 @@
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { ValidationError } from '../domain/errors';
 import { systemClock, type CheckScheduler, type Clock, type ReconcileCheck } from '../domain/ports';
+import type { RefundCheck, RefundCheckScheduler } from '../domain/refund-ports';
 
 /** SQS delays a message by at most 15 minutes. */
 export const MAX_DELAY_SECONDS = 900;
@@ -13,14 +14,14 @@ export interface SqsCheckSchedulerOptions {
 }
 
 /**
- * Schedules reconcile checks as delayed SQS messages.
+ * Schedules reconcile checks (payments and refunds, on one queue) as delayed SQS messages.
  *
  * SQS cannot hold a message back longer than 15 minutes, so a check due later is delivered after
  * 15 minutes, early. The reconciler compares `dueAt` with its clock when the message arrives and
  * schedules the same check again for the time that is left; a wait of any length is a chain of
  * messages, none of which does any work before its time.
  */
-export class SqsCheckScheduler implements CheckScheduler {
+export class SqsCheckScheduler implements CheckScheduler, RefundCheckScheduler {
   private readonly queueUrl: string;
   private readonly client: SQSClient;
   private readonly clock: Clock;
@@ -32,11 +33,19 @@ export class SqsCheckScheduler implements CheckScheduler {
   }
 
   async schedule(check: ReconcileCheck): Promise<void> {
+    await this.send(encodeReconcileCheck(check), check.dueAt);
+  }
+
+  async scheduleRefund(check: RefundCheck): Promise<void> {
+    await this.send(encodeRefundCheck(check), check.dueAt);
+  }
+
+  private async send(body: string, dueAt: string): Promise<void> {
     await this.client.send(
       new SendMessageCommand({
         QueueUrl: this.queueUrl,
-        MessageBody: encodeReconcileCheck(check),
-        DelaySeconds: delaySecondsUntil(check.dueAt, this.clock.now()),
+        MessageBody: body,
+        DelaySeconds: delaySecondsUntil(dueAt, this.clock.now()),
       }),
     );
   }
@@ -54,4 +63,13 @@ export function delaySecondsUntil(dueAt: string, now: Date): number {
 export function encodeReconcileCheck(check: ReconcileCheck): string {
   const { outTradeNo, attempt, dueAt } = check;
   return JSON.stringify({ outTradeNo, attempt, dueAt });
+}
+
+/**
+ * A refund check's message body: the check, marked `kind: 'refund'`. Payment checks carry no kind,
+ * so the messages already on a queue when refunds were introduced still read as payment checks.
+ */
+export function encodeRefundCheck(check: RefundCheck): string {
+  const { outTradeNo, outRefundNo, attempt, dueAt } = check;
+  return JSON.stringify({ kind: 'refund', outTradeNo, outRefundNo, attempt, dueAt });
 }

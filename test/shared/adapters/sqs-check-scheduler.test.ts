@@ -1,10 +1,16 @@
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { Message } from '@aws-sdk/client-sqs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { delaySecondsUntil, SqsCheckScheduler } from '#shared/adapters/sqs-check-scheduler';
+import {
+  delaySecondsUntil,
+  encodeReconcileCheck,
+  encodeRefundCheck,
+  SqsCheckScheduler,
+} from '#shared/adapters/sqs-check-scheduler';
 import { parseReconcileCheck } from '#shared/app/reconcile-message';
 import { ValidationError } from '#shared/domain/errors';
 import type { Clock, ReconcileCheck } from '#shared/domain/ports';
+import type { RefundCheck } from '#shared/domain/refund-ports';
 import { testQueues } from '#test/helpers/aws';
 import type { TestQueues } from '#test/helpers/aws';
 
@@ -91,5 +97,80 @@ describe('SqsCheckScheduler on the local SQS server', () => {
       new ReceiveMessageCommand({ QueueUrl: own.queueUrl, WaitTimeSeconds: 0 }),
     );
     expect(Messages).toEqual([]);
+  });
+
+  it('sends a refund check as its own kind of message, beside payment checks on the same queue', async () => {
+    const own = await testQueues();
+    const scheduler = new SqsCheckScheduler({ queueUrl: own.queueUrl, client: own.client, clock: fixedClock });
+    const check = {
+      outTradeNo: '000123',
+      outRefundNo: 'R-000123-1',
+      attempt: 2,
+      dueAt: later(-1_000),
+      extra: 'not sent',
+    };
+    await scheduler.scheduleRefund(check);
+    await scheduler.schedule({ outTradeNo: '000124', attempt: 0, dueAt: later(-1_000) });
+
+    const { Messages = [] } = await own.client.send(
+      new ReceiveMessageCommand({ QueueUrl: own.queueUrl, WaitTimeSeconds: 2, MaxNumberOfMessages: 10 }),
+    );
+    const bodies = Messages.map((message) => JSON.parse(message.Body ?? '') as Record<string, unknown>);
+    expect(bodies).toHaveLength(2);
+    expect(bodies).toContainEqual({
+      kind: 'refund',
+      outTradeNo: '000123',
+      outRefundNo: 'R-000123-1',
+      attempt: 2,
+      dueAt: later(-1_000),
+    });
+    // A payment check stays as it always was: no kind.
+    expect(bodies).toContainEqual({ outTradeNo: '000124', attempt: 0, dueAt: later(-1_000) });
+  });
+
+  it('holds a refund check back until it is due, like a payment check', async () => {
+    const own = await testQueues();
+    const scheduler = new SqsCheckScheduler({ queueUrl: own.queueUrl, client: own.client });
+    const scheduledAt = Date.now();
+    await scheduler.scheduleRefund({
+      outTradeNo: '000123',
+      outRefundNo: 'refund-due-in-2s',
+      attempt: 0,
+      dueAt: new Date(scheduledAt + 2_000).toISOString(),
+    });
+    const receiveOwn = async (): Promise<Message[]> =>
+      (
+        await own.client.send(
+          new ReceiveMessageCommand({ QueueUrl: own.queueUrl, WaitTimeSeconds: 1, MaxNumberOfMessages: 10 }),
+        )
+      ).Messages ?? [];
+
+    expect(await receiveOwn()).toEqual([]);
+    let received: Message[] = [];
+    while (received.length === 0 && Date.now() - scheduledAt < 8_000) received = await receiveOwn();
+    expect(received.map((message) => JSON.parse(message.Body ?? '').outRefundNo)).toEqual(['refund-due-in-2s']);
+    expect(Date.now() - scheduledAt).toBeGreaterThanOrEqual(1_900);
+  });
+
+  it('refuses a refund check whose dueAt is not an instant, sending nothing', async () => {
+    const own = await testQueues();
+    const scheduler = new SqsCheckScheduler({ queueUrl: own.queueUrl, client: own.client, clock: fixedClock });
+    await expect(
+      scheduler.scheduleRefund({ outTradeNo: '000123', outRefundNo: 'R1', attempt: 0, dueAt: 'soon' }),
+    ).rejects.toThrow(ValidationError);
+    const { Messages = [] } = await own.client.send(
+      new ReceiveMessageCommand({ QueueUrl: own.queueUrl, WaitTimeSeconds: 0 }),
+    );
+    expect(Messages).toEqual([]);
+  });
+});
+
+describe('message bodies', () => {
+  it('a refund check is marked refund; a payment check carries no kind (older messages read the same)', () => {
+    const refund: RefundCheck = { outTradeNo: 'T1', outRefundNo: 'R1', attempt: 0, dueAt: later(0) };
+    expect(JSON.parse(encodeRefundCheck(refund))).toEqual({ kind: 'refund', ...refund });
+    expect(JSON.parse(encodeReconcileCheck({ outTradeNo: 'T1', attempt: 0, dueAt: later(0) }))).not.toHaveProperty(
+      'kind',
+    );
   });
 });
