@@ -11,6 +11,7 @@ import type {
   TransitionResult,
   UnverifiedNotification,
 } from '#shared/domain/ports';
+import type { RefundTotals } from '#shared/domain/refund';
 
 /** A history entry as a transition stores it: without `from`, which is filled in on reading. */
 type StoredHistoryEntry = Omit<HistoryEntry, 'from'> & { from?: HistoryEntry['from'] };
@@ -181,6 +182,22 @@ export class InMemoryOrderStore implements OrderStore {
   /** Not part of the port: the traces kept of unverified notifications, in the order they came. */
   unverifiedNotifications(): UnverifiedNotification[] {
     return this.unverified.map(copy);
+  }
+
+  /**
+   * Not part of the port: the order as the in-memory refund store reads it, and a way to set its refund
+   * counters. That store checks and moves them in the same synchronous step as it writes the refund, as
+   * the DynamoDB stores do in one transaction; undefined for an unknown order.
+   */
+  refundAccount(outTradeNo: string): { order: Order; setTotals(totals: RefundTotals): void } | undefined {
+    const stored = this.orders.get(outTradeNo);
+    if (!stored) return undefined;
+    return {
+      order: readOrder(stored),
+      setTotals: (totals) => {
+        stored.order.refunds = copy(totals);
+      },
+    };
   }
 
   async findDue(now: string, limit: number): Promise<DueOrder[]> {
