@@ -7,6 +7,11 @@ const pem = z.string().includes('-----BEGIN', { message: 'must be a PEM block' }
 const apiV3Key = z
   .string()
   .refine((k) => Buffer.byteLength(k, 'utf8') === 32, 'the APIv3 key must be exactly 32 bytes');
+/** base64 as `base64 apiclient_cert.p12` prints it: line breaks and spaces are ignored. */
+const base64Text = z
+  .string()
+  .transform((v) => v.replace(/\s+/g, ''))
+  .refine((v) => v.length > 0 && v.length % 4 === 0 && /^[A-Za-z0-9+/]+={0,2}$/.test(v), 'must be base64');
 const PREVIOUS_FIELDS = ['previousApiKey', 'previousApiV3Key', 'previousPublicKey', 'previousPublicKeyId'] as const;
 
 /**
@@ -27,6 +32,17 @@ export const MerchantCredentialsSchema = z
     apiV3Key: apiV3Key.optional(),
     publicKey: pem.optional(),
     publicKeyId: z.string().startsWith('PUB_KEY_ID_').optional(),
+    /*
+     * The merchant's API client certificate (商户API证书), which v2 refunds present over mutual TLS on
+     * /secapi/: the PEM pair (apiclient_cert.pem + apiclient_key.pem), or apiclient_cert.p12 in base64
+     * with its password, which WeChat sets to the mchid. Optional: only v2 refunds need it. Here only
+     * the shape is checked; that the pair belongs together (or the password opens the p12) is checked
+     * where the credentials become a client (shared/app/wechatpay-adapters.ts).
+     */
+    apiClientCert: pem.optional(),
+    apiClientKey: pem.optional(),
+    apiClientP12: base64Text.optional(),
+    apiClientP12Password: z.string().min(1).optional(),
     /*
      * A rotation, written into the secret so every container knows it (one started after the update
      * too): the keys just replaced, still accepted on notifications until rotatedAt plus
@@ -57,6 +73,27 @@ export const MerchantCredentialsSchema = z
         message: 'previousPublicKey and previousPublicKeyId go together',
       });
     }
+    if ((c.apiClientCert === undefined) !== (c.apiClientKey === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [c.apiClientCert === undefined ? 'apiClientCert' : 'apiClientKey'],
+        message: 'apiClientCert and apiClientKey go together',
+      });
+    }
+    if (c.apiClientP12 !== undefined && c.apiClientCert !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['apiClientP12'],
+        message: 'give the API client certificate once: apiClientCert + apiClientKey, or apiClientP12',
+      });
+    }
+    if (c.apiClientP12Password !== undefined && c.apiClientP12 === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['apiClientP12Password'],
+        message: 'apiClientP12Password needs apiClientP12',
+      });
+    }
     if (PREVIOUS_FIELDS.some((field) => c[field] !== undefined) && c.rotatedAt === undefined) {
       ctx.addIssue({
         code: 'custom',
@@ -64,9 +101,26 @@ export const MerchantCredentialsSchema = z
         message: 'previous keys need rotatedAt (when they were replaced)',
       });
     }
-  });
+  })
+  // WeChat protects apiclient_cert.p12 with the mchid: the usual secret need not repeat it.
+  .transform((c) =>
+    c.apiClientP12 !== undefined && c.apiClientP12Password === undefined ? { ...c, apiClientP12Password: c.mchid } : c,
+  );
 
 export type MerchantCredentials = z.infer<typeof MerchantCredentialsSchema>;
+
+/** The merchant's API client certificate in either of WeChat's forms, or undefined when none is configured. */
+export type ApiClientCertificate = { certPem: string; keyPem: string } | { p12: Buffer; passphrase: string };
+
+export function apiClientCertificateOf(c: MerchantCredentials): ApiClientCertificate | undefined {
+  if (c.apiClientCert !== undefined && c.apiClientKey !== undefined) {
+    return { certPem: c.apiClientCert, keyPem: c.apiClientKey };
+  }
+  if (c.apiClientP12 !== undefined) {
+    return { p12: Buffer.from(c.apiClientP12, 'base64'), passphrase: c.apiClientP12Password ?? c.mchid };
+  }
+  return undefined;
+}
 
 /**
  * The credentials as they were before the rotation the secret records (previous* keys in place of
@@ -112,6 +166,8 @@ export function credentialsFromSettings(settings: Settings): MerchantCredentials
       apiV3Key: settings.WECHATPAY_APIV3_KEY,
       publicKey: settings.WECHATPAY_PUBLIC_KEY,
       publicKeyId: settings.WECHATPAY_PUBLIC_KEY_ID,
+      apiClientCert: settings.WECHATPAY_API_CLIENT_CERT,
+      apiClientKey: settings.WECHATPAY_API_CLIENT_KEY,
     },
     'WECHATPAY_* variables',
   );

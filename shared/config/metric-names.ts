@@ -22,6 +22,17 @@ export const METRIC_UNVERIFIED_NOTIFICATIONS = 'UnverifiedNotifications';
 export const METRIC_NOTIFICATIONS_NOT_STORED = 'NotificationsNotStored';
 /** The sweep gave up re-enqueueing an order whose check never completes; it needs an operator. */
 export const METRIC_CHECKS_EXHAUSTED = 'ChecksExhausted';
+/**
+ * WeChat reported a refund ABNORMAL (退款异常: the payer's bank card closed or frozen): the money is
+ * stuck until the merchant acts on WeChat's merchant platform, so each one pages.
+ */
+export const METRIC_ABNORMAL_REFUNDS = 'AbnormalRefunds';
+/**
+ * WeChat's own (verified) refund report refused: another merchant, an amount or order that does not
+ * match the stored refund, an unknown refund. A v2 one decrypted with our API key, so it is WeChat's
+ * or the key has leaked: either way worth a look.
+ */
+export const METRIC_REJECTED_REFUND_NOTIFICATIONS = 'RejectedRefundNotifications';
 
 /**
  * Unverified notifications in five minutes that raise the alarm. Anyone on the internet can post to
@@ -67,6 +78,20 @@ export const CUSTOM_METRIC_ALARMS: readonly CustomMetricAlarm[] = [
     description:
       'The checks of an open order kept failing or running out of time and were given up on: find it by ' +
       'checksExhaustedAt (checks_exhausted_at in the order view; README, "The due index and the sweep")',
+  },
+  {
+    metricName: METRIC_ABNORMAL_REFUNDS,
+    threshold: 1,
+    description:
+      'A refund is ABNORMAL (the payer’s account cannot take it): give another account or refund offline ' +
+      "on WeChat Pay's merchant platform; the reconciler keeps checking until WeChat says SUCCESS or CLOSED",
+  },
+  {
+    metricName: METRIC_REJECTED_REFUND_NOTIFICATIONS,
+    threshold: 1,
+    description:
+      'WeChat reported a refund we refused (foreign merchant, amount or order mismatch, unknown refund); ' +
+      'for v2 a decryptable req_info we cannot match may also mean the API key has leaked',
   },
   {
     metricName: METRIC_UNVERIFIED_NOTIFICATIONS,

@@ -16,6 +16,13 @@ export const WECHATPAY_PRODUCTION_URL = 'https://api.mch.weixin.qq.com';
  */
 export const DEFAULT_RECONCILE_SCHEDULE = '30,60,120,300,600,900';
 
+/**
+ * Seconds between checks of a refund that is not final (PROCESSING or ABNORMAL), the last repeating.
+ * Refunds to Change land within minutes, to a bank card within days, and an ABNORMAL one waits on the
+ * merchant: so the checks thin out to two a day rather than stop, until WeChat says it is final.
+ */
+export const DEFAULT_REFUND_CHECK_SCHEDULE = '60,300,1800,7200,21600,43200';
+
 const optionalText = z
   .string()
   .optional()
@@ -26,6 +33,12 @@ const secondsList = z
   .regex(/^\s*\d+(\s*,\s*\d+)*\s*$/, 'a comma-separated list of whole seconds, e.g. 30,60,120')
   .transform((v) => v.split(',').map((s) => Number(s.trim())))
   .refine((list) => list.every((s) => s > 0), 'every interval must be at least 1 second');
+
+/** A PEM text: shape only here; whether it parses is checked where it is used (shared/app). */
+const pemText = optionalText.refine(
+  (v) => v === undefined || v.includes('-----BEGIN'),
+  'must be a PEM block (-----BEGIN …)',
+);
 
 const positiveSeconds = z.coerce.number().int().positive();
 
@@ -47,7 +60,19 @@ const EnvSchema = z.object({
   WECHATPAY_APIV3_KEY: optionalText,
   WECHATPAY_PUBLIC_KEY: optionalText,
   WECHATPAY_PUBLIC_KEY_ID: optionalText,
+  /**
+   * The merchant's API client certificate and its key (PEM), for v2 refunds (mutual TLS on /secapi/).
+   * Local only, like the other WECHATPAY_* keys; in AWS they are in the merchant secret.
+   */
+  WECHATPAY_API_CLIENT_CERT: pemText,
+  WECHATPAY_API_CLIENT_KEY: pemText,
+  /**
+   * A CA (PEM) trusted for calls to WeChat besides the system's: locally the simulator's, which serves
+   * HTTPS with a certificate of its own CA. Never needed against WeChat itself.
+   */
+  WECHATPAY_TRUSTED_CA: pemText,
   RECONCILE_SCHEDULE: secondsList.default(secondsList.parse(DEFAULT_RECONCILE_SCHEDULE)),
+  REFUND_CHECK_SCHEDULE: secondsList.default(secondsList.parse(DEFAULT_REFUND_CHECK_SCHEDULE)),
   /** WeChat refuses to close an order younger than this; the local stack scales it with the simulator. */
   CLOSE_MIN_AGE_SECONDS: positiveSeconds.default(300),
   /** A prepay_id lives two hours at WeChat, and an order without time_expire expires with it. */

@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+
+import { DEFAULT_REFUND_CHECK_SCHEDULE, loadSettings } from '#shared/config/settings';
+import { ConfigurationError } from '#shared/domain/errors';
+
+const BASE = { TABLE_NAME: 'orders' };
+const PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+
+describe('refund settings', () => {
+  it('checks refunds on 1 min, 5 min, 30 min, 2 h, 6 h then every 12 h by default', () => {
+    expect(DEFAULT_REFUND_CHECK_SCHEDULE).toBe('60,300,1800,7200,21600,43200');
+    expect(loadSettings(BASE).REFUND_CHECK_SCHEDULE).toEqual([60, 300, 1800, 7200, 21600, 43200]);
+  });
+
+  it('reads REFUND_CHECK_SCHEDULE as whole seconds, and refuses anything else naming it', () => {
+    expect(loadSettings({ ...BASE, REFUND_CHECK_SCHEDULE: ' 5, 10 ,20' }).REFUND_CHECK_SCHEDULE).toEqual([5, 10, 20]);
+    for (const bad of ['5,,10', '1.5', '0,60', 'soon']) {
+      expect(() => loadSettings({ ...BASE, REFUND_CHECK_SCHEDULE: bad })).toThrow(/REFUND_CHECK_SCHEDULE/);
+    }
+  });
+
+  it('takes the client certificate, its key and a trusted CA as PEM; empty is unset', () => {
+    const settings = loadSettings({
+      ...BASE,
+      WECHATPAY_API_CLIENT_CERT: PEM,
+      WECHATPAY_API_CLIENT_KEY: '-----BEGIN PRIVATE KEY-----\nMII\n-----END PRIVATE KEY-----\n',
+      WECHATPAY_TRUSTED_CA: PEM,
+    });
+    expect(settings.WECHATPAY_API_CLIENT_CERT).toBe(PEM);
+    expect(settings.WECHATPAY_TRUSTED_CA).toBe(PEM);
+    expect(loadSettings({ ...BASE, WECHATPAY_TRUSTED_CA: '  ' }).WECHATPAY_TRUSTED_CA).toBeUndefined();
+  });
+
+  it.each(['WECHATPAY_API_CLIENT_CERT', 'WECHATPAY_API_CLIENT_KEY', 'WECHATPAY_TRUSTED_CA'])(
+    '%s that is not PEM stops the start, naming the variable but not the value',
+    (name) => {
+      const attempt = () => loadSettings({ ...BASE, [name]: 'c2VjcmV0LXZhbHVl' });
+      expect(attempt).toThrow(ConfigurationError);
+      expect(attempt).toThrow(new RegExp(name));
+      expect(attempt).not.toThrow(/c2VjcmV0LXZhbHVl/);
+    },
+  );
+});
