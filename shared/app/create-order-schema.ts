@@ -5,6 +5,7 @@ import { TRADE_TYPES } from '../domain/order';
 import type { NewPayment } from '../domain/payment-request';
 import { isClientIp } from '../wechatpay/core/client-ip';
 import { isPlainText, utf8Bytes } from '../wechatpay/core/text-fields';
+import { validationErrorOf } from './schema-errors';
 
 const OUT_TRADE_NO = /^[0-9A-Za-z_\-|*]{6,32}$/;
 
@@ -94,15 +95,7 @@ const MAX_EXPIRY_LEAD_MS = MAX_EXPIRY_LEAD_DAYS * 24 * 60 * 60 * 1000;
 
 export function parseCreateOrder(body: unknown, now: Date): NewPayment {
   const parsed = CreateOrderBody.safeParse(body);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    if (issue?.code === 'unrecognized_keys') {
-      const field = [...issue.path, issue.keys[0]].join('.');
-      throw new ValidationError(`${field} is not a known field`, field);
-    }
-    const field = issue?.path.join('.') || undefined;
-    throw new ValidationError(field ? `${field} ${issue?.message}` : (issue?.message ?? 'invalid request'), field);
-  }
+  if (!parsed.success) throw validationErrorOf(parsed.error);
   const b = parsed.data;
   let expiresAt: string | undefined;
   if (b.time_expire !== undefined) {

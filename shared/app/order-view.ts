@@ -36,8 +36,20 @@ export function orderView(order: Order): Record<string, unknown> {
           },
         }
       : {}),
+    ...(order.status === 'PAID' ? { refund: refundSummary(order) } : {}),
     ...(order.reason ? { reason: order.reason } : {}),
     // Nobody asks WeChat about this order any more (its checks kept failing): an operator settles it.
     ...(order.checksExhaustedAt ? { checks_exhausted_at: order.checksExhaustedAt } : {}),
   };
+}
+
+/**
+ * What was given back of a PAID order and what is left (fen): refunded = SUCCESS refunds; pending =
+ * PROCESSING and ABNORMAL ones, which may still succeed, so they are not refundable again.
+ */
+function refundSummary(order: Order): { refunded: number; pending: number; refundable: number } {
+  const paid = order.payment?.amountTotal ?? order.request.amount.total;
+  const refunded = order.refunds?.refunded ?? 0;
+  const pending = order.refunds?.pending ?? 0;
+  return { refunded, pending, refundable: Math.max(paid - refunded - pending, 0) };
 }

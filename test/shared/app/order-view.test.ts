@@ -42,3 +42,36 @@ describe('orderView', () => {
     expect(orderView(orderFixture({ status: 'PENDING', requeues: 2 }))).not.toHaveProperty('requeues');
   });
 });
+
+describe('orderView refund summary', () => {
+  const payment = {
+    transactionId: '4200001234567890123456789012',
+    amountTotal: 1999,
+    currency: 'CNY' as const,
+    paidAt: at(30),
+  };
+
+  it('is all zeros for a PAID order before its first refund: everything paid is refundable', () => {
+    const paid = orderFixture({ status: 'PAID', nextCheckAt: undefined, payment });
+    expect(orderView(paid).refund).toEqual({ refunded: 0, pending: 0, refundable: 1999 });
+  });
+
+  it('counts SUCCESS as refunded and PROCESSING + ABNORMAL as pending; the order stays PAID', () => {
+    const paid = orderFixture({
+      status: 'PAID',
+      nextCheckAt: undefined,
+      payment,
+      refunds: { refunded: 1000, pending: 499, count: 3 },
+    });
+    const view = orderView(paid);
+    expect(view.status).toBe('PAID');
+    expect(view.refund).toEqual({ refunded: 1000, pending: 499, refundable: 500 });
+    expect(JSON.stringify(view)).not.toContain('"count"');
+  });
+
+  it('is absent while the order is not PAID', () => {
+    for (const status of ['CREATED', 'PENDING', 'CLOSED', 'FAILED'] as const) {
+      expect(orderView(orderFixture({ status }))).not.toHaveProperty('refund');
+    }
+  });
+});
