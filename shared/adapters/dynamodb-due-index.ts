@@ -4,14 +4,18 @@ import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 import type { DueOrder } from '../domain/ports';
+import type { DueRefund } from '../domain/refund-ports';
 import {
   DEFAULT_DUE_INDEX_SHARDS,
   DUE_INDEX,
   DUE_KEY_VALUE,
   DUE_SHARD_PREFIX,
   MAX_DUE_INDEX_SHARDS,
+  outRefundNoOfSortKey,
   outTradeNoOfPartition,
   PARTITION_KEY,
+  REFUND_DUE_SHARD_PREFIX,
+  SORT_KEY,
 } from './table-schema';
 
 export interface DueIndexOptions {
@@ -47,6 +51,11 @@ export class DynamoDbDueIndex {
     return dueShardKey(outTradeNo, this.shards);
   }
 
+  /** The `dueKey` a refund that is not final is written with: its own prefix, never read as an order's. */
+  refundKeyFor(outTradeNo: string, outRefundNo: string): string {
+    return refundDueShardKey(outTradeNo, outRefundNo, this.shards);
+  }
+
   /**
    * Due orders, oldest first, up to `limit`. Every partition is read at once: each shard up to the
    * ceiling (entries written under another shard count stay where they were written until their next
@@ -55,16 +64,52 @@ export class DynamoDbDueIndex {
    * (Date.toISOString) for the index's string order to be time order.
    */
   async findDue(now: string, limit: number): Promise<DueOrder[]> {
-    if (limit <= 0) return [];
-    const partitions = await Promise.all(readPartitions().map((dueKey) => this.queryPartition(dueKey, now, limit)));
-    return partitions
-      .flat()
+    const due = await this.findIn(readPartitions(), now, limit, (key) => {
+      const outTradeNo = outTradeNoOfPartition(String(key[PARTITION_KEY]));
+      return outTradeNo === undefined ? undefined : { outTradeNo, nextCheckAt: String(key[DUE_INDEX.sortKey]) };
+    });
+    return due
       .sort((a, b) => compare(a.nextCheckAt, b.nextCheckAt) || compare(a.outTradeNo, b.outTradeNo))
       .slice(0, limit);
   }
 
-  private async queryPartition(dueKey: string, now: string, limit: number): Promise<DueOrder[]> {
-    const due: DueOrder[] = [];
+  /** Due refunds, oldest first, up to `limit`: the refund shards only, read as findDue reads the orders'. */
+  async findDueRefunds(now: string, limit: number): Promise<DueRefund[]> {
+    const due = await this.findIn(readRefundPartitions(), now, limit, (key) => {
+      const outTradeNo = outTradeNoOfPartition(String(key[PARTITION_KEY]));
+      const outRefundNo = outRefundNoOfSortKey(String(key[SORT_KEY]));
+      if (outTradeNo === undefined || outRefundNo === undefined) return undefined;
+      return { outTradeNo, outRefundNo, nextCheckAt: String(key[DUE_INDEX.sortKey]) };
+    });
+    return due
+      .sort(
+        (a, b) =>
+          compare(a.nextCheckAt, b.nextCheckAt) ||
+          compare(a.outTradeNo, b.outTradeNo) ||
+          compare(a.outRefundNo, b.outRefundNo),
+      )
+      .slice(0, limit);
+  }
+
+  /** Up to `limit` of the oldest entries of each partition, read at once, unsorted across partitions. */
+  private async findIn<T>(
+    partitions: string[],
+    now: string,
+    limit: number,
+    entryOf: (key: Record<string, unknown>) => T | undefined,
+  ): Promise<T[]> {
+    if (limit <= 0) return [];
+    const found = await Promise.all(partitions.map((dueKey) => this.queryPartition(dueKey, now, limit, entryOf)));
+    return found.flat();
+  }
+
+  private async queryPartition<T>(
+    dueKey: string,
+    now: string,
+    limit: number,
+    entryOf: (key: Record<string, unknown>) => T | undefined,
+  ): Promise<T[]> {
+    const due: T[] = [];
     let startKey: Record<string, unknown> | undefined;
     do {
       const page = await this.client.send(
@@ -80,8 +125,8 @@ export class DynamoDbDueIndex {
         }),
       );
       for (const key of page.Items ?? []) {
-        const outTradeNo = outTradeNoOfPartition(String(key[PARTITION_KEY]));
-        if (outTradeNo !== undefined) due.push({ outTradeNo, nextCheckAt: String(key[DUE_INDEX.sortKey]) });
+        const entry = entryOf(key);
+        if (entry !== undefined) due.push(entry);
       }
       startKey = page.LastEvaluatedKey;
     } while (startKey && due.length < limit);
@@ -96,6 +141,17 @@ export class DynamoDbDueIndex {
 export function dueShardKey(outTradeNo: string, shards: number): string {
   const shard = createHash('sha256').update(outTradeNo, 'utf8').digest().readUInt32BE(0) % shards;
   return `${DUE_SHARD_PREFIX}${shard}`;
+}
+
+/** The shard of a refund: as an order's, over both numbers, so one order's refunds spread too. */
+export function refundDueShardKey(outTradeNo: string, outRefundNo: string, shards: number): string {
+  const digest = createHash('sha256').update(`${outTradeNo}\n${outRefundNo}`, 'utf8').digest();
+  return `${REFUND_DUE_SHARD_PREFIX}${digest.readUInt32BE(0) % shards}`;
+}
+
+/** Every partition the refunds' sweep reads: each refund shard up to the ceiling (there was never an unsharded one). */
+export function readRefundPartitions(): string[] {
+  return Array.from({ length: MAX_DUE_INDEX_SHARDS }, (_, shard) => `${REFUND_DUE_SHARD_PREFIX}${shard}`);
 }
 
 /** Every partition the sweep reads: each shard up to the ceiling, and the unsharded one. */

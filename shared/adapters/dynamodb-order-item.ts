@@ -11,6 +11,7 @@ import {
   ORDER_SORT_KEY,
   orderPartition,
   PARTITION_KEY,
+  REFUND_COUNTERS,
   SORT_KEY,
   SWEEP_REQUEUES_ATTRIBUTE,
   NOTIFICATION_TTL_DAYS,
@@ -33,6 +34,7 @@ const LAYOUT_ATTRIBUTES = [
   TTL_ATTRIBUTE,
   APPLIED_NOTIFICATIONS_ATTRIBUTE,
   SWEEP_REQUEUES_ATTRIBUTE,
+  ...Object.values(REFUND_COUNTERS),
 ];
 
 /**
@@ -49,9 +51,16 @@ export function orderKey(outTradeNo: string): Item {
 
 /** `dueKey` is the order's partition of the due index (DynamoDbDueIndex.keyFor). */
 export function toOrderItem(order: Order, dueKey: string): Item {
-  const { requeues, ...rest } = plainData(order);
+  const { requeues, refunds, ...rest } = plainData(order);
   const item: Item = { ...rest, ...orderKey(order.outTradeNo) };
   if (requeues !== undefined) item[SWEEP_REQUEUES_ATTRIBUTE] = requeues;
+  // Top-level numbers, as the refund store's transactions add to them (see table-schema.ts).
+  if (refunds !== undefined) {
+    item[REFUND_COUNTERS.refunded] = refunds.refunded;
+    item[REFUND_COUNTERS.pending] = refunds.pending;
+    item[REFUND_COUNTERS.committed] = refunds.refunded + refunds.pending;
+    item[REFUND_COUNTERS.count] = refunds.count;
+  }
   // Only orders that still need a look carry the due index's key, so the index stays sparse.
   if (canStillChange(order.status)) item[DUE_INDEX.partitionKey] = dueKey;
   return item;
@@ -68,6 +77,14 @@ export function fromOrderItem(item: Item): Order {
   // The count of checks put back is kept under the sweep's name (it counted only the sweep's at first).
   const requeues = item[SWEEP_REQUEUES_ATTRIBUTE];
   if (typeof requeues === 'number' && requeues > 0) order.requeues = requeues;
+  // The counters exist from the order's first refund on.
+  if (item[REFUND_COUNTERS.count] !== undefined) {
+    order.refunds = {
+      refunded: Number(item[REFUND_COUNTERS.refunded] ?? 0),
+      pending: Number(item[REFUND_COUNTERS.pending] ?? 0),
+      count: Number(item[REFUND_COUNTERS.count]),
+    };
+  }
   let previous: OrderStatus | null = null;
   const history = (order.history ?? []).map((entry: HistoryEntry) => {
     const complete = { ...entry, from: entry.from === undefined ? previous : entry.from };

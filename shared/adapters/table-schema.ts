@@ -10,6 +10,10 @@
  *   written by the same conditional write as the change, so the change and its evidence cannot part.
  * - the traces of an unverified notification (never its body): pk = NOTIFY#UNVERIFIED#<shard>,
  *   sk = NOTIFY#<receivedAt>#<id>, expiring within days.
+ * - each refund: pk = ORDER#<out_trade_no>, sk = REFUND#<out_refund_no>, so an order's refunds are one
+ *   Query; the notifications that changed it are kept on it (`appliedNotifications`), as on the order.
+ *   The order item carries the refund counters as top-level numbers (REFUND_COUNTERS), moved by the same
+ *   transaction as the refund: a nested map cannot be created and incremented by one expression.
  * The two notification partitions without an order are sharded (NOTIFY_AUDIT_SHARDS), so a flood
  * spreads over N partitions instead of throttling one.
  *
@@ -17,7 +21,8 @@
  * so the reconciler's sweep reads exactly the orders that still need a look, oldest `nextCheckAt` first.
  * `dueKey` is DUE#<shard> (DUE_INDEX_SHARDS, see dynamodb-due-index.ts); the sweep reads the shards in
  * parallel and merges them. An order whose checks were given up on leaves the index and carries
- * `checksExhaustedAt`, until a renewed prepay puts it back.
+ * `checksExhaustedAt`, until a renewed prepay puts it back. Refunds WeChat may still move are in the
+ * same index under RDUE#<shard>, a prefix the orders' sweep never reads (and the other way round).
  */
 
 // The shard counts are settings (shared/config checks them); the adapters take them from here too.
@@ -50,6 +55,26 @@ export const DUE_SHARD_PREFIX = 'DUE#';
 export const SWEEP_REQUEUES_ATTRIBUTE = 'sweepRequeues';
 /** On the order item: when its checks were given up on (it left the due index then). */
 export const CHECKS_EXHAUSTED_ATTRIBUTE = 'checksExhaustedAt';
+
+/** `dueKey` of a refund that is not final: `RDUE#<shard>`, apart from the orders' shards. */
+export const REFUND_DUE_SHARD_PREFIX = 'RDUE#';
+
+/**
+ * On the order item: its refund counters in fen (order.refunds). `committed` is refunded + pending, kept
+ * as one number so that "this refund still fits in what was paid" is a single comparison in the condition.
+ */
+export const REFUND_COUNTERS = {
+  refunded: 'refundedFen',
+  pending: 'refundPendingFen',
+  committed: 'refundCommittedFen',
+  count: 'refundCount',
+} as const;
+export const REFUND_SORT_PREFIX = 'REFUND#';
+/**
+ * On the refund item: a number raised by every write, so a transition that read the refund writes only
+ * if nothing changed it since, and can return the refund as written without reading it again.
+ */
+export const REFUND_REVISION_ATTRIBUTE = 'revision';
 
 export const ORDER_SORT_KEY = 'ORDER';
 /** On the order item: the notifications that changed it, as NotificationRecords. */
@@ -97,4 +122,14 @@ export function unverifiedNotificationsPartition(shard: number): string {
 /** The shard of a hex digest (a SHA-256): its first 32 bits, modulo the shard count. */
 export function shardOfDigest(hex: string, shards: number): number {
   return Number.parseInt(hex.slice(0, 8), 16) % shards;
+}
+
+/** A refund's key within its order's partition. out_refund_no stays the exact string (leading zeros). */
+export function refundSortKey(outRefundNo: string): string {
+  return `${REFUND_SORT_PREFIX}${outRefundNo}`;
+}
+
+/** The out_refund_no of a refund's sort key, or undefined for any other item. */
+export function outRefundNoOfSortKey(sk: string): string | undefined {
+  return sk.startsWith(REFUND_SORT_PREFIX) ? sk.slice(REFUND_SORT_PREFIX.length) : undefined;
 }
