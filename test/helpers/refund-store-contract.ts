@@ -214,6 +214,14 @@ export function refundStoreContract(name: string, newStores: () => Promise<Refun
         expect(await refunds.listRefunds(order.outTradeNo)).toEqual([]);
       });
 
+      it("refuses, as a programming error, a refund whose total is not the order's paid amount", async () => {
+        const order = await paid(1000);
+        const refund = newRefund(order, 100, { amount: { refund: 100, total: 999, currency: 'CNY' } });
+        await expect(refunds.createRefund(refund)).rejects.toThrow(/paid amount/);
+        expect(await refunds.listRefunds(order.outTradeNo)).toEqual([]);
+        expect(await orders.get(order.outTradeNo)).toEqual(order);
+      });
+
       it('keeps out_refund_no exactly, leading zeros and all', async () => {
         const order = await paid();
         const refund = newRefund(order, 100, { outRefundNo: '000123' });

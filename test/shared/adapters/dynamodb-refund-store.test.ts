@@ -1,10 +1,12 @@
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { dueShardKey, refundDueShardKey } from '#shared/adapters/dynamodb-due-index';
 import { DynamoDbRefundStore } from '#shared/adapters/dynamodb-refund-store';
 import { DEFAULT_DUE_INDEX_SHARDS } from '#shared/adapters/table-schema';
 import type { Refund } from '#shared/domain/refund';
-import { testTable } from '#test/helpers/aws';
+import { localEndpoint, testTable } from '#test/helpers/aws';
+import { localDocumentClient } from '#sandbox/local/resources';
 import type { TestTable } from '#test/helpers/aws';
 import { at, orderFixture } from '#test/helpers/order-fixtures';
 import { newRefund, paidOrder, refundStoreContract } from '#test/helpers/refund-store-contract';
@@ -173,6 +175,69 @@ describe('DynamoDbRefundStore table layout', () => {
     for (const dueIndexShards of [0, 33, 2.5]) {
       expect(() => new DynamoDbRefundStore({ tableName: 'orders', dueIndexShards })).toThrow(RangeError);
     }
+  });
+});
+
+/**
+ * DynamoDB cancels a transaction that meets another one on the same item (TransactionConflict), as
+ * concurrent refunds of one order do on the order item; DynamoDB Local serialises transactions and never
+ * does. So that fault alone is injected: the first `conflicts` transactions sent are refused as DynamoDB
+ * would refuse them, before they reach the table.
+ */
+describe('DynamoDbRefundStore when transactions conflict', () => {
+  function conflicting(table: TestTable, conflicts: number): { store: DynamoDbRefundStore; sent: () => number } {
+    const client = localDocumentClient(localEndpoint('dynamodbEndpoint'));
+    let sent = 0;
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName !== 'TransactWriteItemsCommand') return next(args);
+        sent += 1;
+        if (sent > conflicts) return next(args);
+        throw new TransactionCanceledException({
+          message: 'Transaction cancelled, please refer cancellation reasons for specific reasons',
+          $metadata: { httpStatusCode: 400 },
+          CancellationReasons: [{ Code: 'None' }, { Code: 'TransactionConflict' }],
+        });
+      },
+      { step: 'initialize', name: 'injectTransactionConflict' },
+    );
+    return { store: new DynamoDbRefundStore({ tableName: table.tableName, client }), sent: () => sent };
+  }
+
+  it('creates a refund once, trying again past conflicts', async () => {
+    const table = await testTable();
+    const { store, sent } = conflicting(table, 3);
+    const order = paidOrder(1000);
+    await table.store.create(order);
+    const refund = newRefund(order, 400);
+    expect(await store.createRefund(refund)).toMatchObject({ kind: 'created', refund });
+    expect(sent()).toBe(4);
+    expect((await table.store.get(order.outTradeNo))?.refunds).toEqual({ refunded: 0, pending: 400, count: 1 });
+  });
+
+  it('applies a transition once, trying again past conflicts', async () => {
+    const table = await testTable();
+    const order = paidOrder(1000);
+    await table.store.create(order);
+    const refund = newRefund(order, 400);
+    await refundStoreOf(table).createRefund(refund);
+    const { store, sent } = conflicting(table, 2);
+    const result = await store.transitionRefund({ ...key(refund), to: 'SUCCESS', at: at(100), source: 'notify' });
+    expect(result).toMatchObject({ kind: 'applied', refund: { status: 'SUCCESS' } });
+    expect(sent()).toBe(3);
+    expect((await table.store.get(order.outTradeNo))?.refunds).toEqual({ refunded: 400, pending: 0, count: 1 });
+  });
+
+  it('leaves a conflict that does not clear to the caller, with nothing written', async () => {
+    const table = await testTable();
+    const { store, sent } = conflicting(table, Number.POSITIVE_INFINITY);
+    const order = paidOrder(1000);
+    await table.store.create(order);
+    const refund = newRefund(order, 400);
+    await expect(store.createRefund(refund)).rejects.toMatchObject({ name: 'TransactionCanceledException' });
+    expect(sent()).toBe(10);
+    expect(await refundStoreOf(table).getRefund(order.outTradeNo, refund.outRefundNo)).toBeUndefined();
+    expect(await table.store.get(order.outTradeNo)).toEqual(order);
   });
 });
 
