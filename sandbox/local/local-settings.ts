@@ -43,7 +43,11 @@ export const PASSED_THROUGH = [
   'WECHATPAY_APIV3_KEY',
   'WECHATPAY_PUBLIC_KEY',
   'WECHATPAY_PUBLIC_KEY_ID',
+  'WECHATPAY_API_CLIENT_CERT',
+  'WECHATPAY_API_CLIENT_KEY',
+  'WECHATPAY_TRUSTED_CA',
   'RECONCILE_SCHEDULE',
+  'REFUND_CHECK_SCHEDULE',
   'CLOSE_MIN_AGE_SECONDS',
   'PREPAY_TTL_SECONDS',
   'SWEEP_GRACE_SECONDS',
@@ -56,6 +60,14 @@ export const PASSED_THROUGH = [
   'POWERTOOLS_SERVICE_NAME',
   'POWERTOOLS_METRICS_NAMESPACE',
 ] as const;
+
+/** PEMs a developer may give on one line with `\n` for its line breaks (as in a .env file). */
+const LOCAL_PEM_VARIABLES: readonly string[] = [
+  ...PEM_VARIABLES,
+  'WECHATPAY_API_CLIENT_CERT',
+  'WECHATPAY_API_CLIENT_KEY',
+  'WECHATPAY_TRUSTED_CA',
+];
 
 const blankIsAbsent = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 const port = (fallback: number) =>
@@ -106,8 +118,9 @@ export function parseLocalStartSettings(
   for (const name of PASSED_THROUGH) {
     const value = env[name];
     if (value !== undefined && value.trim() !== '')
-      handlerEnv[name] = PEM_VARIABLES.includes(name) ? value.replace(/\\n/g, '\n') : value;
+      handlerEnv[name] = LOCAL_PEM_VARIABLES.includes(name) ? value.replace(/\\n/g, '\n') : value;
   }
+  checkClientCertificatePair(handlerEnv);
   const simulatorPlatformPrivateKey = pemFromEnv(s.SIMULATOR_PLATFORM_PRIVATE_KEY);
   checkSimulatorKeys(handlerEnv, simulatorPlatformPrivateKey, s.WECHATPAY_BASE_URL);
   const dataDir =
@@ -132,6 +145,20 @@ export function parseLocalStartSettings(
     simulatorSignWith: s.SIMULATOR_SIGN_WITH,
     handlerEnv,
   };
+}
+
+/**
+ * The API client certificate (v2 refunds) is a certificate and its key: one without the other would
+ * only fail when the first refund is made, so the start stops here instead, naming the one to set.
+ */
+export function checkClientCertificatePair(env: Record<string, string | undefined>): void {
+  const cert = env.WECHATPAY_API_CLIENT_CERT !== undefined;
+  const key = env.WECHATPAY_API_CLIENT_KEY !== undefined;
+  if (cert === key) return;
+  const missing = cert ? 'WECHATPAY_API_CLIENT_KEY' : 'WECHATPAY_API_CLIENT_CERT';
+  throw new LocalSettingsError(
+    `invalid settings: set ${missing} too: WECHATPAY_API_CLIENT_CERT and WECHATPAY_API_CLIENT_KEY go together`,
+  );
 }
 
 /**

@@ -76,6 +76,46 @@ describe('parseLocalStartSettings', () => {
     });
   });
 
+  it('passes the refund settings through, PEMs given on one line with \\n read as PEMs', () => {
+    const oneLine = (label: string) => `-----BEGIN ${label}-----\\nMIIB\\n-----END ${label}-----\\n`;
+    const { handlerEnv } = parseLocalStartSettings(
+      {
+        REFUND_CHECK_SCHEDULE: '5,10',
+        WECHATPAY_API_CLIENT_CERT: oneLine('CERTIFICATE'),
+        WECHATPAY_API_CLIENT_KEY: oneLine('PRIVATE KEY'),
+        WECHATPAY_TRUSTED_CA: oneLine('CERTIFICATE'),
+      },
+      defaults,
+    );
+    expect(handlerEnv).toEqual({
+      REFUND_CHECK_SCHEDULE: '5,10',
+      WECHATPAY_API_CLIENT_CERT: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n',
+      WECHATPAY_API_CLIENT_KEY: '-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n',
+      WECHATPAY_TRUSTED_CA: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n',
+    });
+    expect(loadSettings({ TABLE_NAME: 'orders', ...handlerEnv }).REFUND_CHECK_SCHEDULE).toEqual([5, 10]);
+  });
+
+  it('stops the start when only one half of the API client certificate is given, naming the other', () => {
+    const cert = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+    const key = '-----BEGIN PRIVATE KEY-----\nsecret-key-body\n-----END PRIVATE KEY-----\n';
+    expect(() => parseLocalStartSettings({ WECHATPAY_API_CLIENT_CERT: cert }, defaults)).toThrow(
+      /set WECHATPAY_API_CLIENT_KEY too/,
+    );
+    let error: unknown;
+    try {
+      parseLocalStartSettings({ WECHATPAY_API_CLIENT_KEY: key }, defaults);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(LocalSettingsError);
+    expect((error as Error).message).toMatch(/set WECHATPAY_API_CLIENT_CERT too/);
+    expect((error as Error).message).not.toContain('secret-key-body');
+    expect(
+      parseLocalStartSettings({ WECHATPAY_API_CLIENT_CERT: cert, WECHATPAY_API_CLIENT_KEY: key }, defaults).handlerEnv,
+    ).toEqual({ WECHATPAY_API_CLIENT_CERT: cert, WECHATPAY_API_CLIENT_KEY: key });
+  });
+
   it('names each bad variable and never echoes a value', () => {
     const secret = 'this-api-key-must-not-leak';
     let error: unknown;
