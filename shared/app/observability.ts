@@ -1,15 +1,24 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
 
+import type { Source } from '../domain/order';
 import type { PaymentObserver } from '../domain/payment-observer';
 import type { Settings } from '../config/settings';
 import {
+  METRIC_ABNORMAL_REFUNDS,
   METRIC_CHECKS_EXHAUSTED,
   METRIC_LATE_PAYMENTS,
   METRIC_PAID_AT_EXPIRY,
   METRIC_REJECTED_NOTIFICATIONS,
+  METRIC_REJECTED_REFUND_NOTIFICATIONS,
   METRIC_UNVERIFIED_NOTIFICATIONS,
 } from '../config/metric-names';
+
+/** The refund members of PaymentObserver (issue 12), named here too so this builds either way. */
+interface RefundObserving {
+  refundAbnormal(outTradeNo: string, outRefundNo: string): void;
+  refundRejected(reason: string, detail: { outTradeNo?: string; outRefundNo?: string; source: Source }): void;
+}
 
 export interface Observability {
   logger: Logger;
@@ -26,7 +35,7 @@ export function createObservability(settings: Settings): Observability {
     namespace: settings.POWERTOOLS_METRICS_NAMESPACE,
     serviceName: settings.POWERTOOLS_SERVICE_NAME,
   });
-  const observer: PaymentObserver = {
+  const observer: PaymentObserver & RefundObserving = {
     rejected(reason, detail) {
       logger.warn('WeChat report rejected', { reason, ...detail });
       metrics.addMetric(METRIC_REJECTED_NOTIFICATIONS, MetricUnit.Count, 1);
@@ -56,6 +65,17 @@ export function createObservability(settings: Settings): Observability {
         requeues,
       });
       metrics.addMetric(METRIC_CHECKS_EXHAUSTED, MetricUnit.Count, 1);
+    },
+    refundAbnormal(outTradeNo, outRefundNo) {
+      logger.error('refund ABNORMAL: the payer’s account cannot take it; act on WeChat Pay’s merchant platform', {
+        outTradeNo,
+        outRefundNo,
+      });
+      metrics.addMetric(METRIC_ABNORMAL_REFUNDS, MetricUnit.Count, 1);
+    },
+    refundRejected(reason, detail) {
+      logger.warn('WeChat refund report rejected', { reason, ...detail });
+      metrics.addMetric(METRIC_REJECTED_REFUND_NOTIFICATIONS, MetricUnit.Count, 1);
     },
   };
   return { logger, metrics, observer };
