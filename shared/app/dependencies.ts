@@ -16,6 +16,7 @@ import { systemClock, type CheckScheduler, type Clock, type OrderStore } from '.
 import { Reconciler } from '../domain/reconciler';
 import { ReceiveNotification } from '../domain/receive-notification';
 import { Sweeper } from '../domain/sweeper';
+import type { Refund, RefundRequest } from '../domain/refund';
 import { TradeReports } from '../domain/trade-reports';
 import { memo } from './memo';
 import { merchantCredentialsSource, type SecretReader } from './merchant-secret';
@@ -121,6 +122,25 @@ export function buildPaymentUseCases(deps: Dependencies): () => Promise<PaymentU
       closePayment: new ClosePayment({ store, closer }),
     };
   });
+}
+
+/**
+ * The refund API's use cases (the domain's CreateRefund, GetRefund, ListRefunds). Needs QUEUE_URL and
+ * NOTIFY_URL, checked when the handler is built.
+ */
+export interface RefundUseCases {
+  createRefund: { execute(request: RefundRequest): Promise<{ refund: Refund; created: boolean }> };
+  getRefund: { execute(outTradeNo: string, outRefundNo: string, options: { sync: boolean }): Promise<Refund> };
+  listRefunds: { execute(outTradeNo: string): Promise<Refund[]> };
+}
+
+export function buildRefundUseCases(deps: Dependencies): () => Promise<RefundUseCases> {
+  deps.scheduler();
+  required(deps.settings.NOTIFY_URL, 'NOTIFY_URL');
+  // Wired to the domain's refund use cases as they land (issue 12).
+  return async () => {
+    throw new ConfigurationError('refunds are not wired in this build');
+  };
 }
 
 /** The notify endpoint's use case: it writes the order and never schedules or calls WeChat. */

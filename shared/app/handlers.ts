@@ -17,6 +17,7 @@ import {
   createDependencies,
   buildPaymentUseCases,
   buildReceiveNotification,
+  buildRefundUseCases,
   buildReconciler,
   buildSweeper,
   type DependencyOverrides,
@@ -46,7 +47,7 @@ export interface Handlers {
 
 /** Each builder takes what its function needs at start-up: a missing setting fails the cold start. */
 export function createOrdersHandler(deps: Dependencies): OrdersHandler {
-  const api = { clock: deps.clock, useCases: buildPaymentUseCases(deps) };
+  const api = { clock: deps.clock, useCases: buildPaymentUseCases(deps), refunds: buildRefundUseCases(deps) };
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
     .use(injectLambdaContext(deps.observability.logger))
     .use(publishMetrics(deps.observability.metrics))

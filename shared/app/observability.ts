@@ -15,7 +15,7 @@ import {
 } from '../config/metric-names';
 
 /** The refund members of PaymentObserver (issue 12), named here too so this builds either way. */
-interface RefundObserving {
+export interface RefundObserving {
   refundAbnormal(outTradeNo: string, outRefundNo: string): void;
   refundRejected(reason: string, detail: { outTradeNo?: string; outRefundNo?: string; source: Source }): void;
 }
@@ -23,7 +23,7 @@ interface RefundObserving {
 export interface Observability {
   logger: Logger;
   metrics: Metrics;
-  observer: PaymentObserver;
+  observer: PaymentObserver & RefundObserving;
 }
 
 export function createObservability(settings: Settings): Observability {

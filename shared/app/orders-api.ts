@@ -3,19 +3,22 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { ValidationError } from '../domain/errors';
 import type { Clock } from '../domain/ports';
 import { parseCreateOrder, parseOutTradeNo } from './create-order-schema';
-import type { PaymentUseCases } from './dependencies';
+import type { PaymentUseCases, RefundUseCases } from './dependencies';
 import { eventBody } from './event-body';
 import { errorBody, json } from './http-responses';
 import { orderView } from './order-view';
+import { parseCreateRefund, parseOutRefundNo } from './refund-schema';
+import { refundView } from './refund-view';
 import { APP_BACKEND_ROUTES, type AppBackendRouteName, type Route, routeKey } from './routes';
 
-/** API Gateway's payload cap is 10 MB; an order is a few hundred bytes. */
+/** API Gateway's payload cap is 10 MB; an order or a refund is a few hundred bytes. */
 const MAX_BODY_BYTES = 16 * 1024;
 
 /** What the routes need: the use cases (built once WeChat credentials are loaded) and the clock. */
 export interface OrdersApi {
   clock: Clock;
   useCases(): Promise<PaymentUseCases>;
+  refunds(): Promise<RefundUseCases>;
 }
 
 type RouteHandler = (event: APIGatewayProxyEventV2, api: OrdersApi) => Promise<APIGatewayProxyStructuredResultV2>;
@@ -29,10 +32,9 @@ const ROUTE_HANDLERS: Record<AppBackendRouteName, RouteHandler> = {
   },
   async getOrder(event, api) {
     const outTradeNo = parseOutTradeNo(event.pathParameters?.out_trade_no);
-    const sync = event.queryStringParameters?.sync;
-    if (sync !== undefined && sync !== '0' && sync !== '1') throw new ValidationError('sync must be 0 or 1', 'sync');
+    const sync = syncOf(event);
     const { getPayment } = await api.useCases();
-    const order = await getPayment.execute(outTradeNo, { sync: sync === '1' });
+    const order = await getPayment.execute(outTradeNo, { sync });
     return json(200, orderView(order));
   },
   async closeOrder(event, api) {
@@ -41,7 +43,36 @@ const ROUTE_HANDLERS: Record<AppBackendRouteName, RouteHandler> = {
     const order = await closePayment.execute(outTradeNo);
     return json(200, orderView(order));
   },
+  async createRefund(event, api) {
+    const outTradeNo = parseOutTradeNo(event.pathParameters?.out_trade_no);
+    const request = parseCreateRefund(outTradeNo, jsonBody(event), api.clock.now());
+    const { createRefund } = await api.refunds();
+    const { refund, created } = await createRefund.execute(request);
+    // The same refund asked for again (same out_refund_no, same content) is the one already made.
+    return json(created ? 201 : 200, refundView(refund));
+  },
+  async listRefunds(event, api) {
+    const outTradeNo = parseOutTradeNo(event.pathParameters?.out_trade_no);
+    const { listRefunds } = await api.refunds();
+    const refunds = await listRefunds.execute(outTradeNo);
+    return json(200, { refunds: refunds.map(refundView) });
+  },
+  async getRefund(event, api) {
+    const outTradeNo = parseOutTradeNo(event.pathParameters?.out_trade_no);
+    const outRefundNo = parseOutRefundNo(event.pathParameters?.out_refund_no);
+    const sync = syncOf(event);
+    const { getRefund } = await api.refunds();
+    const refund = await getRefund.execute(outTradeNo, outRefundNo, { sync });
+    return json(200, refundView(refund));
+  },
 };
+
+/** `?sync=1` asks WeChat before answering; `0` or none answers from storage. */
+function syncOf(event: APIGatewayProxyEventV2): boolean {
+  const sync = event.queryStringParameters?.sync;
+  if (sync !== undefined && sync !== '0' && sync !== '1') throw new ValidationError('sync must be 0 or 1', 'sync');
+  return sync === '1';
+}
 
 /** By the routeKey API Gateway puts in the event. */
 const ROUTES_BY_KEY: ReadonlyMap<string, { route: Route; handle: RouteHandler }> = new Map(

@@ -17,12 +17,25 @@ export const APP_BACKEND_ROUTES = {
   createOrder: { method: 'POST', path: '/orders' },
   getOrder: { method: 'GET', path: '/orders/{out_trade_no}' },
   closeOrder: { method: 'POST', path: '/orders/{out_trade_no}/close' },
+  createRefund: { method: 'POST', path: '/orders/{out_trade_no}/refunds' },
+  listRefunds: { method: 'GET', path: '/orders/{out_trade_no}/refunds' },
+  getRefund: { method: 'GET', path: '/orders/{out_trade_no}/refunds/{out_refund_no}' },
 } as const satisfies Record<string, Route>;
 
 export type AppBackendRouteName = keyof typeof APP_BACKEND_ROUTES;
 
 /** Where WeChat Pay posts notifications: a path on the notify Function URL in AWS, on the gateway locally. */
 export const NOTIFY_ROUTE = { method: 'POST', path: '/notify/pay' } as const satisfies Route;
+
+/**
+ * Where WeChat Pay posts refund notifications: beside NOTIFY_ROUTE on the same notify URL, so one
+ * Function URL serves both (the refund notify_url is NOTIFY_URL with its last segment `pay` replaced
+ * by `refund`: see refundNotifyUrl in dependencies.ts).
+ */
+export const NOTIFY_REFUND_ROUTE = { method: 'POST', path: '/notify/refund' } as const satisfies Route;
+
+/** Every route of the notify function. */
+export const NOTIFY_ROUTES = [NOTIFY_ROUTE, NOTIFY_REFUND_ROUTE] as const satisfies readonly Route[];
 
 /** The local gateway's own readiness check; AWS has no such route. */
 export const HEALTH_ROUTE = { method: 'GET', path: '/health' } as const satisfies Route;
