@@ -53,3 +53,14 @@ export function routePath(route: Route, parameters: Readonly<Record<string, stri
     return encodeURIComponent(value);
   });
 }
+
+/**
+ * The notify_url given to WeChat with each refund: the payments' NOTIFY_URL with its NOTIFY_ROUTE path
+ * replaced by NOTIFY_REFUND_ROUTE's (`…/notify/pay` → `…/notify/refund`), so both reach the same notify
+ * function. Undefined when NOTIFY_URL does not end in NOTIFY_ROUTE's path: the notify function answers
+ * only on its own paths, so no refund notification could arrive (a start-up error for who needs it).
+ */
+export function refundNotifyUrlOf(notifyUrl: string): string | undefined {
+  if (!notifyUrl.endsWith(NOTIFY_ROUTE.path)) return undefined;
+  return `${notifyUrl.slice(0, -NOTIFY_ROUTE.path.length)}${NOTIFY_REFUND_ROUTE.path}`;
+}
