@@ -20,8 +20,20 @@ import { Construct } from 'constructs';
  *     "certSerial":  "…",                // v3: serial number of the merchant API certificate
  *     "apiV3Key":    "…",                // v3: the 32-byte APIv3 key (decrypts notifications)
  *     "publicKey":   "-----BEGIN PUBLIC KEY-----…",  // v3, optional: WeChat Pay public key (PEM)
- *     "publicKeyId": "PUB_KEY_ID_…"      // v3, with publicKey: its id, as sent in Wechatpay-Serial
+ *     "publicKeyId": "PUB_KEY_ID_…",     // v3, with publicKey: its id, as sent in Wechatpay-Serial
+ *
+ *     // v2 refunds only: the merchant's API client certificate (商户API证书), presented over mutual TLS
+ *     // on /secapi/pay/refund. Either the PEM pair WeChat's certificate tool writes …
+ *     "apiClientCert": "-----BEGIN CERTIFICATE-----…",  // apiclient_cert.pem
+ *     "apiClientKey":  "-----BEGIN PRIVATE KEY-----…",  // apiclient_key.pem
+ *     // … or, instead of the pair, the PKCS#12 file, base64-encoded (`base64 -w0 apiclient_cert.p12`):
+ *     "apiClientP12":         "MIIK…",
+ *     "apiClientP12Password": "1900000109"   // optional: WeChat sets it to the mchid, the default
  *   }
+ *
+ * Without a certificate everything but v2 refunds works (v3 refunds are signed with privateKey). A
+ * certificate and key that are not a pair, swapped, or a p12 its password does not open is a
+ * configuration error when the handler loads the secret, naming the field and never its value.
  *
  * Which secret: CDK context `merchantSecretArn` when given (a secret name, a partial ARN or a complete
  * ARN), else the stack parameter `MerchantSecretArn`, which must be the complete ARN (with the

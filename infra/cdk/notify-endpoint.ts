@@ -21,7 +21,7 @@ export const NOTIFY_CONCURRENCY_PARAMETER = 'NotifyReservedConcurrency';
 export const DEFAULT_NOTIFY_RESERVED_CONCURRENCY = 20;
 
 /**
- * Where WeChat Pay delivers notifications: a public Function URL. WeChat cannot sign SigV4, so the
+ * Where WeChat Pay delivers payment and refund notifications: a public Function URL. WeChat cannot sign SigV4, so the
  * URL has no AWS auth; the notify Lambda trusts only WeChat's own signatures. A Function URL has no
  * throttling of its own, so the function's reserved concurrency is what bounds a flood (the
  * `NotifyReservedConcurrency` stack parameter; see the README's Deploying section for why notify is
@@ -40,7 +40,9 @@ export class NotifyEndpoint extends Construct {
       authType: FunctionUrlAuthType.NONE,
       invokeMode: InvokeMode.BUFFERED,
     });
-    // Function URLs end in '/'; the notify handler answers only on NOTIFY_ROUTE's path.
+    // Function URLs end in '/' and hand every path to the function, which answers only on NOTIFY_ROUTES:
+    // payments on NOTIFY_ROUTE's path (this notify_url) and refunds on NOTIFY_REFUND_ROUTE's beside it
+    // (the orders handler derives the refund notify_url from this one), so one URL serves both.
     this.notifyUrl = `${this.functionUrl.url}${NOTIFY_ROUTE.path.slice(1)}`;
 
     const stack = Stack.of(this);

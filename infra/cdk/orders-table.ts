@@ -5,11 +5,17 @@ import type { IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { DUE_INDEX, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from '#shared/adapters/table-schema';
 
-/** The item-level actions a handler may be given on the orders table. */
-export type ItemAction = 'dynamodb:GetItem' | 'dynamodb:PutItem' | 'dynamodb:UpdateItem';
+/**
+ * The item-level actions a handler may be given on the orders table. A TransactWriteItems call is
+ * authorised item by item: its Put, Update and ConditionCheck entries need PutItem, UpdateItem and
+ * ConditionCheckItem (there is no TransactWriteItems action), so the refund transactions (the refund
+ * and its order's counters together) need nothing beyond what each entry does.
+ */
+export type ItemAction =
+  'dynamodb:GetItem' | 'dynamodb:PutItem' | 'dynamodb:UpdateItem' | 'dynamodb:ConditionCheckItem';
 
 /**
- * Orders, their audit trail and the raw notifications. Money lives here, so: point-in-time recovery
+ * Orders, their refunds, their audit trail and the raw notifications. Money lives here, so: point-in-time recovery
  * on, the table outlives the stack (RETAIN) and refuses DeleteTable (deletion protection). The
  * due-index holds only open orders that carry a next-check time, so the sweep finds overdue checks
  * with one query instead of a scan.
@@ -41,6 +47,16 @@ export class OrdersTable extends Construct {
   /** Exactly these actions, on the table's items only (not its indexes). */
   grantItems(grantee: IGrantable, ...actions: ItemAction[]): void {
     grantee.grantPrincipal.addToPrincipalPolicy(new PolicyStatement({ actions, resources: [this.table.tableArn] }));
+  }
+
+  /**
+   * dynamodb:Query on the table itself (not its indexes): one order's partition, e.g. its refunds,
+   * which the store reads as one Query of ORDER#<out_trade_no>.
+   */
+  grantQueryPartitions(grantee: IGrantable): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['dynamodb:Query'], resources: [this.table.tableArn] }),
+    );
   }
 
   /** dynamodb:Query on the due-index only: the index ARN, not the table's. */

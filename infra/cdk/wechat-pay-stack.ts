@@ -15,8 +15,8 @@ import { readStackSettings } from './stack-settings';
  * The whole backend, laid out like the diagram in the README:
  *
  *   app backend --IAM--> AppBackendApi --> orders ------------------> WeChat Pay
- *   WeChat Pay --POST--> NotifyEndpoint --> notify
- *   ReconcileQueue --> reconcile (query / close)  <-- sweep (every 5 min) re-enqueues lost checks
+ *   WeChat Pay --POST /notify/pay, /notify/refund--> NotifyEndpoint --> notify
+ *   ReconcileQueue --> reconcile (query / close, refund query)  <-- sweep (every 5 min) re-enqueues lost checks
  *   all of them --> OrdersTable;  Alarms watch the DLQ, the Lambdas and the custom metrics
  *
  * Environment-agnostic: no account or region lookups, so `cdk synth` needs no AWS credentials.
@@ -78,11 +78,16 @@ export class WechatPayStack extends Stack {
     });
 
     // Least privilege: each handler gets exactly the calls its code makes (checked by a test).
+    // Refunds live in their order's partition and move with its counters in one TransactWriteItems,
+    // which needs the item action of each entry: a new refund is a Put beside an Update of the order
+    // (orders only), a refund's transition two Updates (orders on ?sync=1, notify, reconcile).
     const table = this.ordersTable;
     table.grantItems(this.ordersFunction, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem');
+    // GET /orders/{out_trade_no}/refunds: one Query of the order's partition.
+    table.grantQueryPartitions(this.ordersFunction);
     table.grantItems(this.notifyFunction, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem');
     table.grantItems(this.reconcileFunction, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
-    // The sweep finds overdue orders on the index and re-reads each one before re-enqueueing it.
+    // The sweep finds overdue orders and refunds on the index and re-reads each one before re-enqueueing it.
     table.grantQueryDueIndex(this.sweepFunction);
     table.grantItems(this.sweepFunction, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
     this.reconcileQueue.grantSendChecks(this.ordersFunction);

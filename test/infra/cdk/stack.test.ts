@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,10 +8,12 @@ import { DEFAULT_NOTIFY_RESERVED_CONCURRENCY, NOTIFY_CONCURRENCY_PARAMETER } fro
 import {
   CUSTOM_METRIC_ALARMS,
   CUSTOM_METRIC_NAMES,
+  METRIC_ABNORMAL_REFUNDS,
   METRIC_LATE_PAYMENTS,
   METRIC_NOTIFICATIONS_NOT_STORED,
   METRIC_PAID_AT_EXPIRY,
   METRIC_REJECTED_NOTIFICATIONS,
+  METRIC_REJECTED_REFUND_NOTIFICATIONS,
   METRIC_UNVERIFIED_NOTIFICATIONS,
   METRICS_NAMESPACE,
   UNVERIFIED_NOTIFICATIONS_ALARM_THRESHOLD,
@@ -307,7 +309,10 @@ describe('least privilege', () => {
   const expected = (): Record<keyof typeof ids.roles, Record<string, string[]>> => ({
     orders: {
       ...ownLogs('orders'),
+      // Creates orders and refunds (a refund's Put and its order's Update in one transaction).
       ...Object.fromEntries(itemActions.map((a) => [a, [tableArn()]])),
+      // Lists an order's refunds: a Query of its partition, on the table and not its index.
+      'dynamodb:Query': [tableArn()],
       'sqs:SendMessage': [queueArn()],
       ...Object.fromEntries(secretRead.map((a) => [a, [secretArn]])),
     },
@@ -318,7 +323,8 @@ describe('least privilege', () => {
     },
     reconcile: {
       ...ownLogs('reconcile'),
-      // Reads and transitions orders; never creates an item.
+      // Reads and transitions orders and refunds (a refund's transition is two Updates in one
+      // transaction: the refund and its order's counters); never creates an item.
       ...Object.fromEntries(['dynamodb:GetItem', 'dynamodb:UpdateItem'].map((a) => [a, [tableArn()]])),
       ...Object.fromEntries([...consume, 'sqs:SendMessage'].map((a) => [a, [queueArn()]])),
       ...Object.fromEntries(secretRead.map((a) => [a, [secretArn]])),
@@ -340,6 +346,32 @@ describe('least privilege', () => {
       expect(actual).toEqual(expected()[name]);
     });
   }
+
+  it('covers every kind of transaction entry the adapters write, so no transaction is refused in AWS', () => {
+    // DynamoDB Local checks no IAM: a ConditionCheck added to a transaction without
+    // dynamodb:ConditionCheckItem granted would pass every local test and fail in AWS.
+    const adapters = new URL('../../../shared/adapters/', import.meta.url);
+    const kinds = new Set<string>();
+    for (const file of readdirSync(adapters).filter((f) => f.endsWith('.ts'))) {
+      const source = readFileSync(new URL(file, adapters), 'utf8');
+      if (!source.includes('TransactWriteCommand')) continue;
+      for (const match of source.matchAll(/\b(Put|Update|Delete|ConditionCheck):\s*\{/g)) kinds.add(match[1] ?? '');
+    }
+    const actionOf: Record<string, string> = {
+      Put: 'dynamodb:PutItem',
+      Update: 'dynamodb:UpdateItem',
+      Delete: 'dynamodb:DeleteItem',
+      ConditionCheck: 'dynamodb:ConditionCheckItem',
+    };
+    const has = (name: keyof typeof ids.roles) => grantsOf(statementsOfRole(template, ids.roles[name]));
+    // Only the orders API creates (a refund's Put beside its order's Update); the transitions any of
+    // the three may write use every other kind.
+    for (const kind of kinds) {
+      const writers = kind === 'Put' ? (['orders'] as const) : (['orders', 'notify', 'reconcile'] as const);
+      for (const name of writers)
+        expect(has(name).get(actionOf[kind] ?? kind), `${name}: ${kind}`).toEqual(new Set([tableArn()]));
+    }
+  });
 
   it('has no wildcard action or resource in any inline policy', () => {
     for (const policy of Object.values(resourcesOfType(template, 'AWS::IAM::Policy'))) {
@@ -491,6 +523,8 @@ describe('alarms', () => {
       METRIC_LATE_PAYMENTS,
       METRIC_NOTIFICATIONS_NOT_STORED,
       METRIC_PAID_AT_EXPIRY,
+      METRIC_ABNORMAL_REFUNDS,
+      METRIC_REJECTED_REFUND_NOTIFICATIONS,
     ]) {
       expect(thresholds[metricName]).toBe(1);
     }
@@ -505,6 +539,18 @@ describe('alarms', () => {
     for (const { metricName } of CUSTOM_METRIC_ALARMS) {
       const alarm = stack.alarms.customMetricAlarms[metricName];
       expect(alarm && logicalId(alarm)).toMatch(new RegExp(`^Alarms${metricName}`));
+    }
+  });
+
+  it('fire at the first ABNORMAL refund and the first refused refund report', () => {
+    expect(METRIC_ABNORMAL_REFUNDS).toBe('AbnormalRefunds');
+    expect(METRIC_REJECTED_REFUND_NOTIFICATIONS).toBe('RejectedRefundNotifications');
+    for (const metricName of [METRIC_ABNORMAL_REFUNDS, METRIC_REJECTED_REFUND_NOTIFICATIONS]) {
+      const alarm = stack.alarms.customMetricAlarms[metricName];
+      expect(alarm).toBeDefined();
+      const properties = resourcesOfType(template, 'AWS::CloudWatch::Alarm')[logicalId(alarm!)]?.Properties;
+      expect(properties).toMatchObject(atFirstOccurrence);
+      expect(properties?.Metrics).toContainEqual(expect.objectContaining({ Label: metricName }));
     }
   });
 
