@@ -71,3 +71,30 @@ describe('httpErrors: the one place errors become HTTP', () => {
     expect(logged).toHaveBeenCalledTimes(1);
   });
 });
+
+describe('httpErrors: refunds', () => {
+  it.each([
+    'OUT_REFUND_NO_USED',
+    'ORDER_NOT_PAID',
+    'REFUND_AMOUNT_EXCEEDED',
+    'TOO_MANY_REFUNDS',
+    'REFUND_WINDOW_CLOSED',
+  ])('the domain’s %s is a 409 with that code', async (code) => {
+    const { status, body } = await answer(new ConflictError(code, 'refused'));
+    expect(status).toBe(409);
+    expect(body).toEqual({ error: { code, message: 'refused' } });
+  });
+
+  it('a refund WeChat refused is a 502 with WeChat’s code and whether to retry (the same out_refund_no)', async () => {
+    const busy = new ProviderError('NOTENOUGH', 'insufficient balance', { retryable: true, kind: 'business' });
+    expect(await answer(busy)).toMatchObject({
+      status: 502,
+      body: { error: { code: 'NOTENOUGH', retryable: true } },
+    });
+    const final = new ProviderError('REFUND_FEE_MISMATCH', 'amount differs', { retryable: false, kind: 'business' });
+    expect(await answer(final)).toMatchObject({
+      status: 502,
+      body: { error: { code: 'REFUND_FEE_MISMATCH', retryable: false } },
+    });
+  });
+});
