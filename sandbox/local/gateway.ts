@@ -9,7 +9,7 @@ import type {
   LambdaFunctionURLResult,
 } from 'aws-lambda';
 
-import { APP_BACKEND_ROUTES, HEALTH_ROUTE, NOTIFY_ROUTE, type Route, routeKey } from '#shared/app/routes';
+import { APP_BACKEND_ROUTES, HEALTH_ROUTE, NOTIFY_ROUTES, type Route, routeKey } from '#shared/app/routes';
 import { describeFunctionError, invoke, type LocalFunction } from './lambda-context';
 import {
   fromProxyResult,
@@ -74,7 +74,7 @@ export interface ServedRoute extends Route {
 
 /**
  * The HTTP API's routes (the same table the CDK stack deploys), plus the notify Function URL mounted
- * at its path. Function URLs have one route, `$default`, whatever the path.
+ * at its paths (payments and refunds). Function URLs have one route, `$default`, whatever the path.
  */
 export const GATEWAY_ROUTES: readonly ServedRoute[] = [
   ...Object.values(APP_BACKEND_ROUTES).map((route) => ({
@@ -82,7 +82,7 @@ export const GATEWAY_ROUTES: readonly ServedRoute[] = [
     routeKey: routeKey(route),
     target: 'orders' as const,
   })),
-  { ...NOTIFY_ROUTE, routeKey: '$default', target: 'notify' },
+  ...NOTIFY_ROUTES.map((route) => ({ ...route, routeKey: '$default', target: 'notify' as const })),
 ];
 
 /** API Gateway's `{name}` is one non-empty path segment, captured under its name. */

@@ -18,7 +18,7 @@ import {
   METRICS_NAMESPACE,
   UNVERIFIED_NOTIFICATIONS_ALARM_THRESHOLD,
 } from '#shared/config/metric-names';
-import { APP_BACKEND_ROUTES, NOTIFY_ROUTE, routeKey } from '#shared/app/routes';
+import { APP_BACKEND_ROUTES, NOTIFY_REFUND_ROUTE, NOTIFY_ROUTE, NOTIFY_ROUTES, routeKey } from '#shared/app/routes';
 import { RECONCILE_BATCH_SIZE, RECONCILE_MAX_RECEIVE_COUNT } from '#shared/config/reconcile-queue';
 import { DEFAULT_RECONCILE_SCHEDULE, WECHATPAY_PRODUCTION_URL } from '#shared/config/settings';
 import type { CfnResource } from './template-helpers';
@@ -81,6 +81,19 @@ describe('app-backend API', () => {
       Object.values(APP_BACKEND_ROUTES).map(routeKey).sort(),
     );
     for (const route of routes) expect(route.Properties?.AuthorizationType).toBe('AWS_IAM');
+  });
+
+  it('serves the refund routes (they come from the same table)', () => {
+    const keys = Object.values(resourcesOfType(template, 'AWS::ApiGatewayV2::Route')).map(
+      (r) => r.Properties?.RouteKey,
+    );
+    expect(keys).toEqual(
+      expect.arrayContaining([
+        'POST /orders/{out_trade_no}/refunds',
+        'GET /orders/{out_trade_no}/refunds',
+        'GET /orders/{out_trade_no}/refunds/{out_refund_no}',
+      ]),
+    );
   });
 
   it('sends every route to the orders Lambda', () => {
@@ -147,6 +160,20 @@ describe('notify endpoint', () => {
     // The Function URL ends in '/'.
     const path = NOTIFY_ROUTE.path.slice(1);
     expect(env.NOTIFY_URL).toEqual({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [urlId, 'FunctionUrl'] }, path]] });
+  });
+
+  it('serves refund notifications on the same Function URL, beside the payment path', () => {
+    // A Function URL hands every path to its function; what must hold is that the refund route is a
+    // sibling of the notify_url's path (the orders handler swaps the last segment) and is notify's.
+    expect(NOTIFY_ROUTES).toContainEqual(NOTIFY_REFUND_ROUTE);
+    expect(NOTIFY_REFUND_ROUTE).toEqual({ method: 'POST', path: '/notify/refund' });
+    const parent = (path: string) => path.slice(0, path.lastIndexOf('/'));
+    expect(parent(NOTIFY_REFUND_ROUTE.path)).toBe(parent(NOTIFY_ROUTE.path));
+    // Neither is an API Gateway route: only the Function URL reaches them.
+    const keys = Object.values(resourcesOfType(template, 'AWS::ApiGatewayV2::Route')).map(
+      (r) => r.Properties?.RouteKey,
+    );
+    for (const route of NOTIFY_ROUTES) expect(keys).not.toContain(routeKey(route));
   });
 });
 

@@ -8,7 +8,7 @@ import { DEFAULTS } from '#sandbox/local/stack';
 import { SANDBOX_MERCHANT } from '#sandbox/simulator/sandbox-merchant';
 import { CUSTOM_METRIC_NAMES, METRIC_NOTIFICATIONS_NOT_STORED, METRICS_NAMESPACE } from '#shared/config/metric-names';
 import { createObservability } from '#shared/app/observability';
-import { APP_BACKEND_ROUTES, NOTIFY_ROUTE, type Route, routeKey, routePath } from '#shared/app/routes';
+import { APP_BACKEND_ROUTES, NOTIFY_ROUTE, NOTIFY_ROUTES, type Route, routeKey, routePath } from '#shared/app/routes';
 import { RECONCILE_MAX_RECEIVE_COUNT } from '#shared/config/reconcile-queue';
 import { loadSettings } from '#shared/config/settings';
 
@@ -18,7 +18,7 @@ import { loadSettings } from '#shared/config/settings';
  * the shared metric names in the shared namespace, which the alarms in AWS watch.
  */
 
-const PARAMETERS = { out_trade_no: 'T|20240101-1' };
+const PARAMETERS: Readonly<Record<string, string>> = { out_trade_no: 'T|20240101-1', out_refund_no: 'RF|1@a-b' };
 const TABLE_ROUTES: readonly Route[] = Object.values(APP_BACKEND_ROUTES);
 
 let gateway: Gateway | undefined;
@@ -45,9 +45,9 @@ async function recordingGateway() {
 }
 
 describe('the local gateway and the shared route table', () => {
-  it('declares the app-backend routes of the table and the notify route, nothing else', () => {
+  it('declares the app-backend routes of the table and the notify routes, nothing else', () => {
     expect(GATEWAY_ROUTES.map((r) => routeKey(r)).sort()).toEqual(
-      [...TABLE_ROUTES.map(routeKey), routeKey(NOTIFY_ROUTE)].sort(),
+      [...TABLE_ROUTES.map(routeKey), ...NOTIFY_ROUTES.map(routeKey)].sort(),
     );
   });
 
@@ -60,24 +60,28 @@ describe('the local gateway and the shared route table', () => {
     expect(calls.map((c) => c.target)).toEqual(TABLE_ROUTES.map(() => 'orders'));
     expect(calls.map((c) => c.event.routeKey)).toEqual(TABLE_ROUTES.map(routeKey));
     for (const [i, route] of TABLE_ROUTES.entries()) {
-      const expected = route.path.includes('{out_trade_no}') ? PARAMETERS : undefined;
+      const names = [...route.path.matchAll(/\{([^/{}]+)\}/g)].map((m) => m[1] ?? '');
+      const expected = names.length === 0 ? undefined : Object.fromEntries(names.map((n) => [n, PARAMETERS[n]]));
       expect(calls[i]?.event.pathParameters, routeKey(route)).toEqual(expected);
     }
   });
 
-  it('serves the notify route as the Function URL does', async () => {
+  it('serves the payment and refund notify routes as the Function URL does', async () => {
     const { url, calls } = await recordingGateway();
-    const res = await fetch(`${url}${NOTIFY_ROUTE.path}`, { method: NOTIFY_ROUTE.method, body: '<xml/>' });
-    expect(res.status).toBe(200);
+    for (const route of NOTIFY_ROUTES) {
+      const res = await fetch(`${url}${route.path}`, { method: route.method, body: '<xml/>' });
+      expect(res.status, route.path).toBe(200);
+    }
     expect(calls.map((c) => [c.target, c.event.routeKey, c.event.rawPath])).toEqual([
-      ['notify', '$default', NOTIFY_ROUTE.path],
+      ['notify', '$default', '/notify/pay'],
+      ['notify', '$default', '/notify/refund'],
     ]);
   });
 
   it('refuses every other method on the same paths', async () => {
     const { url, calls } = await recordingGateway();
     const served = new Set(GATEWAY_ROUTES.map((r) => routeKey(r)));
-    for (const route of [...TABLE_ROUTES, NOTIFY_ROUTE]) {
+    for (const route of [...TABLE_ROUTES, ...NOTIFY_ROUTES]) {
       for (const method of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE']) {
         if (served.has(`${method} ${route.path}`)) continue;
         const res = await fetch(`${url}${routePath(route, PARAMETERS)}`, { method });
