@@ -15,6 +15,7 @@ import type {
   UnverifiedNotification,
 } from '../domain/ports';
 import { DynamoDbDueIndex } from './dynamodb-due-index';
+import { ExpressionBuilder } from './dynamodb-expression';
 import {
   appliedNotificationsOf,
   fromNotificationItem,
@@ -310,35 +311,9 @@ export class DynamoDbOrderStore implements OrderStore {
 
 // ---- Expressions ------------------------------------------------------------------------------
 
-/** Hands out placeholders for attribute names and values, so clauses can be written by name. */
-class ExpressionBuilder {
-  private readonly names: Record<string, string> = {};
-  private readonly values: Record<string, unknown> = {};
-
-  name(attribute: string): string {
-    const placeholder = `#${attribute}`;
-    this.names[placeholder] = attribute;
-    return placeholder;
-  }
-
-  value(label: string, value: unknown): string {
-    const placeholder = `:${label}`;
-    this.values[placeholder] = value;
-    return placeholder;
-  }
-
-  attributes(): {
-    ExpressionAttributeNames: Record<string, string>;
-    ExpressionAttributeValues: Record<string, unknown>;
-  } {
-    return { ExpressionAttributeNames: this.names, ExpressionAttributeValues: this.values };
-  }
-}
-
 /** The condition of every transition: the order exists and is in a state the target is reached from. */
 function statusIn(expression: ExpressionBuilder, sources: readonly string[]): string {
-  const allowed = sources.map((status, index) => expression.value(`from${index}`, status));
-  return `${expression.name('status')} IN (${allowed.join(', ')})`;
+  return expression.isIn('status', 'from', sources);
 }
 
 /** The amount clause: the order asks for exactly this amount (a payment must match the request). */
