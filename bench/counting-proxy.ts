@@ -1,4 +1,12 @@
-import { Agent, createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import {
+  Agent,
+  createServer,
+  request as httpRequest,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type RequestListener,
+} from 'node:http';
+import { Agent as HttpsAgent, createServer as createHttpsServer, request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 import type { Classified } from './aws-classify';
@@ -23,6 +31,15 @@ export interface CountingProxyOptions {
   classify: (exchange: Exchange) => Classified;
   /** May change the request body before it goes upstream (e.g. ask DynamoDB for consumed capacity). */
   rewriteBody?: (headers: IncomingHttpHeaders, body: string) => string;
+  /**
+   * Serve HTTPS and reach an HTTPS upstream (the simulator's /secapi/ wants mutual TLS): the proxy
+   * shows `server` to its clients and `client` (the merchant's API certificate) upstream.
+   */
+  tls?: {
+    server: { certPem: string; keyPem: string };
+    client: { certPem: string; keyPem: string };
+    caPem: string;
+  };
 }
 
 export interface Tally {
@@ -70,10 +87,20 @@ export function addToTally(tally: Tally, c: Classified): void {
 
 export async function startCountingProxy(options: CountingProxyOptions): Promise<CountingProxy> {
   const upstream = new URL(options.upstream);
-  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  const tls = options.tls;
+  const agent = tls
+    ? new HttpsAgent({
+        keepAlive: true,
+        maxSockets: 64,
+        ca: tls.caPem,
+        cert: tls.client.certPem,
+        key: tls.client.keyPem,
+      })
+    : new Agent({ keepAlive: true, maxSockets: 64 });
+  const send = tls ? httpsRequest : httpRequest;
   let tally = emptyTally();
 
-  const server = createServer((req, res) => {
+  const listener: RequestListener = (req, res) => {
     void (async () => {
       const original = (await readAll(req)).toString('utf8');
       const body = options.rewriteBody ? options.rewriteBody(req.headers, original) : original;
@@ -84,7 +111,7 @@ export async function startCountingProxy(options: CountingProxyOptions): Promise
       headers['content-length'] = String(Buffer.byteLength(body, 'utf8'));
       headers.host = upstream.host;
       const answer = await new Promise<IncomingMessage>((resolve, reject) => {
-        const out = httpRequest(
+        const out = send(
           { hostname: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers, agent },
           resolve,
         );
@@ -114,12 +141,15 @@ export async function startCountingProxy(options: CountingProxyOptions): Promise
       if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
       res.end(`bench proxy: ${(error as Error).message}`);
     });
-  });
+  };
+  const server = tls
+    ? createHttpsServer({ cert: tls.server.certPem, key: tls.server.keyPem, ca: tls.caPem }, listener)
+    : createServer(listener);
   server.keepAliveTimeout = 30_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     tally: () => structuredClone(tally),
     reset: () => {
       tally = emptyTally();
