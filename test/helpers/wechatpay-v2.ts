@@ -1,7 +1,13 @@
+import { execFileSync } from 'node:child_process';
 import { createCipheriv } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TLSSocket } from 'node:tls';
 
 import { refundReqInfoKey } from '#shared/wechatpay/v2/refund-req-info';
 import type { SignType } from '#shared/wechatpay/v2/sign';
@@ -105,6 +111,8 @@ export interface CraftedRequest {
   body: string;
   /** The request body parsed as WeChat v2 XML (empty when it is not). */
   fields: Record<string, string>;
+  /** Over TLS: the CN of the client certificate the client presented and the server's CA verified. */
+  clientCertificateCN?: string;
 }
 
 export interface CraftedAnswer {
@@ -123,13 +131,28 @@ export interface CraftedServer {
   close(): Promise<void>;
 }
 
-/** An HTTP server on 127.0.0.1 whose answer to each request is whatever `answer` returns. */
+/**
+ * The crafted server over HTTPS: its certificate, and the CA whose client certificates it asks for
+ * (requested, not required, so an answer can be crafted for a client that sent none, as WeChat's
+ * nginx answers 400 then).
+ */
+export interface CraftedTls {
+  certPem: string;
+  keyPem: string;
+  clientCaPem?: string;
+}
+
+/**
+ * An HTTP server on 127.0.0.1 whose answer to each request is whatever `answer` returns; HTTPS
+ * when `tls` is given.
+ */
 export async function startCraftedServer(
   answer: (req: CraftedRequest, index: number) => CraftedAnswer | Promise<CraftedAnswer>,
+  tls?: CraftedTls,
 ): Promise<CraftedServer> {
   const requests: CraftedRequest[] = [];
   const timers = new Set<NodeJS.Timeout>();
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -147,6 +170,11 @@ export async function startCraftedServer(
         body,
         fields,
       };
+      if (tls !== undefined) {
+        const socket = req.socket as TLSSocket;
+        const commonName = socket.authorized ? socket.getPeerCertificate().subject?.CN : undefined;
+        if (typeof commonName === 'string') crafted.clientCertificateCN = commonName;
+      }
       const index = requests.push(crafted) - 1;
       void Promise.resolve(answer(crafted, index)).then((a) => {
         const send = (): void => {
@@ -166,11 +194,24 @@ export async function startCraftedServer(
         } else send();
       });
     });
-  });
+  };
+  const server =
+    tls === undefined
+      ? createServer(handler)
+      : createHttpsServer(
+          {
+            cert: tls.certPem,
+            key: tls.keyPem,
+            ...(tls.clientCaPem === undefined
+              ? {}
+              : { ca: tls.clientCaPem, requestCert: true, rejectUnauthorized: false }),
+          },
+          handler,
+        );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}`,
     requests,
     close: () =>
       new Promise<void>((resolve) => {
@@ -179,4 +220,44 @@ export async function startCraftedServer(
         server.close(() => resolve());
       }),
   };
+}
+
+// ---- API client certificates ----------------------------------------------------------------------
+
+/**
+ * apiclient_cert.p12 made from a PEM pair by the `openssl` CLI, as a merchant would (node:crypto
+ * cannot write PKCS#12). `legacy`: RC2-40 and 3DES, as older WeChat downloads are, which OpenSSL 3
+ * reads only with its legacy provider.
+ */
+export function makeP12(
+  pair: { certPem: string; keyPem: string },
+  password: string,
+  opts: { legacy?: boolean } = {},
+): Buffer {
+  const dir = mkdtempSync(join(tmpdir(), 'apiclient-p12-'));
+  try {
+    writeFileSync(join(dir, 'cert.pem'), pair.certPem);
+    writeFileSync(join(dir, 'key.pem'), pair.keyPem, { mode: 0o600 });
+    const out = join(dir, 'apiclient_cert.p12');
+    execFileSync(
+      'openssl',
+      [
+        'pkcs12',
+        '-export',
+        ...(opts.legacy ? ['-legacy'] : []),
+        '-in',
+        join(dir, 'cert.pem'),
+        '-inkey',
+        join(dir, 'key.pem'),
+        '-passout',
+        `pass:${password}`,
+        '-out',
+        out,
+      ],
+      { stdio: 'pipe' },
+    );
+    return readFileSync(out);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -1,6 +1,8 @@
+import { X509Certificate } from 'node:crypto';
 import * as z from 'zod';
 import { randomNonce } from './nonce';
 import { waitMs } from './retry';
+import { tlsFetch } from './tls-fetch';
 
 /** How a client reaches WeChat Pay: the options every API version's client takes. */
 export interface TransportOptions {
@@ -11,6 +13,11 @@ export interface TransportOptions {
   /** Attempts in all, retrying transient failures only. Default 3. */
   maxAttempts?: number;
   fetch?: typeof fetch;
+  /**
+   * A CA certificate (PEM) trusted besides the public roots: the local simulator's. Without `fetch`,
+   * requests then go through tlsFetch; against WeChat itself it is left unset.
+   */
+  trustedCaPem?: string;
   /** Nonces for signatures and client parameters. Default 32 random hex digits. */
   nonce?: () => string;
   sleep?: (ms: number) => Promise<void>;
@@ -26,6 +33,15 @@ export interface TransportOptions {
 
 const isFunction = (v: unknown): boolean => typeof v === 'function';
 
+function isCertificate(pem: string): boolean {
+  try {
+    new X509Certificate(pem);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Spread into each client's options schema. */
 export const transportOptionsShape = {
   baseUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
@@ -33,6 +49,7 @@ export const transportOptionsShape = {
   timeoutMs: z.int().min(1).max(120_000).optional(),
   maxAttempts: z.int().min(1).max(10).optional(),
   fetch: z.custom<typeof fetch>(isFunction, 'must be a function').optional(),
+  trustedCaPem: z.string().refine(isCertificate, 'must be a PEM certificate').optional(),
   nonce: z.custom<() => string>(isFunction, 'must be a function').optional(),
   sleep: z.custom<(ms: number) => Promise<void>>(isFunction, 'must be a function').optional(),
   deadline: z.custom<() => number | undefined>(isFunction, 'must be a function').optional(),
@@ -44,6 +61,8 @@ export interface Transport {
   timeoutMs: number;
   maxAttempts: number;
   fetch: typeof fetch;
+  /** Trusted besides the public roots, for fetches made with other TLS options (a client certificate). */
+  trustedCaPem: string | undefined;
   nonce: () => string;
   sleep: (ms: number) => Promise<void>;
   deadline: () => number | undefined;
@@ -58,8 +77,13 @@ export function transportOf(options: TransportOptions): Transport {
     baseUrl: options.baseUrl.replace(/\/+$/, ''),
     timeoutMs: options.timeoutMs ?? 5000,
     maxAttempts: options.maxAttempts ?? 3,
-    // Looked up at call time, so a fetch replaced after construction (tests, instrumentation) is used.
-    fetch: options.fetch ?? ((input, init) => fetch(input, init)),
+    fetch:
+      options.fetch ??
+      (options.trustedCaPem !== undefined
+        ? tlsFetch({ caPem: options.trustedCaPem })
+        : // Looked up at call time, so a fetch replaced after construction (tests, instrumentation) is used.
+          (input, init) => fetch(input, init)),
+    trustedCaPem: options.trustedCaPem,
     nonce: options.nonce ?? randomNonce,
     sleep: options.sleep ?? waitMs,
     deadline: options.deadline ?? (() => undefined),
