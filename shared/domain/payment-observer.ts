@@ -39,6 +39,16 @@ export interface PaymentObserver {
    * (marked checksExhaustedAt) and needs an operator.
    */
   checksExhausted(outTradeNo: string, detail: { requeues: number }): void;
+  /**
+   * A refund became ABNORMAL (the payer's bank card is closed or frozen): money that reaches nobody
+   * until the merchant acts on WeChat Pay's merchant platform. Reported once, by the write that made it.
+   */
+  refundAbnormal(outTradeNo: string, outRefundNo: string): void;
+  /**
+   * WeChat's own (verified or decrypted) report about a refund was refused: foreign merchant, unknown
+   * refund, another order, amount or refund_id than the stored refund's. Nothing was changed.
+   */
+  refundRejected(reason: string, detail: { outTradeNo?: string; outRefundNo?: string; source: Source }): void;
 }
 
 export const silentObserver: PaymentObserver = {
@@ -48,4 +58,6 @@ export const silentObserver: PaymentObserver = {
   paidAtExpiry: () => {},
   recovered: () => {},
   checksExhausted: () => {},
+  refundAbnormal: () => {},
+  refundRejected: () => {},
 };

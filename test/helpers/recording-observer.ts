@@ -9,7 +9,15 @@ export type ObservedEvent =
   | { kind: 'latePayment'; outTradeNo: string; transactionId: string; amountTotal: number; source: Source }
   | { kind: 'paidAtExpiry'; outTradeNo: string }
   | { kind: 'recovered'; what: string; outTradeNo: string; error: unknown }
-  | { kind: 'checksExhausted'; outTradeNo: string; requeues: number };
+  | { kind: 'checksExhausted'; outTradeNo: string; requeues: number }
+  | { kind: 'refundAbnormal'; outTradeNo: string; outRefundNo: string }
+  | {
+      kind: 'refundRejected';
+      reason: string;
+      outTradeNo: string | undefined;
+      outRefundNo: string | undefined;
+      source: Source;
+    };
 
 /** A PaymentObserver that keeps every report, in order, for tests to assert on. */
 export class RecordingObserver implements PaymentObserver {
@@ -37,6 +45,25 @@ export class RecordingObserver implements PaymentObserver {
 
   checksExhausted(outTradeNo: string, detail: { requeues: number }): void {
     this.events.push({ kind: 'checksExhausted', outTradeNo, requeues: detail.requeues });
+  }
+
+  refundAbnormal(outTradeNo: string, outRefundNo: string): void {
+    this.events.push({ kind: 'refundAbnormal', outTradeNo, outRefundNo });
+  }
+
+  refundRejected(reason: string, detail: { outTradeNo?: string; outRefundNo?: string; source: Source }): void {
+    this.events.push({
+      kind: 'refundRejected',
+      reason,
+      outTradeNo: detail.outTradeNo,
+      outRefundNo: detail.outRefundNo,
+      source: detail.source,
+    });
+  }
+
+  /** The reasons of the refund reports refused, in order. */
+  get refundRejections(): string[] {
+    return this.events.flatMap((event) => (event.kind === 'refundRejected' ? [event.reason] : []));
   }
 
   /** The reasons of the rejections reported, in order. */
