@@ -1,16 +1,33 @@
 import * as z from 'zod';
+import type { ClientCertificate } from '../core/client-certificate';
+import { checkClientCertificate, clientCertificateSchema } from '../core/client-certificate';
 import type { Transport, TransportOptions } from '../core/client-options';
 import { transportOf, transportOptionsShape } from '../core/client-options';
 import { attemptOptions, timeForAnotherAttempt } from '../core/deadline';
 import type { AnswerFacts } from '../core/errors';
-import { invalidResponseError, signatureError } from '../core/errors';
+import { WechatPayError, WechatPayValidationError, invalidResponseError, signatureError } from '../core/errors';
 import { discardBody, exchange, readBodyUpTo } from '../core/http-exchange';
 import { httpStatusError } from '../core/http-status';
 import { parseOrThrow } from '../core/parse-or-throw';
 import type { Backoff } from '../core/retry';
-import { withRetries } from '../core/retry';
+import { isRetryable, withRetries } from '../core/retry';
+import { tlsFetch } from '../core/tls-fetch';
 import { outTradeNoSchema } from '../core/trade-ids';
-import { badResponseError, businessError, responseTooLargeError, returnFailError } from './error-codes';
+import {
+  RETRYABLE_ERR_CODES,
+  RETRYABLE_REFUND_ERR_CODES,
+  RETRY_NOW_REFUND_ERR_CODES,
+  badResponseError,
+  businessError,
+  certificateAlertAsRefusal,
+  certificateRefusedError,
+  responseTooLargeError,
+  returnFailError,
+} from './error-codes';
+import type { V2RefundQueryRequest, V2RefundRequest } from './refund-requests';
+import { refundQueryRequestSchema, refundRequestSchema } from './refund-requests';
+import type { V2RefundQueryResponse, V2RefundResponse } from './refund-responses';
+import { decodeRefund, decodeRefundQuery } from './refund-responses';
 import type { OrderQueryRequest, UnifiedOrderRequest } from './requests';
 import { nonceSchema, orderQueryRequestSchema, unifiedOrderRequestSchema } from './requests';
 import type { Fields, OrderQueryResponse, UnifiedOrderResponse } from './responses';
@@ -21,6 +38,9 @@ import { XmlError, parseXml, toXml } from './xml';
 
 export type { UnifiedOrderRequest, V2TradeType } from './requests';
 export type { OrderQueryResponse, UnifiedOrderResponse } from './responses';
+export type { ClientCertificate } from '../core/client-certificate';
+export type { V2RefundQueryRequest, V2RefundRequest } from './refund-requests';
+export type { V2RefundQueryResponse, V2RefundRecord, V2RefundResponse, V2RefundStatus } from './refund-responses';
 
 export interface WechatPayV2ClientOptions extends TransportOptions {
   appid: string;
@@ -29,6 +49,13 @@ export interface WechatPayV2ClientOptions extends TransportOptions {
   apiKey: string;
   /** Default HMAC-SHA256. */
   signType?: SignType;
+  /**
+   * The merchant's API client certificate, presented on /secapi/ paths (refunds) over mutual TLS
+   * (trusting `trustedCaPem` too, when set). Checked when first needed; without it refund() throws
+   * WechatPayValidationError. Those paths always go through node:https (tlsFetch), never `fetch`:
+   * only it can present a client certificate.
+   */
+  clientCertificate?: ClientCertificate;
 }
 
 const optionsSchema = z.strictObject({
@@ -38,6 +65,7 @@ const optionsSchema = z.strictObject({
   // Never echo the key itself in an error.
   apiKey: z.string().regex(/^[\x21-\x7e]{32}$/, 'must be 32 visible ASCII characters (the APIv2 key)'),
   signType: z.enum(['MD5', 'HMAC-SHA256']).optional(),
+  clientCertificate: clientCertificateSchema.optional(),
 });
 
 /** Answers are a few hundred bytes; a megabyte-sized one is not from WeChat. */
@@ -52,6 +80,21 @@ interface Answer {
   text: string;
 }
 
+/** How one kind of call reads WeChat's refusals. */
+interface CallOptions {
+  /** err_codes that are results rather than failures for this call. */
+  answers?: readonly string[];
+  /** err_codes after which the same request may be sent again (the error's `retryable`). */
+  retryableCodes?: ReadonlySet<string>;
+  /** Of the retryable err_codes, those the client retries itself; default all of them. */
+  retryNowCodes?: ReadonlySet<string>;
+  /** Over mutual TLS with the API client certificate (a /secapi/ path). */
+  clientCertificate?: boolean;
+}
+
+/** How much of an error answer's body is read to recognise WeChat's certificate refusal. */
+const MAX_REFUSAL_BYTES = 8 * 1024;
+
 /**
  * WeChat Pay API v2 (XML, key-signed): unifiedorder, orderquery, closeorder. Requests are validated
  * before they are signed; every answer's signature is verified; failures are WechatPayErrors
@@ -64,6 +107,8 @@ export class WechatPayV2Client {
   readonly signType: SignType;
   readonly #apiKey: string;
   readonly #transport: Transport;
+  readonly #clientCertificate: ClientCertificate | undefined;
+  #secapiFetch: typeof fetch | undefined;
 
   constructor(options: WechatPayV2ClientOptions) {
     const o = parseOrThrow(optionsSchema, options, 'WeChat Pay v2 client options');
@@ -73,6 +118,7 @@ export class WechatPayV2Client {
     this.mchid = o.mchid;
     this.signType = o.signType ?? 'HMAC-SHA256';
     this.#apiKey = o.apiKey;
+    this.#clientCertificate = o.clientCertificate;
   }
 
   /**
@@ -111,7 +157,7 @@ export class WechatPayV2Client {
     const fields = await this.#call(
       '/pay/orderquery',
       { out_trade_no: q.out_trade_no, transaction_id: q.transaction_id },
-      ['ORDERNOTEXIST'],
+      { answers: ['ORDERNOTEXIST'] },
     );
     return decodeOrderQuery(fields, q);
   }
@@ -123,15 +169,96 @@ export class WechatPayV2Client {
   }
 
   /**
+   * Every check refund makes before sending, without sending: the request, and that a client
+   * certificate is configured and usable. Throws WechatPayValidationError.
+   */
+  checkRefund(request: V2RefundRequest): void {
+    parseOrThrow(refundRequestSchema, request, 'refund request');
+    this.#secapi();
+  }
+
+  /**
+   * POST /secapi/pay/refund over mutual TLS. Resolves when WeChat accepted (受理) the refund; the
+   * outcome comes from refundQuery or the refund notification. A refusal is a WechatPayError with
+   * WeChat's err_code, retryable (with the same out_refund_no) for RETRYABLE_REFUND_ERR_CODES;
+   * CERT_REFUSED when WeChat turned the client certificate down.
+   */
+  async refund(request: V2RefundRequest): Promise<V2RefundResponse> {
+    const req = parseOrThrow(refundRequestSchema, request, 'refund request');
+    const fields = await this.#call(
+      '/secapi/pay/refund',
+      {
+        out_trade_no: req.out_trade_no,
+        transaction_id: req.transaction_id,
+        out_refund_no: req.out_refund_no,
+        total_fee: String(req.total_fee),
+        refund_fee: String(req.refund_fee),
+        refund_desc: req.refund_desc,
+        notify_url: req.notify_url,
+      },
+      {
+        retryableCodes: RETRYABLE_REFUND_ERR_CODES,
+        retryNowCodes: RETRY_NOW_REFUND_ERR_CODES,
+        clientCertificate: true,
+      },
+    );
+    this.#checkMerchant(fields, 'refund');
+    return decodeRefund(fields, req);
+  }
+
+  /**
+   * POST /pay/refundquery (no certificate) by exactly one of out_refund_no, refund_id, out_trade_no,
+   * transaction_id; by order, ten refunds from `offset`. A refund WeChat does not know is a
+   * WechatPayError REFUNDNOTEXIST.
+   */
+  async refundQuery(query: V2RefundQueryRequest): Promise<V2RefundQueryResponse> {
+    const q = parseOrThrow(refundQueryRequestSchema, query, 'refundquery request');
+    const fields = await this.#call(
+      '/pay/refundquery',
+      {
+        out_refund_no: q.out_refund_no,
+        refund_id: q.refund_id,
+        out_trade_no: q.out_trade_no,
+        transaction_id: q.transaction_id,
+        offset: q.offset === undefined ? undefined : String(q.offset),
+      },
+      { retryableCodes: RETRYABLE_REFUND_ERR_CODES, retryNowCodes: RETRY_NOW_REFUND_ERR_CODES },
+    );
+    this.#checkMerchant(fields, 'refundquery');
+    return decodeRefundQuery(fields, q);
+  }
+
+  #checkMerchant(fields: Fields, what: string): void {
+    if (fields.appid !== this.appid || fields.mch_id !== this.mchid)
+      throw invalidResponseError(`${what} answer names another merchant`);
+  }
+
+  /** The fetch for /secapi/ paths, made (and the certificate checked) on first use. */
+  #secapi(): typeof fetch {
+    if (this.#secapiFetch !== undefined) return this.#secapiFetch;
+    const certificate = this.#clientCertificate;
+    if (certificate === undefined)
+      throw new WechatPayValidationError(
+        'refunds need the API client certificate (apiclient_cert), and none is configured',
+        'clientCertificate',
+      );
+    checkClientCertificate(certificate);
+    const trusted = this.#transport.trustedCaPem;
+    this.#secapiFetch = tlsFetch({ ...certificate, ...(trusted === undefined ? {} : { caPem: trusted }) });
+    return this.#secapiFetch;
+  }
+
+  /**
    * Signs and sends one request (the same bytes on every retry, so WeChat sees one request),
    * returns the verified fields of an answer that is a business success or whose err_code is in
    * `answers` (results rather than failures for this call).
    */
-  async #call(
-    path: string,
-    params: Record<string, string | undefined>,
-    answers: readonly string[] = [],
-  ): Promise<Fields> {
+  async #call(path: string, params: Record<string, string | undefined>, how: CallOptions = {}): Promise<Fields> {
+    const answers = how.answers ?? [];
+    const retryableCodes = how.retryableCodes ?? RETRYABLE_ERR_CODES;
+    const retryNowCodes = how.retryNowCodes ?? retryableCodes;
+    const laterCodes = new Set([...retryableCodes].filter((code) => !retryNowCodes.has(code)));
+    const secapiFetch = how.clientCertificate ? this.#secapi() : undefined;
     const nonce = parseOrThrow(nonceSchema, this.#transport.nonce(), 'nonce_str');
     const signed: Record<string, string | undefined> = {
       appid: this.appid,
@@ -148,17 +275,27 @@ export class WechatPayV2Client {
       body: toXml(signed),
     };
     const transport = this.#transport;
-    const attempt = async () =>
-      this.#readAnswer(await exchange(request, attemptOptions(transport, `POST ${path}`), readXmlAnswer), answers);
+    const read = (response: Response) => readXmlAnswer(response, secapiFetch !== undefined);
+    const attempt = async () => {
+      const options = attemptOptions(transport, `POST ${path}`);
+      if (secapiFetch !== undefined) options.fetch = secapiFetch;
+      try {
+        return this.#readAnswer(await exchange(request, options, read), answers, retryableCodes);
+      } catch (error) {
+        throw secapiFetch !== undefined ? certificateAlertAsRefusal(error) : error;
+      }
+    };
     return withRetries(attempt, {
       maxAttempts: transport.maxAttempts,
       backoff: RETRY_BACKOFF,
       sleep: transport.sleep,
       timeForAnother: (waitMs) => timeForAnotherAttempt(transport, waitMs),
+      // A "later" refusal (NOTENOUGH, rate limits) would be refused again within the backoff.
+      isRetryable: (error) => isRetryable(error) && !(error instanceof WechatPayError && laterCodes.has(error.code)),
     });
   }
 
-  #readAnswer({ status, text }: Answer, answers: readonly string[]): Fields {
+  #readAnswer({ status, text }: Answer, answers: readonly string[], retryableCodes: ReadonlySet<string>): Fields {
     const answer: AnswerFacts = { httpStatus: status };
     let fields: Fields;
     try {
@@ -174,15 +311,23 @@ export class WechatPayV2Client {
     if (fields.result_code === 'SUCCESS') return fields;
     if (fields.result_code !== 'FAIL') throw invalidResponseError('WeChat Pay answer has no result_code', answer);
     if (fields.err_code !== undefined && answers.includes(fields.err_code)) return fields;
-    throw businessError(fields.err_code, fields.err_code_des, answer);
+    throw businessError(fields.err_code, fields.err_code_des, answer, retryableCodes);
   }
 }
 
-/** A 2xx answer's text. Any other status fails without reading a body that is not WeChat's envelope. */
-async function readXmlAnswer(response: Response): Promise<Answer> {
+/**
+ * A 2xx answer's text. Any other status fails without reading a body that is not WeChat's
+ * envelope, except, over mutual TLS, a little of it to recognise WeChat's certificate refusal.
+ */
+async function readXmlAnswer(response: Response, overMutualTls: boolean): Promise<Answer> {
   const { status } = response;
   if (status < 200 || status > 299) {
-    await discardBody(response);
+    if (overMutualTls && status === 400) {
+      const bytes = await readBodyUpTo(response, MAX_REFUSAL_BYTES).catch(() => undefined);
+      const text = bytes?.toString('utf8') ?? '';
+      const said = /No required SSL certificate was sent|The SSL certificate error|SSL certificate/i.exec(text);
+      if (said !== null) throw certificateRefusedError(`HTTP 400 "${said[0]}"`, { httpStatus: status });
+    } else await discardBody(response);
     throw httpStatusError(status);
   }
   const bytes = await readBodyUpTo(response, MAX_RESPONSE_BYTES);

@@ -41,7 +41,7 @@ export const nonceSchema = z.string().regex(/^[0-9A-Za-z_-]{1,32}$/, 'must be 1-
 const visibleAscii = (max: number) =>
   z.string().regex(new RegExp(`^[\\x21-\\x7e]{1,${max}}$`), `must be 1-${max} visible ASCII characters`);
 
-const notifyUrlSchema = z
+export const notifyUrlSchema = z
   .string()
   .max(256, 'must be at most 256 characters')
   .pipe(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }))

@@ -64,7 +64,7 @@ export interface OrderQueryNotFound {
 export type OrderQueryResponse = OrderQueryFound | OrderQueryNotFound;
 
 /** WeChat's fen text as a number; null when it is not an exact non-negative integer, undefined when absent. */
-function readFen(text: string | undefined): number | undefined | null {
+export function readFen(text: string | undefined): number | undefined | null {
   if (text === undefined || text === '') return undefined;
   if (!/^\d{1,16}$/.test(text)) return null;
   const n = Number(text);
