@@ -229,7 +229,7 @@ describe('refund (secapi/pay/refund over mutual TLS)', () => {
     expect(new Set(server.requests.map((r) => r.body)).size).toBe(1);
   });
 
-  it('gives "later" refusals back retryable without retrying them itself (NOTENOUGH, rate limits, order not ready)', async () => {
+  it('gives "later" refusals back retryable, not retried by itself (NOTENOUGH, rate limits, not ready)', async () => {
     for (const code of ['NOTENOUGH', 'FREQUENCY_LIMITED', 'INVALID_REQ_TOO_MUCH', 'ORDER_NOT_READY']) {
       const { client, server } = await clientFor((req) => signed(req, { result_code: 'FAIL', err_code: code }));
       const err = await failure(client.refund(REFUND));
@@ -239,7 +239,7 @@ describe('refund (secapi/pay/refund over mutual TLS)', () => {
     }
   });
 
-  it('makes the other refusals final (REFUND_FEE_MISMATCH, INVALID_REQUEST, ERROR, TRADE_OVERDUE, CERT_ERROR)', async () => {
+  it('other refusals are final (REFUND_FEE_MISMATCH, INVALID_REQUEST, ERROR, TRADE_OVERDUE, CERT_ERROR)', async () => {
     for (const code of ['REFUND_FEE_MISMATCH', 'INVALID_REQUEST', 'ERROR', 'TRADE_OVERDUE', 'CERT_ERROR']) {
       const { client, server } = await clientFor((req) =>
         signed(req, {
@@ -255,7 +255,7 @@ describe('refund (secapi/pay/refund over mutual TLS)', () => {
     }
   });
 
-  it('reads return_code FAIL as for other calls: an empty balance retryable later, invalid refund_fee final', async () => {
+  it('reads return_code FAIL as other calls do: empty balance retryable later, invalid refund_fee final', async () => {
     const { client } = await clientFor((req) =>
       req.fields.refund_fee === '300'
         ? { body: toXml({ return_code: 'FAIL', return_msg: '基本账户余额不足，请充值后重新发起' }) }
