@@ -1,0 +1,238 @@
+import { ConfigurationError, isWechatRefusal, ProviderError } from '../domain/errors';
+import type { RefundStatus, RefundReport } from '../domain/refund';
+import type { RefundProvider, RefundSubmission } from '../domain/refund-ports';
+import { fromBeijingWallClock } from '../wechatpay/core/beijing-time';
+import { checkClientCertificate } from '../wechatpay/core/client-certificate';
+import { WechatPayValidationError } from '../wechatpay/core/errors';
+import { WechatPayV2Client } from '../wechatpay/v2/client';
+import { CERT_REFUSED } from '../wechatpay/v2/error-codes';
+import type {
+  V2RefundQueryResponse,
+  V2RefundRequest,
+  V2RefundResponse,
+  V2RefundStatus,
+  WechatPayV2ClientOptions,
+} from '../wechatpay/v2/client';
+import { toDomainError, withRefundDomainErrors } from './wechatpay-errors';
+
+/**
+ * RefundProvider over WeChat Pay API v2: `secapi/pay/refund` over mutual TLS with the merchant's API
+ * client certificate, and `pay/refundquery`.
+ *
+ * Certificate trouble is a ConfigurationError, not a ProviderError: no certificate configured, one
+ * that is not a usable pair (checked at construction), or one WeChat refuses (err_code CERT_ERROR,
+ * or its front end's TLS alert or HTML 400: the library's CERT_REFUSED). The refund request itself
+ * is fine and WeChat never took it, so it must neither be closed as WeChat's final refusal (money
+ * still owed would never go back) nor be the caller's mistake (a 400 the caller cannot fix), nor be
+ * retried as if time would help. Only an operator can fix the secret; until then the refund stays
+ * unaccepted, to be sent again with the same out_refund_no once it is fixed. ConfigurationError is
+ * the deployment's fault: a 500 naming nothing, logged, and alarmed through the Lambda errors.
+ */
+
+/** v2's refund_status as the domain reads it: CHANGE is WeChat's 退款异常 (ABNORMAL in v3). */
+export const V2_REFUND_STATUS: Readonly<Record<V2RefundStatus, RefundStatus>> = {
+  SUCCESS: 'SUCCESS',
+  REFUNDCLOSE: 'CLOSED',
+  PROCESSING: 'PROCESSING',
+  CHANGE: 'ABNORMAL',
+};
+
+/** err_code of a query WeChat answers for a refund it does not know. */
+const REFUND_NOT_FOUND = 'REFUNDNOTEXIST';
+/** err_code of a refund WeChat refuses because of the client certificate. */
+const CERTIFICATE_REFUSED_ERR_CODE = 'CERT_ERROR';
+
+const V2_TIME = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/;
+
+/**
+ * v2's refund times (`yyyy-MM-dd HH:mm:ss`, Beijing) as RFC 3339 with Beijing's offset, as v3 writes
+ * them; undefined when the text is no such time.
+ */
+export function v2RefundTimeToRfc3339(text: string): string | undefined {
+  const m = V2_TIME.exec(text);
+  if (m === null) return undefined;
+  const [year, month, day, hour, minute, second] = m.slice(1).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  if (fromBeijingWallClock({ year, month, day, hour, minute, second }) === undefined) return undefined;
+  return `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}+08:00`;
+}
+
+/** An answer WeChat signed that cannot be read as a refund: asking again gets the same. */
+function unreadable(message: string): ProviderError {
+  return new ProviderError('INVALID_RESPONSE', message, { retryable: false, kind: 'business' });
+}
+
+/** The parts of a refund every v2 message reports alike (query record, notification's req_info). */
+export interface V2RefundFacts {
+  out_refund_no: string;
+  refund_id?: string;
+  refund_fee?: number;
+  total_fee?: number;
+  refund_status: V2RefundStatus;
+  /** `refund_success_time_$n` in a query, `success_time` in a notification. */
+  success_time?: string;
+  refund_recv_accout?: string;
+}
+
+/**
+ * The report of one refund as v2 states it; a string naming what cannot be read otherwise (an unknown
+ * refund_status, a success time that is no time). appid and mch_id are the caller's to give: from the
+ * signed answer, or from a notification's envelope.
+ */
+export function v2RefundReport(
+  facts: V2RefundFacts,
+  ids: { outTradeNo: string; mchid: string; appid?: string },
+): RefundReport | string {
+  const status = V2_REFUND_STATUS[facts.refund_status] as RefundStatus | undefined;
+  if (status === undefined) return `unknown refund_status ${String(facts.refund_status)}`;
+  const report: RefundReport = {
+    outTradeNo: ids.outTradeNo,
+    outRefundNo: facts.out_refund_no,
+    status,
+    mchid: ids.mchid,
+  };
+  if (ids.appid !== undefined) report.appid = ids.appid;
+  if (facts.refund_id !== undefined && facts.refund_id !== '') report.refundId = facts.refund_id;
+  if (facts.refund_fee !== undefined && facts.total_fee !== undefined)
+    report.amount = { refund: facts.refund_fee, total: facts.total_fee };
+  if (facts.success_time !== undefined && facts.success_time !== '') {
+    const successTime = v2RefundTimeToRfc3339(facts.success_time);
+    if (successTime === undefined) return `success time ${facts.success_time} is not yyyy-MM-dd HH:mm:ss`;
+    report.successTime = successTime;
+  }
+  if (facts.refund_recv_accout !== undefined && facts.refund_recv_accout !== '')
+    report.userReceivedAccount = facts.refund_recv_accout;
+  return report;
+}
+
+/** Our submission as secapi/pay/refund's fields (fen; total_fee is what the order was paid). */
+export function toV2RefundRequest(submission: RefundSubmission): V2RefundRequest {
+  const request: V2RefundRequest = {
+    out_trade_no: submission.outTradeNo,
+    out_refund_no: submission.outRefundNo,
+    total_fee: submission.total,
+    refund_fee: submission.refund,
+    notify_url: submission.notifyUrl,
+  };
+  if (submission.reason !== undefined) request.refund_desc = submission.reason;
+  return request;
+}
+
+/** WeChat's acceptance (受理): PROCESSING until the query or the notification says how it ended. */
+export function acceptanceReport(answer: V2RefundResponse, submission: RefundSubmission): RefundReport {
+  const report: RefundReport = {
+    outTradeNo: answer.out_trade_no ?? submission.outTradeNo,
+    outRefundNo: answer.out_refund_no,
+    status: 'PROCESSING',
+    mchid: answer.mch_id,
+    appid: answer.appid,
+  };
+  if (answer.refund_id !== '') report.refundId = answer.refund_id;
+  if (answer.total_fee !== undefined) report.amount = { refund: answer.refund_fee, total: answer.total_fee };
+  return report;
+}
+
+/**
+ * A refundquery answer (by out_refund_no) as the report of our refund: of the paged `_$n` records,
+ * the one whose out_refund_no is ours. Asked by out_refund_no, WeChat answers with that refund; an
+ * answer without it is not one we can read.
+ */
+export function queryAnswerToReport(answer: V2RefundQueryResponse, outRefundNo: string): RefundReport {
+  const record = answer.refunds.find((r) => r.out_refund_no === outRefundNo);
+  if (record === undefined) throw unreadable(`refundquery answer has no record for out_refund_no ${outRefundNo}`);
+  if (answer.fee_type !== undefined && answer.fee_type !== 'CNY')
+    throw new ProviderError('UNSUPPORTED_CURRENCY', `refundquery reports fee_type ${answer.fee_type}`, {
+      retryable: false,
+      kind: 'business',
+    });
+  const facts: V2RefundFacts = {
+    out_refund_no: record.out_refund_no,
+    refund_status: record.refund_status,
+    refund_id: record.refund_id,
+    refund_fee: record.refund_fee,
+    total_fee: answer.total_fee,
+  };
+  if (record.refund_success_time !== undefined) facts.success_time = record.refund_success_time;
+  if (record.refund_recv_accout !== undefined) facts.refund_recv_accout = record.refund_recv_accout;
+  const report = v2RefundReport(facts, {
+    outTradeNo: answer.out_trade_no,
+    mchid: answer.mch_id,
+    appid: answer.appid,
+  });
+  if (typeof report === 'string') throw unreadable(`refundquery answer: ${report}`);
+  return report;
+}
+
+/** RefundProvider over WeChat Pay API v2. */
+export class WechatPayV2Refunds implements RefundProvider {
+  readonly apiVersion = 'v2' as const;
+  readonly client: WechatPayV2Client;
+  readonly #hasCertificate: boolean;
+
+  /**
+   * Throws ConfigurationError for a client certificate that cannot be used (swapped with its key, not
+   * a pair, a wrong p12 password): found at load, not at the first refund. Without one, queries still
+   * work and submitRefund throws ConfigurationError (payments do not need it, so nothing else fails).
+   */
+  constructor(options: WechatPayV2ClientOptions) {
+    if (options.clientCertificate !== undefined) {
+      try {
+        checkClientCertificate(options.clientCertificate);
+      } catch (error) {
+        if (error instanceof WechatPayValidationError) throw new ConfigurationError(error.message, { cause: error });
+        throw error;
+      }
+    }
+    this.#hasCertificate = options.clientCertificate !== undefined;
+    try {
+      this.client = new WechatPayV2Client(options);
+    } catch (error) {
+      throw toDomainError(error);
+    }
+  }
+
+  async submitRefund(submission: RefundSubmission): Promise<RefundReport> {
+    if (!this.#hasCertificate)
+      throw new ConfigurationError('v2 refunds need the API client certificate (apiclient_cert), and none is set');
+    const request = toV2RefundRequest(submission);
+    try {
+      const answer = await withRefundDomainErrors(() => this.client.refund(request));
+      return acceptanceReport(answer, submission);
+    } catch (error) {
+      if (isCertificateRefusal(error))
+        throw new ConfigurationError(`WeChat Pay refuses the API client certificate (${error.code})`, {
+          cause: error,
+        });
+      throw error;
+    }
+  }
+
+  async queryRefund(outTradeNo: string, outRefundNo: string): Promise<RefundReport> {
+    try {
+      const answer = await withRefundDomainErrors(() => this.client.refundQuery({ out_refund_no: outRefundNo }));
+      return queryAnswerToReport(answer, outRefundNo);
+    } catch (error) {
+      if (isWechatRefusal(error, REFUND_NOT_FOUND))
+        return { outTradeNo, outRefundNo, status: 'NOT_FOUND', mchid: this.client.mchid, appid: this.client.appid };
+      throw error;
+    }
+  }
+}
+
+/**
+ * WeChat turning our client certificate down: its err_code CERT_ERROR, or its front end refusing
+ * the TLS handshake or answering nginx's HTML 400 (the library's CERT_REFUSED, unsigned, but nothing
+ * else answers that way on /secapi/).
+ */
+function isCertificateRefusal(error: unknown): error is ProviderError {
+  return (
+    error instanceof ProviderError &&
+    ((error.kind === 'business' && error.code === CERTIFICATE_REFUSED_ERR_CODE) || error.code === CERT_REFUSED)
+  );
+}

@@ -1,0 +1,400 @@
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { v2RefundTimeToRfc3339, WechatPayV2Refunds } from '#shared/adapters/wechatpay-v2-refunds';
+import { ConfigurationError, ProviderError } from '#shared/domain/errors';
+import type { RefundSubmission } from '#shared/domain/refund-ports';
+import { createCertificateAuthority } from '#shared/wechatpay/testing/certificate-authority';
+import type { CraftedAnswer, CraftedRequest, CraftedServer } from '#test/helpers/wechatpay-v2';
+import { makeP12, signedV2Xml, startCraftedServer } from '#test/helpers/wechatpay-v2';
+import { toXml } from '#shared/wechatpay/v2/xml';
+
+const MERCHANT = { appid: 'wx2421b1c4370ec43b', mchid: '10000100', apiKey: '192006250b4c09247ec02edce69f6a2d' };
+const authority = createCertificateAuthority({ commonName: 'test CA' });
+const CLIENT_CERTIFICATE = authority.issue({ commonName: MERCHANT.mchid, usage: 'client' });
+
+const submission: RefundSubmission = {
+  outTradeNo: '000123',
+  outRefundNo: 'R-000123-1',
+  refund: 600,
+  total: 2501,
+  currency: 'CNY',
+  reason: '商品已售完',
+  notifyUrl: 'https://merchant.example.com/notify/refund',
+};
+
+describe('v2RefundTimeToRfc3339', () => {
+  it('writes v2’s Beijing yyyy-MM-dd HH:mm:ss as RFC 3339 with +08:00', () => {
+    expect(v2RefundTimeToRfc3339('2017-07-27 00:33:09')).toBe('2017-07-27T00:33:09+08:00');
+    expect(Date.parse(v2RefundTimeToRfc3339('2026-01-01 07:59:59') ?? '')).toBe(Date.parse('2025-12-31T23:59:59Z'));
+  });
+
+  it.each(['2026-02-30 12:00:00', '2026-11-25 24:00:00', '20261125120000', '2026-11-25T12:00:00+08:00', ''])(
+    'refuses %j',
+    (text) => {
+      expect(v2RefundTimeToRfc3339(text)).toBeUndefined();
+    },
+  );
+});
+
+describe('WechatPayV2Refunds configuration', () => {
+  it('without a client certificate: submit refused (ConfigurationError, nothing sent), queries work', async () => {
+    const server = await startCraftedServer((req) => ({
+      body: signedV2Xml(
+        {
+          return_code: 'SUCCESS',
+          result_code: 'FAIL',
+          err_code: 'REFUNDNOTEXIST',
+          appid: req.fields.appid,
+          mch_id: req.fields.mch_id,
+        },
+        MERCHANT.apiKey,
+      ),
+    }));
+    try {
+      const p = new WechatPayV2Refunds({ baseUrl: server.url, ...MERCHANT, maxAttempts: 1 });
+      await expect(p.submitRefund(submission)).rejects.toBeInstanceOf(ConfigurationError);
+      expect(server.requests).toHaveLength(0);
+      expect((await p.queryRefund('000123', 'R-000123-1')).status).toBe('NOT_FOUND');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('refuses a certificate and key that are swapped or not a pair, naming no secret', () => {
+    const other = authority.issue({ commonName: MERCHANT.mchid, usage: 'client' });
+    const attempts = [
+      { certPem: CLIENT_CERTIFICATE.keyPem, keyPem: CLIENT_CERTIFICATE.certPem },
+      { certPem: CLIENT_CERTIFICATE.certPem, keyPem: other.keyPem },
+    ];
+    for (const clientCertificate of attempts) {
+      let error: unknown;
+      try {
+        new WechatPayV2Refunds({ baseUrl: 'http://127.0.0.1:9', ...MERCHANT, clientCertificate });
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(ConfigurationError);
+      expect((error as Error).message).not.toContain('PRIVATE KEY');
+      expect((error as Error).message).not.toContain(MERCHANT.apiKey);
+    }
+  });
+});
+
+describe('WechatPayV2Refunds over mutual TLS', () => {
+  const serverCertificate = authority.issue({ commonName: '127.0.0.1', ipAddresses: ['127.0.0.1'], usage: 'server' });
+  let server: CraftedServer | undefined;
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+  });
+
+  it('presents the merchant’s certificate (PEM or p12) to a server it trusts through trustedCaPem', async () => {
+    server = await startCraftedServer(
+      (req) => ({
+        body: signedV2Xml(
+          {
+            return_code: 'SUCCESS',
+            result_code: 'SUCCESS',
+            appid: req.fields.appid,
+            mch_id: req.fields.mch_id,
+            out_trade_no: req.fields.out_trade_no,
+            out_refund_no: req.fields.out_refund_no,
+            refund_id: '50000303712026112501466990000',
+            refund_fee: req.fields.refund_fee,
+            total_fee: req.fields.total_fee,
+          },
+          MERCHANT.apiKey,
+        ),
+      }),
+      { certPem: serverCertificate.certPem, keyPem: serverCertificate.keyPem, clientCaPem: authority.certPem },
+    );
+    const p12 = makeP12(CLIENT_CERTIFICATE, MERCHANT.mchid);
+    for (const clientCertificate of [CLIENT_CERTIFICATE, { p12, passphrase: MERCHANT.mchid }]) {
+      const p = new WechatPayV2Refunds({
+        baseUrl: server.url,
+        ...MERCHANT,
+        clientCertificate,
+        trustedCaPem: authority.certPem,
+        maxAttempts: 1,
+      });
+      expect((await p.submitRefund(submission)).status).toBe('PROCESSING');
+    }
+    expect(server.requests.map((r) => r.clientCertificateCN)).toEqual([MERCHANT.mchid, MERCHANT.mchid]);
+  });
+
+  it('refuses at load a p12 whose password is wrong (WeChat’s is the mchid): a ConfigurationError', () => {
+    const p12 = makeP12(CLIENT_CERTIFICATE, MERCHANT.mchid);
+    expect(
+      () =>
+        new WechatPayV2Refunds({
+          baseUrl: 'https://127.0.0.1:9',
+          ...MERCHANT,
+          clientCertificate: { p12, passphrase: 'not-the-mchid' },
+        }),
+    ).toThrow(ConfigurationError);
+  });
+
+  it('a server that hangs up at the handshake leaves the refund to be sent again: retryable, never final', async () => {
+    const stranger = createCertificateAuthority({ commonName: 'another CA' });
+    const https = createHttpsServer(
+      {
+        cert: serverCertificate.certPem,
+        key: serverCertificate.keyPem,
+        ca: stranger.certPem,
+        requestCert: true,
+        rejectUnauthorized: true,
+        maxVersion: 'TLSv1.2',
+      },
+      (_req, res) => res.end('never'),
+    );
+    await new Promise<void>((resolve) => https.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = https.address() as AddressInfo;
+      const p = new WechatPayV2Refunds({
+        baseUrl: `https://127.0.0.1:${port}`,
+        ...MERCHANT,
+        clientCertificate: CLIENT_CERTIFICATE,
+        trustedCaPem: authority.certPem,
+        maxAttempts: 1,
+      });
+      // Node's TLS server hangs up without an alert the client could name: nothing says it was the
+      // certificate, so it is a failed exchange (sent again later), never WeChat's final refusal.
+      await expect(p.submitRefund(submission)).rejects.toMatchObject({
+        constructor: ProviderError,
+        kind: 'transport',
+        retryable: true,
+      });
+    } finally {
+      https.closeAllConnections();
+      await new Promise<void>((resolve) => https.close(() => resolve()));
+    }
+  });
+});
+
+describe('WechatPayV2Refunds against crafted WeChat answers', () => {
+  let server: CraftedServer | undefined;
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+  });
+
+  function signed(req: CraftedRequest, extra: Record<string, string | undefined>): CraftedAnswer {
+    const fields = {
+      return_code: 'SUCCESS',
+      appid: req.fields.appid,
+      mch_id: req.fields.mch_id,
+      nonce_str: 'x',
+      result_code: 'SUCCESS',
+      ...extra,
+    };
+    return { body: signedV2Xml(fields, MERCHANT.apiKey, req.fields.sign_type === 'MD5' ? 'MD5' : 'HMAC-SHA256') };
+  }
+
+  async function refunds(answer: (req: CraftedRequest) => CraftedAnswer): Promise<WechatPayV2Refunds> {
+    server = await startCraftedServer(answer);
+    return new WechatPayV2Refunds({
+      baseUrl: server.url,
+      ...MERCHANT,
+      clientCertificate: CLIENT_CERTIFICATE,
+      sleep: async () => {},
+      maxAttempts: 1,
+    });
+  }
+
+  /** A refundquery answer with these records as WeChat pages them (`_$n` from 0). */
+  function queryAnswer(req: CraftedRequest, records: Record<string, string>[]): CraftedAnswer {
+    const paged: Record<string, string> = {};
+    records.forEach((record, n) => {
+      for (const [k, v] of Object.entries(record)) paged[`${k}_${n}`] = v;
+    });
+    return signed(req, {
+      out_trade_no: '000123',
+      transaction_id: '4200000000202611250000000001',
+      total_fee: '2501',
+      cash_fee: '2501',
+      refund_count: String(records.length),
+      ...paged,
+    });
+  }
+
+  const record = (over: Record<string, string> = {}): Record<string, string> => ({
+    out_refund_no: 'R-000123-1',
+    refund_id: '50000303712026112501466990000',
+    refund_channel: 'ORIGINAL',
+    refund_fee: '600',
+    refund_status: 'PROCESSING',
+    refund_account: 'REFUND_SOURCE_UNSETTLED_FUNDS',
+    refund_recv_accout: '支付用户零钱',
+    ...over,
+  });
+
+  it('submitRefund: sends our refund as WeChat’s fields and reports the acceptance as PROCESSING', async () => {
+    const p = await refunds((req) =>
+      signed(req, {
+        out_trade_no: req.fields.out_trade_no,
+        out_refund_no: req.fields.out_refund_no,
+        transaction_id: '4200000000202611250000000001',
+        refund_id: '50000303712026112501466990000',
+        refund_fee: req.fields.refund_fee,
+        total_fee: req.fields.total_fee,
+        cash_fee: req.fields.total_fee,
+      }),
+    );
+    expect(p.apiVersion).toBe('v2');
+    expect(await p.submitRefund(submission)).toEqual({
+      outTradeNo: '000123',
+      outRefundNo: 'R-000123-1',
+      status: 'PROCESSING',
+      appid: MERCHANT.appid,
+      mchid: MERCHANT.mchid,
+      refundId: '50000303712026112501466990000',
+      amount: { refund: 600, total: 2501 },
+    });
+    expect(server?.requests[0]?.path).toBe('/secapi/pay/refund');
+    expect(server?.requests[0]?.fields).toMatchObject({
+      out_trade_no: '000123',
+      out_refund_no: 'R-000123-1',
+      total_fee: '2501',
+      refund_fee: '600',
+      refund_desc: '商品已售完',
+      notify_url: 'https://merchant.example.com/notify/refund',
+    });
+  });
+
+  it.each([
+    ['SUCCESS', 'SUCCESS'],
+    ['REFUNDCLOSE', 'CLOSED'],
+    ['PROCESSING', 'PROCESSING'],
+    ['CHANGE', 'ABNORMAL'],
+  ])('queryRefund: refund_status %s is %s', async (wechat, ours) => {
+    const over: Record<string, string> = { refund_status: wechat };
+    if (wechat === 'SUCCESS') over.refund_success_time = '2026-11-25 12:00:30';
+    const p = await refunds((req) => queryAnswer(req, [record(over)]));
+    const report = await p.queryRefund('000123', 'R-000123-1');
+    expect(report).toEqual({
+      outTradeNo: '000123',
+      outRefundNo: 'R-000123-1',
+      status: ours,
+      appid: MERCHANT.appid,
+      mchid: MERCHANT.mchid,
+      refundId: '50000303712026112501466990000',
+      amount: { refund: 600, total: 2501 },
+      userReceivedAccount: '支付用户零钱',
+      ...(wechat === 'SUCCESS' ? { successTime: '2026-11-25T12:00:30+08:00' } : {}),
+    });
+    expect(server?.requests[0]?.path).toBe('/pay/refundquery');
+    expect(server?.requests[0]?.fields.out_refund_no).toBe('R-000123-1');
+  });
+
+  it('queryRefund: picks, of the paged records, the one whose out_refund_no is ours', async () => {
+    const p = await refunds((req) =>
+      queryAnswer(req, [
+        record({ out_refund_no: 'R-000123-0', refund_id: '50000303712026112501466990001', refund_status: 'SUCCESS' }),
+        record({ refund_fee: '700', refund_status: 'CHANGE' }),
+      ]),
+    );
+    expect(await p.queryRefund('000123', 'R-000123-1')).toMatchObject({
+      outRefundNo: 'R-000123-1',
+      status: 'ABNORMAL',
+      refundId: '50000303712026112501466990000',
+      amount: { refund: 700, total: 2501 },
+    });
+  });
+
+  it('queryRefund: an answer without our record is unreadable, never another refund’s status', async () => {
+    const p = await refunds((req) =>
+      queryAnswer(req, [record({ out_refund_no: 'R-000123-0', refund_status: 'SUCCESS' })]),
+    );
+    await expect(p.queryRefund('000123', 'R-000123-1')).rejects.toMatchObject({
+      constructor: ProviderError,
+      code: 'INVALID_RESPONSE',
+    });
+  });
+
+  it('queryRefund: REFUNDNOTEXIST is NOT_FOUND, not an error', async () => {
+    const p = await refunds((req) =>
+      signed(req, { result_code: 'FAIL', err_code: 'REFUNDNOTEXIST', err_code_des: '退款订单查询失败' }),
+    );
+    expect(await p.queryRefund('000123', 'R-000123-1')).toEqual({
+      outTradeNo: '000123',
+      outRefundNo: 'R-000123-1',
+      status: 'NOT_FOUND',
+      appid: MERCHANT.appid,
+      mchid: MERCHANT.mchid,
+    });
+  });
+
+  it('queryRefund: an unsigned REFUNDNOTEXIST is no word of WeChat’s: an error, never NOT_FOUND', async () => {
+    const p = await refunds(() => ({
+      body: toXml({ return_code: 'SUCCESS', result_code: 'FAIL', err_code: 'REFUNDNOTEXIST' }),
+    }));
+    await expect(p.queryRefund('000123', 'R-000123-1')).rejects.toBeInstanceOf(ProviderError);
+  });
+
+  it.each(['SYSTEMERROR', 'BIZERR_NEED_RETRY', 'NOTENOUGH', 'FREQUENCY_LIMITED', 'ORDER_NOT_READY'])(
+    'submitRefund: %s is retryable (the same out_refund_no goes again later)',
+    async (code) => {
+      const p = await refunds((req) => signed(req, { result_code: 'FAIL', err_code: code, err_code_des: '…' }));
+      await expect(p.submitRefund(submission)).rejects.toMatchObject({
+        constructor: ProviderError,
+        code,
+        retryable: true,
+        kind: 'business',
+      });
+    },
+  );
+
+  it.each([
+    'REFUND_FEE_MISMATCH',
+    'INVALID_REQUEST',
+    'ERROR',
+    'TRADE_OVERDUE',
+    'USER_ACCOUNT_ABNORMAL',
+    'ORDERNOTEXIST',
+  ])('submitRefund: %s is WeChat’s final refusal', async (code) => {
+    const p = await refunds((req) => signed(req, { result_code: 'FAIL', err_code: code, err_code_des: '…' }));
+    await expect(p.submitRefund(submission)).rejects.toMatchObject({
+      constructor: ProviderError,
+      code,
+      retryable: false,
+      kind: 'business',
+    });
+  });
+
+  it('submitRefund: CERT_ERROR is the deployment’s certificate, a ConfigurationError', async () => {
+    const p = await refunds((req) => signed(req, { result_code: 'FAIL', err_code: 'CERT_ERROR', err_code_des: '…' }));
+    await expect(p.submitRefund(submission)).rejects.toBeInstanceOf(ConfigurationError);
+  });
+
+  it('submitRefund: WeChat’s nginx refusing the certificate (HTML 400) is a ConfigurationError', async () => {
+    const p = await refunds(() => ({
+      status: 400,
+      headers: { 'content-type': 'text/html' },
+      body:
+        '<html><head><title>400 No required SSL certificate was sent</title></head><body>' +
+        '<center><h1>400 Bad Request</h1></center><center>No required SSL certificate was sent</center>' +
+        '<hr><center>nginx</center></body></html>',
+    }));
+    await expect(p.submitRefund(submission)).rejects.toBeInstanceOf(ConfigurationError);
+  });
+
+  it('submitRefund: any other HTTP 400 page stays a ProviderError', async () => {
+    const p = await refunds(() => ({
+      status: 400,
+      headers: { 'content-type': 'text/html' },
+      body: '<html>Bad Request</html>',
+    }));
+    await expect(p.submitRefund(submission)).rejects.toBeInstanceOf(ProviderError);
+  });
+
+  it('submitRefund: a transport failure is retryable', async () => {
+    const p = await refunds(() => ({ destroy: true }));
+    await expect(p.submitRefund(submission)).rejects.toMatchObject({
+      constructor: ProviderError,
+      retryable: true,
+      kind: 'transport',
+    });
+  });
+});
