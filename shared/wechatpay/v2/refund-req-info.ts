@@ -1,11 +1,12 @@
-import { createDecipheriv, createHash } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash } from 'node:crypto';
 
 import { parseXml, XmlError } from './xml';
 
 /**
  * The encrypted `req_info` of a v2 refund notification: base64 of AES-256-ECB (PKCS#7) under the
- * lowercase hex MD5 of the APIv2 key, used as 32 ASCII bytes. The plaintext is a <root> document.
- * Refunds are not built yet; this is their first piece, checked against the published vector.
+ * lowercase hex MD5 of the APIv2 key, used as 32 ASCII bytes (not the 16-byte raw digest, the
+ * mistake peer SDKs made). The plaintext is a <root> document. The notification carries no
+ * signature: that req_info decrypts under our key is its only proof (refund-notification.ts).
  */
 
 export class RefundReqInfoError extends Error {
@@ -43,4 +44,13 @@ export function readRefundReqInfo(reqInfo: string, apiKey: string): Record<strin
       throw new RefundReqInfoError(`req_info is not WeChat's XML: ${cause.message}`, { cause });
     throw cause;
   }
+}
+
+/**
+ * WeChat's side: req_info for a refund notification (the simulator's, and fixtures). Production
+ * code never encrypts one.
+ */
+export function encryptRefundReqInfo(xml: string, apiKey: string): string {
+  const cipher = createCipheriv('aes-256-ecb', refundReqInfoKey(apiKey), null);
+  return Buffer.concat([cipher.update(xml, 'utf8'), cipher.final()]).toString('base64');
 }

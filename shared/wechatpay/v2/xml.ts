@@ -97,12 +97,14 @@ function escapeText(value: string): string {
 const ELEMENT_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
- * `<xml><k><![CDATA[v]]></k>…</xml>`; undefined and empty values are left out, as WeChat does.
+ * `<xml><k><![CDATA[v]]></k>…</xml>` (`rootName`: a refund's req_info is `<root>`); undefined and
+ * empty values are left out, as WeChat does.
  * Digits go bare (as WeChat writes total_fee); a value holding CR is escaped instead of put in CDATA,
  * because parsers turn a literal CR into LF and the value would not survive.
  */
-export function toXml(params: Record<string, string | undefined>): string {
-  let out = '<xml>';
+export function toXml(params: Record<string, string | undefined>, rootName = 'xml'): string {
+  if (!ELEMENT_NAME.test(rootName)) throw new XmlError(`invalid element name: ${rootName}`);
+  let out = `<${rootName}>`;
   for (const [key, value] of Object.entries(params)) {
     if (value === undefined || value === '') continue;
     if (!ELEMENT_NAME.test(key)) throw new XmlError(`invalid element name: ${key}`);
@@ -113,7 +115,7 @@ export function toXml(params: Record<string, string | undefined>): string {
     else content = `<![CDATA[${escapeCdata(value)}]]>`;
     out += `<${key}>${content}</${key}>`;
   }
-  return `${out}</xml>`;
+  return `${out}</${rootName}>`;
 }
 
 /**
