@@ -2,6 +2,16 @@ import { canStillChange } from './lifecycle';
 import type { PaymentObserver } from './payment-observer';
 import type { CheckScheduler, Clock, OrderStore } from './ports';
 import { attemptForAge } from './reconcile-schedule';
+import { refundCanStillChange } from './refund-lifecycle';
+import type { RefundCheckScheduler, RefundStore } from './refund-ports';
+
+/** What the sweep needs to re-enqueue refund checks too. */
+export interface RefundSweepDeps {
+  store: RefundStore;
+  scheduler: RefundCheckScheduler;
+  /** Seconds between a refund's checks (REFUND_CHECK_SCHEDULE); the last repeats. */
+  checkSchedule: readonly number[];
+}
 
 export interface SweeperDeps {
   store: OrderStore;
@@ -16,17 +26,23 @@ export interface SweeperDeps {
    * gives up on it: a check that always fails would otherwise go round queue, DLQ and sweep for ever.
    */
   maxRequeues: number;
+  /** Refunds whose checks are overdue are re-enqueued too; without it, only orders are swept. */
+  refunds?: RefundSweepDeps;
 }
 
 /**
- * Finds open orders whose check is overdue (its message was lost, or the queue was emptied) and
- * re-enqueues them. Needs no WeChat credentials: the reconciler does the asking.
+ * Finds open orders and refunds whose check is overdue (its message was lost, or the queue was
+ * emptied) and re-enqueues them. Needs no WeChat credentials: the reconciler does the asking.
  */
 export class Sweeper {
   constructor(private readonly deps: SweeperDeps) {}
 
-  /** Returns how many checks it re-enqueued. */
+  /** Returns how many checks it re-enqueued: up to `limit` of orders, and as many of refunds. */
   async sweep(limit = 100): Promise<number> {
+    return (await this.sweepOrders(limit)) + (await this.sweepRefunds(limit));
+  }
+
+  private async sweepOrders(limit: number): Promise<number> {
     const { store, clock, scheduler, observer, reconcileSchedule, graceSeconds, maxRequeues } = this.deps;
     const now = clock.now();
     const cutoff = new Date(now.getTime() - graceSeconds * 1000).toISOString();
@@ -43,6 +59,35 @@ export class Sweeper {
       if (requeue.kind !== 'requeued') continue;
       const ageSeconds = (now.getTime() - Date.parse(order.createdAt)) / 1000;
       await scheduler.schedule({ outTradeNo, attempt: attemptForAge(reconcileSchedule, ageSeconds), dueAt });
+      enqueued += 1;
+    }
+    return enqueued;
+  }
+
+  /**
+   * Refund checks are never given up on (a refund not final holds the payer's money), so there is no
+   * bound here: a refund whose checks keep failing comes round once per sweep.
+   */
+  private async sweepRefunds(limit: number): Promise<number> {
+    const refunds = this.deps.refunds;
+    if (refunds === undefined) return 0;
+    const now = this.deps.clock.now();
+    const cutoff = new Date(now.getTime() - this.deps.graceSeconds * 1000).toISOString();
+    const dueAt = now.toISOString();
+    let enqueued = 0;
+    for (const { outTradeNo, outRefundNo } of await refunds.store.findDueRefunds(cutoff, limit)) {
+      const refund = await refunds.store.getRefund(outTradeNo, outRefundNo);
+      if (refund === undefined || !refundCanStillChange(refund.status)) continue;
+      // As for orders: a fresh due time makes any late copy of the old check stale, and puts the
+      // refund behind the others overdue.
+      await refunds.store.setRefundNextCheck(outTradeNo, outRefundNo, dueAt);
+      const ageSeconds = (now.getTime() - Date.parse(refund.createdAt)) / 1000;
+      await refunds.scheduler.scheduleRefund({
+        outTradeNo,
+        outRefundNo,
+        attempt: attemptForAge(refunds.checkSchedule, ageSeconds),
+        dueAt,
+      });
       enqueued += 1;
     }
     return enqueued;

@@ -1,0 +1,41 @@
+/** Beijing time, which WeChat's v2 timestamps are in without saying so. */
+const BEIJING_OFFSET_MS = 8 * 3_600_000;
+const V2_TIME = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})$/;
+/** RFC 3339 with its offset (v3), e.g. 2030-01-01T08:00:00+08:00; fractions of a second allowed. */
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+
+/**
+ * The instant of a payment's completion as WeChat sent it (PaymentFacts.paidAt): v2's time_end
+ * `yyyyMMddHHmmss` in Beijing time, or v3's success_time in RFC 3339. Undefined when it is neither,
+ * or names no real moment (a 13th month, a 25th hour).
+ */
+export function paidAtInstant(paidAt: string): Date | undefined {
+  const v2 = V2_TIME.exec(paidAt);
+  if (v2) {
+    const [year, month, day, hour, minute, second] = v2.slice(1).map(Number) as [
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+    ];
+    const utc = Date.UTC(year, month - 1, day, hour, minute, second);
+    const back = new Date(utc);
+    // Date.UTC rolls 2030-02-30 over to March: a field out of range is not a time WeChat sent.
+    if (
+      back.getUTCFullYear() !== year ||
+      back.getUTCMonth() !== month - 1 ||
+      back.getUTCDate() !== day ||
+      back.getUTCHours() !== hour ||
+      back.getUTCMinutes() !== minute ||
+      back.getUTCSeconds() !== second
+    ) {
+      return undefined;
+    }
+    return new Date(utc - BEIJING_OFFSET_MS);
+  }
+  if (!RFC3339.test(paidAt)) return undefined;
+  const ms = Date.parse(paidAt);
+  return Number.isNaN(ms) ? undefined : new Date(ms);
+}
