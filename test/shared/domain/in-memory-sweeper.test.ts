@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
 
+import type { Refund } from '#shared/domain/refund';
 import { Sweeper } from '#shared/domain/sweeper';
 import { InMemoryOrderStore } from '#test/helpers/in-memory-order-store';
+import { InMemoryRefundStore } from '#test/helpers/in-memory-refund-store';
 import { at, orderFixture, T0 } from '#test/helpers/order-fixtures';
+import { paidOrder } from '#test/helpers/refund-harness';
 import { RecordingCheckScheduler } from '#test/helpers/recording-check-scheduler';
 import { RecordingObserver } from '#test/helpers/recording-observer';
 import { TestClock } from '#test/helpers/test-clock';
@@ -102,5 +105,89 @@ describe('Sweeper (in memory)', () => {
     };
     expect(await sweeper.sweep()).toBe(0);
     expect(scheduler.attempts).toEqual([]);
+  });
+
+  describe('refunds', () => {
+    function withRefunds() {
+      const base = setup();
+      const refunds = new InMemoryRefundStore(base.store);
+      const sweeper = new Sweeper({
+        store: base.store,
+        scheduler: base.scheduler,
+        clock: base.clock,
+        observer: base.observer,
+        reconcileSchedule: [30, 60, 120],
+        graceSeconds: 120,
+        maxRequeues: 3,
+        refunds: { store: refunds, scheduler: base.scheduler, checkSchedule: [60, 300, 1800] },
+      });
+      return { ...base, refunds, sweeper };
+    }
+
+    /** A PROCESSING refund of `outRefundNo` created at T0 + 100 s, its check due at `due`. */
+    function refundOf(order: { outTradeNo: string }, outRefundNo: string, due: number): Refund {
+      return {
+        outRefundNo,
+        outTradeNo: order.outTradeNo,
+        status: 'PROCESSING',
+        amount: { refund: 100, total: 1999, currency: 'CNY' },
+        requestHash: 'h'.repeat(64),
+        createdAt: at(100),
+        updatedAt: at(100),
+        nextCheckAt: at(due),
+        history: [{ at: at(100), from: null, to: 'PROCESSING', source: 'api' }],
+      };
+    }
+
+    it('re-enqueues refund checks overdue by more than the grace, and moves each refund’s next check', async () => {
+      const { store, refunds, scheduler, sweeper } = withRefunds();
+      const order = paidOrder();
+      await store.create(order);
+      for (const refund of [refundOf(order, 'R-lost', 160), refundOf(order, 'R-in-grace', 950)]) {
+        await refunds.createRefund(refund);
+      }
+
+      expect(await sweeper.sweep()).toBe(1);
+      // 900 s old: past the schedule's first two steps (60 + 300), in its third.
+      expect(scheduler.scheduledRefunds).toEqual([
+        { outTradeNo: order.outTradeNo, outRefundNo: 'R-lost', attempt: 2, dueAt: at(1000) },
+      ]);
+      expect(scheduler.scheduled).toEqual([]);
+      expect((await refunds.getRefund(order.outTradeNo, 'R-lost'))?.nextCheckAt).toBe(at(1000));
+      expect((await refunds.getRefund(order.outTradeNo, 'R-in-grace'))?.nextCheckAt).toBe(at(950));
+    });
+
+    it('never gives up on a refund that is not final, and leaves final ones alone', async () => {
+      const { store, refunds, scheduler, clock, observer, sweeper } = withRefunds();
+      const order = paidOrder();
+      await store.create(order);
+      await refunds.createRefund(refundOf(order, 'R-stuck', 160));
+      await refunds.createRefund(refundOf(order, 'R-done', 160));
+      await refunds.transitionRefund({
+        outTradeNo: order.outTradeNo,
+        outRefundNo: 'R-done',
+        to: 'SUCCESS',
+        at: at(200),
+        source: 'notify',
+      });
+
+      const enqueued: number[] = [];
+      for (let sweep = 0; sweep < 6; sweep += 1) {
+        enqueued.push(await sweeper.sweep());
+        clock.advance(300);
+      }
+      expect(enqueued).toEqual([1, 1, 1, 1, 1, 1]);
+      expect(new Set(scheduler.scheduledRefunds.map((check) => check.outRefundNo))).toEqual(new Set(['R-stuck']));
+      expect(observer.events).toEqual([]);
+    });
+
+    it('sweeps orders alone when built without refunds, as before', async () => {
+      const { store, scheduler, sweeper } = setup();
+      const order = paidOrder();
+      await store.create(order);
+      await new InMemoryRefundStore(store).createRefund(refundOf(order, 'R-lost', 160));
+      expect(await sweeper.sweep()).toBe(0);
+      expect(scheduler.attempts).toEqual([]);
+    });
   });
 });

@@ -2,13 +2,15 @@ import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 
+import { DynamoDbRefundStore } from '#shared/adapters/dynamodb-refund-store';
 import { SqsCheckScheduler } from '#shared/adapters/sqs-check-scheduler';
-import { parseReconcileCheck } from '#shared/app/reconcile-message';
+import { parseReconcileCheck, parseReconcileMessage } from '#shared/app/reconcile-message';
 import type { ReconcileCheck } from '#shared/domain/ports';
 import { Sweeper } from '#shared/domain/sweeper';
 import { testQueues, testTable, type TestQueues, type TestTable } from '#test/helpers/aws';
 import { at, orderFixture, T0 } from '#test/helpers/order-fixtures';
 import { RecordingObserver } from '#test/helpers/recording-observer';
+import { paidOrder } from '#test/helpers/refund-harness';
 
 /** The sweep over a real table and queue; only the clock is a stand-in. */
 describe('Sweeper', () => {
@@ -98,5 +100,53 @@ describe('Sweeper', () => {
     // Marked for an operator, out of the due index, and still open: only WeChat's word settles it.
     expect(item).toMatchObject({ status: 'PENDING', checksExhaustedAt: at(bound * 300), sweepRequeues: bound });
     expect(item).not.toHaveProperty('dueKey');
+  });
+
+  it('re-enqueues an overdue refund check as a refund message, so a lost message never leaves a refund PROCESSING', async () => {
+    const own = await testTable();
+    const ownQueues = await testQueues();
+    const refunds = new DynamoDbRefundStore({ tableName: own.tableName, client: own.documentClient });
+    const order = paidOrder();
+    await own.store.create(order);
+    const created = await refunds.createRefund({
+      outRefundNo: 'RF-lost',
+      outTradeNo: order.outTradeNo,
+      status: 'PROCESSING',
+      amount: { refund: 500, total: 1999, currency: 'CNY' },
+      requestHash: 'h'.repeat(64),
+      createdAt: at(-1000),
+      updatedAt: at(-1000),
+      nextCheckAt: at(-940),
+      history: [{ at: at(-1000), from: null, to: 'PROCESSING', source: 'api' }],
+    });
+    expect(created.kind).toBe('created');
+
+    now = new Date(T0);
+    const clock = { now: () => now };
+    const scheduler = new SqsCheckScheduler({ queueUrl: ownQueues.queueUrl, client: ownQueues.client, clock });
+    const sweeper = new Sweeper({
+      store: own.store,
+      scheduler,
+      clock,
+      observer: new RecordingObserver(),
+      reconcileSchedule: [30, 60],
+      graceSeconds: 120,
+      maxRequeues: 5,
+      refunds: { store: refunds, scheduler, checkSchedule: [60, 300, 1800] },
+    });
+    expect(await sweeper.sweep()).toBe(1);
+
+    const { Messages = [] } = await ownQueues.client.send(
+      new ReceiveMessageCommand({ QueueUrl: ownQueues.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+    );
+    expect(Messages.map((m) => parseReconcileMessage(m.Body ?? ''))).toEqual([
+      {
+        kind: 'refund',
+        check: { outTradeNo: order.outTradeNo, outRefundNo: 'RF-lost', attempt: 2, dueAt: at(0) },
+      },
+    ]);
+    expect((await refunds.getRefund(order.outTradeNo, 'RF-lost'))?.nextCheckAt).toBe(at(0));
+    // Its next check moved past the cutoff: the next sweep leaves it to the message just sent.
+    expect(await sweeper.sweep()).toBe(0);
   });
 });
