@@ -6,10 +6,15 @@ import type { FaultRegistry } from './faults';
 import { BodyTooLargeError, readBody, sendJson, sendJsonError } from './http-io';
 import type { SimOrder } from './order-model';
 import type { Payer } from './payer';
+import { refundEventSchema } from './refund-model';
+import type { SimRefund } from './refund-model';
+import type { Refunds } from './refunds';
 import type { Route } from './router';
 import type { StateStore } from './state-store';
 
 const MAX_JSON_BYTES = 16 * 1024;
+
+const completeRequestSchema = z.object({ result: refundEventSchema }).strict();
 
 const payRequestSchema = z
   .object({
@@ -21,6 +26,7 @@ const payRequestSchema = z
 export interface ControlDeps {
   store: StateStore;
   payer: Payer;
+  refunds: Refunds;
   faults: FaultRegistry;
   /** v3 mode: WeChat's public identity, shown by GET /sandbox/platform. */
   platform?: {
@@ -45,6 +51,16 @@ export function controlRoutes(deps: ControlDeps): Route[] {
       method: 'GET',
       path: '/sandbox/orders/:outTradeNo',
       handler: async (_req, res, p) => describe(res, p.outTradeNo as string, deps),
+    },
+    {
+      method: 'POST',
+      path: '/sandbox/refunds/:outRefundNo/complete',
+      handler: (req, res, p) => completeRefund(req, res, p.outRefundNo as string, deps),
+    },
+    {
+      method: 'GET',
+      path: '/sandbox/refunds/:outRefundNo',
+      handler: async (_req, res, p) => describeRefund(res, p.outRefundNo as string, deps),
     },
     { method: 'POST', path: '/sandbox/faults', handler: (req, res) => setFaults(req, res, deps) },
     { method: 'DELETE', path: '/sandbox/faults', handler: async (_req, res) => clearFaults(res, deps) },
@@ -88,8 +104,64 @@ function describe(res: ServerResponse, outTradeNo: string, deps: ControlDeps): v
     order: order === undefined ? null : orderView(order),
     requests: journal.filter((e) => e.kind === 'api'),
     payer: journal.filter((e) => e.kind === 'payer'),
-    notifications: journal.filter((e) => e.kind === 'notify'),
+    notifications: journal.filter((e) => e.kind === 'notify' && e.outRefundNo === undefined),
+    refunds: deps.refunds.ofOrder(outTradeNo).map(refundView),
   });
+}
+
+/**
+ * Finishes a refund now, as WeChat's side would: SUCCESS, CLOSED, or ABNORMAL (which may later be
+ * completed SUCCESS or CLOSED), and notifies the outcome. 404 for an unknown refund; 409
+ * REFUND_FINAL for one already SUCCESS or CLOSED (or ABNORMAL again).
+ */
+async function completeRefund(
+  req: IncomingMessage,
+  res: ServerResponse,
+  outRefundNo: string,
+  deps: ControlDeps,
+): Promise<void> {
+  const body = await readJson(req, res, completeRequestSchema);
+  if (body === undefined) return;
+  const outcome = deps.refunds.complete(outRefundNo, body.result, 'control');
+  if (outcome.kind === 'not_found') sendJsonError(res, 404, 'REFUNDNOTEXIST', `no refund ${outRefundNo}`);
+  else if (outcome.kind === 'not_changeable')
+    sendJsonError(res, 409, 'REFUND_FINAL', `the refund is ${outcome.refund.status} and cannot become ${body.result}`);
+  else sendJson(res, 200, refundView(outcome.refund));
+}
+
+function describeRefund(res: ServerResponse, outRefundNo: string, deps: ControlDeps): void {
+  const refund = deps.refunds.find({ outRefundNo });
+  if (refund === undefined) {
+    sendJsonError(res, 404, 'REFUNDNOTEXIST', `no refund ${outRefundNo}`);
+    return;
+  }
+  const journal = deps.store.journalOf(refund.outTradeNo);
+  sendJson(res, 200, {
+    refund: refundView(refund),
+    history: journal.filter((e) => e.kind === 'refund' && e.outRefundNo === outRefundNo),
+    notifications: journal.filter((e) => e.kind === 'notify' && e.outRefundNo === outRefundNo),
+  });
+}
+
+/** The refund as the sandbox shows it: v3's field names and statuses, instants as ISO strings. */
+export function refundView(refund: SimRefund): Record<string, unknown> {
+  const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
+  return {
+    out_refund_no: refund.outRefundNo,
+    refund_id: refund.refundId,
+    out_trade_no: refund.outTradeNo,
+    transaction_id: refund.transactionId,
+    status: refund.status,
+    amount: { refund: refund.refundFee, total: refund.totalFee },
+    reason: refund.reason,
+    notify_url: refund.notifyUrl ?? null,
+    api_version: refund.protocol.version,
+    created_at: iso(refund.createdAt),
+    updated_at: iso(refund.updatedAt),
+    completes_at: iso(refund.completeAt),
+    success_time: iso(refund.successAt),
+    notification: refund.notification ?? null,
+  };
 }
 
 /** What a merchant configures to verify WeChat (the simulator) in v3: public data only. */

@@ -8,14 +8,15 @@ import * as z from 'zod';
 export const notifyFaultSchema = z.enum(['deliver', 'drop', 'duplicate', 'delay', 'corrupt_sign', 'change_amount']);
 export type NotifyFault = z.infer<typeof notifyFaultSchema>;
 
-export const apiFaultSchema = z.enum(['ok', 'systemerror', 'http500', 'timeout', 'stale_query']);
+export const apiFaultSchema = z.enum(['ok', 'systemerror', 'http500', 'timeout', 'stale_query', 'notenough']);
 export type ApiFault = z.infer<typeof apiFaultSchema>;
 
 /**
  * What an API call does, for faults that touch only some calls: "stale_query" lags order queries
- * behind a payment while close (and everything else) still sees the truth.
+ * behind a payment while close (and everything else) still sees the truth; "notenough" (the
+ * merchant's balance cannot cover a refund) is about refund applications only.
  */
-export type ApiCallKind = 'query' | 'other';
+export type ApiCallKind = 'query' | 'refund' | 'other';
 
 export const faultRequestSchema = z
   .object({
@@ -73,13 +74,15 @@ export class FaultRegistry {
 
   /**
    * The fault for one API call, counting it against "times". "stale_query" applies to (and is
-   * counted by) queries only; any other call goes through untouched while it is set.
+   * counted by) queries only, "notenough" refund applications only; any other call goes through
+   * untouched while one is set.
    */
   takeApiFault(outTradeNo: string | undefined, call: ApiCallKind = 'other'): ApiFault {
     const own = outTradeNo === undefined ? undefined : this.perOrder.get(outTradeNo);
     const setting = own?.api !== undefined ? own : this.global;
     const fault = setting.api ?? 'ok';
     if (fault === 'stale_query' && call !== 'query') return 'ok';
+    if (fault === 'notenough' && call !== 'refund') return 'ok';
     if (fault !== 'ok' && setting.apiCallsLeft !== undefined) {
       setting.apiCallsLeft -= 1;
       // Spent: fall back to whatever applies underneath (the global switch, or "ok").

@@ -34,3 +34,8 @@ export function newCodeUrl(): string {
 export function newMwebUrl(prepayId: string): string {
   return `https://wx.tenpay.com/cgi-bin/mmpayweb-bin/checkmweb?prepay_id=${prepayId}&package=${digits(10)}`;
 }
+
+/** 29 digits like WeChat's (5030…/5000…), with the Beijing refund date inside; a string, like every id. */
+export function newRefundId(createdAt: number): string {
+  return `5030${digits(5)}${toWechatTime(new Date(createdAt)).slice(0, 8)}${digits(12)}`;
+}

@@ -1,7 +1,9 @@
+import { X509Certificate, createPrivateKey } from 'node:crypto';
 import * as z from 'zod';
 import { isPublicKeyId } from '#shared/wechatpay/v3/key-ring';
 import { toPrivateKey, toPublicKey } from '#shared/wechatpay/v3/sign';
 import type { Clock } from './clock';
+import { isNotifyUrl } from './notify-url';
 
 /** A simulator option broke a rule: nothing was started. `field` names the option. */
 export class SimulatorOptionsError extends Error {
@@ -15,6 +17,24 @@ export class SimulatorOptionsError extends Error {
 }
 
 const isFunction = (v: unknown): boolean => typeof v === 'function';
+
+function isCertificatePem(pem: string): boolean {
+  try {
+    new X509Certificate(pem);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function isPrivateKeyPem(pem: string): boolean {
+  try {
+    createPrivateKey(pem);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** True when `pem` is an RSA public key or certificate (a private key is refused: give the public half). */
 function isRsaPublicPem(pem: string): boolean {
@@ -85,6 +105,22 @@ export const simulatorOptionsSchema = z
      * certificate's.
      */
     signWith: z.enum(['certificate', 'public_key']).optional(),
+    /**
+     * The simulator's certificate authority (PEM), which issues its HTTPS server certificate and the
+     * merchant's API client certificate. Generated when absent (and kept in dataDir when given).
+     */
+    tls: z
+      .object({
+        caCertPem: z.string().refine(isCertificatePem, 'tls.caCertPem: a certificate in PEM'),
+        caKeyPem: z.string().refine(isPrivateKeyPem, 'tls.caKeyPem: a private key in PEM'),
+      })
+      .strict()
+      .optional(),
+    /**
+     * The refund notification URL configured on the merchant platform: where refunds requested
+     * without notify_url are notified. Without it such refunds notify nothing, as at WeChat.
+     */
+    refundNotifyUrl: z.string().refine(isNotifyUrl, 'refundNotifyUrl: an http(s) URL without query string').optional(),
     /** Divides every WeChat duration (retry schedule, close minimum, prepay validity, time_expire). */
     timeScale: z.number().positive().max(1_000_000).default(1),
     /** Where state.json (and a generated platform key) live; in memory when absent. */

@@ -37,16 +37,20 @@ export const paymentSchema = z.object({
 });
 export type Payment = z.infer<typeof paymentSchema>;
 
-export const notificationJobSchema = z.object({
-  /** A new payer action replaces the job; attempts of an old one stop when they see the id change. */
+/** A notification's delivery progress, the same for payments and refunds. */
+export const notificationProgressFields = {
+  /** A new event replaces the job; attempts of an old one stop when they see the id change. */
   id: z.string(),
-  event: z.enum(['SUCCESS', 'FAIL']),
   status: z.enum(['pending', 'delivered', 'gave_up', 'dropped']),
   /** Attempts made so far. */
   attempts: z.number().int().min(0),
   /** When the next attempt is due (epoch ms); kept so a restarted simulator resumes the schedule. */
   nextAttemptAt: z.number().optional(),
-});
+};
+export const notificationProgressSchema = z.object(notificationProgressFields);
+export type NotificationProgress = z.infer<typeof notificationProgressSchema>;
+
+export const notificationJobSchema = z.object({ ...notificationProgressFields, event: z.enum(['SUCCESS', 'FAIL']) });
 export type NotificationJob = z.infer<typeof notificationJobSchema>;
 
 export const orderSchema = z.object({
@@ -89,6 +93,15 @@ export const journalEntrySchema = z.discriminatedUnion('kind', [
     fault: z.string().optional(),
   }),
   z.object({
+    kind: z.literal('refund'),
+    at: z.string(),
+    outRefundNo: z.string(),
+    /** The status the refund moved to. */
+    status: z.string(),
+    /** What moved it: the request, the 60-second completion, or the control API. */
+    by: z.enum(['request', 'auto', 'control']),
+  }),
+  z.object({
     kind: z.literal('payer'),
     at: z.string(),
     result: z.string(),
@@ -102,6 +115,8 @@ export const journalEntrySchema = z.discriminatedUnion('kind', [
     copy: z.number().int(),
     url: z.string(),
     outcome: z.enum(['delivered', 'failed', 'timeout', 'error', 'dropped']),
+    /** Set for a refund notification (the journal is the order's). */
+    outRefundNo: z.string().optional(),
     fault: z.string().optional(),
     body: z.string().optional(),
     httpStatus: z.number().int().optional(),

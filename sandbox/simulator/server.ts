@@ -1,26 +1,31 @@
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { toPublicKey } from '#shared/wechatpay/v3/sign';
+import { SECAPI_PREFIX, nginxRefusalPage, secapiRefusal } from './client-certificate-gate';
 import { systemClock } from './clock';
 import { controlRoutes } from './control-api';
+import { listenHttpAndHttps } from './dual-protocol-server';
 import { FaultRegistry } from './faults';
-import { sendJsonError } from './http-io';
+import { sendJsonError, sendText } from './http-io';
 import { NotificationScheduler } from './notification-scheduler';
-import type { NotificationFormats } from './notification-scheduler';
+import type { NotificationFormats, RefundNotificationFormats } from './notification-scheduler';
 import { resolveOptions } from './options';
 import type { ResolvedOptions, SimulatorOptions } from './options';
 import { Payer } from './payer';
+import { Refunds } from './refunds';
 import { ReplyHolds } from './reply-hold';
 import { createRouter } from './router';
 import type { Route } from './router';
 import { StateStore } from './state-store';
 import { TimeRules } from './time-rules';
+import { loadTlsIdentity } from './tls-identity';
 import { Trades } from './trades';
 import { v2Routes } from './v2/endpoint';
 import { v2NotificationFormat } from './v2/notification';
+import { v2RefundNotificationFormat } from './v2/refund-notification';
 import type { V3Merchant } from './v3/context';
 import { v3Routes } from './v3/endpoint';
 import { v3NotificationFormat } from './v3/notification';
+import { v3RefundNotificationFormat } from './v3/refund-notification';
 import { loadPlatformIdentity, signerOf } from './v3/platform';
 import type { PlatformIdentity, SignWith } from './v3/platform';
 
@@ -41,9 +46,24 @@ export interface SimulatorPlatform {
   signWith: SignWith;
 }
 
+/**
+ * The simulator's TLS trust, for the merchant's side: trust `caCertPem` (WECHATPAY_TRUSTED_CA, or
+ * NODE_EXTRA_CA_CERTS) and present the client certificate on /secapi/ paths (WECHATPAY_API_CLIENT_CERT
+ * and WECHATPAY_API_CLIENT_KEY). The client key is the merchant's, shared because both sides are here.
+ */
+export interface SimulatorTls {
+  caCertPem: string;
+  /** The merchant's API client certificate: issued by the CA, CN = mchid. */
+  clientCertPem: string;
+  clientKeyPem: string;
+}
+
 export interface RunningSimulator {
   /** Base URL, e.g. http://127.0.0.1:3100 (no trailing slash). */
   url: string;
+  /** The same port over HTTPS, e.g. https://127.0.0.1:3100: needed for /secapi/ paths. */
+  httpsUrl: string;
+  tls: SimulatorTls;
   apiVersion: 'v2' | 'v3';
   /** v3 mode only: the platform's public identity. */
   platform?: SimulatorPlatform;
@@ -67,12 +87,11 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
   const holds = new ReplyHolds(clock);
   const v3 = config.apiVersion === 'v3' ? v3Setup(config) : undefined;
   const formats: NotificationFormats = { v2: v2NotificationFormat(config.merchant) };
+  const refundFormats: RefundNotificationFormats = { v2: v2RefundNotificationFormat(config.merchant) };
   if (v3 !== undefined) {
-    formats.v3 = v3NotificationFormat({
-      apiV3Key: v3.merchant.apiV3Key,
-      signer: signerOf(v3.platform, v3.signWith),
-      clock,
-    });
+    const v3Format = { apiV3Key: v3.merchant.apiV3Key, signer: signerOf(v3.platform, v3.signWith), clock };
+    formats.v3 = v3NotificationFormat(v3Format);
+    refundFormats.v3 = v3RefundNotificationFormat(v3Format);
   }
   const scheduler = new NotificationScheduler({
     store,
@@ -80,50 +99,60 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     rules,
     faults,
     formats,
+    refundFormats,
     replyTimeoutMs: config.notifyReplyTimeoutMs,
     log,
   });
   const payer = new Payer(trades, scheduler, store, clock);
+  const refunds = new Refunds({ store, rules, clock, scheduler, defaultNotifyUrl: config.refundNotifyUrl, log });
   const platform = v3 === undefined ? undefined : publicSide(v3.platform, v3.signWith);
+  const tls = loadTlsIdentity({ mchid: config.merchant.mchid, dataDir: config.dataDir, given: config.tls });
 
-  const protocolRoutes: Route[] = [
-    ...v2Routes({ merchant: config.merchant, trades, clock, faults, store, holds, apiHoldMs: config.apiTimeoutHoldMs }),
-  ];
-  if (v3 !== undefined)
-    protocolRoutes.push(
-      ...v3Routes({ ...v3, trades, clock, faults, store, holds, apiHoldMs: config.apiTimeoutHoldMs }),
-    );
-  const route = createRouter([...protocolRoutes, ...controlRoutes({ store, payer, faults, platform })]);
-  const server = createServer((req, res) => {
+  const shared = { trades, refunds, clock, faults, store, holds, apiHoldMs: config.apiTimeoutHoldMs };
+  const protocolRoutes: Route[] = [...v2Routes({ merchant: config.merchant, ...shared })];
+  if (v3 !== undefined) protocolRoutes.push(...v3Routes({ ...v3, ...shared }));
+  const route = createRouter([...protocolRoutes, ...controlRoutes({ store, payer, refunds, faults, platform })]);
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    // WeChat's nginx checks the client certificate before the API sees anything of the request.
+    const path = new URL(req.url ?? '/', 'http://simulator').pathname;
+    const refusal = path.startsWith(SECAPI_PREFIX) ? secapiRefusal(req, config.merchant.mchid) : undefined;
+    if (refusal !== undefined) {
+      req.resume();
+      sendText(res, 400, nginxRefusalPage(refusal), 'text/html');
+      return;
+    }
     route(req, res).catch((err: unknown) => {
       log(`simulator: ${req.method ?? ''} ${req.url ?? ''} failed: ${(err as Error).message}`);
       sendJsonError(res, 500, 'INTERNAL', 'the simulator failed to handle this request');
     });
-  });
+  };
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
+  const server = await listenHttpAndHttps({
+    host: config.host,
+    port: config.port,
+    tls: { certPem: tls.serverCertPem, keyPem: tls.serverKeyPem, caPem: tls.caCertPem },
+    handler,
+    log,
   });
-  const { port } = server.address() as AddressInfo;
-  const url = `http://${config.host}:${port}`;
+  const url = `http://${config.host}:${server.port}`;
   const resumed = scheduler.resumeAll();
   if (resumed > 0) log(`simulator: resumed ${resumed} pending notification(s)`);
+  const unfinished = refunds.resumeAll();
+  if (unfinished > 0) log(`simulator: ${unfinished} refund(s) still processing`);
 
   let closing: Promise<void> | undefined;
   return {
     url,
+    httpsUrl: `https://${config.host}:${server.port}`,
+    tls: { caCertPem: tls.caCertPem, clientCertPem: tls.clientCertPem, clientKeyPem: tls.clientKeyPem },
     apiVersion: config.apiVersion,
     ...(platform === undefined ? {} : { platform }),
     close: () => {
       closing ??= (async () => {
-        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        const stopped = server.close();
         holds.releaseAll();
+        refunds.close();
         await scheduler.close();
-        server.closeAllConnections();
         await stopped;
       })();
       return closing;

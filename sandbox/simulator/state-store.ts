@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import * as z from 'zod';
 import { journalEntrySchema, orderSchema } from './order-model';
 import type { JournalEntry, SimOrder } from './order-model';
+import { refundSchema } from './refund-model';
+import type { SimRefund } from './refund-model';
 
 /** Enough history to debug an order without letting a looping notification grow the file forever. */
 export const JOURNAL_LIMIT_PER_ORDER = 500;
@@ -12,6 +14,8 @@ const STATE_FILE = 'state.json';
 const stateFileSchema = z.object({
   version: z.literal(1),
   orders: z.array(orderSchema),
+  // Absent in files written before refunds existed.
+  refunds: z.array(refundSchema).default([]),
   journal: z.record(z.string(), z.array(journalEntrySchema)),
 });
 
@@ -25,6 +29,10 @@ export class StateStore {
   private readonly orders = new Map<string, SimOrder>();
   private readonly byTransactionId = new Map<string, string>();
   private readonly journal = new Map<string, JournalEntry[]>();
+  /** By out_refund_no, which WeChat keeps unique per merchant (not per order). */
+  private readonly refunds = new Map<string, SimRefund>();
+  private readonly refundsByOrder = new Map<string, string[]>();
+  private readonly byRefundId = new Map<string, string>();
 
   private constructor(private readonly dataDir: string | undefined) {}
 
@@ -68,6 +76,40 @@ export class StateStore {
     return this.putOrder(change(current));
   }
 
+  getRefund(outRefundNo: string): SimRefund | undefined {
+    return this.refunds.get(outRefundNo);
+  }
+
+  findRefundById(refundId: string): SimRefund | undefined {
+    const outRefundNo = this.byRefundId.get(refundId);
+    return outRefundNo === undefined ? undefined : this.refunds.get(outRefundNo);
+  }
+
+  /** The order's refunds, oldest first. */
+  refundsOf(outTradeNo: string): SimRefund[] {
+    return (this.refundsByOrder.get(outTradeNo) ?? []).flatMap((no) => this.refunds.get(no) ?? []);
+  }
+
+  allRefunds(): SimRefund[] {
+    return [...this.refunds.values()];
+  }
+
+  hasRefundId(refundId: string): boolean {
+    return this.byRefundId.has(refundId);
+  }
+
+  putRefund(refund: SimRefund): SimRefund {
+    this.indexRefund(refund);
+    this.save();
+    return refund;
+  }
+
+  updateRefund(outRefundNo: string, change: (refund: SimRefund) => SimRefund): SimRefund | undefined {
+    const current = this.refunds.get(outRefundNo);
+    if (current === undefined) return undefined;
+    return this.putRefund(change(current));
+  }
+
   appendJournal(outTradeNo: string, entry: JournalEntry): void {
     const entries = this.journal.get(outTradeNo) ?? [];
     entries.push(entry);
@@ -83,6 +125,16 @@ export class StateStore {
   private index(order: SimOrder): void {
     this.orders.set(order.outTradeNo, order);
     if (order.payment) this.byTransactionId.set(order.payment.transactionId, order.outTradeNo);
+  }
+
+  private indexRefund(refund: SimRefund): void {
+    if (!this.refunds.has(refund.outRefundNo)) {
+      const ofOrder = this.refundsByOrder.get(refund.outTradeNo) ?? [];
+      ofOrder.push(refund.outRefundNo);
+      this.refundsByOrder.set(refund.outTradeNo, ofOrder);
+    }
+    this.refunds.set(refund.outRefundNo, refund);
+    this.byRefundId.set(refund.refundId, refund.outRefundNo);
   }
 
   private load(dataDir: string): void {
@@ -106,15 +158,17 @@ export class StateStore {
       throw new Error(`simulator state file ${STATE_FILE} is not valid: ${z.prettifyError(parsed.error)}`);
     }
     for (const order of parsed.data.orders) this.index(order);
+    for (const refund of parsed.data.refunds) this.indexRefund(refund);
     for (const [outTradeNo, entries] of Object.entries(parsed.data.journal)) this.journal.set(outTradeNo, entries);
   }
 
   private save(): void {
     if (this.dataDir === undefined) return;
     mkdirSync(this.dataDir, { recursive: true });
-    const state: z.infer<typeof stateFileSchema> = {
+    const state: z.input<typeof stateFileSchema> = {
       version: 1,
       orders: [...this.orders.values()],
+      refunds: [...this.refunds.values()],
       journal: Object.fromEntries(this.journal),
     };
     const target = join(this.dataDir, STATE_FILE);

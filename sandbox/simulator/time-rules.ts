@@ -31,6 +31,13 @@ export const NOTIFY_RETRY_INTERVALS_MS: readonly number[] = [
 export const NOTIFY_MAX_ATTEMPTS = NOTIFY_RETRY_INTERVALS_MS.length + 1;
 
 export const PREPAY_VALIDITY_MS = 2 * HOUR;
+/** A refund to the payer's WeChat balance settles within minutes; the simulator takes one (scaled). */
+export const REFUND_COMPLETION_MS = 1 * MINUTE;
+/**
+ * No refund a year after payment (TRADE_OVERDUE). Not scaled: it is measured on the merchant's own
+ * clock, as time_expire is, so a sped-up simulator refuses no refund the merchant's side still allows.
+ */
+export const REFUND_WINDOW_MS = 365 * 24 * HOUR;
 export const CLOSE_MINIMUM_AGE_MS = 5 * MINUTE;
 /** WeChat asks time_expire to be at least a minute ahead; scaled like every other WeChat rule. */
 export const TIME_EXPIRE_MIN_AHEAD_MS = 1 * MINUTE;
@@ -54,6 +61,10 @@ export class TimeRules {
 
   prepayExpiresAt(issuedAt: number): number {
     return issuedAt + this.scaled(PREPAY_VALIDITY_MS);
+  }
+
+  refundCompletesAt(createdAt: number): number {
+    return createdAt + this.scaled(REFUND_COMPLETION_MS);
   }
 
   closableFrom(createdAt: number): number {

@@ -1,4 +1,5 @@
 import type { Clock } from '../clock';
+import type { Refunds } from '../refunds';
 import type { Merchant } from '../sandbox-merchant';
 import type { Trades } from '../trades';
 
@@ -6,5 +7,6 @@ import type { Trades } from '../trades';
 export interface V2Context {
   merchant: Merchant;
   trades: Trades;
+  refunds: Refunds;
   clock: Clock;
 }

@@ -11,6 +11,8 @@ import { closeOrder } from './close-order';
 import type { V2Context } from './context';
 import { orderQuery } from './order-query';
 import { OUT_TRADE_NO_PATTERN, withoutEmpty } from './params';
+import { refund } from './refund';
+import { refundQuery } from './refund-query';
 import { businessError, renderReply, transportFailure } from './replies';
 import type { V2Reply } from './replies';
 import { unifiedOrder } from './unified-order';
@@ -40,6 +42,9 @@ export function v2Routes(deps: V2EndpointDeps): Route[] {
       orderQuery(params, ctx, { stale: fault === 'stale_query' }),
     ),
     route('/pay/closeorder', 'other', (params, _signType, ctx) => closeOrder(params, ctx)),
+    // Mutual TLS is checked in front of every /secapi/ path, as WeChat's nginx does (client-certificate-gate.ts).
+    route('/secapi/pay/refund', 'refund', refund),
+    route('/pay/refundquery', 'other', (params, _signType, ctx) => refundQuery(params, ctx)),
   ];
 }
 
@@ -60,7 +65,7 @@ async function handleCall(
     return;
   }
   const { raw, params } = received;
-  const outTradeNo = orderKey(params, deps);
+  const outTradeNo = orderKey(path, params, deps);
   const fault = deps.faults.takeApiFault(outTradeNo, kind);
   const signType: SignType = params.sign_type === 'HMAC-SHA256' ? 'HMAC-SHA256' : 'MD5';
 
@@ -120,12 +125,21 @@ async function receive(
   }
 }
 
-/** The out_trade_no the call is about, for faults and the journal: given, or found by transaction_id. */
-function orderKey(params: Record<string, string>, deps: V2EndpointDeps): string | undefined {
+/**
+ * The out_trade_no the call is about, for faults and the journal: found by transaction_id (which
+ * WeChat prefers) or given; a refund query by refund names it through the refund.
+ */
+function orderKey(path: string, params: Record<string, string>, deps: V2EndpointDeps): string | undefined {
+  if (path === '/pay/refundquery') {
+    if (params.refund_id !== undefined) return deps.refunds.find({ refundId: params.refund_id })?.outTradeNo;
+    if (params.out_refund_no !== undefined) return deps.refunds.find({ outRefundNo: params.out_refund_no })?.outTradeNo;
+  }
+  if (params.transaction_id !== undefined) {
+    const known = deps.trades.find({ transactionId: params.transaction_id })?.outTradeNo;
+    if (known !== undefined) return known;
+  }
   if (params.out_trade_no !== undefined)
     return OUT_TRADE_NO_PATTERN.test(params.out_trade_no) ? params.out_trade_no : undefined;
-  if (params.transaction_id !== undefined)
-    return deps.trades.find({ transactionId: params.transaction_id })?.outTradeNo;
   return undefined;
 }
 

@@ -33,16 +33,19 @@ export function orderQuery(params: Record<string, string>, ctx: V2Context, opts:
   if (order === undefined || (opts.stale === true && transactionId !== undefined && order.state === 'SUCCESS')) {
     return businessError('ORDERNOTEXIST', '订单不存在 (no such order)');
   }
-  return businessSuccess(queryFields(opts.stale === true ? staleView(order) : order));
+  const seen = opts.stale === true ? staleView(order) : order;
+  return businessSuccess(queryFields(seen, ctx.refunds.ofOrder(order.outTradeNo).length > 0));
 }
 
-export function queryFields(order: SimOrder): Fields {
+/** A paid order with refunds reads REFUND (转入退款), as at WeChat; its payment facts stay. */
+export function queryFields(order: SimOrder, refunded = false): Fields {
+  const refundState = refunded && order.state === 'SUCCESS';
   const fields: Fields = {
     device_info: order.deviceInfo,
     out_trade_no: order.outTradeNo,
     trade_type: order.tradeType,
-    trade_state: order.state,
-    trade_state_desc: STATE_DESCRIPTIONS[order.state],
+    trade_state: refundState ? 'REFUND' : order.state,
+    trade_state_desc: refundState ? '转入退款' : STATE_DESCRIPTIONS[order.state],
     total_fee: String(order.totalFee),
     fee_type: order.currency,
     attach: order.attach,

@@ -116,3 +116,73 @@ export function describeProblem(error: z.ZodError, params: Record<string, string
 export function withoutEmpty(params: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(params).filter(([, v]) => v !== ''));
 }
+
+/** out_refund_no: WeChat's String(64) of 0-9 A-Z a-z _ - | * @ (one more character than out_trade_no). */
+export const OUT_REFUND_NO_PATTERN = /^[0-9A-Za-z_\-|*@]{1,64}$/;
+
+const outRefundNo = z
+  .string()
+  .regex(OUT_REFUND_NO_PATTERN, '参数格式错误 (at most 64 characters of 0-9 A-Z a-z _ - | * @)');
+
+const needOrder = (p: { transaction_id?: string; out_trade_no?: string }, ctx: z.RefinementCtx): void => {
+  if (p.transaction_id === undefined && p.out_trade_no === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['out_trade_no'],
+      message: 'transaction_id和out_trade_no至少填一个 (give transaction_id or out_trade_no)',
+    });
+  }
+};
+
+export const refundSchema = z
+  .object({
+    ...envelope,
+    transaction_id: utf8Max(32).optional(),
+    out_trade_no: outTradeNo.optional(),
+    out_refund_no: outRefundNo,
+    total_fee: totalFee,
+    refund_fee: totalFee,
+    refund_fee_type: z.literal('CNY', '参数格式错误 (the simulator takes CNY only)').optional(),
+    // WeChat's String(80), counted in characters as the merchant's API counts a refund's reason.
+    refund_desc: z
+      .string()
+      .refine((s) => [...s].length <= 80, '参数长度有误 (at most 80 characters)')
+      .optional(),
+    refund_account: z
+      .enum(
+        ['REFUND_SOURCE_UNSETTLED_FUNDS', 'REFUND_SOURCE_RECHARGE_FUNDS'],
+        '参数格式错误 (REFUND_SOURCE_UNSETTLED_FUNDS or REFUND_SOURCE_RECHARGE_FUNDS)',
+      )
+      .optional(),
+    notify_url: notifyUrl.optional(),
+    // Legacy fields older SDKs still send (op_user_id = mch_id).
+    op_user_id: utf8Max(32).optional(),
+    device_info: utf8Max(32).optional(),
+  })
+  .superRefine(needOrder);
+export type RefundParams = z.infer<typeof refundSchema>;
+
+export const refundQuerySchema = z
+  .object({
+    ...envelope,
+    transaction_id: utf8Max(32).optional(),
+    out_trade_no: outTradeNo.optional(),
+    out_refund_no: outRefundNo.optional(),
+    refund_id: utf8Max(32).optional(),
+    offset: z
+      .string()
+      .regex(/^(0|[1-9][0-9]{0,4})$/, '参数格式错误 (a non-negative integer)')
+      .optional(),
+  })
+  .superRefine((p, ctx) => {
+    if ([p.transaction_id, p.out_trade_no, p.out_refund_no, p.refund_id].every((v) => v === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['out_refund_no'],
+        message:
+          'transaction_id、out_trade_no、out_refund_no和refund_id至少填一个 ' +
+          '(give refund_id, out_refund_no, transaction_id or out_trade_no)',
+      });
+    }
+  });
+export type RefundQueryParams = z.infer<typeof refundQuerySchema>;

@@ -1,5 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import type { Clock } from '../clock';
+import type { Refunds } from '../refunds';
 import type { Trades } from '../trades';
 import type { PlatformIdentity } from './platform';
 
@@ -19,6 +20,7 @@ export interface V3Merchant {
 export interface V3Context {
   merchant: V3Merchant;
   trades: Trades;
+  refunds: Refunds;
   clock: Clock;
   platform: PlatformIdentity;
 }

@@ -14,6 +14,7 @@ import type { SignWith } from './platform';
 import { signerOf } from './platform';
 import { PREPAY_PATHS, prepay } from './prepay';
 import { queryTransaction } from './query';
+import { createRefund, queryRefund } from './refund';
 import { renderSigned, v3Error } from './replies';
 import type { V3Reply } from './replies';
 
@@ -74,6 +75,26 @@ const OPERATIONS: V3Operation[] = [
     kind: 'other',
     run: (call, ctx) => closeOrder(call, ctx),
     orderKey: fromPath,
+  },
+  {
+    method: 'POST',
+    path: '/v3/refund/domestic/refunds',
+    kind: 'refund',
+    run: (call, ctx, fault) => createRefund(call, ctx, fault),
+    orderKey: (call, ctx) =>
+      typeof call.json?.transaction_id === 'string'
+        ? (ctx.trades.find({ transactionId: call.json.transaction_id })?.outTradeNo ?? fromBody(call))
+        : fromBody(call),
+  },
+  {
+    method: 'GET',
+    path: '/v3/refund/domestic/refunds/:outRefundNo',
+    kind: 'other',
+    run: (call, ctx) => queryRefund(call, ctx),
+    orderKey: (call, ctx) =>
+      call.params.outRefundNo === undefined
+        ? undefined
+        : ctx.refunds.find({ outRefundNo: call.params.outRefundNo })?.outTradeNo,
   },
   {
     method: 'GET',

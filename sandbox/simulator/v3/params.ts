@@ -110,3 +110,38 @@ function valueAt(value: unknown, path: readonly string[]): unknown {
   }
   return current;
 }
+
+/** out_refund_no: 1–64 of 0-9 A-Z a-z _ - | * @. */
+export const OUT_REFUND_NO_PATTERN = /^[0-9A-Za-z_\-|*@]{1,64}$/;
+
+const fen = z
+  .number('a positive integer number of fen')
+  .int('a positive integer number of fen')
+  .min(1, 'a positive integer number of fen')
+  .max(2_147_483_647, 'at most 2147483647 fen');
+
+export const refundBodySchema = z
+  .object({
+    sub_mchid: utf8(1, 32).optional(),
+    transaction_id: z.string().regex(TRANSACTION_ID_PATTERN, '1 to 32 letters or digits').optional(),
+    out_trade_no: z.string().regex(OUT_TRADE_NO_PATTERN, '1 to 32 of 0-9 A-Z a-z _ - | *').optional(),
+    out_refund_no: z.string().regex(OUT_REFUND_NO_PATTERN, '1 to 64 of 0-9 A-Z a-z _ - | * @'),
+    // String(80), counted in characters as the merchant's API counts a refund's reason.
+    reason: z
+      .string()
+      .refine((s) => [...s].length >= 1 && [...s].length <= 80, '1 to 80 characters')
+      .optional(),
+    notify_url: notifyUrl.optional(),
+    funds_account: z.literal('AVAILABLE', 'AVAILABLE').optional(),
+    amount: z.object({
+      refund: fen,
+      total: fen,
+      currency: z.literal('CNY', 'CNY (the simulator takes CNY only)'),
+      from: z.array(z.object({ account: z.enum(['AVAILABLE', 'UNAVAILABLE']), amount: fen })).optional(),
+    }),
+  })
+  .superRefine((p, ctx) => {
+    if (p.transaction_id === undefined && p.out_trade_no === undefined)
+      ctx.addIssue({ code: 'custom', path: ['out_trade_no'], message: 'transaction_id or out_trade_no' });
+  });
+export type RefundBody = z.infer<typeof refundBodySchema>;

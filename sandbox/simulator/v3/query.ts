@@ -39,5 +39,6 @@ export function queryTransaction(
   if (order === undefined || (opts.stale && by === 'transaction_id' && order.state === 'SUCCESS')) {
     return v3Error(404, 'ORDER_NOT_EXIST', '订单不存在 (no such order)');
   }
-  return answer(transactionOf(opts.stale ? staleView(order) : order));
+  const refunded = ctx.refunds.ofOrder(order.outTradeNo).length > 0;
+  return answer(transactionOf(opts.stale ? staleView(order) : order, { refunded }));
 }
