@@ -11,17 +11,21 @@ import { exchange, readBodyUpTo } from '../core/http-exchange';
 import { unverifiedAnswerError } from '../core/http-status';
 import { parseOrThrow } from '../core/parse-or-throw';
 import type { Backoff } from '../core/retry';
-import { withRetries } from '../core/retry';
-import { outTradeNoSchema, transactionIdSchema } from '../core/trade-ids';
+import { isRetryable, withRetries } from '../core/retry';
+import { outRefundNoSchema, outTradeNoSchema, transactionIdSchema } from '../core/trade-ids';
 import { apiV3KeyBytes } from './aead';
 import { signRequest } from './authorization';
 import { appClientParams, jsapiClientParams } from './client-params';
 import type { AppClientParams, JsapiClientParams } from './client-params';
-import { classifyV3Error } from './error-codes';
+import { LATER_REFUND_CODES, RETRYABLE_REFUND_CODES, classifyV3Error } from './error-codes';
 import { KeyRing, PUBLIC_KEY_ID_PREFIX } from './key-ring';
 import type { PlatformKeySource } from './key-ring';
 import { DEFAULT_MAX_WAIT_MS, RefreshingKeySource, decodeCertificatesAnswer } from './platform-certificates';
 import type { PlatformCertificate } from './platform-certificates';
+import type { V3RefundInput } from './refund-requests';
+import { refundInputSchema } from './refund-requests';
+import type { V3Refund } from './refund-responses';
+import { refundSchema } from './refund-responses';
 import type { V3H5Info, V3PrepayInput } from './requests';
 import { h5InfoSchema, openidSchema, prepayInputSchema } from './requests';
 import type { V3Transaction } from './responses';
@@ -39,6 +43,8 @@ import type { SignatureCheck, WechatpaySignature } from './wechatpay-signature';
 
 export type { V3H5Info, V3PrepayInput } from './requests';
 export type { V3Transaction } from './responses';
+export type { V3RefundInput } from './refund-requests';
+export type { V3Refund, V3RefundStatus } from './refund-responses';
 
 /**
  * WeChat Pay APIv3 client for a direct merchant: signs every request with the merchant's RSA key,
@@ -116,6 +122,15 @@ interface Answer extends AnswerFacts {
 }
 
 type AnswerVerifier = (signature: WechatpaySignature | undefined, text: string) => Promise<SignatureCheck>;
+
+/** How one kind of call reads WeChat's refusals: which codes may be sent again, and which only later. */
+interface Refusals {
+  retryableCodes: ReadonlySet<string>;
+  /** Retryable, but not by the client itself: the cause outlasts its backoff. */
+  laterCodes: ReadonlySet<string>;
+}
+
+const REFUND_REFUSALS: Refusals = { retryableCodes: RETRYABLE_REFUND_CODES, laterCodes: LATER_REFUND_CODES };
 
 export class WechatPayV3Client {
   readonly mchid: string;
@@ -278,6 +293,62 @@ export class WechatPayV3Client {
     }
   }
 
+  // ---- Refunds -------------------------------------------------------------------------------------
+
+  /** Every check createRefund makes before sending, without sending: throws WechatPayValidationError. */
+  checkRefund(input: V3RefundInput): void {
+    parseOrThrow(refundInputSchema, input, 'refund');
+  }
+
+  /**
+   * POST /v3/refund/domestic/refunds. WeChat answers with the refund, usually PROCESSING; the outcome
+   * comes from queryRefund or the refund notification. A refusal is a WechatPayError with WeChat's
+   * code (v2 spelling, see error-codes.ts), retryable with the same out_refund_no for
+   * RETRYABLE_REFUND_CODES.
+   */
+  async createRefund(input: V3RefundInput): Promise<V3Refund> {
+    const i = parseOrThrow(refundInputSchema, input, 'refund');
+    const body = {
+      ...(i.transactionId !== undefined ? { transaction_id: i.transactionId } : {}),
+      ...(i.outTradeNo !== undefined ? { out_trade_no: i.outTradeNo } : {}),
+      out_refund_no: i.outRefundNo,
+      ...(i.reason !== undefined ? { reason: i.reason } : {}),
+      ...(i.notifyUrl !== undefined ? { notify_url: i.notifyUrl } : {}),
+      amount: { refund: i.amount.refund, total: i.amount.total, currency: i.amount.currency ?? 'CNY' },
+    };
+    const answer = await this.call('POST', '/v3/refund/domestic/refunds', body, undefined, REFUND_REFUSALS);
+    const refund = this.parse(refundSchema, answer);
+    if (refund.out_refund_no !== i.outRefundNo)
+      throw invalidResponseError(
+        `asked for refund ${i.outRefundNo}, WeChat answered about ${refund.out_refund_no}`,
+        answer,
+      );
+    if (refund.amount.refund !== i.amount.refund)
+      throw invalidResponseError(
+        `asked to refund ${i.amount.refund} fen, WeChat answered ${refund.amount.refund}`,
+        answer,
+      );
+    if (i.outTradeNo !== undefined && refund.out_trade_no !== i.outTradeNo)
+      throw invalidResponseError('the refund answer is about another out_trade_no', answer);
+    return refund;
+  }
+
+  /** GET /v3/refund/domestic/refunds/{out_refund_no}; a refund WeChat does not know → RESOURCE_NOT_EXISTS. */
+  async queryRefund(outRefundNo: string): Promise<V3Refund> {
+    const no = parseOrThrow(outRefundNoSchema, outRefundNo, 'refund query: out_refund_no');
+    const answer = await this.call(
+      'GET',
+      `/v3/refund/domestic/refunds/${encodeURIComponent(no)}`,
+      undefined,
+      undefined,
+      REFUND_REFUSALS,
+    );
+    const refund = this.parse(refundSchema, answer);
+    if (refund.out_refund_no !== no)
+      throw invalidResponseError(`asked for refund ${no}, WeChat answered about ${refund.out_refund_no}`, answer);
+    return refund;
+  }
+
   // ---- Platform certificates -----------------------------------------------------------------------
 
   /**
@@ -356,13 +427,17 @@ export class WechatPayV3Client {
     pathAndQuery: string,
     body?: object,
     verifier?: AnswerVerifier,
+    refusals?: Refusals,
   ): Promise<Answer> {
     const bodyText = body === undefined ? '' : JSON.stringify(body);
-    return withRetries(() => this.attempt(method, pathAndQuery, bodyText, verifier), {
+    const later = refusals?.laterCodes;
+    return withRetries(() => this.attempt(method, pathAndQuery, bodyText, verifier, undefined, refusals), {
       maxAttempts: this.transport.maxAttempts,
       backoff: RETRY_BACKOFF,
       sleep: this.transport.sleep,
       timeForAnother: (waitMs) => timeForAnotherAttempt(this.transport, waitMs),
+      isRetryable: (error) =>
+        isRetryable(error) && !(later !== undefined && error instanceof WechatPayError && later.has(error.code)),
     });
   }
 
@@ -372,6 +447,7 @@ export class WechatPayV3Client {
     bodyText: string,
     verifier?: AnswerVerifier,
     timeoutMs?: number,
+    refusals?: Refusals,
   ): Promise<Answer> {
     const url = new URL(`${this.transport.baseUrl}${pathAndQuery}`);
     const { timestamp, nonce } = this.stamp();
@@ -402,13 +478,13 @@ export class WechatPayV3Client {
       throw signatureError(`answer to ${method} ${url.pathname} refused: ${check.message}${why}`, answer, refreshError);
     }
     if (isSuccess) return answer;
-    throw this.errorFrom(answer);
+    throw this.errorFrom(answer, refusals);
   }
 
   private readonly verifyAnswer: AnswerVerifier = (signature, text) =>
     verifyWechatpaySignature({ signature, body: text }, this.keys, { now: this.clock.now() });
 
-  private errorFrom(answer: Answer): Error {
+  private errorFrom(answer: Answer, refusals?: Refusals): Error {
     let json: unknown;
     try {
       json = JSON.parse(answer.text);
@@ -418,7 +494,7 @@ export class WechatPayV3Client {
     const parsed = errorAnswerSchema.safeParse(json);
     const facts = requestIdOf(answer);
     return parsed.success
-      ? classifyV3Error(answer.status, parsed.data.code, parsed.data.message, facts)
+      ? classifyV3Error(answer.status, parsed.data.code, parsed.data.message, facts, refusals?.retryableCodes)
       : classifyV3Error(answer.status, undefined, undefined, facts);
   }
 }

@@ -42,16 +42,36 @@ const IN_V2_SPELLING: Readonly<Record<string, string>> = {
 
 const RETRYABLE_CODES: ReadonlySet<string> = new Set(['SYSTEMERROR', 'BANKERROR', 'FREQUENCY_LIMITED']);
 
+/**
+ * Refunds (our spelling): after these the same refund, with the same out_refund_no, may be sent
+ * again. SYSTEMERROR is WeChat's trouble ("retry with the same out_refund_no and parameters").
+ * NOT_ENOUGH is final for a payment (the payer's balance) but not here: WeChat's 403 "refund
+ * failed" means the merchant's available balance is short and nothing was taken; once it is topped
+ * up the same request succeeds, and the money is still owed, so closing the refund would be wrong
+ * (v2's NOTENOUGH alike). FREQUENCY_LIMITED (429) refused it at a rate limit for old orders: not
+ * accepted, "lower the rate and retry with the original parameters". Everything else is final
+ * unless its status is 5xx/408/429: INVALID_REQUEST (over the refundable amount, or the same
+ * out_refund_no with other content), USER_ACCOUNT_ABNORMAL, NO_AUTH, RESOURCE_NOT_EXISTS, PARAM_ERROR, ….
+ */
+export const RETRYABLE_REFUND_CODES: ReadonlySet<string> = new Set(['SYSTEMERROR', 'NOTENOUGH', 'FREQUENCY_LIMITED']);
+
+/**
+ * Of those, the ones whose cause lasts beyond a client's few seconds of backoff: given back to the
+ * caller, retryable, to be sent again on its own schedule rather than retried at once.
+ */
+export const LATER_REFUND_CODES: ReadonlySet<string> = new Set(['NOTENOUGH', 'FREQUENCY_LIMITED']);
+
 export function classifyV3Error(
   status: number,
   code: string | undefined,
   message: string | undefined,
   answer: Omit<AnswerFacts, 'httpStatus'> = {},
+  retryableCodes: ReadonlySet<string> = RETRYABLE_CODES,
 ): WechatPayError {
   if (code === undefined) return httpStatusError(status, answer);
   const ourCode = IN_V2_SPELLING[code] ?? code;
   return new WechatPayError(ourCode, `WeChat Pay answered HTTP ${status} ${code}${message ? ` (${message})` : ''}`, {
-    retryable: isRetryableStatus(status) || RETRYABLE_CODES.has(ourCode),
+    retryable: isRetryableStatus(status) || retryableCodes.has(ourCode),
     kind: 'business',
     ...answer,
     httpStatus: status,

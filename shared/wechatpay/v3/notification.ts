@@ -35,7 +35,7 @@ export const notificationEnvelopeSchema = z.object({
 /** Why a notification is not proven WeChat's: its size, or why its signature was refused. */
 export type V3UnverifiedFailure = 'too_large' | SignatureFailure;
 /** Why a notification whose signature verified cannot be used. */
-export type V3UnusableFailure = 'invalid_envelope' | 'unsupported_event' | 'undecryptable' | 'invalid_transaction';
+export type V3UnusableFailure = V3OpenFailure | 'invalid_transaction';
 
 /**
  * A refusal says whether the signature had verified: `signed: true` is WeChat's own message that
@@ -56,10 +56,6 @@ export interface V3NotificationOptions {
   maxBytes?: number;
 }
 
-function reject(failure: V3UnverifiedFailure, reason: string): V3NotificationResult {
-  return { ok: false, failure, reason };
-}
-
 /** A refusal of a notification whose signature verified. */
 function unusable(failure: V3UnusableFailure, reason: string, outTradeNo?: string): V3NotificationResult {
   // Only a well-formed order number is worth filing the refusal under.
@@ -68,43 +64,98 @@ function unusable(failure: V3UnusableFailure, reason: string, outTradeNo?: strin
     : { ok: false, signed: true, failure, reason };
 }
 
-/** Verifies and reads a v3 payment notification; never throws for bad input. */
-export async function parseV3Notification(
+/** Why a notification whose signature verified was not opened: before its resource could be read. */
+export type V3OpenFailure = 'invalid_envelope' | 'unsupported_event' | 'undecryptable';
+
+/**
+ * A notification proven WeChat's and decrypted, or why not. Shared by every kind of v3
+ * notification (payments here, refunds in refund-notification.ts); each reads its own resource.
+ */
+export type OpenedV3Notification =
+  | {
+      ok: true;
+      id: string;
+      createTime: string;
+      eventType: string;
+      summary?: string;
+      /** The decrypted resource, parsed as JSON (undefined when it is not JSON). */
+      resource: unknown;
+    }
+  | { ok: false; failure: V3UnverifiedFailure; reason: string }
+  | { ok: false; signed: true; failure: V3OpenFailure; reason: string };
+
+/**
+ * Checks the size and the signature on the raw body before anything is parsed, then the envelope,
+ * the event type and original_type expected, and decrypts the resource (AES-256-GCM under the
+ * APIv3 key, with the associated_data it states). Never throws for bad input.
+ */
+export async function openV3Notification(
   notification: { headers: Record<string, string | undefined>; body: string },
   options: V3NotificationOptions,
-): Promise<V3NotificationResult> {
+  expected: { eventTypes: readonly string[]; originalType: string },
+): Promise<OpenedV3Notification> {
   const maxBytes = options.maxBytes ?? MAX_NOTIFICATION_BYTES;
   if (Buffer.byteLength(notification.body, 'utf8') > maxBytes)
-    return reject('too_large', `body larger than ${maxBytes} bytes`);
+    return { ok: false, failure: 'too_large', reason: `body larger than ${maxBytes} bytes` };
   const check = await verifyWechatpaySignature(
     { signature: readWechatpaySignature(notification.headers), body: notification.body },
     options.keys,
     { now: options.now },
   );
-  if (!check.ok) return reject(check.failure, `signature refused (${check.failure}): ${check.message}`);
+  if (!check.ok)
+    return { ok: false, failure: check.failure, reason: `signature refused (${check.failure}): ${check.message}` };
 
+  const unopened = (failure: V3OpenFailure, reason: string): OpenedV3Notification => ({
+    ok: false,
+    signed: true,
+    failure,
+    reason,
+  });
   const envelope = notificationEnvelopeSchema.safeParse(parseJson(notification.body));
   if (!envelope.success)
-    return unusable('invalid_envelope', `not a v3 notification envelope: ${firstIssue(envelope.error)}`);
+    return unopened('invalid_envelope', `not a v3 notification envelope: ${firstIssue(envelope.error)}`);
   const { event_type: eventType, resource } = envelope.data;
-  if (eventType !== TRANSACTION_SUCCESS_EVENT)
-    return unusable('unsupported_event', `unsupported event_type ${eventType}`);
-  if (resource.original_type !== 'transaction')
-    return unusable('unsupported_event', `unsupported original_type ${resource.original_type}`);
+  if (!expected.eventTypes.includes(eventType))
+    return unopened('unsupported_event', `unsupported event_type ${eventType}`);
+  if (resource.original_type !== expected.originalType)
+    return unopened('unsupported_event', `unsupported original_type ${resource.original_type}`);
 
   let plaintext: string;
   try {
     plaintext = decryptResource(resource, options.apiV3Key);
   } catch (error) {
-    return unusable(
+    return unopened(
       'undecryptable',
       `resource not decrypted: ${error instanceof Error ? error.message : String(error)}`,
     );
   }
-  const json = parseJson(plaintext);
-  const transaction = transactionSchema.safeParse(json);
+  return {
+    ok: true,
+    id: envelope.data.id,
+    createTime: envelope.data.create_time,
+    eventType,
+    ...(envelope.data.summary !== undefined ? { summary: envelope.data.summary } : {}),
+    resource: parseJson(plaintext),
+  };
+}
+
+/** Verifies and reads a v3 payment notification; never throws for bad input. */
+export async function parseV3Notification(
+  notification: { headers: Record<string, string | undefined>; body: string },
+  options: V3NotificationOptions,
+): Promise<V3NotificationResult> {
+  const opened = await openV3Notification(notification, options, {
+    eventTypes: [TRANSACTION_SUCCESS_EVENT],
+    originalType: 'transaction',
+  });
+  if (!opened.ok) return opened;
+  const transaction = transactionSchema.safeParse(opened.resource);
   if (!transaction.success)
-    return unusable('invalid_transaction', `not a transaction: ${firstIssue(transaction.error)}`, outTradeNoOf(json));
+    return unusable(
+      'invalid_transaction',
+      `not a transaction: ${firstIssue(transaction.error)}`,
+      outTradeNoOf(opened.resource),
+    );
   return { ok: true, transaction: transaction.data };
 }
 
@@ -125,7 +176,7 @@ export function notificationReply(
   };
 }
 
-function parseJson(text: string): unknown {
+export function parseJson(text: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch {
@@ -133,13 +184,13 @@ function parseJson(text: string): unknown {
   }
 }
 
-function outTradeNoOf(json: unknown): string | undefined {
+export function outTradeNoOf(json: unknown): string | undefined {
   if (typeof json !== 'object' || json === null) return undefined;
   const value = (json as Record<string, unknown>).out_trade_no;
   return typeof value === 'string' ? value : undefined;
 }
 
-function firstIssue(error: z.ZodError): string {
+export function firstIssue(error: z.ZodError): string {
   const issue = error.issues[0];
   return issue ? `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}` : 'invalid';
 }

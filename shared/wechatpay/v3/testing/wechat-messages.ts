@@ -21,7 +21,7 @@ import {
 
 /**
  * For the simulator and tests only: messages as WeChat sends them (signed answers, resources
- * encrypted under the APIv3 key, payment notifications, the /v3/certificates answer). A merchant
+ * encrypted under the APIv3 key, payment and refund notifications, the /v3/certificates answer). A merchant
  * only ever reads these.
  */
 
@@ -83,9 +83,36 @@ export interface NotificationEnvelope {
 }
 
 /**
- * A payment notification: the transaction encrypted under the APIv3 key (associated_data
- * "transaction"), wrapped in the envelope, the raw body signed.
+ * A notification: the resource encrypted under the APIv3 key (associated_data = original_type, as
+ * WeChat sends them), wrapped in the envelope, the raw body signed.
  */
+function buildNotification(opts: {
+  resource: Record<string, unknown>;
+  originalType: string;
+  eventType: string;
+  summary: string;
+  apiV3Key: string | Buffer;
+  signer: { privateKey: KeyObject; serial: string };
+  now: Date;
+  id?: string;
+}): { headers: Record<string, string>; body: string; envelope: NotificationEnvelope } {
+  const envelope: NotificationEnvelope = {
+    id: opts.id ?? randomUUID(),
+    create_time: toWechatTime(opts.now),
+    resource_type: 'encrypt-resource',
+    event_type: opts.eventType,
+    summary: opts.summary,
+    resource: encryptResource(JSON.stringify(opts.resource), opts.apiV3Key, {
+      associatedData: opts.originalType,
+      originalType: opts.originalType,
+    }),
+  };
+  const body = JSON.stringify(envelope);
+  const headers = { ...signWechatpayMessage(body, opts.signer, { now: opts.now }), 'Content-Type': 'application/json' };
+  return { headers, body, envelope };
+}
+
+/** A payment notification (TRANSACTION.SUCCESS, associated_data "transaction"). */
 export function buildTransactionNotification(opts: {
   /** The transaction as the query API would answer it (appid, mchid, out_trade_no, trade_state, …). */
   transaction: Record<string, unknown>;
@@ -96,20 +123,51 @@ export function buildTransactionNotification(opts: {
   eventType?: string;
   summary?: string;
 }): { headers: Record<string, string>; body: string; envelope: NotificationEnvelope } {
-  const envelope: NotificationEnvelope = {
-    id: opts.id ?? randomUUID(),
-    create_time: toWechatTime(opts.now),
-    resource_type: 'encrypt-resource',
-    event_type: opts.eventType ?? 'TRANSACTION.SUCCESS',
+  return buildNotification({
+    ...opts,
+    resource: opts.transaction,
+    originalType: 'transaction',
+    eventType: opts.eventType ?? 'TRANSACTION.SUCCESS',
     summary: opts.summary ?? '支付成功',
-    resource: encryptResource(JSON.stringify(opts.transaction), opts.apiV3Key, {
-      associatedData: 'transaction',
-      originalType: 'transaction',
-    }),
-  };
-  const body = JSON.stringify(envelope);
-  const headers = { ...signWechatpayMessage(body, opts.signer, { now: opts.now }), 'Content-Type': 'application/json' };
-  return { headers, body, envelope };
+  });
+}
+
+/** What WeChat says of each refund result, by the refund_status the notification carries. */
+const REFUND_EVENTS: Readonly<Record<string, { eventType: string; summary: string }>> = {
+  SUCCESS: { eventType: 'REFUND.SUCCESS', summary: '退款成功' },
+  ABNORMAL: { eventType: 'REFUND.ABNORMAL', summary: '退款异常' },
+  CLOSED: { eventType: 'REFUND.CLOSED', summary: '退款关闭' },
+};
+
+/**
+ * A refund notification (REFUND.SUCCESS | ABNORMAL | CLOSED by its refund_status, associated_data
+ * "refund"). The resource names the state `refund_status`: mchid, out_trade_no, transaction_id,
+ * out_refund_no, refund_id, refund_status, success_time, user_received_account,
+ * amount { total, refund, payer_total, payer_refund }.
+ */
+export function buildRefundNotification(opts: {
+  refund: Record<string, unknown>;
+  apiV3Key: string | Buffer;
+  signer: { privateKey: KeyObject; serial: string };
+  now: Date;
+  id?: string;
+  eventType?: string;
+  summary?: string;
+}): { headers: Record<string, string>; body: string; envelope: NotificationEnvelope } {
+  const event = REFUND_EVENTS[String(opts.refund.refund_status)];
+  const eventType = opts.eventType ?? event?.eventType;
+  if (eventType === undefined)
+    throw new WechatPayValidationError(
+      'refund_status must be SUCCESS, ABNORMAL or CLOSED (or give eventType)',
+      'refund',
+    );
+  return buildNotification({
+    ...opts,
+    resource: opts.refund,
+    originalType: 'refund',
+    eventType,
+    summary: opts.summary ?? event?.summary ?? '',
+  });
 }
 
 /** The /v3/certificates answer for these certificates, each encrypted under the APIv3 key. */
