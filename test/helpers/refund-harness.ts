@@ -77,7 +77,7 @@ export function paidOrder(overrides: Partial<Order> = {}): Order {
 
 /** What WeChat says about one refund: for the refund's own amounts unless overridden. */
 export function refundReport(
-  refund: Pick<Refund, 'outTradeNo' | 'outRefundNo' | 'amount'>,
+  refund: Pick<Refund, 'outTradeNo' | 'outRefundNo'> & { amount: { refund: number; total: number } },
   status: ReportedRefundStatus,
   overrides: Partial<RefundReport> = {},
 ): RefundReport {

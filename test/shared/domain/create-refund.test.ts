@@ -51,7 +51,7 @@ describe('CreateRefund', () => {
   it('stores the refund and its hold, schedules its first check, then sends it to WeChat', async () => {
     const asked = request();
     let scheduledBeforeSend = -1;
-    h.provider.onSubmit((submission) => {
+    h.provider.onSubmit(() => {
       scheduledBeforeSend = h.scheduler.scheduledRefunds.length;
       return accepted(asked);
     });
@@ -158,7 +158,7 @@ describe('CreateRefund', () => {
     });
   });
 
-  it('refuses more than is left to refund (SUCCESS, PROCESSING and ABNORMAL count) before WeChat is asked', async () => {
+  it('refuses more than is left (SUCCESS, PROCESSING and ABNORMAL count) before WeChat is asked', async () => {
     h.provider.onSubmit(accepted(request({ refund: 1500 })));
     await h.createRefund.execute(request({ refund: 1500 }));
     const error = await rejection(h.createRefund.execute(request({ outRefundNo: 'RF0002', refund: 500 })));
@@ -189,7 +189,7 @@ describe('CreateRefund', () => {
     expect(h.provider.calls).toEqual([]);
   });
 
-  it('after a timeout, keeps the refund PROCESSING and unaccepted, and a retry sends the same out_refund_no again', async () => {
+  it('after a timeout, keeps it PROCESSING and unaccepted; a retry sends the same out_refund_no again', async () => {
     h.provider.onSubmit(refundError('DEADLINE_EXCEEDED', true, 'transport'));
     const timeout = await rejection(h.createRefund.execute(request()));
     expect(timeout).toBeInstanceOf(ProviderError);
@@ -212,7 +212,7 @@ describe('CreateRefund', () => {
     expect((await h.orders.get(order.outTradeNo))?.refunds).toEqual({ refunded: 0, pending: 500, count: 1 });
   });
 
-  it('on a retry, does not send again a refund WeChat had taken before the timeout: it applies WeChat’s word', async () => {
+  it('on a retry, does not resend a refund WeChat took before the timeout: it applies WeChat’s word', async () => {
     h.provider.onSubmit(refundError('SYSTEMERROR', true));
     await rejection(h.createRefund.execute(request()));
     const stored = await h.refunds.getRefund(order.outTradeNo, 'RF0001');

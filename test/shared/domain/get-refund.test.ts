@@ -35,7 +35,7 @@ describe('GetRefund and ListRefunds', () => {
     expect(h.provider.queried).toEqual(['RF0001']);
   });
 
-  it('with sync, sends nothing for a refund WeChat does not know (the reconciler does), and passes WeChat’s failure on', async () => {
+  it('with sync, sends nothing WeChat does not know (the reconciler does); passes WeChat’s failure on', async () => {
     h.provider.onQuery(refundReport(refund, 'NOT_FOUND', { amount: undefined }));
     expect(await h.getRefund.execute(order.outTradeNo, 'RF0001', { sync: true })).toEqual(refund);
     h.provider.onQuery(refundError('SYSTEMERROR', true));

@@ -140,7 +140,7 @@ describe('ReceiveRefundNotification', () => {
     ]);
   });
 
-  it('stores nothing of a notification not proven WeChat’s (req_info our key does not decrypt): traces only', async () => {
+  it('stores nothing of a notification whose req_info our key does not decrypt: traces only', async () => {
     const codec = new ScriptedRefundCodec(
       { kind: 'rejected', code: 'UNDECRYPTABLE', reason: 'req_info does not decrypt', outTradeNo: refund.outTradeNo },
       'v2',

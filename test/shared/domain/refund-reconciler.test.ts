@@ -59,7 +59,7 @@ describe('RefundReconciler.check', () => {
     expect(laterChecks()).toEqual([]);
   });
 
-  it('asks again by the schedule while WeChat is still working on it, the last interval repeating for ever', async () => {
+  it('asks again by the schedule while WeChat works on it, the last interval repeating for ever', async () => {
     const refund = await acceptedRefund();
     let check = checkOf(refund);
     const waits: number[] = [];

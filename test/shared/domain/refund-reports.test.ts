@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 
-import type { Refund } from '#shared/domain/refund';
+import type { Refund, RefundReport } from '#shared/domain/refund';
 import { at } from '#test/helpers/order-fixtures';
 import { paidOrder, type RefundHarness, refundHarness, refundReport } from '#test/helpers/refund-harness';
 
@@ -40,7 +40,8 @@ describe('RefundReports.apply', () => {
       ['another order total', { amount: { refund: 500, total: 2000 } }, 'AMOUNT_MISMATCH'],
       ['no refund here', { outRefundNo: 'RF-other' }, 'UNKNOWN_REFUND'],
       ['another order', { outTradeNo: 'T-other' }, 'UNKNOWN_REFUND'],
-    ] as const)('a report for %s', async (_, overrides, reason) => {
+    ] as const)('a report for %s', async (_, changes, reason) => {
+      const overrides: Partial<RefundReport> = changes;
       const outcome = await h.reports.apply(refundReport(refund, 'SUCCESS', overrides), 'notify');
       expect(outcome).toMatchObject({ kind: 'rejected', reason });
       expect(h.observer.events).toEqual([

@@ -102,7 +102,7 @@ describe('Sweeper', () => {
     expect(item).not.toHaveProperty('dueKey');
   });
 
-  it('re-enqueues an overdue refund check as a refund message, so a lost message never leaves a refund PROCESSING', async () => {
+  it('re-enqueues an overdue refund check as a refund message: a lost one never leaves it PROCESSING', async () => {
     const own = await testTable();
     const ownQueues = await testQueues();
     const refunds = new DynamoDbRefundStore({ tableName: own.tableName, client: own.documentClient });
