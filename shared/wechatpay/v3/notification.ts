@@ -92,7 +92,12 @@ export type OpenedV3Notification =
 export async function openV3Notification(
   notification: { headers: Record<string, string | undefined>; body: string },
   options: V3NotificationOptions,
-  expected: { eventTypes: readonly string[]; originalType: string },
+  expected: {
+    eventTypes: readonly string[];
+    originalType: string;
+    /** When given, the only associated_data accepted (WeChat's fixed one for this kind). */
+    associatedData?: string;
+  },
 ): Promise<OpenedV3Notification> {
   const maxBytes = options.maxBytes ?? MAX_NOTIFICATION_BYTES;
   if (Buffer.byteLength(notification.body, 'utf8') > maxBytes)
@@ -120,6 +125,13 @@ export async function openV3Notification(
   if (resource.original_type !== expected.originalType)
     return unopened('unsupported_event', `unsupported original_type ${resource.original_type}`);
 
+  // GCM authenticates whatever associated_data the envelope states; a resource WeChat encrypted
+  // for another kind of message (a payment's "transaction") decrypts, but is not this kind.
+  if (expected.associatedData !== undefined && resource.associated_data !== expected.associatedData)
+    return unopened(
+      'undecryptable',
+      `associated_data ${JSON.stringify(resource.associated_data ?? '')}, not ${expected.associatedData}`,
+    );
   let plaintext: string;
   try {
     plaintext = decryptResource(resource, options.apiV3Key);

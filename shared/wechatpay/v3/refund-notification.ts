@@ -70,6 +70,7 @@ export async function parseV3RefundNotification(
   const opened = await openV3Notification(notification, options, {
     eventTypes: V3_REFUND_EVENTS,
     originalType: 'refund',
+    associatedData: 'refund',
   });
   if (!opened.ok) return opened;
   const eventType = opened.eventType as V3RefundEvent;

@@ -164,6 +164,14 @@ describe('parseV3RefundNotification', () => {
         envelope({ ...encryptResource(refund, 'k'.repeat(32), { associatedData: 'refund' }), original_type: 'refund' }),
         'undecryptable',
       ],
+      // Encrypted (and stated) with a payment's associated_data: it decrypts, but it is not a refund's.
+      [
+        envelope({
+          ...encryptResource(refund, TEST_APIV3_KEY, { associatedData: 'transaction' }),
+          original_type: 'refund',
+        }),
+        'undecryptable',
+      ],
       [signedBody({ hello: 'world' }), 'invalid_envelope'],
       // The refund API's model (`status`) is not the notification's (`refund_status`).
       [
