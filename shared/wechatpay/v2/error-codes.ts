@@ -9,9 +9,12 @@ import { WechatPayError } from '../core/errors';
  * APPID_NOT_EXIST, MCHID_NOT_EXIST, APPID_MCHID_NOT_MATCH, LACK_PARAMS, SIGNERROR, XML_FORMAT_ERROR,
  * REQUIRE_POST_METHOD, POST_DATA_EMPTY, NOT_UTF8, INVALID_TRANSACTIONID, PARAM_ERROR, TRADE_ERROR,
  * TRADE_STATE_ERROR, BUYER_MISMATCH, AUTHCODEEXPIRE, AUTH_CODE_ERROR, AUTH_CODE_INVALID, NOTSUPORTCARD.
+ * Refund calls read a few of these otherwise (RETRYABLE_REFUND_ERR_CODES below: NOTENOUGH there is
+ * the merchant's balance, not the payer's).
  *
  * Our own codes besides the shared ones (core/errors.ts, core/http-status.ts): BAD_RESPONSE (an
- * answer that is not WeChat's envelope, retryable) and RESPONSE_TOO_LARGE (final).
+ * answer that is not WeChat's envelope, retryable), RESPONSE_TOO_LARGE (final) and CERT_REFUSED
+ * (the client certificate turned down before the API saw the request, final).
  */
 
 /** err_code values whose cause is temporary. */

@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 
 import { WechatPayError } from '#shared/wechatpay/core/errors';
-import { RETRYABLE_ERR_CODES, businessError, returnFailError } from '#shared/wechatpay/v2/error-codes';
+import {
+  RETRYABLE_ERR_CODES,
+  RETRYABLE_REFUND_ERR_CODES,
+  businessError,
+  returnFailError,
+} from '#shared/wechatpay/v2/error-codes';
 
 describe('err_code classification', () => {
   it.each(['SYSTEMERROR', 'BANKERROR', 'USERPAYING', 'BIZERR_NEED_RETRY', 'FREQUENCY_LIMITED'])(
@@ -63,5 +68,19 @@ describe('return_code FAIL classification', () => {
     [undefined, 'RETURN_FAIL', false],
   ])('%s → %s (retryable %s)', (msg, code, retryable) => {
     expect(returnFailError(msg)).toMatchObject({ code, retryable, kind: 'transport' });
+  });
+});
+
+describe('refund classification', () => {
+  it('reads an empty balance in return_msg as NOTENOUGH, retryable, and leaves other messages as they were', () => {
+    expect(returnFailError('基本账户余额不足，请充值后重新发起')).toMatchObject({ code: 'NOTENOUGH', retryable: true });
+    expect(returnFailError('invalid refund_fee')).toMatchObject({ code: 'RETURN_FAIL', retryable: false });
+  });
+
+  it('makes NOTENOUGH retryable for a refund only; a payment’s stays final', () => {
+    expect(businessError('NOTENOUGH', '余额不足')).toMatchObject({ retryable: false });
+    expect(businessError('NOTENOUGH', '余额不足', {}, RETRYABLE_REFUND_ERR_CODES)).toMatchObject({ retryable: true });
+    for (const code of ['REFUND_FEE_MISMATCH', 'INVALID_REQUEST', 'ERROR', 'TRADE_OVERDUE', 'REFUNDNOTEXIST'])
+      expect(businessError(code, undefined, {}, RETRYABLE_REFUND_ERR_CODES).retryable).toBe(false);
   });
 });
