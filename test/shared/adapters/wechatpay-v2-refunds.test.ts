@@ -1,6 +1,14 @@
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { createServer as createHttpServer } from 'node:http';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+
+import { startSimulator } from '#sandbox/simulator/server';
+import type { RunningSimulator } from '#sandbox/simulator/server';
+import { WechatPayV2Provider } from '#shared/adapters/wechatpay-v2-provider';
+import { WechatPayV2RefundNotificationCodec } from '#shared/adapters/wechatpay-v2-refund-notification-codec';
+import type { RefundReport } from '#shared/domain/refund';
+import { waitFor } from '#test/helpers/wait-for';
 
 import { v2RefundTimeToRfc3339, WechatPayV2Refunds } from '#shared/adapters/wechatpay-v2-refunds';
 import { ConfigurationError, ProviderError } from '#shared/domain/errors';
@@ -396,5 +404,225 @@ describe('WechatPayV2Refunds against crafted WeChat answers', () => {
       retryable: true,
       kind: 'transport',
     });
+  });
+});
+
+// ---- Against the simulator: WeChat's rules, mutual TLS, and its notifications --------------------
+
+/** A loopback notify endpoint that keeps what it is sent and answers as a merchant that took it. */
+async function startNotifyReceiver(reply: { status: number; body: string }) {
+  const bodies: string[] = [];
+  const server = createHttpServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      bodies.push(Buffer.concat(chunks).toString('utf8'));
+      res.writeHead(reply.status, { 'content-type': 'text/xml' });
+      res.end(reply.body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    bodies,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+describe('WechatPayV2Refunds against the simulator', () => {
+  let sim: RunningSimulator;
+  let receiver: Awaited<ReturnType<typeof startNotifyReceiver>>;
+  let refunds: WechatPayV2Refunds;
+  let orderSeq = 0;
+
+  beforeAll(async () => {
+    sim = await startSimulator({ merchant: MERCHANT });
+    receiver = await startNotifyReceiver({
+      status: 200,
+      body: '<xml><return_code><![CDATA[SUCCESS]]></return_code><return_msg><![CDATA[OK]]></return_msg></xml>',
+    });
+    refunds = new WechatPayV2Refunds({
+      baseUrl: sim.httpsUrl,
+      ...MERCHANT,
+      clientCertificate: { certPem: sim.tls.clientCertPem, keyPem: sim.tls.clientKeyPem },
+      trustedCaPem: sim.tls.caCertPem,
+      sleep: async () => {},
+    });
+  });
+  afterAll(async () => {
+    await sim?.close();
+    await receiver?.close();
+  });
+
+  /** An order paid at the simulator, for `total` fen. */
+  async function paidOrder(total: number): Promise<string> {
+    orderSeq += 1;
+    const outTradeNo = `RFV2${Date.now()}${orderSeq}`;
+    const payments = new WechatPayV2Provider({ baseUrl: sim.url, ...MERCHANT, sleep: async () => {} });
+    await payments.prepay(
+      {
+        outTradeNo,
+        description: 'refund test',
+        amount: { total, currency: 'CNY' },
+        tradeType: 'NATIVE',
+        productId: 'sku-1',
+        payerClientIp: '127.0.0.1',
+        expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
+      },
+      `${receiver.url}/notify/pay`,
+    );
+    const paid = await fetch(`${sim.url}/sandbox/orders/${outTradeNo}/pay`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ result: 'SUCCESS' }),
+    });
+    expect(paid.status).toBe(200);
+    return outTradeNo;
+  }
+
+  function refundOf(outTradeNo: string, n: number, refund: number, total: number): RefundSubmission {
+    return {
+      outTradeNo,
+      outRefundNo: `${outTradeNo}R${n}`,
+      refund,
+      total,
+      currency: 'CNY',
+      notifyUrl: `${receiver.url}/notify/refund`,
+    };
+  }
+
+  async function complete(outRefundNo: string, result: 'SUCCESS' | 'CLOSED' | 'ABNORMAL'): Promise<void> {
+    const res = await fetch(`${sim.url}/sandbox/refunds/${outRefundNo}/complete`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ result }),
+    });
+    expect(res.status).toBe(200);
+  }
+
+  /** The refund notification the simulator delivered for this refund, read by our codec. */
+  async function notifiedReport(outRefundNo: string, status: string): Promise<RefundReport> {
+    const codec = new WechatPayV2RefundNotificationCodec({ apiKey: MERCHANT.apiKey });
+    const found = await waitFor(
+      async () => {
+        for (const body of receiver.bodies) {
+          const verified = await codec.verify({ headers: { 'content-type': 'text/xml' }, body });
+          const r = verified.kind === 'refund' ? verified.report : undefined;
+          if (r?.outRefundNo === outRefundNo && r.status === status) return r;
+        }
+        return undefined;
+      },
+      (r) => r !== undefined,
+    );
+    return found as RefundReport;
+  }
+
+  it('submits over mutual TLS, then reports each outcome the same by query and by notification', async () => {
+    const outTradeNo = await paidOrder(3000);
+    const outcomes = [
+      ['SUCCESS', 'SUCCESS'],
+      ['CLOSED', 'CLOSED'],
+      ['ABNORMAL', 'ABNORMAL'],
+    ] as const;
+    for (const [n, [result, ours]] of outcomes.entries()) {
+      const submission = refundOf(outTradeNo, n, 500, 3000);
+      const accepted = await refunds.submitRefund(submission);
+      expect(accepted).toMatchObject({
+        outTradeNo,
+        outRefundNo: submission.outRefundNo,
+        status: 'PROCESSING',
+        appid: MERCHANT.appid,
+        mchid: MERCHANT.mchid,
+        amount: { refund: 500, total: 3000 },
+      });
+      expect(accepted.refundId).toMatch(/^\d{29,}$/);
+      expect(await refunds.queryRefund(outTradeNo, submission.outRefundNo)).toMatchObject({ status: 'PROCESSING' });
+
+      await complete(submission.outRefundNo, result);
+      const queried = await refunds.queryRefund(outTradeNo, submission.outRefundNo);
+      expect(queried).toMatchObject({
+        outTradeNo,
+        outRefundNo: submission.outRefundNo,
+        status: ours,
+        refundId: accepted.refundId,
+        amount: { refund: 500, total: 3000 },
+        mchid: MERCHANT.mchid,
+        appid: MERCHANT.appid,
+      });
+      if (ours === 'SUCCESS') expect(queried.successTime).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+08:00$/);
+      else expect(queried).not.toHaveProperty('successTime');
+
+      // The notification, decrypted by our codec, says what the query says.
+      expect(await notifiedReport(submission.outRefundNo, ours)).toEqual(queried);
+    }
+  });
+
+  it('the same out_refund_no again is the same refund; another amount is a final REFUND_FEE_MISMATCH', async () => {
+    const outTradeNo = await paidOrder(1000);
+    const submission = refundOf(outTradeNo, 0, 400, 1000);
+    const first = await refunds.submitRefund(submission);
+    expect((await refunds.submitRefund(submission)).refundId).toBe(first.refundId);
+    await expect(refunds.submitRefund({ ...submission, refund: 300 })).rejects.toMatchObject({
+      constructor: ProviderError,
+      code: 'REFUND_FEE_MISMATCH',
+      retryable: false,
+      kind: 'business',
+    });
+  });
+
+  it('more than is left to refund is WeChat’s final refusal', async () => {
+    const outTradeNo = await paidOrder(1000);
+    await refunds.submitRefund(refundOf(outTradeNo, 0, 700, 1000));
+    await expect(refunds.submitRefund(refundOf(outTradeNo, 1, 400, 1000))).rejects.toMatchObject({
+      constructor: ProviderError,
+      retryable: false,
+      kind: 'business',
+    });
+  });
+
+  it('an empty merchant balance (NOTENOUGH) is retryable, and the same refund goes through later', async () => {
+    const outTradeNo = await paidOrder(1000);
+    const fault = await fetch(`${sim.url}/sandbox/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ api: 'notenough', out_trade_no: outTradeNo, times: 1 }),
+    });
+    expect(fault.status).toBe(200);
+    const submission = refundOf(outTradeNo, 0, 100, 1000);
+    await expect(refunds.submitRefund(submission)).rejects.toMatchObject({
+      constructor: ProviderError,
+      code: 'NOTENOUGH',
+      retryable: true,
+    });
+    expect((await refunds.submitRefund(submission)).status).toBe('PROCESSING');
+  });
+
+  it('a refund WeChat does not know is NOT_FOUND', async () => {
+    expect(await refunds.queryRefund('RFV2UNKNOWN', 'RFV2UNKNOWNR0')).toEqual({
+      outTradeNo: 'RFV2UNKNOWN',
+      outRefundNo: 'RFV2UNKNOWNR0',
+      status: 'NOT_FOUND',
+      appid: MERCHANT.appid,
+      mchid: MERCHANT.mchid,
+    });
+  });
+
+  it('a client certificate the simulator did not issue is refused as WeChat does: a ConfigurationError', async () => {
+    const outTradeNo = await paidOrder(1000);
+    const foreign = new WechatPayV2Refunds({
+      baseUrl: sim.httpsUrl,
+      ...MERCHANT,
+      clientCertificate: CLIENT_CERTIFICATE,
+      trustedCaPem: sim.tls.caCertPem,
+      maxAttempts: 1,
+    });
+    await expect(foreign.submitRefund(refundOf(outTradeNo, 0, 100, 1000))).rejects.toBeInstanceOf(ConfigurationError);
+    // Nothing was taken: the merchant's own certificate refunds the full amount.
+    expect((await refunds.submitRefund(refundOf(outTradeNo, 1, 1000, 1000))).status).toBe('PROCESSING');
   });
 });
