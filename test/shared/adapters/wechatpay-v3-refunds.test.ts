@@ -1,0 +1,215 @@
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { WechatPayV3Refunds } from '#shared/adapters/wechatpay-v3-refunds';
+import { ProviderError } from '#shared/domain/errors';
+import type { RefundSubmission } from '#shared/domain/refund-ports';
+import { WechatPayV3Client } from '#shared/wechatpay/v3/client';
+import {
+  TEST_APIV3_KEY,
+  asPublicKeySigner,
+  createMerchantIdentity,
+  createPlatformIdentity,
+  fixedClock,
+  startWechatV3StandIn,
+} from '#test/helpers/wechatpay-v3';
+import type { StandIn, StandInAnswer, StandInRequest } from '#test/helpers/wechatpay-v3';
+
+const merchant = createMerchantIdentity();
+const platform = createPlatformIdentity();
+const clock = fixedClock('2024-06-01T04:00:00Z');
+const standIns: StandIn[] = [];
+afterEach(async () => {
+  await Promise.all(standIns.splice(0).map((s) => s.close()));
+});
+
+async function refunds(handler: (r: StandInRequest) => StandInAnswer) {
+  const standIn = await startWechatV3StandIn({ merchant, signer: asPublicKeySigner(platform), handler, clock });
+  standIns.push(standIn);
+  const client = new WechatPayV3Client({
+    baseUrl: standIn.baseUrl,
+    mchid: merchant.mchid,
+    appid: merchant.appid,
+    privateKey: merchant.privateKeyPem,
+    certSerial: merchant.serial,
+    apiV3Key: TEST_APIV3_KEY,
+    publicKey: platform.publicKeyPem,
+    publicKeyId: platform.publicKeyId,
+    clock,
+    sleep: async () => {},
+    maxAttempts: 1,
+  });
+  return { refunds: new WechatPayV3Refunds(client), standIn };
+}
+
+const submission: RefundSubmission = {
+  outTradeNo: 'ORDER20240001',
+  outRefundNo: 'REFUND20240001',
+  refund: 600,
+  total: 1999,
+  currency: 'CNY',
+  reason: '商品已售完',
+  notifyUrl: 'https://notify.example.com/notify/refund',
+};
+
+/** A refund as v3 answers create and query (`status`, not the notification's `refund_status`). */
+function refundAnswer(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    refund_id: '50300000000000000000000000123',
+    out_refund_no: 'REFUND20240001',
+    transaction_id: '4200001234202401011234567890',
+    out_trade_no: 'ORDER20240001',
+    channel: 'ORIGINAL',
+    user_received_account: '支付用户零钱',
+    create_time: '2024-06-01T12:00:00+08:00',
+    status: 'PROCESSING',
+    funds_account: 'AVAILABLE',
+    amount: {
+      total: 1999,
+      refund: 600,
+      from: [],
+      payer_total: 1999,
+      payer_refund: 600,
+      settlement_refund: 600,
+      settlement_total: 1999,
+      discount_refund: 0,
+      currency: 'CNY',
+    },
+    ...overrides,
+  };
+}
+
+describe('WechatPayV3Refunds.submitRefund', () => {
+  it('sends our refund as v3’s JSON and reports WeChat’s acceptance', async () => {
+    const { refunds: p, standIn } = await refunds(() => ({ status: 200, body: refundAnswer() }));
+    expect(p.apiVersion).toBe('v3');
+    expect(await p.submitRefund(submission)).toEqual({
+      outTradeNo: 'ORDER20240001',
+      outRefundNo: 'REFUND20240001',
+      status: 'PROCESSING',
+      mchid: merchant.mchid,
+      refundId: '50300000000000000000000000123',
+      amount: { refund: 600, total: 1999 },
+      userReceivedAccount: '支付用户零钱',
+    });
+    expect(standIn.requests[0]?.method).toBe('POST');
+    expect(standIn.requests[0]?.path).toBe('/v3/refund/domestic/refunds');
+    expect(standIn.requests[0]?.json).toMatchObject({
+      out_trade_no: 'ORDER20240001',
+      out_refund_no: 'REFUND20240001',
+      reason: '商品已售完',
+      notify_url: 'https://notify.example.com/notify/refund',
+      amount: { refund: 600, total: 1999, currency: 'CNY' },
+    });
+  });
+
+  it('reports a refund WeChat answers as already SUCCESS with its success time', async () => {
+    const { refunds: p } = await refunds(() => ({
+      status: 200,
+      body: refundAnswer({ status: 'SUCCESS', success_time: '2024-06-01T12:00:05+08:00' }),
+    }));
+    expect(await p.submitRefund(submission)).toMatchObject({
+      status: 'SUCCESS',
+      successTime: '2024-06-01T12:00:05+08:00',
+    });
+  });
+
+  it.each([
+    [500, 'SYSTEM_ERROR', 'SYSTEMERROR'],
+    [403, 'NOT_ENOUGH', 'NOTENOUGH'],
+    [429, 'FREQUENCY_LIMITED', 'FREQUENCY_LIMITED'],
+  ])('HTTP %i %s is retryable (the same out_refund_no goes again later)', async (status, code, ours) => {
+    const { refunds: p } = await refunds(() => ({ status, body: { code, message: '…' } }));
+    await expect(p.submitRefund(submission)).rejects.toMatchObject({
+      constructor: ProviderError,
+      code: ours,
+      rawCode: code,
+      retryable: true,
+      kind: 'business',
+    });
+  });
+
+  it.each([
+    [400, 'INVALID_REQUEST'],
+    [400, 'PARAM_ERROR'],
+    [403, 'USER_ACCOUNT_ABNORMAL'],
+    [403, 'NO_AUTH'],
+    [404, 'RESOURCE_NOT_EXISTS'],
+  ])('HTTP %i %s is WeChat’s final refusal', async (status, code) => {
+    const { refunds: p } = await refunds(() => ({ status, body: { code, message: '…' } }));
+    await expect(p.submitRefund(submission)).rejects.toMatchObject({
+      constructor: ProviderError,
+      rawCode: code,
+      retryable: false,
+      kind: 'business',
+    });
+  });
+
+  it('an unsigned error answer is no word of WeChat’s: a retryable transport failure for a 5xx', async () => {
+    const { refunds: p } = await refunds(() => ({
+      status: 500,
+      body: { code: 'INVALID_REQUEST', message: '…' },
+      signer: null,
+    }));
+    const error = await p.submitRefund(submission).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProviderError);
+    expect((error as ProviderError).kind).not.toBe('business');
+  });
+
+  it('an answer in another currency cannot be read', async () => {
+    const { refunds: p } = await refunds(() => ({
+      status: 200,
+      body: refundAnswer({ amount: { total: 1999, refund: 600, currency: 'USD' } }),
+    }));
+    await expect(p.submitRefund(submission)).rejects.toMatchObject({ constructor: ProviderError, retryable: false });
+  });
+});
+
+describe('WechatPayV3Refunds.queryRefund', () => {
+  it.each(['PROCESSING', 'SUCCESS', 'CLOSED', 'ABNORMAL'])('status %s is reported as is', async (status) => {
+    const extra = status === 'SUCCESS' ? { success_time: '2024-06-01T12:01:00+08:00' } : {};
+    const { refunds: p, standIn } = await refunds(() => ({ status: 200, body: refundAnswer({ status, ...extra }) }));
+    const report = await p.queryRefund('ORDER20240001', 'REFUND20240001');
+    expect(report).toEqual({
+      outTradeNo: 'ORDER20240001',
+      outRefundNo: 'REFUND20240001',
+      status,
+      mchid: merchant.mchid,
+      refundId: '50300000000000000000000000123',
+      amount: { refund: 600, total: 1999 },
+      userReceivedAccount: '支付用户零钱',
+      ...(status === 'SUCCESS' ? { successTime: '2024-06-01T12:01:00+08:00' } : {}),
+    });
+    expect(standIn.requests[0]?.method).toBe('GET');
+    expect(standIn.requests[0]?.path).toBe('/v3/refund/domestic/refunds/REFUND20240001');
+  });
+
+  it('RESOURCE_NOT_EXISTS is NOT_FOUND, not an error', async () => {
+    const { refunds: p } = await refunds(() => ({
+      status: 404,
+      body: { code: 'RESOURCE_NOT_EXISTS', message: '退款单不存在' },
+    }));
+    expect(await p.queryRefund('ORDER20240001', 'REFUND20240001')).toEqual({
+      outTradeNo: 'ORDER20240001',
+      outRefundNo: 'REFUND20240001',
+      status: 'NOT_FOUND',
+      mchid: merchant.mchid,
+    });
+  });
+
+  it('an unsigned 404 RESOURCE_NOT_EXISTS is not WeChat’s word: an error, never NOT_FOUND', async () => {
+    const { refunds: p } = await refunds(() => ({
+      status: 404,
+      body: { code: 'RESOURCE_NOT_EXISTS', message: '退款单不存在' },
+      signer: null,
+    }));
+    await expect(p.queryRefund('ORDER20240001', 'REFUND20240001')).rejects.toBeInstanceOf(ProviderError);
+  });
+
+  it('SYSTEM_ERROR is retryable', async () => {
+    const { refunds: p } = await refunds(() => ({ status: 500, body: { code: 'SYSTEM_ERROR', message: '…' } }));
+    await expect(p.queryRefund('ORDER20240001', 'REFUND20240001')).rejects.toMatchObject({
+      code: 'SYSTEMERROR',
+      retryable: true,
+    });
+  });
+});
