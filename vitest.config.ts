@@ -15,7 +15,7 @@ import { defineConfig } from 'vitest/config';
 const UNIT_TESTS = [
   'test/helpers/**/*.test.ts',
   'test/shared/domain/!(sweeper).test.ts',
-  'test/shared/wechatpay/**/!(client|platform-certificates|self-signed-certificate).test.ts',
+  'test/shared/wechatpay/**/!(client|platform-certificates|self-signed-certificate|certificate-authority|tls-fetch|refund-notification).test.ts',
   'test/shared/app/**/*.test.ts',
   'test/shared/adapters/wechatpay-*.test.ts',
   'test/bench/**/*.test.ts',
