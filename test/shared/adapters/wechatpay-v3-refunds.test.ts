@@ -1,4 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+
+import { startSimulator } from '#sandbox/simulator/server';
+import type { RunningSimulator } from '#sandbox/simulator/server';
+import { WechatPayV3Provider } from '#shared/adapters/wechatpay-v3-provider';
+import { WechatPayV3RefundNotificationCodec } from '#shared/adapters/wechatpay-v3-refund-notification-codec';
+import type { RefundReport } from '#shared/domain/refund';
+import { waitFor } from '#test/helpers/wait-for';
 
 import { WechatPayV3Refunds } from '#shared/adapters/wechatpay-v3-refunds';
 import { ProviderError } from '#shared/domain/errors';
@@ -210,6 +219,192 @@ describe('WechatPayV3Refunds.queryRefund', () => {
     await expect(p.queryRefund('ORDER20240001', 'REFUND20240001')).rejects.toMatchObject({
       code: 'SYSTEMERROR',
       retryable: true,
+    });
+  });
+});
+
+// ---- Against the simulator: WeChat's rules and its signed, encrypted notifications ----------------
+
+describe('WechatPayV3Refunds against the simulator', () => {
+  let sim: RunningSimulator;
+  let client: WechatPayV3Client;
+  let refunds: WechatPayV3Refunds;
+  const notifications: { headers: Record<string, string>; body: string }[] = [];
+  const receiver = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
+      notifications.push({ headers, body: Buffer.concat(chunks).toString('utf8') });
+      res.writeHead(204);
+      res.end();
+    });
+  });
+  let receiverUrl = '';
+  let orderSeq = 0;
+
+  beforeAll(async () => {
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+    sim = await startSimulator({
+      apiVersion: 'v3',
+      merchant: {
+        appid: merchant.appid,
+        mchid: merchant.mchid,
+        apiKey: 'v3MerchantAlsoHoldsAv2Key0000000',
+        apiV3Key: TEST_APIV3_KEY,
+        merchantPublicKey: merchant.publicKeyPem,
+        certSerial: merchant.serial,
+      },
+    });
+    const platformKey = sim.platform;
+    if (platformKey === undefined) throw new Error('a v3 simulator has a platform identity');
+    client = new WechatPayV3Client({
+      baseUrl: sim.url,
+      mchid: merchant.mchid,
+      appid: merchant.appid,
+      privateKey: merchant.privateKeyPem,
+      certSerial: merchant.serial,
+      apiV3Key: TEST_APIV3_KEY,
+      publicKey: platformKey.publicKeyPem,
+      publicKeyId: platformKey.publicKeyId,
+      sleep: async () => {},
+    });
+    refunds = new WechatPayV3Refunds(client);
+  });
+  afterAll(async () => {
+    await sim?.close();
+    receiver.closeAllConnections();
+    await new Promise<void>((resolve) => receiver.close(() => resolve()));
+  });
+
+  async function paidOrder(total: number): Promise<string> {
+    orderSeq += 1;
+    const outTradeNo = `RFV3${Date.now()}${orderSeq}`;
+    await new WechatPayV3Provider(client).prepay(
+      {
+        outTradeNo,
+        description: 'refund test',
+        amount: { total, currency: 'CNY' },
+        tradeType: 'NATIVE',
+        payerClientIp: '127.0.0.1',
+        expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
+      },
+      `${receiverUrl}/notify/pay`,
+    );
+    const paid = await fetch(`${sim.url}/sandbox/orders/${outTradeNo}/pay`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ result: 'SUCCESS' }),
+    });
+    expect(paid.status).toBe(200);
+    return outTradeNo;
+  }
+
+  const refundOf = (outTradeNo: string, n: number, refund: number, total: number): RefundSubmission => ({
+    outTradeNo,
+    outRefundNo: `${outTradeNo}R${n}`,
+    refund,
+    total,
+    currency: 'CNY',
+    notifyUrl: `${receiverUrl}/notify/refund`,
+  });
+
+  async function complete(outRefundNo: string, result: 'SUCCESS' | 'CLOSED' | 'ABNORMAL'): Promise<void> {
+    const res = await fetch(`${sim.url}/sandbox/refunds/${outRefundNo}/complete`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ result }),
+    });
+    expect(res.status).toBe(200);
+  }
+
+  /** The simulator's REFUND.* notification for this refund, verified and read by our codec. */
+  async function notifiedReport(outRefundNo: string, status: string): Promise<RefundReport> {
+    const codec = new WechatPayV3RefundNotificationCodec({ apiV3Key: TEST_APIV3_KEY, keys: client.keys });
+    const found = await waitFor(
+      async () => {
+        for (const n of notifications) {
+          const verified = await codec.verify(n);
+          const r = verified.kind === 'refund' ? verified.report : undefined;
+          if (r?.outRefundNo === outRefundNo && r.status === status) return r;
+        }
+        return undefined;
+      },
+      (r) => r !== undefined,
+    );
+    return found as RefundReport;
+  }
+
+  it('creates, then reports each outcome the same by query and by notification', async () => {
+    const outTradeNo = await paidOrder(3000);
+    for (const [n, status] of (['SUCCESS', 'CLOSED', 'ABNORMAL'] as const).entries()) {
+      const submission = refundOf(outTradeNo, n, 500, 3000);
+      const accepted = await refunds.submitRefund(submission);
+      expect(accepted).toMatchObject({
+        outTradeNo,
+        outRefundNo: submission.outRefundNo,
+        status: 'PROCESSING',
+        mchid: merchant.mchid,
+        amount: { refund: 500, total: 3000 },
+      });
+      expect(accepted.refundId).toMatch(/^\d{29,}$/);
+
+      await complete(submission.outRefundNo, status);
+      const queried = await refunds.queryRefund(outTradeNo, submission.outRefundNo);
+      expect(queried).toMatchObject({ status, refundId: accepted.refundId, amount: { refund: 500, total: 3000 } });
+      if (status === 'SUCCESS') expect(Number.isNaN(Date.parse(queried.successTime ?? ''))).toBe(false);
+      else expect(queried).not.toHaveProperty('successTime');
+
+      const notified = await notifiedReport(submission.outRefundNo, status);
+      expect(notified).toMatchObject({
+        outTradeNo,
+        outRefundNo: submission.outRefundNo,
+        status,
+        mchid: merchant.mchid,
+        refundId: accepted.refundId,
+        amount: { refund: 500, total: 3000 },
+      });
+      if (status === 'SUCCESS') expect(notified.successTime).toBe(queried.successTime);
+    }
+  });
+
+  it('the same out_refund_no again is the same refund; another amount is WeChat’s final refusal', async () => {
+    const outTradeNo = await paidOrder(1000);
+    const submission = refundOf(outTradeNo, 0, 400, 1000);
+    const first = await refunds.submitRefund(submission);
+    expect((await refunds.submitRefund(submission)).refundId).toBe(first.refundId);
+    await expect(refunds.submitRefund({ ...submission, refund: 300 })).rejects.toMatchObject({
+      constructor: ProviderError,
+      retryable: false,
+      kind: 'business',
+    });
+  });
+
+  it('NOT_ENOUGH is retryable, and the same refund goes through once the balance is back', async () => {
+    const outTradeNo = await paidOrder(1000);
+    const fault = await fetch(`${sim.url}/sandbox/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ api: 'notenough', out_trade_no: outTradeNo, times: 1 }),
+    });
+    expect(fault.status).toBe(200);
+    const submission = refundOf(outTradeNo, 0, 100, 1000);
+    await expect(refunds.submitRefund(submission)).rejects.toMatchObject({
+      constructor: ProviderError,
+      code: 'NOTENOUGH',
+      retryable: true,
+    });
+    expect((await refunds.submitRefund(submission)).status).toBe('PROCESSING');
+  });
+
+  it('a refund WeChat does not know is NOT_FOUND', async () => {
+    expect(await refunds.queryRefund('RFV3UNKNOWN', 'RFV3UNKNOWNR0')).toEqual({
+      outTradeNo: 'RFV3UNKNOWN',
+      outRefundNo: 'RFV3UNKNOWNR0',
+      status: 'NOT_FOUND',
+      mchid: merchant.mchid,
     });
   });
 });
