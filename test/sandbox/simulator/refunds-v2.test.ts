@@ -35,7 +35,7 @@ describe('v2 refunds: /secapi/pay/refund and /pay/refundquery', () => {
     await sim.close();
   });
 
-  it('accepts a partial refund: signed answer with a 29-digit refund_id; PROCESSING; the order reads REFUND', async () => {
+  it('accepts a partial refund: signed, a 29-digit refund_id, PROCESSING; the order reads REFUND', async () => {
     const { outTradeNo, transactionId } = await paidOrder(sim);
     const params = refundParams(outTradeNo, { refund_fee: '300', refund_desc: '一件退货' });
     const answer = await secapiRefund(sim, params);
@@ -74,7 +74,7 @@ describe('v2 refunds: /secapi/pay/refund and /pay/refundquery', () => {
     expect(order.fields.transaction_id).toBe(transactionId);
   });
 
-  it('answers the same refund for the same out_refund_no and amounts; other amounts are REFUND_FEE_MISMATCH', async () => {
+  it('answers the same refund for the same out_refund_no and amounts; others: REFUND_FEE_MISMATCH', async () => {
     const { outTradeNo } = await paidOrder(sim);
     const params = refundParams(outTradeNo);
     const first = await secapiRefund(sim, params);
@@ -88,7 +88,7 @@ describe('v2 refunds: /secapi/pay/refund and /pay/refundquery', () => {
     expect(byOrder.fields.refund_count).toBe('1');
   });
 
-  it('refuses a total_fee that is not the paid amount (REFUND_FEE_MISMATCH) and refund_fee over total_fee', async () => {
+  it('refuses a total_fee that is not what was paid (REFUND_FEE_MISMATCH), refund_fee over total_fee', async () => {
     const { outTradeNo } = await paidOrder(sim);
     const wrongTotal = await secapiRefund(sim, refundParams(outTradeNo, { total_fee: '999', refund_fee: '100' }));
     expect(wrongTotal.fields).toMatchObject({ result_code: 'FAIL', err_code: 'REFUND_FEE_MISMATCH' });
@@ -239,7 +239,7 @@ describe('v2 refund completion and notifications', () => {
       }
     });
 
-  it('finishes SUCCESS after 60 s of WeChat time and notifies: unsigned XML whose req_info decrypts with the key', async () => {
+  it('is SUCCESS after 60 s (scaled) and notified: unsigned XML, req_info decrypts with the key', async () => {
     const { outTradeNo, transactionId } = await paidOrder(sim);
     const params = refundParams(outTradeNo, { notify_url: receiver.url });
     const answer = await secapiRefund(sim, params);
@@ -306,7 +306,7 @@ describe('v2 refund completion and notifications', () => {
     expect(readV2RefundNotification(closed.body).info.success_time).toBeUndefined();
   });
 
-  it('takes the notification faults: drop, duplicate, corrupt_sign (req_info that does not decrypt), change_amount', async () => {
+  it('takes the notify faults: drop, duplicate, corrupt_sign (req_info not decrypting), change_amount', async () => {
     const { outTradeNo } = await paidOrder(sim);
     const refund = async (fault: string) => {
       await controlPost(sim.url, '/sandbox/faults', { notify: fault, out_trade_no: outTradeNo });

@@ -46,7 +46,7 @@ describe('simulator HTTPS and the /secapi/ client certificate', () => {
     expect(client.checkPrivateKey(createPrivateKey(sim.tls.clientKeyPem))).toBe(true);
   });
 
-  it("refuses /secapi/ without a client certificate with nginx's 400 page, over HTTPS and over plain HTTP", async () => {
+  it("refuses /secapi/ without a client certificate with nginx's 400 page, over HTTPS and plain HTTP", async () => {
     const { outTradeNo } = await paidOrder(sim);
     const bare = await secapiRefund(sim, refundParams(outTradeNo), 'none');
     expect(bare.status).toBe(400);
@@ -79,7 +79,7 @@ describe('simulator HTTPS and the /secapi/ client certificate', () => {
     expect(answer.fields.result_code).toBe('SUCCESS');
   });
 
-  it("works with the library's tlsFetch (trusted CA + client certificate), and other paths over HTTPS too", async () => {
+  it("works with the library's tlsFetch (trusted CA + client certificate); other paths over HTTPS too", async () => {
     const secure = tlsFetch({ caPem: sim.tls.caCertPem, certPem: sim.tls.clientCertPem, keyPem: sim.tls.clientKeyPem });
     const res = await secure(`${sim.httpsUrl}/secapi/pay/refund`, { method: 'POST', body: '<xml></xml>' });
     expect(res.status).toBe(200);
