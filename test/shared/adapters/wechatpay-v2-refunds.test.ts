@@ -311,6 +311,30 @@ describe('WechatPayV2Refunds against crafted WeChat answers', () => {
     });
   });
 
+  it('queryRefund: reports the order WeChat names, for the domain to match (never masked by ours)', async () => {
+    const p = await refunds((req) => ({
+      body: signedV2Xml(
+        {
+          return_code: 'SUCCESS',
+          result_code: 'SUCCESS',
+          appid: req.fields.appid,
+          mch_id: req.fields.mch_id,
+          nonce_str: 'x',
+          out_trade_no: '000999',
+          transaction_id: '4200000000202611250000000009',
+          total_fee: '9999',
+          refund_count: '1',
+          ...Object.fromEntries(Object.entries(record({ refund_status: 'SUCCESS' })).map(([k, v]) => [`${k}_0`, v])),
+        },
+        MERCHANT.apiKey,
+      ),
+    }));
+    expect(await p.queryRefund('000123', 'R-000123-1')).toMatchObject({
+      outTradeNo: '000999',
+      amount: { refund: 600, total: 9999 },
+    });
+  });
+
   it('queryRefund: an answer without our record is unreadable, never another refund’s status', async () => {
     const p = await refunds((req) =>
       queryAnswer(req, [record({ out_refund_no: 'R-000123-0', refund_status: 'SUCCESS' })]),
