@@ -4,6 +4,7 @@ import * as z from 'zod';
 import { SANDBOX_MERCHANT, sandboxV3Merchant } from './sandbox-merchant';
 import type { MerchantV3Keys } from './sandbox-merchant';
 import { startSimulator } from './server';
+import { CA_CERT_FILE, CLIENT_CERT_FILE } from './tls-identity';
 import { v3KeyProblems } from './v3-key-settings';
 
 /**
@@ -15,7 +16,8 @@ import { v3KeyProblems } from './v3-key-settings';
  * the local stack shares), SIMULATOR_PLATFORM_PRIVATE_KEY (WeChat's key; generated and kept when
  * unset), WECHATPAY_PUBLIC_KEY / WECHATPAY_PUBLIC_KEY_ID (the merchant side's copy of WeChat's key:
  * checked against SIMULATOR_PLATFORM_PRIVATE_KEY, and the id is the one the simulator signs under),
- * SIMULATOR_SIGN_WITH (public_key or certificate).
+ * SIMULATOR_SIGN_WITH (public_key or certificate). HTTPS is served on the same port, with a CA kept
+ * in DATA_DIR/simulator (tls-ca.json, and its certificate alone in tls-ca-cert.pem).
  */
 const blankIsAbsent = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 const optionalText = z.preprocess(blankIsAbsent, z.string().optional());
@@ -119,6 +121,15 @@ async function main(): Promise<void> {
     log: (line) => console.log(line),
   });
   console.log(`simulator listening on ${simulator.url}`);
+  const simulatorDir = env.DATA_DIR === undefined ? undefined : join(env.DATA_DIR, 'simulator');
+  const clientFile = `${env.WECHATPAY_MCHID}-${CLIENT_CERT_FILE}`;
+  console.log(
+    `simulator: HTTPS on ${simulator.httpsUrl} (same port); ` +
+      (simulatorDir === undefined
+        ? 'its CA and the merchant client certificate are generated for this run (set DATA_DIR to keep them in files)'
+        : `trust ${join(simulatorDir, CA_CERT_FILE)} (NODE_EXTRA_CA_CERTS or WECHATPAY_TRUSTED_CA); ` +
+          `the merchant client certificate for /secapi/ is in ${join(simulatorDir, clientFile)}`),
+  );
   if (simulator.platform !== undefined) {
     const { publicKeyId, certificateSerial, signWith } = simulator.platform;
     console.log(
