@@ -2,8 +2,9 @@ import type { MerchantCredentials } from '../config/merchant-credentials';
 import type { Settings } from '../config/settings';
 import type { PaymentProvider, RawNotification, VerifiedNotification } from '../domain/ports';
 import type { Clock } from '../domain/ports';
+import type { RefundProvider, VerifiedRefundNotification } from '../domain/refund-ports';
 import type { MerchantCredentialsSource } from './merchant-secret';
-import { createWechatPay, type NotifyCodec, type WechatPay } from './wechatpay-adapters';
+import { createWechatPay, type NotifyCodec, type RefundNotifyCodec, type WechatPay } from './wechatpay-adapters';
 
 /**
  * The merchant's WeChat Pay through key rotations, for a container that lives across them. Calls to
@@ -19,6 +20,9 @@ import { createWechatPay, type NotifyCodec, type WechatPay } from './wechatpay-a
  * had: a download would be signed and decrypted with keys WeChat no longer uses); and replaced or
  * reloaded keys that cannot be built are reported once and not tried again, never thrown (only the
  * current keys being unusable is the deployment's fault, and fails the invocation).
+ *
+ * Refund notifications go the same way: a v2 one whose req_info does not decrypt under the current
+ * API key is tried under the previous one (previousApiKey), a v3 one like a payment notification.
  */
 
 /**
@@ -72,22 +76,31 @@ export async function createRotatingWechatPay(
     return latest;
   };
 
-  const verify = async (raw: RawNotification): Promise<VerifiedNotification> => {
+  /**
+   * One notification verified through the rotation: by `codecOf` the current keys' codec, then those
+   * the current keys replaced, then once more after a reload. `mayBeRotated` says whether a result is
+   * one that a key we do not hold (or no longer hold) could explain.
+   */
+  const verifyThroughRotation = async <R extends { kind: string }>(
+    raw: RawNotification,
+    codecOf: (wechatPay: WechatPay) => { verify(raw: RawNotification): Promise<R> },
+    mayBeRotated: (result: R) => boolean | Promise<boolean>,
+    outOfTime: R,
+  ): Promise<R> => {
     const deadline = performance.now() + VERIFY_BUDGET_MS;
     const tried = new Set<MerchantCredentials>();
     const attempt = async (credentials: MerchantCredentials) => {
       tried.add(credentials);
-      const codec = (await build(credentials)).codecFor(raw);
-      const result = await codec.verify(raw);
-      return { result, rotatedKeyMayExplain: result.kind !== 'trade' && result.rotatedKeyMayExplain === true };
+      const result = await codecOf(await build(credentials)).verify(raw);
+      return { result, rotatedKeyMayExplain: await mayBeRotated(result) };
     };
     /** A later attempt: within what is left of the budget; one that fails is set aside, not thrown. */
-    const fallback = async (credentials: MerchantCredentials): Promise<VerifiedNotification | undefined> => {
+    const fallback = async (credentials: MerchantCredentials): Promise<R | undefined> => {
       if (unusable.has(credentials)) return undefined;
       try {
         const outcome = await within(attempt(credentials), deadline);
         if (outcome === undefined) return undefined;
-        // WeChat's own words (a trade, or a message the signature proves) settle it, unless a key explains them.
+        // WeChat's own words (a report, or a message the signature proves) settle it, unless a key explains them.
         return outcome.result.kind !== 'rejected' && !outcome.rotatedKeyMayExplain ? outcome.result : undefined;
       } catch (error) {
         if (!unusable.has(credentials)) {
@@ -103,7 +116,7 @@ export async function createRotatingWechatPay(
       source.current().then((credentials) => attempt(credentials)),
       deadline,
     );
-    if (firstAttempt === undefined) return { kind: 'rejected', code: 'UNVERIFIED', reason: OUT_OF_TIME };
+    if (firstAttempt === undefined) return outOfTime;
     const { result: first, rotatedKeyMayExplain } = firstAttempt;
     // A stale timestamp, a bad envelope or a serial in no format of WeChat's: no key explains it.
     if (!rotatedKeyMayExplain) return first;
@@ -122,6 +135,22 @@ export async function createRotatingWechatPay(
     return first;
   };
 
+  const verify = (raw: RawNotification): Promise<VerifiedNotification> =>
+    verifyThroughRotation<VerifiedNotification>(
+      raw,
+      (wechatPay) => wechatPay.codecFor(raw),
+      (result) => result.kind !== 'trade' && result.rotatedKeyMayExplain === true,
+      { kind: 'rejected', code: 'UNVERIFIED', reason: OUT_OF_TIME },
+    );
+
+  const verifyRefund = (raw: RawNotification): Promise<VerifiedRefundNotification> =>
+    verifyThroughRotation<VerifiedRefundNotification>(
+      raw,
+      (wechatPay) => wechatPay.refundCodecFor(raw),
+      (result) => refundRotatedKeyMayExplain(result, raw),
+      { kind: 'rejected', code: 'UNVERIFIED', reason: OUT_OF_TIME },
+    );
+
   const provider: PaymentProvider = {
     apiVersion: latest.provider.apiVersion,
     // Rules only, no key: the latest build answers it without waiting.
@@ -129,6 +158,11 @@ export async function createRotatingWechatPay(
     prepay: async (request, notifyUrl) => (await current()).provider.prepay(request, notifyUrl),
     query: async (outTradeNo) => (await current()).provider.query(outTradeNo),
     close: async (outTradeNo) => (await current()).provider.close(outTradeNo),
+  };
+
+  const refunds: RefundProvider = {
+    submitRefund: async (submission) => (await current()).refunds.submitRefund(submission),
+    queryRefund: async (outTradeNo, outRefundNo) => (await current()).refunds.queryRefund(outTradeNo, outRefundNo),
   };
 
   return {
@@ -144,7 +178,39 @@ export async function createRotatingWechatPay(
         verify,
       };
     },
+    refunds,
+    get refundsUnavailable() {
+      return latest.refundsUnavailable;
+    },
+    refundCodecFor(raw): RefundNotifyCodec {
+      const codec = latest.refundCodecFor(raw);
+      return {
+        apiVersion: codec.apiVersion,
+        auditHeaders: (notification) => codec.auditHeaders(notification),
+        reply: (ok, message) => codec.reply(ok, message),
+        verify: verifyRefund,
+      };
+    },
   };
+}
+
+/**
+ * Whether a key we do not hold (or no longer hold) could explain a refund notification's refusal. The
+ * codec's own word when it gives one; else by what failed: a v2 req_info that does not decrypt (the
+ * API key changed), a v3 signature that does not verify or a resource that does not decrypt (a v3
+ * refund notification WeChat signed but we cannot read is 'unusable'), or a v3 key id unknown under a
+ * serial in one of WeChat's formats. Garbage serials are not WeChat's, so they never prompt a reload.
+ */
+async function refundRotatedKeyMayExplain(result: VerifiedRefundNotification, raw: RawNotification): Promise<boolean> {
+  if (result.kind === 'refund') return false;
+  if ('rotatedKeyMayExplain' in result) return result.rotatedKeyMayExplain === true;
+  if (result.kind === 'unusable') return raw.headers['wechatpay-signature'] !== undefined;
+  if (result.code === 'UNDECRYPTABLE' || result.code === 'BAD_SIGNATURE') return true;
+  const serial = raw.headers['wechatpay-serial'];
+  if (result.code !== 'UNKNOWN_KEY' || serial === undefined) return false;
+  // Loaded already by the v3 codec that refused it.
+  const { isCertificateSerial, isPublicKeyId } = await import('../wechatpay/v3/key-ring');
+  return isCertificateSerial(serial) || isPublicKeyId(serial);
 }
 
 /**

@@ -5,13 +5,18 @@ import { merchantCredentialsSource } from '#shared/app/merchant-secret';
 import { handleNotify, REFUSED_REPLY } from '#shared/app/notify-endpoint';
 import { createObservability } from '#shared/app/observability';
 import { createRotatingWechatPay, VERIFY_BUDGET_MS } from '#shared/app/rotating-wechatpay';
+import { NOTIFY_REFUND_ROUTE, NOTIFY_ROUTE } from '#shared/app/routes';
 import type { WechatPay } from '#shared/app/wechatpay-adapters';
 import { loadSettings } from '#shared/config/settings';
 import { ReceiveNotification } from '#shared/domain/receive-notification';
+import { ReceiveRefundNotification } from '#shared/domain/receive-refund-notification';
+import { RefundReports } from '#shared/domain/refund-reports';
 import { TradeReports } from '#shared/domain/trade-reports';
+import { refundNotificationBody } from '#shared/wechatpay/v2/testing/refund-notifications';
 import { randomCertificateSerial } from '#shared/wechatpay/v3/testing/self-signed-certificate';
 import { buildCertificatesAnswer } from '#shared/wechatpay/v3/testing/wechat-messages';
 import { InMemoryOrderStore } from '#test/helpers/in-memory-order-store';
+import { InMemoryRefundStore } from '#test/helpers/in-memory-refund-store';
 import { T0 } from '#test/helpers/order-fixtures';
 import { TestClock } from '#test/helpers/test-clock';
 import { paidNotificationFields, signedV2Notification } from '#test/helpers/wechatpay-v2';
@@ -87,6 +92,7 @@ async function notify(
   clock: TestClock,
   headers: Record<string, string>,
   body: string,
+  path: string = NOTIFY_ROUTE.path,
 ): Promise<LambdaFunctionURLResult> {
   const store = new InMemoryOrderStore();
   const observability = createObservability(loadSettings({ TABLE_NAME: 'orders', LOG_LEVEL: 'SILENT' }));
@@ -95,18 +101,30 @@ async function notify(
   let ids = 0;
   const receive = new ReceiveNotification({ store, clock, reports, observer, newId: () => `N${(ids += 1)}` });
   const event = {
-    rawPath: '/notify/pay',
+    rawPath: path,
     headers,
     body,
     isBase64Encoded: false,
     requestContext: { http: { method: 'POST', sourceIp: '203.0.113.9' } },
   } as unknown as LambdaFunctionURLEvent;
+  const refundReports = new RefundReports({ refunds: new InMemoryRefundStore(store), clock, merchant, observer });
+  const receiveRefund = new ReceiveRefundNotification({
+    orders: store,
+    clock,
+    reports: refundReports,
+    observer,
+    newId: () => `N${(ids += 1)}`,
+  });
   return handleNotify(event, {
     wechatPay: async () => wechatPay,
     receiveNotification: async () => receive,
+    receiveRefundNotification: async () => receiveRefund,
     observability,
   });
 }
+
+const notifyRefund = (wechatPay: WechatPay, clock: TestClock, headers: Record<string, string>, body: string) =>
+  notify(wechatPay, clock, headers, body, NOTIFY_REFUND_ROUTE.path);
 
 function replyBody(reply: LambdaFunctionURLResult): string {
   return typeof reply === 'object' ? (reply.body ?? '') : String(reply);
@@ -238,5 +256,84 @@ describe('rotating WeChat Pay: one time budget for a verification', () => {
       apiV3Key: 'newV3Key0123456789abcdefghijklmn',
     });
     expect((await wechatPay.codecFor(genuine).verify(genuine)).kind).toBe('trade');
+  });
+});
+
+describe('rotating WeChat Pay: refund notifications', () => {
+  const NEW_KEY = 'newApiKey0123456789abcdefghijklm';
+  const OLD_KEY = 'oldApiKey0123456789abcdefghijklm';
+
+  function refundNotification(apiKey: string) {
+    const body = refundNotificationBody({
+      ...merchant,
+      apiKey,
+      fields: {
+        out_trade_no: 'T000123',
+        out_refund_no: 'R1',
+        refund_id: '50000000382019052709732678859',
+        transaction_id: '4200001234567890123456789012',
+        total_fee: '1999',
+        refund_fee: '500',
+        settlement_refund_fee: '500',
+        refund_status: 'SUCCESS',
+        success_time: '2030-01-01 08:05:00',
+        refund_recv_accout: '支付用户零钱',
+        refund_account: 'REFUND_SOURCE_RECHARGE_FUNDS',
+        refund_request_source: 'API',
+      },
+    });
+    return { headers: { 'content-type': 'text/xml' }, body };
+  }
+
+  it('v2: req_info under the API key just replaced still decrypts while the overlap lasts, and only then', async () => {
+    const clock = new TestClock(T0);
+    const secret = new SecretStandIn({
+      ...merchant,
+      apiVersion: 'v2',
+      apiKey: NEW_KEY,
+      previousApiKey: OLD_KEY,
+      rotatedAt: clock.iso(),
+    });
+    const wechatPay = await rotating(secret, clock);
+    const current = refundNotification(NEW_KEY);
+    const previous = refundNotification(OLD_KEY);
+    const other = refundNotification('otherKey0123456789abcdefghijklmn');
+
+    expect(await wechatPay.refundCodecFor(current).verify(current)).toMatchObject({
+      kind: 'refund',
+      report: { outRefundNo: 'R1', status: 'SUCCESS' },
+    });
+    expect(await wechatPay.refundCodecFor(previous).verify(previous)).toMatchObject({ kind: 'refund' });
+    expect(await wechatPay.refundCodecFor(other).verify(other)).toMatchObject({
+      kind: 'rejected',
+      code: 'UNDECRYPTABLE',
+    });
+
+    clock.advance(3_601_000);
+    expect(await wechatPay.refundCodecFor(previous).verify(previous)).toMatchObject({
+      kind: 'rejected',
+      code: 'UNDECRYPTABLE',
+    });
+    expect(await wechatPay.refundCodecFor(current).verify(current)).toMatchObject({ kind: 'refund' });
+  });
+
+  it('v2: a forged refund notification gets the fixed refusal; a broken previous key is reported once', async () => {
+    const clock = new TestClock(T0);
+    const secret = new SecretStandIn({
+      ...merchant,
+      apiVersion: 'v2',
+      apiKey: NEW_KEY,
+      previousApiKey: BROKEN_API_KEY,
+      rotatedAt: clock.iso(),
+    });
+    const reported: unknown[] = [];
+    const wechatPay = await rotating(secret, clock, { onUnusableCredentials: (error) => reported.push(error) });
+    const forged = refundNotification('forgedKey0123456789abcdefghijklm');
+    for (let i = 0; i < 3; i += 1) {
+      const reply = await notifyRefund(wechatPay, clock, forged.headers, forged.body);
+      expect(replyBody(reply)).toContain(`<return_msg><![CDATA[${REFUSED_REPLY}]]></return_msg>`);
+    }
+    expect(reported).toHaveLength(1);
+    expect(String(reported[0])).not.toContain(BROKEN_API_KEY);
   });
 });
