@@ -5,23 +5,31 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 
 import { DynamoDbOrderStore } from '../adapters/dynamodb-order-store';
+import { DynamoDbRefundStore } from '../adapters/dynamodb-refund-store';
 import { SqsCheckScheduler } from '../adapters/sqs-check-scheduler';
 import type { Settings } from '../config/settings';
 import { ClosePayment } from '../domain/close-payment';
 import { CreatePayment } from '../domain/create-payment';
+import { CreateRefund } from '../domain/create-refund';
 import { ConfigurationError } from '../domain/errors';
 import { GetPayment } from '../domain/get-payment';
+import { GetRefund } from '../domain/get-refund';
+import { ListRefunds } from '../domain/list-refunds';
 import { OrderCloser } from '../domain/order-closer';
 import { systemClock, type CheckScheduler, type Clock, type OrderStore } from '../domain/ports';
 import { Reconciler } from '../domain/reconciler';
 import { ReceiveNotification } from '../domain/receive-notification';
+import { ReceiveRefundNotification } from '../domain/receive-refund-notification';
 import { Sweeper } from '../domain/sweeper';
-import type { Refund, RefundRequest } from '../domain/refund';
+import type { RefundCheckScheduler, RefundStore } from '../domain/refund-ports';
+import { RefundReconciler } from '../domain/refund-reconciler';
+import { RefundReports } from '../domain/refund-reports';
 import { TradeReports } from '../domain/trade-reports';
 import { memo } from './memo';
 import { merchantCredentialsSource, type SecretReader } from './merchant-secret';
 import { createObservability, type Observability } from './observability';
 import { createRotatingWechatPay } from './rotating-wechatpay';
+import { refundNotifyUrlOf } from './routes';
 import type { WechatPay } from './wechatpay-adapters';
 
 /**
@@ -33,16 +41,26 @@ export interface Dependencies {
   clock: Clock;
   observability: Observability;
   store: OrderStore;
+  /** Refunds, in the same table as their orders (one transaction moves a refund and its order's counters). */
+  refundStore: RefundStore;
   /** The merchant's WeChat Pay side; waits for the secret on first use. */
   wechatPay(): Promise<WechatPay>;
-  /** The check queue; a missing QUEUE_URL is a ConfigurationError when a handler that needs it is built. */
-  scheduler(): CheckScheduler;
+  /**
+   * The check queue, payment and refund checks alike; a missing QUEUE_URL is a ConfigurationError when
+   * a handler that needs it is built.
+   */
+  scheduler(): Scheduler;
 }
+
+/** Payment and refund checks go on the one reconcile queue. */
+export type Scheduler = CheckScheduler & RefundCheckScheduler;
 
 export interface DependencyOverrides {
   clock?: Clock;
   store?: OrderStore;
-  scheduler?: CheckScheduler;
+  /** Must see the orders of `store` (the in-memory pair in tests shares them). */
+  refundStore?: RefundStore;
+  scheduler?: Scheduler;
   /** Where the merchant secret is read (Secrets Manager by default). */
   readSecret?: SecretReader;
 }
@@ -50,16 +68,27 @@ export interface DependencyOverrides {
 export function createDependencies(settings: Settings, overrides: DependencyOverrides = {}): Dependencies {
   const clock = overrides.clock ?? systemClock;
   const observability = createObservability(settings);
+  let client: DynamoDBDocumentClient | undefined;
+  // One client for both stores: they write the same table, often in one transaction.
+  const tableClient = () =>
+    (client ??= DynamoDBDocumentClient.from(
+      new DynamoDBClient({ region: settings.AWS_REGION, endpoint: settings.AWS_ENDPOINT_URL_DYNAMODB }),
+      { marshallOptions: { removeUndefinedValues: true } },
+    ));
   const store =
     overrides.store ??
     new DynamoDbOrderStore({
       tableName: settings.TABLE_NAME,
       notifyAuditShards: settings.NOTIFY_AUDIT_SHARDS,
       dueIndexShards: settings.DUE_INDEX_SHARDS,
-      client: DynamoDBDocumentClient.from(
-        new DynamoDBClient({ region: settings.AWS_REGION, endpoint: settings.AWS_ENDPOINT_URL_DYNAMODB }),
-        { marshallOptions: { removeUndefinedValues: true } },
-      ),
+      client: tableClient(),
+    });
+  const refundStore =
+    overrides.refundStore ??
+    new DynamoDbRefundStore({
+      tableName: settings.TABLE_NAME,
+      dueIndexShards: settings.DUE_INDEX_SHARDS,
+      client: tableClient(),
     });
   let scheduler = overrides.scheduler;
   const credentials = merchantCredentialsSource(settings, {
@@ -81,6 +110,7 @@ export function createDependencies(settings: Settings, overrides: DependencyOver
     clock,
     observability,
     store,
+    refundStore,
     wechatPay,
     scheduler() {
       scheduler ??= new SqsCheckScheduler({
@@ -129,18 +159,40 @@ export function buildPaymentUseCases(deps: Dependencies): () => Promise<PaymentU
  * NOTIFY_URL, checked when the handler is built.
  */
 export interface RefundUseCases {
-  createRefund: { execute(request: RefundRequest): Promise<{ refund: Refund; created: boolean }> };
-  getRefund: { execute(outTradeNo: string, outRefundNo: string, options: { sync: boolean }): Promise<Refund> };
-  listRefunds: { execute(outTradeNo: string): Promise<Refund[]> };
+  createRefund: Pick<CreateRefund, 'execute'>;
+  getRefund: GetRefund;
+  listRefunds: ListRefunds;
 }
 
 export function buildRefundUseCases(deps: Dependencies): () => Promise<RefundUseCases> {
-  deps.scheduler();
-  required(deps.settings.NOTIFY_URL, 'NOTIFY_URL');
-  // Wired to the domain's refund use cases as they land (issue 12).
-  return async () => {
-    throw new ConfigurationError('refunds are not wired in this build');
-  };
+  const { settings, store: orders, refundStore: refunds, clock } = deps;
+  const scheduler = deps.scheduler();
+  const refundNotifyUrl = refundNotifyUrlFrom(settings);
+  return memo(async () => {
+    const { wechatPay, provider, reports } = await refundSide(deps);
+    const createRefund = new CreateRefund({
+      orders,
+      refunds,
+      provider,
+      scheduler,
+      clock,
+      reports,
+      observer: deps.observability.observer,
+      refundNotifyUrl,
+      refundCheckSchedule: settings.REFUND_CHECK_SCHEDULE,
+    });
+    return {
+      createRefund: {
+        // Refused before anything is stored: a refund that could never be sent would hold the money.
+        execute: (request) => {
+          if (wechatPay.refundsUnavailable !== undefined) throw new ConfigurationError(wechatPay.refundsUnavailable);
+          return createRefund.execute(request);
+        },
+      },
+      getRefund: new GetRefund({ refunds, provider, reports }),
+      listRefunds: new ListRefunds({ orders, refunds }),
+    };
+  });
 }
 
 /** The notify endpoint's use case: it writes the order and never schedules or calls WeChat. */
@@ -153,6 +205,41 @@ export function buildReceiveNotification(deps: Dependencies): () => Promise<Rece
       reports,
       observer: deps.observability.observer,
       newId: randomUUID,
+    });
+  });
+}
+
+/** The notify endpoint's refund use case: like payments', it writes and never schedules or calls WeChat. */
+export function buildReceiveRefundNotification(deps: Dependencies): () => Promise<ReceiveRefundNotification> {
+  return memo(async () => {
+    const { reports } = await refundSide(deps);
+    return new ReceiveRefundNotification({
+      orders: deps.store,
+      clock: deps.clock,
+      reports,
+      observer: deps.observability.observer,
+      newId: randomUUID,
+    });
+  });
+}
+
+/**
+ * The reconcile function's refund checks. Needs NOTIFY_URL (a refund WeChat never received is sent
+ * again, with the refund notify_url) and QUEUE_URL, checked when the handler is built.
+ */
+export function buildRefundReconciler(deps: Dependencies): () => Promise<RefundReconciler> {
+  const scheduler = deps.scheduler();
+  const refundNotifyUrl = refundNotifyUrlFrom(deps.settings);
+  return memo(async () => {
+    const { provider, reports } = await refundSide(deps);
+    return new RefundReconciler({
+      refunds: deps.refundStore,
+      provider,
+      scheduler,
+      clock: deps.clock,
+      reports,
+      refundNotifyUrl,
+      refundCheckSchedule: deps.settings.REFUND_CHECK_SCHEDULE,
     });
   });
 }
@@ -185,6 +272,11 @@ export function buildSweeper(deps: Dependencies): Sweeper {
     reconcileSchedule: deps.settings.RECONCILE_SCHEDULE,
     graceSeconds: deps.settings.SWEEP_GRACE_SECONDS,
     maxRequeues: deps.settings.SWEEP_MAX_REQUEUES,
+    refunds: {
+      store: deps.refundStore,
+      scheduler: deps.scheduler(),
+      checkSchedule: deps.settings.REFUND_CHECK_SCHEDULE,
+    },
   });
 }
 
@@ -203,6 +295,34 @@ async function wechatPaySide(deps: Dependencies) {
     closeMinAgeSeconds: settings.CLOSE_MIN_AGE_SECONDS,
   });
   return { provider: wechatPay.provider, reports, closer };
+}
+
+/** The refund side over the merchant's WeChat Pay credentials. */
+async function refundSide(deps: Dependencies) {
+  const wechatPay = await deps.wechatPay();
+  const reports = new RefundReports({
+    refunds: deps.refundStore,
+    clock: deps.clock,
+    merchant: wechatPay.merchant,
+    observer: deps.observability.observer,
+  });
+  return { wechatPay, provider: wechatPay.refunds, reports };
+}
+
+/**
+ * Where WeChat sends refund results: NOTIFY_URL's /notify/pay replaced by /notify/refund, on the same
+ * notify function (see refundNotifyUrlOf). A NOTIFY_URL that does not end in /notify/pay stops the
+ * start of the functions that send refunds, since no refund notification could reach us.
+ */
+function refundNotifyUrlFrom(settings: Settings): string {
+  const notifyUrl = required(settings.NOTIFY_URL, 'NOTIFY_URL');
+  const refundNotifyUrl = refundNotifyUrlOf(notifyUrl);
+  if (refundNotifyUrl === undefined) {
+    throw new ConfigurationError(
+      'NOTIFY_URL must end in /notify/pay: refund notifications go to the same address with /notify/refund',
+    );
+  }
+  return refundNotifyUrl;
 }
 
 function required(value: string | undefined, name: string): string {

@@ -17,6 +17,8 @@ import {
   createDependencies,
   buildPaymentUseCases,
   buildReceiveNotification,
+  buildReceiveRefundNotification,
+  buildRefundReconciler,
   buildRefundUseCases,
   buildReconciler,
   buildSweeper,
@@ -28,7 +30,7 @@ import { beforeInvocationEnds, withInvocationDeadline } from './invocation-deadl
 import { handleNotify } from './notify-endpoint';
 import { routeOrders } from './orders-api';
 import { publishMetrics } from './publish-metrics';
-import { parseReconcileCheck } from './reconcile-message';
+import { parseReconcileMessage } from './reconcile-message';
 
 export type OrdersHandler = (
   event: APIGatewayProxyEventV2,
@@ -59,6 +61,7 @@ export function createNotifyHandler(deps: Dependencies): NotifyHandler {
   const endpoint = {
     wechatPay: deps.wechatPay,
     receiveNotification: buildReceiveNotification(deps),
+    receiveRefundNotification: buildReceiveRefundNotification(deps),
     observability: deps.observability,
   };
   return middy<LambdaFunctionURLEvent, LambdaFunctionURLResult>()
@@ -69,12 +72,18 @@ export function createNotifyHandler(deps: Dependencies): NotifyHandler {
 
 export function createReconcileHandler(deps: Dependencies): ReconcileHandler {
   const reconciler = buildReconciler(deps);
+  const refundReconciler = buildRefundReconciler(deps);
   const processor = new BatchProcessor(EventType.SQS);
   // Every record ends with a decision before the invocation does: done, re-scheduled by the reconciler
   // when WeChat could not answer in time (acknowledged), or a batch item failure. The batch as a whole
   // never times out, so healthy checks are never redelivered (and counted towards the DLQ) for a slow one.
   const check = (record: SQSRecord) =>
-    beforeInvocationEnds(async () => (await reconciler()).check(parseReconcileCheck(record.body)));
+    beforeInvocationEnds(async () => {
+      const message = parseReconcileMessage(record.body);
+      return message.kind === 'refund'
+        ? (await refundReconciler()).check(message.check)
+        : (await reconciler()).check(message.check);
+    });
   const handler = (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
     withInvocationDeadline(context, () => processPartialResponse(event, check, processor, { context }));
   return middy<SQSEvent, SQSBatchResponse>()

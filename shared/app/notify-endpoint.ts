@@ -5,15 +5,23 @@ import { METRIC_NOTIFICATIONS_NOT_STORED } from '../config/metric-names';
 import { ConfigurationError } from '../domain/errors';
 import type { RawNotification } from '../domain/ports';
 import type { ReceiveNotification } from '../domain/receive-notification';
+import type { RefundNotificationCodec } from '../domain/refund-ports';
 import { eventBody } from './event-body';
 import type { Observability } from './observability';
-import { NOTIFY_ROUTE } from './routes';
-import type { WechatPay } from './wechatpay-adapters';
+import { NOTIFY_REFUND_ROUTE, NOTIFY_ROUTE } from './routes';
+import type { NotifyReply, WechatPay } from './wechatpay-adapters';
 
-/** What the endpoint needs: the WeChat side for its codecs, and the use case. */
+/** What the refund path needs of its use case (the domain's ReceiveRefundNotification). */
+export interface RefundNotificationReceiver {
+  execute(codec: RefundNotificationCodec, raw: RawNotification): Promise<{ ok: boolean }>;
+  refuseUnread(apiVersion: 'v2' | 'v3', raw: RawNotification, reason: 'TOO_LARGE'): Promise<{ ok: boolean }>;
+}
+
+/** What the endpoint needs: the WeChat side for its codecs, and the use cases. */
 export interface NotifyEndpoint {
   wechatPay(): Promise<WechatPay>;
   receiveNotification(): Promise<ReceiveNotification>;
+  receiveRefundNotification(): Promise<RefundNotificationReceiver>;
   observability: Observability;
 }
 
@@ -26,9 +34,10 @@ export const REFUSED_REPLY = 'notification refused';
 export const UNAVAILABLE_REPLY = 'temporarily unavailable';
 
 /**
- * The largest body each API version's codec reads: WeChat's own notifications are about a kilobyte,
- * and the cap keeps hostile bodies out of memory and storage. The codec module is loaded already by
- * the time it is asked (its codec was built from it), so this import costs nothing.
+ * The largest body each API version's codec reads, refund notifications alike: WeChat's own
+ * notifications are about a kilobyte, and the cap keeps hostile bodies out of memory and storage.
+ * The codec module is loaded already by the time it is asked (its codec was built from it), so this
+ * import costs nothing.
  */
 async function maxNotificationBytes(apiVersion: 'v2' | 'v3'): Promise<number> {
   return apiVersion === 'v2'
@@ -37,31 +46,61 @@ async function maxNotificationBytes(apiVersion: 'v2' | 'v3'): Promise<number> {
 }
 
 /**
- * NOTIFY_ROUTE (POST /notify/pay). Verifies, records, then applies; answers success only after the
- * record and the transition are stored, so a storage failure makes WeChat retry.
+ * The notify URL's two routes: NOTIFY_ROUTE (POST /notify/pay, payments) and NOTIFY_REFUND_ROUTE
+ * (POST /notify/refund, refunds); anything else gets the fixed refusal. Each verifies, records, then
+ * applies, and answers success only after the record and the transition are stored, so a storage
+ * failure makes WeChat retry.
  */
 export async function handleNotify(
   event: LambdaFunctionURLEvent,
   endpoint: NotifyEndpoint,
 ): Promise<LambdaFunctionURLResult> {
-  const { logger, metrics } = endpoint.observability;
   const wechatPay = await endpoint.wechatPay();
   const raw = rawNotification(event);
-  const codec = wechatPay.codecFor(raw);
-  if (event.requestContext.http.method !== NOTIFY_ROUTE.method || event.rawPath !== NOTIFY_ROUTE.path) {
-    return codec.reply(false, REFUSED_REPLY);
+  const method = event.requestContext.http.method;
+  const path = event.rawPath;
+  if (method === NOTIFY_REFUND_ROUTE.method && path === NOTIFY_REFUND_ROUTE.path) {
+    const codec = wechatPay.refundCodecFor(raw);
+    return receive(endpoint, codec, raw, async () => {
+      const receiver = await endpoint.receiveRefundNotification();
+      return (await tooLarge(codec.apiVersion, raw))
+        ? receiver.refuseUnread(codec.apiVersion, raw, 'TOO_LARGE')
+        : receiver.execute(codec, raw);
+    });
   }
+  const codec = wechatPay.codecFor(raw);
+  if (method !== NOTIFY_ROUTE.method || path !== NOTIFY_ROUTE.path) return codec.reply(false, REFUSED_REPLY);
+  return receive(endpoint, codec, raw, async () => {
+    const receiver = await endpoint.receiveNotification();
+    return (await tooLarge(codec.apiVersion, raw))
+      ? receiver.refuseUnread(codec.apiVersion, raw, 'TOO_LARGE')
+      : receiver.execute(codec, raw);
+  });
+}
+
+/** A body over the codec's own limit is refused before it is read: only its traces are kept. */
+async function tooLarge(apiVersion: 'v2' | 'v3', raw: RawNotification): Promise<boolean> {
+  return Buffer.byteLength(raw.body, 'utf8') > (await maxNotificationBytes(apiVersion));
+}
+
+/** Runs one notification's use case and words its outcome as the sender's API version expects. */
+async function receive(
+  endpoint: NotifyEndpoint,
+  codec: { reply(ok: boolean, message: string): NotifyReply },
+  raw: RawNotification,
+  apply: () => Promise<{ ok: boolean }>,
+): Promise<LambdaFunctionURLResult> {
+  const { logger, metrics } = endpoint.observability;
   try {
-    const receive = await endpoint.receiveNotification();
-    const outcome =
-      Buffer.byteLength(raw.body, 'utf8') > (await maxNotificationBytes(codec.apiVersion))
-        ? await receive.refuseUnread(codec.apiVersion, raw, 'TOO_LARGE')
-        : await receive.execute(codec, raw);
+    const outcome = await apply();
     return codec.reply(outcome.ok, outcome.ok ? 'OK' : REFUSED_REPLY);
   } catch (err) {
     // A broken deployment fails the invocation, so the Lambda error alarm fires; WeChat retries either way.
     if (err instanceof ConfigurationError) throw err;
-    logger.error('notification not stored; asking WeChat to retry', { error: err as Error });
+    logger.error('notification not stored; asking WeChat to retry', {
+      error: err as Error,
+      bodyBytes: raw.body.length,
+    });
     metrics.addMetric(METRIC_NOTIFICATIONS_NOT_STORED, MetricUnit.Count, 1);
     return codec.reply(false, UNAVAILABLE_REPLY);
   }

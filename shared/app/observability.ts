@@ -1,7 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
 
-import type { Source } from '../domain/order';
 import type { PaymentObserver } from '../domain/payment-observer';
 import type { Settings } from '../config/settings';
 import {
@@ -14,16 +13,10 @@ import {
   METRIC_UNVERIFIED_NOTIFICATIONS,
 } from '../config/metric-names';
 
-/** The refund members of PaymentObserver (issue 12), named here too so this builds either way. */
-export interface RefundObserving {
-  refundAbnormal(outTradeNo: string, outRefundNo: string): void;
-  refundRejected(reason: string, detail: { outTradeNo?: string; outRefundNo?: string; source: Source }): void;
-}
-
 export interface Observability {
   logger: Logger;
   metrics: Metrics;
-  observer: PaymentObserver & RefundObserving;
+  observer: PaymentObserver;
 }
 
 export function createObservability(settings: Settings): Observability {
@@ -35,7 +28,7 @@ export function createObservability(settings: Settings): Observability {
     namespace: settings.POWERTOOLS_METRICS_NAMESPACE,
     serviceName: settings.POWERTOOLS_SERVICE_NAME,
   });
-  const observer: PaymentObserver & RefundObserving = {
+  const observer: PaymentObserver = {
     rejected(reason, detail) {
       logger.warn('WeChat report rejected', { reason, ...detail });
       metrics.addMetric(METRIC_REJECTED_NOTIFICATIONS, MetricUnit.Count, 1);

@@ -44,9 +44,9 @@ const ROUTE_HANDLERS: Record<AppBackendRouteName, RouteHandler> = {
     return json(200, orderView(order));
   },
   async createRefund(event, api) {
+    const { createRefund } = await api.refunds();
     const outTradeNo = parseOutTradeNo(event.pathParameters?.out_trade_no);
     const request = parseCreateRefund(outTradeNo, jsonBody(event), api.clock.now());
-    const { createRefund } = await api.refunds();
     const { refund, created } = await createRefund.execute(request);
     // The same refund asked for again (same out_refund_no, same content) is the one already made.
     return json(created ? 201 : 200, refundView(refund));

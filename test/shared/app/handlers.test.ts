@@ -1,4 +1,4 @@
-import type { Context, LambdaFunctionURLEvent, SQSEvent } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, Context, LambdaFunctionURLEvent, SQSEvent } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
 
 import { createDependencies } from '#shared/app/dependencies';
@@ -8,13 +8,16 @@ import {
   createReconcileHandler,
   createSweepHandler,
 } from '#shared/app/handlers';
+import { APP_BACKEND_ROUTES, routeKey } from '#shared/app/routes';
 import { createWechatPay } from '#shared/app/wechatpay-adapters';
 import { loadSettings } from '#shared/config/settings';
 import { ConfigurationError } from '#shared/domain/errors';
 import { METRIC_CHECKS_EXHAUSTED } from '#shared/config/metric-names';
 import { InMemoryOrderStore } from '#test/helpers/in-memory-order-store';
+import { InMemoryRefundStore } from '#test/helpers/in-memory-refund-store';
 import { at, orderFixture, T0 } from '#test/helpers/order-fixtures';
 import { RecordingCheckScheduler } from '#test/helpers/recording-check-scheduler';
+import { paidOrder } from '#test/helpers/refund-harness';
 import { TestClock } from '#test/helpers/test-clock';
 
 // Nothing here reaches a server: the handlers are only built, or fail before any I/O.
@@ -39,6 +42,21 @@ describe('each handler takes at start-up only what its function needs', () => {
     expect(() => createOrdersHandler(createDependencies(loadSettings(withQueue)))).toThrow(/NOTIFY_URL/);
     const withNotify = { ...BASE, NOTIFY_URL: 'https://example.com/notify/pay' };
     expect(() => createOrdersHandler(createDependencies(loadSettings(withNotify)))).toThrow(ConfigurationError);
+  });
+
+  it('the orders and reconcile functions refuse a NOTIFY_URL not ending in /notify/pay', () => {
+    const settings = loadSettings({
+      ...BASE,
+      QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/checks',
+      NOTIFY_URL: 'https://example.com/wechat/callback',
+    });
+    expect(() => createOrdersHandler(createDependencies(settings))).toThrow(/NOTIFY_URL must end in \/notify\/pay/);
+    expect(() => createReconcileHandler(createDependencies(settings))).toThrow(/NOTIFY_URL/);
+  });
+
+  it('the reconcile function needs NOTIFY_URL: it sends again a refund WeChat never received', () => {
+    const withQueue = { ...BASE, QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/checks' };
+    expect(() => createReconcileHandler(createDependencies(loadSettings(withQueue)))).toThrow(/NOTIFY_URL/);
   });
 
   it('the notify function answers a wrong path with the protocol failure reply, without storage', async () => {
@@ -86,7 +104,8 @@ describe('the sweep function', () => {
       SWEEP_MAX_REQUEUES: '1',
     });
     const scheduler = new RecordingCheckScheduler();
-    const deps = createDependencies(settings, { store, scheduler, clock: new TestClock(T0 + 1_000_000) });
+    const refundStore = new InMemoryRefundStore(store);
+    const deps = createDependencies(settings, { store, refundStore, scheduler, clock: new TestClock(T0 + 1_000_000) });
     const added = vi.spyOn(deps.observability.metrics, 'addMetric');
     const published = vi
       .spyOn(deps.observability.metrics, 'publishStoredMetrics')
@@ -108,6 +127,7 @@ describe('the reconcile function', () => {
     const settings = loadSettings({
       ...BASE,
       QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/checks',
+      NOTIFY_URL: 'https://example.com/notify/pay',
       WECHATPAY_BASE_URL: 'http://127.0.0.1:9',
       SWEEP_MAX_REQUEUES: '1',
     });
@@ -131,5 +151,90 @@ describe('the reconcile function', () => {
     expect(scheduler.scheduled).toHaveLength(1);
     expect(added).toHaveBeenCalledWith(METRIC_CHECKS_EXHAUSTED, 'Count', 1);
     expect(await store.get(stuck.outTradeNo)).toMatchObject({ status: 'PENDING', checksExhaustedAt: at(10) });
+  });
+});
+
+describe('refunds through the handlers', () => {
+  const settings = loadSettings({
+    ...BASE,
+    QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/checks',
+    NOTIFY_URL: 'https://example.com/notify/pay',
+    WECHATPAY_BASE_URL: 'http://127.0.0.1:9',
+  });
+  const context = () => ({ functionName: 'fn', getRemainingTimeInMillis: () => 20_000 }) as unknown as Context;
+
+  it('a v2 merchant without its API client certificate: the refund is refused before anything is stored', async () => {
+    const store = new InMemoryOrderStore();
+    const refundStore = new InMemoryRefundStore(store);
+    const order = paidOrder();
+    await store.create(order);
+    const deps = createDependencies(settings, { store, refundStore, scheduler: new RecordingCheckScheduler() });
+    vi.spyOn(deps.observability.metrics, 'publishStoredMetrics').mockImplementation(() => deps.observability.metrics);
+    const orders = createOrdersHandler(deps);
+    const event = {
+      routeKey: routeKey(APP_BACKEND_ROUTES.createRefund),
+      rawPath: `/orders/${order.outTradeNo}/refunds`,
+      pathParameters: { out_trade_no: order.outTradeNo },
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ out_refund_no: 'R1', amount: { refund: 100 } }),
+      isBase64Encoded: false,
+      requestContext: { http: { method: 'POST' } },
+    } as unknown as APIGatewayProxyEventV2;
+    // A broken deployment fails the invocation (API Gateway answers 500, the error alarm fires).
+    await expect(orders(event, context())).rejects.toThrow(/apiClientCert/);
+    expect(await refundStore.listRefunds(order.outTradeNo)).toEqual([]);
+    expect((await store.get(order.outTradeNo))?.refunds?.pending ?? 0).toBe(0);
+  });
+
+  it('the reconcile function hands each check to the reconciler of its kind', async () => {
+    const store = new InMemoryOrderStore();
+    const refundStore = new InMemoryRefundStore(store);
+    const scheduler = new RecordingCheckScheduler();
+    const clock = new TestClock(T0 + 3_600_000);
+    const deps = createDependencies(settings, { store, refundStore, scheduler, clock });
+    vi.spyOn(deps.observability.metrics, 'publishStoredMetrics').mockImplementation(() => deps.observability.metrics);
+    const reconcile = createReconcileHandler(deps);
+    const dueLater = new Date(T0 + 3_600_000 + 3_600_000).toISOString();
+    const records = [
+      {
+        messageId: 'refund',
+        body: JSON.stringify({ kind: 'refund', outTradeNo: 'T000123', outRefundNo: 'R1', attempt: 2, dueAt: dueLater }),
+      },
+      { messageId: 'payment', body: JSON.stringify({ outTradeNo: 'T000123', attempt: 1, dueAt: dueLater }) },
+      { messageId: 'garbage', body: JSON.stringify({ kind: 'refund', outTradeNo: 'T000123', attempt: 0 }) },
+    ];
+    const result = await reconcile({ Records: records } as unknown as SQSEvent, context());
+    // A check that is not yet due is put back as it came, by the reconciler of its own kind.
+    expect(scheduler.scheduledRefunds).toEqual([
+      { outTradeNo: 'T000123', outRefundNo: 'R1', attempt: 2, dueAt: dueLater },
+    ]);
+    expect(scheduler.scheduled).toEqual([{ outTradeNo: 'T000123', attempt: 1, dueAt: dueLater }]);
+    expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: 'garbage' }] });
+  });
+
+  it('the sweep function re-enqueues an overdue refund check too, marked as a refund check', async () => {
+    const store = new InMemoryOrderStore();
+    const refundStore = new InMemoryRefundStore(store);
+    const order = paidOrder();
+    await store.create(order);
+    const created = await refundStore.createRefund({
+      outTradeNo: order.outTradeNo,
+      outRefundNo: 'R1',
+      status: 'PROCESSING',
+      amount: { refund: 100, total: 1999, currency: 'CNY' },
+      requestHash: 'r'.repeat(64),
+      createdAt: at(60),
+      updatedAt: at(60),
+      nextCheckAt: at(120),
+      history: [{ at: at(60), from: null, to: 'PROCESSING', source: 'api' }],
+    });
+    expect(created.kind).toBe('created');
+    const scheduler = new RecordingCheckScheduler();
+    const clock = new TestClock(T0 + 1_000_000);
+    const deps = createDependencies(settings, { store, refundStore, scheduler, clock });
+    vi.spyOn(deps.observability.metrics, 'publishStoredMetrics').mockImplementation(() => deps.observability.metrics);
+    await expect(createSweepHandler(deps)({}, context())).resolves.toEqual({ enqueued: 1 });
+    expect(scheduler.scheduledRefunds).toMatchObject([{ outTradeNo: order.outTradeNo, outRefundNo: 'R1' }]);
+    expect(scheduler.scheduled).toEqual([]);
   });
 });

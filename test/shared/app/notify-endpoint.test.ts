@@ -4,12 +4,15 @@ import type { LambdaFunctionURLEvent, LambdaFunctionURLResult } from 'aws-lambda
 import { beforeEach, describe, expect, it } from 'vitest';
 
 import { WechatPayV2NotificationCodec } from '#shared/adapters/wechatpay-v2-notification-codec';
+import { WechatPayV2RefundNotificationCodec } from '#shared/adapters/wechatpay-v2-refund-notification-codec';
 import { WechatPayV3NotificationCodec } from '#shared/adapters/wechatpay-v3-notification-codec';
 import { handleNotify, REFUSED_REPLY, UNAVAILABLE_REPLY } from '#shared/app/notify-endpoint';
+import { NOTIFY_REFUND_ROUTE, NOTIFY_ROUTE } from '#shared/app/routes';
 import { createObservability, type Observability } from '#shared/app/observability';
-import type { NotifyCodec, WechatPay } from '#shared/app/wechatpay-adapters';
+import type { NotifyCodec, RefundNotifyCodec, WechatPay } from '#shared/app/wechatpay-adapters';
 import {
   METRIC_NOTIFICATIONS_NOT_STORED,
+  METRIC_REJECTED_REFUND_NOTIFICATIONS,
   METRIC_REJECTED_NOTIFICATIONS,
   METRIC_UNVERIFIED_NOTIFICATIONS,
 } from '#shared/config/metric-names';
@@ -21,14 +24,21 @@ import type {
   VerifiedNotification,
 } from '#shared/domain/ports';
 import { ReceiveNotification, sha256 } from '#shared/domain/receive-notification';
+import { ReceiveRefundNotification } from '#shared/domain/receive-refund-notification';
+import { RefundReports } from '#shared/domain/refund-reports';
+import type { Refund } from '#shared/domain/refund';
 import { TradeReports } from '#shared/domain/trade-reports';
+import { refundNotificationBody } from '#shared/wechatpay/v2/testing/refund-notifications';
 import { MAX_NOTIFICATION_BYTES as V2_MAX_BYTES } from '#shared/wechatpay/v2/notification';
 import { encryptResource, signWechatpayMessage } from '#shared/wechatpay/v3/testing/wechat-messages';
 import { InMemoryOrderStore } from '#test/helpers/in-memory-order-store';
 import { at, T0 } from '#test/helpers/order-fixtures';
 import { FakePaymentProvider } from '#test/helpers/fake-payment-provider';
+import { FakeRefundProvider } from '#test/helpers/fake-refund-provider';
+import { InMemoryRefundStore } from '#test/helpers/in-memory-refund-store';
 import { MERCHANT, pendingOrder } from '#test/helpers/payment-harness';
 import { TestClock } from '#test/helpers/test-clock';
+import { paidOrder } from '#test/helpers/refund-harness';
 import { paidNotificationFields, signedV2Notification } from '#test/helpers/wechatpay-v2';
 import { paidTransaction, signedHeaders, signedNotification } from '#test/helpers/wechatpay-v3';
 
@@ -68,23 +78,37 @@ function v2Failure(message: string): string {
   return `<xml><return_code><![CDATA[FAIL]]></return_code><return_msg><![CDATA[${message}]]></return_msg></xml>`;
 }
 
-function event(body: string, headers: Record<string, string> = { 'content-type': 'text/xml' }): LambdaFunctionURLEvent {
+function event(
+  body: string,
+  headers: Record<string, string> = { 'content-type': 'text/xml' },
+  route: { method: string; path: string } = NOTIFY_ROUTE,
+): LambdaFunctionURLEvent {
   return {
-    rawPath: '/notify/pay',
+    rawPath: route.path,
     headers,
     body,
     isBase64Encoded: false,
-    requestContext: { http: { method: 'POST', sourceIp: SOURCE_IP } },
+    requestContext: { http: { method: route.method, sourceIp: SOURCE_IP } },
   } as unknown as LambdaFunctionURLEvent;
 }
+
+const refundEvent = (body: string, method: string = NOTIFY_REFUND_ROUTE.method) =>
+  event(body, { 'content-type': 'text/xml' }, { method, path: NOTIFY_REFUND_ROUTE.path });
 
 describe('notify endpoint', () => {
   let store: InMemoryOrderStore;
   let clock: TestClock;
   let observability: Observability;
   let codec: NotifyCodec & { verified: number };
+  let refundCodec: RefundNotifyCodec;
 
-  function notify(evt: LambdaFunctionURLEvent, using: InMemoryOrderStore = store): Promise<LambdaFunctionURLResult> {
+  let refundStore: InMemoryRefundStore;
+
+  function notify(
+    evt: LambdaFunctionURLEvent,
+    using: InMemoryOrderStore = store,
+    refunds: InMemoryRefundStore = using === store ? refundStore : new InMemoryRefundStore(using),
+  ): Promise<LambdaFunctionURLResult> {
     const reports = new TradeReports({ store: using, clock, merchant: MERCHANT, observer: observability.observer });
     let ids = 0;
     const receive = new ReceiveNotification({
@@ -94,10 +118,30 @@ describe('notify endpoint', () => {
       observer: observability.observer,
       newId: () => `N${(ids += 1)}`,
     });
-    const wechatPay: WechatPay = { merchant: MERCHANT, provider: new FakePaymentProvider(), codecFor: () => codec };
+    const refundReports = new RefundReports({
+      refunds,
+      clock,
+      merchant: MERCHANT,
+      observer: observability.observer,
+    });
+    const receiveRefund = new ReceiveRefundNotification({
+      orders: using,
+      clock,
+      reports: refundReports,
+      observer: observability.observer,
+      newId: () => `N${(ids += 1)}`,
+    });
+    const wechatPay: WechatPay = {
+      merchant: MERCHANT,
+      provider: new FakePaymentProvider(),
+      codecFor: () => codec,
+      refunds: new FakeRefundProvider(),
+      refundCodecFor: () => refundCodec,
+    };
     return handleNotify(evt, {
       wechatPay: async () => wechatPay,
       receiveNotification: async () => receive,
+      receiveRefundNotification: async () => receiveRefund,
       observability,
     });
   }
@@ -118,6 +162,8 @@ describe('notify endpoint', () => {
     clock.set(at(90));
     observability = createObservability(loadSettings({ TABLE_NAME: 'orders', LOG_LEVEL: 'SILENT' }));
     codec = counting(new WechatPayV2NotificationCodec({ apiKey: API_KEY }));
+    refundCodec = new WechatPayV2RefundNotificationCodec({ apiKey: API_KEY });
+    refundStore = new InMemoryRefundStore(store);
   });
 
   describe('v2', () => {
@@ -308,6 +354,126 @@ describe('notify endpoint', () => {
         expect(JSON.parse(body(reply))).toEqual({ code: 'FAIL', message: REFUSED_REPLY });
         await expectKeptAsRejected(sentBody, undefined);
       });
+    });
+  });
+
+  describe('refunds at /notify/refund', () => {
+    class FailingRefunds extends InMemoryRefundStore {
+      override async transitionRefund(): Promise<never> {
+        throw Object.assign(new Error('throughput exceeded'), { name: 'ProvisionedThroughputExceededException' });
+      }
+    }
+
+    /** A PAID order with one refund of 500 fen PROCESSING, as CreateRefund leaves it. */
+    async function processingRefund(refunds: InMemoryRefundStore = refundStore): Promise<Refund> {
+      const order = paidOrder();
+      await store.create(order);
+      const refund: Refund = {
+        outTradeNo: order.outTradeNo,
+        outRefundNo: 'R0001',
+        status: 'PROCESSING',
+        amount: { refund: 500, total: 1999, currency: 'CNY' },
+        requestHash: 'r'.repeat(64),
+        createdAt: at(60),
+        updatedAt: at(60),
+        acceptedAt: at(61),
+        nextCheckAt: at(120),
+        history: [{ at: at(60), from: null, to: 'PROCESSING', source: 'api' }],
+      };
+      expect((await refunds.createRefund(refund)).kind).toBe('created');
+      return refund;
+    }
+
+    function refundNotification(refund: Refund, apiKey = API_KEY, extra: Record<string, string> = {}): string {
+      return refundNotificationBody({
+        appid: MERCHANT.appid,
+        mchid: MERCHANT.mchid,
+        apiKey,
+        fields: {
+          out_trade_no: refund.outTradeNo,
+          out_refund_no: refund.outRefundNo,
+          refund_id: '50000000382019052709732678859',
+          transaction_id: '4200001234567890123456789012',
+          total_fee: String(refund.amount.total),
+          refund_fee: String(refund.amount.refund),
+          settlement_refund_fee: String(refund.amount.refund),
+          refund_status: 'SUCCESS',
+          success_time: '2030-01-01 08:05:00',
+          refund_recv_accout: '支付用户零钱',
+          refund_account: 'REFUND_SOURCE_RECHARGE_FUNDS',
+          refund_request_source: 'API',
+          ...extra,
+        },
+      });
+    }
+
+    it('applies a refund notification whose req_info decrypts under our key, and answers SUCCESS', async () => {
+      const refund = await processingRefund();
+      const reply = await notify(refundEvent(refundNotification(refund)));
+      expect(body(reply)).toContain('SUCCESS');
+      expect(await refundStore.getRefund(refund.outTradeNo, refund.outRefundNo)).toMatchObject({
+        status: 'SUCCESS',
+        refundId: '50000000382019052709732678859',
+      });
+      expect((await store.get(refund.outTradeNo))?.refunds).toMatchObject({ refunded: 500, pending: 0 });
+    });
+
+    it('refuses req_info under another key or for another amount: fixed reply, nothing changed', async () => {
+      const refund = await processingRefund();
+      for (const sent of [
+        refundNotification(refund, 'k'.repeat(32)),
+        refundNotification(refund, API_KEY, { refund_fee: '501' }),
+      ]) {
+        expect(body(await notify(refundEvent(sent)))).toBe(v2Failure(REFUSED_REPLY));
+      }
+      expect(await refundStore.getRefund(refund.outTradeNo, refund.outRefundNo)).toMatchObject({
+        status: 'PROCESSING',
+      });
+      expect(store.unverifiedNotifications()).toMatchObject([{ reason: 'UNDECRYPTABLE' }]);
+      expect(metricCount(METRIC_REJECTED_REFUND_NOTIFICATIONS)).toBe(1);
+    });
+
+    it('takes each kind only at its own path (refund at /notify/pay, payment at /notify/refund refused)', async () => {
+      const refund = await processingRefund();
+      expect(body(await notify(event(refundNotification(refund))))).toBe(v2Failure(REFUSED_REPLY));
+      const order = pendingOrder();
+      await store.create(order);
+      const paid = signedV2Notification(paidNotificationFields(MERCHANT, order.outTradeNo), API_KEY);
+      expect(body(await notify(refundEvent(paid)))).toBe(v2Failure(REFUSED_REPLY));
+      expect((await store.get(order.outTradeNo))?.status).toBe('PENDING');
+      expect(await refundStore.getRefund(refund.outTradeNo, refund.outRefundNo)).toMatchObject({
+        status: 'PROCESSING',
+      });
+    });
+
+    it('refuses any other method or path of the notify URL', async () => {
+      const refund = await processingRefund();
+      const sent = refundNotification(refund);
+      for (const evt of [
+        refundEvent(sent, 'GET'),
+        event(sent, { 'content-type': 'text/xml' }, { method: 'POST', path: '/notify/refunds' }),
+      ]) {
+        expect(body(await notify(evt))).toBe(v2Failure(REFUSED_REPLY));
+      }
+      expect(await refundStore.getRefund(refund.outTradeNo, refund.outRefundNo)).toMatchObject({
+        status: 'PROCESSING',
+      });
+    });
+
+    it('refuses a body over the cap before reading it, keeping only its traces', async () => {
+      const huge = `<xml><req_info>${'A'.repeat(V2_MAX_BYTES)}</req_info></xml>`;
+      expect(body(await notify(refundEvent(huge)))).toBe(v2Failure(REFUSED_REPLY));
+      expect(store.unverifiedNotifications()).toMatchObject([
+        { reason: 'TOO_LARGE', bodyBytes: Buffer.byteLength(huge) },
+      ]);
+    });
+
+    it('answers a storage failure with its own fixed reply and counts it as not stored', async () => {
+      const failing = new FailingRefunds(store);
+      const refund = await processingRefund(failing);
+      const reply = await notify(refundEvent(refundNotification(refund)), store, failing);
+      expect(body(reply)).toBe(v2Failure(UNAVAILABLE_REPLY));
+      expect(metricCount(METRIC_NOTIFICATIONS_NOT_STORED)).toBe(1);
     });
   });
 });
