@@ -14,7 +14,7 @@ import { RefundReports } from '#shared/domain/refund-reports';
 import { TradeReports } from '#shared/domain/trade-reports';
 import { refundNotificationBody } from '#shared/wechatpay/v2/testing/refund-notifications';
 import { randomCertificateSerial } from '#shared/wechatpay/v3/testing/self-signed-certificate';
-import { buildCertificatesAnswer } from '#shared/wechatpay/v3/testing/wechat-messages';
+import { buildCertificatesAnswer, buildRefundNotification } from '#shared/wechatpay/v3/testing/wechat-messages';
 import { InMemoryOrderStore } from '#test/helpers/in-memory-order-store';
 import { InMemoryRefundStore } from '#test/helpers/in-memory-refund-store';
 import { T0 } from '#test/helpers/order-fixtures';
@@ -27,6 +27,7 @@ import {
   asPublicKeySigner,
   createMerchantIdentity,
   createPlatformIdentity,
+  lowerCase,
   paidTransaction,
   signedNotification,
   startWechatV3StandIn,
@@ -335,5 +336,47 @@ describe('rotating WeChat Pay: refund notifications', () => {
     }
     expect(reported).toHaveLength(1);
     expect(String(reported[0])).not.toContain(BROKEN_API_KEY);
+  });
+
+  it('v3: a refund resource under the APIv3 key just replaced decrypts through the previous key', async () => {
+    const clock = new TestClock(T0);
+    const secret = new SecretStandIn({
+      ...merchant,
+      apiVersion: 'v3',
+      privateKey: merchantKeys.privateKeyPem,
+      certSerial: merchantKeys.serial,
+      apiV3Key: 'newV3Key0123456789abcdefghijklmn',
+      publicKey: wechat.publicKeyPem,
+      publicKeyId: wechat.publicKeyId,
+      previousApiV3Key: 'oldV3Key0123456789abcdefghijklmn',
+      rotatedAt: clock.iso(),
+    });
+    const wechatPay = await rotating(secret, clock);
+    const sent = (apiV3Key: string) => {
+      const built = buildRefundNotification({
+        refund: {
+          mchid: merchant.mchid,
+          out_trade_no: 'T000123',
+          transaction_id: '4200001234567890123456789012',
+          out_refund_no: 'R1',
+          refund_id: '50000000382019052709732678859',
+          refund_status: 'SUCCESS',
+          success_time: '2030-01-01T08:05:00+08:00',
+          user_received_account: '支付用户零钱',
+          amount: { total: 1999, refund: 500, payer_total: 1999, payer_refund: 500 },
+        },
+        apiV3Key,
+        signer: asPublicKeySigner(wechat),
+        now: clock.now(),
+      });
+      return { headers: lowerCase(built.headers), body: built.body };
+    };
+    const previous = sent('oldV3Key0123456789abcdefghijklmn');
+    expect(await wechatPay.refundCodecFor(previous).verify(previous)).toMatchObject({
+      kind: 'refund',
+      report: { outRefundNo: 'R1', status: 'SUCCESS' },
+    });
+    const unknown = sent('unknownKey23456789abcdefghijklmn');
+    expect((await wechatPay.refundCodecFor(unknown).verify(unknown)).kind).toBe('unusable');
   });
 });
