@@ -29,7 +29,7 @@ import { memo } from './memo';
 import { merchantCredentialsSource, type SecretReader } from './merchant-secret';
 import { createObservability, type Observability } from './observability';
 import { createRotatingWechatPay } from './rotating-wechatpay';
-import { refundNotifyUrlOf } from './routes';
+import { NOTIFY_REFUND_ROUTE, NOTIFY_ROUTE, refundNotifyUrlOf } from './routes';
 import type { WechatPay } from './wechatpay-adapters';
 
 /**
@@ -319,7 +319,8 @@ function refundNotifyUrlFrom(settings: Settings): string {
   const refundNotifyUrl = refundNotifyUrlOf(notifyUrl);
   if (refundNotifyUrl === undefined) {
     throw new ConfigurationError(
-      'NOTIFY_URL must end in /notify/pay: refund notifications go to the same address with /notify/refund',
+      `NOTIFY_URL must end in ${NOTIFY_ROUTE.path}: ` +
+        `refund notifications go to the same address with ${NOTIFY_REFUND_ROUTE.path}`,
     );
   }
   return refundNotifyUrl;
