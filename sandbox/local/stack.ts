@@ -1,10 +1,11 @@
-import { createPublicKey, randomUUID } from 'node:crypto';
+import { createPublicKey, randomUUID, X509Certificate } from 'node:crypto';
 
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ScheduledEvent } from 'aws-lambda';
 
 import { DynamoDbOrderStore } from '#shared/adapters/dynamodb-order-store';
+import { DynamoDbRefundStore } from '#shared/adapters/dynamodb-refund-store';
 import { SqsCheckScheduler } from '#shared/adapters/sqs-check-scheduler';
 import type { DependencyOverrides } from '#shared/app/dependencies';
 import { createHandlers, type Handlers } from '#shared/app/handlers';
@@ -13,10 +14,10 @@ import { RECONCILE_BATCH_SIZE, RECONCILE_MAX_RECEIVE_COUNT } from '#shared/confi
 import { loadSettings, type Settings } from '#shared/config/settings';
 import type { OrderStore } from '#shared/domain/ports';
 import { type Merchant, SANDBOX_MERCHANT, sandboxV3Merchant } from '../simulator/sandbox-merchant';
-import { startSimulator } from '../simulator/server';
+import { type RunningSimulator, startSimulator } from '../simulator/server';
 import { type Gateway, startGateway } from './gateway';
 import { describeFunctionError, invoke, LOCAL_ACCOUNT_ID, type LocalFunction } from './lambda-context';
-import { checkSimulatorKeys, handlerEnvironment } from './local-settings';
+import { checkSimulatorKeys, handlerEnvironment, LocalSettingsError } from './local-settings';
 import { ensureQueues, ensureTable, localDynamoDbClient, localSqsClient } from './resources';
 import { type SqsEventSource, startSqsEventSource } from './sqs-event-source';
 
@@ -40,6 +41,8 @@ export interface LocalStackOptions {
   simulatorSignWith?: 'certificate' | 'public_key';
   /** WeChat's own v3 signing key (PEM) for the simulator; absent: it generates one. */
   simulatorPlatformPrivateKey?: string;
+  /** The simulator's certificate authority (PEM); absent: it makes one (kept in simulatorDataDir when given). */
+  simulatorCa?: { caCertPem: string; caKeyPem: string };
   /** WeChat Pay's address; absent: a simulator is started and used. */
   wechatpayBaseUrl?: string;
   /** The simulator's time scale (WeChat's durations divided by it). */
@@ -61,11 +64,18 @@ export interface LocalStackOptions {
   log?: (line: string) => void;
 }
 
+/** The simulator's certificate authority and the merchant's API client certificate it issued (PEM). */
+export type SimulatorTls = RunningSimulator['tls'];
+
 export interface LocalStack {
   gatewayUrl: string;
   notifyUrl: string;
-  /** Undefined when the stack talks to a WeChat Pay elsewhere. */
+  /** The simulator's plain HTTP address (its control API); undefined when the stack talks to a WeChat Pay elsewhere. */
   simulatorUrl: string | undefined;
+  /** The same port over HTTPS, as the handlers call it. */
+  simulatorHttpsUrl: string | undefined;
+  /** What the handlers were given to trust the simulator and to present on /secapi/ (unless the developer's own). */
+  simulatorTls: SimulatorTls | undefined;
   region: string;
   tableName: string;
   queueName: string;
@@ -74,6 +84,8 @@ export interface LocalStack {
   settings: Settings;
   /** The order store the handlers use, for looking at what they did. */
   store: OrderStore;
+  /** The refund store the handlers use (refunds and the notifications that moved them). */
+  refundStore: DynamoDbRefundStore;
   /** The stack's SQS client (local endpoint, dummy credentials); destroyed by stop(). */
   sqs: SQSClient;
   /** Runs the sweep now, as the schedule would. */
@@ -119,6 +131,31 @@ function v3Merchant(options: LocalStackOptions): {
     };
   }
   return sandboxV3Merchant(options.sandboxKeysDir);
+}
+
+/**
+ * A developer's own API client certificate cannot work with the simulator, which, like WeChat, accepts
+ * on /secapi/ only a certificate its own CA issued: the start stops naming the variables to unset,
+ * rather than every v2 refund failing later.
+ */
+function checkOwnClientCertificate(env: Record<string, string>, simulatorCaPem: string): void {
+  const own = env.WECHATPAY_API_CLIENT_CERT;
+  if (own === undefined) return;
+  let issued = false;
+  try {
+    const ca = new X509Certificate(simulatorCaPem);
+    const cert = new X509Certificate(own);
+    issued = cert.checkIssued(ca) && cert.verify(ca.publicKey);
+  } catch {
+    // Not a certificate at all: refused below like a foreign one.
+  }
+  if (!issued) {
+    throw new LocalSettingsError(
+      "invalid settings: WECHATPAY_API_CLIENT_CERT is not issued by the simulator's CA, so the simulator would " +
+        'refuse every v2 refund (as WeChat refuses a certificate it did not issue): unset WECHATPAY_API_CLIENT_CERT ' +
+        "and WECHATPAY_API_CLIENT_KEY to use the simulator's, or set WECHATPAY_BASE_URL to WeChat's address",
+    );
+  }
 }
 
 /** The event an EventBridge schedule rule sends the sweep Lambda. */
@@ -184,8 +221,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     const v3 = options.env?.WECHATPAY_API_VERSION === 'v3' ? v3Merchant(options) : undefined;
     let simulatorUrl: string | undefined;
+    let simulatorHttpsUrl: string | undefined;
+    let simulatorTls: SimulatorTls | undefined;
     // The merchant's v3 keys and WeChat's public key, as the handlers would read them from the secret.
     let v3Env: Record<string, string> = {};
+    // How the handlers reach the simulator over HTTPS and present the merchant's certificate on /secapi/.
+    let tlsEnv: Record<string, string> = {};
     if (externalWechatPay === undefined) {
       const simulator = await startSimulator({
         host: '127.0.0.1',
@@ -195,6 +236,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           : merchant,
         timeScale: options.timeScale,
         dataDir: options.simulatorDataDir,
+        ...(options.simulatorCa ? { tls: options.simulatorCa } : {}),
         log,
         ...(v3
           ? {
@@ -208,6 +250,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       });
       started.push(() => simulator.close());
       simulatorUrl = simulator.url;
+      simulatorHttpsUrl = simulator.httpsUrl;
+      simulatorTls = simulator.tls;
+      checkOwnClientCertificate(options.env ?? {}, simulator.tls.caCertPem);
+      tlsEnv = {
+        WECHATPAY_TRUSTED_CA: simulator.tls.caCertPem,
+        WECHATPAY_API_CLIENT_CERT: simulator.tls.clientCertPem,
+        WECHATPAY_API_CLIENT_KEY: simulator.tls.clientKeyPem,
+      };
       if (v3 && simulator.platform) {
         v3Env = {
           WECHATPAY_PRIVATE_KEY: v3.privateKeyPem,
@@ -240,19 +290,23 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         sqsEndpoint: options.sqsEndpoint,
         region,
         merchant,
-        wechatpayBaseUrl: externalWechatPay ?? (simulatorUrl as string),
+        wechatpayBaseUrl: externalWechatPay ?? (simulatorHttpsUrl as string),
         timeScale: options.timeScale,
-        extra: { ...v3Env, ...options.env },
+        // The developer's own settings (a client certificate of their own among them) win.
+        extra: { ...v3Env, ...tlsEnv, ...options.env },
       }),
     );
     // The same adapters the Lambdas build, over clients with the local servers' dummy credentials:
     // the handlers' own clients would look for real AWS credentials, which a developer may not have.
-    const store = new DynamoDbOrderStore({
+    const documentClient = DynamoDBDocumentClient.from(dynamodb, { marshallOptions: { removeUndefinedValues: true } });
+    const store = new DynamoDbOrderStore({ tableName, client: documentClient });
+    const refundStore = new DynamoDbRefundStore({
       tableName,
-      client: DynamoDBDocumentClient.from(dynamodb, { marshallOptions: { removeUndefinedValues: true } }),
+      client: documentClient,
+      dueIndexShards: settings.DUE_INDEX_SHARDS,
     });
     const scheduler = new SqsCheckScheduler({ queueUrl: queues.queueUrl, client: sqs });
-    const handlers = (options.createHandlers ?? createHandlers)(settings, { store, scheduler });
+    const handlers = (options.createHandlers ?? createHandlers)(settings, { store, refundStore, scheduler });
     gateway.attach(handlers);
 
     const poller: SqsEventSource = startSqsEventSource({
@@ -302,6 +356,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       gatewayUrl: gateway.url,
       notifyUrl,
       simulatorUrl,
+      simulatorHttpsUrl,
+      simulatorTls,
       region,
       tableName,
       queueName,
@@ -309,6 +365,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       dlqUrl: queues.dlqUrl,
       settings,
       store,
+      refundStore,
       sqs,
       sweep,
       stop: stopAll,

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomUUID, X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -9,7 +9,10 @@ import { fileURLToPath } from 'node:url';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { LocalSettingsError } from '#sandbox/local/local-settings';
 import { localSqsClient } from '#sandbox/local/resources';
+import { SANDBOX_MERCHANT } from '#sandbox/simulator/sandbox-merchant';
+import { createCertificateAuthority } from '#shared/wechatpay/testing/certificate-authority';
 import { startTestStack, type TestStack } from '#test/helpers/local-stack';
 import { waitFor } from '#test/helpers/wait-for';
 
@@ -80,6 +83,53 @@ describe('local stack in process', () => {
     );
     const order = await stack.store.get(outTradeNo);
     expect(order?.history.find((h) => h.to === 'PAID')?.source).toBe('reconcile');
+  });
+});
+
+describe('the simulator over HTTPS', () => {
+  it('is what the handlers call, trusting its CA and presenting the client certificate it issued', async () => {
+    const stack = await startTestStack();
+    try {
+      const tls = stack.simulatorTls;
+      expect(stack.simulatorHttpsUrl).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+      expect(stack.simulatorHttpsUrl?.replace('https:', 'http:')).toBe(stack.simulatorUrl);
+      expect(stack.settings.WECHATPAY_BASE_URL).toBe(stack.simulatorHttpsUrl);
+      expect(stack.settings.WECHATPAY_TRUSTED_CA).toBe(tls?.caCertPem);
+      expect(stack.settings.WECHATPAY_API_CLIENT_CERT).toBe(tls?.clientCertPem);
+      expect(stack.settings.WECHATPAY_API_CLIENT_KEY).toBe(tls?.clientKeyPem);
+      // WeChat's apiclient certificate names the merchant: CN = mch_id.
+      const cert = new X509Certificate(tls?.clientCertPem ?? '');
+      expect(cert.subject).toContain(`CN=${SANDBOX_MERCHANT.mchid}`);
+      expect(cert.checkIssued(new X509Certificate(tls?.caCertPem ?? ''))).toBe(true);
+    } finally {
+      await stack.stop();
+    }
+  });
+
+  it("stops the start when the developer's own client certificate is not the simulator CA's, naming it", async () => {
+    const own = createCertificateAuthority().issue({ commonName: SANDBOX_MERCHANT.mchid, usage: 'client' });
+    const start = startTestStack({
+      env: { WECHATPAY_API_CLIENT_CERT: own.certPem, WECHATPAY_API_CLIENT_KEY: own.keyPem },
+    });
+    await expect(start).rejects.toBeInstanceOf(LocalSettingsError);
+    await expect(start).rejects.toThrow(/WECHATPAY_API_CLIENT_CERT is not issued by the simulator's CA/);
+  });
+
+  it("keeps the developer's own client certificate when the simulator's CA issued it", async () => {
+    const ca = createCertificateAuthority({ commonName: 'test simulator CA' });
+    const own = ca.issue({ commonName: SANDBOX_MERCHANT.mchid, usage: 'client' });
+    const stack = await startTestStack({
+      simulatorCa: { caCertPem: ca.certPem, caKeyPem: ca.keyPem },
+      env: { WECHATPAY_API_CLIENT_CERT: own.certPem, WECHATPAY_API_CLIENT_KEY: own.keyPem },
+    });
+    try {
+      expect(stack.simulatorTls?.caCertPem).toBe(ca.certPem);
+      expect(stack.simulatorTls?.clientCertPem).not.toBe(own.certPem);
+      expect(stack.settings.WECHATPAY_API_CLIENT_CERT).toBe(own.certPem);
+      expect(stack.settings.WECHATPAY_API_CLIENT_KEY).toBe(own.keyPem);
+    } finally {
+      await stack.stop();
+    }
   });
 });
 
