@@ -1,6 +1,7 @@
 /**
  * `npm run demo`: on a running local stack (`npm start`), pays one order of each trade type through
- * the simulator and prints every step, so a newcomer sees the whole flow in one command.
+ * the simulator, refunds part of one of them, and prints every step (the notifications WeChat sent
+ * and what the stack answered included), so a newcomer sees the whole flow in one command.
  */
 import * as z from 'zod';
 
@@ -47,11 +48,23 @@ const sceneFor: Record<string, Json> = {
   },
 };
 
-async function payOne(tradeType: string): Promise<boolean> {
+/** The order the demo refunds part of: enough fen that part of it can go back. */
+const REFUNDED_TRADE_TYPE = 'NATIVE';
+const REFUNDED_TOTAL = 100;
+const REFUNDED_PART = 30;
+
+function showNotifications(history: Json): void {
+  const notifications = Array.isArray(history.notifications) ? (history.notifications as Json[]) : [];
+  for (const n of notifications) {
+    show('notification', { attempt: n.attempt, outcome: n.outcome, http_status: n.httpStatus, reply: n.reply });
+  }
+}
+
+async function payOne(tradeType: string): Promise<string | undefined> {
   console.log(`\n${tradeType}`);
   const request = {
     description: `demo ${tradeType} order`,
-    amount: { total: 1 },
+    amount: { total: tradeType === REFUNDED_TRADE_TYPE ? REFUNDED_TOTAL : 1 },
     trade_type: tradeType,
     scene_info: { payer_client_ip: '127.0.0.1' },
     ...sceneFor[tradeType],
@@ -60,7 +73,7 @@ async function payOne(tradeType: string): Promise<boolean> {
   const created = await callRoute(APP_BACKEND_ROUTES.createOrder, {}, request);
   if (created.status !== 201) {
     show(`error ${created.status}`, created.json);
-    return false;
+    return undefined;
   }
   const no = String(created.json.out_trade_no);
   show('created', { out_trade_no: no, status: created.json.status, prepay_id: created.json.prepay_id });
@@ -75,11 +88,42 @@ async function payOne(tradeType: string): Promise<boolean> {
     if (order.status === 'PAID') break;
     await new Promise((r) => setTimeout(r, 100));
   }
-  const history = (await call(simulator, 'GET', `/sandbox/orders/${no}`)).json;
-  const notifications = Array.isArray(history.notifications) ? (history.notifications as Json[]) : [];
-  for (const n of notifications) show('notification', { outcome: n.outcome, status: n.status, reply: n.reply });
+  showNotifications((await call(simulator, 'GET', `/sandbox/orders/${no}`)).json);
   show('final', { status: order.status, payment: order.payment });
-  return order.status === 'PAID';
+  return order.status === 'PAID' ? no : undefined;
+}
+
+/**
+ * Refunds part of a paid order: the API takes it (PROCESSING), the simulator is told to finish it now
+ * (WeChat takes minutes to days), and its refund notification moves it to SUCCESS here.
+ */
+async function refundPart(outTradeNo: string): Promise<boolean> {
+  console.log(`\nrefund ${REFUNDED_PART} of the ${REFUNDED_TOTAL} fen of ${outTradeNo}`);
+  const outRefundNo = `DEMO${Date.now()}`;
+  const request = { out_refund_no: outRefundNo, amount: { refund: REFUNDED_PART }, reason: 'demo partial refund' };
+  show('request', request);
+  const created = await callRoute(APP_BACKEND_ROUTES.createRefund, { out_trade_no: outTradeNo }, request);
+  if (created.status !== 201) {
+    show(`error ${created.status}`, created.json);
+    return false;
+  }
+  show('created', { status: created.json.status, amount: created.json.amount });
+
+  const completed = await call(simulator, 'POST', `/sandbox/refunds/${outRefundNo}/complete`, { result: 'SUCCESS' });
+  show('WeChat done', completed.json);
+
+  let refund: Json = {};
+  for (let i = 0; i < 50; i++) {
+    refund = (await callRoute(APP_BACKEND_ROUTES.getRefund, { out_trade_no: outTradeNo, out_refund_no: outRefundNo }))
+      .json;
+    if (refund.status === 'SUCCESS') break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  showNotifications((await call(simulator, 'GET', `/sandbox/refunds/${outRefundNo}`)).json);
+  show('final', { status: refund.status, refund_id: refund.refund_id, success_time: refund.success_time });
+  const order = (await callRoute(APP_BACKEND_ROUTES.getOrder, { out_trade_no: outTradeNo })).json;
+  show('order', { status: order.status, refund: order.refund });
+  return refund.status === 'SUCCESS';
 }
 
 const health = await fetch(`${gateway}${HEALTH_ROUTE.path}`).catch(() => undefined);
@@ -89,7 +133,13 @@ if (health?.ok !== true) {
 }
 // The stack says where its simulator is, so the demo follows SIMULATOR_PORT without being told.
 const simulator = z.object({ simulator: z.url() }).parse(await health.json()).simulator;
-let allPaid = true;
-for (const tradeType of ['APP', 'JSAPI', 'NATIVE', 'MWEB']) allPaid = (await payOne(tradeType)) && allPaid;
-console.log(allPaid ? '\nall four orders paid' : '\nsome orders did not reach PAID');
-process.exit(allPaid ? 0 : 1);
+const paid = new Map<string, string>();
+for (const tradeType of ['APP', 'JSAPI', 'NATIVE', 'MWEB']) {
+  const no = await payOne(tradeType);
+  if (no !== undefined) paid.set(tradeType, no);
+}
+const toRefund = paid.get(REFUNDED_TRADE_TYPE);
+const refunded = toRefund !== undefined && (await refundPart(toRefund));
+console.log(paid.size === 4 ? '\nall four orders paid' : '\nsome orders did not reach PAID');
+console.log(refunded ? 'the partial refund reached SUCCESS' : 'the partial refund did not reach SUCCESS');
+process.exit(paid.size === 4 && refunded ? 0 : 1);
