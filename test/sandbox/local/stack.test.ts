@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { generateKeyPairSync, randomUUID, X509Certificate } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -273,6 +273,62 @@ describe('npm start', () => {
       } finally {
         second.child.kill('SIGINT');
         expect(await second.exited).toEqual({ code: 0, signal: null });
+      }
+    },
+  );
+
+  it(
+    'with only WECHATPAY_APPID, WECHATPAY_MCHID and WECHATPAY_API_KEY set, refunds at once over mutual TLS',
+    { timeout: 150_000 },
+    async () => {
+      const ownDataDir = mkdtempSync(join(tmpdir(), 'wechatpay-refund-'));
+      const run = await startUntilReady({
+        DATA_DIR: ownDataDir,
+        PORT: '0',
+        SIMULATOR_PORT: '0',
+        WECHATPAY_APPID: 'wx2421b1c4370ec43b',
+        WECHATPAY_MCHID: '1900000109',
+        WECHATPAY_API_KEY: 'OwnApiV2Key0123456789abcdefghijk',
+      });
+      try {
+        const { gateway, simulator, wechatpay } = run.urls as Record<string, string>;
+        // The handlers call the simulator over HTTPS on its one port, trusting the CA it keeps in DATA_DIR.
+        expect(wechatpay).toBe(simulator?.replace('http:', 'https:'));
+        const ca = new X509Certificate(readFileSync(join(ownDataDir, 'simulator', 'tls-ca-cert.pem')));
+        expect(ca.ca).toBe(true);
+
+        const post = (url: string, body: unknown) =>
+          fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        const outTradeNo = newOutTradeNo();
+        const created = await post(`${gateway}/orders`, {
+          ...orderBody(outTradeNo, 2_00),
+          trade_type: 'NATIVE',
+          product_id: 'sku',
+        });
+        expect(created.status, await created.clone().text()).toBe(201);
+        expect((await post(`${simulator}/sandbox/orders/${outTradeNo}/pay`, { result: 'SUCCESS' })).status).toBe(200);
+        await waitFor(
+          async () => (await (await fetch(`${gateway}/orders/${outTradeNo}`)).json()) as { status?: string },
+          (order) => order.status === 'PAID',
+        );
+
+        const refund = await post(`${gateway}/orders/${outTradeNo}/refunds`, {
+          out_refund_no: 'RF1',
+          amount: { refund: 50 },
+        });
+        expect(refund.status, await refund.clone().text()).toBe(201);
+        expect((await post(`${simulator}/sandbox/refunds/RF1/complete`, { result: 'SUCCESS' })).status).toBe(200);
+        await waitFor(
+          async () =>
+            (await (await fetch(`${gateway}/orders/${outTradeNo}/refunds/RF1`)).json()) as { status?: string },
+          (r) => r.status === 'SUCCESS',
+        );
+        const order = (await (await fetch(`${gateway}/orders/${outTradeNo}`)).json()) as Record<string, unknown>;
+        expect(order.refund).toEqual({ refunded: 50, pending: 0, refundable: 150 });
+      } finally {
+        run.child.kill('SIGTERM');
+        expect(await run.exited).toEqual({ code: 0, signal: null });
+        rmSync(ownDataDir, { recursive: true, force: true });
       }
     },
   );
