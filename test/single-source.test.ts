@@ -16,7 +16,15 @@ import {
   METRICS_NAMESPACE,
 } from '#shared/config/metric-names';
 import { type OrdersApi, routeOrders } from '#shared/app/orders-api';
-import { APP_BACKEND_ROUTES, HEALTH_ROUTE, NOTIFY_ROUTE, type Route, routeKey, routePath } from '#shared/app/routes';
+import {
+  APP_BACKEND_ROUTES,
+  HEALTH_ROUTE,
+  NOTIFY_REFUND_ROUTE,
+  NOTIFY_ROUTE,
+  type Route,
+  routeKey,
+  routePath,
+} from '#shared/app/routes';
 import { RECONCILE_BATCH_SIZE, RECONCILE_MAX_RECEIVE_COUNT } from '#shared/config/reconcile-queue';
 import { DEFAULT_RECONCILE_SCHEDULE, WECHATPAY_PRODUCTION_URL } from '#shared/config/settings';
 
@@ -34,8 +42,12 @@ describe('the shared values', () => {
       'POST /orders',
       'GET /orders/{out_trade_no}',
       'POST /orders/{out_trade_no}/close',
+      'POST /orders/{out_trade_no}/refunds',
+      'GET /orders/{out_trade_no}/refunds',
+      'GET /orders/{out_trade_no}/refunds/{out_refund_no}',
     ]);
     expect(routeKey(NOTIFY_ROUTE)).toBe('POST /notify/pay');
+    expect(routeKey(NOTIFY_REFUND_ROUTE)).toBe('POST /notify/refund');
     expect(routeKey(HEALTH_ROUTE)).toBe('GET /health');
     expect(METRICS_NAMESPACE).toBe('WechatPayBackend');
     expect([
@@ -85,14 +97,18 @@ describe('the orders router', () => {
   });
 
   function event(method: string, key: string, route?: Route): APIGatewayProxyEventV2 {
-    const path = route === undefined ? '/elsewhere' : routePath(route, { out_trade_no: 'ORDER0001' });
+    const parameters = { out_trade_no: 'ORDER0001', out_refund_no: 'REFUND0001' };
+    const used = Object.fromEntries(
+      Object.entries(parameters).filter(([name]) => route?.path.includes(`{${name}}`) === true),
+    );
+    const path = route === undefined ? '/elsewhere' : routePath(route, used);
     return {
       version: '2.0',
       routeKey: key,
       rawPath: path,
       rawQueryString: '',
       headers: { 'content-type': 'application/json' },
-      ...(route?.path.includes('{out_trade_no}') ? { pathParameters: { out_trade_no: 'ORDER0001' } } : {}),
+      ...(Object.keys(used).length > 0 ? { pathParameters: used } : {}),
       body: ORDER_BODY,
       isBase64Encoded: false,
       requestContext: {
@@ -110,16 +126,14 @@ describe('the orders router', () => {
     };
   }
 
-  /** Counts how often a route reached for the payment use cases. */
+  /** Counts how often a route reached for the payment or the refund use cases. */
   function dependencies() {
     const reached = { count: 0 };
-    const deps: OrdersApi = {
-      clock: { now: () => new Date('2024-01-01T00:00:00Z') },
-      useCases: () => {
-        reached.count += 1;
-        return Promise.reject(new Error('reached the use cases'));
-      },
+    const reach = () => {
+      reached.count += 1;
+      return Promise.reject(new Error('reached the use cases'));
     };
+    const deps: OrdersApi = { clock: { now: () => new Date('2024-01-01T00:00:00Z') }, useCases: reach, refunds: reach };
     return { deps, reached };
   }
 
@@ -155,7 +169,10 @@ describe('no copy of a shared value', () => {
   /** Each value, where it lives, and how a copy of it looks inside a string, template or regex literal. */
   const HOMES: ReadonlyArray<{ home: string; copy: RegExp }> = [
     { home: 'shared/config/metric-names.ts', copy: /RejectedNotifications|PaidAtExpiryRace|WechatPayBackend/ },
-    { home: 'shared/app/routes.ts', copy: /\b(GET|POST) \/(orders|notify)|(^|[^\w/])\/orders([/?]|$)|notify\/pay/ },
+    {
+      home: 'shared/app/routes.ts',
+      copy: /\b(GET|POST) \/(orders|notify)|(^|[^\w/])\/orders([/?]|$)|notify\/(pay|refund)/,
+    },
     { home: 'shared/app/routes.ts', copy: /^\/health$/ },
     { home: 'shared/config/settings.ts', copy: /api\.mch\.weixin\.qq\.com|30,60,120,300,600,900/ },
   ];
