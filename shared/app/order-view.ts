@@ -1,4 +1,5 @@
 import type { Order } from '../domain/order';
+import { paidAtRfc3339 } from '../domain/payment-time';
 
 /** The public JSON shape of an order (the contract in README.md, "The API"): WeChat APIv3 field names, snake_case. */
 export function orderView(order: Order): Record<string, unknown> {
@@ -19,7 +20,7 @@ export function orderView(order: Order): Record<string, unknown> {
           payment: {
             transaction_id: payment.transactionId,
             amount: { total: payment.amountTotal, currency: payment.currency },
-            paid_at: payment.paidAt,
+            paid_at: paidAtRfc3339(payment.paidAt),
             bank_type: payment.bankType ?? null,
             payer: { openid: payment.payerOpenid ?? null },
           },
@@ -31,7 +32,7 @@ export function orderView(order: Order): Record<string, unknown> {
           late_payment: {
             transaction_id: order.latePayment.transactionId,
             amount: { total: order.latePayment.amountTotal, currency: order.latePayment.currency },
-            paid_at: order.latePayment.paidAt,
+            paid_at: paidAtRfc3339(order.latePayment.paidAt),
             received_at: order.latePayment.receivedAt,
           },
         }

@@ -39,3 +39,15 @@ export function paidAtInstant(paidAt: string): Date | undefined {
   const ms = Date.parse(paidAt);
   return Number.isNaN(ms) ? undefined : new Date(ms);
 }
+
+/**
+ * A payment's completion time as an answer gives it: RFC 3339 with its offset. v2's Beijing
+ * `yyyyMMddHHmmss` is rewritten with +08:00 (no arithmetic, so nothing is rounded or shifted); v3's
+ * success_time is RFC 3339 already; anything else is passed on as WeChat sent it.
+ */
+export function paidAtRfc3339(paidAt: string): string {
+  const v2 = V2_TIME.exec(paidAt);
+  if (!v2) return paidAt;
+  const [year, month, day, hour, minute, second] = v2.slice(1);
+  return `${year}-${month}-${day}T${hour}:${minute}:${second}+08:00`;
+}

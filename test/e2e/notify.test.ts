@@ -240,7 +240,7 @@ describe('notify endpoint (v2)', () => {
       late_payment: {
         transaction_id: '4200000000202611250000000001',
         amount: { total: 2501, currency: 'CNY' },
-        paid_at: '20261125120000',
+        paid_at: '2026-11-25T12:00:00+08:00',
       },
     });
     expect(view.json).not.toHaveProperty('payment');

@@ -22,7 +22,7 @@ describe('orderView', () => {
     expect(view.late_payment).toEqual({
       transaction_id: '4200001234567890123456789012',
       amount: { total: 1999, currency: 'CNY' },
-      paid_at: '20300101080510',
+      paid_at: '2030-01-01T08:05:10+08:00',
       received_at: at(400),
     });
     expect(view).not.toHaveProperty('payment');

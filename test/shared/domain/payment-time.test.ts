@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { paidAtInstant } from '#shared/domain/payment-time';
+import { paidAtInstant, paidAtRfc3339 } from '#shared/domain/payment-time';
 
 describe('paidAtInstant', () => {
   it('reads v2’s time_end as Beijing time', () => {
@@ -24,5 +24,13 @@ describe('paidAtInstant', () => {
     ]) {
       expect(paidAtInstant(odd)).toBeUndefined();
     }
+  });
+});
+
+describe('paidAtRfc3339', () => {
+  it('writes v2 Beijing time with its +08:00 offset and passes RFC 3339 on unchanged', () => {
+    expect(paidAtRfc3339('20261125120000')).toBe('2026-11-25T12:00:00+08:00');
+    expect(paidAtRfc3339('2026-11-25T12:00:00+08:00')).toBe('2026-11-25T12:00:00+08:00');
+    expect(Date.parse(paidAtRfc3339('20261125120000'))).toBe(paidAtInstant('20261125120000')?.getTime());
   });
 });
