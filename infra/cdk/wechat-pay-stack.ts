@@ -66,7 +66,8 @@ export class WechatPayStack extends Stack {
     });
     this.reconcileFunction = new PaymentFunction(this, 'ReconcileFunction', {
       service: 'reconcile',
-      environment: withQueue,
+      // A refund WeChat never received is sent again from here, with the refund notify URL derived from it.
+      environment: { ...withQueue, NOTIFY_URL: this.notifyEndpoint.notifyUrl },
       timeout: reconcileTimeout,
     });
     // Pages through the due-index and enqueues; allowed longer than a request handler.

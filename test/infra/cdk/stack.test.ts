@@ -442,7 +442,7 @@ describe('merchant credentials', () => {
   const allowedKeys: Record<keyof typeof ids.functions, string[]> = {
     orders: [...common, 'QUEUE_URL', 'NOTIFY_URL'],
     notify: common,
-    reconcile: [...common, 'QUEUE_URL'],
+    reconcile: [...common, 'QUEUE_URL', 'NOTIFY_URL'],
     sweep: [...common, 'QUEUE_URL'],
   };
 
