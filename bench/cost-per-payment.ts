@@ -100,14 +100,14 @@ export interface CostResult {
   assumptions: string[];
 }
 
-interface LambdaMeter {
+export interface LambdaMeter {
   wrap(settings: Settings, overrides: DependencyOverrides): Handlers;
   snapshot(): PhaseCounts['lambda'];
   inFlight(): number;
   reset(): void;
 }
 
-function lambdaMeter(): LambdaMeter {
+export function lambdaMeter(): LambdaMeter {
   const fresh = () =>
     Object.fromEntries(
       (Object.keys(MEMORY_MB) as FunctionName[]).map((n) => [n, { invocations: 0, billedMs: 0, totalMs: 0 }]),
@@ -156,7 +156,7 @@ function lambdaMeter(): LambdaMeter {
   };
 }
 
-async function queueIsEmpty(sqs: SQSClient, queueUrl: string): Promise<boolean> {
+export async function queueIsEmpty(sqs: SQSClient, queueUrl: string): Promise<boolean> {
   const names = [
     'ApproximateNumberOfMessages',
     'ApproximateNumberOfMessagesNotVisible',
