@@ -12,10 +12,20 @@ import { defineConfig } from 'vitest/config';
  * tests (loopback fake servers) and the ones that generate RSA keys run with the integration tier: they
  * took half the unit tier's time, whose job is to answer in seconds.
  */
+/** Library tests that generate RSA keys or run TLS servers (by base name, in any folder of the library). */
+const SLOW_LIBRARY_TESTS = [
+  'client',
+  'platform-certificates',
+  'self-signed-certificate',
+  'certificate-authority',
+  'tls-fetch',
+  'refund-notification',
+];
+
 const UNIT_TESTS = [
   'test/helpers/**/*.test.ts',
   'test/shared/domain/!(sweeper).test.ts',
-  'test/shared/wechatpay/**/!(client|platform-certificates|self-signed-certificate|certificate-authority|tls-fetch|refund-notification).test.ts',
+  `test/shared/wechatpay/**/!(${SLOW_LIBRARY_TESTS.join('|')}).test.ts`,
   'test/shared/app/**/*.test.ts',
   'test/shared/adapters/wechatpay-*.test.ts',
   'test/bench/**/*.test.ts',
