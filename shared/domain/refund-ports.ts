@@ -10,11 +10,14 @@ import type { Refund, RefundFailure, RefundReport, RefundStatus } from './refund
  * refunds, and on refunded + pending + this refund ≤ paid. Nothing is written unless all hold.
  * - created: both written.
  * - exists: a refund with this out_refund_no exists for the order (compare requestHash); `refund` is it.
+ * - out_refund_no_used: another order has a refund with this out_refund_no (WeChat's out_refund_no is
+ *   unique per merchant, not per order); `outTradeNo` is that order. Nothing written.
  * - order_not_found / order_not_paid / amount_exceeded / too_many_refunds: refused; `order` is current.
  */
 export type RefundCreateResult =
   | { kind: 'created'; refund: Refund; order: Order }
   | { kind: 'exists'; refund: Refund }
+  | { kind: 'out_refund_no_used'; outTradeNo: string }
   | { kind: 'order_not_found' }
   | { kind: 'order_not_paid'; order: Order }
   | { kind: 'amount_exceeded'; order: Order }
@@ -37,6 +40,11 @@ export interface RefundTransitionCommand {
   nextCheckAt?: string;
   /** Refuse unless the refund is for exactly this (what WeChat reported must be what was asked). */
   expectAmount?: { refund: number; total: number };
+  /**
+   * Refuse (conflict) if the refund has acceptedAt: closing on WeChat's refusal of a request must not
+   * release money WeChat took with an earlier request for the same out_refund_no.
+   */
+  expectUnaccepted?: true;
   /** The notification that reports the change, stored by the same transaction (only if it applies). */
   notification?: NotificationRecord;
 }

@@ -57,6 +57,11 @@ export interface Refund {
   /** WeChat's refund_id, once WeChat has reported it. */
   refundId?: string;
   /**
+   * The order's payment (WeChat's transaction_id), copied at creation: every report about the refund
+   * must name this payment. Absent on refunds stored before it was kept.
+   */
+  transactionId?: string;
+  /**
    * When WeChat accepted the request (受理). Absent while it is still to be sent, or sent without an
    * answer: the reconciler asks WeChat, and sends it again with the same out_refund_no when WeChat
    * does not know it. Never a new out_refund_no.
@@ -100,6 +105,8 @@ export interface RefundReport {
   /** v2 notifications and answers carry appid; v3 refund messages do not. */
   appid?: string;
   refundId?: string;
+  /** The payment refunded (transaction_id), where WeChat's message carries it. */
+  transactionId?: string;
   /** Checked against the stored refund: a report for another amount changes nothing. */
   amount?: { refund: number; total: number };
   /** RFC 3339 with its offset (converted from v2's Beijing `yyyy-MM-dd HH:mm:ss`). */
