@@ -9,7 +9,7 @@ import { refundCanStillChange } from './refund-lifecycle';
 import type { RefundCheckScheduler, RefundCreateResult, RefundProvider, RefundStore } from './refund-ports';
 import type { RefundReports } from './refund-reports';
 import { checkRefundRequest, refundRequestHash } from './refund-request';
-import { RefundSubmitter } from './refund-submitter';
+import { isWorthRetrying, RefundSubmitter, type SubmitResult } from './refund-submitter';
 
 export interface CreateRefundDeps {
   orders: OrderStore;
@@ -69,6 +69,7 @@ export class CreateRefund {
       amount: { refund: request.refund, total: payment.amountTotal, currency: payment.currency },
       ...(request.reason === undefined ? {} : { reason: request.reason }),
       requestHash,
+      transactionId: payment.transactionId,
       createdAt: at,
       updatedAt: at,
       // Stored with the refund, so the sweep finds it even if the check below is never queued.
@@ -80,7 +81,7 @@ export class CreateRefund {
 
     // Scheduled before WeChat is called: a crash or timeout while sending is still reconciled.
     await this.scheduleFirstCheck(refund.refund, dueAt);
-    const sent = await this.submitter.submit(refund.refund, 'api');
+    const sent = await this.unlessWorthRetrying(refund.refund, () => this.submitter.submit(refund.refund, 'api'));
     if (sent.refusal) throw sent.refusal;
     return { refund: sent.refund, created: true };
   }
@@ -97,9 +98,28 @@ export class CreateRefund {
       return { refund: existing, created: false };
     }
     // WeChat's answer never came (a timeout, a retryable error): the same out_refund_no again.
-    const resumed = await this.submitter.resume(existing, 'api');
+    const resumed = await this.unlessWorthRetrying(existing, () => this.submitter.resume(existing, 'api'));
     if (resumed.refusal) throw resumed.refusal;
     return { refund: resumed.refund, created: false };
+  }
+
+  /**
+   * Once the refund is stored, a failure that may pass (a timeout, a retryable code, the deadline) is
+   * not the caller's: the refund stands, PROCESSING, and the reconciler finishes it. Thrown, it would
+   * invite a retry, and a caller that let us generate out_refund_no would retry under a new one: a
+   * second refund. Only WeChat's final refusal (the refund then CLOSED) reaches the caller.
+   */
+  private async unlessWorthRetrying(refund: Refund, send: () => Promise<SubmitResult>): Promise<SubmitResult> {
+    try {
+      return await send();
+    } catch (error) {
+      if (!isWorthRetrying(error)) throw error;
+      this.deps.observer.recovered('refund sent without an answer; the reconciler finishes it', {
+        outTradeNo: refund.outTradeNo,
+        error,
+      });
+      return { refund };
+    }
   }
 
   private async scheduleFirstCheck(refund: Refund, dueAt: string): Promise<void> {
@@ -137,6 +157,11 @@ function createdOrThrow(
       return { created: true, refund: result.refund };
     case 'exists':
       return { created: false, refund: result.refund };
+    case 'out_refund_no_used':
+      throw new ConflictError(
+        'OUT_REFUND_NO_USED',
+        `out_refund_no ${request.outRefundNo} was already used for a refund of another order`,
+      );
     case 'order_not_found':
       throw new NotFoundError(`no order with out_trade_no ${request.outTradeNo}`);
     case 'order_not_paid':

@@ -1,7 +1,7 @@
 import type { Source } from './order';
 import type { PaymentObserver } from './payment-observer';
 import type { Clock, Merchant, NotificationRecord } from './ports';
-import type { Refund, RefundReport, RefundStatus } from './refund';
+import type { Refund, RefundFailure, RefundReport, RefundStatus } from './refund';
 import { refundCanStillChange } from './refund-lifecycle';
 import type { RefundStore } from './refund-ports';
 
@@ -14,7 +14,13 @@ export type RefundRejectionReason =
   | 'AMOUNT_MISMATCH'
   /** A notification without amounts: nothing to match it against (v2's carry no signature). */
   | 'MISSING_AMOUNT'
-  | 'REFUND_ID_MISMATCH';
+  | 'REFUND_ID_MISMATCH'
+  /** The report names another payment (transaction_id) than the one the refund was made from. */
+  | 'TRANSACTION_MISMATCH'
+  /** WeChat says it does not know a refund it accepted: it is not sent again, and is asked about later. */
+  | 'NOT_FOUND_AFTER_ACCEPTANCE'
+  /** WeChat refused a request for a refund it had accepted under the same out_refund_no: not closed. */
+  | 'REFUSED_AFTER_ACCEPTANCE';
 
 /**
  * What applying WeChat's word about a refund did.
@@ -22,7 +28,7 @@ export type RefundRejectionReason =
  * - accepted: WeChat's acceptance (PROCESSING) was recorded; no status change.
  * - duplicate: nothing new (already in that status, or accepted already).
  * - conflict: the refund is settled in another status; kept as it is.
- * - unchanged: WeChat does not know the refund (NOT_FOUND): nothing to apply.
+ * - unchanged: WeChat does not know the refund (NOT_FOUND), which it never accepted: nothing to apply.
  * - rejected: refused (see RefundRejectionReason); nothing changed; reported to the observer.
  */
 export type RefundApplyOutcome =
@@ -64,7 +70,10 @@ export class RefundReports {
     }
     const refund = expected ?? (await refunds.getRefund(report.outTradeNo, report.outRefundNo));
     if (refund === undefined) return this.reject('UNKNOWN_REFUND', report, source);
-    if (report.status === 'NOT_FOUND') return { kind: 'unchanged', refund };
+    if (report.status === 'NOT_FOUND') {
+      if (refund.acceptedAt === undefined) return { kind: 'unchanged', refund };
+      return this.reject('NOT_FOUND_AFTER_ACCEPTANCE', report, source, refund);
+    }
     const mismatch = this.mismatch(report, refund, source);
     if (mismatch !== undefined) return this.reject(mismatch, report, source, refund);
     if (report.status === 'PROCESSING') return this.accept(report, refund);
@@ -73,6 +82,13 @@ export class RefundReports {
 
   /** What in the report contradicts the stored refund. */
   private mismatch(report: RefundReport, refund: Refund, source: Source): RefundRejectionReason | undefined {
+    if (
+      report.transactionId !== undefined &&
+      refund.transactionId !== undefined &&
+      report.transactionId !== refund.transactionId
+    ) {
+      return 'TRANSACTION_MISMATCH';
+    }
     if (report.amount === undefined) return source === 'notify' ? 'MISSING_AMOUNT' : undefined;
     if (report.amount.refund !== refund.amount.refund || report.amount.total !== refund.amount.total) {
       return 'AMOUNT_MISMATCH';
@@ -144,9 +160,44 @@ export class RefundReports {
     }
   }
 
+  /**
+   * WeChat's final refusal of a request for the refund: CLOSED with its reason, which releases the
+   * amount the refund held. Only a refund WeChat never accepted is closed (the write's condition): one
+   * it accepted may be paying out, whatever a later request for the same out_refund_no was told.
+   */
+  async refused(refund: Refund, failure: RefundFailure, source: Source): Promise<RefundApplyOutcome> {
+    const report = { outTradeNo: refund.outTradeNo, outRefundNo: refund.outRefundNo };
+    if (refund.acceptedAt !== undefined) return this.reject('REFUSED_AFTER_ACCEPTANCE', report, source, refund);
+    const result = await this.deps.refunds.transitionRefund({
+      outTradeNo: refund.outTradeNo,
+      outRefundNo: refund.outRefundNo,
+      to: 'CLOSED',
+      at: this.deps.clock.now().toISOString(),
+      source,
+      note: `refused by WeChat: ${failure.code}`,
+      failure,
+      expectUnaccepted: true,
+    });
+    switch (result.kind) {
+      case 'applied':
+        return { kind: 'applied', refund: result.refund };
+      case 'already':
+        return { kind: 'duplicate', refund: result.refund };
+      case 'conflict':
+        if (result.refund.acceptedAt !== undefined) {
+          return this.reject('REFUSED_AFTER_ACCEPTANCE', report, source, result.refund);
+        }
+        return { kind: 'conflict', refund: result.refund };
+      case 'amount_mismatch':
+        return { kind: 'conflict', refund: result.refund };
+      case 'not_found':
+        return this.reject('UNKNOWN_REFUND', report, source);
+    }
+  }
+
   private reject(
     reason: RefundRejectionReason,
-    report: RefundReport,
+    report: Pick<RefundReport, 'outTradeNo' | 'outRefundNo'>,
     source: Source,
     refund?: Refund,
   ): RefundApplyOutcome {

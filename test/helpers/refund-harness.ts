@@ -75,7 +75,10 @@ export function paidOrder(overrides: Partial<Order> = {}): Order {
   });
 }
 
-/** What WeChat says about one refund: for the refund's own amounts unless overridden. */
+/** The transaction_id of paidOrder's payment: what WeChat's reports about its refunds name. */
+export const PAID_TRANSACTION_ID = paymentFacts().transactionId;
+
+/** What WeChat says about one refund: for the refund's own amounts and paidOrder's payment unless overridden. */
 export function refundReport(
   refund: Pick<Refund, 'outTradeNo' | 'outRefundNo'> & { amount: { refund: number; total: number } },
   status: ReportedRefundStatus,
@@ -87,6 +90,7 @@ export function refundReport(
     status,
     mchid: MERCHANT.mchid,
     refundId: '50000000382019052709732678859',
+    transactionId: PAID_TRANSACTION_ID,
     amount: { refund: refund.amount.refund, total: refund.amount.total },
     ...(status === 'SUCCESS' ? { successTime: '2030-01-01T09:05:00+08:00', userReceivedAccount: '支付用户零钱' } : {}),
     ...overrides,

@@ -189,18 +189,20 @@ describe('CreateRefund', () => {
     expect(h.provider.calls).toEqual([]);
   });
 
-  it('after a timeout, keeps it PROCESSING and unaccepted; a retry sends the same out_refund_no again', async () => {
+  it('after a timeout, answers the stored refund PROCESSING (unaccepted) and leaves it to the reconciler', async () => {
+    // Thrown, the timeout would be a retryable 502: a caller without out_refund_no retries under a new one.
     h.provider.onSubmit(refundError('DEADLINE_EXCEEDED', true, 'transport'));
-    const timeout = await rejection(h.createRefund.execute(request()));
-    expect(timeout).toBeInstanceOf(ProviderError);
-    expect(timeout).toMatchObject({ retryable: true });
-    const stored = await h.refunds.getRefund(order.outTradeNo, 'RF0001');
-    expect(stored).toMatchObject({ status: 'PROCESSING', nextCheckAt: at(3660) });
-    expect(stored?.acceptedAt).toBeUndefined();
-    expect(h.scheduler.scheduledRefunds).toHaveLength(1);
+    const { refund, created } = await h.createRefund.execute(request());
 
-    // The caller retries: WeChat never got it, so it is sent again, under the same out_refund_no.
-    h.provider.onQuery(refundReport(stored!, 'NOT_FOUND', { refundId: undefined, amount: undefined }));
+    expect(created).toBe(true);
+    expect(refund).toMatchObject({ status: 'PROCESSING', nextCheckAt: at(3660) });
+    expect(refund.acceptedAt).toBeUndefined();
+    expect(await h.refunds.getRefund(order.outTradeNo, 'RF0001')).toEqual(refund);
+    expect(h.scheduler.scheduledRefunds).toHaveLength(1);
+    expect(h.observer.events).toMatchObject([{ kind: 'recovered', outTradeNo: order.outTradeNo }]);
+
+    // The caller retries all the same: WeChat never got it, so it is sent again, under the same out_refund_no.
+    h.provider.onQuery(refundReport(refund, 'NOT_FOUND', { refundId: undefined, amount: undefined }));
     h.provider.onSubmit(accepted(request()));
     const retry = await h.createRefund.execute(request());
 
@@ -212,9 +214,30 @@ describe('CreateRefund', () => {
     expect((await h.orders.get(order.outTradeNo))?.refunds).toEqual({ refunded: 0, pending: 500, count: 1 });
   });
 
+  it('answers the stored refund when WeChat refuses in a way that may pass (NOTENOUGH), or time runs out', async () => {
+    h.provider.onSubmit(refundError('NOTENOUGH', true));
+    expect(await h.createRefund.execute(request())).toMatchObject({ created: true, refund: { status: 'PROCESSING' } });
+    h.provider.onSubmit(refundError('DEADLINE_EXCEEDED', false, 'transport'));
+    expect(await h.createRefund.execute(request({ outRefundNo: 'RF0002' }))).toMatchObject({ created: true });
+    expect((await h.orders.get(order.outTradeNo))?.refunds).toEqual({ refunded: 0, pending: 1000, count: 2 });
+  });
+
+  it('answers a repeat of a refund WeChat never took with it (200), even when sending it again fails', async () => {
+    h.provider.onSubmit(refundError('SYSTEMERROR', true));
+    const first = await h.createRefund.execute(request());
+    h.clock.advance(30);
+    h.provider.onQuery(refundReport(first.refund, 'NOT_FOUND', { refundId: undefined, amount: undefined }));
+    h.provider.onSubmit(refundError('DEADLINE_EXCEEDED', true, 'transport'));
+    expect(await h.createRefund.execute(request())).toEqual({ refund: first.refund, created: false });
+
+    h.provider.onQuery(refundError('FREQUENCY_LIMITED', true));
+    expect(await h.createRefund.execute(request())).toEqual({ refund: first.refund, created: false });
+    expect(h.provider.submitted).toHaveLength(2);
+  });
+
   it('on a retry, does not resend a refund WeChat took before the timeout: it applies WeChat’s word', async () => {
     h.provider.onSubmit(refundError('SYSTEMERROR', true));
-    await rejection(h.createRefund.execute(request()));
+    await h.createRefund.execute(request());
     const stored = await h.refunds.getRefund(order.outTradeNo, 'RF0001');
     h.provider.onQuery(refundReport(stored!, 'SUCCESS'));
 
@@ -222,6 +245,27 @@ describe('CreateRefund', () => {
     expect(retry.refund).toMatchObject({ status: 'SUCCESS', successTime: '2030-01-01T09:05:00+08:00' });
     expect(h.provider.submitted).toHaveLength(1);
     expect((await h.orders.get(order.outTradeNo))?.refunds).toEqual({ refunded: 500, pending: 0, count: 1 });
+  });
+
+  it('refuses an out_refund_no another order used (WeChat’s are unique per merchant), storing nothing', async () => {
+    h.provider.onSubmit(accepted(request()));
+    await h.createRefund.execute(request());
+    const other = paidOrder({ outTradeNo: 'T-other' });
+    await h.orders.create(other);
+
+    const error = await rejection(h.createRefund.execute(request({ outTradeNo: other.outTradeNo })));
+    expect(error).toBeInstanceOf(ConflictError);
+    expect(error).toMatchObject({ code: 'OUT_REFUND_NO_USED' });
+    expect(await h.refunds.listRefunds(other.outTradeNo)).toEqual([]);
+    expect((await h.orders.get(other.outTradeNo))?.refunds?.pending ?? 0).toBe(0);
+    expect(h.provider.submitted).toHaveLength(1);
+  });
+
+  it('keeps the payment’s transaction_id with the refund, for WeChat’s reports to be matched against', async () => {
+    h.provider.onSubmit(accepted(request()));
+    const { refund } = await h.createRefund.execute(request());
+    expect(refund.transactionId).toBe(order.payment?.transactionId);
+    expect((await h.refunds.getRefund(order.outTradeNo, 'RF0001'))?.transactionId).toBe(order.payment?.transactionId);
   });
 
   it('closes a refund WeChat refuses outright, releasing its hold, and says why', async () => {

@@ -112,16 +112,66 @@ describe('RefundReconciler.check', () => {
     expect(await stored()).toMatchObject({ status: 'PROCESSING', acceptedAt: at(3660), nextCheckAt: at(3960) });
   });
 
-  it('closes a refund WeChat refuses outright when it is sent again, releasing its hold', async () => {
+  it('closes a refund WeChat refuses when sent again and still does not know, releasing its hold', async () => {
     const refund = await unansweredRefund();
     h.clock.set(at(3660));
-    h.provider.onQuery(refundReport(refund, 'NOT_FOUND', { amount: undefined, refundId: undefined }));
+    const unknown = refundReport(refund, 'NOT_FOUND', { amount: undefined, refundId: undefined });
+    h.provider.onQuery(unknown, unknown);
     h.provider.onSubmit(refundError('TRADE_OVERDUE', false));
 
     expect(await h.reconciler.check(checkOf(refund))).toBe('closed');
+    expect(h.provider.calls.map((c) => c.method)).toEqual([
+      'submitRefund',
+      'queryRefund',
+      'submitRefund',
+      'queryRefund',
+    ]);
     expect(await stored()).toMatchObject({ status: 'CLOSED', failure: { code: 'TRADE_OVERDUE' } });
     expect((await h.orders.get(order.outTradeNo))?.refunds).toEqual({ refunded: 0, pending: 0, count: 1 });
     expect(laterChecks()).toEqual([]);
+  });
+
+  it('does not close on a refusal of the resend when WeChat, asked again, has the refund after all', async () => {
+    const refund = await unansweredRefund();
+    h.clock.set(at(3660));
+    h.provider.onQuery(refundReport(refund, 'NOT_FOUND', { amount: undefined, refundId: undefined }));
+    h.provider.onSubmit(refundError('INVALID_REQUEST', false));
+    h.provider.onQuery(refundReport(refund, 'PROCESSING'));
+
+    expect(await h.reconciler.check(checkOf(refund))).toBe('checked-again');
+    expect(await stored()).toMatchObject({ status: 'PROCESSING', acceptedAt: at(3660), nextCheckAt: at(3960) });
+    expect((await stored())?.failure).toBeUndefined();
+    expect((await h.orders.get(order.outTradeNo))?.refunds).toEqual({ refunded: 0, pending: 500, count: 1 });
+  });
+
+  it('never closes a refund a concurrent resend got accepted, whatever WeChat answers this one', async () => {
+    const refund = await unansweredRefund();
+    h.clock.set(at(3660));
+    const unknown = refundReport(refund, 'NOT_FOUND', { amount: undefined, refundId: undefined });
+    h.provider.onQuery(unknown, unknown);
+    h.provider.onSubmit(async () => {
+      // The twin's resend lands first and WeChat's acceptance of it is recorded.
+      await h.reports.apply(refundReport(refund, 'PROCESSING'), 'api');
+      throw refundError('INVALID_REQUEST', false);
+    });
+
+    expect(await h.reconciler.check(checkOf(refund))).toBe('checked-again');
+    expect(await stored()).toMatchObject({ status: 'PROCESSING', acceptedAt: at(3660) });
+    expect((await stored())?.failure).toBeUndefined();
+    expect((await h.orders.get(order.outTradeNo))?.refunds).toEqual({ refunded: 0, pending: 500, count: 1 });
+    expect(h.observer.refundRejections).toEqual(['REFUSED_AFTER_ACCEPTANCE']);
+  });
+
+  it('never sends again a refund WeChat accepted, even when a query says it does not know it', async () => {
+    const refund = await acceptedRefund();
+    h.clock.set(at(3660));
+    h.provider.onQuery(refundReport(refund, 'NOT_FOUND', { amount: undefined, refundId: undefined }));
+
+    expect(await h.reconciler.check(checkOf(refund))).toBe('checked-again');
+    expect(h.provider.submitted).toHaveLength(1);
+    expect(await stored()).toMatchObject({ status: 'PROCESSING', nextCheckAt: at(3960) });
+    expect(h.observer.refundRejections).toEqual(['NOT_FOUND_AFTER_ACCEPTANCE']);
+    expect((await h.orders.get(order.outTradeNo))?.refunds).toEqual({ refunded: 0, pending: 500, count: 1 });
   });
 
   it('asks again soon, backing off, when WeChat times out or fails in a way that may pass', async () => {

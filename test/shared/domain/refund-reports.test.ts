@@ -2,7 +2,13 @@ import { beforeEach, describe, expect, it } from 'vitest';
 
 import type { Refund, RefundReport } from '#shared/domain/refund';
 import { at } from '#test/helpers/order-fixtures';
-import { paidOrder, type RefundHarness, refundHarness, refundReport } from '#test/helpers/refund-harness';
+import {
+  PAID_TRANSACTION_ID,
+  paidOrder,
+  type RefundHarness,
+  refundHarness,
+  refundReport,
+} from '#test/helpers/refund-harness';
 
 /** A PROCESSING refund of 5.00 of a 19.99 order, created at T0 + 1 h and not yet accepted. */
 describe('RefundReports.apply', () => {
@@ -19,6 +25,7 @@ describe('RefundReports.apply', () => {
       status: 'PROCESSING',
       amount: { refund: 500, total: 1999, currency: 'CNY' },
       requestHash: 'h'.repeat(64),
+      transactionId: PAID_TRANSACTION_ID,
       createdAt: at(3600),
       updatedAt: at(3600),
       nextCheckAt: at(3660),
@@ -40,6 +47,7 @@ describe('RefundReports.apply', () => {
       ['another order total', { amount: { refund: 500, total: 2000 } }, 'AMOUNT_MISMATCH'],
       ['no refund here', { outRefundNo: 'RF-other' }, 'UNKNOWN_REFUND'],
       ['another order', { outTradeNo: 'T-other' }, 'UNKNOWN_REFUND'],
+      ['another payment', { transactionId: '4200009999999999999999999999' }, 'TRANSACTION_MISMATCH'],
     ] as const)('a report for %s', async (_, changes, reason) => {
       const overrides: Partial<RefundReport> = changes;
       const outcome = await h.reports.apply(refundReport(refund, 'SUCCESS', overrides), 'notify');
@@ -70,6 +78,27 @@ describe('RefundReports.apply', () => {
       expect(await h.reports.apply(bare, 'notify')).toMatchObject({ kind: 'rejected', reason: 'MISSING_AMOUNT' });
       expect((await stored())?.status).toBe('PROCESSING');
       expect(await h.reports.apply(bare, 'query')).toMatchObject({ kind: 'applied' });
+    });
+
+    it('a report naming another payment, also when WeChat only acknowledges the refund', async () => {
+      const elsewhere = { transactionId: '4200009999999999999999999999' };
+      const outcome = await h.reports.apply(refundReport(refund, 'PROCESSING', elsewhere), 'api');
+      expect(outcome).toMatchObject({ kind: 'rejected', reason: 'TRANSACTION_MISMATCH' });
+      expect(await stored()).toEqual(refund);
+    });
+
+    it('NOT_FOUND about a refund WeChat accepted: never a reason to send it again', async () => {
+      await h.reports.apply(refundReport(refund, 'PROCESSING'), 'api');
+      const accepted = await stored();
+      const outcome = await h.reports.apply(
+        refundReport(refund, 'NOT_FOUND', { amount: undefined }),
+        'reconcile',
+        undefined,
+        accepted,
+      );
+      expect(outcome).toMatchObject({ kind: 'rejected', reason: 'NOT_FOUND_AFTER_ACCEPTANCE' });
+      expect(h.observer.refundRejections).toEqual(['NOT_FOUND_AFTER_ACCEPTANCE']);
+      expect(await stored()).toEqual(accepted);
     });
 
     it('a report about another refund than the one asked about', async () => {
@@ -150,6 +179,12 @@ describe('RefundReports.apply', () => {
     });
     expect(h.observer.refundRejections).toEqual(['STATUS_CONFLICT']);
     expect(await totals()).toEqual({ refunded: 500, pending: 0, count: 1 });
+  });
+
+  it('matches a refund stored without the payment’s transaction_id on what else it has', async () => {
+    const { transactionId: _, ...older } = refund;
+    const outcome = await h.reports.apply(refundReport(refund, 'SUCCESS'), 'notify', undefined, older);
+    expect(outcome).toMatchObject({ kind: 'applied' });
   });
 
   it('changes nothing for a refund WeChat does not know', async () => {
