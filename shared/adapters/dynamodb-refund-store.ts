@@ -27,15 +27,18 @@ import { ExpressionBuilder } from './dynamodb-expression';
 import { fromOrderItem, orderKey, plainData } from './dynamodb-order-item';
 import type { Item } from './dynamodb-order-item';
 import { fromRefundItem, refundKey, refundNotificationsOf, revisionOf, toRefundItem } from './dynamodb-refund-item';
-import { checkNewRefund, refundRefusalOf, sameRefundAmount } from './refund-store-rules';
+import { checkNewRefund, refundAgrees, refundRefusalOf } from './refund-store-rules';
 import {
   APPLIED_NOTIFICATIONS_ATTRIBUTE,
   DUE_INDEX,
   orderPartition,
   PARTITION_KEY,
   REFUND_COUNTERS,
+  REFUND_NUMBER_OWNER_ATTRIBUTE,
+  REFUND_NUMBER_SORT_KEY,
   REFUND_REVISION_ATTRIBUTE,
   REFUND_SORT_PREFIX,
+  refundNumberPartition,
   SORT_KEY,
 } from './table-schema';
 
@@ -62,9 +65,10 @@ const OPEN_STATUSES = REFUND_STATUSES.filter(refundCanStillChange);
  * Refunds in the orders table (see table-schema.ts), each in its order's partition. A refund's creation
  * and each of its status changes is ONE TransactWriteItems with the order's counters, so the invariant
  * (refunded + pending ≤ paid, at most MAX_REFUNDS_PER_ORDER) is enforced by the write itself: of two
- * concurrent refunds that do not both fit, DynamoDB accepts one. A refusal is read from the items
- * DynamoDB returns with the cancellation, so no second read is needed to say why. Other errors
- * (throttling, a missing table, a network fault) propagate as the SDK raised them.
+ * concurrent refunds that do not both fit, DynamoDB accepts one. The creation also claims its
+ * out_refund_no merchant-wide (unique per merchant at WeChat), so two orders never share one. A refusal
+ * is read from the items DynamoDB returns with the cancellation, so no second read is needed to say
+ * why. Other errors (throttling, a missing table, a network fault) propagate as the SDK raised them.
  */
 export class DynamoDbRefundStore implements RefundStore {
   private readonly tableName: string;
@@ -94,10 +98,16 @@ export class DynamoDbRefundStore implements RefundStore {
       } catch (error) {
         const reasons = cancellation(error);
         if (!reasons) throw error;
-        const [put, update] = reasons;
+        const [put, update, claim] = reasons;
         // Checked first: a retry of a created refund is answered with it, however the order stands now.
         if (put?.code === 'ConditionalCheckFailed' && put.item)
           return { kind: 'exists', refund: fromRefundItem(put.item) };
+        // Then the number: held by another order's refund, whatever this order's state.
+        if (claim?.code === 'ConditionalCheckFailed') {
+          const owner = claim.item?.[REFUND_NUMBER_OWNER_ATTRIBUTE];
+          if (typeof owner !== 'string') throw error;
+          return { kind: 'out_refund_no_used', outTradeNo: owner };
+        }
         if (update?.code === 'ConditionalCheckFailed') {
           const refused = creationRefusal(refund, update.item);
           if (refused) return refused;
@@ -148,9 +158,8 @@ export class DynamoDbRefundStore implements RefundStore {
     for (let attempt = 1; ; attempt += 1) {
       if (!current) return { kind: 'not_found' };
       const refund = fromRefundItem(current);
-      const amountAgrees = !command.expectAmount || sameRefundAmount(refund, command.expectAmount);
       // Refused as the condition would refuse it: nothing to write (duplicates end here, at one read).
-      if (!sources.includes(refund.status) || !amountAgrees) return refundRefusalOf(command, refund);
+      if (!sources.includes(refund.status) || !refundAgrees(command, refund)) return refundRefusalOf(command, refund);
 
       const { input, written } = this.transition(command, current, refund);
       try {
@@ -264,8 +273,11 @@ export class DynamoDbRefundStore implements RefundStore {
   }
 
   /**
-   * The creation: the refund put if absent, and the order's counters added to if the order is PAID for
-   * the refund's total, has fewer than MAX_REFUNDS_PER_ORDER refunds, and has room for this one.
+   * The creation: the refund put if absent, the order's counters added to if the order is PAID for the
+   * refund's total, has fewer than MAX_REFUNDS_PER_ORDER refunds, and has room for this one, and the
+   * out_refund_no claimed for the order merchant-wide (see table-schema.ts). The claim is put if absent
+   * or already this order's, so a retry of this order's refund is refused by the refund's Put alone and
+   * reads as `exists`. Every item returns its old self on refusal: the reason is read from them.
    */
   private creation(item: Item, refund: Refund): TransactWriteCommandInput {
     const fen = refund.amount.refund;
@@ -304,6 +316,20 @@ export class DynamoDbRefundStore implements RefundStore {
             UpdateExpression: update,
             ConditionExpression: condition,
             ...order.attributes(),
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          },
+        },
+        {
+          Put: {
+            TableName: this.tableName,
+            Item: {
+              [PARTITION_KEY]: refundNumberPartition(refund.outRefundNo),
+              [SORT_KEY]: REFUND_NUMBER_SORT_KEY,
+              [REFUND_NUMBER_OWNER_ATTRIBUTE]: refund.outTradeNo,
+            },
+            ConditionExpression: 'attribute_not_exists(#pk) OR #owner = :owner',
+            ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#owner': REFUND_NUMBER_OWNER_ATTRIBUTE },
+            ExpressionAttributeValues: { ':owner': refund.outTradeNo },
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           },
         },
@@ -362,6 +388,8 @@ export class DynamoDbRefundStore implements RefundStore {
       expression.isIn('status', 'from', refundSourcesOf(command.to)),
       `${revision} = ${expression.value('revision', revisionOf(current))}`,
     ];
+    // Never undone behind WeChat's back: an acceptance recorded since the read refuses the write.
+    if (command.expectUnaccepted) conditions.push(`attribute_not_exists(${expression.name('acceptedAt')})`);
     if (command.expectAmount) {
       const amount = `${expression.name('amount')}`;
       conditions.push(

@@ -13,9 +13,20 @@ export function refundRefusalOf(command: RefundTransitionCommand, current: Refun
   if (command.expectAmount && !sameRefundAmount(current, command.expectAmount)) {
     return { kind: 'amount_mismatch', refund: current };
   }
+  // A refund WeChat has accepted, refused by expectUnaccepted, is a conflict too: it would otherwise apply.
   return planRefundTransition(current.status, command.to) === 'already'
     ? { kind: 'already', refund: current }
     : { kind: 'conflict', refund: current };
+}
+
+/**
+ * Whether the refund is what the command expects of it (beyond its status): the amount asked for, and
+ * for expectUnaccepted, no acceptance by WeChat recorded (a refund WeChat took is never closed for a
+ * refusal of a resend: WeChat may be paying it out).
+ */
+export function refundAgrees(command: RefundTransitionCommand, refund: Refund): boolean {
+  if (command.expectAmount && !sameRefundAmount(refund, command.expectAmount)) return false;
+  return !command.expectUnaccepted || refund.acceptedAt === undefined;
 }
 
 export function sameRefundAmount(refund: Refund, expected: { refund: number; total: number }): boolean {

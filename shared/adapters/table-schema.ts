@@ -14,6 +14,10 @@
  *   Query; the notifications that changed it are kept on it (`appliedNotifications`), as on the order.
  *   The order item carries the refund counters as top-level numbers (REFUND_COUNTERS), moved by the same
  *   transaction as the refund: a nested map cannot be created and incremented by one expression.
+ * - each out_refund_no's claim: pk = REFUNDNO#<out_refund_no>, sk = REFUNDNO, holding the outTradeNo of
+ *   the order it refunds. WeChat keeps out_refund_no unique per merchant, not per order; the refund's
+ *   creation puts the claim in the same transaction, so one number never names refunds of two orders.
+ *   It is never removed: a CLOSED refund's number stays used at WeChat too.
  * The two notification partitions without an order are sharded (NOTIFY_AUDIT_SHARDS), so a flood
  * spreads over N partitions instead of throttling one.
  *
@@ -70,6 +74,11 @@ export const REFUND_COUNTERS = {
   count: 'refundCount',
 } as const;
 export const REFUND_SORT_PREFIX = 'REFUND#';
+const REFUND_NUMBER_PREFIX = 'REFUNDNO#';
+/** The sort key of an out_refund_no's claim (the only item in its partition). */
+export const REFUND_NUMBER_SORT_KEY = 'REFUNDNO';
+/** On the claim: the out_trade_no of the order whose refund holds the number. */
+export const REFUND_NUMBER_OWNER_ATTRIBUTE = 'outTradeNo';
 /**
  * On the refund item: a number raised by every write, so a transition that read the refund writes only
  * if nothing changed it since, and can return the refund as written without reading it again.
@@ -132,4 +141,9 @@ export function refundSortKey(outRefundNo: string): string {
 /** The out_refund_no of a refund's sort key, or undefined for any other item. */
 export function outRefundNoOfSortKey(sk: string): string | undefined {
   return sk.startsWith(REFUND_SORT_PREFIX) ? sk.slice(REFUND_SORT_PREFIX.length) : undefined;
+}
+
+/** The partition of an out_refund_no's claim: merchant-wide, apart from every order's partition. */
+export function refundNumberPartition(outRefundNo: string): string {
+  return `${REFUND_NUMBER_PREFIX}${outRefundNo}`;
 }

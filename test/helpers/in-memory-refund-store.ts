@@ -9,7 +9,7 @@ import type {
   RefundTransitionCommand,
   RefundTransitionResult,
 } from '#shared/domain/refund-ports';
-import { checkNewRefund, refundRefusalOf, sameRefundAmount } from '#shared/adapters/refund-store-rules';
+import { checkNewRefund, refundAgrees, refundRefusalOf } from '#shared/adapters/refund-store-rules';
 import type { InMemoryOrderStore } from '#test/helpers/in-memory-order-store';
 
 /** A history entry as a transition stores it: without `from`, which is filled in on reading. */
@@ -28,13 +28,16 @@ interface StoredRefund {
  * refund and the order's counters (order.refunds) are checked and written in one synchronous step, as
  * the DynamoDB store does in one transaction. It keeps that store's semantics exactly
  * (test/helpers/refund-store-contract.ts runs against both): creation only for a PAID order, under
- * MAX_REFUNDS_PER_ORDER and within what is left to refund; a transition conditional on the lifecycle's
+ * MAX_REFUNDS_PER_ORDER and within what is left to refund, of an out_refund_no no other order's refund
+ * holds; a transition conditional on the lifecycle's
  * source states and on the amount; final refunds out of the due index. Everything goes in and comes out
  * as a JSON copy, so callers can never touch what is stored.
  */
 export class InMemoryRefundStore implements RefundStore {
   /** By out_trade_no (the order's partition), then out_refund_no. */
   private readonly refunds = new Map<string, Map<string, StoredRefund>>();
+  /** DynamoDB's REFUNDNO# claims: out_refund_no → the out_trade_no of the order whose refund holds it. */
+  private readonly numbers = new Map<string, string>();
 
   constructor(private readonly orders: InMemoryOrderStore) {}
 
@@ -42,6 +45,9 @@ export class InMemoryRefundStore implements RefundStore {
     checkNewRefund(refund);
     const existing = this.refunds.get(refund.outTradeNo)?.get(refund.outRefundNo);
     if (existing) return { kind: 'exists', refund: readRefund(existing) };
+    // Merchant-wide at WeChat: another order's refund holds the number, whatever this order's state.
+    const owner = this.numbers.get(refund.outRefundNo);
+    if (owner !== undefined && owner !== refund.outTradeNo) return { kind: 'out_refund_no_used', outTradeNo: owner };
     const account = this.orders.refundAccount(refund.outTradeNo);
     if (!account) return { kind: 'order_not_found' };
     const { order } = account;
@@ -61,6 +67,7 @@ export class InMemoryRefundStore implements RefundStore {
     const partition = this.refunds.get(refund.outTradeNo) ?? new Map<string, StoredRefund>();
     partition.set(refund.outRefundNo, stored);
     this.refunds.set(refund.outTradeNo, partition);
+    this.numbers.set(refund.outRefundNo, refund.outTradeNo);
     account.setTotals({ ...totals, pending: totals.pending + refund.amount.refund, count: totals.count + 1 });
     const after = this.orders.refundAccount(refund.outTradeNo)?.order ?? order;
     return { kind: 'created', refund: readRefund(stored), order: after };
@@ -81,8 +88,8 @@ export class InMemoryRefundStore implements RefundStore {
     const stored = this.refunds.get(command.outTradeNo)?.get(command.outRefundNo);
     if (!stored) return { kind: 'not_found' };
     const sources: readonly RefundStatus[] = refundSourcesOf(command.to);
-    const amountAgrees = !command.expectAmount || sameRefundAmount(stored.refund as Refund, command.expectAmount);
-    if (!sources.includes(stored.refund.status) || !amountAgrees) return refundRefusalOf(command, readRefund(stored));
+    const current = readRefund(stored);
+    if (!sources.includes(current.status) || !refundAgrees(command, current)) return refundRefusalOf(command, current);
     const account = this.orders.refundAccount(command.outTradeNo);
     if (!account) throw new Error(`refund ${command.outRefundNo} has no order ${command.outTradeNo}`);
 

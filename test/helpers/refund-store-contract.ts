@@ -222,6 +222,78 @@ export function refundStoreContract(name: string, newStores: () => Promise<Refun
         expect(await orders.get(order.outTradeNo)).toEqual(order);
       });
 
+      it("refuses an out_refund_no another order's refund holds, naming that order, and writes nothing", async () => {
+        const holder = await paid();
+        const other = await paid();
+        const refund = await created(newRefund(holder, 500));
+        const reuse = newRefund(other, 300, { outRefundNo: refund.outRefundNo });
+        expect(await refunds.createRefund(reuse)).toEqual({
+          kind: 'out_refund_no_used',
+          outTradeNo: holder.outTradeNo,
+        });
+        expect(await refunds.getRefund(other.outTradeNo, refund.outRefundNo)).toBeUndefined();
+        expect(await refunds.listRefunds(other.outTradeNo)).toEqual([]);
+        expect(await orders.get(other.outTradeNo)).toEqual(other);
+        // The holder's own retry is still answered with its refund, and moves nothing.
+        expect(await refunds.createRefund(refund)).toEqual({ kind: 'exists', refund });
+        expect((await orders.get(holder.outTradeNo))?.refunds).toEqual({ refunded: 0, pending: 500, count: 1 });
+      });
+
+      it("keeps a CLOSED refund's out_refund_no used, whatever the state of the order asking", async () => {
+        const holder = await paid(1000);
+        const refund = await created(newRefund(holder, 1000));
+        await refunds.transitionRefund(command(refund, 'CLOSED'));
+        const full = await paid(1000);
+        await created(newRefund(full, 1000));
+        const unpaid = orderFixture();
+        await orders.create(unpaid);
+        const unknown = paidOrder();
+        for (const asking of [full, unpaid, unknown]) {
+          const reuse = newRefund(asking, 1000, { outRefundNo: refund.outRefundNo });
+          expect(await refunds.createRefund(reuse)).toEqual({
+            kind: 'out_refund_no_used',
+            outTradeNo: holder.outTradeNo,
+          });
+        }
+        expect((await orders.get(full.outTradeNo))?.refunds).toEqual({ refunded: 0, pending: 1000, count: 1 });
+        expect(await orders.get(unpaid.outTradeNo)).toEqual(unpaid);
+        expect(await orders.get(unknown.outTradeNo)).toBeUndefined();
+      });
+
+      it('claims no out_refund_no for a refund it refused', async () => {
+        const full = await paid(1000);
+        await created(newRefund(full, 1000));
+        const refused = newRefund(full, 1);
+        expect((await refunds.createRefund(refused)).kind).toBe('amount_exceeded');
+        const other = await paid();
+        await created(newRefund(other, 1, { outRefundNo: refused.outRefundNo }));
+        expect(await refunds.createRefund(refused)).toEqual({
+          kind: 'out_refund_no_used',
+          outTradeNo: other.outTradeNo,
+        });
+      });
+
+      it('gives one out_refund_no to exactly one of 10 orders asking for it at once', async () => {
+        const asking = await Promise.all(Array.from({ length: 10 }, () => paid()));
+        const outRefundNo = refundNo();
+        const results = await Promise.all(
+          asking.map((order) => refunds.createRefund(newRefund(order, 100, { outRefundNo }))),
+        );
+        const holders = asking.filter((_, i) => results[i]?.kind === 'created');
+        expect(holders).toHaveLength(1);
+        const holder = (holders[0] as Order).outTradeNo;
+        expect(results.filter((result) => result.kind !== 'created')).toEqual(
+          Array.from({ length: 9 }, () => ({ kind: 'out_refund_no_used', outTradeNo: holder })),
+        );
+        for (const order of asking) {
+          const mine = order.outTradeNo === holder;
+          expect(await refunds.listRefunds(order.outTradeNo)).toHaveLength(mine ? 1 : 0);
+          expect((await orders.get(order.outTradeNo))?.refunds).toEqual(
+            mine ? { refunded: 0, pending: 100, count: 1 } : undefined,
+          );
+        }
+      });
+
       it('keeps out_refund_no exactly, leading zeros and all', async () => {
         const order = await paid();
         const refund = newRefund(order, 100, { outRefundNo: '000123' });
@@ -349,6 +421,46 @@ export function refundStoreContract(name: string, newStores: () => Promise<Refun
           command(refund, 'SUCCESS', { expectAmount: { refund: 500, total: 1999 } }),
         );
         expect(right.kind).toBe('applied');
+      });
+
+      it('refuses with expectUnaccepted to close a refund WeChat accepted, and writes nothing', async () => {
+        const order = await paid(1000);
+        const failure = { code: 'INVALID_REQUEST', message: '参数错误' };
+        const processing = await created(newRefund(order, 400));
+        const abnormal = await created(newRefund(order, 300));
+        await refunds.transitionRefund(command(abnormal, 'ABNORMAL', { nextCheckAt: at(3600) }));
+        for (const refund of [processing, abnormal]) {
+          const accepted = await refunds.recordAcceptance(order.outTradeNo, refund.outRefundNo, { acceptedAt: at(20) });
+          const close = command(refund, 'CLOSED', {
+            failure,
+            expectUnaccepted: true,
+            source: 'reconcile',
+            notification: notification(order.outTradeNo),
+          });
+          expect(await refunds.transitionRefund(close)).toEqual({ kind: 'conflict', refund: accepted });
+          expect(await refunds.getRefund(order.outTradeNo, refund.outRefundNo)).toEqual(accepted);
+          expect(await refunds.refundNotifications(order.outTradeNo, refund.outRefundNo)).toEqual([]);
+        }
+        expect((await orders.get(order.outTradeNo))?.refunds).toEqual({ refunded: 0, pending: 700, count: 2 });
+        // What WeChat itself reports closed still closes it.
+        expect(await refunds.transitionRefund(command(processing, 'CLOSED'))).toMatchObject({
+          kind: 'applied',
+          refund: { status: 'CLOSED', acceptedAt: at(20) },
+        });
+      });
+
+      it('closes with expectUnaccepted a refund WeChat never accepted', async () => {
+        const order = await paid(1000);
+        const refund = await created(newRefund(order, 400));
+        const failure = { code: 'INVALID_REQUEST', message: '参数错误' };
+        const result = await refunds.transitionRefund(
+          command(refund, 'CLOSED', { failure, expectUnaccepted: true, source: 'reconcile' }),
+        );
+        expect(result).toMatchObject({ kind: 'applied', refund: { status: 'CLOSED', failure } });
+        expect((await orders.get(order.outTradeNo))?.refunds).toEqual({ refunded: 0, pending: 0, count: 1 });
+        // Once closed, the same command again is a duplicate.
+        const again = command(refund, 'CLOSED', { failure, expectUnaccepted: true, source: 'reconcile' });
+        expect((await refunds.transitionRefund(again)).kind).toBe('already');
       });
 
       it('reports not_found for an unknown refund and creates nothing', async () => {

@@ -1,5 +1,5 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { dueShardKey, refundDueShardKey } from '#shared/adapters/dynamodb-due-index';
 import { DynamoDbRefundStore } from '#shared/adapters/dynamodb-refund-store';
@@ -90,6 +90,21 @@ describe('DynamoDbRefundStore table layout', () => {
     expect((await table.store.get(order.outTradeNo))?.refunds).toEqual({ refunded: 100, pending: 900, count: 4 });
   });
 
+  it('claims each out_refund_no in a partition of its own, naming the order, for good', async () => {
+    const order = paidOrder();
+    await table.store.create(order);
+    const refund = await created(newRefund(order, 300, { outRefundNo: '0077' }));
+    const claim = { pk: 'REFUNDNO#0077', sk: 'REFUNDNO', outTradeNo: order.outTradeNo };
+    expect(await rawItem('REFUNDNO#0077', 'REFUNDNO')).toEqual(claim);
+    await refunds.transitionRefund({ ...key(refund), to: 'CLOSED', at: at(100), source: 'reconcile' });
+    expect(await rawItem('REFUNDNO#0077', 'REFUNDNO')).toEqual(claim);
+    // Not a refund of the order, nor of any order.
+    expect((await refunds.listRefunds(order.outTradeNo)).map((r) => r.outRefundNo)).toEqual(['0077']);
+    expect(await refunds.findDueRefunds(at(100_000), 1000)).not.toContainEqual(
+      expect.objectContaining({ outRefundNo: '0077' }),
+    );
+  });
+
   it("keeps the order's notifications and its refunds apart in the partition", async () => {
     const order = paidOrder();
     await table.store.create(order);
@@ -136,6 +151,7 @@ describe('DynamoDbRefundStore table layout', () => {
     const refused = newRefund(order, 1);
     expect((await refunds.createRefund(refused)).kind).toBe('amount_exceeded');
     expect(await rawItem(`ORDER#${order.outTradeNo}`, `REFUND#${refused.outRefundNo}`)).toBeUndefined();
+    expect(await rawItem(`REFUNDNO#${refused.outRefundNo}`, 'REFUNDNO')).toBeUndefined();
     expect(await rawItem(`ORDER#${order.outTradeNo}`, 'ORDER')).toEqual(before);
   });
 
@@ -238,6 +254,53 @@ describe('DynamoDbRefundStore when transactions conflict', () => {
     expect(sent()).toBe(10);
     expect(await refundStoreOf(table).getRefund(order.outTradeNo, refund.outRefundNo)).toBeUndefined();
     expect(await table.store.get(order.outTradeNo)).toEqual(order);
+  });
+});
+
+/**
+ * WeChat's acceptance can be recorded between the transition's read and its write. recordAcceptance
+ * also raises the revision, which refuses the write on its own; here acceptedAt alone is set in that
+ * window, so only the close's own condition (no acceptedAt) can refuse it.
+ */
+describe('DynamoDbRefundStore when an acceptance lands during a close that expects none', () => {
+  it('refuses the close by its condition and answers conflict with the accepted refund', async () => {
+    const table = await testTable();
+    const order = paidOrder(1000);
+    await table.store.create(order);
+    const refund = newRefund(order, 400);
+    await refundStoreOf(table).createRefund(refund);
+    const client = localDocumentClient(localEndpoint('dynamodbEndpoint'));
+    let accepted = false;
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'TransactWriteItemsCommand' && !accepted) {
+          accepted = true;
+          await table.documentClient.send(
+            new UpdateCommand({
+              TableName: table.tableName,
+              Key: { pk: `ORDER#${order.outTradeNo}`, sk: `REFUND#${refund.outRefundNo}` },
+              UpdateExpression: 'SET acceptedAt = :at',
+              ExpressionAttributeValues: { ':at': at(20) },
+            }),
+          );
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'acceptMeanwhile' },
+    );
+    const store = new DynamoDbRefundStore({ tableName: table.tableName, client });
+    const result = await store.transitionRefund({
+      ...key(refund),
+      to: 'CLOSED',
+      at: at(100),
+      source: 'reconcile',
+      failure: { code: 'INVALID_REQUEST', message: '参数错误' },
+      expectUnaccepted: true,
+    });
+    expect(accepted).toBe(true);
+    expect(result).toEqual({ kind: 'conflict', refund: { ...refund, acceptedAt: at(20) } });
+    expect(await store.getRefund(order.outTradeNo, refund.outRefundNo)).toEqual({ ...refund, acceptedAt: at(20) });
+    expect((await table.store.get(order.outTradeNo))?.refunds).toEqual({ refunded: 0, pending: 400, count: 1 });
   });
 });
 
