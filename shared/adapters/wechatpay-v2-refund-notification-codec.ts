@@ -62,17 +62,18 @@ export class WechatPayV2RefundNotificationCodec implements RefundNotificationCod
 
 /** The parser's result as the domain reads it. */
 export function refundNotificationOf(parsed: V2RefundNotificationResult): VerifiedRefundNotification {
+  // Decrypted under our key: WeChat's own message from here on, kept and alarmed on if it cannot be used.
+  if (!parsed.ok && 'decrypted' in parsed) return unusable(parsed.reason, parsed.outTradeNo);
   if (!parsed.ok) {
     // Nothing undecrypted is evidence of anything: no order number is filed, whatever the body claims.
     return { kind: 'rejected', code: UNVERIFIED_CODES[parsed.failure], reason: parsed.reason };
   }
   const { envelope, fields } = parsed;
-  // Decrypted: WeChat's own message from here on, kept and alarmed on if it cannot be used.
-  const outTradeNo = isOutTradeNo(fields.out_trade_no) ? { outTradeNo: fields.out_trade_no } : {};
   const facts: V2RefundFacts = {
     out_refund_no: fields.out_refund_no,
     refund_status: fields.refund_status,
     refund_id: fields.refund_id,
+    transaction_id: fields.transaction_id,
     refund_fee: fields.refund_fee,
     total_fee: fields.total_fee,
   };
@@ -83,6 +84,11 @@ export function refundNotificationOf(parsed: V2RefundNotificationResult): Verifi
     mchid: envelope.mch_id,
     appid: envelope.appid,
   });
-  if (typeof report === 'string') return { kind: 'unusable', reason: report, ...outTradeNo };
+  if (typeof report === 'string') return unusable(report, fields.out_trade_no);
   return { kind: 'refund', report };
+}
+
+function unusable(reason: string, outTradeNo: string | undefined): VerifiedRefundNotification {
+  // Only a well-formed order number is worth filing the refusal under.
+  return isOutTradeNo(outTradeNo) ? { kind: 'unusable', reason, outTradeNo } : { kind: 'unusable', reason };
 }

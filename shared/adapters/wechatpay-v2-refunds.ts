@@ -1,11 +1,7 @@
-import { ConfigurationError, isWechatRefusal, ProviderError } from '../domain/errors';
-import type { RefundStatus, RefundReport } from '../domain/refund';
+import { ConfigurationError, isWechatRefusal, ProviderError, ValidationError } from '../domain/errors';
+import type { RefundReport, RefundStatus } from '../domain/refund';
 import type { RefundProvider, RefundSubmission } from '../domain/refund-ports';
-import { fromBeijingWallClock } from '../wechatpay/core/beijing-time';
-import { checkClientCertificate } from '../wechatpay/core/client-certificate';
-import { WechatPayValidationError } from '../wechatpay/core/errors';
 import { WechatPayV2Client } from '../wechatpay/v2/client';
-import { CERT_REFUSED } from '../wechatpay/v2/error-codes';
 import type {
   V2RefundQueryResponse,
   V2RefundRequest,
@@ -13,55 +9,33 @@ import type {
   V2RefundStatus,
   WechatPayV2ClientOptions,
 } from '../wechatpay/v2/client';
+import { CERT_REFUSED } from '../wechatpay/v2/error-codes';
+import { V2_REFUND_STATUS_IN_V3, v2RefundTimeToRfc3339 } from '../wechatpay/v2/refund-responses';
 import { toDomainError, withRefundDomainErrors } from './wechatpay-errors';
 
 /**
  * RefundProvider over WeChat Pay API v2: `secapi/pay/refund` over mutual TLS with the merchant's API
- * client certificate, and `pay/refundquery`.
+ * client certificate, and `pay/refundquery` (which needs none).
  *
  * Certificate trouble is a ConfigurationError, not a ProviderError: no certificate configured, one
- * that is not a usable pair (checked at construction), or one WeChat refuses (err_code CERT_ERROR,
- * or its front end's TLS alert or HTML 400: the library's CERT_REFUSED). The refund request itself
- * is fine and WeChat never took it, so it must neither be closed as WeChat's final refusal (money
- * still owed would never go back) nor be the caller's mistake (a 400 the caller cannot fix), nor be
- * retried as if time would help. Only an operator can fix the secret; until then the refund stays
- * unaccepted, to be sent again with the same out_refund_no once it is fixed. ConfigurationError is
- * the deployment's fault: a 500 naming nothing, logged, and alarmed through the Lambda errors.
+ * that is not a usable pair (found by the library at the first refund; the app checks it at load,
+ * where it can name the secret's field), or one WeChat refuses (err_code CERT_ERROR, or its front
+ * end's TLS alert or HTML 400: the library's CERT_REFUSED). The refund request itself is fine and
+ * WeChat never took it, so it must neither be closed as WeChat's final refusal (money still owed
+ * would never go back) nor be the caller's mistake (a 400 the caller cannot fix), nor be retried as
+ * if time would help. Only an operator can fix the secret; until then the refund stays unaccepted,
+ * to be sent again with the same out_refund_no once it is fixed. ConfigurationError is the
+ * deployment's fault: a 500 naming nothing, logged, and alarmed through the Lambda errors.
  */
-
-/** v2's refund_status as the domain reads it: CHANGE is WeChat's 退款异常 (ABNORMAL in v3). */
-export const V2_REFUND_STATUS: Readonly<Record<V2RefundStatus, RefundStatus>> = {
-  SUCCESS: 'SUCCESS',
-  REFUNDCLOSE: 'CLOSED',
-  PROCESSING: 'PROCESSING',
-  CHANGE: 'ABNORMAL',
-};
 
 /** err_code of a query WeChat answers for a refund it does not know. */
 const REFUND_NOT_FOUND = 'REFUNDNOTEXIST';
 /** err_code of a refund WeChat refuses because of the client certificate. */
 const CERTIFICATE_REFUSED_ERR_CODE = 'CERT_ERROR';
+/** The library's name for the client certificate option (its validation errors' field). */
+const CLIENT_CERTIFICATE_FIELD = 'clientCertificate';
 
-const V2_TIME = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/;
-
-/**
- * v2's refund times (`yyyy-MM-dd HH:mm:ss`, Beijing) as RFC 3339 with Beijing's offset, as v3 writes
- * them; undefined when the text is no such time.
- */
-export function v2RefundTimeToRfc3339(text: string): string | undefined {
-  const m = V2_TIME.exec(text);
-  if (m === null) return undefined;
-  const [year, month, day, hour, minute, second] = m.slice(1).map(Number) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
-  if (fromBeijingWallClock({ year, month, day, hour, minute, second }) === undefined) return undefined;
-  return `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}+08:00`;
-}
+const NO_CERTIFICATE = 'v2 refunds need the API client certificate (apiclient_cert), and none is set';
 
 /** An answer WeChat signed that cannot be read as a refund: asking again gets the same. */
 function unreadable(message: string): ProviderError {
@@ -72,6 +46,8 @@ function unreadable(message: string): ProviderError {
 export interface V2RefundFacts {
   out_refund_no: string;
   refund_id?: string;
+  /** WeChat's number for the payment refunded: the domain matches it against the order's. */
+  transaction_id?: string;
   refund_fee?: number;
   total_fee?: number;
   refund_status: V2RefundStatus;
@@ -89,7 +65,7 @@ export function v2RefundReport(
   facts: V2RefundFacts,
   ids: { outTradeNo: string; mchid: string; appid?: string },
 ): RefundReport | string {
-  const status = V2_REFUND_STATUS[facts.refund_status] as RefundStatus | undefined;
+  const status = V2_REFUND_STATUS_IN_V3[facts.refund_status] as RefundStatus | undefined;
   if (status === undefined) return `unknown refund_status ${String(facts.refund_status)}`;
   const report: RefundReport = {
     outTradeNo: ids.outTradeNo,
@@ -99,6 +75,7 @@ export function v2RefundReport(
   };
   if (ids.appid !== undefined) report.appid = ids.appid;
   if (facts.refund_id !== undefined && facts.refund_id !== '') report.refundId = facts.refund_id;
+  if (facts.transaction_id !== undefined && facts.transaction_id !== '') report.transactionId = facts.transaction_id;
   if (facts.refund_fee !== undefined && facts.total_fee !== undefined)
     report.amount = { refund: facts.refund_fee, total: facts.total_fee };
   if (facts.success_time !== undefined && facts.success_time !== '') {
@@ -134,6 +111,7 @@ export function acceptanceReport(answer: V2RefundResponse, submission: RefundSub
     appid: answer.appid,
   };
   if (answer.refund_id !== '') report.refundId = answer.refund_id;
+  if (answer.transaction_id !== undefined) report.transactionId = answer.transaction_id;
   if (answer.total_fee !== undefined) report.amount = { refund: answer.refund_fee, total: answer.total_fee };
   return report;
 }
@@ -155,6 +133,7 @@ export function queryAnswerToReport(answer: V2RefundQueryResponse, outRefundNo: 
     out_refund_no: record.out_refund_no,
     refund_status: record.refund_status,
     refund_id: record.refund_id,
+    transaction_id: answer.transaction_id,
     refund_fee: record.refund_fee,
     total_fee: answer.total_fee,
   };
@@ -169,37 +148,40 @@ export function queryAnswerToReport(answer: V2RefundQueryResponse, outRefundNo: 
   return report;
 }
 
+export interface WechatPayV2RefundsOptions extends WechatPayV2ClientOptions {
+  /**
+   * What submitRefund says, as a ConfigurationError, when no client certificate is given: for the
+   * operator, naming what to set where this deployment keeps it.
+   */
+  noCertificateMessage?: string;
+}
+
 /** RefundProvider over WeChat Pay API v2. */
 export class WechatPayV2Refunds implements RefundProvider {
   readonly apiVersion = 'v2' as const;
   readonly client: WechatPayV2Client;
-  readonly #hasCertificate: boolean;
+  /** Why submitRefund cannot work (no client certificate), if so; queries need none. */
+  readonly #noCertificate: string | undefined;
 
   /**
-   * Throws ConfigurationError for a client certificate that cannot be used (swapped with its key, not
-   * a pair, a wrong p12 password): found at load, not at the first refund. Without one, queries still
-   * work and submitRefund throws ConfigurationError (payments do not need it, so nothing else fails).
+   * The client certificate is not checked here: the app checks it where the credentials are loaded,
+   * naming the secret's field, and the library checks it again at the first refund (a ConfigurationError
+   * from submitRefund). Without one, queries still work and submitRefund throws ConfigurationError
+   * (payments do not need it, so nothing else fails).
    */
-  constructor(options: WechatPayV2ClientOptions) {
-    if (options.clientCertificate !== undefined) {
-      try {
-        checkClientCertificate(options.clientCertificate);
-      } catch (error) {
-        if (error instanceof WechatPayValidationError) throw new ConfigurationError(error.message, { cause: error });
-        throw error;
-      }
-    }
-    this.#hasCertificate = options.clientCertificate !== undefined;
+  constructor(options: WechatPayV2RefundsOptions) {
+    const { noCertificateMessage, ...clientOptions } = options;
+    this.#noCertificate =
+      clientOptions.clientCertificate === undefined ? (noCertificateMessage ?? NO_CERTIFICATE) : undefined;
     try {
-      this.client = new WechatPayV2Client(options);
+      this.client = new WechatPayV2Client(clientOptions);
     } catch (error) {
-      throw toDomainError(error);
+      throw asCertificateTrouble(toDomainError(error));
     }
   }
 
   async submitRefund(submission: RefundSubmission): Promise<RefundReport> {
-    if (!this.#hasCertificate)
-      throw new ConfigurationError('v2 refunds need the API client certificate (apiclient_cert), and none is set');
+    if (this.#noCertificate !== undefined) throw new ConfigurationError(this.#noCertificate);
     const request = toV2RefundRequest(submission);
     try {
       const answer = await withRefundDomainErrors(() => this.client.refund(request));
@@ -209,7 +191,7 @@ export class WechatPayV2Refunds implements RefundProvider {
         throw new ConfigurationError(`WeChat Pay refuses the API client certificate (${error.code})`, {
           cause: error,
         });
-      throw error;
+      throw asCertificateTrouble(error);
     }
   }
 
@@ -223,6 +205,18 @@ export class WechatPayV2Refunds implements RefundProvider {
       throw error;
     }
   }
+}
+
+/**
+ * The library refusing the client certificate (swapped with its key, not a pair, a p12 it cannot
+ * open) is the deployment's fault, not the caller's: a ConfigurationError, never a ValidationError
+ * (a 400). The library's message names the fault, never a secret. Anything else passes unchanged.
+ */
+function asCertificateTrouble(error: unknown): unknown {
+  const field = error instanceof ValidationError ? error.field : undefined;
+  if (field === undefined || !(field === CLIENT_CERTIFICATE_FIELD || field.startsWith(`${CLIENT_CERTIFICATE_FIELD}.`)))
+    return error;
+  return new ConfigurationError((error as Error).message, { cause: error });
 }
 
 /**

@@ -20,6 +20,8 @@ export interface V3RefundFacts {
   out_trade_no: string;
   out_refund_no: string;
   refund_id?: string;
+  /** WeChat's number for the payment refunded: the domain matches it against the order's. */
+  transaction_id?: string;
   status: string;
   success_time?: string;
   user_received_account?: string;
@@ -46,6 +48,7 @@ export function v3RefundReport(facts: V3RefundFacts, mchid: string): RefundRepor
     mchid,
   };
   if (facts.refund_id !== undefined && facts.refund_id !== '') report.refundId = facts.refund_id;
+  if (facts.transaction_id !== undefined && facts.transaction_id !== '') report.transactionId = facts.transaction_id;
   if (facts.amount?.refund !== undefined && facts.amount.total !== undefined)
     report.amount = { refund: facts.amount.refund, total: facts.amount.total };
   if (facts.success_time !== undefined && facts.success_time !== '') report.successTime = facts.success_time;

@@ -34,15 +34,16 @@ export const REFUSED_REPLY = 'notification refused';
 export const UNAVAILABLE_REPLY = 'temporarily unavailable';
 
 /**
- * The largest body each API version's codec reads, refund notifications alike: WeChat's own
- * notifications are about a kilobyte, and the cap keeps hostile bodies out of memory and storage.
- * The codec module is loaded already by the time it is asked (its codec was built from it), so this
- * import costs nothing.
+ * The largest body each codec reads: WeChat's own notifications are a kilobyte or two, and the cap
+ * keeps hostile bodies out of memory and storage. Each kind's parser owns its cap (a v2 refund
+ * notification's is its own, not the payment's). The codec module is loaded already by the time it
+ * is asked (its codec was built from it), so this import costs nothing.
  */
-async function maxNotificationBytes(apiVersion: 'v2' | 'v3'): Promise<number> {
-  return apiVersion === 'v2'
-    ? (await import('../wechatpay/v2/notification')).MAX_NOTIFICATION_BYTES
-    : (await import('../wechatpay/v3/notification')).MAX_NOTIFICATION_BYTES;
+async function maxNotificationBytes(kind: 'payment' | 'refund', apiVersion: 'v2' | 'v3'): Promise<number> {
+  if (apiVersion === 'v3') return (await import('../wechatpay/v3/notification')).MAX_NOTIFICATION_BYTES;
+  return kind === 'refund'
+    ? (await import('../wechatpay/v2/refund-notification')).MAX_REFUND_NOTIFICATION_BYTES
+    : (await import('../wechatpay/v2/notification')).MAX_NOTIFICATION_BYTES;
 }
 
 /**
@@ -63,7 +64,7 @@ export async function handleNotify(
     const codec = wechatPay.refundCodecFor(raw);
     return receive(endpoint, codec, raw, async () => {
       const receiver = await endpoint.receiveRefundNotification();
-      return (await tooLarge(codec.apiVersion, raw))
+      return (await tooLarge('refund', codec.apiVersion, raw))
         ? receiver.refuseUnread(codec.apiVersion, raw, 'TOO_LARGE')
         : receiver.execute(codec, raw);
     });
@@ -72,15 +73,15 @@ export async function handleNotify(
   if (method !== NOTIFY_ROUTE.method || path !== NOTIFY_ROUTE.path) return codec.reply(false, REFUSED_REPLY);
   return receive(endpoint, codec, raw, async () => {
     const receiver = await endpoint.receiveNotification();
-    return (await tooLarge(codec.apiVersion, raw))
+    return (await tooLarge('payment', codec.apiVersion, raw))
       ? receiver.refuseUnread(codec.apiVersion, raw, 'TOO_LARGE')
       : receiver.execute(codec, raw);
   });
 }
 
 /** A body over the codec's own limit is refused before it is read: only its traces are kept. */
-async function tooLarge(apiVersion: 'v2' | 'v3', raw: RawNotification): Promise<boolean> {
-  return Buffer.byteLength(raw.body, 'utf8') > (await maxNotificationBytes(apiVersion));
+async function tooLarge(kind: 'payment' | 'refund', apiVersion: 'v2' | 'v3', raw: RawNotification): Promise<boolean> {
+  return Buffer.byteLength(raw.body, 'utf8') > (await maxNotificationBytes(kind, apiVersion));
 }
 
 /** Runs one notification's use case and words its outcome as the sender's API version expects. */

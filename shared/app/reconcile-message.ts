@@ -3,7 +3,7 @@ import * as z from 'zod';
 import { ValidationError } from '../domain/errors';
 import type { ReconcileCheck } from '../domain/ports';
 import type { RefundCheck } from '../domain/refund-ports';
-import { outTradeNoSchema } from '../wechatpay/core/trade-ids';
+import { outRefundNoSchema, outTradeNoSchema } from '../wechatpay/core/trade-ids';
 
 const attempt = z.number().int().min(0).max(10_000);
 
@@ -17,7 +17,7 @@ const PaymentCheckSchema = z.strictObject({
 const RefundCheckSchema = z.strictObject({
   kind: z.literal('refund'),
   outTradeNo: outTradeNoSchema,
-  outRefundNo: z.string().regex(/^[0-9A-Za-z_\-|*@]{1,64}$/, 'must be 1-64 characters of 0-9 A-Z a-z _ - | * @'),
+  outRefundNo: outRefundNoSchema,
   attempt,
   dueAt: z.iso.datetime(),
 });

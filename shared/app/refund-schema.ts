@@ -5,11 +5,8 @@ import * as z from 'zod';
 import { ValidationError } from '../domain/errors';
 import type { RefundRequest } from '../domain/refund';
 import { isPlainText } from '../wechatpay/core/text-fields';
+import { outRefundNoSchema } from '../wechatpay/core/trade-ids';
 import { validationErrorOf } from './schema-errors';
-
-/** WeChat's out_refund_no: String(64) of 0-9 a-z A-Z _ - | * @ (v2 and v3 alike). */
-const OUT_REFUND_NO = /^[0-9A-Za-z_\-|*@]{1,64}$/;
-const OUT_REFUND_NO_RULE = 'must be 1–64 characters of 0-9 A-Z a-z _ - | * @';
 
 /** WeChat shows the reason to the payer and takes at most 80 characters of it (refund_desc, reason). */
 export const MAX_REFUND_REASON_CHARS = 80;
@@ -20,7 +17,8 @@ const MAX_FEN = 100_000_000_00;
 /** Body of POST /orders/{out_trade_no}/refunds (../shared/product.md, "Refunds (contract)"). */
 const CreateRefundBody = z.strictObject(
   {
-    out_refund_no: z.string().regex(OUT_REFUND_NO, OUT_REFUND_NO_RULE).optional(),
+    // WeChat's out_refund_no, as the library defines it for both API versions.
+    out_refund_no: outRefundNoSchema.optional(),
     amount: z.strictObject(
       {
         refund: z
@@ -65,8 +63,10 @@ export function parseCreateRefund(outTradeNo: string, body: unknown, now: Date):
 }
 
 export function parseOutRefundNo(value: string | undefined): string {
-  if (value === undefined || !OUT_REFUND_NO.test(value)) {
-    throw new ValidationError(`out_refund_no ${OUT_REFUND_NO_RULE}`, 'out_refund_no');
+  const parsed = outRefundNoSchema.safeParse(value);
+  if (!parsed.success) {
+    const rule = value === undefined ? 'is required' : (parsed.error.issues[0]?.message ?? 'is invalid');
+    throw new ValidationError(`out_refund_no ${rule}`, 'out_refund_no');
   }
-  return value;
+  return parsed.data;
 }

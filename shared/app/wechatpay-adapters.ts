@@ -35,8 +35,8 @@ export interface WechatPay {
    */
   codecFor(raw: RawNotification): NotifyCodec;
   /**
-   * Refunds at WeChat. A v2 merchant without an API client certificate has none: every call is a
-   * ConfigurationError (see `refundsUnavailable`).
+   * Refunds at WeChat. A v2 merchant without an API client certificate can query refunds but not
+   * make them: submitRefund is a ConfigurationError (see `refundsUnavailable`).
    */
   refunds: RefundProvider;
   /** Why refunds cannot be made with these credentials (a v2 merchant without its certificate), if so. */
@@ -137,13 +137,14 @@ async function buildWechatPay(credentials: MerchantCredentials, settings: Settin
     const v2Options = { ...transport, appid: credentials.appid, mchid: credentials.mchid, apiKey: credentials.apiKey };
     const { WechatPayV2Provider } = await import('../adapters/wechatpay-v2-provider');
     provider = new WechatPayV2Provider({ ...v2Options, clock });
-    if (clientCertificate === undefined) {
-      refundsUnavailable = NO_CLIENT_CERTIFICATE;
-      refunds = unavailableRefunds(NO_CLIENT_CERTIFICATE);
-    } else {
-      const { WechatPayV2Refunds } = await import('../adapters/wechatpay-v2-refunds');
-      refunds = new WechatPayV2Refunds({ ...v2Options, clientCertificate });
-    }
+    // Without a certificate only submitRefund is refused: refundquery needs none, so refunds already
+    // made (or made before the certificate went missing) can still be finished.
+    const { WechatPayV2Refunds } = await import('../adapters/wechatpay-v2-refunds');
+    if (clientCertificate === undefined) refundsUnavailable = NO_CLIENT_CERTIFICATE;
+    refunds = new WechatPayV2Refunds({
+      ...v2Options,
+      ...(clientCertificate === undefined ? { noCertificateMessage: NO_CLIENT_CERTIFICATE } : { clientCertificate }),
+    });
   }
   const fallback = (v3Codec ?? v2Codec) as NotifyCodec;
   const refundFallback = (v3RefundCodec ?? v2RefundCodec) as RefundNotifyCodec;
@@ -186,11 +187,3 @@ const SECRET_FIELD_OF: Readonly<Record<string, string>> = {
   p12: 'apiClientP12',
   passphrase: 'apiClientP12Password',
 };
-
-/** Refunds for credentials that cannot make them: each call says why, as a broken deployment. */
-function unavailableRefunds(why: string): RefundProvider {
-  const refuse = async (): Promise<never> => {
-    throw new ConfigurationError(why);
-  };
-  return { submitRefund: refuse, queryRefund: refuse };
-}

@@ -42,10 +42,14 @@ export interface V2RefundNotificationFields {
   raw: Fields;
 }
 
+/** Ways a notification is not proven WeChat's: nothing of it is to be believed. */
 export type V2RefundNotificationFailure = 'TOO_LARGE' | 'UNREADABLE' | 'UNDECRYPTABLE';
 
 /**
  * `ok` only once req_info decrypted under one of the keys given, with every field a refund needs.
+ * `decrypted: true` is WeChat's own message (req_info decrypted under our key, the only proof v2
+ * has) that is no refund we can read: a field missing or malformed. Unlike the unproven failures
+ * it is worth keeping and alarming on; `outTradeNo` is the decrypted one, if any, as sent.
  * `reason` is for people, and may quote the sender.
  */
 export type V2RefundNotificationResult =
@@ -57,7 +61,16 @@ export type V2RefundNotificationResult =
       /** Which of the keys decrypted it (0 = the current one). */
       keyIndex: number;
     }
-  | { ok: false; failure: V2RefundNotificationFailure; reason: string };
+  | { ok: false; failure: V2RefundNotificationFailure; reason: string }
+  | {
+      ok: false;
+      decrypted: true;
+      failure: 'INVALID_REFUND';
+      reason: string;
+      envelope: { appid: string; mch_id: string };
+      keyIndex: number;
+      outTradeNo?: string;
+    };
 
 function refuse(failure: V2RefundNotificationFailure, reason: string): V2RefundNotificationResult {
   return { ok: false, failure, reason };
@@ -136,14 +149,22 @@ export function parseV2RefundNotification(
       failures.push(err.message);
       continue;
     }
+    const merchant = { appid: envelope.appid as string, mch_id: envelope.mch_id as string };
     const fields = readFields(raw);
-    if (typeof fields === 'string') return refuse('UNREADABLE', fields);
-    return {
-      ok: true,
-      envelope: { appid: envelope.appid as string, mch_id: envelope.mch_id as string },
-      fields,
-      keyIndex,
-    };
+    if (typeof fields === 'string') {
+      const outTradeNo =
+        raw.out_trade_no === undefined || raw.out_trade_no === '' ? {} : { outTradeNo: raw.out_trade_no };
+      return {
+        ok: false,
+        decrypted: true,
+        failure: 'INVALID_REFUND',
+        reason: fields,
+        envelope: merchant,
+        keyIndex,
+        ...outTradeNo,
+      };
+    }
+    return { ok: true, envelope: merchant, fields, keyIndex };
   }
   if (apiKeys.length === 0) return refuse('UNDECRYPTABLE', 'no API key to decrypt req_info with');
   return refuse(

@@ -1,4 +1,6 @@
+import { fromBeijingWallClock } from '../core/beijing-time';
 import { invalidResponseError } from '../core/errors';
+import type { V3RefundStatus } from '../v3/refund-responses';
 import type { V2RefundQueryRequest, V2RefundRequest } from './refund-requests';
 import type { Fields } from './responses';
 import { readFen } from './responses';
@@ -16,8 +18,38 @@ export function isV2RefundStatus(value: unknown): value is V2RefundStatus {
   return (V2_REFUND_STATUSES as readonly unknown[]).includes(value);
 }
 
-/** v2's refund times: `yyyy-MM-dd HH:mm:ss`, Beijing time. */
-export const V2_REFUND_TIME_PATTERN = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;
+/**
+ * v2's refund_status in APIv3's words, so a caller speaking both versions reads one vocabulary:
+ * CHANGE (退款异常) is ABNORMAL, REFUNDCLOSE is CLOSED.
+ */
+export const V2_REFUND_STATUS_IN_V3: Readonly<Record<V2RefundStatus, V3RefundStatus>> = {
+  SUCCESS: 'SUCCESS',
+  REFUNDCLOSE: 'CLOSED',
+  PROCESSING: 'PROCESSING',
+  CHANGE: 'ABNORMAL',
+};
+
+/** v2's refund times: `yyyy-MM-dd HH:mm:ss`, Beijing time (groups: year, month, day, hour, minute, second). */
+export const V2_REFUND_TIME_PATTERN = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/;
+
+/**
+ * A v2 refund time as RFC 3339 with Beijing's offset, as APIv3 writes it; undefined when the text is
+ * not that format or names no real calendar time (Feb 30, 24:00).
+ */
+export function v2RefundTimeToRfc3339(text: string): string | undefined {
+  const m = V2_REFUND_TIME_PATTERN.exec(text);
+  if (m === null) return undefined;
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  if (fromBeijingWallClock({ year, month, day, hour, minute, second }) === undefined) return undefined;
+  return `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}+08:00`;
+}
 
 /** secapi/pay/refund's answer: WeChat accepted (受理) the refund; how it ends comes later. */
 export interface V2RefundResponse {

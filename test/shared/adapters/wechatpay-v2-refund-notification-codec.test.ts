@@ -78,6 +78,8 @@ describe('WechatPayV2RefundNotificationCodec: notifications that decrypt', () =>
         appid: MERCHANT.appid,
         mchid: MERCHANT.mchid,
         refundId: '50000303712026112501466990000',
+        // The payment refunded: the domain matches it against the order's.
+        transactionId: '4200000000202611250000000001',
         amount: { refund: 600, total: 2501 },
         successTime: '2026-11-25T12:00:30+08:00',
         userReceivedAccount: '支付用户零钱',
@@ -123,6 +125,7 @@ describe('WechatPayV2RefundNotificationCodec: notifications that decrypt', () =>
         appid: MERCHANT.appid,
         mchid: MERCHANT.mchid,
         refundId: '50000303712017072701466990000',
+        transactionId: '4005302001201707272838220000',
         amount: { refund: 1, total: 1 },
         successTime: '2017-07-27T00:33:09+08:00',
         userReceivedAccount: '用户零钱',
@@ -135,6 +138,24 @@ describe('WechatPayV2RefundNotificationCodec: notifications that decrypt', () =>
     expect((await rotating.verify(raw(refundNotification()))).kind).toBe('refund');
     const newOnly = new WechatPayV2RefundNotificationCodec({ apiKey: OTHER_KEY });
     expectRejected(await newOnly.verify(raw(refundNotification())), 'UNDECRYPTABLE');
+  });
+
+  it.each([
+    ['out_refund_no', { out_refund_no: undefined }],
+    ['transaction_id', { transaction_id: undefined }],
+    ['refund_fee', { refund_fee: '6.00' }],
+    ['refund_status', { refund_status: 'REFUNDED' }],
+  ])(
+    'a decrypted req_info with %s missing or malformed is WeChat’s but unusable (kept, alarmed), not unverified',
+    async (_field, over) => {
+      const result = await codec.verify(raw(refundNotification(over)));
+      expect(result).toEqual({ kind: 'unusable', reason: expect.stringMatching(/^req_info /), outTradeNo: '000123' });
+    },
+  );
+
+  it('a decrypted req_info without out_trade_no is unusable, filed under no order', async () => {
+    const result = await codec.verify(raw(refundNotification({ out_trade_no: undefined, refund_id: undefined })));
+    expect(result).toEqual({ kind: 'unusable', reason: expect.stringMatching(/^req_info lacks /) });
   });
 
   it('a decrypted refund whose success time is no time is WeChat’s but unusable, filed under its order', async () => {

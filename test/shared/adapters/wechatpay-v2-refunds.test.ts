@@ -10,7 +10,7 @@ import { WechatPayV2RefundNotificationCodec } from '#shared/adapters/wechatpay-v
 import type { RefundReport } from '#shared/domain/refund';
 import { waitFor } from '#test/helpers/wait-for';
 
-import { v2RefundTimeToRfc3339, WechatPayV2Refunds } from '#shared/adapters/wechatpay-v2-refunds';
+import { WechatPayV2Refunds } from '#shared/adapters/wechatpay-v2-refunds';
 import { ConfigurationError, ProviderError } from '#shared/domain/errors';
 import type { RefundSubmission } from '#shared/domain/refund-ports';
 import { createCertificateAuthority } from '#shared/wechatpay/testing/certificate-authority';
@@ -31,20 +31,6 @@ const submission: RefundSubmission = {
   reason: '商品已售完',
   notifyUrl: 'https://merchant.example.com/notify/refund',
 };
-
-describe('v2RefundTimeToRfc3339', () => {
-  it('writes v2’s Beijing yyyy-MM-dd HH:mm:ss as RFC 3339 with +08:00', () => {
-    expect(v2RefundTimeToRfc3339('2017-07-27 00:33:09')).toBe('2017-07-27T00:33:09+08:00');
-    expect(Date.parse(v2RefundTimeToRfc3339('2026-01-01 07:59:59') ?? '')).toBe(Date.parse('2025-12-31T23:59:59Z'));
-  });
-
-  it.each(['2026-02-30 12:00:00', '2026-11-25 24:00:00', '20261125120000', '2026-11-25T12:00:00+08:00', ''])(
-    'refuses %j',
-    (text) => {
-      expect(v2RefundTimeToRfc3339(text)).toBeUndefined();
-    },
-  );
-});
 
 describe('WechatPayV2Refunds configuration', () => {
   it('without a client certificate: submit refused (ConfigurationError, nothing sent), queries work', async () => {
@@ -70,22 +56,40 @@ describe('WechatPayV2Refunds configuration', () => {
     }
   });
 
-  it('refuses a certificate and key that are swapped or not a pair, naming no secret', () => {
-    const other = authority.issue({ commonName: MERCHANT.mchid, usage: 'client' });
-    const attempts = [
-      { certPem: CLIENT_CERTIFICATE.keyPem, keyPem: CLIENT_CERTIFICATE.certPem },
-      { certPem: CLIENT_CERTIFICATE.certPem, keyPem: other.keyPem },
-    ];
-    for (const clientCertificate of attempts) {
-      let error: unknown;
-      try {
-        new WechatPayV2Refunds({ baseUrl: 'http://127.0.0.1:9', ...MERCHANT, clientCertificate });
-      } catch (e) {
-        error = e;
+  it('without a client certificate: the operator is told what to set, as the app words it', async () => {
+    const p = new WechatPayV2Refunds({
+      baseUrl: 'http://127.0.0.1:9',
+      ...MERCHANT,
+      noCertificateMessage: 'set apiClientCert and apiClientKey',
+    });
+    await expect(p.submitRefund(submission)).rejects.toThrow(
+      expect.objectContaining({ constructor: ConfigurationError, message: 'set apiClientCert and apiClientKey' }),
+    );
+  });
+
+  it('a certificate and key swapped or not a pair: submitRefund is a ConfigurationError, nothing sent', async () => {
+    // Checked once, by the library at the first refund (the app checks it at load, naming the secret's field).
+    const server = await startCraftedServer(() => ({ body: '' }));
+    try {
+      const other = authority.issue({ commonName: MERCHANT.mchid, usage: 'client' });
+      const attempts = [
+        { certPem: CLIENT_CERTIFICATE.keyPem, keyPem: CLIENT_CERTIFICATE.certPem },
+        { certPem: CLIENT_CERTIFICATE.certPem, keyPem: other.keyPem },
+        { p12: makeP12(CLIENT_CERTIFICATE, MERCHANT.mchid), passphrase: 'not-the-mchid' },
+      ];
+      for (const clientCertificate of attempts) {
+        const p = new WechatPayV2Refunds({ baseUrl: server.url, ...MERCHANT, clientCertificate, maxAttempts: 1 });
+        const error: unknown = await p.submitRefund(submission).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(error).toBeInstanceOf(ConfigurationError);
+        expect((error as Error).message).not.toContain('PRIVATE KEY');
+        expect((error as Error).message).not.toContain(MERCHANT.apiKey);
       }
-      expect(error).toBeInstanceOf(ConfigurationError);
-      expect((error as Error).message).not.toContain('PRIVATE KEY');
-      expect((error as Error).message).not.toContain(MERCHANT.apiKey);
+      expect(server.requests).toHaveLength(0);
+    } finally {
+      await server.close();
     }
   });
 });
@@ -130,18 +134,6 @@ describe('WechatPayV2Refunds over mutual TLS', () => {
       expect((await p.submitRefund(submission)).status).toBe('PROCESSING');
     }
     expect(server.requests.map((r) => r.clientCertificateCN)).toEqual([MERCHANT.mchid, MERCHANT.mchid]);
-  });
-
-  it('refuses at load a p12 whose password is wrong (WeChat’s is the mchid): a ConfigurationError', () => {
-    const p12 = makeP12(CLIENT_CERTIFICATE, MERCHANT.mchid);
-    expect(
-      () =>
-        new WechatPayV2Refunds({
-          baseUrl: 'https://127.0.0.1:9',
-          ...MERCHANT,
-          clientCertificate: { p12, passphrase: 'not-the-mchid' },
-        }),
-    ).toThrow(ConfigurationError);
   });
 
   it('a server that hangs up at the handshake leaves the refund to be sent again: retryable, never final', async () => {
@@ -258,6 +250,7 @@ describe('WechatPayV2Refunds against crafted WeChat answers', () => {
       appid: MERCHANT.appid,
       mchid: MERCHANT.mchid,
       refundId: '50000303712026112501466990000',
+      transactionId: '4200000000202611250000000001',
       amount: { refund: 600, total: 2501 },
     });
     expect(server?.requests[0]?.path).toBe('/secapi/pay/refund');
@@ -288,6 +281,7 @@ describe('WechatPayV2Refunds against crafted WeChat answers', () => {
       appid: MERCHANT.appid,
       mchid: MERCHANT.mchid,
       refundId: '50000303712026112501466990000',
+      transactionId: '4200000000202611250000000001',
       amount: { refund: 600, total: 2501 },
       userReceivedAccount: '支付用户零钱',
       ...(wechat === 'SUCCESS' ? { successTime: '2026-11-25T12:00:30+08:00' } : {}),
@@ -331,6 +325,7 @@ describe('WechatPayV2Refunds against crafted WeChat answers', () => {
     }));
     expect(await p.queryRefund('000123', 'R-000123-1')).toMatchObject({
       outTradeNo: '000999',
+      transactionId: '4200000000202611250000000009',
       amount: { refund: 600, total: 9999 },
     });
   });
@@ -565,6 +560,8 @@ describe('WechatPayV2Refunds against the simulator', () => {
         amount: { refund: 500, total: 3000 },
       });
       expect(accepted.refundId).toMatch(/^\d{29,}$/);
+      // The payment refunded, for the domain to match against the order's.
+      expect(accepted.transactionId).toMatch(/^\d{28}$/);
       expect(await refunds.queryRefund(outTradeNo, submission.outRefundNo)).toMatchObject({ status: 'PROCESSING' });
 
       await complete(submission.outRefundNo, result);
@@ -574,6 +571,7 @@ describe('WechatPayV2Refunds against the simulator', () => {
         outRefundNo: submission.outRefundNo,
         status: ours,
         refundId: accepted.refundId,
+        transactionId: accepted.transactionId,
         amount: { refund: 500, total: 3000 },
         mchid: MERCHANT.mchid,
         appid: MERCHANT.appid,

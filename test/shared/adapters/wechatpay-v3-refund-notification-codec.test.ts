@@ -105,6 +105,7 @@ describe('WechatPayV3RefundNotificationCodec: good notifications', () => {
         // From the resource: the domain decides whether it is ours. v3 refund messages carry no appid.
         mchid: TEST_MCHID,
         refundId: '50300000000000000000000000123',
+        transactionId: '4200001234202401011234567890',
         amount: { refund: 600, total: 1999 },
         successTime: '2024-06-01T11:59:30+08:00',
         userReceivedAccount: '支付用户零钱',

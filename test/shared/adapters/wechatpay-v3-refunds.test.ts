@@ -97,6 +97,7 @@ describe('WechatPayV3Refunds.submitRefund', () => {
       status: 'PROCESSING',
       mchid: merchant.mchid,
       refundId: '50300000000000000000000000123',
+      transactionId: '4200001234202401011234567890',
       amount: { refund: 600, total: 1999 },
       userReceivedAccount: '支付用户零钱',
     });
@@ -184,6 +185,7 @@ describe('WechatPayV3Refunds.queryRefund', () => {
       status,
       mchid: merchant.mchid,
       refundId: '50300000000000000000000000123',
+      transactionId: '4200001234202401011234567890',
       amount: { refund: 600, total: 1999 },
       userReceivedAccount: '支付用户零钱',
       ...(status === 'SUCCESS' ? { successTime: '2024-06-01T12:01:00+08:00' } : {}),
@@ -353,7 +355,13 @@ describe('WechatPayV3Refunds against the simulator', () => {
 
       await complete(submission.outRefundNo, status);
       const queried = await refunds.queryRefund(outTradeNo, submission.outRefundNo);
-      expect(queried).toMatchObject({ status, refundId: accepted.refundId, amount: { refund: 500, total: 3000 } });
+      expect(accepted.transactionId).toMatch(/^\d{28}$/);
+      expect(queried).toMatchObject({
+        status,
+        refundId: accepted.refundId,
+        transactionId: accepted.transactionId,
+        amount: { refund: 500, total: 3000 },
+      });
       if (status === 'SUCCESS') expect(Number.isNaN(Date.parse(queried.successTime ?? ''))).toBe(false);
       else expect(queried).not.toHaveProperty('successTime');
 
@@ -364,6 +372,7 @@ describe('WechatPayV3Refunds against the simulator', () => {
         status,
         mchid: merchant.mchid,
         refundId: accepted.refundId,
+        transactionId: accepted.transactionId,
         amount: { refund: 500, total: 3000 },
       });
       if (status === 'SUCCESS') expect(notified.successTime).toBe(queried.successTime);

@@ -30,6 +30,7 @@ import type { Refund } from '#shared/domain/refund';
 import { TradeReports } from '#shared/domain/trade-reports';
 import { refundNotificationBody } from '#shared/wechatpay/v2/testing/refund-notifications';
 import { MAX_NOTIFICATION_BYTES as V2_MAX_BYTES } from '#shared/wechatpay/v2/notification';
+import { MAX_REFUND_NOTIFICATION_BYTES } from '#shared/wechatpay/v2/refund-notification';
 import { encryptResource, signWechatpayMessage } from '#shared/wechatpay/v3/testing/wechat-messages';
 import { InMemoryOrderStore } from '#test/helpers/in-memory-order-store';
 import { at, T0 } from '#test/helpers/order-fixtures';
@@ -460,12 +461,33 @@ describe('notify endpoint', () => {
       });
     });
 
-    it('refuses a body over the cap before reading it, keeping only its traces', async () => {
-      const huge = `<xml><req_info>${'A'.repeat(V2_MAX_BYTES)}</req_info></xml>`;
+    it('refuses a body over the refund parser’s cap before reading it, keeping only its traces', async () => {
+      const envelope = (size: number) => {
+        const bare = '<xml><req_info></req_info></xml>';
+        return `<xml><req_info>${'A'.repeat(size - bare.length)}</req_info></xml>`;
+      };
+      const huge = envelope(MAX_REFUND_NOTIFICATION_BYTES + 1);
       expect(body(await notify(refundEvent(huge)))).toBe(v2Failure(REFUSED_REPLY));
+      // At the cap it is read (and refused only because nothing decrypts).
+      expect(body(await notify(refundEvent(envelope(MAX_REFUND_NOTIFICATION_BYTES))))).toBe(v2Failure(REFUSED_REPLY));
       expect(store.unverifiedNotifications()).toMatchObject([
-        { reason: 'TOO_LARGE', bodyBytes: Buffer.byteLength(huge) },
+        { reason: 'TOO_LARGE', bodyBytes: MAX_REFUND_NOTIFICATION_BYTES + 1 },
+        { reason: 'UNREADABLE' },
       ]);
+    });
+
+    it('a req_info that decrypts under our key but lacks a field is kept under its order and alarmed', async () => {
+      const refund = await processingRefund();
+      const sent = refundNotification(refund, API_KEY, { refund_id: '' });
+      expect(body(await notify(refundEvent(sent)))).toBe(v2Failure(REFUSED_REPLY));
+      const kept = await store.listNotifications(refund.outTradeNo);
+      expect(kept).toMatchObject([{ outcome: 'rejected', body: sent, bodySha256: sha256(sent) }]);
+      expect(kept[0]?.reason).toMatch(/^UNUSABLE_NOTIFICATION: req_info lacks refund_id/);
+      expect(store.unverifiedNotifications()).toEqual([]);
+      expect(metricCount(METRIC_REJECTED_REFUND_NOTIFICATIONS)).toBe(1);
+      expect(await refundStore.getRefund(refund.outTradeNo, refund.outRefundNo)).toMatchObject({
+        status: 'PROCESSING',
+      });
     });
 
     it('answers a storage failure with its own fixed reply and counts it as not stored', async () => {

@@ -5,7 +5,7 @@ import { parseMerchantCredentials } from '#shared/config/merchant-credentials';
 import { loadSettings } from '#shared/config/settings';
 import { ConfigurationError } from '#shared/domain/errors';
 import { createCertificateAuthority } from '#shared/wechatpay/testing/certificate-authority';
-import { makeP12 } from '#test/helpers/wechatpay-v2';
+import { makeP12, signedV2Xml, startCraftedServer } from '#test/helpers/wechatpay-v2';
 import { createMerchantIdentity } from '#test/helpers/wechatpay-v3';
 
 /** Built only: nothing here reaches WeChat. */
@@ -74,6 +74,38 @@ describe('the API client certificate is checked where the credentials become a W
     };
     await expect(wechatPay.refunds.submitRefund(submission)).rejects.toThrow(ConfigurationError);
     await expect(wechatPay.refunds.submitRefund(submission)).rejects.toThrow(/apiClientCert/);
+  });
+
+  it('a v2 merchant without one can still ask WeChat about refunds (refundquery needs no certificate)', async () => {
+    const wechat = await startCraftedServer((req) => ({
+      body: signedV2Xml(
+        {
+          return_code: 'SUCCESS',
+          result_code: 'FAIL',
+          err_code: 'REFUNDNOTEXIST',
+          appid: req.fields.appid,
+          mch_id: req.fields.mch_id,
+          nonce_str: 'x',
+        },
+        V2.apiKey,
+      ),
+    }));
+    try {
+      const wechatPay = await createWechatPay(
+        parseMerchantCredentials(V2, 'test'),
+        loadSettings({ TABLE_NAME: 'orders', LOG_LEVEL: 'SILENT', WECHATPAY_BASE_URL: wechat.url }),
+        clock,
+      );
+      expect(wechatPay.refundsUnavailable).toBe(NO_CLIENT_CERTIFICATE);
+      expect(await wechatPay.refunds.queryRefund('T000123', 'R1')).toMatchObject({
+        outTradeNo: 'T000123',
+        outRefundNo: 'R1',
+        status: 'NOT_FOUND',
+      });
+      expect(wechat.requests.map((r) => [r.path, r.fields.out_refund_no])).toEqual([['/pay/refundquery', 'R1']]);
+    } finally {
+      await wechat.close();
+    }
   });
 });
 

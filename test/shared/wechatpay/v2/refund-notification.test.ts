@@ -117,7 +117,7 @@ describe('parseV2RefundNotification', () => {
       expect(parseV2RefundNotification(text, [KEY])).toMatchObject({ ok: false, failure: 'UNREADABLE' });
   });
 
-  it('refuses as UNREADABLE a decrypted req_info that lacks what a refund needs', () => {
+  it('a decrypted req_info that lacks what a refund needs is WeChat’s own but no refund: INVALID_REFUND', () => {
     const broken: Array<Record<string, string | undefined>> = [
       { ...ROOT, out_refund_no: undefined },
       { ...ROOT, refund_id: undefined },
@@ -128,9 +128,26 @@ describe('parseV2RefundNotification', () => {
       { ...ROOT, settlement_refund_fee: '-1' },
     ];
     for (const fields of broken) {
-      const result = parseV2RefundNotification(body(fields), [KEY]);
-      expect(result).toMatchObject({ ok: false, failure: 'UNREADABLE' });
+      const result = parseV2RefundNotification(body(fields), [PREVIOUS_KEY, KEY]);
+      // Decrypted under our key, so kept and alarmed on by the caller, filed under the order it names.
+      expect(result).toEqual({
+        ok: false,
+        decrypted: true,
+        failure: 'INVALID_REFUND',
+        reason: expect.stringMatching(/^req_info /),
+        envelope: { appid: MERCHANT.appid, mch_id: MERCHANT.mchid },
+        keyIndex: 1,
+        outTradeNo: ROOT.out_trade_no,
+      });
     }
+    expect(parseV2RefundNotification(body({ ...ROOT, out_trade_no: undefined }), [KEY])).toEqual({
+      ok: false,
+      decrypted: true,
+      failure: 'INVALID_REFUND',
+      reason: 'req_info lacks out_trade_no',
+      envelope: { appid: MERCHANT.appid, mch_id: MERCHANT.mchid },
+      keyIndex: 0,
+    });
     const hostile = encryptRefundReqInfo('<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><root/>', KEY);
     expect(parseV2RefundNotification(envelope(hostile), [KEY])).toMatchObject({ ok: false });
   });
