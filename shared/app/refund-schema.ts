@@ -42,7 +42,7 @@ const CreateRefundBody = z.strictObject(
 
 /**
  * A fresh out_refund_no when the caller gives none: 'R', the time to the millisecond (sortable, and
- * readable in WeChat's merchant platform) and 64 random bits; 32 characters. A caller that may retry
+ * readable in WeChat’s merchant platform) and 56 random bits; 32 characters. A caller that may retry
  * should send its own: a retry without one is a new refund.
  */
 export function generateOutRefundNo(now: Date): string {
