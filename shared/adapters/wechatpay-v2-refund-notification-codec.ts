@@ -26,27 +26,25 @@ const UNVERIFIED_CODES: Record<'TOO_LARGE' | 'UNREADABLE' | 'UNDECRYPTABLE', Unv
 const API_KEY = /^[\x21-\x7e]{32}$/;
 
 export interface WechatPayV2RefundNotificationCodecOptions {
-  /** The APIv2 key req_info is encrypted under. */
+  /**
+   * The APIv2 key req_info is encrypted under. One key per codec: during a rotation the keys it
+   * replaced get a codec of their own (see shared/app/rotating-wechatpay.ts), as for payments.
+   */
   apiKey: string;
-  /** Keys WeChat may still encrypt under while a rotation settles (tried after apiKey). */
-  previousApiKeys?: readonly string[];
 }
 
 export class WechatPayV2RefundNotificationCodec implements RefundNotificationCodec {
   readonly apiVersion = 'v2' as const;
-  readonly #apiKeys: string[];
+  readonly #apiKey: string;
 
   constructor(options: WechatPayV2RefundNotificationCodecOptions) {
-    const keys = [options.apiKey, ...(options.previousApiKeys ?? [])];
-    for (const key of keys) {
-      if (typeof key !== 'string' || !API_KEY.test(key))
-        throw new TypeError('apiKey must be the 32-character APIv2 key');
-    }
-    this.#apiKeys = keys;
+    if (typeof options.apiKey !== 'string' || !API_KEY.test(options.apiKey))
+      throw new TypeError('apiKey must be the 32-character APIv2 key');
+    this.#apiKey = options.apiKey;
   }
 
   async verify(notification: RawNotification): Promise<VerifiedRefundNotification> {
-    return refundNotificationOf(parseV2RefundNotification(notification.body, this.#apiKeys));
+    return refundNotificationOf(parseV2RefundNotification(notification.body, [this.#apiKey]));
   }
 
   /** Kept with the stored notification; v2 has no signature headers, only what the body was said to be. */
