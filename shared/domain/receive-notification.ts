@@ -1,6 +1,10 @@
-import { createHash } from 'node:crypto';
-
-import { FloodSampler } from './flood-sampler';
+import type { FloodSampler } from './flood-sampler';
+import {
+  MAX_DETAIL_CHARS,
+  notificationReceipt,
+  UnverifiedTraces,
+  type UnverifiedOutcome,
+} from './notification-receipts';
 import type { PaymentObserver } from './payment-observer';
 import type {
   Clock,
@@ -8,7 +12,6 @@ import type {
   NotificationRecord,
   OrderStore,
   RawNotification,
-  UnverifiedNotification,
   UnverifiedReason,
 } from './ports';
 import type { ApplyOutcome, RejectionReason, TradeReports } from './trade-reports';
@@ -33,7 +36,7 @@ export interface ReceiveNotificationDeps {
  */
 export type NotificationOutcome =
   | { ok: true; outcome: ApplyOutcome }
-  | { ok: false; refusal: 'unverified'; reason: UnverifiedReason; claimedOutTradeNo?: string }
+  | UnverifiedOutcome
   | { ok: false; refusal: 'refused'; reason: RejectionReason; outTradeNo: string }
   | { ok: false; refusal: 'unusable'; reason: typeof UNUSABLE_NOTIFICATION; outTradeNo?: string };
 
@@ -43,25 +46,22 @@ export type NotificationOutcome =
  */
 export const UNUSABLE_NOTIFICATION = 'UNUSABLE_NOTIFICATION';
 
-/** Longest codec wording passed on (log, stored reason): a parser's message may quote the body at length. */
-const MAX_DETAIL_CHARS = 200;
-
 /**
  * Verifies, records, then applies a notification: nothing is acknowledged before it is stored. Only
  * a verified body is ever stored: of anything else, only traces (hash, length, source, a reason code).
  */
 export class ReceiveNotification {
-  private readonly sampler: FloodSampler;
+  private readonly unverified: UnverifiedTraces;
 
   constructor(private readonly deps: ReceiveNotificationDeps) {
-    this.sampler = deps.sampler ?? new FloodSampler(deps.clock);
+    this.unverified = new UnverifiedTraces(deps);
   }
 
   async execute(codec: NotificationCodec, raw: RawNotification): Promise<NotificationOutcome> {
     const { store, reports } = this.deps;
     const verified = await codec.verify(raw);
     if (verified.kind === 'rejected') {
-      return this.refuseUnverified(codec.apiVersion, raw, verified.code, {
+      return this.unverified.refuse(codec.apiVersion, raw, verified.code, {
         detail: verified.reason,
         claimedOutTradeNo: verified.outTradeNo,
       });
@@ -69,7 +69,7 @@ export class ReceiveNotification {
     if (verified.kind === 'unusable') return this.refuseUnusable(codec, raw, verified);
     const report = verified.report;
     const record: NotificationRecord = {
-      ...this.receipt(codec, raw),
+      ...notificationReceipt(this.deps, codec, raw),
       outTradeNo: report.outTradeNo,
       outcome: 'accepted',
     };
@@ -108,7 +108,7 @@ export class ReceiveNotification {
       source: 'notify',
     });
     await store.recordNotification({
-      ...this.receipt(codec, raw),
+      ...notificationReceipt(this.deps, codec, raw),
       outTradeNo,
       outcome: 'rejected',
       reason: `${UNUSABLE_NOTIFICATION}: ${verified.reason.slice(0, MAX_DETAIL_CHARS)}`,
@@ -116,21 +116,6 @@ export class ReceiveNotification {
     return named === undefined
       ? { ok: false, refusal: 'unusable', reason: UNUSABLE_NOTIFICATION }
       : { ok: false, refusal: 'unusable', reason: UNUSABLE_NOTIFICATION, outTradeNo: named };
-  }
-
-  /** What is stored of every verified notification, whatever becomes of it: the body as received. */
-  private receipt(
-    codec: NotificationCodec,
-    raw: RawNotification,
-  ): Omit<NotificationRecord, 'outTradeNo' | 'outcome' | 'reason'> {
-    return {
-      id: this.deps.newId(),
-      bodySha256: sha256(raw.body),
-      receivedAt: this.deps.clock.now().toISOString(),
-      apiVersion: codec.apiVersion,
-      body: raw.body,
-      headers: codec.auditHeaders(raw),
-    };
   }
 
   /**
@@ -142,55 +127,6 @@ export class ReceiveNotification {
     raw: RawNotification,
     reason: UnverifiedReason,
   ): Promise<NotificationOutcome> {
-    return this.refuseUnverified(apiVersion, raw, reason, {});
+    return this.unverified.refuse(apiVersion, raw, reason, {});
   }
-
-  private async refuseUnverified(
-    apiVersion: 'v2' | 'v3',
-    raw: RawNotification,
-    reason: UnverifiedReason,
-    said: { detail?: string; claimedOutTradeNo?: string },
-  ): Promise<NotificationOutcome> {
-    const trace: UnverifiedNotification = {
-      id: this.deps.newId(),
-      receivedAt: this.deps.clock.now().toISOString(),
-      apiVersion,
-      reason,
-      bodySha256: sha256(raw.body),
-      bodyBytes: Buffer.byteLength(raw.body, 'utf8'),
-      ...(raw.sourceIp === undefined ? {} : { sourceIp: raw.sourceIp }),
-    };
-    const recorded = this.sampler.admit() && (await this.keepTrace(trace));
-    this.deps.observer.unverified(reason, {
-      apiVersion,
-      bodyBytes: trace.bodyBytes,
-      bodySha256: trace.bodySha256,
-      recorded,
-      ...(raw.sourceIp === undefined ? {} : { sourceIp: raw.sourceIp }),
-      ...(said.claimedOutTradeNo === undefined ? {} : { claimedOutTradeNo: said.claimedOutTradeNo }),
-      ...(said.detail === undefined ? {} : { detail: said.detail.slice(0, MAX_DETAIL_CHARS) }),
-    });
-    return said.claimedOutTradeNo === undefined
-      ? { ok: false, refusal: 'unverified', reason }
-      : { ok: false, refusal: 'unverified', reason, claimedOutTradeNo: said.claimedOutTradeNo };
-  }
-
-  /**
-   * Whether the trace was kept. A trace that could not be written is let go: nothing is owed to its
-   * sender, the metric counts it anyway, and a throttled trace partition under a flood must not look
-   * like a genuine notification lost (that failure fails the request, so WeChat retries, and alarms).
-   */
-  private async keepTrace(trace: UnverifiedNotification): Promise<boolean> {
-    try {
-      await this.deps.store.recordUnverified(trace);
-      return true;
-    } catch {
-      return false;
-    }
-  }
-}
-
-/** SHA-256 of a body as received, hex. */
-export function sha256(body: string): string {
-  return createHash('sha256').update(body, 'utf8').digest('hex');
 }

@@ -1,14 +1,13 @@
-import { FloodSampler } from './flood-sampler';
+import type { FloodSampler } from './flood-sampler';
+import {
+  MAX_DETAIL_CHARS,
+  notificationReceipt,
+  UnverifiedTraces,
+  type UnverifiedOutcome,
+} from './notification-receipts';
 import type { PaymentObserver } from './payment-observer';
-import type {
-  Clock,
-  NotificationRecord,
-  OrderStore,
-  RawNotification,
-  UnverifiedNotification,
-  UnverifiedReason,
-} from './ports';
-import { sha256, UNUSABLE_NOTIFICATION } from './receive-notification';
+import type { Clock, NotificationRecord, OrderStore, RawNotification, UnverifiedReason } from './ports';
+import { UNUSABLE_NOTIFICATION } from './receive-notification';
 import type { RefundNotificationCodec } from './refund-ports';
 import type { RefundApplyOutcome, RefundRejectionReason, RefundReports } from './refund-reports';
 
@@ -32,12 +31,9 @@ export interface ReceiveRefundNotificationDeps {
  */
 export type RefundNotificationOutcome =
   | { ok: true; outcome: RefundApplyOutcome }
-  | { ok: false; refusal: 'unverified'; reason: UnverifiedReason; claimedOutTradeNo?: string }
+  | UnverifiedOutcome
   | { ok: false; refusal: 'refused'; reason: RefundRejectionReason; outTradeNo: string; outRefundNo: string }
   | { ok: false; refusal: 'unusable'; reason: typeof UNUSABLE_NOTIFICATION; outTradeNo?: string };
-
-/** Longest codec wording passed on (log, stored reason): a parser's message may quote the body at length. */
-const MAX_DETAIL_CHARS = 200;
 
 /**
  * POST /notify/refund, as ReceiveNotification does for payments: verifies, records, then applies, and
@@ -47,17 +43,17 @@ const MAX_DETAIL_CHARS = 200;
  * nothing. Only a verified body is ever stored; of anything else, only traces.
  */
 export class ReceiveRefundNotification {
-  private readonly sampler: FloodSampler;
+  private readonly unverified: UnverifiedTraces;
 
   constructor(private readonly deps: ReceiveRefundNotificationDeps) {
-    this.sampler = deps.sampler ?? new FloodSampler(deps.clock);
+    this.unverified = new UnverifiedTraces({ ...deps, store: deps.orders });
   }
 
   async execute(codec: RefundNotificationCodec, raw: RawNotification): Promise<RefundNotificationOutcome> {
     const { orders, reports } = this.deps;
     const verified = await codec.verify(raw);
     if (verified.kind === 'rejected') {
-      return this.refuseUnverified(codec.apiVersion, raw, verified.code, {
+      return this.unverified.refuse(codec.apiVersion, raw, verified.code, {
         detail: verified.reason,
         claimedOutTradeNo: verified.outTradeNo,
       });
@@ -65,7 +61,7 @@ export class ReceiveRefundNotification {
     if (verified.kind === 'unusable') return this.refuseUnusable(codec, raw, verified);
     const report = verified.report;
     const record: NotificationRecord = {
-      ...this.receipt(codec, raw),
+      ...notificationReceipt(this.deps, codec, raw),
       outTradeNo: report.outTradeNo,
       outcome: 'accepted',
     };
@@ -101,7 +97,7 @@ export class ReceiveRefundNotification {
     raw: RawNotification,
     reason: UnverifiedReason,
   ): Promise<RefundNotificationOutcome> {
-    return this.refuseUnverified(apiVersion, raw, reason, {});
+    return this.unverified.refuse(apiVersion, raw, reason, {});
   }
 
   /**
@@ -121,7 +117,7 @@ export class ReceiveRefundNotification {
       source: 'notify',
     });
     await orders.recordNotification({
-      ...this.receipt(codec, raw),
+      ...notificationReceipt(this.deps, codec, raw),
       outTradeNo,
       outcome: 'rejected',
       reason: `${UNUSABLE_NOTIFICATION}: ${verified.reason.slice(0, MAX_DETAIL_CHARS)}`,
@@ -129,59 +125,5 @@ export class ReceiveRefundNotification {
     return named === undefined
       ? { ok: false, refusal: 'unusable', reason: UNUSABLE_NOTIFICATION }
       : { ok: false, refusal: 'unusable', reason: UNUSABLE_NOTIFICATION, outTradeNo: named };
-  }
-
-  private receipt(
-    codec: RefundNotificationCodec,
-    raw: RawNotification,
-  ): Omit<NotificationRecord, 'outTradeNo' | 'outcome' | 'reason'> {
-    return {
-      id: this.deps.newId(),
-      bodySha256: sha256(raw.body),
-      receivedAt: this.deps.clock.now().toISOString(),
-      apiVersion: codec.apiVersion,
-      body: raw.body,
-      headers: codec.auditHeaders(raw),
-    };
-  }
-
-  private async refuseUnverified(
-    apiVersion: 'v2' | 'v3',
-    raw: RawNotification,
-    reason: UnverifiedReason,
-    said: { detail?: string; claimedOutTradeNo?: string },
-  ): Promise<RefundNotificationOutcome> {
-    const trace: UnverifiedNotification = {
-      id: this.deps.newId(),
-      receivedAt: this.deps.clock.now().toISOString(),
-      apiVersion,
-      reason,
-      bodySha256: sha256(raw.body),
-      bodyBytes: Buffer.byteLength(raw.body, 'utf8'),
-      ...(raw.sourceIp === undefined ? {} : { sourceIp: raw.sourceIp }),
-    };
-    const recorded = this.sampler.admit() && (await this.keepTrace(trace));
-    this.deps.observer.unverified(reason, {
-      apiVersion,
-      bodyBytes: trace.bodyBytes,
-      bodySha256: trace.bodySha256,
-      recorded,
-      ...(raw.sourceIp === undefined ? {} : { sourceIp: raw.sourceIp }),
-      ...(said.claimedOutTradeNo === undefined ? {} : { claimedOutTradeNo: said.claimedOutTradeNo }),
-      ...(said.detail === undefined ? {} : { detail: said.detail.slice(0, MAX_DETAIL_CHARS) }),
-    });
-    return said.claimedOutTradeNo === undefined
-      ? { ok: false, refusal: 'unverified', reason }
-      : { ok: false, refusal: 'unverified', reason, claimedOutTradeNo: said.claimedOutTradeNo };
-  }
-
-  /** Whether the trace was kept; a failed trace write is let go (see ReceiveNotification.keepTrace). */
-  private async keepTrace(trace: UnverifiedNotification): Promise<boolean> {
-    try {
-      await this.deps.orders.recordUnverified(trace);
-      return true;
-    } catch {
-      return false;
-    }
   }
 }

@@ -5,7 +5,7 @@ import { localDynamoDbClient } from '#sandbox/local/resources';
 
 import { SANDBOX_MERCHANT } from '#sandbox/simulator/sandbox-merchant';
 import type { Order } from '#shared/domain/order';
-import { sha256 } from '#shared/domain/receive-notification';
+import { sha256 } from '#shared/domain/notification-receipts';
 import { signedV2Notification } from '../helpers/wechatpay-v2';
 import { startTestStack, type TestStack } from '../helpers/local-stack';
 

@@ -5,7 +5,7 @@ import { planTransition } from '#shared/domain/lifecycle';
 import { ORDER_STATUSES } from '#shared/domain/order';
 import type { LatePayment, OrderStatus, PaymentFacts, Prepay } from '#shared/domain/order';
 import type { NotificationRecord, OrderStore, TransitionCommand, UnverifiedNotification } from '#shared/domain/ports';
-import { sha256 } from '#shared/domain/receive-notification';
+import { sha256 } from '#shared/domain/notification-receipts';
 import { at, orderFixture, tradeNo } from '#test/helpers/order-fixtures';
 
 /**

@@ -5,7 +5,7 @@ import type { NotificationRecord, OrderStore } from '#shared/domain/ports';
 import { MAX_REFUNDS_PER_ORDER } from '#shared/domain/refund';
 import type { Refund, RefundStatus } from '#shared/domain/refund';
 import type { RefundStore, RefundTransitionCommand } from '#shared/domain/refund-ports';
-import { sha256 } from '#shared/domain/receive-notification';
+import { sha256 } from '#shared/domain/notification-receipts';
 import { at, orderFixture, tradeNo } from '#test/helpers/order-fixtures';
 
 /** A RefundStore with the orders it refunds, and the notifications it keeps with each refund. */

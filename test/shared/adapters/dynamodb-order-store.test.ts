@@ -7,7 +7,7 @@ import { DEFAULT_DUE_INDEX_SHARDS, MAX_DUE_INDEX_SHARDS } from '#shared/adapters
 import { ProviderError } from '#shared/domain/errors';
 import type { OrderStatus, PaymentFacts } from '#shared/domain/order';
 import type { NotificationRecord, TransitionCommand, UnverifiedNotification } from '#shared/domain/ports';
-import { sha256 } from '#shared/domain/receive-notification';
+import { sha256 } from '#shared/domain/notification-receipts';
 import { testTable } from '#test/helpers/aws';
 import type { TestTable } from '#test/helpers/aws';
 import { at, orderFixture, T0, tradeNo } from '#test/helpers/order-fixtures';

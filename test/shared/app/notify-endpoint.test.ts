@@ -23,7 +23,8 @@ import type {
   UnverifiedNotification,
   VerifiedNotification,
 } from '#shared/domain/ports';
-import { ReceiveNotification, sha256 } from '#shared/domain/receive-notification';
+import { sha256 } from '#shared/domain/notification-receipts';
+import { ReceiveNotification } from '#shared/domain/receive-notification';
 import { ReceiveRefundNotification } from '#shared/domain/receive-refund-notification';
 import { RefundReports } from '#shared/domain/refund-reports';
 import type { Refund } from '#shared/domain/refund';
