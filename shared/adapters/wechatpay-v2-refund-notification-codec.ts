@@ -64,7 +64,13 @@ export function refundNotificationOf(parsed: V2RefundNotificationResult): Verifi
   if (!parsed.ok && 'decrypted' in parsed) return unusable(parsed.reason, parsed.outTradeNo);
   if (!parsed.ok) {
     // Nothing undecrypted is evidence of anything: no order number is filed, whatever the body claims.
-    return { kind: 'rejected', code: UNVERIFIED_CODES[parsed.failure], reason: parsed.reason };
+    // req_info our key does not decrypt is all a changed API key would show.
+    return {
+      kind: 'rejected',
+      code: UNVERIFIED_CODES[parsed.failure],
+      reason: parsed.reason,
+      ...(parsed.failure === 'UNDECRYPTABLE' ? { rotatedKeyMayExplain: true as const } : {}),
+    };
   }
   const { envelope, fields } = parsed;
   const facts: V2RefundFacts = {

@@ -3,20 +3,15 @@ import {
   type Clock,
   type NotificationCodec,
   type RawNotification,
-  type UnverifiedReason,
   type VerifiedNotification,
 } from '../domain/ports';
 import { pickHeaders } from './notification-headers';
 import { isOutTradeNo } from '../wechatpay/core/trade-ids';
 import { apiV3KeyBytes } from '../wechatpay/v3/aead';
-import { isCertificateSerial, isPublicKeyId, type PlatformKeySource } from '../wechatpay/v3/key-ring';
-import {
-  MAX_NOTIFICATION_BYTES,
-  notificationReply,
-  parseV3Notification,
-  type V3UnverifiedFailure,
-} from '../wechatpay/v3/notification';
+import type { PlatformKeySource } from '../wechatpay/v3/key-ring';
+import { MAX_NOTIFICATION_BYTES, notificationReply, parseV3Notification } from '../wechatpay/v3/notification';
 import { toDomainError } from './wechatpay-errors';
+import { rotatedKeyMayExplain, V3_AUDIT_HEADERS, V3_UNVERIFIED_CODES } from './wechatpay-v3-notification-terms';
 import { isReportProblem, transactionToReport } from './wechatpay-v3-provider';
 
 /**
@@ -24,14 +19,6 @@ import { isReportProblem, transactionToReport } from './wechatpay-v3-provider';
  * came from WeChat and reads the transaction (v3/notification.ts); here it becomes a TradeReport.
  * Refusals are answered alike whatever the reason: the reason is in our audit record, not in the reply.
  */
-
-const AUDIT_HEADERS = [
-  'wechatpay-timestamp',
-  'wechatpay-nonce',
-  'wechatpay-signature',
-  'wechatpay-serial',
-  'content-type',
-];
 
 export interface WechatPayV3NotificationCodecOptions {
   /** Exactly 32 bytes; anything else is refused here, at start-up. */
@@ -78,7 +65,7 @@ export class WechatPayV3NotificationCodec implements NotificationCodec {
     if (!parsed.ok) {
       return {
         kind: 'rejected',
-        code: UNVERIFIED_CODES[parsed.failure],
+        code: V3_UNVERIFIED_CODES[parsed.failure],
         reason: parsed.reason,
         ...(rotatedKeyMayExplain(parsed.failure, notification) ? { rotatedKeyMayExplain: true as const } : {}),
       };
@@ -92,36 +79,12 @@ export class WechatPayV3NotificationCodec implements NotificationCodec {
 
   /** Kept with the stored notification: what proves who sent it. */
   auditHeaders(notification: RawNotification): Record<string, string> | undefined {
-    return pickHeaders(notification.headers, AUDIT_HEADERS);
+    return pickHeaders(notification.headers, V3_AUDIT_HEADERS);
   }
 
   reply(ok: boolean, message: string): { statusCode: number; headers: Record<string, string>; body: string } {
     return notificationReply(ok, message);
   }
-}
-
-/** What is stored and counted of each way a v3 notification is not proven WeChat's. */
-const UNVERIFIED_CODES: Record<V3UnverifiedFailure, UnverifiedReason> = {
-  too_large: 'TOO_LARGE',
-  missing_headers: 'UNSIGNED',
-  probe: 'BAD_SIGNATURE',
-  unsupported_signature_type: 'BAD_SIGNATURE',
-  bad_timestamp: 'STALE_TIMESTAMP',
-  stale_timestamp: 'STALE_TIMESTAMP',
-  unknown_serial: 'UNKNOWN_KEY',
-  bad_signature: 'BAD_SIGNATURE',
-};
-
-/**
- * Whether a rotated key would explain the refusal, on a notification that looks like WeChat's: the
- * signature does not verify, or the key is unknown under a serial in one of WeChat's formats. Garbage
- * serials are not WeChat's, so they never prompt a reload.
- */
-function rotatedKeyMayExplain(failure: V3UnverifiedFailure, notification: RawNotification): boolean {
-  if (failure === 'bad_signature') return true;
-  if (failure !== 'unknown_serial') return false;
-  const serial = notification.headers['wechatpay-serial'] ?? '';
-  return isPublicKeyId(serial) || isCertificateSerial(serial);
 }
 
 function unusable(reason: string, outTradeNo: string | undefined): VerifiedNotification {

@@ -1,12 +1,13 @@
-import { systemClock, type Clock, type RawNotification, type UnverifiedReason } from '../domain/ports';
+import { systemClock, type Clock, type RawNotification } from '../domain/ports';
 import type { RefundNotificationCodec, VerifiedRefundNotification } from '../domain/refund-ports';
 import { isOutTradeNo } from '../wechatpay/core/trade-ids';
 import { apiV3KeyBytes } from '../wechatpay/v3/aead';
 import type { PlatformKeySource } from '../wechatpay/v3/key-ring';
-import { MAX_NOTIFICATION_BYTES, notificationReply, type V3UnverifiedFailure } from '../wechatpay/v3/notification';
+import { MAX_NOTIFICATION_BYTES, notificationReply } from '../wechatpay/v3/notification';
 import { parseV3RefundNotification } from '../wechatpay/v3/refund-notification';
 import { pickHeaders } from './notification-headers';
 import { toDomainError } from './wechatpay-errors';
+import { rotatedKeyMayExplain, V3_AUDIT_HEADERS, V3_UNVERIFIED_CODES } from './wechatpay-v3-notification-terms';
 import { v3RefundReport } from './wechatpay-v3-refunds';
 
 /**
@@ -15,26 +16,6 @@ import { v3RefundReport } from './wechatpay-v3-refunds';
  * and stale timestamps refused, then AES-256-GCM with associated_data "refund"); the resource's
  * `refund_status` becomes the report's status. Refusals are answered alike whatever the reason.
  */
-
-const AUDIT_HEADERS = [
-  'wechatpay-timestamp',
-  'wechatpay-nonce',
-  'wechatpay-signature',
-  'wechatpay-serial',
-  'content-type',
-];
-
-/** What is stored and counted of each way a v3 notification is not proven WeChat's. */
-const UNVERIFIED_CODES: Record<V3UnverifiedFailure, UnverifiedReason> = {
-  too_large: 'TOO_LARGE',
-  missing_headers: 'UNSIGNED',
-  probe: 'BAD_SIGNATURE',
-  unsupported_signature_type: 'BAD_SIGNATURE',
-  bad_timestamp: 'STALE_TIMESTAMP',
-  stale_timestamp: 'STALE_TIMESTAMP',
-  unknown_serial: 'UNKNOWN_KEY',
-  bad_signature: 'BAD_SIGNATURE',
-};
 
 export interface WechatPayV3RefundNotificationCodecOptions {
   /** Exactly 32 bytes; anything else is refused here, at start-up. */
@@ -70,8 +51,22 @@ export class WechatPayV3RefundNotificationCodec implements RefundNotificationCod
       now: this.clock.now(),
       maxBytes: this.maxBodyBytes,
     });
-    if (!parsed.ok && 'signed' in parsed) return unusable(parsed.reason, parsed.outTradeNo);
-    if (!parsed.ok) return { kind: 'rejected', code: UNVERIFIED_CODES[parsed.failure], reason: parsed.reason };
+    if (!parsed.ok && 'signed' in parsed) {
+      // Past the signature, the refusal is of WeChat's own message; a rotated APIv3 key explains one
+      // that does not decrypt.
+      return {
+        ...unusable(parsed.reason, parsed.outTradeNo),
+        ...(parsed.failure === 'undecryptable' ? { rotatedKeyMayExplain: true as const } : {}),
+      };
+    }
+    if (!parsed.ok) {
+      return {
+        kind: 'rejected',
+        code: V3_UNVERIFIED_CODES[parsed.failure],
+        reason: parsed.reason,
+        ...(rotatedKeyMayExplain(parsed.failure, notification) ? { rotatedKeyMayExplain: true as const } : {}),
+      };
+    }
     const { refund_status: status, mchid, ...facts } = parsed.refund;
     const report = v3RefundReport({ ...facts, status }, mchid);
     if (typeof report === 'string') return unusable(report, facts.out_trade_no);
@@ -80,7 +75,7 @@ export class WechatPayV3RefundNotificationCodec implements RefundNotificationCod
 
   /** Kept with the stored notification: what proves who sent it. */
   auditHeaders(notification: RawNotification): Record<string, string> | undefined {
-    return pickHeaders(notification.headers, AUDIT_HEADERS);
+    return pickHeaders(notification.headers, V3_AUDIT_HEADERS);
   }
 
   /** WeChat's v3 reply: 204 when taken, else 500 with {"code":"FAIL",…} (any 4xx/5xx is sent again). */

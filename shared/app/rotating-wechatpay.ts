@@ -84,7 +84,7 @@ export async function createRotatingWechatPay(
   const verifyThroughRotation = async <R extends { kind: string }>(
     raw: RawNotification,
     codecOf: (wechatPay: WechatPay) => { verify(raw: RawNotification): Promise<R> },
-    mayBeRotated: (result: R) => boolean | Promise<boolean>,
+    mayBeRotated: (result: R) => boolean,
     outOfTime: R,
   ): Promise<R> => {
     const deadline = performance.now() + VERIFY_BUDGET_MS;
@@ -92,7 +92,7 @@ export async function createRotatingWechatPay(
     const attempt = async (credentials: MerchantCredentials) => {
       tried.add(credentials);
       const result = await codecOf(await build(credentials)).verify(raw);
-      return { result, rotatedKeyMayExplain: await mayBeRotated(result) };
+      return { result, rotatedKeyMayExplain: mayBeRotated(result) };
     };
     /** A later attempt: within what is left of the budget; one that fails is set aside, not thrown. */
     const fallback = async (credentials: MerchantCredentials): Promise<R | undefined> => {
@@ -147,7 +147,7 @@ export async function createRotatingWechatPay(
     verifyThroughRotation<VerifiedRefundNotification>(
       raw,
       (wechatPay) => wechatPay.refundCodecFor(raw),
-      (result) => refundRotatedKeyMayExplain(result, raw),
+      (result) => result.kind !== 'refund' && result.rotatedKeyMayExplain === true,
       { kind: 'rejected', code: 'UNVERIFIED', reason: OUT_OF_TIME },
     );
 
@@ -192,25 +192,6 @@ export async function createRotatingWechatPay(
       };
     },
   };
-}
-
-/**
- * Whether a key we do not hold (or no longer hold) could explain a refund notification's refusal. The
- * codec's own word when it gives one; else by what failed: a v2 req_info that does not decrypt (the
- * API key changed), a v3 signature that does not verify or a resource that does not decrypt (a v3
- * refund notification WeChat signed but we cannot read is 'unusable'), or a v3 key id unknown under a
- * serial in one of WeChat's formats. Garbage serials are not WeChat's, so they never prompt a reload.
- */
-async function refundRotatedKeyMayExplain(result: VerifiedRefundNotification, raw: RawNotification): Promise<boolean> {
-  if (result.kind === 'refund') return false;
-  if ('rotatedKeyMayExplain' in result) return result.rotatedKeyMayExplain === true;
-  if (result.kind === 'unusable') return raw.headers['wechatpay-signature'] !== undefined;
-  if (result.code === 'UNDECRYPTABLE' || result.code === 'BAD_SIGNATURE') return true;
-  const serial = raw.headers['wechatpay-serial'];
-  if (result.code !== 'UNKNOWN_KEY' || serial === undefined) return false;
-  // Loaded already by the v3 codec that refused it.
-  const { isCertificateSerial, isPublicKeyId } = await import('../wechatpay/v3/key-ring');
-  return isCertificateSerial(serial) || isPublicKeyId(serial);
 }
 
 /**

@@ -137,12 +137,13 @@ export interface RefundProvider {
 /**
  * What a codec made of a refund notification (see VerifiedNotification for the kinds).
  * v2's are unsigned: `refund` means req_info decrypted with our API key (the only proof there is),
- * and the domain then checks every field against the stored refund.
+ * and the domain then checks every field against the stored refund. `rotatedKeyMayExplain` as for
+ * VerifiedNotification: a key we do not hold (yet, or any more) could account for the refusal.
  */
 export type VerifiedRefundNotification =
   | { kind: 'refund'; report: RefundReport }
-  | { kind: 'unusable'; reason: string; outTradeNo?: string }
-  | { kind: 'rejected'; code: UnverifiedReason; reason: string; outTradeNo?: string };
+  | { kind: 'unusable'; reason: string; outTradeNo?: string; rotatedKeyMayExplain?: true }
+  | { kind: 'rejected'; code: UnverifiedReason; reason: string; outTradeNo?: string; rotatedKeyMayExplain?: true };
 
 export interface RefundNotificationCodec {
   readonly apiVersion: 'v2' | 'v3';

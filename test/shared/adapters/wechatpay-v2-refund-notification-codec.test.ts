@@ -61,8 +61,14 @@ function refundNotification(overrides: Record<string, string | undefined> = {}, 
 }
 
 /** Not proven WeChat's: refused with its code, and nothing of it read (no order number filed). */
-function expectRejected(result: VerifiedRefundNotification, code: string): void {
-  expect(result).toEqual({ kind: 'rejected', code, reason: expect.any(String) });
+/** `rotated`: whether a key we do not hold could account for the refusal (the rotation then tries others). */
+function expectRejected(result: VerifiedRefundNotification, code: string, rotated?: 'rotated key may explain'): void {
+  expect(result).toEqual({
+    kind: 'rejected',
+    code,
+    reason: expect.any(String),
+    ...(rotated === undefined ? {} : { rotatedKeyMayExplain: true }),
+  });
 }
 
 describe('WechatPayV2RefundNotificationCodec: notifications that decrypt', () => {
@@ -135,7 +141,7 @@ describe('WechatPayV2RefundNotificationCodec: notifications that decrypt', () =>
 
   it('does not decrypt under a key it was not given (a replaced key gets a codec of its own)', async () => {
     const newOnly = new WechatPayV2RefundNotificationCodec({ apiKey: OTHER_KEY });
-    expectRejected(await newOnly.verify(raw(refundNotification())), 'UNDECRYPTABLE');
+    expectRejected(await newOnly.verify(raw(refundNotification())), 'UNDECRYPTABLE', 'rotated key may explain');
   });
 
   it.each([
@@ -165,11 +171,15 @@ describe('WechatPayV2RefundNotificationCodec: notifications that decrypt', () =>
 describe('WechatPayV2RefundNotificationCodec: req_info that is not ours', () => {
   it('refuses a forged req_info (random AES blocks) as UNDECRYPTABLE, reading nothing', async () => {
     const forged = notificationBody(randomBytes(16 * 20).toString('base64'));
-    expectRejected(await codec.verify(raw(forged)), 'UNDECRYPTABLE');
+    expectRejected(await codec.verify(raw(forged)), 'UNDECRYPTABLE', 'rotated key may explain');
   });
 
   it('refuses a req_info encrypted under another merchant’s key as UNDECRYPTABLE', async () => {
-    expectRejected(await codec.verify(raw(refundNotification({}, OTHER_KEY))), 'UNDECRYPTABLE');
+    expectRejected(
+      await codec.verify(raw(refundNotification({}, OTHER_KEY))),
+      'UNDECRYPTABLE',
+      'rotated key may explain',
+    );
   });
 
   it('refuses a req_info encrypted under the raw MD5 digest (the classic SDK mistake) as UNDECRYPTABLE', async () => {
@@ -180,7 +190,7 @@ describe('WechatPayV2RefundNotificationCodec: req_info that is not ours', () => 
     const reqInfo = Buffer.concat([cipher.update(reqInfoXml(refundFields()), 'utf8'), cipher.final()]).toString(
       'base64',
     );
-    expectRejected(await codec.verify(raw(notificationBody(reqInfo))), 'UNDECRYPTABLE');
+    expectRejected(await codec.verify(raw(notificationBody(reqInfo))), 'UNDECRYPTABLE', 'rotated key may explain');
   });
 
   it.each([
@@ -191,11 +201,15 @@ describe('WechatPayV2RefundNotificationCodec: req_info that is not ours', () => 
     const genuine = Buffer.from(encryptRefundReqInfo(reqInfoXml(refundFields()), KEY), 'base64');
     const block = blockOf(genuine.length / 16);
     genuine[block * 16 + 3] = (genuine[block * 16 + 3] ?? 0) ^ 0x5a;
-    expectRejected(await codec.verify(raw(notificationBody(genuine.toString('base64')))), 'UNDECRYPTABLE');
+    expectRejected(
+      await codec.verify(raw(notificationBody(genuine.toString('base64')))),
+      'UNDECRYPTABLE',
+      'rotated key may explain',
+    );
   });
 
   it('refuses req_info that is not whole AES blocks, or missing, as undecryptable or unreadable', async () => {
-    expectRejected(await codec.verify(raw(notificationBody('AAAA'))), 'UNDECRYPTABLE');
+    expectRejected(await codec.verify(raw(notificationBody('AAAA'))), 'UNDECRYPTABLE', 'rotated key may explain');
     const withoutReqInfo = toXml({ return_code: 'SUCCESS', appid: MERCHANT.appid, mch_id: MERCHANT.mchid });
     const result = await codec.verify(raw(withoutReqInfo));
     expect(result.kind).toBe('rejected');
@@ -208,7 +222,7 @@ describe('WechatPayV2RefundNotificationCodec: req_info that is not ours', () => 
       out_refund_no: 'R-000123-1',
     });
     const result = await codec.verify(raw(claims));
-    expectRejected(result, 'UNDECRYPTABLE');
+    expectRejected(result, 'UNDECRYPTABLE', 'rotated key may explain');
     expect(result).not.toHaveProperty('outTradeNo');
   });
 

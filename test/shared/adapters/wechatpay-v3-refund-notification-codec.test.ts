@@ -81,8 +81,14 @@ function resigned(body: string) {
 }
 
 /** Not proven WeChat's. */
-function expectRejected(result: VerifiedRefundNotification, code: string): void {
-  expect(result).toEqual({ kind: 'rejected', code, reason: expect.any(String) });
+/** `rotated`: whether a key we do not hold could account for the refusal (the rotation then tries others). */
+function expectRejected(result: VerifiedRefundNotification, code: string, rotated?: 'rotated key may explain'): void {
+  expect(result).toEqual({
+    kind: 'rejected',
+    code,
+    reason: expect.any(String),
+    ...(rotated === undefined ? {} : { rotatedKeyMayExplain: true }),
+  });
 }
 
 /** Proven WeChat's (the signature verified) but not usable: kept and alarmed on, never applied. */
@@ -163,7 +169,11 @@ describe('WechatPayV3RefundNotificationCodec: resources that are not a readable 
     const tampered = JSON.stringify(envelope);
 
     // As it arrives (the signature covers the body): not proven WeChat's.
-    expectRejected(await codec.verify({ headers: genuine.headers, body: tampered }), 'BAD_SIGNATURE');
+    expectRejected(
+      await codec.verify({ headers: genuine.headers, body: tampered }),
+      'BAD_SIGNATURE',
+      'rotated key may explain',
+    );
     // Even with a valid signature over it: nothing is read.
     const result = await codec.verify(resigned(tampered));
     expect(result.kind).not.toBe('refund');
@@ -185,7 +195,11 @@ describe('WechatPayV3RefundNotificationCodec: not proven WeChat’s', () => {
   it('refuses a changed body as BAD_SIGNATURE', async () => {
     const genuine = refundNotification();
     const changed = genuine.body.replace('REFUND.SUCCESS', 'REFUND.CLOSED');
-    expectRejected(await codec.verify({ headers: genuine.headers, body: changed }), 'BAD_SIGNATURE');
+    expectRejected(
+      await codec.verify({ headers: genuine.headers, body: changed }),
+      'BAD_SIGNATURE',
+      'rotated key may explain',
+    );
   });
 
   it('refuses a notification without signature headers as UNSIGNED', async () => {
@@ -199,7 +213,11 @@ describe('WechatPayV3RefundNotificationCodec: not proven WeChat’s', () => {
 
   it('refuses an unknown signing key as UNKNOWN_KEY', async () => {
     const stranger = createPlatformIdentity();
-    expectRejected(await codec.verify(refundNotification({ signer: asPublicKeySigner(stranger) })), 'UNKNOWN_KEY');
+    expectRejected(
+      await codec.verify(refundNotification({ signer: asPublicKeySigner(stranger) })),
+      'UNKNOWN_KEY',
+      'rotated key may explain',
+    );
   });
 
   it('refuses WeChat’s signature probe as BAD_SIGNATURE', async () => {
