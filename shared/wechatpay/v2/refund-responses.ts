@@ -3,7 +3,7 @@ import { invalidResponseError } from '../core/errors';
 import type { V3RefundStatus } from '../v3/refund-responses';
 import type { V2RefundQueryRequest, V2RefundRequest } from './refund-requests';
 import type { Fields } from './responses';
-import { readFen } from './responses';
+import { present, readFen, required } from './responses';
 
 /**
  * Typed views of WeChat's (already verified) v2 refund answers. Amounts become numbers only after
@@ -103,17 +103,6 @@ export interface V2RefundQueryResponse {
 
 /** WeChat pages refunds ten at a time, and an order has at most 50; anything near this is not WeChat. */
 const MAX_RECORDS = 100;
-
-function present(fields: Fields, key: string): string | undefined {
-  const v = fields[key];
-  return v === undefined || v === '' ? undefined : v;
-}
-
-function required(fields: Fields, key: string, context: string): string {
-  const v = present(fields, key);
-  if (v === undefined) throw invalidResponseError(`${context}: answer lacks ${key}`);
-  return v;
-}
 
 function amount(fields: Fields, key: string, context: string): number | undefined {
   const n = readFen(fields[key]);

@@ -104,12 +104,14 @@ export function missingPaymentFact(payment: PaymentFields): string | undefined {
   return undefined;
 }
 
-function present(fields: Fields, key: string): string | undefined {
+/** A field's value; WeChat's empty values count as absent. */
+export function present(fields: Fields, key: string): string | undefined {
   const v = fields[key];
   return v === undefined || v === '' ? undefined : v;
 }
 
-function required(fields: Fields, key: string, context: string): string {
+/** A field the answer must carry; its absence makes the answer not WeChat's. */
+export function required(fields: Fields, key: string, context: string): string {
   const v = present(fields, key);
   if (v === undefined) throw invalidResponseError(`${context}: answer lacks ${key}`);
   return v;
