@@ -49,13 +49,16 @@ export function v2NotificationFormat(merchant: Merchant): NotificationFormat {
       return { body: toXml({ ...fields, sign }), headers: { 'content-type': 'text/xml; charset=utf-8' } };
     },
 
-    isAcknowledged(httpStatus, reply) {
-      if (httpStatus !== 200) return false;
-      try {
-        return parseXml(reply).return_code === 'SUCCESS';
-      } catch {
-        return false;
-      }
-    },
+    isAcknowledged: isV2Acknowledgement,
   };
+}
+
+/** What WeChat takes as a v2 merchant's acknowledgement: 200 with return_code SUCCESS, nothing else. */
+export function isV2Acknowledgement(httpStatus: number, reply: string): boolean {
+  if (httpStatus !== 200) return false;
+  try {
+    return parseXml(reply).return_code === 'SUCCESS';
+  } catch {
+    return false;
+  }
 }

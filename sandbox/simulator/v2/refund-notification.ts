@@ -1,10 +1,11 @@
-import { createCipheriv, randomBytes } from 'node:crypto';
-import { refundReqInfoKey } from '#shared/wechatpay/v2/refund-req-info';
-import { parseXml, toXml } from '#shared/wechatpay/v2/xml';
+import { randomBytes } from 'node:crypto';
+import { encryptRefundReqInfo } from '#shared/wechatpay/v2/refund-req-info';
+import { toXml } from '#shared/wechatpay/v2/xml';
 import { nonce } from '../ids';
 import type { RefundNotificationFormat } from '../notification-scheduler';
 import { REFUND_RECEIVED_ACCOUNT } from '../refund-model';
 import type { Merchant } from '../sandbox-merchant';
+import { isV2Acknowledgement } from './notification';
 import { DEFAULT_REFUND_ACCOUNT, V2_REFUND_STATUS, v2RefundTime } from './refund-fields';
 
 /**
@@ -45,24 +46,11 @@ export function v2RefundNotificationFormat(merchant: Merchant): RefundNotificati
         appid: merchant.appid,
         mch_id: merchant.mchid,
         nonce_str: nonce(),
-        req_info: encryptReqInfo(root, key),
+        req_info: encryptRefundReqInfo(root, key),
       });
       return { body, headers: { 'content-type': 'text/xml; charset=utf-8' } };
     },
 
-    isAcknowledged(httpStatus, reply) {
-      if (httpStatus !== 200) return false;
-      try {
-        return parseXml(reply).return_code === 'SUCCESS';
-      } catch {
-        return false;
-      }
-    },
+    isAcknowledged: isV2Acknowledgement,
   };
-}
-
-/** WeChat's side of req_info: base64 of AES-256-ECB with PKCS#7 padding. */
-export function encryptReqInfo(plaintext: string, apiKey: string): string {
-  const cipher = createCipheriv('aes-256-ecb', refundReqInfoKey(apiKey), null);
-  return Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]).toString('base64');
 }
