@@ -24,6 +24,20 @@ export function sha256(body: string): string {
   return createHash('sha256').update(body, 'utf8').digest('hex');
 }
 
+/**
+ * The reason code of a notification proven WeChat's that could not be read as a trade or a refund: one
+ * code, so the metric and alarm stay a closed list; the codec's wording is kept with the stored body.
+ */
+export const UNUSABLE_NOTIFICATION = 'UNUSABLE_NOTIFICATION';
+
+/** What the endpoint answers for WeChat's own message that cannot be used. */
+export type UnusableOutcome = {
+  ok: false;
+  refusal: 'unusable';
+  reason: typeof UNUSABLE_NOTIFICATION;
+  outTradeNo?: string;
+};
+
 /** What the endpoint answers for a notification not proven WeChat's. */
 export type UnverifiedOutcome = {
   ok: false;
@@ -39,10 +53,16 @@ export interface ReceiptDeps {
   newId: () => string;
 }
 
+/** What a receipt needs of the codec that verified the notification. */
+type NotificationCodecOf = {
+  apiVersion: 'v2' | 'v3';
+  auditHeaders(raw: RawNotification): Record<string, string> | undefined;
+};
+
 /** What is stored of every verified notification, whatever becomes of it: the body as received. */
 export function notificationReceipt(
   deps: ReceiptDeps,
-  codec: { apiVersion: 'v2' | 'v3'; auditHeaders(raw: RawNotification): Record<string, string> | undefined },
+  codec: NotificationCodecOf,
   raw: RawNotification,
 ): Omit<NotificationRecord, 'outTradeNo' | 'outcome' | 'reason'> {
   return {
@@ -53,6 +73,34 @@ export function notificationReceipt(
     body: raw.body,
     headers: codec.auditHeaders(raw),
   };
+}
+
+/**
+ * WeChat's own message (its signature verified, or for v2 refunds its req_info decrypted) that cannot
+ * be applied: an unknown event, a resource our key does not decrypt, missing fields. Likely our
+ * configuration or WeChat's protocol changed, so it is reported (`report`, to alarm at once) and stored
+ * whole like a refused report: under its order when that order is ours, else apart, so a later order
+ * with that number starts clean. WeChat retries on the refusal.
+ */
+export async function keepUnusable(
+  deps: ReceiptDeps & { store: Pick<OrderStore, 'get' | 'recordNotification'> },
+  codec: NotificationCodecOf,
+  raw: RawNotification,
+  verified: { reason: string; outTradeNo?: string },
+  report: (named: string | undefined) => void,
+): Promise<UnusableOutcome> {
+  const named = verified.outTradeNo;
+  const outTradeNo = named !== undefined && (await deps.store.get(named)) !== undefined ? named : undefined;
+  report(named);
+  await deps.store.recordNotification({
+    ...notificationReceipt(deps, codec, raw),
+    outTradeNo,
+    outcome: 'rejected',
+    reason: `${UNUSABLE_NOTIFICATION}: ${verified.reason.slice(0, MAX_DETAIL_CHARS)}`,
+  });
+  return named === undefined
+    ? { ok: false, refusal: 'unusable', reason: UNUSABLE_NOTIFICATION }
+    : { ok: false, refusal: 'unusable', reason: UNUSABLE_NOTIFICATION, outTradeNo: named };
 }
 
 export interface UnverifiedTracesDeps extends ReceiptDeps {

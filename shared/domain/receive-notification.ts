@@ -1,8 +1,10 @@
 import type { FloodSampler } from './flood-sampler';
 import {
-  MAX_DETAIL_CHARS,
+  keepUnusable,
   notificationReceipt,
   UnverifiedTraces,
+  UNUSABLE_NOTIFICATION,
+  type UnusableOutcome,
   type UnverifiedOutcome,
 } from './notification-receipts';
 import type { PaymentObserver } from './payment-observer';
@@ -38,13 +40,7 @@ export type NotificationOutcome =
   | { ok: true; outcome: ApplyOutcome }
   | UnverifiedOutcome
   | { ok: false; refusal: 'refused'; reason: RejectionReason; outTradeNo: string }
-  | { ok: false; refusal: 'unusable'; reason: typeof UNUSABLE_NOTIFICATION; outTradeNo?: string };
-
-/**
- * The reason code of a notification proven WeChat's that could not be read as a trade: one code, so
- * the metric and alarm stay a closed list; the codec's wording is kept with the stored body.
- */
-export const UNUSABLE_NOTIFICATION = 'UNUSABLE_NOTIFICATION';
+  | UnusableOutcome;
 
 /**
  * Verifies, records, then applies a notification: nothing is acknowledged before it is stored. Only
@@ -66,7 +62,14 @@ export class ReceiveNotification {
         claimedOutTradeNo: verified.outTradeNo,
       });
     }
-    if (verified.kind === 'unusable') return this.refuseUnusable(codec, raw, verified);
+    if (verified.kind === 'unusable') {
+      return keepUnusable(this.deps, codec, raw, verified, (named) =>
+        this.deps.observer.rejected(UNUSABLE_NOTIFICATION, {
+          ...(named === undefined ? {} : { outTradeNo: named }),
+          source: 'notify',
+        }),
+      );
+    }
     const report = verified.report;
     const record: NotificationRecord = {
       ...notificationReceipt(this.deps, codec, raw),
@@ -86,36 +89,6 @@ export class ReceiveNotification {
     // An applied change stored its notification in the same write; any other is stored now, before the reply.
     if (outcome.kind !== 'applied') await store.recordNotification(record);
     return { ok: true, outcome };
-  }
-
-  /**
-   * WeChat's own message (its signature verified) that cannot be applied: an unknown event, a resource
-   * our APIv3 key does not decrypt, an unsupported currency, missing fields. Likely our configuration
-   * or WeChat's protocol changed, so it is stored whole, like a refused report (under its order when
-   * that order is ours, else apart), and reported to alarm at once. WeChat retries on the refusal.
-   */
-  private async refuseUnusable(
-    codec: NotificationCodec,
-    raw: RawNotification,
-    verified: { reason: string; outTradeNo?: string },
-  ): Promise<NotificationOutcome> {
-    const { store, observer } = this.deps;
-    const named = verified.outTradeNo;
-    // An order number that is not ours is filed apart, so a later order with that number starts clean.
-    const outTradeNo = named !== undefined && (await store.get(named)) !== undefined ? named : undefined;
-    observer.rejected(UNUSABLE_NOTIFICATION, {
-      ...(named === undefined ? {} : { outTradeNo: named }),
-      source: 'notify',
-    });
-    await store.recordNotification({
-      ...notificationReceipt(this.deps, codec, raw),
-      outTradeNo,
-      outcome: 'rejected',
-      reason: `${UNUSABLE_NOTIFICATION}: ${verified.reason.slice(0, MAX_DETAIL_CHARS)}`,
-    });
-    return named === undefined
-      ? { ok: false, refusal: 'unusable', reason: UNUSABLE_NOTIFICATION }
-      : { ok: false, refusal: 'unusable', reason: UNUSABLE_NOTIFICATION, outTradeNo: named };
   }
 
   /**

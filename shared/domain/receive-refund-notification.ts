@@ -1,13 +1,14 @@
 import type { FloodSampler } from './flood-sampler';
 import {
-  MAX_DETAIL_CHARS,
+  keepUnusable,
   notificationReceipt,
   UnverifiedTraces,
+  UNUSABLE_NOTIFICATION,
+  type UnusableOutcome,
   type UnverifiedOutcome,
 } from './notification-receipts';
 import type { PaymentObserver } from './payment-observer';
 import type { Clock, NotificationRecord, OrderStore, RawNotification, UnverifiedReason } from './ports';
-import { UNUSABLE_NOTIFICATION } from './receive-notification';
 import type { RefundNotificationCodec } from './refund-ports';
 import type { RefundApplyOutcome, RefundRejectionReason, RefundReports } from './refund-reports';
 
@@ -33,7 +34,7 @@ export type RefundNotificationOutcome =
   | { ok: true; outcome: RefundApplyOutcome }
   | UnverifiedOutcome
   | { ok: false; refusal: 'refused'; reason: RefundRejectionReason; outTradeNo: string; outRefundNo: string }
-  | { ok: false; refusal: 'unusable'; reason: typeof UNUSABLE_NOTIFICATION; outTradeNo?: string };
+  | UnusableOutcome;
 
 /**
  * POST /notify/refund, as ReceiveNotification does for payments: verifies, records, then applies, and
@@ -58,7 +59,14 @@ export class ReceiveRefundNotification {
         claimedOutTradeNo: verified.outTradeNo,
       });
     }
-    if (verified.kind === 'unusable') return this.refuseUnusable(codec, raw, verified);
+    if (verified.kind === 'unusable') {
+      return keepUnusable({ ...this.deps, store: this.deps.orders }, codec, raw, verified, (named) =>
+        this.deps.observer.refundRejected(UNUSABLE_NOTIFICATION, {
+          ...(named === undefined ? {} : { outTradeNo: named }),
+          source: 'notify',
+        }),
+      );
+    }
     const report = verified.report;
     const record: NotificationRecord = {
       ...notificationReceipt(this.deps, codec, raw),
@@ -98,32 +106,5 @@ export class ReceiveRefundNotification {
     reason: UnverifiedReason,
   ): Promise<RefundNotificationOutcome> {
     return this.unverified.refuse(apiVersion, raw, reason, {});
-  }
-
-  /**
-   * WeChat's own message that cannot be read as a refund report (an unknown event or status, missing
-   * fields, a resource our APIv3 key does not decrypt): stored whole and reported, like a refused one.
-   */
-  private async refuseUnusable(
-    codec: RefundNotificationCodec,
-    raw: RawNotification,
-    verified: { reason: string; outTradeNo?: string },
-  ): Promise<RefundNotificationOutcome> {
-    const { orders, observer } = this.deps;
-    const named = verified.outTradeNo;
-    const outTradeNo = named !== undefined && (await orders.get(named)) !== undefined ? named : undefined;
-    observer.refundRejected(UNUSABLE_NOTIFICATION, {
-      ...(named === undefined ? {} : { outTradeNo: named }),
-      source: 'notify',
-    });
-    await orders.recordNotification({
-      ...notificationReceipt(this.deps, codec, raw),
-      outTradeNo,
-      outcome: 'rejected',
-      reason: `${UNUSABLE_NOTIFICATION}: ${verified.reason.slice(0, MAX_DETAIL_CHARS)}`,
-    });
-    return named === undefined
-      ? { ok: false, refusal: 'unusable', reason: UNUSABLE_NOTIFICATION }
-      : { ok: false, refusal: 'unusable', reason: UNUSABLE_NOTIFICATION, outTradeNo: named };
   }
 }

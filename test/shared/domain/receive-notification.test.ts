@@ -2,8 +2,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { Order } from '#shared/domain/order';
 import { UNVERIFIED_RECORDED_PER_MINUTE, UNVERIFIED_SAMPLE_ONE_IN } from '#shared/domain/flood-sampler';
 import type { NotificationRecord, TradeReport } from '#shared/domain/ports';
-import { sha256 } from '#shared/domain/notification-receipts';
-import { UNUSABLE_NOTIFICATION } from '#shared/domain/receive-notification';
+import { sha256, UNUSABLE_NOTIFICATION } from '#shared/domain/notification-receipts';
 import { at, orderFixture } from '#test/helpers/order-fixtures';
 import {
   paymentFacts,

@@ -1,8 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 
 import type { NotificationRecord } from '#shared/domain/ports';
-import { sha256 } from '#shared/domain/notification-receipts';
-import { UNUSABLE_NOTIFICATION } from '#shared/domain/receive-notification';
+import { sha256, UNUSABLE_NOTIFICATION } from '#shared/domain/notification-receipts';
 import type { Refund, RefundReport } from '#shared/domain/refund';
 import { at } from '#test/helpers/order-fixtures';
 import { rawNotification } from '#test/helpers/payment-harness';
