@@ -224,7 +224,13 @@ describe('the deployed bundles, on the Lambda runtime’s Node', () => {
       (status) => status === 'PAID',
       { timeoutMs: 20_000 },
     );
-    expect(invocations.some((i) => i.service === 'notify' && i.outcome.ok)).toBe(true);
+    // The bundle runs in a process of its own: its write can be seen before its outcome is handed back.
+    const notified = await waitFor(
+      async () => invocations.some((i) => i.service === 'notify' && i.outcome.ok),
+      (seen) => seen,
+      { timeoutMs: 10_000 },
+    );
+    expect(notified).toBe(true);
     expect(await statusOf(paidWithoutNotification)).toBe('PENDING');
 
     // reconcile: the checks the orders bundle scheduled, as an SQS event; the one whose notification
