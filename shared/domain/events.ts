@@ -84,10 +84,8 @@ export function eventIdOf(subject: EventSubject, type: EventType): string {
 export function eventTimeOf(change: AggregateChange): string {
   const { after } = change;
   const history: ReadonlyArray<{ at: string; to: string }> = after.history;
-  for (let i = history.length - 1; i >= 0; i -= 1) {
-    if (history[i].to === after.status) return history[i].at;
-  }
-  return after.updatedAt;
+  const entry = [...history].reverse().find((h) => h.to === after.status);
+  return entry?.at ?? after.updatedAt;
 }
 
 // ---- Ports ----------------------------------------------------------------------------------------
