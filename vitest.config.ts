@@ -27,6 +27,7 @@ const UNIT_TESTS = [
   'test/shared/domain/!(sweeper).test.ts',
   `test/shared/wechatpay/**/!(${SLOW_LIBRARY_TESTS.join('|')}).test.ts`,
   'test/shared/app/**/*.test.ts',
+  'test/shared/webhooks/**/*.test.ts',
   'test/shared/adapters/wechatpay-*.test.ts',
   'test/bench/**/*.test.ts',
   'test/infra/cdk/stack-settings.test.ts',
