@@ -18,8 +18,19 @@
  *   the order it refunds. WeChat keeps out_refund_no unique per merchant, not per order; the refund's
  *   creation puts the claim in the same transaction, so one number never names refunds of two orders.
  *   It is never removed: a CLOSED refund's number stays used at WeChat too.
+ * - each event to the app backend (shared/domain/events.ts): pk = EVENT#<event id>, sk = EVENT, put only
+ *   if absent, so an event derived again from a redelivered change is kept once. It holds eventType,
+ *   createdAt, outTradeNo, outRefundNo?, data (the API view, as a map), recordedAt and ttl (recordedAt +
+ *   EVENT_RETENTION_DAYS), and the keys of the events index (EVENTS_INDEX), by which GET /events reads
+ *   the log oldest first: eventsKey = EVENTS#<UTC day of recordedAt>, eventsSortKey = <recordedAt>#<event id>.
+ *   One partition per day keeps a day's writes in one place without one partition growing for ever,
+ *   and a reader walks the days from its cursor's onward.
  * The two notification partitions without an order are sharded (NOTIFY_AUDIT_SHARDS), so a flood
  * spreads over N partitions instead of throttling one.
+ *
+ * The table has a stream (TABLE_STREAM_VIEW): the events are derived from it (the old and new image of
+ * each order and refund item), never written by the transitions, so a status change and its event
+ * cannot part. Its consumer skips every other item, the event items included.
  *
  * The due index is sparse: only orders WeChat may still move (lifecycle canStillChange) carry `dueKey`,
  * so the reconciler's sweep reads exactly the orders that still need a look, oldest `nextCheckAt` first.
@@ -146,4 +157,33 @@ export function outRefundNoOfSortKey(sk: string): string | undefined {
 /** The partition of an out_refund_no's claim: merchant-wide, apart from every order's partition. */
 export function refundNumberPartition(outRefundNo: string): string {
   return `${REFUND_NUMBER_PREFIX}${outRefundNo}`;
+}
+
+/**
+ * The table's stream carries both images of a changed item: an event is decided by comparing the
+ * status before with the status after.
+ */
+export const TABLE_STREAM_VIEW = 'NEW_AND_OLD_IMAGES';
+
+/** The events log's index: a day's events per partition, in the order they were recorded. */
+export const EVENTS_INDEX = {
+  name: 'events-index',
+  partitionKey: 'eventsKey',
+  sortKey: 'eventsSortKey',
+  /** All: GET /events answers from the index alone, without a read of each event item. */
+  projection: 'ALL',
+} as const;
+export const EVENT_PARTITION_PREFIX = 'EVENT#';
+/** The sort key of an event item (the only item in its partition). */
+export const EVENT_SORT_KEY = 'EVENT';
+/** `eventsKey` is `EVENTS#<yyyy-mm-dd>`, the UTC day the event was recorded. */
+export const EVENTS_KEY_PREFIX = 'EVENTS#';
+
+export function eventPartition(eventId: string): string {
+  return `${EVENT_PARTITION_PREFIX}${eventId}`;
+}
+
+/** The events index partition of a UTC day (`yyyy-mm-dd`). */
+export function eventsDayKey(day: string): string {
+  return `${EVENTS_KEY_PREFIX}${day}`;
 }
