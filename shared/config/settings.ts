@@ -2,7 +2,9 @@ import * as z from 'zod';
 
 import { METRICS_NAMESPACE } from './metric-names';
 import { DEFAULT_DUE_INDEX_SHARDS, DEFAULT_NOTIFY_AUDIT_SHARDS, MAX_DUE_INDEX_SHARDS } from './table-shards';
+import { DEFAULT_WEBHOOK_RETRY_SCHEDULE, WEBHOOK_MAX_DELAY_SECONDS } from './webhook-queue';
 import { ConfigurationError } from '../domain/errors';
+import { parseWebhookSecret, WebhookSecretError } from '../webhooks/webhook-secret';
 
 /**
  * WeChat's production address: the handlers' default and the CDK stack's (`wechatpayBaseUrl`); the
@@ -41,6 +43,48 @@ const pemText = optionalText.refine(
 );
 
 const positiveSeconds = z.coerce.number().int().positive();
+
+/** Where plain http may go: this machine only (the local stack and tests), never across a network. */
+const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', '[::1]', 'localhost']);
+
+/**
+ * The merchant's webhook receiver: https, or http to a loopback host. A signed body over plain http on
+ * a network could be read by anyone on the way, and the same check at synth keeps http out of AWS.
+ */
+const webhookUrl = optionalText.superRefine((value, ctx) => {
+  if (value === undefined) return;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'must be an absolute URL' });
+    return;
+  }
+  const loopbackHttp = url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname);
+  if (url.protocol !== 'https:' && !loopbackHttp) {
+    ctx.addIssue({ code: 'custom', message: 'must be https (plain http only to 127.0.0.1, ::1 or localhost)' });
+  }
+});
+
+/**
+ * A Standard Webhooks secret (`whsec_` + base64), checked by the webhooks library. Only the rule it
+ * breaks is reported: the value is a key.
+ */
+const webhookSecret = optionalText.superRefine((value, ctx) => {
+  if (value === undefined) return;
+  try {
+    parseWebhookSecret(value);
+  } catch (error) {
+    const rule = error instanceof WebhookSecretError ? error.message : 'not a webhook secret';
+    ctx.addIssue({ code: 'custom', message: `must be a whsec_ secret (${rule})` });
+  }
+});
+
+/** Each wait is a change of an SQS message's visibility, which SQS caps at 12 hours. */
+const webhookSchedule = secondsList.refine(
+  (list) => list.every((s) => s <= WEBHOOK_MAX_DELAY_SECONDS),
+  `every interval must be at most ${WEBHOOK_MAX_DELAY_SECONDS} seconds (SQS's longest visibility timeout)`,
+);
 
 const EnvSchema = z.object({
   TABLE_NAME: z.string().min(3, 'the orders table name is required'),
@@ -105,9 +149,22 @@ const EnvSchema = z.object({
    * so it may be changed at any time.
    */
   NOTIFY_AUDIT_SHARDS: z.coerce.number().int().min(1).max(1000).default(DEFAULT_NOTIFY_AUDIT_SHARDS),
+  /** Where events are POSTed (Standard Webhooks); unset: no webhooks, `GET /events` only. */
+  MERCHANT_WEBHOOK_URL: webhookUrl,
+  /** Local: the `whsec_…` secret itself. In AWS it is in Secrets Manager (MERCHANT_WEBHOOK_SECRET_ID). */
+  MERCHANT_WEBHOOK_SECRET: webhookSecret,
+  /** A Secrets Manager secret whose SecretString is the `whsec_…` text, read when the webhooks Lambda starts. */
+  MERCHANT_WEBHOOK_SECRET_ID: optionalText,
+  /** Seconds between a failed webhook delivery and the next attempt; then the dead-letter queue. */
+  WEBHOOK_RETRY_SCHEDULE: webhookSchedule.default(webhookSchedule.parse(DEFAULT_WEBHOOK_RETRY_SCHEDULE)),
+  /** The FIFO queue events wait in for delivery; unset: the events function enqueues none. */
+  WEBHOOK_QUEUE_URL: z.url().optional(),
+  /** The EventBridge bus events are also put on (AWS); unset: no bus. */
+  EVENT_BUS_NAME: optionalText,
   AWS_REGION: z.string().default('us-east-1'),
   AWS_ENDPOINT_URL_DYNAMODB: z.url().optional(),
   AWS_ENDPOINT_URL_SQS: z.url().optional(),
+  AWS_ENDPOINT_URL_EVENTBRIDGE: z.url().optional(),
   POWERTOOLS_SERVICE_NAME: z.string().default('wechatpay'),
   POWERTOOLS_METRICS_NAMESPACE: z.string().default(METRICS_NAMESPACE),
   LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT']).default('INFO'),
