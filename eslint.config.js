@@ -96,6 +96,26 @@ export default tseslint.config(
       'shared/wechatpay imports nothing of ours outside itself.',
     ),
   ),
+  // The Standard Webhooks library stands alone too, like the WeChat Pay one.
+  boundary(
+    ['shared/webhooks/**/*.ts'],
+    { group: AWS_AND_LAMBDA, message: 'The webhooks library must not depend on AWS or Lambda tooling.' },
+    ours(
+      [
+        'shared/domain',
+        'shared/adapters',
+        'shared/app',
+        'shared/config',
+        'shared/wechatpay',
+        'sandbox',
+        'infra',
+        'functions',
+        'test',
+        'bench',
+      ],
+      'shared/webhooks imports nothing of ours outside itself.',
+    ),
+  ),
   // The simulator plays WeChat: it may use the protocol library, never the merchant's side.
   boundary(
     ['sandbox/simulator/**/*.ts'],
