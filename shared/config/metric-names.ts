@@ -35,6 +35,21 @@ export const METRIC_ABNORMAL_REFUNDS = 'AbnormalRefunds';
 export const METRIC_REJECTED_REFUND_NOTIFICATIONS = 'RejectedRefundNotifications';
 
 /**
+ * Events recorded by the events function (one per status change the backend is told of). A count to
+ * watch, not an alarm: a stalled stream shows in its IteratorAge, which the stack alarms on.
+ */
+export const METRIC_EVENTS_RECORDED = 'EventsRecorded';
+/**
+ * Failed webhook attempts (non-2xx, no answer in 5 s, connection refused or dropped), one per attempt.
+ * Not alarmed: a merchant's receiver being down for a while is what the retries are for; an event whose
+ * retries are used up lands in the webhook dead-letter queue, which is alarmed.
+ */
+export const METRIC_WEBHOOK_DELIVERY_FAILURES = 'WebhookDeliveryFailures';
+
+/** Metrics the handlers emit without an alarm of their own (see each one for why). */
+export const UNALARMED_METRIC_NAMES: readonly string[] = [METRIC_EVENTS_RECORDED, METRIC_WEBHOOK_DELIVERY_FAILURES];
+
+/**
  * Unverified notifications in five minutes that raise the alarm. Anyone on the internet can post to
  * the notify URL, so a few probes are normal and must not page anyone (nor hold the alarm in ALARM and
  * hide the next one); a sustained flood does. 300 in five minutes is one a second on average, above any
@@ -49,7 +64,10 @@ export interface CustomMetricAlarm {
   readonly description: string;
 }
 
-/** Every custom metric the handlers emit, with its alarm: the stack builds one alarm per entry. */
+/**
+ * Every alarmed custom metric, with its alarm: the stack builds one alarm per entry. The handlers'
+ * other metrics are in UNALARMED_METRIC_NAMES.
+ */
 export const CUSTOM_METRIC_ALARMS: readonly CustomMetricAlarm[] = [
   {
     metricName: METRIC_REJECTED_NOTIFICATIONS,
@@ -102,5 +120,5 @@ export const CUSTOM_METRIC_ALARMS: readonly CustomMetricAlarm[] = [
   },
 ];
 
-/** Every custom metric the handlers emit (count 1 per event); the stack alarms on each. */
+/** Every alarmed custom metric the handlers emit (count 1 per event); the stack alarms on each. */
 export const CUSTOM_METRIC_NAMES: readonly string[] = CUSTOM_METRIC_ALARMS.map((alarm) => alarm.metricName);

@@ -60,6 +60,9 @@ const webhookUrl = optionalText.superRefine((value, ctx) => {
     ctx.addIssue({ code: 'custom', message: 'must be an absolute URL' });
     return;
   }
+  if (url.username !== '' || url.password !== '') {
+    ctx.addIssue({ code: 'custom', message: 'must not carry credentials (the signature authenticates us)' });
+  }
   const loopbackHttp = url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname);
   if (url.protocol !== 'https:' && !loopbackHttp) {
     ctx.addIssue({ code: 'custom', message: 'must be https (plain http only to 127.0.0.1, ::1 or localhost)' });

@@ -48,6 +48,7 @@ describe('MERCHANT_WEBHOOK_URL', () => {
     'http://localhost.example.com/hooks',
     'ftp://127.0.0.1/hooks',
     'shop.example.com/hooks',
+    'https://user:pass@shop.example.com/hooks',
   ])('refuses %s, naming the variable', (url) => {
     expect(refusal({ MERCHANT_WEBHOOK_URL: url })).toMatch(/MERCHANT_WEBHOOK_URL/);
   });
