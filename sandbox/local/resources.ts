@@ -3,9 +3,11 @@ import {
   DescribeTableCommand,
   DescribeTimeToLiveCommand,
   DynamoDBClient,
+  UpdateTableCommand,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
-import type { TableDescription } from '@aws-sdk/client-dynamodb';
+import type { GlobalSecondaryIndex, TableDescription } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import {
   CreateQueueCommand,
@@ -14,7 +16,14 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { AppError } from '#shared/domain/errors';
-import { DUE_INDEX, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from '#shared/adapters/table-schema';
+import {
+  DUE_INDEX,
+  EVENTS_INDEX,
+  PARTITION_KEY,
+  SORT_KEY,
+  TABLE_STREAM_VIEW,
+  TTL_ATTRIBUTE,
+} from '#shared/adapters/table-schema';
 
 /**
  * The table and queues the stack needs, made on the local servers the way the CDK stack makes them
@@ -61,6 +70,11 @@ export function localSqsClient(endpoint: string): SQSClient {
   return new SQSClient({ ...LOCAL_CLIENT_CONFIG, endpoint });
 }
 
+/** DynamoDB Local serves the Streams API on the same endpoint as the tables. */
+export function localStreamsClient(endpoint: string): DynamoDBStreamsClient {
+  return new DynamoDBStreamsClient({ ...LOCAL_CLIENT_CONFIG, endpoint });
+}
+
 export function localClients(endpoints: LocalEndpoints): LocalClients {
   const dynamodb = localDynamoDbClient(endpoints.dynamodb);
   return {
@@ -75,46 +89,93 @@ export function localClients(endpoints: LocalEndpoints): LocalClients {
 const TABLE_READY_POLL_MS = 100;
 const TABLE_READY_TIMEOUT_MS = 30_000;
 
-/** Creates the orders table if it is missing, waits until it and its index are ACTIVE, turns on TTL. */
-export async function ensureTable(client: DynamoDBClient, tableName: string): Promise<void> {
+/** The table's indexes, as the CDK stack declares them. */
+const INDEXES = [DUE_INDEX, EVENTS_INDEX] as const;
+
+function indexDefinition(index: (typeof INDEXES)[number]): GlobalSecondaryIndex {
+  return {
+    IndexName: index.name,
+    KeySchema: [
+      { AttributeName: index.partitionKey, KeyType: 'HASH' },
+      { AttributeName: index.sortKey, KeyType: 'RANGE' },
+    ],
+    Projection: { ProjectionType: index.projection },
+  };
+}
+
+function stringAttributes(names: readonly string[]) {
+  return [...new Set(names)].map((name) => ({ AttributeName: name, AttributeType: 'S' as const }));
+}
+
+/**
+ * Creates the orders table if it is missing, brings a table made by an older start up to date (an
+ * index or the stream it lacks), waits until it and its indexes are ACTIVE, turns on TTL, and answers
+ * the table's current stream ARN.
+ */
+export async function ensureTable(client: DynamoDBClient, tableName: string): Promise<{ streamArn: string }> {
   try {
     await client.send(
       new CreateTableCommand({
         TableName: tableName,
         BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [PARTITION_KEY, SORT_KEY, DUE_INDEX.partitionKey, DUE_INDEX.sortKey].map((name) => ({
-          AttributeName: name,
-          AttributeType: 'S' as const,
-        })),
+        AttributeDefinitions: stringAttributes([
+          PARTITION_KEY,
+          SORT_KEY,
+          ...INDEXES.flatMap((index) => [index.partitionKey, index.sortKey]),
+        ]),
         KeySchema: [
           { AttributeName: PARTITION_KEY, KeyType: 'HASH' },
           { AttributeName: SORT_KEY, KeyType: 'RANGE' },
         ],
-        GlobalSecondaryIndexes: [
-          {
-            IndexName: DUE_INDEX.name,
-            KeySchema: [
-              { AttributeName: DUE_INDEX.partitionKey, KeyType: 'HASH' },
-              { AttributeName: DUE_INDEX.sortKey, KeyType: 'RANGE' },
-            ],
-            Projection: { ProjectionType: DUE_INDEX.projection },
-          },
-        ],
+        GlobalSecondaryIndexes: INDEXES.map(indexDefinition),
+        StreamSpecification: { StreamEnabled: true, StreamViewType: TABLE_STREAM_VIEW },
       }),
     );
   } catch (error) {
     // Already there (made by an earlier start, or concurrently): carry on to the checks below.
     if (!(error instanceof Error && error.name === 'ResourceInUseException')) throw error;
   }
-  await waitUntilActive(client, tableName);
+  let table = await waitUntilActive(client, tableName);
+  // DynamoDB takes one index creation or stream change per UpdateTable, each after the last is done.
+  for (const index of INDEXES) {
+    if ((table.GlobalSecondaryIndexes ?? []).some((existing) => existing.IndexName === index.name)) continue;
+    await updateTable(client, tableName, {
+      AttributeDefinitions: stringAttributes([index.partitionKey, index.sortKey]),
+      GlobalSecondaryIndexUpdates: [{ Create: indexDefinition(index) }],
+    });
+    table = await waitUntilActive(client, tableName);
+  }
+  const stream = table.StreamSpecification;
+  if (stream?.StreamEnabled === true && stream.StreamViewType !== TABLE_STREAM_VIEW) {
+    // A stream's view type cannot be changed in place: it is turned off and a new one on.
+    await updateTable(client, tableName, { StreamSpecification: { StreamEnabled: false } });
+    table = await waitUntilActive(client, tableName);
+  }
+  if (table.StreamSpecification?.StreamEnabled !== true) {
+    await updateTable(client, tableName, {
+      StreamSpecification: { StreamEnabled: true, StreamViewType: TABLE_STREAM_VIEW },
+    });
+    table = await waitUntilActive(client, tableName);
+  }
   await enableTtl(client, tableName);
+  const streamArn = table.LatestStreamArn;
+  if (streamArn === undefined) throw new LocalResourceError(`table ${tableName} has no stream`);
+  return { streamArn };
 }
 
-async function waitUntilActive(client: DynamoDBClient, tableName: string): Promise<void> {
+async function updateTable(
+  client: DynamoDBClient,
+  tableName: string,
+  update: Omit<ConstructorParameters<typeof UpdateTableCommand>[0], 'TableName'>,
+): Promise<void> {
+  await client.send(new UpdateTableCommand({ TableName: tableName, ...update }));
+}
+
+async function waitUntilActive(client: DynamoDBClient, tableName: string): Promise<TableDescription> {
   const deadline = Date.now() + TABLE_READY_TIMEOUT_MS;
   for (;;) {
     const { Table: table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
-    if (table && isActive(table)) return;
+    if (table && isActive(table)) return table;
     if (Date.now() > deadline)
       throw new LocalResourceError(`table ${tableName} is not ACTIVE after ${TABLE_READY_TIMEOUT_MS} ms`);
     await new Promise((resolve) => setTimeout(resolve, TABLE_READY_POLL_MS));
@@ -146,6 +207,11 @@ export interface QueueSettings {
   /** Receives before a message is moved to the dead-letter queue. */
   maxReceiveCount: number;
   visibilityTimeoutSeconds: number;
+  /**
+   * FIFO queues (both names must end in `.fifo`): messages of a group are received in order, one
+   * group's at a time, and deduplicated by MessageDeduplicationId (no content-based deduplication).
+   */
+  fifo?: boolean;
 }
 
 export interface QueueUrls {
@@ -163,12 +229,17 @@ const DLQ_RETENTION_SECONDS = 14 * 24 * 60 * 60;
  * changed setting takes effect on the next start too.
  */
 export async function ensureQueues(client: SQSClient, settings: QueueSettings): Promise<QueueUrls> {
-  const dlq = await ensureQueue(client, settings.dlqName, {
+  // A FIFO queue's dead-letter queue must be FIFO too; FifoQueue can only be given at creation.
+  const creation: Record<string, string> = settings.fifo === true ? { FifoQueue: 'true' } : {};
+  const fifoSettings: Record<string, string> = settings.fifo === true ? { ContentBasedDeduplication: 'false' } : {};
+  const dlq = await ensureQueue(client, settings.dlqName, creation, {
     MessageRetentionPeriod: String(DLQ_RETENTION_SECONDS),
+    ...fifoSettings,
   });
-  const queue = await ensureQueue(client, settings.queueName, {
+  const queue = await ensureQueue(client, settings.queueName, creation, {
     VisibilityTimeout: String(settings.visibilityTimeoutSeconds),
     RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.arn, maxReceiveCount: settings.maxReceiveCount }),
+    ...fifoSettings,
   });
   return { queueUrl: queue.url, dlqUrl: dlq.url, queueArn: queue.arn, dlqArn: dlq.arn };
 }
@@ -176,11 +247,14 @@ export async function ensureQueues(client: SQSClient, settings: QueueSettings): 
 async function ensureQueue(
   client: SQSClient,
   name: string,
+  creation: Record<string, string>,
   attributes: Record<string, string>,
 ): Promise<{ url: string; arn: string }> {
-  // Created without attributes: CreateQueue refuses an existing name with different attributes,
-  // whereas a bare CreateQueue of an existing queue just returns its URL.
-  const { QueueUrl: url } = await client.send(new CreateQueueCommand({ QueueName: name }));
+  // Created with only what cannot change later: CreateQueue refuses an existing name with different
+  // attributes, whereas a CreateQueue of an existing queue with the same ones just returns its URL.
+  const { QueueUrl: url } = await client.send(
+    new CreateQueueCommand({ QueueName: name, ...(Object.keys(creation).length > 0 ? { Attributes: creation } : {}) }),
+  );
   if (!url) throw new LocalResourceError(`CreateQueue returned no URL for ${name}`);
   await client.send(new SetQueueAttributesCommand({ QueueUrl: url, Attributes: attributes }));
   const { Attributes: current } = await client.send(

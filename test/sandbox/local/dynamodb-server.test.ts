@@ -158,7 +158,7 @@ describe('startDynamoDbLocal', () => {
 });
 
 describe('ensureTable on the run’s DynamoDB Local', () => {
-  it('creates the orders table with its keys, due index and TTL, and can run again', async () => {
+  it('creates the orders table with its keys, due and events indexes, stream and TTL, and can run again', async () => {
     const client = localDynamoDbClient(localEndpoint('dynamodbEndpoint'));
     const tableName = uniqueName('orders');
     await ensureTable(client, tableName);
@@ -171,17 +171,30 @@ describe('ensureTable on the run’s DynamoDB Local', () => {
       { AttributeName: 'sk', KeyType: 'RANGE' },
     ]);
     expect(table?.BillingModeSummary?.BillingMode).toBe('PAY_PER_REQUEST');
-    expect(table?.GlobalSecondaryIndexes).toEqual([
-      expect.objectContaining({
-        IndexName: 'due-index',
-        KeySchema: [
-          { AttributeName: 'dueKey', KeyType: 'HASH' },
-          { AttributeName: 'nextCheckAt', KeyType: 'RANGE' },
-        ],
-        Projection: { ProjectionType: 'KEYS_ONLY' },
-        IndexStatus: 'ACTIVE',
-      }),
-    ]);
+    expect(table?.GlobalSecondaryIndexes).toHaveLength(2);
+    expect(table?.GlobalSecondaryIndexes).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          IndexName: 'due-index',
+          KeySchema: [
+            { AttributeName: 'dueKey', KeyType: 'HASH' },
+            { AttributeName: 'nextCheckAt', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'KEYS_ONLY' },
+          IndexStatus: 'ACTIVE',
+        }),
+        expect.objectContaining({
+          IndexName: 'events-index',
+          KeySchema: [
+            { AttributeName: 'eventsKey', KeyType: 'HASH' },
+            { AttributeName: 'eventsSortKey', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+          IndexStatus: 'ACTIVE',
+        }),
+      ]),
+    );
+    expect(table?.StreamSpecification).toEqual({ StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' });
     const { TimeToLiveDescription: ttl } = await client.send(new DescribeTimeToLiveCommand({ TableName: tableName }));
     expect(ttl).toEqual({ TimeToLiveStatus: 'ENABLED', AttributeName: 'ttl' });
   });

@@ -1,0 +1,338 @@
+import {
+  DescribeStreamCommand,
+  type DynamoDBStreamsClient,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  ListStreamsCommand,
+  type _Record,
+  type Shard,
+  type ShardIteratorType,
+} from '@aws-sdk/client-dynamodb-streams';
+import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
+
+import { toDynamoDbStreamEvent } from './dynamodb-stream-events';
+import { describeFunctionError, invoke, type LocalFunction } from './lambda-context';
+
+export type DynamoDbStreamHandler = (
+  event: DynamoDBStreamEvent,
+  context: Context,
+) => Promise<DynamoDBBatchResponse | void>;
+
+export interface DynamoDbStreamSourceOptions {
+  /** A Streams client on the DynamoDB endpoint (localStreamsClient). */
+  client: DynamoDBStreamsClient;
+  tableName: string;
+  /** The stream to read (ensureTable answers it); absent: the table's current stream, looked up. */
+  streamArn?: string;
+  handler: DynamoDbStreamHandler;
+  /** The function the handler stands for (name, timeout, region), as in lambda-context. */
+  function: LocalFunction;
+  /** Records per invocation at most (Lambda's default for a DynamoDB event source is 100). */
+  batchSize?: number;
+  /** The wait between polls of a shard that had nothing new (Lambda polls each shard 4 times a second). */
+  pollIntervalMs?: number;
+  /** The first wait before a failed batch is read again; it doubles on each failure in a row, up to maxRetryDelayMs. */
+  retryDelayMs?: number;
+  maxRetryDelayMs?: number;
+  /** How often the stream's shards are listed again, to find new ones. */
+  shardRefreshMs?: number;
+  /** Function errors and retries, as Lambda writes them to the function's log. */
+  log?: (line: string) => void;
+  /** A failure of the poller itself (the Streams API); it carries on after a pause. */
+  onError?: (error: unknown) => void;
+}
+
+export interface DynamoDbStreamSource {
+  /** Stops polling, lets the invocation in hand finish, then resolves. */
+  stop(): Promise<void>;
+}
+
+export const STREAM_SOURCE_DEFAULTS = {
+  batchSize: 100,
+  pollIntervalMs: 200,
+  retryDelayMs: 500,
+  maxRetryDelayMs: 10_000,
+  shardRefreshMs: 1_000,
+  /** After a failure of the Streams API itself. */
+  errorPauseMs: 1_000,
+} as const;
+
+/** Where reading a shard goes on from. */
+type Position =
+  | { kind: 'start' }
+  /** Everything up to and including this record was handled. */
+  | { kind: 'after'; sequenceNumber: string }
+  /** This record failed: it is read again, and all after it. */
+  | { kind: 'at'; sequenceNumber: string };
+
+interface ShardState {
+  shardId: string;
+  parentShardId: string | undefined;
+  position: Position;
+  iterator: string | undefined;
+  /** Failures of the same batch in a row, for the retry back-off. */
+  failures: number;
+  notBefore: number;
+}
+
+/**
+ * The record a DynamoDBBatchResponse asks to resume from, by Lambda's rules for a stream with
+ * ReportBatchItemFailures: the earliest record named; no answer or an empty list is full success; an
+ * identifier that is empty or not a record of the batch fails the whole batch (resume at its first).
+ */
+export function resumeIndex(event: DynamoDBStreamEvent, response: unknown): number | undefined {
+  if (response === undefined || response === null || typeof response !== 'object') return undefined;
+  if (!('batchItemFailures' in response)) return undefined;
+  const failures = (response as { batchItemFailures: unknown }).batchItemFailures;
+  if (failures === undefined || failures === null) return undefined;
+  if (!Array.isArray(failures)) return 0;
+  const sequence = event.Records.map((r) => r.dynamodb?.SequenceNumber);
+  let earliest: number | undefined;
+  for (const item of failures) {
+    const id =
+      typeof item === 'object' && item !== null ? (item as { itemIdentifier?: unknown }).itemIdentifier : undefined;
+    const index = typeof id === 'string' && id !== '' ? sequence.indexOf(id) : -1;
+    if (index === -1) return 0;
+    earliest = earliest === undefined ? index : Math.min(earliest, index);
+  }
+  return earliest;
+}
+
+function errorName(error: unknown): string | undefined {
+  return error instanceof Error ? error.name : undefined;
+}
+
+/**
+ * Feeds a table's DynamoDB stream to a handler the way Lambda's DynamoDB event source mapping does
+ * (starting position TRIM_HORIZON, ReportBatchItemFailures on, bisect off, retried until it succeeds):
+ * each shard is read in order, a parent shard to its end before its children, and a batch's failure
+ * holds its shard back, so records of one item always reach the handler in order and none is skipped.
+ *
+ * The position in each shard is kept in memory only: a new start reads the stream again from its trim
+ * horizon (24 hours back). That is safe because the events consumer is idempotent: the event log
+ * keeps an event once (a conditional put by its id) and the webhook queue drops a repeat of the same
+ * event id within its five-minute deduplication window. Past that window a webhook already delivered
+ * before the restart may be sent once more, with the same webhook-id, which Standard Webhooks
+ * receivers deduplicate on.
+ */
+export function startDynamoDbStreamSource(options: DynamoDbStreamSourceOptions): DynamoDbStreamSource {
+  const batchSize = Math.min(1000, Math.max(1, options.batchSize ?? STREAM_SOURCE_DEFAULTS.batchSize));
+  const pollIntervalMs = options.pollIntervalMs ?? STREAM_SOURCE_DEFAULTS.pollIntervalMs;
+  const retryDelayMs = options.retryDelayMs ?? STREAM_SOURCE_DEFAULTS.retryDelayMs;
+  const maxRetryDelayMs = options.maxRetryDelayMs ?? STREAM_SOURCE_DEFAULTS.maxRetryDelayMs;
+  const shardRefreshMs = options.shardRefreshMs ?? STREAM_SOURCE_DEFAULTS.shardRefreshMs;
+  const log = options.log ?? ((line: string) => console.log(line));
+  const onError =
+    options.onError ??
+    ((error: unknown) =>
+      log(`dynamodb stream source: ${error instanceof Error ? error.message : String(error)}; retrying`));
+  const { client } = options;
+  const abort = new AbortController();
+  const send = { abortSignal: abort.signal };
+  let stopped = false;
+
+  let streamArn = options.streamArn;
+  /** Shards not yet read to their end, by id. */
+  const shards = new Map<string, ShardState>();
+  /** Shards read to their end: their children may start. */
+  const finished = new Set<string>();
+  let refreshedAt = -Infinity;
+
+  async function findStream(): Promise<string> {
+    const { Streams: streams = [] } = await client.send(new ListStreamsCommand({ TableName: options.tableName }), send);
+    // Labels are creation times: the newest enabled stream is the table's current one.
+    const candidates = streams
+      .filter((s) => s.StreamArn !== undefined)
+      .sort((a, b) => (b.StreamLabel ?? '').localeCompare(a.StreamLabel ?? ''));
+    for (const candidate of candidates) {
+      const { StreamDescription: d } = await client.send(
+        new DescribeStreamCommand({ StreamArn: candidate.StreamArn, Limit: 1 }),
+        send,
+      );
+      if (d?.StreamStatus === 'ENABLED' || d?.StreamStatus === 'ENABLING') return candidate.StreamArn as string;
+    }
+    throw new Error(`table ${options.tableName} has no enabled stream`);
+  }
+
+  async function listShards(arn: string): Promise<Shard[]> {
+    const all: Shard[] = [];
+    let exclusiveStartShardId: string | undefined;
+    do {
+      const { StreamDescription: d } = await client.send(
+        new DescribeStreamCommand({ StreamArn: arn, ExclusiveStartShardId: exclusiveStartShardId }),
+        send,
+      );
+      all.push(...(d?.Shards ?? []));
+      exclusiveStartShardId = d?.LastEvaluatedShardId;
+    } while (exclusiveStartShardId !== undefined);
+    return all;
+  }
+
+  async function refreshShards(arn: string): Promise<void> {
+    const listed = await listShards(arn);
+    const ids = new Set(listed.map((s) => s.ShardId));
+    for (const shard of listed) {
+      const shardId = shard.ShardId;
+      if (shardId === undefined || shards.has(shardId) || finished.has(shardId)) continue;
+      shards.set(shardId, {
+        shardId,
+        parentShardId: shard.ParentShardId,
+        position: { kind: 'start' },
+        iterator: undefined,
+        failures: 0,
+        notBefore: 0,
+      });
+    }
+    // Shards past the stream's retention are gone from the listing: nothing more to read or wait for.
+    for (const id of shards.keys()) if (!ids.has(id)) shards.delete(id);
+    for (const id of finished) if (!ids.has(id)) finished.delete(id);
+    refreshedAt = Date.now();
+  }
+
+  /** A shard may be read once its parent has been read to its end (or is no longer in the stream). */
+  function readyShards(now: number): ShardState[] {
+    return [...shards.values()].filter(
+      (s) => s.notBefore <= now && (s.parentShardId === undefined || !shards.has(s.parentShardId)),
+    );
+  }
+
+  async function iteratorFor(arn: string, shard: ShardState): Promise<string | undefined> {
+    const { position } = shard;
+    const [type, sequenceNumber]: [ShardIteratorType, string | undefined] =
+      position.kind === 'start'
+        ? ['TRIM_HORIZON', undefined]
+        : position.kind === 'after'
+          ? ['AFTER_SEQUENCE_NUMBER', position.sequenceNumber]
+          : ['AT_SEQUENCE_NUMBER', position.sequenceNumber];
+    const { ShardIterator: iterator } = await client.send(
+      new GetShardIteratorCommand({
+        StreamArn: arn,
+        ShardId: shard.shardId,
+        ShardIteratorType: type,
+        SequenceNumber: sequenceNumber,
+      }),
+      send,
+    );
+    return iterator;
+  }
+
+  function finish(shard: ShardState): void {
+    shards.delete(shard.shardId);
+    finished.add(shard.shardId);
+    // Its children, if any, are listed at the next refresh: make it now.
+    refreshedAt = -Infinity;
+  }
+
+  function retryLater(shard: ShardState, from: string): void {
+    shard.position = { kind: 'at', sequenceNumber: from };
+    shard.iterator = undefined;
+    shard.failures += 1;
+    shard.notBefore = Date.now() + Math.min(maxRetryDelayMs, retryDelayMs * 2 ** (shard.failures - 1));
+  }
+
+  /** One GetRecords on a shard and, when it brings records, one invocation; true when records came. */
+  async function pollShard(arn: string, shard: ShardState): Promise<boolean> {
+    shard.iterator ??= await iteratorFor(arn, shard);
+    if (shard.iterator === undefined) {
+      finish(shard);
+      return false;
+    }
+    let records: _Record[];
+    let next: string | undefined;
+    try {
+      const answer = await client.send(
+        new GetRecordsCommand({ ShardIterator: shard.iterator, Limit: batchSize }),
+        send,
+      );
+      records = answer.Records ?? [];
+      next = answer.NextShardIterator;
+    } catch (error) {
+      // An iterator lives 15 minutes: one held across a long invocation is simply asked for again.
+      if (errorName(error) === 'ExpiredIteratorException') {
+        shard.iterator = undefined;
+        return false;
+      }
+      if (errorName(error) === 'TrimmedDataAccessException') {
+        // The position fell past the 24-hour retention: what is left is read from the horizon.
+        shard.position = { kind: 'start' };
+        shard.iterator = undefined;
+        return false;
+      }
+      throw error;
+    }
+    if (records.length === 0) {
+      shard.iterator = next;
+      // No next iterator: the shard is closed and read to its end.
+      if (next === undefined) finish(shard);
+      return false;
+    }
+
+    const event = toDynamoDbStreamEvent(records, arn, options.function.region);
+    const sequenceOf = (index: number) => event.Records[index]?.dynamodb?.SequenceNumber ?? '';
+    const outcome = await invoke(options.function, options.handler, event);
+    let failedAt: number | undefined;
+    if (outcome.ok) {
+      failedAt = resumeIndex(event, outcome.result);
+    } else {
+      log(describeFunctionError(options.function, outcome));
+      failedAt = 0;
+    }
+    if (failedAt === undefined) {
+      shard.position = { kind: 'after', sequenceNumber: sequenceOf(records.length - 1) };
+      shard.iterator = next;
+      shard.failures = 0;
+      if (next === undefined) finish(shard);
+      return true;
+    }
+    // The records before the failed one are done; the failed one and all after it come again.
+    retryLater(shard, sequenceOf(failedAt));
+    log(
+      `[${options.function.functionName}] batch of ${records.length} from shard ${shard.shardId}: ` +
+        `${failedAt} done, retrying from record ${failedAt + 1} (attempt ${shard.failures + 1})`,
+    );
+    return true;
+  }
+
+  async function pause(ms: number): Promise<void> {
+    if (stopped) return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        abort.signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      abort.signal.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  async function loop(): Promise<void> {
+    while (!stopped) {
+      let busy = false;
+      try {
+        streamArn ??= await findStream();
+        if (Date.now() - refreshedAt >= shardRefreshMs) await refreshShards(streamArn);
+        for (const shard of readyShards(Date.now())) {
+          if (stopped) return;
+          if (await pollShard(streamArn, shard)) busy = true;
+        }
+      } catch (error) {
+        if (stopped) return;
+        onError(error);
+        await pause(STREAM_SOURCE_DEFAULTS.errorPauseMs);
+        continue;
+      }
+      // A shard that just gave records may hold more: read on at once.
+      if (!busy) await pause(pollIntervalMs);
+    }
+  }
+
+  const running = loop();
+  return {
+    async stop() {
+      stopped = true;
+      abort.abort();
+      await running;
+    },
+  };
+}
