@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 
 import {
+  ChangeMessageVisibilityCommand,
   GetQueueAttributesCommand,
   ReceiveMessageCommand,
   SendMessageBatchCommand,
@@ -253,5 +254,92 @@ describe('SQS event source on a real SQS server', () => {
     await new Promise((r) => setTimeout(r, 1_200));
     expect(seen).toHaveLength(0);
     expect(await queueDepth(queues.queueUrl)).toBe(1);
+  });
+});
+
+describe('SQS event source on a FIFO queue (the webhook queue)', () => {
+  it('holds a group behind a failed message, honours the handler’s visibility changes, then DLQs', async () => {
+    const name = `es-${randomUUID().slice(0, 8)}`;
+    // As the webhook queue with schedule "1,1": three receives, then the dead-letter queue.
+    const queues = await ensureQueues(sqs, {
+      queueName: `${name}.fifo`,
+      dlqName: `${name}-dlq.fifo`,
+      maxReceiveCount: 3,
+      visibilityTimeoutSeconds: 30,
+      fifo: true,
+    });
+    const schedule = [1, 1];
+    const seen: SQSRecord[] = [];
+    const seenAt: number[] = [];
+    start(queues, async (event) => {
+      const failures: { itemIdentifier: string }[] = [];
+      for (const record of event.Records) {
+        seen.push(record);
+        seenAt.push(Date.now());
+        if (record.body !== 'e1') continue;
+        // As the webhooks handler does on a failed delivery: wait schedule[n-1], or 0 once it is used up.
+        const attempt = Number(record.attributes.ApproximateReceiveCount);
+        await sqs.send(
+          new ChangeMessageVisibilityCommand({
+            QueueUrl: queues.queueUrl,
+            ReceiptHandle: record.receiptHandle,
+            VisibilityTimeout: schedule[attempt - 1] ?? 0,
+          }),
+        );
+        failures.push({ itemIdentifier: record.messageId });
+      }
+      return { batchItemFailures: failures };
+    });
+    const send = (body: string, group: string, dedup: string) =>
+      sqs.send(
+        new SendMessageCommand({
+          QueueUrl: queues.queueUrl,
+          MessageBody: body,
+          MessageGroupId: group,
+          MessageDeduplicationId: dedup,
+        }),
+      );
+    await send('e1', 'order-1', 'evt-1');
+    await send('e1', 'order-1', 'evt-1'); // the same event enqueued again: dropped by its deduplication id
+    await send('e2', 'order-1', 'evt-2');
+    await send('f1', 'order-2', 'evt-3');
+
+    await waitFor(
+      async () => seen.filter((r) => r.body === 'e2').length,
+      (n) => n === 1,
+      { timeoutMs: 15_000 },
+    );
+    const order1 = seen.filter((r) => r.attributes.MessageGroupId === 'order-1');
+    expect(order1.map((r) => `${r.body}#${r.attributes.ApproximateReceiveCount}`)).toEqual([
+      'e1#1',
+      'e1#2',
+      'e1#3',
+      'e2#1',
+    ]);
+    // The waits the handler set were kept: about a second between the first attempts.
+    const e1At = seen.flatMap((r, i) => (r.body === 'e1' ? [seenAt[i] as number] : []));
+    expect((e1At[1] as number) - (e1At[0] as number)).toBeGreaterThanOrEqual(900);
+    expect((e1At[2] as number) - (e1At[1] as number)).toBeGreaterThanOrEqual(900);
+    // Another group is not held back by order-1's failures.
+    const f1 = seen.findIndex((r) => r.body === 'f1');
+    expect(f1).toBeLessThan(seen.findIndex((r) => r.body === 'e1' && r.attributes.ApproximateReceiveCount === '2'));
+    expect(order1[0]?.attributes).toMatchObject({ MessageGroupId: 'order-1', MessageDeduplicationId: 'evt-1' });
+    expect(order1[0]?.attributes.SequenceNumber).toMatch(/^\d+$/);
+
+    await waitFor(
+      async () => queueDepth(queues.dlqUrl),
+      (n) => n === 1,
+    );
+    const { Messages: dead } = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queues.dlqUrl,
+        MaxNumberOfMessages: 10,
+        MessageSystemAttributeNames: ['All'],
+      }),
+    );
+    expect(dead?.map((m) => [m.Body, m.Attributes?.MessageGroupId, m.Attributes?.MessageDeduplicationId])).toEqual([
+      ['e1', 'order-1', 'evt-1'],
+    ]);
+    expect(await queueDepth(queues.queueUrl)).toBe(0);
   });
 });
