@@ -1,0 +1,526 @@
+import { randomBytes } from 'node:crypto';
+import { pathToFileURL } from 'node:url';
+
+import {
+  type AttributeValue,
+  type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  TransactWriteItemsCommand,
+  UpdateItemCommand,
+  type UpdateItemCommandInput,
+} from '@aws-sdk/client-dynamodb';
+import type { Context } from 'aws-lambda';
+
+import { localDynamoDbClient, localSqsClient } from '#sandbox/local/resources';
+import { startLocalStack } from '#sandbox/local/stack';
+import { SANDBOX_MERCHANT } from '#sandbox/simulator/sandbox-merchant';
+import { eventPartition, EVENT_SORT_KEY, ORDER_SORT_KEY, orderPartition } from '#shared/adapters/table-schema';
+import { createHandlers, type Handlers } from '#shared/app/handlers';
+import { APP_BACKEND_ROUTES, routePath } from '#shared/app/routes';
+import type { DependencyOverrides } from '#shared/app/dependencies';
+import type { Settings } from '#shared/config/settings';
+import { eventIdOf } from '#shared/domain/events';
+import { startWebhookReceiver } from '#test/helpers/webhook-receiver';
+import { classifyDynamoDb, classifySqs, DYNAMODB_DATA_OPS, operationOf } from './aws-classify';
+import { queueIsEmpty } from './cost-per-payment';
+import { type CountingProxy, startCountingProxy } from './counting-proxy';
+import { httpClient, runPool } from './load';
+import { type LocalServers, startLocalServers } from './local-servers';
+import { guardOutput } from './output';
+import { createOrderBody, outTradeNos, runPrefix } from './seed-orders';
+import { percentile } from './stats';
+
+/**
+ * What one event to the app backend costs, and what the other design would have cost.
+ *
+ * N orders are created and paid through the local stack (their own writes are the payment's, not the
+ * event's); each payment's status change reaches the table's stream, the events handler records a
+ * `payment.succeeded` (the event item and its events-index entry) and queues it, and the webhooks
+ * handler POSTs it to a loopback receiver that verifies it with the `standardwebhooks` library. Counted
+ * per event: the DynamoDB writes of the event items (requests and write units as DynamoDB Local reports
+ * them with ReturnConsumedCapacity, the index included), the events and webhooks handler invocations,
+ * and the delivery latency from the event's created_at (the status change) to the receiver.
+ *
+ * The outbox comparison (issue 13: "measure the write cost of each"): every real PENDING → PAID
+ * UpdateItem the run made is captured at the proxy and replayed on a copy of the order as it stood
+ * before it, once alone (today's single conditional write) and once as a TransactWriteItems with a
+ * put of a copy of the real event item (the outbox). Both report their consumed capacity.
+ *
+ * `npx tsx bench/cost-per-event.ts [orders] [--json]` (default 50 orders).
+ */
+
+/** A handler's name in `Handlers` (orders, notify, …, events, webhooks). */
+type HandlerName = string;
+
+export interface EventCostResult {
+  orders: number;
+  events: number;
+  seconds: number;
+  /** Per event: DynamoDB requests that wrote an event item, and their write units (table + index). */
+  eventWriteRequests: number;
+  eventWriteUnits: number;
+  /** The same units as DynamoDB Local splits them, when it does (undefined otherwise). */
+  eventWriteUnitsTable: number | undefined;
+  eventWriteUnitsIndexes: number | undefined;
+  /** Per event: invocations of the events handler, of the webhooks handler, and both. */
+  eventsInvocationsPerEvent: number;
+  webhooksInvocationsPerEvent: number;
+  invocationsPerEvent: number;
+  /** Per event: SQS requests of the webhook path (send, receive with messages, delete). */
+  sqsRequestsPerEvent: number;
+  /** DynamoDB Streams API requests of the whole phase (the local poller; Lambda's own in AWS, not billed). */
+  streamRequests: number;
+  /** Webhook POSTs the receiver got (one each, unless something failed). */
+  webhookAttempts: number;
+  latencyMs: { p50: number; p99: number; max: number };
+  outbox: OutboxComparison;
+}
+
+export interface OutboxComparison {
+  samples: number;
+  /** Mean write units of today's transition (one conditional UpdateItem). */
+  updateUnits: number;
+  /** Mean write units of the same update and the event put in one TransactWriteItems. */
+  transactionUnits: number;
+  /** What the outbox adds to the transition: transactionUnits − updateUnits. */
+  outboxExtraUnits: number;
+  /** What the stream design adds instead: the event item's own put (measured above). */
+  streamExtraUnits: number;
+  /** Whether DynamoDB Local reported capacity for the transactions at all. */
+  transactionCapacityReported: boolean;
+}
+
+/** Counts invocations of every handler the stack builds. */
+function handlerMeter() {
+  let counts: Partial<Record<HandlerName, number>> = {};
+  let running = 0;
+  return {
+    wrap(settings: Settings, overrides: DependencyOverrides): Handlers {
+      const handlers = createHandlers(settings, overrides);
+      const wrapped = Object.fromEntries(
+        Object.entries(handlers).map(([name, handler]) => [
+          name,
+          async (event: unknown, context: Context) => {
+            running += 1;
+            try {
+              return await (handler as (e: unknown, c: Context) => Promise<unknown>)(event, context);
+            } finally {
+              running -= 1;
+              counts[name] = (counts[name] ?? 0) + 1;
+            }
+          },
+        ]),
+      );
+      return wrapped as unknown as Handlers;
+    },
+    count: (name: HandlerName) => counts[name] ?? 0,
+    inFlight: () => running,
+    reset() {
+      counts = {};
+    },
+  };
+}
+
+/** The capacity an answer reports, split into table and indexes when DynamoDB says (ReturnConsumedCapacity INDEXES). */
+function capacityOf(responseBody: string): { total?: number; table?: number; indexes?: number } {
+  let answer: unknown;
+  try {
+    answer = JSON.parse(responseBody);
+  } catch {
+    return {};
+  }
+  const raw = (answer as { ConsumedCapacity?: unknown } | null)?.ConsumedCapacity;
+  const list = (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]) as Array<{
+    CapacityUnits?: number;
+    Table?: { CapacityUnits?: number };
+    GlobalSecondaryIndexes?: Record<string, { CapacityUnits?: number }>;
+  }>;
+  const out: { total?: number; table?: number; indexes?: number } = {};
+  for (const c of list) {
+    if (typeof c.CapacityUnits === 'number') out.total = (out.total ?? 0) + c.CapacityUnits;
+    if (typeof c.Table?.CapacityUnits === 'number') out.table = (out.table ?? 0) + c.Table.CapacityUnits;
+    for (const index of Object.values(c.GlobalSecondaryIndexes ?? {})) {
+      if (typeof index.CapacityUnits === 'number') out.indexes = (out.indexes ?? 0) + index.CapacityUnits;
+    }
+  }
+  return out;
+}
+
+/** What the proxy learns about event items and transitions beyond the counting proxy's tally. */
+interface EventWrites {
+  requests: number;
+  units: number;
+  unitsTable?: number;
+  unitsIndexes?: number;
+  streamRequests: number;
+  /** Real PENDING → PAID UpdateItem requests, as sent (DynamoDB JSON), for the outbox replay. */
+  transitions: UpdateItemCommandInput[];
+}
+
+function isEventPut(op: string | undefined, body: string): boolean {
+  return op === 'PutItem' && body.includes(`"pk":{"S":"${eventPartition('')}`);
+}
+
+function isPaidTransition(op: string | undefined, body: string): UpdateItemCommandInput | undefined {
+  if (op !== 'UpdateItem') return undefined;
+  const request = JSON.parse(body) as UpdateItemCommandInput;
+  const sk = request.Key?.sk?.S;
+  const values = JSON.stringify(request.ExpressionAttributeValues ?? {});
+  return sk === ORDER_SORT_KEY && values.includes('{"S":"PAID"}') ? request : undefined;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const mean = (xs: readonly number[]) => (xs.length === 0 ? 0 : xs.reduce((s, x) => s + x, 0) / xs.length);
+
+/** A copy of an item under another partition key (and, for an event, another index position). */
+function copyItem(item: Record<string, AttributeValue>, pk: string): Record<string, AttributeValue> {
+  const copy: Record<string, AttributeValue> = { ...item, pk: { S: pk } };
+  const sortKey = item.eventsSortKey?.S;
+  if (sortKey !== undefined) copy.eventsSortKey = { S: `${sortKey}#${pk}` };
+  return copy;
+}
+
+/**
+ * Replays each captured transition on a copy of the order as it stood before it: alone, then in one
+ * transaction with a copy of the real event item; both with ReturnConsumedCapacity TOTAL.
+ */
+async function compareWithOutbox(
+  dynamodb: DynamoDBClient,
+  tableName: string,
+  samples: Array<{
+    before: Record<string, AttributeValue>;
+    update: UpdateItemCommandInput;
+    event: Record<string, AttributeValue>;
+  }>,
+  streamExtraUnits: number,
+): Promise<OutboxComparison> {
+  const updateUnits: number[] = [];
+  const transactionUnits: number[] = [];
+  let transactionCapacityReported = true;
+  for (const [i, sample] of samples.entries()) {
+    const tag = `OUTBOX${Date.now().toString(36)}${i}`;
+    // The transition as the store wrote it, on the copy: its expressions and values, nothing else.
+    const asUpdate = (pk: string) => ({
+      TableName: tableName,
+      Key: { ...sample.update.Key, pk: { S: pk } },
+      UpdateExpression: sample.update.UpdateExpression,
+      ConditionExpression: sample.update.ConditionExpression,
+      ExpressionAttributeNames: sample.update.ExpressionAttributeNames,
+      ExpressionAttributeValues: sample.update.ExpressionAttributeValues,
+    });
+    const single = orderPartition(`${tag}A`);
+    await dynamodb.send(new PutItemCommand({ TableName: tableName, Item: copyItem(sample.before, single) }));
+    const alone = await dynamodb.send(new UpdateItemCommand({ ...asUpdate(single), ReturnConsumedCapacity: 'TOTAL' }));
+    updateUnits.push(alone.ConsumedCapacity?.CapacityUnits ?? 1);
+
+    const outboxed = orderPartition(`${tag}B`);
+    await dynamodb.send(new PutItemCommand({ TableName: tableName, Item: copyItem(sample.before, outboxed) }));
+    const eventCopy = copyItem(sample.event, eventPartition(`evt_${randomBytes(16).toString('hex')}`));
+    const both = await dynamodb.send(
+      new TransactWriteItemsCommand({
+        TransactItems: [
+          { Update: asUpdate(outboxed) },
+          {
+            Put: {
+              TableName: tableName,
+              Item: eventCopy,
+              ConditionExpression: 'attribute_not_exists(pk)',
+            },
+          },
+        ],
+        ReturnConsumedCapacity: 'TOTAL',
+      }),
+    );
+    const reported = (both.ConsumedCapacity ?? []).reduce((s, c) => s + (c.CapacityUnits ?? 0), 0);
+    if ((both.ConsumedCapacity ?? []).length === 0) transactionCapacityReported = false;
+    transactionUnits.push(reported);
+  }
+  const update = mean(updateUnits);
+  const transaction = mean(transactionUnits);
+  return {
+    samples: samples.length,
+    updateUnits: update,
+    transactionUnits: transaction,
+    outboxExtraUnits: transaction - update,
+    streamExtraUnits,
+    transactionCapacityReported,
+  };
+}
+
+export async function runCostPerEvent(
+  servers: LocalServers,
+  count: number,
+  log: (line: string) => void,
+): Promise<EventCostResult> {
+  const prefix = runPrefix('EV');
+  const secret = `whsec_${randomBytes(32).toString('base64')}`;
+  const receiver = await startWebhookReceiver({ secret });
+  const meter = handlerMeter();
+  const directDynamoDb = localDynamoDbClient(servers.dynamodbEndpoint);
+  const directSqs = localSqsClient(servers.sqsEndpoint);
+  const http = httpClient(16);
+  const proxies: CountingProxy[] = [];
+  const writes: EventWrites = { requests: 0, units: 0, streamRequests: 0, transitions: [] };
+  let counting = false;
+  let stack: Awaited<ReturnType<typeof startLocalStack>> | undefined;
+  try {
+    const dynamodbProxy = await startCountingProxy({
+      upstream: servers.dynamodbEndpoint,
+      classify: (e) => {
+        const target = e.headers['x-amz-target'] as string | undefined;
+        const op = operationOf(target);
+        if (counting) {
+          if (target?.startsWith('DynamoDBStreams_')) writes.streamRequests += 1;
+          if (isEventPut(op, e.requestBody) && e.status === 200) {
+            const c = capacityOf(e.responseBody);
+            writes.requests += 1;
+            // A put refused by its condition reports nothing, yet is billed a unit.
+            writes.units += c.total ?? 1;
+            if (c.table !== undefined) writes.unitsTable = (writes.unitsTable ?? 0) + c.table;
+            if (c.indexes !== undefined) writes.unitsIndexes = (writes.unitsIndexes ?? 0) + c.indexes;
+          }
+          const transition = e.status === 200 ? isPaidTransition(op, e.requestBody) : undefined;
+          if (transition !== undefined) writes.transitions.push(transition);
+        }
+        return classifyDynamoDb(target, e.responseBody);
+      },
+      // INDEXES: the total as TOTAL gives it, and its split between the table and each index.
+      rewriteBody: (headers, body) => {
+        const op = operationOf(headers['x-amz-target'] as string | undefined);
+        if (op === undefined || !DYNAMODB_DATA_OPS.has(op)) return body;
+        try {
+          const request = JSON.parse(body) as Record<string, unknown>;
+          if ('ReturnConsumedCapacity' in request) return body;
+          return JSON.stringify({ ...request, ReturnConsumedCapacity: 'INDEXES' });
+        } catch {
+          return body;
+        }
+      },
+    });
+    const sqsProxy = await startCountingProxy({
+      upstream: servers.sqsEndpoint,
+      classify: (e) => classifySqs(e.headers['x-amz-target'] as string | undefined, e.responseBody),
+    });
+    proxies.push(dynamodbProxy, sqsProxy);
+    const name = `bench-event-${prefix.toLowerCase()}`;
+    stack = await startLocalStack({
+      dynamodbEndpoint: dynamodbProxy.url,
+      sqsEndpoint: sqsProxy.url,
+      tableName: name,
+      queueName: name,
+      port: 0,
+      simulatorPort: 0,
+      merchant: SANDBOX_MERCHANT,
+      sweepIntervalMs: 0,
+      env: {
+        LOG_LEVEL: 'WARN',
+        MERCHANT_WEBHOOK_URL: receiver.url,
+        MERCHANT_WEBHOOK_SECRET: secret,
+        WEBHOOK_RETRY_SCHEDULE: '1,1,1',
+      },
+      createHandlers: (settings, overrides) => meter.wrap(settings, overrides),
+      log: () => undefined,
+    });
+    const running = stack;
+    const simulatorUrl = running.simulatorUrl;
+    if (simulatorUrl === undefined) throw new Error('the bench stack has no simulator');
+    const post = async (url: string, body: unknown, want: number): Promise<void> => {
+      const answer = await http.send(url, 'POST', JSON.stringify(body), 'application/json');
+      if (answer.status !== want)
+        throw new Error(`POST ${url} answered ${answer.status}: ${answer.text.slice(0, 300)}`);
+    };
+
+    const nos = outTradeNos(prefix, count);
+    log(`event bench: creating ${count} orders (not counted)`);
+    await runPool(nos, 8, async (no) => {
+      await post(`${running.gatewayUrl}${routePath(APP_BACKEND_ROUTES.createOrder)}`, createOrderBody(no), 201);
+    });
+    // Each order as it stands before its payment: the outbox replay starts from these.
+    const before = new Map<string, Record<string, AttributeValue>>();
+    await runPool(nos, 8, async (no) => {
+      const { Item } = await directDynamoDb.send(
+        new GetItemCommand({
+          TableName: running.tableName,
+          Key: { pk: { S: orderPartition(no) }, sk: { S: ORDER_SORT_KEY } },
+          ConsistentRead: true,
+        }),
+      );
+      if (Item === undefined) throw new Error(`order ${no} is not in the table`);
+      before.set(no, Item);
+    });
+    await sleep(1_000);
+    meter.reset();
+    for (const p of proxies) p.reset();
+    counting = true;
+    const started = performance.now();
+    log(`event bench: paying ${count} orders; each payment.succeeded goes to the receiver`);
+    await runPool(nos, 8, async (no) => {
+      await post(`${simulatorUrl}/sandbox/orders/${no}/pay`, { result: 'SUCCESS' }, 200);
+    });
+    const ids = new Map(nos.map((no) => [eventIdOf({ outTradeNo: no }, 'payment.succeeded'), no]));
+    try {
+      await receiver.waitFor(() => new Set(receiver.delivered().map((e) => e.id)).size >= count, 120_000);
+    } catch (error) {
+      log(`event bench: ${(error as Error).message.split('\n')[0] ?? ''}`);
+    }
+    // Let the queue drain and the handlers finish, so what they do after the POST is counted too.
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      if (meter.inFlight() === 0 && (await queueIsEmpty(directSqs, running.queueUrl))) break;
+      await sleep(250);
+    }
+    await sleep(1_500);
+    counting = false;
+    const seconds = (performance.now() - started) / 1000;
+
+    const delivered = receiver.delivered().filter((e) => ids.has(e.id));
+    const firstReceipt = new Map<string, number>();
+    for (const a of receiver.attempts) {
+      const id = a.headers['webhook-id'];
+      if (id !== undefined && a.verified && !firstReceipt.has(id)) firstReceipt.set(id, a.at);
+    }
+    const latencies = [...new Map(delivered.map((e) => [e.id, e])).values()].map(
+      (e) => (firstReceipt.get(e.id) ?? Number.NaN) - Date.parse(e.created_at),
+    );
+    const events = new Set(delivered.map((e) => e.id)).size;
+    const per = (x: number) => x / Math.max(events, 1);
+    const sqs = sqsProxy.tally();
+
+    log(`event bench: replaying ${writes.transitions.length} transitions alone and as an outbox transaction`);
+    const samples: Parameters<typeof compareWithOutbox>[2] = [];
+    for (const update of writes.transitions) {
+      const no = nos.find((candidate) => orderPartition(candidate) === update.Key?.pk?.S);
+      const prior = no === undefined ? undefined : before.get(no);
+      if (no === undefined || prior === undefined) continue;
+      const { Item: event } = await directDynamoDb.send(
+        new GetItemCommand({
+          TableName: running.tableName,
+          Key: {
+            pk: { S: eventPartition(eventIdOf({ outTradeNo: no }, 'payment.succeeded')) },
+            sk: { S: EVENT_SORT_KEY },
+          },
+        }),
+      );
+      if (event !== undefined) samples.push({ before: prior, update, event });
+    }
+    const eventWriteUnits = per(writes.units);
+    const outbox = await compareWithOutbox(directDynamoDb, running.tableName, samples, eventWriteUnits);
+
+    return {
+      orders: count,
+      events,
+      seconds,
+      eventWriteRequests: per(writes.requests),
+      eventWriteUnits,
+      eventWriteUnitsTable: writes.unitsTable === undefined ? undefined : per(writes.unitsTable),
+      eventWriteUnitsIndexes: writes.unitsIndexes === undefined ? undefined : per(writes.unitsIndexes),
+      eventsInvocationsPerEvent: per(meter.count('events')),
+      webhooksInvocationsPerEvent: per(meter.count('webhooks')),
+      invocationsPerEvent: per(meter.count('events') + meter.count('webhooks')),
+      // The reconcile queue's traffic is the payment's; only the webhook queue's would be the event's,
+      // but both go through one proxy: sends of the events handler are one per event (FIFO, no batching).
+      sqsRequestsPerEvent: per((sqs.byKind.send ?? 0) + (sqs.byKind.receive ?? 0) + (sqs.byKind.delete ?? 0)),
+      streamRequests: writes.streamRequests,
+      webhookAttempts: receiver.attempts.length,
+      latencyMs:
+        latencies.length === 0
+          ? { p50: Number.NaN, p99: Number.NaN, max: Number.NaN }
+          : { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: Math.max(...latencies) },
+      outbox,
+    };
+  } finally {
+    http.close();
+    await stack?.stop().catch((error: unknown) => log(`stack stop: ${(error as Error).message}`));
+    for (const p of proxies) await p.close();
+    await receiver.close();
+    directDynamoDb.destroy();
+    directSqs.destroy();
+  }
+}
+
+const round = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? null : Math.round(x * 100) / 100);
+
+/** The JSON form: snake_case keys, stable from run to run. */
+export function eventCostJson(r: EventCostResult): Record<string, unknown> {
+  return {
+    event_write_units: round(r.eventWriteUnits),
+    event_write_requests: round(r.eventWriteRequests),
+    invocations_per_event: round(r.invocationsPerEvent),
+    delivery_latency_p50_ms: round(r.latencyMs.p50),
+    delivery_latency_p99_ms: round(r.latencyMs.p99),
+    outbox_extra_write_units: round(r.outbox.outboxExtraUnits),
+    stream_extra_write_units: round(r.outbox.streamExtraUnits),
+    detail: {
+      orders: r.orders,
+      events: r.events,
+      seconds: round(r.seconds),
+      event_write_units_table: round(r.eventWriteUnitsTable),
+      event_write_units_indexes: round(r.eventWriteUnitsIndexes),
+      events_invocations_per_event: round(r.eventsInvocationsPerEvent),
+      webhooks_invocations_per_event: round(r.webhooksInvocationsPerEvent),
+      sqs_requests_per_event: round(r.sqsRequestsPerEvent),
+      stream_requests: r.streamRequests,
+      webhook_attempts: r.webhookAttempts,
+      delivery_latency_max_ms: round(r.latencyMs.max),
+      outbox_samples: r.outbox.samples,
+      transition_update_write_units: round(r.outbox.updateUnits),
+      outbox_transaction_write_units: round(r.outbox.transactionUnits),
+      outbox_transaction_capacity_reported: r.outbox.transactionCapacityReported,
+    },
+  };
+}
+
+export function renderEventCost(r: EventCostResult): string {
+  const n = (x: number | undefined) => String(round(x) ?? 'n/a');
+  const split =
+    r.eventWriteUnitsTable === undefined
+      ? ''
+      : ` (table ${n(r.eventWriteUnitsTable)}, index ${n(r.eventWriteUnitsIndexes ?? 0)})`;
+  const latency = `p50 ${n(r.latencyMs.p50)} ms, p99 ${n(r.latencyMs.p99)} ms, max ${n(r.latencyMs.max)} ms`;
+  const invocations = `events ${n(r.eventsInvocationsPerEvent)}, webhooks ${n(r.webhooksInvocationsPerEvent)}`;
+  const unreported = r.outbox.transactionCapacityReported ? '' : ' (not reported by DynamoDB Local)';
+  const extra = `outbox ${n(r.outbox.outboxExtraUnits)} WCU, stream (event put) ${n(r.outbox.streamExtraUnits)} WCU`;
+  return [
+    `events: ${r.events} of ${r.orders} paid orders delivered in ${n(r.seconds)} s; per event:`,
+    `  DynamoDB writes        ${n(r.eventWriteRequests)} requests, ${n(r.eventWriteUnits)} WCU${split}`,
+    `  Lambda invocations     ${n(r.invocationsPerEvent)} (${invocations})`,
+    `  SQS requests           ${n(r.sqsRequestsPerEvent)} (webhook queue and the payments' reconcile checks)`,
+    `  delivery latency       ${latency} (status change → receiver)`,
+    `  stream API requests    ${r.streamRequests} in the phase (the local poller; free to Lambda in AWS)`,
+    `outbox comparison over ${r.outbox.samples} real transitions:`,
+    `  today: one conditional UpdateItem            ${n(r.outbox.updateUnits)} WCU`,
+    `  outbox: TransactWriteItems(update + event)   ${n(r.outbox.transactionUnits)} WCU${unreported}`,
+    `  extra per transition: ${extra}`,
+  ].join('\n');
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const json = args.includes('--json');
+  const positional = args.filter((a) => !a.startsWith('--'));
+  const count = Number(positional[0] ?? 50);
+  if (!Number.isInteger(count) || count < 1) throw new Error('usage: cost-per-event.ts [orders] [--json]');
+  const guard = guardOutput({ verbose: false });
+  try {
+    const servers = await startLocalServers();
+    try {
+      const result = await runCostPerEvent(servers, count, (line) => guard.progress(line));
+      guard.result(json ? JSON.stringify(eventCostJson(result)) : renderEventCost(result));
+    } finally {
+      await servers.stop();
+    }
+  } finally {
+    guard.restore();
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  main().then(
+    () => process.exit(process.exitCode ?? 0),
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+}
