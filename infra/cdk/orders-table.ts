@@ -1,9 +1,16 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
-import { AttributeType, BillingMode, ProjectionType, Table } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, BillingMode, ProjectionType, StreamViewType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { DUE_INDEX, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from '#shared/adapters/table-schema';
+import {
+  DUE_INDEX,
+  EVENTS_INDEX,
+  PARTITION_KEY,
+  SORT_KEY,
+  TABLE_STREAM_VIEW,
+  TTL_ATTRIBUTE,
+} from '#shared/adapters/table-schema';
 
 /**
  * The item-level actions a handler may be given on the orders table. A TransactWriteItems call is
@@ -18,11 +25,14 @@ export type ItemAction =
  * Orders, their refunds, their audit trail and the raw notifications. Money lives here, so: point-in-time recovery
  * on, the table outlives the stack (RETAIN) and refuses DeleteTable (deletion protection). The
  * due-index holds only open orders that carry a next-check time, so the sweep finds overdue checks
- * with one query instead of a scan.
+ * with one query instead of a scan. The stream hands every item change, both images, to the event
+ * relay (event-relay.ts), which derives the events to the app backend; the events-index holds the
+ * event log's items by day, for GET /events.
  */
 export class OrdersTable extends Construct {
   public readonly table: Table;
   public readonly dueIndexName: string = DUE_INDEX.name;
+  public readonly eventsIndexName: string = EVENTS_INDEX.name;
 
   constructor(scope: Construct, id: string) {
     super(scope, id);
@@ -35,6 +45,9 @@ export class OrdersTable extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
       // RETAIN covers the stack's deletion; this covers a DeleteTable by hand or by another tool.
       deletionProtection: true,
+      // Never switched off once on: a re-enabled stream is a new stream (new ARN), and the records of
+      // the old one that the relay had not read yet would be lost with it.
+      stream: StreamViewType[TABLE_STREAM_VIEW],
     });
     this.table.addGlobalSecondaryIndex({
       indexName: DUE_INDEX.name,
@@ -42,6 +55,19 @@ export class OrdersTable extends Construct {
       sortKey: { name: DUE_INDEX.sortKey, type: AttributeType.STRING },
       projectionType: ProjectionType[DUE_INDEX.projection],
     });
+    this.table.addGlobalSecondaryIndex({
+      indexName: EVENTS_INDEX.name,
+      partitionKey: { name: EVENTS_INDEX.partitionKey, type: AttributeType.STRING },
+      sortKey: { name: EVENTS_INDEX.sortKey, type: AttributeType.STRING },
+      projectionType: ProjectionType[EVENTS_INDEX.projection],
+    });
+  }
+
+  /** The stream's ARN; the table is created with one, so it is always defined. */
+  get streamArn(): string {
+    const arn = this.table.tableStreamArn;
+    if (arn === undefined) throw new Error('the orders table has no stream');
+    return arn;
   }
 
   /** Exactly these actions, on the table's items only (not its indexes). */
@@ -61,11 +87,36 @@ export class OrdersTable extends Construct {
 
   /** dynamodb:Query on the due-index only: the index ARN, not the table's. */
   grantQueryDueIndex(grantee: IGrantable): void {
+    this.grantQueryIndex(grantee, DUE_INDEX.name);
+  }
+
+  /** dynamodb:Query on the events-index only (GET /events reads the log from it alone). */
+  grantQueryEventsIndex(grantee: IGrantable): void {
+    this.grantQueryIndex(grantee, EVENTS_INDEX.name);
+  }
+
+  /**
+   * What a Lambda event source mapping needs to read the stream, on this table's stream only. Not
+   * Table.grantStreamRead (which DynamoEventSource calls): it adds dynamodb:ListStreams on "*", and
+   * DynamoDB's own example policy for a stream-reading Lambda scopes that action to the stream too.
+   */
+  grantStreamRead(grantee: IGrantable): void {
     grantee.grantPrincipal.addToPrincipalPolicy(
       new PolicyStatement({
-        actions: ['dynamodb:Query'],
-        resources: [`${this.table.tableArn}/index/${DUE_INDEX.name}`],
+        actions: [
+          'dynamodb:DescribeStream',
+          'dynamodb:GetRecords',
+          'dynamodb:GetShardIterator',
+          'dynamodb:ListStreams',
+        ],
+        resources: [this.streamArn],
       }),
+    );
+  }
+
+  private grantQueryIndex(grantee: IGrantable, indexName: string): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${this.table.tableArn}/index/${indexName}`] }),
     );
   }
 }

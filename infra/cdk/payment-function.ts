@@ -8,8 +8,8 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { METRICS_NAMESPACE } from '#shared/config/metric-names';
 
-/** The four handlers, one file each in functions/, and the service name each reports under. */
-export type ServiceName = 'orders' | 'notify' | 'reconcile' | 'sweep';
+/** The handlers, one file each in functions/, and the service name each reports under. */
+export type ServiceName = 'orders' | 'notify' | 'reconcile' | 'sweep' | 'events' | 'webhooks';
 
 const DEFAULT_TIMEOUT = Duration.seconds(10);
 

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { DEFAULT_RECONCILE_SCHEDULE, loadSettings, WECHATPAY_PRODUCTION_URL } from '#shared/config/settings';
+import { DEFAULT_WEBHOOK_RETRY_SCHEDULE, WEBHOOK_MAX_DELAY_SECONDS } from '#shared/config/webhook-queue';
 import { ConfigurationError, ValidationError } from '#shared/domain/errors';
 
 /**
@@ -14,6 +15,13 @@ export interface StackSettings {
   readonly reconcileSchedule: string;
   /** Subscribed by e-mail to the alarm topic when given. */
   readonly alarmEmail: string | undefined;
+  /**
+   * Where events are POSTed (https only); absent = no webhook delivery is deployed (the events are
+   * still recorded for GET /events and put on the event bus).
+   */
+  readonly merchantWebhookUrl: string | undefined;
+  /** Comma-separated seconds between webhook attempts, handed to the webhooks Lambda as WEBHOOK_RETRY_SCHEDULE. */
+  readonly webhookRetrySchedule: string;
   /** The handler variables set from TUNING_CONTEXT_KEYS (only those given), checked as the handlers check them. */
   readonly handlerTuning: Readonly<Record<string, string>>;
 }
@@ -24,6 +32,8 @@ export const CONTEXT_KEYS = {
   wechatpayBaseUrl: 'wechatpayBaseUrl',
   reconcileSchedule: 'reconcileSchedule',
   alarmEmail: 'alarmEmail',
+  merchantWebhookUrl: 'merchantWebhookUrl',
+  webhookRetrySchedule: 'webhookRetrySchedule',
 } as const;
 
 /**
@@ -38,12 +48,24 @@ export const TUNING_CONTEXT_KEYS = {
   notifyAuditShards: 'NOTIFY_AUDIT_SHARDS',
 } as const;
 
+/**
+ * The webhook queue keeps a message 14 days (webhook-delivery.ts). An event waits behind a failing
+ * earlier event of the same order (FIFO group) for that one's whole schedule: at most half the
+ * retention in all, so the next one still has its own whole schedule before SQS would drop it.
+ */
+export const MAX_WEBHOOK_RETRY_TOTAL_SECONDS = 7 * 24 * 3600;
+
 /** What each setting must be, for the error message (values are not echoed: one may be pasted wrongly). */
 const RULES: Record<keyof typeof CONTEXT_KEYS, string> = {
   merchantSecret: 'a Secrets Manager secret name, or its ARN',
   wechatpayBaseUrl: 'an https:// base URL without query or fragment',
   reconcileSchedule: 'comma-separated positive whole seconds, e.g. 30,60,120',
   alarmEmail: 'an e-mail address',
+  merchantWebhookUrl:
+    'an https:// URL of the webhook receiver (a plain http receiver is allowed only on the local stack, on loopback)',
+  webhookRetrySchedule:
+    `comma-separated positive whole seconds, each at most ${WEBHOOK_MAX_DELAY_SECONDS} (SQS's longest ` +
+    `visibility timeout) and at most ${MAX_WEBHOOK_RETRY_TOTAL_SECONDS} in all, e.g. 5,300,1800`,
 };
 
 // Secret names are 1-512 of these characters; ARNs are taken as they are.
@@ -63,6 +85,21 @@ const settingsSchema = z.object({
     .refine((value) => DELAYS.test(value))
     .default(DEFAULT_RECONCILE_SCHEDULE),
   alarmEmail: z.email().optional(),
+  // Only https leaves the account: the body is signed, not encrypted, and it carries the payment.
+  merchantWebhookUrl: z
+    .url({ protocol: /^https$/ })
+    .refine((value) => !value.includes('#'))
+    .optional(),
+  webhookRetrySchedule: z
+    .string()
+    .transform((value) => value.replace(/\s+/g, ''))
+    .refine((value) => DELAYS.test(value))
+    .refine((value) => {
+      const delays = value.split(',').map(Number);
+      const total = delays.reduce((sum, delay) => sum + delay, 0);
+      return delays.every((delay) => delay <= WEBHOOK_MAX_DELAY_SECONDS) && total <= MAX_WEBHOOK_RETRY_TOTAL_SECONDS;
+    })
+    .default(DEFAULT_WEBHOOK_RETRY_SCHEDULE),
 });
 
 /**
@@ -88,6 +125,8 @@ export function readStackSettings(context: (key: string) => unknown): StackSetti
     wechatpayBaseUrl: parsed.data.wechatpayBaseUrl,
     reconcileSchedule: parsed.data.reconcileSchedule,
     alarmEmail: parsed.data.alarmEmail,
+    merchantWebhookUrl: parsed.data.merchantWebhookUrl,
+    webhookRetrySchedule: parsed.data.webhookRetrySchedule,
     handlerTuning: readHandlerTuning(context),
   };
 }

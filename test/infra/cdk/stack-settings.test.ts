@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readStackSettings } from '#infra/cdk/stack-settings';
 import { DEFAULT_RECONCILE_SCHEDULE, WECHATPAY_PRODUCTION_URL } from '#shared/config/settings';
+import { DEFAULT_WEBHOOK_RETRY_SCHEDULE } from '#shared/config/webhook-queue';
 import { ValidationError } from '#shared/domain/errors';
 
 const from = (context: Record<string, unknown>) => readStackSettings((key) => context[key]);
@@ -22,6 +23,8 @@ describe('stack settings from CDK context', () => {
       wechatpayBaseUrl: WECHATPAY_PRODUCTION_URL,
       reconcileSchedule: DEFAULT_RECONCILE_SCHEDULE,
       alarmEmail: undefined,
+      merchantWebhookUrl: undefined,
+      webhookRetrySchedule: DEFAULT_WEBHOOK_RETRY_SCHEDULE,
       handlerTuning: {},
     });
     expect(WECHATPAY_PRODUCTION_URL).toBe('https://api.mch.weixin.qq.com');
@@ -62,10 +65,34 @@ describe('stack settings from CDK context', () => {
     [{ merchantSecretArn: '{"apiKey":"0123456789abcdef0123456789abcdef"}' }, 'merchantSecretArn'],
     [{ merchantSecretArn: 'arn:aws:s3:::bucket' }, 'merchantSecretArn'],
     [{ alarmEmail: 'ops' }, 'alarmEmail'],
+    [{ merchantWebhookUrl: 'http://merchant.example.com/hooks' }, 'merchantWebhookUrl'],
+    // Plain http to loopback is for the local stack only: in AWS it would leave the Lambda in clear.
+    [{ merchantWebhookUrl: 'http://localhost:8080/hooks' }, 'merchantWebhookUrl'],
+    [{ merchantWebhookUrl: 'merchant.example.com/hooks' }, 'merchantWebhookUrl'],
+    [{ merchantWebhookUrl: 'https://merchant.example.com/hooks#x' }, 'merchantWebhookUrl'],
+    [{ webhookRetrySchedule: '5,43201' }, 'webhookRetrySchedule'],
+    [{ webhookRetrySchedule: '0,60' }, 'webhookRetrySchedule'],
+    [{ webhookRetrySchedule: '5,,60' }, 'webhookRetrySchedule'],
+    [{ webhookRetrySchedule: Array(15).fill('43200').join(',') }, 'webhookRetrySchedule'],
   ])('refuse %j, naming the context key', (context, key) => {
     const err = refusal(context);
     expect(err.field).toBe(key);
     expect(err.message).toContain(`"${key}"`);
+  });
+
+  it('take an https webhook receiver and a schedule of waits up to 12 hours each, normalized', () => {
+    expect(
+      from({ merchantWebhookUrl: 'https://merchant.example.com/hooks?k=1', webhookRetrySchedule: ' 5, 43200 ' }),
+    ).toMatchObject({
+      merchantWebhookUrl: 'https://merchant.example.com/hooks?k=1',
+      webhookRetrySchedule: '5,43200',
+    });
+  });
+
+  it('say what a webhook receiver must be, without echoing the refused URL (it may carry a token)', () => {
+    const err = refusal({ merchantWebhookUrl: 'http://merchant.example.com/hooks?token=s3cret' });
+    expect(err.message).toMatch(/^CDK context "merchantWebhookUrl" must be an https:\/\/ URL/);
+    expect(err.message).not.toContain('s3cret');
   });
 
   it('never echo the refused value (it may be a pasted credential)', () => {
