@@ -8,7 +8,7 @@ import {
   type Shard,
   type ShardIteratorType,
 } from '@aws-sdk/client-dynamodb-streams';
-import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
+import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 
 import { toDynamoDbStreamEvent } from './dynamodb-stream-events';
 import { describeFunctionError, invoke, type LocalFunction } from './lambda-context';
@@ -27,6 +27,11 @@ export interface DynamoDbStreamSourceOptions {
   handler: DynamoDbStreamHandler;
   /** The function the handler stands for (name, timeout, region), as in lambda-context. */
   function: LocalFunction;
+  /**
+   * The event source mapping's filter criteria, as a predicate: records it refuses are passed over
+   * without an invocation, as Lambda drops the records its filters do not match.
+   */
+  filter?: (record: DynamoDBRecord) => boolean;
   /** Records per invocation at most (Lambda's default for a DynamoDB event source is 100). */
   batchSize?: number;
   /** The wait between polls of a shard that had nothing new (Lambda polls each shard 4 times a second). */
@@ -267,7 +272,16 @@ export function startDynamoDbStreamSource(options: DynamoDbStreamSourceOptions):
       return false;
     }
 
-    const event = toDynamoDbStreamEvent(records, arn, options.function.region);
+    const all = toDynamoDbStreamEvent(records, arn, options.function.region);
+    const event: DynamoDBStreamEvent =
+      options.filter === undefined ? all : { Records: all.Records.filter(options.filter) };
+    if (event.Records.length === 0) {
+      shard.position = { kind: 'after', sequenceNumber: all.Records.at(-1)?.dynamodb?.SequenceNumber ?? '' };
+      shard.iterator = next;
+      if (next === undefined) finish(shard);
+      return true;
+    }
+    const lastSequence = all.Records.at(-1)?.dynamodb?.SequenceNumber ?? '';
     const sequenceOf = (index: number) => event.Records[index]?.dynamodb?.SequenceNumber ?? '';
     const outcome = await invoke(options.function, options.handler, event);
     let failedAt: number | undefined;
@@ -278,7 +292,7 @@ export function startDynamoDbStreamSource(options: DynamoDbStreamSourceOptions):
       failedAt = 0;
     }
     if (failedAt === undefined) {
-      shard.position = { kind: 'after', sequenceNumber: sequenceOf(records.length - 1) };
+      shard.position = { kind: 'after', sequenceNumber: lastSequence };
       shard.iterator = next;
       shard.failures = 0;
       if (next === undefined) finish(shard);
@@ -287,7 +301,7 @@ export function startDynamoDbStreamSource(options: DynamoDbStreamSourceOptions):
     // The records before the failed one are done; the failed one and all after it come again.
     retryLater(shard, sequenceOf(failedAt));
     log(
-      `[${options.function.functionName}] batch of ${records.length} from shard ${shard.shardId}: ` +
+      `[${options.function.functionName}] batch of ${event.Records.length} from shard ${shard.shardId}: ` +
         `${failedAt} done, retrying from record ${failedAt + 1} (attempt ${shard.failures + 1})`,
     );
     return true;

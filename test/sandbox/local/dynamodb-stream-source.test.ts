@@ -48,11 +48,11 @@ async function freshTable(): Promise<{ tableName: string; streamArn: string }> {
   return { tableName, streamArn };
 }
 
-async function put(tableName: string, pk: string, value: number): Promise<void> {
+async function put(tableName: string, pk: string, value: number, sk = 'ITEM'): Promise<void> {
   await dynamodb.send(
     new PutItemCommand({
       TableName: tableName,
-      Item: { pk: { S: pk }, sk: { S: 'ITEM' }, value: { N: String(value) }, blob: { B: Uint8Array.of(1, 2, 3) } },
+      Item: { pk: { S: pk }, sk: { S: sk }, value: { N: String(value) }, blob: { B: Uint8Array.of(1, 2, 3) } },
     }),
   );
 }
@@ -242,6 +242,36 @@ describe('DynamoDB stream source on DynamoDB Local', () => {
     );
     expect(delivered).toEqual([1, 2]);
     expect(logs.some((l) => l.includes('[local-events] function error') && l.includes('table unavailable'))).toBe(true);
+  });
+
+  it('passes over the records its filter refuses, without an invocation when none is left', async () => {
+    const { tableName, streamArn } = await freshTable();
+    await put(tableName, 'F', 1, 'OTHER');
+    await put(tableName, 'F', 2);
+    await put(tableName, 'F', 3, 'OTHER');
+    const batches: number[][] = [];
+    source = startDynamoDbStreamSource({
+      client: streams,
+      tableName,
+      streamArn,
+      handler: async (event) => void batches.push(event.Records.map(valueOf)),
+      function: FUNCTION,
+      filter: (record) => record.dynamodb?.Keys?.sk?.S === 'ITEM',
+      pollIntervalMs: 50,
+      log: (line) => logs.push(line),
+    });
+    await waitFor(
+      async () => batches.flat(),
+      (values) => values.includes(2),
+    );
+    await put(tableName, 'F', 4, 'OTHER');
+    await put(tableName, 'F', 5);
+    await waitFor(
+      async () => batches.flat(),
+      (values) => values.includes(5),
+    );
+    expect(batches.flat()).toEqual([2, 5]);
+    expect(batches.every((b) => b.length > 0)).toBe(true);
   });
 
   it('stops promptly, and delivers nothing after stop', async () => {
