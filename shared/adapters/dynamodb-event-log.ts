@@ -1,0 +1,157 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import * as z from 'zod';
+import { EVENT_RETENTION_DAYS, EVENT_TYPES } from '../domain/events';
+import type { DomainEvent, EventLog, EventPage } from '../domain/events';
+import { systemClock } from '../domain/ports';
+import type { Clock } from '../domain/ports';
+import { plainData } from './dynamodb-order-item';
+import type { Item } from './dynamodb-order-item';
+import { DAY_MS, encodeEventCursor, listingWindow, positionKey } from './event-cursor';
+import {
+  EVENT_SORT_KEY,
+  eventPartition,
+  EVENTS_INDEX,
+  eventsDayKey,
+  PARTITION_KEY,
+  SORT_KEY,
+  TTL_ATTRIBUTE,
+} from './table-schema';
+
+/**
+ * How long an event must have been recorded before `GET /events` shows it (see listingWindow in
+ * event-cursor.ts): far longer than a put takes to commit, short enough not to keep a backend waiting.
+ */
+export const EVENTS_SETTLE_MS = 5000;
+
+export interface DynamoDbEventLogOptions {
+  /** Defaults to a client for the Lambda's own region and credentials. */
+  client?: DynamoDBDocumentClient;
+  tableName: string;
+  clock?: Clock;
+  settleMs?: number;
+}
+
+/** An event item as stored (see table-schema.ts); read back strictly: a malformed one is an error. */
+const eventItem = z.object({
+  eventId: z.string().regex(/^evt_[0-9a-f]{32}$/),
+  eventType: z.enum(EVENT_TYPES),
+  createdAt: z.string().min(1),
+  outTradeNo: z.string().min(1),
+  outRefundNo: z.string().min(1).optional(),
+  data: z.record(z.string(), z.unknown()),
+  recordedAt: z.iso.datetime({ precision: 3 }),
+});
+
+/**
+ * The events log in the orders table (see table-schema.ts): one item per event, put only if absent so
+ * an event derived again (the stream's retries) is kept once, and read oldest first through the events
+ * index, one UTC day per partition. Errors other than the put's refusal propagate as the SDK raised them.
+ */
+export class DynamoDbEventLog implements EventLog {
+  private readonly client: DynamoDBDocumentClient;
+  private readonly tableName: string;
+  private readonly clock: Clock;
+  private readonly settleMs: number;
+
+  constructor(options: DynamoDbEventLogOptions) {
+    this.client = options.client ?? DynamoDBDocumentClient.from(new DynamoDBClient({}));
+    this.tableName = options.tableName;
+    this.clock = options.clock ?? systemClock;
+    this.settleMs = options.settleMs ?? EVENTS_SETTLE_MS;
+  }
+
+  async record(event: DomainEvent): Promise<'recorded' | 'already_recorded'> {
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: toEventItem(event, this.clock.now()),
+          ConditionExpression: 'attribute_not_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': PARTITION_KEY },
+        }),
+      );
+      return 'recorded';
+    } catch (error) {
+      if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return 'already_recorded';
+      throw error;
+    }
+  }
+
+  async list(query: { after?: string; limit: number }): Promise<EventPage> {
+    const window = listingWindow(query, this.clock.now(), this.settleMs, EVENT_RETENTION_DAYS);
+    const upTo = `${window.settledAt}#~`; // '~' sorts after every event id: all of settledAt's millisecond
+    const events: DomainEvent[] = [];
+    let next = query.after;
+    for (const day of window.days) {
+      // The cursor's own key is the lower bound, inclusive in BETWEEN: its event is dropped below.
+      const from = window.afterKey !== undefined && window.afterKey > day ? window.afterKey : day;
+      if (from > upTo) continue;
+      let startKey: Item | undefined;
+      do {
+        const wanted = query.limit - events.length;
+        const page = await this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            IndexName: EVENTS_INDEX.name,
+            KeyConditionExpression: '#day = :day AND #key BETWEEN :from AND :upTo',
+            ExpressionAttributeNames: { '#day': EVENTS_INDEX.partitionKey, '#key': EVENTS_INDEX.sortKey },
+            ExpressionAttributeValues: { ':day': eventsDayKey(day), ':from': from, ':upTo': upTo },
+            // One more than wanted when the cursor's own event may come first.
+            Limit: from === window.afterKey ? wanted + 1 : wanted,
+            ExclusiveStartKey: startKey,
+          }),
+        );
+        for (const item of page.Items ?? []) {
+          if (item[EVENTS_INDEX.sortKey] === window.afterKey) continue;
+          const { event, cursor } = fromEventItem(item);
+          events.push(event);
+          next = cursor;
+          if (events.length === query.limit) return { events, next };
+        }
+        startKey = page.LastEvaluatedKey;
+      } while (startKey);
+    }
+    return next === undefined ? { events } : { events, next };
+  }
+}
+
+export function toEventItem(event: DomainEvent, now: Date): Item {
+  const recordedAt = now.toISOString();
+  const item: Item = {
+    [PARTITION_KEY]: eventPartition(event.id),
+    [SORT_KEY]: EVENT_SORT_KEY,
+    eventId: event.id,
+    eventType: event.type,
+    createdAt: event.createdAt,
+    outTradeNo: event.subject.outTradeNo,
+    // A map, not a JSON string: the view is plain JSON, and a console reader sees its fields.
+    data: plainData(event.data),
+    recordedAt,
+    [TTL_ATTRIBUTE]: Math.floor((now.getTime() + EVENT_RETENTION_DAYS * DAY_MS) / 1000),
+    [EVENTS_INDEX.partitionKey]: eventsDayKey(recordedAt.slice(0, 10)),
+    [EVENTS_INDEX.sortKey]: positionKey({ recordedAt, eventId: event.id }),
+  };
+  if (event.subject.outRefundNo !== undefined) item.outRefundNo = event.subject.outRefundNo;
+  return item;
+}
+
+/** The event of an item, and the cursor just after it. */
+export function fromEventItem(item: Item): { event: DomainEvent; cursor: string } {
+  const parsed = eventItem.safeParse(item);
+  if (!parsed.success) {
+    // Not skipped: a listing that left an event out would move the backend's cursor past it for good.
+    throw new Error(`event item ${String(item[PARTITION_KEY])} is malformed: ${z.prettifyError(parsed.error)}`, {
+      cause: parsed.error,
+    });
+  }
+  const stored = parsed.data;
+  const subject =
+    stored.outRefundNo === undefined
+      ? { outTradeNo: stored.outTradeNo }
+      : { outTradeNo: stored.outTradeNo, outRefundNo: stored.outRefundNo };
+  return {
+    event: { id: stored.eventId, type: stored.eventType, createdAt: stored.createdAt, subject, data: stored.data },
+    cursor: encodeEventCursor({ recordedAt: stored.recordedAt, eventId: stored.eventId }),
+  };
+}

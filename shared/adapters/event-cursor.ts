@@ -1,0 +1,104 @@
+import { ValidationError } from '../domain/errors';
+
+/**
+ * The cursor of `GET /events`: where an event sits in the log, `<recordedAt>#<event id>` (the events
+ * index's sort key, see table-schema.ts), base64url so callers treat it as opaque. Every log (the
+ * DynamoDB one, the in-memory one of the tests) orders and resumes by the same key.
+ */
+
+const POSITION = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)#(evt_[0-9a-f]{32})$/;
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
+/** The longest cursor a position can make: anything longer is refused before it is decoded. */
+const MAX_CURSOR_LENGTH = 96;
+
+export interface EventPosition {
+  /** ISO 8601 with milliseconds, UTC (`Date.toISOString`). */
+  recordedAt: string;
+  eventId: string;
+}
+
+/** The log's sort key of an event: by time recorded, the id keeping events of the same millisecond apart. */
+export function positionKey(position: EventPosition): string {
+  return `${position.recordedAt}#${position.eventId}`;
+}
+
+export function encodeEventCursor(position: EventPosition): string {
+  return Buffer.from(positionKey(position), 'utf8').toString('base64url');
+}
+
+/**
+ * The position a cursor names. Refuses anything this log did not hand out: a cursor is decoded only
+ * when it is canonical base64url of a well-formed key with a real instant, so no other text reaches a
+ * query.
+ */
+export function decodeEventCursor(cursor: string): EventPosition {
+  const refuse = (): never => {
+    throw new ValidationError('after is not a cursor of this events log', 'after');
+  };
+  if (cursor.length > MAX_CURSOR_LENGTH || !BASE64URL.test(cursor)) return refuse();
+  const key = Buffer.from(cursor, 'base64url').toString('utf8');
+  // Buffer ignores stray bits and trailing characters: only the one encoding of the key is accepted.
+  if (Buffer.from(key, 'utf8').toString('base64url') !== cursor) return refuse();
+  const match = POSITION.exec(key);
+  if (!match) return refuse();
+  const [, recordedAt, eventId] = match as unknown as [string, string, string];
+  const instant = new Date(recordedAt);
+  if (Number.isNaN(instant.getTime()) || instant.toISOString() !== recordedAt) return refuse();
+  return { recordedAt, eventId };
+}
+
+/** The UTC day (`yyyy-mm-dd`) of an ISO instant or a Date. */
+export function utcDay(instant: string | Date): string {
+  return (typeof instant === 'string' ? instant : instant.toISOString()).slice(0, 10);
+}
+
+/** The UTC days from `first` to `last` inclusive (none when first is after last). */
+export function utcDaysBetween(first: string, last: string): string[] {
+  const days: string[] = [];
+  for (let ms = Date.parse(`${first}T00:00:00.000Z`); ; ms += DAY_MS) {
+    const day = new Date(ms).toISOString().slice(0, 10);
+    if (day > last) return days;
+    days.push(day);
+  }
+}
+
+export const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** The part of the log one listing may read (see EventLog.list). */
+export interface ListingWindow {
+  /** The cursor's key: only events after it. */
+  afterKey?: string;
+  /** Only events recorded at or before this instant (ISO): now less the settle time. */
+  settledAt: string;
+  /** The UTC days to read, oldest first. */
+  days: string[];
+}
+
+/**
+ * What a listing at `now` reads. Recorders take recordedAt before their write commits, and writes of
+ * several stream shards commit slightly out of that order: an event may land just behind one already
+ * visible. Listing only events older than `settleMs` keeps a cursor from passing one that is still to
+ * land. The days start at the cursor's, or at the oldest retained day without one (and never before
+ * it: older events are expiring, and an old cursor must not cost a query per day since).
+ */
+export function listingWindow(
+  query: { after?: string; limit: number },
+  now: Date,
+  settleMs: number,
+  retentionDays: number,
+): ListingWindow {
+  // ListEvents checks the caller's limit; this guards the query (DynamoDB refuses a Limit below 1).
+  if (!Number.isInteger(query.limit) || query.limit < 1) {
+    throw new ValidationError('limit must be a whole number of at least 1', 'limit');
+  }
+  const { after } = query;
+  const position = after === undefined ? undefined : decodeEventCursor(after);
+  const settledAt = new Date(now.getTime() - settleMs).toISOString();
+  const oldest = utcDay(new Date(now.getTime() - retentionDays * DAY_MS));
+  const first = position && utcDay(position.recordedAt) > oldest ? utcDay(position.recordedAt) : oldest;
+  return {
+    afterKey: position && positionKey(position),
+    settledAt,
+    days: utcDaysBetween(first, utcDay(settledAt)),
+  };
+}
