@@ -2,15 +2,21 @@ import { createPublicKey, randomUUID, X509Certificate } from 'node:crypto';
 
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { ScheduledEvent } from 'aws-lambda';
+import type { DynamoDBRecord, ScheduledEvent } from 'aws-lambda';
 
+import { DynamoDbEventLog } from '#shared/adapters/dynamodb-event-log';
 import { DynamoDbOrderStore } from '#shared/adapters/dynamodb-order-store';
 import { DynamoDbRefundStore } from '#shared/adapters/dynamodb-refund-store';
 import { SqsCheckScheduler } from '#shared/adapters/sqs-check-scheduler';
+import { retryMessageAfter } from '#shared/adapters/sqs-message-visibility';
+import { SqsWebhookQueue } from '#shared/adapters/sqs-webhook-queue';
+import { eventBody } from '#shared/app/event-view';
 import type { DependencyOverrides } from '#shared/app/dependencies';
 import { createHandlers, type Handlers } from '#shared/app/handlers';
 import { NOTIFY_ROUTE } from '#shared/app/routes';
+import { ORDER_SORT_KEY, REFUND_SORT_PREFIX, SORT_KEY } from '#shared/adapters/table-schema';
 import { RECONCILE_BATCH_SIZE, RECONCILE_MAX_RECEIVE_COUNT } from '#shared/config/reconcile-queue';
+import { WEBHOOK_BATCH_SIZE, WEBHOOK_TIMEOUT_MS, webhookMaxReceiveCount } from '#shared/config/webhook-queue';
 import { loadSettings, type Settings } from '#shared/config/settings';
 import type { OrderStore } from '#shared/domain/ports';
 import { type Merchant, SANDBOX_MERCHANT, sandboxV3Merchant } from '../simulator/sandbox-merchant';
@@ -18,7 +24,15 @@ import { type RunningSimulator, startSimulator } from '../simulator/server';
 import { type Gateway, startGateway } from './gateway';
 import { describeFunctionError, invoke, LOCAL_ACCOUNT_ID, type LocalFunction } from './lambda-context';
 import { checkSimulatorKeys, handlerEnvironment, LocalSettingsError } from './local-settings';
-import { ensureQueues, ensureTable, localDynamoDbClient, localSqsClient } from './resources';
+import { type DynamoDbStreamSource, startDynamoDbStreamSource } from './dynamodb-stream-source';
+import {
+  ensureQueues,
+  ensureTable,
+  localDynamoDbClient,
+  localSqsClient,
+  localStreamsClient,
+  type QueueUrls,
+} from './resources';
 import { type SqsEventSource, startSqsEventSource } from './sqs-event-source';
 
 export interface LocalStackOptions {
@@ -57,6 +71,17 @@ export interface LocalStackOptions {
   visibilityTimeoutSeconds?: number;
   /** How long the reconcile poller long-polls; short so a stop is quick. */
   pollWaitSeconds?: number;
+  /**
+   * Where events are POSTed (MERCHANT_WEBHOOK_URL); absent: no webhook queue, events only in the log
+   * (GET /events). `env.MERCHANT_WEBHOOK_URL` wins over it, as env wins over every stack setting.
+   */
+  webhookUrl?: string;
+  /** The `whsec_…` secret (MERCHANT_WEBHOOK_SECRET); `env` wins. */
+  webhookSecret?: string;
+  /** WEBHOOK_RETRY_SCHEDULE (e.g. '1,1' in tests); `env` wins. */
+  webhookRetrySchedule?: string;
+  /** How often the table's stream is polled when it had nothing new (Lambda: 4 times a second). */
+  streamPollIntervalMs?: number;
   /** Leave the table alone (a test of what happens when it is missing). */
   skipTableCreation?: boolean;
   /** The handlers to serve; the real ones by default. */
@@ -81,6 +106,9 @@ export interface LocalStack {
   queueName: string;
   queueUrl: string;
   dlqUrl: string;
+  /** The FIFO queue events wait in for delivery and its dead-letter queue; absent without a webhook URL. */
+  webhookQueueUrl: string | undefined;
+  webhookDlqUrl: string | undefined;
   settings: Settings;
   /** The order store the handlers use, for looking at what they did. */
   store: OrderStore;
@@ -104,7 +132,28 @@ export const DEFAULTS = {
   visibilityTimeoutSeconds: 30,
   reconcileTimeoutMs: 25_000,
   sweepTimeoutMs: 60_000,
+  /** As the events Lambda's in AWS (infra/cdk/event-relay.ts). */
+  eventsTimeoutMs: 30_000,
+  /** As the webhooks Lambda's in AWS (webhook-delivery.ts): a full batch of attempts that time out, and 10 s. */
+  webhooksTimeoutMs: WEBHOOK_BATCH_SIZE * WEBHOOK_TIMEOUT_MS + 10_000,
+  streamPollIntervalMs: 200,
 } as const;
+
+/** The webhook queue's names: FIFO, beside the reconcile queue. */
+export function webhookQueueNames(queueName: string): { queueName: string; dlqName: string } {
+  return { queueName: `${queueName}-webhooks.fifo`, dlqName: `${queueName}-webhooks-dlq.fifo` };
+}
+
+/**
+ * The events function's filter criteria in AWS (EVENT_RELAY_FILTER, infra/cdk/event-relay.ts), as a
+ * predicate: inserts and changes of orders and refunds. The handler skips every other record anyway;
+ * the filter saves the invocations, so local counts of invocations per event match AWS's.
+ */
+export function isOrderOrRefundChange(record: DynamoDBRecord): boolean {
+  if (record.eventName !== 'INSERT' && record.eventName !== 'MODIFY') return false;
+  const sk = record.dynamodb?.Keys?.[SORT_KEY]?.S;
+  return sk !== undefined && (sk === ORDER_SORT_KEY || sk.startsWith(REFUND_SORT_PREFIX));
+}
 
 /**
  * The merchant's v3 keys: the developer's own (WECHATPAY_* settings; checkSimulatorKeys has made sure
@@ -211,7 +260,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       dynamodb.destroy();
       sqs.destroy();
     });
-    if (options.skipTableCreation !== true) await ensureTable(dynamodb, tableName);
+    const streamArn =
+      options.skipTableCreation === true ? undefined : (await ensureTable(dynamodb, tableName)).streamArn;
     const queues = await ensureQueues(sqs, {
       queueName,
       dlqName: `${queueName}-dlq`,
@@ -281,7 +331,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     started.push(() => gateway.close());
     const notifyUrl = `${gateway.url}${NOTIFY_ROUTE.path}`;
 
-    const settings = loadSettings(
+    const webhookEnv: Record<string, string> = {};
+    if (options.webhookUrl !== undefined) webhookEnv.MERCHANT_WEBHOOK_URL = options.webhookUrl;
+    if (options.webhookSecret !== undefined) webhookEnv.MERCHANT_WEBHOOK_SECRET = options.webhookSecret;
+    if (options.webhookRetrySchedule !== undefined) webhookEnv.WEBHOOK_RETRY_SCHEDULE = options.webhookRetrySchedule;
+    const environment = (extra: Record<string, string>) =>
       handlerEnvironment({
         tableName,
         queueUrl: queues.queueUrl,
@@ -293,9 +347,21 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         wechatpayBaseUrl: externalWechatPay ?? (simulatorHttpsUrl as string),
         timeScale: options.timeScale,
         // The developer's own settings (a client certificate of their own among them) win.
-        extra: { ...v3Env, ...tlsEnv, ...options.env },
-      }),
-    );
+        extra: { ...v3Env, ...tlsEnv, ...webhookEnv, ...extra, ...options.env },
+      });
+    // Read once before the webhook queue exists: its redrive follows the retry schedule.
+    let settings = loadSettings(environment({}));
+    let webhookQueues: QueueUrls | undefined;
+    if (settings.MERCHANT_WEBHOOK_URL !== undefined) {
+      webhookQueues = await ensureQueues(sqs, {
+        ...webhookQueueNames(queueName),
+        fifo: true,
+        maxReceiveCount: webhookMaxReceiveCount(settings.WEBHOOK_RETRY_SCHEDULE),
+        // Six times the function's timeout, as in AWS: it only matters when an invocation dies.
+        visibilityTimeoutSeconds: (DEFAULTS.webhooksTimeoutMs / 1000) * 6,
+      });
+      settings = loadSettings(environment({ WEBHOOK_QUEUE_URL: webhookQueues.queueUrl }));
+    }
     // The same adapters the Lambdas build, over clients with the local servers' dummy credentials:
     // the handlers' own clients would look for real AWS credentials, which a developer may not have.
     const documentClient = DynamoDBDocumentClient.from(dynamodb, { marshallOptions: { removeUndefinedValues: true } });
@@ -306,7 +372,24 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       dueIndexShards: settings.DUE_INDEX_SHARDS,
     });
     const scheduler = new SqsCheckScheduler({ queueUrl: queues.queueUrl, client: sqs });
-    const handlers = (options.createHandlers ?? createHandlers)(settings, { store, refundStore, scheduler });
+    const eventLog = new DynamoDbEventLog({ tableName, client: documentClient });
+    // Locally there is no event bus: the webhook queue is the only outlet, when webhooks are on.
+    const webhookQueueUrl = webhookQueues?.queueUrl;
+    const eventOutlets =
+      webhookQueueUrl === undefined ? [] : [new SqsWebhookQueue({ sqs, queueUrl: webhookQueueUrl, render: eventBody })];
+    const handlers = (options.createHandlers ?? createHandlers)(settings, {
+      store,
+      refundStore,
+      scheduler,
+      eventLog,
+      eventOutlets,
+      ...(webhookQueueUrl === undefined
+        ? {}
+        : {
+            retryWebhookAfter: (receiptHandle: string, seconds: number) =>
+              retryMessageAfter(sqs, webhookQueueUrl, receiptHandle, seconds),
+          }),
+    });
     gateway.attach(handlers);
 
     const poller: SqsEventSource = startSqsEventSource({
@@ -320,6 +403,43 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       log,
     });
     started.push(() => poller.stop());
+
+    // The events function reads the table's stream (the stream is made with the table), as Lambda's
+    // DynamoDB event source does in AWS.
+    const streams = localStreamsClient(options.dynamodbEndpoint);
+    started.push(async () => streams.destroy());
+    let lastStreamError: string | undefined;
+    const streamSource: DynamoDbStreamSource = startDynamoDbStreamSource({
+      client: streams,
+      tableName,
+      streamArn,
+      handler: handlers.events,
+      function: fn('events', DEFAULTS.eventsTimeoutMs),
+      filter: isOrderOrRefundChange,
+      pollIntervalMs: options.streamPollIntervalMs ?? DEFAULTS.streamPollIntervalMs,
+      log,
+      onError: (error) => {
+        // Said once while it lasts (a missing table would otherwise be said every second).
+        const text = error instanceof Error ? error.message : String(error);
+        if (text !== lastStreamError) log(`dynamodb stream source: ${text}; retrying`);
+        lastStreamError = text;
+      },
+    });
+    started.push(() => streamSource.stop());
+
+    if (webhookQueues !== undefined) {
+      const webhookPoller = startSqsEventSource({
+        sqs,
+        queueUrl: webhookQueues.queueUrl,
+        queueArn: webhookQueues.queueArn,
+        handler: handlers.webhooks,
+        function: fn('webhooks', DEFAULTS.webhooksTimeoutMs),
+        batchSize: WEBHOOK_BATCH_SIZE,
+        waitTimeSeconds: options.pollWaitSeconds ?? 1,
+        log,
+      });
+      started.push(() => webhookPoller.stop());
+    }
 
     const sweepFunction = fn('sweep', DEFAULTS.sweepTimeoutMs);
     let sweeping: Promise<unknown> | undefined;
@@ -363,6 +483,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       queueName,
       queueUrl: queues.queueUrl,
       dlqUrl: queues.dlqUrl,
+      webhookQueueUrl: webhookQueues?.queueUrl,
+      webhookDlqUrl: webhookQueues?.dlqUrl,
       settings,
       store,
       refundStore,

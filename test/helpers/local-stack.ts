@@ -58,7 +58,9 @@ async function call(baseUrl: string, method: string, path: string, body?: unknow
 /**
  * A whole local stack for an end-to-end test, on the run's DynamoDB and SQS servers, with its own
  * table and queues, free ports and an in-memory simulator. The sweep timer is off (call
- * `stack.sweep()`); handler logs are at WARN. Stop it in afterAll/afterEach.
+ * `stack.sweep()`); handler logs are at WARN. Stop it in afterAll/afterEach. Webhooks are on when a
+ * URL is given (`webhookUrl`, or MERCHANT_WEBHOOK_URL in `env`), with `webhookSecret` and a short
+ * `webhookRetrySchedule` (e.g. '1,1') for a test that waits for retries and the dead-letter queue.
  */
 export async function startTestStack(overrides: Partial<LocalStackOptions> = {}): Promise<TestStack> {
   const id = randomUUID().slice(0, 12);
@@ -77,6 +79,8 @@ export async function startTestStack(overrides: Partial<LocalStackOptions> = {})
     port: 0,
     simulatorPort: 0,
     sweepIntervalMs: 0,
+    // Events follow their change within a few tens of milliseconds (Lambda: a quarter of a second).
+    streamPollIntervalMs: 50,
     log: (line) => logs.push(line),
     simulatorPlatformPrivateKey: platformKey?.export({ type: 'pkcs8', format: 'pem' }).toString(),
     ...overrides,
