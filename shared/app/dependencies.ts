@@ -1,19 +1,30 @@
 import { randomUUID } from 'node:crypto';
 
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 
+import { DynamoDbEventLog } from '../adapters/dynamodb-event-log';
 import { DynamoDbOrderStore } from '../adapters/dynamodb-order-store';
 import { DynamoDbRefundStore } from '../adapters/dynamodb-refund-store';
+import { EventBridgeEventBus } from '../adapters/eventbridge-event-bus';
 import { SqsCheckScheduler } from '../adapters/sqs-check-scheduler';
+import { retryMessageAfter } from '../adapters/sqs-message-visibility';
+import { SqsWebhookQueue } from '../adapters/sqs-webhook-queue';
+import { METRIC_EVENTS_RECORDED } from '../config/metric-names';
+import { WEBHOOK_TIMEOUT_MS } from '../config/webhook-queue';
 import type { Settings } from '../config/settings';
 import { ClosePayment } from '../domain/close-payment';
 import { CreatePayment } from '../domain/create-payment';
 import { CreateRefund } from '../domain/create-refund';
 import { ConfigurationError } from '../domain/errors';
+import { EventRecorder } from '../domain/event-recorder';
+import type { AggregateChange, EventLog, EventOutlet } from '../domain/events';
 import { GetPayment } from '../domain/get-payment';
 import { GetRefund } from '../domain/get-refund';
+import { ListEvents } from '../domain/list-events';
 import { ListRefunds } from '../domain/list-refunds';
 import { OrderCloser } from '../domain/order-closer';
 import { systemClock, type CheckScheduler, type Clock, type OrderStore } from '../domain/ports';
@@ -25,12 +36,17 @@ import type { RefundCheckScheduler, RefundStore } from '../domain/refund-ports';
 import { RefundReconciler } from '../domain/refund-reconciler';
 import { RefundReports } from '../domain/refund-reports';
 import { TradeReports } from '../domain/trade-reports';
+import { eventBody } from './event-view';
 import { memo } from './memo';
 import { merchantCredentialsSource, type SecretReader } from './merchant-secret';
 import { createObservability, type Observability } from './observability';
+import { orderView } from './order-view';
+import { refundView } from './refund-view';
 import { createRotatingWechatPay } from './rotating-wechatpay';
 import { NOTIFY_REFUND_ROUTE, NOTIFY_ROUTE, refundNotifyUrlOf } from './routes';
 import type { WechatPay } from './wechatpay-adapters';
+import { type RetryMessageAfter, WebhookDelivery, webhookDeliveryObserver } from './webhook-delivery';
+import { webhookKeySource } from './webhook-secret';
 
 /**
  * What every handler shares, built once per container. Each handler takes from it only what it uses
@@ -50,6 +66,20 @@ export interface Dependencies {
    * a handler that needs it is built.
    */
   scheduler(): Scheduler;
+  /** The events log, in the orders table: written by the events function, read by `GET /events`. */
+  eventLog: EventLog;
+  /**
+   * Where the events function hands each event on: the webhook queue when WEBHOOK_QUEUE_URL is set,
+   * the EventBridge bus when EVENT_BUS_NAME is; none without either (`GET /events` still has them).
+   */
+  eventOutlets(): readonly EventOutlet[];
+  /** Sets when a webhook message is handed over again (the webhook queue, SQS by default). */
+  retryWebhookAfter(): RetryMessageAfter;
+  /**
+   * The webhook signing key, read once (webhook-secret.ts). Throws a ConfigurationError when neither
+   * MERCHANT_WEBHOOK_SECRET nor MERCHANT_WEBHOOK_SECRET_ID is set: only the webhooks function asks.
+   */
+  webhookKey(): () => Promise<Buffer>;
 }
 
 /** Payment and refund checks go on the one reconcile queue. */
@@ -61,8 +91,15 @@ export interface DependencyOverrides {
   /** Must see the orders of `store` (the in-memory pair in tests shares them). */
   refundStore?: RefundStore;
   scheduler?: Scheduler;
-  /** Where the merchant secret is read (Secrets Manager by default). */
+  /** Where the merchant secret and the webhook secret are read (Secrets Manager by default). */
   readSecret?: SecretReader;
+  eventLog?: EventLog;
+  /** Instead of those WEBHOOK_QUEUE_URL and EVENT_BUS_NAME call for. */
+  eventOutlets?: readonly EventOutlet[];
+  /** The client of the event bus; by default one for AWS_REGION and AWS_ENDPOINT_URL_EVENTBRIDGE. */
+  eventBridge?: EventBridgeClient;
+  /** Instead of changing the webhook message's visibility on WEBHOOK_QUEUE_URL. */
+  retryWebhookAfter?: RetryMessageAfter;
 }
 
 export function createDependencies(settings: Settings, overrides: DependencyOverrides = {}): Dependencies {
@@ -91,6 +128,15 @@ export function createDependencies(settings: Settings, overrides: DependencyOver
       client: tableClient(),
     });
   let scheduler = overrides.scheduler;
+  let sqs: SQSClient | undefined;
+  // One client for the check queue and the webhook queue (connections are reused across both).
+  const sqsClient = () =>
+    (sqs ??= new SQSClient({ region: settings.AWS_REGION, endpoint: settings.AWS_ENDPOINT_URL_SQS }));
+  const eventBridgeClient = () =>
+    overrides.eventBridge ??
+    new EventBridgeClient({ region: settings.AWS_REGION, endpoint: settings.AWS_ENDPOINT_URL_EVENTBRIDGE });
+  let outlets = overrides.eventOutlets;
+  let webhookKey: (() => Promise<Buffer>) | undefined;
   const credentials = merchantCredentialsSource(settings, {
     clock,
     onStale: (detail) =>
@@ -116,11 +162,84 @@ export function createDependencies(settings: Settings, overrides: DependencyOver
       scheduler ??= new SqsCheckScheduler({
         queueUrl: required(settings.QUEUE_URL, 'QUEUE_URL'),
         clock,
-        client: new SQSClient({ region: settings.AWS_REGION, endpoint: settings.AWS_ENDPOINT_URL_SQS }),
+        client: sqsClient(),
       });
       return scheduler;
     },
+    eventLog:
+      overrides.eventLog ?? new DynamoDbEventLog({ tableName: settings.TABLE_NAME, client: tableClient(), clock }),
+    eventOutlets() {
+      outlets ??= [
+        ...(settings.WEBHOOK_QUEUE_URL === undefined
+          ? []
+          : [new SqsWebhookQueue({ sqs: sqsClient(), queueUrl: settings.WEBHOOK_QUEUE_URL, render: eventBody })]),
+        ...(settings.EVENT_BUS_NAME === undefined
+          ? []
+          : [
+              new EventBridgeEventBus({
+                client: eventBridgeClient(),
+                busName: settings.EVENT_BUS_NAME,
+                render: eventBody,
+              }),
+            ]),
+      ];
+      return outlets;
+    },
+    retryWebhookAfter() {
+      if (overrides.retryWebhookAfter !== undefined) return overrides.retryWebhookAfter;
+      const queueUrl = required(settings.WEBHOOK_QUEUE_URL, 'WEBHOOK_QUEUE_URL');
+      return (receiptHandle, seconds) => retryMessageAfter(sqsClient(), queueUrl, receiptHandle, seconds);
+    },
+    webhookKey() {
+      webhookKey ??= webhookKeySource(settings, overrides.readSecret);
+      return webhookKey;
+    },
   };
+}
+
+/**
+ * The events function's use case: each change from the table's stream recorded once in the log and
+ * handed to every outlet. The data of an event is the API's view of the order or refund after it.
+ */
+export function buildEventRecorder(deps: Dependencies): EventRecorder {
+  const { metrics } = deps.observability;
+  const log: EventLog = {
+    // Counted when first recorded, not when a retried stream record derives it again.
+    async record(event) {
+      const result = await deps.eventLog.record(event);
+      if (result === 'recorded') metrics.addMetric(METRIC_EVENTS_RECORDED, MetricUnit.Count, 1);
+      return result;
+    },
+    list: (query) => deps.eventLog.list(query),
+  };
+  return new EventRecorder({ log, outlets: deps.eventOutlets(), describe: describeChange });
+}
+
+function describeChange(change: AggregateChange): Record<string, unknown> {
+  return change.kind === 'payment' ? orderView(change.after) : refundView(change.after);
+}
+
+/** `GET /events`: the log as the orders function reads it. */
+export function buildListEvents(deps: Dependencies): ListEvents {
+  return new ListEvents(deps.eventLog);
+}
+
+/**
+ * The webhooks function's delivery. Needs MERCHANT_WEBHOOK_URL, WEBHOOK_QUEUE_URL and a webhook
+ * secret (MERCHANT_WEBHOOK_SECRET, or MERCHANT_WEBHOOK_SECRET_ID to read), checked when the handler is
+ * built; the secret itself is read when the first batch arrives.
+ */
+export function buildWebhookDelivery(deps: Dependencies): () => Promise<WebhookDelivery> {
+  const { settings } = deps;
+  const url = required(settings.MERCHANT_WEBHOOK_URL, 'MERCHANT_WEBHOOK_URL');
+  const retryAfter = deps.retryWebhookAfter();
+  const key = deps.webhookKey();
+  const observer = webhookDeliveryObserver(deps.observability);
+  const schedule = settings.WEBHOOK_RETRY_SCHEDULE;
+  return memo(
+    async () =>
+      new WebhookDelivery({ url, key: await key(), schedule, retryAfter, observer, timeoutMs: WEBHOOK_TIMEOUT_MS }),
+  );
 }
 
 /** The orders API's use cases. Needs QUEUE_URL and NOTIFY_URL, checked when the handler is built. */

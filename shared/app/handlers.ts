@@ -2,18 +2,29 @@ import type {
   APIGatewayProxyEventV2,
   APIGatewayProxyStructuredResultV2,
   Context,
+  DynamoDBBatchResponse,
+  DynamoDBStreamEvent,
   LambdaFunctionURLEvent,
   LambdaFunctionURLResult,
   SQSBatchResponse,
   SQSEvent,
   SQSRecord,
 } from 'aws-lambda';
-import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import {
+  BatchProcessor,
+  EventType,
+  processPartialResponse,
+  SqsFifoPartialProcessorAsync,
+} from '@aws-lambda-powertools/batch';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 
 import type { Settings } from '../config/settings';
+import { ConfigurationError } from '../domain/errors';
 import {
+  buildEventRecorder,
+  buildListEvents,
+  buildWebhookDelivery,
   createDependencies,
   buildPaymentUseCases,
   buildReceiveNotification,
@@ -31,6 +42,7 @@ import { handleNotify } from './notify-endpoint';
 import { routeOrders } from './orders-api';
 import { publishMetrics } from './publish-metrics';
 import { parseReconcileMessage } from './reconcile-message';
+import { recordStreamChanges } from './stream-changes';
 
 export type OrdersHandler = (
   event: APIGatewayProxyEventV2,
@@ -39,17 +51,29 @@ export type OrdersHandler = (
 export type NotifyHandler = (event: LambdaFunctionURLEvent, context: Context) => Promise<LambdaFunctionURLResult>;
 export type ReconcileHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 export type SweepHandler = (event: unknown, context: Context) => Promise<{ enqueued: number }>;
+export type EventsHandler = (event: DynamoDBStreamEvent, context: Context) => Promise<DynamoDBBatchResponse>;
+export type WebhooksHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 
 export interface Handlers {
   orders: OrdersHandler;
   notify: NotifyHandler;
   reconcile: ReconcileHandler;
   sweep: SweepHandler;
+  /** The table's stream consumer. */
+  events: EventsHandler;
+  /** The webhook queue's consumer; without MERCHANT_WEBHOOK_URL it refuses every batch. */
+  webhooks: WebhooksHandler;
 }
 
 /** Each builder takes what its function needs at start-up: a missing setting fails the cold start. */
 export function createOrdersHandler(deps: Dependencies): OrdersHandler {
-  const api = { clock: deps.clock, useCases: buildPaymentUseCases(deps), refunds: buildRefundUseCases(deps) };
+  const listEvents = buildListEvents(deps);
+  const api = {
+    clock: deps.clock,
+    useCases: buildPaymentUseCases(deps),
+    refunds: buildRefundUseCases(deps),
+    events: () => Promise.resolve(listEvents),
+  };
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
     .use(injectLambdaContext(deps.observability.logger))
     .use(publishMetrics(deps.observability.metrics))
@@ -100,7 +124,52 @@ export function createSweepHandler(deps: Dependencies): SweepHandler {
     .handler(async () => ({ enqueued: await sweeper.sweep() }));
 }
 
-/** All four handlers over one set of dependencies: what the local stack serves. */
+/**
+ * The table stream's consumer: each order or refund change becomes its event, recorded and handed to
+ * the outlets, strictly in the stream's order (stream-changes.ts). Needs only the table; the outlets
+ * are those WEBHOOK_QUEUE_URL and EVENT_BUS_NAME name.
+ */
+export function createEventsHandler(deps: Dependencies): EventsHandler {
+  const recorder = buildEventRecorder(deps);
+  const { logger } = deps.observability;
+  const onFailure = (detail: Record<string, unknown>) =>
+    logger.error('stream record not recorded; the stream retries from it', detail);
+  return middy<DynamoDBStreamEvent, DynamoDBBatchResponse>()
+    .use(injectLambdaContext(logger))
+    .use(publishMetrics(deps.observability.metrics))
+    .handler((event) => recordStreamChanges(event.Records, { recorder, onFailure }));
+}
+
+/**
+ * The webhook queue's consumer: messages one after the other in the queue's order; a failed one fails
+ * the rest of its message group in the batch (they come back after it, in order), other groups go on.
+ * The signing secret is read before the first batch: a bad one fails the invocation (the Lambda error
+ * alarm), not each message.
+ */
+export function createWebhooksHandler(deps: Dependencies): WebhooksHandler {
+  const delivery = buildWebhookDelivery(deps);
+  const processor = new SqsFifoPartialProcessorAsync();
+  const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+    const webhooks = await delivery();
+    return processPartialResponse(event, (record: SQSRecord) => webhooks.deliver(record), processor, {
+      context,
+      skipGroupOnError: true,
+      // A receiver that is down fails every message: that is the retries' business, not an error of
+      // this function (which would raise its alarm and hold the queue's receives for nothing).
+      throwOnFullBatchFailure: false,
+    });
+  };
+  return middy<SQSEvent, SQSBatchResponse>()
+    .use(injectLambdaContext(deps.observability.logger))
+    .use(publishMetrics(deps.observability.metrics))
+    .handler(handler);
+}
+
+/**
+ * All the handlers over one set of dependencies: what the local stack serves. Without
+ * MERCHANT_WEBHOOK_URL there are no webhooks to deliver, so the webhooks handler is a refusal rather
+ * than a reason not to start.
+ */
 export function createHandlers(settings: Settings, overrides?: DependencyOverrides): Handlers {
   const deps = createDependencies(settings, overrides);
   return {
@@ -108,5 +177,10 @@ export function createHandlers(settings: Settings, overrides?: DependencyOverrid
     notify: createNotifyHandler(deps),
     reconcile: createReconcileHandler(deps),
     sweep: createSweepHandler(deps),
+    events: createEventsHandler(deps),
+    webhooks:
+      settings.MERCHANT_WEBHOOK_URL === undefined
+        ? () => Promise.reject(new ConfigurationError('MERCHANT_WEBHOOK_URL is required to deliver webhooks'))
+        : createWebhooksHandler(deps),
   };
 }

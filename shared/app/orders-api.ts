@@ -1,11 +1,14 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 
 import { ValidationError } from '../domain/errors';
+import type { ListEvents } from '../domain/list-events';
 import type { Clock } from '../domain/ports';
 import { parseCreateOrder, parseOutTradeNo } from './create-order-schema';
 import type { PaymentUseCases, RefundUseCases } from './dependencies';
 import { eventBody } from './event-body';
+import { eventView } from './event-view';
 import { errorBody, json } from './http-responses';
+import { parseListEventsQuery } from './list-events-schema';
 import { orderView } from './order-view';
 import { parseCreateRefund, parseOutRefundNo } from './refund-schema';
 import { refundView } from './refund-view';
@@ -19,6 +22,8 @@ export interface OrdersApi {
   clock: Clock;
   useCases(): Promise<PaymentUseCases>;
   refunds(): Promise<RefundUseCases>;
+  /** The events log's reader; needs no WeChat credentials. */
+  events(): Promise<ListEvents>;
 }
 
 type RouteHandler = (event: APIGatewayProxyEventV2, api: OrdersApi) => Promise<APIGatewayProxyStructuredResultV2>;
@@ -64,6 +69,12 @@ const ROUTE_HANDLERS: Record<AppBackendRouteName, RouteHandler> = {
     const { getRefund } = await api.refunds();
     const refund = await getRefund.execute(outTradeNo, outRefundNo, { sync });
     return json(200, refundView(refund));
+  },
+  async listEvents(event, api) {
+    const query = parseListEventsQuery(event.queryStringParameters);
+    const events = await api.events();
+    const page = await events.list(query);
+    return json(200, { events: page.events.map(eventView), next: page.next ?? null });
   },
 };
 

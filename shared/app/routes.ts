@@ -20,6 +20,8 @@ export const APP_BACKEND_ROUTES = {
   createRefund: { method: 'POST', path: '/orders/{out_trade_no}/refunds' },
   listRefunds: { method: 'GET', path: '/orders/{out_trade_no}/refunds' },
   getRefund: { method: 'GET', path: '/orders/{out_trade_no}/refunds/{out_refund_no}' },
+  /** Every order's and refund's events, oldest first, from a cursor: the pull path beside webhooks. */
+  listEvents: { method: 'GET', path: '/events' },
 } as const satisfies Record<string, Route>;
 
 export type AppBackendRouteName = keyof typeof APP_BACKEND_ROUTES;

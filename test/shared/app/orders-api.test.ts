@@ -50,6 +50,9 @@ describe('refund routes', () => {
         throw new Error('no payment route is called here');
       },
       refunds: async () => ({ createRefund: h.createRefund, getRefund: h.getRefund, listRefunds: h.listRefunds }),
+      events: async () => {
+        throw new Error('no events route is called here');
+      },
     };
   });
 

@@ -1,0 +1,44 @@
+import type { Settings } from '../config/settings';
+import { ConfigurationError } from '../domain/errors';
+import { parseWebhookSecret, WebhookSecretError } from '../webhooks/webhook-secret';
+import { memo } from './memo';
+import { secretsManagerReader, type SecretReader } from './merchant-secret';
+
+/**
+ * The HMAC key webhooks are signed with. Locally from MERCHANT_WEBHOOK_SECRET (checked with the other
+ * settings); in AWS from the Secrets Manager secret MERCHANT_WEBHOOK_SECRET_ID, whose SecretString is the
+ * `whsec_…` text the merchant put there. Read once, when the first batch arrives, and kept for the
+ * container's life: the merchant's receiver verifies with the same secret, so changing it is a
+ * coordinated step (both sides, then new containers), not something to follow mid-flight.
+ *
+ * A secret that is missing or not a `whsec_` secret is a ConfigurationError naming the variable or the
+ * secret's id and the rule broken, never the value. It is not cached: the next batch reads again, so a
+ * fixed secret is picked up without a redeploy.
+ */
+export function webhookKeySource(settings: Settings, readSecret?: SecretReader): () => Promise<Buffer> {
+  const local = settings.MERCHANT_WEBHOOK_SECRET;
+  if (local !== undefined) {
+    const key = parseWebhookSecret(local);
+    return () => Promise.resolve(key);
+  }
+  const secretId = settings.MERCHANT_WEBHOOK_SECRET_ID;
+  if (secretId === undefined) {
+    throw new ConfigurationError(
+      'MERCHANT_WEBHOOK_SECRET or MERCHANT_WEBHOOK_SECRET_ID is required by this function: webhooks are signed',
+    );
+  }
+  const read = readSecret ?? secretsManagerReader(settings);
+  return memo(async () => keyOf(await read(secretId), secretId));
+}
+
+function keyOf(text: string | undefined, secretId: string): Buffer {
+  if (text === undefined || text.trim() === '') {
+    throw new ConfigurationError(`the webhook secret ${secretId} has no value: put the whsec_… secret in it`);
+  }
+  try {
+    return parseWebhookSecret(text.trim());
+  } catch (error) {
+    const rule = error instanceof WebhookSecretError ? error.message : 'not a webhook secret';
+    throw new ConfigurationError(`the webhook secret ${secretId} is not a whsec_ secret: ${rule}`);
+  }
+}
