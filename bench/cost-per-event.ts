@@ -67,14 +67,31 @@ export interface EventCostResult {
   eventsInvocationsPerEvent: number;
   webhooksInvocationsPerEvent: number;
   invocationsPerEvent: number;
-  /** Per event: SQS requests of the webhook path (send, receive with messages, delete). */
+  /** Per event: requests to the webhook queue (send, receive with messages, delete, visibility), and by operation. */
   sqsRequestsPerEvent: number;
+  sqsByOpPerEvent: Record<string, number>;
   /** DynamoDB Streams API requests of the whole phase (the local poller; Lambda's own in AWS, not billed). */
   streamRequests: number;
   /** Webhook POSTs the receiver got (one each, unless something failed). */
   webhookAttempts: number;
-  latencyMs: { p50: number; p99: number; max: number };
+  /** From the status change (created_at) to the receiver's receipt of the first attempt. */
+  latencyMs: Spread;
+  /** Its two parts: status change → event recorded (the stream and the events handler) … */
+  recordLatencyMs: Spread;
+  /** … and recorded → received (the webhook queue and the webhooks handler). */
+  queueLatencyMs: Spread;
   outbox: OutboxComparison;
+}
+
+export interface Spread {
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+function spread(samples: readonly number[]): Spread {
+  if (samples.length === 0) return { p50: Number.NaN, p99: Number.NaN, max: Number.NaN };
+  return { p50: percentile(samples, 50), p99: percentile(samples, 99), max: Math.max(...samples) };
 }
 
 export interface OutboxComparison {
@@ -154,6 +171,8 @@ interface EventWrites {
   unitsTable?: number;
   unitsIndexes?: number;
   streamRequests: number;
+  webhookQueueRequests: number;
+  webhookQueueByOp: Record<string, number>;
   /** Real PENDING → PAID UpdateItem requests, as sent (DynamoDB JSON), for the outbox replay. */
   transitions: UpdateItemCommandInput[];
 }
@@ -169,6 +188,9 @@ function isPaidTransition(op: string | undefined, body: string): UpdateItemComma
   const values = JSON.stringify(request.ExpressionAttributeValues ?? {});
   return sk === ORDER_SORT_KEY && values.includes('{"S":"PAID"}') ? request : undefined;
 }
+
+/** The local webhook queue is `<queueName>-webhooks.fifo` (webhookQueueNames in sandbox/local/stack.ts). */
+const WEBHOOK_QUEUE_MARK = '-webhooks.fifo';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const mean = (xs: readonly number[]) => (xs.length === 0 ? 0 : xs.reduce((s, x) => s + x, 0) / xs.length);
@@ -261,7 +283,14 @@ export async function runCostPerEvent(
   const directSqs = localSqsClient(servers.sqsEndpoint);
   const http = httpClient(16);
   const proxies: CountingProxy[] = [];
-  const writes: EventWrites = { requests: 0, units: 0, streamRequests: 0, transitions: [] };
+  const writes: EventWrites = {
+    requests: 0,
+    units: 0,
+    streamRequests: 0,
+    webhookQueueRequests: 0,
+    webhookQueueByOp: {},
+    transitions: [],
+  };
   let counting = false;
   let stack: Awaited<ReturnType<typeof startLocalStack>> | undefined;
   try {
@@ -300,7 +329,15 @@ export async function runCostPerEvent(
     });
     const sqsProxy = await startCountingProxy({
       upstream: servers.sqsEndpoint,
-      classify: (e) => classifySqs(e.headers['x-amz-target'] as string | undefined, e.responseBody),
+      classify: (e) => {
+        const c = classifySqs(e.headers['x-amz-target'] as string | undefined, e.responseBody);
+        // The webhook queue's own traffic (its idle long polls apart); the reconcile queue's is the payment's.
+        if (counting && e.requestBody.includes(WEBHOOK_QUEUE_MARK) && c.kind !== 'receive-empty') {
+          writes.webhookQueueRequests += 1;
+          writes.webhookQueueByOp[c.op] = (writes.webhookQueueByOp[c.op] ?? 0) + 1;
+        }
+        return c;
+      },
     });
     proxies.push(dynamodbProxy, sqsProxy);
     const name = `bench-event-${prefix.toLowerCase()}`;
@@ -367,7 +404,9 @@ export async function runCostPerEvent(
     // Let the queue drain and the handlers finish, so what they do after the POST is counted too.
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline) {
-      if (meter.inFlight() === 0 && (await queueIsEmpty(directSqs, running.queueUrl))) break;
+      const webhookQueue = running.webhookQueueUrl;
+      if (meter.inFlight() === 0 && (webhookQueue === undefined || (await queueIsEmpty(directSqs, webhookQueue))))
+        break;
       await sleep(250);
     }
     await sleep(1_500);
@@ -385,15 +424,13 @@ export async function runCostPerEvent(
     );
     const events = new Set(delivered.map((e) => e.id)).size;
     const per = (x: number) => x / Math.max(events, 1);
-    const sqs = sqsProxy.tally();
 
     log(`event bench: replaying ${writes.transitions.length} transitions alone and as an outbox transaction`);
-    const samples: Parameters<typeof compareWithOutbox>[2] = [];
-    for (const update of writes.transitions) {
-      const no = nos.find((candidate) => orderPartition(candidate) === update.Key?.pk?.S);
-      const prior = no === undefined ? undefined : before.get(no);
-      if (no === undefined || prior === undefined) continue;
-      const { Item: event } = await directDynamoDb.send(
+    // The event items as recorded: the outbox replay puts copies of them, and their recordedAt splits
+    // the latency into the stream's part and the queue's.
+    const eventItems = new Map<string, Record<string, AttributeValue>>();
+    await runPool(nos, 8, async (no) => {
+      const { Item } = await directDynamoDb.send(
         new GetItemCommand({
           TableName: running.tableName,
           Key: {
@@ -402,7 +439,25 @@ export async function runCostPerEvent(
           },
         }),
       );
-      if (event !== undefined) samples.push({ before: prior, update, event });
+      if (Item !== undefined) eventItems.set(no, Item);
+    });
+    const recordLags: number[] = [];
+    const queueLags: number[] = [];
+    for (const item of eventItems.values()) {
+      const id = item.pk?.S?.slice(eventPartition('').length) ?? '';
+      const recordedAt = Date.parse(item.recordedAt?.S ?? '');
+      const createdAt = Date.parse(item.createdAt?.S ?? '');
+      const receipt = firstReceipt.get(id);
+      if (Number.isNaN(recordedAt) || Number.isNaN(createdAt) || receipt === undefined) continue;
+      recordLags.push(recordedAt - createdAt);
+      queueLags.push(receipt - recordedAt);
+    }
+    const samples: Parameters<typeof compareWithOutbox>[2] = [];
+    for (const update of writes.transitions) {
+      const no = nos.find((candidate) => orderPartition(candidate) === update.Key?.pk?.S);
+      const prior = no === undefined ? undefined : before.get(no);
+      const event = no === undefined ? undefined : eventItems.get(no);
+      if (prior !== undefined && event !== undefined) samples.push({ before: prior, update, event });
     }
     const eventWriteUnits = per(writes.units);
     const outbox = await compareWithOutbox(directDynamoDb, running.tableName, samples, eventWriteUnits);
@@ -418,15 +473,13 @@ export async function runCostPerEvent(
       eventsInvocationsPerEvent: per(meter.count('events')),
       webhooksInvocationsPerEvent: per(meter.count('webhooks')),
       invocationsPerEvent: per(meter.count('events') + meter.count('webhooks')),
-      // The reconcile queue's traffic is the payment's; only the webhook queue's would be the event's,
-      // but both go through one proxy: sends of the events handler are one per event (FIFO, no batching).
-      sqsRequestsPerEvent: per((sqs.byKind.send ?? 0) + (sqs.byKind.receive ?? 0) + (sqs.byKind.delete ?? 0)),
+      sqsRequestsPerEvent: per(writes.webhookQueueRequests),
+      sqsByOpPerEvent: Object.fromEntries(Object.entries(writes.webhookQueueByOp).map(([op, k]) => [op, per(k)])),
       streamRequests: writes.streamRequests,
       webhookAttempts: receiver.attempts.length,
-      latencyMs:
-        latencies.length === 0
-          ? { p50: Number.NaN, p99: Number.NaN, max: Number.NaN }
-          : { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: Math.max(...latencies) },
+      latencyMs: spread(latencies),
+      recordLatencyMs: spread(recordLags),
+      queueLatencyMs: spread(queueLags),
       outbox,
     };
   } finally {
@@ -463,6 +516,10 @@ export function eventCostJson(r: EventCostResult): Record<string, unknown> {
       stream_requests: r.streamRequests,
       webhook_attempts: r.webhookAttempts,
       delivery_latency_max_ms: round(r.latencyMs.max),
+      record_latency_p50_ms: round(r.recordLatencyMs.p50),
+      record_latency_p99_ms: round(r.recordLatencyMs.p99),
+      queue_latency_p50_ms: round(r.queueLatencyMs.p50),
+      queue_latency_p99_ms: round(r.queueLatencyMs.p99),
       outbox_samples: r.outbox.samples,
       transition_update_write_units: round(r.outbox.updateUnits),
       outbox_transaction_write_units: round(r.outbox.transactionUnits),
@@ -473,11 +530,15 @@ export function eventCostJson(r: EventCostResult): Record<string, unknown> {
 
 export function renderEventCost(r: EventCostResult): string {
   const n = (x: number | undefined) => String(round(x) ?? 'n/a');
+  const byOp = (ops: Record<string, number>) =>
+    Object.entries(ops)
+      .map(([op, k]) => `${op} ${n(k)}`)
+      .join(', ');
   const split =
     r.eventWriteUnitsTable === undefined
       ? ''
       : ` (table ${n(r.eventWriteUnitsTable)}, index ${n(r.eventWriteUnitsIndexes ?? 0)})`;
-  const latency = `p50 ${n(r.latencyMs.p50)} ms, p99 ${n(r.latencyMs.p99)} ms, max ${n(r.latencyMs.max)} ms`;
+  const ms = (x: Spread) => `p50 ${n(x.p50)} ms, p99 ${n(x.p99)} ms, max ${n(x.max)} ms`;
   const invocations = `events ${n(r.eventsInvocationsPerEvent)}, webhooks ${n(r.webhooksInvocationsPerEvent)}`;
   const unreported = r.outbox.transactionCapacityReported ? '' : ' (not reported by DynamoDB Local)';
   const extra = `outbox ${n(r.outbox.outboxExtraUnits)} WCU, stream (event put) ${n(r.outbox.streamExtraUnits)} WCU`;
@@ -485,8 +546,10 @@ export function renderEventCost(r: EventCostResult): string {
     `events: ${r.events} of ${r.orders} paid orders delivered in ${n(r.seconds)} s; per event:`,
     `  DynamoDB writes        ${n(r.eventWriteRequests)} requests, ${n(r.eventWriteUnits)} WCU${split}`,
     `  Lambda invocations     ${n(r.invocationsPerEvent)} (${invocations})`,
-    `  SQS requests           ${n(r.sqsRequestsPerEvent)} (webhook queue and the payments' reconcile checks)`,
-    `  delivery latency       ${latency} (status change → receiver)`,
+    `  SQS requests           ${n(r.sqsRequestsPerEvent)} to the webhook queue (${byOp(r.sqsByOpPerEvent)})`,
+    `  delivery latency       ${ms(r.latencyMs)} (status change → receiver)`,
+    `    status change → event recorded   ${ms(r.recordLatencyMs)} (stream poll, events handler)`,
+    `    recorded → received              ${ms(r.queueLatencyMs)} (webhook queue, webhooks handler)`,
     `  stream API requests    ${r.streamRequests} in the phase (the local poller; free to Lambda in AWS)`,
     `outbox comparison over ${r.outbox.samples} real transitions:`,
     `  today: one conditional UpdateItem            ${n(r.outbox.updateUnits)} WCU`,
