@@ -3,6 +3,7 @@ import { isAbsolute, resolve } from 'node:path';
 import * as z from 'zod';
 
 import { AppError } from '#shared/domain/errors';
+import { parseWebhookSecret, WebhookSecretError } from '#shared/webhooks/webhook-secret';
 import { type Merchant, SANDBOX_MERCHANT } from '../simulator/sandbox-merchant';
 import { PEM_VARIABLES, pemFromEnv, v3KeyProblems } from '../simulator/v3-key-settings';
 
@@ -25,6 +26,10 @@ export interface LocalStartSettings {
   simulatorPlatformPrivateKey: string | undefined;
   /** Which serial the simulator's v3 signatures name (SIMULATOR_SIGN_WITH); absent: its public key id. */
   simulatorSignWith: 'public_key' | 'certificate' | undefined;
+  /** Where events are POSTed (MERCHANT_WEBHOOK_URL); absent: no webhooks, GET /events only. */
+  webhookUrl: string | undefined;
+  /** MERCHANT_WEBHOOK_SECRET; absent: the one generated and kept in the data directory. */
+  webhookSecret: string | undefined;
   /** Settings passed through to the handlers as they are (loadSettings checks them). */
   handlerEnv: Record<string, string>;
 }
@@ -48,6 +53,7 @@ export const PASSED_THROUGH = [
   'WECHATPAY_TRUSTED_CA',
   'RECONCILE_SCHEDULE',
   'REFUND_CHECK_SCHEDULE',
+  'WEBHOOK_RETRY_SCHEDULE',
   'CLOSE_MIN_AGE_SECONDS',
   'PREPAY_TTL_SECONDS',
   'SWEEP_GRACE_SECONDS',
@@ -82,6 +88,36 @@ const resourceName = (fallback: string) =>
       .default(fallback),
   );
 
+/** Plain http may reach this machine only: a signed event crossing a network in clear could be read. */
+const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', '[::1]', 'localhost']);
+
+const webhookUrl = z.preprocess(
+  blankIsAbsent,
+  z
+    .url()
+    .refine((value) => {
+      const url = new URL(value);
+      return url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname));
+    }, 'must be https, or http to 127.0.0.1, ::1 or localhost')
+    .optional(),
+);
+
+/** The webhooks library's rules; only the rule broken is said, never the value. */
+const webhookSecret = z.preprocess(
+  blankIsAbsent,
+  z
+    .string()
+    .superRefine((value, ctx) => {
+      try {
+        parseWebhookSecret(value);
+      } catch (error) {
+        const rule = error instanceof WebhookSecretError ? error.message : 'not a webhook secret';
+        ctx.addIssue({ code: 'custom', message: `must be a whsec_ secret (${rule})` });
+      }
+    })
+    .optional(),
+);
+
 const schema = z.object({
   PORT: port(3000),
   SIMULATOR_PORT: port(3100),
@@ -98,6 +134,8 @@ const schema = z.object({
   WECHATPAY_BASE_URL: z.preprocess(blankIsAbsent, z.url().optional()),
   SIMULATOR_PLATFORM_PRIVATE_KEY: text,
   SIMULATOR_SIGN_WITH: z.preprocess(blankIsAbsent, z.enum(['public_key', 'certificate']).optional()),
+  MERCHANT_WEBHOOK_URL: webhookUrl,
+  MERCHANT_WEBHOOK_SECRET: webhookSecret,
 });
 
 /**
@@ -143,6 +181,8 @@ export function parseLocalStartSettings(
     wechatpayBaseUrl: s.WECHATPAY_BASE_URL,
     simulatorPlatformPrivateKey,
     simulatorSignWith: s.SIMULATOR_SIGN_WITH,
+    webhookUrl: s.MERCHANT_WEBHOOK_URL,
+    webhookSecret: s.MERCHANT_WEBHOOK_SECRET,
     handlerEnv,
   };
 }

@@ -12,6 +12,8 @@ import { startDynamoDbLocal } from './dynamodb-server';
 import { type LocalStartSettings, parseLocalStartSettings } from './local-settings';
 import { startSqsLocal } from './sqs-server';
 import type { LocalStack } from './stack';
+import { removeRunningStack, writeRunningStack } from './running-stack-file';
+import { localWebhookSecret } from './webhook-secret-file';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const STOP_TIMEOUT_MS = 20_000;
@@ -26,8 +28,18 @@ function message(error: unknown): string {
 
 async function main(): Promise<void> {
   let settings: LocalStartSettings;
+  /** Where the generated webhook secret is kept (on the ready line); absent with MERCHANT_WEBHOOK_SECRET set. */
+  let webhookSecretFile: string | undefined;
+  let webhookSecret: string;
   try {
     settings = parseLocalStartSettings(process.env, { dataDir: join(REPO_ROOT, '.local-data') });
+    if (settings.webhookSecret !== undefined) {
+      webhookSecret = settings.webhookSecret;
+    } else {
+      const generated = localWebhookSecret(settings.dataDir);
+      webhookSecret = generated.secret;
+      webhookSecretFile = generated.path;
+    }
   } catch (error) {
     console.error(`start failed: ${message(error)}`);
     process.exit(1);
@@ -123,6 +135,8 @@ async function main(): Promise<void> {
         timeScale: settings.simulatorTimeScale,
         merchant: settings.merchant,
         sweepIntervalMs: settings.sweepIntervalMs,
+        webhookUrl: settings.webhookUrl,
+        webhookSecret,
         env: settings.handlerEnv,
       }),
     );
@@ -142,7 +156,19 @@ async function main(): Promise<void> {
     `wechatpay=${stack.settings.WECHATPAY_BASE_URL}`,
     `dynamodb=${dynamodbEndpoint}`,
     `sqs=${sqsEndpoint}`,
+    `webhooks=${stack.settings.MERCHANT_WEBHOOK_URL ?? 'none'}`,
+    // The path only: the secret stays in the file, for the merchant's receiver to read.
+    ...(webhookSecretFile === undefined ? [] : [`webhook_secret_file=${webhookSecretFile}`]),
   ];
+  // For `npm run redrive-webhooks`: the SQS server's address changes each start.
+  writeRunningStack(settings.dataDir, {
+    pid: process.pid,
+    region: stack.region,
+    sqsEndpoint,
+    webhookQueueUrl: stack.webhookQueueUrl,
+    webhookDlqUrl: stack.webhookDlqUrl,
+  });
+  running.push({ name: 'running-stack file', stop: async () => removeRunningStack(settings.dataDir) });
   console.log(`ready ${urls.join(' ')}`);
 }
 

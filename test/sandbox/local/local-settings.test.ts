@@ -133,6 +133,49 @@ describe('parseLocalStartSettings', () => {
   });
 });
 
+describe('parseLocalStartSettings: webhooks', () => {
+  const secret = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
+
+  it('has webhooks off and no secret by default, and passes WEBHOOK_RETRY_SCHEDULE through', () => {
+    expect(parseLocalStartSettings({}, defaults)).toMatchObject({ webhookUrl: undefined, webhookSecret: undefined });
+    expect(parseLocalStartSettings({ WEBHOOK_RETRY_SCHEDULE: '1,1' }, defaults).handlerEnv).toEqual({
+      WEBHOOK_RETRY_SCHEDULE: '1,1',
+    });
+  });
+
+  it('takes an https URL, or plain http to a loopback host, and a whsec_ secret', () => {
+    for (const url of [
+      'https://merchant.example/hooks',
+      'http://127.0.0.1:8080/h',
+      'http://localhost/h',
+      'http://[::1]:1/',
+    ]) {
+      expect(parseLocalStartSettings({ MERCHANT_WEBHOOK_URL: url }, defaults).webhookUrl).toBe(url);
+    }
+    expect(parseLocalStartSettings({ MERCHANT_WEBHOOK_SECRET: secret }, defaults).webhookSecret).toBe(secret);
+  });
+
+  it('refuses plain http to another host, naming the variable', () => {
+    expect(() => parseLocalStartSettings({ MERCHANT_WEBHOOK_URL: 'http://merchant.example/hooks' }, defaults)).toThrow(
+      /MERCHANT_WEBHOOK_URL: must be https/,
+    );
+  });
+
+  it('refuses a secret without whsec_ by the variable and the rule, never the value', () => {
+    const bad = 'c2VjcmV0LXZhbHVlLXRoYXQtaXMtbG9uZy1lbm91Z2g=';
+    let message = '';
+    try {
+      parseLocalStartSettings({ MERCHANT_WEBHOOK_SECRET: bad }, defaults);
+    } catch (error) {
+      expect(error).toBeInstanceOf(LocalSettingsError);
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/MERCHANT_WEBHOOK_SECRET: must be a whsec_ secret/);
+    expect(message).not.toContain(bad);
+    expect(message).not.toContain(bad.slice(0, 12));
+  });
+});
+
 describe('parseLocalStartSettings: the developer’s own v3 keys with the simulator', () => {
   const pair = () =>
     generateKeyPairSync('rsa', {
