@@ -2,6 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, MathExpression, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import type { IMetric } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
@@ -12,11 +13,21 @@ import type { PaymentFunction, ServiceName } from './payment-function';
 export interface AlarmsProps {
   readonly functions: readonly PaymentFunction[];
   readonly deadLetterQueue: IQueue;
+  /** The events Lambda on the table's stream and where Lambda reports the batches it gave up on. */
+  readonly eventRelay: { readonly eventsFunction: IFunction; readonly failureQueue: IQueue };
+  /** The webhook queue's dead-letter queue, when webhooks are deployed. */
+  readonly webhookDeadLetterQueue?: IQueue;
   /** Subscribed to the alarm topic by e-mail when given. */
   readonly email?: string;
 }
 
 const PERIOD = Duration.minutes(5);
+
+/**
+ * How far behind the stream the events Lambda may fall before someone is told: a record failing again
+ * and again holds back every change behind it in its shard, and records leave the stream after 24 hours.
+ */
+export const EVENTS_ITERATOR_AGE_ALARM = Duration.minutes(10);
 
 /**
  * Every alarm notifies the topic. Nearly all fire on the first occurrence (>= 1 in five minutes): in
@@ -27,6 +38,9 @@ const PERIOD = Duration.minutes(5);
 export class Alarms extends Construct {
   public readonly topic: Topic;
   public readonly deadLetterAlarm: Alarm;
+  public readonly eventsIteratorAgeAlarm: Alarm;
+  public readonly eventsFailureAlarm: Alarm;
+  public readonly webhookDeadLetterAlarm: Alarm | undefined;
   public readonly errorAlarms: Readonly<Partial<Record<ServiceName, Alarm>>>;
   /** By metric name: one per entry of CUSTOM_METRIC_ALARMS (shared/config/metric-names.ts). */
   public readonly customMetricAlarms: Readonly<Record<string, Alarm>>;
@@ -56,6 +70,32 @@ export class Alarms extends Construct {
       props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: PERIOD, statistic: 'Maximum' }),
       'Reconcile checks failed repeatedly and are in the dead-letter queue: those orders are not being checked',
     );
+
+    this.eventsIteratorAgeAlarm = reaching(
+      'EventsIteratorAge',
+      props.eventRelay.eventsFunction.metric('IteratorAge', { period: PERIOD, statistic: 'Maximum' }),
+      EVENTS_ITERATOR_AGE_ALARM.toMilliseconds(),
+      'The events Lambda is behind the table stream: a change keeps failing and holds back the events ' +
+        'after it (records leave the stream after 24 hours)',
+    );
+    this.eventsFailureAlarm = atLeastOnce(
+      'EventsFailureQueueNotEmpty',
+      props.eventRelay.failureQueue.metricApproximateNumberOfMessagesVisible({ period: PERIOD, statistic: 'Maximum' }),
+      'Lambda gave up on a batch of table stream records: their events were never recorded (the message ' +
+        'names the shard and sequence numbers)',
+    );
+    this.webhookDeadLetterAlarm =
+      props.webhookDeadLetterQueue === undefined
+        ? undefined
+        : atLeastOnce(
+            'WebhookDeadLetterQueueNotEmpty',
+            props.webhookDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
+              period: PERIOD,
+              statistic: 'Maximum',
+            }),
+            'An event could not be delivered to the merchant webhook after every retry: it is in the webhook ' +
+              'dead-letter queue (redrive it once the receiver is fixed)',
+          );
 
     const errorAlarms: Partial<Record<ServiceName, Alarm>> = {};
     for (const fn of props.functions) {

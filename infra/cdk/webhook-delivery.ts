@@ -1,5 +1,6 @@
 import { Duration, Validations } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
@@ -13,7 +14,7 @@ export interface WebhookDeliveryProps {
   /** Comma-separated seconds, already checked (stack-settings.ts). */
   readonly retrySchedule: string;
   /** The events Lambda (event-relay.ts): it puts every recorded event on the queue. */
-  readonly eventsFunction: PaymentFunction;
+  readonly eventsFunction: LambdaFunction;
   /** The handlers' settings loader requires it of every function; this one never touches the table. */
   readonly tableName: string;
 }

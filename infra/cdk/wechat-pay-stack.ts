@@ -1,8 +1,9 @@
-import { CfnOutput, Duration, Stack } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Fn, Stack } from 'aws-cdk-lib';
 import type { StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { Alarms } from './alarms';
 import { AppBackendApi } from './app-backend-api';
+import { EventRelay } from './event-relay';
 import { MerchantSecret } from './merchant-secret';
 import { NotifyEndpoint } from './notify-endpoint';
 import { OrdersTable } from './orders-table';
@@ -10,6 +11,7 @@ import { PaymentFunction } from './payment-function';
 import { ReconcileQueue } from './reconcile-queue';
 import { Reconciler } from './reconciler';
 import { readStackSettings } from './stack-settings';
+import { WebhookDelivery } from './webhook-delivery';
 
 /**
  * The whole backend, laid out like the diagram in the README:
@@ -17,7 +19,8 @@ import { readStackSettings } from './stack-settings';
  *   app backend --IAM--> AppBackendApi --> orders ------------------> WeChat Pay
  *   WeChat Pay --POST /notify/pay, /notify/refund--> NotifyEndpoint --> notify
  *   ReconcileQueue --> reconcile (query / close, refund query)  <-- sweep (every 5 min) re-enqueues lost checks
- *   all of them --> OrdersTable;  Alarms watch the DLQ, the Lambdas and the custom metrics
+ *   all of them --> OrdersTable --stream--> EventRelay (events: event log, bus) --> WebhookDelivery --> merchant
+ *   Alarms watch the DLQs, the Lambdas, the stream's lag and the custom metrics
  *
  * Environment-agnostic: no account or region lookups, so `cdk synth` needs no AWS credentials.
  */
@@ -32,6 +35,9 @@ export class WechatPayStack extends Stack {
   public readonly api: AppBackendApi;
   public readonly notifyEndpoint: NotifyEndpoint;
   public readonly reconciler: Reconciler;
+  public readonly eventRelay: EventRelay;
+  /** Present when `merchantWebhookUrl` is set. */
+  public readonly webhookDelivery: WebhookDelivery | undefined;
   public readonly alarms: Alarms;
 
   constructor(scope: Construct, id: string, props?: StackProps) {
@@ -86,6 +92,8 @@ export class WechatPayStack extends Stack {
     table.grantItems(this.ordersFunction, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem');
     // GET /orders/{out_trade_no}/refunds: one Query of the order's partition.
     table.grantQueryPartitions(this.ordersFunction);
+    // GET /events: the event log, day by day, from its index alone.
+    table.grantQueryEventsIndex(this.ordersFunction);
     table.grantItems(this.notifyFunction, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem');
     table.grantItems(this.reconcileFunction, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
     // The sweep finds overdue orders and refunds on the index and re-reads each one before re-enqueueing it.
@@ -106,9 +114,29 @@ export class WechatPayStack extends Stack {
       sweepFunction: this.sweepFunction,
       queue: this.reconcileQueue.queue,
     });
+    this.eventRelay = new EventRelay(this, 'EventRelay', { table });
+    this.webhookDelivery =
+      settings.merchantWebhookUrl === undefined
+        ? undefined
+        : new WebhookDelivery(this, 'WebhookDelivery', {
+            url: settings.merchantWebhookUrl,
+            retrySchedule: settings.webhookRetrySchedule,
+            eventsFunction: this.eventRelay.eventsFunction,
+            tableName: table.table.tableName,
+          });
+
     this.alarms = new Alarms(this, 'Alarms', {
-      functions: [this.ordersFunction, this.notifyFunction, this.reconcileFunction, this.sweepFunction],
+      functions: [
+        this.ordersFunction,
+        this.notifyFunction,
+        this.reconcileFunction,
+        this.sweepFunction,
+        this.eventRelay.eventsFunction,
+        ...(this.webhookDelivery !== undefined ? [this.webhookDelivery.webhooksFunction] : []),
+      ],
       deadLetterQueue: this.reconcileQueue.deadLetterQueue,
+      eventRelay: this.eventRelay,
+      ...(this.webhookDelivery !== undefined ? { webhookDeadLetterQueue: this.webhookDelivery.deadLetterQueue } : {}),
       ...(settings.alarmEmail !== undefined ? { email: settings.alarmEmail } : {}),
     });
 
@@ -121,5 +149,28 @@ export class WechatPayStack extends Stack {
     new CfnOutput(this, 'QueueName', { value: this.reconcileQueue.queue.queueName });
     new CfnOutput(this, 'DlqName', { value: this.reconcileQueue.deadLetterQueue.queueName });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.alarms.topic.topicArn });
+    new CfnOutput(this, 'EventBusName', {
+      value: this.eventRelay.eventBus.eventBusName,
+      description: 'EventBridge bus the payment and refund events are put on (source wechatpay)',
+    });
+    new CfnOutput(this, 'EventsFailureQueueName', { value: this.eventRelay.failureQueue.queueName });
+    if (this.webhookDelivery !== undefined) {
+      const webhooks = this.webhookDelivery;
+      new CfnOutput(this, 'WebhookQueueName', { value: webhooks.queue.queueName });
+      new CfnOutput(this, 'WebhookDlqName', { value: webhooks.deadLetterQueue.queueName });
+      new CfnOutput(this, 'WebhookSecretArn', { value: webhooks.secret.secretArn });
+      // The one step after the first deployment: until it is done the webhooks Lambda refuses to start.
+      new CfnOutput(this, 'WebhookSecretCommand', {
+        description:
+          'Once after the first deployment: WEBHOOK_SECRET=whsec_$(openssl rand -base64 32), then this command; ' +
+          'the receiver verifies webhook-signature with the same value. Until then no webhook is sent and the ' +
+          'webhooks Lambda error alarm fires',
+        value: Fn.join('', [
+          'aws secretsmanager put-secret-value --secret-id ',
+          webhooks.secret.secretArn,
+          ' --secret-string "$WEBHOOK_SECRET"',
+        ]),
+      });
+    }
   }
 }

@@ -3,12 +3,16 @@ import { DeleteMessageCommand, ReceiveMessageCommand, type Message } from '@aws-
 import type { SQSEvent, ScheduledEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServiceName } from '#infra/cdk/payment-function';
+import { type DynamoDbStreamSource, startDynamoDbStreamSource } from '#sandbox/local/dynamodb-stream-source';
 import { type Gateway, startGateway } from '#sandbox/local/gateway';
 import { handlerEnvironment } from '#sandbox/local/local-settings';
+import { ensureQueues, localStreamsClient, type QueueUrls } from '#sandbox/local/resources';
 import { SANDBOX_MERCHANT } from '#sandbox/simulator/sandbox-merchant';
 import { type RunningSimulator, startSimulator } from '#sandbox/simulator/server';
 import { NOTIFY_ROUTE } from '#shared/app/routes';
-import { localEndpoint, type TestQueues, testQueues, testTable } from '#test/helpers/aws';
+import { generateWebhookSecret } from '#shared/webhooks/webhook-secret';
+import { localEndpoint, type TestQueues, testQueues, testTable, uniqueName } from '#test/helpers/aws';
+import { startWebhookReceiver, type WebhookReceiver } from '#test/helpers/webhook-receiver';
 import { waitFor } from '#test/helpers/wait-for';
 import {
   type BundleOutcome,
@@ -17,6 +21,8 @@ import {
   invokeBundle,
   lambdaNode,
   removeTaskRoots,
+  type StackFunctions,
+  synthesizeWebhooksFunction,
 } from './deployed-bundles';
 
 /**
@@ -24,11 +30,14 @@ import {
  * major in a process of its own, against DynamoDB Local, the SQS server and the WeChat Pay simulator.
  * An order is created through the HTTP API event, paid by the simulator's notification through the
  * Function URL event, another is found paid by the reconciler from an SQS event, and a third, whose
- * check was lost, is re-enqueued by the sweep from a schedule event.
+ * check was lost, is re-enqueued by the sweep from a schedule event. Then the table's stream feeds the
+ * events bundle as the event source mapping would, and the webhooks bundle (synthesized as a stack with
+ * a webhook URL bundles it) delivers what it queued, signed, to a receiver that verifies it with the
+ * standardwebhooks library.
  */
 
 const REGION = 'us-east-1';
-let functions: Record<ServiceName, DeployedFunction>;
+let functions: StackFunctions & { webhooks: DeployedFunction };
 let simulator: RunningSimulator;
 let gateway: Gateway;
 let queues: TestQueues;
@@ -46,7 +55,7 @@ async function invoke(service: ServiceName, event: unknown, remainingMs?: number
 }
 
 beforeAll(async () => {
-  functions = deployedFunctions();
+  functions = { ...deployedFunctions(), webhooks: synthesizeWebhooksFunction() };
   const table = await testTable();
   queues = await testQueues();
   simulator = await startSimulator({ host: '127.0.0.1', port: 0, merchant: SANDBOX_MERCHANT });
@@ -83,7 +92,7 @@ afterAll(async () => {
   await gateway?.close();
   await simulator?.close();
   queues?.client.destroy();
-  if (functions !== undefined) removeTaskRoots(functions);
+  if (functions !== undefined) removeTaskRoots(Object.values(functions));
 });
 
 async function api(
@@ -160,10 +169,18 @@ async function receiveChecks(outTradeNos: string[]): Promise<Message[]> {
   return got;
 }
 
-/** The event Lambda's SQS event source mapping hands the reconcile function. */
-function sqsEvent(messages: Message[]): SQSEvent {
-  const queueName = queues.queueUrl.split('/').pop() ?? 'queue';
+/** The event Lambda's SQS event source mapping hands the function (FIFO attributes when the queue is FIFO). */
+function sqsEvent(messages: Message[], queueUrl = queues.queueUrl): SQSEvent {
+  const queueName = queueUrl.split('/').pop() ?? 'queue';
   const attributes = (m: Message) => m.Attributes ?? {};
+  const fifo = (m: Message) =>
+    attributes(m).MessageGroupId === undefined
+      ? {}
+      : {
+          MessageGroupId: attributes(m).MessageGroupId,
+          MessageDeduplicationId: attributes(m).MessageDeduplicationId,
+          SequenceNumber: attributes(m).SequenceNumber,
+        };
   return {
     Records: messages.map((m) => ({
       messageId: m.MessageId ?? randomUUID(),
@@ -174,6 +191,7 @@ function sqsEvent(messages: Message[]): SQSEvent {
         SentTimestamp: attributes(m).SentTimestamp ?? String(Date.now()),
         SenderId: attributes(m).SenderId ?? 'AROALOCAL',
         ApproximateFirstReceiveTimestamp: attributes(m).ApproximateFirstReceiveTimestamp ?? String(Date.now()),
+        ...fifo(m),
       },
       messageAttributes: {},
       md5OfBody: m.MD5OfBody ?? '',
@@ -253,5 +271,104 @@ describe('the deployed bundles, on the Lambda runtime’s Node', () => {
     const major = /^nodejs(\d+)\.x$/.exec(functions.orders.runtime)?.[1];
     expect(new Set(invocations.map((i) => i.service))).toEqual(new Set(['orders', 'notify', 'reconcile', 'sweep']));
     for (const { outcome } of invocations) expect(outcome.node).toMatch(new RegExp(`^v${major}\\.`));
+  }, 120_000);
+
+  it('record a payment’s event from the table stream and deliver it as a signed webhook', async () => {
+    const secret = generateWebhookSecret();
+    const receiver: WebhookReceiver = await startWebhookReceiver({ secret });
+    const sqs = queues.client;
+    const name = uniqueName('webhooks');
+    const webhookQueue: QueueUrls = await ensureQueues(sqs, {
+      queueName: `${name}.fifo`,
+      dlqName: `${name}-dlq.fifo`,
+      maxReceiveCount: 8,
+      visibilityTimeoutSeconds: 360,
+      fifo: true,
+    });
+    const region = REGION;
+    let source: DynamoDbStreamSource | undefined;
+    try {
+      const paid = await createOrder();
+      await simulatorCall('POST', `/sandbox/orders/${paid}/pay`, { result: 'SUCCESS' });
+      await waitFor(
+        () => statusOf(paid),
+        (status) => status === 'PAID',
+        { timeoutMs: 20_000 },
+      );
+
+      // events: the stream records, handed over in batches as the event source mapping does; no bus here.
+      const eventsEnvironment = { ...environment, WEBHOOK_QUEUE_URL: webhookQueue.queueUrl };
+      source = startDynamoDbStreamSource({
+        client: localStreamsClient(localEndpoint('dynamodbEndpoint')),
+        tableName: environment.TABLE_NAME ?? '',
+        function: { functionName: 'WechatPayStack-events', timeoutMs: functions.events.timeoutMs, region },
+        handler: async (event, context) => {
+          const fn = functions.events;
+          const outcome = await invokeBundle(
+            fn,
+            { ...fn.literalEnvironment, ...eventsEnvironment },
+            event,
+            context.getRemainingTimeInMillis(),
+          );
+          invocations.push({ service: 'events', outcome });
+          if (!outcome.ok) throw new Error(`events bundle failed: ${outcome.error.message}\n${outcome.logs}`);
+          return outcome.result as never;
+        },
+      });
+
+      // The payment's event, queued in its order's group with the event id as deduplication id.
+      const queued = await waitFor(
+        async () => {
+          const { Messages = [] } = await sqs.send(
+            new ReceiveMessageCommand({
+              QueueUrl: webhookQueue.queueUrl,
+              MaxNumberOfMessages: 10,
+              WaitTimeSeconds: 1,
+              MessageSystemAttributeNames: ['All'],
+            }),
+          );
+          return Messages.filter((m) => m.Attributes?.MessageGroupId === paid);
+        },
+        (messages) => messages.length > 0,
+        { timeoutMs: 30_000 },
+      );
+      expect(queued).toHaveLength(1);
+      const message = queued[0]!;
+      const event = JSON.parse(message.Body ?? '{}') as { id: string; type: string; data: Record<string, unknown> };
+      expect(event).toMatchObject({ type: 'payment.succeeded', data: { out_trade_no: paid, status: 'PAID' } });
+      expect(message.Attributes?.MessageDeduplicationId).toBe(event.id);
+
+      // webhooks: the message as the FIFO event source mapping hands it over.
+      const webhooks = functions.webhooks;
+      const delivered = await invokeBundle(
+        webhooks,
+        {
+          ...webhooks.literalEnvironment,
+          ...environment,
+          MERCHANT_WEBHOOK_URL: receiver.url,
+          MERCHANT_WEBHOOK_SECRET: secret,
+          WEBHOOK_QUEUE_URL: webhookQueue.queueUrl,
+        },
+        sqsEvent([message], webhookQueue.queueUrl),
+      );
+      invocations.push({ service: 'webhooks', outcome: delivered });
+      if (!delivered.ok) throw new Error(`webhooks bundle failed: ${delivered.error.message}\n${delivered.logs}`);
+      expect(delivered.result).toEqual({ batchItemFailures: [] });
+      expect(receiver.attempts).toHaveLength(1);
+      const attempt = receiver.attempts[0]!;
+      expect(attempt.verified, attempt.verifyError).toBe(true);
+      expect(attempt.headers['webhook-id']).toBe(event.id);
+      expect(attempt.body).toBe(message.Body);
+
+      const major = /^nodejs(\d+)\.x$/.exec(webhooks.runtime)?.[1];
+      for (const { service, outcome } of invocations.filter(
+        (i) => i.service === 'events' || i.service === 'webhooks',
+      )) {
+        expect(outcome.node, service).toMatch(new RegExp(`^v${major}\\.`));
+      }
+    } finally {
+      await source?.stop();
+      await receiver.close();
+    }
   }, 120_000);
 });

@@ -3,7 +3,11 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symli
 import { arch, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { App, Stack } from 'aws-cdk-lib';
+import { Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import type { ServiceName } from '#infra/cdk/payment-function';
+import { WebhookDelivery } from '#infra/cdk/webhook-delivery';
+import { DEFAULT_WEBHOOK_RETRY_SCHEDULE } from '#shared/config/webhook-queue';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const RUNNER = fileURLToPath(new URL('./lambda-runtime.ts', import.meta.url));
@@ -53,35 +57,81 @@ function readJson<T>(file: string): T {
   return JSON.parse(readFileSync(file, 'utf8')) as T;
 }
 
+/** The functions every deployment has; the webhooks one only with a webhook URL (synthesizeWebhooksFunction). */
+export type StackFunctions = Record<Exclude<ServiceName, 'webhooks'>, DeployedFunction>;
+
 /**
- * The four functions as `cdk synth` left them in cdk.out: each function's Code.S3Key is looked up in
- * the asset manifest, whose source path is the directory that is zipped and uploaded. Nothing is
- * built here: what is tested is what deploys.
+ * The functions as `cdk synth` left them in cdk.out: each function's Code.S3Key is looked up in the
+ * asset manifest, whose source path is the directory that is zipped and uploaded. Nothing is built
+ * here: what is tested is what deploys.
  */
-export function deployedFunctions(): Record<ServiceName, DeployedFunction> {
+export function deployedFunctions(): StackFunctions {
   const templateFile = join(ASSEMBLY_DIR, `${STACK_NAME}.template.json`);
-  const manifestFile = join(ASSEMBLY_DIR, `${STACK_NAME}.assets.json`);
-  if (!existsSync(templateFile) || !existsSync(manifestFile)) {
+  if (!existsSync(templateFile)) {
     throw new Error(
       `no synthesized stack in cdk.out: run \`npm run synth\` first (\`npm test\` runs it before vitest)`,
     );
   }
-  const template = readJson<{ Resources: Record<string, TemplateFunction> }>(templateFile);
-  const manifest = readJson<AssetManifest>(manifestFile);
+  const found = functionsOf(ASSEMBLY_DIR, STACK_NAME);
+  for (const service of ['orders', 'notify', 'reconcile', 'sweep', 'events'] as const) {
+    if (found[service] === undefined) throw new Error(`the synthesized stack has no ${service} function`);
+  }
+  return found as StackFunctions;
+}
+
+/**
+ * The webhooks function, which cdk.out has only when `cdk synth` was given a webhook URL: synthesized
+ * here by the same construct (WebhookDelivery, bundled as the stack bundles it, with cdk.json's
+ * context), beside a stand-in for the events function, so its bundle is the one such a deployment
+ * uploads. Its environment's plain values are those of a deployment with the default schedule.
+ */
+export function synthesizeWebhooksFunction(): DeployedFunction {
+  const cdkJson = readJson<{ context?: Record<string, unknown> }>(join(REPO_ROOT, 'cdk.json'));
+  const outdir = mkdtempSync(join(tmpdir(), 'wechatpay-webhooks-assembly-'));
+  try {
+    const app = new App({ outdir, context: cdkJson.context ?? {} });
+    const stack = new Stack(app, 'WebhooksBundle');
+    const eventsStandIn = new LambdaFunction(stack, 'EventsStandIn', {
+      runtime: Runtime.NODEJS_24_X,
+      handler: 'index.handler',
+      code: Code.fromInline('export const handler = async () => undefined;'),
+    });
+    new WebhookDelivery(stack, 'WebhookDelivery', {
+      url: 'https://merchant.example.com/webhooks',
+      retrySchedule: DEFAULT_WEBHOOK_RETRY_SCHEDULE,
+      eventsFunction: eventsStandIn,
+      tableName: 'orders',
+    });
+    app.synth();
+    const webhooks = functionsOf(outdir, stack.artifactId).webhooks;
+    if (webhooks === undefined) throw new Error('the webhook delivery synthesized no webhooks function');
+    return webhooks;
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
+}
+
+/** Every function of the stack's template that carries one of our service names, each copied into a task root. */
+function functionsOf(assemblyDir: string, stackName: string): Partial<Record<ServiceName, DeployedFunction>> {
+  const template = readJson<{ Resources: Record<string, TemplateFunction> }>(
+    join(assemblyDir, `${stackName}.template.json`),
+  );
+  const manifest = readJson<AssetManifest>(join(assemblyDir, `${stackName}.assets.json`));
   const root = mkdtempSync(join(tmpdir(), 'wechatpay-bundles-'));
   const found: Partial<Record<ServiceName, DeployedFunction>> = {};
   for (const resource of Object.values(template.Resources)) {
     if (resource.Type !== 'AWS::Lambda::Function') continue;
     const props = resource.Properties;
     const variables = props.Environment?.Variables ?? {};
-    const service = variables.POWERTOOLS_SERVICE_NAME as ServiceName;
+    const service = variables.POWERTOOLS_SERVICE_NAME as ServiceName | undefined;
+    if (service === undefined) continue;
     const entry = Object.entries(manifest.files).find(([, file]) =>
       Object.values(file.destinations).some((d) => d.objectKey === props.Code.S3Key),
     );
     if (entry === undefined) throw new Error(`the asset manifest has no file for ${service}'s ${props.Code.S3Key}`);
     const [assetHash, file] = entry;
     const taskRoot = join(root, service);
-    cpSync(join(ASSEMBLY_DIR, file.source.path), taskRoot, { recursive: true });
+    cpSync(join(assemblyDir, file.source.path), taskRoot, { recursive: true });
     provideRuntimeSdk(taskRoot);
     found[service] = {
       service,
@@ -96,10 +146,7 @@ export function deployedFunctions(): Record<ServiceName, DeployedFunction> {
       assetHash,
     };
   }
-  for (const service of ['orders', 'notify', 'reconcile', 'sweep'] as const) {
-    if (found[service] === undefined) throw new Error(`the synthesized stack has no ${service} function`);
-  }
-  return found as Record<ServiceName, DeployedFunction>;
+  return found;
 }
 
 /**
@@ -114,8 +161,8 @@ function provideRuntimeSdk(taskRoot: string): void {
     symlinkSync(join(REPO_ROOT, 'node_modules', scope), join(modules, scope));
 }
 
-export function removeTaskRoots(functions: Partial<Record<ServiceName, DeployedFunction>>): void {
-  const roots = new Set(Object.values(functions).map((fn) => join(fn.taskRoot, '..')));
+export function removeTaskRoots(functions: ReadonlyArray<DeployedFunction | undefined>): void {
+  const roots = new Set(functions.flatMap((fn) => (fn === undefined ? [] : [join(fn.taskRoot, '..')])));
   for (const root of roots) rmSync(root, { recursive: true, force: true });
 }
 

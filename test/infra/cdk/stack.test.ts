@@ -5,6 +5,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WechatPayStack } from '#infra/cdk/wechat-pay-stack';
 import { PAYMENT_BUNDLING, type PaymentFunction } from '#infra/cdk/payment-function';
 import { DEFAULT_NOTIFY_RESERVED_CONCURRENCY, NOTIFY_CONCURRENCY_PARAMETER } from '#infra/cdk/notify-endpoint';
+import { EVENTS_ITERATOR_AGE_ALARM } from '#infra/cdk/alarms';
+import { EVENT_RELAY_BATCH_SIZE, EVENT_RELAY_FILTER } from '#infra/cdk/event-relay';
+import {
+  EVENT_SORT_KEY,
+  eventPartition,
+  NOTIFICATION_SORT_PREFIX,
+  ORDER_SORT_KEY,
+  orderPartition,
+  REFUND_NUMBER_SORT_KEY,
+  refundNumberPartition,
+  refundSortKey,
+} from '#shared/adapters/table-schema';
 import {
   CUSTOM_METRIC_ALARMS,
   CUSTOM_METRIC_NAMES,
@@ -33,7 +45,9 @@ import {
   statementsOfRole,
 } from './template-helpers';
 
-// One synthesis for the whole file: it bundles the four handlers with esbuild, which takes seconds.
+// One synthesis for the whole file: it bundles the handlers with esbuild, which takes seconds. No
+// webhook URL is configured here, so no webhook delivery is deployed (webhook-delivery.test.ts).
+type Deployed = 'orders' | 'notify' | 'reconcile' | 'sweep' | 'events';
 let stack: WechatPayStack;
 let template: Template;
 let assemblyDir: string;
@@ -41,8 +55,10 @@ let ids: {
   table: string;
   queue: string;
   dlq: string;
-  functions: Record<'orders' | 'notify' | 'reconcile' | 'sweep', string>;
-  roles: Record<'orders' | 'notify' | 'reconcile' | 'sweep', string>;
+  bus: string;
+  eventsFailureQueue: string;
+  functions: Record<Deployed, string>;
+  roles: Record<Deployed, string>;
 };
 
 beforeAll(() => {
@@ -55,6 +71,7 @@ beforeAll(() => {
     notify: stack.notifyFunction,
     reconcile: stack.reconcileFunction,
     sweep: stack.sweepFunction,
+    events: stack.eventRelay.eventsFunction,
   };
   const each = (pick: (fn: PaymentFunction) => string) =>
     Object.fromEntries(Object.entries(fns).map(([name, fn]) => [name, pick(fn)])) as Record<keyof typeof fns, string>;
@@ -62,6 +79,8 @@ beforeAll(() => {
     table: logicalId(stack.ordersTable.table),
     queue: logicalId(stack.reconcileQueue.queue),
     dlq: logicalId(stack.reconcileQueue.deadLetterQueue),
+    bus: logicalId(stack.eventRelay.eventBus),
+    eventsFailureQueue: logicalId(stack.eventRelay.failureQueue),
     functions: each((fn) => logicalId(fn)),
     roles: each((fn) => logicalId(fn.role!)),
   };
@@ -94,6 +113,13 @@ describe('app-backend API', () => {
         'GET /orders/{out_trade_no}/refunds/{out_refund_no}',
       ]),
     );
+  });
+
+  it('serves GET /events, the pull path for events, with IAM authorization like the rest', () => {
+    const route = Object.values(resourcesOfType(template, 'AWS::ApiGatewayV2::Route')).find(
+      (r) => r.Properties?.RouteKey === 'GET /events',
+    );
+    expect(route?.Properties?.AuthorizationType).toBe('AWS_IAM');
   });
 
   it('sends every route to the orders Lambda', () => {
@@ -195,7 +221,7 @@ describe('orders table', () => {
     template.hasResourceProperties('AWS::DynamoDB::Table', { DeletionProtectionEnabled: true });
   });
 
-  it('has the keys-only due-index the sweep queries', () => {
+  it('has the keys-only due-index the sweep queries and the events-index GET /events reads', () => {
     template.hasResourceProperties('AWS::DynamoDB::Table', {
       GlobalSecondaryIndexes: [
         {
@@ -206,7 +232,22 @@ describe('orders table', () => {
           ],
           Projection: { ProjectionType: 'KEYS_ONLY' },
         },
+        {
+          // GET /events answers from the index alone, so it projects every attribute.
+          IndexName: 'events-index',
+          KeySchema: [
+            { AttributeName: 'eventsKey', KeyType: 'HASH' },
+            { AttributeName: 'eventsSortKey', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
       ],
+    });
+  });
+
+  it('streams both images of every change (the events are derived from the status before and after)', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
     });
   });
 });
@@ -247,7 +288,9 @@ describe('reconcile queue', () => {
   });
 
   it('feeds the reconcile Lambda in batches of the shared size with partial batch failures', () => {
-    const mappings = Object.values(resourcesOfType(template, 'AWS::Lambda::EventSourceMapping'));
+    const mappings = Object.values(resourcesOfType(template, 'AWS::Lambda::EventSourceMapping')).filter(
+      (m) => JSON.stringify(m.Properties?.EventSourceArn) === getAttArn(ids.queue),
+    );
     expect(mappings).toHaveLength(1);
     expect(mappings[0]?.Properties).toMatchObject({
       BatchSize: RECONCILE_BATCH_SIZE,
@@ -265,8 +308,114 @@ describe('reconcile queue', () => {
   });
 });
 
+describe('event relay (table stream → events Lambda)', () => {
+  const streamMappings = () =>
+    Object.values(resourcesOfType(template, 'AWS::Lambda::EventSourceMapping')).filter(
+      (m) =>
+        JSON.stringify(m.Properties?.EventSourceArn) === JSON.stringify({ 'Fn::GetAtt': [ids.table, 'StreamArn'] }),
+    );
+
+  it('reads the stream with one mapping to the events Lambda, in order, from the oldest record kept', () => {
+    expect(streamMappings()).toHaveLength(1);
+    expect(streamMappings()[0]?.Properties).toMatchObject({
+      FunctionName: { Ref: ids.functions.events },
+      StartingPosition: 'TRIM_HORIZON',
+      BatchSize: EVENT_RELAY_BATCH_SIZE,
+      // Splitting a failed batch or reading a shard with several invocations would break the order.
+      BisectBatchOnFunctionError: false,
+      ParallelizationFactor: 1,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+    expect(EVENT_RELAY_BATCH_SIZE).toBe(100);
+  });
+
+  it('retries a failing record until it leaves the stream, then reports the batch to an alarmed queue', () => {
+    const props = streamMappings()[0]?.Properties ?? {};
+    expect(props.MaximumRetryAttempts).toBe(-1);
+    // No age limit either: a record is given up on only when the stream drops it (24 hours).
+    expect(props.MaximumRecordAgeInSeconds).toBeUndefined();
+    expect(props.DestinationConfig).toEqual({
+      OnFailure: { Destination: { 'Fn::GetAtt': [ids.eventsFailureQueue, 'Arn'] } },
+    });
+    const queue = template.toJSON().Resources[ids.eventsFailureQueue] as CfnResource;
+    expect(queue.Properties).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 24 * 3600 });
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: ids.eventsFailureQueue }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+
+  it('hands over only changes of orders and refunds, never event items, notifications, claims or TTL deletions', () => {
+    const filters = (streamMappings()[0]?.Properties?.FilterCriteria as { Filters: Array<{ Pattern: string }> })
+      .Filters;
+    expect(filters.map((f) => JSON.parse(f.Pattern) as unknown)).toEqual([EVENT_RELAY_FILTER]);
+    // The stream record of each kind of item, as the adapters key them, against the deployed pattern.
+    const record = (eventName: string, pk: string, sk: string) => ({
+      eventName,
+      dynamodb: { Keys: { pk: { S: pk }, sk: { S: sk } } },
+    });
+    const order = orderPartition('T1');
+    expect(admitted(filters, record('MODIFY', order, ORDER_SORT_KEY))).toBe(true);
+    expect(admitted(filters, record('INSERT', order, ORDER_SORT_KEY))).toBe(true);
+    expect(admitted(filters, record('MODIFY', order, refundSortKey('R1')))).toBe(true);
+    expect(admitted(filters, record('INSERT', order, refundSortKey('R1')))).toBe(true);
+    expect(admitted(filters, record('REMOVE', order, ORDER_SORT_KEY))).toBe(false);
+    expect(admitted(filters, record('INSERT', eventPartition('evt_1'), EVENT_SORT_KEY))).toBe(false);
+    expect(admitted(filters, record('INSERT', order, `${NOTIFICATION_SORT_PREFIX}abc`))).toBe(false);
+    expect(admitted(filters, record('INSERT', refundNumberPartition('R1'), REFUND_NUMBER_SORT_KEY))).toBe(false);
+  });
+
+  it('puts events on a custom bus named after the stack', () => {
+    const bus = template.toJSON().Resources[ids.bus] as CfnResource;
+    expect(bus.Type).toBe('AWS::Events::EventBus');
+    expect(bus.Properties?.Name).toBe('WechatPayStack-events');
+  });
+
+  it('gives the events Lambda the table and the bus, and no webhook queue when no webhook URL is set', () => {
+    const env = (functionProps('events').Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(Object.keys(env).sort()).toEqual(
+      [
+        'EVENT_BUS_NAME',
+        'NODE_OPTIONS',
+        'POWERTOOLS_METRICS_NAMESPACE',
+        'POWERTOOLS_SERVICE_NAME',
+        'TABLE_NAME',
+      ].sort(),
+    );
+    expect(env).toMatchObject({
+      TABLE_NAME: { Ref: ids.table },
+      EVENT_BUS_NAME: { Ref: ids.bus },
+      POWERTOOLS_SERVICE_NAME: 'events',
+    });
+    expect(Object.keys(resourcesOfType(template, 'AWS::SQS::Queue'))).toHaveLength(3);
+  });
+});
+
+/**
+ * Whether a Lambda event filter admits a record, for the part of the pattern syntax the relay uses:
+ * nested objects, arrays of alternatives, exact strings and { prefix }.
+ */
+function admitted(filters: Array<{ Pattern: string }>, record: unknown): boolean {
+  const matches = (pattern: unknown, value: unknown): boolean => {
+    if (Array.isArray(pattern)) {
+      return pattern.some((alternative) =>
+        typeof alternative === 'object' && alternative !== null && 'prefix' in alternative
+          ? typeof value === 'string' && value.startsWith(String((alternative as { prefix: unknown }).prefix))
+          : alternative === value,
+      );
+    }
+    if (typeof pattern !== 'object' || pattern === null || typeof value !== 'object' || value === null) return false;
+    return Object.entries(pattern).every(([key, inner]) => matches(inner, (value as Record<string, unknown>)[key]));
+  };
+  return filters.some((f) => matches(JSON.parse(f.Pattern), record));
+}
+
 describe('Lambdas', () => {
-  it('are exactly our four, on nodejs24.x and arm64, with a bounded timeout and memory', () => {
+  it('are exactly ours (no webhooks Lambda without a webhook URL), on nodejs24.x and arm64, bounded', () => {
     const functions = resourcesOfType(template, 'AWS::Lambda::Function');
     expect(Object.keys(functions).sort()).toEqual(Object.values(ids.functions).sort());
     for (const fn of Object.values(functions)) {
@@ -314,8 +463,9 @@ describe('Lambdas', () => {
 
 describe('least privilege', () => {
   const tableArn = () => getAttArn(ids.table);
-  const indexArn = () =>
-    JSON.stringify({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [ids.table, 'Arn'] }, '/index/due-index']] });
+  const indexArn = (name = 'due-index') =>
+    JSON.stringify({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [ids.table, 'Arn'] }, `/index/${name}`]] });
+  const streamArn = () => JSON.stringify({ 'Fn::GetAtt': [ids.table, 'StreamArn'] });
   const queueArn = () => getAttArn(ids.queue);
   const secretArn = JSON.stringify({ Ref: 'MerchantSecretArn' });
   const itemActions = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'];
@@ -338,8 +488,9 @@ describe('least privilege', () => {
       ...ownLogs('orders'),
       // Creates orders and refunds (a refund's Put and its order's Update in one transaction).
       ...Object.fromEntries(itemActions.map((a) => [a, [tableArn()]])),
-      // Lists an order's refunds: a Query of its partition, on the table and not its index.
-      'dynamodb:Query': [tableArn()],
+      // Lists an order's refunds (a Query of its partition, on the table) and the events (GET /events,
+      // on the events-index only; never the due-index).
+      'dynamodb:Query': [tableArn(), indexArn('events-index')].sort(),
       'sqs:SendMessage': [queueArn()],
       ...Object.fromEntries(secretRead.map((a) => [a, [secretArn]])),
     },
@@ -364,9 +515,28 @@ describe('least privilege', () => {
       'dynamodb:UpdateItem': [tableArn()],
       'sqs:SendMessage': [queueArn()],
     },
+    events: {
+      ...ownLogs('events'),
+      // The stream, as the event source mapping reads it: no ListStreams on "*".
+      ...Object.fromEntries(
+        ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:ListStreams'].map(
+          (a) => [a, [streamArn()]],
+        ),
+      ),
+      // The event log: one conditional put per event, and nothing else on the table.
+      'dynamodb:PutItem': [tableArn()],
+      'events:PutEvents': [getAttArn(ids.bus)],
+      // The batches Lambda gives up on, described to the failure queue (what SqsDlq grants).
+      ...Object.fromEntries(
+        ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'].map((a) => [
+          a,
+          [getAttArn(ids.eventsFailureQueue)],
+        ]),
+      ),
+    },
   });
 
-  for (const name of ['orders', 'notify', 'reconcile', 'sweep'] as const) {
+  for (const name of ['orders', 'notify', 'reconcile', 'sweep', 'events'] as const) {
     it(`grants the ${name} Lambda exactly the actions it uses, on exactly its resources`, () => {
       const grants = grantsOf(statementsOfRole(template, ids.roles[name]));
       const actual = Object.fromEntries([...grants].map(([action, resources]) => [action, [...resources].sort()]));
@@ -411,10 +581,12 @@ describe('least privilege', () => {
     }
   });
 
-  it('gives notify no queue access and the sweep no access to the credentials', () => {
+  it('gives notify no queue access, and neither the sweep nor the events Lambda the credentials', () => {
     const actions = (name: keyof typeof ids.roles) => [...grantsOf(statementsOfRole(template, ids.roles[name])).keys()];
     expect(actions('notify').filter((a) => a.startsWith('sqs:'))).toEqual([]);
-    expect(actions('sweep').filter((a) => a.startsWith('secretsmanager:') || a.startsWith('kms:'))).toEqual([]);
+    for (const name of ['sweep', 'events'] as const) {
+      expect(actions(name).filter((a) => a.startsWith('secretsmanager:') || a.startsWith('kms:'))).toEqual([]);
+    }
     for (const name of Object.keys(ids.roles) as Array<keyof typeof ids.roles>) {
       expect(actions(name)).not.toContain('dynamodb:Scan');
       expect(actions(name)).not.toContain('dynamodb:DeleteItem');
@@ -439,7 +611,7 @@ describe('merchant credentials', () => {
     'POWERTOOLS_METRICS_NAMESPACE',
     'NODE_OPTIONS',
   ];
-  const allowedKeys: Record<keyof typeof ids.functions, string[]> = {
+  const allowedKeys: Record<Exclude<Deployed, 'events'>, string[]> = {
     orders: [...common, 'QUEUE_URL', 'NOTIFY_URL'],
     notify: common,
     reconcile: [...common, 'QUEUE_URL', 'NOTIFY_URL'],
@@ -505,7 +677,7 @@ describe('alarms', () => {
     });
   });
 
-  it('fire on any error of any of the four Lambdas', () => {
+  it('fire on any error of any of our Lambdas', () => {
     for (const fnId of Object.values(ids.functions)) {
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         ...atFirstOccurrence,
@@ -537,7 +709,9 @@ describe('alarms', () => {
           MetricStat?: { Metric: { Namespace: string; MetricName: string; Dimensions: unknown } };
         }>
       ).flatMap((m) => (m.MetricStat ? [m.MetricStat.Metric] : []));
-      expect(stats.map((m) => [m.Namespace, m.MetricName])).toEqual(Array(4).fill([METRICS_NAMESPACE, metricName]));
+      expect(stats.map((m) => [m.Namespace, m.MetricName])).toEqual(
+        Array(Object.keys(ids.functions).length).fill([METRICS_NAMESPACE, metricName]),
+      );
       expect(stats.map((m) => m.Dimensions)).toContainEqual([{ Name: 'service', Value: 'notify' }]);
       expect(stats.map((m) => m.Dimensions)).toContainEqual([{ Name: 'service', Value: 'reconcile' }]);
     });
@@ -581,9 +755,32 @@ describe('alarms', () => {
     }
   });
 
+  it('fire when the events Lambda falls 10 minutes behind the stream (a change keeps failing)', () => {
+    expect(EVENTS_ITERATOR_AGE_ALARM.toMinutes()).toBe(10);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/Lambda',
+      MetricName: 'IteratorAge',
+      Statistic: 'Maximum',
+      Threshold: 600_000,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 1,
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: ids.functions.events } }],
+    });
+  });
+
+  it('fire when Lambda gave up on a batch of stream records', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      ...atFirstOccurrence,
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [ids.eventsFailureQueue, 'QueueName'] } }],
+    });
+  });
+
   it('all notify the alarm topic', () => {
     const topicId = logicalId(stack.alarms.topic);
-    expect(alarms()).toHaveLength(1 + 4 + CUSTOM_METRIC_NAMES.length);
+    // Reconcile DLQ, one per Lambda, the custom metrics, the stream's lag and its failure queue.
+    expect(alarms()).toHaveLength(1 + Object.keys(ids.functions).length + CUSTOM_METRIC_NAMES.length + 2);
     for (const alarm of alarms()) expect(alarm.AlarmActions).toEqual([{ Ref: topicId }]);
   });
 });
@@ -592,8 +789,10 @@ describe('outputs', () => {
   it('give the API URL, notify URL, table and queue names', () => {
     const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
     expect(Object.keys(outputs)).toEqual(
-      expect.arrayContaining(['ApiUrl', 'NotifyUrl', 'TableName', 'QueueName', 'DlqName']),
+      expect.arrayContaining(['ApiUrl', 'NotifyUrl', 'TableName', 'QueueName', 'DlqName', 'EventBusName']),
     );
+    expect(outputs.EventBusName?.Value).toEqual({ Ref: ids.bus });
+    expect(Object.keys(outputs).filter((key) => key.startsWith('Webhook'))).toEqual([]);
     expect(outputs.TableName?.Value).toEqual({ Ref: ids.table });
     expect(outputs.QueueName?.Value).toEqual({ 'Fn::GetAtt': [ids.queue, 'QueueName'] });
     expect(outputs.DlqName?.Value).toEqual({ 'Fn::GetAtt': [ids.dlq, 'QueueName'] });
