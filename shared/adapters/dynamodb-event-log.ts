@@ -20,7 +20,8 @@ import {
 
 /**
  * How long an event must have been recorded before `GET /events` shows it (see listingWindow in
- * event-cursor.ts): far longer than a put takes to commit, short enough not to keep a backend waiting.
+ * event-cursor.ts): far longer than a put takes to commit and to reach the events index (which
+ * DynamoDB updates shortly after the table), short enough not to keep a backend waiting.
  */
 export const EVENTS_SETTLE_MS = 5000;
 

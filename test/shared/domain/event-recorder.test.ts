@@ -24,7 +24,7 @@ class RecordingOutlet implements EventOutlet {
 }
 
 /** The view the API would give: enough to see that describe's answer is the event's data. */
-const describe_ = (change: AggregateChange): Record<string, unknown> =>
+const view = (change: AggregateChange): Record<string, unknown> =>
   change.kind === 'payment'
     ? { out_trade_no: change.after.outTradeNo, status: change.after.status }
     : { out_refund_no: change.after.outRefundNo, status: change.after.status };
@@ -33,7 +33,7 @@ function setup(outletCount = 2) {
   const clock = new TestClock('2030-01-01T00:10:00.000Z');
   const log = new InMemoryEventLog({ clock });
   const outlets = Array.from({ length: outletCount }, () => new RecordingOutlet());
-  const recorder = new EventRecorder({ log, outlets, describe: describe_ });
+  const recorder = new EventRecorder({ log, outlets, describe: view });
   return { clock, log, outlets, recorder };
 }
 
@@ -117,7 +117,7 @@ describe('EventRecorder', () => {
       list: () => Promise.reject(new Error('not listed here')),
     };
     const outlet = new RecordingOutlet();
-    const recorder = new EventRecorder({ log: failing, outlets: [outlet], describe: describe_ });
+    const recorder = new EventRecorder({ log: failing, outlets: [outlet], describe: view });
     await expect(recorder.record(paidChange().change)).rejects.toThrow('table unavailable');
     expect(outlet.published).toEqual([]);
   });
