@@ -30,7 +30,14 @@ import { createOrderBody, outTradeNos, runPrefix } from './seed-orders';
 type FunctionName = keyof Handlers;
 
 /** Memory per function as the CDK stack configures it (infra/cdk/wechat-pay-stack.ts). */
-export const MEMORY_MB: Record<FunctionName, number> = { orders: 512, notify: 512, reconcile: 512, sweep: 256 };
+export const MEMORY_MB: Record<FunctionName, number> = {
+  orders: 512,
+  notify: 512,
+  reconcile: 512,
+  sweep: 256,
+  events: 256,
+  webhooks: 256,
+};
 
 /**
  * Time compressed for the expired orders: the default check schedule (DEFAULT_RECONCILE_SCHEDULE, the
@@ -139,6 +146,8 @@ export function lambdaMeter(): LambdaMeter {
         notify: count('notify', h.notify),
         reconcile: count('reconcile', h.reconcile),
         sweep: count('sweep', h.sweep),
+        events: count('events', h.events),
+        webhooks: count('webhooks', h.webhooks),
       };
     },
     snapshot() {

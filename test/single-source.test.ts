@@ -45,6 +45,7 @@ describe('the shared values', () => {
       'POST /orders/{out_trade_no}/refunds',
       'GET /orders/{out_trade_no}/refunds',
       'GET /orders/{out_trade_no}/refunds/{out_refund_no}',
+      'GET /events',
     ]);
     expect(routeKey(NOTIFY_ROUTE)).toBe('POST /notify/pay');
     expect(routeKey(NOTIFY_REFUND_ROUTE)).toBe('POST /notify/refund');
@@ -133,7 +134,7 @@ describe('the orders router', () => {
       reached.count += 1;
       return Promise.reject(new Error('reached the use cases'));
     };
-    const deps: OrdersApi = { clock: { now: () => new Date('2024-01-01T00:00:00Z') }, useCases: reach, refunds: reach };
+    const deps: OrdersApi = { clock: { now: () => new Date('2024-01-01T00:00:00Z') }, useCases: reach, refunds: reach, events: reach };
     return { deps, reached };
   }
 

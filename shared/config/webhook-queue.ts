@@ -21,11 +21,14 @@ export const WEBHOOK_TIMEOUT_MS = 5000;
 export const WEBHOOK_MAX_DELAY_SECONDS = 43_200;
 
 /**
- * Messages handed to one webhooks invocation: the maximum for a FIFO queue. They are delivered one
- * after the other (order within a group), so the Lambda's timeout must exceed this many
- * WEBHOOK_TIMEOUT_MS attempts.
+ * Messages handed to one webhooks invocation: one. A FIFO group is locked while any message received
+ * from it is in flight, so with one message per receive a later event of an order is never received
+ * while an earlier one waits for its retry. With more, the later ones would be received, skipped and
+ * held for the queue's whole visibility timeout (delaying the earlier one's retry as long), and each
+ * skip would count as a receive towards the dead-letter queue. So every receive is a real attempt, and
+ * maxReceiveCount counts attempts. The Lambda's timeout must exceed this many WEBHOOK_TIMEOUT_MS.
  */
-export const WEBHOOK_BATCH_SIZE = 10;
+export const WEBHOOK_BATCH_SIZE = 1;
 
 /**
  * Receives before the queue moves an event to the dead-letter queue: the first attempt and one per
