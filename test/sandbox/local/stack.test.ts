@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { generateKeyPairSync, randomUUID, X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,10 +10,12 @@ import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { LocalSettingsError } from '#sandbox/local/local-settings';
+import { redriveMessages } from '#sandbox/local/redrive-webhooks';
 import { localSqsClient } from '#sandbox/local/resources';
 import { SANDBOX_MERCHANT } from '#sandbox/simulator/sandbox-merchant';
 import { createCertificateAuthority } from '#shared/wechatpay/testing/certificate-authority';
 import { startTestStack, type TestStack } from '#test/helpers/local-stack';
+import { startWebhookReceiver, type WebhookReceiver } from '#test/helpers/webhook-receiver';
 import { waitFor } from '#test/helpers/wait-for';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -150,6 +152,80 @@ describe('two stacks in one process', () => {
   });
 });
 
+describe('local stack in process: events from the table stream, webhooks through the FIFO queue', () => {
+  const secret = `whsec_${Buffer.alloc(32, 9).toString('base64')}`;
+  let stack: TestStack;
+  let receiver: WebhookReceiver;
+
+  beforeAll(async () => {
+    receiver = await startWebhookReceiver({ secret });
+    // One retry after a second, then the dead-letter queue (maxReceiveCount 2).
+    stack = await startTestStack({ webhookUrl: receiver.url, webhookSecret: secret, webhookRetrySchedule: '1' });
+  });
+
+  afterAll(async () => {
+    await stack?.stop();
+    await receiver?.close();
+  });
+
+  async function depth(queueUrl: string): Promise<number> {
+    const { Attributes: a } = await stack.sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: queueUrl,
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+      }),
+    );
+    return Number(a?.ApproximateNumberOfMessages ?? 0) + Number(a?.ApproximateNumberOfMessagesNotVisible ?? 0);
+  }
+
+  it('makes the webhook FIFO queues beside the reconcile queue and gives the handlers their URL', () => {
+    expect(stack.webhookQueueUrl).toMatch(new RegExp(`/${stack.queueName}-webhooks\\.fifo$`));
+    expect(stack.webhookDlqUrl).toMatch(new RegExp(`/${stack.queueName}-webhooks-dlq\\.fifo$`));
+    expect(stack.settings.WEBHOOK_QUEUE_URL).toBe(stack.webhookQueueUrl);
+    expect(stack.settings.WEBHOOK_RETRY_SCHEDULE).toEqual([1]);
+  });
+
+  it('retries a failing receiver on schedule, then the DLQ; a redrive delivers it with the same id', async () => {
+    const outTradeNo = newOutTradeNo();
+    expect((await stack.api('POST', '/orders', orderBody(outTradeNo))).status).toBe(201);
+    receiver.failNext(2);
+    const paid = await stack.simulator('POST', `/sandbox/orders/${outTradeNo}/pay`, { result: 'SUCCESS' });
+    expect(paid.status, paid.text).toBe(200);
+
+    const failed = await receiver.waitFor((attempts) => attempts.length >= 2, 15_000);
+    expect(failed.map((a) => a.answered)).toEqual([500, 500]);
+    expect(failed.every((a) => a.verified)).toBe(true);
+    expect((failed[1]?.at ?? 0) - (failed[0]?.at ?? 0)).toBeGreaterThanOrEqual(900);
+    await waitFor(
+      () => depth(stack.webhookDlqUrl as string),
+      (n) => n === 1,
+      { timeoutMs: 10_000 },
+    );
+    expect(receiver.attempts).toHaveLength(2);
+
+    const { moved } = await redriveMessages({
+      sqs: stack.sqs,
+      dlqUrl: stack.webhookDlqUrl as string,
+      queueUrl: stack.webhookQueueUrl as string,
+      waitTimeSeconds: 0,
+    });
+    expect(moved).toBe(1);
+    const all = await receiver.waitFor((attempts) => attempts.length >= 3, 10_000);
+    expect(all[2]?.answered).toBeGreaterThanOrEqual(200);
+    expect(all[2]?.answered).toBeLessThan(300);
+    const id = all[0]?.headers['webhook-id'];
+    expect(all.map((a) => a.headers['webhook-id'])).toEqual([id, id, id]);
+    expect(receiver.delivered()).toEqual([
+      expect.objectContaining({
+        id,
+        type: 'payment.succeeded',
+        data: expect.objectContaining({ out_trade_no: outTradeNo }),
+      }),
+    ]);
+    expect(await depth(stack.webhookDlqUrl as string)).toBe(0);
+  });
+});
+
 // ---- npm start, as a child process ------------------------------------------------------------
 
 interface Started {
@@ -239,6 +315,14 @@ describe('npm start', () => {
       for (const url of [gateway, simulator, dynamodb, sqs]) expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       expect(notify).toBe(`${gateway}/notify/pay`);
       expect(first.output()).toContain('IAM authorization is NOT checked locally');
+      // Webhooks are off without MERCHANT_WEBHOOK_URL, but the secret a receiver will need is already kept.
+      expect(first.urls.webhooks).toBe('none');
+      const secretFile = join(dataDir, 'merchant-webhook-secret');
+      expect(first.urls.webhook_secret_file).toBe(secretFile);
+      const secret = readFileSync(secretFile, 'utf8').trim();
+      expect(secret).toMatch(/^whsec_/);
+      expect(first.output()).not.toContain(secret);
+      expect(existsSync(join(dataDir, 'running-stack.json'))).toBe(true);
 
       const health = await fetch(`${gateway}/health`);
       expect(health.status).toBe(200);
@@ -254,6 +338,7 @@ describe('npm start', () => {
 
       first.child.kill('SIGTERM');
       expect(await first.exited).toEqual({ code: 0, signal: null });
+      expect(existsSync(join(dataDir, 'running-stack.json'))).toBe(false);
       expect(first.output()).not.toMatch(/stop: .*:|start failed/);
       for (const url of [gateway, simulator, dynamodb, sqs]) expect(await refused(url as string), url).toBe(true);
 
