@@ -156,7 +156,7 @@ function handlerMeter() {
 }
 
 /** The capacity an answer reports, split into table and indexes when DynamoDB says (ReturnConsumedCapacity INDEXES). */
-function capacityOf(responseBody: string): { total?: number; table?: number; indexes?: number } {
+export function capacityOf(responseBody: string): { total?: number; table?: number; indexes?: number } {
   let answer: unknown;
   try {
     answer = JSON.parse(responseBody);
