@@ -134,7 +134,12 @@ describe('the orders router', () => {
       reached.count += 1;
       return Promise.reject(new Error('reached the use cases'));
     };
-    const deps: OrdersApi = { clock: { now: () => new Date('2024-01-01T00:00:00Z') }, useCases: reach, refunds: reach, events: reach };
+    const deps: OrdersApi = {
+      clock: { now: () => new Date('2024-01-01T00:00:00Z') },
+      useCases: reach,
+      refunds: reach,
+      events: reach,
+    };
     return { deps, reached };
   }
 
