@@ -29,6 +29,7 @@ const UNIT_TESTS = [
   'test/shared/app/**/*.test.ts',
   'test/shared/webhooks/**/*.test.ts',
   'test/shared/adapters/wechatpay-*.test.ts',
+  'test/shared/adapters/eventbridge-event-bus.test.ts',
   'test/bench/**/*.test.ts',
   'test/infra/cdk/stack-settings.test.ts',
   'test/sandbox/local/lambda-events.test.ts',
