@@ -21,7 +21,6 @@ import { APP_BACKEND_ROUTES, routePath } from '#shared/app/routes';
 import type { DependencyOverrides } from '#shared/app/dependencies';
 import type { Settings } from '#shared/config/settings';
 import { eventIdOf } from '#shared/domain/events';
-import { startWebhookReceiver } from '#test/helpers/webhook-receiver';
 import { classifyDynamoDb, classifySqs, DYNAMODB_DATA_OPS, operationOf } from './aws-classify';
 import { queueIsEmpty } from './cost-per-payment';
 import { type CountingProxy, startCountingProxy } from './counting-proxy';
@@ -30,6 +29,7 @@ import { type LocalServers, startLocalServers } from './local-servers';
 import { guardOutput } from './output';
 import { createOrderBody, outTradeNos, runPrefix } from './seed-orders';
 import { percentile } from './stats';
+import { startVerifyingReceiver } from './verifying-receiver';
 
 /**
  * What one event to the app backend costs, and what the other design would have cost.
@@ -293,7 +293,7 @@ export async function runCostPerEvent(
 ): Promise<EventCostResult> {
   const prefix = runPrefix('EV');
   const secret = `whsec_${randomBytes(32).toString('base64')}`;
-  const receiver = await startWebhookReceiver({ secret });
+  const receiver = await startVerifyingReceiver(secret);
   const meter = handlerMeter();
   const directDynamoDb = localDynamoDbClient(servers.dynamodbEndpoint);
   const directSqs = localSqsClient(servers.sqsEndpoint);
@@ -413,8 +413,9 @@ export async function runCostPerEvent(
       await post(`${simulatorUrl}/sandbox/orders/${no}/pay`, { result: 'SUCCESS' }, 200);
     });
     const ids = new Map(nos.map((no) => [eventIdOf({ outTradeNo: no }, 'payment.succeeded'), no]));
+    const deliveredIds = () => new Set(receiver.received.filter((e) => e.verified && ids.has(e.id)).map((e) => e.id));
     try {
-      await receiver.waitFor(() => new Set(receiver.delivered().map((e) => e.id)).size >= count, 120_000);
+      await receiver.waitFor(() => deliveredIds().size >= count, 120_000);
     } catch (error) {
       log(`event bench: ${(error as Error).message.split('\n')[0] ?? ''}`);
     }
@@ -430,16 +431,13 @@ export async function runCostPerEvent(
     counting = false;
     const seconds = (performance.now() - started) / 1000;
 
-    const delivered = receiver.delivered().filter((e) => ids.has(e.id));
-    const firstReceipt = new Map<string, number>();
-    for (const a of receiver.attempts) {
-      const id = a.headers['webhook-id'];
-      if (id !== undefined && a.verified && !firstReceipt.has(id)) firstReceipt.set(id, a.at);
+    // The first verified receipt of each of the run's events: every request is answered 204.
+    const firstReceipt = new Map<string, { at: number; createdAt: string }>();
+    for (const e of receiver.received) {
+      if (e.verified && ids.has(e.id) && !firstReceipt.has(e.id)) firstReceipt.set(e.id, e);
     }
-    const latencies = [...new Map(delivered.map((e) => [e.id, e])).values()].map(
-      (e) => (firstReceipt.get(e.id) ?? Number.NaN) - Date.parse(e.created_at),
-    );
-    const events = new Set(delivered.map((e) => e.id)).size;
+    const latencies = [...firstReceipt.values()].map((e) => e.at - Date.parse(e.createdAt));
+    const events = firstReceipt.size;
     const per = (x: number) => x / Math.max(events, 1);
 
     log(`event bench: replaying ${writes.transitions.length} transitions alone and as an outbox transaction`);
@@ -464,7 +462,7 @@ export async function runCostPerEvent(
       const id = item.pk?.S?.slice(eventPartition('').length) ?? '';
       const recordedAt = Date.parse(item.recordedAt?.S ?? '');
       const createdAt = Date.parse(item.createdAt?.S ?? '');
-      const receipt = firstReceipt.get(id);
+      const receipt = firstReceipt.get(id)?.at;
       if (Number.isNaN(recordedAt) || Number.isNaN(createdAt) || receipt === undefined) continue;
       recordLags.push(recordedAt - createdAt);
       queueLags.push(receipt - recordedAt);
@@ -497,7 +495,7 @@ export async function runCostPerEvent(
       sqsRequestsPerEvent: per(writes.webhookQueueRequests),
       sqsByOpPerEvent: Object.fromEntries(Object.entries(writes.webhookQueueByOp).map(([op, k]) => [op, per(k)])),
       streamRequests: writes.streamRequests,
-      webhookAttempts: receiver.attempts.length,
+      webhookAttempts: receiver.received.length,
       latencyMs: spread(latencies),
       recordLatencyMs: spread(recordLags),
       queueLatencyMs: spread(queueLags),
