@@ -10,7 +10,7 @@ import { DynamoDbRefundStore } from '#shared/adapters/dynamodb-refund-store';
 import { SqsCheckScheduler } from '#shared/adapters/sqs-check-scheduler';
 import { retryMessageAfter } from '#shared/adapters/sqs-message-visibility';
 import { SqsWebhookQueue } from '#shared/adapters/sqs-webhook-queue';
-import { eventBody } from '#shared/app/event-view';
+import { eventJson } from '#shared/app/event-view';
 import type { DependencyOverrides } from '#shared/app/dependencies';
 import { createHandlers, type Handlers } from '#shared/app/handlers';
 import { NOTIFY_ROUTE } from '#shared/app/routes';
@@ -376,7 +376,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     // Locally there is no event bus: the webhook queue is the only outlet, when webhooks are on.
     const webhookQueueUrl = webhookQueues?.queueUrl;
     const eventOutlets =
-      webhookQueueUrl === undefined ? [] : [new SqsWebhookQueue({ sqs, queueUrl: webhookQueueUrl, render: eventBody })];
+      webhookQueueUrl === undefined ? [] : [new SqsWebhookQueue({ sqs, queueUrl: webhookQueueUrl, render: eventJson })];
     const handlers = (options.createHandlers ?? createHandlers)(settings, {
       store,
       refundStore,

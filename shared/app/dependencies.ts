@@ -14,7 +14,6 @@ import { SqsCheckScheduler } from '../adapters/sqs-check-scheduler';
 import { retryMessageAfter } from '../adapters/sqs-message-visibility';
 import { SqsWebhookQueue } from '../adapters/sqs-webhook-queue';
 import { METRIC_EVENTS_RECORDED } from '../config/metric-names';
-import { WEBHOOK_TIMEOUT_MS } from '../config/webhook-queue';
 import type { Settings } from '../config/settings';
 import { ClosePayment } from '../domain/close-payment';
 import { CreatePayment } from '../domain/create-payment';
@@ -36,7 +35,7 @@ import type { RefundCheckScheduler, RefundStore } from '../domain/refund-ports';
 import { RefundReconciler } from '../domain/refund-reconciler';
 import { RefundReports } from '../domain/refund-reports';
 import { TradeReports } from '../domain/trade-reports';
-import { eventBody } from './event-view';
+import { eventJson } from './event-view';
 import { memo } from './memo';
 import { merchantCredentialsSource, type SecretReader } from './merchant-secret';
 import { createObservability, type Observability } from './observability';
@@ -172,14 +171,14 @@ export function createDependencies(settings: Settings, overrides: DependencyOver
       outlets ??= [
         ...(settings.WEBHOOK_QUEUE_URL === undefined
           ? []
-          : [new SqsWebhookQueue({ sqs: sqsClient(), queueUrl: settings.WEBHOOK_QUEUE_URL, render: eventBody })]),
+          : [new SqsWebhookQueue({ sqs: sqsClient(), queueUrl: settings.WEBHOOK_QUEUE_URL, render: eventJson })]),
         ...(settings.EVENT_BUS_NAME === undefined
           ? []
           : [
               new EventBridgeEventBus({
                 client: eventBridgeClient(),
                 busName: settings.EVENT_BUS_NAME,
-                render: eventBody,
+                render: eventJson,
               }),
             ]),
       ];
@@ -236,10 +235,8 @@ export function buildWebhookDelivery(deps: Dependencies): () => Promise<WebhookD
   const key = deps.webhookKey();
   const observer = webhookDeliveryObserver(deps.observability);
   const schedule = settings.WEBHOOK_RETRY_SCHEDULE;
-  return memo(
-    async () =>
-      new WebhookDelivery({ url, key: await key(), schedule, retryAfter, observer, timeoutMs: WEBHOOK_TIMEOUT_MS }),
-  );
+  // Each attempt waits the webhooks library's DEFAULT_WEBHOOK_TIMEOUT_MS (5 s), the one source of it.
+  return memo(async () => new WebhookDelivery({ url, key: await key(), schedule, retryAfter, observer }));
 }
 
 /** The orders API's use cases. Needs QUEUE_URL and NOTIFY_URL, checked when the handler is built. */

@@ -20,6 +20,6 @@ export function eventView(event: DomainEvent): EventView {
  * The event's wire text: rendered once when the event is handed to an outlet and then carried as is,
  * since a webhook's signature covers these exact bytes (the receiver verifies the raw body).
  */
-export function eventBody(event: DomainEvent): string {
+export function eventJson(event: DomainEvent): string {
   return JSON.stringify(eventView(event));
 }

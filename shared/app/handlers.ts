@@ -134,10 +134,14 @@ export function createEventsHandler(deps: Dependencies): EventsHandler {
   const { logger } = deps.observability;
   const onFailure = (detail: Record<string, unknown>) =>
     logger.error('stream record not recorded; the stream retries from it', detail);
+  const onCutShort = (detail: Record<string, unknown>) =>
+    logger.warn('batch stopped before the invocation ends; the stream goes on from the next record', detail);
   return middy<DynamoDBStreamEvent, DynamoDBBatchResponse>()
     .use(injectLambdaContext(logger))
     .use(publishMetrics(deps.observability.metrics))
-    .handler((event) => recordStreamChanges(event.Records, { recorder, onFailure }));
+    .handler((event, context) =>
+      withInvocationDeadline(context, () => recordStreamChanges(event.Records, { recorder, onFailure, onCutShort })),
+    );
 }
 
 /**

@@ -7,13 +7,13 @@ import { secretsManagerReader, type SecretReader } from './merchant-secret';
 /**
  * The HMAC key webhooks are signed with. Locally from MERCHANT_WEBHOOK_SECRET (checked with the other
  * settings); in AWS from the Secrets Manager secret MERCHANT_WEBHOOK_SECRET_ID, whose SecretString is the
- * `whsec_…` text the merchant put there. Read once, when the first batch arrives, and kept for the
- * container's life: the merchant's receiver verifies with the same secret, so changing it is a
+ * `whsec_…` text the merchant put there. Read when the first batch arrives and, once read, kept for
+ * the container's life: the merchant's receiver verifies with the same secret, so changing it is a
  * coordinated step (both sides, then new containers), not something to follow mid-flight.
  *
  * A secret that is missing or not a `whsec_` secret is a ConfigurationError naming the variable or the
- * secret's id and the rule broken, never the value. It is not cached: the next batch reads again, so a
- * fixed secret is picked up without a redeploy.
+ * secret's id and the rule broken, never the value. Only a successful read is kept: a FAILED read is
+ * not cached, so the next batch reads again and a fixed secret is picked up without a redeploy.
  */
 export function webhookKeySource(settings: Settings, readSecret?: SecretReader): () => Promise<Buffer> {
   const local = settings.MERCHANT_WEBHOOK_SECRET;

@@ -8,6 +8,7 @@ import { EventBridgeEventBus } from '#shared/adapters/eventbridge-event-bus';
 import { SqsWebhookQueue } from '#shared/adapters/sqs-webhook-queue';
 import { createDependencies } from '#shared/app/dependencies';
 import { createEventsHandler } from '#shared/app/handlers';
+import { DECISION_MARGIN_MS } from '#shared/app/invocation-deadline';
 import { orderView } from '#shared/app/order-view';
 import { refundView } from '#shared/app/refund-view';
 import { METRIC_EVENTS_RECORDED } from '#shared/config/metric-names';
@@ -67,16 +68,29 @@ function refundOf(order: Order, status: Refund['status']): Refund {
   } as Refund;
 }
 
-/** An outlet that keeps what it is handed, and can be told to fail for one event. */
+/**
+ * An outlet that keeps what it is handed, and can be told to fail for one event, to take a while
+ * (`onPublish`, run first), or to never answer (`hang`).
+ */
 class RecordingOutlet implements EventOutlet {
   readonly published: DomainEvent[] = [];
   failFor: string | undefined;
+  hang = false;
+  onPublish: (() => void) | undefined;
 
   publish(event: DomainEvent): Promise<void> {
+    this.onPublish?.();
+    if (this.hang) return new Promise<void>(() => undefined);
     if (event.id === this.failFor) return Promise.reject(new Error('queue unavailable'));
     this.published.push(event);
     return Promise.resolve();
   }
+}
+
+/** A context whose invocation ends `ms` from now (by Date, which a test may move on). */
+function endingIn(ms: number): Context {
+  const end = Date.now() + ms;
+  return { functionName: 'events', getRemainingTimeInMillis: () => end - Date.now() } as unknown as Context;
 }
 
 function eventsFunction() {
@@ -87,7 +101,8 @@ function eventsFunction() {
   const added = vi.spyOn(deps.observability.metrics, 'addMetric');
   vi.spyOn(deps.observability.metrics, 'publishStoredMetrics').mockImplementation(() => deps.observability.metrics);
   const handler = createEventsHandler(deps);
-  const run = (records: DynamoDBRecord[]) => handler({ Records: records } as DynamoDBStreamEvent, context);
+  const run = (records: DynamoDBRecord[], invocation: Context = context) =>
+    handler({ Records: records } as DynamoDBStreamEvent, invocation);
   return { run, eventLog, outlet, added };
 }
 
@@ -152,6 +167,45 @@ describe('the events function', () => {
     expect(outlet.published.map((e) => e.id)).toEqual(ids);
     // Kept once in the log, and counted once, though derived twice.
     expect(added.mock.calls.filter(([name]) => name === METRIC_EVENTS_RECORDED)).toHaveLength(3);
+  });
+
+  it('stops before the invocation ends and names the next record not done; the retry goes on from it', async () => {
+    const { run, eventLog, outlet } = eventsFunction();
+    const orders = [0, 1, 2, 3, 4].map(() => orderFixture({ status: 'PENDING' }));
+    const records = orders.map((pending) =>
+      streamRecord(orderItem(paidOrder({ outTradeNo: pending.outTradeNo })), orderItem(pending)),
+    );
+    const ids = orders.map((o) => eventIdOf({ outTradeNo: o.outTradeNo }, 'payment.succeeded'));
+    // Each hand-over takes 200 ms of the invocation's time; the batch has 500 ms before its margin.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      outlet.onPublish = () => vi.setSystemTime(Date.now() + 200);
+      const cut = await run(records, endingIn(DECISION_MARGIN_MS + 500));
+      // Three started before the margin (at 0, 200, 400 ms) and finished; the fourth was not started.
+      expect(cut).toEqual({ batchItemFailures: [{ itemIdentifier: records[3]?.dynamodb?.SequenceNumber }] });
+      expect(outlet.published.map((e) => e.id)).toEqual(ids.slice(0, 3));
+    } finally {
+      vi.useRealTimers();
+    }
+
+    outlet.onPublish = undefined;
+    await expect(run(records.slice(3))).resolves.toEqual({ batchItemFailures: [] });
+    expect(outlet.published.map((e) => e.id)).toEqual(ids);
+    expect(eventLog.all()).toHaveLength(5);
+  });
+
+  it('gives up on a record still in hand at the margin and names it, rather than time out', async () => {
+    const { run, outlet } = eventsFunction();
+    const orders = [0, 1].map(() => orderFixture({ status: 'PENDING' }));
+    const records = orders.map((pending) =>
+      streamRecord(orderItem(paidOrder({ outTradeNo: pending.outTradeNo })), orderItem(pending)),
+    );
+    // The outlet never answers: without the cut-off the invocation would run into its timeout.
+    outlet.hang = true;
+    const started = Date.now();
+    const cut = await run(records, endingIn(DECISION_MARGIN_MS + 150));
+    expect(cut).toEqual({ batchItemFailures: [{ itemIdentifier: records[0]?.dynamodb?.SequenceNumber }] });
+    expect(Date.now() - started).toBeLessThan(DECISION_MARGIN_MS + 150);
   });
 
   it('stops at a record of an order it cannot read, rather than skip its event', async () => {

@@ -5,7 +5,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { SQSRecord } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
-import { eventBody } from '#shared/app/event-view';
+import { eventJson } from '#shared/app/event-view';
 import {
   type FailedWebhookAttempt,
   WebhookDelivery,
@@ -99,7 +99,7 @@ beforeEach(() => {
 describe('a webhook delivered', () => {
   it('posts the message body byte for byte, signed so a Standard Webhooks library verifies it', async () => {
     const event = paymentEvent('T-ok');
-    const body = eventBody(event);
+    const body = eventJson(event);
     const before = receiver.attempts.length;
     await delivery.deliver(queued(body, 1));
     const [attempt] = receiver.attempts.slice(before);
@@ -115,7 +115,7 @@ describe('a webhook not delivered', () => {
   it('waits the schedule’s first interval after a first attempt answered 500, and fails the record', async () => {
     const event = paymentEvent('T-500');
     receiver.failNext(1, 500, event.id);
-    const record = queued(eventBody(event), 1);
+    const record = queued(eventJson(event), 1);
     await expect(delivery.deliver(record)).rejects.toThrow(WebhookNotDelivered);
     expect(recorder.visibility).toEqual([{ receiptHandle: record.receiptHandle, seconds: 5 }]);
     expect(recorder.failed).toEqual([
@@ -127,7 +127,7 @@ describe('a webhook not delivered', () => {
   it('waits schedule[n-1] after the n-th attempt: the receive count is the attempt', async () => {
     const event = paymentEvent('T-third');
     receiver.failNext(1, 503, event.id);
-    const record = queued(eventBody(event), 3);
+    const record = queued(eventJson(event), 3);
     await expect(delivery.deliver(record)).rejects.toThrow(/attempt 3/);
     expect(recorder.visibility).toEqual([{ receiptHandle: record.receiptHandle, seconds: 1800 }]);
   });
@@ -135,7 +135,7 @@ describe('a webhook not delivered', () => {
   it('after the last scheduled wait, fails with visibility 0 so the redrive takes it to the DLQ at once', async () => {
     const event = paymentEvent('T-last');
     receiver.failNext(1, 500, event.id);
-    const record = queued(eventBody(event), SCHEDULE.length + 1);
+    const record = queued(eventJson(event), SCHEDULE.length + 1);
     await expect(delivery.deliver(record)).rejects.toThrow(WebhookNotDelivered);
     expect(recorder.visibility).toEqual([{ receiptHandle: record.receiptHandle, seconds: 0 }]);
     expect(recorder.failed[0]?.retryInSeconds).toBeUndefined();
@@ -144,21 +144,21 @@ describe('a webhook not delivered', () => {
   it('counts a receiver that does not answer in time as a failed attempt', async () => {
     const event = paymentEvent('T-hang');
     receiver.hangNext(1, event.id);
-    await expect(delivery.deliver(queued(eventBody(event), 2))).rejects.toThrow(WebhookNotDelivered);
+    await expect(delivery.deliver(queued(eventJson(event), 2))).rejects.toThrow(WebhookNotDelivered);
     expect(recorder.failed).toEqual([expect.objectContaining({ failure: 'timeout', attempt: 2, retryInSeconds: 300 })]);
   });
 
   it('counts a connection closed without an answer as a failed attempt', async () => {
     const event = paymentEvent('T-close');
     receiver.closeNext(1, event.id);
-    await expect(delivery.deliver(queued(eventBody(event), 1))).rejects.toThrow(WebhookNotDelivered);
+    await expect(delivery.deliver(queued(eventJson(event), 1))).rejects.toThrow(WebhookNotDelivered);
     expect(recorder.failed).toEqual([expect.objectContaining({ failure: 'connection', attempt: 1 })]);
   });
 
   it('counts a redirect as a failure and does not follow it', async () => {
     const event = paymentEvent('T-302');
     receiver.failNext(1, 302, event.id);
-    await expect(delivery.deliver(queued(eventBody(event), 1))).rejects.toThrow(WebhookNotDelivered);
+    await expect(delivery.deliver(queued(eventJson(event), 1))).rejects.toThrow(WebhookNotDelivered);
     expect(recorder.failed).toEqual([expect.objectContaining({ failure: 'status', status: 302 })]);
   });
 
@@ -175,14 +175,14 @@ describe('a webhook not delivered', () => {
     const event = paymentEvent('T-novis');
     receiver.failNext(1, 500, event.id);
     recorder.failVisibility = true;
-    await expect(delivery.deliver(queued(eventBody(event), 1))).rejects.toThrow(WebhookNotDelivered);
+    await expect(delivery.deliver(queued(eventJson(event), 1))).rejects.toThrow(WebhookNotDelivered);
     expect(recorder.unscheduled).toEqual([{ eventId: event.id, attempt: 1, error: 'Error: SQS unavailable' }]);
   });
 
   it('reports neither the body nor the secret', async () => {
     const event = paymentEvent('T-secret');
     receiver.failNext(1, 500, event.id);
-    const error: unknown = await delivery.deliver(queued(eventBody(event), 1)).catch((e: unknown) => e);
+    const error: unknown = await delivery.deliver(queued(eventJson(event), 1)).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(WebhookNotDelivered);
     expect((error as Error).message).not.toContain('out_trade_no');
     const reported = JSON.stringify(recorder.failed);

@@ -4,7 +4,7 @@ import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import { createDependencies, type DependencyOverrides } from '#shared/app/dependencies';
-import { eventBody } from '#shared/app/event-view';
+import { eventJson } from '#shared/app/event-view';
 import { createHandlers, createWebhooksHandler } from '#shared/app/handlers';
 import { METRIC_WEBHOOK_DELIVERY_FAILURES } from '#shared/config/metric-names';
 import { loadSettings } from '#shared/config/settings';
@@ -37,7 +37,7 @@ function queued(event: DomainEvent, receiveCount = 1): SQSRecord {
   return {
     messageId: `m-${event.id}`,
     receiptHandle: `rh-${event.id}`,
-    body: eventBody(event),
+    body: eventJson(event),
     attributes: {
       ApproximateReceiveCount: String(receiveCount),
       SentTimestamp: '1893456000000',
