@@ -1,5 +1,5 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { EVENT_RETENTION_DAYS, EVENT_TYPES } from '../domain/events';
 import type { DomainEvent, EventLog, EventPage } from '../domain/events';
@@ -19,18 +19,27 @@ import {
 } from './table-schema';
 
 /**
- * How long an event must have been recorded before `GET /events` shows it (see listingWindow in
- * event-cursor.ts): far longer than a put takes to commit and to reach the events index (which
- * DynamoDB updates shortly after the table), short enough not to keep a backend waiting.
+ * The longest a put of an event may take, retries included: recordedAt is taken before the put, so a
+ * put that lands late lands behind events already listed. Past it the put is given up and the stream
+ * record retried (recording is idempotent by id).
  */
-export const EVENTS_SETTLE_MS = 5000;
+export const EVENT_PUT_TIMEOUT_MS = 3000;
+
+/**
+ * How long an event must have been recorded before `GET /events` shows it (see listingWindow in
+ * event-cursor.ts): the put's bound (3 s from recordedAt to the put given up) plus 7 s for a write
+ * the client gave up on that DynamoDB still commits, and for the events index, which DynamoDB updates
+ * shortly after the table (typically well under a second). Short enough not to keep a backend waiting.
+ */
+export const EVENTS_SETTLE_MS = 10_000;
 
 export interface DynamoDbEventLogOptions {
-  /** Defaults to a client for the Lambda's own region and credentials. */
-  client?: DynamoDBDocumentClient;
+  client: DynamoDBDocumentClient;
   tableName: string;
   clock?: Clock;
+  /** Tests shorten these; a settle time shorter than the put's bound would let a cursor skip an event. */
   settleMs?: number;
+  putTimeoutMs?: number;
 }
 
 /** An event item as stored (see table-schema.ts); read back strictly: a malformed one is an error. */
@@ -54,12 +63,14 @@ export class DynamoDbEventLog implements EventLog {
   private readonly tableName: string;
   private readonly clock: Clock;
   private readonly settleMs: number;
+  private readonly putTimeoutMs: number;
 
   constructor(options: DynamoDbEventLogOptions) {
-    this.client = options.client ?? DynamoDBDocumentClient.from(new DynamoDBClient({}));
+    this.client = options.client;
     this.tableName = options.tableName;
     this.clock = options.clock ?? systemClock;
     this.settleMs = options.settleMs ?? EVENTS_SETTLE_MS;
+    this.putTimeoutMs = options.putTimeoutMs ?? EVENT_PUT_TIMEOUT_MS;
   }
 
   async record(event: DomainEvent): Promise<'recorded' | 'already_recorded'> {
@@ -71,6 +82,8 @@ export class DynamoDbEventLog implements EventLog {
           ConditionExpression: 'attribute_not_exists(#pk)',
           ExpressionAttributeNames: { '#pk': PARTITION_KEY },
         }),
+        // Bounds every attempt and the waits between them: the SDK neither retries nor waits past it.
+        { abortSignal: AbortSignal.timeout(this.putTimeoutMs) },
       );
       return 'recorded';
     } catch (error) {
@@ -80,14 +93,12 @@ export class DynamoDbEventLog implements EventLog {
   }
 
   async list(query: { after?: string; limit: number }): Promise<EventPage> {
-    const window = listingWindow(query, this.clock.now(), this.settleMs, EVENT_RETENTION_DAYS);
-    const upTo = `${window.settledAt}#~`; // '~' sorts after every event id: all of settledAt's millisecond
+    const window = listingWindow(query.after, this.clock.now(), this.settleMs, EVENT_RETENTION_DAYS);
     const events: DomainEvent[] = [];
-    let next = query.after;
     for (const day of window.days) {
-      // The cursor's own key is the lower bound, inclusive in BETWEEN: its event is dropped below.
-      const from = window.afterKey !== undefined && window.afterKey > day ? window.afterKey : day;
-      if (from > upTo) continue;
+      // The lower bound is inclusive in BETWEEN: an event at exactly afterKey is dropped below.
+      const from = window.afterKey > day ? window.afterKey : day;
+      if (from > window.upToKey) continue;
       let startKey: Item | undefined;
       do {
         const wanted = query.limit - events.length;
@@ -97,8 +108,8 @@ export class DynamoDbEventLog implements EventLog {
             IndexName: EVENTS_INDEX.name,
             KeyConditionExpression: '#day = :day AND #key BETWEEN :from AND :upTo',
             ExpressionAttributeNames: { '#day': EVENTS_INDEX.partitionKey, '#key': EVENTS_INDEX.sortKey },
-            ExpressionAttributeValues: { ':day': eventsDayKey(day), ':from': from, ':upTo': upTo },
-            // One more than wanted when the cursor's own event may come first.
+            ExpressionAttributeValues: { ':day': eventsDayKey(day), ':from': from, ':upTo': window.upToKey },
+            // One more than wanted when the event at the lower bound may come first.
             Limit: from === window.afterKey ? wanted + 1 : wanted,
             ExclusiveStartKey: startKey,
           }),
@@ -107,13 +118,12 @@ export class DynamoDbEventLog implements EventLog {
           if (item[EVENTS_INDEX.sortKey] === window.afterKey) continue;
           const { event, cursor } = fromEventItem(item);
           events.push(event);
-          next = cursor;
-          if (events.length === query.limit) return { events, next };
+          if (events.length === query.limit) return { events, next: cursor };
         }
         startKey = page.LastEvaluatedKey;
       } while (startKey);
     }
-    return next === undefined ? { events } : { events, next };
+    return { events, next: window.settledCursor };
   }
 }
 

@@ -8,8 +8,8 @@ import { ValidationError } from '../domain/errors';
 
 const POSITION = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)#(evt_[0-9a-f]{32})$/;
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
-/** The longest cursor a position can make: anything longer is refused before it is decoded. */
-const MAX_CURSOR_LENGTH = 96;
+/** Sorts after every other event id: the position of this id at an instant is the end of its millisecond. */
+const LAST_EVENT_ID = `evt_${'f'.repeat(32)}`;
 
 export interface EventPosition {
   /** ISO 8601 with milliseconds, UTC (`Date.toISOString`). */
@@ -35,7 +35,7 @@ export function decodeEventCursor(cursor: string): EventPosition {
   const refuse = (): never => {
     throw new ValidationError('after is not a cursor of this events log', 'after');
   };
-  if (cursor.length > MAX_CURSOR_LENGTH || !BASE64URL.test(cursor)) return refuse();
+  if (!BASE64URL.test(cursor)) return refuse();
   const key = Buffer.from(cursor, 'base64url').toString('utf8');
   // Buffer ignores stray bits and trailing characters: only the one encoding of the key is accepted.
   if (Buffer.from(key, 'utf8').toString('base64url') !== cursor) return refuse();
@@ -66,39 +66,48 @@ export const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** The part of the log one listing may read (see EventLog.list). */
 export interface ListingWindow {
-  /** The cursor's key: only events after it. */
-  afterKey?: string;
-  /** Only events recorded at or before this instant (ISO): now less the settle time. */
-  settledAt: string;
+  /** Only events after this key: the cursor's, or the start of the retention period when that is later. */
+  afterKey: string;
+  /** Only events at or before this key: the end of the settled instant's millisecond. */
+  upToKey: string;
   /** The UTC days to read, oldest first. */
   days: string[];
+  /**
+   * The cursor to hand back when the listing is not cut off by its limit: every event up to upToKey
+   * has then been read, so the next listing starts there rather than at an old cursor's day.
+   */
+  settledCursor: string;
 }
 
 /**
  * What a listing at `now` reads. Recorders take recordedAt before their write commits, and writes of
  * several stream shards commit slightly out of that order: an event may land just behind one already
  * visible. Listing only events older than `settleMs` keeps a cursor from passing one that is still to
- * land. The days start at the cursor's, or at the oldest retained day without one (and never before
- * it: older events are expiring, and an old cursor must not cost a query per day since).
+ * land. Nothing recorded `retentionDays` ago or earlier is listed, exactly what the items' TTL expires
+ * (an expired item lingers until DynamoDB deletes it, and must neither show up nor vanish mid-paging),
+ * and an old cursor costs no query per day since.
  */
 export function listingWindow(
-  query: { after?: string; limit: number },
+  after: string | undefined,
   now: Date,
   settleMs: number,
   retentionDays: number,
 ): ListingWindow {
-  // ListEvents checks the caller's limit; this guards the query (DynamoDB refuses a Limit below 1).
-  if (!Number.isInteger(query.limit) || query.limit < 1) {
-    throw new ValidationError('limit must be a whole number of at least 1', 'limit');
-  }
-  const { after } = query;
-  const position = after === undefined ? undefined : decodeEventCursor(after);
-  const settledAt = new Date(now.getTime() - settleMs).toISOString();
-  const oldest = utcDay(new Date(now.getTime() - retentionDays * DAY_MS));
-  const first = position && utcDay(position.recordedAt) > oldest ? utcDay(position.recordedAt) : oldest;
+  const retainedAfter = endOf(new Date(now.getTime() - retentionDays * DAY_MS).toISOString());
+  const cursor = after === undefined ? undefined : decodeEventCursor(after);
+  const from = cursor !== undefined && positionKey(cursor) > positionKey(retainedAfter) ? cursor : retainedAfter;
+  const upTo = endOf(new Date(now.getTime() - settleMs).toISOString());
+  // A cursor ahead of the settled instant (another instance's clock ran ahead) is never moved back.
+  const resume = positionKey(from) > positionKey(upTo) ? from : upTo;
   return {
-    afterKey: position && positionKey(position),
-    settledAt,
-    days: utcDaysBetween(first, utcDay(settledAt)),
+    afterKey: positionKey(from),
+    upToKey: positionKey(upTo),
+    days: utcDaysBetween(utcDay(from.recordedAt), utcDay(upTo.recordedAt)),
+    settledCursor: encodeEventCursor(resume),
   };
+}
+
+/** The position after every event recorded at or before `recordedAt`. */
+function endOf(recordedAt: string): EventPosition {
+  return { recordedAt, eventId: LAST_EVENT_ID };
 }

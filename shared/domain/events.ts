@@ -97,17 +97,19 @@ export function eventTimeOf(change: AggregateChange): string {
 export interface EventLog {
   record(event: DomainEvent): Promise<'recorded' | 'already_recorded'>;
   /**
-   * Events recorded after the cursor, oldest first, at most `limit`. `next` is the cursor to ask with
-   * next time: the last event's when there were some, else the one given (absent: from the start).
-   * A cursor is opaque to callers and stays valid while the events it points between are retained;
-   * one that is not a cursor of this log is a ValidationError on `after`.
+   * Events recorded after the cursor (absent: from the start of the retained events), oldest first,
+   * at most `limit`, and only settled ones (recorded long enough ago that none can still land behind
+   * them). `next` is the cursor to ask with next: the last event's when the page is full (more may
+   * follow), else the settled bound, since every event up to it has been read; never behind the
+   * cursor given. A cursor is opaque to callers and stays valid while the events it points between
+   * are retained; one that is not a cursor of this log is a ValidationError on `after`.
    */
   list(query: { after?: string; limit: number }): Promise<EventPage>;
 }
 
 export interface EventPage {
   events: DomainEvent[];
-  next?: string;
+  next: string;
 }
 
 /** Somewhere an event goes once recorded: the webhook queue, an event bus. At least once. */

@@ -3,7 +3,7 @@ import type { DomainEvent, EventLog, EventPage } from '#shared/domain/events';
 import { systemClock } from '#shared/domain/ports';
 import type { Clock } from '#shared/domain/ports';
 import { EVENTS_SETTLE_MS } from '#shared/adapters/dynamodb-event-log';
-import { encodeEventCursor, listingWindow, positionKey, utcDay } from '#shared/adapters/event-cursor';
+import { encodeEventCursor, listingWindow, positionKey } from '#shared/adapters/event-cursor';
 
 interface Recorded {
   event: DomainEvent;
@@ -14,7 +14,7 @@ interface Recorded {
 /**
  * An EventLog in memory with the DynamoDB log's semantics (test/helpers/event-log-contract.ts holds
  * both to them): kept once by id, listed by (recordedAt, id) from a cursor, only settled events, only
- * the retained days. Events are copied in and out, as a store would.
+ * the retained ones. Events are copied in and out, as a store would.
  */
 export class InMemoryEventLog implements EventLog {
   private readonly byId = new Map<string, Recorded>();
@@ -35,17 +35,17 @@ export class InMemoryEventLog implements EventLog {
 
   list(query: { after?: string; limit: number }): Promise<EventPage> {
     try {
-      const window = listingWindow(query, this.clock.now(), this.settleMs, EVENT_RETENTION_DAYS);
-      const days = new Set(window.days);
+      const window = listingWindow(query.after, this.clock.now(), this.settleMs, EVENT_RETENTION_DAYS);
       const page = [...this.byId.values()]
-        .filter((r) => days.has(utcDay(r.recordedAt)) && r.recordedAt <= window.settledAt)
-        .filter((r) => window.afterKey === undefined || r.key > window.afterKey)
+        .filter((r) => r.key > window.afterKey && r.key <= window.upToKey)
         .sort((a, b) => (a.key < b.key ? -1 : 1))
         .slice(0, query.limit);
       const last = page.at(-1);
-      const next = last ? encodeEventCursor({ recordedAt: last.recordedAt, eventId: last.event.id }) : query.after;
-      const events = page.map((r) => copy(r.event));
-      return Promise.resolve(next === undefined ? { events } : { events, next });
+      const next =
+        last !== undefined && page.length === query.limit
+          ? encodeEventCursor({ recordedAt: last.recordedAt, eventId: last.event.id })
+          : window.settledCursor;
+      return Promise.resolve({ events: page.map((r) => copy(r.event)), next });
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }

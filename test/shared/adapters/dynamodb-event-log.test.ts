@@ -1,6 +1,9 @@
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { DynamoDbEventLog } from '#shared/adapters/dynamodb-event-log';
+import { DynamoDbEventLog, EVENT_PUT_TIMEOUT_MS, EVENTS_SETTLE_MS } from '#shared/adapters/dynamodb-event-log';
 import { EVENT_RETENTION_DAYS } from '#shared/domain/events';
 import { testTable } from '#test/helpers/aws';
 import { eventLogContract, sampleEvent } from '#test/helpers/event-log-contract';
@@ -76,18 +79,71 @@ describe('DynamoDbEventLog', () => {
       await log.record(event);
       clock.advance(0.001);
     }
-    clock.advance(10);
-    let queries = 0;
-    documentClient.middlewareStack.add(
-      (next, context) => async (args) => {
-        if (context.commandName === 'QueryCommand') queries += 1;
-        return next(args);
-      },
-      { step: 'initialize', name: 'countQueries' },
-    );
+    clock.advance(EVENTS_SETTLE_MS / 1000);
+    const queries = countQueries(documentClient);
     const page = await log.list({ limit: 150 });
     expect(page.events.map((e) => e.id)).toEqual(events.map((e) => e.id));
     // One query per retained day before today (all empty), and today's in two pages.
-    expect(queries).toBe(EVENT_RETENTION_DAYS + 2);
+    expect(queries()).toBe(EVENT_RETENTION_DAYS + 2);
+  });
+
+  it('lets an idle poller with an old cursor read only the days since its last poll', async () => {
+    const { tableName, documentClient } = await testTable();
+    const clock = new TestClock('2030-05-06T07:08:09.123Z');
+    const log = new DynamoDbEventLog({ tableName, client: documentClient, clock });
+    await log.record(sampleEvent());
+    clock.advance(EVENTS_SETTLE_MS / 1000);
+    let { next } = await log.list({ limit: 10 });
+    clock.advance(20 * 24 * 3600);
+    const queries = countQueries(documentClient);
+    ({ next } = await log.list({ after: next, limit: 10 }));
+    expect(queries()).toBe(21); // the cursor's day to today
+    for (let poll = 0; poll < 3; poll += 1) {
+      clock.advance(5);
+      ({ next } = await log.list({ after: next, limit: 10 }));
+    }
+    expect(queries()).toBe(21 + 3); // then today's alone
+  });
+
+  it('gives a put up within its bound, without retrying, so recordedAt cannot fall far behind the commit', async () => {
+    // A DynamoDB that never answers: the one fault a real table cannot be made to show on demand.
+    let requests = 0;
+    const server = createServer(() => {
+      requests += 1;
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const client = DynamoDBDocumentClient.from(
+        new DynamoDBClient({
+          region: 'us-east-1',
+          endpoint: `http://127.0.0.1:${port}`,
+          credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+        }),
+      );
+      const log = new DynamoDbEventLog({ tableName: 'events', client, putTimeoutMs: 300 });
+      const started = Date.now();
+      await expect(log.record(sampleEvent())).rejects.toMatchObject({ name: 'AbortError' });
+      expect(Date.now() - started).toBeLessThan(2000);
+      expect(requests).toBe(1);
+      server.closeAllConnections();
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+    // The listing waits out a put's bound and more before it shows what was recorded.
+    expect(EVENTS_SETTLE_MS).toBeGreaterThanOrEqual(EVENT_PUT_TIMEOUT_MS + 5000);
   });
 });
+
+/** Counts the queries the client sends from now on. */
+function countQueries(client: DynamoDBDocumentClient): () => number {
+  let queries = 0;
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName === 'QueryCommand') queries += 1;
+      return next(args);
+    },
+    { step: 'initialize', name: `countQueries${Math.random()}` },
+  );
+  return () => queries;
+}
