@@ -1,12 +1,12 @@
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { DomainEvent, EventOutlet } from '../domain/events';
 
 /** The `source` of every event we put on the bus, for consumers' rules to match on. */
 export const EVENT_BUS_SOURCE = 'wechatpay';
 
 export interface EventBridgeEventBusOptions {
-  /** Defaults to a client for the Lambda's own region and credentials. */
-  client?: EventBridgeClient;
+  client: EventBridgeClient;
   busName: string;
   /** The event's wire form, the same as the webhook body: the entry's detail. */
   render: (event: DomainEvent) => string;
@@ -35,7 +35,7 @@ export class EventBridgeEventBus implements EventOutlet {
   private readonly render: (event: DomainEvent) => string;
 
   constructor(options: EventBridgeEventBusOptions) {
-    this.client = options.client ?? new EventBridgeClient({});
+    this.client = options.client;
     this.busName = options.busName;
     this.render = options.render;
   }

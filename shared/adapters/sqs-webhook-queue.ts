@@ -1,9 +1,9 @@
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { DomainEvent, EventOutlet } from '../domain/events';
 
 export interface SqsWebhookQueueOptions {
-  /** Defaults to a client for the Lambda's own region and credentials. */
-  sqs?: SQSClient;
+  sqs: SQSClient;
   /** A FIFO queue (its name ends in .fifo). */
   queueUrl: string;
   /** The event's wire form: the exact body the webhook will carry and sign. */
@@ -23,7 +23,7 @@ export class SqsWebhookQueue implements EventOutlet {
   private readonly render: (event: DomainEvent) => string;
 
   constructor(options: SqsWebhookQueueOptions) {
-    this.sqs = options.sqs ?? new SQSClient({});
+    this.sqs = options.sqs;
     this.queueUrl = options.queueUrl;
     this.render = options.render;
   }

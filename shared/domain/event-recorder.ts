@@ -10,7 +10,8 @@ import {
 } from './events';
 
 export interface EventRecorderDeps {
-  log: EventLog;
+  /** Only recorded to: reading the log is GET /events' business. */
+  log: Pick<EventLog, 'record'>;
   /** Where a recorded event goes next (the webhook queue, the event bus); none locally without a URL. */
   outlets: readonly EventOutlet[];
   /** The public view of the changed order or refund, as the API returns it. */
