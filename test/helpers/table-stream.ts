@@ -6,16 +6,16 @@ import {
   GetRecordsCommand,
   GetShardIteratorCommand,
 } from '@aws-sdk/client-dynamodb-streams';
-import type {
-  AttributeValue as StreamsAttributeValue,
-  _Record as StreamsRecord,
-} from '@aws-sdk/client-dynamodb-streams';
-import type { AttributeValue, DynamoDBRecord } from 'aws-lambda';
+import type { DynamoDBRecord } from 'aws-lambda';
+import { toDynamoDbRecord } from '#sandbox/local/dynamodb-stream-events';
 import { localEndpoint } from '#test/helpers/aws';
+
+const REGION = 'us-east-1';
 
 /**
  * Reads a table's stream on DynamoDB Local, as the Lambda event source mapping would, and hands the
- * records over in the shape the events Lambda receives them (aws-lambda's DynamoDBRecord).
+ * records over in the shape the events Lambda receives them (aws-lambda's DynamoDBRecord), built as
+ * the local stack's stream source builds them.
  */
 export class TableStreamReader {
   private readonly streams: DynamoDBStreamsClient;
@@ -26,7 +26,7 @@ export class TableStreamReader {
   ) {
     // DynamoDB Local serves the Streams API on the tables' endpoint; dummy credentials, as for the tables.
     this.streams = new DynamoDBStreamsClient({
-      region: 'us-east-1',
+      region: REGION,
       credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
       endpoint: localEndpoint('dynamodbEndpoint'),
     });
@@ -51,7 +51,7 @@ export class TableStreamReader {
       while (iterator !== undefined) {
         const page = await this.streams.send(new GetRecordsCommand({ ShardIterator: iterator }));
         const batch = page.Records ?? [];
-        records.push(...batch.map(lambdaRecord));
+        records.push(...batch.map((record) => toDynamoDbRecord(record, streamArn, REGION)));
         iterator = batch.length === 0 ? undefined : page.NextShardIterator;
       }
     }
@@ -62,44 +62,4 @@ export class TableStreamReader {
   async recordsOf(pk: string): Promise<DynamoDBRecord[]> {
     return (await this.records()).filter((record) => record.dynamodb?.Keys?.pk?.S === pk);
   }
-}
-
-/** A record as GetRecords gives it, in the shape Lambda delivers it (epoch seconds, base64 binaries). */
-function lambdaRecord(record: StreamsRecord): DynamoDBRecord {
-  const data = record.dynamodb;
-  return {
-    eventID: record.eventID,
-    eventName: record.eventName,
-    eventVersion: record.eventVersion,
-    eventSource: record.eventSource,
-    awsRegion: record.awsRegion,
-    dynamodb: data && {
-      ApproximateCreationDateTime:
-        data.ApproximateCreationDateTime && data.ApproximateCreationDateTime.getTime() / 1000,
-      Keys: data.Keys && lambdaImage(data.Keys),
-      NewImage: data.NewImage && lambdaImage(data.NewImage),
-      OldImage: data.OldImage && lambdaImage(data.OldImage),
-      SequenceNumber: data.SequenceNumber,
-      SizeBytes: data.SizeBytes,
-      StreamViewType: data.StreamViewType,
-    },
-  };
-}
-
-function lambdaImage(image: Record<string, StreamsAttributeValue>): Record<string, AttributeValue> {
-  return Object.fromEntries(Object.entries(image).map(([name, value]) => [name, lambdaValue(value)]));
-}
-
-function lambdaValue(value: StreamsAttributeValue): AttributeValue {
-  if (value.S !== undefined) return { S: value.S };
-  if (value.N !== undefined) return { N: value.N };
-  if (value.BOOL !== undefined) return { BOOL: value.BOOL };
-  if (value.NULL !== undefined) return { NULL: value.NULL };
-  if (value.SS !== undefined) return { SS: value.SS };
-  if (value.NS !== undefined) return { NS: value.NS };
-  if (value.B !== undefined) return { B: Buffer.from(value.B).toString('base64') };
-  if (value.BS !== undefined) return { BS: value.BS.map((b) => Buffer.from(b).toString('base64')) };
-  if (value.L !== undefined) return { L: value.L.map(lambdaValue) };
-  if (value.M !== undefined) return { M: lambdaImage(value.M) };
-  throw new Error(`an attribute value of an unknown type: ${Object.keys(value).join(',')}`);
 }
