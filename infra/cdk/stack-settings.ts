@@ -1,6 +1,16 @@
 import * as z from 'zod';
-import { DEFAULT_RECONCILE_SCHEDULE, loadSettings, WECHATPAY_PRODUCTION_URL } from '#shared/config/settings';
-import { DEFAULT_WEBHOOK_RETRY_SCHEDULE, WEBHOOK_MAX_DELAY_SECONDS } from '#shared/config/webhook-queue';
+import {
+  DEFAULT_RECONCILE_SCHEDULE,
+  loadSettings,
+  WECHATPAY_PRODUCTION_URL,
+  webhookScheduleSchema,
+  webhookUrlSchema,
+} from '#shared/config/settings';
+import {
+  DEFAULT_WEBHOOK_RETRY_SCHEDULE,
+  MAX_WEBHOOK_RETRY_TOTAL_SECONDS,
+  WEBHOOK_MAX_DELAY_SECONDS,
+} from '#shared/config/webhook-queue';
 import { ConfigurationError, ValidationError } from '#shared/domain/errors';
 
 /**
@@ -48,13 +58,6 @@ export const TUNING_CONTEXT_KEYS = {
   notifyAuditShards: 'NOTIFY_AUDIT_SHARDS',
 } as const;
 
-/**
- * The webhook queue keeps a message 14 days (webhook-delivery.ts). An event waits behind a failing
- * earlier event of the same order (FIFO group) for that one's whole schedule: at most half the
- * retention in all, so the next one still has its own whole schedule before SQS would drop it.
- */
-export const MAX_WEBHOOK_RETRY_TOTAL_SECONDS = 7 * 24 * 3600;
-
 /** What each setting must be, for the error message (values are not echoed: one may be pasted wrongly). */
 const RULES: Record<keyof typeof CONTEXT_KEYS, string> = {
   merchantSecret: 'a Secrets Manager secret name, or its ARN',
@@ -64,8 +67,9 @@ const RULES: Record<keyof typeof CONTEXT_KEYS, string> = {
   merchantWebhookUrl:
     'an https:// URL of the webhook receiver (a plain http receiver is allowed only on the local stack, on loopback)',
   webhookRetrySchedule:
-    `comma-separated positive whole seconds, each at most ${WEBHOOK_MAX_DELAY_SECONDS} (SQS's longest ` +
-    `visibility timeout) and at most ${MAX_WEBHOOK_RETRY_TOTAL_SECONDS} in all, e.g. 5,300,1800`,
+    `comma-separated positive whole seconds, each at most ${WEBHOOK_MAX_DELAY_SECONDS} (SQS's 12-hour ` +
+    `visibility limit less the webhooks function's timeout) and at most ${MAX_WEBHOOK_RETRY_TOTAL_SECONDS} ` +
+    `in all (half the queue's retention), e.g. 5,300,1800`,
 };
 
 // Secret names are 1-512 of these characters; ARNs are taken as they are.
@@ -85,21 +89,17 @@ const settingsSchema = z.object({
     .refine((value) => DELAYS.test(value))
     .default(DEFAULT_RECONCILE_SCHEDULE),
   alarmEmail: z.email().optional(),
-  // Only https leaves the account: the body is signed, not encrypted, and it carries the payment.
-  merchantWebhookUrl: z
-    .url({ protocol: /^https$/ })
-    .refine((value) => !value.includes('#'))
-    .optional(),
+  // The handlers' own rules (no credentials in the URL, …), then https only: the body is signed, not
+  // encrypted, and it carries the payment; the handlers' loopback http exception is for this machine.
+  merchantWebhookUrl: webhookUrlSchema.refine(
+    (value) => value === undefined || (URL.parse(value)?.protocol === 'https:' && !value.includes('#')),
+  ),
+  // The handlers' schedule schema, written back as the string handed to the webhooks Lambda.
   webhookRetrySchedule: z
     .string()
-    .transform((value) => value.replace(/\s+/g, ''))
-    .refine((value) => DELAYS.test(value))
-    .refine((value) => {
-      const delays = value.split(',').map(Number);
-      const total = delays.reduce((sum, delay) => sum + delay, 0);
-      return delays.every((delay) => delay <= WEBHOOK_MAX_DELAY_SECONDS) && total <= MAX_WEBHOOK_RETRY_TOTAL_SECONDS;
-    })
-    .default(DEFAULT_WEBHOOK_RETRY_SCHEDULE),
+    .default(DEFAULT_WEBHOOK_RETRY_SCHEDULE)
+    .pipe(webhookScheduleSchema)
+    .transform((delays) => delays.join(',')),
 });
 
 /**

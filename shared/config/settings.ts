@@ -2,7 +2,11 @@ import * as z from 'zod';
 
 import { METRICS_NAMESPACE } from './metric-names';
 import { DEFAULT_DUE_INDEX_SHARDS, DEFAULT_NOTIFY_AUDIT_SHARDS, MAX_DUE_INDEX_SHARDS } from './table-shards';
-import { DEFAULT_WEBHOOK_RETRY_SCHEDULE, WEBHOOK_MAX_DELAY_SECONDS } from './webhook-queue';
+import {
+  DEFAULT_WEBHOOK_RETRY_SCHEDULE,
+  MAX_WEBHOOK_RETRY_TOTAL_SECONDS,
+  WEBHOOK_MAX_DELAY_SECONDS,
+} from './webhook-queue';
 import { ConfigurationError } from '../domain/errors';
 import { parseWebhookSecret, WebhookSecretError } from '../webhooks/webhook-secret';
 
@@ -49,9 +53,10 @@ const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', '[::1]', 'loca
 
 /**
  * The merchant's webhook receiver: https, or http to a loopback host. A signed body over plain http on
- * a network could be read by anyone on the way, and the same check at synth keeps http out of AWS.
+ * a network could be read by anyone on the way. The CDK stack checks its merchantWebhookUrl with this
+ * schema too (and https only), so a URL a Lambda would refuse fails the synthesis instead.
  */
-const webhookUrl = optionalText.superRefine((value, ctx) => {
+export const webhookUrlSchema = optionalText.superRefine((value, ctx) => {
   if (value === undefined) return;
   let url: URL;
   try {
@@ -73,7 +78,7 @@ const webhookUrl = optionalText.superRefine((value, ctx) => {
  * A Standard Webhooks secret (`whsec_` + base64), checked by the webhooks library. Only the rule it
  * breaks is reported: the value is a key.
  */
-const webhookSecret = optionalText.superRefine((value, ctx) => {
+export const webhookSecretSchema = optionalText.superRefine((value, ctx) => {
   if (value === undefined) return;
   try {
     parseWebhookSecret(value);
@@ -83,11 +88,20 @@ const webhookSecret = optionalText.superRefine((value, ctx) => {
   }
 });
 
-/** Each wait is a change of an SQS message's visibility, which SQS caps at 12 hours. */
-const webhookSchedule = secondsList.refine(
-  (list) => list.every((s) => s <= WEBHOOK_MAX_DELAY_SECONDS),
-  `every interval must be at most ${WEBHOOK_MAX_DELAY_SECONDS} seconds (SQS's longest visibility timeout)`,
-);
+/**
+ * The webhook retry schedule, for the handlers and the CDK stack alike: each wait is a change of an
+ * SQS message's visibility (WEBHOOK_MAX_DELAY_SECONDS), and the whole schedule stays within half the
+ * queue's retention (MAX_WEBHOOK_RETRY_TOTAL_SECONDS).
+ */
+export const webhookScheduleSchema = secondsList
+  .refine(
+    (list) => list.every((s) => s <= WEBHOOK_MAX_DELAY_SECONDS),
+    `every interval must be at most ${WEBHOOK_MAX_DELAY_SECONDS} seconds (SQS's 12-hour visibility limit less the webhooks function's timeout)`,
+  )
+  .refine(
+    (list) => list.reduce((sum, s) => sum + s, 0) <= MAX_WEBHOOK_RETRY_TOTAL_SECONDS,
+    `the intervals must add up to at most ${MAX_WEBHOOK_RETRY_TOTAL_SECONDS} seconds (half the webhook queue's retention)`,
+  );
 
 const EnvSchema = z.object({
   TABLE_NAME: z.string().min(3, 'the orders table name is required'),
@@ -153,13 +167,13 @@ const EnvSchema = z.object({
    */
   NOTIFY_AUDIT_SHARDS: z.coerce.number().int().min(1).max(1000).default(DEFAULT_NOTIFY_AUDIT_SHARDS),
   /** Where events are POSTed (Standard Webhooks); unset: no webhooks, `GET /events` only. */
-  MERCHANT_WEBHOOK_URL: webhookUrl,
+  MERCHANT_WEBHOOK_URL: webhookUrlSchema,
   /** Local: the `whsec_…` secret itself. In AWS it is in Secrets Manager (MERCHANT_WEBHOOK_SECRET_ID). */
-  MERCHANT_WEBHOOK_SECRET: webhookSecret,
+  MERCHANT_WEBHOOK_SECRET: webhookSecretSchema,
   /** A Secrets Manager secret whose SecretString is the `whsec_…` text, read when the webhooks Lambda starts. */
   MERCHANT_WEBHOOK_SECRET_ID: optionalText,
   /** Seconds between a failed webhook delivery and the next attempt; then the dead-letter queue. */
-  WEBHOOK_RETRY_SCHEDULE: webhookSchedule.default(webhookSchedule.parse(DEFAULT_WEBHOOK_RETRY_SCHEDULE)),
+  WEBHOOK_RETRY_SCHEDULE: webhookScheduleSchema.default(webhookScheduleSchema.parse(DEFAULT_WEBHOOK_RETRY_SCHEDULE)),
   /** The FIFO queue events wait in for delivery; unset: the events function enqueues none. */
   WEBHOOK_QUEUE_URL: z.url().optional(),
   /** The EventBridge bus events are also put on (AWS); unset: no bus. */

@@ -4,21 +4,20 @@
  * schedule's bounds), so an event is retried and dead-lettered the same way on this machine as in AWS.
  */
 
+import { DEFAULT_WEBHOOK_TIMEOUT_MS } from '../webhooks/deliver';
+
 /**
  * Seconds to wait after each failed delivery (1st, 2nd, …); once they are used up the next failure
  * sends the event to the dead-letter queue. About 27 hours in all: a receiver down for a day still
- * gets every event, and each wait fits SQS's visibility maximum.
+ * gets every event, and each wait fits within WEBHOOK_MAX_DELAY_SECONDS.
  */
 export const DEFAULT_WEBHOOK_RETRY_SCHEDULE = '5,300,1800,7200,18000,36000,36000';
 
-/** A receiver that has not answered in this long has failed the attempt (Standard Webhooks' usual bound). */
-export const WEBHOOK_TIMEOUT_MS = 5000;
-
 /**
- * The longest wait the schedule may hold: a retry is a change of the message's visibility, and SQS
- * refuses a visibility timeout over 12 hours.
+ * A receiver that has not answered in this long has failed the attempt: the webhooks library's own
+ * default (Standard Webhooks' usual bound), named here for the function timeout below.
  */
-export const WEBHOOK_MAX_DELAY_SECONDS = 43_200;
+export { DEFAULT_WEBHOOK_TIMEOUT_MS as WEBHOOK_TIMEOUT_MS } from '../webhooks/deliver';
 
 /**
  * Messages handed to one webhooks invocation: one. A FIFO group is locked while any message received
@@ -26,9 +25,51 @@ export const WEBHOOK_MAX_DELAY_SECONDS = 43_200;
  * while an earlier one waits for its retry. With more, the later ones would be received, skipped and
  * held for the queue's whole visibility timeout (delaying the earlier one's retry as long), and each
  * skip would count as a receive towards the dead-letter queue. So every receive is a real attempt, and
- * maxReceiveCount counts attempts. The Lambda's timeout must exceed this many WEBHOOK_TIMEOUT_MS.
+ * maxReceiveCount counts attempts.
  */
 export const WEBHOOK_BATCH_SIZE = 1;
+
+/**
+ * The webhooks Lambda's timeout: its batch's attempts one after the other (each bounded by the
+ * delivery timeout), plus the secret's read at a cold start. The CDK stack deploys it, the local
+ * stack enforces it.
+ */
+export const WEBHOOKS_FUNCTION_TIMEOUT_SECONDS = (WEBHOOK_BATCH_SIZE * DEFAULT_WEBHOOK_TIMEOUT_MS) / 1000 + 10;
+
+/**
+ * The webhook queue's visibility timeout: six times the consumer's timeout (AWS's advice for Lambda
+ * event sources, as for the reconcile queue). A receive that ends without an attempt (a throttled
+ * invocation) still counts towards the schedule, so the message must not come back while Lambda
+ * retries the invocation.
+ */
+export const WEBHOOK_QUEUE_VISIBILITY_SECONDS = 6 * WEBHOOKS_FUNCTION_TIMEOUT_SECONDS;
+
+/**
+ * SQS's longest visibility, 12 hours counted from the receive, not from a ChangeMessageVisibility call
+ * (shared/adapters/sqs-message-visibility.ts holds the same API limit for its own check).
+ */
+const SQS_MAX_VISIBILITY_SECONDS = 43_200;
+
+/** Slack beyond the function's run between the receive and the visibility change (hand-over, clocks). */
+const VISIBILITY_MARGIN_SECONDS = 60;
+
+/**
+ * The longest wait the schedule may hold: derived from SQS's limit, not the limit itself. A retry is a
+ * change of the message's visibility, made up to a function timeout after the receive, and SQS refuses
+ * one that would end more than 12 hours after the receive; so the timeout and a margin come off.
+ */
+export const WEBHOOK_MAX_DELAY_SECONDS =
+  SQS_MAX_VISIBILITY_SECONDS - WEBHOOKS_FUNCTION_TIMEOUT_SECONDS - VISIBILITY_MARGIN_SECONDS;
+
+/** How long the webhook queue (and its dead-letter queue) keep a message: SQS's maximum. */
+export const WEBHOOK_QUEUE_RETENTION_DAYS = 14;
+
+/**
+ * The whole schedule's bound. An event waits behind a failing earlier event of the same order (FIFO
+ * group) for that one's whole schedule: at most half the retention in all, so the next one still has
+ * its own whole schedule before SQS would drop it.
+ */
+export const MAX_WEBHOOK_RETRY_TOTAL_SECONDS = (WEBHOOK_QUEUE_RETENTION_DAYS / 2) * 24 * 3600;
 
 /**
  * Receives before the queue moves an event to the dead-letter queue: the first attempt and one per

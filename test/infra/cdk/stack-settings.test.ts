@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readStackSettings } from '#infra/cdk/stack-settings';
 import { DEFAULT_RECONCILE_SCHEDULE, WECHATPAY_PRODUCTION_URL } from '#shared/config/settings';
-import { DEFAULT_WEBHOOK_RETRY_SCHEDULE } from '#shared/config/webhook-queue';
+import { DEFAULT_WEBHOOK_RETRY_SCHEDULE, WEBHOOK_MAX_DELAY_SECONDS } from '#shared/config/webhook-queue';
 import { ValidationError } from '#shared/domain/errors';
 
 const from = (context: Record<string, unknown>) => readStackSettings((key) => context[key]);
@@ -70,23 +70,39 @@ describe('stack settings from CDK context', () => {
     [{ merchantWebhookUrl: 'http://localhost:8080/hooks' }, 'merchantWebhookUrl'],
     [{ merchantWebhookUrl: 'merchant.example.com/hooks' }, 'merchantWebhookUrl'],
     [{ merchantWebhookUrl: 'https://merchant.example.com/hooks#x' }, 'merchantWebhookUrl'],
+    // The handlers' own rule: the signature authenticates us, credentials in the URL would be logged.
+    [{ merchantWebhookUrl: 'https://user:pw@merchant.example.com/hooks' }, 'merchantWebhookUrl'],
+    [{ merchantWebhookUrl: 'HTTP://merchant.example.com/hooks' }, 'merchantWebhookUrl'],
     [{ webhookRetrySchedule: '5,43201' }, 'webhookRetrySchedule'],
+    // SQS's 12 hours run from the receive: a wait of 43200 s set during the run would be refused.
+    [{ webhookRetrySchedule: '5,43200' }, 'webhookRetrySchedule'],
+    [{ webhookRetrySchedule: `5,${WEBHOOK_MAX_DELAY_SECONDS + 1}` }, 'webhookRetrySchedule'],
     [{ webhookRetrySchedule: '0,60' }, 'webhookRetrySchedule'],
     [{ webhookRetrySchedule: '5,,60' }, 'webhookRetrySchedule'],
-    [{ webhookRetrySchedule: Array(15).fill('43200').join(',') }, 'webhookRetrySchedule'],
+    [{ webhookRetrySchedule: Array(15).fill(String(WEBHOOK_MAX_DELAY_SECONDS)).join(',') }, 'webhookRetrySchedule'],
   ])('refuse %j, naming the context key', (context, key) => {
     const err = refusal(context);
     expect(err.field).toBe(key);
     expect(err.message).toContain(`"${key}"`);
   });
 
-  it('take an https webhook receiver and a schedule of waits up to 12 hours each, normalized', () => {
+  it('take an https webhook receiver and a schedule of waits up to the longest wait each, normalized', () => {
     expect(
-      from({ merchantWebhookUrl: 'https://merchant.example.com/hooks?k=1', webhookRetrySchedule: ' 5, 43200 ' }),
+      from({
+        merchantWebhookUrl: 'https://merchant.example.com/hooks?k=1',
+        webhookRetrySchedule: ` 5, ${WEBHOOK_MAX_DELAY_SECONDS} `,
+      }),
     ).toMatchObject({
       merchantWebhookUrl: 'https://merchant.example.com/hooks?k=1',
-      webhookRetrySchedule: '5,43200',
+      webhookRetrySchedule: `5,${WEBHOOK_MAX_DELAY_SECONDS}`,
     });
+  });
+
+  it('say what a webhook receiver must be without echoing a URL refused for its credentials', () => {
+    const err = refusal({ merchantWebhookUrl: 'https://shop:pa55word@merchant.example.com/hooks' });
+    expect(err.message).toMatch(/^CDK context "merchantWebhookUrl" must be an https:\/\/ URL/);
+    expect(err.message).not.toContain('pa55word');
+    expect(err.message).not.toContain('merchant.example.com');
   });
 
   it('say what a webhook receiver must be, without echoing the refused URL (it may carry a token)', () => {

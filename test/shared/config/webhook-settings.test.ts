@@ -5,9 +5,14 @@ import { describe, expect, it } from 'vitest';
 import { loadSettings } from '#shared/config/settings';
 import {
   DEFAULT_WEBHOOK_RETRY_SCHEDULE,
+  MAX_WEBHOOK_RETRY_TOTAL_SECONDS,
   WEBHOOK_MAX_DELAY_SECONDS,
+  WEBHOOK_QUEUE_VISIBILITY_SECONDS,
+  WEBHOOK_TIMEOUT_MS,
+  WEBHOOKS_FUNCTION_TIMEOUT_SECONDS,
   webhookMaxReceiveCount,
 } from '#shared/config/webhook-queue';
+import { DEFAULT_WEBHOOK_TIMEOUT_MS } from '#shared/webhooks/deliver';
 import { ConfigurationError } from '#shared/domain/errors';
 
 const BASE = { TABLE_NAME: 'orders' };
@@ -85,14 +90,39 @@ describe('WEBHOOK_RETRY_SCHEDULE', () => {
     expect(webhookMaxReceiveCount(schedule)).toBe(8);
   });
 
-  it('takes whole seconds up to SQS’s 12-hour visibility maximum', () => {
+  it('takes whole seconds up to the longest wait', () => {
     const settings = loadSettings({ ...BASE, WEBHOOK_RETRY_SCHEDULE: ` 1, 60 ,${WEBHOOK_MAX_DELAY_SECONDS}` });
-    expect(settings.WEBHOOK_RETRY_SCHEDULE).toEqual([1, 60, 43_200]);
+    expect(settings.WEBHOOK_RETRY_SCHEDULE).toEqual([1, 60, WEBHOOK_MAX_DELAY_SECONDS]);
     expect(webhookMaxReceiveCount(settings.WEBHOOK_RETRY_SCHEDULE)).toBe(4);
+  });
+
+  it('ends the longest wait within 12 hours of the receive, however late in its run the function changes the visibility', () => {
+    // SQS counts its 12-hour visibility limit from the receive; the change comes at most a timeout later.
+    expect(WEBHOOK_MAX_DELAY_SECONDS + WEBHOOKS_FUNCTION_TIMEOUT_SECONDS).toBeLessThan(43_200);
+    expect(refusal({ WEBHOOK_RETRY_SCHEDULE: '5,43200' })).toMatch(/WEBHOOK_RETRY_SCHEDULE/);
+    expect(refusal({ WEBHOOK_RETRY_SCHEDULE: String(WEBHOOK_MAX_DELAY_SECONDS + 1) })).toMatch(/at most/);
+  });
+
+  it('keeps the whole schedule within half the queue’s 14-day retention', () => {
+    const waits = Math.floor(MAX_WEBHOOK_RETRY_TOTAL_SECONDS / WEBHOOK_MAX_DELAY_SECONDS);
+    const fits = Array(waits).fill(WEBHOOK_MAX_DELAY_SECONDS).join(',');
+    expect(loadSettings({ ...BASE, WEBHOOK_RETRY_SCHEDULE: fits }).WEBHOOK_RETRY_SCHEDULE).toHaveLength(waits);
+    expect(refusal({ WEBHOOK_RETRY_SCHEDULE: `${fits},${WEBHOOK_MAX_DELAY_SECONDS}` })).toMatch(
+      /WEBHOOK_RETRY_SCHEDULE.*add up/,
+    );
+    expect(MAX_WEBHOOK_RETRY_TOTAL_SECONDS).toBe(7 * 24 * 3600);
   });
 
   it.each(['43201', '5,86400', '0,5', '5,,10', '1.5', 'hourly'])('refuses %s, naming the variable', (value) => {
     expect(refusal({ WEBHOOK_RETRY_SCHEDULE: value })).toMatch(/WEBHOOK_RETRY_SCHEDULE/);
+  });
+});
+
+describe('the webhook queue’s timings', () => {
+  it('bound an attempt by the webhooks library’s own timeout, and the function and the queue by it', () => {
+    expect(WEBHOOK_TIMEOUT_MS).toBe(DEFAULT_WEBHOOK_TIMEOUT_MS);
+    expect(WEBHOOKS_FUNCTION_TIMEOUT_SECONDS).toBeGreaterThan(DEFAULT_WEBHOOK_TIMEOUT_MS / 1000);
+    expect(WEBHOOK_QUEUE_VISIBILITY_SECONDS).toBe(6 * WEBHOOKS_FUNCTION_TIMEOUT_SECONDS);
   });
 });
 
