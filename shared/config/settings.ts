@@ -96,11 +96,13 @@ export const webhookSecretSchema = optionalText.superRefine((value, ctx) => {
 export const webhookScheduleSchema = secondsList
   .refine(
     (list) => list.every((s) => s <= WEBHOOK_MAX_DELAY_SECONDS),
-    `every interval must be at most ${WEBHOOK_MAX_DELAY_SECONDS} seconds (SQS's 12-hour visibility limit less the webhooks function's timeout)`,
+    `every interval must be at most ${WEBHOOK_MAX_DELAY_SECONDS} seconds ` +
+      `(SQS's 12-hour visibility limit less the webhooks function's timeout)`,
   )
   .refine(
     (list) => list.reduce((sum, s) => sum + s, 0) <= MAX_WEBHOOK_RETRY_TOTAL_SECONDS,
-    `the intervals must add up to at most ${MAX_WEBHOOK_RETRY_TOTAL_SECONDS} seconds (half the webhook queue's retention)`,
+    `the intervals must add up to at most ${MAX_WEBHOOK_RETRY_TOTAL_SECONDS} seconds ` +
+      `(half the webhook queue's retention)`,
   );
 
 const EnvSchema = z.object({

@@ -96,7 +96,7 @@ describe('WEBHOOK_RETRY_SCHEDULE', () => {
     expect(webhookMaxReceiveCount(settings.WEBHOOK_RETRY_SCHEDULE)).toBe(4);
   });
 
-  it('ends the longest wait within 12 hours of the receive, however late in its run the function changes the visibility', () => {
+  it('ends the longest wait within 12 hours of the receive, however late in its run the visibility changes', () => {
     // SQS counts its 12-hour visibility limit from the receive; the change comes at most a timeout later.
     expect(WEBHOOK_MAX_DELAY_SECONDS + WEBHOOKS_FUNCTION_TIMEOUT_SECONDS).toBeLessThan(43_200);
     expect(refusal({ WEBHOOK_RETRY_SCHEDULE: '5,43200' })).toMatch(/WEBHOOK_RETRY_SCHEDULE/);
