@@ -45,6 +45,19 @@ export interface DynamoDbStreamSourceOptions {
   log?: (line: string) => void;
   /** A failure of the poller itself (the Streams API); it carries on after a pause. */
   onError?: (error: unknown) => void;
+  /**
+   * Where the position in each shard is kept across starts (stream-positions-file.ts); absent: in
+   * memory only, and every start reads the stream from its trim horizon.
+   */
+  checkpoint?: StreamCheckpoint;
+}
+
+/** The last record handled in each shard of a stream, kept across starts of the source. */
+export interface StreamCheckpoint {
+  /** The positions saved for this stream, by shard id; none for another stream. */
+  load(streamArn: string): Readonly<Record<string, string>>;
+  /** Called after each batch that moved a shard's position on, with every shard's. */
+  save(streamArn: string, shards: Readonly<Record<string, string>>): void;
 }
 
 export interface DynamoDbStreamSource {
@@ -113,12 +126,11 @@ function errorName(error: unknown): string | undefined {
  * each shard is read in order, a parent shard to its end before its children, and a batch's failure
  * holds its shard back, so records of one item always reach the handler in order and none is skipped.
  *
- * The position in each shard is kept in memory only: a new start reads the stream again from its trim
- * horizon (24 hours back). That is safe because the events consumer is idempotent: the event log
- * keeps an event once (a conditional put by its id) and the webhook queue drops a repeat of the same
- * event id within its five-minute deduplication window. Past that window a webhook already delivered
- * before the restart may be sent once more, with the same webhook-id, which Standard Webhooks
- * receivers deduplicate on.
+ * Like the mapping, which keeps its place in each shard across deployments, the source saves the last
+ * record handled per shard in its checkpoint after each batch, and a new start goes on after it
+ * (AFTER_SEQUENCE_NUMBER); a shard it has no position for is read from its trim horizon. Without a
+ * checkpoint a new start reads the last 24 hours again: the events consumer keeps each event once by
+ * its id, but webhooks past the queue's five-minute deduplication window would be sent again.
  */
 export function startDynamoDbStreamSource(options: DynamoDbStreamSourceOptions): DynamoDbStreamSource {
   const batchSize = Math.min(1000, Math.max(1, options.batchSize ?? STREAM_SOURCE_DEFAULTS.batchSize));
@@ -142,6 +154,20 @@ export function startDynamoDbStreamSource(options: DynamoDbStreamSourceOptions):
   /** Shards read to their end: their children may start. */
   const finished = new Set<string>();
   let refreshedAt = -Infinity;
+  /** The last record handled per shard, as the checkpoint holds it; loaded once the stream is known. */
+  let saved: Map<string, string> | undefined;
+
+  function loadPositions(arn: string): Map<string, string> {
+    return new Map(Object.entries(options.checkpoint?.load(arn) ?? {}));
+  }
+
+  /** Everything up to and including `sequenceNumber` was handled: kept, and saved when there is a checkpoint. */
+  function handledUpTo(arn: string, shard: ShardState, sequenceNumber: string): void {
+    shard.position = { kind: 'after', sequenceNumber };
+    if (saved === undefined || options.checkpoint === undefined || sequenceNumber === '') return;
+    saved.set(shard.shardId, sequenceNumber);
+    options.checkpoint.save(arn, Object.fromEntries(saved));
+  }
 
   async function findStream(): Promise<string> {
     const { Streams: streams = [] } = await client.send(new ListStreamsCommand({ TableName: options.tableName }), send);
@@ -179,10 +205,11 @@ export function startDynamoDbStreamSource(options: DynamoDbStreamSourceOptions):
     for (const shard of listed) {
       const shardId = shard.ShardId;
       if (shardId === undefined || shards.has(shardId) || finished.has(shardId)) continue;
+      const after = saved?.get(shardId);
       shards.set(shardId, {
         shardId,
         parentShardId: shard.ParentShardId,
-        position: { kind: 'start' },
+        position: after === undefined ? { kind: 'start' } : { kind: 'after', sequenceNumber: after },
         iterator: undefined,
         failures: 0,
         notBefore: 0,
@@ -191,6 +218,7 @@ export function startDynamoDbStreamSource(options: DynamoDbStreamSourceOptions):
     // Shards past the stream's retention are gone from the listing: nothing more to read or wait for.
     for (const id of shards.keys()) if (!ids.has(id)) shards.delete(id);
     for (const id of finished) if (!ids.has(id)) finished.delete(id);
+    for (const id of saved?.keys() ?? []) if (!ids.has(id)) saved?.delete(id);
     refreshedAt = Date.now();
   }
 
@@ -275,13 +303,13 @@ export function startDynamoDbStreamSource(options: DynamoDbStreamSourceOptions):
     const all = toDynamoDbStreamEvent(records, arn, options.function.region);
     const event: DynamoDBStreamEvent =
       options.filter === undefined ? all : { Records: all.Records.filter(options.filter) };
+    const lastSequence = all.Records.at(-1)?.dynamodb?.SequenceNumber ?? '';
     if (event.Records.length === 0) {
-      shard.position = { kind: 'after', sequenceNumber: all.Records.at(-1)?.dynamodb?.SequenceNumber ?? '' };
+      handledUpTo(arn, shard, lastSequence);
       shard.iterator = next;
       if (next === undefined) finish(shard);
       return true;
     }
-    const lastSequence = all.Records.at(-1)?.dynamodb?.SequenceNumber ?? '';
     const sequenceOf = (index: number) => event.Records[index]?.dynamodb?.SequenceNumber ?? '';
     const outcome = await invoke(options.function, options.handler, event);
     let failedAt: number | undefined;
@@ -292,7 +320,7 @@ export function startDynamoDbStreamSource(options: DynamoDbStreamSourceOptions):
       failedAt = 0;
     }
     if (failedAt === undefined) {
-      shard.position = { kind: 'after', sequenceNumber: lastSequence };
+      handledUpTo(arn, shard, lastSequence);
       shard.iterator = next;
       shard.failures = 0;
       if (next === undefined) finish(shard);
@@ -325,6 +353,7 @@ export function startDynamoDbStreamSource(options: DynamoDbStreamSourceOptions):
       let busy = false;
       try {
         streamArn ??= await findStream();
+        saved ??= loadPositions(streamArn);
         if (Date.now() - refreshedAt >= shardRefreshMs) await refreshShards(streamArn);
         for (const shard of readyShards(Date.now())) {
           if (stopped) return;

@@ -1,4 +1,5 @@
 import { createPublicKey, randomUUID, X509Certificate } from 'node:crypto';
+import { join } from 'node:path';
 
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -34,6 +35,7 @@ import {
   type QueueUrls,
 } from './resources';
 import { type SqsEventSource, startSqsEventSource } from './sqs-event-source';
+import { STREAM_POSITIONS_FILE, streamPositionsFile } from './stream-positions-file';
 
 export interface LocalStackOptions {
   /** A running DynamoDB-API server. */
@@ -49,6 +51,12 @@ export interface LocalStackOptions {
   simulatorPort?: number;
   /** Where the simulator keeps its state; absent: in memory. */
   simulatorDataDir?: string;
+  /**
+   * Where the stack keeps what must outlive it: how far the table's stream was read
+   * (STREAM_POSITIONS_FILE), so a restart does not hand the last 24 hours of events (and webhooks) over
+   * again. Absent: in memory, each start reads the stream from its trim horizon.
+   */
+  dataDir?: string;
   /** Where generated sandbox v3 merchant keys are kept; absent: for the life of the process. */
   sandboxKeysDir?: string;
   /** Which key the simulator's v3 answers name in Wechatpay-Serial (default its public key id). */
@@ -416,6 +424,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       handler: handlers.events,
       function: fn('events', DEFAULTS.eventsTimeoutMs),
       filter: isOrderOrRefundChange,
+      ...(options.dataDir === undefined
+        ? {}
+        : { checkpoint: streamPositionsFile(join(options.dataDir, STREAM_POSITIONS_FILE)) }),
       pollIntervalMs: options.streamPollIntervalMs ?? DEFAULTS.streamPollIntervalMs,
       log,
       onError: (error) => {

@@ -3,7 +3,8 @@
  * restart keeps every order; the SQS server (fauxqs) keeps its queues in memory, so a restart
  * empties the reconcile queue. Nothing is lost by that: every open order carries its next check
  * time in the table, and the sweep (run at start and then on its interval) re-enqueues the ones
- * that are due.
+ * that are due. The table's stream is read on from where the last run stopped (the positions are
+ * kept under DATA_DIR too), so a restart sends no webhook again.
  */
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -127,6 +128,7 @@ async function main(): Promise<void> {
         queueName: settings.queueName,
         port: settings.port,
         simulatorPort: settings.simulatorPort,
+        dataDir: settings.dataDir,
         simulatorDataDir: join(settings.dataDir, 'simulator'),
         sandboxKeysDir: settings.dataDir,
         wechatpayBaseUrl: settings.wechatpayBaseUrl,

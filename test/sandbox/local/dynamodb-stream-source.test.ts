@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 import {
   CreateTableCommand,
@@ -14,9 +17,11 @@ import {
   type DynamoDbStreamHandler,
   type DynamoDbStreamSource,
   resumeIndex,
+  type StreamCheckpoint,
   startDynamoDbStreamSource,
 } from '#sandbox/local/dynamodb-stream-source';
 import { ensureTable, localDynamoDbClient, localStreamsClient } from '#sandbox/local/resources';
+import { STREAM_POSITIONS_FILE, streamPositionsFile } from '#sandbox/local/stream-positions-file';
 import { DUE_INDEX, EVENTS_INDEX, TABLE_STREAM_VIEW } from '#shared/adapters/table-schema';
 import { waitFor } from '#test/helpers/wait-for';
 
@@ -59,12 +64,13 @@ async function put(tableName: string, pk: string, value: number, sk = 'ITEM'): P
 
 const valueOf = (r: DynamoDBRecord) => Number(r.dynamodb?.NewImage?.value?.N);
 
-function start(tableName: string, handler: DynamoDbStreamHandler, streamArn?: string) {
+function start(tableName: string, handler: DynamoDbStreamHandler, streamArn?: string, checkpoint?: StreamCheckpoint) {
   source = startDynamoDbStreamSource({
     client: streams,
     tableName,
     streamArn,
     handler,
+    ...(checkpoint === undefined ? {} : { checkpoint }),
     function: FUNCTION,
     pollIntervalMs: 50,
     retryDelayMs: 50,
@@ -272,6 +278,79 @@ describe('DynamoDB stream source on DynamoDB Local', () => {
     );
     expect(batches.flat()).toEqual([2, 5]);
     expect(batches.every((b) => b.length > 0)).toBe(true);
+  });
+
+  it('goes on after the last record handled when started again with its checkpoint, redelivering none', async () => {
+    const { tableName, streamArn } = await freshTable();
+    const dir = mkdtempSync(join(tmpdir(), 'stream-positions-'));
+    const file = join(dir, STREAM_POSITIONS_FILE);
+    try {
+      for (let i = 1; i <= 3; i++) await put(tableName, 'R', i);
+      const first: number[] = [];
+      start(
+        tableName,
+        async (event) => void first.push(...event.Records.map(valueOf)),
+        streamArn,
+        streamPositionsFile(file),
+      );
+      await waitFor(
+        async () => first.length,
+        (n) => n === 3,
+      );
+      await source?.stop();
+      source = undefined;
+      // The last record of the shard is kept, by shard id, for this stream.
+      const saved = JSON.parse(readFileSync(file, 'utf8')) as { streamArn: string; shards: Record<string, string> };
+      expect(saved.streamArn).toBe(streamArn);
+      expect(Object.values(saved.shards)).toHaveLength(1);
+
+      // A restart (a new source, a new reader of the file): only what was written since.
+      await put(tableName, 'R', 4);
+      const second: number[] = [];
+      start(
+        tableName,
+        async (event) => void second.push(...event.Records.map(valueOf)),
+        streamArn,
+        streamPositionsFile(file),
+      );
+      await waitFor(
+        async () => second.length,
+        (n) => n >= 1,
+      );
+      await new Promise((r) => setTimeout(r, 300));
+      expect(second).toEqual([4]);
+      await source?.stop();
+      source = undefined;
+
+      // Without the checkpoint (the tests' in-memory stacks) a start reads from the trim horizon, as before.
+      const fresh: number[] = [];
+      start(tableName, async (event) => void fresh.push(...event.Records.map(valueOf)), streamArn);
+      await waitFor(
+        async () => fresh.length,
+        (n) => n >= 4,
+      );
+      expect(fresh).toEqual([1, 2, 3, 4]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reads a shard its checkpoint does not know from the trim horizon', async () => {
+    const { tableName, streamArn } = await freshTable();
+    await put(tableName, 'U', 1);
+    await put(tableName, 'U', 2);
+    // Positions of other shards (of a table made again) tell nothing about this one.
+    const checkpoint: StreamCheckpoint = {
+      load: () => ({ 'shardId-00000000000000000000-00000000': '000000000000000000099' }),
+      save: () => undefined,
+    };
+    const seen: number[] = [];
+    start(tableName, async (event) => void seen.push(...event.Records.map(valueOf)), streamArn, checkpoint);
+    await waitFor(
+      async () => seen.length,
+      (n) => n >= 2,
+    );
+    expect(seen).toEqual([1, 2]);
   });
 
   it('stops promptly, and delivers nothing after stop', async () => {
