@@ -287,7 +287,7 @@ describe('DynamoDB stream source on DynamoDB Local', () => {
     try {
       for (let i = 1; i <= 3; i++) await put(tableName, 'R', i);
       const first: number[] = [];
-      start(
+      const firstRun = start(
         tableName,
         async (event) => void first.push(...event.Records.map(valueOf)),
         streamArn,
@@ -297,8 +297,7 @@ describe('DynamoDB stream source on DynamoDB Local', () => {
         async () => first.length,
         (n) => n === 3,
       );
-      await source?.stop();
-      source = undefined;
+      await firstRun.stop();
       // The last record of the shard is kept, by shard id, for this stream.
       const saved = JSON.parse(readFileSync(file, 'utf8')) as { streamArn: string; shards: Record<string, string> };
       expect(saved.streamArn).toBe(streamArn);
@@ -307,7 +306,7 @@ describe('DynamoDB stream source on DynamoDB Local', () => {
       // A restart (a new source, a new reader of the file): only what was written since.
       await put(tableName, 'R', 4);
       const second: number[] = [];
-      start(
+      const secondRun = start(
         tableName,
         async (event) => void second.push(...event.Records.map(valueOf)),
         streamArn,
@@ -319,8 +318,7 @@ describe('DynamoDB stream source on DynamoDB Local', () => {
       );
       await new Promise((r) => setTimeout(r, 300));
       expect(second).toEqual([4]);
-      await source?.stop();
-      source = undefined;
+      await secondRun.stop();
 
       // Without the checkpoint (the tests' in-memory stacks) a start reads from the trim horizon, as before.
       const fresh: number[] = [];
