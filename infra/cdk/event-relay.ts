@@ -1,10 +1,13 @@
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import { EventBus } from 'aws-cdk-lib/aws-events';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { EventSourceMapping, FilterCriteria, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { ORDER_SORT_KEY, REFUND_SORT_PREFIX } from '#shared/adapters/table-schema';
+import { STREAM_FILTER_PATTERNS } from '#shared/adapters/stream-filter';
+import { EVENT_PARTITION_PREFIX } from '#shared/adapters/table-schema';
+import { EVENT_RELAY_BATCH_SIZE, EVENTS_FUNCTION_TIMEOUT_SECONDS } from '#shared/config/event-relay';
 import type { OrdersTable } from './orders-table';
 import { PaymentFunction } from './payment-function';
 
@@ -13,21 +16,6 @@ export interface EventRelayProps {
   /** Named `<stack name>-events`, so other stacks and accounts can find it. */
   readonly eventBusName?: string;
 }
-
-/** Stream records per invocation: handled one at a time, in order, so a batch is a few seconds at most. */
-export const EVENT_RELAY_BATCH_SIZE = 100;
-
-/**
- * Only changes of orders and refunds can call for an event; the stream also carries the
- * notifications, the out_refund_no claims, the event items this relay writes itself and the deletions
- * by TTL. The handler skips those too; this filter spares the invocations (the event items alone
- * would double them). An item filtered out is never seen, so the patterns name exactly the two kinds
- * the handler decodes.
- */
-export const EVENT_RELAY_FILTER = {
-  eventName: ['INSERT', 'MODIFY'],
-  dynamodb: { Keys: { sk: { S: [ORDER_SORT_KEY, { prefix: REFUND_SORT_PREFIX }] } } },
-} as const;
 
 /**
  * Events to the app backend, derived from the orders table's stream: the events Lambda reads each
@@ -73,8 +61,7 @@ export class EventRelay extends Construct {
         TABLE_NAME: props.table.table.tableName,
         EVENT_BUS_NAME: this.eventBus.eventBusName,
       },
-      // A full batch is 100 records one after the other, each a few calls of tens of milliseconds.
-      timeout: Duration.seconds(30),
+      timeout: Duration.seconds(EVENTS_FUNCTION_TIMEOUT_SECONDS),
       memorySize: 256,
     });
 
@@ -98,11 +85,23 @@ export class EventRelay extends Construct {
       // the batch and describes it to the failure queue. The IteratorAge alarm fires long before.
       retryAttempts: -1,
       onFailure: new SqsDlq(this.failureQueue),
-      filters: [FilterCriteria.filter(EVENT_RELAY_FILTER)],
+      // Only writes that leave an order or a refund in a status the backend is told of: the rest of
+      // the stream (notifications, claims, the event items written here, TTL deletions, the writes
+      // of unpaid orders) would be invocations that find nothing to do.
+      filters: STREAM_FILTER_PATTERNS.map((pattern) => FilterCriteria.filter({ ...pattern })),
     });
     props.table.grantStreamRead(this.eventsFunction);
-    // The event log: one conditional put per event (attribute_not_exists), nothing else on the table.
-    props.table.grantItems(this.eventsFunction, 'dynamodb:PutItem');
+    // The event log: one conditional put per event (attribute_not_exists), and only of event items:
+    // a fault in this function can never overwrite an order or a refund.
+    this.eventsFunction.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['dynamodb:PutItem'],
+        resources: [props.table.table.tableArn],
+        conditions: {
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${EVENT_PARTITION_PREFIX}*`] },
+        },
+      }),
+    );
     this.eventBus.grantPutEventsTo(this.eventsFunction);
   }
 }

@@ -32,6 +32,12 @@ export interface StackSettings {
   readonly merchantWebhookUrl: string | undefined;
   /** Comma-separated seconds between webhook attempts, handed to the webhooks Lambda as WEBHOOK_RETRY_SCHEDULE. */
   readonly webhookRetrySchedule: string;
+  /**
+   * Whether the webhooks Lambda consumes the webhook queue. Off by default: the first deployment
+   * creates the secret with a placeholder, and the merchant turns delivery on (`-c webhooksEnabled=true`)
+   * once the `whsec_…` secret is in place; until then the events wait in the queue.
+   */
+  readonly webhooksEnabled: boolean;
   /** The handler variables set from TUNING_CONTEXT_KEYS (only those given), checked as the handlers check them. */
   readonly handlerTuning: Readonly<Record<string, string>>;
 }
@@ -44,6 +50,7 @@ export const CONTEXT_KEYS = {
   alarmEmail: 'alarmEmail',
   merchantWebhookUrl: 'merchantWebhookUrl',
   webhookRetrySchedule: 'webhookRetrySchedule',
+  webhooksEnabled: 'webhooksEnabled',
 } as const;
 
 /**
@@ -70,6 +77,7 @@ const RULES: Record<keyof typeof CONTEXT_KEYS, string> = {
     `comma-separated positive whole seconds, each at most ${WEBHOOK_MAX_DELAY_SECONDS} (SQS's 12-hour ` +
     `visibility limit less the webhooks function's timeout) and at most ${MAX_WEBHOOK_RETRY_TOTAL_SECONDS} ` +
     `in all (half the queue's retention), e.g. 5,300,1800`,
+  webhooksEnabled: 'true or false',
 };
 
 // Secret names are 1-512 of these characters; ARNs are taken as they are.
@@ -100,6 +108,10 @@ const settingsSchema = z.object({
     .default(DEFAULT_WEBHOOK_RETRY_SCHEDULE)
     .pipe(webhookScheduleSchema)
     .transform((delays) => delays.join(',')),
+  // `-c webhooksEnabled=true` arrives as a string, cdk.json may hold a boolean.
+  webhooksEnabled: z
+    .union([z.boolean(), z.enum(['true', 'false']).transform((value) => value === 'true')])
+    .default(false),
 });
 
 /**
@@ -127,6 +139,7 @@ export function readStackSettings(context: (key: string) => unknown): StackSetti
     alarmEmail: parsed.data.alarmEmail,
     merchantWebhookUrl: parsed.data.merchantWebhookUrl,
     webhookRetrySchedule: parsed.data.webhookRetrySchedule,
+    webhooksEnabled: parsed.data.webhooksEnabled,
     handlerTuning: readHandlerTuning(context),
   };
 }

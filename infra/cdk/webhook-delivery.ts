@@ -5,7 +5,13 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { WEBHOOK_BATCH_SIZE, WEBHOOK_TIMEOUT_MS, webhookMaxReceiveCount } from '#shared/config/webhook-queue';
+import {
+  WEBHOOK_BATCH_SIZE,
+  WEBHOOK_QUEUE_RETENTION_DAYS,
+  WEBHOOK_QUEUE_VISIBILITY_SECONDS,
+  WEBHOOKS_FUNCTION_TIMEOUT_SECONDS,
+  webhookMaxReceiveCount,
+} from '#shared/config/webhook-queue';
 import { PaymentFunction } from './payment-function';
 
 export interface WebhookDeliveryProps {
@@ -13,13 +19,19 @@ export interface WebhookDeliveryProps {
   readonly url: string;
   /** Comma-separated seconds, already checked (stack-settings.ts). */
   readonly retrySchedule: string;
+  /**
+   * Whether the webhooks Lambda receives from the queue. False until the merchant has put the
+   * `whsec_…` secret: before, every attempt would fail on the placeholder and count as a receive,
+   * dead-lettering every event within minutes. Disabled, the events wait in the queue instead.
+   */
+  readonly enabled: boolean;
   /** The events Lambda (event-relay.ts): it puts every recorded event on the queue. */
   readonly eventsFunction: LambdaFunction;
   /** The handlers' settings loader requires it of every function; this one never touches the table. */
   readonly tableName: string;
 }
 
-const RETENTION = Duration.days(14);
+const RETENTION = Duration.days(WEBHOOK_QUEUE_RETENTION_DAYS);
 
 /**
  * Signed webhooks to the merchant's backend (Standard Webhooks), deployed only when a receiver URL is
@@ -52,9 +64,8 @@ export class WebhookDelivery extends Construct {
       description:
         'Standard Webhooks signing secret of the WeChat Pay backend: put whsec_<base64 of 24 or more random ' +
         'bytes> here, and the same value in the receiver',
-      // A random placeholder without the whsec_ prefix: until the merchant puts the real secret, the
-      // webhooks Lambda refuses to start (an error alarm, the log naming the secret) instead of
-      // signing with a key nobody holds.
+      // A random placeholder without the whsec_ prefix: the webhooks Lambda refuses to sign with a key
+      // nobody holds. Its event source stays disabled until the merchant has put the real secret.
       generateSecretString: { passwordLength: 32, excludePunctuation: true, includeSpace: false },
     });
     Validations.of(this.secret).acknowledge({
@@ -64,9 +75,6 @@ export class WebhookDelivery extends Construct {
         'is rotated by hand (put-secret-value, README), a rotation Lambda could not update the receiver',
     });
 
-    // Delivered one message after the other, each attempt bounded by WEBHOOK_TIMEOUT_MS, plus the
-    // secret's read at a cold start.
-    const timeout = Duration.seconds((WEBHOOK_BATCH_SIZE * WEBHOOK_TIMEOUT_MS) / 1000 + 10);
     this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
       fifo: true,
       retentionPeriod: RETENTION,
@@ -78,10 +86,8 @@ export class WebhookDelivery extends Construct {
       // The relay sets each message's deduplication id to its event id: a resent event is dropped by
       // what it is, not by comparing bodies.
       contentBasedDeduplication: false,
-      // Six times the consumer's timeout (AWS's advice for Lambda event sources, as for the reconcile
-      // queue): a receive that ends without an attempt (a throttled invocation) still counts towards
-      // the schedule, so the message must not come back while Lambda retries the invocation.
-      visibilityTimeout: Duration.seconds(timeout.toSeconds() * 6),
+      // Six times the consumer's timeout (see WEBHOOK_QUEUE_VISIBILITY_SECONDS).
+      visibilityTimeout: Duration.seconds(WEBHOOK_QUEUE_VISIBILITY_SECONDS),
       retentionPeriod: RETENTION,
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: this.maxReceiveCount },
       encryption: QueueEncryption.SQS_MANAGED,
@@ -99,7 +105,7 @@ export class WebhookDelivery extends Construct {
         // The handler changes the visibility of the messages it failed on this queue.
         WEBHOOK_QUEUE_URL: this.queue.queueUrl,
       },
-      timeout,
+      timeout: Duration.seconds(WEBHOOKS_FUNCTION_TIMEOUT_SECONDS),
       memorySize: 256,
     });
     // GetSecretValue and DescribeSecret, for this function only: the events Lambda never signs.
@@ -108,6 +114,8 @@ export class WebhookDelivery extends Construct {
     this.eventSource = new SqsEventSource(this.queue, {
       batchSize: WEBHOOK_BATCH_SIZE,
       reportBatchItemFailures: true,
+      // Off until the secret is in place (see `enabled`): the queue keeps the events 14 days meanwhile.
+      enabled: props.enabled,
     });
     this.webhooksFunction.addEventSource(this.eventSource);
 

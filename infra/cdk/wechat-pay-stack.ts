@@ -121,6 +121,7 @@ export class WechatPayStack extends Stack {
         : new WebhookDelivery(this, 'WebhookDelivery', {
             url: settings.merchantWebhookUrl,
             retrySchedule: settings.webhookRetrySchedule,
+            enabled: settings.webhooksEnabled,
             eventsFunction: this.eventRelay.eventsFunction,
             tableName: table.table.tableName,
           });
@@ -159,12 +160,14 @@ export class WechatPayStack extends Stack {
       new CfnOutput(this, 'WebhookQueueName', { value: webhooks.queue.queueName });
       new CfnOutput(this, 'WebhookDlqName', { value: webhooks.deadLetterQueue.queueName });
       new CfnOutput(this, 'WebhookSecretArn', { value: webhooks.secret.secretArn });
-      // The one step after the first deployment: until it is done the webhooks Lambda refuses to start.
+      // The one step after the first deployment: until it is done (and delivery turned on) no webhook goes out.
       new CfnOutput(this, 'WebhookSecretCommand', {
-        description:
-          'Once after the first deployment: WEBHOOK_SECRET=whsec_$(openssl rand -base64 32), then this command; ' +
-          'the receiver verifies webhook-signature with the same value. Until then no webhook is sent and the ' +
-          'webhooks Lambda error alarm fires',
+        description: settings.webhooksEnabled
+          ? 'To rotate the signing secret: WEBHOOK_SECRET=whsec_$(openssl rand -base64 32), then this command; ' +
+            'the receiver verifies webhook-signature with the same value'
+          : 'Webhook delivery is OFF: events wait in the webhook queue (kept 14 days). Once: ' +
+            'WEBHOOK_SECRET=whsec_$(openssl rand -base64 32), then this command (the receiver verifies ' +
+            'webhook-signature with the same value), then deploy again with -c webhooksEnabled=true',
         value: Fn.join('', [
           'aws secretsmanager put-secret-value --secret-id ',
           webhooks.secret.secretArn,

@@ -99,6 +99,7 @@ export function synthesizeWebhooksFunction(): DeployedFunction {
     new WebhookDelivery(stack, 'WebhookDelivery', {
       url: 'https://merchant.example.com/webhooks',
       retrySchedule: DEFAULT_WEBHOOK_RETRY_SCHEDULE,
+      enabled: true,
       eventsFunction: eventsStandIn,
       tableName: 'orders',
     });

@@ -25,10 +25,19 @@ describe('stack settings from CDK context', () => {
       alarmEmail: undefined,
       merchantWebhookUrl: undefined,
       webhookRetrySchedule: DEFAULT_WEBHOOK_RETRY_SCHEDULE,
+      // Off until the merchant has put the signing secret (webhook-delivery.ts).
+      webhooksEnabled: false,
       handlerTuning: {},
     });
     expect(WECHATPAY_PRODUCTION_URL).toBe('https://api.mch.weixin.qq.com');
     expect(DEFAULT_RECONCILE_SCHEDULE).toBe('30,60,120,300,600,900');
+  });
+
+  it('turn webhook delivery on with -c webhooksEnabled=true or a boolean in cdk.json', () => {
+    expect(from({ webhooksEnabled: 'true' }).webhooksEnabled).toBe(true);
+    expect(from({ webhooksEnabled: true }).webhooksEnabled).toBe(true);
+    expect(from({ webhooksEnabled: 'false' }).webhooksEnabled).toBe(false);
+    expect(from({ webhooksEnabled: '' }).webhooksEnabled).toBe(false);
   });
 
   it('treat an empty -c value as not set', () => {
@@ -74,6 +83,8 @@ describe('stack settings from CDK context', () => {
     [{ merchantWebhookUrl: 'https://user:pw@merchant.example.com/hooks' }, 'merchantWebhookUrl'],
     [{ merchantWebhookUrl: 'HTTP://merchant.example.com/hooks' }, 'merchantWebhookUrl'],
     [{ webhookRetrySchedule: '5,43201' }, 'webhookRetrySchedule'],
+    [{ webhooksEnabled: 'yes' }, 'webhooksEnabled'],
+    [{ webhooksEnabled: 1 }, 'webhooksEnabled'],
     // SQS's 12 hours run from the receive: a wait of 43200 s set during the run would be refused.
     [{ webhookRetrySchedule: '5,43200' }, 'webhookRetrySchedule'],
     [{ webhookRetrySchedule: `5,${WEBHOOK_MAX_DELAY_SECONDS + 1}` }, 'webhookRetrySchedule'],

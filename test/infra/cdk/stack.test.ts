@@ -6,17 +6,8 @@ import { WechatPayStack } from '#infra/cdk/wechat-pay-stack';
 import { PAYMENT_BUNDLING, type PaymentFunction } from '#infra/cdk/payment-function';
 import { DEFAULT_NOTIFY_RESERVED_CONCURRENCY, NOTIFY_CONCURRENCY_PARAMETER } from '#infra/cdk/notify-endpoint';
 import { EVENTS_ITERATOR_AGE_ALARM } from '#infra/cdk/alarms';
-import { EVENT_RELAY_BATCH_SIZE, EVENT_RELAY_FILTER } from '#infra/cdk/event-relay';
-import {
-  EVENT_SORT_KEY,
-  eventPartition,
-  NOTIFICATION_SORT_PREFIX,
-  ORDER_SORT_KEY,
-  orderPartition,
-  REFUND_NUMBER_SORT_KEY,
-  refundNumberPartition,
-  refundSortKey,
-} from '#shared/adapters/table-schema';
+import { STREAM_FILTER_PATTERNS } from '#shared/adapters/stream-filter';
+import { EVENT_RELAY_BATCH_SIZE, EVENTS_FUNCTION_TIMEOUT_SECONDS } from '#shared/config/event-relay';
 import {
   CUSTOM_METRIC_ALARMS,
   CUSTOM_METRIC_NAMES,
@@ -349,24 +340,28 @@ describe('event relay (table stream → events Lambda)', () => {
     });
   });
 
-  it('hands over only changes of orders and refunds, never event items, notifications, claims or TTL deletions', () => {
+  it('hands over exactly the records the shared stream filter admits (the local stack applies the same)', () => {
+    // What each pattern admits is tested once, against the stored items' shapes (stream-filter.test.ts).
     const filters = (streamMappings()[0]?.Properties?.FilterCriteria as { Filters: Array<{ Pattern: string }> })
       .Filters;
-    expect(filters.map((f) => JSON.parse(f.Pattern) as unknown)).toEqual([EVENT_RELAY_FILTER]);
-    // The stream record of each kind of item, as the adapters key them, against the deployed pattern.
-    const record = (eventName: string, pk: string, sk: string) => ({
-      eventName,
-      dynamodb: { Keys: { pk: { S: pk }, sk: { S: sk } } },
+    expect(filters.map((f) => JSON.parse(f.Pattern) as unknown)).toEqual(
+      JSON.parse(JSON.stringify(STREAM_FILTER_PATTERNS)) as unknown,
+    );
+  });
+
+  it('gives the events Lambda the timeout the local stack enforces too', () => {
+    expect(functionProps('events').Timeout).toBe(EVENTS_FUNCTION_TIMEOUT_SECONDS);
+  });
+
+  it('lets the events Lambda put event items only, never an order or a refund', () => {
+    const puts = statementsOfRole(template, ids.roles.events).filter((statement) =>
+      asList(statement.Action).includes('dynamodb:PutItem'),
+    );
+    expect(puts).toHaveLength(1);
+    expect(puts[0]).toMatchObject({
+      Action: 'dynamodb:PutItem',
+      Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['EVENT#*'] } },
     });
-    const order = orderPartition('T1');
-    expect(admitted(filters, record('MODIFY', order, ORDER_SORT_KEY))).toBe(true);
-    expect(admitted(filters, record('INSERT', order, ORDER_SORT_KEY))).toBe(true);
-    expect(admitted(filters, record('MODIFY', order, refundSortKey('R1')))).toBe(true);
-    expect(admitted(filters, record('INSERT', order, refundSortKey('R1')))).toBe(true);
-    expect(admitted(filters, record('REMOVE', order, ORDER_SORT_KEY))).toBe(false);
-    expect(admitted(filters, record('INSERT', eventPartition('evt_1'), EVENT_SORT_KEY))).toBe(false);
-    expect(admitted(filters, record('INSERT', order, `${NOTIFICATION_SORT_PREFIX}abc`))).toBe(false);
-    expect(admitted(filters, record('INSERT', refundNumberPartition('R1'), REFUND_NUMBER_SORT_KEY))).toBe(false);
   });
 
   it('puts events on a custom bus named after the stack', () => {
@@ -394,25 +389,6 @@ describe('event relay (table stream → events Lambda)', () => {
     expect(Object.keys(resourcesOfType(template, 'AWS::SQS::Queue'))).toHaveLength(3);
   });
 });
-
-/**
- * Whether a Lambda event filter admits a record, for the part of the pattern syntax the relay uses:
- * nested objects, arrays of alternatives, exact strings and { prefix }.
- */
-function admitted(filters: Array<{ Pattern: string }>, record: unknown): boolean {
-  const matches = (pattern: unknown, value: unknown): boolean => {
-    if (Array.isArray(pattern)) {
-      return pattern.some((alternative) =>
-        typeof alternative === 'object' && alternative !== null && 'prefix' in alternative
-          ? typeof value === 'string' && value.startsWith(String((alternative as { prefix: unknown }).prefix))
-          : alternative === value,
-      );
-    }
-    if (typeof pattern !== 'object' || pattern === null || typeof value !== 'object' || value === null) return false;
-    return Object.entries(pattern).every(([key, inner]) => matches(inner, (value as Record<string, unknown>)[key]));
-  };
-  return filters.some((f) => matches(JSON.parse(f.Pattern), record));
-}
 
 describe('Lambdas', () => {
   it('are exactly ours (no webhooks Lambda without a webhook URL), on nodejs24.x and arm64, bounded', () => {

@@ -4,7 +4,9 @@ import { WechatPayStack } from '#infra/cdk/wechat-pay-stack';
 import {
   DEFAULT_WEBHOOK_RETRY_SCHEDULE,
   WEBHOOK_BATCH_SIZE,
+  WEBHOOK_QUEUE_VISIBILITY_SECONDS,
   WEBHOOK_TIMEOUT_MS,
+  WEBHOOKS_FUNCTION_TIMEOUT_SECONDS,
   webhookMaxReceiveCount,
 } from '#shared/config/webhook-queue';
 import type { CfnResource } from './template-helpers';
@@ -53,6 +55,11 @@ beforeAll(() => {
 afterAll(removeAssemblies);
 
 const resource = (id: string) => template.toJSON().Resources[id] as CfnResource;
+const outputs = (of: Template) => of.toJSON().Outputs as Record<string, { Value: unknown; Description?: string }>;
+const webhookMappings = (of: Template, queueId: string) =>
+  Object.values(resourcesOfType(of, 'AWS::Lambda::EventSourceMapping')).filter(
+    (m) => JSON.stringify(m.Properties?.EventSourceArn) === getAttArn(queueId),
+  );
 const environment = (id: string) =>
   (resource(id).Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
 const grants = (roleId: string) =>
@@ -103,12 +110,13 @@ describe('webhook queue', () => {
     expect(timeout).toBeGreaterThan((WEBHOOK_BATCH_SIZE * WEBHOOK_TIMEOUT_MS) / 1000);
     expect(timeout).toBeLessThanOrEqual(90);
     expect(resource(ids.queue).Properties?.VisibilityTimeout as number).toBeGreaterThanOrEqual(timeout);
+    // The values the local stack applies too.
+    expect(timeout).toBe(WEBHOOKS_FUNCTION_TIMEOUT_SECONDS);
+    expect(resource(ids.queue).Properties?.VisibilityTimeout).toBe(WEBHOOK_QUEUE_VISIBILITY_SECONDS);
   });
 
   it('feeds the webhooks Lambda in FIFO batches with partial batch failures', () => {
-    const mappings = Object.values(resourcesOfType(template, 'AWS::Lambda::EventSourceMapping')).filter(
-      (m) => JSON.stringify(m.Properties?.EventSourceArn) === getAttArn(ids.queue),
-    );
+    const mappings = webhookMappings(template, ids.queue);
     expect(mappings).toHaveLength(1);
     expect(mappings[0]?.Properties).toMatchObject({
       FunctionName: { Ref: ids.webhooks },
@@ -116,10 +124,34 @@ describe('webhook queue', () => {
       FunctionResponseTypes: ['ReportBatchItemFailures'],
     });
   });
+
+  it('is not consumed until delivery is turned on: events wait in the queue while the secret is a placeholder', () => {
+    // Consumed with the placeholder secret, every attempt would fail and count as a receive: every
+    // event would be dead-lettered within minutes of being queued.
+    expect(webhookMappings(template, ids.queue)[0]?.Properties?.Enabled).toBe(false);
+    const description = outputs(template).WebhookSecretCommand?.Description ?? '';
+    expect(description).toMatch(/delivery is OFF/);
+    expect(description).toContain('-c webhooksEnabled=true');
+    expect(description).toContain('14 days');
+  });
+
+  it.each([['true'], [true]])('is consumed once deployed with webhooksEnabled=%j', (enabled) => {
+    const on = new WechatPayStack(
+      appWithProjectContext({ ...NO_BUNDLING, merchantWebhookUrl: RECEIVER, webhooksEnabled: enabled }),
+      'Enabled',
+    );
+    const onTemplate = Template.fromStack(on);
+    const mappings = webhookMappings(onTemplate, logicalId(on.webhookDelivery!.queue));
+    expect(mappings).toHaveLength(1);
+    expect(mappings[0]?.Properties?.Enabled).toBe(true);
+    const description = outputs(onTemplate).WebhookSecretCommand?.Description ?? '';
+    expect(description).not.toMatch(/OFF/);
+    expect(description).toMatch(/rotate/);
+  });
 });
 
 describe('webhook secret', () => {
-  it('is created with a placeholder that is not a whsec_ secret, so a forgotten put fails the cold start', () => {
+  it('is created with a placeholder that is not a whsec_ secret, so delivery turned on too early fails loudly', () => {
     const generate = resource(ids.secret).Properties?.GenerateSecretString as Record<string, unknown>;
     // Letters and digits only: a generated value can never begin with "whsec_".
     expect(generate).toMatchObject({ ExcludePunctuation: true, IncludeSpace: false });
@@ -226,15 +258,15 @@ describe('webhook settings at synth', () => {
     ).toBe('10,60,600');
   });
 
-  it.each(['http://merchant.example.com/hooks', 'http://127.0.0.1:8080/hooks', 'ftp://merchant.example.com/'])(
-    'refuse a receiver that is not https (%s), naming the setting',
-    (url) => {
-      const app = appWithProjectContext({ ...NO_BUNDLING, merchantWebhookUrl: url });
-      expect(() => new WechatPayStack(app, 'Refused')).toThrow(
-        /CDK context "merchantWebhookUrl" must be an https:\/\//,
-      );
-    },
-  );
+  it.each([
+    'http://merchant.example.com/hooks',
+    'http://127.0.0.1:8080/hooks',
+    'ftp://merchant.example.com/',
+    'https://user:pw@merchant.example.com/hooks',
+  ])('refuse a receiver the webhooks Lambda would refuse or that is not https (%s), naming the setting', (url) => {
+    const app = appWithProjectContext({ ...NO_BUNDLING, merchantWebhookUrl: url });
+    expect(() => new WechatPayStack(app, 'Refused')).toThrow(/CDK context "merchantWebhookUrl" must be an https:\/\//);
+  });
 
   it('deploy no webhook delivery without a receiver', () => {
     const plain = new WechatPayStack(appWithProjectContext(NO_BUNDLING), 'Plain');
