@@ -10,6 +10,7 @@ import {
 } from '@aws-sdk/client-dynamodb-streams';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 
+import { EVENT_RELAY_BATCH_SIZE } from '#shared/config/event-relay';
 import { toDynamoDbStreamEvent } from './dynamodb-stream-events';
 import { describeFunctionError, invoke, type LocalFunction } from './lambda-context';
 
@@ -32,7 +33,7 @@ export interface DynamoDbStreamSourceOptions {
    * without an invocation, as Lambda drops the records its filters do not match.
    */
   filter?: (record: DynamoDBRecord) => boolean;
-  /** Records per invocation at most (Lambda's default for a DynamoDB event source is 100). */
+  /** Records per invocation at most; by default the events function's in AWS (EVENT_RELAY_BATCH_SIZE). */
   batchSize?: number;
   /** The wait between polls of a shard that had nothing new (Lambda polls each shard 4 times a second). */
   pollIntervalMs?: number;
@@ -66,7 +67,7 @@ export interface DynamoDbStreamSource {
 }
 
 export const STREAM_SOURCE_DEFAULTS = {
-  batchSize: 100,
+  batchSize: EVENT_RELAY_BATCH_SIZE,
   pollIntervalMs: 200,
   retryDelayMs: 500,
   maxRetryDelayMs: 10_000,

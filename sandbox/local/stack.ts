@@ -3,7 +3,7 @@ import { join } from 'node:path';
 
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { DynamoDBRecord, ScheduledEvent } from 'aws-lambda';
+import type { ScheduledEvent } from 'aws-lambda';
 
 import { DynamoDbEventLog } from '#shared/adapters/dynamodb-event-log';
 import { DynamoDbOrderStore } from '#shared/adapters/dynamodb-order-store';
@@ -15,9 +15,15 @@ import { eventJson } from '#shared/app/event-view';
 import type { DependencyOverrides } from '#shared/app/dependencies';
 import { createHandlers, type Handlers } from '#shared/app/handlers';
 import { NOTIFY_ROUTE } from '#shared/app/routes';
-import { ORDER_SORT_KEY, REFUND_SORT_PREFIX, SORT_KEY } from '#shared/adapters/table-schema';
+import { matchesStreamFilter } from '#shared/adapters/stream-filter';
+import { EVENT_RELAY_BATCH_SIZE, EVENTS_FUNCTION_TIMEOUT_SECONDS } from '#shared/config/event-relay';
 import { RECONCILE_BATCH_SIZE, RECONCILE_MAX_RECEIVE_COUNT } from '#shared/config/reconcile-queue';
-import { WEBHOOK_BATCH_SIZE, WEBHOOK_TIMEOUT_MS, webhookMaxReceiveCount } from '#shared/config/webhook-queue';
+import {
+  WEBHOOK_BATCH_SIZE,
+  WEBHOOK_QUEUE_VISIBILITY_SECONDS,
+  webhookMaxReceiveCount,
+  WEBHOOKS_FUNCTION_TIMEOUT_SECONDS,
+} from '#shared/config/webhook-queue';
 import { loadSettings, type Settings } from '#shared/config/settings';
 import type { OrderStore } from '#shared/domain/ports';
 import { type Merchant, SANDBOX_MERCHANT, sandboxV3Merchant } from '../simulator/sandbox-merchant';
@@ -140,27 +146,16 @@ export const DEFAULTS = {
   visibilityTimeoutSeconds: 30,
   reconcileTimeoutMs: 25_000,
   sweepTimeoutMs: 60_000,
-  /** As the events Lambda's in AWS (infra/cdk/event-relay.ts). */
-  eventsTimeoutMs: 30_000,
-  /** As the webhooks Lambda's in AWS (webhook-delivery.ts): a full batch of attempts that time out, and 10 s. */
-  webhooksTimeoutMs: WEBHOOK_BATCH_SIZE * WEBHOOK_TIMEOUT_MS + 10_000,
+  /** As the events Lambda's in AWS (shared/config/event-relay.ts). */
+  eventsTimeoutMs: EVENTS_FUNCTION_TIMEOUT_SECONDS * 1000,
+  /** As the webhooks Lambda's in AWS (shared/config/webhook-queue.ts). */
+  webhooksTimeoutMs: WEBHOOKS_FUNCTION_TIMEOUT_SECONDS * 1000,
   streamPollIntervalMs: 200,
 } as const;
 
 /** The webhook queue's names: FIFO, beside the reconcile queue. */
 export function webhookQueueNames(queueName: string): { queueName: string; dlqName: string } {
   return { queueName: `${queueName}-webhooks.fifo`, dlqName: `${queueName}-webhooks-dlq.fifo` };
-}
-
-/**
- * The events function's filter criteria in AWS (EVENT_RELAY_FILTER, infra/cdk/event-relay.ts), as a
- * predicate: inserts and changes of orders and refunds. The handler skips every other record anyway;
- * the filter saves the invocations, so local counts of invocations per event match AWS's.
- */
-export function isOrderOrRefundChange(record: DynamoDBRecord): boolean {
-  if (record.eventName !== 'INSERT' && record.eventName !== 'MODIFY') return false;
-  const sk = record.dynamodb?.Keys?.[SORT_KEY]?.S;
-  return sk !== undefined && (sk === ORDER_SORT_KEY || sk.startsWith(REFUND_SORT_PREFIX));
 }
 
 /**
@@ -365,8 +360,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         ...webhookQueueNames(queueName),
         fifo: true,
         maxReceiveCount: webhookMaxReceiveCount(settings.WEBHOOK_RETRY_SCHEDULE),
-        // Six times the function's timeout, as in AWS: it only matters when an invocation dies.
-        visibilityTimeoutSeconds: (DEFAULTS.webhooksTimeoutMs / 1000) * 6,
+        // As in AWS: it only matters when an invocation dies.
+        visibilityTimeoutSeconds: WEBHOOK_QUEUE_VISIBILITY_SECONDS,
       });
       settings = loadSettings(environment({ WEBHOOK_QUEUE_URL: webhookQueues.queueUrl }));
     }
@@ -423,7 +418,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       streamArn,
       handler: handlers.events,
       function: fn('events', DEFAULTS.eventsTimeoutMs),
-      filter: isOrderOrRefundChange,
+      // The event source mapping's filter criteria in AWS, so local invocations per event match AWS's.
+      filter: matchesStreamFilter,
+      batchSize: EVENT_RELAY_BATCH_SIZE,
       ...(options.dataDir === undefined
         ? {}
         : { checkpoint: streamPositionsFile(join(options.dataDir, STREAM_POSITIONS_FILE)) }),

@@ -323,15 +323,22 @@ describe('a local stack started again on the same data directory', () => {
         };
       },
     };
+    // A paid order: a change the events function's filter lets through.
+    const payNewOrder = async (running: TestStack) => {
+      const outTradeNo = newOutTradeNo();
+      expect((await running.api('POST', '/orders', orderBody(outTradeNo))).status).toBe(201);
+      const paid = await running.simulator('POST', `/sandbox/orders/${outTradeNo}/pay`, { result: 'SUCCESS' });
+      expect(paid.status, paid.text).toBe(200);
+    };
     let stack: TestStack | undefined;
     try {
       stack = await startTestStack(options);
-      expect((await stack.api('POST', '/orders', orderBody(newOutTradeNo()))).status).toBe(201);
+      await payNewOrder(stack);
       await waitFor(
         async () => handed.length,
         (n) => n >= 1,
       );
-      // The order's later changes (its prepay) come through too before the stop.
+      // Any later change of the order comes through too before the stop.
       await new Promise((r) => setTimeout(r, 300));
       await stack.stop();
       stack = undefined;
@@ -339,7 +346,7 @@ describe('a local stack started again on the same data directory', () => {
       const firstRun = [...handed];
 
       stack = await startTestStack(options);
-      expect((await stack.api('POST', '/orders', orderBody(newOutTradeNo()))).status).toBe(201);
+      await payNewOrder(stack);
       await waitFor(
         async () => handed.length,
         (n) => n > firstRun.length,
