@@ -2,8 +2,8 @@ import { isAbsolute, resolve } from 'node:path';
 
 import * as z from 'zod';
 
+import { webhookSecretSchema, webhookUrlSchema } from '#shared/config/settings';
 import { AppError } from '#shared/domain/errors';
-import { parseWebhookSecret, WebhookSecretError } from '#shared/webhooks/webhook-secret';
 import { type Merchant, SANDBOX_MERCHANT } from '../simulator/sandbox-merchant';
 import { PEM_VARIABLES, pemFromEnv, v3KeyProblems } from '../simulator/v3-key-settings';
 
@@ -88,36 +88,6 @@ const resourceName = (fallback: string) =>
       .default(fallback),
   );
 
-/** Plain http may reach this machine only: a signed event crossing a network in clear could be read. */
-const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', '[::1]', 'localhost']);
-
-const webhookUrl = z.preprocess(
-  blankIsAbsent,
-  z
-    .url()
-    .refine((value) => {
-      const url = new URL(value);
-      return url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname));
-    }, 'must be https, or http to 127.0.0.1, ::1 or localhost')
-    .optional(),
-);
-
-/** The webhooks library's rules; only the rule broken is said, never the value. */
-const webhookSecret = z.preprocess(
-  blankIsAbsent,
-  z
-    .string()
-    .superRefine((value, ctx) => {
-      try {
-        parseWebhookSecret(value);
-      } catch (error) {
-        const rule = error instanceof WebhookSecretError ? error.message : 'not a webhook secret';
-        ctx.addIssue({ code: 'custom', message: `must be a whsec_ secret (${rule})` });
-      }
-    })
-    .optional(),
-);
-
 const schema = z.object({
   PORT: port(3000),
   SIMULATOR_PORT: port(3100),
@@ -134,8 +104,9 @@ const schema = z.object({
   WECHATPAY_BASE_URL: z.preprocess(blankIsAbsent, z.url().optional()),
   SIMULATOR_PLATFORM_PRIVATE_KEY: text,
   SIMULATOR_SIGN_WITH: z.preprocess(blankIsAbsent, z.enum(['public_key', 'certificate']).optional()),
-  MERCHANT_WEBHOOK_URL: webhookUrl,
-  MERCHANT_WEBHOOK_SECRET: webhookSecret,
+  // The handlers' own rules (https or loopback http, no credentials; whsec_), checked before the start.
+  MERCHANT_WEBHOOK_URL: webhookUrlSchema,
+  MERCHANT_WEBHOOK_SECRET: webhookSecretSchema,
 });
 
 /**

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 
-import { generateWebhookSecret, parseWebhookSecret } from '#shared/webhooks/webhook-secret';
+import { webhookSecretSchema } from '#shared/config/settings';
+import { generateWebhookSecret } from '#shared/webhooks/webhook-secret';
 import { readOrCreateSecret } from '../simulator/persisted-secret';
 import { LocalSettingsError } from './local-settings';
 
@@ -14,16 +15,14 @@ export const WEBHOOK_SECRET_FILE = 'merchant-webhook-secret';
  */
 export function localWebhookSecret(dataDir: string): { secret: string; path: string } {
   const path = join(dataDir, WEBHOOK_SECRET_FILE);
-  const secret = readOrCreateSecret(path, () => `${generateWebhookSecret()}\n`).trim();
-  try {
-    parseWebhookSecret(secret);
-  } catch (error) {
-    // Said by rule and path, never by content.
-    const rule = error instanceof Error ? error.message : 'unreadable';
+  // Checked by the same rule as MERCHANT_WEBHOOK_SECRET; said by rule and path, never by content.
+  const checked = webhookSecretSchema.safeParse(readOrCreateSecret(path, () => `${generateWebhookSecret()}\n`).trim());
+  if (!checked.success || checked.data === undefined) {
+    const rule = checked.success ? 'is empty' : checked.error.issues.map((issue) => issue.message).join('; ');
     throw new LocalSettingsError(
       `invalid settings: ${path} does not hold a webhook secret (${rule}); ` +
         'delete it to generate a new one, or set MERCHANT_WEBHOOK_SECRET',
     );
   }
-  return { secret, path };
+  return { secret: checked.data, path };
 }

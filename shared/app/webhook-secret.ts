@@ -1,6 +1,6 @@
-import type { Settings } from '../config/settings';
+import { type Settings, webhookSecretSchema } from '../config/settings';
 import { ConfigurationError } from '../domain/errors';
-import { parseWebhookSecret, WebhookSecretError } from '../webhooks/webhook-secret';
+import { parseWebhookSecret } from '../webhooks/webhook-secret';
 import { memo } from './memo';
 import { secretsManagerReader, type SecretReader } from './merchant-secret';
 
@@ -31,14 +31,15 @@ export function webhookKeySource(settings: Settings, readSecret?: SecretReader):
   return memo(async () => keyOf(await read(secretId), secretId));
 }
 
+/** The secret's text checked by the same rule as MERCHANT_WEBHOOK_SECRET (webhookSecretSchema). */
 function keyOf(text: string | undefined, secretId: string): Buffer {
-  if (text === undefined || text.trim() === '') {
+  const checked = webhookSecretSchema.safeParse(text?.trim());
+  if (!checked.success) {
+    const rule = checked.error.issues.map((issue) => issue.message).join('; ');
+    throw new ConfigurationError(`the webhook secret ${secretId} ${rule}`);
+  }
+  if (checked.data === undefined) {
     throw new ConfigurationError(`the webhook secret ${secretId} has no value: put the whsec_… secret in it`);
   }
-  try {
-    return parseWebhookSecret(text.trim());
-  } catch (error) {
-    const rule = error instanceof WebhookSecretError ? error.message : 'not a webhook secret';
-    throw new ConfigurationError(`the webhook secret ${secretId} is not a whsec_ secret: ${rule}`);
-  }
+  return parseWebhookSecret(checked.data);
 }

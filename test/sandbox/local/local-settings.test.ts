@@ -161,6 +161,18 @@ describe('parseLocalStartSettings: webhooks', () => {
     );
   });
 
+  it('refuses a URL carrying credentials, as the handlers would, without repeating them', () => {
+    let message = '';
+    try {
+      parseLocalStartSettings({ MERCHANT_WEBHOOK_URL: 'https://user:hunter2@merchant.example/hooks' }, defaults);
+    } catch (error) {
+      expect(error).toBeInstanceOf(LocalSettingsError);
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/MERCHANT_WEBHOOK_URL: must not carry credentials/);
+    expect(message).not.toContain('hunter2');
+  });
+
   it('refuses a secret without whsec_ by the variable and the rule, never the value', () => {
     const bad = 'c2VjcmV0LXZhbHVlLXRoYXQtaXMtbG9uZy1lbm91Z2g=';
     let message = '';
