@@ -159,6 +159,8 @@ export class WechatPayStack extends Stack {
       const webhooks = this.webhookDelivery;
       new CfnOutput(this, 'WebhookQueueName', { value: webhooks.queue.queueName });
       new CfnOutput(this, 'WebhookDlqName', { value: webhooks.deadLetterQueue.queueName });
+      // What SQS's redrive takes: aws sqs start-message-move-task --source-arn <WebhookDlqArn>.
+      new CfnOutput(this, 'WebhookDlqArn', { value: webhooks.deadLetterQueue.queueArn });
       new CfnOutput(this, 'WebhookSecretArn', { value: webhooks.secret.secretArn });
       // The one step after the first deployment: until it is done (and delivery turned on) no webhook goes out.
       new CfnOutput(this, 'WebhookSecretCommand', {

@@ -179,6 +179,10 @@ describe('webhook secret', () => {
     expect(command).toContain(JSON.stringify({ Ref: ids.secret }));
     expect(outputs.WebhookSecretCommand?.Description).toContain('whsec_');
   });
+
+  it('outputs the dead-letter queue ARN that SQS redrive (start-message-move-task) takes', () => {
+    expect(outputs(template).WebhookDlqArn?.Value).toEqual({ 'Fn::GetAtt': [ids.dlq, 'Arn'] });
+  });
 });
 
 describe('webhooks Lambda', () => {
