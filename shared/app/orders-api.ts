@@ -74,7 +74,8 @@ const ROUTE_HANDLERS: Record<AppBackendRouteName, RouteHandler> = {
     const query = parseListEventsQuery(event.queryStringParameters);
     const events = await api.events();
     const page = await events.list(query);
-    return json(200, { events: page.events.map(eventView), next: page.next ?? null });
+    // `next` is always a cursor, even for an empty page: asked with later, it misses none recorded since.
+    return json(200, { events: page.events.map(eventView), next: page.next });
   },
 };
 

@@ -80,8 +80,14 @@ describe('GET /events', () => {
     expect((second.body.events as Array<{ id: string }>).map((e) => e.id)).toEqual([recorded[2]?.id]);
   });
 
-  it('answers next: null when there is nothing yet and no cursor was given', async () => {
-    expect((await call()).body).toEqual({ events: [], next: null });
+  it('answers a cursor even when there is nothing yet; asked with later, it brings what came since', async () => {
+    const empty = await call();
+    expect(empty.body.events).toEqual([]);
+    expect(typeof empty.body.next).toBe('string');
+    const recorded = event('T1');
+    await log.record(recorded);
+    clock.advance(10_000);
+    expect((await call({ after: empty.body.next as string })).body.events).toEqual([eventView(recorded)]);
   });
 
   it('reads empty parameters as absent: from the start, the default page', async () => {
