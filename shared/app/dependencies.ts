@@ -202,14 +202,13 @@ export function createDependencies(settings: Settings, overrides: DependencyOver
  */
 export function buildEventRecorder(deps: Dependencies): EventRecorder {
   const { metrics } = deps.observability;
-  const log: EventLog = {
+  const log: Pick<EventLog, 'record'> = {
     // Counted when first recorded, not when a retried stream record derives it again.
     async record(event) {
       const result = await deps.eventLog.record(event);
       if (result === 'recorded') metrics.addMetric(METRIC_EVENTS_RECORDED, MetricUnit.Count, 1);
       return result;
     },
-    list: (query) => deps.eventLog.list(query),
   };
   return new EventRecorder({ log, outlets: deps.eventOutlets(), describe: describeChange });
 }
