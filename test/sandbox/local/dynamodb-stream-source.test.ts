@@ -124,7 +124,8 @@ describe('ensureTable', () => {
     );
     // And again: nothing left to change.
     expect(await ensureTable(dynamodb, tableName)).toEqual({ streamArn });
-  });
+    // Two UpdateTables, each waited for: DynamoDB Local builds an index slowly when the run keeps it busy.
+  }, 90_000);
 });
 
 describe('resumeIndex (ReportBatchItemFailures rules for a stream)', () => {
