@@ -3,6 +3,8 @@ import type { AddressInfo, Socket } from 'node:net';
 
 import { Webhook } from 'standardwebhooks';
 
+import { readBody } from '#bench/verifying-receiver';
+
 /**
  * A merchant's webhook endpoint on loopback, for end-to-end tests and the events bench. Every request
  * is verified with the off-the-shelf Standard Webhooks library (what a merchant would use, not our own
@@ -47,15 +49,6 @@ export interface WebhookReceiver {
 }
 
 type Behaviour = ({ kind: 'status'; status: number } | { kind: 'hang' } | { kind: 'close' }) & { webhookId?: string };
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
 
 function flatHeaders(req: IncomingMessage): Record<string, string> {
   const out: Record<string, string> = {};
