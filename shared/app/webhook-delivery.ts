@@ -3,6 +3,7 @@ import type { SQSRecord } from 'aws-lambda';
 import * as z from 'zod';
 
 import { METRIC_WEBHOOK_DELIVERY_FAILURES } from '../config/metric-names';
+import { AppError } from '../domain/errors';
 import { EVENT_TYPES } from '../domain/events';
 import type { Observability } from './observability';
 import { deliverWebhook, type WebhookFailure } from '../webhooks/deliver';
@@ -80,14 +81,13 @@ export interface WebhookDeliveryDeps {
 }
 
 /** The record stays on the queue: a batch item failure, delivered again after the wait set for it. */
-export class WebhookNotDelivered extends Error {
+export class WebhookNotDelivered extends AppError {
   constructor(
     readonly eventId: string,
     readonly attempt: number,
     reason: string,
   ) {
-    super(`event ${eventId} not delivered (attempt ${attempt}): ${reason}`);
-    this.name = 'WebhookNotDelivered';
+    super('WEBHOOK_NOT_DELIVERED', `event ${eventId} not delivered (attempt ${attempt}): ${reason}`);
   }
 }
 
