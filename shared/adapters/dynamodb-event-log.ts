@@ -5,9 +5,9 @@ import { EVENT_RETENTION_DAYS, EVENT_TYPES } from '../domain/events';
 import type { DomainEvent, EventLog, EventPage } from '../domain/events';
 import { systemClock } from '../domain/ports';
 import type { Clock } from '../domain/ports';
-import { plainData } from './dynamodb-order-item';
+import { expiry, plainData } from './dynamodb-order-item';
 import type { Item } from './dynamodb-order-item';
-import { DAY_MS, encodeEventCursor, listingWindow, positionKey } from './event-cursor';
+import { encodeEventCursor, listingWindow, positionKey, utcDay } from './event-cursor';
 import {
   EVENT_SORT_KEY,
   eventPartition,
@@ -139,8 +139,8 @@ export function toEventItem(event: DomainEvent, now: Date): Item {
     // A map, not a JSON string: the view is plain JSON, and a console reader sees its fields.
     data: plainData(event.data),
     recordedAt,
-    [TTL_ATTRIBUTE]: Math.floor((now.getTime() + EVENT_RETENTION_DAYS * DAY_MS) / 1000),
-    [EVENTS_INDEX.partitionKey]: eventsDayKey(recordedAt.slice(0, 10)),
+    [TTL_ATTRIBUTE]: expiry(recordedAt, EVENT_RETENTION_DAYS),
+    [EVENTS_INDEX.partitionKey]: eventsDayKey(utcDay(recordedAt)),
     [EVENTS_INDEX.sortKey]: positionKey({ recordedAt, eventId: event.id }),
   };
   if (event.subject.outRefundNo !== undefined) item.outRefundNo = event.subject.outRefundNo;

@@ -129,7 +129,8 @@ export function fromNotificationItem(item: Item): NotificationRecord {
   return withoutLayout(item) as unknown as NotificationRecord;
 }
 
-function expiry(receivedAt: string, days: number): number {
+/** The TTL (epoch seconds) of an item that expires `days` after the instant `receivedAt`. */
+export function expiry(receivedAt: string, days: number): number {
   const receivedMs = Date.parse(receivedAt);
   if (Number.isNaN(receivedMs)) {
     throw new ValidationError(`receivedAt is not an ISO 8601 instant: ${receivedAt}`, 'receivedAt');

@@ -47,22 +47,22 @@ export function decodeEventCursor(cursor: string): EventPosition {
   return { recordedAt, eventId };
 }
 
-/** The UTC day (`yyyy-mm-dd`) of an ISO instant or a Date. */
-export function utcDay(instant: string | Date): string {
-  return (typeof instant === 'string' ? instant : instant.toISOString()).slice(0, 10);
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** The UTC day (`yyyy-mm-dd`) of an ISO instant. */
+export function utcDay(instant: string): string {
+  return instant.slice(0, 10);
 }
 
 /** The UTC days from `first` to `last` inclusive (none when first is after last). */
-export function utcDaysBetween(first: string, last: string): string[] {
+function utcDaysBetween(first: string, last: string): string[] {
   const days: string[] = [];
   for (let ms = Date.parse(`${first}T00:00:00.000Z`); ; ms += DAY_MS) {
-    const day = new Date(ms).toISOString().slice(0, 10);
+    const day = utcDay(new Date(ms).toISOString());
     if (day > last) return days;
     days.push(day);
   }
 }
-
-export const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** The part of the log one listing may read (see EventLog.list). */
 export interface ListingWindow {
