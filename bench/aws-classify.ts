@@ -45,24 +45,38 @@ function parseJson(body: string): unknown {
   }
 }
 
-/** Sums CapacityUnits over the ConsumedCapacity of an answer (an object, or a list for batches). */
-export function consumedCapacity(responseBody: string): number | undefined {
+/** Capacity units an answer reports; `table` and `indexes` only when asked with ReturnConsumedCapacity INDEXES. */
+export interface Capacity {
+  total?: number;
+  table?: number;
+  indexes?: number;
+}
+
+/** Sums the ConsumedCapacity of an answer (an object, or a list for batches and transactions). */
+export function consumedCapacity(responseBody: string): Capacity {
   const answer = parseJson(responseBody);
-  if (typeof answer !== 'object' || answer === null) return undefined;
-  const consumed = (answer as { ConsumedCapacity?: unknown }).ConsumedCapacity;
-  const list = Array.isArray(consumed) ? consumed : consumed === undefined ? [] : [consumed];
-  let total: number | undefined;
+  const consumed = (answer as { ConsumedCapacity?: unknown } | null | undefined)?.ConsumedCapacity;
+  const list = (Array.isArray(consumed) ? consumed : consumed === undefined ? [] : [consumed]) as Array<{
+    CapacityUnits?: unknown;
+    Table?: { CapacityUnits?: unknown };
+    GlobalSecondaryIndexes?: Record<string, { CapacityUnits?: unknown }>;
+  } | null>;
+  const out: Capacity = {};
+  const add = (key: keyof Capacity, units: unknown) => {
+    if (typeof units === 'number') out[key] = (out[key] ?? 0) + units;
+  };
   for (const entry of list) {
-    const units = (entry as { CapacityUnits?: unknown } | null)?.CapacityUnits;
-    if (typeof units === 'number') total = (total ?? 0) + units;
+    add('total', entry?.CapacityUnits);
+    add('table', entry?.Table?.CapacityUnits);
+    for (const index of Object.values(entry?.GlobalSecondaryIndexes ?? {})) add('indexes', index.CapacityUnits);
   }
-  return total;
+  return out;
 }
 
 export function classifyDynamoDb(target: string | undefined, responseBody: string): Classified {
   const op = operationOf(target) ?? 'unknown';
   const kind: Kind = DYNAMODB_READS.has(op) ? 'read' : DYNAMODB_WRITES.has(op) ? 'write' : 'control';
-  const units = kind === 'control' ? undefined : consumedCapacity(responseBody);
+  const units = kind === 'control' ? undefined : consumedCapacity(responseBody).total;
   return { service: 'dynamodb', op, kind, ...(units === undefined ? {} : { capacityUnits: units }) };
 }
 
@@ -90,13 +104,18 @@ export function classifyWechat(path: string): Classified {
 
 /**
  * Asks DynamoDB to report what a data request consumed, so the bench counts capacity units as
- * DynamoDB bills them; the body is returned unchanged when it is not a data request or not JSON.
+ * DynamoDB bills them (INDEXES: the same total, split between the table and each index); the body is
+ * returned unchanged when it is not a data request, not JSON, or already asks.
  */
-export function withConsumedCapacity(target: string | undefined, body: string): string {
+export function withConsumedCapacity(
+  target: string | undefined,
+  body: string,
+  mode: 'TOTAL' | 'INDEXES' = 'TOTAL',
+): string {
   const op = operationOf(target);
   if (op === undefined || !DYNAMODB_DATA_OPS.has(op)) return body;
   const request = parseJson(body);
   if (typeof request !== 'object' || request === null || Array.isArray(request)) return body;
   if ('ReturnConsumedCapacity' in request) return body;
-  return JSON.stringify({ ...request, ReturnConsumedCapacity: 'TOTAL' });
+  return JSON.stringify({ ...request, ReturnConsumedCapacity: mode });
 }

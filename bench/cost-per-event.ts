@@ -10,25 +10,21 @@ import {
   UpdateItemCommand,
   type UpdateItemCommandInput,
 } from '@aws-sdk/client-dynamodb';
-import type { Context } from 'aws-lambda';
 
 import { localDynamoDbClient, localSqsClient } from '#sandbox/local/resources';
-import { startLocalStack } from '#sandbox/local/stack';
+import { startLocalStack, webhookQueueNames } from '#sandbox/local/stack';
 import { SANDBOX_MERCHANT } from '#sandbox/simulator/sandbox-merchant';
 import { eventPartition, EVENT_SORT_KEY, ORDER_SORT_KEY, orderPartition } from '#shared/adapters/table-schema';
-import { createHandlers, type Handlers } from '#shared/app/handlers';
 import { APP_BACKEND_ROUTES, routePath } from '#shared/app/routes';
-import type { DependencyOverrides } from '#shared/app/dependencies';
-import type { Settings } from '#shared/config/settings';
 import { eventIdOf } from '#shared/domain/events';
-import { classifyDynamoDb, classifySqs, DYNAMODB_DATA_OPS, operationOf } from './aws-classify';
-import { queueIsEmpty } from './cost-per-payment';
+import { classifyDynamoDb, classifySqs, consumedCapacity, operationOf, withConsumedCapacity } from './aws-classify';
+import { lambdaMeter, queueIsEmpty } from './cost-per-payment';
 import { type CountingProxy, startCountingProxy } from './counting-proxy';
 import { httpClient, runPool } from './load';
 import { type LocalServers, startLocalServers } from './local-servers';
 import { guardOutput } from './output';
 import { createOrderBody, outTradeNos, runPrefix } from './seed-orders';
-import { percentile } from './stats';
+import { mean, percentile } from './stats';
 import { startVerifyingReceiver } from './verifying-receiver';
 
 /**
@@ -49,9 +45,6 @@ import { startVerifyingReceiver } from './verifying-receiver';
  *
  * `npx tsx bench/cost-per-event.ts [orders] [--json]` (default 50 orders).
  */
-
-/** A handler's name in `Handlers` (orders, notify, …, events, webhooks). */
-type HandlerName = string;
 
 export interface EventCostResult {
   orders: number;
@@ -114,72 +107,6 @@ export interface OutboxComparison {
   transactionCapacityReported: boolean;
 }
 
-/** Counts invocations of every handler the stack builds. */
-function handlerMeter() {
-  let counts: Partial<Record<HandlerName, number>> = {};
-  let totalMs: Partial<Record<HandlerName, number>> = {};
-  let recordCounts: Partial<Record<HandlerName, number>> = {};
-  let running = 0;
-  return {
-    wrap(settings: Settings, overrides: DependencyOverrides): Handlers {
-      const handlers = createHandlers(settings, overrides);
-      const wrapped = Object.fromEntries(
-        Object.entries(handlers).map(([name, handler]) => [
-          name,
-          async (event: unknown, context: Context) => {
-            running += 1;
-            const started = performance.now();
-            const records = (event as { Records?: unknown[] } | null)?.Records;
-            if (Array.isArray(records)) recordCounts[name] = (recordCounts[name] ?? 0) + records.length;
-            try {
-              return await (handler as (e: unknown, c: Context) => Promise<unknown>)(event, context);
-            } finally {
-              running -= 1;
-              counts[name] = (counts[name] ?? 0) + 1;
-              totalMs[name] = (totalMs[name] ?? 0) + (performance.now() - started);
-            }
-          },
-        ]),
-      );
-      return wrapped as unknown as Handlers;
-    },
-    count: (name: HandlerName) => counts[name] ?? 0,
-    records: (name: HandlerName) => recordCounts[name] ?? 0,
-    meanMs: (name: HandlerName) => (totalMs[name] ?? 0) / Math.max(counts[name] ?? 0, 1),
-    inFlight: () => running,
-    reset() {
-      counts = {};
-      totalMs = {};
-      recordCounts = {};
-    },
-  };
-}
-
-/** The capacity an answer reports, split into table and indexes when DynamoDB says (ReturnConsumedCapacity INDEXES). */
-export function capacityOf(responseBody: string): { total?: number; table?: number; indexes?: number } {
-  let answer: unknown;
-  try {
-    answer = JSON.parse(responseBody);
-  } catch {
-    return {};
-  }
-  const raw = (answer as { ConsumedCapacity?: unknown } | null)?.ConsumedCapacity;
-  const list = (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]) as Array<{
-    CapacityUnits?: number;
-    Table?: { CapacityUnits?: number };
-    GlobalSecondaryIndexes?: Record<string, { CapacityUnits?: number }>;
-  }>;
-  const out: { total?: number; table?: number; indexes?: number } = {};
-  for (const c of list) {
-    if (typeof c.CapacityUnits === 'number') out.total = (out.total ?? 0) + c.CapacityUnits;
-    if (typeof c.Table?.CapacityUnits === 'number') out.table = (out.table ?? 0) + c.Table.CapacityUnits;
-    for (const index of Object.values(c.GlobalSecondaryIndexes ?? {})) {
-      if (typeof index.CapacityUnits === 'number') out.indexes = (out.indexes ?? 0) + index.CapacityUnits;
-    }
-  }
-  return out;
-}
-
 /** What the proxy learns about event items and transitions beyond the counting proxy's tally. */
 interface EventWrites {
   requests: number;
@@ -205,11 +132,7 @@ function isPaidTransition(op: string | undefined, body: string): UpdateItemComma
   return sk === ORDER_SORT_KEY && values.includes('{"S":"PAID"}') ? request : undefined;
 }
 
-/** The local webhook queue is `<queueName>-webhooks.fifo` (webhookQueueNames in sandbox/local/stack.ts). */
-const WEBHOOK_QUEUE_MARK = '-webhooks.fifo';
-
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-const mean = (xs: readonly number[]) => (xs.length === 0 ? 0 : xs.reduce((s, x) => s + x, 0) / xs.length);
 
 /** A copy of an item under another partition key (and, for an event, another index position). */
 function copyItem(item: Record<string, AttributeValue>, pk: string): Record<string, AttributeValue> {
@@ -274,8 +197,9 @@ async function compareWithOutbox(
     if ((both.ConsumedCapacity ?? []).length === 0) transactionCapacityReported = false;
     transactionUnits.push(reported);
   }
-  const update = mean(updateUnits);
-  const transaction = mean(transactionUnits);
+  // No transition captured (a failed run): nothing to compare, reported as 0.
+  const update = samples.length === 0 ? 0 : mean(updateUnits);
+  const transaction = samples.length === 0 ? 0 : mean(transactionUnits);
   return {
     samples: samples.length,
     updateUnits: update,
@@ -294,7 +218,7 @@ export async function runCostPerEvent(
   const prefix = runPrefix('EV');
   const secret = `whsec_${randomBytes(32).toString('base64')}`;
   const receiver = await startVerifyingReceiver(secret);
-  const meter = handlerMeter();
+  const meter = lambdaMeter();
   const directDynamoDb = localDynamoDbClient(servers.dynamodbEndpoint);
   const directSqs = localSqsClient(servers.sqsEndpoint);
   const http = httpClient(16);
@@ -318,7 +242,7 @@ export async function runCostPerEvent(
         if (counting) {
           if (target?.startsWith('DynamoDBStreams_')) writes.streamRequests += 1;
           if (isEventPut(op, e.requestBody) && e.status === 200) {
-            const c = capacityOf(e.responseBody);
+            const c = consumedCapacity(e.responseBody);
             writes.requests += 1;
             // A put refused by its condition reports nothing, yet is billed a unit.
             writes.units += c.total ?? 1;
@@ -331,24 +255,17 @@ export async function runCostPerEvent(
         return classifyDynamoDb(target, e.responseBody);
       },
       // INDEXES: the total as TOTAL gives it, and its split between the table and each index.
-      rewriteBody: (headers, body) => {
-        const op = operationOf(headers['x-amz-target'] as string | undefined);
-        if (op === undefined || !DYNAMODB_DATA_OPS.has(op)) return body;
-        try {
-          const request = JSON.parse(body) as Record<string, unknown>;
-          if ('ReturnConsumedCapacity' in request) return body;
-          return JSON.stringify({ ...request, ReturnConsumedCapacity: 'INDEXES' });
-        } catch {
-          return body;
-        }
-      },
+      rewriteBody: (headers, body) =>
+        withConsumedCapacity(headers['x-amz-target'] as string | undefined, body, 'INDEXES'),
     });
+    const name = `bench-event-${prefix.toLowerCase()}`;
+    const webhookQueueName = webhookQueueNames(name).queueName;
     const sqsProxy = await startCountingProxy({
       upstream: servers.sqsEndpoint,
       classify: (e) => {
         const c = classifySqs(e.headers['x-amz-target'] as string | undefined, e.responseBody);
         // The webhook queue's own traffic (its idle long polls apart); the reconcile queue's is the payment's.
-        if (counting && e.requestBody.includes(WEBHOOK_QUEUE_MARK) && c.kind !== 'receive-empty') {
+        if (counting && e.requestBody.includes(webhookQueueName) && c.kind !== 'receive-empty') {
           writes.webhookQueueRequests += 1;
           writes.webhookQueueByOp[c.op] = (writes.webhookQueueByOp[c.op] ?? 0) + 1;
         }
@@ -356,7 +273,6 @@ export async function runCostPerEvent(
       },
     });
     proxies.push(dynamodbProxy, sqsProxy);
-    const name = `bench-event-${prefix.toLowerCase()}`;
     stack = await startLocalStack({
       dynamodbEndpoint: dynamodbProxy.url,
       sqsEndpoint: sqsProxy.url,
@@ -476,6 +392,7 @@ export async function runCostPerEvent(
     }
     const eventWriteUnits = per(writes.units);
     const outbox = await compareWithOutbox(directDynamoDb, running.tableName, samples, eventWriteUnits);
+    const invoked = meter.snapshot();
 
     return {
       orders: count,
@@ -485,13 +402,13 @@ export async function runCostPerEvent(
       eventWriteUnits,
       eventWriteUnitsTable: writes.unitsTable === undefined ? undefined : per(writes.unitsTable),
       eventWriteUnitsIndexes: writes.unitsIndexes === undefined ? undefined : per(writes.unitsIndexes),
-      eventsInvocationsPerEvent: per(meter.count('events')),
-      webhooksInvocationsPerEvent: per(meter.count('webhooks')),
-      invocationsPerEvent: per(meter.count('events') + meter.count('webhooks')),
-      eventsHandlerMeanMs: meter.meanMs('events'),
-      recordsPerEventsInvocation: meter.records('events') / Math.max(meter.count('events'), 1),
-      messagesPerWebhooksInvocation: meter.records('webhooks') / Math.max(meter.count('webhooks'), 1),
-      webhooksHandlerMeanMs: meter.meanMs('webhooks'),
+      eventsInvocationsPerEvent: per(invoked.events.invocations),
+      webhooksInvocationsPerEvent: per(invoked.webhooks.invocations),
+      invocationsPerEvent: per(invoked.events.invocations + invoked.webhooks.invocations),
+      eventsHandlerMeanMs: invoked.events.meanMs,
+      recordsPerEventsInvocation: meter.records('events') / Math.max(invoked.events.invocations, 1),
+      messagesPerWebhooksInvocation: meter.records('webhooks') / Math.max(invoked.webhooks.invocations, 1),
+      webhooksHandlerMeanMs: invoked.webhooks.meanMs,
       sqsRequestsPerEvent: per(writes.webhookQueueRequests),
       sqsByOpPerEvent: Object.fromEntries(Object.entries(writes.webhookQueueByOp).map(([op, k]) => [op, per(k)])),
       streamRequests: writes.streamRequests,

@@ -110,6 +110,8 @@ export interface CostResult {
 export interface LambdaMeter {
   wrap(settings: Settings, overrides: DependencyOverrides): Handlers;
   snapshot(): PhaseCounts['lambda'];
+  /** Records (stream records, SQS messages) the function's invocations were handed, all together. */
+  records(name: FunctionName): number;
   inFlight(): number;
   reset(): void;
 }
@@ -117,8 +119,11 @@ export interface LambdaMeter {
 export function lambdaMeter(): LambdaMeter {
   const fresh = () =>
     Object.fromEntries(
-      (Object.keys(MEMORY_MB) as FunctionName[]).map((n) => [n, { invocations: 0, billedMs: 0, totalMs: 0 }]),
-    ) as Record<FunctionName, { invocations: number; billedMs: number; totalMs: number }>;
+      (Object.keys(MEMORY_MB) as FunctionName[]).map((n) => [
+        n,
+        { invocations: 0, billedMs: 0, totalMs: 0, records: 0 },
+      ]),
+    ) as Record<FunctionName, { invocations: number; billedMs: number; totalMs: number; records: number }>;
   let counts = fresh();
   let running = 0;
   const count =
@@ -126,6 +131,8 @@ export function lambdaMeter(): LambdaMeter {
     async (event: E, context: Context): Promise<R> => {
       const started = performance.now();
       running += 1;
+      const records = (event as { Records?: unknown } | null)?.Records;
+      if (Array.isArray(records)) counts[name].records += records.length;
       try {
         return await handler(event, context);
       } finally {
@@ -158,6 +165,7 @@ export function lambdaMeter(): LambdaMeter {
         ]),
       ) as PhaseCounts['lambda'];
     },
+    records: (name) => counts[name].records,
     inFlight: () => running,
     reset() {
       counts = fresh();

@@ -26,12 +26,27 @@ describe('DynamoDB requests', () => {
       classifyDynamoDb('DynamoDB_20120810.PutItem', '{"ConsumedCapacity":{"TableName":"t","CapacityUnits":3}}')
         .capacityUnits,
     ).toBe(3);
-    expect(consumedCapacity('{"ConsumedCapacity":[{"CapacityUnits":1},{"CapacityUnits":2.5}]}')).toBe(3.5);
+    expect(consumedCapacity('{"ConsumedCapacity":[{"CapacityUnits":1},{"CapacityUnits":2.5}]}')).toEqual({
+      total: 3.5,
+    });
     // A refused conditional write carries no capacity in its error answer.
     expect(
       classifyDynamoDb('DynamoDB_20120810.UpdateItem', '{"__type":"ConditionalCheckFailedException"}').capacityUnits,
     ).toBeUndefined();
-    expect(consumedCapacity('not json')).toBeUndefined();
+    expect(consumedCapacity('not json')).toEqual({});
+    expect(consumedCapacity('{}')).toEqual({});
+  });
+
+  it('splits a put’s capacity into the table and its indexes (ReturnConsumedCapacity INDEXES)', () => {
+    const answer = JSON.stringify({
+      ConsumedCapacity: {
+        TableName: 't',
+        CapacityUnits: 2,
+        Table: { CapacityUnits: 1 },
+        GlobalSecondaryIndexes: { 'events-index': { CapacityUnits: 1 } },
+      },
+    });
+    expect(consumedCapacity(answer)).toEqual({ total: 2, table: 1, indexes: 1 });
   });
 
   it('asks data requests, and only them, to report consumed capacity', () => {
@@ -40,6 +55,9 @@ describe('DynamoDB requests', () => {
       unknown
     >;
     expect(asked).toEqual({ TableName: 't', Key: {}, ReturnConsumedCapacity: 'TOTAL' });
+    expect(withConsumedCapacity('DynamoDB_20120810.PutItem', '{"TableName":"t"}', 'INDEXES')).toBe(
+      '{"TableName":"t","ReturnConsumedCapacity":"INDEXES"}',
+    );
     expect(withConsumedCapacity('DynamoDB_20120810.CreateTable', '{"TableName":"t"}')).toBe('{"TableName":"t"}');
     expect(withConsumedCapacity('DynamoDB_20120810.GetItem', '{"ReturnConsumedCapacity":"INDEXES"}')).toBe(
       '{"ReturnConsumedCapacity":"INDEXES"}',

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { capacityOf, type EventCostResult, eventCostJson, renderEventCost } from '#bench/cost-per-event';
+import { type EventCostResult, eventCostJson, renderEventCost } from '#bench/cost-per-event';
 
 const spread = (p50: number, p99: number) => ({ p50, p99, max: p99 });
 
@@ -78,26 +78,5 @@ describe('cost-per-event JSON', () => {
     expect(renderEventCost(result({ outbox: { ...result().outbox, transactionCapacityReported: false } }))).toContain(
       'not reported by DynamoDB Local',
     );
-  });
-});
-
-describe('capacityOf', () => {
-  it('splits a put’s capacity into the table and its indexes (ReturnConsumedCapacity INDEXES)', () => {
-    const answer = JSON.stringify({
-      ConsumedCapacity: {
-        TableName: 't',
-        CapacityUnits: 2,
-        Table: { CapacityUnits: 1 },
-        GlobalSecondaryIndexes: { 'events-index': { CapacityUnits: 1 } },
-      },
-    });
-    expect(capacityOf(answer)).toEqual({ total: 2, table: 1, indexes: 1 });
-  });
-
-  it('sums a transaction’s list and reports nothing for an answer without capacity', () => {
-    const answer = JSON.stringify({ ConsumedCapacity: [{ CapacityUnits: 6 }, { CapacityUnits: 4 }] });
-    expect(capacityOf(answer)).toEqual({ total: 10 });
-    expect(capacityOf('{}')).toEqual({});
-    expect(capacityOf('not json')).toEqual({});
   });
 });
