@@ -1,7 +1,7 @@
 import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
-import { EVENT_RETENTION_DAYS, EVENT_TYPES } from '../domain/events';
+import { EVENT_ID_PATTERN, EVENT_RETENTION_DAYS, EVENT_TYPES } from '../domain/events';
 import type { DomainEvent, EventLog, EventPage } from '../domain/events';
 import { systemClock } from '../domain/ports';
 import type { Clock } from '../domain/ports';
@@ -44,7 +44,7 @@ export interface DynamoDbEventLogOptions {
 
 /** An event item as stored (see table-schema.ts); read back strictly: a malformed one is an error. */
 const eventItem = z.object({
-  eventId: z.string().regex(/^evt_[0-9a-f]{32}$/),
+  eventId: z.string().regex(EVENT_ID_PATTERN),
   eventType: z.enum(EVENT_TYPES),
   createdAt: z.string().min(1),
   outTradeNo: z.string().min(1),

@@ -1,16 +1,20 @@
-import type { DomainEvent, EventType } from '../domain/events';
+import * as z from 'zod';
+
+import { EVENT_ID_PATTERN, EVENT_TYPES } from '../domain/events';
+import type { DomainEvent } from '../domain/events';
 
 /**
- * The public JSON shape of an event (../shared/product.md, "Events to the app backend"): the webhook
+ * The public JSON shape of an event (README.md, "Events to your backend"): the webhook
  * body, the event bus's detail and each item of `GET /events` are all this, so a backend reads one
  * shape whichever way it learns of an event.
  */
-export interface EventView {
-  id: string;
-  type: EventType;
-  created_at: string;
-  data: Record<string, unknown>;
-}
+export const eventViewSchema = z.object({
+  id: z.string().regex(EVENT_ID_PATTERN),
+  type: z.enum(EVENT_TYPES),
+  created_at: z.string().min(1),
+  data: z.record(z.string(), z.unknown()),
+});
+export type EventView = z.infer<typeof eventViewSchema>;
 
 export function eventView(event: DomainEvent): EventView {
   return { id: event.id, type: event.type, created_at: event.createdAt, data: event.data };

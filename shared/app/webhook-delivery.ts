@@ -1,23 +1,11 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { SQSRecord } from 'aws-lambda';
-import * as z from 'zod';
 
 import { METRIC_WEBHOOK_DELIVERY_FAILURES } from '../config/metric-names';
 import { AppError } from '../domain/errors';
-import { EVENT_TYPES } from '../domain/events';
+import { eventViewSchema } from './event-view';
 import type { Observability } from './observability';
 import { deliverWebhook, type WebhookFailure } from '../webhooks/deliver';
-
-/**
- * The webhook queue's message: the event's wire JSON (event-view.ts), which the events function
- * wrote. Read only for the id; the body goes out as it came, since the signature covers its bytes.
- */
-const queuedEventSchema = z.object({
-  id: z.string().regex(/^evt_[0-9a-f]{32}$/),
-  type: z.enum(EVENT_TYPES),
-  created_at: z.string().min(1),
-  data: z.record(z.string(), z.unknown()),
-});
 
 /** Makes the message visible again after `seconds` (0: at once): the wait before its next attempt. */
 export type RetryMessageAfter = (receiptHandle: string, seconds: number) => Promise<void>;
@@ -103,7 +91,9 @@ export class WebhookDelivery {
 
   async deliver(record: SQSRecord): Promise<void> {
     const attempt = attemptOf(record);
-    const parsed = queuedEventSchema.safeParse(parseJson(record.body));
+    // The message is the event's wire JSON, as the events function wrote it. Read only for the id: the
+    // body goes out as it came, since the signature covers its bytes.
+    const parsed = eventViewSchema.safeParse(parseJson(record.body));
     if (!parsed.success) {
       // Never deliverable, so not worth the schedule: visible again at once, it uses up its receives in
       // moments and reaches the dead-letter queue (alarmed), instead of holding its order's later

@@ -4,7 +4,7 @@ import type { Order, OrderStatus } from './order';
 import type { Refund, RefundStatus } from './refund';
 
 /**
- * Events to the merchant's app backend (../shared/product.md, "Events to the app backend"): one per
+ * Events to the merchant's app backend (README.md, "Events to your backend"): one per
  * change of an order's or a refund's status into a status the backend acts on. They are derived from
  * the table's change stream, never written by the use cases that make the change: the stream carries
  * every item change exactly once, in order per item, so an event cannot be lost between "status
@@ -69,6 +69,9 @@ export function subjectOf(change: AggregateChange): EventSubject {
     ? { outTradeNo: change.after.outTradeNo }
     : { outTradeNo: change.after.outTradeNo, outRefundNo: change.after.outRefundNo };
 }
+
+/** The form of every event id (eventIdOf). */
+export const EVENT_ID_PATTERN = /^evt_[0-9a-f]{32}$/;
 
 /**
  * The event's id, derived from what it is about and its type: an order or a refund enters each status

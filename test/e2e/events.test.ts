@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import type { EventView } from '#shared/app/event-view';
 import { eventIdOf, type EventType } from '#shared/domain/events';
 import { startTestStack, type TestStack } from '../helpers/local-stack';
 import {
@@ -26,13 +27,6 @@ import { type ReceivedWebhook, startWebhookReceiver, type WebhookReceiver } from
 const TIME_SCALE = 20;
 /** GET /events shows an event only 10 s after it was recorded (EVENTS_SETTLE_MS), plus slack. */
 const LISTED_WITHIN_MS = 30_000;
-
-interface WireEvent {
-  id: string;
-  type: EventType;
-  created_at: string;
-  data: Record<string, unknown>;
-}
 
 let stack: TestStack;
 let receiver: WebhookReceiver;
@@ -93,8 +87,8 @@ async function pay(no: string, result: 'SUCCESS' | 'FAIL' = 'SUCCESS'): Promise<
   return paid.json;
 }
 
-function wire(attempt: ReceivedWebhook): WireEvent {
-  return JSON.parse(attempt.body) as WireEvent;
+function wire(attempt: ReceivedWebhook): EventView {
+  return JSON.parse(attempt.body) as EventView;
 }
 
 /** The attempts that carried events about this order (its payment's and its refunds'). */
@@ -103,18 +97,18 @@ function attemptsFor(attempts: readonly ReceivedWebhook[], no: string): Received
 }
 
 /** Delivered (verified and answered 2xx) events of the order, in arrival order. */
-function deliveredFor(no: string): WireEvent[] {
-  return receiver.delivered().filter((e) => e.data.out_trade_no === no) as WireEvent[];
+function deliveredFor(no: string): EventView[] {
+  return receiver.delivered().filter((e) => e.data.out_trade_no === no) as EventView[];
 }
 
 /** Waits until the receiver has been delivered an event of `type` for `no`, and returns it. */
-async function delivery(no: string, type: EventType, outRefundNo?: string): Promise<WireEvent> {
-  const match = (e: WireEvent) =>
+async function delivery(no: string, type: EventType, outRefundNo?: string): Promise<EventView> {
+  const match = (e: EventView) =>
     e.type === type &&
     e.data.out_trade_no === no &&
     (outRefundNo === undefined || e.data.out_refund_no === outRefundNo);
-  await receiver.waitFor(() => (receiver.delivered() as WireEvent[]).some(match), 30_000);
-  return (receiver.delivered() as WireEvent[]).find(match) as WireEvent;
+  await receiver.waitFor(() => (receiver.delivered() as EventView[]).some(match), 30_000);
+  return (receiver.delivered() as EventView[]).find(match) as EventView;
 }
 
 /** What a Standard Webhooks receiver relies on, for one request. */
@@ -139,14 +133,14 @@ async function quietFor(ms: number): Promise<void> {
  * `next`: a full page's `next` is its last event; a page that is not full has read everything settled,
  * and its `next` (the settled bound) is where the following walk starts.
  */
-async function listAll(limit = 100, from?: string): Promise<{ events: WireEvent[]; pages: number; next: string }> {
-  const events: WireEvent[] = [];
+async function listAll(limit = 100, from?: string): Promise<{ events: EventView[]; pages: number; next: string }> {
+  const events: EventView[] = [];
   let after = from;
   for (let pages = 1; ; pages += 1) {
     const query = new URLSearchParams({ limit: String(limit), ...(after === undefined ? {} : { after }) });
     const page = await stack.api('GET', `/events?${query.toString()}`);
     expect(page.status, page.text).toBe(200);
-    const got = page.json.events as WireEvent[];
+    const got = page.json.events as EventView[];
     expect(got.length).toBeLessThanOrEqual(limit);
     events.push(...got);
     const next = page.json.next as unknown;
@@ -156,7 +150,7 @@ async function listAll(limit = 100, from?: string): Promise<{ events: WireEvent[
   }
 }
 
-async function listedEvents(ids: readonly string[], from?: string): Promise<WireEvent[]> {
+async function listedEvents(ids: readonly string[], from?: string): Promise<EventView[]> {
   const { events } = await waitFor(
     () => listAll(100, from),
     ({ events: listed }) => ids.every((id) => listed.some((e) => e.id === id)),
@@ -320,7 +314,7 @@ describe('events to the app backend', () => {
   }, 90_000);
 
   it('lists events oldest first, pages with next seeing each once and missing none, refuses a bad cursor', async () => {
-    const sent = [...new Map(receiver.delivered().map((e) => [e.id, e])).values()] as WireEvent[];
+    const sent = [...new Map(receiver.delivered().map((e) => [e.id, e])).values()] as EventView[];
     // 2 retried + 1 paid + failed and closed + 1 expired + 1 paid and 3 refunds + 1 from duplicates.
     expect(sent.length).toBeGreaterThanOrEqual(11);
     const listed = await listedEvents(sent.map((e) => e.id));
@@ -328,7 +322,7 @@ describe('events to the app backend', () => {
     expect(new Set(listed.map((e) => e.id)).size).toBe(listed.length);
     for (const e of sent) expect(listed.find((l) => l.id === e.id)).toEqual(e);
     // Oldest first: per order in the order of its changes, and overall by time (recorded just after).
-    const byOrder = new Map<string, WireEvent[]>();
+    const byOrder = new Map<string, EventView[]>();
     for (const e of listed) {
       const no = e.data.out_trade_no as string;
       byOrder.set(no, [...(byOrder.get(no) ?? []), e]);
@@ -357,7 +351,7 @@ describe('events to the app backend', () => {
     // A cursor from the middle gives exactly what follows it.
     const first = await stack.api('GET', '/events?limit=3');
     const rest = await stack.api('GET', `/events?limit=100&after=${encodeURIComponent(first.json.next as string)}`);
-    expect((rest.json.events as WireEvent[]).map((e) => e.id).slice(0, listed.length - 3)).toEqual(
+    expect((rest.json.events as EventView[]).map((e) => e.id).slice(0, listed.length - 3)).toEqual(
       listed.slice(3).map((e) => e.id),
     );
 
