@@ -64,8 +64,6 @@ export interface WebhookDeliveryDeps {
   retryAfter: RetryMessageAfter;
   observer: WebhookDeliveryObserver;
   timeoutMs?: number;
-  now?: () => Date;
-  fetch?: typeof fetch;
 }
 
 /** The record stays on the queue: a batch item failure, delivered again after the wait set for it. */
@@ -107,9 +105,7 @@ export class WebhookDelivery {
       key: this.deps.key,
       id: eventId,
       body: record.body,
-      ...(this.deps.timeoutMs === undefined ? {} : { timeoutMs: this.deps.timeoutMs }),
-      ...(this.deps.now === undefined ? {} : { now: this.deps.now }),
-      ...(this.deps.fetch === undefined ? {} : { fetch: this.deps.fetch }),
+      timeoutMs: this.deps.timeoutMs,
     });
     if (result.delivered) return;
     const wait = attempt <= this.deps.schedule.length ? this.deps.schedule[attempt - 1] : undefined;
