@@ -25,7 +25,7 @@ import { type LocalServers, startLocalServers } from './local-servers';
 import { guardOutput } from './output';
 import { createOrderBody, outTradeNos, runPrefix } from './seed-orders';
 import { mean, percentile } from './stats';
-import { startVerifyingReceiver } from './verifying-receiver';
+import { type ReceivedWebhook, startWebhookReceiver } from './verifying-receiver';
 
 /**
  * What one event to the app backend costs, and what the other design would have cost.
@@ -132,6 +132,8 @@ function isPaidTransition(op: string | undefined, body: string): UpdateItemComma
   return sk === ORDER_SORT_KEY && values.includes('{"S":"PAID"}') ? request : undefined;
 }
 
+const webhookIdOf = (attempt: ReceivedWebhook) => attempt.headers['webhook-id'] ?? '';
+
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** A copy of an item under another partition key (and, for an event, another index position). */
@@ -217,7 +219,7 @@ export async function runCostPerEvent(
 ): Promise<EventCostResult> {
   const prefix = runPrefix('EV');
   const secret = `whsec_${randomBytes(32).toString('base64')}`;
-  const receiver = await startVerifyingReceiver(secret);
+  const receiver = await startWebhookReceiver({ secret });
   const meter = lambdaMeter();
   const directDynamoDb = localDynamoDbClient(servers.dynamodbEndpoint);
   const directSqs = localSqsClient(servers.sqsEndpoint);
@@ -329,7 +331,8 @@ export async function runCostPerEvent(
       await post(`${simulatorUrl}/sandbox/orders/${no}/pay`, { result: 'SUCCESS' }, 200);
     });
     const ids = new Map(nos.map((no) => [eventIdOf({ outTradeNo: no }, 'payment.succeeded'), no]));
-    const deliveredIds = () => new Set(receiver.received.filter((e) => e.verified && ids.has(e.id)).map((e) => e.id));
+    const ours = () => receiver.attempts.filter((a) => a.verified && ids.has(webhookIdOf(a)));
+    const deliveredIds = () => new Set(ours().map(webhookIdOf));
     try {
       await receiver.waitFor(() => deliveredIds().size >= count, 120_000);
     } catch (error) {
@@ -347,10 +350,13 @@ export async function runCostPerEvent(
     counting = false;
     const seconds = (performance.now() - started) / 1000;
 
-    // The first verified receipt of each of the run's events: every request is answered 204.
+    // The first verified receipt of each of the run's events: every verified request is answered 204.
     const firstReceipt = new Map<string, { at: number; createdAt: string }>();
-    for (const e of receiver.received) {
-      if (e.verified && ids.has(e.id) && !firstReceipt.has(e.id)) firstReceipt.set(e.id, e);
+    for (const a of ours()) {
+      if (firstReceipt.has(webhookIdOf(a))) continue;
+      // A verified body is the event's JSON; created_at is its status change.
+      const { created_at: createdAt } = JSON.parse(a.body) as { created_at?: unknown };
+      firstReceipt.set(webhookIdOf(a), { at: a.at, createdAt: typeof createdAt === 'string' ? createdAt : '' });
     }
     const latencies = [...firstReceipt.values()].map((e) => e.at - Date.parse(e.createdAt));
     const events = firstReceipt.size;
@@ -412,7 +418,7 @@ export async function runCostPerEvent(
       sqsRequestsPerEvent: per(writes.webhookQueueRequests),
       sqsByOpPerEvent: Object.fromEntries(Object.entries(writes.webhookQueueByOp).map(([op, k]) => [op, per(k)])),
       streamRequests: writes.streamRequests,
-      webhookAttempts: receiver.received.length,
+      webhookAttempts: receiver.attempts.length,
       latencyMs: spread(latencies),
       recordLatencyMs: spread(recordLags),
       queueLatencyMs: spread(queueLags),

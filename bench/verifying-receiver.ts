@@ -1,37 +1,56 @@
-import { createServer, type IncomingMessage } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
 import { Webhook } from 'standardwebhooks';
 
 /**
- * The merchant's end of the events bench: a loopback endpoint that verifies every request with the
- * off-the-shelf `standardwebhooks` library, as a merchant would, answers 204 and notes when each
- * arrived. Only what the bench measures; the tests' scriptable receiver (500s, hangs, dropped
- * connections) stays in test/helpers, which a bench does not import.
+ * A merchant's webhook endpoint on loopback. Every request is verified with the off-the-shelf
+ * Standard Webhooks library (what a merchant would use, not our own signer) and, unless told
+ * otherwise, answered 204 (400 when it does not verify), with the time it arrived: the events bench
+ * measures delivery with it, and tests prove that what we send verifies for a merchant. Tests can
+ * also tell it to misbehave for the next requests: answer 500, never answer, or drop the connection.
  */
 
-export interface ReceivedEvent {
-  /** The `webhook-id` header. */
-  id: string;
-  /** The body's `created_at` (the status change). */
-  createdAt: string;
-  /** Whether `standardwebhooks` accepted the signature. */
+export interface ReceivedWebhook {
+  /** Header names lower-cased, as Node gives them. */
+  headers: Record<string, string>;
+  /** The raw body, exactly as received. */
+  body: string;
+  /** Whether `standardwebhooks` accepted the signature (and its 5-minute timestamp tolerance). */
   verified: boolean;
-  /** When the request arrived (ms since the epoch). */
+  /** Why verification failed, when it did. */
+  verifyError?: string;
+  /** When the request was received (ms since the epoch). */
   at: number;
+  /** What the receiver did: an HTTP status, or 'hang' / 'close'. */
+  answered: number | 'hang' | 'close';
 }
 
-export interface VerifyingReceiver {
+export interface WebhookReceiver {
+  /** `http://127.0.0.1:<port>/webhooks`. */
   url: string;
   /** Every request so far, in arrival order. */
-  received: ReceivedEvent[];
-  /** Resolves once `predicate` holds, or rejects after `timeoutMs`. */
-  waitFor(predicate: () => boolean, timeoutMs: number): Promise<void>;
+  attempts: ReceivedWebhook[];
+  /**
+   * The next `n` requests are answered `status` (500 by default). With `webhookId`, only requests of
+   * that event count, so deliveries of other events going on at the same time are left alone.
+   */
+  failNext(n: number, status?: number, webhookId?: string): void;
+  /** The next `n` requests (of `webhookId`, when given) are never answered (the socket stays open until close()). */
+  hangNext(n: number, webhookId?: string): void;
+  /** The next `n` requests (of `webhookId`, when given) have their connection destroyed without an answer. */
+  closeNext(n: number, webhookId?: string): void;
+  /** Waits until the attempts satisfy `predicate`; fails with what was received after `timeoutMs`. */
+  waitFor(predicate: (attempts: readonly ReceivedWebhook[]) => boolean, timeoutMs?: number): Promise<ReceivedWebhook[]>;
+  /** The parsed bodies of the verified attempts that were answered 2xx. */
+  delivered(): Array<{ id: string; type: string; created_at: string; data: Record<string, unknown> }>;
   close(): Promise<void>;
 }
 
+type Behaviour = ({ kind: 'status'; status: number } | { kind: 'hang' } | { kind: 'close' }) & { webhookId?: string };
+
 /** The whole request body as text: what a Standard Webhooks verifier takes. */
-export function readBody(req: IncomingMessage): Promise<string> {
+function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -40,28 +59,52 @@ export function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
-export async function startVerifyingReceiver(secret: string): Promise<VerifyingReceiver> {
-  const verifier = new Webhook(secret);
-  const received: ReceivedEvent[] = [];
+function flatHeaders(req: IncomingMessage): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined) out[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return out;
+}
+
+export async function startWebhookReceiver(options: { secret: string }): Promise<WebhookReceiver> {
+  const verifier = new Webhook(options.secret);
+  const attempts: ReceivedWebhook[] = [];
+  const script: Behaviour[] = [];
   const sockets = new Set<Socket>();
+  const hanging = new Set<ServerResponse>();
+  const waiters = new Set<() => void>();
+  const notify = () => {
+    for (const w of [...waiters]) w();
+  };
+
   const server = createServer((req, res) => {
     const at = Date.now();
     readBody(req).then(
       (body) => {
-        const headers: Record<string, string> = {};
-        for (const [name, value] of Object.entries(req.headers)) {
-          if (typeof value === 'string') headers[name] = value;
-        }
-        let verified = true;
-        let createdAt = '';
+        const headers = flatHeaders(req);
+        let verified = false;
+        let verifyError: string | undefined;
         try {
-          const event = verifier.verify(body, headers) as { created_at?: unknown };
-          createdAt = typeof event.created_at === 'string' ? event.created_at : '';
-        } catch {
-          verified = false;
+          verifier.verify(body, headers);
+          verified = true;
+        } catch (error) {
+          verifyError = error instanceof Error ? error.message : String(error);
         }
-        received.push({ id: headers['webhook-id'] ?? '', createdAt, verified, at });
-        res.writeHead(verified ? 204 : 400).end();
+        // The first scripted behaviour meant for this request (any, or this event's), else what a merchant answers.
+        const index = script.findIndex((b) => b.webhookId === undefined || b.webhookId === headers['webhook-id']);
+        const [scripted] = index < 0 ? [] : script.splice(index, 1);
+        const behaviour: Behaviour = scripted ?? { kind: 'status', status: verified ? 204 : 400 };
+        const answered = behaviour.kind === 'status' ? behaviour.status : behaviour.kind;
+        attempts.push({ headers, body, verified, ...(verifyError === undefined ? {} : { verifyError }), at, answered });
+        if (behaviour.kind === 'status') {
+          res.writeHead(behaviour.status, { 'content-type': 'text/plain' }).end(behaviour.status < 300 ? '' : 'no');
+        } else if (behaviour.kind === 'hang') {
+          hanging.add(res);
+        } else {
+          req.socket.destroy();
+        }
+        notify();
       },
       () => res.writeHead(400).end(),
     );
@@ -70,19 +113,50 @@ export async function startVerifyingReceiver(secret: string): Promise<VerifyingR
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
+  // Loopback only, a free port.
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
+
+  const push = (n: number, behaviour: Behaviour) => {
+    for (let i = 0; i < n; i += 1) script.push(behaviour);
+  };
+
   return {
     url: `http://127.0.0.1:${port}/webhooks`,
-    received,
-    async waitFor(predicate, timeoutMs) {
-      const deadline = Date.now() + timeoutMs;
-      while (!predicate()) {
-        if (Date.now() > deadline) throw new Error(`receiver: ${received.length} requests after ${timeoutMs} ms`);
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+    attempts,
+    failNext: (n, status = 500, webhookId) => push(n, { kind: 'status', status, webhookId }),
+    hangNext: (n, webhookId) => push(n, { kind: 'hang', webhookId }),
+    closeNext: (n, webhookId) => push(n, { kind: 'close', webhookId }),
+    waitFor(predicate, timeoutMs = 20_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          if (!predicate(attempts)) return;
+          cleanup();
+          resolve([...attempts]);
+        };
+        const timer = setTimeout(() => {
+          cleanup();
+          const seen = attempts.map((a) => `${a.headers['webhook-id'] ?? '?'} ${a.answered} ${a.body.slice(0, 80)}`);
+          reject(new Error(`webhook receiver: timed out after ${timeoutMs} ms; attempts:\n${seen.join('\n')}`));
+        }, timeoutMs);
+        const cleanup = () => {
+          clearTimeout(timer);
+          waiters.delete(check);
+        };
+        waiters.add(check);
+        check();
+      });
+    },
+    delivered() {
+      return attempts
+        .filter((a) => a.verified && typeof a.answered === 'number' && a.answered >= 200 && a.answered < 300)
+        .map(
+          (a) => JSON.parse(a.body) as { id: string; type: string; created_at: string; data: Record<string, unknown> },
+        );
     },
     async close() {
+      for (const res of hanging) res.destroy();
+      hanging.clear();
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
