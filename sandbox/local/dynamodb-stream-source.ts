@@ -99,22 +99,12 @@ interface ShardState {
  * ReportBatchItemFailures: the earliest record named; no answer or an empty list is full success; an
  * identifier that is empty or not a record of the batch fails the whole batch (resume at its first).
  */
-export function resumeIndex(event: DynamoDBStreamEvent, response: unknown): number | undefined {
-  if (response === undefined || response === null || typeof response !== 'object') return undefined;
-  if (!('batchItemFailures' in response)) return undefined;
-  const failures = (response as { batchItemFailures: unknown }).batchItemFailures;
-  if (failures === undefined || failures === null) return undefined;
-  if (!Array.isArray(failures)) return 0;
+export function resumeIndex(event: DynamoDBStreamEvent, response: DynamoDBBatchResponse | void): number | undefined {
+  const failures = response ? response.batchItemFailures : [];
+  if (failures.length === 0) return undefined;
   const sequence = event.Records.map((r) => r.dynamodb?.SequenceNumber);
-  let earliest: number | undefined;
-  for (const item of failures) {
-    const id =
-      typeof item === 'object' && item !== null ? (item as { itemIdentifier?: unknown }).itemIdentifier : undefined;
-    const index = typeof id === 'string' && id !== '' ? sequence.indexOf(id) : -1;
-    if (index === -1) return 0;
-    earliest = earliest === undefined ? index : Math.min(earliest, index);
-  }
-  return earliest;
+  const indexes = failures.map(({ itemIdentifier }) => (itemIdentifier === '' ? -1 : sequence.indexOf(itemIdentifier)));
+  return indexes.includes(-1) ? 0 : Math.min(...indexes);
 }
 
 function errorName(error: unknown): string | undefined {
@@ -304,36 +294,30 @@ export function startDynamoDbStreamSource(options: DynamoDbStreamSourceOptions):
     const all = toDynamoDbStreamEvent(records, arn, options.function.region);
     const event: DynamoDBStreamEvent =
       options.filter === undefined ? all : { Records: all.Records.filter(options.filter) };
-    const lastSequence = all.Records.at(-1)?.dynamodb?.SequenceNumber ?? '';
-    if (event.Records.length === 0) {
-      handledUpTo(arn, shard, lastSequence);
-      shard.iterator = next;
-      if (next === undefined) finish(shard);
-      return true;
-    }
-    const sequenceOf = (index: number) => event.Records[index]?.dynamodb?.SequenceNumber ?? '';
-    const outcome = await invoke(options.function, options.handler, event);
-    let failedAt: number | undefined;
-    if (outcome.ok) {
-      failedAt = resumeIndex(event, outcome.result);
-    } else {
-      log(describeFunctionError(options.function, outcome));
-      failedAt = 0;
-    }
+    // A batch the filter left empty is done without an invocation.
+    const failedAt = event.Records.length === 0 ? undefined : await invokeOn(event);
     if (failedAt === undefined) {
-      handledUpTo(arn, shard, lastSequence);
+      handledUpTo(arn, shard, all.Records.at(-1)?.dynamodb?.SequenceNumber ?? '');
       shard.iterator = next;
       shard.failures = 0;
       if (next === undefined) finish(shard);
       return true;
     }
     // The records before the failed one are done; the failed one and all after it come again.
-    retryLater(shard, sequenceOf(failedAt));
+    retryLater(shard, event.Records[failedAt]?.dynamodb?.SequenceNumber ?? '');
     log(
       `[${options.function.functionName}] batch of ${event.Records.length} from shard ${shard.shardId}: ` +
         `${failedAt} done, retrying from record ${failedAt + 1} (attempt ${shard.failures + 1})`,
     );
     return true;
+  }
+
+  /** The handler on one batch: the index of the record to resume from, undefined when all succeeded. */
+  async function invokeOn(event: DynamoDBStreamEvent): Promise<number | undefined> {
+    const outcome = await invoke(options.function, options.handler, event);
+    if (outcome.ok) return resumeIndex(event, outcome.result);
+    log(describeFunctionError(options.function, outcome));
+    return 0;
   }
 
   async function pause(ms: number): Promise<void> {

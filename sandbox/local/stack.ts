@@ -16,7 +16,7 @@ import type { DependencyOverrides } from '#shared/app/dependencies';
 import { createHandlers, type Handlers } from '#shared/app/handlers';
 import { NOTIFY_ROUTE } from '#shared/app/routes';
 import { matchesStreamFilter } from '#shared/adapters/stream-filter';
-import { EVENT_RELAY_BATCH_SIZE, EVENTS_FUNCTION_TIMEOUT_SECONDS } from '#shared/config/event-relay';
+import { EVENTS_FUNCTION_TIMEOUT_SECONDS } from '#shared/config/event-relay';
 import { RECONCILE_BATCH_SIZE, RECONCILE_MAX_RECEIVE_COUNT } from '#shared/config/reconcile-queue';
 import {
   WEBHOOK_BATCH_SIZE,
@@ -94,9 +94,9 @@ export interface LocalStackOptions {
   webhookSecret?: string;
   /** WEBHOOK_RETRY_SCHEDULE (e.g. '1,1' in tests); `env` wins. */
   webhookRetrySchedule?: string;
-  /** How often the table's stream is polled when it had nothing new (Lambda: 4 times a second). */
+  /** How often the table's stream is polled when it had nothing new; by default as Lambda (STREAM_SOURCE_DEFAULTS). */
   streamPollIntervalMs?: number;
-  /** Leave the table alone (a test of what happens when it is missing). */
+  /** Leave the table alone, and read no stream (a test of what happens when it is missing). */
   skipTableCreation?: boolean;
   /** The handlers to serve; the real ones by default. */
   createHandlers?: (settings: Settings, overrides: DependencyOverrides) => Handlers;
@@ -150,7 +150,6 @@ export const DEFAULTS = {
   eventsTimeoutMs: EVENTS_FUNCTION_TIMEOUT_SECONDS * 1000,
   /** As the webhooks Lambda's in AWS (shared/config/webhook-queue.ts). */
   webhooksTimeoutMs: WEBHOOKS_FUNCTION_TIMEOUT_SECONDS * 1000,
-  streamPollIntervalMs: 200,
 } as const;
 
 /** The webhook queue's names: FIFO, beside the reconcile queue. */
@@ -408,32 +407,26 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     started.push(() => poller.stop());
 
     // The events function reads the table's stream (the stream is made with the table), as Lambda's
-    // DynamoDB event source does in AWS.
-    const streams = localStreamsClient(options.dynamodbEndpoint);
-    started.push(async () => streams.destroy());
-    let lastStreamError: string | undefined;
-    const streamSource: DynamoDbStreamSource = startDynamoDbStreamSource({
-      client: streams,
-      tableName,
-      streamArn,
-      handler: handlers.events,
-      function: fn('events', DEFAULTS.eventsTimeoutMs),
-      // The event source mapping's filter criteria in AWS, so local invocations per event match AWS's.
-      filter: matchesStreamFilter,
-      batchSize: EVENT_RELAY_BATCH_SIZE,
-      ...(options.dataDir === undefined
-        ? {}
-        : { checkpoint: streamPositionsFile(join(options.dataDir, STREAM_POSITIONS_FILE)) }),
-      pollIntervalMs: options.streamPollIntervalMs ?? DEFAULTS.streamPollIntervalMs,
-      log,
-      onError: (error) => {
-        // Said once while it lasts (a missing table would otherwise be said every second).
-        const text = error instanceof Error ? error.message : String(error);
-        if (text !== lastStreamError) log(`dynamodb stream source: ${text}; retrying`);
-        lastStreamError = text;
-      },
-    });
-    started.push(() => streamSource.stop());
+    // DynamoDB event source does in AWS. Without the table there is no stream to read.
+    if (streamArn !== undefined) {
+      const streams = localStreamsClient(options.dynamodbEndpoint);
+      started.push(async () => streams.destroy());
+      const streamSource: DynamoDbStreamSource = startDynamoDbStreamSource({
+        client: streams,
+        tableName,
+        streamArn,
+        handler: handlers.events,
+        function: fn('events', DEFAULTS.eventsTimeoutMs),
+        // The event source mapping's filter criteria in AWS, so local invocations per event match AWS's.
+        filter: matchesStreamFilter,
+        ...(options.dataDir === undefined
+          ? {}
+          : { checkpoint: streamPositionsFile(join(options.dataDir, STREAM_POSITIONS_FILE)) }),
+        pollIntervalMs: options.streamPollIntervalMs,
+        log,
+      });
+      started.push(() => streamSource.stop());
+    }
 
     if (webhookQueues !== undefined) {
       const webhookPoller = startSqsEventSource({
