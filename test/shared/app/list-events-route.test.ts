@@ -104,7 +104,7 @@ describe('GET /events', () => {
     expect((await call()).body.events).toHaveLength(50);
   });
 
-  it.each([['0'], ['101'], ['-1'], ['1.5'], ['ten'], ['1000']])(
+  it.each([['0'], ['101'], ['-1'], ['1.5'], ['ten'], ['1000'], ['9'.repeat(400)]])(
     'refuses limit=%s with 400 naming limit',
     async (limit) => {
       const { status, body } = await call({ limit });
@@ -113,9 +113,12 @@ describe('GET /events', () => {
     },
   );
 
-  it.each([['x'.repeat(201)], ['not-a-cursor']])('refuses after=%s with 400 naming after', async (after) => {
-    const { status, body } = await call({ after });
-    expect(status).toBe(400);
-    expect(body.error).toEqual(expect.objectContaining({ code: 'INVALID_REQUEST', field: 'after' }));
-  });
+  it.each([['x'.repeat(201)], ['A'.repeat(10_000)], ['not-a-cursor']])(
+    'refuses after=%s with 400 naming after',
+    async (after) => {
+      const { status, body } = await call({ after });
+      expect(status).toBe(400);
+      expect(body.error).toEqual(expect.objectContaining({ code: 'INVALID_REQUEST', field: 'after' }));
+    },
+  );
 });
