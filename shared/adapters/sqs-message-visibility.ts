@@ -1,8 +1,7 @@
 import { ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 
-/** SQS's longest visibility timeout: 12 hours. */
-export const MAX_VISIBILITY_SECONDS = 43_200;
+import { SQS_MAX_VISIBILITY_SECONDS } from '../config/webhook-queue';
 
 /**
  * Makes a received message visible again after `seconds` (0: at once), so a failed webhook delivery
@@ -15,8 +14,10 @@ export async function retryMessageAfter(
   receiptHandle: string,
   seconds: number,
 ): Promise<void> {
-  if (!Number.isInteger(seconds) || seconds < 0 || seconds > MAX_VISIBILITY_SECONDS) {
-    throw new RangeError(`a message's visibility can be 0 to ${MAX_VISIBILITY_SECONDS} whole seconds, not ${seconds}`);
+  if (!Number.isInteger(seconds) || seconds < 0 || seconds > SQS_MAX_VISIBILITY_SECONDS) {
+    throw new RangeError(
+      `a message's visibility can be 0 to ${SQS_MAX_VISIBILITY_SECONDS} whole seconds, not ${seconds}`,
+    );
   }
   await sqs.send(
     new ChangeMessageVisibilityCommand({

@@ -14,12 +14,6 @@ import { DEFAULT_WEBHOOK_TIMEOUT_MS } from '../webhooks/deliver';
 export const DEFAULT_WEBHOOK_RETRY_SCHEDULE = '5,300,1800,7200,18000,36000,36000';
 
 /**
- * A receiver that has not answered in this long has failed the attempt: the webhooks library's own
- * default (Standard Webhooks' usual bound), named here for the function timeout below.
- */
-export { DEFAULT_WEBHOOK_TIMEOUT_MS as WEBHOOK_TIMEOUT_MS } from '../webhooks/deliver';
-
-/**
  * Messages handed to one webhooks invocation: one. A FIFO group is locked while any message received
  * from it is in flight, so with one message per receive a later event of an order is never received
  * while an earlier one waits for its retry. With more, the later ones would be received, skipped and
@@ -31,8 +25,8 @@ export const WEBHOOK_BATCH_SIZE = 1;
 
 /**
  * The webhooks Lambda's timeout: its batch's attempts one after the other (each bounded by the
- * delivery timeout), plus the secret's read at a cold start. The CDK stack deploys it, the local
- * stack enforces it.
+ * webhooks library's DEFAULT_WEBHOOK_TIMEOUT_MS), plus the secret's read at a cold start. The CDK
+ * stack deploys it, the local stack enforces it.
  */
 export const WEBHOOKS_FUNCTION_TIMEOUT_SECONDS = (WEBHOOK_BATCH_SIZE * DEFAULT_WEBHOOK_TIMEOUT_MS) / 1000 + 10;
 
@@ -46,9 +40,9 @@ export const WEBHOOK_QUEUE_VISIBILITY_SECONDS = 6 * WEBHOOKS_FUNCTION_TIMEOUT_SE
 
 /**
  * SQS's longest visibility, 12 hours counted from the receive, not from a ChangeMessageVisibility call
- * (shared/adapters/sqs-message-visibility.ts holds the same API limit for its own check).
+ * (shared/adapters/sqs-message-visibility.ts checks every change against it).
  */
-const SQS_MAX_VISIBILITY_SECONDS = 43_200;
+export const SQS_MAX_VISIBILITY_SECONDS = 43_200;
 
 /** Slack beyond the function's run between the receive and the visibility change (hand-over, clocks). */
 const VISIBILITY_MARGIN_SECONDS = 60;

@@ -5,10 +5,10 @@ import {
   DEFAULT_WEBHOOK_RETRY_SCHEDULE,
   WEBHOOK_BATCH_SIZE,
   WEBHOOK_QUEUE_VISIBILITY_SECONDS,
-  WEBHOOK_TIMEOUT_MS,
   WEBHOOKS_FUNCTION_TIMEOUT_SECONDS,
   webhookMaxReceiveCount,
 } from '#shared/config/webhook-queue';
+import { DEFAULT_WEBHOOK_TIMEOUT_MS } from '#shared/webhooks/deliver';
 import type { CfnResource } from './template-helpers';
 import {
   appWithProjectContext,
@@ -107,7 +107,7 @@ describe('webhook queue', () => {
   it('hides a message longer than the webhooks Lambda may run, so no attempt is handed out twice', () => {
     const timeout = resource(ids.webhooks).Properties?.Timeout as number;
     // Every message of a batch may take the whole attempt timeout, one after the other.
-    expect(timeout).toBeGreaterThan((WEBHOOK_BATCH_SIZE * WEBHOOK_TIMEOUT_MS) / 1000);
+    expect(timeout).toBeGreaterThan((WEBHOOK_BATCH_SIZE * DEFAULT_WEBHOOK_TIMEOUT_MS) / 1000);
     expect(timeout).toBeLessThanOrEqual(90);
     expect(resource(ids.queue).Properties?.VisibilityTimeout as number).toBeGreaterThanOrEqual(timeout);
     // The values the local stack applies too.

@@ -1,7 +1,8 @@
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { Message } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
-import { MAX_VISIBILITY_SECONDS, retryMessageAfter } from '#shared/adapters/sqs-message-visibility';
+import { retryMessageAfter } from '#shared/adapters/sqs-message-visibility';
+import { SQS_MAX_VISIBILITY_SECONDS } from '#shared/config/webhook-queue';
 import { testQueues } from '#test/helpers/aws';
 import type { TestQueues } from '#test/helpers/aws';
 
@@ -43,10 +44,10 @@ describe('retryMessageAfter', () => {
 
   it('refuses a visibility SQS cannot take, before asking SQS', async () => {
     const { queues, handle } = await receivedOnce();
-    for (const seconds of [-1, MAX_VISIBILITY_SECONDS + 1, 1.5, Number.NaN]) {
+    for (const seconds of [-1, SQS_MAX_VISIBILITY_SECONDS + 1, 1.5, Number.NaN]) {
       await expect(retryMessageAfter(queues.client, queues.queueUrl, handle, seconds)).rejects.toThrow(RangeError);
     }
-    await retryMessageAfter(queues.client, queues.queueUrl, handle, MAX_VISIBILITY_SECONDS);
-    expect(MAX_VISIBILITY_SECONDS).toBe(12 * 60 * 60);
+    await retryMessageAfter(queues.client, queues.queueUrl, handle, SQS_MAX_VISIBILITY_SECONDS);
+    expect(SQS_MAX_VISIBILITY_SECONDS).toBe(12 * 60 * 60);
   });
 });
