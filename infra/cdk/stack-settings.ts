@@ -30,8 +30,8 @@ export interface StackSettings {
    * still recorded for GET /events and put on the event bus).
    */
   readonly merchantWebhookUrl: string | undefined;
-  /** Comma-separated seconds between webhook attempts, handed to the webhooks Lambda as WEBHOOK_RETRY_SCHEDULE. */
-  readonly webhookRetrySchedule: string;
+  /** Seconds between webhook attempts, handed to the webhooks Lambda as WEBHOOK_RETRY_SCHEDULE. */
+  readonly webhookRetrySchedule: readonly number[];
   /**
    * Whether the webhooks Lambda consumes the webhook queue. Off by default: the first deployment
    * creates the secret with a placeholder, and the merchant turns delivery on (`-c webhooksEnabled=true`)
@@ -102,12 +102,8 @@ const settingsSchema = z.object({
   merchantWebhookUrl: webhookUrlSchema.refine(
     (value) => value === undefined || (URL.parse(value)?.protocol === 'https:' && !value.includes('#')),
   ),
-  // The handlers' schedule schema, written back as the string handed to the webhooks Lambda.
-  webhookRetrySchedule: z
-    .string()
-    .default(DEFAULT_WEBHOOK_RETRY_SCHEDULE)
-    .pipe(webhookScheduleSchema)
-    .transform((delays) => delays.join(',')),
+  // The handlers' own schedule schema, so the stack deploys no schedule the webhooks Lambda refuses.
+  webhookRetrySchedule: z.string().default(DEFAULT_WEBHOOK_RETRY_SCHEDULE).pipe(webhookScheduleSchema),
   // `-c webhooksEnabled=true` arrives as a string, cdk.json may hold a boolean.
   webhooksEnabled: z
     .union([z.boolean(), z.enum(['true', 'false']).transform((value) => value === 'true')])

@@ -17,8 +17,8 @@ import { PaymentFunction } from './payment-function';
 export interface WebhookDeliveryProps {
   /** The merchant's receiver (https: the stack settings refuse anything else). */
   readonly url: string;
-  /** Comma-separated seconds, already checked (stack-settings.ts). */
-  readonly retrySchedule: string;
+  /** Seconds between attempts, already checked (stack-settings.ts). */
+  readonly retrySchedule: readonly number[];
   /**
    * Whether the webhooks Lambda receives from the queue. False until the merchant has put the
    * `whsec_…` secret: before, every attempt would fail on the placeholder and count as a receive,
@@ -57,8 +57,7 @@ export class WebhookDelivery extends Construct {
 
   constructor(scope: Construct, id: string, props: WebhookDeliveryProps) {
     super(scope, id);
-    const schedule = props.retrySchedule.split(',').map(Number);
-    this.maxReceiveCount = webhookMaxReceiveCount(schedule);
+    this.maxReceiveCount = webhookMaxReceiveCount(props.retrySchedule);
 
     this.secret = new Secret(this, 'Secret', {
       description:
@@ -101,7 +100,7 @@ export class WebhookDelivery extends Construct {
         MERCHANT_WEBHOOK_URL: props.url,
         MERCHANT_WEBHOOK_SECRET_ID: this.secret.secretArn,
         // Always written out, so the Lambda's schedule is the one the redrive count was computed from.
-        WEBHOOK_RETRY_SCHEDULE: props.retrySchedule,
+        WEBHOOK_RETRY_SCHEDULE: props.retrySchedule.join(','),
         // The handler changes the visibility of the messages it failed on this queue.
         WEBHOOK_QUEUE_URL: this.queue.queueUrl,
       },

@@ -98,7 +98,7 @@ export function synthesizeWebhooksFunction(): DeployedFunction {
     });
     new WebhookDelivery(stack, 'WebhookDelivery', {
       url: 'https://merchant.example.com/webhooks',
-      retrySchedule: DEFAULT_WEBHOOK_RETRY_SCHEDULE,
+      retrySchedule: DEFAULT_WEBHOOK_RETRY_SCHEDULE.split(',').map(Number),
       enabled: true,
       eventsFunction: eventsStandIn,
       tableName: 'orders',

@@ -24,7 +24,7 @@ describe('stack settings from CDK context', () => {
       reconcileSchedule: DEFAULT_RECONCILE_SCHEDULE,
       alarmEmail: undefined,
       merchantWebhookUrl: undefined,
-      webhookRetrySchedule: DEFAULT_WEBHOOK_RETRY_SCHEDULE,
+      webhookRetrySchedule: DEFAULT_WEBHOOK_RETRY_SCHEDULE.split(',').map(Number),
       // Off until the merchant has put the signing secret (webhook-delivery.ts).
       webhooksEnabled: false,
       handlerTuning: {},
@@ -105,7 +105,7 @@ describe('stack settings from CDK context', () => {
       }),
     ).toMatchObject({
       merchantWebhookUrl: 'https://merchant.example.com/hooks?k=1',
-      webhookRetrySchedule: `5,${WEBHOOK_MAX_DELAY_SECONDS}`,
+      webhookRetrySchedule: [5, WEBHOOK_MAX_DELAY_SECONDS],
     });
   });
 
