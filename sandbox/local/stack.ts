@@ -5,13 +5,8 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ScheduledEvent } from 'aws-lambda';
 
-import { DynamoDbEventLog } from '#shared/adapters/dynamodb-event-log';
 import { DynamoDbOrderStore } from '#shared/adapters/dynamodb-order-store';
 import { DynamoDbRefundStore } from '#shared/adapters/dynamodb-refund-store';
-import { SqsCheckScheduler } from '#shared/adapters/sqs-check-scheduler';
-import { retryMessageAfter } from '#shared/adapters/sqs-message-visibility';
-import { SqsWebhookQueue } from '#shared/adapters/sqs-webhook-queue';
-import { eventJson } from '#shared/app/event-view';
 import type { DependencyOverrides } from '#shared/app/dependencies';
 import { createHandlers, type Handlers } from '#shared/app/handlers';
 import { NOTIFY_ROUTE } from '#shared/app/routes';
@@ -373,25 +368,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       client: documentClient,
       dueIndexShards: settings.DUE_INDEX_SHARDS,
     });
-    const scheduler = new SqsCheckScheduler({ queueUrl: queues.queueUrl, client: sqs });
-    const eventLog = new DynamoDbEventLog({ tableName, client: documentClient });
-    // Locally there is no event bus: the webhook queue is the only outlet, when webhooks are on.
-    const webhookQueueUrl = webhookQueues?.queueUrl;
-    const eventOutlets =
-      webhookQueueUrl === undefined ? [] : [new SqsWebhookQueue({ sqs, queueUrl: webhookQueueUrl, render: eventJson })];
-    const handlers = (options.createHandlers ?? createHandlers)(settings, {
-      store,
-      refundStore,
-      scheduler,
-      eventLog,
-      eventOutlets,
-      ...(webhookQueueUrl === undefined
-        ? {}
-        : {
-            retryWebhookAfter: (receiptHandle: string, seconds: number) =>
-              retryMessageAfter(sqs, webhookQueueUrl, receiptHandle, seconds),
-          }),
-    });
+    const handlers = (options.createHandlers ?? createHandlers)(settings, { store, refundStore, documentClient, sqs });
     gateway.attach(handlers);
 
     const poller: SqsEventSource = startSqsEventSource({

@@ -90,13 +90,18 @@ export interface DependencyOverrides {
   /** Must see the orders of `store` (the in-memory pair in tests shares them). */
   refundStore?: RefundStore;
   scheduler?: Scheduler;
+  /**
+   * The orders table's client, instead of one for AWS_REGION and AWS_ENDPOINT_URL_DYNAMODB (the local
+   * stack's carries the local server's dummy credentials).
+   */
+  documentClient?: DynamoDBDocumentClient;
+  /** The queues' client, instead of one for AWS_REGION and AWS_ENDPOINT_URL_SQS (likewise). */
+  sqs?: SQSClient;
   /** Where the merchant secret and the webhook secret are read (Secrets Manager by default). */
   readSecret?: SecretReader;
   eventLog?: EventLog;
   /** Instead of those WEBHOOK_QUEUE_URL and EVENT_BUS_NAME call for. */
   eventOutlets?: readonly EventOutlet[];
-  /** The client of the event bus; by default one for AWS_REGION and AWS_ENDPOINT_URL_EVENTBRIDGE. */
-  eventBridge?: EventBridgeClient;
   /** Instead of changing the webhook message's visibility on WEBHOOK_QUEUE_URL. */
   retryWebhookAfter?: RetryMessageAfter;
 }
@@ -104,7 +109,7 @@ export interface DependencyOverrides {
 export function createDependencies(settings: Settings, overrides: DependencyOverrides = {}): Dependencies {
   const clock = overrides.clock ?? systemClock;
   const observability = createObservability(settings);
-  let client: DynamoDBDocumentClient | undefined;
+  let client = overrides.documentClient;
   // One client for both stores: they write the same table, often in one transaction.
   const tableClient = () =>
     (client ??= DynamoDBDocumentClient.from(
@@ -127,13 +132,10 @@ export function createDependencies(settings: Settings, overrides: DependencyOver
       client: tableClient(),
     });
   let scheduler = overrides.scheduler;
-  let sqs: SQSClient | undefined;
+  let sqs = overrides.sqs;
   // One client for the check queue and the webhook queue (connections are reused across both).
   const sqsClient = () =>
     (sqs ??= new SQSClient({ region: settings.AWS_REGION, endpoint: settings.AWS_ENDPOINT_URL_SQS }));
-  const eventBridgeClient = () =>
-    overrides.eventBridge ??
-    new EventBridgeClient({ region: settings.AWS_REGION, endpoint: settings.AWS_ENDPOINT_URL_EVENTBRIDGE });
   let outlets = overrides.eventOutlets;
   let webhookKey: (() => Promise<Buffer>) | undefined;
   const credentials = merchantCredentialsSource(settings, {
@@ -176,7 +178,10 @@ export function createDependencies(settings: Settings, overrides: DependencyOver
           ? []
           : [
               new EventBridgeEventBus({
-                client: eventBridgeClient(),
+                client: new EventBridgeClient({
+                  region: settings.AWS_REGION,
+                  endpoint: settings.AWS_ENDPOINT_URL_EVENTBRIDGE,
+                }),
                 busName: settings.EVENT_BUS_NAME,
                 render: eventJson,
               }),
