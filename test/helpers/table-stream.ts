@@ -1,15 +1,13 @@
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  DescribeStreamCommand,
-  DynamoDBStreamsClient,
-  GetRecordsCommand,
-  GetShardIteratorCommand,
-} from '@aws-sdk/client-dynamodb-streams';
+import { DescribeStreamCommand, GetRecordsCommand, GetShardIteratorCommand } from '@aws-sdk/client-dynamodb-streams';
+import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { toDynamoDbRecord } from '#sandbox/local/dynamodb-stream-events';
+import { localStreamsClient } from '#sandbox/local/resources';
 import { localEndpoint } from '#test/helpers/aws';
 
+/** The region the records name, as the local stack's clients use. */
 const REGION = 'us-east-1';
 
 /**
@@ -24,12 +22,8 @@ export class TableStreamReader {
     private readonly client: DynamoDBClient,
     private readonly tableName: string,
   ) {
-    // DynamoDB Local serves the Streams API on the tables' endpoint; dummy credentials, as for the tables.
-    this.streams = new DynamoDBStreamsClient({
-      region: REGION,
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-      endpoint: localEndpoint('dynamodbEndpoint'),
-    });
+    // DynamoDB Local serves the Streams API on the tables' endpoint.
+    this.streams = localStreamsClient(localEndpoint('dynamodbEndpoint'));
   }
 
   /** Every record in the stream so far, shard after shard (parents first), each shard in its order. */
