@@ -28,7 +28,7 @@ export function toDynamoDbRecord(record: _Record, streamArn: string, region: str
     eventSourceARN: streamArn,
   };
   if (record.dynamodb !== undefined) out.dynamodb = toStreamRecord(record.dynamodb);
-  // Deletions by TTL are told apart by this (the events consumer skips them).
+  // Copied as Lambda delivers it (a deletion by TTL names the DynamoDB service here).
   if (record.userIdentity !== undefined) {
     out.userIdentity = { type: record.userIdentity.Type, principalId: record.userIdentity.PrincipalId };
   }

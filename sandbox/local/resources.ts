@@ -145,12 +145,6 @@ export async function ensureTable(client: DynamoDBClient, tableName: string): Pr
     });
     table = await waitUntilActive(client, tableName);
   }
-  const stream = table.StreamSpecification;
-  if (stream?.StreamEnabled === true && stream.StreamViewType !== TABLE_STREAM_VIEW) {
-    // A stream's view type cannot be changed in place: it is turned off and a new one on.
-    await updateTable(client, tableName, { StreamSpecification: { StreamEnabled: false } });
-    table = await waitUntilActive(client, tableName);
-  }
   if (table.StreamSpecification?.StreamEnabled !== true) {
     await updateTable(client, tableName, {
       StreamSpecification: { StreamEnabled: true, StreamViewType: TABLE_STREAM_VIEW },
