@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 
-import { webhookSecretSchema } from '#shared/config/settings';
+import { webhookKeyOf } from '#shared/app/webhook-secret';
+import { ConfigurationError } from '#shared/domain/errors';
 import { generateWebhookSecret } from '#shared/webhooks/webhook-secret';
 import { readOrCreateSecret } from '../simulator/persisted-secret';
 import { LocalSettingsError } from './local-settings';
@@ -15,14 +16,15 @@ export const WEBHOOK_SECRET_FILE = 'merchant-webhook-secret';
  */
 export function localWebhookSecret(dataDir: string): { secret: string; path: string } {
   const path = join(dataDir, WEBHOOK_SECRET_FILE);
-  // Checked by the same rule as MERCHANT_WEBHOOK_SECRET; said by rule and path, never by content.
-  const checked = webhookSecretSchema.safeParse(readOrCreateSecret(path, () => `${generateWebhookSecret()}\n`).trim());
-  if (!checked.success || checked.data === undefined) {
-    const rule = checked.success ? 'is empty' : checked.error.issues.map((issue) => issue.message).join('; ');
+  const text = readOrCreateSecret(path, () => `${generateWebhookSecret()}\n`);
+  try {
+    // Checked as the webhooks function checks it; said by rule and path, never by content.
+    webhookKeyOf(text, path);
+  } catch (error) {
+    if (!(error instanceof ConfigurationError)) throw error;
     throw new LocalSettingsError(
-      `invalid settings: ${path} does not hold a webhook secret (${rule}); ` +
-        'delete it to generate a new one, or set MERCHANT_WEBHOOK_SECRET',
+      `invalid settings: ${error.message}; delete it to generate a new one, or set MERCHANT_WEBHOOK_SECRET`,
     );
   }
-  return { secret: checked.data, path };
+  return { secret: text.trim(), path };
 }

@@ -1,6 +1,6 @@
-import { type Settings, webhookSecretSchema } from '../config/settings';
+import type { Settings } from '../config/settings';
 import { ConfigurationError } from '../domain/errors';
-import { parseWebhookSecret } from '../webhooks/webhook-secret';
+import { parseWebhookSecret, WebhookSecretError } from '../webhooks/webhook-secret';
 import { memo } from './memo';
 import { secretsManagerReader, type SecretReader } from './merchant-secret';
 
@@ -28,18 +28,21 @@ export function webhookKeySource(settings: Settings, readSecret?: SecretReader):
     );
   }
   const read = readSecret ?? secretsManagerReader(settings);
-  return memo(async () => keyOf(await read(secretId), secretId));
+  return memo(async () => webhookKeyOf(await read(secretId), `the webhook secret ${secretId}`));
 }
 
-/** The secret's text checked by the same rule as MERCHANT_WEBHOOK_SECRET (webhookSecretSchema). */
-function keyOf(text: string | undefined, secretId: string): Buffer {
-  const checked = webhookSecretSchema.safeParse(text?.trim());
-  if (!checked.success) {
-    const rule = checked.error.issues.map((issue) => issue.message).join('; ');
-    throw new ConfigurationError(`the webhook secret ${secretId} ${rule}`);
+/**
+ * The key behind `whsec_…` text read from `where` (a secret, a file), surrounding whitespace aside. A
+ * text that is empty or breaks the scheme's rules is a ConfigurationError naming `where` and the rule,
+ * never the text.
+ */
+export function webhookKeyOf(text: string | undefined, where: string): Buffer {
+  const secret = text?.trim() ?? '';
+  if (secret === '') throw new ConfigurationError(`${where} has no value: put the whsec_… secret in it`);
+  try {
+    return parseWebhookSecret(secret);
+  } catch (error) {
+    if (!(error instanceof WebhookSecretError)) throw error;
+    throw new ConfigurationError(`${where} must be a whsec_ secret (${error.message})`);
   }
-  if (checked.data === undefined) {
-    throw new ConfigurationError(`the webhook secret ${secretId} has no value: put the whsec_… secret in it`);
-  }
-  return parseWebhookSecret(checked.data);
 }
