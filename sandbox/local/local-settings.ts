@@ -1,4 +1,5 @@
 import { isAbsolute, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 import * as z from 'zod';
 
@@ -32,6 +33,19 @@ export interface LocalStartSettings {
   webhookSecret: string | undefined;
   /** Settings passed through to the handlers as they are (loadSettings checks them). */
   handlerEnv: Record<string, string>;
+}
+
+/** Where `npm start` keeps what outlives it when DATA_DIR is not set: the repository's .local-data. */
+const DEFAULT_DATA_DIR = fileURLToPath(new URL('../../.local-data', import.meta.url));
+
+/**
+ * DATA_DIR as `npm start` and the tools beside it (`npm run redrive-webhooks`) read it: blank is not
+ * set, a relative path is from the working directory.
+ */
+export function dataDirOf(env: Record<string, string | undefined>, fallback = DEFAULT_DATA_DIR): string {
+  const dir = env.DATA_DIR;
+  if (dir === undefined || dir.trim() === '') return fallback;
+  return isAbsolute(dir) ? dir : resolve(dir);
 }
 
 export class LocalSettingsError extends AppError {
@@ -115,7 +129,7 @@ const schema = z.object({
  */
 export function parseLocalStartSettings(
   env: Record<string, string | undefined>,
-  defaults: { dataDir: string },
+  defaults: { dataDir: string } = { dataDir: DEFAULT_DATA_DIR },
 ): LocalStartSettings {
   const parsed = schema.safeParse(env);
   if (!parsed.success) {
@@ -132,8 +146,7 @@ export function parseLocalStartSettings(
   checkClientCertificatePair(handlerEnv);
   const simulatorPlatformPrivateKey = pemFromEnv(s.SIMULATOR_PLATFORM_PRIVATE_KEY);
   checkSimulatorKeys(handlerEnv, simulatorPlatformPrivateKey, s.WECHATPAY_BASE_URL);
-  const dataDir =
-    s.DATA_DIR === undefined ? defaults.dataDir : isAbsolute(s.DATA_DIR) ? s.DATA_DIR : resolve(s.DATA_DIR);
+  const dataDir = dataDirOf(env, defaults.dataDir);
   return {
     port: s.PORT,
     simulatorPort: s.SIMULATOR_PORT,

@@ -1,26 +1,19 @@
 /**
- * `npm run redrive-webhooks`: moves every event waiting in the webhook dead-letter queue back to the
- * webhook queue, to be delivered again (after the merchant's receiver is fixed). Against the running
- * `npm start` by default; with `--dlq-url` and `--queue-url` (and `--endpoint`, `--region`) against any
- * SQS, AWS's included (credentials from the usual AWS environment).
- *
- *   npm run redrive-webhooks
- *   npm run redrive-webhooks -- --dlq-url https://sqs.<region>.amazonaws.com/<account>/<name>-dlq.fifo \
- *                               --queue-url https://sqs.<region>.amazonaws.com/<account>/<name>.fifo
+ * `npm run redrive-webhooks`: moves every event waiting in the running `npm start`'s webhook
+ * dead-letter queue back to the webhook queue, to be delivered again (after the merchant's receiver is
+ * fixed). In AWS, SQS's own redrive does this (`aws sqs start-message-move-task`, see the README).
  */
-import { isAbsolute, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
+import { pathToFileURL } from 'node:url';
 
 import {
   DeleteMessageCommand,
   type Message,
   ReceiveMessageCommand,
   SendMessageCommand,
-  SQSClient,
+  type SQSClient,
 } from '@aws-sdk/client-sqs';
-import * as z from 'zod';
 
+import { dataDirOf } from './local-settings';
 import { localSqsClient } from './resources';
 import { readRunningStack } from './running-stack-file';
 
@@ -52,7 +45,6 @@ const IN_HAND_SECONDS = 60;
  */
 export async function redriveMessages(options: RedriveOptions): Promise<{ moved: number }> {
   const { sqs, dlqUrl, queueUrl } = options;
-  const fifo = queueUrl.endsWith('.fifo');
   let moved = 0;
   for (;;) {
     const { Messages: messages = [] } = await sqs.send(
@@ -67,7 +59,7 @@ export async function redriveMessages(options: RedriveOptions): Promise<{ moved:
     );
     if (messages.length === 0) return { moved };
     for (const message of messages) {
-      await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, ...resend(message, fifo) }));
+      await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, ...resend(message) }));
       await sqs.send(new DeleteMessageCommand({ QueueUrl: dlqUrl, ReceiptHandle: message.ReceiptHandle }));
       moved += 1;
       options.log?.(`moved ${message.MessageId ?? '?'}`);
@@ -75,30 +67,22 @@ export async function redriveMessages(options: RedriveOptions): Promise<{ moved:
   }
 }
 
-function resend(message: Message, fifo: boolean) {
+function resend(message: Message) {
   const group = message.Attributes?.MessageGroupId;
-  if (fifo && (group === undefined || message.MessageId === undefined)) {
+  if (group === undefined || message.MessageId === undefined) {
     throw new Error(`dead letter ${message.MessageId ?? '?'} has no message group: not from a FIFO queue`);
   }
   return {
     MessageBody: message.Body ?? '',
     ...(message.MessageAttributes !== undefined ? { MessageAttributes: message.MessageAttributes } : {}),
-    ...(fifo ? { MessageGroupId: group, MessageDeduplicationId: message.MessageId } : {}),
+    MessageGroupId: group,
+    MessageDeduplicationId: message.MessageId,
   };
 }
 
 // ---- The command ------------------------------------------------------------------------------
 
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-
 export class RedriveUsageError extends Error {}
-
-const argsSchema = z.object({
-  'dlq-url': z.url().optional(),
-  'queue-url': z.url().optional(),
-  endpoint: z.url().optional(),
-  region: z.string().min(1).optional(),
-});
 
 export interface RedriveTarget {
   dlqUrl: string;
@@ -106,52 +90,17 @@ export interface RedriveTarget {
   sqs: SQSClient;
 }
 
-/** `sqs.<region>.amazonaws.com` (and the local server's `sqs.<region>.localhost`) name their region. */
-function regionOfQueueUrl(url: string): string | undefined {
-  return /^sqs\.([a-z0-9-]+)\./.exec(new URL(url).hostname)?.[1];
-}
-
-/** What to redrive, from the arguments, else from the running local stack in DATA_DIR. */
+/** The webhook queues of the local stack running on DATA_DIR. */
 export function redriveTarget(argv: string[], env: Record<string, string | undefined>): RedriveTarget {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      'dlq-url': { type: 'string' },
-      'queue-url': { type: 'string' },
-      endpoint: { type: 'string' },
-      region: { type: 'string' },
-    },
-    strict: true,
-  });
-  const parsed = argsSchema.safeParse(values);
-  if (!parsed.success) {
-    throw new RedriveUsageError(parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; '));
+  if (argv.length > 0) {
+    throw new RedriveUsageError(
+      'takes no arguments: it redrives the running npm start; in AWS use aws sqs start-message-move-task',
+    );
   }
-  const args = parsed.data;
-  if (args['dlq-url'] !== undefined || args['queue-url'] !== undefined) {
-    const dlqUrl = args['dlq-url'];
-    const queueUrl = args['queue-url'];
-    if (dlqUrl === undefined || queueUrl === undefined) {
-      throw new RedriveUsageError('give both --dlq-url and --queue-url');
-    }
-    const region = args.region ?? env.AWS_REGION ?? regionOfQueueUrl(queueUrl);
-    const endpoint = args.endpoint;
-    const loopback = endpoint !== undefined && ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(endpoint).hostname);
-    // The local server takes any credentials; AWS's come from the usual environment.
-    const sqs = loopback ? localSqsClient(endpoint) : new SQSClient({ region, endpoint });
-    return { dlqUrl, queueUrl, sqs };
-  }
-  const dataDir =
-    env.DATA_DIR === undefined || env.DATA_DIR.trim() === ''
-      ? join(REPO_ROOT, '.local-data')
-      : isAbsolute(env.DATA_DIR)
-        ? env.DATA_DIR
-        : resolve(env.DATA_DIR);
+  const dataDir = dataDirOf(env);
   const running = readRunningStack(dataDir);
   if (running === undefined) {
-    throw new RedriveUsageError(
-      `no local stack is running on ${dataDir} (start it with npm start), or give --dlq-url and --queue-url`,
-    );
+    throw new RedriveUsageError(`no local stack is running on ${dataDir}: start it with npm start`);
   }
   if (running.webhookDlqUrl === undefined || running.webhookQueueUrl === undefined) {
     throw new RedriveUsageError('the running local stack has no webhook queue: MERCHANT_WEBHOOK_URL is not set');

@@ -7,7 +7,6 @@
  * kept under DATA_DIR too), so a restart sends no webhook again.
  */
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import { startDynamoDbLocal } from './dynamodb-server';
 import { type LocalStartSettings, parseLocalStartSettings } from './local-settings';
@@ -16,7 +15,6 @@ import type { LocalStack } from './stack';
 import { removeRunningStack, writeRunningStack } from './running-stack-file';
 import { localWebhookSecret } from './webhook-secret-file';
 
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const STOP_TIMEOUT_MS = 20_000;
 const DUPLICATE_SIGNAL_MS = 1_000;
 
@@ -33,7 +31,7 @@ async function main(): Promise<void> {
   let webhookSecretFile: string | undefined;
   let webhookSecret: string;
   try {
-    settings = parseLocalStartSettings(process.env, { dataDir: join(REPO_ROOT, '.local-data') });
+    settings = parseLocalStartSettings(process.env);
     if (settings.webhookSecret !== undefined) {
       webhookSecret = settings.webhookSecret;
     } else {

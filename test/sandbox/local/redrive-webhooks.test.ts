@@ -144,7 +144,7 @@ describe('redriveTarget (the command line)', () => {
   });
 
   it('says what to do when no local stack runs, or when it has no webhook queue', () => {
-    expect(() => redriveTarget([], { DATA_DIR: dataDir })).toThrow(/no local stack is running.*--dlq-url/);
+    expect(() => redriveTarget([], { DATA_DIR: dataDir })).toThrow(/no local stack is running.*npm start/);
     writeRunningStack(dataDir, { pid: process.pid, region: 'us-east-1', sqsEndpoint: 'http://127.0.0.1:9' });
     try {
       expect(() => redriveTarget([], { DATA_DIR: dataDir })).toThrow(/MERCHANT_WEBHOOK_URL/);
@@ -153,13 +153,9 @@ describe('redriveTarget (the command line)', () => {
     }
   });
 
-  it('takes queue URLs given (AWS), and wants both', () => {
-    const queueUrl = 'https://sqs.eu-west-1.amazonaws.com/123456789012/w-webhooks.fifo';
-    const dlqUrl = 'https://sqs.eu-west-1.amazonaws.com/123456789012/w-webhooks-dlq.fifo';
-    const target = redriveTarget(['--dlq-url', dlqUrl, '--queue-url', queueUrl], {});
-    expect(target).toMatchObject({ queueUrl, dlqUrl });
-    target.sqs.destroy();
-    expect(() => redriveTarget(['--dlq-url', dlqUrl], {})).toThrow(RedriveUsageError);
-    expect(() => redriveTarget(['--dlq-url', 'not a url', '--queue-url', queueUrl], {})).toThrow(/--dlq-url/);
+  it('takes no arguments (AWS has its own redrive)', () => {
+    expect(() => redriveTarget(['--dlq-url', 'https://sqs.eu-west-1.amazonaws.com/1/w.fifo'], {})).toThrow(
+      RedriveUsageError,
+    );
   });
 });
