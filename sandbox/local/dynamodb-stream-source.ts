@@ -3,7 +3,6 @@ import {
   type DynamoDBStreamsClient,
   GetRecordsCommand,
   GetShardIteratorCommand,
-  ListStreamsCommand,
   type _Record,
   type Shard,
   type ShardIteratorType,
@@ -22,9 +21,8 @@ export type DynamoDbStreamHandler = (
 export interface DynamoDbStreamSourceOptions {
   /** A Streams client on the DynamoDB endpoint (localStreamsClient). */
   client: DynamoDBStreamsClient;
-  tableName: string;
-  /** The stream to read (ensureTable answers it); absent: the table's current stream, looked up. */
-  streamArn?: string;
+  /** The stream to read (ensureTable answers it). */
+  streamArn: string;
   handler: DynamoDbStreamHandler;
   /** The function the handler stands for (name, timeout, region), as in lambda-context. */
   function: LocalFunction;
@@ -139,41 +137,21 @@ export function startDynamoDbStreamSource(options: DynamoDbStreamSourceOptions):
   const send = { abortSignal: abort.signal };
   let stopped = false;
 
-  let streamArn = options.streamArn;
+  const { streamArn } = options;
   /** Shards not yet read to their end, by id. */
   const shards = new Map<string, ShardState>();
   /** Shards read to their end: their children may start. */
   const finished = new Set<string>();
   let refreshedAt = -Infinity;
-  /** The last record handled per shard, as the checkpoint holds it; loaded once the stream is known. */
-  let saved: Map<string, string> | undefined;
-
-  function loadPositions(arn: string): Map<string, string> {
-    return new Map(Object.entries(options.checkpoint?.load(arn) ?? {}));
-  }
+  /** The last record handled per shard, as the checkpoint holds it. */
+  const saved = new Map(Object.entries(options.checkpoint?.load(streamArn) ?? {}));
 
   /** Everything up to and including `sequenceNumber` was handled: kept, and saved when there is a checkpoint. */
   function handledUpTo(arn: string, shard: ShardState, sequenceNumber: string): void {
     shard.position = { kind: 'after', sequenceNumber };
-    if (saved === undefined || options.checkpoint === undefined || sequenceNumber === '') return;
+    if (options.checkpoint === undefined || sequenceNumber === '') return;
     saved.set(shard.shardId, sequenceNumber);
     options.checkpoint.save(arn, Object.fromEntries(saved));
-  }
-
-  async function findStream(): Promise<string> {
-    const { Streams: streams = [] } = await client.send(new ListStreamsCommand({ TableName: options.tableName }), send);
-    // Labels are creation times: the newest enabled stream is the table's current one.
-    const candidates = streams
-      .filter((s) => s.StreamArn !== undefined)
-      .sort((a, b) => (b.StreamLabel ?? '').localeCompare(a.StreamLabel ?? ''));
-    for (const candidate of candidates) {
-      const { StreamDescription: d } = await client.send(
-        new DescribeStreamCommand({ StreamArn: candidate.StreamArn, Limit: 1 }),
-        send,
-      );
-      if (d?.StreamStatus === 'ENABLED' || d?.StreamStatus === 'ENABLING') return candidate.StreamArn as string;
-    }
-    throw new Error(`table ${options.tableName} has no enabled stream`);
   }
 
   async function listShards(arn: string): Promise<Shard[]> {
@@ -196,7 +174,7 @@ export function startDynamoDbStreamSource(options: DynamoDbStreamSourceOptions):
     for (const shard of listed) {
       const shardId = shard.ShardId;
       if (shardId === undefined || shards.has(shardId) || finished.has(shardId)) continue;
-      const after = saved?.get(shardId);
+      const after = saved.get(shardId);
       shards.set(shardId, {
         shardId,
         parentShardId: shard.ParentShardId,
@@ -209,7 +187,7 @@ export function startDynamoDbStreamSource(options: DynamoDbStreamSourceOptions):
     // Shards past the stream's retention are gone from the listing: nothing more to read or wait for.
     for (const id of shards.keys()) if (!ids.has(id)) shards.delete(id);
     for (const id of finished) if (!ids.has(id)) finished.delete(id);
-    for (const id of saved?.keys() ?? []) if (!ids.has(id)) saved?.delete(id);
+    for (const id of saved.keys()) if (!ids.has(id)) saved.delete(id);
     refreshedAt = Date.now();
   }
 
@@ -337,8 +315,6 @@ export function startDynamoDbStreamSource(options: DynamoDbStreamSourceOptions):
     while (!stopped) {
       let busy = false;
       try {
-        streamArn ??= await findStream();
-        saved ??= loadPositions(streamArn);
         if (Date.now() - refreshedAt >= shardRefreshMs) await refreshShards(streamArn);
         for (const shard of readyShards(Date.now())) {
           if (stopped) return;

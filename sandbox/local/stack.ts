@@ -390,7 +390,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       started.push(async () => streams.destroy());
       const streamSource: DynamoDbStreamSource = startDynamoDbStreamSource({
         client: streams,
-        tableName,
         streamArn,
         handler: handlers.events,
         function: fn('events', DEFAULTS.eventsTimeoutMs),

@@ -6,7 +6,7 @@ import type { ServiceName } from '#infra/cdk/payment-function';
 import { type DynamoDbStreamSource, startDynamoDbStreamSource } from '#sandbox/local/dynamodb-stream-source';
 import { type Gateway, startGateway } from '#sandbox/local/gateway';
 import { handlerEnvironment } from '#sandbox/local/local-settings';
-import { ensureQueues, localStreamsClient, type QueueUrls } from '#sandbox/local/resources';
+import { ensureQueues, ensureTable, localStreamsClient, type QueueUrls } from '#sandbox/local/resources';
 import { SANDBOX_MERCHANT } from '#sandbox/simulator/sandbox-merchant';
 import { type RunningSimulator, startSimulator } from '#sandbox/simulator/server';
 import { NOTIFY_ROUTE } from '#shared/app/routes';
@@ -42,6 +42,8 @@ let simulator: RunningSimulator;
 let gateway: Gateway;
 let queues: TestQueues;
 let environment: Record<string, string>;
+/** The orders table's stream, which the events bundle is fed from. */
+let streamArn: string;
 const gatewayLog: string[] = [];
 const invocations: Array<{ service: ServiceName; outcome: BundleOutcome }> = [];
 
@@ -57,6 +59,8 @@ async function invoke(service: ServiceName, event: unknown, remainingMs?: number
 beforeAll(async () => {
   functions = { ...deployedFunctions(), webhooks: synthesizeWebhooksFunction() };
   const table = await testTable();
+  // Made with the table: ensureTable, run again, only answers its stream.
+  ({ streamArn } = await ensureTable(table.client, table.tableName));
   queues = await testQueues();
   simulator = await startSimulator({ host: '127.0.0.1', port: 0, merchant: SANDBOX_MERCHANT });
   gateway = await startGateway({
@@ -300,7 +304,7 @@ describe('the deployed bundles, on the Lambda runtime’s Node', () => {
       const eventsEnvironment = { ...environment, WEBHOOK_QUEUE_URL: webhookQueue.queueUrl };
       source = startDynamoDbStreamSource({
         client: localStreamsClient(localEndpoint('dynamodbEndpoint')),
-        tableName: environment.TABLE_NAME ?? '',
+        streamArn,
         function: { functionName: 'WechatPayStack-events', timeoutMs: functions.events.timeoutMs, region },
         handler: async (event, context) => {
           const fn = functions.events;

@@ -65,10 +65,9 @@ async function put(tableName: string, pk: string, value: number, sk = 'ITEM'): P
 
 const valueOf = (r: DynamoDBRecord) => Number(r.dynamodb?.NewImage?.value?.N);
 
-function start(tableName: string, handler: DynamoDbStreamHandler, streamArn?: string, checkpoint?: StreamCheckpoint) {
+function start(streamArn: string, handler: DynamoDbStreamHandler, checkpoint?: StreamCheckpoint) {
   source = startDynamoDbStreamSource({
     client: streams,
-    tableName,
     streamArn,
     handler,
     ...(checkpoint === undefined ? {} : { checkpoint }),
@@ -166,7 +165,7 @@ describe('DynamoDB stream source on DynamoDB Local', () => {
     // Written before the poller starts: TRIM_HORIZON still reads them.
     for (let i = 1; i <= 3; i++) await put(tableName, 'A', i);
     const seen: DynamoDBRecord[] = [];
-    start(tableName, async (event) => {
+    start(streamArn, async (event) => {
       seen.push(...event.Records);
     });
     for (let i = 4; i <= 6; i++) await put(tableName, 'A', i);
@@ -205,20 +204,16 @@ describe('DynamoDB stream source on DynamoDB Local', () => {
     for (let i = 1; i <= 5; i++) await put(tableName, 'B', i);
     const batches: number[][] = [];
     let failOnce = true;
-    start(
-      tableName,
-      async (event) => {
-        batches.push(event.Records.map(valueOf));
-        const third = event.Records.find((r) => valueOf(r) === 3);
-        if (failOnce && third !== undefined) {
-          failOnce = false;
-          // As the events handler does: the records before succeeded, this one failed.
-          return { batchItemFailures: [{ itemIdentifier: third.dynamodb?.SequenceNumber ?? '' }] };
-        }
-        return { batchItemFailures: [] };
-      },
-      streamArn,
-    );
+    start(streamArn, async (event) => {
+      batches.push(event.Records.map(valueOf));
+      const third = event.Records.find((r) => valueOf(r) === 3);
+      if (failOnce && third !== undefined) {
+        failOnce = false;
+        // As the events handler does: the records before succeeded, this one failed.
+        return { batchItemFailures: [{ itemIdentifier: third.dynamodb?.SequenceNumber ?? '' }] };
+      }
+      return { batchItemFailures: [] };
+    });
     await waitFor(
       async () => batches.flat().filter((v) => v === 5).length,
       (n) => n >= 2,
@@ -239,15 +234,11 @@ describe('DynamoDB stream source on DynamoDB Local', () => {
     await put(tableName, 'C', 1);
     let calls = 0;
     const delivered: number[] = [];
-    start(
-      tableName,
-      async (event) => {
-        calls += 1;
-        if (calls <= 2) throw new Error('table unavailable');
-        delivered.push(...event.Records.map(valueOf));
-      },
-      streamArn,
-    );
+    start(streamArn, async (event) => {
+      calls += 1;
+      if (calls <= 2) throw new Error('table unavailable');
+      delivered.push(...event.Records.map(valueOf));
+    });
     await waitFor(
       async () => calls,
       (n) => n >= 2,
@@ -269,7 +260,6 @@ describe('DynamoDB stream source on DynamoDB Local', () => {
     const batches: number[][] = [];
     source = startDynamoDbStreamSource({
       client: streams,
-      tableName,
       streamArn,
       handler: async (event) => void batches.push(event.Records.map(valueOf)),
       function: FUNCTION,
@@ -299,9 +289,8 @@ describe('DynamoDB stream source on DynamoDB Local', () => {
       for (let i = 1; i <= 3; i++) await put(tableName, 'R', i);
       const first: number[] = [];
       const firstRun = start(
-        tableName,
-        async (event) => void first.push(...event.Records.map(valueOf)),
         streamArn,
+        async (event) => void first.push(...event.Records.map(valueOf)),
         streamPositionsFile(file),
       );
       await waitFor(
@@ -318,9 +307,8 @@ describe('DynamoDB stream source on DynamoDB Local', () => {
       await put(tableName, 'R', 4);
       const second: number[] = [];
       const secondRun = start(
-        tableName,
-        async (event) => void second.push(...event.Records.map(valueOf)),
         streamArn,
+        async (event) => void second.push(...event.Records.map(valueOf)),
         streamPositionsFile(file),
       );
       await waitFor(
@@ -333,7 +321,7 @@ describe('DynamoDB stream source on DynamoDB Local', () => {
 
       // Without the checkpoint (the tests' in-memory stacks) a start reads from the trim horizon, as before.
       const fresh: number[] = [];
-      start(tableName, async (event) => void fresh.push(...event.Records.map(valueOf)), streamArn);
+      start(streamArn, async (event) => void fresh.push(...event.Records.map(valueOf)));
       await waitFor(
         async () => fresh.length,
         (n) => n >= 4,
@@ -354,7 +342,7 @@ describe('DynamoDB stream source on DynamoDB Local', () => {
       save: () => undefined,
     };
     const seen: number[] = [];
-    start(tableName, async (event) => void seen.push(...event.Records.map(valueOf)), streamArn, checkpoint);
+    start(streamArn, async (event) => void seen.push(...event.Records.map(valueOf)), checkpoint);
     await waitFor(
       async () => seen.length,
       (n) => n >= 2,
@@ -365,7 +353,7 @@ describe('DynamoDB stream source on DynamoDB Local', () => {
   it('stops promptly, and delivers nothing after stop', async () => {
     const { tableName, streamArn } = await freshTable();
     const seen: number[] = [];
-    const running = start(tableName, async (event) => void seen.push(...event.Records.map(valueOf)), streamArn);
+    const running = start(streamArn, async (event) => void seen.push(...event.Records.map(valueOf)));
     await put(tableName, 'D', 1);
     await waitFor(
       async () => seen.length,
