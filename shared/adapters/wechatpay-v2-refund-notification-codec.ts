@@ -1,9 +1,9 @@
 import type { RawNotification, UnverifiedReason } from '../domain/ports';
 import type { RefundNotificationCodec, VerifiedRefundNotification } from '../domain/refund-ports';
-import { isOutTradeNo } from '../wechatpay/core/trade-ids';
 import { notificationReply } from '../wechatpay/v2/notification';
 import { parseV2RefundNotification, type V2RefundNotificationResult } from '../wechatpay/v2/refund-notification';
 import { pickHeaders } from './notification-headers';
+import { unusableNotification } from './notification-refusals';
 import { v2RefundReport, type V2RefundFacts } from './wechatpay-v2-refunds';
 
 /**
@@ -61,7 +61,7 @@ export class WechatPayV2RefundNotificationCodec implements RefundNotificationCod
 /** The parser's result as the domain reads it. */
 export function refundNotificationOf(parsed: V2RefundNotificationResult): VerifiedRefundNotification {
   // Decrypted under our key: WeChat's own message from here on, kept and alarmed on if it cannot be used.
-  if (!parsed.ok && 'decrypted' in parsed) return unusable(parsed.reason, parsed.outTradeNo);
+  if (!parsed.ok && 'decrypted' in parsed) return unusableNotification(parsed.reason, parsed.outTradeNo);
   if (!parsed.ok) {
     // Nothing undecrypted is evidence of anything: no order number is filed, whatever the body claims.
     // req_info our key does not decrypt is all a changed API key would show.
@@ -88,11 +88,6 @@ export function refundNotificationOf(parsed: V2RefundNotificationResult): Verifi
     mchid: envelope.mch_id,
     appid: envelope.appid,
   });
-  if (typeof report === 'string') return unusable(report, fields.out_trade_no);
+  if (typeof report === 'string') return unusableNotification(report, fields.out_trade_no);
   return { kind: 'refund', report };
-}
-
-function unusable(reason: string, outTradeNo: string | undefined): VerifiedRefundNotification {
-  // Only a well-formed order number is worth filing the refusal under.
-  return isOutTradeNo(outTradeNo) ? { kind: 'unusable', reason, outTradeNo } : { kind: 'unusable', reason };
 }

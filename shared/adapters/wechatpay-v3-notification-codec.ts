@@ -6,12 +6,12 @@ import {
   type VerifiedNotification,
 } from '../domain/ports';
 import { pickHeaders } from './notification-headers';
-import { isOutTradeNo } from '../wechatpay/core/trade-ids';
 import { apiV3KeyBytes } from '../wechatpay/v3/aead';
 import type { PlatformKeySource } from '../wechatpay/v3/key-ring';
 import { MAX_NOTIFICATION_BYTES, notificationReply, parseV3Notification } from '../wechatpay/v3/notification';
 import { toDomainError } from './wechatpay-errors';
-import { rotatedKeyMayExplain, V3_AUDIT_HEADERS, V3_UNVERIFIED_CODES } from './wechatpay-v3-notification-terms';
+import { unusableNotification } from './notification-refusals';
+import { V3_AUDIT_HEADERS, v3Refusal } from './wechatpay-v3-notification-terms';
 import { isReportProblem, transactionToReport } from './wechatpay-v3-provider';
 
 /**
@@ -54,25 +54,10 @@ export class WechatPayV3NotificationCodec implements NotificationCodec {
       now: this.clock.now(),
       maxBytes: this.maxBodyBytes,
     });
-    if (!parsed.ok && 'signed' in parsed) {
-      // Past the signature, the refusal is of WeChat's own message; a rotated APIv3 key explains one
-      // that does not decrypt.
-      return {
-        ...unusable(parsed.reason, parsed.outTradeNo),
-        ...(parsed.failure === 'undecryptable' ? { rotatedKeyMayExplain: true as const } : {}),
-      };
-    }
-    if (!parsed.ok) {
-      return {
-        kind: 'rejected',
-        code: V3_UNVERIFIED_CODES[parsed.failure],
-        reason: parsed.reason,
-        ...(rotatedKeyMayExplain(parsed.failure, notification) ? { rotatedKeyMayExplain: true as const } : {}),
-      };
-    }
+    if (!parsed.ok) return v3Refusal(parsed, notification);
     const report = transactionToReport(parsed.transaction);
     if (isReportProblem(report)) {
-      return unusable(`${report.code}: ${report.message}`, parsed.transaction.out_trade_no);
+      return unusableNotification(`${report.code}: ${report.message}`, parsed.transaction.out_trade_no);
     }
     return { kind: 'trade', report };
   }
@@ -85,9 +70,4 @@ export class WechatPayV3NotificationCodec implements NotificationCodec {
   reply(ok: boolean, message: string): { statusCode: number; headers: Record<string, string>; body: string } {
     return notificationReply(ok, message);
   }
-}
-
-function unusable(reason: string, outTradeNo: string | undefined): VerifiedNotification {
-  // Only a well-formed order number is worth filing the refusal under.
-  return isOutTradeNo(outTradeNo) ? { kind: 'unusable', reason, outTradeNo } : { kind: 'unusable', reason };
 }

@@ -1,10 +1,12 @@
-import type { RawNotification, UnverifiedReason } from '../domain/ports';
+import type { NotificationRefusal, RawNotification, UnverifiedReason } from '../domain/ports';
 import { isCertificateSerial, isPublicKeyId } from '../wechatpay/v3/key-ring';
 import type { V3UnverifiedFailure } from '../wechatpay/v3/notification';
+import { unusableNotification } from './notification-refusals';
 
 /**
  * How the v3 codecs (payments and refunds) read what the library says of a notification: the headers
- * kept with it, the stored reason of each refusal, and which refusals a rotated key would explain.
+ * kept with it, the stored reason of each refusal, which refusals a rotated key would explain, and
+ * the refusal the domain is given.
  */
 
 /** Kept with the stored notification: what proves who sent it. */
@@ -38,4 +40,27 @@ export function rotatedKeyMayExplain(failure: V3UnverifiedFailure, notification:
   if (failure !== 'unknown_serial') return false;
   const serial = notification.headers['wechatpay-serial'] ?? '';
   return isPublicKeyId(serial) || isCertificateSerial(serial);
+}
+
+/** What the library's refusal of a v3 notification (payment or refund) is to the domain. */
+export function v3Refusal(
+  refused:
+    | { failure: V3UnverifiedFailure; reason: string }
+    | { signed: true; failure: string; reason: string; outTradeNo?: string },
+  notification: RawNotification,
+): NotificationRefusal {
+  if ('signed' in refused) {
+    // Past the signature, the refusal is of WeChat's own message; a rotated APIv3 key explains one
+    // that does not decrypt.
+    return {
+      ...unusableNotification(refused.reason, refused.outTradeNo),
+      ...(refused.failure === 'undecryptable' ? { rotatedKeyMayExplain: true as const } : {}),
+    };
+  }
+  return {
+    kind: 'rejected',
+    code: V3_UNVERIFIED_CODES[refused.failure],
+    reason: refused.reason,
+    ...(rotatedKeyMayExplain(refused.failure, notification) ? { rotatedKeyMayExplain: true as const } : {}),
+  };
 }

@@ -1,13 +1,13 @@
 import { systemClock, type Clock, type RawNotification } from '../domain/ports';
 import type { RefundNotificationCodec, VerifiedRefundNotification } from '../domain/refund-ports';
-import { isOutTradeNo } from '../wechatpay/core/trade-ids';
 import { apiV3KeyBytes } from '../wechatpay/v3/aead';
 import type { PlatformKeySource } from '../wechatpay/v3/key-ring';
 import { MAX_NOTIFICATION_BYTES, notificationReply } from '../wechatpay/v3/notification';
 import { parseV3RefundNotification } from '../wechatpay/v3/refund-notification';
 import { pickHeaders } from './notification-headers';
 import { toDomainError } from './wechatpay-errors';
-import { rotatedKeyMayExplain, V3_AUDIT_HEADERS, V3_UNVERIFIED_CODES } from './wechatpay-v3-notification-terms';
+import { unusableNotification } from './notification-refusals';
+import { V3_AUDIT_HEADERS, v3Refusal } from './wechatpay-v3-notification-terms';
 import { v3RefundReport } from './wechatpay-v3-refunds';
 
 /**
@@ -51,25 +51,10 @@ export class WechatPayV3RefundNotificationCodec implements RefundNotificationCod
       now: this.clock.now(),
       maxBytes: this.maxBodyBytes,
     });
-    if (!parsed.ok && 'signed' in parsed) {
-      // Past the signature, the refusal is of WeChat's own message; a rotated APIv3 key explains one
-      // that does not decrypt.
-      return {
-        ...unusable(parsed.reason, parsed.outTradeNo),
-        ...(parsed.failure === 'undecryptable' ? { rotatedKeyMayExplain: true as const } : {}),
-      };
-    }
-    if (!parsed.ok) {
-      return {
-        kind: 'rejected',
-        code: V3_UNVERIFIED_CODES[parsed.failure],
-        reason: parsed.reason,
-        ...(rotatedKeyMayExplain(parsed.failure, notification) ? { rotatedKeyMayExplain: true as const } : {}),
-      };
-    }
+    if (!parsed.ok) return v3Refusal(parsed, notification);
     const { refund_status: status, mchid, ...facts } = parsed.refund;
     const report = v3RefundReport({ ...facts, status }, mchid);
-    if (typeof report === 'string') return unusable(report, facts.out_trade_no);
+    if (typeof report === 'string') return unusableNotification(report, facts.out_trade_no);
     return { kind: 'refund', report };
   }
 
@@ -82,9 +67,4 @@ export class WechatPayV3RefundNotificationCodec implements RefundNotificationCod
   reply(ok: boolean, message: string): { statusCode: number; headers: Record<string, string>; body: string } {
     return notificationReply(ok, message);
   }
-}
-
-function unusable(reason: string, outTradeNo: string | undefined): VerifiedRefundNotification {
-  // Only a well-formed order number is worth filing the refusal under.
-  return isOutTradeNo(outTradeNo) ? { kind: 'unusable', reason, outTradeNo } : { kind: 'unusable', reason };
 }

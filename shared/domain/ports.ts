@@ -231,8 +231,10 @@ export interface RawNotification {
  * `reason` is for the log, and may quote the sender. `rotatedKeyMayExplain`: a key we do not hold yet
  * (or no longer) could account for the refusal, on a notification shaped like WeChat's.
  */
-export type VerifiedNotification =
-  | { kind: 'trade'; report: TradeReport }
+export type VerifiedNotification = { kind: 'trade'; report: TradeReport } | NotificationRefusal;
+
+/** The two ways a codec refuses a notification, payment or refund alike (see VerifiedNotification). */
+export type NotificationRefusal =
   | { kind: 'unusable'; reason: string; outTradeNo?: string; rotatedKeyMayExplain?: true }
   | { kind: 'rejected'; code: UnverifiedReason; reason: string; outTradeNo?: string; rotatedKeyMayExplain?: true };
 

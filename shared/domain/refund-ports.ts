@@ -1,5 +1,5 @@
 import type { Order, Source } from './order';
-import type { NotificationRecord, RawNotification, UnverifiedReason } from './ports';
+import type { NotificationRecord, NotificationRefusal, RawNotification } from './ports';
 import type { Refund, RefundFailure, RefundReport, RefundStatus } from './refund';
 
 // ---- Refund store -------------------------------------------------------------------------------
@@ -140,10 +140,7 @@ export interface RefundProvider {
  * and the domain then checks every field against the stored refund. `rotatedKeyMayExplain` as for
  * VerifiedNotification: a key we do not hold (yet, or any more) could account for the refusal.
  */
-export type VerifiedRefundNotification =
-  | { kind: 'refund'; report: RefundReport }
-  | { kind: 'unusable'; reason: string; outTradeNo?: string; rotatedKeyMayExplain?: true }
-  | { kind: 'rejected'; code: UnverifiedReason; reason: string; outTradeNo?: string; rotatedKeyMayExplain?: true };
+export type VerifiedRefundNotification = { kind: 'refund'; report: RefundReport } | NotificationRefusal;
 
 export interface RefundNotificationCodec {
   readonly apiVersion: 'v2' | 'v3';
