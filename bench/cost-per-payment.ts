@@ -13,8 +13,14 @@ import { APP_BACKEND_ROUTES, routeKey, routePath } from '#shared/app/routes';
 import { RECONCILE_BATCH_SIZE } from '#shared/config/reconcile-queue';
 import { DEFAULT_RECONCILE_SCHEDULE, type Settings } from '#shared/config/settings';
 import type { OrderStatus } from '#shared/domain/order';
-import { classifyDynamoDb, classifySqs, classifyWechat, withConsumedCapacity } from './aws-classify';
-import { type CountingProxy, startCountingProxy, type Tally } from './counting-proxy';
+import { classifyWechat } from './aws-classify';
+import {
+  type CountingProxy,
+  startCountingProxy,
+  startDynamoDbCountingProxy,
+  startSqsCountingProxy,
+  type Tally,
+} from './counting-proxy';
 import { httpClient, runPool } from './load';
 import type { LocalServers } from './local-servers';
 import { costPerMillion, type Cost, PLATFORM_LOG_BYTES_PER_INVOCATION, PRICES, type UsagePerOrder } from './prices';
@@ -248,15 +254,8 @@ export async function runCostPerPayment(servers: LocalServers, options: CostOpti
   const http = httpClient(options.concurrency);
   let stack: Awaited<ReturnType<typeof startLocalStack>> | undefined;
   try {
-    const dynamodbProxy = await startCountingProxy({
-      upstream: servers.dynamodbEndpoint,
-      classify: (e) => classifyDynamoDb(e.headers['x-amz-target'] as string | undefined, e.responseBody),
-      rewriteBody: (headers, body) => withConsumedCapacity(headers['x-amz-target'] as string | undefined, body),
-    });
-    const sqsProxy = await startCountingProxy({
-      upstream: servers.sqsEndpoint,
-      classify: (e) => classifySqs(e.headers['x-amz-target'] as string | undefined, e.responseBody),
-    });
+    const dynamodbProxy = await startDynamoDbCountingProxy(servers.dynamodbEndpoint);
+    const sqsProxy = await startSqsCountingProxy(servers.sqsEndpoint);
     const wechatProxy = await startCountingProxy({ upstream: simulator.url, classify: (e) => classifyWechat(e.path) });
     proxies.push(dynamodbProxy, sqsProxy, wechatProxy);
 

@@ -10,9 +10,14 @@ import { DynamoDbRefundStore } from '#shared/adapters/dynamodb-refund-store';
 import { APP_BACKEND_ROUTES, routePath } from '#shared/app/routes';
 import type { RefundStatus } from '#shared/domain/refund';
 import { createCertificateAuthority } from '#shared/wechatpay/testing/certificate-authority';
-import { classifyDynamoDb, classifySqs, classifyWechat, withConsumedCapacity } from './aws-classify';
+import { classifyWechat } from './aws-classify';
 import { lambdaMeter, type PerOrder, perOrderOf, queueIsEmpty } from './cost-per-payment';
-import { type CountingProxy, startCountingProxy } from './counting-proxy';
+import {
+  type CountingProxy,
+  startCountingProxy,
+  startDynamoDbCountingProxy,
+  startSqsCountingProxy,
+} from './counting-proxy';
 import { httpClient, runPool } from './load';
 import { type LocalServers, startLocalServers } from './local-servers';
 import { createOrderBody, outTradeNos, runPrefix, SEED_AMOUNT_FEN } from './seed-orders';
@@ -66,15 +71,8 @@ export async function runCostPerRefund(
   const http = httpClient(16);
   let stack: Awaited<ReturnType<typeof startLocalStack>> | undefined;
   try {
-    const dynamodbProxy = await startCountingProxy({
-      upstream: servers.dynamodbEndpoint,
-      classify: (e) => classifyDynamoDb(e.headers['x-amz-target'] as string | undefined, e.responseBody),
-      rewriteBody: (headers, body) => withConsumedCapacity(headers['x-amz-target'] as string | undefined, body),
-    });
-    const sqsProxy = await startCountingProxy({
-      upstream: servers.sqsEndpoint,
-      classify: (e) => classifySqs(e.headers['x-amz-target'] as string | undefined, e.responseBody),
-    });
+    const dynamodbProxy = await startDynamoDbCountingProxy(servers.dynamodbEndpoint);
+    const sqsProxy = await startSqsCountingProxy(servers.sqsEndpoint);
     // In front of the simulator's HTTPS: the proxy shows a certificate of the same CA to the handlers and
     // the merchant's API client certificate to the simulator, so /secapi/ calls are counted too.
     const wechatProxy = await startCountingProxy({

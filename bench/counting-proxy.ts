@@ -9,7 +9,7 @@ import {
 import { Agent as HttpsAgent, createServer as createHttpsServer, request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
 
-import type { Classified } from './aws-classify';
+import { type Classified, classifyDynamoDb, classifySqs, withConsumedCapacity } from './aws-classify';
 
 /**
  * A loopback HTTP proxy in front of one local server (DynamoDB Local, fauxqs, the WeChat Pay
@@ -161,4 +161,24 @@ export async function startCountingProxy(options: CountingProxyOptions): Promise
         server.close(() => resolve());
       }),
   };
+}
+
+/**
+ * A proxy in front of DynamoDB that counts every request by kind and asks each data request to report
+ * the capacity it consumed (withConsumedCapacity), as the cost benches bill it.
+ */
+export function startDynamoDbCountingProxy(upstream: string): Promise<CountingProxy> {
+  return startCountingProxy({
+    upstream,
+    classify: (e) => classifyDynamoDb(e.headers['x-amz-target'] as string | undefined, e.responseBody),
+    rewriteBody: (headers, body) => withConsumedCapacity(headers['x-amz-target'] as string | undefined, body),
+  });
+}
+
+/** A proxy in front of SQS that counts every request by kind (sends, receives, empty receives, …). */
+export function startSqsCountingProxy(upstream: string): Promise<CountingProxy> {
+  return startCountingProxy({
+    upstream,
+    classify: (e) => classifySqs(e.headers['x-amz-target'] as string | undefined, e.responseBody),
+  });
 }
