@@ -23,8 +23,40 @@ export class ValidationError extends AppError {
 export class ConflictError extends AppError {}
 
 export class NotFoundError extends AppError {
-  constructor(message: string) {
-    super('NOT_FOUND', message);
+  /** `code` names what is missing when the caller may act on it (SESSION_NOT_FOUND: log in again). */
+  constructor(message: string, options?: { code?: string }) {
+    super(options?.code ?? 'NOT_FOUND', message);
+  }
+}
+
+/**
+ * Why WeChat refused a mini program login code, in WeChat's own words: the code is unknown, expired
+ * or for another mini program (INVALID_CODE, 40029), it was already exchanged (CODE_USED, 40163),
+ * the mini program asks too often (RATE_LIMITED, 45011: later), or WeChat refuses the user
+ * (HIGH_RISK_USER, 40226). Nothing was stored.
+ */
+export type LoginRefusal = 'INVALID_CODE' | 'CODE_USED' | 'RATE_LIMITED' | 'HIGH_RISK_USER';
+
+export class LoginRefusedError extends AppError {
+  /** WeChat's errcode, for the caller and a support ticket. */
+  readonly wechatErrcode: number;
+
+  constructor(code: LoginRefusal, message: string, wechatErrcode: number, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.wechatErrcode = wechatErrcode;
+  }
+}
+
+/**
+ * User data that cannot be accepted: it does not decrypt with the user's session key to JSON
+ * (USER_DATA_UNDECRYPTABLE: another session's key, or altered), or it is for another mini program
+ * (WATERMARK_MISMATCH). Malformed input is a ValidationError instead.
+ */
+export type UserDataRejection = 'USER_DATA_UNDECRYPTABLE' | 'WATERMARK_MISMATCH';
+
+export class UserDataRejectedError extends AppError {
+  constructor(code: UserDataRejection, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
   }
 }
 
