@@ -44,6 +44,15 @@ export const MerchantCredentialsSchema = z
     apiClientP12: base64Text.optional(),
     apiClientP12Password: z.string().min(1).optional(),
     /*
+     * The mini program's AppSecret (same appid), for the login (sns/jscode2session) and as the key our
+     * sealed session keys are derived from. Optional: only the mini program routes need it. The
+     * message names the rule, never the value.
+     */
+    appSecret: z
+      .string()
+      .regex(/^[A-Za-z0-9]{16,64}$/, 'an AppSecret is 16 to 64 letters or digits')
+      .optional(),
+    /*
      * A rotation, written into the secret so every container knows it (one started after the update
      * too): the keys just replaced, still accepted on notifications until rotatedAt plus
      * KEY_ROTATION_OVERLAP_SECONDS. Remove them afterwards; they are never used to call WeChat.
@@ -168,6 +177,7 @@ export function credentialsFromSettings(settings: Settings): MerchantCredentials
       publicKeyId: settings.WECHATPAY_PUBLIC_KEY_ID,
       apiClientCert: settings.WECHATPAY_API_CLIENT_CERT,
       apiClientKey: settings.WECHATPAY_API_CLIENT_KEY,
+      appSecret: settings.WECHAT_APPSECRET,
     },
     'WECHATPAY_* variables',
   );

@@ -17,6 +17,20 @@ import { parseWebhookSecret, WebhookSecretError } from '../webhooks/webhook-secr
 export const WECHATPAY_PRODUCTION_URL = 'https://api.mch.weixin.qq.com';
 
 /**
+ * WeChat's own API host, where the mini program login (sns/jscode2session) is: the handlers' default
+ * and the CDK stack's (`wechatApiBaseUrl`). The protocol library names it too (login-client.ts), but
+ * config imports no library.
+ */
+export const WECHAT_API_PRODUCTION_URL = 'https://api.weixin.qq.com';
+
+/**
+ * How long a mini program user's session key is kept for decrypting their data: 3 days. WeChat
+ * publishes no lifetime (a new wx.login may replace the key at any time), and a secret kept longer
+ * than it is needed is only a liability.
+ */
+export const DEFAULT_MINIPROGRAM_SESSION_TTL_SECONDS = 259_200;
+
+/**
  * Seconds between checks of an unpaid order, the last repeating: the handlers' default and the CDK
  * stack's (`reconcileSchedule`).
  */
@@ -51,6 +65,25 @@ const positiveSeconds = z.coerce.number().int().positive();
 /** Where plain http may go: this machine only (the local stack and tests), never across a network. */
 const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', '[::1]', 'localhost']);
 
+/** Whether plain http to this URL stays on this machine. */
+function isLoopbackHttp(url: URL): boolean {
+  return url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname);
+}
+
+/**
+ * WeChat's API host: https, or http to a loopback host (a simulator). The AppSecret travels in the
+ * query string of every login, so it must never cross a network in the clear.
+ */
+const wechatApiUrlSchema = z
+  .url()
+  .refine((value) => {
+    // Runs after a failed URL check too (zod reports every issue): nothing to add then.
+    if (!URL.canParse(value)) return true;
+    const url = new URL(value);
+    return url.protocol === 'https:' || isLoopbackHttp(url);
+  }, 'must be https (plain http only to 127.0.0.1, ::1 or localhost)')
+  .default(WECHAT_API_PRODUCTION_URL);
+
 /**
  * The merchant's webhook receiver: https, or http to a loopback host. A signed body over plain http on
  * a network could be read by anyone on the way. The CDK stack checks its merchantWebhookUrl with this
@@ -68,8 +101,7 @@ export const webhookUrlSchema = optionalText.superRefine((value, ctx) => {
   if (url.username !== '' || url.password !== '') {
     ctx.addIssue({ code: 'custom', message: 'must not carry credentials (the signature authenticates us)' });
   }
-  const loopbackHttp = url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname);
-  if (url.protocol !== 'https:' && !loopbackHttp) {
+  if (url.protocol !== 'https:' && !isLoopbackHttp(url)) {
     ctx.addIssue({ code: 'custom', message: 'must be https (plain http only to 127.0.0.1, ::1 or localhost)' });
   }
 });
@@ -134,6 +166,23 @@ const EnvSchema = z.object({
    * HTTPS with a certificate of its own CA. Never needed against WeChat itself.
    */
   WECHATPAY_TRUSTED_CA: pemText,
+  /**
+   * WeChat's API host for the mini program login (not WeChat Pay's): api.weixin.qq.com, locally the
+   * simulator. WECHATPAY_TRUSTED_CA is trusted for it too.
+   */
+  WECHAT_API_BASE_URL: wechatApiUrlSchema,
+  /**
+   * The mini program's AppSecret, for the login. Local only, like the WECHATPAY_* keys; in AWS it is
+   * the merchant secret's `appSecret` field.
+   */
+  WECHAT_APPSECRET: optionalText,
+  /** How long a login's session key is kept (sealed) for decrypting the user's data; see the default's note. */
+  MINIPROGRAM_SESSION_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(2_592_000)
+    .default(DEFAULT_MINIPROGRAM_SESSION_TTL_SECONDS),
   RECONCILE_SCHEDULE: secondsList.default(secondsList.parse(DEFAULT_RECONCILE_SCHEDULE)),
   REFUND_CHECK_SCHEDULE: secondsList.default(secondsList.parse(DEFAULT_REFUND_CHECK_SCHEDULE)),
   /** WeChat refuses to close an order younger than this; the local stack scales it with the simulator. */

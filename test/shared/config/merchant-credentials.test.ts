@@ -71,3 +71,33 @@ describe('the API client certificate in the merchant credentials', () => {
     expect(() => credentialsFromSettings({ ...settings, WECHATPAY_API_CLIENT_KEY: undefined })).toThrow(/apiClientKey/);
   });
 });
+
+describe('the mini program AppSecret in the merchant credentials', () => {
+  const APP_SECRET = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
+
+  it('is optional: only the mini program login needs it', () => {
+    expect(parseMerchantCredentials(V2, 'test').appSecret).toBeUndefined();
+    expect(parseMerchantCredentials({ ...V2, appSecret: APP_SECRET }, 'test').appSecret).toBe(APP_SECRET);
+  });
+
+  it.each(['too-short-1', 'has space in it 0123456789', 'x'.repeat(65), 'Ünïcode0123456789'])(
+    'refuses %j naming the field and the rule, never the value',
+    (appSecret) => {
+      const message = problemOf({ ...V2, appSecret });
+      expect(message).toContain('appSecret: an AppSecret is 16 to 64 letters or digits');
+      expect(message).not.toContain(appSecret);
+    },
+  );
+
+  it('locally comes from WECHAT_APPSECRET', () => {
+    const settings = loadSettings({
+      TABLE_NAME: 'orders',
+      WECHATPAY_APPID: V2.appid,
+      WECHATPAY_MCHID: V2.mchid,
+      WECHATPAY_API_KEY: V2.apiKey,
+      WECHAT_APPSECRET: APP_SECRET,
+    });
+    expect(credentialsFromSettings(settings).appSecret).toBe(APP_SECRET);
+    expect(credentialsFromSettings({ ...settings, WECHAT_APPSECRET: undefined }).appSecret).toBeUndefined();
+  });
+});

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { DEFAULT_REFUND_CHECK_SCHEDULE, loadSettings } from '#shared/config/settings';
+import { DEFAULT_REFUND_CHECK_SCHEDULE, loadSettings, WECHAT_API_PRODUCTION_URL } from '#shared/config/settings';
 import { ConfigurationError } from '#shared/domain/errors';
 
 const BASE = { TABLE_NAME: 'orders' };
@@ -40,4 +40,33 @@ describe('refund settings', () => {
       expect(attempt).not.toThrow(/c2VjcmV0LXZhbHVl/);
     },
   );
+});
+
+describe('mini program login settings', () => {
+  it('defaults to WeChat’s API host and a 3-day session, with no AppSecret', () => {
+    const settings = loadSettings(BASE);
+    expect(WECHAT_API_PRODUCTION_URL).toBe('https://api.weixin.qq.com');
+    expect(settings.WECHAT_API_BASE_URL).toBe(WECHAT_API_PRODUCTION_URL);
+    expect(settings.MINIPROGRAM_SESSION_TTL_SECONDS).toBe(3 * 24 * 3600);
+    expect(settings.WECHAT_APPSECRET).toBeUndefined();
+    expect(loadSettings({ ...BASE, WECHAT_APPSECRET: ' ' }).WECHAT_APPSECRET).toBeUndefined();
+  });
+
+  it('takes an https host, or plain http to this machine only: the AppSecret is in the query string', () => {
+    for (const url of ['https://wechat.example', 'http://127.0.0.1:3100', 'http://localhost:3100', 'http://[::1]:1']) {
+      expect(loadSettings({ ...BASE, WECHAT_API_BASE_URL: url }).WECHAT_API_BASE_URL).toBe(url);
+    }
+    for (const url of ['http://api.weixin.qq.com', 'ftp://127.0.0.1', 'not a url']) {
+      expect(() => loadSettings({ ...BASE, WECHAT_API_BASE_URL: url })).toThrow(/WECHAT_API_BASE_URL/);
+    }
+  });
+
+  it('keeps a session key between a minute and 30 days', () => {
+    expect(loadSettings({ ...BASE, MINIPROGRAM_SESSION_TTL_SECONDS: '60' }).MINIPROGRAM_SESSION_TTL_SECONDS).toBe(60);
+    for (const bad of ['59', '2592001', '1.5', 'week']) {
+      expect(() => loadSettings({ ...BASE, MINIPROGRAM_SESSION_TTL_SECONDS: bad })).toThrow(
+        /MINIPROGRAM_SESSION_TTL_SECONDS/,
+      );
+    }
+  });
 });
