@@ -28,12 +28,19 @@ import { Construct } from 'constructs';
  *     "apiClientKey":  "-----BEGIN PRIVATE KEY-----…",  // apiclient_key.pem
  *     // … or, instead of the pair, the PKCS#12 file, base64-encoded (`base64 -w0 apiclient_cert.p12`):
  *     "apiClientP12":         "MIIK…",
- *     "apiClientP12Password": "1900000109"   // optional: WeChat sets it to the mchid, the default
+ *     "apiClientP12Password": "1900000109",  // optional: WeChat sets it to the mchid, the default
+ *
+ *     // Mini program login only (POST /miniprogram/sessions): the AppSecret of the mini program whose
+ *     // AppID is "appid" above, 16 to 64 letters or digits.
+ *     "appSecret":   "…"
  *   }
  *
  * Without a certificate everything but v2 refunds works (v3 refunds are signed with privateKey). A
  * certificate and key that are not a pair, swapped, or a p12 its password does not open is a
  * configuration error when the handler loads the secret, naming the field and never its value.
+ * Without appSecret everything but mini program login works; that route then fails as a broken
+ * deployment does (500, the Lambda error alarm, the log naming the field). In AWS the AppSecret is
+ * only ever here, never a variable like the local stack's WECHAT_APPSECRET.
  *
  * Which secret: CDK context `merchantSecretArn` when given (a secret name, a partial ARN or a complete
  * ARN), else the stack parameter `MerchantSecretArn`, which must be the complete ARN (with the

@@ -2,6 +2,7 @@ import * as z from 'zod';
 import {
   DEFAULT_RECONCILE_SCHEDULE,
   loadSettings,
+  WECHAT_API_PRODUCTION_URL,
   WECHATPAY_PRODUCTION_URL,
   webhookScheduleSchema,
   webhookUrlSchema,
@@ -21,6 +22,11 @@ export interface StackSettings {
   /** Secret name, partial ARN or complete ARN; absent = the `MerchantSecretArn` stack parameter. */
   readonly merchantSecret: string | undefined;
   readonly wechatpayBaseUrl: string;
+  /**
+   * WeChat's own API host (api.weixin.qq.com), not WeChat Pay's: where the orders Lambda exchanges
+   * mini program login codes. The AppSecret it needs is the merchant secret's `appSecret` field.
+   */
+  readonly wechatApiBaseUrl: string;
   /** Comma-separated delays in seconds, handed to the Lambdas as RECONCILE_SCHEDULE. */
   readonly reconcileSchedule: string;
   /** Subscribed by e-mail to the alarm topic when given. */
@@ -46,6 +52,7 @@ export interface StackSettings {
 export const CONTEXT_KEYS = {
   merchantSecret: 'merchantSecretArn',
   wechatpayBaseUrl: 'wechatpayBaseUrl',
+  wechatApiBaseUrl: 'wechatApiBaseUrl',
   reconcileSchedule: 'reconcileSchedule',
   alarmEmail: 'alarmEmail',
   merchantWebhookUrl: 'merchantWebhookUrl',
@@ -63,12 +70,14 @@ export const TUNING_CONTEXT_KEYS = {
   dueIndexShards: 'DUE_INDEX_SHARDS',
   sweepMaxRequeues: 'SWEEP_MAX_REQUEUES',
   notifyAuditShards: 'NOTIFY_AUDIT_SHARDS',
+  miniProgramSessionTtlSeconds: 'MINIPROGRAM_SESSION_TTL_SECONDS',
 } as const;
 
 /** What each setting must be, for the error message (values are not echoed: one may be pasted wrongly). */
 const RULES: Record<keyof typeof CONTEXT_KEYS, string> = {
   merchantSecret: 'a Secrets Manager secret name, or its ARN',
   wechatpayBaseUrl: 'an https:// base URL without query or fragment',
+  wechatApiBaseUrl: 'an https:// base URL without query or fragment',
   reconcileSchedule: 'comma-separated positive whole seconds, e.g. 30,60,120',
   alarmEmail: 'an e-mail address',
   merchantWebhookUrl:
@@ -84,13 +93,18 @@ const RULES: Record<keyof typeof CONTEXT_KEYS, string> = {
 const SECRET_ID = /^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+|[\w/+=.@-]{1,512})$/;
 const DELAYS = /^[1-9]\d{0,5}(,[1-9]\d{0,5})*$/;
 
-const settingsSchema = z.object({
-  merchantSecret: z.string().trim().regex(SECRET_ID).optional(),
-  wechatpayBaseUrl: z
+// The WeChat hosts are reached over the internet, so https only; the handlers' http is for the simulator.
+const httpsBaseUrl = (production: string) =>
+  z
     .url({ protocol: /^https$/ })
     .refine((value) => !value.includes('?') && !value.includes('#'))
     .transform((value) => value.replace(/\/+$/, ''))
-    .default(WECHATPAY_PRODUCTION_URL),
+    .default(production);
+
+const settingsSchema = z.object({
+  merchantSecret: z.string().trim().regex(SECRET_ID).optional(),
+  wechatpayBaseUrl: httpsBaseUrl(WECHATPAY_PRODUCTION_URL),
+  wechatApiBaseUrl: httpsBaseUrl(WECHAT_API_PRODUCTION_URL),
   reconcileSchedule: z
     .string()
     .transform((value) => value.replace(/\s+/g, ''))
@@ -131,6 +145,7 @@ export function readStackSettings(context: (key: string) => unknown): StackSetti
   return {
     merchantSecret: parsed.data.merchantSecret,
     wechatpayBaseUrl: parsed.data.wechatpayBaseUrl,
+    wechatApiBaseUrl: parsed.data.wechatApiBaseUrl,
     reconcileSchedule: parsed.data.reconcileSchedule,
     alarmEmail: parsed.data.alarmEmail,
     merchantWebhookUrl: parsed.data.merchantWebhookUrl,

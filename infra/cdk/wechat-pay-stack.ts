@@ -16,7 +16,7 @@ import { WebhookDelivery } from './webhook-delivery';
 /**
  * The whole backend, laid out like the diagram in the README:
  *
- *   app backend --IAM--> AppBackendApi --> orders ------------------> WeChat Pay
+ *   app backend --IAM--> AppBackendApi --> orders ------------------> WeChat Pay, WeChat API (login codes)
  *   WeChat Pay --POST /notify/pay, /notify/refund--> NotifyEndpoint --> notify
  *   ReconcileQueue --> reconcile (query / close, refund query)  <-- sweep (every 5 min) re-enqueues lost checks
  *   all of them --> OrdersTable --stream--> EventRelay (events: event log, bus) --> WebhookDelivery --> merchant
@@ -67,7 +67,12 @@ export class WechatPayStack extends Stack {
     this.notifyEndpoint = new NotifyEndpoint(this, 'NotifyEndpoint', { notifyFunction: this.notifyFunction });
     this.ordersFunction = new PaymentFunction(this, 'OrdersFunction', {
       service: 'orders',
-      environment: { ...withQueue, NOTIFY_URL: this.notifyEndpoint.notifyUrl },
+      // Only the orders API exchanges mini program login codes, so only it is told WeChat's own API host.
+      environment: {
+        ...withQueue,
+        NOTIFY_URL: this.notifyEndpoint.notifyUrl,
+        WECHAT_API_BASE_URL: settings.wechatApiBaseUrl,
+      },
       timeout: wechatCallerTimeout,
     });
     this.reconcileFunction = new PaymentFunction(this, 'ReconcileFunction', {
@@ -89,6 +94,7 @@ export class WechatPayStack extends Stack {
     // which needs the item action of each entry: a new refund is a Put beside an Update of the order
     // (orders only), a refund's transition two Updates (orders on ?sync=1, notify, reconcile).
     const table = this.ordersTable;
+    // Mini program login sessions are items of the same table (a Get, a conditional Put): nothing more.
     table.grantItems(this.ordersFunction, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem');
     // GET /orders/{out_trade_no}/refunds: one Query of the order's partition.
     table.grantQueryPartitions(this.ordersFunction);

@@ -19,10 +19,12 @@ import {
 const context = {
   merchantSecretArn: 'prod/wechatpay/merchant',
   wechatpayBaseUrl: 'https://wechatpay-sim.example.com/',
+  wechatApiBaseUrl: 'https://wechat-api-sim.example.com/',
   reconcileSchedule: '15,45,90',
   alarmEmail: 'payments-oncall@example.com',
   keyRotationOverlapSeconds: '900',
   dueIndexShards: '16',
+  miniProgramSessionTtlSeconds: '86400',
   'aws:cdk:bundling-stacks': [],
 };
 
@@ -51,8 +53,11 @@ describe('stack configured by context', () => {
         RECONCILE_SCHEDULE: '15,45,90',
         KEY_ROTATION_OVERLAP_SECONDS: '900',
         DUE_INDEX_SHARDS: '16',
+        MINIPROGRAM_SESSION_TTL_SECONDS: '86400',
       });
       expect(env).not.toHaveProperty('SWEEP_MAX_REQUEUES');
+      if (fn === stack.ordersFunction) expect(env.WECHAT_API_BASE_URL).toBe('https://wechat-api-sim.example.com');
+      else expect(env).not.toHaveProperty('WECHAT_API_BASE_URL');
     }
   });
 

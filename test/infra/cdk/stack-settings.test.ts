@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { readStackSettings } from '#infra/cdk/stack-settings';
-import { DEFAULT_RECONCILE_SCHEDULE, WECHATPAY_PRODUCTION_URL } from '#shared/config/settings';
+import {
+  DEFAULT_RECONCILE_SCHEDULE,
+  WECHAT_API_PRODUCTION_URL,
+  WECHATPAY_PRODUCTION_URL,
+} from '#shared/config/settings';
+import { WECHAT_API_PRODUCTION_URL as LIBRARY_WECHAT_API_URL } from '#shared/wechatpay/miniprogram/login-client';
 import { DEFAULT_WEBHOOK_RETRY_SCHEDULE, WEBHOOK_MAX_DELAY_SECONDS } from '#shared/config/webhook-queue';
 import { ValidationError } from '#shared/domain/errors';
 
@@ -21,6 +26,7 @@ describe('stack settings from CDK context', () => {
     expect(from({})).toEqual({
       merchantSecret: undefined,
       wechatpayBaseUrl: WECHATPAY_PRODUCTION_URL,
+      wechatApiBaseUrl: WECHAT_API_PRODUCTION_URL,
       reconcileSchedule: DEFAULT_RECONCILE_SCHEDULE,
       alarmEmail: undefined,
       merchantWebhookUrl: undefined,
@@ -30,6 +36,10 @@ describe('stack settings from CDK context', () => {
       handlerTuning: {},
     });
     expect(WECHATPAY_PRODUCTION_URL).toBe('https://api.mch.weixin.qq.com');
+    // Mini program login is WeChat's own API host, not WeChat Pay's; config keeps its own copy of it
+    // (config may not import the protocol library), so the two must agree.
+    expect(WECHAT_API_PRODUCTION_URL).toBe('https://api.weixin.qq.com');
+    expect(WECHAT_API_PRODUCTION_URL).toBe(LIBRARY_WECHAT_API_URL);
     expect(DEFAULT_RECONCILE_SCHEDULE).toBe('30,60,120,300,600,900');
   });
 
@@ -41,9 +51,10 @@ describe('stack settings from CDK context', () => {
   });
 
   it('treat an empty -c value as not set', () => {
-    expect(from({ merchantSecretArn: '', wechatpayBaseUrl: '' })).toMatchObject({
+    expect(from({ merchantSecretArn: '', wechatpayBaseUrl: '', wechatApiBaseUrl: '' })).toMatchObject({
       merchantSecret: undefined,
       wechatpayBaseUrl: WECHATPAY_PRODUCTION_URL,
+      wechatApiBaseUrl: WECHAT_API_PRODUCTION_URL,
     });
   });
 
@@ -57,9 +68,16 @@ describe('stack settings from CDK context', () => {
     }
   });
 
-  it('normalize the base URL and the schedule', () => {
-    expect(from({ wechatpayBaseUrl: 'https://sim.example.com/', reconcileSchedule: ' 10, 20,40 ' })).toMatchObject({
+  it('normalize the base URLs and the schedule', () => {
+    expect(
+      from({
+        wechatpayBaseUrl: 'https://sim.example.com/',
+        wechatApiBaseUrl: 'https://wechat-api.example.com/sim/',
+        reconcileSchedule: ' 10, 20,40 ',
+      }),
+    ).toMatchObject({
       wechatpayBaseUrl: 'https://sim.example.com',
+      wechatApiBaseUrl: 'https://wechat-api.example.com/sim',
       reconcileSchedule: '10,20,40',
     });
   });
@@ -68,6 +86,11 @@ describe('stack settings from CDK context', () => {
     [{ wechatpayBaseUrl: 'http://api.mch.weixin.qq.com' }, 'wechatpayBaseUrl'],
     [{ wechatpayBaseUrl: 'https://api.mch.weixin.qq.com/?x=1' }, 'wechatpayBaseUrl'],
     [{ wechatpayBaseUrl: 'not a url' }, 'wechatpayBaseUrl'],
+    // The login exchange sends the AppSecret in the query string: never in clear across a network.
+    [{ wechatApiBaseUrl: 'http://api.weixin.qq.com' }, 'wechatApiBaseUrl'],
+    [{ wechatApiBaseUrl: 'https://api.weixin.qq.com/?x=1' }, 'wechatApiBaseUrl'],
+    [{ wechatApiBaseUrl: 'https://api.weixin.qq.com/#x' }, 'wechatApiBaseUrl'],
+    [{ wechatApiBaseUrl: 'api.weixin.qq.com' }, 'wechatApiBaseUrl'],
     [{ reconcileSchedule: '0,30' }, 'reconcileSchedule'],
     [{ reconcileSchedule: '30,,60' }, 'reconcileSchedule'],
     [{ reconcileSchedule: 30 }, 'reconcileSchedule'],
@@ -129,10 +152,16 @@ describe('stack settings from CDK context', () => {
 
   it('hand the tuning values given to the handlers under their variable names', () => {
     expect(
-      from({ keyRotationOverlapSeconds: '600', dueIndexShards: '16', sweepMaxRequeues: '' }).handlerTuning,
+      from({
+        keyRotationOverlapSeconds: '600',
+        dueIndexShards: '16',
+        sweepMaxRequeues: '',
+        miniProgramSessionTtlSeconds: '86400',
+      }).handlerTuning,
     ).toEqual({
       KEY_ROTATION_OVERLAP_SECONDS: '600',
       DUE_INDEX_SHARDS: '16',
+      MINIPROGRAM_SESSION_TTL_SECONDS: '86400',
     });
   });
 
@@ -141,6 +170,10 @@ describe('stack settings from CDK context', () => {
     [{ dueIndexShards: '33' }, 'dueIndexShards'],
     [{ keyRotationOverlapSeconds: 'an hour' }, 'keyRotationOverlapSeconds'],
     [{ notifyAuditShards: 16 }, 'notifyAuditShards'],
+    // The handlers keep a session key from a minute to 30 days (MINIPROGRAM_SESSION_TTL_SECONDS).
+    [{ miniProgramSessionTtlSeconds: '59' }, 'miniProgramSessionTtlSeconds'],
+    [{ miniProgramSessionTtlSeconds: '2592001' }, 'miniProgramSessionTtlSeconds'],
+    [{ miniProgramSessionTtlSeconds: '3 days' }, 'miniProgramSessionTtlSeconds'],
   ])('refuse a tuning value the handlers would refuse at cold start: %o', (context, key) => {
     expect(refusal(context).field).toBe(key);
   });
