@@ -3,7 +3,7 @@ import * as z from 'zod';
 import { toWechatTime } from '#shared/wechatpay/v2/time';
 import { faultRequestSchema } from './faults';
 import type { FaultRegistry } from './faults';
-import { BodyTooLargeError, readBody, sendJson, sendJsonError } from './http-io';
+import { readJson, sendJson, sendJsonError } from './http-io';
 import type { SimOrder } from './order-model';
 import type { Payer } from './payer';
 import { refundEventSchema } from './refund-model';
@@ -11,8 +11,6 @@ import type { SimRefund } from './refund-model';
 import type { Refunds } from './refunds';
 import type { Route } from './router';
 import type { StateStore } from './state-store';
-
-const MAX_JSON_BYTES = 16 * 1024;
 
 const completeRequestSchema = z.object({ result: refundEventSchema }).strict();
 
@@ -218,36 +216,4 @@ export function orderView(order: SimOrder): Record<string, unknown> {
     closed_at: order.closedAt === undefined ? undefined : new Date(order.closedAt).toISOString(),
     notification: order.notification ?? null,
   };
-}
-
-async function readJson<T>(req: IncomingMessage, res: ServerResponse, schema: z.ZodType<T>): Promise<T | undefined> {
-  let text: string;
-  try {
-    text = await readBody(req, MAX_JSON_BYTES);
-  } catch (err) {
-    if (!(err instanceof BodyTooLargeError)) throw err;
-    sendJsonError(res, 413, 'PAYLOAD_TOO_LARGE', err.message);
-    return undefined;
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    sendJsonError(res, 400, 'INVALID_REQUEST', 'the body must be JSON');
-    return undefined;
-  }
-  const parsed = schema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const field = issue?.path.join('.') || undefined;
-    sendJsonError(
-      res,
-      400,
-      'INVALID_REQUEST',
-      field === undefined ? (issue?.message ?? 'invalid body') : `${field}: ${issue?.message ?? 'invalid'}`,
-      field,
-    );
-    return undefined;
-  }
-  return parsed.data;
 }

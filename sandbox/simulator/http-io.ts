@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type * as z from 'zod';
 
 export class BodyTooLargeError extends Error {
   constructor(readonly limit: number) {
@@ -50,4 +51,47 @@ export function sendJsonError(
   field?: string,
 ): void {
   sendJson(res, status, { error: { code, message, ...(field === undefined ? {} : { field }) } });
+}
+
+/** The control API's requests are small JSON objects. */
+const MAX_JSON_BYTES = 16 * 1024;
+
+/**
+ * The control API's JSON body checked by `schema`; undefined once the refusal (413, or 400 naming the
+ * field) has been sent.
+ */
+export async function readJson<T>(
+  req: IncomingMessage,
+  res: ServerResponse,
+  schema: z.ZodType<T>,
+): Promise<T | undefined> {
+  let text: string;
+  try {
+    text = await readBody(req, MAX_JSON_BYTES);
+  } catch (err) {
+    if (!(err instanceof BodyTooLargeError)) throw err;
+    sendJsonError(res, 413, 'PAYLOAD_TOO_LARGE', err.message);
+    return undefined;
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    sendJsonError(res, 400, 'INVALID_REQUEST', 'the body must be JSON');
+    return undefined;
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field = issue?.path.join('.') || undefined;
+    sendJsonError(
+      res,
+      400,
+      'INVALID_REQUEST',
+      field === undefined ? (issue?.message ?? 'invalid body') : `${field}: ${issue?.message ?? 'invalid'}`,
+      field,
+    );
+    return undefined;
+  }
+  return parsed.data;
 }

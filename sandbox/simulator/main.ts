@@ -1,6 +1,7 @@
 import { createPublicKey } from 'node:crypto';
 import { join } from 'node:path';
 import * as z from 'zod';
+import { SANDBOX_APPSECRET_FILE, sandboxAppSecret } from './sandbox-appsecret';
 import { SANDBOX_MERCHANT, sandboxV3Merchant } from './sandbox-merchant';
 import type { MerchantV3Keys } from './sandbox-merchant';
 import { startSimulator } from './server';
@@ -16,8 +17,10 @@ import { v3KeyProblems } from './v3-key-settings';
  * the local stack shares), SIMULATOR_PLATFORM_PRIVATE_KEY (WeChat's key; generated and kept when
  * unset), WECHATPAY_PUBLIC_KEY / WECHATPAY_PUBLIC_KEY_ID (the merchant side's copy of WeChat's key:
  * checked against SIMULATOR_PLATFORM_PRIVATE_KEY, and the id is the one the simulator signs under),
- * SIMULATOR_SIGN_WITH (public_key or certificate). HTTPS is served on the same port, with a CA kept
- * in DATA_DIR/simulator (tls-ca.json, and its certificate alone in tls-ca-cert.pem).
+ * SIMULATOR_SIGN_WITH (public_key or certificate), WECHAT_APPSECRET (the mini program's AppSecret for
+ * GET /sns/jscode2session; when unset the sandbox one, kept in DATA_DIR/miniprogram-appsecret, which
+ * `npm start` on the same DATA_DIR uses too). HTTPS is served on the same port, with a CA kept in
+ * DATA_DIR/simulator (tls-ca.json, and its certificate alone in tls-ca-cert.pem).
  */
 const blankIsAbsent = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 const optionalText = z.preprocess(blankIsAbsent, z.string().optional());
@@ -45,6 +48,7 @@ const envSchema = z.object({
   WECHATPAY_PUBLIC_KEY: optionalPem,
   WECHATPAY_PUBLIC_KEY_ID: optionalText,
   SIMULATOR_SIGN_WITH: z.preprocess(blankIsAbsent, z.enum(['public_key', 'certificate']).default('public_key')),
+  WECHAT_APPSECRET: optionalText,
 });
 type Env = z.infer<typeof envSchema>;
 
@@ -118,6 +122,8 @@ async function main(): Promise<void> {
           signWith: env.SIMULATOR_SIGN_WITH,
         }
       : {}),
+    // The sandbox AppSecret lives beside DATA_DIR's other shared sandbox keys, not in the simulator's own directory.
+    miniProgram: { appSecret: env.WECHAT_APPSECRET ?? sandboxAppSecret(env.DATA_DIR) },
     log: (line) => console.log(line),
   });
   console.log(`simulator listening on ${simulator.url}`);
@@ -129,6 +135,15 @@ async function main(): Promise<void> {
         ? 'its CA and the merchant client certificate are generated for this run (set DATA_DIR to keep them in files)'
         : `trust ${join(simulatorDir, CA_CERT_FILE)} (NODE_EXTRA_CA_CERTS or WECHATPAY_TRUSTED_CA); ` +
           `the merchant client certificate for /secapi/ is in ${join(simulatorDir, clientFile)}`),
+  );
+  console.log(
+    `simulator: mini program login on ${simulator.httpsUrl}/sns/jscode2session (appid ${env.WECHATPAY_APPID}; ` +
+      (env.WECHAT_APPSECRET !== undefined
+        ? 'the AppSecret is WECHAT_APPSECRET)'
+        : env.DATA_DIR === undefined
+          ? 'the AppSecret is generated for this run: set DATA_DIR to share it with npm start)'
+          : `the AppSecret is in ${join(env.DATA_DIR, SANDBOX_APPSECRET_FILE)})`) +
+      `; POST ${simulator.url}/sandbox/miniprogram/login gives a code`,
   );
   if (simulator.platform !== undefined) {
     const { publicKeyId, certificateSerial, signWith } = simulator.platform;

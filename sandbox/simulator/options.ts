@@ -121,6 +121,25 @@ export const simulatorOptionsSchema = z
      * without notify_url are notified. Without it such refunds notify nothing, as at WeChat.
      */
     refundNotifyUrl: z.string().refine(isNotifyUrl, 'refundNotifyUrl: an http(s) URL without query string').optional(),
+    /**
+     * The merchant's mini program (its appid is the merchant's) as WeChat's login API knows it. Without
+     * an appSecret the sandbox one is used (sandbox-appsecret.ts, kept in dataDir when given).
+     */
+    miniProgram: z
+      .object({
+        // Never echo the secret back in an error message: only the rule.
+        appSecret: z
+          .string()
+          .regex(/^[A-Za-z0-9]{16,64}$/, 'miniProgram.appSecret: an AppSecret is 16 to 64 letters or digits')
+          .optional(),
+        /**
+         * code2Session calls per user in any real minute before 45011 (WeChat's older documentation: 100
+         * per user per minute). Real time, not scaled.
+         */
+        loginRateLimitPerMinute: z.number().int().min(1).max(1_000_000).default(100),
+      })
+      .strict()
+      .default({ loginRateLimitPerMinute: 100 }),
     /** Divides every WeChat duration (retry schedule, close minimum, prepay validity, time_expire). */
     timeScale: z.number().positive().max(1_000_000).default(1),
     /** Where state.json (and a generated platform key) live; in memory when absent. */

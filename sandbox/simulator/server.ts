@@ -18,6 +18,10 @@ import type { Route } from './router';
 import { StateStore } from './state-store';
 import { TimeRules } from './time-rules';
 import { loadTlsIdentity } from './tls-identity';
+import { code2SessionRoutes } from './miniprogram/code2session';
+import { miniProgramControlRoutes } from './miniprogram/control';
+import { MiniProgramLogins } from './miniprogram/logins';
+import { sandboxAppSecret } from './sandbox-appsecret';
 import { Trades } from './trades';
 import { v2Routes } from './v2/endpoint';
 import { v2NotificationFormat } from './v2/notification';
@@ -67,6 +71,11 @@ export interface RunningSimulator {
   apiVersion: 'v2' | 'v3';
   /** v3 mode only: the platform's public identity. */
   platform?: SimulatorPlatform;
+  /**
+   * The mini program's AppSecret that GET /sns/jscode2session accepts: the one given, or the
+   * generated sandbox one. The merchant side's WECHAT_APPSECRET.
+   */
+  miniProgramAppSecret: string;
   /** Stops accepting requests, cancels notification retries (kept as due in the state), closes connections. */
   close(): Promise<void>;
 }
@@ -111,7 +120,26 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
   const shared = { trades, refunds, clock, faults, store, holds, apiHoldMs: config.apiTimeoutHoldMs };
   const protocolRoutes: Route[] = [...v2Routes({ merchant: config.merchant, ...shared })];
   if (v3 !== undefined) protocolRoutes.push(...v3Routes({ ...v3, ...shared }));
-  const route = createRouter([...protocolRoutes, ...controlRoutes({ store, payer, refunds, faults, platform })]);
+  // WeChat's login API (api.weixin.qq.com) shares the port with WeChat Pay's: one address serves both locally.
+  const miniProgramAppSecret = config.miniProgram.appSecret ?? sandboxAppSecret(config.dataDir);
+  const logins = new MiniProgramLogins(rules, clock, config.miniProgram.loginRateLimitPerMinute);
+  const now = () => clock.now();
+  protocolRoutes.push(
+    ...code2SessionRoutes({
+      appid: config.merchant.appid,
+      appSecret: miniProgramAppSecret,
+      logins,
+      faults,
+      holds,
+      apiHoldMs: config.apiTimeoutHoldMs,
+      now,
+    }),
+  );
+  const route = createRouter([
+    ...protocolRoutes,
+    ...controlRoutes({ store, payer, refunds, faults, platform }),
+    ...miniProgramControlRoutes({ appid: config.merchant.appid, logins, now }),
+  ]);
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     // WeChat's nginx checks the client certificate before the API sees anything of the request.
     const path = new URL(req.url ?? '/', 'http://simulator').pathname;
@@ -147,6 +175,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     tls: { caCertPem: tls.caCertPem, clientCertPem: tls.clientCertPem, clientKeyPem: tls.clientKeyPem },
     apiVersion: config.apiVersion,
     ...(platform === undefined ? {} : { platform }),
+    miniProgramAppSecret,
     close: () => {
       closing ??= (async () => {
         const stopped = server.close();

@@ -41,6 +41,8 @@ export const REFUND_WINDOW_MS = 365 * 24 * HOUR;
 export const CLOSE_MINIMUM_AGE_MS = 5 * MINUTE;
 /** WeChat asks time_expire to be at least a minute ahead; scaled like every other WeChat rule. */
 export const TIME_EXPIRE_MIN_AHEAD_MS = 1 * MINUTE;
+/** A wx.login() code is valid for five minutes (WeChat's wx.login documentation). */
+export const LOGIN_CODE_VALIDITY_MS = 5 * MINUTE;
 
 export class TimeRules {
   constructor(readonly scale: number) {
@@ -65,6 +67,10 @@ export class TimeRules {
 
   refundCompletesAt(createdAt: number): number {
     return createdAt + this.scaled(REFUND_COMPLETION_MS);
+  }
+
+  loginCodeExpiresAt(issuedAt: number): number {
+    return issuedAt + this.scaled(LOGIN_CODE_VALIDITY_MS);
   }
 
   closableFrom(createdAt: number): number {
