@@ -1,7 +1,9 @@
 /**
  * `npm run demo`: on a running local stack (`npm start`), pays one order of each trade type through
  * the simulator, refunds part of one of them, and prints every step (the notifications WeChat sent
- * and what the stack answered included), so a newcomer sees the whole flow in one command.
+ * and what the stack answered included), so a newcomer sees the whole flow in one command. The JSAPI
+ * order starts as a mini program's does: wx.login() gives a code, the backend turns it into the
+ * payer's openid (POST /miniprogram/sessions), and the order names that openid.
  */
 import * as z from 'zod';
 
@@ -38,7 +40,6 @@ function show(label: string, value: unknown): void {
 
 const sceneFor: Record<string, Json> = {
   APP: {},
-  JSAPI: { payer: { openid: 'oDemoPayer0000000000000001' } },
   NATIVE: { product_id: 'demo-sku' },
   MWEB: {
     scene_info: {
@@ -60,13 +61,47 @@ function showNotifications(history: Json): void {
   }
 }
 
+/**
+ * The mini program's login: the simulator, as the phone's wx.login(), gives a code; our backend
+ * exchanges it at WeChat (the simulator's sns/jscode2session) and answers the payer's openid, keeping
+ * the session key to itself. The user data the mini program then sends is opened with that key.
+ */
+async function miniProgramLogin(): Promise<string | undefined> {
+  const login = await call(simulator, 'POST', '/sandbox/miniprogram/login', {});
+  show('wx.login()', login.json);
+  if (login.status !== 201) return undefined;
+  const session = await callRoute(APP_BACKEND_ROUTES.createMiniProgramSession, {}, { code: login.json.code });
+  show(session.status === 201 ? 'session' : `error ${session.status}`, session.json);
+  if (session.status !== 201) return undefined;
+  const openid = String(session.json.openid);
+  const sealed = await call(simulator, 'POST', '/sandbox/miniprogram/user-data', {
+    openid,
+    data: { nickName: 'Demo', gender: 0, language: 'zh_CN' },
+  });
+  if (sealed.status !== 200) {
+    show(`error ${sealed.status}`, sealed.json);
+    return undefined;
+  }
+  show('user data', { encrypted_data: `${String(sealed.json.encrypted_data).slice(0, 24)}…`, iv: sealed.json.iv });
+  const opened = await callRoute(APP_BACKEND_ROUTES.decryptMiniProgramData, {}, { openid, ...sealed.json });
+  show(opened.status === 200 ? 'decrypted' : `error ${opened.status}`, opened.json);
+  return opened.status === 200 ? openid : undefined;
+}
+
 async function payOne(tradeType: string): Promise<string | undefined> {
   console.log(`\n${tradeType}`);
+  let payer: Json = {};
+  if (tradeType === 'JSAPI') {
+    const openid = await miniProgramLogin();
+    if (openid === undefined) return undefined;
+    payer = { payer: { openid } };
+  }
   const request = {
     description: `demo ${tradeType} order`,
     amount: { total: tradeType === REFUNDED_TRADE_TYPE ? REFUNDED_TOTAL : 1 },
     trade_type: tradeType,
     scene_info: { payer_client_ip: '127.0.0.1' },
+    ...payer,
     ...sceneFor[tradeType],
   };
   show('request', request);

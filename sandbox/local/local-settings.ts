@@ -23,6 +23,13 @@ export interface LocalStartSettings {
   merchant: Merchant;
   /** Absent: the local simulator. */
   wechatpayBaseUrl: string | undefined;
+  /**
+   * WeChat's mini program API (WECHAT_API_BASE_URL, sns/jscode2session). Absent: the local simulator,
+   * or api.weixin.qq.com when WECHATPAY_BASE_URL names a WeChat Pay elsewhere.
+   */
+  wechatApiBaseUrl: string | undefined;
+  /** The mini program's AppSecret (WECHAT_APPSECRET); absent with the simulator: the sandbox one in DATA_DIR. */
+  miniProgramAppSecret: string | undefined;
   /** WeChat's v3 signing key for the simulator (SIMULATOR_PLATFORM_PRIVATE_KEY); absent: it generates one. */
   simulatorPlatformPrivateKey: string | undefined;
   /** Which serial the simulator's v3 signatures name (SIMULATOR_SIGN_WITH); absent: its public key id. */
@@ -70,6 +77,7 @@ export const PASSED_THROUGH = [
   'WEBHOOK_RETRY_SCHEDULE',
   'CLOSE_MIN_AGE_SECONDS',
   'PREPAY_TTL_SECONDS',
+  'MINIPROGRAM_SESSION_TTL_SECONDS',
   'SWEEP_GRACE_SECONDS',
   'SWEEP_MAX_REQUEUES',
   'DUE_INDEX_SHARDS',
@@ -116,6 +124,15 @@ const schema = z.object({
   WECHATPAY_MCHID: text,
   WECHATPAY_API_KEY: text,
   WECHATPAY_BASE_URL: z.preprocess(blankIsAbsent, z.url().optional()),
+  WECHAT_API_BASE_URL: z.preprocess(blankIsAbsent, z.url().optional()),
+  // WeChat's rule for an AppSecret; the message states the rule, never the value.
+  WECHAT_APPSECRET: z.preprocess(
+    blankIsAbsent,
+    z
+      .string()
+      .regex(/^[A-Za-z0-9]{16,64}$/, '16 to 64 letters or digits')
+      .optional(),
+  ),
   SIMULATOR_PLATFORM_PRIVATE_KEY: text,
   SIMULATOR_SIGN_WITH: z.preprocess(blankIsAbsent, z.enum(['public_key', 'certificate']).optional()),
   // The handlers' own rules (https or loopback http, no credentials; whsec_), checked before the start.
@@ -163,6 +180,8 @@ export function parseLocalStartSettings(
       apiKey: s.WECHATPAY_API_KEY ?? SANDBOX_MERCHANT.apiKey,
     },
     wechatpayBaseUrl: s.WECHATPAY_BASE_URL,
+    wechatApiBaseUrl: s.WECHAT_API_BASE_URL,
+    miniProgramAppSecret: s.WECHAT_APPSECRET,
     simulatorPlatformPrivateKey,
     simulatorSignWith: s.SIMULATOR_SIGN_WITH,
     webhookUrl: s.MERCHANT_WEBHOOK_URL,
@@ -224,6 +243,10 @@ export interface HandlerEnvInput {
   region: string;
   merchant: Merchant;
   wechatpayBaseUrl: string;
+  /** WeChat's mini program API (WECHAT_API_BASE_URL); absent: the handlers' default, api.weixin.qq.com. */
+  wechatApiBaseUrl?: string;
+  /** WECHAT_APPSECRET: in AWS the merchant secret's appSecret field; absent: no mini program login. */
+  miniProgramAppSecret?: string;
   /** The simulator's time scale: WeChat's durations pass that much faster there. */
   timeScale?: number;
   /** Wins over everything above. */
@@ -252,6 +275,8 @@ export function handlerEnvironment(input: HandlerEnvInput): Record<string, strin
     AWS_ENDPOINT_URL_DYNAMODB: input.dynamodbEndpoint,
     AWS_ENDPOINT_URL_SQS: input.sqsEndpoint,
   };
+  if (input.wechatApiBaseUrl !== undefined) env.WECHAT_API_BASE_URL = input.wechatApiBaseUrl;
+  if (input.miniProgramAppSecret !== undefined) env.WECHAT_APPSECRET = input.miniProgramAppSecret;
   // The simulator shrinks WeChat's durations by its time scale; the handlers' copies of those rules
   // shrink with them (to whole seconds), so both sides agree on what is too early or too late.
   const scale = input.timeScale;

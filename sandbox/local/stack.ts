@@ -21,6 +21,7 @@ import {
 } from '#shared/config/webhook-queue';
 import { loadSettings, type Settings } from '#shared/config/settings';
 import type { OrderStore } from '#shared/domain/ports';
+import { sandboxAppSecret } from '../simulator/sandbox-appsecret';
 import { type Merchant, SANDBOX_MERCHANT, sandboxV3Merchant } from '../simulator/sandbox-merchant';
 import { type RunningSimulator, startSimulator } from '../simulator/server';
 import { type Gateway, startGateway } from './gateway';
@@ -68,6 +69,18 @@ export interface LocalStackOptions {
   simulatorCa?: { caCertPem: string; caKeyPem: string };
   /** WeChat Pay's address; absent: a simulator is started and used. */
   wechatpayBaseUrl?: string;
+  /**
+   * WeChat's mini program API (sns/jscode2session); `env.WECHAT_API_BASE_URL` wins. Absent: the
+   * simulator, which serves it beside WeChat Pay's paths; with wechatpayBaseUrl set (no simulator),
+   * the handlers' default, api.weixin.qq.com.
+   */
+  wechatApiBaseUrl?: string;
+  /**
+   * The mini program as the simulator knows it: its AppSecret (the handlers get the same one unless
+   * `env.WECHAT_APPSECRET` says otherwise) and its per-user login quota. Without an AppSecret anywhere
+   * and the simulator as the login API, both share the sandbox one (kept in sandboxKeysDir).
+   */
+  miniProgram?: { appSecret?: string; loginRateLimitPerMinute?: number };
   /** The simulator's time scale (WeChat's durations divided by it). */
   timeScale?: number;
   merchant?: Merchant;
@@ -106,8 +119,10 @@ export interface LocalStack {
   notifyUrl: string;
   /** The simulator's plain HTTP address (its control API); undefined when the stack talks to a WeChat Pay elsewhere. */
   simulatorUrl: string | undefined;
-  /** The same port over HTTPS, as the handlers call it. */
+  /** The same port over HTTPS, as the handlers call it (WeChat Pay's paths and the mini program login). */
   simulatorHttpsUrl: string | undefined;
+  /** The AppSecret the simulator holds for the mini program; undefined without a simulator. */
+  simulatorAppSecret: string | undefined;
   /** What the handlers were given to trust the simulator and to present on /secapi/ (unless the developer's own). */
   simulatorTls: SimulatorTls | undefined;
   region: string;
@@ -247,6 +262,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   };
 
   const externalWechatPay = options.wechatpayBaseUrl ?? options.env?.WECHATPAY_BASE_URL;
+  const externalWechatApi = options.wechatApiBaseUrl ?? options.env?.WECHAT_API_BASE_URL;
+  // The simulator answers the mini program login only when it runs and no other login API is named;
+  // a generated AppSecret is of use only then (WeChat's own would refuse it).
+  const simulatorServesLogin = externalWechatPay === undefined && externalWechatApi === undefined;
+  const appSecret =
+    options.miniProgram?.appSecret ??
+    options.env?.WECHAT_APPSECRET ??
+    (simulatorServesLogin ? sandboxAppSecret(options.sandboxKeysDir) : undefined);
   // Before anything starts: keys that cannot verify end to end stop the start by the variable's name.
   checkSimulatorKeys(options.env ?? {}, options.simulatorPlatformPrivateKey, externalWechatPay);
 
@@ -270,6 +293,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     let simulatorUrl: string | undefined;
     let simulatorHttpsUrl: string | undefined;
     let simulatorTls: SimulatorTls | undefined;
+    let simulatorAppSecret: string | undefined;
     // The merchant's v3 keys and WeChat's public key, as the handlers would read them from the secret.
     let v3Env: Record<string, string> = {};
     // How the handlers reach the simulator over HTTPS and present the merchant's certificate on /secapi/.
@@ -283,6 +307,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           : merchant,
         timeScale: options.timeScale,
         dataDir: options.simulatorDataDir,
+        miniProgram: {
+          ...(appSecret === undefined ? {} : { appSecret }),
+          ...(options.miniProgram?.loginRateLimitPerMinute === undefined
+            ? {}
+            : { loginRateLimitPerMinute: options.miniProgram.loginRateLimitPerMinute }),
+        },
         ...(options.simulatorCa ? { tls: options.simulatorCa } : {}),
         log,
         ...(v3
@@ -299,6 +329,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       simulatorUrl = simulator.url;
       simulatorHttpsUrl = simulator.httpsUrl;
       simulatorTls = simulator.tls;
+      simulatorAppSecret = simulator.miniProgramAppSecret;
       checkOwnClientCertificate(options.env ?? {}, simulator.tls.caCertPem);
       tlsEnv = {
         WECHATPAY_TRUSTED_CA: simulator.tls.caCertPem,
@@ -342,6 +373,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         region,
         merchant,
         wechatpayBaseUrl: externalWechatPay ?? (simulatorHttpsUrl as string),
+        wechatApiBaseUrl: externalWechatApi ?? simulatorHttpsUrl,
+        miniProgramAppSecret: appSecret,
         timeScale: options.timeScale,
         // The developer's own settings (a client certificate of their own among them) win.
         extra: { ...v3Env, ...tlsEnv, ...webhookEnv, ...extra, ...options.env },
@@ -455,6 +488,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       simulatorUrl,
       simulatorHttpsUrl,
       simulatorTls,
+      simulatorAppSecret,
       region,
       tableName,
       queueName,

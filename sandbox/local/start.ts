@@ -130,6 +130,9 @@ async function main(): Promise<void> {
         simulatorDataDir: join(settings.dataDir, 'simulator'),
         sandboxKeysDir: settings.dataDir,
         wechatpayBaseUrl: settings.wechatpayBaseUrl,
+        wechatApiBaseUrl: settings.wechatApiBaseUrl,
+        miniProgram:
+          settings.miniProgramAppSecret === undefined ? undefined : { appSecret: settings.miniProgramAppSecret },
         simulatorPlatformPrivateKey: settings.simulatorPlatformPrivateKey,
         simulatorSignWith: settings.simulatorSignWith,
         timeScale: settings.simulatorTimeScale,
@@ -154,6 +157,8 @@ async function main(): Promise<void> {
     `notify=${stack.notifyUrl}`,
     `simulator=${stack.simulatorUrl ?? 'none'}`,
     `wechatpay=${stack.settings.WECHATPAY_BASE_URL}`,
+    // The mini program login's address; its AppSecret is never printed.
+    `wechat_api=${stack.settings.WECHAT_API_BASE_URL}`,
     `dynamodb=${dynamodbEndpoint}`,
     `sqs=${sqsEndpoint}`,
     `webhooks=${stack.settings.MERCHANT_WEBHOOK_URL ?? 'none'}`,

@@ -24,8 +24,40 @@ describe('parseLocalStartSettings', () => {
       sweepIntervalMs: 60_000,
       merchant: SANDBOX_MERCHANT,
       wechatpayBaseUrl: undefined,
+      wechatApiBaseUrl: undefined,
+      miniProgramAppSecret: undefined,
       handlerEnv: {},
     });
+  });
+
+  it('reads the mini program login settings: its API address, its AppSecret, the session TTL for the handlers', () => {
+    const appSecret = 'a1B2c3D4e5F6a7B8c9D0e1F2a3B4c5D6';
+    const s = parseLocalStartSettings(
+      {
+        WECHAT_API_BASE_URL: 'https://api.weixin.qq.com',
+        WECHAT_APPSECRET: appSecret,
+        MINIPROGRAM_SESSION_TTL_SECONDS: '3600',
+      },
+      defaults,
+    );
+    expect(s.wechatApiBaseUrl).toBe('https://api.weixin.qq.com');
+    expect(s.miniProgramAppSecret).toBe(appSecret);
+    expect(s.handlerEnv).toEqual({ MINIPROGRAM_SESSION_TTL_SECONDS: '3600' });
+    expect(parseLocalStartSettings({ WECHAT_APPSECRET: '  ', WECHAT_API_BASE_URL: '' }, defaults)).toMatchObject({
+      wechatApiBaseUrl: undefined,
+      miniProgramAppSecret: undefined,
+    });
+  });
+
+  it.each([
+    ['WECHAT_APPSECRET', 'short1234'],
+    ['WECHAT_APPSECRET', 'not-letters-or-digits-only-here!!'],
+    ['WECHAT_API_BASE_URL', 'api.weixin.qq.com'],
+  ])('refuses a bad %s by name and rule, never echoing it', (name, value) => {
+    const parse = () => parseLocalStartSettings({ [name]: value }, defaults);
+    expect(parse).toThrow(LocalSettingsError);
+    expect(parse).toThrow(name);
+    expect(parse).not.toThrow(value);
   });
 
   it('reads ports, a relative DATA_DIR, the merchant and pass-through handler settings', () => {
@@ -305,6 +337,17 @@ describe('handlerEnvironment', () => {
     });
     expect(handlerEnvironment({ ...input, timeScale: 10_000 })).toMatchObject({ PREPAY_TTL_SECONDS: '1' });
     expect(handlerEnvironment(input).CLOSE_MIN_AGE_SECONDS).toBeUndefined();
+  });
+
+  it('names the mini program login API and AppSecret only when given: the handlers default to WeChat’s own', () => {
+    const appSecret = '0123456789abcdef0123456789abcdef';
+    expect(
+      handlerEnvironment({ ...input, wechatApiBaseUrl: 'https://127.0.0.1:3100', miniProgramAppSecret: appSecret }),
+    ).toMatchObject({ WECHAT_API_BASE_URL: 'https://127.0.0.1:3100', WECHAT_APPSECRET: appSecret });
+    const plain = handlerEnvironment(input);
+    expect(plain).not.toHaveProperty('WECHAT_API_BASE_URL');
+    expect(plain).not.toHaveProperty('WECHAT_APPSECRET');
+    expect(loadSettings(plain).WECHAT_API_BASE_URL).toBe('https://api.weixin.qq.com');
   });
 
   it('lets extra settings win', () => {

@@ -13,6 +13,7 @@ import { LocalSettingsError } from '#sandbox/local/local-settings';
 import { redriveMessages } from '#sandbox/local/redrive-webhooks';
 import { localSqsClient } from '#sandbox/local/resources';
 import { STREAM_POSITIONS_FILE } from '#sandbox/local/stream-positions-file';
+import { SANDBOX_APPSECRET_FILE } from '#sandbox/simulator/sandbox-appsecret';
 import { SANDBOX_MERCHANT } from '#sandbox/simulator/sandbox-merchant';
 import { createHandlers } from '#shared/app/handlers';
 import { createCertificateAuthority } from '#shared/wechatpay/testing/certificate-authority';
@@ -131,6 +132,51 @@ describe('the simulator over HTTPS', () => {
       expect(stack.simulatorTls?.clientCertPem).not.toBe(own.certPem);
       expect(stack.settings.WECHATPAY_API_CLIENT_CERT).toBe(own.certPem);
       expect(stack.settings.WECHATPAY_API_CLIENT_KEY).toBe(own.keyPem);
+    } finally {
+      await stack.stop();
+    }
+  });
+});
+
+describe('the mini program login', () => {
+  it('is the simulator’s, sharing its AppSecret with the handlers (kept in sandboxKeysDir)', async () => {
+    const keysDir = mkdtempSync(join(tmpdir(), 'wechatpay-appsecret-'));
+    const stack = await startTestStack({ sandboxKeysDir: keysDir });
+    try {
+      expect(stack.settings.WECHAT_API_BASE_URL).toBe(stack.simulatorHttpsUrl);
+      const kept = readFileSync(join(keysDir, SANDBOX_APPSECRET_FILE), 'utf8').trim();
+      expect(kept).toMatch(/^[0-9a-f]{32}$/);
+      expect(stack.settings.WECHAT_APPSECRET).toBe(kept);
+      expect(stack.simulatorAppSecret).toBe(kept);
+      const login = await stack.simulator('POST', '/sandbox/miniprogram/login', {});
+      const session = await stack.api('POST', '/miniprogram/sessions', { code: login.json.code });
+      expect(session.status, session.text).toBe(201);
+      expect(session.json).toEqual({ openid: login.json.openid });
+    } finally {
+      await stack.stop();
+      rmSync(keysDir, { recursive: true, force: true });
+    }
+  });
+
+  it("gives the simulator and the handlers the developer's AppSecret", async () => {
+    const appSecret = 'Dev0AppSecret0123456789abcdefABC';
+    const stack = await startTestStack({ env: { WECHAT_APPSECRET: appSecret } });
+    try {
+      expect(stack.settings.WECHAT_APPSECRET).toBe(appSecret);
+      expect(stack.simulatorAppSecret).toBe(appSecret);
+    } finally {
+      await stack.stop();
+    }
+  });
+
+  it('against a WeChat Pay elsewhere, is WeChat’s own api.weixin.qq.com, with no generated AppSecret', async () => {
+    // Nothing is called at start: a loopback port nobody listens on stands for WeChat Pay.
+    const stack = await startTestStack({ wechatpayBaseUrl: 'https://127.0.0.1:9' });
+    try {
+      expect(stack.simulatorUrl).toBeUndefined();
+      expect(stack.simulatorAppSecret).toBeUndefined();
+      expect(stack.settings.WECHAT_API_BASE_URL).toBe('https://api.weixin.qq.com');
+      expect(stack.settings.WECHAT_APPSECRET).toBeUndefined();
     } finally {
       await stack.stop();
     }
@@ -386,6 +432,11 @@ describe('npm start', () => {
       expect(secret).toMatch(/^whsec_/);
       expect(first.output()).not.toContain(secret);
       expect(existsSync(join(dataDir, 'running-stack.json'))).toBe(true);
+      // The mini program logs in at the simulator over HTTPS, with the sandbox AppSecret kept beside the data.
+      expect(first.urls.wechat_api).toBe(simulator.replace('http:', 'https:'));
+      const appSecret = readFileSync(join(dataDir, SANDBOX_APPSECRET_FILE), 'utf8').trim();
+      expect(appSecret).toMatch(/^[0-9a-f]{32}$/);
+      expect(first.output()).not.toContain(appSecret);
 
       const health = await fetch(`${gateway}/health`);
       expect(health.status).toBe(200);
@@ -418,6 +469,20 @@ describe('npm start', () => {
           body: JSON.stringify({ result: 'SUCCESS' }),
         });
         expect(pay.status).toBe(200);
+        // The simulator and the handlers still share the AppSecret kept in DATA_DIR: a login goes through.
+        const login = await fetch(`${second.urls.simulator}/sandbox/miniprogram/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{}',
+        });
+        const { code } = (await login.json()) as { code: string };
+        const session = await fetch(`${second.urls.gateway}/miniprogram/sessions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ code }),
+        });
+        expect(session.status, await session.clone().text()).toBe(201);
+        expect(readFileSync(join(dataDir, SANDBOX_APPSECRET_FILE), 'utf8').trim()).toBe(appSecret);
       } finally {
         second.child.kill('SIGINT');
         expect(await second.exited).toEqual({ code: 0, signal: null });
@@ -441,7 +506,7 @@ describe('npm start', () => {
       try {
         const { gateway, simulator, wechatpay } = run.urls as Record<string, string>;
         // The handlers call the simulator over HTTPS on its one port, trusting the CA it keeps in DATA_DIR.
-        expect(wechatpay).toBe(simulator?.replace('http:', 'https:'));
+        expect(wechatpay).toBe(simulator.replace('http:', 'https:'));
         const ca = new X509Certificate(readFileSync(join(ownDataDir, 'simulator', 'tls-ca-cert.pem')));
         expect(ca.ca).toBe(true);
 
