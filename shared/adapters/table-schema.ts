@@ -25,6 +25,11 @@
  *   the log oldest first: eventsKey = EVENTS#<UTC day of recordedAt>, eventsSortKey = <recordedAt>#<event id>.
  *   One partition per day keeps a day's writes in one place without one partition growing for ever,
  *   and a reader walks the days from its cursor's onward.
+ * - each mini program user's current login session: pk = MPSESSION#<openid>, sk = MPSESSION, holding
+ *   openid, unionid?, appid, sealedSessionKey (the session_key sealed under a key derived from the
+ *   AppSecret: see session-key-seal.ts; never the key itself), exchangedAt (ISO, ms), expiresAt (ISO)
+ *   and ttl (expiresAt in epoch seconds). Put on the condition that none is kept or the one kept was
+ *   exchanged earlier, so a later login wins. It carries no `status`, so the stream filter drops it.
  * The two notification partitions without an order are sharded (NOTIFY_AUDIT_SHARDS), so a flood
  * spreads over N partitions instead of throttling one.
  *
@@ -186,4 +191,13 @@ export function eventPartition(eventId: string): string {
 /** The events index partition of a UTC day (`yyyy-mm-dd`). */
 export function eventsDayKey(day: string): string {
   return `${EVENTS_KEY_PREFIX}${day}`;
+}
+
+const LOGIN_SESSION_PREFIX = 'MPSESSION#';
+/** The sort key of a login session item (the only item in its partition). */
+export const LOGIN_SESSION_SORT_KEY = 'MPSESSION';
+
+/** The key of a mini program user's login session item. */
+export function loginSessionKey(openid: string): Record<string, string> {
+  return { [PARTITION_KEY]: `${LOGIN_SESSION_PREFIX}${openid}`, [SORT_KEY]: LOGIN_SESSION_SORT_KEY };
 }

@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import { loginDomainError, WechatMiniProgramLogin } from '#shared/adapters/wechat-miniprogram-login';
+import {
+  ConfigurationError,
+  LoginRefusedError,
+  OUT_OF_TIME,
+  ProviderError,
+  ValidationError,
+} from '#shared/domain/errors';
+import { deadlineError } from '#shared/wechatpay/core/deadline';
+import { WechatPayError, WechatPayValidationError } from '#shared/wechatpay/core/errors';
+import { loginError } from '#shared/wechatpay/miniprogram/login-errors';
+
+const APP_SECRET = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
+
+/** WeChat's answer `{ errcode, errmsg }` as the library raises it. */
+const refused = (errcode: number, errmsg = 'refused, rid: 6566f719-6cb5d09c-633ab469') =>
+  loginError(errcode, errmsg, 200);
+
+describe('the login exchange’s errors as the domain’s', () => {
+  it.each([
+    [40029, 'INVALID_CODE'],
+    [40163, 'CODE_USED'],
+    [45011, 'RATE_LIMITED'],
+    [40226, 'HIGH_RISK_USER'],
+  ] as const)('WeChat’s %i refuses the login: %s, with the errcode and WeChat’s words', (errcode, code) => {
+    const error = loginDomainError(refused(errcode));
+    expect(error).toBeInstanceOf(LoginRefusedError);
+    expect(error).toMatchObject({ code, wechatErrcode: errcode });
+    expect((error as Error).message).toContain('rid: 6566f719');
+  });
+
+  it.each([40125, 40013])('WeChat’s %i (AppSecret or appid unknown to WeChat) is the deployment’s fault', (errcode) => {
+    const error = loginDomainError(refused(errcode));
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect((error as Error).message).toMatch(/appSecret in the merchant secret \(WECHAT_APPSECRET locally\)/);
+  });
+
+  it('system busy (-1) left after the library’s retries is a retryable ProviderError', () => {
+    expect(loginDomainError(refused(-1, 'system error'))).toMatchObject({
+      constructor: ProviderError,
+      code: 'SYSTEM_BUSY',
+      retryable: true,
+      rawCode: '-1',
+    });
+  });
+
+  it('an errcode WeChat does not document here is ERRCODE_<n>, not retryable', () => {
+    expect(loginDomainError(refused(45009))).toMatchObject({
+      constructor: ProviderError,
+      code: 'ERRCODE_45009',
+      retryable: false,
+    });
+  });
+
+  it('a transport failure is a ProviderError as the payment calls’; out of time is DEADLINE_EXCEEDED', () => {
+    const network = new WechatPayError('NETWORK', 'GET /sns/jscode2session: could not reach WeChat Pay', {
+      retryable: true,
+      kind: 'transport',
+    });
+    expect(loginDomainError(network)).toMatchObject({ constructor: ProviderError, code: 'NETWORK', retryable: true });
+    expect(loginDomainError(deadlineError('GET /sns/jscode2session'))).toMatchObject({ code: OUT_OF_TIME });
+  });
+
+  it('a code the library refuses to send is a 400 on the field `code`', () => {
+    const error = loginDomainError(new WechatPayValidationError('js_code: must not be empty'));
+    expect(error).toBeInstanceOf(ValidationError);
+    expect(error).toMatchObject({ field: 'code' });
+  });
+
+  it('anything else passes unchanged', () => {
+    const other = new Error('boom');
+    expect(loginDomainError(other)).toBe(other);
+  });
+});
+
+describe('WechatMiniProgramLogin', () => {
+  it('refuses options the library refuses as a ConfigurationError naming the rule, never the AppSecret', () => {
+    const shortSecret = 'tooShort1';
+    const attempt = () =>
+      new WechatMiniProgramLogin({
+        baseUrl: 'https://api.weixin.qq.com',
+        appid: 'wx0123456789abcdef',
+        appSecret: shortSecret,
+      });
+    expect(attempt).toThrow(ConfigurationError);
+    expect(attempt).toThrow(/appSecret/);
+    expect(attempt).not.toThrow(new RegExp(shortSecret));
+    expect(
+      () =>
+        new WechatMiniProgramLogin({ baseUrl: 'https://api.weixin.qq.com', appid: 'wx0123', appSecret: APP_SECRET }),
+    ).not.toThrow();
+  });
+});
