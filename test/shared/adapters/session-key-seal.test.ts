@@ -27,7 +27,7 @@ describe('SessionKeySeal', () => {
     }
   });
 
-  it('is AES-256-GCM under HKDF-SHA256(AppSecret, no salt, the v1 info): iv ‖ ciphertext ‖ tag, AAD appid\\nopenid', () => {
+  it('is AES-256-GCM under HKDF-SHA256(AppSecret, no salt, v1 info), iv ‖ ciphertext ‖ tag, AAD appid+openid', () => {
     const key = sessionKey();
     const bytes = Buffer.from(new SessionKeySeal(APP_SECRET).seal(key, USER), 'base64');
     const derived = Buffer.from(hkdfSync('sha256', APP_SECRET, Buffer.alloc(0), SESSION_KEY_SEAL_INFO, 32));
