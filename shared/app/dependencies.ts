@@ -7,17 +7,21 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 
 import { DynamoDbEventLog } from '../adapters/dynamodb-event-log';
+import { DynamoDbLoginSessionStore } from '../adapters/dynamodb-login-session-store';
 import { DynamoDbOrderStore } from '../adapters/dynamodb-order-store';
 import { DynamoDbRefundStore } from '../adapters/dynamodb-refund-store';
 import { EventBridgeEventBus } from '../adapters/eventbridge-event-bus';
 import { SqsCheckScheduler } from '../adapters/sqs-check-scheduler';
+import { SessionKeySeal } from '../adapters/session-key-seal';
 import { retryMessageAfter } from '../adapters/sqs-message-visibility';
 import { SqsWebhookQueue } from '../adapters/sqs-webhook-queue';
+import type { MerchantCredentials } from '../config/merchant-credentials';
 import { METRIC_EVENTS_RECORDED } from '../config/metric-names';
 import type { Settings } from '../config/settings';
 import { ClosePayment } from '../domain/close-payment';
 import { CreatePayment } from '../domain/create-payment';
 import { CreateRefund } from '../domain/create-refund';
+import { DecryptUserData } from '../domain/decrypt-user-data';
 import { ConfigurationError } from '../domain/errors';
 import { EventRecorder } from '../domain/event-recorder';
 import type { AggregateChange, EventLog, EventOutlet } from '../domain/events';
@@ -25,6 +29,7 @@ import { GetPayment } from '../domain/get-payment';
 import { GetRefund } from '../domain/get-refund';
 import { ListEvents } from '../domain/list-events';
 import { ListRefunds } from '../domain/list-refunds';
+import type { LoginSessionStore } from '../domain/miniprogram-session';
 import { OrderCloser } from '../domain/order-closer';
 import { systemClock, type CheckScheduler, type Clock, type OrderStore } from '../domain/ports';
 import { Reconciler } from '../domain/reconciler';
@@ -34,8 +39,10 @@ import { Sweeper } from '../domain/sweeper';
 import type { RefundCheckScheduler, RefundStore } from '../domain/refund-ports';
 import { RefundReconciler } from '../domain/refund-reconciler';
 import { RefundReports } from '../domain/refund-reports';
+import { StartMiniProgramSession } from '../domain/start-miniprogram-session';
 import { TradeReports } from '../domain/trade-reports';
 import { eventJson } from './event-view';
+import { wechatCallDeadline } from './invocation-deadline';
 import { memo } from './memo';
 import { merchantCredentialsSource, type SecretReader } from './merchant-secret';
 import { createObservability, type Observability } from './observability';
@@ -60,6 +67,13 @@ export interface Dependencies {
   refundStore: RefundStore;
   /** The merchant's WeChat Pay side; waits for the secret on first use. */
   wechatPay(): Promise<WechatPay>;
+  /**
+   * The merchant's credentials as they are now (the secret re-read every CREDENTIALS_TTL_SECONDS); waits
+   * for the secret on first use. The mini program login takes its appid and AppSecret from them.
+   */
+  merchantCredentials(): Promise<MerchantCredentials>;
+  /** The mini program users' login sessions, in the orders table, sealed under this AppSecret. */
+  loginSessions(miniProgram: { appid: string; appSecret: string }): LoginSessionStore;
   /**
    * The check queue, payment and refund checks alike; a missing QUEUE_URL is a ConfigurationError when
    * a handler that needs it is built.
@@ -100,6 +114,8 @@ export interface DependencyOverrides {
   /** Where the merchant secret and the webhook secret are read (Secrets Manager by default). */
   readSecret?: SecretReader;
   eventLog?: EventLog;
+  /** Instead of the sessions in the orders table (whatever the credentials). */
+  loginSessions?: LoginSessionStore;
   /** Instead of those WEBHOOK_QUEUE_URL and EVENT_BUS_NAME call for. */
   eventOutlets?: readonly EventOutlet[];
   /** Instead of changing the webhook message's visibility on WEBHOOK_QUEUE_URL. */
@@ -159,6 +175,18 @@ export function createDependencies(settings: Settings, overrides: DependencyOver
     store,
     refundStore,
     wechatPay,
+    merchantCredentials: () => credentials.current(),
+    loginSessions({ appid, appSecret }) {
+      return (
+        overrides.loginSessions ??
+        new DynamoDbLoginSessionStore({
+          client: tableClient(),
+          tableName: settings.TABLE_NAME,
+          appid,
+          seal: new SessionKeySeal(appSecret),
+        })
+      );
+    },
     scheduler() {
       scheduler ??= new SqsCheckScheduler({
         queueUrl: required(settings.QUEUE_URL, 'QUEUE_URL'),
@@ -313,6 +341,64 @@ export function buildRefundUseCases(deps: Dependencies): () => Promise<RefundUse
       listRefunds: new ListRefunds({ orders, refunds }),
     };
   });
+}
+
+/** The mini program routes' use cases: the login, and the user data opened with its session key. */
+export interface MiniProgramUseCases {
+  startSession: StartMiniProgramSession;
+  decryptUserData: DecryptUserData;
+}
+
+/**
+ * The mini program routes' use cases over the merchant's current credentials (the appid, and the
+ * AppSecret: for the login, and as what the session keys are sealed under), rebuilt when the secret
+ * changes. Credentials without an AppSecret are the deployment's fault, said when a route is used,
+ * since the orders function serves payments without one.
+ */
+export function buildMiniProgramUseCases(deps: Dependencies): () => Promise<MiniProgramUseCases> {
+  // One set of use cases per set of credentials: the source hands out the same object while they stay.
+  const built = new WeakMap<MerchantCredentials, Promise<MiniProgramUseCases>>();
+  return async () => {
+    const credentials = await deps.merchantCredentials();
+    let useCases = built.get(credentials);
+    if (useCases === undefined) {
+      useCases = miniProgramSide(deps, credentials);
+      built.set(credentials, useCases);
+      useCases.catch(() => built.delete(credentials));
+    }
+    return useCases;
+  };
+}
+
+/** The login client and the user-data cipher are imported on first use: most invocations are payments. */
+async function miniProgramSide(deps: Dependencies, credentials: MerchantCredentials): Promise<MiniProgramUseCases> {
+  const [{ APPSECRET_SOURCE, WechatMiniProgramLogin }, { WechatUserDataOpener }] = await Promise.all([
+    import('../adapters/wechat-miniprogram-login'),
+    import('../adapters/wechat-user-data-opener'),
+  ]);
+  const { appid, appSecret } = credentials;
+  if (appSecret === undefined) {
+    throw new ConfigurationError(`the mini program routes need the mini program's AppSecret: set ${APPSECRET_SOURCE}`);
+  }
+  const { settings, clock } = deps;
+  const exchange = new WechatMiniProgramLogin({
+    baseUrl: settings.WECHAT_API_BASE_URL,
+    // The simulator's CA locally (it serves WeChat's API host too); the system's CAs against WeChat.
+    ...(settings.WECHATPAY_TRUSTED_CA === undefined ? {} : { trustedCaPem: settings.WECHATPAY_TRUSTED_CA }),
+    deadline: wechatCallDeadline,
+    appid,
+    appSecret,
+  });
+  const sessions = deps.loginSessions({ appid, appSecret });
+  return {
+    startSession: new StartMiniProgramSession({
+      exchange,
+      sessions,
+      clock,
+      sessionTtlSeconds: settings.MINIPROGRAM_SESSION_TTL_SECONDS,
+    }),
+    decryptUserData: new DecryptUserData({ sessions, opener: new WechatUserDataOpener(appid), clock }),
+  };
 }
 
 /** The notify endpoint's use case: it writes the order and never schedules or calls WeChat. */

@@ -24,6 +24,7 @@ import { ConfigurationError } from '../domain/errors';
 import {
   buildEventRecorder,
   buildListEvents,
+  buildMiniProgramUseCases,
   buildWebhookDelivery,
   createDependencies,
   buildPaymentUseCases,
@@ -73,6 +74,7 @@ export function createOrdersHandler(deps: Dependencies): OrdersHandler {
     useCases: buildPaymentUseCases(deps),
     refunds: buildRefundUseCases(deps),
     events: () => Promise.resolve(listEvents),
+    miniProgram: buildMiniProgramUseCases(deps),
   };
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
     .use(injectLambdaContext(deps.observability.logger))

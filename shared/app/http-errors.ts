@@ -6,8 +6,11 @@ import {
   AppError,
   ConfigurationError,
   ConflictError,
+  type LoginRefusal,
+  LoginRefusedError,
   NotFoundError,
   ProviderError,
+  UserDataRejectedError,
   ValidationError,
 } from '../domain/errors';
 import { errorBody, json } from './http-responses';
@@ -21,12 +24,35 @@ export function errorResponse(err: unknown): APIGatewayProxyStructuredResultV2 {
   if (err instanceof ValidationError) return json(400, errorBody(err.code, err.message, err.field));
   if (err instanceof NotFoundError) return json(404, errorBody(err.code, err.message));
   if (err instanceof ConflictError) return json(409, errorBody(err.code, err.message));
+  if (err instanceof LoginRefusedError) return loginRefusalResponse(err);
+  if (err instanceof UserDataRejectedError) return json(400, errorBody(err.code, err.message));
   if (err instanceof ProviderError) {
     return json(502, { error: { code: err.code, message: `WeChat Pay: ${err.message}`, retryable: err.retryable } });
   }
   // Anything else says nothing about the inside: its code at most.
   if (err instanceof AppError) return json(500, errorBody(err.code, 'internal error'));
   return json(500, errorBody('INTERNAL', 'internal error'));
+}
+
+/**
+ * WeChat's quota for the login is per minute ("retry next minute"): a caller told to come back
+ * sooner would only be refused again.
+ */
+export const LOGIN_RETRY_AFTER_SECONDS = 60;
+
+/** Each refusal of a login code: its status, and the request field at fault when it is the code. */
+const LOGIN_REFUSALS: Readonly<Record<LoginRefusal, { status: number; field?: string }>> = {
+  INVALID_CODE: { status: 400, field: 'code' },
+  CODE_USED: { status: 400, field: 'code' },
+  RATE_LIMITED: { status: 429 },
+  HIGH_RISK_USER: { status: 403 },
+};
+
+/** WeChat's refusal of a login, with its errcode for the caller (and a support ticket). */
+function loginRefusalResponse(err: LoginRefusedError): APIGatewayProxyStructuredResultV2 {
+  const { status, field } = LOGIN_REFUSALS[err.code as LoginRefusal] ?? { status: 400 };
+  const body = errorBody(err.code, err.message, field, { wechat_errcode: err.wechatErrcode });
+  return json(status, body, status === 429 ? { 'retry-after': String(LOGIN_RETRY_AFTER_SECONDS) } : {});
 }
 
 /** A middy onError layer for API Gateway handlers: see errorResponse. */

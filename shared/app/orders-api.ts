@@ -1,14 +1,16 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 
 import { ValidationError } from '../domain/errors';
+import { MAX_ENCRYPTED_DATA_BYTES } from '../wechatpay/miniprogram/user-data';
 import type { ListEvents } from '../domain/list-events';
 import type { Clock } from '../domain/ports';
 import { parseCreateOrder, parseOutTradeNo } from './create-order-schema';
-import type { PaymentUseCases, RefundUseCases } from './dependencies';
+import type { MiniProgramUseCases, PaymentUseCases, RefundUseCases } from './dependencies';
 import { eventBody } from './event-body';
 import { eventView } from './event-view';
 import { errorBody, json } from './http-responses';
 import { parseListEventsQuery } from './list-events-schema';
+import { parseCreateMiniProgramSession, parseDecryptMiniProgramData } from './miniprogram-schema';
 import { orderView } from './order-view';
 import { parseCreateRefund, parseOutRefundNo } from './refund-schema';
 import { refundView } from './refund-view';
@@ -16,6 +18,8 @@ import { APP_BACKEND_ROUTES, type AppBackendRouteName, type Route, routeKey } fr
 
 /** API Gateway's payload cap is 10 MB; an order or a refund is a few hundred bytes. */
 const MAX_BODY_BYTES = 16 * 1024;
+/** User data is larger: at most MAX_ENCRYPTED_DATA_BYTES in base64 (a WeRun history is a few KB). */
+const MAX_USER_DATA_BODY_BYTES = Math.ceil(MAX_ENCRYPTED_DATA_BYTES / 3) * 4 + 1024;
 
 /** What the routes need: the use cases (built once WeChat credentials are loaded) and the clock. */
 export interface OrdersApi {
@@ -24,6 +28,8 @@ export interface OrdersApi {
   refunds(): Promise<RefundUseCases>;
   /** The events log's reader; needs no WeChat credentials. */
   events(): Promise<ListEvents>;
+  /** The mini program login and user data; needs the AppSecret besides the appid. */
+  miniProgram(): Promise<MiniProgramUseCases>;
 }
 
 type RouteHandler = (event: APIGatewayProxyEventV2, api: OrdersApi) => Promise<APIGatewayProxyStructuredResultV2>;
@@ -77,6 +83,18 @@ const ROUTE_HANDLERS: Record<AppBackendRouteName, RouteHandler> = {
     // `next` is always a cursor, even for an empty page: asked with later, it misses none recorded since.
     return json(200, { events: page.events.map(eventView), next: page.next });
   },
+  async createMiniProgramSession(event, api) {
+    const { code } = parseCreateMiniProgramSession(jsonBody(event));
+    const { startSession } = await api.miniProgram();
+    const { openid, unionid } = await startSession.execute(code);
+    // The identity only: the session key never leaves the server.
+    return json(201, { openid, ...(unionid === undefined ? {} : { unionid }) });
+  },
+  async decryptMiniProgramData(event, api) {
+    const { openid, data } = parseDecryptMiniProgramData(jsonBody(event, MAX_USER_DATA_BODY_BYTES));
+    const { decryptUserData } = await api.miniProgram();
+    return json(200, await decryptUserData.execute(openid, data));
+  },
 };
 
 /** `?sync=1` asks WeChat before answering; `0` or none answers from storage. */
@@ -109,10 +127,9 @@ export async function routeOrders(
   return json(404, errorBody('NOT_FOUND', `no route ${route}`));
 }
 
-function jsonBody(event: APIGatewayProxyEventV2): unknown {
+function jsonBody(event: APIGatewayProxyEventV2, maxBytes = MAX_BODY_BYTES): unknown {
   const raw = eventBody(event);
-  if (Buffer.byteLength(raw, 'utf8') > MAX_BODY_BYTES)
-    throw new ValidationError(`body larger than ${MAX_BODY_BYTES} bytes`);
+  if (Buffer.byteLength(raw, 'utf8') > maxBytes) throw new ValidationError(`body larger than ${maxBytes} bytes`);
   const type = event.headers['content-type'] ?? '';
   if (!type.toLowerCase().startsWith('application/json'))
     throw new ValidationError('content-type must be application/json');

@@ -22,6 +22,10 @@ export const APP_BACKEND_ROUTES = {
   getRefund: { method: 'GET', path: '/orders/{out_trade_no}/refunds/{out_refund_no}' },
   /** Every order's and refund's events, oldest first, from a cursor: the pull path beside webhooks. */
   listEvents: { method: 'GET', path: '/events' },
+  /** A mini program's wx.login() code → the user's openid; the session key stays here (sealed). */
+  createMiniProgramSession: { method: 'POST', path: '/miniprogram/sessions' },
+  /** User data the mini program sent, opened with the user's kept session key. */
+  decryptMiniProgramData: { method: 'POST', path: '/miniprogram/decrypt' },
 } as const satisfies Record<string, Route>;
 
 export type AppBackendRouteName = keyof typeof APP_BACKEND_ROUTES;

@@ -49,7 +49,13 @@ describe('GET /events', () => {
     clock = new TestClock(T0);
     log = new InMemoryEventLog({ clock, settleMs: 5000 });
     const reachNot = () => Promise.reject(new Error('GET /events needs no WeChat use case'));
-    api = { clock, useCases: reachNot, refunds: reachNot, events: () => Promise.resolve(new ListEvents(log)) };
+    api = {
+      clock,
+      useCases: reachNot,
+      refunds: reachNot,
+      events: () => Promise.resolve(new ListEvents(log)),
+      miniProgram: reachNot,
+    };
   });
 
   it('answers the recorded events oldest first in their wire form, with the cursor to go on from', async () => {

@@ -53,6 +53,9 @@ describe('refund routes', () => {
       events: async () => {
         throw new Error('no events route is called here');
       },
+      miniProgram: async () => {
+        throw new Error('no mini program route is called here');
+      },
     };
   });
 
