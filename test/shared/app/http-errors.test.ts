@@ -8,8 +8,10 @@ import {
   AppError,
   ConfigurationError,
   ConflictError,
+  LoginRefusedError,
   NotFoundError,
   ProviderError,
+  UserDataRejectedError,
   ValidationError,
 } from '#shared/domain/errors';
 
@@ -95,6 +97,51 @@ describe('httpErrors: refunds', () => {
     expect(await answer(final)).toMatchObject({
       status: 502,
       body: { error: { code: 'REFUND_FEE_MISMATCH', retryable: false } },
+    });
+  });
+});
+
+describe('httpErrors: mini program login', () => {
+  it.each([
+    ['INVALID_CODE', 40029],
+    ['CODE_USED', 40163],
+  ] as const)('WeChat’s refusal %s is a 400 on the field code, with WeChat’s errcode', async (code, errcode) => {
+    const { status, body } = await answer(new LoginRefusedError(code, 'get a new code', errcode));
+    expect(status).toBe(400);
+    expect(body).toEqual({ error: { code, message: 'get a new code', field: 'code', wechat_errcode: errcode } });
+  });
+
+  it('the rate limit is a 429 telling to retry in a minute (retry-after: 60)', async () => {
+    const { handler } = handlerThrowing(new LoginRefusedError('RATE_LIMITED', 'later', 45011));
+    const response = await handler(event, context);
+    expect(response.statusCode).toBe(429);
+    expect(response.headers).toMatchObject({ 'retry-after': '60' });
+    expect(JSON.parse(response.body ?? '')).toEqual({
+      error: { code: 'RATE_LIMITED', message: 'later', wechat_errcode: 45011 },
+    });
+  });
+
+  it('a high-risk user is a 403', async () => {
+    expect(await answer(new LoginRefusedError('HIGH_RISK_USER', 'refused', 40226))).toMatchObject({
+      status: 403,
+      body: { error: { code: 'HIGH_RISK_USER', wechat_errcode: 40226 } },
+    });
+  });
+
+  it.each(['USER_DATA_UNDECRYPTABLE', 'WATERMARK_MISMATCH'] as const)(
+    'rejected user data (%s) is a 400',
+    async (code) => {
+      expect(await answer(new UserDataRejectedError(code, 'rejected'))).toMatchObject({
+        status: 400,
+        body: { error: { code, message: 'rejected' } },
+      });
+    },
+  );
+
+  it('no session kept is a 404 SESSION_NOT_FOUND: the caller logs the user in again', async () => {
+    expect(await answer(new NotFoundError('log in again', { code: 'SESSION_NOT_FOUND' }))).toMatchObject({
+      status: 404,
+      body: { error: { code: 'SESSION_NOT_FOUND' } },
     });
   });
 });

@@ -37,3 +37,10 @@ describe('refund routes', () => {
     expect(refundNotifyUrlOf('https://pay.example.com/notify/payment')).toBeUndefined();
   });
 });
+
+describe('mini program routes', () => {
+  it('are the contract’s paths on the orders function', () => {
+    expect(routeKey(APP_BACKEND_ROUTES.createMiniProgramSession)).toBe('POST /miniprogram/sessions');
+    expect(routeKey(APP_BACKEND_ROUTES.decryptMiniProgramData)).toBe('POST /miniprogram/decrypt');
+  });
+});
