@@ -167,7 +167,7 @@ describe('POST /miniprogram/sessions', () => {
     await expect(handler(event(sessionsRoute, { code }), context)).rejects.toThrow(/AppSecret/);
   });
 
-  it('fails the invocation when WeChat refuses our AppSecret (40125), naming where it is set, not its value', async () => {
+  it('fails the invocation when WeChat refuses our AppSecret (40125), naming where to set it, not it', async () => {
     const { code } = await sandboxLogin(simulator.url);
     const wrong = 'ffffffffffffffffffffffffffffffff';
     const attempt = ordersHandler({ WECHAT_APPSECRET: wrong })(event(sessionsRoute, { code }), context);
