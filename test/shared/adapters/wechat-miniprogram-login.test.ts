@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningSimulator, startSimulator } from '#sandbox/simulator/server';
 import { loginDomainError, WechatMiniProgramLogin } from '#shared/adapters/wechat-miniprogram-login';
 import {
   ConfigurationError,
@@ -10,6 +11,7 @@ import {
 import { deadlineError } from '#shared/wechatpay/core/deadline';
 import { WechatPayError, WechatPayValidationError } from '#shared/wechatpay/core/errors';
 import { loginError } from '#shared/wechatpay/miniprogram/login-errors';
+import { sandboxLogin, sandboxSession } from '#test/helpers/miniprogram-sandbox';
 
 const APP_SECRET = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
 
@@ -90,5 +92,70 @@ describe('WechatMiniProgramLogin', () => {
       () =>
         new WechatMiniProgramLogin({ baseUrl: 'https://api.weixin.qq.com', appid: 'wx0123', appSecret: APP_SECRET }),
     ).not.toThrow();
+  });
+});
+
+describe('WechatMiniProgramLogin against the simulator', () => {
+  const MERCHANT = { appid: 'wxd930ea5d5a258f4f', mchid: '10000100', apiKey: '192006250b4c09247ec02edce69f6a2d' };
+  let simulator: RunningSimulator;
+
+  beforeAll(async () => {
+    simulator = await startSimulator({ merchant: MERCHANT, miniProgram: { appSecret: APP_SECRET } });
+  });
+  afterAll(async () => simulator.close());
+  afterEach(async () => {
+    await fetch(`${simulator.url}/sandbox/faults`, { method: 'DELETE' });
+  });
+
+  const login = (baseUrl = simulator.url, extra: { trustedCaPem?: string } = {}) =>
+    new WechatMiniProgramLogin({ baseUrl, appid: MERCHANT.appid, appSecret: APP_SECRET, ...extra });
+
+  async function fault(api: string, times?: number): Promise<void> {
+    const res = await fetch(`${simulator.url}/sandbox/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ api, ...(times === undefined ? {} : { times }) }),
+    });
+    expect(res.status).toBe(200);
+  }
+
+  it('exchanges a code over HTTPS trusting the simulator’s CA, as the local stack does', async () => {
+    const { code, openid } = await sandboxLogin(simulator.url, { unionid: 'oUnionOverTls' });
+    const session = await login(simulator.httpsUrl, { trustedCaPem: simulator.tls.caCertPem }).exchange(code);
+    const wechat = (await sandboxSession(simulator.url, openid)).json;
+    expect(session).toEqual({ openid, unionid: 'oUnionOverTls', sessionKey: wechat.session_key });
+  });
+
+  it('asks again after one "system busy" (-1), and gets the session with the same code', async () => {
+    const { code, openid } = await sandboxLogin(simulator.url);
+    await fault('systemerror', 1);
+    expect(await login().exchange(code)).toMatchObject({ openid });
+  });
+
+  it('"system busy" on every attempt is a retryable SYSTEM_BUSY ProviderError', async () => {
+    const { code } = await sandboxLogin(simulator.url);
+    await fault('systemerror');
+    await expect(login().exchange(code)).rejects.toMatchObject({
+      constructor: ProviderError,
+      code: 'SYSTEM_BUSY',
+      retryable: true,
+      rawCode: '-1',
+    });
+  });
+
+  it('an HTTP 500 is a ProviderError as the payment calls’ (HTTP_500), never a refusal of the code', async () => {
+    const { code } = await sandboxLogin(simulator.url);
+    await fault('http500');
+    await expect(login().exchange(code)).rejects.toMatchObject({ constructor: ProviderError, code: 'HTTP_500' });
+  });
+
+  it('a wrong AppSecret is a ConfigurationError whose message holds neither secret', async () => {
+    const { code } = await sandboxLogin(simulator.url);
+    const wrong = 'ffffffffffffffffffffffffffffffff';
+    const attempt = new WechatMiniProgramLogin({ baseUrl: simulator.url, appid: MERCHANT.appid, appSecret: wrong });
+    const error = await attempt.exchange(code).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect(String((error as Error).message)).not.toContain(wrong);
+    expect(String((error as Error).message)).not.toContain(APP_SECRET);
   });
 });
