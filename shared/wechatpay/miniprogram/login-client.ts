@@ -41,7 +41,7 @@ export const loginCodeSchema = z
   .max(128, 'at most 128 characters')
   .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
 
-const optionsSchema = z.object({
+const optionsSchema = z.strictObject({
   ...transportOptionsShape,
   appid: z.string().regex(/^[A-Za-z0-9_]{1,32}$/, 'an appid: 1 to 32 letters, digits or _'),
   // The value is never echoed: only the rule.
@@ -63,21 +63,22 @@ export const LOGIN_RETRY_BACKOFF: Backoff = { firstMs: 200, capMs: 1_000, jitter
 
 export class MiniProgramLoginClient {
   readonly appid: string;
-  private readonly appSecret: string;
-  private readonly transport: Transport;
+  // An ES private field: a logger or JSON.stringify that dumps the client cannot show it.
+  readonly #appSecret: string;
+  readonly #transport: Transport;
 
   constructor(options: MiniProgramLoginClientOptions) {
     const checked = parseOrThrow(optionsSchema, options, 'mini program login client options');
     this.appid = checked.appid;
-    this.appSecret = checked.appSecret;
-    this.transport = transportOf(options);
+    this.#appSecret = checked.appSecret;
+    this.#transport = transportOf(options);
   }
 
   /**
    * Exchanges one login code. Only "system busy" is asked again (with backoff, within the deadline):
    * a transport failure is not, since WeChat may have used the code, and a second exchange of it
-   * would only say CODE_USED. For the same reason a CODE_USED after a busy answer reports the busy
-   * answer: the code was spent by the first attempt, and the caller needs a new one either way.
+   * would only say CODE_USED. A CODE_USED after a busy answer means the busy attempt spent the code:
+   * that ends the retries, as SYSTEM_BUSY no longer retryable (only a new code can succeed).
    */
   async codeToSession(code: string): Promise<LoginSession> {
     const jsCode = parseOrThrow(loginCodeSchema, code, 'js_code');
@@ -88,18 +89,18 @@ export class MiniProgramLoginClient {
           return await this.attempt(jsCode);
         } catch (error) {
           if (n > 1 && previous !== undefined && error instanceof WechatPayError && error.code === 'CODE_USED') {
-            throw previous;
+            throw spentWhileBusy(previous);
           }
           if (error instanceof WechatPayError) previous = error;
           throw error;
         }
       },
       {
-        maxAttempts: this.transport.maxAttempts,
+        maxAttempts: this.#transport.maxAttempts,
         backoff: LOGIN_RETRY_BACKOFF,
-        sleep: this.transport.sleep,
-        timeForAnother: (waitMs) => timeForAnotherAttempt(this.transport, waitMs),
-        isRetryable: (error) => error instanceof WechatPayError && error.code === 'SYSTEM_BUSY',
+        sleep: this.#transport.sleep,
+        timeForAnother: (waitMs) => timeForAnotherAttempt(this.#transport, waitMs),
+        isRetryable: (error) => error instanceof WechatPayError && error.code === 'SYSTEM_BUSY' && error.retryable,
       },
     );
   }
@@ -107,18 +108,28 @@ export class MiniProgramLoginClient {
   private async attempt(jsCode: string): Promise<LoginSession> {
     const query = new URLSearchParams({
       appid: this.appid,
-      secret: this.appSecret,
+      secret: this.#appSecret,
       js_code: jsCode,
       grant_type: 'authorization_code',
     });
-    const url = `${this.transport.baseUrl}${CODE2SESSION_PATH}?${query.toString()}`;
+    const url = `${this.#transport.baseUrl}${CODE2SESSION_PATH}?${query.toString()}`;
     const what = `GET ${CODE2SESSION_PATH}`;
     return exchange(
       { method: 'GET', url, headers: { accept: 'application/json' } },
-      attemptOptions(this.transport, what),
+      attemptOptions(this.#transport, what),
       (response) => readAnswer(response),
     );
   }
+}
+
+function spentWhileBusy(busy: WechatPayError): WechatPayError {
+  return new WechatPayError(busy.code, `${busy.message}; the code is spent: a new one is needed (wx.login)`, {
+    retryable: false,
+    kind: busy.kind,
+    ...(busy.httpStatus === undefined ? {} : { httpStatus: busy.httpStatus }),
+    ...(busy.rawCode === undefined ? {} : { rawCode: busy.rawCode }),
+    cause: busy,
+  });
 }
 
 /** WeChat answers 200 either way (often as text/plain): the body says which. */
