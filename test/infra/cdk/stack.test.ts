@@ -23,7 +23,11 @@ import {
 } from '#shared/config/metric-names';
 import { APP_BACKEND_ROUTES, NOTIFY_REFUND_ROUTE, NOTIFY_ROUTE, NOTIFY_ROUTES, routeKey } from '#shared/app/routes';
 import { RECONCILE_BATCH_SIZE, RECONCILE_MAX_RECEIVE_COUNT } from '#shared/config/reconcile-queue';
-import { DEFAULT_RECONCILE_SCHEDULE, WECHATPAY_PRODUCTION_URL } from '#shared/config/settings';
+import {
+  DEFAULT_RECONCILE_SCHEDULE,
+  WECHAT_API_PRODUCTION_URL,
+  WECHATPAY_PRODUCTION_URL,
+} from '#shared/config/settings';
 import type { CfnResource } from './template-helpers';
 import {
   appWithProjectContext,
@@ -111,6 +115,13 @@ describe('app-backend API', () => {
       (r) => r.Properties?.RouteKey === 'GET /events',
     );
     expect(route?.Properties?.AuthorizationType).toBe('AWS_IAM');
+  });
+
+  it('serves mini program login and user-data decryption, with IAM authorization like the rest', () => {
+    const routes = Object.values(resourcesOfType(template, 'AWS::ApiGatewayV2::Route'));
+    for (const key of ['POST /miniprogram/sessions', 'POST /miniprogram/decrypt']) {
+      expect(routes.find((r) => r.Properties?.RouteKey === key)?.Properties?.AuthorizationType, key).toBe('AWS_IAM');
+    }
   });
 
   it('sends every route to the orders Lambda', () => {
@@ -588,7 +599,8 @@ describe('merchant credentials', () => {
     'NODE_OPTIONS',
   ];
   const allowedKeys: Record<Exclude<Deployed, 'events'>, string[]> = {
-    orders: [...common, 'QUEUE_URL', 'NOTIFY_URL'],
+    // WeChat's own API host, for mini program login: only the orders API calls it.
+    orders: [...common, 'QUEUE_URL', 'NOTIFY_URL', 'WECHAT_API_BASE_URL'],
     notify: common,
     reconcile: [...common, 'QUEUE_URL', 'NOTIFY_URL'],
     sweep: [...common, 'QUEUE_URL'],
@@ -617,6 +629,8 @@ describe('merchant credentials', () => {
       });
       if (allowedKeys[name].includes('QUEUE_URL')) expect(env.QUEUE_URL).toEqual({ Ref: ids.queue });
     }
+    const orders = (functionProps('orders').Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(orders.WECHAT_API_BASE_URL).toBe(WECHAT_API_PRODUCTION_URL);
   });
 
   it('are nowhere in the template: no secret resource, no credential field, no key material', () => {
@@ -633,6 +647,9 @@ describe('merchant credentials', () => {
     ]) {
       expect(text).not.toContain(marker);
     }
+    // The mini program's AppSecret is the merchant secret's appSecret field, never a variable
+    // (WECHAT_APPSECRET is the local stack's) nor any other part of the template.
+    expect(text.toLowerCase()).not.toContain('appsecret');
     // A 32-character key (APIv2 / APIv3) would look like this; asset hashes are 64 hex characters.
     const strings = [...text.matchAll(/"([^"\\]*)"/g)].map((m) => m[1] ?? '');
     expect(strings.filter((s) => /^[A-Za-z0-9]{32}$/.test(s))).toEqual([]);
