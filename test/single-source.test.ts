@@ -46,6 +46,8 @@ describe('the shared values', () => {
       'GET /orders/{out_trade_no}/refunds',
       'GET /orders/{out_trade_no}/refunds/{out_refund_no}',
       'GET /events',
+      'POST /miniprogram/sessions',
+      'POST /miniprogram/decrypt',
     ]);
     expect(routeKey(NOTIFY_ROUTE)).toBe('POST /notify/pay');
     expect(routeKey(NOTIFY_REFUND_ROUTE)).toBe('POST /notify/refund');
@@ -96,6 +98,15 @@ describe('the orders router', () => {
     product_id: 'sku1',
     scene_info: { payer_client_ip: '127.0.0.1' },
   });
+  /** A valid body for the routes that take another than an order's (the others ignore the body). */
+  const BODY_OF: Readonly<Record<string, string>> = {
+    [routeKey(APP_BACKEND_ROUTES.createMiniProgramSession)]: JSON.stringify({ code: '0a1b2c3d' }),
+    [routeKey(APP_BACKEND_ROUTES.decryptMiniProgramData)]: JSON.stringify({
+      openid: 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o',
+      encrypted_data: 'AAAAAAAAAAAAAAAAAAAAAA==',
+      iv: 'AAAAAAAAAAAAAAAAAAAAAA==',
+    }),
+  };
 
   function event(method: string, key: string, route?: Route): APIGatewayProxyEventV2 {
     const parameters = { out_trade_no: 'ORDER0001', out_refund_no: 'REFUND0001' };
@@ -110,7 +121,7 @@ describe('the orders router', () => {
       rawQueryString: '',
       headers: { 'content-type': 'application/json' },
       ...(Object.keys(used).length > 0 ? { pathParameters: used } : {}),
-      body: ORDER_BODY,
+      body: BODY_OF[key] ?? ORDER_BODY,
       isBase64Encoded: false,
       requestContext: {
         accountId: '000000000000',
@@ -139,6 +150,7 @@ describe('the orders router', () => {
       useCases: reach,
       refunds: reach,
       events: reach,
+      miniProgram: reach,
     };
     return { deps, reached };
   }
