@@ -33,7 +33,8 @@ import {
  * check was lost, is re-enqueued by the sweep from a schedule event. Then the table's stream feeds the
  * events bundle as the event source mapping would, and the webhooks bundle (synthesized as a stack with
  * a webhook URL bundles it) delivers what it queued, signed, to a receiver that verifies it with the
- * standardwebhooks library.
+ * standardwebhooks library. Last, a mini program login code from the simulator is exchanged through the
+ * orders bundle at the simulator's jscode2session, and user data sealed with that session decrypted.
  */
 
 const REGION = 'us-east-1';
@@ -86,6 +87,10 @@ beforeAll(async () => {
     }),
     // A deployment's own choices, short so the test does not wait: first check after 1 s, and an
     // order counts as lost 1 s after its check was due.
+    // The mini program login goes to the same simulator, with the AppSecret it made for the merchant
+    // (in AWS the merchant secret's appSecret field).
+    WECHAT_API_BASE_URL: simulator.url,
+    WECHAT_APPSECRET: simulator.miniProgramAppSecret,
     RECONCILE_SCHEDULE: '1',
     SWEEP_GRACE_SECONDS: '1',
     LOG_LEVEL: 'WARN',
@@ -139,13 +144,14 @@ async function statusOf(no: string): Promise<unknown> {
   return view.json.status;
 }
 
-async function simulatorCall(method: string, path: string, body: unknown): Promise<void> {
+async function simulatorCall(method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
   const res = await fetch(`${simulator.url}${path}`, {
     method,
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
+    ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
   });
-  expect(res.status, await res.text()).toBeLessThan(300);
+  const text = await res.text();
+  expect(res.status, text).toBeLessThan(300);
+  return text === '' ? {} : (JSON.parse(text) as Record<string, unknown>);
 }
 
 /** Receives (and deletes, as the event source mapping does after success) the checks for these orders. */
@@ -375,4 +381,42 @@ describe('the deployed bundles, on the Lambda runtime’s Node', () => {
       await receiver.close();
     }
   }, 120_000);
+
+  it('exchange a mini program login code and decrypt user data, never showing the session key', async () => {
+    const first = invocations.length;
+    // The code wx.login() would give the mini program.
+    const { code, openid } = (await simulatorCall('POST', '/sandbox/miniprogram/login', {})) as {
+      code: string;
+      openid: string;
+    };
+    const session = await api('POST', '/miniprogram/sessions', { code });
+    expect(session.status, JSON.stringify(session.json)).toBe(201);
+    expect(session.json).toEqual({ openid });
+    // Single-use at WeChat: the second exchange is the caller's mistake, with WeChat's code.
+    const reused = await api('POST', '/miniprogram/sessions', { code });
+    expect(reused.status).toBe(400);
+    expect(reused.json).toMatchObject({ error: { code: 'CODE_USED', field: 'code', wechat_errcode: 40163 } });
+
+    // Sealed by the simulator with the session key WeChat gave the orders bundle, which kept it.
+    const profile = { nickName: 'bundle test', gender: 0 };
+    const userData = await simulatorCall('POST', '/sandbox/miniprogram/user-data', { openid, data: profile });
+    const opened = await api('POST', '/miniprogram/decrypt', {
+      openid,
+      encrypted_data: userData.encrypted_data,
+      iv: userData.iv,
+    });
+    expect(opened.status, JSON.stringify(opened.json)).toBe(200);
+    expect(opened.json).toMatchObject({ ...profile, watermark: { appid: SANDBOX_MERCHANT.appid } });
+
+    const { session_key: sessionKey } = await simulatorCall('GET', `/sandbox/miniprogram/sessions/${openid}`);
+    expect(sessionKey).toMatch(/^[A-Za-z0-9+/]{22}==$/);
+    const ours = invocations.slice(first);
+    expect(new Set(ours.map((i) => i.service))).toEqual(new Set(['orders']));
+    const shown = [
+      JSON.stringify([session, reused, opened]),
+      ...gatewayLog,
+      ...ours.map(({ outcome }) => JSON.stringify(outcome)),
+    ];
+    for (const text of shown) expect(text).not.toContain(sessionKey as string);
+  }, 60_000);
 });
