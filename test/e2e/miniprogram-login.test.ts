@@ -125,15 +125,15 @@ describe('mini program login', () => {
       appId: SANDBOX_MERCHANT.appid,
       package: expect.stringMatching(/^prepay_id=/),
     });
-    // WeChat Pay got the order for this payer.
-    expect((await stack.simulator('GET', `/sandbox/orders/${no}`)).json.openid).toBe(openid);
-
     expect((await stack.simulator('POST', `/sandbox/orders/${no}/pay`, { result: 'SUCCESS' })).status).toBe(200);
     const paid = await waitFor(
       () => ours('GET', `/orders/${no}`),
       (a) => a.json.status === 'PAID',
     );
     expect(paid.json).toMatchObject({ out_trade_no: no, status: 'PAID', trade_type: 'JSAPI' });
+    // WeChat Pay took the order for this payer, and this payer paid it.
+    const atWechat = (await stack.simulator('GET', `/sandbox/orders/${no}`)).json.order as Record<string, unknown>;
+    expect(atWechat).toMatchObject({ trade_state: 'SUCCESS', openid });
   });
 
   it('answers the unionid when WeChat gives one', async () => {

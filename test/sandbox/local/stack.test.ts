@@ -433,7 +433,7 @@ describe('npm start', () => {
       expect(first.output()).not.toContain(secret);
       expect(existsSync(join(dataDir, 'running-stack.json'))).toBe(true);
       // The mini program logs in at the simulator over HTTPS, with the sandbox AppSecret kept beside the data.
-      expect(first.urls.wechat_api).toBe(simulator.replace('http:', 'https:'));
+      expect(first.urls.wechat_api).toBe(simulator?.replace('http:', 'https:'));
       const appSecret = readFileSync(join(dataDir, SANDBOX_APPSECRET_FILE), 'utf8').trim();
       expect(appSecret).toMatch(/^[0-9a-f]{32}$/);
       expect(first.output()).not.toContain(appSecret);
@@ -506,7 +506,7 @@ describe('npm start', () => {
       try {
         const { gateway, simulator, wechatpay } = run.urls as Record<string, string>;
         // The handlers call the simulator over HTTPS on its one port, trusting the CA it keeps in DATA_DIR.
-        expect(wechatpay).toBe(simulator.replace('http:', 'https:'));
+        expect(wechatpay).toBe(simulator?.replace('http:', 'https:'));
         const ca = new X509Certificate(readFileSync(join(ownDataDir, 'simulator', 'tls-ca-cert.pem')));
         expect(ca.ca).toBe(true);
 
