@@ -80,7 +80,11 @@ async function userData(req: IncomingMessage, res: ServerResponse, deps: MiniPro
   sendJson(res, 200, { encrypted_data: sealed.encryptedData, iv: sealed.iv });
 }
 
-/** WeChat's own view of the user's session, session_key included: what the merchant's side must never show. */
+/**
+ * WeChat's own view of the user's session, session_key included: what the merchant's side must never
+ * show. `issued_session_keys` lists every key the user's exchanges were given, oldest first, the
+ * current one last, so a test can look for each of them on the merchant's side.
+ */
 function session(res: ServerResponse, openid: string, deps: MiniProgramControlDeps): void {
   const user = deps.logins.session(openid);
   if (user === undefined) {
@@ -91,6 +95,7 @@ function session(res: ServerResponse, openid: string, deps: MiniProgramControlDe
     openid: user.openid,
     ...(user.unionid === undefined ? {} : { unionid: user.unionid }),
     session_key: user.sessionKey,
+    issued_session_keys: user.issuedSessionKeys,
   });
 }
 

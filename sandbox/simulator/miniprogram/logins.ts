@@ -18,6 +18,11 @@ export interface MiniProgramUser {
   highRisk: boolean;
   /** The key of the latest successful exchange, which replaces the one before. Shown only by the sandbox's own view. */
   sessionKey?: string;
+  /**
+   * Every session_key an exchange gave this user, oldest first, the current last: a test that floods
+   * logins checks that none of them ever shows on the merchant's side, not only the last.
+   */
+  issuedSessionKeys: string[];
 }
 
 interface IssuedCode {
@@ -88,7 +93,7 @@ export class MiniProgramLogins {
     if (known?.unionid !== undefined && request.unionid !== undefined && known.unionid !== request.unionid) {
       return { kind: 'unionid_mismatch' };
     }
-    const user: MiniProgramUser = known ?? { openid, highRisk: false };
+    const user: MiniProgramUser = known ?? { openid, highRisk: false, issuedSessionKeys: [] };
     if (request.unionid !== undefined) user.unionid = request.unionid;
     if (request.highRisk !== undefined) user.highRisk = request.highRisk;
     this.users.set(openid, user);
@@ -117,6 +122,7 @@ export class MiniProgramLogins {
     if (user === undefined) return refused(CODE2SESSION_ERRORS.INVALID_CODE); // unreachable: login creates the user
     if (user.highRisk) return refused(CODE2SESSION_ERRORS.HIGH_RISK_USER);
     user.sessionKey = randomBytes(16).toString('base64');
+    user.issuedSessionKeys.push(user.sessionKey);
     return {
       kind: 'session',
       openid: user.openid,
@@ -128,7 +134,9 @@ export class MiniProgramLogins {
   /** The user with a live session (a session_key from an exchange), or undefined. */
   session(openid: string): (MiniProgramUser & { sessionKey: string }) | undefined {
     const user = this.users.get(openid);
-    return user?.sessionKey === undefined ? undefined : { ...user, sessionKey: user.sessionKey };
+    return user?.sessionKey === undefined
+      ? undefined
+      : { ...user, sessionKey: user.sessionKey, issuedSessionKeys: [...user.issuedSessionKeys] };
   }
 
   private forgetExpiredCodes(now: number): void {

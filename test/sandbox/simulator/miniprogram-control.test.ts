@@ -178,7 +178,26 @@ describe('GET /sandbox/miniprogram/sessions/:openid', () => {
       openid: login.openid,
       unionid: 'oUnionView000000000000000001',
       session_key: user.sessionKey,
+      issued_session_keys: [user.sessionKey],
     });
+  });
+
+  it('lists every session_key issued to the user, oldest first, the current one last', async () => {
+    const first = await loggedIn();
+    const second = await loggedIn({ openid: first.openid });
+    const third = await loggedIn({ openid: first.openid });
+    expect(new Set([first.sessionKey, second.sessionKey, third.sessionKey]).size).toBe(3);
+    // A refused exchange (a used code) issues no key.
+    const login = await sandboxLogin(sim.url, { openid: first.openid });
+    const exchange = { appid: MERCHANT.appid, secret: sim.miniProgramAppSecret, grant_type: 'authorization_code' };
+    await code2Session(sim.url, { ...exchange, js_code: login.code });
+    const used = await code2Session(sim.url, { ...exchange, js_code: login.code });
+    expect(used.json?.errcode).toBe(40163);
+    const view = (await sandboxSession(sim.url, first.openid)).json;
+    const keys = view.issued_session_keys as string[];
+    expect(keys.slice(0, 3)).toEqual([first.sessionKey, second.sessionKey, third.sessionKey]);
+    expect(keys).toHaveLength(4);
+    expect(keys[3]).toBe(view.session_key);
   });
 });
 
