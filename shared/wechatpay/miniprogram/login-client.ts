@@ -26,7 +26,7 @@ export interface MiniProgramLoginClientOptions extends TransportOptions {
   appSecret: string;
 }
 
-export interface LoginSession {
+export interface Code2SessionResult {
   openid: string;
   /** Present only when WeChat gives it (the mini program is bound to an Open Platform account). */
   unionid?: string;
@@ -41,16 +41,21 @@ export const loginCodeSchema = z
   .max(128, 'at most 128 characters')
   .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
 
+/** A mini program's AppSecret. The message names the rule only: the value is a secret, never echoed. */
+export const appSecretSchema = z.string().regex(/^[A-Za-z0-9]{16,64}$/, 'an AppSecret: 16 to 64 letters or digits');
+
+/** A session_key as WeChat gives it: base64 of 16 bytes (the AES-128 key of the user's data). */
+export const SESSION_KEY_PATTERN = /^[A-Za-z0-9+/]{22}==$/;
+
 const optionsSchema = z.strictObject({
   ...transportOptionsShape,
   appid: z.string().regex(/^[A-Za-z0-9_]{1,32}$/, 'an appid: 1 to 32 letters, digits or _'),
-  // The value is never echoed: only the rule.
-  appSecret: z.string().regex(/^[A-Za-z0-9]{16,64}$/, 'an AppSecret: 16 to 64 letters or digits'),
+  appSecret: appSecretSchema,
 });
 
 const successSchema = z.object({
   openid: z.string().min(1).max(128),
-  session_key: z.string().regex(/^[A-Za-z0-9+/]{22}==$/, 'base64 of 16 bytes'),
+  session_key: z.string().regex(SESSION_KEY_PATTERN, 'base64 of 16 bytes'),
   unionid: z.string().min(1).max(128).optional(),
 });
 
@@ -80,7 +85,7 @@ export class MiniProgramLoginClient {
    * would only say CODE_USED. A CODE_USED after a busy answer means the busy attempt spent the code:
    * that ends the retries, as SYSTEM_BUSY no longer retryable (only a new code can succeed).
    */
-  async codeToSession(code: string): Promise<LoginSession> {
+  async codeToSession(code: string): Promise<Code2SessionResult> {
     const jsCode = parseOrThrow(loginCodeSchema, code, 'js_code');
     let previous: WechatPayError | undefined;
     return withRetries(
@@ -105,7 +110,7 @@ export class MiniProgramLoginClient {
     );
   }
 
-  private async attempt(jsCode: string): Promise<LoginSession> {
+  private async attempt(jsCode: string): Promise<Code2SessionResult> {
     const query = new URLSearchParams({
       appid: this.appid,
       secret: this.#appSecret,
@@ -133,7 +138,7 @@ function spentWhileBusy(busy: WechatPayError): WechatPayError {
 }
 
 /** WeChat answers 200 either way (often as text/plain): the body says which. */
-async function readAnswer(response: Response): Promise<LoginSession> {
+async function readAnswer(response: Response): Promise<Code2SessionResult> {
   const httpStatus = response.status;
   const bytes = await readBodyUpTo(response, MAX_ANSWER_BYTES);
   const transportError = (code: string, message: string, retryable: boolean) =>

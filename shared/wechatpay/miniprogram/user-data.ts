@@ -29,12 +29,14 @@ export class UserDataError extends Error {
 }
 
 /** Strict base64 (with padding): WeChat's encoding of the three inputs. */
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+export const BASE64_PATTERN = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 /** A profile is a few hundred bytes; a WeRun history a few KB. */
 export const MAX_ENCRYPTED_DATA_BYTES = 64 * 1024;
+/** The longest base64 of MAX_ENCRYPTED_DATA_BYTES bytes (with padding). */
+export const MAX_ENCRYPTED_DATA_BASE64_CHARS = Math.ceil(MAX_ENCRYPTED_DATA_BYTES / 3) * 4;
 
 function decode(value: string, field: 'encryptedData' | 'iv' | 'sessionKey', bytes?: number): Buffer {
-  if (value.length === 0 || !BASE64.test(value)) {
+  if (value.length === 0 || !BASE64_PATTERN.test(value)) {
     throw new UserDataError('MALFORMED', `${field} must be base64`, field);
   }
   const decoded = Buffer.from(value, 'base64');
@@ -56,7 +58,7 @@ export interface EncryptedUserData {
 export function decryptUserData(
   input: EncryptedUserData & { sessionKey: string; appid: string },
 ): Record<string, unknown> {
-  if (input.encryptedData.length > Math.ceil(MAX_ENCRYPTED_DATA_BYTES / 3) * 4) {
+  if (input.encryptedData.length > MAX_ENCRYPTED_DATA_BASE64_CHARS) {
     throw new UserDataError(
       'MALFORMED',
       `encryptedData is larger than ${MAX_ENCRYPTED_DATA_BYTES} bytes`,
