@@ -8,7 +8,9 @@ import { defineConfig } from 'vitest/config';
  *   globalSetup); each end-to-end file (test/e2e/) starts its own light gateway and simulator in-process
  *   against them. `npm run test:integration`.
  * A new test file is integration unless its path matches UNIT_TESTS; a file that needs the servers must
- * not match it (hence `!(sweeper)`: the sweep is tested over a real table and queue). The WeChat clients'
+ * not match it (hence `!(sweeper)`: the sweep is tested over a real table and queue; `!(miniprogram-routes)`:
+ * the routes are
+ * tested against the simulator, started over HTTP). The WeChat clients'
  * tests (loopback fake servers) and the ones that generate RSA keys run with the integration tier: they
  * took half the unit tier's time, whose job is to answer in seconds.
  */
@@ -26,7 +28,7 @@ const UNIT_TESTS = [
   'test/helpers/**/*.test.ts',
   'test/shared/domain/!(sweeper).test.ts',
   `test/shared/wechatpay/**/!(${SLOW_LIBRARY_TESTS.join('|')}).test.ts`,
-  'test/shared/app/**/*.test.ts',
+  'test/shared/app/**/!(miniprogram-routes).test.ts',
   'test/shared/webhooks/**/*.test.ts',
   'test/shared/adapters/wechatpay-*.test.ts',
   'test/shared/adapters/eventbridge-event-bus.test.ts',
