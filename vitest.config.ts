@@ -8,11 +8,10 @@ import { defineConfig } from 'vitest/config';
  *   globalSetup); each end-to-end file (test/e2e/) starts its own light gateway and simulator in-process
  *   against them. `npm run test:integration`.
  * A new test file is integration unless its path matches UNIT_TESTS; a file that needs the servers must
- * not match it (hence `!(sweeper)`: the sweep is tested over a real table and queue; `!(miniprogram-routes)`:
- * the routes are
- * tested against the simulator, started over HTTP). The WeChat clients'
- * tests (loopback fake servers) and the ones that generate RSA keys run with the integration tier: they
- * took half the unit tier's time, whose job is to answer in seconds.
+ * not match it (hence `!(sweeper)`: the sweep is tested over a real table and queue; and
+ * `!(miniprogram-routes)`: those routes are tested against the simulator, a server it starts). The WeChat
+ * clients' tests (loopback fake servers) and the ones that generate RSA keys run with the integration tier:
+ * they took half the unit tier's time, whose job is to answer in seconds.
  */
 /** Library tests that generate RSA keys or run TLS servers (by base name, in any folder of the library). */
 const SLOW_LIBRARY_TESTS = [
