@@ -9,6 +9,11 @@ const APPSECRET = /^[0-9a-f]{32}$/;
 const generated = new Map<string, string>();
 const IN_MEMORY = '';
 
+/** A fresh AppSecret in the form of a real one: 32 lowercase hex digits. */
+export function generateAppSecret(): string {
+  return randomBytes(16).toString('hex');
+}
+
 /**
  * The mini program AppSecret the local stack and the simulator share when WECHAT_APPSECRET is not
  * set: 32 lowercase hex digits (the form of a real AppSecret), generated the first time it is asked
@@ -21,9 +26,10 @@ export function sandboxAppSecret(dataDir?: string): string {
   const key = dataDir === undefined ? IN_MEMORY : resolve(dataDir);
   const known = generated.get(key);
   if (known !== undefined) return known;
-  const fresh = () => randomBytes(16).toString('hex');
   const secret =
-    dataDir === undefined ? fresh() : readOrCreateSecret(join(dataDir, SANDBOX_APPSECRET_FILE), fresh).trim();
+    dataDir === undefined
+      ? generateAppSecret()
+      : readOrCreateSecret(join(dataDir, SANDBOX_APPSECRET_FILE), generateAppSecret).trim();
   if (!APPSECRET.test(secret)) {
     // Names the file, never its content.
     throw new Error(`${SANDBOX_APPSECRET_FILE} is not 32 lowercase hex digits; delete it to generate a new one`);

@@ -21,7 +21,7 @@ import { loadTlsIdentity } from './tls-identity';
 import { code2SessionRoutes } from './miniprogram/code2session';
 import { miniProgramControlRoutes } from './miniprogram/control';
 import { MiniProgramLogins } from './miniprogram/logins';
-import { sandboxAppSecret } from './sandbox-appsecret';
+import { generateAppSecret } from './sandbox-appsecret';
 import { Trades } from './trades';
 import { v2Routes } from './v2/endpoint';
 import { v2NotificationFormat } from './v2/notification';
@@ -72,8 +72,8 @@ export interface RunningSimulator {
   /** v3 mode only: the platform's public identity. */
   platform?: SimulatorPlatform;
   /**
-   * The mini program's AppSecret that GET /sns/jscode2session accepts: the one given, or the
-   * generated sandbox one. The merchant side's WECHAT_APPSECRET.
+   * The mini program's AppSecret that GET /sns/jscode2session accepts: the one given, or one generated
+   * for this simulator (in memory, never written to a file). The merchant side's WECHAT_APPSECRET.
    */
   miniProgramAppSecret: string;
   /** Stops accepting requests, cancels notification retries (kept as due in the state), closes connections. */
@@ -121,7 +121,9 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
   const protocolRoutes: Route[] = [...v2Routes({ merchant: config.merchant, ...shared })];
   if (v3 !== undefined) protocolRoutes.push(...v3Routes({ ...v3, ...shared }));
   // WeChat's login API (api.weixin.qq.com) shares the port with WeChat Pay's: one address serves both locally.
-  const miniProgramAppSecret = config.miniProgram.appSecret ?? sandboxAppSecret(config.dataDir);
+  // Generated per simulator and kept in memory only: the AppSecret shared through a file is DATA_DIR's
+  // (npm start and npm run simulator pass it in), never one under the simulator's own dataDir.
+  const miniProgramAppSecret = config.miniProgram.appSecret ?? generateAppSecret();
   const logins = new MiniProgramLogins(rules, clock, config.miniProgram.loginRateLimitPerMinute);
   const now = () => clock.now();
   protocolRoutes.push(
@@ -150,7 +152,8 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
       return;
     }
     route(req, res).catch((err: unknown) => {
-      log(`simulator: ${req.method ?? ''} ${req.url ?? ''} failed: ${(err as Error).message}`);
+      // The path only: a query can hold a secret (GET /sns/jscode2session carries the AppSecret and the code).
+      log(`simulator: ${req.method ?? ''} ${path} failed: ${(err as Error).message}`);
       sendJsonError(res, 500, 'INTERNAL', 'the simulator failed to handle this request');
     });
   };

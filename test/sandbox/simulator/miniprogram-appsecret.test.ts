@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -52,13 +52,21 @@ describe('sandboxAppSecret', () => {
     expect(() => sandboxAppSecret(dir)).not.toThrow('NotAHexSecretButSomething');
   });
 
-  it("is the simulator's AppSecret when none is given and it keeps its state in that directory", async () => {
+  it("is not the simulator's default AppSecret: that one is generated in memory, no file written", async () => {
     const dir = tempDir();
     const sim = await startSimulator({ merchant: MERCHANT, dataDir: dir });
+    const other = await startSimulator({ merchant: MERCHANT, dataDir: dir });
     try {
-      expect(sim.miniProgramAppSecret).toBe(sandboxAppSecret(dir));
+      expect(sim.miniProgramAppSecret).toMatch(/^[0-9a-f]{32}$/);
+      expect(other.miniProgramAppSecret).not.toBe(sim.miniProgramAppSecret);
+      expect(existsSync(join(dir, SANDBOX_APPSECRET_FILE))).toBe(false);
+      expect(readdirSync(dir).some((name) => readFileSync(join(dir, name)).includes(sim.miniProgramAppSecret))).toBe(
+        false,
+      );
+      expect(sim.miniProgramAppSecret).not.toBe(sandboxAppSecret());
     } finally {
       await sim.close();
+      await other.close();
     }
   });
 });

@@ -56,6 +56,7 @@ describe('a login code exchanged', () => {
     expect((await sandboxSession(sim.url, login.openid)).json).toEqual({
       openid: login.openid,
       session_key: sessionKey,
+      issued_session_keys: [sessionKey],
     });
   });
 
@@ -247,5 +248,43 @@ describe('api faults (POST /sandbox/faults)', () => {
     const answer = await exchange('anything', { secret: 'd3f1c0de9b8e7d6c5b4a39281706f5e4' });
     expect(answer.status).toBe(200);
     expect(answer.json?.errcode).toBe(40125);
+  });
+});
+
+describe('a request the simulator fails to handle', () => {
+  it('is 500 and logged by method and path, never with the query (the AppSecret and the code)', async () => {
+    // A clock that throws on demand: the one way to make a route fail for real.
+    let broken = false;
+    const failing: Clock = {
+      ...systemClock,
+      now: () => {
+        if (broken) throw new Error('clock broken for the test');
+        return Date.now();
+      },
+    };
+    const lines: string[] = [];
+    const faulty = await startSimulator({
+      merchant: MERCHANT,
+      miniProgram: { appSecret: APP_SECRET },
+      clock: failing,
+      log: (line) => lines.push(line),
+    });
+    try {
+      const login = await sandboxLogin(faulty.url);
+      broken = true;
+      // A wrong appid makes the route stamp its refusal's rid with the clock.
+      const answer = await code2Session(faulty.url, params(login.code, { appid: 'wxwrongappid00000' }));
+      broken = false;
+      expect(answer.status).toBe(500);
+      const failed = lines.filter((line) => line.includes('failed'));
+      expect(failed).toEqual([`simulator: GET ${CODE2SESSION_PATH} failed: clock broken for the test`]);
+      for (const line of lines) {
+        expect(line).not.toContain(APP_SECRET);
+        expect(line).not.toContain(login.code);
+        expect(line).not.toContain('secret=');
+      }
+    } finally {
+      await faulty.close();
+    }
   });
 });
