@@ -9,12 +9,13 @@ import { localEndpoint } from '../helpers/aws';
 import { SANDBOX_MERCHANT } from '#sandbox/simulator/sandbox-merchant';
 import { type HttpAnswer, startTestStack, type TestStack } from '../helpers/local-stack';
 import {
-  encryptedUserData,
   exchangeElsewhere,
-  wechatSessionKey,
-  wxLogin,
-  type SimulatedUser,
-} from '../helpers/miniprogram';
+  issuedSessionKeys,
+  sandboxEncryptedUserData,
+  sandboxLogin,
+  type SandboxLogin,
+  simulatorUrlOf,
+} from '../helpers/miniprogram-sandbox';
 import { captureProcessOutput, type ProcessOutput } from '../helpers/process-output';
 import { waitFor } from '../helpers/wait-for';
 
@@ -39,8 +40,10 @@ const stacks: TestStack[] = [];
 let output: ProcessOutput;
 /** Every answer our gateway gave in this file: status, headers and body. */
 const answers: string[] = [];
-/** Every session key WeChat (the simulator) gave any user of this file. */
+/** Every session key WeChat (the simulator) gave any user of this file: see noteIssuedKeys. */
 const sessionKeys = new Set<string>();
+/** Every user each stack's simulator gave a login code, for the keys WeChat issued them. */
+const usersOf = new Map<TestStack, Set<string>>();
 /** Users whose session our backend kept. */
 const keptOpenids = new Set<string>();
 
@@ -50,21 +53,47 @@ async function ours(method: string, path: string, body?: unknown, on: TestStack 
   return answer;
 }
 
-/** Notes WeChat's current key for the user, so the final sweep looks for it everywhere. */
-async function noteSessionKey(openid: string, on: TestStack = stack): Promise<string> {
-  const key = await wechatSessionKey(on, openid);
-  sessionKeys.add(key);
+type SimulatedUser = Parameters<typeof sandboxLogin>[1];
+
+/** A login code as wx.login() gives it; the user is noted for the sweep of the keys WeChat issues. */
+async function wxLogin(on: TestStack, user: SimulatedUser = {}): Promise<SandboxLogin> {
+  const login = await sandboxLogin(simulatorUrlOf(on), user);
+  const users = usersOf.get(on) ?? new Set<string>();
+  usersOf.set(on, users.add(login.openid));
+  return login;
+}
+
+/**
+ * Notes every session key the stack's simulator issued to any user of this file, each exchange's
+ * (a flood's, a login elsewhere's, a replaced one's), not only the current ones: the sweep looks for
+ * all of them. Called before a stack stops, its simulator's memory with it.
+ */
+async function noteIssuedKeys(on: TestStack): Promise<void> {
+  for (const openid of usersOf.get(on) ?? [])
+    for (const key of await issuedSessionKeys(simulatorUrlOf(on), openid)) sessionKeys.add(key);
+}
+
+/** The session key WeChat holds for the user now. */
+async function currentSessionKey(openid: string): Promise<string> {
+  const key = (await issuedSessionKeys(simulatorUrlOf(stack), openid)).at(-1);
+  if (key === undefined) throw new Error(`${openid} has no session at WeChat`);
   return key;
+}
+
+/** User data as WeChat encrypts it for the mini program, with the user's current session key. */
+function encryptedUserData(
+  on: TestStack,
+  openid: string,
+  options: { watermark_appid?: string; data?: Record<string, unknown> } = {},
+) {
+  return sandboxEncryptedUserData(simulatorUrlOf(on), { openid, ...options });
 }
 
 /** wx.login() on the phone, then our POST /miniprogram/sessions with the code. */
 async function logIn(user: SimulatedUser = {}, on: TestStack = stack): Promise<{ openid: string; answer: HttpAnswer }> {
   const { code, openid } = await wxLogin(on, user);
   const answer = await ours('POST', '/miniprogram/sessions', { code }, on);
-  if (answer.status === 201) {
-    keptOpenids.add(openid);
-    await noteSessionKey(openid, on);
-  }
+  if (answer.status === 201) keptOpenids.add(openid);
   return { openid, answer };
 }
 
@@ -146,7 +175,7 @@ describe('mini program login', () => {
   it('keeps the session sealed in the table, with a TTL, and never the key in plaintext', async () => {
     const { openid, answer } = await logIn();
     expect(answer.status, answer.text).toBe(201);
-    const key = await wechatSessionKey(stack, openid);
+    const key = await currentSessionKey(openid);
     const items = await scanTable(stack.tableName);
     const item = items.find((i) => i.pk === `MPSESSION#${openid}`);
     expect(item).toMatchObject({ sk: 'MPSESSION', openid, appid: SANDBOX_MERCHANT.appid });
@@ -163,7 +192,6 @@ describe('mini program login', () => {
     const first = await ours('POST', '/miniprogram/sessions', { code });
     expect(first.status, first.text).toBe(201);
     keptOpenids.add(openid);
-    await noteSessionKey(openid);
     const again = await ours('POST', '/miniprogram/sessions', { code });
     expect(again.status, again.text).toBe(400);
     expect(again.json).toEqual({
@@ -215,11 +243,14 @@ describe('mini program login', () => {
     for (let i = 0; i < LOGIN_RATE_LIMIT + 3; i++) codes.push((await wxLogin(stack, { openid })).code);
     const results = await Promise.all(codes.map((code) => ours('POST', '/miniprogram/sessions', { code })));
     keptOpenids.add(openid);
-    await noteSessionKey(openid);
     const accepted = results.filter((r) => r.status === 201);
     const limited = results.filter((r) => r.status === 429);
     expect(accepted).toHaveLength(LOGIN_RATE_LIMIT);
     expect(limited).toHaveLength(3);
+    // Each accepted exchange was given a key of its own (the sweep looks for every one of them); a
+    // refused one none.
+    const keys = await issuedSessionKeys(simulatorUrlOf(stack), openid);
+    expect(new Set(keys).size).toBe(LOGIN_RATE_LIMIT);
     for (const r of accepted) expect(r.json).toEqual({ openid });
     for (const r of limited) {
       expect(r.json).toMatchObject({ error: { code: 'RATE_LIMITED', wechat_errcode: 45011 } });
@@ -254,9 +285,9 @@ describe('user data the mini program sends', () => {
   it('refuses data under a key replaced by a login elsewhere, until the user logs in here again', async () => {
     const { openid } = await logIn();
     // The code of a second wx.login() is exchanged by another server: WeChat replaces the user's key.
-    const elsewhere = await exchangeElsewhere(stack, (await wxLogin(stack, { openid })).code, wechatCredentials());
+    const { code } = await wxLogin(stack, { openid });
+    const elsewhere = await exchangeElsewhere(simulatorUrlOf(stack), code, wechatCredentials());
     expect(elsewhere).toMatchObject({ openid });
-    sessionKeys.add(String(elsewhere.session_key));
     const stale = await ours('POST', '/miniprogram/decrypt', { openid, ...(await encryptedUserData(stack, openid)) });
     expect(stale.status, stale.text).toBe(400);
     expect(stale.json).toMatchObject({ error: { code: 'USER_DATA_UNDECRYPTABLE' } });
@@ -311,7 +342,7 @@ describe('user data the mini program sends', () => {
       expect(opened.status, opened.text).toBe(200);
       noteSecrets(replaced);
     } finally {
-      await replaced.stop();
+      await noteIssuedKeys(replaced).finally(() => replaced.stop());
     }
   });
 });
@@ -340,7 +371,7 @@ describe('a deployment with the wrong AppSecret', () => {
       // The handler says why in its log, for the operator (and the error alarm).
       expect(output.text().slice(before)).toMatch(/misconfigured/);
     } finally {
-      await wrong.stop();
+      await noteIssuedKeys(wrong).finally(() => wrong.stop());
     }
   });
 });
@@ -348,7 +379,9 @@ describe('a deployment with the wrong AppSecret', () => {
 describe('the session key and the AppSecret', () => {
   it('never show in an answer, a log line, an event, or in plaintext in the table', async () => {
     noteSecrets(stack);
-    expect(sessionKeys.size).toBeGreaterThan(5);
+    await noteIssuedKeys(stack);
+    // Every exchange's key, not only each user's last: the flood's user alone was given LOGIN_RATE_LIMIT.
+    expect(sessionKeys.size).toBeGreaterThanOrEqual(keptOpenids.size + LOGIN_RATE_LIMIT - 1);
     // Let the JSAPI order's payment.succeeded (and any other event of this table) be listed.
     const events = await waitFor(
       () => listAllEvents(),

@@ -1,7 +1,16 @@
+import { SESSION_KEY_PATTERN } from '#shared/wechatpay/miniprogram/login-client';
+
 /**
  * The simulator's mini program side over HTTP, for tests: be the mini program (wx.login, encrypted
  * user data), call GET /sns/jscode2session as a merchant's server would, look at WeChat's own view.
+ * Every function takes the simulator's base URL (a local stack's is `simulatorUrlOf(stack)`).
  */
+
+/** The simulator's URL of a local stack; throws for a stack that runs without one. */
+export function simulatorUrlOf(stack: { simulatorUrl: string | undefined }): string {
+  if (stack.simulatorUrl === undefined) throw new Error('this stack runs without a simulator');
+  return stack.simulatorUrl;
+}
 
 export interface SandboxLogin {
   code: string;
@@ -40,6 +49,18 @@ export function sandboxUserData(
   return postJson(`${simulatorUrl}/sandbox/miniprogram/user-data`, body);
 }
 
+/** User data as WeChat encrypts it for the mini program, with the user's current session key. */
+export async function sandboxEncryptedUserData(
+  simulatorUrl: string,
+  body: { openid: string; data?: Record<string, unknown>; watermark_appid?: string },
+): Promise<{ encrypted_data: string; iv: string }> {
+  const { status, json } = await sandboxUserData(simulatorUrl, body);
+  const { encrypted_data: encryptedData, iv } = json;
+  if (status !== 200 || typeof encryptedData !== 'string' || typeof iv !== 'string')
+    throw new Error(`POST /sandbox/miniprogram/user-data: ${status} ${JSON.stringify(json)}`);
+  return { encrypted_data: encryptedData, iv };
+}
+
 /** GET /sandbox/miniprogram/sessions/:openid: WeChat's side, session_key included. */
 export async function sandboxSession(
   simulatorUrl: string,
@@ -47,6 +68,25 @@ export async function sandboxSession(
 ): Promise<{ status: number; json: Record<string, unknown> }> {
   const res = await fetch(`${simulatorUrl}/sandbox/miniprogram/sessions/${encodeURIComponent(openid)}`);
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+}
+
+/**
+ * Every session key WeChat gave the user, oldest first, the current one last (each exchange of a
+ * code replaces the key); none for a user who never exchanged a code.
+ */
+export async function issuedSessionKeys(simulatorUrl: string, openid: string): Promise<string[]> {
+  const { status, json } = await sandboxSession(simulatorUrl, openid);
+  if (status === 404) return [];
+  const keys = json.issued_session_keys;
+  if (
+    status !== 200 ||
+    !Array.isArray(keys) ||
+    keys.length === 0 ||
+    !keys.every((k): k is string => typeof k === 'string' && SESSION_KEY_PATTERN.test(k)) ||
+    keys.at(-1) !== json.session_key
+  )
+    throw new Error(`GET /sandbox/miniprogram/sessions/:openid: ${status}, not a session view with its keys`);
+  return keys;
 }
 
 export interface Code2SessionAnswer {
@@ -74,6 +114,21 @@ export async function code2Session(
     json = undefined;
   }
   return { status: res.status, contentType: res.headers.get('content-type'), text, json };
+}
+
+/**
+ * Exchanges a code at the simulator directly, as another server holding the AppSecret would: WeChat
+ * gives the user a new session key that our backend never sees.
+ */
+export async function exchangeElsewhere(
+  simulatorUrl: string,
+  code: string,
+  credentials: { appid: string; secret: string },
+): Promise<Record<string, unknown>> {
+  const answer = await code2Session(simulatorUrl, { ...credentials, js_code: code, grant_type: 'authorization_code' });
+  if (answer.status !== 200 || answer.json === undefined)
+    throw new Error(`GET /sns/jscode2session: ${answer.status}, not a JSON answer`);
+  return answer.json;
 }
 
 /** WeChat's errmsg: the text, then `, rid: ` and three groups of 8 hex digits. */
