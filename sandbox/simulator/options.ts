@@ -1,5 +1,6 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import * as z from 'zod';
+import { appSecretSchema } from '#shared/wechatpay/miniprogram/login-client';
 import { isPublicKeyId } from '#shared/wechatpay/v3/key-ring';
 import { toPrivateKey, toPublicKey } from '#shared/wechatpay/v3/sign';
 import type { Clock } from './clock';
@@ -123,15 +124,12 @@ export const simulatorOptionsSchema = z
     refundNotifyUrl: z.string().refine(isNotifyUrl, 'refundNotifyUrl: an http(s) URL without query string').optional(),
     /**
      * The merchant's mini program (its appid is the merchant's) as WeChat's login API knows it. Without
-     * an appSecret the sandbox one is used (sandbox-appsecret.ts, kept in dataDir when given).
+     * an appSecret one is generated for this simulator, in memory only (RunningSimulator.miniProgramAppSecret).
      */
     miniProgram: z
       .object({
-        // Never echo the secret back in an error message: only the rule.
-        appSecret: z
-          .string()
-          .regex(/^[A-Za-z0-9]{16,64}$/, 'miniProgram.appSecret: an AppSecret is 16 to 64 letters or digits')
-          .optional(),
+        // The library's rule, whose message never echoes the secret.
+        appSecret: appSecretSchema.optional(),
         /**
          * code2Session calls per user in any real minute before 45011 (WeChat's older documentation: 100
          * per user per minute). Real time, not scaled.

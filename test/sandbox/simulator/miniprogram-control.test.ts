@@ -218,6 +218,8 @@ describe('the miniProgram option', () => {
     }
     expect(error).toBeInstanceOf(SimulatorOptionsError);
     expect((error as SimulatorOptionsError).field).toBe('miniProgram.appSecret');
+    // The library's rule (appSecretSchema), the same one the merchant's side applies.
+    expect((error as Error).message).toContain('16 to 64 letters or digits');
     expect((error as Error).message).not.toContain(bad);
   });
 
