@@ -5,6 +5,7 @@ import * as z from 'zod';
 
 import { webhookSecretSchema, webhookUrlSchema } from '#shared/config/settings';
 import { AppError } from '#shared/domain/errors';
+import { appSecretSchema } from '#shared/wechatpay/miniprogram/login-client';
 import { type Merchant, SANDBOX_MERCHANT } from '../simulator/sandbox-merchant';
 import { PEM_VARIABLES, pemFromEnv, v3KeyProblems } from '../simulator/v3-key-settings';
 
@@ -125,14 +126,8 @@ const schema = z.object({
   WECHATPAY_API_KEY: text,
   WECHATPAY_BASE_URL: z.preprocess(blankIsAbsent, z.url().optional()),
   WECHAT_API_BASE_URL: z.preprocess(blankIsAbsent, z.url().optional()),
-  // WeChat's rule for an AppSecret; the message states the rule, never the value.
-  WECHAT_APPSECRET: z.preprocess(
-    blankIsAbsent,
-    z
-      .string()
-      .regex(/^[A-Za-z0-9]{16,64}$/, '16 to 64 letters or digits')
-      .optional(),
-  ),
+  // The library's rule for an AppSecret, whose message states the rule, never the value.
+  WECHAT_APPSECRET: z.preprocess(blankIsAbsent, appSecretSchema.optional()),
   SIMULATOR_PLATFORM_PRIVATE_KEY: text,
   SIMULATOR_SIGN_WITH: z.preprocess(blankIsAbsent, z.enum(['public_key', 'certificate']).optional()),
   // The handlers' own rules (https or loopback http, no credentials; whsec_), checked before the start.
