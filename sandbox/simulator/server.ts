@@ -143,8 +143,14 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     ...miniProgramControlRoutes({ appid: config.merchant.appid, logins, now }),
   ]);
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    const path = requestPath(req.url);
+    if (path === undefined) {
+      // Thrown here, outside any promise, it would be an uncaught exception: one request would stop the simulator.
+      req.resume();
+      sendJsonError(res, 400, 'BAD_REQUEST', 'the request target is not a URL path');
+      return;
+    }
     // WeChat's nginx checks the client certificate before the API sees anything of the request.
-    const path = new URL(req.url ?? '/', 'http://simulator').pathname;
     const refusal = path.startsWith(SECAPI_PREFIX) ? secapiRefusal(req, config.merchant.mchid) : undefined;
     if (refusal !== undefined) {
       req.resume();
@@ -190,6 +196,15 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
       return closing;
     },
   };
+}
+
+/** The path of a request target, or undefined when it does not parse (`//[` for one). */
+function requestPath(url: string | undefined): string | undefined {
+  try {
+    return new URL(url ?? '/', 'http://simulator').pathname;
+  } catch {
+    return undefined;
+  }
 }
 
 interface V3Setup {
