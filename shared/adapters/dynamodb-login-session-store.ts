@@ -3,6 +3,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 
 import type { LoginSession, LoginSessionStore, SaveSessionResult } from '../domain/miniprogram-session';
+import { SESSION_KEY_PATTERN } from '../wechatpay/miniprogram/login-client';
 import { ExpressionBuilder } from './dynamodb-expression';
 import type { SessionKeySeal } from './session-key-seal';
 import { loginSessionKey, PARTITION_KEY, TTL_ATTRIBUTE } from './table-schema';
@@ -28,9 +29,6 @@ const sessionItem = z.object({
   exchangedAt: z.iso.datetime({ precision: 3 }),
   expiresAt: z.iso.datetime(),
 });
-
-/** What an unsealed key must be (base64 of 16 bytes, as WeChat gives it), or the item is not ours. */
-const SESSION_KEY = /^[A-Za-z0-9+/]{22}==$/;
 
 /**
  * Each mini program user's current login session in the orders table, one item per openid (see
@@ -100,7 +98,8 @@ export class DynamoDbLoginSessionStore implements LoginSessionStore {
     // Sealed under another AppSecret or for another appid (the associated data): as good as none.
     const sessionKey = this.seal.unseal(stored[SEALED_SESSION_KEY_ATTRIBUTE], { appid: this.appid, openid });
     if (sessionKey === undefined) return undefined;
-    if (!SESSION_KEY.test(sessionKey)) throw new Error('malformed login session item: sealed key');
+    // An unsealed key must be as WeChat gives it, or the item is not ours.
+    if (!SESSION_KEY_PATTERN.test(sessionKey)) throw new Error('malformed login session item: sealed key');
     return {
       openid,
       ...(stored.unionid === undefined ? {} : { unionid: stored.unionid }),

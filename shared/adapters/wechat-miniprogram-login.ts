@@ -1,15 +1,23 @@
-import { ConfigurationError, LoginRefusedError, type LoginRefusal, ValidationError } from '../domain/errors';
+import {
+  ConfigurationError,
+  LoginRefusedError,
+  type LoginRefusal,
+  ProviderError,
+  ValidationError,
+} from '../domain/errors';
 import type { ExchangedLogin, LoginCodeExchange } from '../domain/miniprogram-session';
 import { WechatPayError, WechatPayValidationError } from '../wechatpay/core/errors';
 import type { LoginErrorCode } from '../wechatpay/miniprogram/login-errors';
 import { MiniProgramLoginClient, type MiniProgramLoginClientOptions } from '../wechatpay/miniprogram/login-client';
+import { asWechatApiError } from './wechat-api-provider-error';
 import { toDomainError } from './wechatpay-errors';
 
 /**
  * The login code exchange (sns/jscode2session) through the protocol library, its errors as the
  * domain's: WeChat's refusals of the code or the user are LoginRefusedErrors, an AppSecret or appid
  * WeChat does not know is the deployment's fault (ConfigurationError), and every other failure a
- * ProviderError as the WeChat Pay calls' ("system busy" was already asked again by the library).
+ * ProviderError as the WeChat Pay calls' ("system busy" was already asked again by the library), told
+ * as WeChat's API's (WechatApiProviderError), not WeChat Pay's.
  */
 
 /** WeChat's refusals the caller acts on: the refusal, and what to tell it. */
@@ -28,6 +36,19 @@ const REFUSALS: Partial<Record<LoginErrorCode, { refusal: LoginRefusal; message:
 
 /** The deployment's fault: WeChat does not know our appid, or the AppSecret is not its. */
 const MISCONFIGURED: ReadonlySet<string> = new Set<LoginErrorCode>(['INVALID_APPSECRET', 'INVALID_APPID']);
+
+/**
+ * WeChat refused our AppSecret (40125): the one deployment fault a replaced secret explains, worth
+ * reading the credentials again for. WeChat checks the secret before the code, so the code is unspent.
+ */
+export function isAppSecretRefusal(error: unknown): error is ConfigurationError {
+  return (
+    error instanceof ConfigurationError &&
+    error.cause instanceof WechatPayError &&
+    error.cause.kind === 'business' &&
+    error.cause.code === ('INVALID_APPSECRET' satisfies LoginErrorCode)
+  );
+}
 
 /** Where the AppSecret is set, for the operator reading the log. */
 export const APPSECRET_SOURCE = 'appSecret in the merchant secret (WECHAT_APPSECRET locally)';
@@ -62,7 +83,7 @@ export function loginDomainError(error: unknown): unknown {
     // The only input is the code: its shape broke the library's rule.
     return new ValidationError(`code: ${error.message}`, 'code', { cause: error });
   }
-  if (!(error instanceof WechatPayError) || error.kind !== 'business') return toDomainError(error);
+  if (!(error instanceof WechatPayError) || error.kind !== 'business') return wechatApiError(error);
   const errcode = Number(error.rawCode);
   const known = REFUSALS[error.code as LoginErrorCode];
   if (known !== undefined) {
@@ -78,5 +99,10 @@ export function loginDomainError(error: unknown): unknown {
     );
   }
   // SYSTEM_BUSY (after the library's retries) stays retryable; an errcode not listed is ERRCODE_<n>.
-  return toDomainError(error);
+  return wechatApiError(error);
+}
+
+function wechatApiError(error: unknown): unknown {
+  const mapped = toDomainError(error);
+  return mapped instanceof ProviderError ? asWechatApiError(mapped) : mapped;
 }

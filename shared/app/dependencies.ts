@@ -15,6 +15,8 @@ import { SqsCheckScheduler } from '../adapters/sqs-check-scheduler';
 import { SessionKeySeal } from '../adapters/session-key-seal';
 import { retryMessageAfter } from '../adapters/sqs-message-visibility';
 import { SqsWebhookQueue } from '../adapters/sqs-webhook-queue';
+import { APPSECRET_SOURCE, isAppSecretRefusal, WechatMiniProgramLogin } from '../adapters/wechat-miniprogram-login';
+import { WechatUserDataOpener } from '../adapters/wechat-user-data-opener';
 import type { MerchantCredentials } from '../config/merchant-credentials';
 import { METRIC_EVENTS_RECORDED } from '../config/metric-names';
 import type { Settings } from '../config/settings';
@@ -72,6 +74,11 @@ export interface Dependencies {
    * for the secret on first use. The mini program login takes its appid and AppSecret from them.
    */
   merchantCredentials(): Promise<MerchantCredentials>;
+  /**
+   * The merchant's credentials read again now (at most once per the source's minimum interval; the
+   * credentials held otherwise): when WeChat refuses what we hold, it may have been replaced.
+   */
+  reloadMerchantCredentials(): Promise<MerchantCredentials>;
   /** The mini program users' login sessions, in the orders table, sealed under this AppSecret. */
   loginSessions(miniProgram: { appid: string; appSecret: string }): LoginSessionStore;
   /**
@@ -176,6 +183,7 @@ export function createDependencies(settings: Settings, overrides: DependencyOver
     refundStore,
     wechatPay,
     merchantCredentials: () => credentials.current(),
+    reloadMerchantCredentials: () => credentials.reload(),
     loginSessions({ appid, appSecret }) {
       return (
         overrides.loginSessions ??
@@ -345,7 +353,7 @@ export function buildRefundUseCases(deps: Dependencies): () => Promise<RefundUse
 
 /** The mini program routes' use cases: the login, and the user data opened with its session key. */
 export interface MiniProgramUseCases {
-  startSession: StartMiniProgramSession;
+  startSession: Pick<StartMiniProgramSession, 'execute'>;
   decryptUserData: DecryptUserData;
 }
 
@@ -354,28 +362,46 @@ export interface MiniProgramUseCases {
  * AppSecret: for the login, and as what the session keys are sealed under), rebuilt when the secret
  * changes. Credentials without an AppSecret are the deployment's fault, said when a route is used,
  * since the orders function serves payments without one.
+ *
+ * A login WeChat refuses for the AppSecret (40125) reloads the credentials once (rate-limited by the
+ * source, as the pay side's verification failures): an AppSecret replaced in the secret is then used
+ * at its first refusal, not a TTL later. WeChat checks the secret before the code, so the code is
+ * still unspent and is exchanged again, once, under the new credentials. The same AppSecret after
+ * the reload is the ConfigurationError it was.
  */
 export function buildMiniProgramUseCases(deps: Dependencies): () => Promise<MiniProgramUseCases> {
   // One set of use cases per set of credentials: the source hands out the same object while they stay.
-  const built = new WeakMap<MerchantCredentials, Promise<MiniProgramUseCases>>();
-  return async () => {
-    const credentials = await deps.merchantCredentials();
+  const built = new WeakMap<MerchantCredentials, MiniProgramUseCases>();
+  const useCasesFor = (credentials: MerchantCredentials): MiniProgramUseCases => {
     let useCases = built.get(credentials);
     if (useCases === undefined) {
       useCases = miniProgramSide(deps, credentials);
       built.set(credentials, useCases);
-      useCases.catch(() => built.delete(credentials));
     }
     return useCases;
   };
+  return async () => {
+    const credentials = await deps.merchantCredentials();
+    const current = useCasesFor(credentials);
+    return {
+      startSession: {
+        async execute(code) {
+          try {
+            return await current.startSession.execute(code);
+          } catch (error) {
+            if (!isAppSecretRefusal(error)) throw error;
+            const reloaded = await deps.reloadMerchantCredentials();
+            if (reloaded.appSecret === credentials.appSecret) throw error;
+            return useCasesFor(reloaded).startSession.execute(code);
+          }
+        },
+      },
+      decryptUserData: current.decryptUserData,
+    };
+  };
 }
 
-/** The login client and the user-data cipher are imported on first use: most invocations are payments. */
-async function miniProgramSide(deps: Dependencies, credentials: MerchantCredentials): Promise<MiniProgramUseCases> {
-  const [{ APPSECRET_SOURCE, WechatMiniProgramLogin }, { WechatUserDataOpener }] = await Promise.all([
-    import('../adapters/wechat-miniprogram-login'),
-    import('../adapters/wechat-user-data-opener'),
-  ]);
+function miniProgramSide(deps: Dependencies, credentials: MerchantCredentials): MiniProgramUseCases {
   const { appid, appSecret } = credentials;
   if (appSecret === undefined) {
     throw new ConfigurationError(`the mini program routes need the mini program's AppSecret: set ${APPSECRET_SOURCE}`);

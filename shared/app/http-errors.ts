@@ -13,6 +13,7 @@ import {
   UserDataRejectedError,
   ValidationError,
 } from '../domain/errors';
+import { WechatApiProviderError } from '../adapters/wechat-api-provider-error';
 import { errorBody, json } from './http-responses';
 
 /**
@@ -27,7 +28,9 @@ export function errorResponse(err: unknown): APIGatewayProxyStructuredResultV2 {
   if (err instanceof LoginRefusedError) return loginRefusalResponse(err);
   if (err instanceof UserDataRejectedError) return json(400, errorBody(err.code, err.message));
   if (err instanceof ProviderError) {
-    return json(502, { error: { code: err.code, message: `WeChat Pay: ${err.message}`, retryable: err.retryable } });
+    // The login is WeChat's API (api.weixin.qq.com), not WeChat Pay's: the caller is told which failed.
+    const service = err instanceof WechatApiProviderError ? 'WeChat' : 'WeChat Pay';
+    return json(502, { error: { code: err.code, message: `${service}: ${err.message}`, retryable: err.retryable } });
   }
   // Anything else says nothing about the inside: its code at most.
   if (err instanceof AppError) return json(500, errorBody(err.code, 'internal error'));

@@ -1,36 +1,32 @@
 import * as z from 'zod';
 
 import type { EncryptedUserData } from '../domain/miniprogram-session';
-import { loginCodeSchema } from '../wechatpay/miniprogram/login-client';
-import { MAX_ENCRYPTED_DATA_BYTES } from '../wechatpay/miniprogram/user-data';
+import { loginCodeSchema, openidSchema, SESSION_KEY_PATTERN } from '../wechatpay/miniprogram/login-client';
+import {
+  BASE64_PATTERN,
+  MAX_ENCRYPTED_DATA_BASE64_CHARS,
+  MAX_ENCRYPTED_DATA_BYTES,
+} from '../wechatpay/miniprogram/user-data';
 import { validationErrorOf } from './schema-errors';
 
-/** Strict base64 with padding, as WeChat encodes encryptedData and iv. */
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+/** The largest POST /miniprogram/decrypt body: the longest encrypted_data, with room for the rest. */
+export const MAX_USER_DATA_BODY_BYTES = MAX_ENCRYPTED_DATA_BASE64_CHARS + 1024;
 
 /** Body of POST /miniprogram/sessions: the code wx.login() gave the mini program. */
 const CreateMiniProgramSessionBody = z.strictObject({ code: loginCodeSchema }, 'must be a JSON object { code }');
 
-/**
- * An openid as the caller had it from POST /miniprogram/sessions. WeChat publishes no format (they are
- * 28 characters of base64url in practice): a sane shape only, which is also a safe table key.
- */
-const openidSchema = z
-  .string('must be a string')
-  .min(1, 'must not be empty')
-  .max(128, 'at most 128 characters')
-  .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
-
 /** Body of POST /miniprogram/decrypt: the mini program's encryptedData and iv, for the user `openid`. */
 const DecryptMiniProgramDataBody = z.strictObject(
   {
+    // As the caller had it from POST /miniprogram/sessions.
     openid: openidSchema,
     encrypted_data: z
       .string('must be a string')
       .min(1, 'must not be empty')
-      .max(Math.ceil(MAX_ENCRYPTED_DATA_BYTES / 3) * 4, `at most ${MAX_ENCRYPTED_DATA_BYTES} bytes once decoded`)
-      .regex(BASE64, 'must be base64'),
-    iv: z.string('must be a string').regex(/^[A-Za-z0-9+/]{22}==$/, 'must be base64 of 16 bytes'),
+      .max(MAX_ENCRYPTED_DATA_BASE64_CHARS, `at most ${MAX_ENCRYPTED_DATA_BYTES} bytes once decoded`)
+      .regex(BASE64_PATTERN, 'must be base64'),
+    // An iv is 16 bytes, as a session key is: the same base64 shape.
+    iv: z.string('must be a string').regex(SESSION_KEY_PATTERN, 'must be base64 of 16 bytes'),
   },
   'must be a JSON object { openid, encrypted_data, iv }',
 );

@@ -1,7 +1,6 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 
 import { ValidationError } from '../domain/errors';
-import { MAX_ENCRYPTED_DATA_BYTES } from '../wechatpay/miniprogram/user-data';
 import type { ListEvents } from '../domain/list-events';
 import type { Clock } from '../domain/ports';
 import { parseCreateOrder, parseOutTradeNo } from './create-order-schema';
@@ -10,7 +9,11 @@ import { eventBody } from './event-body';
 import { eventView } from './event-view';
 import { errorBody, json } from './http-responses';
 import { parseListEventsQuery } from './list-events-schema';
-import { parseCreateMiniProgramSession, parseDecryptMiniProgramData } from './miniprogram-schema';
+import {
+  MAX_USER_DATA_BODY_BYTES,
+  parseCreateMiniProgramSession,
+  parseDecryptMiniProgramData,
+} from './miniprogram-schema';
 import { orderView } from './order-view';
 import { parseCreateRefund, parseOutRefundNo } from './refund-schema';
 import { refundView } from './refund-view';
@@ -18,8 +21,6 @@ import { APP_BACKEND_ROUTES, type AppBackendRouteName, type Route, routeKey } fr
 
 /** API Gateway's payload cap is 10 MB; an order or a refund is a few hundred bytes. */
 const MAX_BODY_BYTES = 16 * 1024;
-/** User data is larger: at most MAX_ENCRYPTED_DATA_BYTES in base64 (a WeRun history is a few KB). */
-const MAX_USER_DATA_BODY_BYTES = Math.ceil(MAX_ENCRYPTED_DATA_BYTES / 3) * 4 + 1024;
 
 /** What the routes need: the use cases (built once WeChat credentials are loaded) and the clock. */
 export interface OrdersApi {

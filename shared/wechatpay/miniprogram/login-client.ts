@@ -34,12 +34,20 @@ export interface Code2SessionResult {
   sessionKey: string;
 }
 
-/** A login code as wx.login() gives it: WeChat publishes no format, so only a sane shape is required. */
-export const loginCodeSchema = z
-  .string()
+/**
+ * WeChat publishes no format for a login code or an openid (an openid is 28 characters of base64url
+ * in practice): a sane shape only, which is also safe in a query and as a table key.
+ */
+const printableTokenSchema = z
+  .string('must be a string')
   .min(1, 'must not be empty')
   .max(128, 'at most 128 characters')
   .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
+
+/** A login code as wx.login() gives it. */
+export const loginCodeSchema = printableTokenSchema;
+/** A user's openid as WeChat answers it (and as callers give it back to us). */
+export const openidSchema = printableTokenSchema;
 
 /** A mini program's AppSecret. The message names the rule only: the value is a secret, never echoed. */
 export const appSecretSchema = z.string().regex(/^[A-Za-z0-9]{16,64}$/, 'an AppSecret: 16 to 64 letters or digits');
@@ -54,7 +62,7 @@ const optionsSchema = z.strictObject({
 });
 
 const successSchema = z.object({
-  openid: z.string().min(1).max(128),
+  openid: openidSchema,
   session_key: z.string().regex(SESSION_KEY_PATTERN, 'base64 of 16 bytes'),
   unionid: z.string().min(1).max(128).optional(),
 });

@@ -15,11 +15,17 @@ export const LOGIN_ERRCODES = {
   40226: 'HIGH_RISK_USER',
   /** System busy: WeChat asks to retry later. */
   [-1]: 'SYSTEM_BUSY',
-  /** The AppSecret is wrong: the deployment's fault. */
+  /** The AppSecret is not this appid's: the deployment's fault (or a secret replaced at WeChat). */
   40125: 'INVALID_APPSECRET',
-  /** The AppSecret given is not this appid's, or the appid is unknown: the deployment's fault. */
+  /** The appid is unknown to WeChat: the deployment's fault. */
   40013: 'INVALID_APPID',
 } as const satisfies Record<number, string>;
+
+/*
+ * Deliberately not listed, so ERRCODE_45009 like any unknown errcode (not retryable): WeChat's daily
+ * quota of the API is spent ("reach max api daily quota limit"). Asking again soon will not help, and
+ * no caller of ours can act on it: an operator must.
+ */
 
 export type LoginErrorCode = (typeof LOGIN_ERRCODES)[keyof typeof LOGIN_ERRCODES];
 

@@ -1,6 +1,13 @@
+import { inspect } from 'node:util';
+
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningSimulator, startSimulator } from '#sandbox/simulator/server';
-import { loginDomainError, WechatMiniProgramLogin } from '#shared/adapters/wechat-miniprogram-login';
+import { WechatApiProviderError } from '#shared/adapters/wechat-api-provider-error';
+import {
+  isAppSecretRefusal,
+  loginDomainError,
+  WechatMiniProgramLogin,
+} from '#shared/adapters/wechat-miniprogram-login';
 import {
   ConfigurationError,
   LoginRefusedError,
@@ -14,6 +21,15 @@ import { loginError } from '#shared/wechatpay/miniprogram/login-errors';
 import { sandboxLogin, sandboxSession } from '#test/helpers/miniprogram-sandbox';
 
 const APP_SECRET = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
+
+/**
+ * Neither the AppSecret nor a session_key may show in what a logger could print of an error: its
+ * whole cause chain, as util.inspect shows it (the library's error, and the transport's under it).
+ */
+function expectNoSecret(error: unknown, ...secrets: string[]): void {
+  const seen = [inspect(error, { depth: null }), JSON.stringify(error)].join('\n');
+  for (const secret of [APP_SECRET, ...secrets]) expect(seen).not.toContain(secret);
+}
 
 /** WeChat's answer `{ errcode, errmsg }` as the library raises it. */
 const refused = (errcode: number, errmsg = 'refused, rid: 6566f719-6cb5d09c-633ab469') =>
@@ -40,7 +56,7 @@ describe('the login exchange’s errors as the domain’s', () => {
 
   it('system busy (-1) left after the library’s retries is a retryable ProviderError', () => {
     expect(loginDomainError(refused(-1, 'system error'))).toMatchObject({
-      constructor: ProviderError,
+      constructor: WechatApiProviderError,
       code: 'SYSTEM_BUSY',
       retryable: true,
       rawCode: '-1',
@@ -49,7 +65,7 @@ describe('the login exchange’s errors as the domain’s', () => {
 
   it('an errcode WeChat does not document here is ERRCODE_<n>, not retryable', () => {
     expect(loginDomainError(refused(45009))).toMatchObject({
-      constructor: ProviderError,
+      constructor: WechatApiProviderError,
       code: 'ERRCODE_45009',
       retryable: false,
     });
@@ -60,8 +76,26 @@ describe('the login exchange’s errors as the domain’s', () => {
       retryable: true,
       kind: 'transport',
     });
-    expect(loginDomainError(network)).toMatchObject({ constructor: ProviderError, code: 'NETWORK', retryable: true });
+    expect(loginDomainError(network)).toMatchObject({
+      constructor: WechatApiProviderError,
+      code: 'NETWORK',
+      retryable: true,
+    });
     expect(loginDomainError(deadlineError('GET /sns/jscode2session'))).toMatchObject({ code: OUT_OF_TIME });
+  });
+
+  it('every failure left is still a ProviderError (502, retryable as the library says), told as WeChat’s API', () => {
+    const error = loginDomainError(refused(-1, 'system error'));
+    expect(error).toBeInstanceOf(ProviderError);
+    expect(error).toBeInstanceOf(WechatApiProviderError);
+    expect((error as ProviderError).cause).toBeInstanceOf(WechatPayError);
+  });
+
+  it('only WeChat’s 40125 is an AppSecret refusal, which a reload of the secret may explain', () => {
+    expect(isAppSecretRefusal(loginDomainError(refused(40125)))).toBe(true);
+    expect(isAppSecretRefusal(loginDomainError(refused(40013)))).toBe(false);
+    expect(isAppSecretRefusal(loginDomainError(refused(40029)))).toBe(false);
+    expect(isAppSecretRefusal(new ConfigurationError('no AppSecret'))).toBe(false);
   });
 
   it('a code the library refuses to send is a 400 on the field `code`', () => {
@@ -136,7 +170,7 @@ describe('WechatMiniProgramLogin against the simulator', () => {
     const { code } = await sandboxLogin(simulator.url);
     await fault('systemerror');
     await expect(login().exchange(code)).rejects.toMatchObject({
-      constructor: ProviderError,
+      constructor: WechatApiProviderError,
       code: 'SYSTEM_BUSY',
       retryable: true,
       rawCode: '-1',
@@ -146,16 +180,46 @@ describe('WechatMiniProgramLogin against the simulator', () => {
   it('an HTTP 500 is a ProviderError as the payment calls’ (HTTP_500), never a refusal of the code', async () => {
     const { code } = await sandboxLogin(simulator.url);
     await fault('http500');
-    await expect(login().exchange(code)).rejects.toMatchObject({ constructor: ProviderError, code: 'HTTP_500' });
+    await expect(login().exchange(code)).rejects.toMatchObject({
+      constructor: WechatApiProviderError,
+      code: 'HTTP_500',
+    });
   });
 
-  it('a wrong AppSecret is a ConfigurationError whose message holds neither secret', async () => {
+  it('a wrong AppSecret is a ConfigurationError whose cause chain holds neither secret', async () => {
     const { code } = await sandboxLogin(simulator.url);
     const wrong = 'ffffffffffffffffffffffffffffffff';
     const attempt = new WechatMiniProgramLogin({ baseUrl: simulator.url, appid: MERCHANT.appid, appSecret: wrong });
     const error = await attempt.exchange(code).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConfigurationError);
-    expect(String((error as Error).message)).not.toContain(wrong);
-    expect(String((error as Error).message)).not.toContain(APP_SECRET);
+    expect(isAppSecretRefusal(error)).toBe(true);
+    expectNoSecret(error, wrong);
+  });
+
+  it('a failed exchange’s ProviderError holds neither the AppSecret nor a session key, causes included', async () => {
+    const { code, openid } = await sandboxLogin(simulator.url);
+    // A first exchange gives the user a key; the second, refused, must not carry it.
+    await login().exchange(code);
+    const key = (await sandboxSession(simulator.url, openid)).json.session_key as string;
+    await fault('http500');
+    const http500 = await login()
+      .exchange((await sandboxLogin(simulator.url, { openid })).code)
+      .catch((e: unknown) => e);
+    expect(http500).toBeInstanceOf(ProviderError);
+    expectNoSecret(http500, key);
+  });
+
+  it('an unreachable WeChat’s ProviderError (the transport’s cause under it) holds no AppSecret', async () => {
+    const { code } = await sandboxLogin(simulator.url);
+    // A loopback port nothing listens on: the request URL, secret in its query, was built and failed.
+    const closed = await startSimulator({ merchant: MERCHANT, miniProgram: { appSecret: APP_SECRET } });
+    const url = closed.url;
+    await closed.close();
+    const error = await login(url)
+      .exchange(code)
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProviderError);
+    expect((error as ProviderError).kind).toBe('transport');
+    expectNoSecret(error);
   });
 });

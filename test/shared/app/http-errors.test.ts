@@ -3,6 +3,7 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
 
+import { WechatApiProviderError } from '#shared/adapters/wechat-api-provider-error';
 import { httpErrors } from '#shared/app/http-errors';
 import {
   AppError,
@@ -57,6 +58,19 @@ describe('httpErrors: the one place errors become HTTP', () => {
     expect(status).toBe(502);
     expect(body).toEqual({ error: { code: 'SYSTEMERROR', message: 'WeChat Pay: busy', retryable: true } });
     expect(logged).toHaveBeenCalledTimes(1);
+  });
+
+  it('502 for a failure of WeChat’s API (the mini program login) says WeChat, not WeChat Pay', async () => {
+    const err = new WechatApiProviderError('SYSTEM_BUSY', 'jscode2session refused: -1 system error', {
+      retryable: true,
+      kind: 'business',
+      rawCode: '-1',
+    });
+    const { status, body } = await answer(err);
+    expect(status).toBe(502);
+    expect(body).toEqual({
+      error: { code: 'SYSTEM_BUSY', message: 'WeChat: jscode2session refused: -1 system error', retryable: true },
+    });
   });
 
   it('an unexpected error is a 500 that reveals nothing of its message', async () => {

@@ -176,6 +176,46 @@ describe('POST /miniprogram/sessions', () => {
   });
 });
 
+describe('POST /miniprogram/sessions after the AppSecret is replaced', () => {
+  const OLD_SECRET = 'ffffffffffffffffffffffffffffffff';
+
+  /** The merchant secret as Secrets Manager holds it: `appSecrets` answered in turn, the last one kept. */
+  function secretHandler(appSecrets: string[]) {
+    const reads: string[] = [];
+    const readSecret = async (secretId: string) => {
+      const appSecret = appSecrets[Math.min(reads.length, appSecrets.length - 1)];
+      reads.push(secretId);
+      return JSON.stringify({ ...MERCHANT, appSecret });
+    };
+    const handler = ordersHandler({ WECHATPAY_SECRET_ID: 'merchant', WECHAT_APPSECRET: '' }, { readSecret });
+    return { handler, reads };
+  }
+
+  it('reads the secret again at WeChat’s 40125 and exchanges the same code with the new AppSecret', async () => {
+    const { handler, reads } = secretHandler([OLD_SECRET, APP_SECRET]);
+    const { code, openid } = await sandboxLogin(simulator.url);
+    const answer = await call(sessionsRoute, { code }, handler);
+    expect(answer).toMatchObject({ status: 201, body: { openid } });
+    expect(reads).toHaveLength(2);
+    expect(await sessions.find(openid)).toMatchObject({ openid, sessionKey: await wechatKey(openid) });
+    // The new AppSecret is the one held now: the next login needs no read.
+    const next = await sandboxLogin(simulator.url);
+    expect((await call(sessionsRoute, { code: next.code }, handler)).status).toBe(201);
+    expect(reads).toHaveLength(2);
+  });
+
+  it('fails the invocation as before when the secret read again holds the same refused AppSecret', async () => {
+    const { handler, reads } = secretHandler([OLD_SECRET]);
+    const { code } = await sandboxLogin(simulator.url);
+    const attempt = handler(event(sessionsRoute, { code }), context);
+    await expect(attempt).rejects.toThrow(/INVALID_APPSECRET/);
+    await expect(attempt).rejects.not.toThrow(new RegExp(OLD_SECRET));
+    expect(reads).toHaveLength(2);
+    // WeChat checked the secret first: the code is still good with the right one.
+    expect((await call(sessionsRoute, { code })).status).toBe(201);
+  });
+});
+
 describe('POST /miniprogram/decrypt', () => {
   async function loggedIn(): Promise<{ openid: string; handler: ReturnType<typeof ordersHandler> }> {
     const handler = ordersHandler();

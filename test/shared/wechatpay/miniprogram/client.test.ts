@@ -1,3 +1,5 @@
+import { inspect } from 'node:util';
+
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '#sandbox/simulator/clock';
 import type { Clock } from '#sandbox/simulator/clock';
@@ -36,15 +38,12 @@ async function failure(promise: Promise<unknown>): Promise<WechatPayError> {
   return error as WechatPayError;
 }
 
-/** Neither the AppSecret nor a session_key may show in what a caller could log. */
+/**
+ * Neither the AppSecret nor a session_key may show in what a caller could log: the error with its
+ * whole cause chain, as util.inspect (and so a logger) prints it, and as JSON.
+ */
 function expectNoSecret(error: unknown, ...secrets: string[]): void {
-  const seen = [
-    (error as Error).message,
-    String((error as Error).stack),
-    JSON.stringify(error),
-    String((error as Error).cause),
-    JSON.stringify((error as Error).cause ?? null),
-  ].join('\n');
+  const seen = [inspect(error, { depth: null }), JSON.stringify(error)].join('\n');
   for (const secret of [APP_SECRET, ...secrets]) expect(seen).not.toContain(secret);
 }
 
