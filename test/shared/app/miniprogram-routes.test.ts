@@ -149,6 +149,24 @@ describe('POST /miniprogram/sessions', () => {
     });
   });
 
+  it('answers WeChat’s failure 502 as WeChat’s (api.weixin.qq.com), not WeChat Pay’s', async () => {
+    const { code } = await sandboxLogin(simulator.url);
+    const faults = `${simulator.url}/sandbox/faults`;
+    const set = await fetch(faults, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ api: 'http500' }),
+    });
+    expect(set.status).toBe(200);
+    try {
+      const answer = await call(sessionsRoute, { code });
+      expect(answer).toMatchObject({ status: 502, body: { error: { code: 'HTTP_500', retryable: true } } });
+      expect((answer.body.error as { message: string }).message).toMatch(/^WeChat: /);
+    } finally {
+      await fetch(faults, { method: 'DELETE' });
+    }
+  });
+
   it.each([
     [{}, 'code'],
     [{ code: '' }, 'code'],

@@ -1,6 +1,7 @@
 import { createCipheriv } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
+  MAX_ENCRYPTED_DATA_BASE64_CHARS,
   MAX_ENCRYPTED_DATA_BYTES,
   UserDataError,
   decryptUserData,
@@ -100,8 +101,12 @@ describe('decryptUserData on malformed input', () => {
     expect(error.field).toBe(field);
   });
 
+  it('takes as many base64 characters as the largest data encodes to', () => {
+    expect(MAX_ENCRYPTED_DATA_BASE64_CHARS).toBe(Buffer.alloc(MAX_ENCRYPTED_DATA_BYTES).toString('base64').length);
+  });
+
   it('refuses more than its size limit before decoding anything', () => {
-    const huge = 'A'.repeat(Math.ceil(MAX_ENCRYPTED_DATA_BYTES / 3) * 4 + 4);
+    const huge = 'A'.repeat(MAX_ENCRYPTED_DATA_BASE64_CHARS + 4);
     const error = refusal(() => decryptUserData({ ...input, encryptedData: huge }));
     expect(error.problem).toBe('MALFORMED');
     expect(error.field).toBe('encryptedData');
