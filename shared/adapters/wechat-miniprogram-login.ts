@@ -4,12 +4,12 @@ import {
   type LoginRefusal,
   ProviderError,
   ValidationError,
+  WechatApiError,
 } from '../domain/errors';
 import type { ExchangedLogin, LoginCodeExchange } from '../domain/miniprogram-session';
 import { WechatPayError, WechatPayValidationError } from '../wechatpay/core/errors';
 import type { LoginErrorCode } from '../wechatpay/miniprogram/login-errors';
 import { MiniProgramLoginClient, type MiniProgramLoginClientOptions } from '../wechatpay/miniprogram/login-client';
-import { asWechatApiError } from './wechat-api-provider-error';
 import { toDomainError } from './wechatpay-errors';
 
 /**
@@ -17,7 +17,7 @@ import { toDomainError } from './wechatpay-errors';
  * domain's: WeChat's refusals of the code or the user are LoginRefusedErrors, an AppSecret or appid
  * WeChat does not know is the deployment's fault (ConfigurationError), and every other failure a
  * ProviderError as the WeChat Pay calls' ("system busy" was already asked again by the library), told
- * as WeChat's API's (WechatApiProviderError), not WeChat Pay's.
+ * as WeChat's API's (WechatApiError), not WeChat Pay's.
  */
 
 /** WeChat's refusals the caller acts on: the refusal, and what to tell it. */
@@ -105,4 +105,16 @@ export function loginDomainError(error: unknown): unknown {
 function wechatApiError(error: unknown): unknown {
   const mapped = toDomainError(error);
   return mapped instanceof ProviderError ? asWechatApiError(mapped) : mapped;
+}
+
+/** A ProviderError of the WeChat Pay mapping, relabelled as WeChat's own API's. */
+function asWechatApiError(error: ProviderError): WechatApiError {
+  return new WechatApiError(error.code, error.message, {
+    retryable: error.retryable,
+    kind: error.kind,
+    ...(error.httpStatus === undefined ? {} : { httpStatus: error.httpStatus }),
+    ...(error.requestId === undefined ? {} : { requestId: error.requestId }),
+    ...(error.rawCode === undefined ? {} : { rawCode: error.rawCode }),
+    cause: error.cause,
+  });
 }

@@ -12,8 +12,8 @@ import {
   ProviderError,
   UserDataRejectedError,
   ValidationError,
+  WechatApiError,
 } from '../domain/errors';
-import { WechatApiProviderError } from '../adapters/wechat-api-provider-error';
 import { errorBody, json } from './http-responses';
 
 /**
@@ -29,7 +29,7 @@ export function errorResponse(err: unknown): APIGatewayProxyStructuredResultV2 {
   if (err instanceof UserDataRejectedError) return json(400, errorBody(err.code, err.message));
   if (err instanceof ProviderError) {
     // The login is WeChat's API (api.weixin.qq.com), not WeChat Pay's: the caller is told which failed.
-    const service = err instanceof WechatApiProviderError ? 'WeChat' : 'WeChat Pay';
+    const service = err instanceof WechatApiError ? 'WeChat' : 'WeChat Pay';
     return json(502, { error: { code: err.code, message: `${service}: ${err.message}`, retryable: err.retryable } });
   }
   // Anything else says nothing about the inside: its code at most.

@@ -108,6 +108,13 @@ export class ProviderError extends AppError {
 }
 
 /**
+ * WeChat's own API failed (api.weixin.qq.com: the mini program login), not WeChat Pay: the same
+ * 502 and `retryable` as a WeChat Pay call's failure, told as WeChat's so the reader looks at the
+ * right service.
+ */
+export class WechatApiError extends ProviderError {}
+
+/**
  * WeChat's own word refusing with one of `codes`: a ProviderError of kind business, which the
  * adapters raise only from an answer whose signature verified. The same code from anything else (an
  * unsigned error page, a proxy) is a failed exchange and must never move an order.

@@ -2,7 +2,6 @@ import { inspect } from 'node:util';
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningSimulator, startSimulator } from '#sandbox/simulator/server';
-import { WechatApiProviderError } from '#shared/adapters/wechat-api-provider-error';
 import {
   isAppSecretRefusal,
   loginDomainError,
@@ -14,6 +13,7 @@ import {
   OUT_OF_TIME,
   ProviderError,
   ValidationError,
+  WechatApiError,
 } from '#shared/domain/errors';
 import { deadlineError } from '#shared/wechatpay/core/deadline';
 import { WechatPayError, WechatPayValidationError } from '#shared/wechatpay/core/errors';
@@ -56,7 +56,7 @@ describe('the login exchange’s errors as the domain’s', () => {
 
   it('system busy (-1) left after the library’s retries is a retryable ProviderError', () => {
     expect(loginDomainError(refused(-1, 'system error'))).toMatchObject({
-      constructor: WechatApiProviderError,
+      constructor: WechatApiError,
       code: 'SYSTEM_BUSY',
       retryable: true,
       rawCode: '-1',
@@ -65,7 +65,7 @@ describe('the login exchange’s errors as the domain’s', () => {
 
   it('an errcode WeChat does not document here is ERRCODE_<n>, not retryable', () => {
     expect(loginDomainError(refused(45009))).toMatchObject({
-      constructor: WechatApiProviderError,
+      constructor: WechatApiError,
       code: 'ERRCODE_45009',
       retryable: false,
     });
@@ -77,7 +77,7 @@ describe('the login exchange’s errors as the domain’s', () => {
       kind: 'transport',
     });
     expect(loginDomainError(network)).toMatchObject({
-      constructor: WechatApiProviderError,
+      constructor: WechatApiError,
       code: 'NETWORK',
       retryable: true,
     });
@@ -87,7 +87,7 @@ describe('the login exchange’s errors as the domain’s', () => {
   it('every failure left is still a ProviderError (502, retryable as the library says), told as WeChat’s API', () => {
     const error = loginDomainError(refused(-1, 'system error'));
     expect(error).toBeInstanceOf(ProviderError);
-    expect(error).toBeInstanceOf(WechatApiProviderError);
+    expect(error).toBeInstanceOf(WechatApiError);
     expect((error as ProviderError).cause).toBeInstanceOf(WechatPayError);
   });
 
@@ -170,7 +170,7 @@ describe('WechatMiniProgramLogin against the simulator', () => {
     const { code } = await sandboxLogin(simulator.url);
     await fault('systemerror');
     await expect(login().exchange(code)).rejects.toMatchObject({
-      constructor: WechatApiProviderError,
+      constructor: WechatApiError,
       code: 'SYSTEM_BUSY',
       retryable: true,
       rawCode: '-1',
@@ -181,7 +181,7 @@ describe('WechatMiniProgramLogin against the simulator', () => {
     const { code } = await sandboxLogin(simulator.url);
     await fault('http500');
     await expect(login().exchange(code)).rejects.toMatchObject({
-      constructor: WechatApiProviderError,
+      constructor: WechatApiError,
       code: 'HTTP_500',
     });
   });

@@ -3,7 +3,6 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
 
-import { WechatApiProviderError } from '#shared/adapters/wechat-api-provider-error';
 import { httpErrors } from '#shared/app/http-errors';
 import {
   AppError,
@@ -14,6 +13,7 @@ import {
   ProviderError,
   UserDataRejectedError,
   ValidationError,
+  WechatApiError,
 } from '#shared/domain/errors';
 
 const context = {} as Context;
@@ -61,7 +61,7 @@ describe('httpErrors: the one place errors become HTTP', () => {
   });
 
   it('502 for a failure of WeChat’s API (the mini program login) says WeChat, not WeChat Pay', async () => {
-    const err = new WechatApiProviderError('SYSTEM_BUSY', 'jscode2session refused: -1 system error', {
+    const err = new WechatApiError('SYSTEM_BUSY', 'jscode2session refused: -1 system error', {
       retryable: true,
       kind: 'business',
       rawCode: '-1',
