@@ -5,12 +5,11 @@ import { type AttributeValue, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { localDynamoDbClient } from '#sandbox/local/resources';
 import { type LocalStack, startLocalStack } from '#sandbox/local/stack';
 import { SANDBOX_MERCHANT } from '#sandbox/simulator/sandbox-merchant';
-import { startSimulator } from '#sandbox/simulator/server';
 import { loginSessionKey } from '#shared/adapters/table-schema';
 import { APP_BACKEND_ROUTES, routePath } from '#shared/app/routes';
-import { createCertificateAuthority } from '#shared/wechatpay/testing/certificate-authority';
 import { classifyDynamoDb, classifyWechat, type Classified, withConsumedCapacity } from './aws-classify';
 import { lambdaMeter, type PhaseCounts } from './cost-per-payment';
+import { startCountedSimulator } from './counted-simulator';
 import { type CountingProxy, startCountingProxy, startSqsCountingProxy } from './counting-proxy';
 import { httpClient } from './load';
 import { type LocalServers, startLocalServers } from './local-servers';
@@ -148,21 +147,25 @@ export async function runCostPerLogin(
   log: (line: string) => void,
 ): Promise<LoginCostResult> {
   const prefix = runPrefix('LG');
-  const ca = createCertificateAuthority({ commonName: 'bench simulator CA' });
-  const simulator = await startSimulator({
-    host: '127.0.0.1',
-    port: 0,
-    merchant: SANDBOX_MERCHANT,
-    tls: { caCertPem: ca.certPem, caKeyPem: ca.keyPem },
-    log: () => undefined,
-  });
-  const proxies: CountingProxy[] = [];
-  const meter = lambdaMeter();
-  const directDynamoDb = localDynamoDbClient(servers.dynamodbEndpoint);
-  const http = httpClient(4);
   let phase: Phase = 'between';
   let counting = false;
   const phases: Record<Phase, PhaseTally> = { sessions: emptyPhase(), decrypt: emptyPhase(), between: emptyPhase() };
+  const wechat = await startCountedSimulator({
+    classify: (e) => {
+      const c = classifyWechatApi(e.path);
+      if (counting) {
+        const calls = phases[phase].wechat;
+        calls[c.op] = (calls[c.op] ?? 0) + 1;
+      }
+      return c;
+    },
+  });
+  const simulator = wechat.simulator;
+  // The WeChat proxy is reset and closed with the others; the simulator after them.
+  const proxies: CountingProxy[] = [wechat.proxy];
+  const meter = lambdaMeter();
+  const directDynamoDb = localDynamoDbClient(servers.dynamodbEndpoint);
+  const http = httpClient(4);
   let streamRequests = 0;
   /** The capacity the last session put reported: the item measured below is that login's. */
   let lastSessionPutUnits: number | undefined;
@@ -190,31 +193,13 @@ export async function runCostPerLogin(
       rewriteBody: (headers, body) => withConsumedCapacity(headers['x-amz-target'] as string | undefined, body),
     });
     const sqsProxy = await startSqsCountingProxy(servers.sqsEndpoint);
-    // The handlers reach WeChat over HTTPS, as in production: the proxy shows a certificate of the
-    // simulator's CA, which the handlers are told to trust.
-    const wechatProxy = await startCountingProxy({
-      upstream: simulator.httpsUrl,
-      classify: (e) => {
-        const c = classifyWechatApi(e.path);
-        if (counting) {
-          const calls = phases[phase].wechat;
-          calls[c.op] = (calls[c.op] ?? 0) + 1;
-        }
-        return c;
-      },
-      tls: {
-        server: ca.issue({ commonName: '127.0.0.1', ipAddresses: ['127.0.0.1'], usage: 'server' }),
-        client: { certPem: simulator.tls.clientCertPem, keyPem: simulator.tls.clientKeyPem },
-        caPem: ca.certPem,
-      },
-    });
-    proxies.push(dynamodbProxy, sqsProxy, wechatProxy);
+    proxies.push(dynamodbProxy, sqsProxy);
     const name = `bench-login-${prefix.toLowerCase()}`;
     stack = await startLocalStack({
       dynamodbEndpoint: dynamodbProxy.url,
       sqsEndpoint: sqsProxy.url,
-      wechatpayBaseUrl: wechatProxy.url,
-      wechatApiBaseUrl: wechatProxy.url,
+      wechatpayBaseUrl: wechat.proxy.url,
+      wechatApiBaseUrl: wechat.proxy.url,
       miniProgram: { appSecret: simulator.miniProgramAppSecret },
       tableName: name,
       queueName: name,
@@ -223,9 +208,7 @@ export async function runCostPerLogin(
       sweepIntervalMs: 0,
       env: {
         LOG_LEVEL: 'WARN',
-        WECHATPAY_TRUSTED_CA: ca.certPem,
-        WECHATPAY_API_CLIENT_CERT: simulator.tls.clientCertPem,
-        WECHATPAY_API_CLIENT_KEY: simulator.tls.clientKeyPem,
+        ...wechat.handlerEnv,
       },
       createHandlers: (settings, overrides) => meter.wrap(settings, overrides),
       log: () => undefined,

@@ -5,19 +5,13 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { localDynamoDbClient, localSqsClient } from '#sandbox/local/resources';
 import { startLocalStack } from '#sandbox/local/stack';
 import { SANDBOX_MERCHANT } from '#sandbox/simulator/sandbox-merchant';
-import { startSimulator } from '#sandbox/simulator/server';
 import { DynamoDbRefundStore } from '#shared/adapters/dynamodb-refund-store';
 import { APP_BACKEND_ROUTES, routePath } from '#shared/app/routes';
 import type { RefundStatus } from '#shared/domain/refund';
-import { createCertificateAuthority } from '#shared/wechatpay/testing/certificate-authority';
 import { classifyWechat } from './aws-classify';
+import { startCountedSimulator } from './counted-simulator';
 import { lambdaMeter, type PerOrder, perOrderOf, queueIsEmpty } from './cost-per-payment';
-import {
-  type CountingProxy,
-  startCountingProxy,
-  startDynamoDbCountingProxy,
-  startSqsCountingProxy,
-} from './counting-proxy';
+import { type CountingProxy, startDynamoDbCountingProxy, startSqsCountingProxy } from './counting-proxy';
 import { httpClient, runPool } from './load';
 import { type LocalServers, startLocalServers } from './local-servers';
 import { createOrderBody, outTradeNos, runPrefix, SEED_AMOUNT_FEN } from './seed-orders';
@@ -55,16 +49,10 @@ export async function runCostPerRefund(
   log: (line: string) => void,
 ): Promise<RefundScenario[]> {
   const prefix = runPrefix('RF');
-  const ca = createCertificateAuthority({ commonName: 'bench simulator CA' });
-  const simulator = await startSimulator({
-    host: '127.0.0.1',
-    port: 0,
-    merchant: SANDBOX_MERCHANT,
-    timeScale: TIME_SCALE,
-    tls: { caCertPem: ca.certPem, caKeyPem: ca.keyPem },
-    log: () => undefined,
-  });
-  const proxies: CountingProxy[] = [];
+  const wechat = await startCountedSimulator({ classify: (e) => classifyWechat(e.path), timeScale: TIME_SCALE });
+  const simulator = wechat.simulator;
+  // The WeChat proxy is reset and closed with the others; the simulator after them.
+  const proxies: CountingProxy[] = [wechat.proxy];
   const meter = lambdaMeter();
   const directDynamoDb = localDynamoDbClient(servers.dynamodbEndpoint);
   const directSqs = localSqsClient(servers.sqsEndpoint);
@@ -73,23 +61,12 @@ export async function runCostPerRefund(
   try {
     const dynamodbProxy = await startDynamoDbCountingProxy(servers.dynamodbEndpoint);
     const sqsProxy = await startSqsCountingProxy(servers.sqsEndpoint);
-    // In front of the simulator's HTTPS: the proxy shows a certificate of the same CA to the handlers and
-    // the merchant's API client certificate to the simulator, so /secapi/ calls are counted too.
-    const wechatProxy = await startCountingProxy({
-      upstream: simulator.httpsUrl,
-      classify: (e) => classifyWechat(e.path),
-      tls: {
-        server: ca.issue({ commonName: '127.0.0.1', ipAddresses: ['127.0.0.1'], usage: 'server' }),
-        client: { certPem: simulator.tls.clientCertPem, keyPem: simulator.tls.clientKeyPem },
-        caPem: ca.certPem,
-      },
-    });
-    proxies.push(dynamodbProxy, sqsProxy, wechatProxy);
+    proxies.push(dynamodbProxy, sqsProxy);
     const name = `bench-refund-${prefix.toLowerCase()}`;
     stack = await startLocalStack({
       dynamodbEndpoint: dynamodbProxy.url,
       sqsEndpoint: sqsProxy.url,
-      wechatpayBaseUrl: wechatProxy.url,
+      wechatpayBaseUrl: wechat.proxy.url,
       tableName: name,
       queueName: name,
       port: 0,
@@ -97,9 +74,7 @@ export async function runCostPerRefund(
       sweepIntervalMs: 0,
       env: {
         ...RUN_ENV,
-        WECHATPAY_TRUSTED_CA: ca.certPem,
-        WECHATPAY_API_CLIENT_CERT: simulator.tls.clientCertPem,
-        WECHATPAY_API_CLIENT_KEY: simulator.tls.clientKeyPem,
+        ...wechat.handlerEnv,
       },
       createHandlers: (settings, overrides) => meter.wrap(settings, overrides),
       log: () => undefined,
@@ -163,7 +138,7 @@ export async function runCostPerRefund(
         lambda: meter.snapshot(),
         dynamodb: dynamodbProxy.tally(),
         sqs: sqsProxy.tally(),
-        wechat: wechatProxy.tally(),
+        wechat: wechat.proxy.tally(),
         handlerLogBytes: 0,
       };
       return { name: label, refunds: count, completed, seconds: counts.seconds, perRefund: perOrderOf(counts) };
