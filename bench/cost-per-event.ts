@@ -21,8 +21,7 @@ import { classifyDynamoDb, classifySqs, consumedCapacity, operationOf, withConsu
 import { lambdaMeter, queueIsEmpty } from './cost-per-payment';
 import { type CountingProxy, startCountingProxy } from './counting-proxy';
 import { httpClient, runPool } from './load';
-import { type LocalServers, startLocalServers } from './local-servers';
-import { guardOutput } from './output';
+import { type LocalServers, runOnLocalServers } from './local-servers';
 import { createOrderBody, outTradeNos, runPrefix } from './seed-orders';
 import { mean, percentile } from './stats';
 import { type ReceivedWebhook, startWebhookReceiver } from './verifying-receiver';
@@ -513,18 +512,10 @@ async function main(): Promise<void> {
   const positional = args.filter((a) => !a.startsWith('--'));
   const count = Number(positional[0] ?? 50);
   if (!Number.isInteger(count) || count < 1) throw new Error('usage: cost-per-event.ts [orders] [--json]');
-  const guard = guardOutput({ verbose: false });
-  try {
-    const servers = await startLocalServers();
-    try {
-      const result = await runCostPerEvent(servers, count, (line) => guard.progress(line));
-      guard.result(json ? JSON.stringify(eventCostJson(result)) : renderEventCost(result));
-    } finally {
-      await servers.stop();
-    }
-  } finally {
-    guard.restore();
-  }
+  await runOnLocalServers(async (servers, progress) => {
+    const result = await runCostPerEvent(servers, count, progress);
+    return json ? JSON.stringify(eventCostJson(result)) : renderEventCost(result);
+  });
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

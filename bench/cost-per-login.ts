@@ -12,8 +12,7 @@ import { lambdaMeter, type PhaseCounts } from './cost-per-payment';
 import { startCountedSimulator } from './counted-simulator';
 import { type CountingProxy, startCountingProxy, startSqsCountingProxy } from './counting-proxy';
 import { httpClient } from './load';
-import { type LocalServers, startLocalServers } from './local-servers';
-import { guardOutput } from './output';
+import { type LocalServers, runOnLocalServers } from './local-servers';
 import { runPrefix } from './seed-orders';
 import { percentile } from './stats';
 
@@ -416,18 +415,9 @@ export function renderLoginCost(r: LoginCostResult): string {
 async function main(): Promise<void> {
   const count = Number(process.argv[2] ?? 50);
   if (!Number.isInteger(count) || count < 1) throw new Error('usage: cost-per-login.ts [logins]');
-  const guard = guardOutput({ verbose: false });
-  try {
-    const servers = await startLocalServers();
-    try {
-      const result = await runCostPerLogin(servers, count, (line) => guard.progress(line));
-      guard.result(renderLoginCost(result));
-    } finally {
-      await servers.stop();
-    }
-  } finally {
-    guard.restore();
-  }
+  await runOnLocalServers(async (servers, progress) =>
+    renderLoginCost(await runCostPerLogin(servers, count, progress)),
+  );
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

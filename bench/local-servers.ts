@@ -2,6 +2,7 @@ import { startDynamoDbLocal, type LocalServer } from '#sandbox/local/dynamodb-se
 import { startSqsLocal } from '#sandbox/local/sqs-server';
 import { type LocalStack, startLocalStack } from '#sandbox/local/stack';
 import { SANDBOX_MERCHANT } from '#sandbox/simulator/sandbox-merchant';
+import { guardOutput } from './output';
 
 /** DynamoDB Local (in memory) and fauxqs, started once for the parts that need them. */
 export interface LocalServers {
@@ -24,6 +25,26 @@ export async function startLocalServers(): Promise<LocalServers> {
       await Promise.allSettled(servers.map((s) => s.stop()));
     },
   };
+}
+
+/**
+ * A bench command's run on local servers of its own: progress lines to stderr, the text `run` renders
+ * to stdout, and what the in-process handlers print swallowed (see output.ts).
+ */
+export async function runOnLocalServers(
+  run: (servers: LocalServers, progress: (line: string) => void) => Promise<string>,
+): Promise<void> {
+  const guard = guardOutput({ verbose: false });
+  try {
+    const servers = await startLocalServers();
+    try {
+      guard.result(await run(servers, (line) => guard.progress(line)));
+    } finally {
+      await servers.stop();
+    }
+  } finally {
+    guard.restore();
+  }
 }
 
 /**
