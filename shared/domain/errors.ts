@@ -71,6 +71,19 @@ export class ConfigurationError extends AppError {
   }
 }
 
+/**
+ * WeChat has not finished the day's bill yet (Bill Creating / STATEMENT_CREATING: it starts at 09:00
+ * Beijing the next day). Nothing was compared; ask again later (`retryAfterSeconds`).
+ */
+export class BillNotReadyError extends AppError {
+  readonly retryAfterSeconds: number;
+
+  constructor(message: string, retryAfterSeconds = 3_600) {
+    super('BILL_NOT_READY', message);
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
 export type ProviderErrorKind = 'transport' | 'business' | 'signature';
 
 export interface ProviderErrorDetails {
@@ -113,6 +126,17 @@ export class ProviderError extends AppError {
  * right service.
  */
 export class WechatApiError extends ProviderError {}
+
+/**
+ * A downloaded bill that is not WeChat's word: its SHA1 is not the hash WeChat announced (v3), or it
+ * disagrees with its own summary or format (cut short, altered). Nothing of it was applied or stored.
+ * Retryable: a download again may well be whole.
+ */
+export class BillRefusedError extends ProviderError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('BILL_REFUSED', message, { retryable: true, kind: 'signature', cause: options?.cause });
+  }
+}
 
 /**
  * WeChat's own word refusing with one of `codes`: a ProviderError of kind business, which the

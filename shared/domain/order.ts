@@ -63,9 +63,10 @@ export interface PaymentFacts {
 
 /**
  * What moved an order: the merchant's API call creating it (api), a notification (notify), a query
- * asked for by the merchant (query), the reconciler's check (reconcile), the merchant's close (close).
+ * asked for by the merchant (query), the reconciler's check (reconcile), the merchant's close (close),
+ * the daily bill reconciliation's confirming query (bill).
  */
-export const SOURCES = ['api', 'notify', 'query', 'reconcile', 'close'] as const;
+export const SOURCES = ['api', 'notify', 'query', 'reconcile', 'close', 'bill'] as const;
 export type Source = (typeof SOURCES)[number];
 
 export interface HistoryEntry {
