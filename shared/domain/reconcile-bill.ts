@@ -67,8 +67,11 @@ export class ReconcileBill {
 
     let wechat = 0;
     let matched = 0;
-    /** Lines the day's settled records do not account for: looked up once the whole bill is proven. */
-    const unaccounted: BillLine[] = [];
+    /**
+     * Lines the day's settled records do not account for: looked up once the whole bill is proven.
+     * `indexed`: the day's records held it (in another state), so it is counted here already.
+     */
+    const unaccounted: { line: BillLine; indexed: boolean }[] = [];
     if (fetched.kind === 'bill') {
       for await (const line of fetched.lines) {
         wechat += 1;
@@ -76,15 +79,15 @@ export class ReconcileBill {
         const mine = here.get(key);
         if (mine !== undefined) here.delete(key);
         if (mine !== undefined && agrees(line, mine)) matched += 1;
-        else unaccounted.push(line);
+        else unaccounted.push({ line, indexed: mine !== undefined });
       }
     }
 
     const discrepancies: Discrepancy[] = [];
     let foundHere = 0;
-    await forEachLimited(unaccounted, this.deps.lookups ?? DEFAULT_LOOKUPS, async (line) => {
+    await forEachLimited(unaccounted, this.deps.lookups ?? DEFAULT_LOOKUPS, async ({ line, indexed }) => {
       const verdict = line.kind === 'payment' ? await this.checkPayment(line) : await this.checkRefund(line);
-      if (verdict.foundHere) foundHere += 1;
+      if (verdict.foundHere && !indexed) foundHere += 1;
       if (verdict.discrepancy === undefined) matched += 1;
       else discrepancies.push(verdict.discrepancy);
     });

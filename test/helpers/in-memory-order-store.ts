@@ -65,6 +65,11 @@ export class InMemoryOrderStore implements OrderStore {
     return stored && readOrder(stored);
   }
 
+  /** Every order, as read back (what the DynamoDB store's indexes are built from). */
+  allOrders(): Order[] {
+    return [...this.orders.values()].map(readOrder);
+  }
+
   async transition(command: TransitionCommand): Promise<TransitionResult> {
     const stored = this.orders.get(command.outTradeNo);
     if (!stored) return { kind: 'not_found' };

@@ -78,6 +78,11 @@ export class InMemoryRefundStore implements RefundStore {
     return stored && readRefund(stored);
   }
 
+  /** Every refund of every order, as read back (what the DynamoDB store's indexes are built from). */
+  allRefunds(): Refund[] {
+    return [...this.refunds.values()].flatMap((byNumber) => [...byNumber.values()].map(readRefund));
+  }
+
   async listRefunds(outTradeNo: string): Promise<Refund[]> {
     return [...(this.refunds.get(outTradeNo)?.values() ?? [])]
       .map(readRefund)
