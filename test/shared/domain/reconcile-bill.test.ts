@@ -229,7 +229,7 @@ describe('ReconcileBill', () => {
     expect(await reconcile.run(DAY)).toMatchObject({ status: 'MATCHED', counts: { wechat: 2, here: 2, matched: 2 } });
   });
 
-  it('takes a refund billed PROCESSING that finished here since as agreeing; an unknown or other refund does not', async () => {
+  it('agrees with a refund billed PROCESSING that finished here since; not with an unknown or other one', async () => {
     const a = await paid('T-A');
     const done = await refunded(a, 'RF-DONE', 300, true);
     const other = await refunded(a, 'RF-OTHER', 200, true);
