@@ -20,6 +20,7 @@ import {
   DUE_INDEX,
   EVENTS_INDEX,
   PARTITION_KEY,
+  SETTLED_INDEX,
   SORT_KEY,
   TABLE_STREAM_VIEW,
   TTL_ATTRIBUTE,
@@ -90,16 +91,25 @@ const TABLE_READY_POLL_MS = 100;
 const TABLE_READY_TIMEOUT_MS = 30_000;
 
 /** The table's indexes, as the CDK stack declares them. */
-const INDEXES = [DUE_INDEX, EVENTS_INDEX] as const;
+const INDEXES = [DUE_INDEX, EVENTS_INDEX, SETTLED_INDEX] as const;
+type Index = (typeof INDEXES)[number];
 
-function indexDefinition(index: (typeof INDEXES)[number]): GlobalSecondaryIndex {
+/** The index's key attributes: its partition key, and its sort key when it has one. */
+function indexKeys(index: Index): string[] {
+  return 'sortKey' in index ? [index.partitionKey, index.sortKey] : [index.partitionKey];
+}
+
+function indexDefinition(index: Index): GlobalSecondaryIndex {
   return {
     IndexName: index.name,
     KeySchema: [
       { AttributeName: index.partitionKey, KeyType: 'HASH' },
-      { AttributeName: index.sortKey, KeyType: 'RANGE' },
+      ...('sortKey' in index ? [{ AttributeName: index.sortKey, KeyType: 'RANGE' as const }] : []),
     ],
-    Projection: { ProjectionType: index.projection },
+    Projection:
+      'nonKeyAttributes' in index
+        ? { ProjectionType: index.projection, NonKeyAttributes: [...index.nonKeyAttributes] }
+        : { ProjectionType: index.projection },
   };
 }
 
@@ -118,11 +128,7 @@ export async function ensureTable(client: DynamoDBClient, tableName: string): Pr
       new CreateTableCommand({
         TableName: tableName,
         BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: stringAttributes([
-          PARTITION_KEY,
-          SORT_KEY,
-          ...INDEXES.flatMap((index) => [index.partitionKey, index.sortKey]),
-        ]),
+        AttributeDefinitions: stringAttributes([PARTITION_KEY, SORT_KEY, ...INDEXES.flatMap(indexKeys)]),
         KeySchema: [
           { AttributeName: PARTITION_KEY, KeyType: 'HASH' },
           { AttributeName: SORT_KEY, KeyType: 'RANGE' },
@@ -140,7 +146,7 @@ export async function ensureTable(client: DynamoDBClient, tableName: string): Pr
   for (const index of INDEXES) {
     if ((table.GlobalSecondaryIndexes ?? []).some((existing) => existing.IndexName === index.name)) continue;
     await updateTable(client, tableName, {
-      AttributeDefinitions: stringAttributes([index.partitionKey, index.sortKey]),
+      AttributeDefinitions: stringAttributes(indexKeys(index)),
       GlobalSecondaryIndexUpdates: [{ Create: indexDefinition(index) }],
     });
     table = await waitUntilActive(client, tableName);

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 
 import { canStillChange } from '../domain/lifecycle';
-import type { HistoryEntry, Order, OrderStatus } from '../domain/order';
+import type { HistoryEntry, Order, OrderStatus, PaymentFacts } from '../domain/order';
+import { paidAtInstant } from '../domain/payment-time';
 import type { NotificationRecord, UnverifiedNotification } from '../domain/ports';
 import { ValidationError } from '../domain/errors';
 import {
@@ -12,6 +13,7 @@ import {
   orderPartition,
   PARTITION_KEY,
   REFUND_COUNTERS,
+  SETTLED_INDEX,
   SORT_KEY,
   SWEEP_REQUEUES_ATTRIBUTE,
   NOTIFICATION_TTL_DAYS,
@@ -22,6 +24,7 @@ import {
   unverifiedNotificationsPartition,
   unverifiedSortKey,
 } from './table-schema';
+import { settledAttributes } from './dynamodb-settled-records';
 
 /** An item as the document client reads and writes it. */
 export type Item = Record<string, unknown>;
@@ -35,6 +38,8 @@ const LAYOUT_ATTRIBUTES = [
   APPLIED_NOTIFICATIONS_ATTRIBUTE,
   SWEEP_REQUEUES_ATTRIBUTE,
   ...Object.values(REFUND_COUNTERS),
+  SETTLED_INDEX.partitionKey,
+  ...SETTLED_INDEX.nonKeyAttributes,
 ];
 
 /**
@@ -63,7 +68,28 @@ export function toOrderItem(order: Order, dueKey: string): Item {
   }
   // Only orders that still need a look carry the due index's key, so the index stays sparse.
   if (canStillChange(order.status)) item[DUE_INDEX.partitionKey] = dueKey;
+  // An order put PAID is settled by that write, as one moved to PAID is (see table-schema.ts).
+  if (order.status === 'PAID' && order.payment) {
+    Object.assign(item, settledPaymentAttributes(order.outTradeNo, order.payment, order.updatedAt));
+  }
   return item;
+}
+
+/**
+ * The settled index's attributes of an order made PAID by `payment` (see table-schema.ts): on the
+ * Beijing day of its paidAt, which is the day WeChat bills it. A paidAt that names no instant (the
+ * domain checks it before; this is not the place to refuse a payment WeChat took) falls back to `at`,
+ * when the order became PAID here, so the order is still listed on some day rather than on none.
+ */
+export function settledPaymentAttributes(outTradeNo: string, payment: PaymentFacts, at: string): Item {
+  const instant = paidAtInstant(payment.paidAt) ?? new Date(at);
+  const key = orderKey(outTradeNo);
+  return settledAttributes(
+    { pk: String(key[PARTITION_KEY]), sk: String(key[SORT_KEY]) },
+    instant,
+    payment.amountTotal,
+    payment.transactionId,
+  );
 }
 
 /**

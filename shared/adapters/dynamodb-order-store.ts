@@ -22,6 +22,7 @@ import {
   fromOrderItem,
   orderKey,
   plainData,
+  settledPaymentAttributes,
   toNotificationItem,
   toOrderItem,
   toUnverifiedItem,
@@ -344,6 +345,15 @@ function transitionUpdate(expression: ExpressionBuilder, command: TransitionComm
   if (command.prepay) assign('prepay', plainData(command.prepay));
   if (command.payment) assign('payment', plainData(command.payment));
   if (command.reason !== undefined) assign('reason', command.reason);
+  // PAID is final, so the write that makes it is the one that files the order under its bill's day.
+  // Without payment facts there is no amount to file: the domain always gives them with PAID.
+  if (command.to === 'PAID' && command.payment) {
+    for (const [attribute, value] of Object.entries(
+      settledPaymentAttributes(command.outTradeNo, command.payment, command.at),
+    )) {
+      assign(attribute, value);
+    }
+  }
 
   if (!canStillChange(command.to)) {
     // A settled order is no longer due: leaving the sparse index is what stops the sweep.

@@ -10,8 +10,10 @@ import {
   PARTITION_KEY,
   REFUND_REVISION_ATTRIBUTE,
   refundSortKey,
+  SETTLED_INDEX,
   SORT_KEY,
 } from './table-schema';
+import { settledAttributes } from './dynamodb-settled-records';
 
 /** Attributes of a refund item that belong to the table's layout, not to the domain record. */
 const LAYOUT_ATTRIBUTES = [
@@ -20,6 +22,8 @@ const LAYOUT_ATTRIBUTES = [
   DUE_INDEX.partitionKey,
   APPLIED_NOTIFICATIONS_ATTRIBUTE,
   REFUND_REVISION_ATTRIBUTE,
+  SETTLED_INDEX.partitionKey,
+  ...SETTLED_INDEX.nonKeyAttributes,
 ];
 
 /** A refund lives in its order's partition (see table-schema.ts). */
@@ -54,6 +58,25 @@ export function fromRefundItem(item: Item): Refund {
     return complete;
   });
   return { ...(refund as unknown as Refund), history };
+}
+
+/**
+ * The settled index's attributes of `refund` made SUCCESS (see table-schema.ts): on the Beijing day
+ * WeChat accepted it, which is the day its bill lists it on. A refund whose acceptance was never
+ * recorded (its SUCCESS was the first answer heard) was applied for when it was created here; `at`,
+ * the transition's instant, only if neither is an instant.
+ */
+export function settledRefundAttributes(refund: Refund, refundId: string | undefined, at: string): Item {
+  const key = refundKey(refund.outTradeNo, refund.outRefundNo);
+  const instant = [refund.acceptedAt, refund.createdAt, at]
+    .map((text) => (text === undefined ? Number.NaN : Date.parse(text)))
+    .find((ms) => !Number.isNaN(ms));
+  return settledAttributes(
+    { pk: String(key[PARTITION_KEY]), sk: String(key[SORT_KEY]) },
+    new Date(instant ?? Number.NaN),
+    refund.amount.refund,
+    refundId,
+  );
 }
 
 /** The revision of a refund item (see REFUND_REVISION_ATTRIBUTE). */

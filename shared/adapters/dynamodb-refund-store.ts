@@ -26,7 +26,14 @@ import { DynamoDbDueIndex } from './dynamodb-due-index';
 import { ExpressionBuilder } from './dynamodb-expression';
 import { fromOrderItem, orderKey, plainData } from './dynamodb-order-item';
 import type { Item } from './dynamodb-order-item';
-import { fromRefundItem, refundKey, refundNotificationsOf, revisionOf, toRefundItem } from './dynamodb-refund-item';
+import {
+  fromRefundItem,
+  refundKey,
+  refundNotificationsOf,
+  revisionOf,
+  settledRefundAttributes,
+  toRefundItem,
+} from './dynamodb-refund-item';
 import { checkNewRefund, refundAgrees, refundRefusalOf } from './refund-store-rules';
 import {
   APPLIED_NOTIFICATIONS_ATTRIBUTE,
@@ -370,6 +377,12 @@ export class DynamoDbRefundStore implements RefundStore {
     if (command.successTime !== undefined) assign('successTime', command.successTime);
     if (command.userReceivedAccount !== undefined) assign('userReceivedAccount', command.userReceivedAccount);
     if (command.failure) assign('failure', plainData(command.failure));
+    // SUCCESS is final: the write that makes it files the refund under its bill's day. The refund as
+    // read knows when WeChat accepted it, and the revision condition keeps that read current.
+    if (command.to === 'SUCCESS') {
+      const settled = settledRefundAttributes(refund, command.refundId ?? refund.refundId, command.at);
+      for (const [attribute, value] of Object.entries(settled)) assign(attribute, value);
+    }
     if (!refundCanStillChange(command.to)) {
       // A final refund leaves the sparse index: that is what stops the sweep.
       remove.push(expression.name(DUE_INDEX.partitionKey), expression.name(DUE_INDEX.sortKey));

@@ -30,6 +30,10 @@
  *   AppSecret: see session-key-seal.ts; never the key itself), exchangedAt (ISO, ms), expiresAt (ISO)
  *   and ttl (expiresAt in epoch seconds). Put on the condition that none is kept or the one kept was
  *   exchanged earlier, so a later login wins. It carries no `status`, so the stream filter drops it.
+ * - each day's reconciliation report (shared/domain/bill-reconciliation.ts): pk = RECONCILIATION#<bill
+ *   date>, sk = RECONCILIATION, holding billDate, the report as a map (`report`) and ttl (reconciledAt +
+ *   RECONCILIATION_TTL_DAYS). Put unconditionally: a run of the day again replaces it. It carries no
+ *   top-level `status`, so the stream filter drops it.
  * The two notification partitions without an order are sharded (NOTIFY_AUDIT_SHARDS), so a flood
  * spreads over N partitions instead of throttling one.
  *
@@ -43,6 +47,16 @@
  * parallel and merges them. An order whose checks were given up on leaves the index and carries
  * `checksExhaustedAt`, until a renewed prepay puts it back. Refunds WeChat may still move are in the
  * same index under RDUE#<shard>, a prefix the orders' sweep never reads (and the other way round).
+ *
+ * The settled index (SETTLED_INDEX) is sparse too: it holds what WeChat's trade bill of a Beijing day
+ * must list, the orders PAID and the refunds SUCCESS on that day. The write that makes an order PAID
+ * (or creates it PAID) sets, in the same write, `settledKey` = SETTLED#<day>#<shard> with day the
+ * Beijing date of the payment's paidAt, `settledFen` = the total paid and `settledId` = its
+ * transaction_id; the write that makes a refund SUCCESS sets them with day the Beijing date WeChat
+ * accepted it (acceptedAt, else createdAt: the day the bill lists it on), the refund's fen and its
+ * refund_id (when known). PAID and SUCCESS are final, so they are never removed. The shard
+ * (SETTLED_INDEX_SHARDS) is a hash of the item's pk and sk: a busy day takes over 1,000 writes a
+ * second, one partition's budget. These attributes are layout, never part of the domain record.
  */
 
 // The shard counts are settings (shared/config checks them); the adapters take them from here too.
@@ -200,4 +214,38 @@ export const LOGIN_SESSION_SORT_KEY = 'MPSESSION';
 /** The key of a mini program user's login session item. */
 export function loginSessionKey(openid: string): Record<string, string> {
   return { [PARTITION_KEY]: `${LOGIN_SESSION_PREFIX}${openid}`, [SORT_KEY]: LOGIN_SESSION_SORT_KEY };
+}
+
+/**
+ * What a day's trade bill must list, by Beijing day (see the header). No sort key: a day is read whole.
+ * INCLUDE: the reconciliation reads the index alone (outTradeNo and outRefundNo come from pk and sk).
+ */
+export const SETTLED_INDEX = {
+  name: 'settled-index',
+  partitionKey: 'settledKey',
+  projection: 'INCLUDE',
+  nonKeyAttributes: ['settledFen', 'settledId'],
+} as const;
+/** On a PAID order / SUCCESS refund item: the fen paid or refunded. */
+export const SETTLED_FEN_ATTRIBUTE = SETTLED_INDEX.nonKeyAttributes[0];
+/** On a PAID order / SUCCESS refund item: the transaction_id or refund_id (absent when not known). */
+export const SETTLED_ID_ATTRIBUTE = SETTLED_INDEX.nonKeyAttributes[1];
+/** How many partitions a day's settled records spread over; a reader queries them all. */
+export const SETTLED_INDEX_SHARDS = 8;
+const SETTLED_KEY_PREFIX = 'SETTLED#';
+
+/** `settledKey` of a Beijing day's shard: `SETTLED#<yyyy-mm-dd>#<shard>`. */
+export function settledDayKey(day: string, shard: number): string {
+  return `${SETTLED_KEY_PREFIX}${day}#${shard}`;
+}
+
+const RECONCILIATION_PREFIX = 'RECONCILIATION#';
+/** The sort key of a reconciliation report (the only item in its partition). */
+export const RECONCILIATION_SORT_KEY = 'RECONCILIATION';
+/** A report is kept as long as the evidence it is about (NOTIFICATION_TTL_DAYS). */
+export const RECONCILIATION_TTL_DAYS = 400;
+
+/** The key of a bill date's reconciliation report. */
+export function reconciliationKey(billDate: string): Record<string, string> {
+  return { [PARTITION_KEY]: `${RECONCILIATION_PREFIX}${billDate}`, [SORT_KEY]: RECONCILIATION_SORT_KEY };
 }
