@@ -9,8 +9,8 @@ import type {
   LambdaFunctionURLResult,
 } from 'aws-lambda';
 
-import { APP_BACKEND_ROUTES, HEALTH_ROUTE, NOTIFY_ROUTES, type Route, routeKey } from '#shared/app/routes';
-import { describeFunctionError, invoke, type LocalFunction } from './lambda-context';
+import { APP_BACKEND_ROUTES, BILL_ROUTES, HEALTH_ROUTE, NOTIFY_ROUTES, type Route, routeKey } from '#shared/app/routes';
+import { describeFunctionError, type Invocation, invoke, type LocalFunction } from './lambda-context';
 import {
   fromProxyResult,
   jsonResponse,
@@ -23,12 +23,14 @@ import {
   writeProxyResponse,
 } from './lambda-events';
 
-type Target = 'orders' | 'notify';
+type Target = 'orders' | 'notify' | 'bills';
 
-/** The two HTTP-facing Lambdas, as the local gateway calls them. */
+/** The HTTP-facing Lambdas, as the local gateway calls them. */
 export interface GatewayHandlers {
   orders(event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyResultV2>;
   notify(event: LambdaFunctionURLEvent, context: Context): Promise<LambdaFunctionURLResult>;
+  /** The bill reconciliation routes (BILL_ROUTES), an HTTP API integration of their own. */
+  bills(event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyResultV2>;
 }
 
 export interface GatewayOptions {
@@ -44,6 +46,12 @@ export interface GatewayOptions {
   bodyLimits?: Partial<Record<Target, number>>;
   ordersFunction?: Partial<LocalFunction>;
   notifyFunction?: Partial<LocalFunction>;
+  billsFunction?: Partial<LocalFunction>;
+  /**
+   * How long an HTTP API route waits for its function before answering 503 (the invocation goes on);
+   * by default API Gateway's own 30 s. Function URLs (notify) wait for the function's whole timeout.
+   */
+  httpApiTimeoutMs?: number;
   /** Extra fields for the health route (HEALTH_ROUTE). */
   health?: () => Record<string, unknown>;
   /** Where the gateway's own lines go (the IAM notice, one line per request). */
@@ -59,11 +67,19 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-/** HTTP API: 10 MB payloads; Function URL: 6 MB requests. */
-export const AWS_BODY_LIMITS: Readonly<Record<Target, number>> = { orders: 10 * 1024 * 1024, notify: 6 * 1024 * 1024 };
+/** HTTP API: 10 MB payloads (orders and bills are both its routes); Function URL: 6 MB requests. */
+export const AWS_BODY_LIMITS: Readonly<Record<Target, number>> = {
+  orders: 10 * 1024 * 1024,
+  bills: 10 * 1024 * 1024,
+  notify: 6 * 1024 * 1024,
+};
+
+/** An HTTP API's maximum integration timeout: past it API Gateway answers 503, the Lambda runs on. */
+export const HTTP_API_TIMEOUT_MS = 30_000;
 
 export const IAM_NOTICE =
-  'gateway: IAM authorization is NOT checked locally; in AWS every /orders route requires SigV4-signed IAM credentials';
+  'gateway: IAM authorization is NOT checked locally; in AWS every API route (all but /notify/*) requires ' +
+  'SigV4-signed IAM credentials';
 
 /** A route the gateway serves, and the function and routeKey its events get. */
 export interface ServedRoute extends Route {
@@ -73,14 +89,20 @@ export interface ServedRoute extends Route {
 }
 
 /**
- * The HTTP API's routes (the same table the CDK stack deploys), plus the notify Function URL mounted
- * at its paths (payments and refunds). Function URLs have one route, `$default`, whatever the path.
+ * The HTTP API's routes (the same tables the CDK stack deploys, each to its function), plus the notify
+ * Function URL mounted at its paths (payments and refunds). Function URLs have one route, `$default`,
+ * whatever the path.
  */
 export const GATEWAY_ROUTES: readonly ServedRoute[] = [
   ...Object.values(APP_BACKEND_ROUTES).map((route) => ({
     ...route,
     routeKey: routeKey(route),
     target: 'orders' as const,
+  })),
+  ...Object.values(BILL_ROUTES).map((route) => ({
+    ...route,
+    routeKey: routeKey(route),
+    target: 'bills' as const,
   })),
   ...NOTIFY_ROUTES.map((route) => ({ ...route, routeKey: '$default', target: 'notify' as const })),
 ];
@@ -172,18 +194,58 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const functions: Record<Target, LocalFunction> = {
     orders: { functionName: 'orders', timeoutMs: 15_000, region, ...options.ordersFunction },
     notify: { functionName: 'notify', timeoutMs: 10_000, region, ...options.notifyFunction },
+    // As the bills Lambda in AWS: 15 minutes, one full vCPU's memory (infra/cdk/bill-reconciler.ts).
+    bills: { functionName: 'bills', timeoutMs: 15 * 60_000, memoryMb: 1769, region, ...options.billsFunction },
   };
+  const httpApiTimeoutMs = options.httpApiTimeoutMs ?? HTTP_API_TIMEOUT_MS;
   let handlers = options.handlers;
   // Known once listening; requests only arrive after that.
   let port = 0;
 
+  /**
+   * An HTTP API route's invocation, answered 503 once API Gateway would stop waiting: the invocation
+   * is not stopped (Lambda's is not either), its outcome is logged when it comes.
+   */
+  async function viaHttpApi(
+    fn: LocalFunction,
+    run: () => Promise<Invocation<APIGatewayProxyResultV2>>,
+  ): Promise<Invocation<APIGatewayProxyResultV2> | 'gave up'> {
+    if (fn.timeoutMs <= httpApiTimeoutMs) return run();
+    const invocation = run();
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<'gave up'>((resolve) => {
+      timer = setTimeout(() => resolve('gave up'), httpApiTimeoutMs);
+    });
+    try {
+      const first = await Promise.race([invocation, gaveUp]);
+      if (first === 'gave up') {
+        log(
+          `[${fn.functionName}] API Gateway stops waiting after ${httpApiTimeoutMs / 1000} s; the invocation goes on`,
+        );
+        void invocation.then((late) => {
+          log(
+            late.ok
+              ? `[${fn.functionName}] finished after API Gateway had answered 503`
+              : describeFunctionError(fn, late),
+          );
+        });
+      }
+      return first;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   async function dispatch(received: ReceivedRequest, route: RouteMatch & { target: Target }) {
     if (handlers === undefined) return jsonResponse(503, { message: 'Service Unavailable' });
+    const current = handlers;
     const fn = functions[route.target];
+    const target = route.target;
     const outcome =
-      route.target === 'orders'
-        ? await invoke(fn, handlers.orders, toHttpApiEvent(received, route, { region }))
-        : await invoke(fn, handlers.notify, toFunctionUrlEvent(received, { region }));
+      target === 'notify'
+        ? await invoke(fn, current.notify, toFunctionUrlEvent(received, { region }))
+        : await viaHttpApi(fn, () => invoke(fn, current[target], toHttpApiEvent(received, route, { region })));
+    if (outcome === 'gave up') return jsonResponse(503, { message: 'Service Unavailable' });
     if (!outcome.ok) {
       log(describeFunctionError(fn, outcome));
       return internalError();

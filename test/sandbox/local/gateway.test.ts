@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type Gateway, type GatewayHandlers, IAM_NOTICE, startGateway } from '#sandbox/local/gateway';
 
 interface Call {
-  target: 'orders' | 'notify';
+  target: 'orders' | 'notify' | 'bills';
   event: APIGatewayProxyEventV2;
   context: Context;
   remainingMs: number;
@@ -27,6 +27,10 @@ function recordingHandlers(
     },
     notify: async (event, context) => {
       calls.push({ target: 'notify', event, context, remainingMs: context.getRemainingTimeInMillis() });
+      return (await answer(event)) as never;
+    },
+    bills: async (event, context) => {
+      calls.push({ target: 'bills', event, context, remainingMs: context.getRemainingTimeInMillis() });
       return (await answer(event)) as never;
     },
   };
@@ -153,6 +157,68 @@ describe('local gateway', () => {
     expect(calls[0]?.context.functionName).toBe('notify');
   });
 
+  it('routes the reconciliation routes to the bills handler, a 15-minute, 1,769 MB function as in AWS', async () => {
+    const { calls, handlers } = recordingHandlers(() => ({ statusCode: 201, body: '{"status":"MATCHED"}' }));
+    const gw = await start(handlers);
+    const body = JSON.stringify({ bill_date: '2026-01-01' });
+    const created = await fetch(`${gw.url}/reconciliations`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
+    expect(created.status).toBe(201);
+    expect(await created.json()).toEqual({ status: 'MATCHED' });
+    await fetch(`${gw.url}/reconciliations/2026-01-01`);
+
+    expect(calls.map((c) => [c.target, c.event.routeKey])).toEqual([
+      ['bills', 'POST /reconciliations'],
+      ['bills', 'GET /reconciliations/{bill_date}'],
+    ]);
+    expect(calls[0]?.event).toMatchObject({ version: '2.0', rawPath: '/reconciliations', body });
+    expect(calls[0]?.event.pathParameters).toBeUndefined();
+    expect(calls[1]?.event.pathParameters).toEqual({ bill_date: '2026-01-01' });
+    // An HTTP API event with the IAM caller, like the orders routes'.
+    const iam = calls[1]?.event as APIGatewayProxyEventV2WithIAMAuthorizer;
+    expect(iam.requestContext.authorizer.iam.callerId).toContain('iam-auth-skipped');
+    expect(calls[0]?.context.functionName).toBe('bills');
+    expect(calls[0]?.context.memoryLimitInMB).toBe('1769');
+    expect(calls[0]?.remainingMs).toBeGreaterThan(14 * 60_000);
+    expect(calls[0]?.remainingMs).toBeLessThanOrEqual(15 * 60_000);
+  });
+
+  it('answers 503 when an HTTP API route outlasts API Gateway’s wait, and lets the invocation finish', async () => {
+    let finished = false;
+    const { calls, handlers } = recordingHandlers(async () => {
+      await new Promise((r) => setTimeout(r, 600));
+      finished = true;
+      return { statusCode: 201, body: '{}' };
+    });
+    const gw = await start(handlers, { httpApiTimeoutMs: 150 });
+    const started = Date.now();
+    const res = await fetch(`${gw.url}/reconciliations`, { method: 'POST', body: '{}' });
+    expect(res.status).toBe(503);
+    expect(await res.json()).toEqual({ message: 'Service Unavailable' });
+    expect(Date.now() - started).toBeLessThan(550);
+    expect(finished).toBe(false);
+    expect(logs.some((l) => l.includes('[bills] API Gateway stops waiting after 0.15 s'))).toBe(true);
+
+    // Lambda is not stopped by API Gateway giving up: the run ends, and says so in the log.
+    await new Promise((r) => setTimeout(r, 700));
+    expect(finished).toBe(true);
+    expect(logs.some((l) => l.includes('[bills] finished after API Gateway had answered 503'))).toBe(true);
+    expect(calls).toHaveLength(1);
+  });
+
+  it('waits for the notify function its whole timeout: a Function URL has no 30 s limit of its own', async () => {
+    const { handlers } = recordingHandlers(async () => {
+      await new Promise((r) => setTimeout(r, 300));
+      return { statusCode: 200, body: '' };
+    });
+    const gw = await start(handlers, { httpApiTimeoutMs: 100 });
+    expect((await fetch(`${gw.url}/notify/pay`, { method: 'POST', body: '<xml/>' })).status).toBe(200);
+    expect((await fetch(`${gw.url}/orders/1`)).status).toBe(503);
+  });
+
   it('base64-encodes a binary request body and decodes a base64 result body', async () => {
     const bytes = Buffer.from([0, 1, 2, 253, 254, 255]);
     const { calls, handlers } = recordingHandlers((event) => ({
@@ -220,10 +286,12 @@ describe('local gateway', () => {
 
   it('answers 413 for an oversized body without calling the handler, declared length or not', async () => {
     const { calls, handlers } = recordingHandlers();
-    const gw = await start(handlers, { bodyLimits: { orders: 1024, notify: 1024 } });
+    const gw = await start(handlers, { bodyLimits: { orders: 1024, notify: 1024, bills: 1024 } });
     const declared = await fetch(`${gw.url}/orders`, { method: 'POST', body: 'x'.repeat(1025) });
     expect(declared.status).toBe(413);
     expect(await declared.json()).toEqual({ message: 'Request Entity Too Large' });
+    const reconciliation = await fetch(`${gw.url}/reconciliations`, { method: 'POST', body: 'x'.repeat(1025) });
+    expect(reconciliation.status).toBe(413);
 
     // Chunked: no content-length, so the gateway must count as it reads.
     const chunkedStatus = await new Promise<number>((resolve, reject) => {
@@ -272,6 +340,9 @@ describe('local gateway', () => {
       ['DELETE', '/orders/1'],
       ['GET', '/notify/pay'],
       ['POST', '/orders/1/close/extra'],
+      ['GET', '/reconciliations'],
+      ['POST', '/reconciliations/2026-01-01'],
+      ['GET', '/reconciliations/2026-01-01/extra'],
     ] as const) {
       const res = await fetch(`${gw.url}${path}`, { method });
       expect(res.status, `${method} ${path}`).toBe(404);

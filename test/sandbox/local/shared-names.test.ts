@@ -8,7 +8,15 @@ import { DEFAULTS } from '#sandbox/local/stack';
 import { SANDBOX_MERCHANT } from '#sandbox/simulator/sandbox-merchant';
 import { CUSTOM_METRIC_NAMES, METRIC_NOTIFICATIONS_NOT_STORED, METRICS_NAMESPACE } from '#shared/config/metric-names';
 import { createObservability } from '#shared/app/observability';
-import { APP_BACKEND_ROUTES, NOTIFY_ROUTE, NOTIFY_ROUTES, type Route, routeKey, routePath } from '#shared/app/routes';
+import {
+  APP_BACKEND_ROUTES,
+  BILL_ROUTES,
+  NOTIFY_ROUTE,
+  NOTIFY_ROUTES,
+  type Route,
+  routeKey,
+  routePath,
+} from '#shared/app/routes';
 import { RECONCILE_MAX_RECEIVE_COUNT } from '#shared/config/reconcile-queue';
 import { loadSettings } from '#shared/config/settings';
 
@@ -18,8 +26,15 @@ import { loadSettings } from '#shared/config/settings';
  * the shared metric names in the shared namespace, which the alarms in AWS watch.
  */
 
-const PARAMETERS: Readonly<Record<string, string>> = { out_trade_no: 'T|20240101-1', out_refund_no: 'RF|1@a-b' };
-const TABLE_ROUTES: readonly Route[] = Object.values(APP_BACKEND_ROUTES);
+const PARAMETERS: Readonly<Record<string, string>> = {
+  out_trade_no: 'T|20240101-1',
+  out_refund_no: 'RF|1@a-b',
+  bill_date: '2026-01-01',
+};
+const ORDERS_ROUTES: readonly Route[] = Object.values(APP_BACKEND_ROUTES);
+/** The HTTP API's routes, each table on its own function. */
+const TABLE_ROUTES: readonly Route[] = [...ORDERS_ROUTES, ...Object.values(BILL_ROUTES)];
+const targetOf = (route: Route) => (ORDERS_ROUTES.includes(route) ? 'orders' : 'bills');
 
 let gateway: Gateway | undefined;
 
@@ -29,7 +44,7 @@ afterEach(async () => {
 });
 
 async function recordingGateway() {
-  const calls: Array<{ target: 'orders' | 'notify'; event: APIGatewayProxyEventV2 }> = [];
+  const calls: Array<{ target: 'orders' | 'notify' | 'bills'; event: APIGatewayProxyEventV2 }> = [];
   const handlers: GatewayHandlers = {
     orders: async (event) => {
       calls.push({ target: 'orders', event });
@@ -39,13 +54,17 @@ async function recordingGateway() {
       calls.push({ target: 'notify', event });
       return { statusCode: 200, body: '' };
     },
+    bills: async (event) => {
+      calls.push({ target: 'bills', event });
+      return { statusCode: 200, body: '{}' };
+    },
   };
   gateway = await startGateway({ port: 0, handlers, log: () => undefined });
   return { url: gateway.url, calls };
 }
 
 describe('the local gateway and the shared route table', () => {
-  it('declares the app-backend routes of the table and the notify routes, nothing else', () => {
+  it('declares the app-backend and bill routes of the tables and the notify routes, nothing else', () => {
     expect(GATEWAY_ROUTES.map((r) => routeKey(r)).sort()).toEqual(
       [...TABLE_ROUTES.map(routeKey), ...NOTIFY_ROUTES.map(routeKey)].sort(),
     );
@@ -57,7 +76,8 @@ describe('the local gateway and the shared route table', () => {
       const res = await fetch(`${url}${routePath(route, PARAMETERS)}`, { method: route.method });
       expect(res.status, routeKey(route)).toBe(200);
     }
-    expect(calls.map((c) => c.target)).toEqual(TABLE_ROUTES.map(() => 'orders'));
+    expect(calls.map((c) => c.target)).toEqual(TABLE_ROUTES.map(targetOf));
+    expect(new Set(calls.map((c) => c.target))).toEqual(new Set(['orders', 'bills']));
     expect(calls.map((c) => c.event.routeKey)).toEqual(TABLE_ROUTES.map(routeKey));
     for (const [i, route] of TABLE_ROUTES.entries()) {
       const names = [...route.path.matchAll(/\{([^/{}]+)\}/g)].map((m) => m[1] ?? '');
