@@ -20,6 +20,7 @@ import { WechatUserDataOpener } from '../adapters/wechat-user-data-opener';
 import type { MerchantCredentials } from '../config/merchant-credentials';
 import { METRIC_EVENTS_RECORDED } from '../config/metric-names';
 import type { Settings } from '../config/settings';
+import type { BillSource, ReconciliationStore, SettledRecords } from '../domain/bill-reconciliation';
 import { ClosePayment } from '../domain/close-payment';
 import { CreatePayment } from '../domain/create-payment';
 import { CreateRefund } from '../domain/create-refund';
@@ -34,6 +35,7 @@ import { ListRefunds } from '../domain/list-refunds';
 import type { LoginSessionStore } from '../domain/miniprogram-session';
 import { OrderCloser } from '../domain/order-closer';
 import { systemClock, type CheckScheduler, type Clock, type OrderStore } from '../domain/ports';
+import { ReconcileBill } from '../domain/reconcile-bill';
 import { Reconciler } from '../domain/reconciler';
 import { ReceiveNotification } from '../domain/receive-notification';
 import { ReceiveRefundNotification } from '../domain/receive-refund-notification';
@@ -100,6 +102,14 @@ export interface Dependencies {
    * MERCHANT_WEBHOOK_SECRET nor MERCHANT_WEBHOOK_SECRET_ID is set: only the webhooks function asks.
    */
   webhookKey(): () => Promise<Buffer>;
+  /**
+   * The bill reconciliation's ports, in the orders table: the settled index (the PAID orders and
+   * SUCCESS refunds of a day) and the reports. Loaded on first use: only the bills function asks.
+   */
+  settledRecords(): Promise<SettledRecords>;
+  reconciliationStore(): Promise<ReconciliationStore>;
+  /** WeChat's trade bill of a day, downloaded through wechatPay() (so under the current credentials). */
+  billSource(): Promise<BillSource>;
 }
 
 /** Payment and refund checks go on the one reconcile queue. */
@@ -127,6 +137,12 @@ export interface DependencyOverrides {
   eventOutlets?: readonly EventOutlet[];
   /** Instead of changing the webhook message's visibility on WEBHOOK_QUEUE_URL. */
   retryWebhookAfter?: RetryMessageAfter;
+  /** Instead of the orders table's settled index. */
+  settledRecords?: SettledRecords;
+  /** Instead of the reports in the orders table. */
+  reconciliationStore?: ReconciliationStore;
+  /** Instead of the bills WeChat Pay serves the merchant. */
+  billSource?: BillSource;
 }
 
 export function createDependencies(settings: Settings, overrides: DependencyOverrides = {}): Dependencies {
@@ -175,6 +191,29 @@ export function createDependencies(settings: Settings, overrides: DependencyOver
         }),
     }),
   );
+  // The bill side's modules are loaded by the bills function alone; the others never evaluate them.
+  const settledRecords = memo(async (): Promise<SettledRecords> => {
+    if (overrides.settledRecords !== undefined) return overrides.settledRecords;
+    const { DynamoDbSettledRecords } = await import('../adapters/dynamodb-settled-records');
+    return new DynamoDbSettledRecords({ tableName: settings.TABLE_NAME, client: tableClient() });
+  });
+  const reconciliationStore = memo(async (): Promise<ReconciliationStore> => {
+    if (overrides.reconciliationStore !== undefined) return overrides.reconciliationStore;
+    const { DynamoDbReconciliationStore } = await import('../adapters/dynamodb-reconciliation-store');
+    return new DynamoDbReconciliationStore({ tableName: settings.TABLE_NAME, client: tableClient() });
+  });
+  const billSource = memo(async (): Promise<BillSource> => {
+    if (overrides.billSource !== undefined) return overrides.billSource;
+    const [pay, { WechatPayBillSource }] = await Promise.all([
+      wechatPay(),
+      import('../adapters/wechatpay-bill-source'),
+    ]);
+    // The API version does not change in a rotation; the credentials may, and each download uses the current.
+    return new WechatPayBillSource({
+      apiVersion: pay.provider.apiVersion,
+      download: (billDate) => pay.downloadBill(billDate),
+    });
+  });
   return {
     settings,
     clock,
@@ -234,6 +273,9 @@ export function createDependencies(settings: Settings, overrides: DependencyOver
       webhookKey ??= webhookKeySource(settings, overrides.readSecret);
       return webhookKey;
     },
+    settledRecords,
+    reconciliationStore,
+    billSource,
   };
 }
 
@@ -491,6 +533,40 @@ export function buildReconciler(deps: Dependencies): () => Promise<Reconciler> {
       observer: deps.observability.observer,
       reconcileSchedule: settings.RECONCILE_SCHEDULE,
       maxRequeues: settings.SWEEP_MAX_REQUEUES,
+    });
+  });
+}
+
+/**
+ * The bills function's use case: a day's bill against the records here. Needs the table and the
+ * merchant's credentials only (no queue, no notify URL): its repairs are applied, never scheduled. A
+ * payment to repair is confirmed by WeChat's query and applied through TradeReports (a notification's
+ * path); a refund by GetRefund's sync (the refund query's path).
+ */
+export function buildReconcileBill(deps: Dependencies): () => Promise<ReconcileBill> {
+  return memo(async () => {
+    const [payments, refundsAtWechat, bills, settled, store] = await Promise.all([
+      wechatPaySide(deps),
+      refundSide(deps),
+      deps.billSource(),
+      deps.settledRecords(),
+      deps.reconciliationStore(),
+    ]);
+    const getRefund = new GetRefund({
+      refunds: deps.refundStore,
+      provider: refundsAtWechat.provider,
+      reports: refundsAtWechat.reports,
+    });
+    return new ReconcileBill({
+      bills,
+      settled,
+      orders: deps.store,
+      refunds: deps.refundStore,
+      provider: payments.provider,
+      tradeReports: payments.reports,
+      syncRefund: (outTradeNo, outRefundNo) => getRefund.execute(outTradeNo, outRefundNo, { sync: true }),
+      store,
+      clock: deps.clock,
     });
   });
 }

@@ -6,6 +6,7 @@ import type {
   DynamoDBStreamEvent,
   LambdaFunctionURLEvent,
   LambdaFunctionURLResult,
+  ScheduledEvent,
   SQSBatchResponse,
   SQSEvent,
   SQSRecord,
@@ -21,6 +22,7 @@ import middy from '@middy/core';
 
 import type { Settings } from '../config/settings';
 import { ConfigurationError } from '../domain/errors';
+import { routeBills } from './bills-api';
 import {
   buildEventRecorder,
   buildListEvents,
@@ -32,17 +34,20 @@ import {
   buildReceiveRefundNotification,
   buildRefundReconciler,
   buildRefundUseCases,
+  buildReconcileBill,
   buildReconciler,
   buildSweeper,
   type DependencyOverrides,
   type Dependencies,
 } from './dependencies';
-import { httpErrors } from './http-errors';
+import { answerError, httpErrors } from './http-errors';
 import { beforeInvocationEnds, withInvocationDeadline } from './invocation-deadline';
 import { handleNotify } from './notify-endpoint';
 import { routeOrders } from './orders-api';
 import { publishMetrics } from './publish-metrics';
 import { parseReconcileMessage } from './reconcile-message';
+import { observedReconciliations } from './reconciliation-runs';
+import { isScheduledEvent, runScheduledReconciliation, type ScheduledRunOutcome } from './scheduled-reconciliation';
 import { recordStreamChanges } from './stream-changes';
 
 export type OrdersHandler = (
@@ -54,6 +59,11 @@ export type ReconcileHandler = (event: SQSEvent, context: Context) => Promise<SQ
 export type SweepHandler = (event: unknown, context: Context) => Promise<{ enqueued: number }>;
 export type EventsHandler = (event: DynamoDBStreamEvent, context: Context) => Promise<DynamoDBBatchResponse>;
 export type WebhooksHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+/** The bill routes (API Gateway) and the daily schedule (EventBridge), on one function. */
+export type BillsHandler = (
+  event: APIGatewayProxyEventV2 | ScheduledEvent,
+  context: Context,
+) => Promise<APIGatewayProxyStructuredResultV2 | ScheduledRunOutcome>;
 
 export interface Handlers {
   orders: OrdersHandler;
@@ -64,6 +74,8 @@ export interface Handlers {
   events: EventsHandler;
   /** The webhook queue's consumer; without MERCHANT_WEBHOOK_URL it refuses every batch. */
   webhooks: WebhooksHandler;
+  /** Bill reconciliation: BILL_ROUTES, and the schedule's events in AWS (none locally). */
+  bills: BillsHandler;
 }
 
 /** Each builder takes what its function needs at start-up: a missing setting fails the cold start. */
@@ -172,6 +184,38 @@ export function createWebhooksHandler(deps: Dependencies): WebhooksHandler {
 }
 
 /**
+ * The bills function: WeChat's trade bill of a day against the records here (README "Bill
+ * reconciliation"). An HTTP request on BILL_ROUTES is answered as the orders API answers (errors by
+ * http-errors.ts: a bill not ready yet is a 409 with retry-after, a refused bill a 502); the daily
+ * schedule's event reconciles the day before, unless it has a report already, and fails the invocation
+ * only for what an operator must see (a bill not ready is a warning: the next run asks again). Needs
+ * the table and the merchant's credentials, nothing else.
+ */
+export function createBillsHandler(deps: Dependencies): BillsHandler {
+  const { logger, metrics } = deps.observability;
+  const reconciliations = observedReconciliations(
+    buildReconcileBill(deps),
+    () => deps.reconciliationStore(),
+    deps.observability,
+  );
+  const api = { clock: deps.clock, reconciliations };
+  const handle = async (
+    event: APIGatewayProxyEventV2 | ScheduledEvent,
+  ): Promise<APIGatewayProxyStructuredResultV2 | ScheduledRunOutcome> => {
+    if (isScheduledEvent(event)) return runScheduledReconciliation(event, { reconciliations, logger });
+    try {
+      return await routeBills(event, api);
+    } catch (error) {
+      return answerError(logger, event.routeKey, error);
+    }
+  };
+  return middy<APIGatewayProxyEventV2 | ScheduledEvent, APIGatewayProxyStructuredResultV2 | ScheduledRunOutcome>()
+    .use(injectLambdaContext(logger))
+    .use(publishMetrics(metrics))
+    .handler((event, context) => withInvocationDeadline(context, () => handle(event)));
+}
+
+/**
  * All the handlers over one set of dependencies: what the local stack serves. Without
  * MERCHANT_WEBHOOK_URL there are no webhooks to deliver, so the webhooks handler is a refusal rather
  * than a reason not to start.
@@ -184,6 +228,7 @@ export function createHandlers(settings: Settings, overrides?: DependencyOverrid
     reconcile: createReconcileHandler(deps),
     sweep: createSweepHandler(deps),
     events: createEventsHandler(deps),
+    bills: createBillsHandler(deps),
     webhooks:
       settings.MERCHANT_WEBHOOK_URL === undefined
         ? () => Promise.reject(new ConfigurationError('MERCHANT_WEBHOOK_URL is required to deliver webhooks'))

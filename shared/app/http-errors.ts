@@ -4,6 +4,7 @@ import type { MiddlewareObj } from '@middy/core';
 
 import {
   AppError,
+  BillNotReadyError,
   ConfigurationError,
   ConflictError,
   type LoginRefusal,
@@ -25,6 +26,11 @@ export function errorResponse(err: unknown): APIGatewayProxyStructuredResultV2 {
   if (err instanceof ValidationError) return json(400, errorBody(err.code, err.message, err.field));
   if (err instanceof NotFoundError) return json(404, errorBody(err.code, err.message));
   if (err instanceof ConflictError) return json(409, errorBody(err.code, err.message));
+  // The day's bill is still being generated at WeChat: the same request succeeds later, and says when.
+  if (err instanceof BillNotReadyError) {
+    const retryAfter = String(err.retryAfterSeconds);
+    return json(409, errorBody(err.code, err.message), { 'retry-after': retryAfter });
+  }
   if (err instanceof LoginRefusedError) return loginRefusalResponse(err);
   if (err instanceof UserDataRejectedError) return json(400, errorBody(err.code, err.message));
   if (err instanceof ProviderError) {
@@ -58,20 +64,31 @@ function loginRefusalResponse(err: LoginRefusedError): APIGatewayProxyStructured
   return json(status, body, status === 429 ? { 'retry-after': String(LOGIN_RETRY_AFTER_SECONDS) } : {});
 }
 
-/** A middy onError layer for API Gateway handlers: see errorResponse. */
+/**
+ * The answer to a request that failed, as errorResponse makes it, with 5xx logged. A ConfigurationError
+ * is logged and thrown again: the invocation fails (API Gateway answers 500, the error alarm fires).
+ */
+export function answerError(logger: Logger, routeKey: string, err: unknown): APIGatewayProxyStructuredResultV2 {
+  if (err instanceof ConfigurationError) {
+    logger.error('misconfigured: failing the invocation', { error: err });
+    throw err;
+  }
+  const response = errorResponse(err);
+  if ((response.statusCode ?? 500) >= 500) {
+    logger.error('request failed', { route: routeKey, error: err as Error });
+  }
+  return response;
+}
+
+/** A middy onError layer for API Gateway handlers: see answerError. */
 export function httpErrors(logger: Logger): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> {
   return {
     onError(request) {
-      const err = request.error;
-      if (err instanceof ConfigurationError) {
-        logger.error('misconfigured: failing the invocation', { error: err });
-        return;
+      try {
+        request.response = answerError(logger, request.event.routeKey, request.error);
+      } catch {
+        // Left as the invocation's error (a ConfigurationError, logged): middy rethrows it.
       }
-      const response = errorResponse(err);
-      if ((response.statusCode ?? 500) >= 500) {
-        logger.error('request failed', { route: request.event.routeKey, error: err as Error });
-      }
-      request.response = response;
     },
   };
 }

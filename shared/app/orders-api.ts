@@ -5,9 +5,9 @@ import type { ListEvents } from '../domain/list-events';
 import type { Clock } from '../domain/ports';
 import { parseCreateOrder, parseOutTradeNo } from './create-order-schema';
 import type { MiniProgramUseCases, PaymentUseCases, RefundUseCases } from './dependencies';
-import { eventBody } from './event-body';
 import { eventView } from './event-view';
 import { errorBody, json } from './http-responses';
+import { jsonBody } from './json-body';
 import { parseListEventsQuery } from './list-events-schema';
 import {
   MAX_USER_DATA_BODY_BYTES,
@@ -39,7 +39,7 @@ type RouteHandler = (event: APIGatewayProxyEventV2, api: OrdersApi) => Promise<A
 const ROUTE_HANDLERS: Record<AppBackendRouteName, RouteHandler> = {
   async createOrder(event, api) {
     const { createPayment } = await api.useCases();
-    const order = await createPayment.execute(parseCreateOrder(jsonBody(event), api.clock.now()));
+    const order = await createPayment.execute(parseCreateOrder(jsonBody(event, MAX_BODY_BYTES), api.clock.now()));
     return json(201, orderView(order));
   },
   async getOrder(event, api) {
@@ -58,7 +58,7 @@ const ROUTE_HANDLERS: Record<AppBackendRouteName, RouteHandler> = {
   async createRefund(event, api) {
     const { createRefund } = await api.refunds();
     const outTradeNo = parseOutTradeNo(event.pathParameters?.out_trade_no);
-    const request = parseCreateRefund(outTradeNo, jsonBody(event), api.clock.now());
+    const request = parseCreateRefund(outTradeNo, jsonBody(event, MAX_BODY_BYTES), api.clock.now());
     const { refund, created } = await createRefund.execute(request);
     // The same refund asked for again (same out_refund_no, same content) is the one already made.
     return json(created ? 201 : 200, refundView(refund));
@@ -85,7 +85,7 @@ const ROUTE_HANDLERS: Record<AppBackendRouteName, RouteHandler> = {
     return json(200, { events: page.events.map(eventView), next: page.next });
   },
   async createMiniProgramSession(event, api) {
-    const { code } = parseCreateMiniProgramSession(jsonBody(event));
+    const { code } = parseCreateMiniProgramSession(jsonBody(event, MAX_BODY_BYTES));
     const { startSession } = await api.miniProgram();
     const { openid, unionid } = await startSession.execute(code);
     // The identity only: the session key never leaves the server.
@@ -126,17 +126,4 @@ export async function routeOrders(
   const found = ROUTES_BY_KEY.get(route);
   if (found !== undefined && found.route.method === method) return found.handle(event, api);
   return json(404, errorBody('NOT_FOUND', `no route ${route}`));
-}
-
-function jsonBody(event: APIGatewayProxyEventV2, maxBytes = MAX_BODY_BYTES): unknown {
-  const raw = eventBody(event);
-  if (Buffer.byteLength(raw, 'utf8') > maxBytes) throw new ValidationError(`body larger than ${maxBytes} bytes`);
-  const type = event.headers['content-type'] ?? '';
-  if (!type.toLowerCase().startsWith('application/json'))
-    throw new ValidationError('content-type must be application/json');
-  try {
-    return JSON.parse(raw) as unknown;
-  } catch {
-    throw new ValidationError('body is not valid JSON');
-  }
 }

@@ -165,6 +165,9 @@ export async function createRotatingWechatPay(
     queryRefund: async (outTradeNo, outRefundNo) => (await current()).refunds.queryRefund(outTradeNo, outRefundNo),
   };
 
+  // The bill is downloaded under the credentials current when it is asked for, like every call.
+  const downloadBill = async (billDate: string) => (await current()).downloadBill(billDate);
+
   return {
     merchant: latest.merchant,
     provider,
@@ -191,6 +194,7 @@ export async function createRotatingWechatPay(
         verify: verifyRefund,
       };
     },
+    downloadBill,
   };
 }
 

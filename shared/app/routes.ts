@@ -30,6 +30,19 @@ export const APP_BACKEND_ROUTES = {
 
 export type AppBackendRouteName = keyof typeof APP_BACKEND_ROUTES;
 
+/**
+ * Daily bill reconciliation (README "Bill reconciliation"): on the bills Lambda, not the orders one
+ * (a large day's bill takes minutes and a full vCPU), IAM-authorised in AWS like the app-backend API.
+ */
+export const BILL_ROUTES = {
+  /** `{ bill_date }`: downloads WeChat's bill of that Beijing day, compares, stores the report. */
+  createReconciliation: { method: 'POST', path: '/reconciliations' },
+  /** The stored report of a day. */
+  getReconciliation: { method: 'GET', path: '/reconciliations/{bill_date}' },
+} as const satisfies Record<string, Route>;
+
+export type BillRouteName = keyof typeof BILL_ROUTES;
+
 /** Where WeChat Pay posts notifications: a path on the notify Function URL in AWS, on the gateway locally. */
 export const NOTIFY_ROUTE = { method: 'POST', path: '/notify/pay' } as const satisfies Route;
 

@@ -7,6 +7,7 @@ import type { Settings } from '../config/settings';
 import { ConfigurationError } from '../domain/errors';
 import type { Clock, Merchant, NotificationCodec, PaymentProvider, RawNotification } from '../domain/ports';
 import type { RefundNotificationCodec, RefundProvider } from '../domain/refund-ports';
+import type { BillDownload } from '../wechatpay/bills/bill-download';
 import { wechatCallDeadline } from './invocation-deadline';
 
 export interface NotifyReply {
@@ -43,6 +44,11 @@ export interface WechatPay {
   refundsUnavailable?: string;
   /** The codec for one refund notification: v3 when it carries Wechatpay-Signature, else v2. */
   refundCodecFor(raw: RawNotification): RefundNotifyCodec;
+  /**
+   * The merchant's ALL trade bill of a Beijing day (`YYYY-MM-DD`), as the API version downloads it (v2
+   * downloadbill, v3 tradebill and its signed download): the bytes streamed, never held whole.
+   */
+  downloadBill(billDate: string): Promise<BillDownload>;
 }
 
 /** Why a v2 merchant without its API client certificate cannot refund: said to operators, never to callers. */
@@ -98,6 +104,7 @@ async function buildWechatPay(credentials: MerchantCredentials, settings: Settin
   let refundsUnavailable: string | undefined;
   let v3Codec: NotifyCodec | undefined;
   let v3RefundCodec: RefundNotifyCodec | undefined;
+  let downloadBill: (billDate: string) => Promise<BillDownload>;
   if (credentials.apiVersion === 'v3') {
     const { privateKey, certSerial, apiV3Key } = credentials;
     if (privateKey === undefined || certSerial === undefined || apiV3Key === undefined) {
@@ -128,6 +135,7 @@ async function buildWechatPay(credentials: MerchantCredentials, settings: Settin
       clock,
     });
     provider = new WechatPayV3Provider(client);
+    downloadBill = (billDate) => client.downloadTradeBill(billDate);
     // v3 refunds are signed like every v3 call: no client certificate.
     refunds = new WechatPayV3Refunds(client);
     v3Codec = new WechatPayV3NotificationCodec({ apiV3Key, keys: client.keys, clock });
@@ -136,7 +144,9 @@ async function buildWechatPay(credentials: MerchantCredentials, settings: Settin
     if (credentials.apiKey === undefined) throw new ConfigurationError('v2 needs apiKey');
     const v2Options = { ...transport, appid: credentials.appid, mchid: credentials.mchid, apiKey: credentials.apiKey };
     const { WechatPayV2Provider } = await import('../adapters/wechatpay-v2-provider');
-    provider = new WechatPayV2Provider({ ...v2Options, clock });
+    const v2Provider = new WechatPayV2Provider({ ...v2Options, clock });
+    provider = v2Provider;
+    downloadBill = (billDate) => v2Provider.client.downloadBill(billDate);
     // Without a certificate only submitRefund is refused: refundquery needs none, so refunds already
     // made (or made before the certificate went missing) can still be finished.
     const { WechatPayV2Refunds } = await import('../adapters/wechatpay-v2-refunds');
@@ -156,6 +166,7 @@ async function buildWechatPay(credentials: MerchantCredentials, settings: Settin
     refunds,
     ...(refundsUnavailable === undefined ? {} : { refundsUnavailable }),
     refundCodecFor: (raw) => (signed(raw) ? (v3RefundCodec ?? refundFallback) : (v2RefundCodec ?? refundFallback)),
+    downloadBill,
   };
 }
 

@@ -46,8 +46,38 @@ export const METRIC_EVENTS_RECORDED = 'EventsRecorded';
  */
 export const METRIC_WEBHOOK_DELIVERY_FAILURES = 'WebhookDeliveryFailures';
 
+/**
+ * Discrepancies one bill reconciliation found (all of them, also those beyond the report's first
+ * thousand), emitted by every run that produced a report, 0 included: each one is money WeChat and
+ * this backend disagree about (the report says which, `GET /reconciliations/{bill_date}`).
+ */
+export const METRIC_BILL_DISCREPANCIES = 'BillDiscrepancies';
+/**
+ * A reconciliation found WeChat still generating the day's bill (Bill Creating / STATEMENT_CREATING).
+ * Not alarmed: the schedule asks again an hour later, twice; a day that never becomes ready shows as no
+ * report for it.
+ */
+export const METRIC_BILL_NOT_READY = 'BillNotReady';
+
+/**
+ * The alarm on METRIC_BILL_DISCREPANCIES: at the first one. It watches the bills function's series
+ * alone, so it belongs to the bill reconciler's construct (infra/cdk/bill-reconciler.ts), not to
+ * CUSTOM_METRIC_ALARMS, which the stack alarms on summed over every function.
+ */
+export const BILL_DISCREPANCIES_ALARM: CustomMetricAlarm = {
+  metricName: METRIC_BILL_DISCREPANCIES,
+  threshold: 1,
+  description:
+    "WeChat's trade bill and this backend disagree about a day's payments or refunds: read the day's " +
+    'report (GET /reconciliations/{bill_date}); a repaired NOT_PAID_HERE is already PAID here',
+};
+
 /** Metrics the handlers emit without an alarm of their own (see each one for why). */
-export const UNALARMED_METRIC_NAMES: readonly string[] = [METRIC_EVENTS_RECORDED, METRIC_WEBHOOK_DELIVERY_FAILURES];
+export const UNALARMED_METRIC_NAMES: readonly string[] = [
+  METRIC_EVENTS_RECORDED,
+  METRIC_WEBHOOK_DELIVERY_FAILURES,
+  METRIC_BILL_NOT_READY,
+];
 
 /**
  * Unverified notifications in five minutes that raise the alarm. Anyone on the internet can post to

@@ -139,6 +139,7 @@ describe('notify endpoint', () => {
       codecFor: () => codec,
       refunds: new FakeRefundProvider(),
       refundCodecFor: () => refundCodec,
+      downloadBill: () => Promise.reject(new Error('the notify endpoint never downloads a bill')),
     };
     return handleNotify(evt, {
       wechatPay: async () => wechatPay,
