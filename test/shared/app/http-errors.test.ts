@@ -6,6 +6,8 @@ import { describe, expect, it, vi } from 'vitest';
 import { httpErrors } from '#shared/app/http-errors';
 import {
   AppError,
+  BillNotReadyError,
+  BillRefusedError,
   ConfigurationError,
   ConflictError,
   LoginRefusedError,
@@ -156,6 +158,33 @@ describe('httpErrors: mini program login', () => {
     expect(await answer(new NotFoundError('log in again', { code: 'SESSION_NOT_FOUND' }))).toMatchObject({
       status: 404,
       body: { error: { code: 'SESSION_NOT_FOUND' } },
+    });
+  });
+});
+
+describe('httpErrors: bill reconciliation', () => {
+  it('a bill WeChat is still generating is a 409 BILL_NOT_READY saying when to ask again (retry-after)', async () => {
+    const { handler, logged } = handlerThrowing(new BillNotReadyError('WeChat is still generating the bill', 1800));
+    const response = await handler(event, context);
+    expect(response.statusCode).toBe(409);
+    expect(response.headers).toMatchObject({ 'retry-after': '1800' });
+    expect(JSON.parse(response.body ?? '')).toEqual({
+      error: { code: 'BILL_NOT_READY', message: 'WeChat is still generating the bill' },
+    });
+    // Not a failure of ours: nothing to log as an error.
+    expect(logged).not.toHaveBeenCalled();
+  });
+
+  it('a refused bill (tampered: its hash or summary disagrees) is a 502 BILL_REFUSED that may be retried', async () => {
+    expect(await answer(new BillRefusedError('the bill disagrees with its own summary'))).toMatchObject({
+      status: 502,
+      body: {
+        error: {
+          code: 'BILL_REFUSED',
+          message: 'WeChat Pay: the bill disagrees with its own summary',
+          retryable: true,
+        },
+      },
     });
   });
 });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 
 import {
   APP_BACKEND_ROUTES,
+  BILL_ROUTES,
   NOTIFY_REFUND_ROUTE,
   NOTIFY_ROUTE,
   NOTIFY_ROUTES,
@@ -42,5 +43,15 @@ describe('mini program routes', () => {
   it('are the contract’s paths on the orders function', () => {
     expect(routeKey(APP_BACKEND_ROUTES.createMiniProgramSession)).toBe('POST /miniprogram/sessions');
     expect(routeKey(APP_BACKEND_ROUTES.decryptMiniProgramData)).toBe('POST /miniprogram/decrypt');
+  });
+});
+
+describe('bill reconciliation routes', () => {
+  it('are the contract’s paths, apart from the orders function’s routes', () => {
+    expect(routeKey(BILL_ROUTES.createReconciliation)).toBe('POST /reconciliations');
+    expect(routeKey(BILL_ROUTES.getReconciliation)).toBe('GET /reconciliations/{bill_date}');
+    expect(routePath(BILL_ROUTES.getReconciliation, { bill_date: '2030-01-01' })).toBe('/reconciliations/2030-01-01');
+    const appBackend = new Set(Object.values(APP_BACKEND_ROUTES).map(routeKey));
+    for (const route of Object.values(BILL_ROUTES)) expect(appBackend.has(routeKey(route))).toBe(false);
   });
 });
