@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
 import type * as z from 'zod';
 
 export class BodyTooLargeError extends Error {
@@ -35,6 +36,13 @@ export function sendWithHeaders(
 ): void {
   if (res.writableEnded || res.destroyed) return;
   res.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(body).toString() });
+  res.end(body);
+}
+
+/** Bytes (a bill, gzipped or not) with the caller's headers; content-length is added. */
+export function sendBytes(res: ServerResponse, status: number, body: Buffer, headers: Record<string, string>): void {
+  if (res.writableEnded || res.destroyed) return;
+  res.writeHead(status, { ...headers, 'content-length': body.length.toString() });
   res.end(body);
 }
 
@@ -94,4 +102,20 @@ export async function readJson<T>(
     return undefined;
   }
   return parsed.data;
+}
+
+const HOST_HEADER = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+
+/**
+ * The scheme and authority the caller reached the simulator at (`https://127.0.0.1:3100`), for URLs
+ * it hands back: a merchant checks that a download URL is on its own base URL's origin. A missing or
+ * odd Host header gives the socket's own address.
+ */
+export function requestOrigin(req: IncomingMessage): string {
+  const scheme = (req.socket as Partial<TLSSocket>).encrypted === true ? 'https' : 'http';
+  const host = req.headers.host;
+  if (host !== undefined && HOST_HEADER.test(host)) return `${scheme}://${host}`;
+  const address = req.socket.localAddress ?? '127.0.0.1';
+  const authority = address.includes(':') ? `[${address}]` : address;
+  return `${scheme}://${authority}:${req.socket.localPort ?? 0}`;
 }

@@ -1,5 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { toPublicKey } from '#shared/wechatpay/v3/sign';
+import { billControlRoutes } from './bill-control';
+import { BillFaults } from './bill-faults';
+import { TradeBills } from './bills';
 import { SECAPI_PREFIX, nginxRefusalPage, secapiRefusal } from './client-certificate-gate';
 import { systemClock } from './clock';
 import { controlRoutes } from './control-api';
@@ -26,6 +29,7 @@ import { Trades } from './trades';
 import { v2Routes } from './v2/endpoint';
 import { v2NotificationFormat } from './v2/notification';
 import { v2RefundNotificationFormat } from './v2/refund-notification';
+import { BillDownloadTokens } from './v3/bill-download-tokens';
 import type { V3Merchant } from './v3/context';
 import { v3Routes } from './v3/endpoint';
 import { v3NotificationFormat } from './v3/notification';
@@ -117,7 +121,20 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
   const platform = v3 === undefined ? undefined : publicSide(v3.platform, v3.signWith);
   const tls = loadTlsIdentity({ mchid: config.merchant.mchid, dataDir: config.dataDir, given: config.tls });
 
-  const shared = { trades, refunds, clock, faults, store, holds, apiHoldMs: config.apiTimeoutHoldMs };
+  const billFaults = new BillFaults();
+  const bills = new TradeBills(store, billFaults);
+  const billTokens = new BillDownloadTokens(clock);
+  const shared = {
+    trades,
+    refunds,
+    clock,
+    faults,
+    store,
+    holds,
+    apiHoldMs: config.apiTimeoutHoldMs,
+    bills,
+    billTokens,
+  };
   const protocolRoutes: Route[] = [...v2Routes({ merchant: config.merchant, ...shared })];
   if (v3 !== undefined) protocolRoutes.push(...v3Routes({ ...v3, ...shared }));
   // WeChat's login API (api.weixin.qq.com) shares the port with WeChat Pay's: one address serves both locally.
@@ -140,6 +157,15 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
   const route = createRouter([
     ...protocolRoutes,
     ...controlRoutes({ store, payer, refunds, faults, platform }),
+    ...billControlRoutes({
+      bills,
+      faults: billFaults,
+      trades,
+      store,
+      clock,
+      merchant: config.merchant,
+      protocol: v3 === undefined ? { version: 'v2', signType: 'MD5' } : { version: 'v3' },
+    }),
     ...miniProgramControlRoutes({ appid: config.merchant.appid, logins, now }),
   ]);
   const handler = (req: IncomingMessage, res: ServerResponse): void => {

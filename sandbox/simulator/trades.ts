@@ -129,6 +129,27 @@ export class Trades {
     return { kind: 'done', order: this.store.putOrder(paid) };
   }
 
+  /**
+   * A trade paid at `paidAt` that the merchant never prepared (the bill's unknown_payment fault): it is
+   * a real payment from then on, which queries report and the day's bill lists, but no notification
+   * goes out for it. The caller makes sure out_trade_no is free.
+   */
+  recordUnknownPayment(input: Omit<NewTrade, 'timeExpire'>, paidAt: number): SimOrder {
+    return this.store.putOrder({
+      ...input,
+      createdAt: paidAt,
+      prepay: this.newPrepay(input.tradeType, paidAt),
+      state: 'SUCCESS',
+      payment: {
+        transactionId: this.uniqueTransactionId(paidAt),
+        paidAt,
+        openid: input.openid ?? `oSandbox${input.outTradeNo.slice(0, 20)}`,
+        bankType: DEFAULT_BANK_TYPE,
+        cashFee: input.totalFee,
+      },
+    });
+  }
+
   private notPayableReason(order: SimOrder, now: number): NotPayableReason | undefined {
     if (order.state === 'SUCCESS') return 'ORDERPAID';
     if (order.state === 'CLOSED') return 'ORDERCLOSED';

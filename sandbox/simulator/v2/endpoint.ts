@@ -1,24 +1,23 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SignType } from '#shared/wechatpay/v2/sign';
-import { parseXml } from '#shared/wechatpay/v2/xml';
+import type { TradeBills } from '../bills';
 import type { ApiCallKind, ApiFault, FaultRegistry } from '../faults';
-import { BodyTooLargeError, readBody, sendText } from '../http-io';
+import { sendText } from '../http-io';
 import type { ReplyHolds } from '../reply-hold';
 import type { Route } from '../router';
 import type { StateStore } from '../state-store';
 import { authenticate } from './authenticate';
 import { closeOrder } from './close-order';
 import type { V2Context } from './context';
+import { DOWNLOAD_BILL_PATH, downloadBill } from './download-bill';
 import { orderQuery } from './order-query';
-import { OUT_TRADE_NO_PATTERN, withoutEmpty } from './params';
+import { OUT_TRADE_NO_PATTERN } from './params';
 import { refund } from './refund';
 import { refundQuery } from './refund-query';
+import { receiveV2Request } from './request';
 import { businessError, renderReply, transportFailure } from './replies';
 import type { V2Reply } from './replies';
 import { unifiedOrder } from './unified-order';
-
-/** WeChat's requests are a few hundred bytes; detail (6000) is the largest field. */
-const MAX_REQUEST_BYTES = 32 * 1024;
 
 type Operation = (params: Record<string, string>, signType: SignType, ctx: V2Context, fault: ApiFault) => V2Reply;
 
@@ -27,6 +26,7 @@ export interface V2EndpointDeps extends V2Context {
   store: StateStore;
   holds: ReplyHolds;
   apiHoldMs: number;
+  bills: TradeBills;
 }
 
 /** WeChat's own v2 paths. */
@@ -45,6 +45,8 @@ export function v2Routes(deps: V2EndpointDeps): Route[] {
     // Mutual TLS is checked in front of every /secapi/ path, as WeChat's nginx does (client-certificate-gate.ts).
     route('/secapi/pay/refund', 'refund', refund),
     route('/pay/refundquery', 'other', (params, _signType, ctx) => refundQuery(params, ctx)),
+    // A bill is not a signed XML answer: its own pipeline.
+    { method: '*', path: DOWNLOAD_BILL_PATH, handler: (req, res) => downloadBill(req, res, deps) },
   ];
 }
 
@@ -59,7 +61,7 @@ async function handleCall(
   deps: V2EndpointDeps,
 ): Promise<void> {
   const { path, kind, operation } = call;
-  const received = await receive(req);
+  const received = await receiveV2Request(req);
   if ('failure' in received) {
     sendXml(res, 200, renderReply(transportFailure(received.failure), deps.merchant, 'MD5'));
     return;
@@ -102,27 +104,6 @@ async function handleCall(
   if (fault === 'timeout') await deps.holds.hold(deps.apiHoldMs);
   if (status === 500) sendText(res, 500, body, 'text/plain; charset=utf-8');
   else sendXml(res, status, body);
-}
-
-async function receive(
-  req: IncomingMessage,
-): Promise<{ raw: string; params: Record<string, string> } | { failure: string }> {
-  if (req.method !== 'POST') return { failure: '请使用post方法 (POST only)' };
-  let raw: string;
-  try {
-    raw = await readBody(req, MAX_REQUEST_BYTES);
-  } catch (err) {
-    if (err instanceof BodyTooLargeError) {
-      return { failure: `XML格式错误 (larger than ${MAX_REQUEST_BYTES} bytes)` };
-    }
-    throw err;
-  }
-  if (raw.trim() === '') return { failure: 'post数据为空 (empty body)' };
-  try {
-    return { raw, params: withoutEmpty(parseXml(raw)) };
-  } catch (err) {
-    return { failure: `XML格式错误 (${(err as Error).message})` };
-  }
 }
 
 /**

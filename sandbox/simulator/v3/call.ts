@@ -9,6 +9,8 @@ export interface V3Call {
   query: URLSearchParams;
   /** The raw body; '' for GET. */
   body: string;
+  /** Where the caller reached the simulator (`http://127.0.0.1:3100`), for URLs handed back. */
+  origin: string;
   /** The body as JSON (a plain object), or undefined for an empty body. */
   json: Record<string, unknown> | undefined;
 }

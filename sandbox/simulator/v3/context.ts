@@ -1,7 +1,9 @@
 import type { KeyObject } from 'node:crypto';
+import type { TradeBills } from '../bills';
 import type { Clock } from '../clock';
 import type { Refunds } from '../refunds';
 import type { Trades } from '../trades';
+import type { BillDownloadTokens } from './bill-download-tokens';
 import type { PlatformIdentity } from './platform';
 
 /** The merchant as WeChat's v3 side knows it. */
@@ -23,4 +25,6 @@ export interface V3Context {
   refunds: Refunds;
   clock: Clock;
   platform: PlatformIdentity;
+  bills: TradeBills;
+  billTokens: BillDownloadTokens;
 }

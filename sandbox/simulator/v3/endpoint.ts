@@ -1,10 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { verifyAuthorization } from '#shared/wechatpay/v3/testing/wechat-checks';
 import type { ApiCallKind, ApiFault, FaultRegistry } from '../faults';
-import { BodyTooLargeError, readBody, sendText, sendWithHeaders } from '../http-io';
+import { BodyTooLargeError, readBody, requestOrigin, sendText, sendWithHeaders } from '../http-io';
 import type { ReplyHolds } from '../reply-hold';
 import type { Route, RouteParams } from '../router';
 import type { StateStore } from '../state-store';
+import { authenticateMerchant } from './authenticate';
+import { billDownloadRoute } from './bill-download';
 import type { V3Call } from './call';
 import { platformCertificates } from './certificates';
 import { closeOrder } from './close-order';
@@ -17,6 +18,7 @@ import { queryTransaction } from './query';
 import { createRefund, queryRefund } from './refund';
 import { renderSigned, v3Error } from './replies';
 import type { V3Reply } from './replies';
+import { TRADE_BILL_PATH, tradeBill } from './trade-bill';
 
 /** WeChat's v3 requests are small JSON documents. */
 const MAX_REQUEST_BYTES = 32 * 1024;
@@ -98,6 +100,13 @@ const OPERATIONS: V3Operation[] = [
   },
   {
     method: 'GET',
+    path: TRADE_BILL_PATH,
+    kind: 'other',
+    run: (call, ctx) => tradeBill(call, ctx),
+    orderKey: () => undefined,
+  },
+  {
+    method: 'GET',
     path: '/v3/certificates',
     kind: 'other',
     run: (_call, ctx) => platformCertificates(ctx),
@@ -107,11 +116,16 @@ const OPERATIONS: V3Operation[] = [
 
 /** WeChat's own v3 paths (JSON, RSA-signed both ways). */
 export function v3Routes(deps: V3EndpointDeps): Route[] {
-  return OPERATIONS.map((operation) => ({
-    method: '*',
-    path: operation.path,
-    handler: (req, res, params) => handleCall(req, res, params, operation, deps),
-  }));
+  return [
+    ...OPERATIONS.map((operation) => ({
+      method: '*',
+      path: operation.path,
+      handler: (req: IncomingMessage, res: ServerResponse, params: RouteParams) =>
+        handleCall(req, res, params, operation, deps),
+    })),
+    // The file is not a signed JSON answer: its own pipeline.
+    billDownloadRoute(deps),
+  ];
 }
 
 /**
@@ -141,7 +155,8 @@ async function handleCall(
   } else if (fault === 'systemerror') {
     reply = v3Error(500, 'SYSTEM_ERROR', '系统错误 (simulated fault; try again)');
   } else if (fault !== 'http500') {
-    reply = authenticate(req, received.call, deps) ?? received.badJson ?? operation.run(received.call, deps, fault);
+    reply =
+      authenticateMerchant(req, received.call, deps) ?? received.badJson ?? operation.run(received.call, deps, fault);
   }
   // "http500": a bare 500 from in front of WeChat's API, neither JSON nor signed.
   const sent =
@@ -182,6 +197,7 @@ async function receive(req: IncomingMessage, method: string, url: string, params
     url,
     params,
     query: new URL(url, 'http://simulator').searchParams,
+    origin: requestOrigin(req),
     body,
     json: undefined,
   };
@@ -196,26 +212,6 @@ async function receive(req: IncomingMessage, method: string, url: string, params
     return { call, badJson: v3Error(400, 'PARAM_ERROR', '请求体格式错误 (the body must be a JSON object)') };
   }
   return { call: { ...call, json: parsed as Record<string, unknown> } };
-}
-
-/**
- * The merchant's Authorization header: scheme, mchid and certificate serial as WeChat knows them,
- * timestamp within 5 minutes (real time), signature valid for the merchant's public key.
- */
-function authenticate(req: IncomingMessage, call: V3Call, deps: V3EndpointDeps): V3Reply | undefined {
-  const check = verifyAuthorization(
-    { method: call.method, url: call.url, body: call.body, authorization: req.headers.authorization },
-    {
-      publicKey: deps.merchant.publicKey,
-      mchid: deps.merchant.mchid,
-      serialNo: deps.merchant.certSerial,
-      now: new Date(deps.clock.now()),
-    },
-  );
-  if (check.ok) return undefined;
-  return check.code === 'SIGN_ERROR'
-    ? v3Error(401, 'SIGN_ERROR', `签名错误 (${check.message})`)
-    : v3Error(400, check.code, check.message);
 }
 
 function validOutTradeNo(value: unknown): string | undefined {
