@@ -130,7 +130,7 @@ describe('the bills function', () => {
   const schedule = (time: string) => handler(scheduledEvent(time), CONTEXT) as Promise<ScheduledRunOutcome>;
 
   describe('POST /reconciliations and GET /reconciliations/{bill_date}', () => {
-    it('a day that matches: 201 with the contract’s snake_case view, the same view stored and served by GET', async () => {
+    it('a day that matches: 201 with the contract’s snake_case view, stored and served by GET', async () => {
       const order = paidOrder();
       await orders.create(order);
       bills.bill(DAY, [billedPayment(order.outTradeNo)]);
@@ -155,7 +155,7 @@ describe('the bills function', () => {
       expect(bills.fetched).toEqual([DAY]);
     });
 
-    it('a discrepancy in the view: its kind, out_trade_no and both sides in snake_case; counted in BillDiscrepancies', async () => {
+    it('discrepancies in the view (kind, out_trade_no, each side), counted in BillDiscrepancies', async () => {
       const missing = paidOrder();
       await orders.create(missing);
       bills.bill(DAY, [billedPayment('TUNKNOWN0001', { transactionId: '4200009999999999999999999999', total: 500 })]);
@@ -181,7 +181,7 @@ describe('the bills function', () => {
       expect(added).toHaveBeenCalledWith(METRIC_BILL_DISCREPANCIES, 'Count', 2);
     });
 
-    it('an empty day (no bill at WeChat, nothing here) is MATCHED with bill_found false; 0 discrepancies counted', async () => {
+    it('an empty day (no bill at WeChat, nothing here): MATCHED, bill_found false, 0 counted', async () => {
       const { status, body } = await post({ bill_date: DAY });
       expect(status).toBe(201);
       expect(body).toMatchObject({ status: 'MATCHED', bill_found: false, counts: { wechat: 0, here: 0 } });
@@ -214,7 +214,7 @@ describe('the bills function', () => {
       expect(answer).toMatchObject({ status: 400, body: { error: { code: 'INVALID_REQUEST' } } });
     });
 
-    it('a bill WeChat is still generating: 409 BILL_NOT_READY with retry-after; nothing stored; BillNotReady counted', async () => {
+    it('a bill not ready: 409 BILL_NOT_READY with retry-after, nothing stored, BillNotReady counted', async () => {
       bills.notReady(DAY);
       const answer = await post({ bill_date: DAY });
       expect(answer).toMatchObject({ status: 409, body: { error: { code: 'BILL_NOT_READY' } } });
@@ -224,7 +224,7 @@ describe('the bills function', () => {
       expect(added).not.toHaveBeenCalledWith(METRIC_BILL_DISCREPANCIES, expect.anything(), expect.anything());
     });
 
-    it('a refused bill (its proof fails at its end): 502 BILL_REFUSED, retryable; nothing stored, nothing applied', async () => {
+    it('a refused bill (its proof fails at its end): a retryable 502 BILL_REFUSED, nothing stored', async () => {
       const order = paidOrder();
       await orders.create(order);
       bills.bill(DAY, [billedPayment(order.outTradeNo)], new BillRefusedError('the bill disagrees with its summary'));
@@ -236,7 +236,7 @@ describe('the bills function', () => {
       expect(await get(DAY)).toMatchObject({ status: 404 });
     });
 
-    it('GET of a day never reconciled is a 404 RECONCILIATION_NOT_FOUND; a malformed day a 400 on bill_date', async () => {
+    it('GET of a day never reconciled: 404 RECONCILIATION_NOT_FOUND; a malformed day: 400 bill_date', async () => {
       expect(await get(DAY)).toMatchObject({ status: 404, body: { error: { code: 'RECONCILIATION_NOT_FOUND' } } });
       expect(await get('yesterday')).toMatchObject({
         status: 400,
