@@ -6,11 +6,13 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { APP_BACKEND_ROUTES } from '#shared/app/routes';
+import { APP_BACKEND_ROUTES, BILL_ROUTES, type Route } from '#shared/app/routes';
 
 export interface AppBackendApiProps {
-  /** Serves create, get and close. */
+  /** Serves the orders, refunds, events and mini program routes (APP_BACKEND_ROUTES). */
   readonly ordersFunction: IFunction;
+  /** Serves the bill reconciliation routes (BILL_ROUTES). */
+  readonly billsFunction: IFunction;
   readonly throttle?: ThrottleSettings;
 }
 
@@ -40,7 +42,9 @@ const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
 
 /**
  * The HTTP API the merchant's own backend calls. Every route requires SigV4 (IAM authorization):
- * only principals the merchant grants execute-api:Invoke can create or close payments.
+ * only principals the merchant grants execute-api:Invoke can create or close payments or run a
+ * reconciliation. API Gateway waits 30 s for an answer at most: a reconciliation that takes longer goes
+ * on in its Lambda, and its report is then read with GET /reconciliations/{bill_date}.
  */
 export class AppBackendApi extends Construct {
   public readonly httpApi: HttpApi;
@@ -56,11 +60,14 @@ export class AppBackendApi extends Construct {
       // The default stage is created below, because only an explicit stage takes throttling.
       createDefaultStage: false,
     });
-    const integration = new HttpLambdaIntegration('Orders', props.ordersFunction);
-    // The table the orders handler dispatches on and the local gateway serves.
-    for (const route of Object.values(APP_BACKEND_ROUTES)) {
-      this.httpApi.addRoutes({ path: route.path, methods: [HttpMethod[route.method]], integration });
-    }
+    // The tables the handlers dispatch on and the local gateway serves.
+    const serve = (routes: Readonly<Record<string, Route>>, integration: HttpLambdaIntegration) => {
+      for (const route of Object.values(routes)) {
+        this.httpApi.addRoutes({ path: route.path, methods: [HttpMethod[route.method]], integration });
+      }
+    };
+    serve(APP_BACKEND_ROUTES, new HttpLambdaIntegration('Orders', props.ordersFunction));
+    serve(BILL_ROUTES, new HttpLambdaIntegration('Bills', props.billsFunction));
     this.stage = this.httpApi.addStage('DefaultStage', {
       stageName: '$default',
       autoDeploy: true,

@@ -7,6 +7,7 @@ import {
   DUE_INDEX,
   EVENTS_INDEX,
   PARTITION_KEY,
+  SETTLED_INDEX,
   SORT_KEY,
   TABLE_STREAM_VIEW,
   TTL_ATTRIBUTE,
@@ -27,12 +28,14 @@ export type ItemAction =
  * due-index holds only open orders that carry a next-check time, so the sweep finds overdue checks
  * with one query instead of a scan. The stream hands every item change, both images, to the event
  * relay (event-relay.ts), which derives the events to the app backend; the events-index holds the
- * event log's items by day, for GET /events.
+ * event log's items by day, for GET /events; the settled-index holds, by Beijing day, the PAID orders
+ * and SUCCESS refunds that day's WeChat trade bill must list (bill-reconciler.ts).
  */
 export class OrdersTable extends Construct {
   public readonly table: Table;
   public readonly dueIndexName: string = DUE_INDEX.name;
   public readonly eventsIndexName: string = EVENTS_INDEX.name;
+  public readonly settledIndexName: string = SETTLED_INDEX.name;
 
   constructor(scope: Construct, id: string) {
     super(scope, id);
@@ -60,6 +63,14 @@ export class OrdersTable extends Construct {
       partitionKey: { name: EVENTS_INDEX.partitionKey, type: AttributeType.STRING },
       sortKey: { name: EVENTS_INDEX.sortKey, type: AttributeType.STRING },
       projectionType: ProjectionType[EVENTS_INDEX.projection],
+    });
+    // No sort key: a day's shard is read whole. The amount and WeChat's id are projected, so the
+    // reconciliation compares from the index alone, without a read of each order.
+    this.table.addGlobalSecondaryIndex({
+      indexName: SETTLED_INDEX.name,
+      partitionKey: { name: SETTLED_INDEX.partitionKey, type: AttributeType.STRING },
+      projectionType: ProjectionType[SETTLED_INDEX.projection],
+      nonKeyAttributes: [...SETTLED_INDEX.nonKeyAttributes],
     });
   }
 
@@ -93,6 +104,11 @@ export class OrdersTable extends Construct {
   /** dynamodb:Query on the events-index only (GET /events reads the log from it alone). */
   grantQueryEventsIndex(grantee: IGrantable): void {
     this.grantQueryIndex(grantee, EVENTS_INDEX.name);
+  }
+
+  /** dynamodb:Query on the settled-index only (a day's PAID orders and SUCCESS refunds). */
+  grantQuerySettledIndex(grantee: IGrantable): void {
+    this.grantQueryIndex(grantee, SETTLED_INDEX.name);
   }
 
   /**

@@ -9,7 +9,7 @@ import type { Construct } from 'constructs';
 import { METRICS_NAMESPACE } from '#shared/config/metric-names';
 
 /** The handlers, one file each in functions/, and the service name each reports under. */
-export type ServiceName = 'orders' | 'notify' | 'reconcile' | 'sweep' | 'events' | 'webhooks';
+export type ServiceName = 'orders' | 'notify' | 'reconcile' | 'sweep' | 'events' | 'webhooks' | 'bills';
 
 const DEFAULT_TIMEOUT = Duration.seconds(10);
 

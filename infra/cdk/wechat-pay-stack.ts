@@ -1,8 +1,10 @@
 import { CfnOutput, Duration, Fn, Stack } from 'aws-cdk-lib';
 import type { StackProps } from 'aws-cdk-lib';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { Construct } from 'constructs';
 import { Alarms } from './alarms';
 import { AppBackendApi } from './app-backend-api';
+import { BillReconciler } from './bill-reconciler';
 import { EventRelay } from './event-relay';
 import { MerchantSecret } from './merchant-secret';
 import { NotifyEndpoint } from './notify-endpoint';
@@ -19,8 +21,10 @@ import { WebhookDelivery } from './webhook-delivery';
  *   app backend --IAM--> AppBackendApi --> orders ------------------> WeChat Pay, WeChat API (login codes)
  *   WeChat Pay --POST /notify/pay, /notify/refund--> NotifyEndpoint --> notify
  *   ReconcileQueue --> reconcile (query / close, refund query)  <-- sweep (every 5 min) re-enqueues lost checks
+ *   app backend --IAM--> AppBackendApi /reconciliations, and a daily schedule --> BillReconciler (bills:
+ *     WeChat's trade bill against the settled-index, repairs through the notification path) --> WeChat Pay
  *   all of them --> OrdersTable --stream--> EventRelay (events: event log, bus) --> WebhookDelivery --> merchant
- *   Alarms watch the DLQs, the Lambdas, the stream's lag and the custom metrics
+ *   Alarms watch the DLQs, the Lambdas, the stream's lag and the custom metrics (and any bill discrepancy)
  *
  * Environment-agnostic: no account or region lookups, so `cdk synth` needs no AWS credentials.
  */
@@ -35,6 +39,7 @@ export class WechatPayStack extends Stack {
   public readonly api: AppBackendApi;
   public readonly notifyEndpoint: NotifyEndpoint;
   public readonly reconciler: Reconciler;
+  public readonly billReconciler: BillReconciler;
   public readonly eventRelay: EventRelay;
   /** Present when `merchantWebhookUrl` is set. */
   public readonly webhookDelivery: WebhookDelivery | undefined;
@@ -113,7 +118,18 @@ export class WechatPayStack extends Stack {
     this.merchantSecret.grantRead(this.notifyFunction);
     this.merchantSecret.grantRead(this.reconcileFunction);
 
-    this.api = new AppBackendApi(this, 'AppBackendApi', { ordersFunction: this.ordersFunction });
+    // Downloads WeChat's bill and asks WeChat about what it lists, so it reads the credentials; it
+    // schedules no checks, so it has no queue.
+    this.billReconciler = new BillReconciler(this, 'BillReconciler', {
+      environment: common,
+      table,
+      merchantSecret: this.merchantSecret,
+    });
+
+    this.api = new AppBackendApi(this, 'AppBackendApi', {
+      ordersFunction: this.ordersFunction,
+      billsFunction: this.billReconciler.function,
+    });
     // Also grants the reconcile Lambda the consume actions on the queue.
     this.reconciler = new Reconciler(this, 'Reconciler', {
       reconcileFunction: this.reconcileFunction,
@@ -139,6 +155,7 @@ export class WechatPayStack extends Stack {
         this.reconcileFunction,
         this.sweepFunction,
         this.eventRelay.eventsFunction,
+        this.billReconciler.function,
         ...(this.webhookDelivery !== undefined ? [this.webhookDelivery.webhooksFunction] : []),
       ],
       deadLetterQueue: this.reconcileQueue.deadLetterQueue,
@@ -146,6 +163,7 @@ export class WechatPayStack extends Stack {
       ...(this.webhookDelivery !== undefined ? { webhookDeadLetterQueue: this.webhookDelivery.deadLetterQueue } : {}),
       ...(settings.alarmEmail !== undefined ? { email: settings.alarmEmail } : {}),
     });
+    this.billReconciler.discrepancyAlarm.addAlarmAction(new SnsAction(this.alarms.topic));
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'App-backend API (SigV4 / IAM auth)' });
     new CfnOutput(this, 'NotifyUrl', {

@@ -74,6 +74,9 @@ export const AWS_BODY_LIMITS: Readonly<Record<Target, number>> = {
   notify: 6 * 1024 * 1024,
 };
 
+/** The bills Lambda's timeout and memory in AWS (infra/cdk/bill-reconciler.ts; a test holds them equal). */
+export const BILLS_FUNCTION_LIMITS = { timeoutMs: 15 * 60_000, memoryMb: 1769 } as const;
+
 /** An HTTP API's maximum integration timeout: past it API Gateway answers 503, the Lambda runs on. */
 export const HTTP_API_TIMEOUT_MS = 30_000;
 
@@ -194,8 +197,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const functions: Record<Target, LocalFunction> = {
     orders: { functionName: 'orders', timeoutMs: 15_000, region, ...options.ordersFunction },
     notify: { functionName: 'notify', timeoutMs: 10_000, region, ...options.notifyFunction },
-    // As the bills Lambda in AWS: 15 minutes, one full vCPU's memory (infra/cdk/bill-reconciler.ts).
-    bills: { functionName: 'bills', timeoutMs: 15 * 60_000, memoryMb: 1769, region, ...options.billsFunction },
+    bills: { functionName: 'bills', ...BILLS_FUNCTION_LIMITS, region, ...options.billsFunction },
   };
   const httpApiTimeoutMs = options.httpApiTimeoutMs ?? HTTP_API_TIMEOUT_MS;
   let handlers = options.handlers;

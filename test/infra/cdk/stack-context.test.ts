@@ -41,7 +41,14 @@ afterAll(removeAssemblies);
 describe('stack configured by context', () => {
   it('takes the secret from context and then asks for no parameter', () => {
     expect(Object.keys(template.toJSON().Parameters ?? {})).not.toContain('MerchantSecretArn');
-    for (const fn of [stack.ordersFunction, stack.notifyFunction, stack.reconcileFunction, stack.sweepFunction]) {
+    const functions = [
+      stack.ordersFunction,
+      stack.notifyFunction,
+      stack.reconcileFunction,
+      stack.sweepFunction,
+      stack.billReconciler.function,
+    ];
+    for (const fn of functions) {
       const env = (
         (template.toJSON().Resources[logicalId(fn)] as CfnResource).Properties?.Environment as {
           Variables: Record<string, unknown>;

@@ -6,9 +6,11 @@ import { WechatPayStack } from '#infra/cdk/wechat-pay-stack';
 import { PAYMENT_BUNDLING, type PaymentFunction } from '#infra/cdk/payment-function';
 import { DEFAULT_NOTIFY_RESERVED_CONCURRENCY, NOTIFY_CONCURRENCY_PARAMETER } from '#infra/cdk/notify-endpoint';
 import { EVENTS_ITERATOR_AGE_ALARM } from '#infra/cdk/alarms';
+import { BILLS_FUNCTION_MEMORY_MB, BILLS_FUNCTION_TIMEOUT } from '#infra/cdk/bill-reconciler';
 import { STREAM_FILTER_PATTERNS } from '#shared/adapters/stream-filter';
 import { EVENT_RELAY_BATCH_SIZE, EVENTS_FUNCTION_TIMEOUT_SECONDS } from '#shared/config/event-relay';
 import {
+  BILL_DISCREPANCIES_ALARM,
   CUSTOM_METRIC_ALARMS,
   CUSTOM_METRIC_NAMES,
   METRIC_ABNORMAL_REFUNDS,
@@ -21,7 +23,14 @@ import {
   METRICS_NAMESPACE,
   UNVERIFIED_NOTIFICATIONS_ALARM_THRESHOLD,
 } from '#shared/config/metric-names';
-import { APP_BACKEND_ROUTES, NOTIFY_REFUND_ROUTE, NOTIFY_ROUTE, NOTIFY_ROUTES, routeKey } from '#shared/app/routes';
+import {
+  APP_BACKEND_ROUTES,
+  BILL_ROUTES,
+  NOTIFY_REFUND_ROUTE,
+  NOTIFY_ROUTE,
+  NOTIFY_ROUTES,
+  routeKey,
+} from '#shared/app/routes';
 import { RECONCILE_BATCH_SIZE, RECONCILE_MAX_RECEIVE_COUNT } from '#shared/config/reconcile-queue';
 import {
   DEFAULT_RECONCILE_SCHEDULE,
@@ -42,7 +51,7 @@ import {
 
 // One synthesis for the whole file: it bundles the handlers with esbuild, which takes seconds. No
 // webhook URL is configured here, so no webhook delivery is deployed (webhook-delivery.test.ts).
-type Deployed = 'orders' | 'notify' | 'reconcile' | 'sweep' | 'events';
+type Deployed = 'orders' | 'notify' | 'reconcile' | 'sweep' | 'events' | 'bills';
 let stack: WechatPayStack;
 let template: Template;
 let assemblyDir: string;
@@ -67,6 +76,7 @@ beforeAll(() => {
     reconcile: stack.reconcileFunction,
     sweep: stack.sweepFunction,
     events: stack.eventRelay.eventsFunction,
+    bills: stack.billReconciler.function,
   };
   const each = (pick: (fn: PaymentFunction) => string) =>
     Object.fromEntries(Object.entries(fns).map(([name, fn]) => [name, pick(fn)])) as Record<keyof typeof fns, string>;
@@ -89,10 +99,10 @@ function functionProps(name: keyof typeof ids.functions): Record<string, unknown
 }
 
 describe('app-backend API', () => {
-  it('has exactly the routes of the shared route table, every one with IAM authorization', () => {
+  it('has exactly the routes of the shared route tables, every one with IAM authorization', () => {
     const routes = Object.values(resourcesOfType(template, 'AWS::ApiGatewayV2::Route'));
     expect(routes.map((r) => r.Properties?.RouteKey).sort()).toEqual(
-      Object.values(APP_BACKEND_ROUTES).map(routeKey).sort(),
+      [...Object.values(APP_BACKEND_ROUTES), ...Object.values(BILL_ROUTES)].map(routeKey).sort(),
     );
     for (const route of routes) expect(route.Properties?.AuthorizationType).toBe('AWS_IAM');
   });
@@ -124,12 +134,23 @@ describe('app-backend API', () => {
     }
   });
 
-  it('sends every route to the orders Lambda', () => {
-    const integrations = Object.values(resourcesOfType(template, 'AWS::ApiGatewayV2::Integration'));
-    expect(integrations.length).toBeGreaterThan(0);
-    for (const integration of integrations) {
-      expect(integration.Properties?.IntegrationUri).toEqual({ 'Fn::GetAtt': [ids.functions.orders, 'Arn'] });
+  it('sends every app-backend route to the orders Lambda and every bill route to the bills Lambda', () => {
+    const integrations = resourcesOfType(template, 'AWS::ApiGatewayV2::Integration');
+    const functionOf = (route: CfnResource) => {
+      // Target: integrations/<the integration's logical id>.
+      const target = JSON.stringify(route.Properties?.Target);
+      const id = Object.keys(integrations).find((key) => target.includes(`"Ref":"${key}"`));
+      const uri = integrations[id ?? '']?.Properties?.IntegrationUri as { 'Fn::GetAtt': [string, string] };
+      return uri['Fn::GetAtt'][0];
+    };
+    const billKeys = Object.values(BILL_ROUTES).map(routeKey);
+    const routes = Object.values(resourcesOfType(template, 'AWS::ApiGatewayV2::Route'));
+    const targets = Object.fromEntries(routes.map((r) => [r.Properties?.RouteKey as string, functionOf(r)]));
+    expect(Object.keys(targets)).toHaveLength(routes.length);
+    for (const [key, fnId] of Object.entries(targets)) {
+      expect(fnId, key).toBe(billKeys.includes(key) ? ids.functions.bills : ids.functions.orders);
     }
+    expect(Object.keys(integrations)).toHaveLength(2);
   });
 
   it('throttles the default stage', () => {
@@ -177,7 +198,7 @@ describe('notify endpoint', () => {
       'Fn::Equals': [{ Ref: NOTIFY_CONCURRENCY_PARAMETER }, '0'],
     });
     // Only notify faces the internet unauthenticated; the others are not held back.
-    for (const name of ['orders', 'reconcile', 'sweep'] as const) {
+    for (const name of ['orders', 'reconcile', 'sweep', 'bills'] as const) {
       expect(functionProps(name).ReservedConcurrentExecutions).toBeUndefined();
     }
   });
@@ -223,7 +244,7 @@ describe('orders table', () => {
     template.hasResourceProperties('AWS::DynamoDB::Table', { DeletionProtectionEnabled: true });
   });
 
-  it('has the keys-only due-index the sweep queries and the events-index GET /events reads', () => {
+  it('has the due-index the sweep queries, the events-index GET /events reads and the settled-index', () => {
     template.hasResourceProperties('AWS::DynamoDB::Table', {
       GlobalSecondaryIndexes: [
         {
@@ -242,6 +263,12 @@ describe('orders table', () => {
             { AttributeName: 'eventsSortKey', KeyType: 'RANGE' },
           ],
           Projection: { ProjectionType: 'ALL' },
+        },
+        {
+          // A day's PAID orders and SUCCESS refunds, compared with WeChat's bill from the index alone.
+          IndexName: 'settled-index',
+          KeySchema: [{ AttributeName: 'settledKey', KeyType: 'HASH' }],
+          Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['settledFen', 'settledId'] },
         },
       ],
     });
@@ -405,12 +432,20 @@ describe('Lambdas', () => {
   it('are exactly ours (no webhooks Lambda without a webhook URL), on nodejs24.x and arm64, bounded', () => {
     const functions = resourcesOfType(template, 'AWS::Lambda::Function');
     expect(Object.keys(functions).sort()).toEqual(Object.values(ids.functions).sort());
-    for (const fn of Object.values(functions)) {
+    for (const [id, fn] of Object.entries(functions)) {
       expect(fn.Properties).toMatchObject({
         Runtime: 'nodejs24.x',
         Architectures: ['arm64'],
         Handler: 'index.handler',
       });
+      // The bill reconciliation alone streams a whole day's bill: Lambda's longest run, one full vCPU.
+      if (id === ids.functions.bills) {
+        expect(fn.Properties).toMatchObject({
+          Timeout: BILLS_FUNCTION_TIMEOUT.toSeconds(),
+          MemorySize: BILLS_FUNCTION_MEMORY_MB,
+        });
+        continue;
+      }
       expect(fn.Properties?.MemorySize as number).toBeGreaterThanOrEqual(256);
       expect(fn.Properties?.MemorySize as number).toBeLessThanOrEqual(512);
       expect(fn.Properties?.Timeout as number).toBeLessThanOrEqual(30);
@@ -521,9 +556,20 @@ describe('least privilege', () => {
         ]),
       ),
     },
+    bills: {
+      ...ownLogs('bills'),
+      // Reads orders, refunds and stored reports; stores the report (a Put, as is a verified report
+      // naming no order of ours); applies WeChat's word (Updates, a refund's two in one transaction).
+      ...Object.fromEntries(itemActions.map((a) => [a, [tableArn()]])),
+      // A day's PAID orders and SUCCESS refunds, from the settled-index only (never the table: no scan).
+      'dynamodb:Query': [indexArn('settled-index')],
+      // The bill's download and the queries that confirm a repair are WeChat calls; it schedules no
+      // check, so no queue.
+      ...Object.fromEntries(secretRead.map((a) => [a, [secretArn]])),
+    },
   });
 
-  for (const name of ['orders', 'notify', 'reconcile', 'sweep', 'events'] as const) {
+  for (const name of ['orders', 'notify', 'reconcile', 'sweep', 'events', 'bills'] as const) {
     it(`grants the ${name} Lambda exactly the actions it uses, on exactly its resources`, () => {
       const grants = grantsOf(statementsOfRole(template, ids.roles[name]));
       const actual = Object.fromEntries([...grants].map(([action, resources]) => [action, [...resources].sort()]));
@@ -549,9 +595,9 @@ describe('least privilege', () => {
     };
     const has = (name: keyof typeof ids.roles) => grantsOf(statementsOfRole(template, ids.roles[name]));
     // Only the orders API creates (a refund's Put beside its order's Update); the transitions any of
-    // the three may write use every other kind.
+    // the four may write use every other kind.
     for (const kind of kinds) {
-      const writers = kind === 'Put' ? (['orders'] as const) : (['orders', 'notify', 'reconcile'] as const);
+      const writers = kind === 'Put' ? (['orders'] as const) : (['orders', 'notify', 'reconcile', 'bills'] as const);
       for (const name of writers)
         expect(has(name).get(actionOf[kind] ?? kind), `${name}: ${kind}`).toEqual(new Set([tableArn()]));
     }
@@ -568,9 +614,10 @@ describe('least privilege', () => {
     }
   });
 
-  it('gives notify no queue access, and neither the sweep nor the events Lambda the credentials', () => {
+  it('gives notify and bills no queue access, and neither the sweep nor the events Lambda the credentials', () => {
     const actions = (name: keyof typeof ids.roles) => [...grantsOf(statementsOfRole(template, ids.roles[name])).keys()];
     expect(actions('notify').filter((a) => a.startsWith('sqs:'))).toEqual([]);
+    expect(actions('bills').filter((a) => a.startsWith('sqs:'))).toEqual([]);
     for (const name of ['sweep', 'events'] as const) {
       expect(actions(name).filter((a) => a.startsWith('secretsmanager:') || a.startsWith('kms:'))).toEqual([]);
     }
@@ -604,6 +651,8 @@ describe('merchant credentials', () => {
     notify: common,
     reconcile: [...common, 'QUEUE_URL', 'NOTIFY_URL'],
     sweep: [...common, 'QUEUE_URL'],
+    // Its repairs are applied, never scheduled: no queue, and it sends WeChat no notify_url.
+    bills: common,
   };
 
   it('come from a stack parameter that must be a secret ARN and has no default', () => {
@@ -682,13 +731,21 @@ describe('alarms', () => {
   });
 
   it('watch exactly the custom metrics the handlers emit (metric-names.ts), in their namespace', () => {
-    const watched = alarms().flatMap((a) =>
-      ((a.Metrics as Array<{ MetricStat?: { Metric: { Namespace: string; MetricName: string } } }> | undefined) ?? [])
+    const watched = alarms().flatMap((a) => [
+      ...(
+        (a.Metrics as Array<{ MetricStat?: { Metric: { Namespace: string; MetricName: string } } }> | undefined) ?? []
+      )
         .flatMap((m) => (m.MetricStat ? [m.MetricStat.Metric] : []))
         .filter((m) => !m.Namespace.startsWith('AWS/')),
-    );
+      // An alarm on one series names it directly (the bill discrepancies: the bills function's own).
+      ...(typeof a.Namespace === 'string' && !a.Namespace.startsWith('AWS/')
+        ? [{ Namespace: a.Namespace, MetricName: a.MetricName as string }]
+        : []),
+    ]);
     expect(new Set(watched.map((m) => m.Namespace))).toEqual(new Set([METRICS_NAMESPACE]));
-    expect([...new Set(watched.map((m) => m.MetricName))].sort()).toEqual([...CUSTOM_METRIC_NAMES].sort());
+    expect([...new Set(watched.map((m) => m.MetricName))].sort()).toEqual(
+      [...CUSTOM_METRIC_NAMES, BILL_DISCREPANCIES_ALARM.metricName].sort(),
+    );
   });
 
   for (const { metricName, threshold } of CUSTOM_METRIC_ALARMS) {
@@ -772,8 +829,9 @@ describe('alarms', () => {
 
   it('all notify the alarm topic', () => {
     const topicId = logicalId(stack.alarms.topic);
-    // Reconcile DLQ, one per Lambda, the custom metrics, the stream's lag and its failure queue.
-    expect(alarms()).toHaveLength(1 + Object.keys(ids.functions).length + CUSTOM_METRIC_NAMES.length + 2);
+    // Reconcile DLQ, one per Lambda, the custom metrics, the stream's lag and its failure queue, and
+    // the bill discrepancies (bill-reconciler.test.ts).
+    expect(alarms()).toHaveLength(1 + Object.keys(ids.functions).length + CUSTOM_METRIC_NAMES.length + 2 + 1);
     for (const alarm of alarms()) expect(alarm.AlarmActions).toEqual([{ Ref: topicId }]);
   });
 });
