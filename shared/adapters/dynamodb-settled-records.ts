@@ -50,6 +50,8 @@ export function settledShard(pk: string, sk: string): number {
 export interface DynamoDbSettledRecordsOptions {
   tableName: string;
   client: DynamoDBDocumentClient;
+  /** Items per page of a shard's query; DynamoDB's own (1 MB) by default. Tests make pages small. */
+  pageLimit?: number;
 }
 
 const BILL_DATE = /^\d{4}-\d{2}-\d{2}$/;
@@ -70,10 +72,12 @@ const settledEntry = z.object({
 export class DynamoDbSettledRecords implements SettledRecords {
   private readonly tableName: string;
   private readonly client: DynamoDBDocumentClient;
+  private readonly pageLimit: number | undefined;
 
   constructor(options: DynamoDbSettledRecordsOptions) {
     this.tableName = options.tableName;
     this.client = options.client;
+    this.pageLimit = options.pageLimit;
   }
 
   listSettled(billDate: BillDate): AsyncIterable<SettledRecord> {
@@ -94,6 +98,7 @@ export class DynamoDbSettledRecords implements SettledRecords {
           KeyConditionExpression: '#key = :key',
           ExpressionAttributeNames: { '#key': SETTLED_INDEX.partitionKey },
           ExpressionAttributeValues: { ':key': settledKey },
+          Limit: this.pageLimit,
           ExclusiveStartKey: startKey,
         }),
       );
