@@ -60,10 +60,10 @@ export type SweepHandler = (event: unknown, context: Context) => Promise<{ enque
 export type EventsHandler = (event: DynamoDBStreamEvent, context: Context) => Promise<DynamoDBBatchResponse>;
 export type WebhooksHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 /** The bill routes (API Gateway) and the daily schedule (EventBridge), on one function. */
-export type BillsHandler = (
-  event: APIGatewayProxyEventV2 | ScheduledEvent,
-  context: Context,
-) => Promise<APIGatewayProxyStructuredResultV2 | ScheduledRunOutcome>;
+export interface BillsHandler {
+  (event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyStructuredResultV2>;
+  (event: ScheduledEvent, context: Context): Promise<ScheduledRunOutcome>;
+}
 
 export interface Handlers {
   orders: OrdersHandler;
@@ -209,10 +209,15 @@ export function createBillsHandler(deps: Dependencies): BillsHandler {
       return answerError(logger, event.routeKey, error);
     }
   };
-  return middy<APIGatewayProxyEventV2 | ScheduledEvent, APIGatewayProxyStructuredResultV2 | ScheduledRunOutcome>()
+  const handler = middy<
+    APIGatewayProxyEventV2 | ScheduledEvent,
+    APIGatewayProxyStructuredResultV2 | ScheduledRunOutcome
+  >()
     .use(injectLambdaContext(logger))
     .use(publishMetrics(metrics))
     .handler((event, context) => withInvocationDeadline(context, () => handle(event)));
+  // Each kind of event gets its own kind of answer (handle's branches): said by the overloads.
+  return handler as BillsHandler;
 }
 
 /**

@@ -49,7 +49,13 @@ export async function runScheduledReconciliation(
     const report = await reconciliations.run(billDate);
     return { billDate, outcome: 'reconciled', status: report.status, discrepancies: report.counts.discrepancies };
   } catch (error) {
-    if (!(error instanceof BillNotReadyError)) throw error;
+    if (!(error instanceof BillNotReadyError)) {
+      logger.error('scheduled bill reconciliation failed; the next scheduled run tries again', {
+        billDate,
+        error: error as Error,
+      });
+      throw error;
+    }
     logger.warn('bill not ready at WeChat yet; the next scheduled run asks again', {
       billDate,
       retryAfterSeconds: error.retryAfterSeconds,

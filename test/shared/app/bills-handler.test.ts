@@ -308,8 +308,10 @@ describe('the bills function', () => {
 
     it('anything else fails the invocation (the Lambda error alarm), with nothing stored', async () => {
       bills.bill(DAY, [billedPayment('T1')], new BillRefusedError('hash mismatch'));
+      const errors = vi.spyOn(deps.observability.logger, 'error');
       await expect(schedule('2030-01-02T02:30:00Z')).rejects.toBeInstanceOf(BillRefusedError);
       expect(await reports.get(DAY)).toBeUndefined();
+      expect(errors).toHaveBeenCalledWith(expect.any(String), expect.objectContaining({ billDate: DAY }));
     });
 
     it('a scheduled event without a time fails the invocation rather than guess a day', async () => {
