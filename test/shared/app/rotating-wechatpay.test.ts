@@ -1,3 +1,6 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
 import type { LambdaFunctionURLEvent, LambdaFunctionURLResult } from 'aws-lambda';
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -12,7 +15,9 @@ import { ReceiveNotification } from '#shared/domain/receive-notification';
 import { ReceiveRefundNotification } from '#shared/domain/receive-refund-notification';
 import { RefundReports } from '#shared/domain/refund-reports';
 import { TradeReports } from '#shared/domain/trade-reports';
+import { verifyV2 } from '#shared/wechatpay/v2/sign';
 import { refundNotificationBody } from '#shared/wechatpay/v2/testing/refund-notifications';
+import { parseXml } from '#shared/wechatpay/v2/xml';
 import { randomCertificateSerial } from '#shared/wechatpay/v3/testing/self-signed-certificate';
 import { buildCertificatesAnswer, buildRefundNotification } from '#shared/wechatpay/v3/testing/wechat-messages';
 import { InMemoryOrderStore } from '#test/helpers/in-memory-order-store';
@@ -378,5 +383,54 @@ describe('rotating WeChat Pay: refund notifications', () => {
     });
     const unknown = sent('unknownKey23456789abcdefghijklmn');
     expect((await wechatPay.refundCodecFor(unknown).verify(unknown)).kind).toBe('unusable');
+  });
+});
+
+describe('rotating WeChat Pay: the bill download', () => {
+  it('v2: each download is signed with the API key current when it is asked for, after a rotation too', async () => {
+    const asked: { path: string; fields: Record<string, string> }[] = [];
+    const server = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
+      request.on('end', () => {
+        asked.push({ path: request.url ?? '', fields: parseXml(body) });
+        response.writeHead(200, { 'content-type': 'text/plain' });
+        // WeChat's answer for a day without a trade: an XML refusal, not a bill.
+        response.end(
+          '<xml><return_code><![CDATA[FAIL]]></return_code><return_msg><![CDATA[No Bill Exist]]></return_msg></xml>',
+        );
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const clock = new TestClock(T0);
+      const oldKey = 'oldApiKey0123456789abcdefghijklm';
+      const newKey = 'newApiKey0123456789abcdefghijklm';
+      const secret = new SecretStandIn({ ...merchant, apiVersion: 'v2', apiKey: oldKey });
+      const wechatPay = await rotating(secret, clock, { baseUrl: `http://127.0.0.1:${port}` });
+
+      expect(await wechatPay.downloadBill('2030-01-01')).toEqual({ kind: 'no_bill' });
+      secret.value = { ...merchant, apiVersion: 'v2', apiKey: newKey, previousApiKey: oldKey, rotatedAt: clock.iso() };
+      // Past CREDENTIALS_TTL_SECONDS the secret is read again, behind a call that goes on with what is held.
+      clock.advance(301);
+      expect(await wechatPay.downloadBill('2030-01-01')).toEqual({ kind: 'no_bill' });
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(await wechatPay.downloadBill('2030-01-01')).toEqual({ kind: 'no_bill' });
+
+      expect(
+        asked.map(({ path, fields: { bill_date, bill_type, tar_type } }) => ({ path, bill_date, bill_type, tar_type })),
+      ).toEqual([
+        { path: '/pay/downloadbill', bill_date: '20300101', bill_type: 'ALL', tar_type: 'GZIP' },
+        { path: '/pay/downloadbill', bill_date: '20300101', bill_type: 'ALL', tar_type: 'GZIP' },
+        { path: '/pay/downloadbill', bill_date: '20300101', bill_type: 'ALL', tar_type: 'GZIP' },
+      ]);
+      const signedWith = ({ fields }: { fields: Record<string, string> }) =>
+        [oldKey, newKey].filter((key) => verifyV2(fields, key));
+      expect(signedWith(asked[0]!)).toEqual([oldKey]);
+      expect(signedWith(asked[2]!)).toEqual([newKey]);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
