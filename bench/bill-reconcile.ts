@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { createGunzip, createGzip } from 'node:zlib';
 
 import { WechatPayBillSource } from '#shared/adapters/wechatpay-bill-source';
@@ -461,6 +463,8 @@ export function sampleMemory(intervalMs = 20): { stop(): MemoryPeak } {
 
 export interface PhaseResult {
   seconds: number;
+  /** CPU seconds the process spent (user + system): what a shared, busy machine does not inflate. */
+  cpuSeconds: number;
   linesPerSecond: number;
   memory: MemoryPeak;
 }
@@ -484,14 +488,23 @@ export interface BillReconcileResult {
   node: string;
 }
 
+/** Node's gc(), reached without --expose-gc on the command line (the bench runs under npm and tsx). */
+function collectGarbage(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+}
+
 async function measured<T>(lines: number, work: () => Promise<T>): Promise<{ phase: PhaseResult; value: T }> {
-  // A collection first when exposed (node --expose-gc), so a phase does not pay for the one before.
-  (globalThis as { gc?: () => void }).gc?.();
+  // A full collection first, so a phase's start (and peak) does not carry the garbage of the one before.
+  collectGarbage();
   const sampler = sampleMemory();
+  const cpu = process.cpuUsage();
   const started = performance.now();
   const value = await work();
   const seconds = (performance.now() - started) / 1000;
-  return { phase: { seconds, linesPerSecond: lines / seconds, memory: sampler.stop() }, value };
+  const used = process.cpuUsage(cpu);
+  const cpuSeconds = (used.user + used.system) / 1e6;
+  return { phase: { seconds, cpuSeconds, linesPerSecond: lines / seconds, memory: sampler.stop() }, value };
 }
 
 /** Differences between a report and what the plan calls for; empty when the run was right. */
@@ -625,7 +638,8 @@ const int = (x: number) => Math.round(x).toLocaleString('en-US');
 
 export function renderBillReconcile(r: BillReconcileResult): string {
   const phase = (name: string, p: PhaseResult) =>
-    `  ${name.padEnd(34)} ${p.seconds.toFixed(2).padStart(7)} s  ${int(p.linesPerSecond).padStart(9)} lines/s  ` +
+    `  ${name.padEnd(42)} ${p.seconds.toFixed(2).padStart(7)} s (CPU ${p.cpuSeconds.toFixed(2)} s)  ` +
+    `${int(p.linesPerSecond).padStart(9)} lines/s  ` +
     `peak RSS ${mb(p.memory.rssBytes)} MB (${mb(p.memory.startRssBytes)} at start), ` +
     `peak heap ${mb(p.memory.heapUsedBytes)} MB (${mb(p.memory.startHeapUsedBytes)} at start)`;
   const c = r.reconcile.counts;
@@ -647,6 +661,7 @@ export function renderBillReconcile(r: BillReconcileResult): string {
 export function billReconcileJson(r: BillReconcileResult): Record<string, unknown> {
   const phase = (p: PhaseResult) => ({
     seconds: Number(p.seconds.toFixed(3)),
+    cpu_seconds: Number(p.cpuSeconds.toFixed(3)),
     lines_per_second: Math.round(p.linesPerSecond),
     peak_rss_mb: mb(p.memory.rssBytes),
     start_rss_mb: mb(p.memory.startRssBytes),

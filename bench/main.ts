@@ -1,6 +1,7 @@
 import { cpus, loadavg } from 'node:os';
 
 import { runApiLatency } from './api-latency';
+import { runBillReconcile } from './bill-reconcile';
 import { parseBenchArgs, UsageError } from './cli';
 import { runColdStart } from './cold-start';
 import { runCostPerPayment } from './cost-per-payment';
@@ -23,6 +24,7 @@ const SIZES = {
     notify: { orders: 2000, duplicates: 500, concurrency: 32, warmup: 200 },
     cost: { paid: 100, expired: 100, concurrency: 4 },
     latency: { requests: 300, warmup: 10, concurrencies: [1, 8] },
+    bill: { lines: 1_000_000 },
   },
   quick: {
     coldStart: { runs: 20, modes: ['runtime-sdk'] as const },
@@ -30,6 +32,7 @@ const SIZES = {
     notify: { orders: 500, duplicates: 200, concurrency: 32, warmup: 100 },
     cost: { paid: 20, expired: 20, concurrency: 4 },
     latency: { requests: 100, warmup: 10, concurrencies: [1, 8] },
+    bill: { lines: 200_000 },
   },
 };
 
@@ -50,7 +53,14 @@ async function main(): Promise<number> {
   const stackLog = (line: string) => {
     if (options.verbose) guard.progress(`    ${line}`);
   };
-  const results: BenchResults = { coldStart: null, notify: null, signing: null, cost: null, latency: null };
+  const results: BenchResults = {
+    coldStart: null,
+    notify: null,
+    signing: null,
+    cost: null,
+    latency: null,
+    bill: null,
+  };
   const failures: string[] = [];
   const attempt = async (name: string, run: () => Promise<void>) => {
     try {
@@ -70,6 +80,11 @@ async function main(): Promise<number> {
   if (options.parts.includes('signing')) {
     await attempt('part 3 (signing and parsing)', async () => {
       results.signing = await runSigning({ ...size.signing, progress });
+    });
+  }
+  if (options.parts.includes('bill')) {
+    await attempt('part 6 (bill reconciliation)', async () => {
+      results.bill = await runBillReconcile({ ...size.bill, progress });
     });
   }
   if (options.parts.some((p) => p === 'notify' || p === 'cost' || p === 'latency')) {

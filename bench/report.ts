@@ -1,3 +1,4 @@
+import { renderBillReconcile } from './bill-reconcile';
 import type { BenchResults, RunInfo } from './summary';
 import { headline, targetResults } from './summary';
 
@@ -44,7 +45,11 @@ function targetsSection(results: BenchResults): string {
           ? formatBytes(t.value)
           : t.key.includes('per_paid_order')
             ? formatNumber(t.value, 2)
-            : formatRatio(t.value);
+            : t.key === 'bill_peak_rss_mb'
+              ? `${formatNumber(t.value)} MB`
+              : t.key === 'bill_lines_per_second'
+                ? formatNumber(t.value)
+                : formatRatio(t.value);
     return [t.label, value, t.goal, t.verdict];
   });
   return `Targets\n${table(['measure', 'result', 'target', 'status'], rows)}`;
@@ -276,6 +281,7 @@ export function renderReport(results: BenchResults, run: RunInfo): string {
     signingSection(results),
     costSection(results),
     latencySection(results),
+    results.bill ? renderBillReconcile(results.bill) : undefined,
     `cost_per_million_paid_usd = ${usd(h.cost_per_million_paid_usd)}; ` +
       `run took ${run.seconds.toFixed(0)} s on ${run.cpus} CPU(s), ` +
       `load average ${run.loadAverage.map((x) => x.toFixed(2)).join(' ')}${run.quick ? ' (--quick)' : ''}`,

@@ -1,4 +1,5 @@
 import type { LatencyResult } from './api-latency';
+import { type BillReconcileResult, billReconcileJson } from './bill-reconcile';
 import type { ColdStartResult } from './cold-start';
 import type { CostResult, PhaseResult } from './cost-per-payment';
 import type { NotifyResult } from './notify-throughput';
@@ -13,6 +14,8 @@ export interface BenchResults {
   signing: SigningResult | null;
   cost: CostResult | null;
   latency: LatencyResult | null;
+  /** Part 6; optional so results made before it existed still type. */
+  bill?: BillReconcileResult | null;
 }
 
 export interface RunInfo {
@@ -78,10 +81,20 @@ export function headline(results: BenchResults): Record<string, number | null> {
   };
 }
 
+/** Part 6's tracked numbers: the whole run (parse + compare) in lines/s, and its peak RSS in MB. */
+export function billHeadline(results: BenchResults): Record<string, number | null> {
+  const run = results.bill?.reconcile;
+  return {
+    bill_lines_per_second: run ? Math.round(run.linesPerSecond) : null,
+    bill_peak_rss_mb: run ? Math.round(run.memory.rssBytes / 1_000_000) : null,
+  };
+}
+
 export function targetResults(results: BenchResults): TargetResult[] {
   const s = results.signing;
   return checkTargets({
     ...headline(results),
+    ...billHeadline(results),
     sign_vs_tenpay: s?.signVsPeers.tenpay,
     sign_vs_wechatpay_axios_plugin: s?.signVsPeers['wechatpay-axios-plugin'],
   });
@@ -222,5 +235,7 @@ export function toJson(results: BenchResults, run: RunInfo, failures: string[]):
     },
     failures,
     latency: latencyJson(results.latency),
+    ...billHeadline(results),
+    bill: results.bill ? (billReconcileJson(results.bill) as Json) : null,
   };
 }

@@ -11,6 +11,11 @@ export interface Target {
 /** 300 KB, counted strictly (1 KB = 1,000 bytes). */
 export const MAX_BUNDLE_BYTES = 300_000;
 
+/** The bills function's memory (infra/cdk/bill-reconciler.ts: one full vCPU), in MB. */
+export const BILLS_FUNCTION_MEMORY_MB = 1_769;
+/** A Lambda's 15 minutes for a 1,000,000-line day: the rate a whole run must keep. */
+export const BILL_MIN_LINES_PER_SECOND = 1_000_000 / 900;
+
 export const TARGETS: readonly Target[] = [
   { key: 'init_ratio', label: 'cold start ÷ floor (worst function)', goal: '≤ 1.3', test: (v) => v <= 1.3 },
   { key: 'max_bundle_bytes', label: 'largest bundle, minified', goal: '≤ 300 KB', test: (v) => v <= MAX_BUNDLE_BYTES },
@@ -34,6 +39,18 @@ export const TARGETS: readonly Target[] = [
     label: 'DynamoDB write requests per paid order',
     goal: '≤ 4',
     test: (v) => v <= 4,
+  },
+  {
+    key: 'bill_lines_per_second',
+    label: 'bill lines reconciled/s (in memory)',
+    goal: '≥ 1,112 (1M in 15 min)',
+    test: (v) => v >= BILL_MIN_LINES_PER_SECOND,
+  },
+  {
+    key: 'bill_peak_rss_mb',
+    label: 'bill reconciliation peak RSS',
+    goal: '≤ 1,769 MB',
+    test: (v) => v <= BILLS_FUNCTION_MEMORY_MB,
   },
 ];
 

@@ -8,7 +8,7 @@ describe('parseBenchArgs', () => {
       json: false,
       quick: false,
       verbose: false,
-      parts: ['bundle', 'notify', 'signing', 'cost', 'latency'],
+      parts: ['bundle', 'notify', 'signing', 'cost', 'latency', 'bill'],
     });
   });
 
@@ -30,8 +30,13 @@ describe('parseBenchArgs', () => {
     expect(parseBenchArgs(['--parts=latency,1']).parts).toEqual(['bundle', 'latency']);
   });
 
+  it('takes part 6, the bill reconciliation, by number or name', () => {
+    expect(parseBenchArgs(['--parts=6']).parts).toEqual(['bill']);
+    expect(parseBenchArgs(['--parts=bill,3']).parts).toEqual(['signing', 'bill']);
+  });
+
   it('refuses an unknown part, an empty list and an unknown flag, naming it', () => {
-    expect(() => parseBenchArgs(['--parts=6'])).toThrow(/unknown part "6"/);
+    expect(() => parseBenchArgs(['--parts=7'])).toThrow(/unknown part "7"/);
     expect(() => parseBenchArgs(['--parts=05'])).toThrow(/unknown part "05"/);
     expect(() => parseBenchArgs(['--parts='])).toThrow(UsageError);
     expect(() => parseBenchArgs(['--fast'])).toThrow(/unknown argument "--fast"/);

@@ -16,6 +16,8 @@ describe('checkTargets', () => {
       sign_vs_wechatpay_axios_plugin: 1.01,
       lambda_invocations_per_paid_order: 3,
       dynamodb_writes_per_paid_order: 4.01,
+      bill_lines_per_second: 1_111,
+      bill_peak_rss_mb: 1_769,
     });
     expect(Object.fromEntries(results.map((r) => [r.key, r.verdict]))).toEqual({
       init_ratio: 'PASS',
@@ -26,6 +28,8 @@ describe('checkTargets', () => {
       sign_vs_wechatpay_axios_plugin: 'PASS',
       lambda_invocations_per_paid_order: 'PASS',
       dynamodb_writes_per_paid_order: 'MISS',
+      bill_lines_per_second: 'MISS',
+      bill_peak_rss_mb: 'PASS',
     });
   });
 
@@ -96,7 +100,19 @@ describe('part 5 in the report and the JSON', () => {
       'dynamodb_writes_per_paid_order',
       'cost_per_million_paid_usd',
     ]);
-    expect(keys.slice(8)).toEqual(['targets', 'cold_start', 'notify', 'signing', 'cost', 'run', 'failures', 'latency']);
+    expect(keys.slice(8)).toEqual([
+      'targets',
+      'cold_start',
+      'notify',
+      'signing',
+      'cost',
+      'run',
+      'failures',
+      'latency',
+      'bill_lines_per_second',
+      'bill_peak_rss_mb',
+      'bill',
+    ]);
   });
 
   it('gives count, p50, p99, max and requests/s per operation and concurrency', () => {
