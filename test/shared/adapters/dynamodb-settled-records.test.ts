@@ -108,7 +108,7 @@ describe('DynamoDbSettledRecords on DynamoDB Local', () => {
     expect(of(days, closed.outTradeNo)).toEqual([]);
   });
 
-  it('lists a SUCCESS refund on the Beijing day WeChat accepted it, with its amount and refund_id; not one PROCESSING', async () => {
+  it('lists a SUCCESS refund on its acceptance day with its amount and refund_id; not a PROCESSING one', async () => {
     const order = paidOrder();
     await table.store.create(order);
     const accepted = newRefund(order, 300);
@@ -253,7 +253,7 @@ describe('DynamoDbSettledRecords across shards', () => {
     });
     const listed = await listAll(settled, '2030-01-10');
     expect(listed).toHaveLength(20);
-    const expected = orders.map((order, index) => ({
+    const expected: SettledRecord[] = orders.map((order, index) => ({
       kind: 'payment',
       outTradeNo: order.outTradeNo,
       transactionId: `42000${order.outTradeNo.slice(-10)}`,
