@@ -41,6 +41,19 @@ export class BillResponseBody {
     return head;
   }
 
+  /**
+   * The whole body, or undefined as soon as it proves larger than `maxBytes` (the rest is not read),
+   * under the caller's timer like head(): for an error answer, which is small.
+   */
+  async all(maxBytes: number): Promise<Buffer | undefined> {
+    await this.head(maxBytes + 1);
+    if (this.#headBytes > maxBytes) {
+      await this.cancel();
+      return undefined;
+    }
+    return Buffer.concat(this.#head);
+  }
+
   /** Lets the connection go. */
   async cancel(): Promise<void> {
     await this.#reader?.cancel().catch(() => undefined);

@@ -1,4 +1,7 @@
 import * as z from 'zod';
+import type { BillDownload } from '../bills/bill-download';
+import { DEFAULT_MAX_BILL_BYTES } from '../bills/bill-download';
+import { billDateSchema } from '../bills/bill-date';
 import type { ClientCertificate } from '../core/client-certificate';
 import { checkClientCertificate, clientCertificateSchema } from '../core/client-certificate';
 import type { Transport, TransportOptions } from '../core/client-options';
@@ -6,6 +9,7 @@ import { transportOf, transportOptionsShape } from '../core/client-options';
 import { attemptOptions, timeForAnotherAttempt } from '../core/deadline';
 import type { AnswerFacts } from '../core/errors';
 import { WechatPayError, WechatPayValidationError, invalidResponseError, signatureError } from '../core/errors';
+import type { HttpRequest } from '../core/http-exchange';
 import { discardBody, exchange, readBodyUpTo } from '../core/http-exchange';
 import { httpStatusError } from '../core/http-status';
 import { parseOrThrow } from '../core/parse-or-throw';
@@ -24,6 +28,7 @@ import {
   responseTooLargeError,
   returnFailError,
 } from './error-codes';
+import { readBillAnswer } from './bill-answer';
 import type { V2RefundQueryRequest, V2RefundRequest } from './refund-requests';
 import { refundQueryRequestSchema, refundRequestSchema } from './refund-requests';
 import type { V2RefundQueryResponse, V2RefundResponse } from './refund-responses';
@@ -39,6 +44,7 @@ import { XmlError, parseXml, toXml } from './xml';
 export type { UnifiedOrderRequest, V2TradeType } from './requests';
 export type { OrderQueryResponse, UnifiedOrderResponse } from './responses';
 export type { ClientCertificate } from '../core/client-certificate';
+export type { BillDownload } from '../bills/bill-download';
 export type { V2RefundQueryRequest, V2RefundRequest } from './refund-requests';
 export type { V2RefundQueryResponse, V2RefundRecord, V2RefundResponse, V2RefundStatus } from './refund-responses';
 
@@ -56,6 +62,8 @@ export interface WechatPayV2ClientOptions extends TransportOptions {
    * only it can present a client certificate.
    */
   clientCertificate?: ClientCertificate;
+  /** The most decompressed bytes a downloaded bill may have (a gzip bomb is refused). Default 4 GiB. */
+  maxBillBytes?: number;
 }
 
 const optionsSchema = z.strictObject({
@@ -66,6 +74,7 @@ const optionsSchema = z.strictObject({
   apiKey: z.string().regex(/^[\x21-\x7e]{32}$/, 'must be 32 visible ASCII characters (the APIv2 key)'),
   signType: z.enum(['MD5', 'HMAC-SHA256']).optional(),
   clientCertificate: clientCertificateSchema.optional(),
+  maxBillBytes: z.int().min(1).max(Number.MAX_SAFE_INTEGER).optional(),
 });
 
 /** Answers are a few hundred bytes; a megabyte-sized one is not from WeChat. */
@@ -96,8 +105,9 @@ interface CallOptions {
 const MAX_REFUSAL_BYTES = 8 * 1024;
 
 /**
- * WeChat Pay API v2 (XML, key-signed): unifiedorder, orderquery, closeorder. Requests are validated
- * before they are signed; every answer's signature is verified; failures are WechatPayErrors
+ * WeChat Pay API v2 (XML, key-signed): unifiedorder, orderquery, closeorder, refunds, downloadbill.
+ * Requests are validated before they are signed; every answer's signature is verified (but
+ * downloadbill's, which WeChat does not sign: see bill-answer.ts); failures are WechatPayErrors
  * classified as transport / business / signature, transient ones retried with jittered backoff.
  */
 export class WechatPayV2Client {
@@ -108,6 +118,7 @@ export class WechatPayV2Client {
   readonly #apiKey: string;
   readonly #transport: Transport;
   readonly #clientCertificate: ClientCertificate | undefined;
+  readonly #maxBillBytes: number;
   #secapiFetch: typeof fetch | undefined;
 
   constructor(options: WechatPayV2ClientOptions) {
@@ -119,6 +130,7 @@ export class WechatPayV2Client {
     this.signType = o.signType ?? 'HMAC-SHA256';
     this.#apiKey = o.apiKey;
     this.#clientCertificate = o.clientCertificate;
+    this.#maxBillBytes = o.maxBillBytes ?? DEFAULT_MAX_BILL_BYTES;
   }
 
   /**
@@ -228,6 +240,32 @@ export class WechatPayV2Client {
     return decodeRefundQuery(fields, q);
   }
 
+  /**
+   * POST /pay/downloadbill: the ALL trade bill of a Beijing day (`YYYY-MM-DD`), asked for gzipped.
+   * Resolves once the answer's first bytes tell what it is (within the client's timeout, retried
+   * like any call); a bill's content then streams for as long as it takes, decompressed. No bill
+   * that day and a bill not made yet are answers, not errors (see bill-answer.ts).
+   */
+  async downloadBill(billDate: string): Promise<BillDownload> {
+    const date = parseOrThrow(billDateSchema, billDate, 'downloadbill request: bill_date');
+    const request = this.#signedRequest('/pay/downloadbill', {
+      bill_date: date.replaceAll('-', ''),
+      bill_type: 'ALL',
+      tar_type: 'GZIP',
+    });
+    const transport = this.#transport;
+    const attempt = async () =>
+      exchange(request, attemptOptions(transport, 'POST /pay/downloadbill'), (response) =>
+        readBillAnswer(response, transport, this.#maxBillBytes),
+      );
+    return withRetries(attempt, {
+      maxAttempts: transport.maxAttempts,
+      backoff: RETRY_BACKOFF,
+      sleep: transport.sleep,
+      timeForAnother: (waitMs) => timeForAnotherAttempt(transport, waitMs),
+    });
+  }
+
   #checkMerchant(fields: Fields, what: string): void {
     if (fields.appid !== this.appid || fields.mch_id !== this.mchid)
       throw invalidResponseError(`${what} answer names another merchant`);
@@ -259,21 +297,7 @@ export class WechatPayV2Client {
     const retryNowCodes = how.retryNowCodes ?? retryableCodes;
     const laterCodes = new Set([...retryableCodes].filter((code) => !retryNowCodes.has(code)));
     const secapiFetch = how.clientCertificate ? this.#secapi() : undefined;
-    const nonce = parseOrThrow(nonceSchema, this.#transport.nonce(), 'nonce_str');
-    const signed: Record<string, string | undefined> = {
-      appid: this.appid,
-      mch_id: this.mchid,
-      nonce_str: nonce,
-      sign_type: this.signType,
-      ...params,
-    };
-    signed.sign = signV2(signed, this.#apiKey, this.signType);
-    const request = {
-      method: 'POST' as const,
-      url: `${this.baseUrl}${path}`,
-      headers: XML_HEADERS,
-      body: toXml(signed),
-    };
+    const request = this.#signedRequest(path, params);
     const transport = this.#transport;
     const read = (response: Response) => readXmlAnswer(response, secapiFetch !== undefined);
     const attempt = async () => {
@@ -293,6 +317,20 @@ export class WechatPayV2Client {
       // A "later" refusal (NOTENOUGH, rate limits) would be refused again within the backoff.
       isRetryable: (error) => isRetryable(error) && !(error instanceof WechatPayError && laterCodes.has(error.code)),
     });
+  }
+
+  /** The request as sent on every attempt: the merchant's fields, a nonce, the signature. */
+  #signedRequest(path: string, params: Record<string, string | undefined>): HttpRequest {
+    const nonce = parseOrThrow(nonceSchema, this.#transport.nonce(), 'nonce_str');
+    const signed: Record<string, string | undefined> = {
+      appid: this.appid,
+      mch_id: this.mchid,
+      nonce_str: nonce,
+      sign_type: this.signType,
+      ...params,
+    };
+    signed.sign = signV2(signed, this.#apiKey, this.signType);
+    return { method: 'POST', url: `${this.baseUrl}${path}`, headers: XML_HEADERS, body: toXml(signed) };
   }
 
   #readAnswer({ status, text }: Answer, answers: readonly string[], retryableCodes: ReadonlySet<string>): Fields {
