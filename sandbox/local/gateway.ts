@@ -29,8 +29,12 @@ type Target = 'orders' | 'notify' | 'bills';
 export interface GatewayHandlers {
   orders(event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyResultV2>;
   notify(event: LambdaFunctionURLEvent, context: Context): Promise<LambdaFunctionURLResult>;
-  /** The bill reconciliation routes (BILL_ROUTES), an HTTP API integration of their own. */
-  bills(event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyResultV2>;
+  /**
+   * The bill reconciliation routes (BILL_ROUTES), an HTTP API integration of their own. The function
+   * also takes the schedule's events, so its declared result is wider than a proxy result: whatever it
+   * answers is read as API Gateway reads it (fromProxyResult).
+   */
+  bills(event: APIGatewayProxyEventV2, context: Context): Promise<unknown>;
 }
 
 export interface GatewayOptions {
@@ -210,8 +214,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
    */
   async function viaHttpApi(
     fn: LocalFunction,
-    run: () => Promise<Invocation<APIGatewayProxyResultV2>>,
-  ): Promise<Invocation<APIGatewayProxyResultV2> | 'gave up'> {
+    run: () => Promise<Invocation<unknown>>,
+  ): Promise<Invocation<unknown> | 'gave up'> {
     if (fn.timeoutMs <= httpApiTimeoutMs) return run();
     const invocation = run();
     let timer: NodeJS.Timeout | undefined;

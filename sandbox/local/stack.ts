@@ -24,7 +24,7 @@ import type { OrderStore } from '#shared/domain/ports';
 import { sandboxAppSecret } from '../simulator/sandbox-appsecret';
 import { type Merchant, SANDBOX_MERCHANT, sandboxV3Merchant } from '../simulator/sandbox-merchant';
 import { type RunningSimulator, startSimulator } from '../simulator/server';
-import { type Gateway, startGateway } from './gateway';
+import { BILLS_FUNCTION_LIMITS, type Gateway, startGateway } from './gateway';
 import { describeFunctionError, invoke, LOCAL_ACCOUNT_ID, type LocalFunction } from './lambda-context';
 import { checkSimulatorKeys, handlerEnvironment, LocalSettingsError } from './local-settings';
 import { type DynamoDbStreamSource, startDynamoDbStreamSource } from './dynamodb-stream-source';
@@ -142,6 +142,12 @@ export interface LocalStack {
   sqs: SQSClient;
   /** Runs the sweep now, as the schedule would. */
   sweep(): Promise<{ enqueued: number }>;
+  /**
+   * Hands the bills function the event the daily rule sends in AWS, as if it fired at `at` (default
+   * now): it reconciles the Beijing day before, unless that day has a report. There is no schedule
+   * locally; POST /reconciliations is the way to run a day.
+   */
+  runBillSchedule(at?: Date): Promise<unknown>;
   /** Stops everything this call started, in reverse order; the servers passed in stay up. */
   stop(): Promise<void>;
 }
@@ -219,15 +225,15 @@ function checkOwnClientCertificate(env: Record<string, string>, simulatorCaPem: 
   }
 }
 
-/** The event an EventBridge schedule rule sends the sweep Lambda. */
-function scheduledEvent(region: string, ruleName: string): ScheduledEvent {
+/** The event an EventBridge schedule rule sends its target (the sweep, the bills function). */
+function scheduledEvent(region: string, ruleName: string, at = new Date()): ScheduledEvent {
   return {
     version: '0',
     id: randomUUID(),
     'detail-type': 'Scheduled Event',
     source: 'aws.events',
     account: LOCAL_ACCOUNT_ID,
-    time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    time: at.toISOString().replace(/\.\d{3}Z$/, 'Z'),
     region,
     resources: [`arn:aws:events:${region}:${LOCAL_ACCOUNT_ID}:rule/${ruleName}`],
     detail: {},
@@ -237,7 +243,8 @@ function scheduledEvent(region: string, ruleName: string): ScheduledEvent {
 /**
  * The whole backend on this machine: the table and queues on the given servers, the WeChat Pay
  * simulator, the handlers behind a gateway that builds AWS's events, the reconcile queue fed to its
- * handler like Lambda's SQS event source, and the sweep on a timer.
+ * handler like Lambda's SQS event source, the sweep on a timer, and the bills function behind the
+ * gateway's /reconciliations (no daily schedule locally: runBillSchedule hands it the rule's event).
  */
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const region = options.region ?? DEFAULTS.region;
@@ -353,6 +360,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       region,
       ordersFunction: { functionName: 'local-orders' },
       notifyFunction: { functionName: 'local-notify' },
+      billsFunction: { functionName: 'local-bills' },
       health: () => ({ tableName, queueName, simulator: simulatorUrl ?? null }),
       log,
     });
@@ -482,6 +490,18 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       });
     }
 
+    // The bills function in-process, as the gateway runs it for POST /reconciliations.
+    const billsFunction = fn('bills', BILLS_FUNCTION_LIMITS.timeoutMs);
+    const runBillSchedule = async (at?: Date): Promise<unknown> => {
+      const outcome = await invoke(
+        { ...billsFunction, memoryMb: BILLS_FUNCTION_LIMITS.memoryMb },
+        handlers.bills,
+        scheduledEvent(region, `${queueName}-bills`, at),
+      );
+      if (!outcome.ok) throw outcome.error;
+      return outcome.result;
+    };
+
     return {
       gatewayUrl: gateway.url,
       notifyUrl,
@@ -501,6 +521,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       refundStore,
       sqs,
       sweep,
+      runBillSchedule,
       stop: stopAll,
     };
   } catch (error) {

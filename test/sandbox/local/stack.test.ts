@@ -89,6 +89,50 @@ describe('local stack in process', () => {
     const order = await stack.store.get(outTradeNo);
     expect(order?.history.find((h) => h.to === 'PAID')?.source).toBe('reconcile');
   });
+
+  it('runs the bills handler behind /reconciliations, and on the daily rule’s event when handed one', async () => {
+    // Days long past, on which this stack's simulator saw no trade: WeChat has no bill (an empty day).
+    const day = (daysAgo: number) => new Date(Date.now() - daysAgo * 86_400_000 + 8 * 3_600_000).toISOString();
+    const billDate = day(30).slice(0, 10);
+    const dayBefore = day(31).slice(0, 10);
+    const emptyDay = {
+      status: 'MATCHED',
+      counts: { wechat: 0, here: 0, matched: 0, discrepancies: 0 },
+      discrepancies: [],
+      bill_found: false,
+      api_version: 'v2',
+    };
+
+    const created = await stack.api('POST', '/reconciliations', { bill_date: billDate });
+    expect(created.status, created.text).toBe(201);
+    expect(created.json).toMatchObject({ bill_date: billDate, ...emptyDay });
+    const stored = await stack.api('GET', `/reconciliations/${billDate}`);
+    expect(stored.status, stored.text).toBe(200);
+    expect(stored.json).toEqual(created.json);
+    const none = await stack.api('GET', `/reconciliations/${dayBefore}`);
+    expect(none.status).toBe(404);
+    expect(none.json).toMatchObject({ error: { code: 'RECONCILIATION_NOT_FOUND' } });
+    const future = await stack.api('POST', '/reconciliations', { bill_date: day(-2).slice(0, 10) });
+    expect(future.status).toBe(400);
+    expect(future.json).toMatchObject({ error: { field: 'bill_date' } });
+    expect(stack.logs.some((l) => l.startsWith('POST /reconciliations → 201'))).toBe(true);
+
+    // The rule fires at 10:30 Beijing (02:30 UTC) for the day before: a day with a report is left alone…
+    const morningAfter = (date: string) => new Date(`${date}T02:30:00Z`).getTime() + 86_400_000;
+    expect(await stack.runBillSchedule(new Date(morningAfter(billDate)))).toEqual({
+      billDate,
+      outcome: 'already_reconciled',
+    });
+    // … and one without is reconciled and stored.
+    expect(await stack.runBillSchedule(new Date(morningAfter(dayBefore)))).toMatchObject({
+      billDate: dayBefore,
+      outcome: 'reconciled',
+      status: 'MATCHED',
+    });
+    const scheduled = await stack.api('GET', `/reconciliations/${dayBefore}`);
+    expect(scheduled.status, scheduled.text).toBe(200);
+    expect(scheduled.json).toMatchObject({ bill_date: dayBefore, ...emptyDay });
+  });
 });
 
 describe('the simulator over HTTPS', () => {
