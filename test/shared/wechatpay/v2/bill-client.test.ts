@@ -75,7 +75,8 @@ const ROW: TradeBillRow = {
   rateNote: '',
 };
 
-const BILL_TEXT = `\ufeff${formatTradeBill([ROW, { ...ROW, outTradeNo: 'ORDER0002', transactionId: '4200000000202601050000000002' }])}`;
+const ROW_2: TradeBillRow = { ...ROW, outTradeNo: 'ORDER0002', transactionId: '4200000000202601050000000002' };
+const BILL_TEXT = `\ufeff${formatTradeBill([ROW, ROW_2])}`;
 const GZIP_ANSWER: CraftedAnswer = {
   headers: { 'content-type': 'application/octet-stream' },
   body: gzipSync(Buffer.from(BILL_TEXT, 'utf8')),
