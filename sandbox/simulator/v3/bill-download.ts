@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { readBody, requestOrigin, sendBytes, sendWithHeaders } from '../http-io';
+import { BodyTooLargeError, readBody, requestOrigin, sendBytes, sendWithHeaders } from '../http-io';
 import { nonce } from '../ids';
 import type { Route } from '../router';
 import { authenticateMerchant } from './authenticate';
@@ -10,6 +10,9 @@ import { signerOf } from './platform';
 import { renderSigned, v3Error } from './replies';
 import type { V3Reply } from './replies';
 import { BILL_DOWNLOAD_PATH } from './trade-bill';
+
+/** As every v3 request: a download asks with no body at all. */
+const MAX_REQUEST_BYTES = 32 * 1024;
 
 export interface BillDownloadDeps extends V3Context {
   signWith: SignWith;
@@ -29,7 +32,10 @@ async function download(req: IncomingMessage, res: ServerResponse, deps: BillDow
   const method = req.method ?? 'GET';
   const url = req.url ?? '/';
   // A GET's body is ignored; it is read (within the usual limit) so the connection stays usable.
-  const body = await readBody(req, 32 * 1024).catch(() => '');
+  const body = await readBody(req, MAX_REQUEST_BYTES).catch((err: unknown) => {
+    if (err instanceof BodyTooLargeError) return '';
+    throw err;
+  });
   const query = new URL(url, 'http://simulator').searchParams;
   const call: V3Call = { method, url, params: {}, query, origin: requestOrigin(req), body, json: undefined };
   const refusal =
