@@ -33,8 +33,10 @@ import {
  * check was lost, is re-enqueued by the sweep from a schedule event. Then the table's stream feeds the
  * events bundle as the event source mapping would, and the webhooks bundle (synthesized as a stack with
  * a webhook URL bundles it) delivers what it queued, signed, to a receiver that verifies it with the
- * standardwebhooks library. Last, a mini program login code from the simulator is exchanged through the
+ * standardwebhooks library. Then a mini program login code from the simulator is exchanged through the
  * orders bundle at the simulator's jscode2session, and user data sealed with that session decrypted.
+ * Last, the bills bundle reconciles the day's bill (the payments above) through POST /reconciliations
+ * and the day before from the daily rule's event.
  */
 
 const REGION = 'us-east-1';
@@ -69,9 +71,11 @@ beforeAll(async () => {
     log: (line) => gatewayLog.push(line),
     ordersFunction: { timeoutMs: functions.orders.timeoutMs },
     notifyFunction: { timeoutMs: functions.notify.timeoutMs },
+    billsFunction: { timeoutMs: functions.bills.timeoutMs, memoryMb: functions.bills.memoryMb },
     handlers: {
       orders: async (event, context) => invoke('orders', event, context.getRemainingTimeInMillis()) as never,
       notify: async (event, context) => invoke('notify', event, context.getRemainingTimeInMillis()) as never,
+      bills: async (event, context) => invoke('bills', event, context.getRemainingTimeInMillis()),
     },
   });
   environment = {
@@ -212,7 +216,7 @@ function sqsEvent(messages: Message[], queueUrl = queues.queueUrl): SQSEvent {
   };
 }
 
-function scheduledEvent(): ScheduledEvent {
+function scheduledEvent(rule = 'sweep'): ScheduledEvent {
   return {
     version: '0',
     id: randomUUID(),
@@ -221,7 +225,7 @@ function scheduledEvent(): ScheduledEvent {
     account: '000000000000',
     time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
     region: REGION,
-    resources: [`arn:aws:events:${REGION}:000000000000:rule/WechatPayStack-sweep`],
+    resources: [`arn:aws:events:${REGION}:000000000000:rule/WechatPayStack-${rule}`],
     detail: {},
   };
 }
@@ -419,4 +423,41 @@ describe('the deployed bundles, on the Lambda runtime’s Node', () => {
     ];
     for (const text of shown) expect(text).not.toContain(sessionKey as string);
   }, 60_000);
+
+  it('reconcile the day’s bill through POST /reconciliations and the day before from the daily rule', async () => {
+    const first = invocations.length;
+    // Every order this file paid is today's (Beijing), and the simulator bills it: they all match.
+    const paid = await createOrder();
+    await simulatorCall('POST', `/sandbox/orders/${paid}/pay`, { result: 'SUCCESS' });
+    await waitFor(
+      () => statusOf(paid),
+      (status) => status === 'PAID',
+      { timeoutMs: 20_000 },
+    );
+    const today = new Date(Date.now() + 8 * 3_600_000).toISOString().slice(0, 10);
+    const created = await api('POST', '/reconciliations', { bill_date: today });
+    expect(created.status, JSON.stringify(created.json)).toBe(201);
+    expect(created.json).toMatchObject({ bill_date: today, status: 'MATCHED', bill_found: true, api_version: 'v2' });
+    const counts = created.json.counts as { wechat: number; here: number; matched: number; discrepancies: number };
+    expect(counts.wechat).toBeGreaterThanOrEqual(1);
+    expect(counts).toMatchObject({ here: counts.wechat, matched: counts.wechat, discrepancies: 0 });
+    const stored = await api('GET', `/reconciliations/${today}`);
+    expect(stored.status).toBe(200);
+    expect(stored.json).toEqual(created.json);
+
+    // The rule's event: the Beijing day before it fired, on which the simulator saw no trade.
+    const yesterday = new Date(Date.now() - 16 * 3_600_000).toISOString().slice(0, 10);
+    const scheduled = await invoke('bills', scheduledEvent('bills'));
+    expect(scheduled).toEqual({
+      billDate: yesterday,
+      outcome: 'reconciled',
+      status: 'MATCHED',
+      discrepancies: 0,
+    });
+
+    const ours = invocations.slice(first).filter((i) => i.service === 'bills');
+    expect(ours).toHaveLength(3);
+    const major = /^nodejs(\d+)\.x$/.exec(functions.bills.runtime)?.[1];
+    for (const { outcome } of ours) expect(outcome.node).toMatch(new RegExp(`^v${major}\\.`));
+  }, 120_000);
 });

@@ -73,7 +73,7 @@ export function deployedFunctions(): StackFunctions {
     );
   }
   const found = functionsOf(ASSEMBLY_DIR, STACK_NAME);
-  for (const service of ['orders', 'notify', 'reconcile', 'sweep', 'events'] as const) {
+  for (const service of ['orders', 'notify', 'reconcile', 'sweep', 'events', 'bills'] as const) {
     if (found[service] === undefined) throw new Error(`the synthesized stack has no ${service} function`);
   }
   return found as StackFunctions;
