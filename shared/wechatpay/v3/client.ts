@@ -1,5 +1,8 @@
 import type { KeyObject } from 'node:crypto';
 import * as z from 'zod';
+import type { BillDownload } from '../bills/bill-download';
+import { DEFAULT_MAX_BILL_BYTES, checkSha1, gunzipBill } from '../bills/bill-download';
+import { billDateSchema } from '../bills/bill-date';
 import type { Transport, TransportOptions } from '../core/client-options';
 import { transportOf, transportOptionsShape } from '../core/client-options';
 import { attemptOptions, timeForAnotherAttempt } from '../core/deadline';
@@ -14,6 +17,13 @@ import type { Backoff } from '../core/retry';
 import { isRetryable, withRetries } from '../core/retry';
 import { outRefundNoSchema, outTradeNoSchema, transactionIdSchema } from '../core/trade-ids';
 import { apiV3KeyBytes } from './aead';
+import {
+  NO_STATEMENT_EXIST,
+  STATEMENT_CREATING,
+  checkedDownloadUrl,
+  readBillFile,
+  tradeBillAnswerSchema,
+} from './bill-answers';
 import { signRequest } from './authorization';
 import { appClientParams, jsapiClientParams } from './client-params';
 import type { AppClientParams, JsapiClientParams } from './client-params';
@@ -45,6 +55,7 @@ export type { V3H5Info, V3PrepayInput } from './requests';
 export type { V3Transaction } from './responses';
 export type { V3RefundInput } from './refund-requests';
 export type { V3Refund, V3RefundStatus } from './refund-responses';
+export type { BillDownload } from '../bills/bill-download';
 
 /**
  * WeChat Pay APIv3 client for a direct merchant: signs every request with the merchant's RSA key,
@@ -81,6 +92,8 @@ export interface WechatPayV3ClientOptions extends TransportOptions {
    * longer for it. Default 1 500 (WeChat gives a notification 5 s).
    */
   certificateDownloadTimeoutMs?: number;
+  /** The most decompressed bytes a downloaded bill may have (a gzip bomb is refused). Default 4 GiB. */
+  maxBillBytes?: number;
 }
 
 const MAX_ANSWER_BYTES = 1024 * 1024;
@@ -103,6 +116,7 @@ const optionsSchema = z
       .optional(),
     certificateRefreshIntervalMs: z.number().int().nonnegative().default(60_000),
     certificateDownloadTimeoutMs: z.number().int().positive().max(10_000).default(DEFAULT_MAX_WAIT_MS),
+    maxBillBytes: z.int().min(1).max(Number.MAX_SAFE_INTEGER).default(DEFAULT_MAX_BILL_BYTES),
   })
   .refine((o) => (o.publicKey === undefined) === (o.publicKeyId === undefined), {
     message: 'publicKey and publicKeyId go together',
@@ -145,6 +159,7 @@ export class WechatPayV3Client {
   private readonly apiV3Key: Buffer;
   private readonly ring: KeyRing;
   private readonly clock: Clock;
+  private readonly maxBillBytes: number;
 
   constructor(options: WechatPayV3ClientOptions) {
     const o = parseOrThrow(optionsSchema, options, 'WeChat Pay v3 client options');
@@ -162,6 +177,7 @@ export class WechatPayV3Client {
       throw new WechatPayValidationError('privateKey must be RSA of at least 2048 bits', 'privateKey');
     }
     this.clock = o.clock ?? systemClock;
+    this.maxBillBytes = o.maxBillBytes;
     this.ring = new KeyRing(this.clock);
     if (o.publicKey !== undefined && o.publicKeyId !== undefined) {
       try {
@@ -349,6 +365,48 @@ export class WechatPayV3Client {
     return refund;
   }
 
+  // ---- Bills ----------------------------------------------------------------------------------------
+
+  /**
+   * The ALL trade bill of a Beijing day (`YYYY-MM-DD`): GET /v3/bill/tradebill (gzip asked), then at
+   * once (its URL lasts 30 s) the signed GET of the download URL, refused unless on our base URL's
+   * origin (see bill-answers.ts). Resolves once the file's first bytes came; its content then streams
+   * decompressed, and throws BILL_HASH_MISMATCH at its end, instead of finishing, when its SHA1 is not
+   * WeChat's hash_value. NO_STATEMENT_EXIST is `no_bill`, STATEMENT_CREATING `creating`.
+   */
+  async downloadTradeBill(billDate: string): Promise<BillDownload> {
+    const date = parseOrThrow(billDateSchema, billDate, 'trade bill: bill_date');
+    let answer: Answer;
+    try {
+      answer = await this.call('GET', `/v3/bill/tradebill?bill_date=${date}&bill_type=ALL&tar_type=GZIP`);
+    } catch (error) {
+      // Only a verified answer is a business error: an unsigned "no bill" never empties a day.
+      if (error instanceof WechatPayError && error.kind === 'business') {
+        if (error.code === NO_STATEMENT_EXIST) return { kind: 'no_bill' };
+        if (error.code === STATEMENT_CREATING) return { kind: 'creating' };
+      }
+      throw error;
+    }
+    const bill = this.parse(tradeBillAnswerSchema, answer);
+    const url = checkedDownloadUrl(bill.download_url, this.transport.baseUrl, answer);
+    const what = `GET ${url.pathname}`;
+    const body = await withRetries(
+      async () => {
+        const request = { method: 'GET' as const, url: url.href, headers: this.headersFor('GET', url, '') };
+        return exchange(request, attemptOptions(this.transport, what), (response) =>
+          readBillFile(response, this.transport, what),
+        );
+      },
+      {
+        maxAttempts: this.transport.maxAttempts,
+        backoff: RETRY_BACKOFF,
+        sleep: this.transport.sleep,
+        timeForAnother: (waitMs) => timeForAnotherAttempt(this.transport, waitMs),
+      },
+    );
+    return { kind: 'bill', content: checkSha1(gunzipBill(body.chunks(), this.maxBillBytes), bill.hash_value) };
+  }
+
   // ---- Platform certificates -----------------------------------------------------------------------
 
   /**
@@ -450,18 +508,7 @@ export class WechatPayV3Client {
     refusals?: Refusals,
   ): Promise<Answer> {
     const url = new URL(`${this.transport.baseUrl}${pathAndQuery}`);
-    const { timestamp, nonce } = this.stamp();
-    const authorization = signRequest(
-      { method, url: `${url.pathname}${url.search}`, body: bodyText },
-      { mchid: this.mchid, serialNo: this.certSerial, privateKey: this.privateKey },
-      timestamp,
-      nonce,
-    );
-    const headers: Record<string, string> = {
-      Authorization: authorization,
-      Accept: 'application/json',
-      'User-Agent': USER_AGENT,
-    };
+    const headers = this.headersFor(method, url, bodyText);
     if (method === 'POST') headers['Content-Type'] = 'application/json';
     const request = { method, url: url.href, headers, ...(method === 'POST' ? { body: bodyText } : {}) };
     const options = attemptOptions(this.transport, `${method} ${url.pathname}`, timeoutMs);
@@ -479,6 +526,18 @@ export class WechatPayV3Client {
     }
     if (isSuccess) return answer;
     throw this.errorFrom(answer, refusals);
+  }
+
+  /** A request's headers, Authorization signed over its method, path and query, and body. */
+  private headersFor(method: 'GET' | 'POST', url: URL, bodyText: string): Record<string, string> {
+    const { timestamp, nonce } = this.stamp();
+    const authorization = signRequest(
+      { method, url: `${url.pathname}${url.search}`, body: bodyText },
+      { mchid: this.mchid, serialNo: this.certSerial, privateKey: this.privateKey },
+      timestamp,
+      nonce,
+    );
+    return { Authorization: authorization, Accept: 'application/json', 'User-Agent': USER_AGENT };
   }
 
   private readonly verifyAnswer: AnswerVerifier = (signature, text) =>
