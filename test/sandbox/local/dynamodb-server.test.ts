@@ -158,7 +158,7 @@ describe('startDynamoDbLocal', () => {
 });
 
 describe('ensureTable on the run’s DynamoDB Local', () => {
-  it('creates the orders table with its keys, due and events indexes, stream and TTL, and can run again', async () => {
+  it('creates the orders table with its keys, its three indexes, stream and TTL, runs again', async () => {
     const client = localDynamoDbClient(localEndpoint('dynamodbEndpoint'));
     const tableName = uniqueName('orders');
     await ensureTable(client, tableName);
@@ -171,7 +171,7 @@ describe('ensureTable on the run’s DynamoDB Local', () => {
       { AttributeName: 'sk', KeyType: 'RANGE' },
     ]);
     expect(table?.BillingModeSummary?.BillingMode).toBe('PAY_PER_REQUEST');
-    expect(table?.GlobalSecondaryIndexes).toHaveLength(2);
+    expect(table?.GlobalSecondaryIndexes).toHaveLength(3);
     expect(table?.GlobalSecondaryIndexes).toEqual(
       expect.arrayContaining([
         expect.objectContaining({
@@ -181,6 +181,12 @@ describe('ensureTable on the run’s DynamoDB Local', () => {
             { AttributeName: 'nextCheckAt', KeyType: 'RANGE' },
           ],
           Projection: { ProjectionType: 'KEYS_ONLY' },
+          IndexStatus: 'ACTIVE',
+        }),
+        expect.objectContaining({
+          IndexName: 'settled-index',
+          KeySchema: [{ AttributeName: 'settledKey', KeyType: 'HASH' }],
+          Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['settledFen', 'settledId'] },
           IndexStatus: 'ACTIVE',
         }),
         expect.objectContaining({

@@ -23,7 +23,7 @@ import {
 import { startDynamoDbLocal } from '#sandbox/local/dynamodb-server';
 import { ensureTable, localDynamoDbClient, localStreamsClient } from '#sandbox/local/resources';
 import { STREAM_POSITIONS_FILE, streamPositionsFile } from '#sandbox/local/stream-positions-file';
-import { DUE_INDEX, EVENTS_INDEX, TABLE_STREAM_VIEW } from '#shared/adapters/table-schema';
+import { DUE_INDEX, EVENTS_INDEX, SETTLED_INDEX, TABLE_STREAM_VIEW } from '#shared/adapters/table-schema';
 import { waitFor } from '#test/helpers/wait-for';
 
 let dynamodb: DynamoDBClient;
@@ -91,7 +91,7 @@ describe('ensureTable', () => {
 
   // On a DynamoDB Local of its own: the run's shared one, busy with every other file's tables, has been
   // seen to leave a new index CREATING for over a minute, while alone it builds it in about a second.
-  it('brings a table made by an older start up to date: the events index and the stream are added', async () => {
+  it('brings a table made by an older start up to date: later indexes and the stream are added', async () => {
     const server = await startDynamoDbLocal();
     const dynamodb = localDynamoDbClient(server.endpoint);
     try {
@@ -133,7 +133,7 @@ async function upgradesAnOlderTable(dynamodb: DynamoDBClient): Promise<void> {
   expect(table?.StreamSpecification).toEqual({ StreamEnabled: true, StreamViewType: TABLE_STREAM_VIEW });
   expect(table?.LatestStreamArn).toBe(streamArn);
   expect(table?.GlobalSecondaryIndexes?.map((i) => i.IndexName).sort()).toEqual(
-    [DUE_INDEX.name, EVENTS_INDEX.name].sort(),
+    [DUE_INDEX.name, EVENTS_INDEX.name, SETTLED_INDEX.name].sort(),
   );
   // And again: nothing left to change.
   expect(await ensureTable(dynamodb, tableName)).toEqual({ streamArn });
