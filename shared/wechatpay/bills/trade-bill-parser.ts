@@ -143,30 +143,34 @@ class BillLines {
   }
 }
 
-/** A field's text: each is prefixed with a backtick, and separated from the next by a comma. */
+/**
+ * A data line's 27 fields. Each is prefixed with a backtick and separated from the next by a comma,
+ * so fields end at the separators ",`" (which cannot overlap: a comma is not a backtick). The line is
+ * read from both ends: the first 20 and the last 5 fields are WeChat's own values, which never hold
+ * one; what is between is 商品名称 and 商户数据包, free text: 商户数据包 is after the middle's last
+ * separator, and any other separator there belongs to 商品名称.
+ */
 function splitFields(line: string, n: number): string[] {
-  // Read from both ends: only 商品名称 and 商户数据包, in the middle, are free text.
+  const ends: number[] = [];
+  for (let at = line.indexOf(SEPARATOR, 1); at !== -1; at = line.indexOf(SEPARATOR, at + SEPARATOR.length))
+    ends.push(at);
+  const count = ends.length;
+  if (count < ALL_BILL_COLUMNS.length - 1) throw new BillFormatError(`${ALL_BILL_COLUMNS.length} fields expected`, n);
   const fields: string[] = [];
-  let at = 1;
+  let from = 1;
   for (let i = 0; i < LEADING_FIELDS; i += 1) {
-    const next = line.indexOf(SEPARATOR, at);
-    if (next === -1) throw new BillFormatError(`${ALL_BILL_COLUMNS.length} fields expected`, n);
-    fields.push(line.slice(at, next));
-    at = next + SEPARATOR.length;
+    const to = ends[i] as number;
+    fields.push(line.slice(from, to));
+    from = to + SEPARATOR.length;
   }
-  const trailing: string[] = [];
-  let end = line.length;
-  for (let i = 0; i < TRAILING_FIELDS; i += 1) {
-    const previous = line.lastIndexOf(SEPARATOR, end - 1);
-    if (previous < at) throw new BillFormatError(`${ALL_BILL_COLUMNS.length} fields expected`, n);
-    trailing.unshift(line.slice(previous + SEPARATOR.length, end));
-    end = previous;
+  const attachAt = ends[count - TRAILING_FIELDS - 1] as number;
+  fields.push(line.slice(from, attachAt));
+  from = attachAt + SEPARATOR.length;
+  for (let i = count - TRAILING_FIELDS; i <= count; i += 1) {
+    const to = i < count ? (ends[i] as number) : line.length;
+    fields.push(line.slice(from, to));
+    from = to + SEPARATOR.length;
   }
-  // 商户数据包 is after the middle's last separator; whatever else holds one belongs to 商品名称.
-  const middle = line.slice(at, end);
-  const split = middle.lastIndexOf(SEPARATOR);
-  if (split === -1) throw new BillFormatError(`${ALL_BILL_COLUMNS.length} fields expected`, n);
-  fields.push(middle.slice(0, split), middle.slice(split + SEPARATOR.length), ...trailing);
   return fields;
 }
 
@@ -174,16 +178,18 @@ function field(fields: readonly string[], index: number): string {
   return fields[index] ?? '';
 }
 
+/** Yuan at `index` as fen, the column and line blamed when it is not an amount. */
+function amount(fields: readonly string[], index: number, n: number): number {
+  try {
+    return yuanToFen(field(fields, index));
+  } catch (error) {
+    throw columnError(error, index, n);
+  }
+}
+
 /** Money and codes read, with the column and line blamed when one is not what WeChat writes. */
 function readRow(line: string, n: number): TradeBillRow {
   const f = splitFields(line, n);
-  const amount = (index: number): number => {
-    try {
-      return yuanToFen(field(f, index));
-    } catch (error) {
-      throw columnError(error, index, n);
-    }
-  };
   const tradeTime = field(f, 0);
   if (!TRADE_TIME.test(tradeTime)) throw new BillFormatError(`${ALL_BILL_COLUMNS[0]} is not yyyy-MM-dd HH:mm:ss`, n);
   const tradeState = field(f, 9);
@@ -211,20 +217,20 @@ function readRow(line: string, n: number): TradeBillRow {
     tradeState: tradeState as BillTradeState,
     bankType: field(f, 10),
     currency: field(f, 11),
-    settlementTotalFen: amount(12),
-    couponFen: amount(13),
+    settlementTotalFen: amount(f, 12, n),
+    couponFen: amount(f, 13, n),
     refundId: field(f, 14),
     outRefundNo: field(f, 15),
-    refundFen: amount(16),
-    couponRefundFen: amount(17),
+    refundFen: amount(f, 16, n),
+    couponRefundFen: amount(f, 17, n),
     refundType: field(f, 18),
     refundStatus: refundStatus === '' ? undefined : (refundStatus as BillRefundStatus),
     body: field(f, 20),
     attach: field(f, 21),
     feeMilliFen,
     rate: field(f, 23),
-    totalFen: amount(24),
-    appliedRefundFen: amount(25),
+    totalFen: amount(f, 24, n),
+    appliedRefundFen: amount(f, 25, n),
     rateNote: field(f, 26),
   };
 }
