@@ -16,6 +16,7 @@ import { defineConfig } from 'vitest/config';
 /** Library tests that generate RSA keys or run TLS servers (by base name, in any folder of the library). */
 const SLOW_LIBRARY_TESTS = [
   'client',
+  'bill-client',
   'platform-certificates',
   'self-signed-certificate',
   'certificate-authority',
