@@ -1,5 +1,5 @@
-/** Beijing time, which WeChat's v2 timestamps are in without saying so. */
-const BEIJING_OFFSET_MS = 8 * 3_600_000;
+/** Beijing time, which WeChat's v2 timestamps and bill days are in without saying so: UTC+8, no DST. */
+export const BEIJING_OFFSET_MS = 8 * 3_600_000;
 const V2_TIME = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})$/;
 /** RFC 3339 with its offset (v3), e.g. 2030-01-01T08:00:00+08:00; fractions of a second allowed. */
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;

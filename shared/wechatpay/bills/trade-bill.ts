@@ -130,7 +130,8 @@ export class BillFormatError extends Error {
 }
 
 const YUAN = /^(-?)(\d{1,13})(?:\.(\d{1,2}))?$/;
-const YUAN_5 = /^(-?)(\d{1,13})(?:\.(\d{1,5}))?$/;
+// Whole yuan digits are capped so that the value in thousandths of a fen stays a safe integer.
+const YUAN_5 = /^(-?)(\d{1,10})(?:\.(\d{1,5}))?$/;
 
 /** `"12.34"` → 1234. At most two decimals; anything else (`1e3`, `1.234`, ``) is refused. */
 export function yuanToFen(text: string): number {
@@ -243,16 +244,21 @@ function billLine(fields: readonly string[]): string {
 }
 
 /**
- * The ALL bill's text for these rows, with the summary they call for: what the simulator serves
- * (and tests and benches feed the parser). Lines end in `\r\n`, as WeChat's do.
+ * The ALL bill's lines for these rows, each ending in `\r\n` as WeChat's do, with the summary they call
+ * for; lazily, so a large bill can be written to a stream without being held (benches, the simulator).
  */
-export function formatTradeBill(rows: Iterable<TradeBillRow>): string {
-  const lines = [ALL_BILL_COLUMNS.join(',')];
+export function* tradeBillLines(rows: Iterable<TradeBillRow>): Generator<string> {
+  yield `${ALL_BILL_COLUMNS.join(',')}\r\n`;
   const summary = summarize([]);
   for (const row of rows) {
-    lines.push(billLine(rowFields(row)));
+    yield `${billLine(rowFields(row))}\r\n`;
     addToSummary(summary, row);
   }
-  lines.push(BILL_SUMMARY_COLUMNS.join(','), billLine(summaryFields(summary)));
-  return `${lines.join('\r\n')}\r\n`;
+  yield `${BILL_SUMMARY_COLUMNS.join(',')}\r\n`;
+  yield `${billLine(summaryFields(summary))}\r\n`;
+}
+
+/** The ALL bill's text for these rows (tradeBillLines, joined): what the simulator serves. */
+export function formatTradeBill(rows: Iterable<TradeBillRow>): string {
+  return [...tradeBillLines(rows)].join('');
 }
