@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -7,7 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { createGunzip, createGzip } from 'node:zlib';
+import { createGzip } from 'node:zlib';
 
 import { WechatPayBillSource } from '#shared/adapters/wechatpay-bill-source';
 import {
@@ -15,7 +16,6 @@ import {
   type DiscrepancyKind,
   MAX_REPORTED_DISCREPANCIES,
   type ReconciliationReport,
-  type ReconciliationStore,
   type SettledRecord,
   type SettledRecords,
 } from '#shared/domain/bill-reconciliation';
@@ -26,24 +26,18 @@ import { ReconcileBill } from '#shared/domain/reconcile-bill';
 import type { Refund } from '#shared/domain/refund';
 import { TradeReports } from '#shared/domain/trade-reports';
 import { readTradeBill } from '#shared/wechatpay/bills/trade-bill-parser';
-import {
-  addToSummary,
-  ALL_BILL_COLUMNS,
-  BILL_SUMMARY_COLUMNS,
-  fenToYuan,
-  milliFenToFee,
-  summarize,
-  type TradeBillRow,
-  type TradeBillSummary,
-} from '#shared/wechatpay/bills/trade-bill';
+import { checkSha1, gunzipBill } from '#shared/wechatpay/bills/bill-download';
+import { tradeBillLines, type TradeBillRow } from '#shared/wechatpay/bills/trade-bill';
+import { InMemoryReconciliationStore } from '#test/helpers/in-memory-bill-records';
 import { InMemoryOrderStore } from '#test/helpers/in-memory-order-store';
 import { InMemoryRefundStore } from '#test/helpers/in-memory-refund-store';
 
 /**
  * What a large day's bill costs to reconcile (issue 14: "a generated 1,000,000-line bill: time and peak
- * memory"). A bill of `lines` lines is generated line by line through a gzip stream into a temporary
- * file (never one string), then timed twice from that file: (a) the library's readTradeBill over the
- * gunzipped stream alone, (b) the whole ReconcileBill.run (the bill source's mapping, the day's settled
+ * memory"). A bill of `lines` lines is written by the contract's tradeBillLines through a gzip stream
+ * into a temporary file (never one string), its SHA1 taken on the way, then timed twice from that file
+ * read as the v3 client hands a download over (gunzipBill, then checkSha1 against that SHA1): (a) the
+ * library's readTradeBill over it alone, (b) the whole ReconcileBill.run (the bill source's mapping, the day's settled
  * records held in memory and ticked off, the lookups and repairs of what they do not account for, the
  * report) with the records here answered from memory, so what is measured is the parsing and comparing
  * a bills Lambda does, not DynamoDB Local. Peak RSS and heap are sampled during each phase.
@@ -200,63 +194,64 @@ export function billRowAt(plan: BillPlan, i: number): TradeBillRow {
 
 // ---- The bill's text, streamed ------------------------------------------------------------------
 
-const billLine = (fields: readonly string[]) => fields.map((f) => `\`${f}`).join(',');
-
-/** One data line of an ALL bill (no line end), in ALL_BILL_COLUMNS order: one template, no arrays. */
-export function billLineOf(r: TradeBillRow): string {
-  return (
-    `\`${r.tradeTime},\`${r.appid},\`${r.mchid},\`${r.subMchid},\`${r.deviceInfo},\`${r.transactionId},` +
-    `\`${r.outTradeNo},\`${r.openid},\`${r.tradeType},\`${r.tradeState},\`${r.bankType},\`${r.currency},` +
-    `\`${fenToYuan(r.settlementTotalFen)},\`${fenToYuan(r.couponFen)},\`${r.refundId},\`${r.outRefundNo},` +
-    `\`${fenToYuan(r.refundFen)},\`${fenToYuan(r.couponRefundFen)},\`${r.refundType},\`${r.refundStatus ?? ''},` +
-    `\`${r.body},\`${r.attach},\`${milliFenToFee(r.feeMilliFen)},\`${r.rate},\`${fenToYuan(r.totalFen)},` +
-    `\`${fenToYuan(r.appliedRefundFen)},\`${r.rateNote}`
-  );
+/** The plan's rows, one at a time (a million are never held). */
+export function* billRowsOf(plan: BillPlan): Generator<TradeBillRow> {
+  for (let i = 0; i < plan.lines; i += 1) yield billRowAt(plan, i);
 }
 
-export function summaryLineOf(summary: TradeBillSummary): string {
-  return billLine([
-    String(summary.count),
-    fenToYuan(summary.settlementTotalFen),
-    fenToYuan(summary.refundFen),
-    fenToYuan(summary.couponRefundFen),
-    milliFenToFee(summary.feeMilliFen),
-    fenToYuan(summary.totalFen),
-    fenToYuan(summary.appliedRefundFen),
-  ]);
-}
-
-/** The bill's text in chunks of about `linesPerChunk` lines, CRLF, ending with the summary it calls for. */
+/**
+ * The bill's text (the contract's tradeBillLines) in chunks of about `linesPerChunk` lines: one string
+ * a line would make a million gzip writes, which would time the writing, not the bill.
+ */
 export function* billChunks(plan: BillPlan, linesPerChunk = 2_000): Generator<string> {
-  const summary = summarize([]);
-  let chunk = `${ALL_BILL_COLUMNS.join(',')}\r\n`;
-  for (let i = 0; i < plan.lines; i += 1) {
-    const row = billRowAt(plan, i);
-    addToSummary(summary, row);
-    chunk += `${billLineOf(row)}\r\n`;
-    if (i % linesPerChunk === linesPerChunk - 1) {
+  let chunk = '';
+  let lines = 0;
+  for (const line of tradeBillLines(billRowsOf(plan))) {
+    chunk += line;
+    lines += 1;
+    if (lines === linesPerChunk) {
       yield chunk;
       chunk = '';
+      lines = 0;
     }
   }
-  yield `${chunk}${BILL_SUMMARY_COLUMNS.join(',')}\r\n${summaryLineOf(summary)}\r\n`;
+  if (chunk !== '') yield chunk;
 }
 
-/** Writes the plan's bill gzipped to `path`; the gzip stream's back-pressure keeps memory flat. */
-export async function writeBillFile(path: string, plan: BillPlan): Promise<{ bytes: number; gzipBytes: number }> {
+export interface BillFile {
+  /** Bytes of the bill's text (decompressed). */
+  bytes: number;
+  gzipBytes: number;
+  /** SHA1 (hex) of the decompressed text: what WeChat's v3 tradebill answer announces as hash_value. */
+  sha1: string;
+}
+
+/**
+ * Writes the plan's bill gzipped to `path`, its SHA1 taken from the text on the way as WeChat takes it;
+ * the gzip stream's back-pressure keeps memory flat.
+ */
+export async function writeBillFile(path: string, plan: BillPlan): Promise<BillFile> {
   let bytes = 0;
+  const hash = createHash('sha1');
   const counted = function* () {
-    for (const chunk of billChunks(plan)) {
-      bytes += Buffer.byteLength(chunk);
+    for (const text of billChunks(plan)) {
+      const chunk = Buffer.from(text, 'utf8');
+      bytes += chunk.byteLength;
+      hash.update(chunk);
       yield chunk;
     }
   };
   await pipeline(Readable.from(counted()), createGzip(), createWriteStream(path));
-  return { bytes, gzipBytes: (await stat(path)).size };
+  return { bytes, gzipBytes: (await stat(path)).size, sha1: hash.digest('hex') };
 }
 
-/** The decompressed bill, streamed from the file: what the clients hand a BillDownload's content. */
-const gunzipped = (path: string): AsyncIterable<Uint8Array> => createReadStream(path).pipe(createGunzip());
+/**
+ * The bill as the v3 client hands it to the bills Lambda: the downloaded gzip file through the library's
+ * gunzipBill (the size cap) and checkSha1 (BILL_HASH_MISMATCH at the end), so the bench times that path.
+ */
+export function downloadedBill(path: string, sha1: string): AsyncIterable<Uint8Array> {
+  return checkSha1(gunzipBill(createReadStream(path)), sha1);
+}
 
 // ---- The records here, in memory ----------------------------------------------------------------
 
@@ -394,16 +389,6 @@ class PlanRefundStore extends InMemoryRefundStore {
 
   override async getRefund(outTradeNo: string, outRefundNo: string): Promise<Refund | undefined> {
     return (await super.getRefund(outTradeNo, outRefundNo)) ?? refundOfPlan(this.plan, outTradeNo, outRefundNo);
-  }
-}
-
-class MemoryReconciliationStore implements ReconciliationStore {
-  readonly reports = new Map<BillDate, ReconciliationReport>();
-  async save(report: ReconciliationReport): Promise<void> {
-    this.reports.set(report.billDate, report);
-  }
-  async get(billDate: BillDate): Promise<ReconciliationReport | undefined> {
-    return this.reports.get(billDate);
   }
 }
 
@@ -547,14 +532,14 @@ export async function runBillReconcile(options: {
     const file = join(dir, `${compactDate(plan.billDate)}-ALL.csv.gz`);
     options.progress(`bill bench: writing a ${plan.lines.toLocaleString('en-US')}-line ALL bill (gzip)`);
     const generating = performance.now();
-    const { bytes, gzipBytes } = await writeBillFile(file, plan);
+    const { bytes, gzipBytes, sha1 } = await writeBillFile(file, plan);
     const generateSeconds = (performance.now() - generating) / 1000;
 
-    options.progress('bill bench: (a) readTradeBill over the gunzipped file');
+    options.progress('bill bench: (a) readTradeBill over the file through gunzipBill and checkSha1');
     const parsed = await measured(plan.lines, async () => {
       let rows = 0;
       let fen = 0;
-      for await (const row of readTradeBill(gunzipped(file))) {
+      for await (const row of readTradeBill(downloadedBill(file, sha1))) {
         rows += 1;
         fen += row.totalFen;
       }
@@ -588,7 +573,7 @@ export async function runBillReconcile(options: {
     const reconcile = new ReconcileBill({
       bills: new WechatPayBillSource({
         apiVersion: 'v3',
-        download: async () => ({ kind: 'bill', content: gunzipped(file) }),
+        download: async () => ({ kind: 'bill', content: downloadedBill(file, sha1) }),
       }),
       settled,
       orders,
@@ -603,7 +588,7 @@ export async function runBillReconcile(options: {
       syncRefund: async (outTradeNo, outRefundNo) => {
         throw new Error(`the bench plants no refund to sync (${outTradeNo} ${outRefundNo})`);
       },
-      store: new MemoryReconciliationStore(),
+      store: new InMemoryReconciliationStore(),
       clock: systemClock,
     });
     const run = await measured(plan.lines, () => reconcile.run(plan.billDate));
@@ -649,7 +634,7 @@ export function renderBillReconcile(r: BillReconcileResult): string {
   return [
     `6. Bill reconciliation (${int(r.lines)}-line ALL bill, ${mb(r.bytes)} MB of text, ` +
       `${mb(r.gzipBytes)} MB gzipped, written in ${r.generateSeconds.toFixed(1)} s; Node ${r.node})`,
-    phase('(a) readTradeBill (gunzip + parse)', r.parse),
+    phase('(a) readTradeBill (gunzip + SHA1 + parse)', r.parse),
     phase('(b) ReconcileBill.run (records in memory)', r.reconcile),
     `  of which listing the settled records from the bench's generator: ${r.listSettledSeconds.toFixed(2)} s`,
     `  report: ${int(c.wechat)} lines at WeChat, ${int(c.here)} here, ${int(c.matched)} matched, ` +

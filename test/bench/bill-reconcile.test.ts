@@ -1,8 +1,14 @@
-import { describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import {
-  billChunks,
   billRowAt,
+  billRowsOf,
+  downloadedBill,
   discrepancyAt,
   expectedCounts,
   orderOf,
@@ -12,32 +18,56 @@ import {
   reportErrors,
   runBillReconcile,
   settledRecordsOf,
+  writeBillFile,
   type BillPlan,
 } from '#bench/bill-reconcile';
 import type { ReconciliationReport } from '#shared/domain/bill-reconciliation';
+import { BILL_HASH_MISMATCH } from '#shared/wechatpay/bills/bill-download';
 import { readTradeBill } from '#shared/wechatpay/bills/trade-bill-parser';
 import { formatTradeBill } from '#shared/wechatpay/bills/trade-bill';
 
 const plan = (lines: number): BillPlan => ({ lines, billDate: '2025-06-01' });
 
-async function* streamed(chunks: Iterable<string>): AsyncGenerator<string> {
-  yield* chunks;
-}
-
 describe('the bill bench’s generated bill', () => {
-  it('is, chunk by chunk, exactly the text the contract’s writer makes of the same rows', () => {
-    const p = plan(2_345);
-    const rows = Array.from({ length: p.lines }, (_, i) => billRowAt(p, i));
-    expect([...billChunks(p, 100)].join('')).toBe(formatTradeBill(rows));
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'bill-bench-test-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
   });
 
-  it('reads back through readTradeBill as the rows it was written from, awkward names included', async () => {
+  it('is the contract’s bill of its rows, gzipped, announced by the SHA1 of its text', async () => {
     const p = plan(1_203);
+    const file = join(dir, 'sha1.csv.gz');
+    const written = await writeBillFile(file, p);
+    const text = formatTradeBill(billRowsOf(p));
+    expect(gunzipSync(await readFile(file)).toString('utf8')).toBe(text);
+    expect(written.sha1).toBe(createHash('sha1').update(text, 'utf8').digest('hex'));
+    expect(written.bytes).toBe(Buffer.byteLength(text));
+  });
+
+  it('reads back through the client’s gunzip and SHA1 check as the rows it was written from', async () => {
+    const p = plan(1_203);
+    const file = join(dir, 'rows.csv.gz');
+    const { sha1 } = await writeBillFile(file, p);
     const rows = [];
-    for await (const row of readTradeBill(streamed(billChunks(p, 50)))) rows.push(row);
-    expect(rows).toEqual(Array.from({ length: p.lines }, (_, i) => billRowAt(p, i)));
+    for await (const row of readTradeBill(downloadedBill(file, sha1))) rows.push(row);
+    expect(rows).toEqual([...billRowsOf(p)]);
     // Some product names hold the bill's own separator, which the parser must not split on.
     expect(rows.some((r) => r.body.includes('`,`'))).toBe(true);
+  });
+
+  it('is refused at its end when its SHA1 is not the one announced, as the bills Lambda refuses it', async () => {
+    const p = plan(50);
+    const file = join(dir, 'tampered.csv.gz');
+    await writeBillFile(file, p);
+    let read = 0;
+    const reading = (async () => {
+      for await (const _row of readTradeBill(downloadedBill(file, '0'.repeat(40)))) read += 1;
+    })();
+    await expect(reading).rejects.toMatchObject({ code: BILL_HASH_MISMATCH });
+    expect(read).toBe(50);
   });
 
   it('has a refund every tenth line, of the payment nine lines before, for a third of it', () => {
