@@ -39,6 +39,9 @@ export async function exchange<T>(
       method: request.method,
       headers: request.headers,
       ...(request.body !== undefined ? { body: request.body } : {}),
+      // WeChat Pay's APIs never redirect: one that does is not WeChat, and following it would carry a
+      // signed request (a bill download's Authorization) to a host we did not choose. It fails as NETWORK.
+      redirect: 'error',
       signal: controller.signal,
     });
     return await read(response);
