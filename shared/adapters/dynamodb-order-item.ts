@@ -24,7 +24,7 @@ import {
   unverifiedNotificationsPartition,
   unverifiedSortKey,
 } from './table-schema';
-import { settledAttributes } from './dynamodb-settled-records';
+import { settledAttributes } from './dynamodb-settled-index';
 
 /** An item as the document client reads and writes it. */
 export type Item = Record<string, unknown>;

@@ -2,6 +2,7 @@ import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 
+import { isBillDate } from '../domain/bill-date';
 import { DISCREPANCY_KINDS } from '../domain/bill-reconciliation';
 import type { BillDate, ReconciliationReport, ReconciliationStore } from '../domain/bill-reconciliation';
 import { expiry, plainData } from './dynamodb-order-item';
@@ -24,7 +25,7 @@ const side = z.object({
 
 /** A stored report, read back strictly: a malformed one is an error, not a report. */
 const storedReport = z.object({
-  billDate: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
+  billDate: z.string().refine(isBillDate, 'not a bill date (YYYY-MM-DD)'),
   status: z.enum(['MATCHED', 'DISCREPANCIES']),
   counts: z.object({
     wechat: z.number().int().nonnegative(),

@@ -13,7 +13,7 @@ import {
   SETTLED_INDEX,
   SORT_KEY,
 } from './table-schema';
-import { settledAttributes } from './dynamodb-settled-records';
+import { settledAttributes } from './dynamodb-settled-index';
 
 /** Attributes of a refund item that belong to the table's layout, not to the domain record. */
 const LAYOUT_ATTRIBUTES = [

@@ -1,11 +1,9 @@
-import { createHash } from 'node:crypto';
-
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 
 import type { BillDate, SettledRecord, SettledRecords } from '../domain/bill-reconciliation';
-import { beijingDateOf } from '../domain/bill-date';
+import { isBillDate } from '../domain/bill-date';
 import { ValidationError } from '../domain/errors';
 import type { Item } from './dynamodb-order-item';
 import {
@@ -21,40 +19,12 @@ import {
   SORT_KEY,
 } from './table-schema';
 
-/**
- * The settled index's attributes (see table-schema.ts) of the item at `pk`/`sk`, settled on the Beijing
- * day of `instant`: what the write that makes an order PAID, or a refund SUCCESS, sets with it.
- */
-export function settledAttributes(
-  key: { pk: string; sk: string },
-  instant: Date,
-  fen: number,
-  id: string | undefined,
-): Item {
-  const attributes: Item = {
-    [SETTLED_INDEX.partitionKey]: settledDayKey(beijingDateOf(instant), settledShard(key.pk, key.sk)),
-    [SETTLED_FEN_ATTRIBUTE]: fen,
-  };
-  if (id !== undefined && id !== '') attributes[SETTLED_ID_ATTRIBUTE] = id;
-  return attributes;
-}
-
-/**
- * The shard of an item: the first four bytes of SHA-256 over its key, so one order's refunds spread
- * too, and the same item always lands in the same place.
- */
-export function settledShard(pk: string, sk: string): number {
-  return createHash('sha256').update(`${pk}\n${sk}`, 'utf8').digest().readUInt32BE(0) % SETTLED_INDEX_SHARDS;
-}
-
 export interface DynamoDbSettledRecordsOptions {
   tableName: string;
   client: DynamoDBDocumentClient;
   /** Items per page of a shard's query; DynamoDB's own (1 MB) by default. Tests make pages small. */
   pageLimit?: number;
 }
-
-const BILL_DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 /** What the index projects: the table's keys and the settled attributes (read strictly: ours, but stored). */
 const settledEntry = z.object({
@@ -81,7 +51,7 @@ export class DynamoDbSettledRecords implements SettledRecords {
   }
 
   listSettled(billDate: BillDate): AsyncIterable<SettledRecord> {
-    if (!BILL_DATE.test(billDate)) throw new ValidationError('bill date must be YYYY-MM-DD', 'bill_date');
+    if (!isBillDate(billDate)) throw new ValidationError('bill date must be YYYY-MM-DD', 'bill_date');
     const shards = Array.from({ length: SETTLED_INDEX_SHARDS }, (_, shard) =>
       this.queryShard(settledDayKey(billDate, shard)),
     );

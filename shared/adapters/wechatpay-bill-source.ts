@@ -17,9 +17,6 @@ export interface WechatPayBillSourceOptions {
   download: (billDate: BillDate) => Promise<BillDownload>;
 }
 
-/** 交易时间 as bills write it: Beijing, without saying so. */
-const TRADE_TIME = /^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})$/;
-
 /**
  * WeChat's trade bill of a day as the domain reads it (BillSource): the download, parsed as it streams,
  * each row as a BillLine. A bill that is not provably WeChat's whole file (its SHA1 disagrees with
@@ -79,7 +76,7 @@ function billError(error: unknown): unknown {
 function billLineOf(row: TradeBillRow): BillLine {
   if (row.currency !== 'CNY') refuse(row, `currency ${JSON.stringify(row.currency.slice(0, 8))} is not CNY`);
   if (row.outTradeNo === '') refuse(row, 'it names no out_trade_no');
-  const tradeTime = rfc3339(row);
+  const tradeTime = rfc3339(row.tradeTime);
   if (row.tradeState === 'REFUND') {
     if (row.refundStatus === undefined) refuse(row, 'a refund line without its refund status');
     if (row.outRefundNo === '' || row.outRefundNo === '0') refuse(row, 'a refund line without its out_refund_no');
@@ -105,11 +102,12 @@ function billLineOf(row: TradeBillRow): BillLine {
   };
 }
 
-/** `yyyy-MM-dd HH:mm:ss` in Beijing → RFC 3339 with +08:00, rewritten, never computed. */
-function rfc3339(row: TradeBillRow): string {
-  const match = TRADE_TIME.exec(row.tradeTime);
-  if (!match) refuse(row, 'its trade time is not yyyy-MM-dd HH:mm:ss');
-  return `${match[1]}T${match[2]}+08:00`;
+/**
+ * 交易时间, `yyyy-MM-dd HH:mm:ss` in Beijing without saying so (readTradeBill refuses any other shape),
+ * as RFC 3339 with +08:00: rewritten, never computed.
+ */
+function rfc3339(tradeTime: string): string {
+  return `${tradeTime.replace(' ', 'T')}+08:00`;
 }
 
 /** Only WeChat's own values are named: the line's ids, never its free text. */

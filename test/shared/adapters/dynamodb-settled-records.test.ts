@@ -264,9 +264,10 @@ describe('DynamoDbSettledRecords across shards', () => {
     expect(await listAll(settled, '2030-01-11')).toEqual([]);
   });
 
-  it('refuses a bill date that is not YYYY-MM-DD', async () => {
+  it('refuses a bill date that is not a real day written YYYY-MM-DD', async () => {
     const table = await testTable();
     const settled = new DynamoDbSettledRecords({ tableName: table.tableName, client: table.documentClient });
     expect(() => settled.listSettled('2030-1-1')).toThrow(/YYYY-MM-DD/);
+    expect(() => settled.listSettled('2030-02-30')).toThrow(/YYYY-MM-DD/);
   });
 });
