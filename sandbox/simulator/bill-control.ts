@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { checkBillDate, startOfBillDate } from './bill-dates';
 import { billFaultsRequestSchema, billFaultsView } from './bill-faults';
 import type { BillFaults, BillFaultsRequest, UnknownPayment } from './bill-faults';
-import type { TradeBills } from './bills';
+import type { BillApi, TradeBills } from './bills';
 import type { Clock } from './clock';
 import { readJson, sendJson, sendJsonError, sendText } from './http-io';
 import { nonce } from './ids';
@@ -41,7 +41,7 @@ export function billControlRoutes(deps: BillControlDeps): Route[] {
     {
       method: 'GET',
       path: '/sandbox/bills/:billDate',
-      handler: async (_req, res, p) => showBill(res, p.billDate as string, deps),
+      handler: async (req, res, p) => showBill(req, res, p.billDate as string, deps),
     },
   ];
 }
@@ -130,11 +130,19 @@ function showFaults(res: ServerResponse, text: string, deps: BillControlDeps): v
   if (billDate !== undefined) sendJson(res, 200, billFaultsView(billDate, deps.faults.of(billDate)));
 }
 
-/** The bill as the downloads serve it (tamper applied), even while the day is "creating". */
-function showBill(res: ServerResponse, text: string, deps: BillControlDeps): void {
+/**
+ * The bill as a download serves it (tamper applied), even while the day is "creating": v2's, or v3's
+ * with `?api=v3` (the two differ only under the tamper fault; v3's file also starts with a BOM, left out here).
+ */
+function showBill(req: IncomingMessage, res: ServerResponse, text: string, deps: BillControlDeps): void {
+  const api = new URL(req.url ?? '/', 'http://simulator').searchParams.get('api') ?? 'v2';
+  if (api !== 'v2' && api !== 'v3') {
+    sendJsonError(res, 400, 'INVALID_REQUEST', 'api: v2 or v3', 'api');
+    return;
+  }
   const billDate = billDateOf(res, text, deps);
   if (billDate === undefined) return;
-  const bill = deps.bills.make(billDate);
+  const bill = deps.bills.make(billDate, api satisfies BillApi);
   if (bill === undefined) sendJsonError(res, 404, 'NO_BILL', `no payment or refund on ${billDate}: no bill`);
   else sendText(res, 200, bill.served, 'text/plain; charset=utf-8');
 }

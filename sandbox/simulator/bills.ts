@@ -24,6 +24,12 @@ export function billFeeMilliFen(fen: number): number {
   return Math.floor((fen * 6 + 500) / 1000) * 1000;
 }
 
+/**
+ * Which API a bill is served through, since each proves its bill differently: v2's only proof is the
+ * summary line (no hash, no signature), v3's is the SHA1 `hash_value` of the signed tradebill answer.
+ */
+export type BillApi = 'v2' | 'v3';
+
 export type IssuedBill =
   | { kind: 'creating' }
   /** No payment or refund that day: WeChat has no bill (an empty day, not an error). */
@@ -57,19 +63,19 @@ export class TradeBills {
     return lines.map((line) => line.row);
   }
 
-  /** The day's bill as WeChat hands it out (the date already checked), with the day's faults applied. */
-  issue(billDate: string): IssuedBill {
+  /** The day's bill as WeChat hands it out through `api` (the date already checked), with the day's faults applied. */
+  issue(billDate: string, api: BillApi): IssuedBill {
     if (this.faults.of(billDate).creating) return { kind: 'creating' };
-    const bill = this.make(billDate);
+    const bill = this.make(billDate, api);
     return bill === undefined ? { kind: 'no_bill' } : { kind: 'bill', ...bill };
   }
 
-  /** The day's bill whether or not it is "creating" (tamper applied); undefined for a day without lines. */
-  make(billDate: string): { served: string; original: string } | undefined {
+  /** The day's bill even while "creating" (tamper applied as for `api`); undefined for a day without lines. */
+  make(billDate: string, api: BillApi): { served: string; original: string } | undefined {
     const rows = this.rows(billDate);
     if (rows.length === 0) return undefined;
     const original = formatTradeBill(rows);
-    return { original, served: this.faults.of(billDate).tamper ? tamper(original, rows) : original };
+    return { original, served: this.faults.of(billDate).tamper ? tamper(original, rows, api) : original };
   }
 }
 
@@ -131,17 +137,28 @@ function tradeFields(order: SimOrder, payment: Payment) {
 }
 
 /**
- * The tamper fault: the first line's amount the merchant reads (a payment's 订单金额, a refund's
- * 申请退款金额) one fen more, after the bill (and its hash) were made, and the summary left as it was.
+ * The tamper fault, made after the bill (and its hash) so that each API's own proof, and only it, is
+ * what catches it. v2: the first line's amount the merchant reads (a payment's 订单金额, a refund's
+ * 申请退款金额) one fen more, the summary left as it was, so the summary disagrees with the lines. v3:
+ * the first line's 微信订单号 with its last digit changed, a field the summary does not add up, so
+ * the file still agrees with its summary and only its SHA1 differs from hash_value.
  */
-function tamper(original: string, rows: readonly TradeBillRow[]): string {
+function tamper(original: string, rows: readonly TradeBillRow[], api: BillApi): string {
   const first = rows[0] as TradeBillRow;
   const altered: TradeBillRow =
-    first.tradeState === 'REFUND'
-      ? { ...first, appliedRefundFen: first.appliedRefundFen + 1 }
-      : { ...first, totalFen: first.totalFen + 1 };
+    api === 'v3'
+      ? { ...first, transactionId: otherLastDigit(first.transactionId) }
+      : first.tradeState === 'REFUND'
+        ? { ...first, appliedRefundFen: first.appliedRefundFen + 1 }
+        : { ...first, totalFen: first.totalFen + 1 };
   const lines = original.split('\r\n');
   // formatTradeBill's second line is the first data line: the altered row written exactly as the bill writes rows.
   lines[1] = formatTradeBill([altered]).split('\r\n')[1] as string;
   return lines.join('\r\n');
+}
+
+/** The id with its last digit replaced by the next one (9 → 0): as long as before, still all digits. */
+function otherLastDigit(id: string): string {
+  const last = Number(id.slice(-1));
+  return `${id.slice(0, -1)}${Number.isInteger(last) ? (last + 1) % 10 : 0}`;
 }

@@ -65,7 +65,7 @@ function billFor(params: Record<string, string>, deps: DownloadBillDeps): Refusa
   if ((params.bill_type ?? 'ALL') !== 'ALL') return { returnMsg: 'invalid bill_type' };
   const tarType = params.tar_type;
   if (tarType !== undefined && tarType !== 'GZIP') return { returnMsg: 'invalid tar_type' };
-  const issued = deps.bills.issue(date.date);
+  const issued = deps.bills.issue(date.date, 'v2');
   if (issued.kind === 'creating') return { returnMsg: 'Bill Creating' };
   if (issued.kind === 'no_bill') return { returnMsg: 'No Bill Exist', errorCode: '20002' };
   const text = Buffer.from(issued.served, 'utf8');

@@ -46,7 +46,7 @@ export function tradeBill(call: V3Call, ctx: V3Context): V3Reply {
       issue: date.message,
     });
   }
-  const issued = ctx.bills.issue(date.date);
+  const issued = ctx.bills.issue(date.date, 'v3');
   if (issued.kind === 'creating') return v3Error(400, 'STATEMENT_CREATING', '账单生成中,请稍后再试 (ask again later)');
   if (issued.kind === 'no_bill') return v3Error(400, 'NO_STATEMENT_EXIST', '账单文件不存在 (no trade on that day)');
   const served = Buffer.from(BOM + issued.served, 'utf8');

@@ -136,8 +136,12 @@ export async function setBillFaults(
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
 }
 
-/** GET /sandbox/bills/{bill_date}: the bill as text (or the JSON error). */
-export async function sandboxBill(sim: RunningSimulator, billDate: string): Promise<{ status: number; text: string }> {
-  const res = await fetch(`${sim.url}/sandbox/bills/${billDate}`);
+/** GET /sandbox/bills/{bill_date}[?api=…]: the bill as text (or the JSON error). */
+export async function sandboxBill(
+  sim: RunningSimulator,
+  billDate: string,
+  api?: string,
+): Promise<{ status: number; text: string }> {
+  const res = await fetch(`${sim.url}/sandbox/bills/${billDate}${api === undefined ? '' : `?api=${api}`}`);
   return { status: res.status, text: await res.text() };
 }

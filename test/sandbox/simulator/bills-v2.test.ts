@@ -250,6 +250,10 @@ describe('v2 bill faults', () => {
     expect(bill.summary).toEqual(honest.summary);
     expect(bill.summary.订单总金额).toBe('12.34');
     expect((await sandboxBill(sim, date)).text).toBe(answer.text);
+    expect((await sandboxBill(sim, date, 'v2')).text).toBe(answer.text);
+    // v3 proves its file by hash, not summary: its tamper leaves the amounts alone (bills-v3.test.ts).
+    expect(readBill((await sandboxBill(sim, date, 'v3')).text).rows[0]?.订单金额).toBe('12.34');
+    expect((await sandboxBill(sim, date, 'v4')).status).toBe(400);
     await setBillFaults(sim, date, {});
     expect(readBill((await downloadBillV2(sim, { bill_date: compact(date) })).text as string)).toEqual(honest);
   });

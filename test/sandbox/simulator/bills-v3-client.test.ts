@@ -64,10 +64,12 @@ describe('WechatPayV3Client.downloadTradeBill against the simulator', () => {
     await expect(client.downloadTradeBill(nextDate(daysAgo(0)))).rejects.toBeInstanceOf(WechatPayError);
   });
 
-  it('refuses a tampered file: BILL_HASH_MISMATCH at its end', async () => {
+  it('refuses a tampered file: BILL_HASH_MISMATCH at its end, even read through the parser', async () => {
     const { client } = v3Client(sim);
     await setBillFaults(sim, day, { tamper: true });
     await expect(drain(await client.downloadTradeBill(day))).rejects.toMatchObject({ code: BILL_HASH_MISMATCH });
+    // The summary agrees with the tampered lines: what refuses the bill in the Lambda's path is the hash.
+    await expect(rowsOf(await client.downloadTradeBill(day))).rejects.toMatchObject({ code: BILL_HASH_MISMATCH });
     await setBillFaults(sim, day, {});
   });
 });

@@ -201,27 +201,43 @@ describe('v3 GET /v3/bill/tradebill and the download URL', () => {
     expect(unknown.status).toBe(400);
   });
 
-  it('creating: 400 STATEMENT_CREATING; tamper: the file no longer hashes to hash_value', async () => {
+  it('creating: 400 STATEMENT_CREATING; tamper: the file misses hash_value, its summary agrees', async () => {
     await setBillFaults(sim, day, { creating: true });
     const creating = await tradeBill(day);
     expect(creating.status).toBe(400);
     expect(creating.json?.code).toBe('STATEMENT_CREATING');
     expect(await signedByWechat(creating)).toBe(true);
 
+    await setBillFaults(sim, day, {});
+    const honestAnswer = await tradeBill(day);
+    const honest = readBill(
+      gunzipSync((await download(honestAnswer.json?.download_url as string)).bytes).toString('utf8'),
+    );
+
     await setBillFaults(sim, day, { tamper: true });
     const answer = await tradeBill(day);
     expect(answer.status).toBe(200);
+    // hash_value is the honest file's: the tamper is made after it.
+    expect(answer.json?.hash_value).toBe(honestAnswer.json?.hash_value);
     const content = gunzipSync((await download(answer.json?.download_url as string)).bytes);
     expect(createHash('sha1').update(content).digest('hex')).not.toBe(answer.json?.hash_value);
-    // One amount differs, nothing else: the summary still states the honest totals.
+    // One digit of the first line's 微信订单号, a field the summary does not add up: amounts and summary
+    // are the honest ones, so the SHA1 alone can tell.
     const bill = readBill(content.toString('utf8'));
-    expect(bill.rows[0]?.订单金额).toBe('15.01');
+    const first = honest.rows[0] as (typeof honest.rows)[number];
+    const changed = bill.rows[0]?.微信订单号 as string;
+    expect(changed).not.toBe(first.微信订单号);
+    expect(changed).toHaveLength(first.微信订单号.length);
+    expect(changed.slice(0, -1)).toBe(first.微信订单号.slice(0, -1));
+    expect(bill.rows).toEqual([{ ...first, 微信订单号: changed }, ...honest.rows.slice(1)]);
+    expect(bill.summary).toEqual(honest.summary);
     expect(bill.summary.订单总金额).toBe('25.00');
+    expect((await sandboxBill(sim, day, 'v3')).text).toBe(content.toString('utf8').slice(BOM.length));
 
     await setBillFaults(sim, day, {});
-    const honest = await tradeBill(day);
-    const again = gunzipSync((await download(honest.json?.download_url as string)).bytes);
-    expect(createHash('sha1').update(again).digest('hex')).toBe(honest.json?.hash_value);
+    const again = await tradeBill(day);
+    const file = gunzipSync((await download(again.json?.download_url as string)).bytes);
+    expect(createHash('sha1').update(file).digest('hex')).toBe(again.json?.hash_value);
   });
 
   it('unknown_payment: billed, and the v3 query reports it paid', async () => {
