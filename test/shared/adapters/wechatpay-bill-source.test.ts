@@ -1,4 +1,3 @@
-import { gzipSync } from 'node:zlib';
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { WechatPayBillSource } from '#shared/adapters/wechatpay-bill-source';
@@ -9,60 +8,15 @@ import type { BillDownload } from '#shared/wechatpay/bills/bill-download';
 import { BillFormatError, formatTradeBill } from '#shared/wechatpay/bills/trade-bill';
 import type { TradeBillRow } from '#shared/wechatpay/bills/trade-bill';
 import { WechatPayError } from '#shared/wechatpay/core/errors';
+import { gzippedBill, paymentRow, refundRow } from '#test/helpers/bill-rows';
 
-/** A payment's line as WeChat writes it: refund fields 0 or empty, the fee 0.6% in 1/1000 fen. */
-function paymentRow(overrides: Partial<TradeBillRow> = {}): TradeBillRow {
-  return {
-    tradeTime: '2030-01-01 23:59:59',
-    appid: 'wx0000000000000001',
-    mchid: '1900000001',
-    subMchid: '',
-    deviceInfo: '',
-    transactionId: '4200000001203001010000000001',
-    outTradeNo: 'T20300101001',
-    openid: 'o-payer',
-    tradeType: 'NATIVE',
-    tradeState: 'SUCCESS',
-    bankType: 'OTHERS',
-    currency: 'CNY',
-    // A coupon of 1.00: what the merchant is settled differs from the order's total.
-    settlementTotalFen: 1899,
-    couponFen: 100,
-    refundId: '0',
-    outRefundNo: '0',
-    refundFen: 0,
-    couponRefundFen: 0,
-    refundType: '',
-    refundStatus: undefined,
-    body: 'Tea, `2 cups`, green',
-    attach: 'a,`b',
-    feeMilliFen: 11_994,
-    rate: '0.60%',
-    totalFen: 1999,
-    appliedRefundFen: 0,
-    rateNote: '',
-    ...overrides,
-  };
-}
+/** Paid with a coupon of 1.00: what the merchant is settled (18.99) is not the order's total (19.99). */
+const payment = (overrides: Partial<TradeBillRow> = {}) =>
+  paymentRow({ settlementTotalFen: 1899, couponFen: 100, ...overrides });
 
-/** A refund's line: on its application day, the settled refund (less coupons) beside the refund asked for. */
-function refundRow(overrides: Partial<TradeBillRow> = {}): TradeBillRow {
-  return paymentRow({
-    tradeTime: '2030-01-01 10:00:00',
-    tradeState: 'REFUND',
-    settlementTotalFen: 0,
-    couponFen: 0,
-    refundId: '50300000000001',
-    outRefundNo: 'R20300101001',
-    refundFen: 250,
-    appliedRefundFen: 300,
-    refundType: 'ORIGINAL',
-    refundStatus: 'SUCCESS',
-    feeMilliFen: -1_800,
-    totalFen: 0,
-    ...overrides,
-  });
-}
+/** Less settled back (2.50) than the refund asked for (3.00, a coupon's share): the bill's refund is the latter. */
+const refund = (overrides: Partial<TradeBillRow> = {}) =>
+  refundRow({ refundFen: 250, appliedRefundFen: 300, feeMilliFen: -1_800, ...overrides });
 
 /** The bill's bytes in chunks that cut lines (and characters) anywhere, as a download does. */
 async function* chunked(text: string, size = 37): AsyncGenerator<Uint8Array> {
@@ -91,7 +45,7 @@ async function linesOf(fetched: BillFetch): Promise<BillLine[]> {
 /** What iterating the bill's lines threw. */
 async function refusalOf(source: WechatPayBillSource): Promise<unknown> {
   try {
-    await linesOf(await source.fetch('2030-01-01'));
+    await linesOf(await source.fetch('2026-01-05'));
   } catch (error) {
     return error;
   }
@@ -100,60 +54,60 @@ async function refusalOf(source: WechatPayBillSource): Promise<unknown> {
 
 describe('WechatPayBillSource', () => {
   it("reads a bill's rows as payments and refunds, in the bill's order", async () => {
-    const revoked = paymentRow({
-      outTradeNo: 'T20300101002',
-      transactionId: '4200000001203001010000000002',
+    const revoked = payment({
+      outTradeNo: 'ORDER0002',
+      transactionId: '4200000000202601050000000002',
       tradeState: 'REVOKED',
-      tradeTime: '2030-01-01 00:00:00',
+      tradeTime: '2026-01-05 00:00:00',
       totalFen: 500,
       settlementTotalFen: 500,
       couponFen: 0,
     });
-    const source = sourceOf(billOf([paymentRow(), refundRow(), revoked]), 'v2');
+    const source = sourceOf(billOf([payment(), refund(), revoked]), 'v2');
     expect(source.apiVersion).toBe('v2');
 
-    expect(await linesOf(await source.fetch('2030-01-01'))).toEqual([
+    expect(await linesOf(await source.fetch('2026-01-05'))).toEqual([
       {
         kind: 'payment',
-        outTradeNo: 'T20300101001',
-        transactionId: '4200000001203001010000000001',
+        outTradeNo: 'ORDER0001',
+        transactionId: '4200000000202601050000000001',
         total: 1999,
         currency: 'CNY',
         state: 'SUCCESS',
-        tradeTime: '2030-01-01T23:59:59+08:00',
+        tradeTime: '2026-01-05T10:00:00+08:00',
       },
       {
         kind: 'refund',
-        outTradeNo: 'T20300101001',
-        transactionId: '4200000001203001010000000001',
-        outRefundNo: 'R20300101001',
-        refundId: '50300000000001',
+        outTradeNo: 'ORDER0001',
+        transactionId: '4200000000202601050000000001',
+        outRefundNo: 'RF0001',
+        refundId: '50300000002026010500000000001',
         refund: 300,
         status: 'SUCCESS',
-        tradeTime: '2030-01-01T10:00:00+08:00',
+        tradeTime: '2026-01-05T12:30:00+08:00',
       },
       {
         kind: 'payment',
-        outTradeNo: 'T20300101002',
-        transactionId: '4200000001203001010000000002',
+        outTradeNo: 'ORDER0002',
+        transactionId: '4200000000202601050000000002',
         total: 500,
         currency: 'CNY',
         state: 'REVOKED',
-        tradeTime: '2030-01-01T00:00:00+08:00',
+        tradeTime: '2026-01-05T00:00:00+08:00',
       },
     ]);
   });
 
   it("passes each refund line's status on as the bill states it", async () => {
     const statuses = ['PROCESSING', 'CLOSED', 'ABNORMAL'] as const;
-    const rows = statuses.map((status, index) => refundRow({ outRefundNo: `R${index}`, refundStatus: status }));
-    const lines = await linesOf(await sourceOf(billOf(rows)).fetch('2030-01-01'));
+    const rows = statuses.map((status, index) => refund({ outRefundNo: `R${index}`, refundStatus: status }));
+    const lines = await linesOf(await sourceOf(billOf(rows)).fetch('2026-01-05'));
     expect(lines.map((line) => (line.kind === 'refund' ? line.status : line.kind))).toEqual([...statuses]);
   });
 
   it('reads a day without a bill as empty, and one being made as not ready', async () => {
-    expect(await sourceOf(async () => ({ kind: 'no_bill' })).fetch('2030-01-01')).toEqual({ kind: 'no_bill' });
-    expect(await sourceOf(async () => ({ kind: 'creating' })).fetch('2030-01-01')).toEqual({ kind: 'not_ready' });
+    expect(await sourceOf(async () => ({ kind: 'no_bill' })).fetch('2026-01-05')).toEqual({ kind: 'no_bill' });
+    expect(await sourceOf(async () => ({ kind: 'creating' })).fetch('2026-01-05')).toEqual({ kind: 'not_ready' });
   });
 
   it('asks for the day it is given', async () => {
@@ -161,34 +115,34 @@ describe('WechatPayBillSource', () => {
     await sourceOf(async (billDate) => {
       asked.push(billDate);
       return { kind: 'no_bill' };
-    }).fetch('2030-01-09');
-    expect(asked).toEqual(['2030-01-09']);
+    }).fetch('2026-01-09');
+    expect(asked).toEqual(['2026-01-09']);
   });
 
   it('refuses a bill with a refund line that does not say how the refund stands', async () => {
-    const refused = await refusalOf(sourceOf(billOf([paymentRow(), refundRow({ refundStatus: undefined })])));
+    const refused = await refusalOf(sourceOf(billOf([payment(), refund({ refundStatus: undefined })])));
     expect(refused).toBeInstanceOf(BillRefusedError);
     expect(refused).toMatchObject({ code: 'BILL_REFUSED', kind: 'signature', retryable: true });
-    expect(String((refused as Error).message)).toContain('R20300101001');
+    expect(String((refused as Error).message)).toContain('RF0001');
   });
 
   it('refuses a bill with a line in another currency than CNY', async () => {
-    const refused = await refusalOf(sourceOf(billOf([paymentRow({ currency: 'USD' })])));
+    const refused = await refusalOf(sourceOf(billOf([payment({ currency: 'USD' })])));
     expect(refused).toBeInstanceOf(BillRefusedError);
     expect(String((refused as Error).message)).toContain('USD');
   });
 
   it('refuses a bill that disagrees with its own summary (altered after it was made), keeping the cause', async () => {
     // One amount changed, the summary left as it was: what a tampered v2 bill looks like.
-    const altered = formatTradeBill([paymentRow(), refundRow()]).replace('`19.99,', '`99.99,');
-    expect(altered).not.toBe(formatTradeBill([paymentRow(), refundRow()]));
+    const altered = formatTradeBill([payment(), refund()]).replace('`19.99,', '`99.99,');
+    expect(altered).not.toBe(formatTradeBill([payment(), refund()]));
     const refused = await refusalOf(sourceOf(async () => ({ kind: 'bill', content: chunked(altered) })));
     expect(refused).toBeInstanceOf(BillRefusedError);
     expect((refused as Error).cause).toBeInstanceOf(BillFormatError);
   });
 
   it('refuses a bill whose SHA1 is not the hash WeChat announced, keeping the cause', async () => {
-    const text = formatTradeBill([paymentRow()]);
+    const text = formatTradeBill([payment()]);
     const otherHash = createHash('sha1').update(`${text} `).digest('hex');
     const refused = await refusalOf(
       sourceOf(async () => ({ kind: 'bill', content: checkSha1(chunked(text), otherHash) })),
@@ -198,10 +152,10 @@ describe('WechatPayBillSource', () => {
   });
 
   it('reads a bill whose SHA1 is the one announced, in any case of hex', async () => {
-    const text = formatTradeBill([paymentRow()]);
+    const text = formatTradeBill([payment()]);
     const hash = createHash('sha1').update(text).digest('hex').toUpperCase();
     const lines = await linesOf(
-      await sourceOf(async () => ({ kind: 'bill', content: checkSha1(chunked(text), hash) })).fetch('2030-01-01'),
+      await sourceOf(async () => ({ kind: 'bill', content: checkSha1(chunked(text), hash) })).fetch('2026-01-05'),
     );
     expect(lines).toHaveLength(1);
   });
@@ -217,13 +171,13 @@ describe('WechatPayBillSource', () => {
   });
 
   it('reads a gzipped bill through the library', async () => {
-    const gzipped = gzipSync(Buffer.from(`\ufeff${formatTradeBill([paymentRow(), refundRow()])}`, 'utf8'));
+    const gzipped = gzippedBill([payment(), refund()]);
     const content = gunzipBill(
       (async function* () {
         yield new Uint8Array(gzipped);
       })(),
     );
-    const lines = await linesOf(await sourceOf(async () => ({ kind: 'bill', content })).fetch('2030-01-01'));
+    const lines = await linesOf(await sourceOf(async () => ({ kind: 'bill', content })).fetch('2026-01-05'));
     expect(lines.map((line) => line.kind)).toEqual(['payment', 'refund']);
   });
 
@@ -236,7 +190,7 @@ describe('WechatPayBillSource', () => {
     const source = sourceOf(async () => {
       throw refusal;
     });
-    const error = await source.fetch('2030-01-01').catch((thrown: unknown) => thrown);
+    const error = await source.fetch('2026-01-05').catch((thrown: unknown) => thrown);
     expect(error).toBeInstanceOf(ProviderError);
     expect(error).not.toBeInstanceOf(BillRefusedError);
     expect(error).toMatchObject({ code: 'INVALID_BILL_DATE', retryable: false, kind: 'business', cause: refusal });

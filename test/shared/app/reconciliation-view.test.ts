@@ -1,37 +1,9 @@
 import { describe, expect, it } from 'vitest';
 
 import { reconciliationView } from '#shared/app/reconciliation-view';
-import type { ReconciliationReport } from '#shared/domain/bill-reconciliation';
+import { reconciliationReport } from '#test/helpers/reconciliation-fixtures';
 
-const REPORT: ReconciliationReport = {
-  billDate: '2030-01-01',
-  status: 'DISCREPANCIES',
-  counts: { wechat: 3, here: 3, matched: 1, discrepancies: 2 },
-  discrepancies: [
-    {
-      kind: 'NOT_PAID_HERE',
-      outTradeNo: 'T1',
-      wechat: { status: 'SUCCESS', amount: 1999, transactionId: '4200000000000000000000000001' },
-      here: { status: 'PENDING', amount: 1999 },
-      repaired: true,
-    },
-    {
-      kind: 'REFUND_MISMATCH',
-      outTradeNo: 'T2',
-      outRefundNo: 'R2',
-      wechat: {
-        status: 'SUCCESS',
-        amount: 300,
-        transactionId: '4200000000000000000000000002',
-        refundId: '50000000000000000000000000002',
-      },
-      here: { status: 'PROCESSING', amount: 300 },
-    },
-  ],
-  billFound: true,
-  apiVersion: 'v3',
-  reconciledAt: '2030-01-02T02:30:07.123Z',
-};
+const REPORT = reconciliationReport();
 
 describe('reconciliationView: the contract’s JSON of a day', () => {
   it('is snake_case throughout, amounts in fen, optional fields only when the report has them', () => {

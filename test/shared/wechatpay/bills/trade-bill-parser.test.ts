@@ -8,6 +8,7 @@ import {
   formatTradeBill,
 } from '#shared/wechatpay/bills/trade-bill';
 import { readTradeBill } from '#shared/wechatpay/bills/trade-bill-parser';
+import { paymentRow, refundRow } from '#test/helpers/bill-rows';
 
 const HEADER = ALL_BILL_COLUMNS.join(',');
 const SUMMARY_HEADER = BILL_SUMMARY_COLUMNS.join(',');
@@ -23,56 +24,6 @@ const PUBLISHED_ROW =
 
 /** Its summary (one line of 0.01 yuan), in the layout of the note's summary sample. */
 const PUBLISHED_SUMMARY = '`1,`0.01,`0.00,`0.00,`0.00000,`0.01,`0.00';
-
-function payment(overrides: Partial<TradeBillRow> = {}): TradeBillRow {
-  return {
-    tradeTime: '2026-01-05 10:00:00',
-    appid: 'wx2421b1c4370ec43b',
-    mchid: '10000100',
-    subMchid: '0',
-    deviceInfo: '',
-    transactionId: '4200000000202601050000000001',
-    outTradeNo: 'ORDER0001',
-    openid: 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o',
-    tradeType: 'JSAPI',
-    tradeState: 'SUCCESS',
-    bankType: 'OTHERS',
-    currency: 'CNY',
-    settlementTotalFen: 1999,
-    couponFen: 0,
-    refundId: '0',
-    outRefundNo: '0',
-    refundFen: 0,
-    couponRefundFen: 0,
-    refundType: '',
-    refundStatus: undefined,
-    body: '测试商品',
-    attach: '',
-    feeMilliFen: 11_994,
-    rate: '0.60%',
-    totalFen: 1999,
-    appliedRefundFen: 0,
-    rateNote: '',
-    ...overrides,
-  };
-}
-
-function refund(overrides: Partial<TradeBillRow> = {}): TradeBillRow {
-  return payment({
-    tradeTime: '2026-01-05 12:30:00',
-    tradeState: 'REFUND',
-    settlementTotalFen: 0,
-    totalFen: 0,
-    refundId: '50300000002026010500000000001',
-    outRefundNo: 'RF0001',
-    refundFen: 500,
-    appliedRefundFen: 500,
-    refundType: 'ORIGINAL',
-    refundStatus: 'SUCCESS',
-    feeMilliFen: -3_000,
-    ...overrides,
-  });
-}
 
 async function* chunksOf(...parts: (string | Uint8Array)[]): AsyncGenerator<string | Uint8Array> {
   for (const part of parts) yield part;
@@ -147,10 +98,10 @@ describe('readTradeBill on the published sample', () => {
 describe('free text in the middle', () => {
   it('keeps a product name holding a backtick and a ",`" pair whole; attach is the last middle field', async () => {
     const rows = [
-      payment({ body: 'Tom`s 咖啡, large', attach: 'cart=42' }),
-      payment({ outTradeNo: 'ORDER0002', body: 'a,`b,`c', attach: '' }),
-      payment({ outTradeNo: 'ORDER0003', body: '`,`', attach: 'x`y,z' }),
-      payment({ outTradeNo: 'ORDER0004', body: '', attach: '' }),
+      paymentRow({ body: 'Tom`s 咖啡, large', attach: 'cart=42' }),
+      paymentRow({ outTradeNo: 'ORDER0002', body: 'a,`b,`c', attach: '' }),
+      paymentRow({ outTradeNo: 'ORDER0003', body: '`,`', attach: 'x`y,z' }),
+      paymentRow({ outTradeNo: 'ORDER0004', body: '', attach: '' }),
     ];
     const read = await readAll(formatTradeBill(rows));
     expect(read.map((r) => [r.body, r.attach])).toEqual([
@@ -166,14 +117,20 @@ describe('free text in the middle', () => {
 describe('formatTradeBill → readTradeBill', () => {
   it('reads back exactly the rows written: payments, refunds of every status, a revoked payment', async () => {
     const rows = [
-      payment(),
-      payment({ outTradeNo: 'ORDER0002', totalFen: 1, settlementTotalFen: 1, feeMilliFen: 6, tradeType: 'NATIVE' }),
-      refund(),
-      refund({ outRefundNo: 'RF0002', refundStatus: 'PROCESSING', refundFen: 1, appliedRefundFen: 1, feeMilliFen: -6 }),
-      refund({ outRefundNo: 'RF0003', refundStatus: 'CLOSED' }),
-      refund({ outRefundNo: 'RF0004', refundStatus: 'ABNORMAL', couponRefundFen: 100, refundFen: 400 }),
-      payment({ outTradeNo: 'ORDER0003', tradeState: 'REVOKED', couponFen: 20, settlementTotalFen: 1979 }),
-      payment({ outTradeNo: 'ORDER0004', totalFen: 123_456_789_01, settlementTotalFen: 123_456_789_01 }),
+      paymentRow(),
+      paymentRow({ outTradeNo: 'ORDER0002', totalFen: 1, settlementTotalFen: 1, feeMilliFen: 6, tradeType: 'NATIVE' }),
+      refundRow(),
+      refundRow({
+        outRefundNo: 'RF0002',
+        refundStatus: 'PROCESSING',
+        refundFen: 1,
+        appliedRefundFen: 1,
+        feeMilliFen: -6,
+      }),
+      refundRow({ outRefundNo: 'RF0003', refundStatus: 'CLOSED' }),
+      refundRow({ outRefundNo: 'RF0004', refundStatus: 'ABNORMAL', couponRefundFen: 100, refundFen: 400 }),
+      paymentRow({ outTradeNo: 'ORDER0003', tradeState: 'REVOKED', couponFen: 20, settlementTotalFen: 1979 }),
+      paymentRow({ outTradeNo: 'ORDER0004', totalFen: 123_456_789_01, settlementTotalFen: 123_456_789_01 }),
     ];
     expect(await readAll(formatTradeBill(rows))).toEqual(rows);
   });
@@ -186,9 +143,9 @@ describe('formatTradeBill → readTradeBill', () => {
 describe('chunk boundaries', () => {
   it('parses identically however the bytes are cut, including inside a multi-byte character', async () => {
     const rows = [
-      payment(),
-      refund({ body: '退款:测试商品`,`二' }),
-      payment({ outTradeNo: 'ORDER0009', body: '𠮷野家' }),
+      paymentRow(),
+      refundRow({ body: '退款:测试商品`,`二' }),
+      paymentRow({ outTradeNo: 'ORDER0009', body: '𠮷野家' }),
     ];
     const bytes = Buffer.from(`\ufeff${formatTradeBill(rows)}`, 'utf8');
     const whole = await readAll(bytes);
@@ -215,7 +172,7 @@ describe('chunk boundaries', () => {
   });
 
   it('keeps what it has of a line when the source reuses its buffer for the next chunk', async () => {
-    const rows = [payment(), refund()];
+    const rows = [paymentRow(), refundRow()];
     const bytes = Buffer.from(formatTradeBill(rows), 'utf8');
     async function* reusing(): AsyncGenerator<Uint8Array> {
       const buffer = new Uint8Array(50);
@@ -231,7 +188,7 @@ describe('chunk boundaries', () => {
   });
 
   it('counts "中" split across chunks as one character: the byte-at-a-time bill is the same bill', async () => {
-    const text = formatTradeBill([payment({ body: '中' })]);
+    const text = formatTradeBill([paymentRow({ body: '中' })]);
     const bytes = Buffer.from(text, 'utf8');
     const oneByOne = [...bytes].map((b) => Uint8Array.of(b));
     expect((await readAll(...oneByOne))[0]?.body).toBe('中');
@@ -239,7 +196,7 @@ describe('chunk boundaries', () => {
 });
 
 describe('summary', () => {
-  const rows = [payment(), refund()];
+  const rows = [paymentRow(), refundRow()];
   const lines = formatTradeBill(rows).split('\r\n');
   // header, 2 rows, summary header, summary, ''
   const summaryAt = 5;
@@ -284,7 +241,7 @@ describe('summary', () => {
 });
 
 describe('lines that are not WeChat’s', () => {
-  const good = payment();
+  const good = paymentRow();
   const line = formatTradeBill([good]).split('\r\n')[1] ?? '';
 
   it.each<[string, string, RegExp]>([
@@ -293,7 +250,7 @@ describe('lines that are not WeChat’s', () => {
     ['an unknown trade state', line.replace('`SUCCESS,', '`PAID,'), /交易状态 "PAID" is unknown/],
     [
       'an unknown refund status',
-      formatTradeBill([refund()]).split('\r\n')[1]?.replace('`ORIGINAL,`SUCCESS,', '`ORIGINAL,`DONE,') ?? '',
+      formatTradeBill([refundRow()]).split('\r\n')[1]?.replace('`ORIGINAL,`SUCCESS,', '`ORIGINAL,`DONE,') ?? '',
       /退款状态 "DONE"/,
     ],
     ['a bad fee', line.replace('`0.11994,', '`0.1199x,'), /手续费: not a fee/],
@@ -340,7 +297,7 @@ describe('lines that are not WeChat’s', () => {
 
 describe('streaming', () => {
   it('yields rows before the bill has ended, and throws at the end when the summary disagrees', async () => {
-    const lines = formatTradeBill([payment(), payment({ outTradeNo: 'ORDER0002' })]).split('\r\n');
+    const lines = formatTradeBill([paymentRow(), paymentRow({ outTradeNo: 'ORDER0002' })]).split('\r\n');
     let released: () => void = () => undefined;
     const gate = new Promise<void>((resolve) => {
       released = resolve;

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import type { BillDownload } from '#shared/wechatpay/bills/bill-download';
 import type { TradeBillRow } from '#shared/wechatpay/bills/trade-bill';
-import { BillFormatError, formatTradeBill } from '#shared/wechatpay/bills/trade-bill';
+import { BillFormatError } from '#shared/wechatpay/bills/trade-bill';
 import { readTradeBill } from '#shared/wechatpay/bills/trade-bill-parser';
 import { WechatPayError, WechatPayValidationError } from '#shared/wechatpay/core/errors';
 import { WechatPayV2Client } from '#shared/wechatpay/v2/client';
@@ -14,6 +14,7 @@ import { verifyV2 } from '#shared/wechatpay/v2/sign';
 import { toXml } from '#shared/wechatpay/v2/xml';
 import type { CraftedAnswer, CraftedRequest, CraftedServer } from '#test/helpers/wechatpay-v2';
 import { startCraftedServer } from '#test/helpers/wechatpay-v2';
+import { billBytes, downloadedBytes, gzippedBill, paymentRow } from '#test/helpers/bill-rows';
 
 /**
  * WechatPayV2Client.downloadBill over real HTTP against a loopback server answering as
@@ -45,41 +46,12 @@ async function clientFor(
   return { client, server, sleeps };
 }
 
-const ROW: TradeBillRow = {
-  tradeTime: '2026-01-05 10:00:00',
-  appid: MERCHANT.appid,
-  mchid: MERCHANT.mchid,
-  subMchid: '0',
-  deviceInfo: '',
-  transactionId: '4200000000202601050000000001',
-  outTradeNo: 'ORDER0001',
-  openid: 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o',
-  tradeType: 'NATIVE',
-  tradeState: 'SUCCESS',
-  bankType: 'OTHERS',
-  currency: 'CNY',
-  settlementTotalFen: 1999,
-  couponFen: 0,
-  refundId: '0',
-  outRefundNo: '0',
-  refundFen: 0,
-  couponRefundFen: 0,
-  refundType: '',
-  refundStatus: undefined,
-  body: '咖啡`,`大杯',
-  attach: '',
-  feeMilliFen: 11_994,
-  rate: '0.60%',
-  totalFen: 1999,
-  appliedRefundFen: 0,
-  rateNote: '',
-};
-
+const ROW = paymentRow({ appid: MERCHANT.appid, mchid: MERCHANT.mchid, tradeType: 'NATIVE', body: '咖啡`,`大杯' });
 const ROW_2: TradeBillRow = { ...ROW, outTradeNo: 'ORDER0002', transactionId: '4200000000202601050000000002' };
-const BILL_TEXT = `\ufeff${formatTradeBill([ROW, ROW_2])}`;
+const BILL_TEXT = billBytes([ROW, ROW_2]).toString('utf8');
 const GZIP_ANSWER: CraftedAnswer = {
   headers: { 'content-type': 'application/octet-stream' },
-  body: gzipSync(Buffer.from(BILL_TEXT, 'utf8')),
+  body: gzippedBill([ROW, ROW_2]),
 };
 
 function failure(returnMsg: string): CraftedAnswer {
@@ -87,10 +59,7 @@ function failure(returnMsg: string): CraftedAnswer {
 }
 
 async function bytesOf(download: BillDownload): Promise<string> {
-  if (download.kind !== 'bill') throw new Error(`expected a bill, got ${download.kind}`);
-  const chunks: Uint8Array[] = [];
-  for await (const chunk of download.content) chunks.push(chunk);
-  return Buffer.concat(chunks).toString('utf8');
+  return (await downloadedBytes(download)).toString('utf8');
 }
 
 async function providerError(promise: Promise<unknown>): Promise<WechatPayError> {
@@ -259,7 +228,7 @@ describe('downloadBill streaming', () => {
     return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   }
 
-  const gzip = gzipSync(Buffer.from(BILL_TEXT, 'utf8'));
+  const gzip = gzippedBill([ROW, ROW_2]);
 
   it('fails with TIMEOUT while iterating when the body stalls longer than the timeout', async () => {
     const baseUrl = await pausingServer(gzip, 2, 2_000);

@@ -5,10 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 
-import type { BillDownload } from '#shared/wechatpay/bills/bill-download';
 import { BILL_HASH_MISMATCH } from '#shared/wechatpay/bills/bill-download';
 import type { TradeBillRow } from '#shared/wechatpay/bills/trade-bill';
-import { formatTradeBill } from '#shared/wechatpay/bills/trade-bill';
 import { readTradeBill } from '#shared/wechatpay/bills/trade-bill-parser';
 import { WechatPayError, WechatPayValidationError } from '#shared/wechatpay/core/errors';
 import { WechatPayV3Client } from '#shared/wechatpay/v3/client';
@@ -22,6 +20,7 @@ import {
   createMerchantIdentity,
   createPlatformIdentity,
 } from '#test/helpers/wechatpay-v3';
+import { billBytes, downloadedBytes, paymentRow } from '#test/helpers/bill-rows';
 
 /**
  * WechatPayV3Client.downloadTradeBill over real HTTP against a loopback stand-in for WeChat's two
@@ -117,36 +116,8 @@ function clientOf(baseUrl: string, options: Partial<WechatPayV3ClientOptions> = 
   });
 }
 
-const ROW: TradeBillRow = {
-  tradeTime: '2026-01-05 10:00:00',
-  appid: merchant.appid,
-  mchid: merchant.mchid,
-  subMchid: '0',
-  deviceInfo: '',
-  transactionId: '4200000000202601050000000001',
-  outTradeNo: 'ORDER0001',
-  openid: 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o',
-  tradeType: 'NATIVE',
-  tradeState: 'SUCCESS',
-  bankType: 'OTHERS',
-  currency: 'CNY',
-  settlementTotalFen: 1999,
-  couponFen: 0,
-  refundId: '0',
-  outRefundNo: '0',
-  refundFen: 0,
-  couponRefundFen: 0,
-  refundType: '',
-  refundStatus: undefined,
-  body: '咖啡',
-  attach: '',
-  feeMilliFen: 11_994,
-  rate: '0.60%',
-  totalFen: 1999,
-  appliedRefundFen: 0,
-  rateNote: '',
-};
-const BILL = Buffer.from(`\ufeff${formatTradeBill([ROW])}`, 'utf8');
+const ROW = paymentRow({ appid: merchant.appid, mchid: merchant.mchid, tradeType: 'NATIVE', body: '咖啡' });
+const BILL = billBytes([ROW]);
 const SHA1 = createHash('sha1').update(BILL).digest('hex');
 const TOKEN = 'abcdefghijklmnopqrstuvwxyz0123456789';
 
@@ -172,13 +143,6 @@ function wechat(opts: { file?: Buffer; hashed?: Buffer; downloadOrigin?: string 
   };
 }
 
-async function bytesOf(download: BillDownload): Promise<Buffer> {
-  if (download.kind !== 'bill') throw new Error(`expected a bill, got ${download.kind}`);
-  const chunks: Uint8Array[] = [];
-  for await (const chunk of download.content) chunks.push(chunk);
-  return Buffer.concat(chunks);
-}
-
 async function providerError(promise: Promise<unknown>): Promise<WechatPayError> {
   try {
     await promise;
@@ -193,7 +157,7 @@ describe('downloadTradeBill', () => {
   it('asks for the day’s ALL bill gzipped, downloads it signed, and streams the checked bill', async () => {
     const server = await startServer(wechat());
     const download = await clientOf(server.url).downloadTradeBill('2026-01-05');
-    expect((await bytesOf(download)).equals(BILL)).toBe(true);
+    expect((await downloadedBytes(download)).equals(BILL)).toBe(true);
 
     const [ask, file] = server.seen;
     expect(ask?.path).toBe('/v3/bill/tradebill');
@@ -223,7 +187,7 @@ describe('downloadTradeBill', () => {
     expect(tampered.equals(BILL)).toBe(false);
     const server = await startServer(wechat({ file: tampered, hashed: BILL }));
     const download = await clientOf(server.url).downloadTradeBill('2026-01-05');
-    const error = await providerError(bytesOf(download));
+    const error = await providerError(downloadedBytes(download));
     expect(error.code).toBe(BILL_HASH_MISMATCH);
     expect(error.kind).toBe('signature');
     expect(error.retryable).toBe(false);
@@ -292,7 +256,7 @@ describe('downloadTradeBill', () => {
         return { status: 502, bytes: Buffer.from('x') };
       return normal(seen, baseUrl);
     });
-    expect((await bytesOf(await clientOf(server.url).downloadTradeBill('2026-01-05'))).equals(BILL)).toBe(true);
+    expect((await downloadedBytes(await clientOf(server.url).downloadTradeBill('2026-01-05'))).equals(BILL)).toBe(true);
     expect(server.seen.map((s) => s.path)).toEqual([
       '/v3/bill/tradebill',
       '/v3/billdownload/file',
@@ -305,7 +269,7 @@ describe('downloadTradeBill', () => {
     const bomb = Buffer.alloc(16 * 1024 * 1024);
     const server = await startServer(wechat({ file: bomb }));
     const download = await clientOf(server.url, { maxBillBytes: 1024 * 1024 }).downloadTradeBill('2026-01-05');
-    expect((await providerError(bytesOf(download))).code).toBe('RESPONSE_TOO_LARGE');
+    expect((await providerError(downloadedBytes(download))).code).toBe('RESPONSE_TOO_LARGE');
   });
 
   it('refuses a bad bill date before sending', async () => {
