@@ -564,7 +564,8 @@ export function buildReconcileBill(deps: Dependencies): () => Promise<ReconcileB
       refunds: deps.refundStore,
       provider: payments.provider,
       tradeReports: payments.reports,
-      syncRefund: (outTradeNo, outRefundNo) => getRefund.execute(outTradeNo, outRefundNo, { sync: true }),
+      syncRefund: (outTradeNo, outRefundNo) =>
+        getRefund.execute(outTradeNo, outRefundNo, { sync: true, source: 'bill' }),
       store,
       clock: deps.clock,
     });

@@ -3,7 +3,7 @@ import type { ScheduledEvent } from 'aws-lambda';
 import * as z from 'zod';
 
 import type { BillDate } from '../domain/bill-reconciliation';
-import { previousBillDate } from '../domain/bill-date';
+import { billFinalAt, previousBillDate } from '../domain/bill-date';
 import { BillNotReadyError } from '../domain/errors';
 import type { Reconciliations } from './reconciliation-runs';
 
@@ -22,15 +22,17 @@ export function isScheduledEvent(event: unknown): event is ScheduledEvent {
 /** What one scheduled run did: the Lambda's result, visible in the invocation's record. */
 export type ScheduledRunOutcome =
   | { billDate: BillDate; outcome: 'reconciled'; status: 'MATCHED' | 'DISCREPANCIES'; discrepancies: number }
-  | { billDate: BillDate; outcome: 'already_reconciled' }
+  | { billDate: BillDate; outcome: 'already_reconciled'; reconciledAt: string }
   | { billDate: BillDate; outcome: 'not_ready'; retryAfterSeconds: number };
 
 /**
  * The daily run: the bill of the Beijing day before the rule fired. The rule fires three times a
- * morning (10:30, 11:30, 12:30 Beijing); a day with a stored report is left alone, so only the first
- * run that finds the bill ready reconciles it, and a day WeChat had not finished is tried again by the
- * next. A bill not ready is a warning (and BillNotReady), not a failure; anything else is thrown, so
- * the invocation fails and the function's error alarm fires.
+ * morning (10:30, 11:30, 12:30 Beijing); a day with a report made once its bill was final (billFinalAt)
+ * is left alone, so only the first run that finds the bill ready reconciles it, and a day WeChat had not
+ * finished is tried again by the next. A report made earlier (a POST for the day before WeChat had
+ * finished its bill, which may have found no bill at all) does not settle the day: it is run again.
+ * A bill not ready is a warning (and BillNotReady), not a failure; anything else is thrown, so the
+ * invocation fails and the function's error alarm fires.
  */
 export async function runScheduledReconciliation(
   event: unknown,
@@ -41,9 +43,10 @@ export async function runScheduledReconciliation(
     throw new Error(`not an EventBridge scheduled event: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
   }
   const billDate = previousBillDate(new Date(parsed.data.time));
-  if ((await reconciliations.get(billDate)) !== undefined) {
-    logger.info('bill already reconciled; nothing to do', { billDate });
-    return { billDate, outcome: 'already_reconciled' };
+  const stored = await reconciliations.get(billDate);
+  if (stored !== undefined && Date.parse(stored.reconciledAt) >= billFinalAt(billDate).getTime()) {
+    logger.info('bill already reconciled; nothing to do', { billDate, reconciledAt: stored.reconciledAt });
+    return { billDate, outcome: 'already_reconciled', reconciledAt: stored.reconciledAt };
   }
   try {
     const report = await reconciliations.run(billDate);

@@ -131,7 +131,7 @@ export interface ReconciliationReport {
     /** All discrepancies found, also those beyond MAX_REPORTED_DISCREPANCIES. */
     discrepancies: number;
   };
-  /** The first MAX_REPORTED_DISCREPANCIES, in the order found. */
+  /** The first MAX_REPORTED_DISCREPANCIES, sorted by kind, then out_trade_no, then out_refund_no. */
   discrepancies: Discrepancy[];
   /** Whether WeChat had a bill for the day (false: No Bill Exist). */
   billFound: boolean;

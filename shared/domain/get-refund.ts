@@ -1,4 +1,5 @@
 import { NotFoundError } from './errors';
+import type { Source } from './order';
 import type { Refund } from './refund';
 import { refundCanStillChange } from './refund-lifecycle';
 import type { RefundProvider, RefundStore } from './refund-ports';
@@ -10,11 +11,18 @@ export interface GetRefundDeps {
   reports: RefundReports;
 }
 
-/** One refund of an order; with `sync`, WeChat is asked first while the refund can still change. */
+/**
+ * One refund of an order; with `sync`, WeChat is asked first while the refund can still change, and
+ * its answer applied as `source` says who asked (the merchant's query, or the bill reconciliation).
+ */
 export class GetRefund {
   constructor(private readonly deps: GetRefundDeps) {}
 
-  async execute(outTradeNo: string, outRefundNo: string, options: { sync?: boolean } = {}): Promise<Refund> {
+  async execute(
+    outTradeNo: string,
+    outRefundNo: string,
+    options: { sync?: boolean; source?: Source } = {},
+  ): Promise<Refund> {
     const { refunds, provider, reports } = this.deps;
     const refund = await refunds.getRefund(outTradeNo, outRefundNo);
     if (refund === undefined) {
@@ -24,7 +32,7 @@ export class GetRefund {
     // A refund WeChat does not know yet is left to the reconciler, which sends it again: a read does not.
     const outcome = await reports.apply(
       await provider.queryRefund(outTradeNo, outRefundNo),
-      'query',
+      options.source ?? 'query',
       undefined,
       refund,
     );

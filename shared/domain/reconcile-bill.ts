@@ -12,7 +12,7 @@ import type {
   SettledRecords,
 } from './bill-reconciliation';
 import { MAX_REPORTED_DISCREPANCIES } from './bill-reconciliation';
-import { BillNotReadyError } from './errors';
+import { BillNotReadyError, ProviderError } from './errors';
 import type { Order } from './order';
 import type { Clock, OrderStore, PaymentProvider } from './ports';
 import type { Refund, RefundStatus } from './refund';
@@ -72,10 +72,18 @@ export class ReconcileBill {
      * `indexed`: the day's records held it (in another state), so it is counted here already.
      */
     const unaccounted: { line: BillLine; indexed: boolean }[] = [];
+    /** A payment or refund the bill lists twice is money settled twice: a discrepancy, never a match. */
+    const billed = new Set<string>();
+    const repeated: Discrepancy[] = [];
     if (fetched.kind === 'bill') {
       for await (const line of fetched.lines) {
         wechat += 1;
         const key = keyOf(line);
+        if (billed.has(key)) {
+          repeated.push(repeatedLine(line));
+          continue;
+        }
+        billed.add(key);
         const mine = here.get(key);
         if (mine !== undefined) here.delete(key);
         if (mine !== undefined && agrees(line, mine)) matched += 1;
@@ -83,7 +91,7 @@ export class ReconcileBill {
       }
     }
 
-    const discrepancies: Discrepancy[] = [];
+    const discrepancies: Discrepancy[] = [...repeated];
     let foundHere = 0;
     await forEachLimited(unaccounted, this.deps.lookups ?? DEFAULT_LOOKUPS, async ({ line, indexed }) => {
       const verdict = line.kind === 'payment' ? await this.checkPayment(line) : await this.checkRefund(line);
@@ -125,7 +133,8 @@ export class ReconcileBill {
         discrepancy: { kind: 'AMOUNT_MISMATCH', outTradeNo: line.outTradeNo, wechat, here: orderSide(order) },
       };
     }
-    // WeChat revoked the payment: nothing is owed here when the order is not PAID either.
+    // WeChat revoked the payment (its money went back): nothing is owed here when the order is not PAID
+    // either, whether or not it is known here.
     if (line.state === 'REVOKED') return { foundHere: order !== undefined };
     const discrepancy: Discrepancy = { kind: 'NOT_PAID_HERE', outTradeNo: line.outTradeNo, wechat };
     if (order !== undefined) discrepancy.here = orderSide(order);
@@ -139,9 +148,11 @@ export class ReconcileBill {
       const report = await this.deps.provider.query(order.outTradeNo);
       const outcome = await this.deps.tradeReports.apply(report, 'bill', { known: order });
       return (outcome.kind === 'applied' || outcome.kind === 'already') && outcome.order.status === 'PAID';
-    } catch {
-      // The discrepancy stays reported unrepaired; the next run of the day asks again.
-      return false;
+    } catch (error) {
+      // WeChat could not confirm it now: reported unrepaired, and the next run of the day asks again.
+      // Anything else (our table refusing, a bug) fails the run, for the function's error alarm.
+      if (error instanceof ProviderError) return false;
+      throw error;
     }
   }
 
@@ -161,8 +172,9 @@ export class ReconcileBill {
       try {
         const synced = await this.deps.syncRefund(line.outTradeNo, line.outRefundNo);
         if (synced.status === 'SUCCESS') discrepancy.repaired = true;
-      } catch {
-        // Reported unrepaired; the next run asks again.
+      } catch (error) {
+        // As for a payment: WeChat's failure leaves it reported unrepaired; anything else fails the run.
+        if (!(error instanceof ProviderError)) throw error;
       }
     }
     return { foundHere: true, discrepancy };
@@ -227,6 +239,23 @@ function refundSide(refund: Refund): DiscrepancySide {
   const side: DiscrepancySide = { status: refund.status, amount: refund.amount.refund };
   if (refund.refundId !== undefined) side.refundId = refund.refundId;
   return side;
+}
+
+/**
+ * A second line for a payment or refund already billed: WeChat settles it twice. Told as the kind for
+ * its record (an amount that is not what was paid, or a refund that is not the one here), with the
+ * repeated line as WeChat's side and no side here, since nothing here answers for the second one.
+ */
+function repeatedLine(line: BillLine): Discrepancy {
+  if (line.kind === 'payment') {
+    return { kind: 'AMOUNT_MISMATCH', outTradeNo: line.outTradeNo, wechat: billedSide(line) };
+  }
+  return {
+    kind: 'REFUND_MISMATCH',
+    outTradeNo: line.outTradeNo,
+    outRefundNo: line.outRefundNo,
+    wechat: billedSide(line),
+  };
 }
 
 function missingAtWechat(record: SettledRecord): Discrepancy {

@@ -284,9 +284,24 @@ describe('the bills function', () => {
 
       clock.advance(3600);
       const again = await schedule('2030-01-02T03:30:00Z');
-      expect(again).toEqual({ billDate: DAY, outcome: 'already_reconciled' });
+      expect(again).toEqual({ billDate: DAY, outcome: 'already_reconciled', reconciledAt: stored?.reconciledAt });
       expect(bills.fetched).toEqual([DAY]);
       expect(await reports.get(DAY)).toEqual(stored);
+    });
+
+    it('a report made before the bill was final (10:00 Beijing the next day) does not settle the day', async () => {
+      clock.set('2030-01-02T01:59:59.000Z');
+      await schedule('2030-01-02T02:30:00Z');
+      expect(await reports.get(DAY)).toMatchObject({ billFound: false });
+
+      const order = paidOrder();
+      await orders.create(order);
+      bills.bill(DAY, [billedPayment(order.outTradeNo)]);
+      clock.set('2030-01-02T03:30:00.000Z');
+      const again = await schedule('2030-01-02T03:30:00Z');
+      expect(again).toMatchObject({ billDate: DAY, outcome: 'reconciled', status: 'MATCHED' });
+      expect(bills.fetched).toEqual([DAY, DAY]);
+      expect(await reports.get(DAY)).toMatchObject({ billFound: true, reconciledAt: '2030-01-02T03:30:00.000Z' });
     });
 
     it('a bill not ready is logged and counted, not thrown; the next run reconciles it', async () => {

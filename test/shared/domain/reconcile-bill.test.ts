@@ -38,7 +38,8 @@ describe('ReconcileBill', () => {
       refunds: h.refunds,
       provider: payments,
       tradeReports: new TradeReports({ store: h.orders, clock: h.clock, merchant: MERCHANT, observer: h.observer }),
-      syncRefund: (outTradeNo, outRefundNo) => h.getRefund.execute(outTradeNo, outRefundNo, { sync: true }),
+      syncRefund: (outTradeNo, outRefundNo) =>
+        h.getRefund.execute(outTradeNo, outRefundNo, { sync: true, source: 'bill' }),
       store,
       clock: h.clock,
     });
@@ -225,7 +226,7 @@ describe('ReconcileBill', () => {
         repaired: true,
       },
     ]);
-    expect((await h.refunds.getRefund('T-A', 'RF-A'))?.status).toBe('SUCCESS');
+    expect((await h.refunds.getRefund('T-A', 'RF-A'))?.history.at(-1)).toMatchObject({ to: 'SUCCESS', source: 'bill' });
     expect(await reconcile.run(DAY)).toMatchObject({ status: 'MATCHED', counts: { wechat: 2, here: 2, matched: 2 } });
   });
 
@@ -247,6 +248,36 @@ describe('ReconcileBill', () => {
       ['REFUND_MISMATCH', 'RF-OTHER', 200, undefined],
     ]);
     expect(report.counts).toEqual({ wechat: 4, here: 3, matched: 2, discrepancies: 2 });
+  });
+
+  it('tells a payment or refund billed twice, however well each line agrees', async () => {
+    const a = await paid('T-A');
+    const refund = await refunded(a, 'RF-A', 700, true);
+    bills.bill(DAY, [paymentLine(a), refundLine(refund), paymentLine(a), refundLine(refund)]);
+
+    const report = await reconcile.run(DAY);
+
+    expect(report.discrepancies).toEqual([
+      { kind: 'AMOUNT_MISMATCH', outTradeNo: 'T-A', wechat: expect.objectContaining({ amount: 1999 }) },
+      {
+        kind: 'REFUND_MISMATCH',
+        outTradeNo: 'T-A',
+        outRefundNo: 'RF-A',
+        wechat: expect.objectContaining({ amount: 700 }),
+      },
+    ]);
+    expect(report.counts).toEqual({ wechat: 4, here: 2, matched: 2, discrepancies: 2 });
+  });
+
+  it('fails the run when a repair fails for another reason than WeChat (nothing half-reported)', async () => {
+    await h.orders.create(pendingOrder({ outTradeNo: 'T-LOST' }));
+    payments.onQuery(tradeReport('T-LOST', 'SUCCESS'));
+    // A table refusing the write cannot be produced on demand: the store's transition is made to throw.
+    h.orders.transition = () => Promise.reject(new Error('AccessDeniedException'));
+    bills.bill(DAY, [paymentLine({ outTradeNo: 'T-LOST' })]);
+
+    await expect(reconcile.run(DAY)).rejects.toThrow('AccessDeniedException');
+    expect(await store.get(DAY)).toBeUndefined();
   });
 
   it('applies and stores nothing from a bill refused at its end', async () => {
