@@ -101,7 +101,11 @@ export function toV2RefundRequest(submission: RefundSubmission): V2RefundRequest
   return request;
 }
 
-/** WeChat's acceptance (受理): PROCESSING until the query or the notification says how it ended. */
+/**
+ * WeChat's acceptance (受理): PROCESSING until the query or the notification says how it ended. v2's
+ * answers (this one, refundquery's) carry no time WeChat accepted the refund: marked as our
+ * submission's answer, the domain takes its own clock for it (a query's: the refund's creation).
+ */
 export function acceptanceReport(answer: V2RefundResponse, submission: RefundSubmission): RefundReport {
   const report: RefundReport = {
     outTradeNo: answer.out_trade_no ?? submission.outTradeNo,
@@ -109,6 +113,7 @@ export function acceptanceReport(answer: V2RefundResponse, submission: RefundSub
     status: 'PROCESSING',
     mchid: answer.mch_id,
     appid: answer.appid,
+    answerTo: 'submit',
   };
   if (answer.refund_id !== '') report.refundId = answer.refund_id;
   if (answer.transaction_id !== undefined) report.transactionId = answer.transaction_id;
@@ -145,7 +150,7 @@ export function queryAnswerToReport(answer: V2RefundQueryResponse, outRefundNo: 
     appid: answer.appid,
   });
   if (typeof report === 'string') throw unreadable(`refundquery answer: ${report}`);
-  return report;
+  return { ...report, answerTo: 'query' };
 }
 
 export interface WechatPayV2RefundsOptions extends WechatPayV2ClientOptions {
@@ -201,7 +206,14 @@ export class WechatPayV2Refunds implements RefundProvider {
       return queryAnswerToReport(answer, outRefundNo);
     } catch (error) {
       if (isWechatRefusal(error, REFUND_NOT_FOUND))
-        return { outTradeNo, outRefundNo, status: 'NOT_FOUND', mchid: this.client.mchid, appid: this.client.appid };
+        return {
+          outTradeNo,
+          outRefundNo,
+          status: 'NOT_FOUND',
+          mchid: this.client.mchid,
+          appid: this.client.appid,
+          answerTo: 'query',
+        };
       throw error;
     }
   }

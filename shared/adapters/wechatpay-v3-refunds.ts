@@ -26,6 +26,11 @@ export interface V3RefundFacts {
   success_time?: string;
   user_received_account?: string;
   amount?: { total?: number; refund?: number; currency?: string };
+  /**
+   * When WeChat accepted the refund (RFC 3339): in every create and query answer. A notification's
+   * resource has none, and its envelope's create_time is the notification's, not the refund's.
+   */
+  create_time?: string;
 }
 
 function isRefundStatus(status: string): status is RefundStatus {
@@ -54,6 +59,8 @@ export function v3RefundReport(facts: V3RefundFacts, mchid: string): RefundRepor
   if (facts.success_time !== undefined && facts.success_time !== '') report.successTime = facts.success_time;
   if (facts.user_received_account !== undefined && facts.user_received_account !== '')
     report.userReceivedAccount = facts.user_received_account;
+  // Kept as WeChat wrote it: the domain reads the instant, and falls back when it names none.
+  if (facts.create_time !== undefined && facts.create_time !== '') report.acceptedAt = facts.create_time;
   return report;
 }
 
@@ -70,11 +77,11 @@ export function toV3RefundInput(submission: RefundSubmission): V3RefundInput {
 }
 
 /** A create or query answer as a report; WeChat signed it, so what cannot be read is final. */
-export function refundAnswerToReport(answer: V3Refund, mchid: string): RefundReport {
+export function refundAnswerToReport(answer: V3Refund, mchid: string, answerTo: 'submit' | 'query'): RefundReport {
   const report = v3RefundReport(answer, mchid);
   if (typeof report === 'string')
     throw new ProviderError('INVALID_RESPONSE', `refund answer: ${report}`, { retryable: false, kind: 'business' });
-  return report;
+  return { ...report, answerTo };
 }
 
 export class WechatPayV3Refunds implements RefundProvider {
@@ -85,7 +92,7 @@ export class WechatPayV3Refunds implements RefundProvider {
   async submitRefund(submission: RefundSubmission): Promise<RefundReport> {
     const input = toV3RefundInput(submission);
     const answer = await withRefundDomainErrors(() => this.client.createRefund(input));
-    return refundAnswerToReport(answer, this.client.mchid);
+    return refundAnswerToReport(answer, this.client.mchid, 'submit');
   }
 
   async queryRefund(outTradeNo: string, outRefundNo: string): Promise<RefundReport> {
@@ -94,9 +101,9 @@ export class WechatPayV3Refunds implements RefundProvider {
       answer = await withRefundDomainErrors(() => this.client.queryRefund(outRefundNo));
     } catch (error) {
       if (isWechatRefusal(error, REFUND_NOT_FOUND))
-        return { outTradeNo, outRefundNo, status: 'NOT_FOUND', mchid: this.client.mchid };
+        return { outTradeNo, outRefundNo, status: 'NOT_FOUND', mchid: this.client.mchid, answerTo: 'query' };
       throw error;
     }
-    return refundAnswerToReport(answer, this.client.mchid);
+    return refundAnswerToReport(answer, this.client.mchid, 'query');
   }
 }

@@ -5,6 +5,9 @@ import type { Refund, RefundFailure, RefundReport, RefundStatus } from './refund
 import { refundCanStillChange } from './refund-lifecycle';
 import type { RefundStore } from './refund-ports';
 
+/** RFC 3339 with its offset, as WeChat writes its times (v3). */
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+
 /** Why a report from WeChat about a refund was not applied (observer.refundRejected's reason). */
 export type RefundRejectionReason =
   | 'FOREIGN_MERCHANT'
@@ -105,7 +108,7 @@ export class RefundReports {
     const newId = report.refundId !== undefined && refund.refundId === undefined;
     if (refund.acceptedAt !== undefined && !newId) return { kind: 'duplicate', refund };
     const accepted = await this.deps.refunds.recordAcceptance(refund.outTradeNo, refund.outRefundNo, {
-      acceptedAt: this.deps.clock.now().toISOString(),
+      acceptedAt: this.acceptedAt(report, refund),
       ...(report.refundId === undefined ? {} : { refundId: report.refundId }),
     });
     // Settled since it was read: what is stored now is the answer.
@@ -114,6 +117,21 @@ export class RefundReports {
       return { kind: 'conflict', refund: current ?? refund };
     }
     return { kind: 'accepted', refund: accepted };
+  }
+
+  /**
+   * When WeChat accepted the refund, which files it under its bill's day (the settled index): WeChat's
+   * own time when the report carries it; else our clock, if this is our submission's answer (WeChat
+   * accepted it just now); else, for a query's answer (a lost submission's answer heard at 00:01 for a
+   * request WeChat took at 23:59:58), when the refund was created here, which the request followed.
+   */
+  private acceptedAt(report: RefundReport, refund: Refund): string {
+    // Date.parse alone would read a time without its offset in the Lambda's zone.
+    const wechats =
+      report.acceptedAt !== undefined && RFC3339.test(report.acceptedAt) ? Date.parse(report.acceptedAt) : NaN;
+    if (!Number.isNaN(wechats)) return new Date(wechats).toISOString();
+    if (report.answerTo === 'query') return refund.createdAt;
+    return this.deps.clock.now().toISOString();
   }
 
   private async transition(

@@ -112,4 +112,15 @@ export interface RefundReport {
   /** RFC 3339 with its offset (converted from v2's Beijing `yyyy-MM-dd HH:mm:ss`). */
   successTime?: string;
   userReceivedAccount?: string;
+  /**
+   * When WeChat accepted the request, in WeChat's own words (v3's `create_time`, RFC 3339 with its
+   * offset): the day its trade bill lists the refund on. v2's answers and every notification carry
+   * no such time.
+   */
+  acceptedAt?: string;
+  /**
+   * The call of ours the report answers, where the provider says: our submission's answer is heard
+   * the moment WeChat accepts, a query's may be heard long after. Absent for a notification.
+   */
+  answerTo?: 'submit' | 'query';
 }

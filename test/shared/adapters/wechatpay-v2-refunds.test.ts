@@ -252,6 +252,8 @@ describe('WechatPayV2Refunds against crafted WeChat answers', () => {
       refundId: '50000303712026112501466990000',
       transactionId: '4200000000202611250000000001',
       amount: { refund: 600, total: 2501 },
+      // v2 says nothing of when WeChat accepted it: whose answer this is tells the domain.
+      answerTo: 'submit',
     });
     expect(server?.requests[0]?.path).toBe('/secapi/pay/refund');
     expect(server?.requests[0]?.fields).toMatchObject({
@@ -284,6 +286,7 @@ describe('WechatPayV2Refunds against crafted WeChat answers', () => {
       transactionId: '4200000000202611250000000001',
       amount: { refund: 600, total: 2501 },
       userReceivedAccount: '支付用户零钱',
+      answerTo: 'query',
       ...(wechat === 'SUCCESS' ? { successTime: '2026-11-25T12:00:30+08:00' } : {}),
     });
     expect(server?.requests[0]?.path).toBe('/pay/refundquery');
@@ -350,6 +353,7 @@ describe('WechatPayV2Refunds against crafted WeChat answers', () => {
       status: 'NOT_FOUND',
       appid: MERCHANT.appid,
       mchid: MERCHANT.mchid,
+      answerTo: 'query',
     });
   });
 
@@ -579,8 +583,10 @@ describe('WechatPayV2Refunds against the simulator', () => {
       if (ours === 'SUCCESS') expect(queried.successTime).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+08:00$/);
       else expect(queried).not.toHaveProperty('successTime');
 
-      // The notification, decrypted by our codec, says what the query says.
-      expect(await notifiedReport(submission.outRefundNo, ours)).toEqual(queried);
+      // The notification, decrypted by our codec, says what the query says (answering nothing of ours).
+      const { answerTo, ...stated } = queried;
+      expect(answerTo).toBe('query');
+      expect(await notifiedReport(submission.outRefundNo, ours)).toEqual(stated);
     }
   });
 
@@ -631,6 +637,7 @@ describe('WechatPayV2Refunds against the simulator', () => {
       status: 'NOT_FOUND',
       appid: MERCHANT.appid,
       mchid: MERCHANT.mchid,
+      answerTo: 'query',
     });
   });
 

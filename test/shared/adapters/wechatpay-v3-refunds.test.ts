@@ -88,7 +88,7 @@ function refundAnswer(overrides: Record<string, unknown> = {}): Record<string, u
 }
 
 describe('WechatPayV3Refunds.submitRefund', () => {
-  it('sends our refund as v3’s JSON and reports WeChat’s acceptance', async () => {
+  it('sends our refund as v3’s JSON and reports WeChat’s acceptance, with when WeChat accepted it', async () => {
     const { refunds: p, standIn } = await refunds(() => ({ status: 200, body: refundAnswer() }));
     expect(p.apiVersion).toBe('v3');
     expect(await p.submitRefund(submission)).toEqual({
@@ -100,6 +100,8 @@ describe('WechatPayV3Refunds.submitRefund', () => {
       transactionId: '4200001234202401011234567890',
       amount: { refund: 600, total: 1999 },
       userReceivedAccount: '支付用户零钱',
+      acceptedAt: '2024-06-01T12:00:00+08:00',
+      answerTo: 'submit',
     });
     expect(standIn.requests[0]?.method).toBe('POST');
     expect(standIn.requests[0]?.path).toBe('/v3/refund/domestic/refunds');
@@ -188,6 +190,8 @@ describe('WechatPayV3Refunds.queryRefund', () => {
       transactionId: '4200001234202401011234567890',
       amount: { refund: 600, total: 1999 },
       userReceivedAccount: '支付用户零钱',
+      acceptedAt: '2024-06-01T12:00:00+08:00',
+      answerTo: 'query',
       ...(status === 'SUCCESS' ? { successTime: '2024-06-01T12:01:00+08:00' } : {}),
     });
     expect(standIn.requests[0]?.method).toBe('GET');
@@ -204,6 +208,7 @@ describe('WechatPayV3Refunds.queryRefund', () => {
       outRefundNo: 'REFUND20240001',
       status: 'NOT_FOUND',
       mchid: merchant.mchid,
+      answerTo: 'query',
     });
   });
 
@@ -352,6 +357,8 @@ describe('WechatPayV3Refunds against the simulator', () => {
         amount: { refund: 500, total: 3000 },
       });
       expect(accepted.refundId).toMatch(/^\d{29,}$/);
+      // WeChat's own time of acceptance, the same whichever answer tells it.
+      expect(Number.isNaN(Date.parse(accepted.acceptedAt ?? ''))).toBe(false);
 
       await complete(submission.outRefundNo, status);
       const queried = await refunds.queryRefund(outTradeNo, submission.outRefundNo);
@@ -361,6 +368,7 @@ describe('WechatPayV3Refunds against the simulator', () => {
         refundId: accepted.refundId,
         transactionId: accepted.transactionId,
         amount: { refund: 500, total: 3000 },
+        acceptedAt: accepted.acceptedAt,
       });
       if (status === 'SUCCESS') expect(Number.isNaN(Date.parse(queried.successTime ?? ''))).toBe(false);
       else expect(queried).not.toHaveProperty('successTime');
@@ -414,6 +422,7 @@ describe('WechatPayV3Refunds against the simulator', () => {
       outRefundNo: 'RFV3UNKNOWNR0',
       status: 'NOT_FOUND',
       mchid: merchant.mchid,
+      answerTo: 'query',
     });
   });
 });

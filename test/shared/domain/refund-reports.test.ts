@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 
 import type { Refund, RefundReport } from '#shared/domain/refund';
+import { InMemorySettledRecords } from '#test/helpers/in-memory-bill-records';
 import { at } from '#test/helpers/order-fixtures';
 import {
   PAID_TRANSACTION_ID,
@@ -123,6 +124,55 @@ describe('RefundReports.apply', () => {
     expect(await h.reports.apply(refundReport(refund, 'PROCESSING'), 'reconcile')).toMatchObject({ kind: 'duplicate' });
     expect((await stored())?.acceptedAt).toBe(at(3700));
     expect((await stored())?.history).toHaveLength(1);
+  });
+
+  describe('files the acceptance under the Beijing day WeChat accepted the refund (its bill’s day)', () => {
+    /** 00:01 on 2030-01-02 in Beijing: the day after the refund was created (09:00 on 2030-01-01). */
+    const afterMidnight = '2030-01-01T16:01:00.000Z';
+    const settledDays = async (): Promise<string[]> => {
+      const records = new InMemorySettledRecords(h.orders, h.refunds);
+      const days: string[] = [];
+      for (const day of ['2030-01-01', '2030-01-02']) {
+        for await (const record of records.listSettled(day)) if (record.kind === 'refund') days.push(day);
+      }
+      return days;
+    };
+
+    it('WeChat’s own time (v3 create_time), however late its answer is heard', async () => {
+      h.clock.set(afterMidnight);
+      const report = refundReport(refund, 'PROCESSING', { acceptedAt: '2030-01-01T23:59:58+08:00', answerTo: 'query' });
+      expect(await h.reports.apply(report, 'reconcile')).toMatchObject({ kind: 'accepted' });
+      expect((await stored())?.acceptedAt).toBe('2030-01-01T15:59:58.000Z');
+      await h.reports.apply(refundReport(refund, 'SUCCESS'), 'notify');
+      expect(await settledDays()).toEqual(['2030-01-01']);
+    });
+
+    it('without it, a query’s answer heard after midnight: the refund’s creation, never the hearing', async () => {
+      h.clock.set(afterMidnight);
+      await h.reports.apply(refundReport(refund, 'PROCESSING', { answerTo: 'query' }), 'reconcile');
+      expect((await stored())?.acceptedAt).toBe(refund.createdAt);
+      await h.reports.apply(refundReport(refund, 'SUCCESS'), 'notify');
+      expect(await settledDays()).toEqual(['2030-01-01']);
+    });
+
+    it('without it, our submission’s own answer: our clock when it came (WeChat took it just then)', async () => {
+      h.clock.set(afterMidnight);
+      await h.reports.apply(refundReport(refund, 'PROCESSING', { answerTo: 'submit' }), 'reconcile');
+      expect((await stored())?.acceptedAt).toBe(afterMidnight);
+    });
+
+    it('a time of WeChat’s that names no instant is no time: the fallback applies', async () => {
+      h.clock.set(afterMidnight);
+      const report = refundReport(refund, 'PROCESSING', { acceptedAt: '2030-01-01 23:59:58', answerTo: 'query' });
+      await h.reports.apply(report, 'reconcile');
+      expect((await stored())?.acceptedAt).toBe(refund.createdAt);
+    });
+
+    it('the first acceptance stays: a later answer with another time does not move it', async () => {
+      await h.reports.apply(refundReport(refund, 'PROCESSING', { acceptedAt: '2030-01-01T09:00:01+08:00' }), 'api');
+      await h.reports.apply(refundReport(refund, 'PROCESSING', { acceptedAt: '2030-01-01T09:30:00+08:00' }), 'query');
+      expect((await stored())?.acceptedAt).toBe('2030-01-01T01:00:01.000Z');
+    });
   });
 
   it('moves the refund to SUCCESS with WeChat’s facts, and the money from pending to refunded', async () => {
