@@ -14,8 +14,10 @@ import type { InMemoryOrderStore } from './in-memory-order-store';
 import type { InMemoryRefundStore } from './in-memory-refund-store';
 
 /**
- * SettledRecords over the in-memory stores, by the DynamoDB settled index's rule: a PAID order on the
- * Beijing day of its payment, a SUCCESS refund on the Beijing day WeChat accepted it (else created it).
+ * SettledRecords over the in-memory stores, by the DynamoDB settled index's rule (dynamodb-order-item.ts,
+ * dynamodb-refund-item.ts): a PAID order on the Beijing day of its payment (a paidAt naming no instant:
+ * of its move to PAID here), a SUCCESS refund on the Beijing day WeChat accepted it (else created it,
+ * else moved to SUCCESS).
  */
 export class InMemorySettledRecords implements SettledRecords {
   constructor(
@@ -25,8 +27,10 @@ export class InMemorySettledRecords implements SettledRecords {
 
   async *listSettled(billDate: BillDate): AsyncIterable<SettledRecord> {
     for (const order of this.orders.allOrders()) {
-      const paidAt = order.payment && paidAtInstant(order.payment.paidAt);
-      if (order.status !== 'PAID' || !order.payment || !paidAt || beijingDateOf(paidAt) !== billDate) continue;
+      if (order.status !== 'PAID' || !order.payment) continue;
+      const paid = order.history.find((entry) => entry.to === 'PAID')?.at ?? order.updatedAt;
+      const settledAt = paidAtInstant(order.payment.paidAt) ?? firstInstant([paid]);
+      if (!settledAt || beijingDateOf(settledAt) !== billDate) continue;
       yield {
         kind: 'payment',
         outTradeNo: order.outTradeNo,
@@ -35,8 +39,10 @@ export class InMemorySettledRecords implements SettledRecords {
       };
     }
     for (const refund of this.refunds.allRefunds()) {
-      const day = beijingDateOf(new Date(refund.acceptedAt ?? refund.createdAt));
-      if (refund.status !== 'SUCCESS' || day !== billDate) continue;
+      if (refund.status !== 'SUCCESS') continue;
+      const succeeded = refund.history.find((entry) => entry.to === 'SUCCESS')?.at;
+      const settledAt = firstInstant([refund.acceptedAt, refund.createdAt, succeeded]);
+      if (!settledAt || beijingDateOf(settledAt) !== billDate) continue;
       yield {
         kind: 'refund',
         outTradeNo: refund.outTradeNo,
@@ -46,6 +52,12 @@ export class InMemorySettledRecords implements SettledRecords {
       };
     }
   }
+}
+
+/** The first of these texts that names an instant. */
+function firstInstant(texts: Array<string | undefined>): Date | undefined {
+  const ms = texts.map((text) => (text === undefined ? Number.NaN : Date.parse(text))).find((t) => !Number.isNaN(t));
+  return ms === undefined ? undefined : new Date(ms);
 }
 
 export class InMemoryReconciliationStore implements ReconciliationStore {
