@@ -2,6 +2,7 @@ import { expect } from 'vitest';
 
 import type { EventView } from '#shared/app/event-view';
 import { beijingDateOf } from '#shared/domain/bill-date';
+import { BEIJING_OFFSET_MS } from '#shared/domain/payment-time';
 import type { HttpAnswer, TestStack } from './local-stack';
 import { uniqueNo } from './refund-e2e';
 
@@ -35,14 +36,39 @@ export function billDateToday(): string {
 }
 
 /**
- * Waits out the last `marginMs` before midnight in Beijing, so a test's trades and its reconciliation
- * fall on one bill day (a run started at 23:59:50 would otherwise split its orders over two bills).
+ * How long one API version's part of the bill suite may take from its first trade to its last: about
+ * 20 s measured on an idle machine, the rest is for a loaded one. A beforeAll calling
+ * `billDayWithRoom()` needs a timeout this much longer than its own work.
  */
-export async function awayFromBeijingMidnight(marginMs = 120_000): Promise<void> {
+export const BILL_DAY_BUDGET_MS = 5 * 60_000;
+
+/** Milliseconds from `nowMs` to the next midnight in Beijing (which has no daylight saving). */
+export function untilBeijingMidnight(nowMs: number): number {
   const dayMs = 86_400_000;
-  const beijingMs = Date.now() + 8 * 3_600_000;
-  const untilMidnight = dayMs - (beijingMs % dayMs);
-  if (untilMidnight < marginMs) await new Promise((r) => setTimeout(r, untilMidnight + 1_000));
+  return dayMs - ((nowMs + BEIJING_OFFSET_MS) % dayMs);
+}
+
+/**
+ * The Beijing day a suite's trades will all fall on, with `budgetMs` of it still ahead: today, or,
+ * within `budgetMs` of midnight (16:00 UTC), the next day once it has begun. A run started at 23:58
+ * would otherwise split its trades over two bills and reconcile neither as the test expects. The
+ * simulator and the stack both run on the real clock, so waiting is the one honest way.
+ */
+export async function billDayWithRoom(budgetMs = BILL_DAY_BUDGET_MS): Promise<string> {
+  const left = untilBeijingMidnight(Date.now());
+  if (left < budgetMs) await new Promise((resolve) => setTimeout(resolve, left + 1_000));
+  return billDateToday();
+}
+
+/**
+ * Before a test adds trades to the suite's day: still that day, or the suite outran BILL_DAY_BUDGET_MS
+ * and its trades would fall on two bills (a failure that names its cause, not a wrong count).
+ */
+export function expectStillBillDay(billDate: string): void {
+  expect(
+    billDateToday(),
+    `the suite ran past Beijing midnight: its ${billDate} trades would split over two bills`,
+  ).toBe(billDate);
 }
 
 /** POST /reconciliations for the day. */
