@@ -57,6 +57,8 @@
  * refund_id (when known). PAID and SUCCESS are final, so they are never removed. The shard
  * (SETTLED_INDEX_SHARDS) is a hash of the item's pk and sk: a busy day takes over 1,000 writes a
  * second, one partition's budget. These attributes are layout, never part of the domain record.
+ * Items made PAID / SUCCESS before the index existed get them from the backfill
+ * (dynamodb-settled-backfill.ts, `npm run backfill:settled-index`), by the same rule.
  */
 
 // The shard counts are settings (shared/config checks them); the adapters take them from here too.
