@@ -35,8 +35,16 @@ export function paidAtInstant(paidAt: string): Date | undefined {
     }
     return new Date(utc - BEIJING_OFFSET_MS);
   }
-  if (!RFC3339.test(paidAt)) return undefined;
-  const ms = Date.parse(paidAt);
+  return rfc3339Instant(paidAt);
+}
+
+/**
+ * The instant of an RFC 3339 time with its offset (v3's times); undefined for anything else, even what
+ * Date.parse would take (a time without its offset would be read in the Lambda's zone).
+ */
+export function rfc3339Instant(text: string): Date | undefined {
+  if (!RFC3339.test(text)) return undefined;
+  const ms = Date.parse(text);
   return Number.isNaN(ms) ? undefined : new Date(ms);
 }
 

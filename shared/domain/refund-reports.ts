@@ -1,12 +1,10 @@
 import type { Source } from './order';
 import type { PaymentObserver } from './payment-observer';
+import { rfc3339Instant } from './payment-time';
 import type { Clock, Merchant, NotificationRecord } from './ports';
 import type { Refund, RefundFailure, RefundReport, RefundStatus } from './refund';
 import { refundCanStillChange } from './refund-lifecycle';
 import type { RefundStore } from './refund-ports';
-
-/** RFC 3339 with its offset, as WeChat writes its times (v3). */
-const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 
 /** Why a report from WeChat about a refund was not applied (observer.refundRejected's reason). */
 export type RefundRejectionReason =
@@ -126,10 +124,8 @@ export class RefundReports {
    * request WeChat took at 23:59:58), when the refund was created here, which the request followed.
    */
   private acceptedAt(report: RefundReport, refund: Refund): string {
-    // Date.parse alone would read a time without its offset in the Lambda's zone.
-    const wechats =
-      report.acceptedAt !== undefined && RFC3339.test(report.acceptedAt) ? Date.parse(report.acceptedAt) : NaN;
-    if (!Number.isNaN(wechats)) return new Date(wechats).toISOString();
+    const wechats = report.acceptedAt === undefined ? undefined : rfc3339Instant(report.acceptedAt);
+    if (wechats !== undefined) return wechats.toISOString();
     if (report.answerTo === 'query') return refund.createdAt;
     return this.deps.clock.now().toISOString();
   }
