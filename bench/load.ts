@@ -1,21 +1,9 @@
 import { Agent, request } from 'node:http';
 
-/** Runs `work` over every item with at most `concurrency` in flight; resolves when all are done. */
-export async function runPool<T>(
-  items: readonly T[],
-  concurrency: number,
-  work: (item: T, index: number) => Promise<void>,
-): Promise<void> {
-  if (!(concurrency >= 1)) throw new RangeError(`concurrency must be at least 1, got ${concurrency}`);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const index = next++;
-      await work(items[index] as T, index);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
-}
+import { runPool } from '#shared/domain/run-pool';
+
+// The pool lives with the code that uses it in production (bill reconciliation); the benches share it.
+export { runPool };
 
 export interface Posted {
   status: number;

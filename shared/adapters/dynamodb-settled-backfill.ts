@@ -6,6 +6,7 @@ import { fromOrderItem, settledPaymentAttributes } from './dynamodb-order-item';
 import type { Item } from './dynamodb-order-item';
 import { fromRefundItem, settledRefundAttributes } from './dynamodb-refund-item';
 import { ORDER_SORT_KEY, PARTITION_KEY, REFUND_SORT_PREFIX, SETTLED_INDEX, SORT_KEY } from './table-schema';
+import { runPool } from '../domain/run-pool';
 
 /**
  * The settled index's attributes (see table-schema.ts) for items that became PAID or SUCCESS before
@@ -81,7 +82,7 @@ async function backfillSegment(
       }),
     );
     counts.scanned += page.ScannedCount ?? 0;
-    await inParallel(page.Items ?? [], options.concurrency ?? DEFAULT_CONCURRENCY, (item) =>
+    await runPool(page.Items ?? [], options.concurrency ?? DEFAULT_CONCURRENCY, (item) =>
       backfillItem(options, item, counts),
     );
     startKey = page.LastEvaluatedKey;
@@ -140,17 +141,4 @@ function refundAttributes(item: Item): Item {
   const refund = fromRefundItem(item);
   const succeeded = refund.history.find((entry) => entry.to === 'SUCCESS')?.at ?? refund.updatedAt;
   return settledRefundAttributes(refund, refund.refundId, succeeded);
-}
-
-/** `work` over `items`, at most `limit` at a time; the first failure ends it. */
-async function inParallel<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const item = items[next] as T;
-      next += 1;
-      await work(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }

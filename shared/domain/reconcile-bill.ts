@@ -13,6 +13,7 @@ import type {
 } from './bill-reconciliation';
 import { MAX_REPORTED_DISCREPANCIES } from './bill-reconciliation';
 import { BillNotReadyError, ProviderError } from './errors';
+import { runPool } from './run-pool';
 import type { Order } from './order';
 import type { Clock, OrderStore, PaymentProvider } from './ports';
 import type { Refund, RefundStatus } from './refund';
@@ -93,7 +94,7 @@ export class ReconcileBill {
 
     const discrepancies: Discrepancy[] = [...repeated];
     let foundHere = 0;
-    await forEachLimited(unaccounted, this.deps.lookups ?? DEFAULT_LOOKUPS, async ({ line, indexed }) => {
+    await runPool(unaccounted, this.deps.lookups ?? DEFAULT_LOOKUPS, async ({ line, indexed }) => {
       const verdict = line.kind === 'payment' ? await this.checkPayment(line) : await this.checkRefund(line);
       if (verdict.foundHere && !indexed) foundHere += 1;
       if (verdict.discrepancy === undefined) matched += 1;
@@ -280,17 +281,4 @@ function byKindAndNumber(a: Discrepancy, b: Discrepancy): number {
 
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** Runs `work` over the items, at most `limit` at a time. */
-async function forEachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const item = items[next] as T;
-      next += 1;
-      await work(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
 }

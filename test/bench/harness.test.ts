@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 
 import { bytesByPackage, stackBundleOptions } from '#bench/bundle';
-import { isSuccessReply, type Posted, runPool, timeRequests } from '#bench/load';
+import { isSuccessReply, type Posted, timeRequests } from '#bench/load';
 import { measureOps } from '#bench/measure';
 import {
   createOrderBody,
@@ -47,31 +47,6 @@ describe('measureOps', () => {
     });
     expect(ops.get('async')).toBeCloseTo(2000, -1);
     expect(settled).toBeGreaterThan(10);
-  });
-});
-
-describe('runPool', () => {
-  it('does every item once and never has more than `concurrency` in flight', async () => {
-    let inFlight = 0;
-    let peak = 0;
-    const done: number[] = [];
-    await runPool(
-      Array.from({ length: 25 }, (_, i) => i),
-      4,
-      async (item) => {
-        inFlight += 1;
-        peak = Math.max(peak, inFlight);
-        await new Promise((resolve) => setTimeout(resolve, 1));
-        done.push(item);
-        inFlight -= 1;
-      },
-    );
-    expect(done.sort((a, b) => a - b)).toEqual(Array.from({ length: 25 }, (_, i) => i));
-    expect(peak).toBe(4);
-  });
-
-  it('refuses a concurrency below one', async () => {
-    await expect(runPool([1], 0, async () => {})).rejects.toThrow(RangeError);
   });
 });
 

@@ -122,6 +122,7 @@ describe('local stack in process', () => {
     expect(await stack.runBillSchedule(new Date(morningAfter(billDate)))).toEqual({
       billDate,
       outcome: 'already_reconciled',
+      reconciledAt: new Date(String((created.json as { reconciled_at: string }).reconciled_at)).toISOString(),
     });
     // … and one without is reconciled and stored.
     expect(await stack.runBillSchedule(new Date(morningAfter(dayBefore)))).toMatchObject({
