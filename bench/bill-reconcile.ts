@@ -5,7 +5,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { pathToFileURL } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { createGzip } from 'node:zlib';
@@ -31,6 +30,7 @@ import { tradeBillLines, type TradeBillRow } from '#shared/wechatpay/bills/trade
 import { InMemoryReconciliationStore } from '#test/helpers/in-memory-bill-records';
 import { InMemoryOrderStore } from '#test/helpers/in-memory-order-store';
 import { InMemoryRefundStore } from '#test/helpers/in-memory-refund-store';
+import { runIfEntryPoint } from './script-entry';
 
 /**
  * What a large day's bill costs to reconcile (issue 14: "a generated 1,000,000-line bill: time and peak
@@ -692,12 +692,4 @@ async function main(): Promise<void> {
   process.stdout.write(`${json ? JSON.stringify(billReconcileJson(result)) : renderBillReconcile(result)}\n`);
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  main().then(
-    () => process.exit(process.exitCode ?? 0),
-    (error: unknown) => {
-      console.error(error);
-      process.exit(1);
-    },
-  );
-}
+runIfEntryPoint(import.meta.url, main);

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { pathToFileURL } from 'node:url';
 
 import {
   type AttributeValue,
@@ -25,6 +24,7 @@ import { type LocalServers, runOnLocalServers } from './local-servers';
 import { createOrderBody, outTradeNos, runPrefix } from './seed-orders';
 import { mean, percentile } from './stats';
 import { type ReceivedWebhook, startWebhookReceiver } from './verifying-receiver';
+import { runIfEntryPoint } from './script-entry';
 
 /**
  * What one event to the app backend costs, and what the other design would have cost.
@@ -518,12 +518,4 @@ async function main(): Promise<void> {
   });
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  main().then(
-    () => process.exit(process.exitCode ?? 0),
-    (error: unknown) => {
-      console.error(error);
-      process.exit(1);
-    },
-  );
-}
+runIfEntryPoint(import.meta.url, main);

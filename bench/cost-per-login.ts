@@ -1,5 +1,3 @@
-import { pathToFileURL } from 'node:url';
-
 import { type AttributeValue, GetItemCommand } from '@aws-sdk/client-dynamodb';
 
 import { localDynamoDbClient } from '#sandbox/local/resources';
@@ -15,6 +13,7 @@ import { httpClient } from './load';
 import { type LocalServers, runOnLocalServers } from './local-servers';
 import { runPrefix } from './seed-orders';
 import { percentile } from './stats';
+import { runIfEntryPoint } from './script-entry';
 
 /**
  * What one mini program login costs (issue 17): the simulator plays the phone (wx.login, the user's
@@ -420,12 +419,4 @@ async function main(): Promise<void> {
   );
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  main().then(
-    () => process.exit(process.exitCode ?? 0),
-    (error: unknown) => {
-      console.error(error);
-      process.exit(1);
-    },
-  );
-}
+runIfEntryPoint(import.meta.url, main);
