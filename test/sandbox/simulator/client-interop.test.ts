@@ -1,5 +1,4 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { WechatPayError } from '#shared/wechatpay/core/errors';
 import { WechatPayV2Client } from '#shared/wechatpay/v2/client';
 import type { UnifiedOrderRequest, V2TradeType } from '#shared/wechatpay/v2/client';
 import { notificationReply, parseV2Notification } from '#shared/wechatpay/v2/notification';
@@ -8,6 +7,7 @@ import { toWechatTime } from '#shared/wechatpay/v2/time';
 import { startSimulator } from '#sandbox/simulator/server';
 import type { RunningSimulator } from '#sandbox/simulator/server';
 import { MERCHANT, Receiver, controlPost, debugOrder, newOutTradeNo, pay, sleep, waitFor } from './support';
+import { wechatPayErrorOf } from '#test/helpers/wechatpay-error';
 
 // The product's own v2 client against the simulator, over HTTP: what a merchant written against the
 // simulator sends and reads is what it would send to and read from WeChat.
@@ -57,15 +57,6 @@ function request(tradeType: V2TradeType, overrides: Partial<UnifiedOrderRequest>
         : undefined,
     ...overrides,
   };
-}
-
-async function providerError(promise: Promise<unknown>): Promise<WechatPayError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(WechatPayError);
-  return err as WechatPayError;
 }
 
 describe('client ↔ simulator: every trade type and sign type', () => {
@@ -144,7 +135,7 @@ describe('client ↔ simulator: error classes', () => {
   it('SYSTEMERROR that outlasts the retries surfaces as a retryable business error', async () => {
     const req = request('APP');
     await controlPost(sim.url, '/sandbox/faults', { api: 'systemerror', out_trade_no: req.out_trade_no });
-    const err = await providerError(client({ maxAttempts: 2 }).unifiedOrder(req));
+    const err = await wechatPayErrorOf(client({ maxAttempts: 2 }).unifiedOrder(req));
     expect(err).toMatchObject({ code: 'SYSTEMERROR', retryable: true, kind: 'business' });
     expect((await debugOrder(sim.url, req.out_trade_no)).requests).toHaveLength(2);
   });
@@ -152,7 +143,7 @@ describe('client ↔ simulator: error classes', () => {
   it('HTTP 500 is a retryable transport error, retried up to maxAttempts', async () => {
     const req = request('APP');
     await controlPost(sim.url, '/sandbox/faults', { api: 'http500', out_trade_no: req.out_trade_no });
-    const err = await providerError(client({ maxAttempts: 3 }).unifiedOrder(req));
+    const err = await wechatPayErrorOf(client({ maxAttempts: 3 }).unifiedOrder(req));
     expect(err).toMatchObject({ code: 'HTTP_500', retryable: true, kind: 'transport' });
     expect((await debugOrder(sim.url, req.out_trade_no)).requests).toHaveLength(3);
   });
@@ -166,7 +157,7 @@ describe('client ↔ simulator: error classes', () => {
     expect(debug.requests[0]?.response).toContain(created.prepay_id);
 
     await controlPost(sim.url, '/sandbox/faults', { api: 'timeout', out_trade_no: req.out_trade_no });
-    const err = await providerError(
+    const err = await wechatPayErrorOf(
       client({ timeoutMs: 300, maxAttempts: 1 }).orderQuery({ out_trade_no: req.out_trade_no }),
     );
     expect(err).toMatchObject({ code: 'TIMEOUT', retryable: true, kind: 'transport' });
@@ -177,13 +168,16 @@ describe('client ↔ simulator: error classes', () => {
     const req = request('APP');
     await c.unifiedOrder(req);
     await pay(sim.url, req.out_trade_no);
-    expect(await providerError(c.unifiedOrder(req))).toMatchObject({
+    expect(await wechatPayErrorOf(c.unifiedOrder(req))).toMatchObject({
       code: 'ORDERPAID',
       retryable: false,
       kind: 'business',
     });
     await sleep(300 + 50);
-    expect(await providerError(c.closeOrder(req.out_trade_no))).toMatchObject({ code: 'ORDERPAID', retryable: false });
+    expect(await wechatPayErrorOf(c.closeOrder(req.out_trade_no))).toMatchObject({
+      code: 'ORDERPAID',
+      retryable: false,
+    });
     expect(
       (await debugOrder(sim.url, req.out_trade_no)).requests.filter((r) => r.path === '/pay/closeorder'),
     ).toHaveLength(1);
@@ -193,7 +187,7 @@ describe('client ↔ simulator: error classes', () => {
     const c = client({ signType: 'MD5' });
     const req = request('JSAPI');
     await c.unifiedOrder(req);
-    expect(await providerError(c.closeOrder(req.out_trade_no))).toMatchObject({
+    expect(await wechatPayErrorOf(c.closeOrder(req.out_trade_no))).toMatchObject({
       code: 'INVALID_REQUEST',
       retryable: false,
     });
@@ -203,18 +197,18 @@ describe('client ↔ simulator: error classes', () => {
       found: true,
       trade_state: 'CLOSED',
     });
-    expect(await providerError(c.closeOrder(req.out_trade_no))).toMatchObject({
+    expect(await wechatPayErrorOf(c.closeOrder(req.out_trade_no))).toMatchObject({
       code: 'ORDERCLOSED',
       retryable: false,
     });
-    expect(await providerError(c.unifiedOrder(req))).toMatchObject({ code: 'ORDERCLOSED', retryable: false });
+    expect(await wechatPayErrorOf(c.unifiedOrder(req))).toMatchObject({ code: 'ORDERCLOSED', retryable: false });
   });
 
   it('OUT_TRADE_NO_USED is final', async () => {
     const c = client();
     const req = request('APP');
     await c.unifiedOrder(req);
-    expect(await providerError(c.unifiedOrder({ ...req, total_fee: 1 }))).toMatchObject({
+    expect(await wechatPayErrorOf(c.unifiedOrder({ ...req, total_fee: 1 }))).toMatchObject({
       code: 'OUT_TRADE_NO_USED',
       retryable: false,
     });
@@ -222,7 +216,7 @@ describe('client ↔ simulator: error classes', () => {
 
   it('a time_expire the client accepts but WeChat finds too short is a final INVALID_REQUEST', async () => {
     const req = request('APP', { time_expire: toWechatTime(new Date(Date.now() - 5_000)) });
-    expect(await providerError(client().unifiedOrder(req))).toMatchObject({
+    expect(await wechatPayErrorOf(client().unifiedOrder(req))).toMatchObject({
       code: 'INVALID_REQUEST',
       retryable: false,
     });
@@ -230,7 +224,7 @@ describe('client ↔ simulator: error classes', () => {
 
   it('a wrong merchant key is a signature error, not retried', async () => {
     const req = request('APP');
-    const err = await providerError(
+    const err = await wechatPayErrorOf(
       client({ apiKey: 'ffffffffffffffffffffffffffffffff', maxAttempts: 3 }).unifiedOrder(req),
     );
     expect(err).toMatchObject({ code: 'SIGNERROR', retryable: false });
@@ -239,12 +233,12 @@ describe('client ↔ simulator: error classes', () => {
   });
 
   it('an appid that is not the merchant’s is APPID_MCHID_NOT_MATCH, final', async () => {
-    const err = await providerError(client({ appid: 'wx0123456789abcdef' }).unifiedOrder(request('APP')));
+    const err = await wechatPayErrorOf(client({ appid: 'wx0123456789abcdef' }).unifiedOrder(request('APP')));
     expect(err).toMatchObject({ code: 'APPID_MCHID_NOT_MATCH', retryable: false, kind: 'business' });
   });
 
   it('a mch_id WeChat does not know is a final return_code FAIL', async () => {
-    const err = await providerError(client({ mchid: '1900000109' }).orderQuery({ out_trade_no: 'abc123' }));
+    const err = await wechatPayErrorOf(client({ mchid: '1900000109' }).orderQuery({ out_trade_no: 'abc123' }));
     expect(err.retryable).toBe(false);
     expect(err.message).toContain('mch_id');
   });

@@ -6,6 +6,7 @@ import type { V3PrepayInput, WechatPayV3Client } from '#shared/wechatpay/v3/clie
 import type { RunningSimulator } from '#sandbox/simulator/server';
 import { controlPost, debugOrder, newOutTradeNo, pay, sleep } from './support';
 import { V3_MERCHANT, platformOf, startV3Simulator, v3Client } from './v3-support';
+import { wechatPayErrorOf } from '#test/helpers/wechatpay-error';
 
 // The product's own v3 client against the simulator, over HTTP: what a merchant written against the
 // simulator sends and reads is what it would send to and read from WeChat.
@@ -37,15 +38,6 @@ const input = (overrides: Partial<V3PrepayInput> = {}): V3PrepayInput => ({
 });
 
 const setFaults = (body: Record<string, unknown>) => controlPost(sim.url, '/sandbox/faults', body);
-
-async function providerError(promise: Promise<unknown>): Promise<WechatPayError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(WechatPayError);
-  return error as WechatPayError;
-}
 
 type TradeCase = {
   name: string;
@@ -141,19 +133,19 @@ describe('v3 client ↔ simulator, every trade type', () => {
     const i = input();
     const first = await client.prepayApp(i);
     expect(await client.prepayApp(i)).toEqual(first);
-    const changed = await providerError(client.prepayApp({ ...i, amount: { total: 2000 } }));
+    const changed = await wechatPayErrorOf(client.prepayApp({ ...i, amount: { total: 2000 } }));
     expect(changed).toMatchObject({ code: 'OUT_TRADE_NO_USED', retryable: false, kind: 'business' });
     // Another trade type is other content too.
-    expect(await providerError(client.prepayNative(i))).toMatchObject({ code: 'OUT_TRADE_NO_USED' });
+    expect(await wechatPayErrorOf(client.prepayNative(i))).toMatchObject({ code: 'OUT_TRADE_NO_USED' });
     expect((await client.queryByOutTradeNo(i.outTradeNo)).amount?.total).toBe(1999);
   });
 
   it('unknown out_trade_no or transaction_id: ORDERNOTEXIST; an unpaid order has no transaction to find', async () => {
-    expect(await providerError(client.queryByOutTradeNo('NoSuchOrder123'))).toMatchObject({
+    expect(await wechatPayErrorOf(client.queryByOutTradeNo('NoSuchOrder123'))).toMatchObject({
       code: 'ORDERNOTEXIST',
       retryable: false,
     });
-    expect(await providerError(client.queryByTransactionId('4200000000202401010000000000'))).toMatchObject({
+    expect(await wechatPayErrorOf(client.queryByTransactionId('4200000000202401010000000000'))).toMatchObject({
       code: 'ORDERNOTEXIST',
     });
   });
@@ -163,7 +155,7 @@ describe('close', () => {
   it('is refused within 5 minutes (scaled), then closes (204); closing again is fine; it stays CLOSED', async () => {
     const i = input();
     await client.prepayNative(i);
-    const early = await providerError(client.close(i.outTradeNo));
+    const early = await wechatPayErrorOf(client.close(i.outTradeNo));
     expect(early).toMatchObject({ code: 'INVALID_REQUEST', retryable: false, kind: 'business' });
     expect(early.message).toContain('5');
     expect((await client.queryByOutTradeNo(i.outTradeNo)).trade_state).toBe('NOTPAY');
@@ -176,7 +168,7 @@ describe('close', () => {
     });
     await expect(client.close(i.outTradeNo)).resolves.toBeUndefined();
 
-    expect(await providerError(client.prepayNative(i))).toMatchObject({ code: 'ORDERCLOSED', retryable: false });
+    expect(await wechatPayErrorOf(client.prepayNative(i))).toMatchObject({ code: 'ORDERCLOSED', retryable: false });
     expect((await pay(sim.url, i.outTradeNo)).status).toBe(409);
   });
 
@@ -185,17 +177,17 @@ describe('close', () => {
     await client.prepayApp(i);
     await pay(sim.url, i.outTradeNo);
     await sleep(300_000 / TIME_SCALE + 50);
-    expect(await providerError(client.close(i.outTradeNo))).toMatchObject({
+    expect(await wechatPayErrorOf(client.close(i.outTradeNo))).toMatchObject({
       code: 'ORDERPAID',
       retryable: false,
       kind: 'business',
     });
     expect((await client.queryByOutTradeNo(i.outTradeNo)).trade_state).toBe('SUCCESS');
-    expect(await providerError(client.prepayApp(i))).toMatchObject({ code: 'ORDERPAID', retryable: false });
+    expect(await wechatPayErrorOf(client.prepayApp(i))).toMatchObject({ code: 'ORDERPAID', retryable: false });
   });
 
   it('an unknown order is ORDERNOTEXIST', async () => {
-    expect(await providerError(client.close('NoSuchOrder456'))).toMatchObject({ code: 'ORDERNOTEXIST' });
+    expect(await wechatPayErrorOf(client.close('NoSuchOrder456'))).toMatchObject({ code: 'ORDERNOTEXIST' });
   });
 });
 
@@ -229,7 +221,7 @@ describe('error classes', () => {
 
     await setFaults({ api: 'systemerror', out_trade_no: i.outTradeNo });
     const { client: once } = v3Client(sim, 'public_key', { maxAttempts: 1 });
-    expect(await providerError(once.queryByOutTradeNo(i.outTradeNo))).toMatchObject({
+    expect(await wechatPayErrorOf(once.queryByOutTradeNo(i.outTradeNo))).toMatchObject({
       code: 'SYSTEMERROR',
       retryable: true,
       kind: 'business',
@@ -240,19 +232,19 @@ describe('error classes', () => {
     const i = input();
     await setFaults({ api: 'http500', out_trade_no: i.outTradeNo, times: 1 });
     const { client: once } = v3Client(sim, 'public_key', { maxAttempts: 1 });
-    expect(await providerError(once.prepayNative(i))).toMatchObject({
+    expect(await wechatPayErrorOf(once.prepayNative(i))).toMatchObject({
       code: 'HTTP_500',
       retryable: true,
       kind: 'transport',
     });
-    expect(await providerError(client.queryByOutTradeNo(i.outTradeNo))).toMatchObject({ code: 'ORDERNOTEXIST' });
+    expect(await wechatPayErrorOf(client.queryByOutTradeNo(i.outTradeNo))).toMatchObject({ code: 'ORDERNOTEXIST' });
   });
 
   it('timeout: the client gives up (retryable), the order exists; asking again gives the same prepay_id', async () => {
     const i = input();
     await setFaults({ api: 'timeout', out_trade_no: i.outTradeNo, times: 1 });
     const { client: impatient } = v3Client(sim, 'public_key', { maxAttempts: 1, timeoutMs: 300 });
-    expect(await providerError(impatient.prepayApp(i))).toMatchObject({
+    expect(await wechatPayErrorOf(impatient.prepayApp(i))).toMatchObject({
       code: 'TIMEOUT',
       retryable: true,
       kind: 'transport',
@@ -270,13 +262,13 @@ describe('error classes', () => {
       privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
     });
     const i = input();
-    expect(await providerError(impostor.prepayApp(i))).toMatchObject({
+    expect(await wechatPayErrorOf(impostor.prepayApp(i))).toMatchObject({
       code: 'SIGNERROR',
       retryable: false,
       kind: 'business',
     });
     const { client: wrongSerial } = v3Client(sim, 'public_key', { certSerial: '1234567890ABCDEF' });
-    expect(await providerError(wrongSerial.prepayApp(i))).toMatchObject({ code: 'SIGNERROR', retryable: false });
-    expect(await providerError(client.queryByOutTradeNo(i.outTradeNo))).toMatchObject({ code: 'ORDERNOTEXIST' });
+    expect(await wechatPayErrorOf(wrongSerial.prepayApp(i))).toMatchObject({ code: 'SIGNERROR', retryable: false });
+    expect(await wechatPayErrorOf(client.queryByOutTradeNo(i.outTradeNo))).toMatchObject({ code: 'ORDERNOTEXIST' });
   });
 });

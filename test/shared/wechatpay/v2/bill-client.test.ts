@@ -7,7 +7,7 @@ import type { BillDownload } from '#shared/wechatpay/bills/bill-download';
 import type { TradeBillRow } from '#shared/wechatpay/bills/trade-bill';
 import { BillFormatError } from '#shared/wechatpay/bills/trade-bill';
 import { readTradeBill } from '#shared/wechatpay/bills/trade-bill-parser';
-import { WechatPayError, WechatPayValidationError } from '#shared/wechatpay/core/errors';
+import { WechatPayValidationError } from '#shared/wechatpay/core/errors';
 import { WechatPayV2Client } from '#shared/wechatpay/v2/client';
 import type { WechatPayV2ClientOptions } from '#shared/wechatpay/v2/client';
 import { verifyV2 } from '#shared/wechatpay/v2/sign';
@@ -15,6 +15,7 @@ import { toXml } from '#shared/wechatpay/v2/xml';
 import type { CraftedAnswer, CraftedRequest, CraftedServer } from '#test/helpers/wechatpay-v2';
 import { startCraftedServer } from '#test/helpers/wechatpay-v2';
 import { billBytes, downloadedBytes, gzippedBill, paymentRow } from '#test/helpers/bill-rows';
+import { wechatPayErrorOf } from '#test/helpers/wechatpay-error';
 
 /**
  * WechatPayV2Client.downloadBill over real HTTP against a loopback server answering as
@@ -60,16 +61,6 @@ function failure(returnMsg: string): CraftedAnswer {
 
 async function bytesOf(download: BillDownload): Promise<string> {
   return (await downloadedBytes(download)).toString('utf8');
-}
-
-async function providerError(promise: Promise<unknown>): Promise<WechatPayError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(WechatPayError);
-    return error as WechatPayError;
-  }
-  throw new Error('expected a WechatPayError');
 }
 
 async function drain(content: AsyncIterable<Uint8Array>): Promise<void> {
@@ -137,7 +128,7 @@ describe('downloadBill', () => {
 
   it('throws other failures as the client’s other calls do: invalid bill_date is final', async () => {
     const { client, server } = await clientFor(() => failure('invalid bill_date'));
-    const error = await providerError(client.downloadBill('2026-01-05'));
+    const error = await wechatPayErrorOf(client.downloadBill('2026-01-05'));
     expect(error.code).toBe('RETURN_FAIL');
     expect(error.retryable).toBe(false);
     expect(error.message).toContain('invalid bill_date');
@@ -157,16 +148,16 @@ describe('downloadBill', () => {
 
   it('retries HTTP 503 and gives up after maxAttempts', async () => {
     const { client, server } = await clientFor(() => ({ status: 503, body: 'busy' }), { maxAttempts: 2 });
-    const error = await providerError(client.downloadBill('2026-01-05'));
+    const error = await wechatPayErrorOf(client.downloadBill('2026-01-05'));
     expect(error.code).toBe('HTTP_503');
     expect(server.requests).toHaveLength(2);
   });
 
   it('refuses an answer that is neither gzip nor XML, and XML that is not a failure', async () => {
     const plain = await clientFor(() => ({ body: BILL_TEXT }), { maxAttempts: 1 });
-    expect((await providerError(plain.client.downloadBill('2026-01-05'))).code).toBe('BAD_RESPONSE');
+    expect((await wechatPayErrorOf(plain.client.downloadBill('2026-01-05'))).code).toBe('BAD_RESPONSE');
     const success = await clientFor(() => ({ body: toXml({ return_code: 'SUCCESS' }) }), { maxAttempts: 1 });
-    expect((await providerError(success.client.downloadBill('2026-01-05'))).code).toBe('BAD_RESPONSE');
+    expect((await wechatPayErrorOf(success.client.downloadBill('2026-01-05'))).code).toBe('BAD_RESPONSE');
   });
 
   it.each(['2026-1-5', '20260105', '2026-02-30', ''])('refuses the bill date %j before sending', async (date) => {
@@ -181,7 +172,7 @@ describe('downloadBill', () => {
     });
     const download = await client.downloadBill('2026-01-05');
     if (download.kind !== 'bill') throw new Error('expected a bill');
-    const error = await providerError(drain(download.content));
+    const error = await wechatPayErrorOf(drain(download.content));
     expect(error.code).toBe('RESPONSE_TOO_LARGE');
   });
 
@@ -190,7 +181,7 @@ describe('downloadBill', () => {
       timeoutMs: 100,
       maxAttempts: 1,
     });
-    expect((await providerError(client.downloadBill('2026-01-05'))).code).toBe('TIMEOUT');
+    expect((await wechatPayErrorOf(client.downloadBill('2026-01-05'))).code).toBe('TIMEOUT');
   });
 });
 
@@ -235,7 +226,7 @@ describe('downloadBill streaming', () => {
     const client = new WechatPayV2Client({ baseUrl, ...MERCHANT, timeoutMs: 200 });
     const download = await client.downloadBill('2026-01-05');
     if (download.kind !== 'bill') throw new Error('expected a bill');
-    const error = await providerError(drain(download.content));
+    const error = await wechatPayErrorOf(drain(download.content));
     expect(error.code).toBe('TIMEOUT');
     expect(error.retryable).toBe(true);
   });

@@ -1,12 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { WechatPayError, WechatPayValidationError } from '#shared/wechatpay/core/errors';
+import { WechatPayValidationError } from '#shared/wechatpay/core/errors';
 import { RETRY_BACKOFF, WechatPayV2Client } from '#shared/wechatpay/v2/client';
 import type { UnifiedOrderRequest, WechatPayV2ClientOptions } from '#shared/wechatpay/v2/client';
 import { signV2, verifyV2 } from '#shared/wechatpay/v2/sign';
 import { toXml } from '#shared/wechatpay/v2/xml';
 import type { CraftedAnswer, CraftedRequest, CraftedServer } from '#test/helpers/wechatpay-v2';
 import { signedV2Xml, startCraftedServer } from '#test/helpers/wechatpay-v2';
+import { wechatPayErrorOf } from '#test/helpers/wechatpay-error';
 
 /**
  * The client over real HTTP against a loopback server answering crafted bytes: the faults the
@@ -70,15 +71,6 @@ const JSAPI_ORDER: UnifiedOrderRequest = {
   attach: '深圳分店',
   time_expire: '20261125123000',
 };
-
-async function providerError(promise: Promise<unknown>): Promise<WechatPayError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(WechatPayError);
-  return err as WechatPayError;
-}
 
 describe('options', () => {
   const good: WechatPayV2ClientOptions = { baseUrl: 'https://api.mch.weixin.qq.com', ...MERCHANT };
@@ -197,7 +189,7 @@ describe('unifiedOrder', () => {
 
   it('refuses a NATIVE answer without code_url', async () => {
     const { client } = await clientFor((req) => signed(req, { prepay_id: 'wxN', trade_type: 'NATIVE' }));
-    const err = await providerError(client.unifiedOrder({ ...JSAPI_ORDER, trade_type: 'NATIVE', product_id: 'p' }));
+    const err = await wechatPayErrorOf(client.unifiedOrder({ ...JSAPI_ORDER, trade_type: 'NATIVE', product_id: 'p' }));
     expect(err.code).toBe('INVALID_RESPONSE');
   });
 
@@ -205,7 +197,7 @@ describe('unifiedOrder', () => {
     const { client } = await clientFor((req) =>
       signed(req, { prepay_id: 'wx1', trade_type: 'JSAPI', mch_id: '1900000109' }),
     );
-    const err = await providerError(client.unifiedOrder(JSAPI_ORDER));
+    const err = await wechatPayErrorOf(client.unifiedOrder(JSAPI_ORDER));
     expect(err.code).toBe('INVALID_RESPONSE');
     expect(err.retryable).toBe(false);
   });
@@ -383,7 +375,7 @@ describe('orderQuery', () => {
     ['an answer about another order', { ...paid, out_trade_no: '000124' }],
   ])('refuses %s as INVALID_RESPONSE', async (_name, fields) => {
     const { client } = await clientFor((req) => signed(req, fields));
-    const err = await providerError(client.orderQuery({ out_trade_no: '000123' }));
+    const err = await wechatPayErrorOf(client.orderQuery({ out_trade_no: '000123' }));
     expect(err.code).toBe('INVALID_RESPONSE');
   });
 });
@@ -400,7 +392,7 @@ describe('closeOrder', () => {
     const { client, server } = await clientFor((req) =>
       signed(req, { result_code: 'FAIL', err_code: code, err_code_des: 'no' }),
     );
-    const err = await providerError(client.closeOrder('000123'));
+    const err = await wechatPayErrorOf(client.closeOrder('000123'));
     expect(err).toMatchObject({ code, retryable: false, kind: 'business' });
     expect(server.requests).toHaveLength(1);
   });
@@ -409,7 +401,7 @@ describe('closeOrder', () => {
 describe('response signatures', () => {
   it('refuses an answer signed with another key', async () => {
     const { client } = await clientFor((req) => signed(req, { prepay_id: 'wx1', trade_type: 'JSAPI' }, 'k'.repeat(32)));
-    const err = await providerError(client.unifiedOrder(JSAPI_ORDER));
+    const err = await wechatPayErrorOf(client.unifiedOrder(JSAPI_ORDER));
     expect(err).toMatchObject({ kind: 'signature', retryable: false });
   });
 
@@ -418,21 +410,21 @@ describe('response signatures', () => {
       const a = signed(req, { prepay_id: 'wx1', trade_type: 'JSAPI' });
       return { body: String(a.body).replace('wx1', 'wx2') };
     });
-    expect((await providerError(client.unifiedOrder(JSAPI_ORDER))).kind).toBe('signature');
+    expect((await wechatPayErrorOf(client.unifiedOrder(JSAPI_ORDER))).kind).toBe('signature');
   });
 
   it('refuses an unsigned SUCCESS answer', async () => {
     const { client } = await clientFor((req) => ({
       body: toXml(answerFields(req, { prepay_id: 'wx1', trade_type: 'JSAPI' })),
     }));
-    expect((await providerError(client.unifiedOrder(JSAPI_ORDER))).kind).toBe('signature');
+    expect((await wechatPayErrorOf(client.unifiedOrder(JSAPI_ORDER))).kind).toBe('signature');
   });
 
   it('refuses a forged ORDERNOTEXIST (it would hide a paid order)', async () => {
     const { client } = await clientFor((req) => ({
       body: toXml({ ...answerFields(req, { result_code: 'FAIL', err_code: 'ORDERNOTEXIST' }), sign: 'A'.repeat(32) }),
     }));
-    expect((await providerError(client.orderQuery({ out_trade_no: '000123' }))).kind).toBe('signature');
+    expect((await wechatPayErrorOf(client.orderQuery({ out_trade_no: '000123' }))).kind).toBe('signature');
   });
 
   it('accepts an MD5-signed answer to an HMAC-SHA256 request (verified by the signature’s form)', async () => {
@@ -446,7 +438,7 @@ describe('response signatures', () => {
     const { client, server } = await clientFor((req) =>
       signed(req, { prepay_id: 'wx1', trade_type: 'JSAPI' }, 'k'.repeat(32)),
     );
-    await providerError(client.unifiedOrder(JSAPI_ORDER));
+    await wechatPayErrorOf(client.unifiedOrder(JSAPI_ORDER));
     expect(server.requests).toHaveLength(1);
   });
 });
@@ -456,7 +448,7 @@ describe('failure classification and retries', () => {
     const { client, server } = await clientFor(() => ({
       body: toXml({ return_code: 'FAIL', return_msg: '签名错误' }),
     }));
-    const err = await providerError(client.unifiedOrder(JSAPI_ORDER));
+    const err = await wechatPayErrorOf(client.unifiedOrder(JSAPI_ORDER));
     // Unsigned (WeChat signs only return_code SUCCESS answers): WeChat's word cannot be told from a forgery.
     expect(err).toMatchObject({ code: 'SIGNERROR', retryable: false, kind: 'transport' });
     expect(server.requests).toHaveLength(1);
@@ -466,7 +458,7 @@ describe('failure classification and retries', () => {
     const { client } = await clientFor(() => ({
       body: toXml({ return_code: 'FAIL', return_msg: '参数格式校验错误' }),
     }));
-    const err = await providerError(client.unifiedOrder(JSAPI_ORDER));
+    const err = await wechatPayErrorOf(client.unifiedOrder(JSAPI_ORDER));
     expect(err).toMatchObject({ code: 'RETURN_FAIL', retryable: false });
     expect(err.message).toContain('参数格式校验错误');
   });
@@ -477,7 +469,7 @@ describe('failure classification and retries', () => {
       const { client, server } = await clientFor((req) =>
         signed(req, { result_code: 'FAIL', err_code: code, err_code_des: 'd' }),
       );
-      const err = await providerError(client.unifiedOrder(JSAPI_ORDER));
+      const err = await wechatPayErrorOf(client.unifiedOrder(JSAPI_ORDER));
       expect(err).toMatchObject({ code, retryable: false, kind: 'business' });
       expect(server.requests).toHaveLength(1);
     },
@@ -502,7 +494,7 @@ describe('failure classification and retries', () => {
         maxAttempts: 4,
       },
     );
-    const err = await providerError(client.closeOrder('000123'));
+    const err = await wechatPayErrorOf(client.closeOrder('000123'));
     expect(err).toMatchObject({ code: 'SYSTEMERROR', retryable: true, kind: 'business' });
     expect(server.requests).toHaveLength(4);
     expect(sleeps).toHaveLength(3);
@@ -510,7 +502,7 @@ describe('failure classification and retries', () => {
 
   it('waits with full jitter: each wait within [0, min(cap, base·2^n))', async () => {
     const { client, sleeps } = await clientFor(() => ({ status: 503 }), { maxAttempts: 10 });
-    await providerError(client.closeOrder('000123'));
+    await wechatPayErrorOf(client.closeOrder('000123'));
     expect(sleeps).toHaveLength(9);
     sleeps.forEach((ms, n) => {
       expect(Number.isInteger(ms)).toBe(true);
@@ -529,14 +521,14 @@ describe('failure classification and retries', () => {
 
   it('classifies a lasting HTTP 500 as a retryable transport error', async () => {
     const { client, server } = await clientFor(() => ({ status: 500 }));
-    const err = await providerError(client.closeOrder('000123'));
+    const err = await wechatPayErrorOf(client.closeOrder('000123'));
     expect(err).toMatchObject({ code: 'HTTP_500', retryable: true, kind: 'transport' });
     expect(server.requests).toHaveLength(3);
   });
 
   it('does not retry HTTP 404', async () => {
     const { client, server } = await clientFor(() => ({ status: 404 }));
-    const err = await providerError(client.closeOrder('000123'));
+    const err = await wechatPayErrorOf(client.closeOrder('000123'));
     expect(err).toMatchObject({ code: 'HTTP_404', retryable: false, kind: 'transport' });
     expect(server.requests).toHaveLength(1);
   });
@@ -559,7 +551,7 @@ describe('failure classification and retries', () => {
       timeoutMs: 50,
       maxAttempts: 2,
     });
-    const err = await providerError(client.closeOrder('000123'));
+    const err = await wechatPayErrorOf(client.closeOrder('000123'));
     expect(err).toMatchObject({ code: 'TIMEOUT', retryable: true, kind: 'transport' });
     expect(server.requests).toHaveLength(2);
   });
@@ -573,7 +565,7 @@ describe('failure classification and retries', () => {
   it('treats a refused connection as a retryable network error', async () => {
     const { client, server } = await clientFor(() => ({ status: 500 }), { maxAttempts: 2 });
     await server.close();
-    const err = await providerError(client.closeOrder('000123'));
+    const err = await wechatPayErrorOf(client.closeOrder('000123'));
     expect(err).toMatchObject({ code: 'NETWORK', retryable: true, kind: 'transport' });
   });
 
@@ -588,14 +580,14 @@ describe('failure classification and retries', () => {
     ],
   ])('treats %s as a retryable BAD_RESPONSE', async (_name, answer) => {
     const { client, server } = await clientFor(() => answer, { maxAttempts: 2 });
-    const err = await providerError(client.closeOrder('000123'));
+    const err = await wechatPayErrorOf(client.closeOrder('000123'));
     expect(err).toMatchObject({ code: 'BAD_RESPONSE', retryable: true, kind: 'transport' });
     expect(server.requests).toHaveLength(2);
   });
 
   it('stops reading an oversized answer', async () => {
     const { client } = await clientFor(() => ({ body: `<xml><a>${'x'.repeat(200_000)}</a></xml>` }));
-    const err = await providerError(client.closeOrder('000123'));
+    const err = await wechatPayErrorOf(client.closeOrder('000123'));
     expect(err).toMatchObject({ code: 'RESPONSE_TOO_LARGE', retryable: false, kind: 'transport' });
   });
 
@@ -614,7 +606,7 @@ describe('failure classification and retries', () => {
   it('joins a base URL with a path prefix and a trailing slash', async () => {
     const { server: s } = await clientFor(() => ({ status: 500 }));
     const client = new WechatPayV2Client({ baseUrl: `${s.url}/sandboxnew/`, ...MERCHANT, maxAttempts: 1 });
-    await providerError(client.closeOrder('000123'));
+    await wechatPayErrorOf(client.closeOrder('000123'));
     expect(s.requests[0]?.path).toBe('/sandboxnew/pay/closeorder');
   });
 });
@@ -641,7 +633,7 @@ describe('the caller’s deadline', () => {
       deadline: () => started + 1_200,
     });
     const started = Date.now();
-    const err = await providerError(client.closeOrder('000123'));
+    const err = await wechatPayErrorOf(client.closeOrder('000123'));
     const took = Date.now() - started;
     expect(err).toMatchObject({ code: 'DEADLINE_EXCEEDED', retryable: true, kind: 'transport' });
     expect(took).toBeGreaterThanOrEqual(1_100);
@@ -653,7 +645,7 @@ describe('the caller’s deadline', () => {
     const { client, server } = await clientFor(() => ({ body: toXml({ return_code: 'SUCCESS' }) }), {
       deadline: () => Date.now() + 500,
     });
-    expect(await providerError(client.orderQuery({ out_trade_no: '000123' }))).toMatchObject({
+    expect(await wechatPayErrorOf(client.orderQuery({ out_trade_no: '000123' }))).toMatchObject({
       code: 'DEADLINE_EXCEEDED',
     });
     expect(server.requests).toHaveLength(0);

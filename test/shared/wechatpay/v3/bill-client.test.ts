@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { BILL_HASH_MISMATCH } from '#shared/wechatpay/bills/bill-download';
 import type { TradeBillRow } from '#shared/wechatpay/bills/trade-bill';
 import { readTradeBill } from '#shared/wechatpay/bills/trade-bill-parser';
-import { WechatPayError, WechatPayValidationError } from '#shared/wechatpay/core/errors';
+import { WechatPayValidationError } from '#shared/wechatpay/core/errors';
 import { WechatPayV3Client } from '#shared/wechatpay/v3/client';
 import type { WechatPayV3ClientOptions } from '#shared/wechatpay/v3/client';
 import type { AuthorizationCheck } from '#shared/wechatpay/v3/testing/wechat-checks';
@@ -21,6 +21,7 @@ import {
   createPlatformIdentity,
 } from '#test/helpers/wechatpay-v3';
 import { billBytes, downloadedBytes, paymentRow } from '#test/helpers/bill-rows';
+import { wechatPayErrorOf } from '#test/helpers/wechatpay-error';
 
 /**
  * WechatPayV3Client.downloadTradeBill over real HTTP against a loopback stand-in for WeChat's two
@@ -143,16 +144,6 @@ function wechat(opts: { file?: Buffer; hashed?: Buffer; downloadOrigin?: string 
   };
 }
 
-async function providerError(promise: Promise<unknown>): Promise<WechatPayError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(WechatPayError);
-    return error as WechatPayError;
-  }
-  throw new Error('expected a WechatPayError');
-}
-
 describe('downloadTradeBill', () => {
   it('asks for the day’s ALL bill gzipped, downloads it signed, and streams the checked bill', async () => {
     const server = await startServer(wechat());
@@ -187,7 +178,7 @@ describe('downloadTradeBill', () => {
     expect(tampered.equals(BILL)).toBe(false);
     const server = await startServer(wechat({ file: tampered, hashed: BILL }));
     const download = await clientOf(server.url).downloadTradeBill('2026-01-05');
-    const error = await providerError(downloadedBytes(download));
+    const error = await wechatPayErrorOf(downloadedBytes(download));
     expect(error.code).toBe(BILL_HASH_MISMATCH);
     expect(error.kind).toBe('signature');
     expect(error.retryable).toBe(false);
@@ -196,7 +187,7 @@ describe('downloadTradeBill', () => {
   it('refuses a download_url on another origin without sending it anything', async () => {
     const foreign = await startServer(wechat());
     const server = await startServer(wechat({ downloadOrigin: foreign.url }));
-    const error = await providerError(clientOf(server.url).downloadTradeBill('2026-01-05'));
+    const error = await wechatPayErrorOf(clientOf(server.url).downloadTradeBill('2026-01-05'));
     expect(error.code).toBe('INVALID_RESPONSE');
     expect(error.message).toContain(foreign.url);
     expect(error.message).not.toContain(TOKEN);
@@ -206,7 +197,9 @@ describe('downloadTradeBill', () => {
 
   it('refuses a download_url on the same host by another name', async () => {
     const server = await startServer(wechat({ downloadOrigin: 'http://localhost:1' }));
-    expect((await providerError(clientOf(server.url).downloadTradeBill('2026-01-05'))).code).toBe('INVALID_RESPONSE');
+    expect((await wechatPayErrorOf(clientOf(server.url).downloadTradeBill('2026-01-05'))).code).toBe(
+      'INVALID_RESPONSE',
+    );
   });
 
   it('reads a signed 400 NO_STATEMENT_EXIST as no bill, and STATEMENT_CREATING as not made yet', async () => {
@@ -222,14 +215,14 @@ describe('downloadTradeBill', () => {
 
   it('never reads an unsigned NO_STATEMENT_EXIST as an empty day', async () => {
     const server = await startServer(() => ({ status: 400, json: { code: 'NO_STATEMENT_EXIST' }, unsigned: true }));
-    const error = await providerError(clientOf(server.url, { maxAttempts: 1 }).downloadTradeBill('2026-01-05'));
+    const error = await wechatPayErrorOf(clientOf(server.url, { maxAttempts: 1 }).downloadTradeBill('2026-01-05'));
     expect(error.code).toBe('HTTP_400');
     expect(error.kind).toBe('transport');
   });
 
   it('throws PARAM_ERROR as a final business error', async () => {
     const server = await startServer(() => ({ status: 400, json: { code: 'PARAM_ERROR', message: '日期超出范围' } }));
-    const error = await providerError(clientOf(server.url).downloadTradeBill('2026-01-05'));
+    const error = await wechatPayErrorOf(clientOf(server.url).downloadTradeBill('2026-01-05'));
     expect(error.code).toBe('PARAM_ERROR');
     expect(error.retryable).toBe(false);
     expect(server.seen).toHaveLength(1);
@@ -244,7 +237,9 @@ describe('downloadTradeBill', () => {
         download_url: `${baseUrl}/v3/billdownload/file?token=x`,
       },
     }));
-    expect((await providerError(clientOf(server.url).downloadTradeBill('2026-01-05'))).code).toBe('INVALID_RESPONSE');
+    expect((await wechatPayErrorOf(clientOf(server.url).downloadTradeBill('2026-01-05'))).code).toBe(
+      'INVALID_RESPONSE',
+    );
     expect(server.seen).toHaveLength(1);
   });
 
@@ -269,7 +264,7 @@ describe('downloadTradeBill', () => {
     const bomb = Buffer.alloc(16 * 1024 * 1024);
     const server = await startServer(wechat({ file: bomb }));
     const download = await clientOf(server.url, { maxBillBytes: 1024 * 1024 }).downloadTradeBill('2026-01-05');
-    expect((await providerError(downloadedBytes(download))).code).toBe('RESPONSE_TOO_LARGE');
+    expect((await wechatPayErrorOf(downloadedBytes(download))).code).toBe('RESPONSE_TOO_LARGE');
   });
 
   it('refuses a bad bill date before sending', async () => {

@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { WechatPayError, WechatPayValidationError } from '#shared/wechatpay/core/errors';
+import { WechatPayValidationError } from '#shared/wechatpay/core/errors';
 import { backoffDelay } from '#shared/wechatpay/core/retry';
 import { RETRY_BACKOFF, WechatPayV3Client } from '#shared/wechatpay/v3/client';
 import type { WechatPayV3ClientOptions } from '#shared/wechatpay/v3/client';
@@ -17,6 +17,7 @@ import {
   startWechatV3StandIn,
 } from '#test/helpers/wechatpay-v3';
 import type { PlatformIdentity, Signer, StandIn, StandInAnswer, StandInRequest } from '#test/helpers/wechatpay-v3';
+import { wechatPayErrorOf } from '#test/helpers/wechatpay-error';
 
 const merchant = createMerchantIdentity();
 const platform = createPlatformIdentity();
@@ -88,16 +89,6 @@ const order = {
   attach: 'cart=42',
   payerClientIp: '203.0.113.7',
 };
-
-async function providerError(promise: Promise<unknown>): Promise<WechatPayError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(WechatPayError);
-    return error as WechatPayError;
-  }
-  throw new Error('expected a WechatPayError');
-}
 
 describe('WechatPayV3Client construction', () => {
   const base = {
@@ -295,12 +286,12 @@ describe('query and close', () => {
     const { client } = await setup({
       handler: () => ({ status: 200, body: paidTransaction({ out_trade_no: 'SOMEONE_ELSE' }) }),
     });
-    expect((await providerError(client.queryByOutTradeNo('ORDER20240001'))).code).toBe('INVALID_RESPONSE');
+    expect((await wechatPayErrorOf(client.queryByOutTradeNo('ORDER20240001'))).code).toBe('INVALID_RESPONSE');
   });
 
   it('refuses a verified answer without the documented shape', async () => {
     const { client } = await setup({ handler: () => ({ status: 200, body: { trade_state: 'SUCCESS' } }) });
-    const error = await providerError(client.queryByOutTradeNo('ORDER20240001'));
+    const error = await wechatPayErrorOf(client.queryByOutTradeNo('ORDER20240001'));
     expect([error.code, error.retryable]).toEqual(['INVALID_RESPONSE', false]);
   });
 
@@ -318,7 +309,7 @@ describe('query and close', () => {
     [403, 'NO_AUTH', 'NOAUTH'],
   ])('a signed %i %s is final: %s, asked once', async (status, code, domainCode) => {
     const { client, standIn, sleeps } = await setup({ handler: () => ({ status, body: { code, message: '…' } }) });
-    const error = await providerError(client.close('ORDER20240001'));
+    const error = await wechatPayErrorOf(client.close('ORDER20240001'));
     expect([error.code, error.retryable, error.kind]).toEqual([domainCode, false, 'business']);
     expect(standIn.requests).toHaveLength(1);
     expect(sleeps).toEqual([]);
@@ -351,7 +342,7 @@ describe('retries', () => {
       handler: () => ({ status: 429, body: { code: 'FREQUENCY_LIMITED', message: '频率超限' } }),
       client: { maxAttempts: 2 },
     });
-    const error = await providerError(client.queryByOutTradeNo('ORDER20240001'));
+    const error = await wechatPayErrorOf(client.queryByOutTradeNo('ORDER20240001'));
     expect([error.code, error.retryable]).toEqual(['FREQUENCY_LIMITED', true]);
     expect(standIn.requests).toHaveLength(2);
   });
@@ -361,7 +352,7 @@ describe('retries', () => {
       handler: () => ({ status: 502, body: '<html>Bad Gateway</html>', signer: null }),
       client: { maxAttempts: 1 },
     });
-    const error = await providerError(client.close('ORDER20240001'));
+    const error = await wechatPayErrorOf(client.close('ORDER20240001'));
     expect([error.code, error.retryable, error.kind]).toEqual(['HTTP_502', true, 'transport']);
   });
 
@@ -370,7 +361,7 @@ describe('retries', () => {
       handler: () => ({ status: 204, delayMs: 400 }),
       client: { timeoutMs: 100, maxAttempts: 2 },
     });
-    const error = await providerError(client.close('ORDER20240001'));
+    const error = await wechatPayErrorOf(client.close('ORDER20240001'));
     expect([error.code, error.retryable, error.kind]).toEqual(['TIMEOUT', true, 'transport']);
     expect(standIn.requests).toHaveLength(2);
   });
@@ -379,7 +370,7 @@ describe('retries', () => {
     const { client, standIn } = await setup({ handler: () => ({ status: 204 }), client: { maxAttempts: 2 } });
     await standIn.close();
     standIns.splice(standIns.indexOf(standIn), 1);
-    const error = await providerError(client.close('ORDER20240001'));
+    const error = await wechatPayErrorOf(client.close('ORDER20240001'));
     expect([error.code, error.retryable, error.kind]).toEqual(['NETWORK', true, 'transport']);
   });
 
@@ -420,7 +411,7 @@ describe('verifying every answer', () => {
     ],
   ])('refuses an answer %s (INVALID_SIGNATURE, not retried)', async (_what, change) => {
     const { client, standIn } = await setup({ handler: () => ({ ...ok(), ...change }) });
-    const error = await providerError(client.queryByOutTradeNo('ORDER20240001'));
+    const error = await wechatPayErrorOf(client.queryByOutTradeNo('ORDER20240001'));
     expect([error.code, error.kind, error.retryable]).toEqual(['INVALID_SIGNATURE', 'signature', false]);
     expect(standIn.requests.filter((r) => r.path !== '/v3/certificates')).toHaveLength(1);
   });
@@ -429,7 +420,7 @@ describe('verifying every answer', () => {
     const { client } = await setup({
       handler: () => ({ status: 404, body: { code: 'ORDER_NOT_EXIST', message: '订单不存在' }, signer: null }),
     });
-    const error = await providerError(client.queryByOutTradeNo('ORDER20240001'));
+    const error = await wechatPayErrorOf(client.queryByOutTradeNo('ORDER20240001'));
     expect([error.code, error.kind, error.retryable, error.rawCode]).toEqual([
       'HTTP_404',
       'transport',
@@ -445,7 +436,7 @@ describe('verifying every answer', () => {
     const { client, standIn } = await setup({
       handler: () => ({ status: 500, body: { code: 'ORDER_CLOSED', message: '订单已关闭' }, ...how }),
     });
-    const error = await providerError(client.close('ORDER20240001'));
+    const error = await wechatPayErrorOf(client.close('ORDER20240001'));
     expect([error.code, error.kind, error.retryable, error.rawCode]).toEqual([
       'HTTP_500',
       'transport',
@@ -460,7 +451,7 @@ describe('verifying every answer', () => {
       handler: () => ({ status: 500, body: { code: 'SYSTEM_ERROR', message: '系统错误' } }),
       client: { maxAttempts: 1 },
     });
-    const error = await providerError(client.close('ORDER20240001'));
+    const error = await wechatPayErrorOf(client.close('ORDER20240001'));
     expect([error.code, error.kind, error.retryable]).toEqual(['SYSTEMERROR', 'business', true]);
   });
 
@@ -547,10 +538,10 @@ describe('platform certificates and the public key', () => {
       })),
     });
     for (let i = 0; i < 3; i += 1)
-      expect((await providerError(client.queryByOutTradeNo('ORDER20240001'))).code).toBe('INVALID_SIGNATURE');
+      expect((await wechatPayErrorOf(client.queryByOutTradeNo('ORDER20240001'))).code).toBe('INVALID_SIGNATURE');
     expect(standIn.requests.filter((r) => r.path === '/v3/certificates')).toHaveLength(1);
     clock.advance(60_000);
-    await providerError(client.queryByOutTradeNo('ORDER20240001'));
+    await wechatPayErrorOf(client.queryByOutTradeNo('ORDER20240001'));
     expect(standIn.requests.filter((r) => r.path === '/v3/certificates')).toHaveLength(2);
   });
 
@@ -575,7 +566,7 @@ describe('platform certificates and the public key', () => {
         handler: (r) => (r.path === '/v3/certificates' ? certificates() : { status: 200, body: paidTransaction() }),
       });
       await expect(client.refreshCertificates()).rejects.toMatchObject({ code: 'INVALID_SIGNATURE' });
-      const error = await providerError(client.queryByOutTradeNo('ORDER20240001'));
+      const error = await wechatPayErrorOf(client.queryByOutTradeNo('ORDER20240001'));
       expect(error.code).toBe('INVALID_SIGNATURE');
       expect(error.message).toMatch(/certificate download failed/);
     }
@@ -590,7 +581,7 @@ describe('the caller’s deadline', () => {
       client: { timeoutMs: 5_000, deadline: () => started + 1_200 },
     });
     started = Date.now();
-    const error = await providerError(client.close('ORDER20240001'));
+    const error = await wechatPayErrorOf(client.close('ORDER20240001'));
     const took = Date.now() - started;
     expect([error.code, error.retryable, error.kind]).toEqual(['DEADLINE_EXCEEDED', true, 'transport']);
     expect(took).toBeGreaterThanOrEqual(1_100);
@@ -603,7 +594,7 @@ describe('the caller’s deadline', () => {
       handler: () => ({ status: 204 }),
       client: { deadline: () => Date.now() + 500 },
     });
-    expect((await providerError(client.close('ORDER20240001'))).code).toBe('DEADLINE_EXCEEDED');
+    expect((await wechatPayErrorOf(client.close('ORDER20240001'))).code).toBe('DEADLINE_EXCEEDED');
     expect(standIn.requests).toHaveLength(0);
   });
 
@@ -618,7 +609,7 @@ describe('the caller’s deadline', () => {
       },
     });
     started = Date.now();
-    const error = await providerError(client.close('ORDER20240001'));
+    const error = await wechatPayErrorOf(client.close('ORDER20240001'));
     // The second wait (200-400 ms) would leave less than 1 200 ms: the call ends with WeChat's last answer.
     expect(error.code).toBe('SYSTEMERROR');
     expect(Date.now() - started).toBeLessThan(1_000);
