@@ -15,6 +15,9 @@ const runningStackSchema = z.object({
   sqsEndpoint: z.url(),
   webhookQueueUrl: z.url().optional(),
   webhookDlqUrl: z.url().optional(),
+  /** For `npm run orders`: the store of the running stack. */
+  dynamodbEndpoint: z.url().optional(),
+  tableName: z.string().min(1).optional(),
 });
 export type RunningStack = z.infer<typeof runningStackSchema>;
 
