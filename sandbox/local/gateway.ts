@@ -56,6 +56,12 @@ export interface GatewayOptions {
    * by default API Gateway's own 30 s. Function URLs (notify) wait for the function's whole timeout.
    */
   httpApiTimeoutMs?: number;
+  /**
+   * Check SigV4 on every app-backend and bill route as API Gateway's IAM authorization does (service
+   * execute-api, this gateway's region) against this one key pair; absent: not checked (IAM_NOTICE).
+   * `now` is the clock the signature's date is held against.
+   */
+  iam?: { accessKeyId: string; secretAccessKey: string; now?: () => Date };
   /** Extra fields for the health route (HEALTH_ROUTE). */
   health?: () => Record<string, unknown>;
   /** Where the gateway's own lines go (the IAM notice, one line per request). */

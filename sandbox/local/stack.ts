@@ -106,6 +106,11 @@ export interface LocalStackOptions {
   streamPollIntervalMs?: number;
   /** Leave the table alone, and read no stream (a test of what happens when it is missing). */
   skipTableCreation?: boolean;
+  /**
+   * LOCAL_IAM: the gateway checks SigV4 on the app-backend and bill routes against this key pair, as
+   * API Gateway's IAM authorization would; absent: not checked.
+   */
+  localIam?: { accessKeyId: string; secretAccessKey: string };
   /** The handlers to serve; the real ones by default. */
   createHandlers?: (settings: Settings, overrides: DependencyOverrides) => Handlers;
   log?: (line: string) => void;
@@ -361,6 +366,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ordersFunction: { functionName: 'local-orders' },
       notifyFunction: { functionName: 'local-notify' },
       billsFunction: { functionName: 'local-bills' },
+      ...(options.localIam === undefined ? {} : { iam: options.localIam }),
       health: () => ({ tableName, queueName, simulator: simulatorUrl ?? null }),
       log,
     });
