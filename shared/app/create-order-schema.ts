@@ -9,6 +9,9 @@ import { validationErrorOf } from './schema-errors';
 
 const OUT_TRADE_NO = /^[0-9A-Za-z_\-|*]{6,32}$/;
 
+/** The merchant's order number, as WeChat takes it in both API versions (also a path parameter). */
+export const outTradeNoSchema = z.string().regex(OUT_TRADE_NO, 'must be 6–32 characters of 0-9 A-Z a-z _ - | *');
+
 // The strictest of WeChat's v2 and v3 rules (lengths both in characters and in UTF-8 bytes, no
 // control characters), so a request accepted here is one WeChat accepts in either version: a
 // refusal after the order is stored would use up its out_trade_no.
@@ -25,9 +28,9 @@ function text(min: number, maxChars: number, maxBytes: number) {
 const MAX_SCENE_INFO_BYTES = 256;
 
 /** Body of POST /orders; field names follow WeChat APIv3's JSON names (README.md, "The API"). */
-const CreateOrderBody = z
+export const createOrderBodySchema = z
   .object({
-    out_trade_no: z.string().regex(OUT_TRADE_NO, 'must be 6–32 characters of 0-9 A-Z a-z _ - | *').optional(),
+    out_trade_no: outTradeNoSchema.optional(),
     description: text(1, 127, 127),
     amount: z.strictObject({
       total: z
@@ -94,7 +97,7 @@ export const MAX_EXPIRY_LEAD_DAYS = 7;
 const MAX_EXPIRY_LEAD_MS = MAX_EXPIRY_LEAD_DAYS * 24 * 60 * 60 * 1000;
 
 export function parseCreateOrder(body: unknown, now: Date): NewPayment {
-  const parsed = CreateOrderBody.safeParse(body);
+  const parsed = createOrderBodySchema.safeParse(body);
   if (!parsed.success) throw validationErrorOf(parsed.error);
   const b = parsed.data;
   let expiresAt: string | undefined;

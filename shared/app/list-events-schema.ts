@@ -7,7 +7,7 @@ import { validationErrorOf } from './schema-errors';
  * the log's to say, and the range and default of `limit` are ListEvents' (each a ValidationError on
  * its parameter too).
  */
-const listEventsQuerySchema = z.object({
+export const listEventsQuerySchema = z.object({
   after: z.string().optional(),
   limit: z.string().regex(/^\d+$/, 'must be a whole number').transform(Number).optional(),
 });

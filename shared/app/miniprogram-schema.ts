@@ -13,10 +13,13 @@ import { validationErrorOf } from './schema-errors';
 export const MAX_USER_DATA_BODY_BYTES = MAX_ENCRYPTED_DATA_BASE64_CHARS + 1024;
 
 /** Body of POST /miniprogram/sessions: the code wx.login() gave the mini program. */
-const CreateMiniProgramSessionBody = z.strictObject({ code: loginCodeSchema }, 'must be a JSON object { code }');
+export const createMiniProgramSessionBodySchema = z.strictObject(
+  { code: loginCodeSchema },
+  'must be a JSON object { code }',
+);
 
 /** Body of POST /miniprogram/decrypt: the mini program's encryptedData and iv, for the user `openid`. */
-const DecryptMiniProgramDataBody = z.strictObject(
+export const decryptMiniProgramDataBodySchema = z.strictObject(
   {
     // As the caller had it from POST /miniprogram/sessions.
     openid: openidSchema,
@@ -32,13 +35,13 @@ const DecryptMiniProgramDataBody = z.strictObject(
 );
 
 export function parseCreateMiniProgramSession(body: unknown): { code: string } {
-  const parsed = CreateMiniProgramSessionBody.safeParse(body);
+  const parsed = createMiniProgramSessionBodySchema.safeParse(body);
   if (!parsed.success) throw validationErrorOf(parsed.error);
   return parsed.data;
 }
 
 export function parseDecryptMiniProgramData(body: unknown): { openid: string; data: EncryptedUserData } {
-  const parsed = DecryptMiniProgramDataBody.safeParse(body);
+  const parsed = decryptMiniProgramDataBodySchema.safeParse(body);
   if (!parsed.success) throw validationErrorOf(parsed.error);
   const { openid, encrypted_data: encryptedData, iv } = parsed.data;
   return { openid, data: { encryptedData, iv } };

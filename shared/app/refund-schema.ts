@@ -15,7 +15,7 @@ export const MAX_REFUND_REASON_CHARS = 80;
 const MAX_FEN = 100_000_000_00;
 
 /** Body of POST /orders/{out_trade_no}/refunds (../shared/product.md, "Refunds (contract)"). */
-const CreateRefundBody = z.strictObject(
+export const createRefundBodySchema = z.strictObject(
   {
     // WeChat's out_refund_no, as the library defines it for both API versions.
     out_refund_no: outRefundNoSchema.optional(),
@@ -51,7 +51,7 @@ export function generateOutRefundNo(now: Date): string {
 }
 
 export function parseCreateRefund(outTradeNo: string, body: unknown, now: Date): RefundRequest {
-  const parsed = CreateRefundBody.safeParse(body);
+  const parsed = createRefundBodySchema.safeParse(body);
   if (!parsed.success) throw validationErrorOf(parsed.error);
   const b = parsed.data;
   return {
