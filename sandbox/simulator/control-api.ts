@@ -16,7 +16,7 @@ const completeRequestSchema = z.object({ result: refundEventSchema }).strict();
 
 const payRequestSchema = z
   .object({
-    result: z.enum(['SUCCESS', 'FAIL', 'USERPAYING']),
+    result: z.enum(['SUCCESS', 'FAIL', 'USERPAYING', 'CANCEL']),
     openid: z.string().min(1).max(128).optional(),
   })
   .strict();

@@ -13,6 +13,7 @@ import { NotificationScheduler } from './notification-scheduler';
 import type { NotificationFormats, RefundNotificationFormats } from './notification-scheduler';
 import { resolveOptions } from './options';
 import type { ResolvedOptions, SimulatorOptions } from './options';
+import { pageRoutes } from './pages/page-routes';
 import { Payer } from './payer';
 import { Refunds } from './refunds';
 import { ReplyHolds } from './reply-hold';
@@ -157,6 +158,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
   const route = createRouter([
     ...protocolRoutes,
     ...controlRoutes({ store, payer, refunds, faults, platform }),
+    ...pageRoutes({ store }),
     ...billControlRoutes({
       bills,
       faults: billFaults,
