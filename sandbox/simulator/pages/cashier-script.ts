@@ -79,7 +79,8 @@ export const CASHIER_SCRIPT = `
           show(result, action.text + ': errCode ' + action.errCode, action.errCode === 0);
         } else {
           const err = json.error || {};
-          show(result, 'Not paid: ' + (err.code || 'HTTP ' + status) + ' (' + (err.message || '') + '): errCode -1', false);
+          const why = (err.code || 'HTTP ' + status) + ' (' + (err.message || '') + ')';
+          show(result, 'Not paid: ' + why + ': errCode -1', false);
         }
       } catch (e) {
         show(result, 'The simulator did not answer: errCode -1', false);
@@ -102,7 +103,10 @@ export const CASHIER_SCRIPT = `
       const { status, json } = await send(
         'POST', '/sandbox/refunds/' + encodeURIComponent(refundNo) + '/complete', { result: outcome });
       if (status === 200) show(refundResult, 'Refund ' + refundNo + ': ' + json.status, true);
-      else show(refundResult, 'Refund ' + refundNo + ' refused: ' + ((json.error && json.error.message) || status), false);
+      else {
+        const why = (json.error && json.error.message) || 'HTTP ' + status;
+        show(refundResult, 'Refund ' + refundNo + ' refused: ' + why, false);
+      }
     } catch (e) {
       show(refundResult, 'The simulator did not answer', false);
     }

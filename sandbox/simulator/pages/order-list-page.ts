@@ -11,6 +11,8 @@ export function cashierPath(outTradeNo: string): string {
   return `/sandbox/cashier/${encodeURIComponent(outTradeNo)}`;
 }
 
+const NO_ORDERS = html`<p class="empty">No order yet: call unifiedorder (or POST /orders on the app backend).</p>`;
+
 function newestFirst<T extends { createdAt: number }>(items: T[]): T[] {
   return [...items].sort((a, b) => b.createdAt - a.createdAt).slice(0, RECENT_LIMIT);
 }
@@ -67,7 +69,7 @@ export function orderListPage(orders: SimOrder[], refunds: SimRefund[]): Page {
           ${recentOrders.map((order) => orderRow(order, refundedOrders.has(order.outTradeNo)))}
         </tbody>
       </table>
-      ${recentOrders.length === 0 ? html`<p class="empty">No order yet: call unifiedorder (or POST /orders on the app backend).</p>` : ''}
+      ${recentOrders.length === 0 ? NO_ORDERS : ''}
     </section>
     <section class="card wide" aria-label="Refunds">
       <h2>Refunds</h2>
