@@ -1,8 +1,17 @@
-import type { Order } from '../domain/order';
+import type { ClientParams, Order } from '../domain/order';
 import { paidAtRfc3339 } from '../domain/payment-time';
 
+/** How this deployment shows an order besides its facts. */
+export interface OrderViewOptions {
+  /**
+   * SANDBOX_CASHIER_BASE_URL: locally, the simulator's cashier pages (ending with `/`), which the
+   * order's `client` then links to. Unset in AWS, where there is no such page.
+   */
+  sandboxCashierBaseUrl?: string;
+}
+
 /** The public JSON shape of an order (the contract in README.md, "The API"): WeChat APIv3 field names, snake_case. */
-export function orderView(order: Order): Record<string, unknown> {
+export function orderView(order: Order, options: OrderViewOptions = {}): Record<string, unknown> {
   const { request, prepay, payment } = order;
   return {
     out_trade_no: order.outTradeNo,
@@ -12,7 +21,7 @@ export function orderView(order: Order): Record<string, unknown> {
     amount: { total: request.amount.total, currency: request.amount.currency },
     prepay_id: prepay?.prepayId ?? null,
     expires_at: request.expiresAt,
-    client: prepay?.client ?? null,
+    client: prepay === undefined ? null : clientView(prepay.client, order.outTradeNo, options),
     created_at: order.createdAt,
     updated_at: order.updatedAt,
     ...(payment
@@ -42,6 +51,16 @@ export function orderView(order: Order): Record<string, unknown> {
     // Nobody asks WeChat about this order any more (its checks kept failing): an operator settles it.
     ...(order.checksExhaustedAt ? { checks_exhausted_at: order.checksExhaustedAt } : {}),
   };
+}
+
+/**
+ * What the payer's device needs, and locally the simulator's cashier page for the order: there a
+ * developer pays, fails or cancels it as the payer would, whatever the trade type.
+ */
+function clientView(client: ClientParams, outTradeNo: string, options: OrderViewOptions): ClientParams {
+  const base = options.sandboxCashierBaseUrl;
+  if (base === undefined) return client;
+  return { ...client, sandbox_cashier_url: `${base}${encodeURIComponent(outTradeNo)}` };
 }
 
 /**

@@ -14,7 +14,6 @@ import {
   parseCreateMiniProgramSession,
   parseDecryptMiniProgramData,
 } from './miniprogram-schema';
-import { orderView } from './order-view';
 import { parseCreateRefund, parseOutRefundNo } from './refund-schema';
 import { refundView } from './refund-view';
 import { APP_BACKEND_ROUTES, type AppBackendRouteName, type Route, routeKey } from './routes';
@@ -38,20 +37,20 @@ type RouteHandler = (event: APIGatewayProxyEventV2, api: OrdersApi) => Promise<A
 /** One handler per app-backend route: a route added to the table without one does not compile. */
 const ROUTE_HANDLERS: Record<AppBackendRouteName, RouteHandler> = {
   async createOrder(event, api) {
-    const { createPayment } = await api.useCases();
+    const { createPayment, orderView } = await api.useCases();
     const order = await createPayment.execute(parseCreateOrder(jsonBody(event, MAX_BODY_BYTES), api.clock.now()));
     return json(201, orderView(order));
   },
   async getOrder(event, api) {
     const outTradeNo = parseOutTradeNo(event.pathParameters?.out_trade_no);
     const sync = syncOf(event);
-    const { getPayment } = await api.useCases();
+    const { getPayment, orderView } = await api.useCases();
     const order = await getPayment.execute(outTradeNo, { sync });
     return json(200, orderView(order));
   },
   async closeOrder(event, api) {
     const outTradeNo = parseOutTradeNo(event.pathParameters?.out_trade_no);
-    const { closePayment } = await api.useCases();
+    const { closePayment, orderView } = await api.useCases();
     const order = await closePayment.execute(outTradeNo);
     return json(200, orderView(order));
   },

@@ -137,6 +137,26 @@ export const webhookScheduleSchema = secondsList
       `(half the webhook queue's retention)`,
   );
 
+/**
+ * The local simulator's cashier pages (`<simulator>/sandbox/cashier/`), which an order's `client`
+ * links to. Only the local stack sets it, and only when the simulator is its own: in AWS there is no
+ * cashier page to point a payer at. The order's out_trade_no is appended, so it must end with `/`.
+ */
+export const sandboxCashierBaseUrlSchema = optionalText.superRefine((value, ctx) => {
+  if (value === undefined) return;
+  if (!URL.canParse(value)) {
+    ctx.addIssue({ code: 'custom', message: 'must be an absolute URL' });
+    return;
+  }
+  const url = new URL(value);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    ctx.addIssue({ code: 'custom', message: 'must be an http or https URL' });
+  }
+  if (url.search !== '' || url.hash !== '' || !url.pathname.endsWith('/')) {
+    ctx.addIssue({ code: 'custom', message: 'must end with / (the order number is appended to it)' });
+  }
+});
+
 const EnvSchema = z.object({
   TABLE_NAME: z.string().min(3, 'the orders table name is required'),
   QUEUE_URL: z.url().optional(),
@@ -229,6 +249,8 @@ const EnvSchema = z.object({
   WEBHOOK_QUEUE_URL: z.url().optional(),
   /** The EventBridge bus events are also put on (AWS); unset: no bus. */
   EVENT_BUS_NAME: optionalText,
+  /** Locally only: where an order's `client.sandbox_cashier_url` points (see the schema's note). */
+  SANDBOX_CASHIER_BASE_URL: sandboxCashierBaseUrlSchema,
   AWS_REGION: z.string().default('us-east-1'),
   AWS_ENDPOINT_URL_DYNAMODB: z.url().optional(),
   AWS_ENDPOINT_URL_SQS: z.url().optional(),

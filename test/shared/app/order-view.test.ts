@@ -75,3 +75,31 @@ describe('orderView refund summary', () => {
     }
   });
 });
+
+describe('orderView sandbox cashier link', () => {
+  const prepay = {
+    prepayId: 'wx201410272009395522657a690389285100',
+    client: { code_url: 'weixin://wxpay/bizpayurl?pr=8aLlTik' },
+    validUntil: at(7200),
+  };
+  const base = 'http://127.0.0.1:3100/sandbox/cashier/';
+
+  it("adds the simulator's cashier page for the order to its client, beside WeChat's own parameters", () => {
+    const order = orderFixture({ outTradeNo: 'T2030_01|a*b', prepay });
+    expect(orderView(order, { sandboxCashierBaseUrl: base }).client).toEqual({
+      code_url: 'weixin://wxpay/bizpayurl?pr=8aLlTik',
+      sandbox_cashier_url: 'http://127.0.0.1:3100/sandbox/cashier/T2030_01%7Ca*b',
+    });
+  });
+
+  it('leaves the client as WeChat gave it without a cashier base (AWS), and the stored client untouched', () => {
+    const order = orderFixture({ prepay });
+    expect(orderView(order).client).toEqual({ code_url: 'weixin://wxpay/bizpayurl?pr=8aLlTik' });
+    orderView(order, { sandboxCashierBaseUrl: base });
+    expect(order.prepay?.client).not.toHaveProperty('sandbox_cashier_url');
+  });
+
+  it('links nothing for an order without a client (no prepay yet)', () => {
+    expect(orderView(orderFixture(), { sandboxCashierBaseUrl: base }).client).toBeNull();
+  });
+});

@@ -70,3 +70,25 @@ describe('mini program login settings', () => {
     }
   });
 });
+
+describe('sandbox cashier setting', () => {
+  it('is unset by default (AWS), and empty is unset', () => {
+    expect(loadSettings(BASE).SANDBOX_CASHIER_BASE_URL).toBeUndefined();
+    expect(loadSettings({ ...BASE, SANDBOX_CASHIER_BASE_URL: ' ' }).SANDBOX_CASHIER_BASE_URL).toBeUndefined();
+  });
+
+  it('takes an http or https URL ending with /', () => {
+    for (const url of ['http://127.0.0.1:3100/sandbox/cashier/', 'https://localhost:3443/sandbox/cashier/']) {
+      expect(loadSettings({ ...BASE, SANDBOX_CASHIER_BASE_URL: url }).SANDBOX_CASHIER_BASE_URL).toBe(url);
+    }
+  });
+
+  it.each([
+    'sandbox/cashier/',
+    'ftp://127.0.0.1/sandbox/cashier/',
+    'http://127.0.0.1:3100/sandbox/cashier',
+    'http://127.0.0.1:3100/sandbox/cashier/?x=1',
+  ])('refuses %s, naming the setting', (url) => {
+    expect(() => loadSettings({ ...BASE, SANDBOX_CASHIER_BASE_URL: url })).toThrow(/SANDBOX_CASHIER_BASE_URL/);
+  });
+});
