@@ -49,8 +49,8 @@ export function cashierPage(state: CashierState, qr: SafeHtml | undefined): Page
       <div class="actions">
         <button type="button" data-action="pay" ${off}>Pay ${yuan(order.totalFee)}</button>
         <div class="row">
-          <button type="button" class="danger" data-action="fail" ${off}>Fail (errCode -1)</button>
-          <button type="button" class="secondary" data-action="cancel" ${off}>Cancel (errCode -2)</button>
+          <button type="button" class="danger" data-action="fail" ${off}>Fail<small>errCode -1</small></button>
+          <button type="button" class="secondary" data-action="cancel" ${off}>Cancel<small>errCode -2</small></button>
         </div>
       </div>
       <p id="result" role="status" aria-live="polite"></p>

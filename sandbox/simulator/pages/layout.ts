@@ -51,7 +51,8 @@ ol#notifications li, ul#refunds li { border: 1px solid var(--line); border-radiu
   font-size: 13px; }
 li[data-outcome="acknowledged"] { border-left: 4px solid var(--green) !important; }
 li[data-outcome="refused"], li[data-outcome="failed"] { border-left: 4px solid var(--red) !important; }
-.meta { color: var(--grey); }
+.meta { color: var(--grey); font-size: 13px; }
+button small { display: block; font-weight: 400; font-size: 12px; opacity: .8; }
 pre.reply { margin: 6px 0 0; padding: 6px 8px; background: #f7f7f7; border-radius: 6px; white-space: pre-wrap;
   word-break: break-all; font: 12px/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; max-height: 8em;
   overflow: auto; }
@@ -87,6 +88,7 @@ export function sendPage(res: ServerResponse, status: number, page: Page): void 
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <link rel="icon" href="data:," />
         <title>${page.title}</title>
         <style nonce="${nonce}">
           ${trusted(STYLES)}
