@@ -105,7 +105,7 @@ function decodeQrSvg(svg: string): string | undefined {
 }
 
 describe('GET /sandbox/cashier/{out_trade_no}', () => {
-  it('shows a NATIVE order as a phone cashier: amount, description, trade type and state, a QR of code_url', async () => {
+  it('shows a NATIVE order as a phone cashier: amount, description, type, state, a QR of code_url', async () => {
     const { outTradeNo, response } = await createOrder(sim.url, {
       trade_type: 'NATIVE',
       total_fee: '1',
