@@ -4,24 +4,44 @@
  * and what the stack answered included), so a newcomer sees the whole flow in one command. The JSAPI
  * order starts as a mini program's does: wx.login() gives a code, the backend turns it into the
  * payer's openid (POST /miniprogram/sessions), and the order names that openid.
+ *
+ * Every app-backend call goes through the signed client (shared/client), as an app backend calls the
+ * API in AWS; the simulator's own paths (the payer's side) are plain HTTP.
  */
 import * as z from 'zod';
 
-import { APP_BACKEND_ROUTES, HEALTH_ROUTE, type Route, routePath } from '#shared/app/routes';
+import { HEALTH_ROUTE } from '#shared/app/routes';
+import type { CreateOrderRequest } from '#shared/client/app-backend-client';
+import { AppBackendClient } from '#shared/client/app-backend-client';
+import { AppBackendError } from '#shared/client/app-backend-error';
+import type { AwsCredentials } from '#shared/client/sigv4-transport';
+import { dataDirOf } from './local-settings';
+import { readRunningStack } from './running-stack-file';
 
-const env = z.object({ PORT: z.coerce.number().int().min(1).max(65535).default(3000) }).parse(process.env);
+const env = z
+  .object({
+    PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+    LOCAL_IAM_ACCESS_KEY_ID: z.string().min(1).optional(),
+    LOCAL_IAM_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  })
+  .parse(process.env);
 
 const gateway = `http://127.0.0.1:${env.PORT}`;
 
+/** The stack's default region (sandbox/local/stack.ts DEFAULTS), when no running stack file names one. */
+const DEFAULT_REGION = 'us-east-1';
+
+/**
+ * When the gateway checks nothing, any key signs: this one stands in, so the demo runs without AWS
+ * credentials on the machine and still makes the same signed calls as with LOCAL_IAM=1.
+ */
+const UNCHECKED_CREDENTIALS: AwsCredentials = { accessKeyId: 'LOCALDEMO', secretAccessKey: 'not-checked-locally' };
+
 type Json = Record<string, unknown>;
 
-async function call(
-  base: string,
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<{ status: number; json: Json }> {
-  const res = await fetch(`${base}${path}`, {
+/** The simulator's control API: what the payer and WeChat do (not the app backend's calls). */
+async function simulatorCall(method: string, path: string, body?: unknown): Promise<{ status: number; json: Json }> {
+  const res = await fetch(`${simulator}${path}`, {
     method,
     headers: body === undefined ? {} : { 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -30,16 +50,24 @@ async function call(
   return { status: res.status, json: text ? (JSON.parse(text) as Json) : {} };
 }
 
-function callRoute(route: Route, parameters: Record<string, string>, body?: unknown) {
-  return call(gateway, route.method, routePath(route, parameters), body);
-}
-
 function show(label: string, value: unknown): void {
   console.log(`  ${label.padEnd(14)} ${JSON.stringify(value)}`);
 }
 
-const sceneFor: Record<string, Json> = {
+/** Runs one API call; an AppBackendError is shown (status, code, message) and becomes undefined. */
+async function attempt<T>(call: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await call();
+  } catch (error) {
+    if (!(error instanceof AppBackendError)) throw error;
+    show(`error ${error.status}`, { code: error.code, message: error.message, field: error.field });
+    return undefined;
+  }
+}
+
+const sceneFor: Record<string, Partial<CreateOrderRequest>> = {
   APP: {},
+  JSAPI: {},
   NATIVE: { product_id: 'demo-sku' },
   MWEB: {
     scene_info: {
@@ -48,6 +76,8 @@ const sceneFor: Record<string, Json> = {
     },
   },
 };
+
+const TRADE_TYPES = ['APP', 'JSAPI', 'NATIVE', 'MWEB'] as const;
 
 /** The order the demo refunds part of: enough fen that part of it can go back. */
 const REFUNDED_TRADE_TYPE = 'NATIVE';
@@ -66,15 +96,15 @@ function showNotifications(history: Json): void {
  * exchanges it at WeChat (the simulator's sns/jscode2session) and answers the payer's openid, keeping
  * the session key to itself. The user data the mini program then sends is opened with that key.
  */
-async function miniProgramLogin(): Promise<string | undefined> {
-  const login = await call(simulator, 'POST', '/sandbox/miniprogram/login', {});
+async function miniProgramLogin(client: AppBackendClient): Promise<string | undefined> {
+  const login = await simulatorCall('POST', '/sandbox/miniprogram/login', {});
   show('wx.login()', login.json);
   if (login.status !== 201) return undefined;
-  const session = await callRoute(APP_BACKEND_ROUTES.createMiniProgramSession, {}, { code: login.json.code });
-  show(session.status === 201 ? 'session' : `error ${session.status}`, session.json);
-  if (session.status !== 201) return undefined;
-  const openid = String(session.json.openid);
-  const sealed = await call(simulator, 'POST', '/sandbox/miniprogram/user-data', {
+  const session = await attempt(() => client.createMiniProgramSession(String(login.json.code)));
+  if (session === undefined) return undefined;
+  show('session', session);
+  const { openid } = session;
+  const sealed = await simulatorCall('POST', '/sandbox/miniprogram/user-data', {
     openid,
     data: { nickName: 'Demo', gender: 0, language: 'zh_CN' },
   });
@@ -83,20 +113,27 @@ async function miniProgramLogin(): Promise<string | undefined> {
     return undefined;
   }
   show('user data', { encrypted_data: `${String(sealed.json.encrypted_data).slice(0, 24)}…`, iv: sealed.json.iv });
-  const opened = await callRoute(APP_BACKEND_ROUTES.decryptMiniProgramData, {}, { openid, ...sealed.json });
-  show(opened.status === 200 ? 'decrypted' : `error ${opened.status}`, opened.json);
-  return opened.status === 200 ? openid : undefined;
+  const opened = await attempt(() =>
+    client.decryptMiniProgramData({
+      openid,
+      encrypted_data: String(sealed.json.encrypted_data),
+      iv: String(sealed.json.iv),
+    }),
+  );
+  if (opened === undefined) return undefined;
+  show('decrypted', opened);
+  return openid;
 }
 
-async function payOne(tradeType: string): Promise<string | undefined> {
+async function payOne(client: AppBackendClient, tradeType: (typeof TRADE_TYPES)[number]): Promise<string | undefined> {
   console.log(`\n${tradeType}`);
-  let payer: Json = {};
+  let payer: Partial<CreateOrderRequest> = {};
   if (tradeType === 'JSAPI') {
-    const openid = await miniProgramLogin();
+    const openid = await miniProgramLogin(client);
     if (openid === undefined) return undefined;
     payer = { payer: { openid } };
   }
-  const request = {
+  const request: CreateOrderRequest = {
     description: `demo ${tradeType} order`,
     amount: { total: tradeType === REFUNDED_TRADE_TYPE ? REFUNDED_TOTAL : 1 },
     trade_type: tradeType,
@@ -105,25 +142,23 @@ async function payOne(tradeType: string): Promise<string | undefined> {
     ...sceneFor[tradeType],
   };
   show('request', request);
-  const created = await callRoute(APP_BACKEND_ROUTES.createOrder, {}, request);
-  if (created.status !== 201) {
-    show(`error ${created.status}`, created.json);
-    return undefined;
-  }
-  const no = String(created.json.out_trade_no);
-  show('created', { out_trade_no: no, status: created.json.status, prepay_id: created.json.prepay_id });
-  show('client params', created.json.client);
+  const created = await attempt(() => client.createOrder(request));
+  if (created === undefined) return undefined;
+  const no = created.out_trade_no;
+  show('created', { out_trade_no: no, status: created.status, prepay_id: created.prepay_id });
+  show('client params', created.client);
 
-  const paid = await call(simulator, 'POST', `/sandbox/orders/${no}/pay`, { result: 'SUCCESS' });
+  const paid = await simulatorCall('POST', `/sandbox/orders/${encodeURIComponent(no)}/pay`, { result: 'SUCCESS' });
   show('payer paid', paid.json);
 
-  let order: Json = {};
-  for (let i = 0; i < 50; i++) {
-    order = (await callRoute(APP_BACKEND_ROUTES.getOrder, { out_trade_no: no })).json;
-    if (order.status === 'PAID') break;
+  let order = created;
+  for (let i = 0; i < 50 && order.status !== 'PAID'; i++) {
     await new Promise((r) => setTimeout(r, 100));
+    const latest = await attempt(() => client.getOrder(no));
+    if (latest === undefined) return undefined;
+    order = latest;
   }
-  showNotifications((await call(simulator, 'GET', `/sandbox/orders/${no}`)).json);
+  showNotifications((await simulatorCall('GET', `/sandbox/orders/${encodeURIComponent(no)}`)).json);
   show('final', { status: order.status, payment: order.payment });
   return order.status === 'PAID' ? no : undefined;
 }
@@ -132,33 +167,42 @@ async function payOne(tradeType: string): Promise<string | undefined> {
  * Refunds part of a paid order: the API takes it (PROCESSING), the simulator is told to finish it now
  * (WeChat takes minutes to days), and its refund notification moves it to SUCCESS here.
  */
-async function refundPart(outTradeNo: string): Promise<boolean> {
+async function refundPart(client: AppBackendClient, outTradeNo: string): Promise<boolean> {
   console.log(`\nrefund ${REFUNDED_PART} of the ${REFUNDED_TOTAL} fen of ${outTradeNo}`);
   const outRefundNo = `DEMO${Date.now()}`;
   const request = { out_refund_no: outRefundNo, amount: { refund: REFUNDED_PART }, reason: 'demo partial refund' };
   show('request', request);
-  const created = await callRoute(APP_BACKEND_ROUTES.createRefund, { out_trade_no: outTradeNo }, request);
-  if (created.status !== 201) {
-    show(`error ${created.status}`, created.json);
-    return false;
-  }
-  show('created', { status: created.json.status, amount: created.json.amount });
+  const created = await attempt(() => client.createRefund(outTradeNo, request));
+  if (created === undefined) return false;
+  show('created', { status: created.status, amount: created.amount });
 
-  const completed = await call(simulator, 'POST', `/sandbox/refunds/${outRefundNo}/complete`, { result: 'SUCCESS' });
+  const completed = await simulatorCall('POST', `/sandbox/refunds/${encodeURIComponent(outRefundNo)}/complete`, {
+    result: 'SUCCESS',
+  });
   show('WeChat done', completed.json);
 
-  let refund: Json = {};
-  for (let i = 0; i < 50; i++) {
-    refund = (await callRoute(APP_BACKEND_ROUTES.getRefund, { out_trade_no: outTradeNo, out_refund_no: outRefundNo }))
-      .json;
-    if (refund.status === 'SUCCESS') break;
+  let refund = created;
+  for (let i = 0; i < 50 && refund.status !== 'SUCCESS'; i++) {
     await new Promise((r) => setTimeout(r, 100));
+    const latest = await attempt(() => client.getRefund(outTradeNo, outRefundNo));
+    if (latest === undefined) return false;
+    refund = latest;
   }
-  showNotifications((await call(simulator, 'GET', `/sandbox/refunds/${outRefundNo}`)).json);
+  showNotifications((await simulatorCall('GET', `/sandbox/refunds/${encodeURIComponent(outRefundNo)}`)).json);
   show('final', { status: refund.status, refund_id: refund.refund_id, success_time: refund.success_time });
-  const order = (await callRoute(APP_BACKEND_ROUTES.getOrder, { out_trade_no: outTradeNo })).json;
-  show('order', { status: order.status, refund: order.refund });
+  const order = await attempt(() => client.getOrder(outTradeNo));
+  if (order !== undefined) show('order', { status: order.status, refund: order.refund });
   return refund.status === 'SUCCESS';
+}
+
+/** The last events of the run, as a backend without a public URL would pull them. */
+async function showEvents(client: AppBackendClient, since: string | undefined): Promise<void> {
+  console.log('\nevents (GET /events)');
+  const page = await attempt(() => client.listEvents({ after: since, limit: 100 }));
+  for (const event of page?.events ?? []) {
+    const data = event.data;
+    show(event.type, 'out_refund_no' in data ? data.out_refund_no : data.out_trade_no);
+  }
 }
 
 const health = await fetch(`${gateway}${HEALTH_ROUTE.path}`).catch(() => undefined);
@@ -166,15 +210,52 @@ if (health?.ok !== true) {
   console.error(`no local stack at ${gateway}: run \`npm start\` first (PORT=${env.PORT})`);
   process.exit(1);
 }
-// The stack says where its simulator is, so the demo follows SIMULATOR_PORT without being told.
-const simulator = z.object({ simulator: z.url() }).parse(await health.json()).simulator;
+// The stack says where its simulator is, and whether it checks signatures, so the demo follows
+// SIMULATOR_PORT and LOCAL_IAM without being told.
+const stackHealth = z.object({ simulator: z.url(), iamAuth: z.string().optional() }).parse(await health.json());
+const simulator = stackHealth.simulator;
+const iamChecked = stackHealth.iamAuth === 'checked';
+
+const localIamKey =
+  env.LOCAL_IAM_ACCESS_KEY_ID !== undefined && env.LOCAL_IAM_SECRET_ACCESS_KEY !== undefined
+    ? { accessKeyId: env.LOCAL_IAM_ACCESS_KEY_ID, secretAccessKey: env.LOCAL_IAM_SECRET_ACCESS_KEY }
+    : undefined;
+// With LOCAL_IAM=1 the key the stack was started with signs, else the default AWS chain's (which the
+// stack refuses unless it is that key); without it, a stand-in.
+const credentials = localIamKey ?? (iamChecked ? undefined : UNCHECKED_CREDENTIALS);
+const region = readRunningStack(dataDirOf(process.env))?.region ?? DEFAULT_REGION;
+console.log(
+  `signing with SigV4 (execute-api, ${region}) as ${
+    localIamKey !== undefined
+      ? 'LOCAL_IAM_ACCESS_KEY_ID'
+      : credentials === undefined
+        ? 'the default AWS credentials'
+        : 'a stand-in key'
+  }; the gateway ${iamChecked ? 'checks' : 'does not check'} signatures`,
+);
+const client = new AppBackendClient({
+  baseUrl: gateway,
+  region,
+  ...(credentials === undefined ? {} : { credentials }),
+});
+
+// Where the event log stands before the run, so the events shown at the end are this run's.
+let cursor: string | undefined;
+for (;;) {
+  const page = await attempt(() => client.listEvents({ after: cursor, limit: 100 }));
+  if (page === undefined) break;
+  cursor = page.next;
+  if (page.events.length < 100) break;
+}
+
 const paid = new Map<string, string>();
-for (const tradeType of ['APP', 'JSAPI', 'NATIVE', 'MWEB']) {
-  const no = await payOne(tradeType);
+for (const tradeType of TRADE_TYPES) {
+  const no = await payOne(client, tradeType);
   if (no !== undefined) paid.set(tradeType, no);
 }
 const toRefund = paid.get(REFUNDED_TRADE_TYPE);
-const refunded = toRefund !== undefined && (await refundPart(toRefund));
-console.log(paid.size === 4 ? '\nall four orders paid' : '\nsome orders did not reach PAID');
+const refunded = toRefund !== undefined && (await refundPart(client, toRefund));
+await showEvents(client, cursor);
+console.log(paid.size === TRADE_TYPES.length ? '\nall four orders paid' : '\nsome orders did not reach PAID');
 console.log(refunded ? 'the partial refund reached SUCCESS' : 'the partial refund did not reach SUCCESS');
-process.exit(paid.size === 4 && refunded ? 0 : 1);
+process.exit(paid.size === TRADE_TYPES.length && refunded ? 0 : 1);
