@@ -90,10 +90,8 @@ export function orderReportText(record: OrderRecord): string {
   }
   if (order.latePayment !== undefined) {
     const late = order.latePayment;
-    field(
-      'LATE PAYMENT',
-      `${money(late.amountTotal, late.currency)} at ${paidAtRfc3339(late.paidAt)}, transaction ${late.transactionId}: refund it`,
-    );
+    const paid = `${money(late.amountTotal, late.currency)} at ${paidAtRfc3339(late.paidAt)}`;
+    field('LATE PAYMENT', `${paid}, transaction ${late.transactionId}: refund it`);
   }
   if (order.status === 'PAID') {
     // The API's own summary (order-view.ts), so the two never disagree.
@@ -144,5 +142,6 @@ function historyLine(entry: HistoryEntry | RefundHistoryEntry): string {
 
 function notificationLine(record: NotificationRecord): string {
   const reason = record.reason === undefined ? '' : `: ${record.reason}`;
-  return `${record.receivedAt}  ${record.apiVersion} ${record.outcome}${reason}  sha256 ${record.bodySha256.slice(0, 12)}…`;
+  const hash = record.bodySha256.slice(0, 12);
+  return `${record.receivedAt}  ${record.apiVersion} ${record.outcome}${reason}  sha256 ${hash}…`;
 }

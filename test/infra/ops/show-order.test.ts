@@ -149,7 +149,7 @@ describe('npm run orders (infra/ops/show-order.ts) over a real table', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('--json: the order and refund as the API answers them, history, notifications, and its events oldest first', async () => {
+  it('--json: order and refund as the API answers them, history, notifications, events oldest first', async () => {
     const { seen, output } = capture();
     expect(await showOrder([order.outTradeNo, '--json'], deployedEnv, output)).toBe(0);
     expect(seen.err).toBe('');
@@ -217,9 +217,8 @@ describe('npm run orders (infra/ops/show-order.ts) over a real table', () => {
     const { seen, output } = capture();
     expect(await showOrder(['T0000000000404'], deployedEnv, output)).toBe(1);
     expect(seen.out).toBe('');
-    expect(seen.err).toBe(
-      `orders: no order T0000000000404 in the table ${table.tableName} in us-east-1 at ${deployedEnv.AWS_ENDPOINT_URL_DYNAMODB}\n`,
-    );
+    const where = `table ${table.tableName} in us-east-1 at ${deployedEnv.AWS_ENDPOINT_URL_DYNAMODB}`;
+    expect(seen.err).toBe(`orders: no order T0000000000404 in the ${where}\n`);
   });
 
   it('no store to read: exit 2, naming both ways to give one', async () => {
