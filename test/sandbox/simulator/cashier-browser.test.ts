@@ -4,11 +4,14 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import QRCode from 'qrcode';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { launchBrowser, openPage, saveScreenshot, SCREENSHOT_DIR } from '#test/helpers/browser';
+import { startTestStack, type HttpAnswer, type TestStack } from '#test/helpers/local-stack';
 import { readQrCode } from '#test/helpers/qr-code-reader';
+import { waitForAcceptance } from '#test/helpers/refund-e2e';
+import { waitFor } from '#test/helpers/wait-for';
 
 /**
  * The simulator's pages in a real browser (Debian's Chromium through playwright-core): what a
@@ -77,6 +80,207 @@ describe('the browser harness', () => {
     expect(problems.join('\n')).toContain('boom');
     expect(problems.join('\n')).toContain('Content Security Policy');
     expect(problems.join('\n')).toContain(`HTTP 404 GET ${baseUrl}/missing`);
+    await page.close();
+  });
+});
+
+describe('the simulator’s pages', () => {
+  let stack: TestStack;
+  let seq = 0;
+
+  beforeAll(async () => {
+    // Time scale 1: a refund stays PROCESSING for WeChat's 60 s, so only the page's button ends it.
+    stack = await startTestStack({ timeScale: 1 });
+  });
+
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  function outTradeNo(): string {
+    seq += 1;
+    return `BRW${Date.now()}${String(seq).padStart(3, '0')}`;
+  }
+
+  async function createOrder(tradeType: 'NATIVE' | 'APP', description: string, total = 1): Promise<HttpAnswer> {
+    const no = outTradeNo();
+    const created = await stack.api('POST', '/orders', {
+      out_trade_no: no,
+      description,
+      amount: { total },
+      trade_type: tradeType,
+      scene_info: { payer_client_ip: '203.0.113.9' },
+      ...(tradeType === 'NATIVE' ? { product_id: 'sku1' } : {}),
+    });
+    expect(created.status, created.text).toBe(201);
+    return created;
+  }
+
+  function clientOf(created: HttpAnswer): Record<string, unknown> {
+    return created.json.client as Record<string, unknown>;
+  }
+
+  /** The cashier page the order's `client` points developers to, which must be the simulator's. */
+  function cashierUrlOf(created: HttpAnswer): string {
+    const no = String(created.json.out_trade_no);
+    const expected = `${stack.simulatorUrl}/sandbox/cashier/${encodeURIComponent(no)}`;
+    const given = clientOf(created).sandbox_cashier_url;
+    // INTERIM until the local stack sets SANDBOX_CASHIER_BASE_URL: then the link is required.
+    if (given !== undefined) expect(given).toBe(expected);
+    return expected;
+  }
+
+  async function text(page: Page, selector: string): Promise<string> {
+    return ((await page.locator(selector).first().textContent()) ?? '').trim();
+  }
+
+  async function orderStatus(no: string, query = ''): Promise<unknown> {
+    return (await stack.api('GET', `/orders/${no}${query}`)).json.status;
+  }
+
+  it('shows a NATIVE order with a QR code of code_url that scans, pays it, and the merchant hears it', async () => {
+    const created = await createOrder('NATIVE', 'Browser tea 一杯');
+    const no = String(created.json.out_trade_no);
+    const codeUrl = clientOf(created).code_url;
+    expect(codeUrl).toMatch(/^weixin:\/\/wxpay\/bizpayurl\?pr=/);
+
+    const { page, problems } = await openPage(browser);
+    await page.goto(cashierUrlOf(created));
+    expect(await text(page, '#amount')).toBe('¥0.01');
+    expect(await text(page, '#description')).toBe('Browser tea 一杯');
+    expect(await text(page, '#trade-type')).toBe('NATIVE');
+    expect(await text(page, '#trade-state')).toBe('NOTPAY');
+    const qr = await page.locator('#qr svg').boundingBox();
+    expect(qr?.width).toBeGreaterThanOrEqual(200);
+
+    // What the page really draws must scan to the order's own code_url.
+    const unpaid = await saveScreenshot(page, 'cashier-native-unpaid');
+    expect(readQrCode(unpaid)).toBe(codeUrl);
+
+    await page.locator('button[data-action="pay"]').click();
+    await expect.poll(() => text(page, '#result')).toContain('errCode 0');
+    await expect.poll(() => text(page, '#trade-state'), { timeout: 10_000 }).toBe('SUCCESS');
+    const acknowledged = page.locator('#notifications li[data-outcome="acknowledged"]');
+    await acknowledged.first().waitFor({ timeout: 10_000 });
+    // The merchant's own v2 reply to WeChat, as WeChat received it.
+    await expect.poll(() => acknowledged.first().textContent()).toMatch(/<return_code>(<!\[CDATA\[)?SUCCESS/);
+    expect(await page.locator('#notifications li:not([data-outcome="acknowledged"])').count()).toBe(0);
+    await saveScreenshot(page, 'cashier-native-paid');
+
+    expect(await orderStatus(no)).toBe('PAID');
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('an APP order’s cancel is errCode -2 and changes nothing; the order stays unpaid at WeChat and here', async () => {
+    const created = await createOrder('APP', 'Browser cancel');
+    const no = String(created.json.out_trade_no);
+    const { page, problems } = await openPage(browser);
+    await page.goto(cashierUrlOf(created));
+    expect(await text(page, '#trade-type')).toBe('APP');
+
+    await page.locator('button[data-action="cancel"]').click();
+    await expect.poll(() => text(page, '#result')).toContain('errCode -2');
+    await saveScreenshot(page, 'cashier-app-cancelled');
+    expect(await text(page, '#trade-state')).toBe('NOTPAY');
+    expect(await page.locator('#notifications li').count()).toBe(0);
+
+    // ?sync=1 asks WeChat (the simulator) itself: still NOTPAY there, so still pending here.
+    expect(await orderStatus(no, '?sync=1')).toBe('PENDING');
+    const atWechat = await stack.simulator('GET', `/sandbox/orders/${no}`);
+    expect(atWechat.text).toContain('NOTPAY');
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('an APP order’s fail is errCode -1: WeChat tells the merchant, who records the failure', async () => {
+    const created = await createOrder('APP', 'Browser fail');
+    const no = String(created.json.out_trade_no);
+    const { page, problems } = await openPage(browser);
+    await page.goto(cashierUrlOf(created));
+
+    await page.locator('button[data-action="fail"]').click();
+    await expect.poll(() => text(page, '#result')).toContain('errCode -1');
+    await expect.poll(() => text(page, '#trade-state'), { timeout: 10_000 }).toBe('PAYERROR');
+    await page.locator('#notifications li[data-outcome="acknowledged"]').first().waitFor({ timeout: 10_000 });
+    await saveScreenshot(page, 'cashier-app-failed');
+
+    await waitFor(
+      () => orderStatus(no, '?sync=1'),
+      (status) => status === 'FAILED',
+    );
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  /** A NATIVE order paid through the simulator's control API, PAID here. */
+  async function paidOrder(description: string, total: number): Promise<HttpAnswer> {
+    const created = await createOrder('NATIVE', description, total);
+    const no = String(created.json.out_trade_no);
+    const paid = await stack.simulator('POST', `/sandbox/orders/${no}/pay`, { result: 'SUCCESS' });
+    expect(paid.status, paid.text).toBe(200);
+    await waitFor(
+      () => orderStatus(no),
+      (status) => status === 'PAID',
+    );
+    return created;
+  }
+
+  async function createRefund(no: string, refund: number): Promise<string> {
+    const outRefundNo = `R${no}`;
+    const res = await stack.api('POST', `/orders/${no}/refunds`, { out_refund_no: outRefundNo, amount: { refund } });
+    expect(res.status, res.text).toBeLessThan(300);
+    await waitForAcceptance(stack, no, outRefundNo);
+    return outRefundNo;
+  }
+
+  it('a refund made through the API shows on the paid order’s cashier, and its success button ends it', async () => {
+    const created = await paidOrder('Browser refund', 300);
+    const no = String(created.json.out_trade_no);
+    const outRefundNo = await createRefund(no, 120);
+
+    const { page, problems } = await openPage(browser);
+    await page.goto(cashierUrlOf(created));
+    const refund = page.locator(`#refunds li[data-out-refund-no="${outRefundNo}"]`);
+    await refund.waitFor({ timeout: 10_000 });
+    expect(await refund.textContent()).toContain('PROCESSING');
+    await saveScreenshot(page, 'cashier-refund-processing');
+
+    await refund.locator('button[data-action="refund-success"]').click();
+    await waitFor(
+      async () => (await stack.api('GET', `/orders/${no}/refunds/${outRefundNo}`)).json.status,
+      (status) => status === 'SUCCESS',
+    );
+    await expect.poll(() => refund.textContent(), { timeout: 10_000 }).toContain('SUCCESS');
+    await saveScreenshot(page, 'cashier-refund-success');
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('/sandbox lists the orders and refunds with their states, each order linking to its cashier', async () => {
+    const unpaid = await createOrder('NATIVE', 'Browser list unpaid', 5);
+    const paid = await paidOrder('Browser list paid', 200);
+    const paidNo = String(paid.json.out_trade_no);
+    const outRefundNo = await createRefund(paidNo, 50);
+
+    const { page, problems } = await openPage(browser);
+    await page.goto(`${stack.simulatorUrl}/sandbox`);
+    await saveScreenshot(page, 'sandbox-orders');
+
+    const unpaidRow = page.locator(`#orders tr[data-out-trade-no="${String(unpaid.json.out_trade_no)}"]`);
+    expect(await unpaidRow.textContent()).toContain('NOTPAY');
+    expect(await unpaidRow.textContent()).toContain('¥0.05');
+    const paidRow = page.locator(`#orders tr[data-out-trade-no="${paidNo}"]`);
+    expect(await paidRow.textContent()).toMatch(/SUCCESS|REFUND/);
+    expect(await paidRow.textContent()).toContain('NATIVE');
+    expect(await page.locator(`#refunds tr[data-out-refund-no="${outRefundNo}"]`).textContent()).toContain(
+      'PROCESSING',
+    );
+
+    await paidRow.locator('a.cashier').click();
+    await page.waitForURL(cashierUrlOf(paid));
+    expect(await text(page, '#description')).toBe('Browser list paid');
+    expect(problems).toEqual([]);
     await page.close();
   });
 });
