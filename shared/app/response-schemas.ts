@@ -95,8 +95,8 @@ export const orderResponseSchema = z
     prepay_id: z.string().nullable(),
     expires_at: dateTime(),
     client: z
-      .union([appClientSchema, jsapiClientSchema, nativeClientSchema, mwebClientSchema])
-      .nullable()
+      // null until WeChat's prepay is in; one flat union, so the document lists five choices, not two.
+      .union([appClientSchema, jsapiClientSchema, nativeClientSchema, mwebClientSchema, z.null()])
       .meta({ description: "What the phone, page or QR code needs to open WeChat's cashier, by trade_type." }),
     created_at: dateTime(),
     updated_at: dateTime(),
@@ -129,7 +129,7 @@ export const refundListResponseSchema = z
   .meta({ id: 'RefundList', description: 'Every refund of the order, oldest first.' });
 export type RefundListResponse = z.output<typeof refundListResponseSchema>;
 
-const eventSchema = z
+export const eventResponseSchema = z
   .object({
     id: z.string().regex(EVENT_ID_PATTERN),
     type: z.enum(EVENT_TYPES),
@@ -139,10 +139,11 @@ const eventSchema = z
       .meta({ description: 'The order (payment.*) or the refund (refund.*) as the API answered it at the change.' }),
   })
   .meta({ id: 'Event' });
+export type EventResponse = z.output<typeof eventResponseSchema>;
 
 export const eventListResponseSchema = z
   .object({
-    events: z.array(eventSchema),
+    events: z.array(eventResponseSchema),
     next: z.string().meta({ description: 'The cursor to ask with next (`after`), also after an empty page.' }),
   })
   .meta({ id: 'EventList' });
