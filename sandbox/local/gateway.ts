@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 
 import type {
+  APIGatewayEventRequestContextIAMAuthorizer,
   APIGatewayProxyEventV2,
   APIGatewayProxyResultV2,
   Context,
@@ -10,7 +11,7 @@ import type {
 } from 'aws-lambda';
 
 import { APP_BACKEND_ROUTES, BILL_ROUTES, HEALTH_ROUTE, NOTIFY_ROUTES, type Route, routeKey } from '#shared/app/routes';
-import { describeFunctionError, type Invocation, invoke, type LocalFunction } from './lambda-context';
+import { describeFunctionError, type Invocation, invoke, LOCAL_ACCOUNT_ID, type LocalFunction } from './lambda-context';
 import {
   fromProxyResult,
   jsonResponse,
@@ -22,6 +23,7 @@ import {
   toHttpApiEvent,
   writeProxyResponse,
 } from './lambda-events';
+import { sigV4Verifier } from './sigv4-verifier';
 
 type Target = 'orders' | 'notify' | 'bills';
 
@@ -92,7 +94,36 @@ export const HTTP_API_TIMEOUT_MS = 30_000;
 
 export const IAM_NOTICE =
   'gateway: IAM authorization is NOT checked locally; in AWS every API route (all but /notify/*) requires ' +
-  'SigV4-signed IAM credentials';
+  'SigV4-signed IAM credentials (LOCAL_IAM=1 checks them here too)';
+
+/** What the gateway says at start when LOCAL_IAM is on; the access key id is an identifier, not a secret. */
+export function iamCheckedNotice(accessKeyId: string, region: string): string {
+  return (
+    `gateway: IAM authorization is checked (LOCAL_IAM): every API route (all but /notify/*) requires SigV4 ` +
+    `(service execute-api, region ${region}) signed with access key ${accessKeyId}`
+  );
+}
+
+/** The local gateway's OpenAPI document of the API it serves; AWS has no such route. */
+export const OPENAPI_ROUTE = { method: 'GET', path: '/openapi.json' } as const satisfies Route;
+
+/**
+ * What API Gateway puts in the event for a caller whose signature it checked. Locally the one key pair
+ * stands for an IAM user of the local account.
+ */
+export function checkedIamAuthorizer(accessKeyId: string): APIGatewayEventRequestContextIAMAuthorizer {
+  return {
+    iam: {
+      accessKey: accessKeyId,
+      accountId: LOCAL_ACCOUNT_ID,
+      callerId: 'local-iam-user',
+      cognitoIdentity: null,
+      principalOrgId: '',
+      userArn: `arn:aws:iam::${LOCAL_ACCOUNT_ID}:user/local-iam`,
+      userId: 'local-iam-user',
+    },
+  };
+}
 
 /** A route the gateway serves, and the function and routeKey its events get. */
 export interface ServedRoute extends Route {
@@ -211,6 +242,29 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   };
   const httpApiTimeoutMs = options.httpApiTimeoutMs ?? HTTP_API_TIMEOUT_MS;
   let handlers = options.handlers;
+  const iam = options.iam;
+  const verify =
+    iam === undefined
+      ? undefined
+      : sigV4Verifier({
+          credentials: { accessKeyId: iam.accessKeyId, secretAccessKey: iam.secretAccessKey },
+          region,
+          now: iam.now,
+        });
+  let openApiJson: Promise<Record<string, unknown>> | undefined;
+  /**
+   * Built on first request: the generator is a build-time tool (a devDependency), loaded only when
+   * someone asks, and the document names this gateway as its server.
+   */
+  const openApi = () =>
+    (openApiJson ??= import('#shared/app/openapi-document').then(
+      ({ openApiDocument }) => openApiDocument({ serverUrl: `http://${host}:${port}` }),
+      (error: unknown) => {
+        // Tried again on the next request rather than failing for the gateway's whole life.
+        openApiJson = undefined;
+        throw error;
+      },
+    ));
   // Known once listening; requests only arrive after that.
   let port = 0;
 
@@ -248,7 +302,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     }
   }
 
-  async function dispatch(received: ReceivedRequest, route: RouteMatch & { target: Target }) {
+  async function dispatch(received: ReceivedRequest, route: RouteMatch & { target: Target }, caller?: string) {
     if (handlers === undefined) return jsonResponse(503, { message: 'Service Unavailable' });
     const current = handlers;
     const fn = functions[route.target];
@@ -256,7 +310,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     const outcome =
       target === 'notify'
         ? await invoke(fn, current.notify, toFunctionUrlEvent(received, { region }))
-        : await viaHttpApi(fn, () => invoke(fn, current[target], toHttpApiEvent(received, route, { region })));
+        : await viaHttpApi(fn, () => invoke(fn, current[target], httpApiEvent(received, route, caller)));
     if (outcome === 'gave up') return jsonResponse(503, { message: 'Service Unavailable' });
     if (!outcome.ok) {
       log(describeFunctionError(fn, outcome));
@@ -271,6 +325,13 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     }
   }
 
+  /** The HTTP API's event; with LOCAL_IAM the authorizer names the checked caller. */
+  function httpApiEvent(received: ReceivedRequest, route: RouteMatch, caller: string | undefined) {
+    const event = toHttpApiEvent(received, route, { region });
+    if (caller === undefined) return event;
+    return { ...event, requestContext: { ...event.requestContext, authorizer: checkedIamAuthorizer(caller) } };
+  }
+
   async function respond(req: IncomingMessage, res: ServerResponse): Promise<ProxyResponse> {
     if (!isLoopbackHost(req.headers.host, port, options.host)) {
       req.resume();
@@ -283,9 +344,13 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     if (method === HEALTH_ROUTE.method && rawPath === HEALTH_ROUTE.path) {
       return jsonResponse(handlers === undefined ? 503 : 200, {
         status: handlers === undefined ? 'starting' : 'ok',
-        iamAuth: 'skipped locally',
+        iamAuth: verify === undefined ? 'skipped locally' : 'checked',
         ...options.health?.(),
       });
+    }
+    if (method === OPENAPI_ROUTE.method && rawPath === OPENAPI_ROUTE.path) {
+      req.resume();
+      return jsonResponse(200, await openApi());
     }
     const route = matchRoute(method, rawPath);
     if (route === undefined) {
@@ -311,7 +376,18 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       protocol: `HTTP/${req.httpVersion}`,
       localPort: req.socket.localPort ?? 0,
     };
-    return dispatch(received, route);
+    let caller: string | undefined;
+    // In AWS notify is a Function URL with no auth; every HTTP API route is IAM-authorised.
+    if (verify !== undefined && route.target !== 'notify') {
+      const verdict = await verify({ method, target, rawHeaders: req.rawHeaders, body });
+      if (!verdict.ok) {
+        const refused = jsonResponse(403, { message: verdict.message });
+        refused.headers.push(['x-amzn-errortype', verdict.errorType]);
+        return refused;
+      }
+      caller = verdict.accessKeyId;
+    }
+    return dispatch(received, route, caller);
   }
 
   const server: Server = createServer((req, res) => {
@@ -343,7 +419,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     });
   });
   port = (server.address() as AddressInfo).port;
-  log(IAM_NOTICE);
+  log(iam === undefined ? IAM_NOTICE : iamCheckedNotice(iam.accessKeyId, region));
 
   return {
     url: `http://${host}:${port}`,

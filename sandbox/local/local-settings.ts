@@ -41,6 +41,11 @@ export interface LocalStartSettings {
   webhookSecret: string | undefined;
   /** Settings passed through to the handlers as they are (loadSettings checks them). */
   handlerEnv: Record<string, string>;
+  /**
+   * LOCAL_IAM=1: the gateway checks SigV4 against this key pair (LOCAL_IAM_ACCESS_KEY_ID,
+   * LOCAL_IAM_SECRET_ACCESS_KEY); absent: not checked, as before.
+   */
+  localIam: { accessKeyId: string; secretAccessKey: string } | undefined;
 }
 
 /** Where `npm start` keeps what outlives it when DATA_DIR is not set: the repository's .local-data. */
@@ -133,7 +138,36 @@ const schema = z.object({
   // The handlers' own rules (https or loopback http, no credentials; whsec_), checked before the start.
   MERCHANT_WEBHOOK_URL: webhookUrlSchema,
   MERCHANT_WEBHOOK_SECRET: webhookSecretSchema,
+  LOCAL_IAM: z.preprocess(
+    blankIsAbsent,
+    z.enum(['1', '0', 'true', 'false'], { error: 'must be 1 (check SigV4) or 0' }).optional(),
+  ),
+  // Letters and digits, as AWS's own ids: anything else could not stand in SigV4's Credential field.
+  LOCAL_IAM_ACCESS_KEY_ID: z.preprocess(
+    blankIsAbsent,
+    z
+      .string()
+      .regex(/^[A-Za-z0-9]{1,128}$/, 'letters and digits (1–128), like an AWS access key id')
+      .optional(),
+  ),
+  LOCAL_IAM_SECRET_ACCESS_KEY: text,
 });
+
+/** LOCAL_IAM=1 needs both halves of the key pair: the start stops naming whichever is missing. */
+function localIamOf(s: z.output<typeof schema>): LocalStartSettings['localIam'] {
+  if (s.LOCAL_IAM !== '1' && s.LOCAL_IAM !== 'true') return undefined;
+  const { LOCAL_IAM_ACCESS_KEY_ID: accessKeyId, LOCAL_IAM_SECRET_ACCESS_KEY: secretAccessKey } = s;
+  if (accessKeyId === undefined || secretAccessKey === undefined) {
+    const missing = [
+      ...(accessKeyId === undefined ? ['LOCAL_IAM_ACCESS_KEY_ID'] : []),
+      ...(secretAccessKey === undefined ? ['LOCAL_IAM_SECRET_ACCESS_KEY'] : []),
+    ];
+    throw new LocalSettingsError(
+      `invalid settings: LOCAL_IAM=1 needs ${missing.join(' and ')}: the key pair the gateway checks SigV4 against`,
+    );
+  }
+  return { accessKeyId, secretAccessKey };
+}
 
 /**
  * Reads `npm start`'s environment. A bad value stops the start with the variable's name and the
@@ -159,6 +193,7 @@ export function parseLocalStartSettings(
   const simulatorPlatformPrivateKey = pemFromEnv(s.SIMULATOR_PLATFORM_PRIVATE_KEY);
   checkSimulatorKeys(handlerEnv, simulatorPlatformPrivateKey, s.WECHATPAY_BASE_URL);
   const dataDir = dataDirOf(env, defaults.dataDir);
+  const localIam = localIamOf(s);
   return {
     port: s.PORT,
     simulatorPort: s.SIMULATOR_PORT,
@@ -182,6 +217,7 @@ export function parseLocalStartSettings(
     webhookUrl: s.MERCHANT_WEBHOOK_URL,
     webhookSecret: s.MERCHANT_WEBHOOK_SECRET,
     handlerEnv,
+    localIam,
   };
 }
 

@@ -310,6 +310,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     let v3Env: Record<string, string> = {};
     // How the handlers reach the simulator over HTTPS and present the merchant's certificate on /secapi/.
     let tlsEnv: Record<string, string> = {};
+    // Where an order's client.sandbox_cashier_url points: only a simulator of this stack has the page.
+    let cashierEnv: Record<string, string> = {};
     if (externalWechatPay === undefined) {
       const simulator = await startSimulator({
         host: '127.0.0.1',
@@ -343,6 +345,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       simulatorTls = simulator.tls;
       simulatorAppSecret = simulator.miniProgramAppSecret;
       checkOwnClientCertificate(options.env ?? {}, simulator.tls.caCertPem);
+      cashierEnv = { SANDBOX_CASHIER_BASE_URL: `${simulator.url}/sandbox/cashier/` };
       tlsEnv = {
         WECHATPAY_TRUSTED_CA: simulator.tls.caCertPem,
         WECHATPAY_API_CLIENT_CERT: simulator.tls.clientCertPem,
@@ -391,7 +394,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         miniProgramAppSecret: appSecret,
         timeScale: options.timeScale,
         // The developer's own settings (a client certificate of their own among them) win.
-        extra: { ...v3Env, ...tlsEnv, ...webhookEnv, ...extra, ...options.env },
+        extra: { ...v3Env, ...tlsEnv, ...cashierEnv, ...webhookEnv, ...extra, ...options.env },
       });
     // Read once before the webhook queue exists: its redrive follows the retry schedule.
     let settings = loadSettings(environment({}));

@@ -9,6 +9,7 @@
 import { join } from 'node:path';
 
 import { startDynamoDbLocal } from './dynamodb-server';
+import { OPENAPI_ROUTE } from './gateway';
 import { type LocalStartSettings, parseLocalStartSettings } from './local-settings';
 import { startSqsLocal } from './sqs-server';
 import type { LocalStack } from './stack';
@@ -141,6 +142,7 @@ async function main(): Promise<void> {
         webhookUrl: settings.webhookUrl,
         webhookSecret,
         env: settings.handlerEnv,
+        localIam: settings.localIam,
       }),
     );
     running.push({ name: 'local stack', stop: stack.stop });
@@ -156,6 +158,9 @@ async function main(): Promise<void> {
     `gateway=${stack.gatewayUrl}`,
     `notify=${stack.notifyUrl}`,
     `simulator=${stack.simulatorUrl ?? 'none'}`,
+    // The simulator's pages: recent orders and refunds, each order's cashier.
+    `sandbox=${stack.simulatorUrl === undefined ? 'none' : `${stack.simulatorUrl}/sandbox`}`,
+    `openapi=${stack.gatewayUrl}${OPENAPI_ROUTE.path}`,
     `wechatpay=${stack.settings.WECHATPAY_BASE_URL}`,
     // The mini program login's address; its AppSecret is never printed.
     `wechat_api=${stack.settings.WECHAT_API_BASE_URL}`,
@@ -165,11 +170,13 @@ async function main(): Promise<void> {
     // The path only: the secret stays in the file, for the merchant's receiver to read.
     ...(webhookSecretFile === undefined ? [] : [`webhook_secret_file=${webhookSecretFile}`]),
   ];
-  // For `npm run redrive-webhooks`: the SQS server's address changes each start.
+  // For `npm run redrive-webhooks` and `npm run orders`: the servers' addresses change each start.
   writeRunningStack(settings.dataDir, {
     pid: process.pid,
     region: stack.region,
     sqsEndpoint,
+    dynamodbEndpoint,
+    tableName: stack.tableName,
     webhookQueueUrl: stack.webhookQueueUrl,
     webhookDlqUrl: stack.webhookDlqUrl,
   });
