@@ -84,6 +84,9 @@ const REFUNDED_TRADE_TYPE = 'NATIVE';
 const REFUNDED_TOTAL = 100;
 const REFUNDED_PART = 30;
 
+/** The event log's 10 s settling and some room. */
+const EVENTS_WAIT_MS = 20_000;
+
 function showNotifications(history: Json): void {
   const notifications = Array.isArray(history.notifications) ? (history.notifications as Json[]) : [];
   for (const n of notifications) {
@@ -167,13 +170,13 @@ async function payOne(client: AppBackendClient, tradeType: (typeof TRADE_TYPES)[
  * Refunds part of a paid order: the API takes it (PROCESSING), the simulator is told to finish it now
  * (WeChat takes minutes to days), and its refund notification moves it to SUCCESS here.
  */
-async function refundPart(client: AppBackendClient, outTradeNo: string): Promise<boolean> {
+async function refundPart(client: AppBackendClient, outTradeNo: string): Promise<string | undefined> {
   console.log(`\nrefund ${REFUNDED_PART} of the ${REFUNDED_TOTAL} fen of ${outTradeNo}`);
   const outRefundNo = `DEMO${Date.now()}`;
   const request = { out_refund_no: outRefundNo, amount: { refund: REFUNDED_PART }, reason: 'demo partial refund' };
   show('request', request);
   const created = await attempt(() => client.createRefund(outTradeNo, request));
-  if (created === undefined) return false;
+  if (created === undefined) return undefined;
   show('created', { status: created.status, amount: created.amount });
 
   const completed = await simulatorCall('POST', `/sandbox/refunds/${encodeURIComponent(outRefundNo)}/complete`, {
@@ -185,23 +188,36 @@ async function refundPart(client: AppBackendClient, outTradeNo: string): Promise
   for (let i = 0; i < 50 && refund.status !== 'SUCCESS'; i++) {
     await new Promise((r) => setTimeout(r, 100));
     const latest = await attempt(() => client.getRefund(outTradeNo, outRefundNo));
-    if (latest === undefined) return false;
+    if (latest === undefined) return undefined;
     refund = latest;
   }
   showNotifications((await simulatorCall('GET', `/sandbox/refunds/${encodeURIComponent(outRefundNo)}`)).json);
   show('final', { status: refund.status, refund_id: refund.refund_id, success_time: refund.success_time });
   const order = await attempt(() => client.getOrder(outTradeNo));
   if (order !== undefined) show('order', { status: order.status, refund: order.refund });
-  return refund.status === 'SUCCESS';
+  return refund.status === 'SUCCESS' ? outRefundNo : undefined;
 }
 
-/** The last events of the run, as a backend without a public URL would pull them. */
-async function showEvents(client: AppBackendClient, since: string | undefined): Promise<void> {
-  console.log('\nevents (GET /events)');
-  const page = await attempt(() => client.listEvents({ after: since, limit: 100 }));
-  for (const event of page?.events ?? []) {
-    const data = event.data;
-    show(event.type, 'out_refund_no' in data ? data.out_refund_no : data.out_trade_no);
+/**
+ * This run's events, as a backend without a public URL pulls them. The log lists an event once it is
+ * 10 s old (so a cursor never skips one still being written), so the demo waits for the last one.
+ */
+async function showEvents(client: AppBackendClient, since: string | undefined, refunded: string): Promise<void> {
+  console.log('\nevents (GET /events; listed once 10 s old)');
+  const deadline = Date.now() + EVENTS_WAIT_MS;
+  let after = since;
+  let done = false;
+  while (!done && Date.now() < deadline) {
+    const page = await attempt(() => client.listEvents({ after, limit: 100 }));
+    if (page === undefined) return;
+    after = page.next;
+    for (const event of page.events) {
+      const data = event.data;
+      const id = 'out_refund_no' in data ? data.out_refund_no : data.out_trade_no;
+      show(event.type, id);
+      if (event.type === 'refund.succeeded' && id === refunded) done = true;
+    }
+    if (!done && page.events.length < 100) await new Promise((r) => setTimeout(r, 1000));
   }
 }
 
@@ -239,7 +255,7 @@ const client = new AppBackendClient({
   ...(credentials === undefined ? {} : { credentials }),
 });
 
-// Where the event log stands before the run, so the events shown at the end are this run's.
+// Where the event log stands before the run: the end shows the events since (and any of the 10 s before).
 let cursor: string | undefined;
 for (;;) {
   const page = await attempt(() => client.listEvents({ after: cursor, limit: 100 }));
@@ -254,8 +270,8 @@ for (const tradeType of TRADE_TYPES) {
   if (no !== undefined) paid.set(tradeType, no);
 }
 const toRefund = paid.get(REFUNDED_TRADE_TYPE);
-const refunded = toRefund !== undefined && (await refundPart(client, toRefund));
-await showEvents(client, cursor);
+const refunded = toRefund === undefined ? undefined : await refundPart(client, toRefund);
+if (refunded !== undefined) await showEvents(client, cursor, refunded);
 console.log(paid.size === TRADE_TYPES.length ? '\nall four orders paid' : '\nsome orders did not reach PAID');
-console.log(refunded ? 'the partial refund reached SUCCESS' : 'the partial refund did not reach SUCCESS');
-process.exit(paid.size === TRADE_TYPES.length && refunded ? 0 : 1);
+console.log(refunded !== undefined ? 'the partial refund reached SUCCESS' : 'the partial refund did not reach SUCCESS');
+process.exit(paid.size === TRADE_TYPES.length && refunded !== undefined ? 0 : 1);
