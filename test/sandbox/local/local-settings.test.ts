@@ -60,6 +60,45 @@ describe('parseLocalStartSettings', () => {
     expect(parse).not.toThrow(value);
   });
 
+  describe('LOCAL_IAM', () => {
+    const key = { LOCAL_IAM_ACCESS_KEY_ID: 'AKIALOCAL0001', LOCAL_IAM_SECRET_ACCESS_KEY: 'wJalr/K7+secret' };
+
+    it('is off unless LOCAL_IAM=1 (a key pair alone turns nothing on)', () => {
+      expect(parseLocalStartSettings({}, defaults).localIam).toBeUndefined();
+      expect(parseLocalStartSettings({ ...key }, defaults).localIam).toBeUndefined();
+      expect(parseLocalStartSettings({ ...key, LOCAL_IAM: '0' }, defaults).localIam).toBeUndefined();
+      expect(parseLocalStartSettings({ LOCAL_IAM: ' ' }, defaults).localIam).toBeUndefined();
+    });
+
+    it('with LOCAL_IAM=1 gives the gateway the key pair, kept out of the handlers’ settings', () => {
+      const s = parseLocalStartSettings({ ...key, LOCAL_IAM: '1' }, defaults);
+      expect(s.localIam).toEqual({ accessKeyId: 'AKIALOCAL0001', secretAccessKey: 'wJalr/K7+secret' });
+      expect(s.handlerEnv).toEqual({});
+    });
+
+    it.each([
+      [{ LOCAL_IAM_SECRET_ACCESS_KEY: 'wJalr/K7+secret' }, 'LOCAL_IAM_ACCESS_KEY_ID', 'LOCAL_IAM_SECRET_ACCESS_KEY'],
+      [{ LOCAL_IAM_ACCESS_KEY_ID: 'AKIALOCAL0001' }, 'LOCAL_IAM_SECRET_ACCESS_KEY', 'LOCAL_IAM_ACCESS_KEY_ID'],
+    ])('with LOCAL_IAM=1 stops the start naming the missing half of the key pair', (env, missing, present) => {
+      const parse = () => parseLocalStartSettings({ LOCAL_IAM: '1', ...env }, defaults);
+      expect(parse).toThrow(LocalSettingsError);
+      expect(parse).toThrow(`LOCAL_IAM=1 needs ${missing}:`);
+      expect(parse).not.toThrow(present);
+      expect(parse).not.toThrow('wJalr');
+    });
+
+    it('names both when both are missing; refuses other LOCAL_IAM values and a key id SigV4 cannot carry', () => {
+      expect(() => parseLocalStartSettings({ LOCAL_IAM: '1' }, defaults)).toThrow(
+        'LOCAL_IAM=1 needs LOCAL_IAM_ACCESS_KEY_ID and LOCAL_IAM_SECRET_ACCESS_KEY',
+      );
+      expect(() => parseLocalStartSettings({ ...key, LOCAL_IAM: 'yes' }, defaults)).toThrow('LOCAL_IAM: must be 1');
+      const slash = () =>
+        parseLocalStartSettings({ ...key, LOCAL_IAM: '1', LOCAL_IAM_ACCESS_KEY_ID: 'AKIA/1' }, defaults);
+      expect(slash).toThrow('LOCAL_IAM_ACCESS_KEY_ID');
+      expect(slash).not.toThrow('AKIA/1');
+    });
+  });
+
   it('reads ports, a relative DATA_DIR, the merchant and pass-through handler settings', () => {
     const s = parseLocalStartSettings(
       {
