@@ -93,13 +93,15 @@ describe('AppBackendClient on the local stack', () => {
     const all = await waitFor(
       () => client.listEvents({ limit: 100 }),
       (page) => page.events.some((e) => e.type === 'payment.succeeded' && e.data.out_trade_no === no),
+      // The log lists an event once it is 10 s old.
+      { timeoutMs: 30_000, intervalMs: 500 },
     );
     const first = await client.listEvents({ limit: 1 });
     expect(first.events).toHaveLength(1);
     expect(first.events[0]?.id).toBe(all.events[0]?.id);
     const second = await client.listEvents({ after: first.next, limit: 1 });
     expect(second.events.map((e) => e.id)).toEqual(all.events.slice(1, 2).map((e) => e.id));
-  });
+  }, 60_000);
 
   it("throws the backend's error answers as AppBackendError with status, code and field", async () => {
     const unknown = await refusalOf(client.getOrder(outTradeNo('NF')));
