@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { iamCheckedNotice } from '#sandbox/local/gateway';
 import { LocalSettingsError } from '#sandbox/local/local-settings';
 import { redriveMessages } from '#sandbox/local/redrive-webhooks';
 import { localSqsClient } from '#sandbox/local/resources';
@@ -18,6 +19,7 @@ import { SANDBOX_MERCHANT } from '#sandbox/simulator/sandbox-merchant';
 import { createHandlers } from '#shared/app/handlers';
 import { createCertificateAuthority } from '#shared/wechatpay/testing/certificate-authority';
 import { startTestStack, type TestStack } from '#test/helpers/local-stack';
+import { signedFetch } from '#test/helpers/sigv4-request';
 import { startWebhookReceiver, type WebhookReceiver } from '#test/helpers/webhook-receiver';
 import { waitFor } from '#test/helpers/wait-for';
 
@@ -52,6 +54,22 @@ describe('local stack in process', () => {
     expect(health.json).toMatchObject({ status: 'ok', tableName: stack.tableName });
     const unknown = await stack.api('GET', '/nope');
     expect(unknown.status).toBe(404);
+  });
+
+  it("points an order's client at the simulator's cashier page (SANDBOX_CASHIER_BASE_URL)", async () => {
+    expect(stack.settings.SANDBOX_CASHIER_BASE_URL).toBe(`${stack.simulatorUrl}/sandbox/cashier/`);
+    const outTradeNo = newOutTradeNo();
+    const created = await stack.api('POST', '/orders', {
+      ...orderBody(outTradeNo),
+      trade_type: 'NATIVE',
+      product_id: 'p',
+    });
+    expect(created.status, created.text).toBe(201);
+    const cashier = (created.json.client as { sandbox_cashier_url?: string }).sandbox_cashier_url;
+    expect(cashier).toBe(`${stack.simulatorUrl}/sandbox/cashier/${outTradeNo}`);
+    const page = await fetch(cashier as string);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
   });
 
   it('creates an order through the gateway, and marks it paid when the simulator notifies', async () => {
@@ -222,9 +240,52 @@ describe('the mini program login', () => {
       expect(stack.simulatorAppSecret).toBeUndefined();
       expect(stack.settings.WECHAT_API_BASE_URL).toBe('https://api.weixin.qq.com');
       expect(stack.settings.WECHAT_APPSECRET).toBeUndefined();
+      // No cashier page to link to: WeChat Pay is elsewhere.
+      expect(stack.settings.SANDBOX_CASHIER_BASE_URL).toBeUndefined();
     } finally {
       await stack.stop();
     }
+  });
+});
+
+describe('a local stack with LOCAL_IAM', () => {
+  const key = { accessKeyId: 'AKIALOCALSTACK01', secretAccessKey: 'local-stack/secret+0123456789' };
+  let stack: TestStack;
+
+  beforeAll(async () => {
+    stack = await startTestStack({ localIam: key, region: 'ap-southeast-1' });
+  });
+
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it('serves SigV4-signed calls to the real handlers, refuses unsigned ones; WeChat notifies unsigned', async () => {
+    const outTradeNo = newOutTradeNo();
+    const body = JSON.stringify(orderBody(outTradeNo));
+    const unsigned = await stack.api('POST', '/orders', JSON.parse(body));
+    expect(unsigned.status).toBe(403);
+    expect(unsigned.json).toEqual({ message: 'Forbidden' });
+    expect(await stack.store.get(outTradeNo)).toBeUndefined();
+
+    const sign = { credentials: key, region: 'ap-southeast-1' };
+    const created = await signedFetch(`${stack.gatewayUrl}/orders`, { ...sign, method: 'POST', body });
+    expect(created.status, await created.clone().text()).toBe(201);
+    const otherRegion = await signedFetch(`${stack.gatewayUrl}/orders/${outTradeNo}`, { ...sign, region: 'us-east-1' });
+    expect(otherRegion.status).toBe(403);
+
+    const notified = await stack.notifyPaid(outTradeNo, '4200000000000000000000000001', 101);
+    expect(notified.ok).toBe(true);
+    const order = await signedFetch(`${stack.gatewayUrl}/orders/${outTradeNo}`, sign);
+    expect(await order.json()).toMatchObject({ out_trade_no: outTradeNo, status: 'PAID' });
+    expect((await stack.api('GET', '/health')).json).toMatchObject({ status: 'ok', iamAuth: 'checked' });
+  });
+
+  it('serves GET /openapi.json unsigned, naming the gateway as the server', async () => {
+    const doc = await stack.api('GET', '/openapi.json');
+    expect(doc.status).toBe(200);
+    expect(doc.json.openapi).toMatch(/^3\.1\./);
+    expect(doc.json.servers).toEqual([expect.objectContaining({ url: stack.gatewayUrl })]);
   });
 });
 
@@ -468,6 +529,8 @@ describe('npm start', () => {
       const { gateway, notify, simulator, dynamodb, sqs } = first.urls as Record<string, string>;
       for (const url of [gateway, simulator, dynamodb, sqs]) expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       expect(notify).toBe(`${gateway}/notify/pay`);
+      expect(first.urls.sandbox).toBe(`${simulator}/sandbox`);
+      expect(first.urls.openapi).toBe(`${gateway}/openapi.json`);
       expect(first.output()).toContain('IAM authorization is NOT checked locally');
       // Webhooks are off without MERCHANT_WEBHOOK_URL, but the secret a receiver will need is already kept.
       expect(first.urls.webhooks).toBe('none');
@@ -476,7 +539,11 @@ describe('npm start', () => {
       const secret = readFileSync(secretFile, 'utf8').trim();
       expect(secret).toMatch(/^whsec_/);
       expect(first.output()).not.toContain(secret);
-      expect(existsSync(join(dataDir, 'running-stack.json'))).toBe(true);
+      // What `npm run orders` reads to find the running stack's store.
+      expect(JSON.parse(readFileSync(join(dataDir, 'running-stack.json'), 'utf8'))).toMatchObject({
+        dynamodbEndpoint: dynamodb,
+        tableName: 'wechatpay-orders',
+      });
       // The mini program logs in at the simulator over HTTPS, with the sandbox AppSecret kept beside the data.
       expect(first.urls.wechat_api).toBe(simulator?.replace('http:', 'https:'));
       const appSecret = readFileSync(join(dataDir, SANDBOX_APPSECRET_FILE), 'utf8').trim();
@@ -658,6 +725,42 @@ describe('npm start', () => {
     });
     expect((await run.exited).code).toBe(1);
     expect(run.output()).toMatch(/start failed: .*set SIMULATOR_PLATFORM_PRIVATE_KEY to the private key/);
+  });
+
+  it(
+    'with LOCAL_IAM=1 checks SigV4 with the key pair given, and never prints its secret',
+    { timeout: 150_000 },
+    async () => {
+      const ownDataDir = mkdtempSync(join(tmpdir(), 'wechatpay-iam-'));
+      const key = { accessKeyId: 'AKIANPMSTART0001', secretAccessKey: 'npm-start/secret+0123456789' };
+      const run = await startUntilReady({
+        DATA_DIR: ownDataDir,
+        PORT: '0',
+        SIMULATOR_PORT: '0',
+        LOCAL_IAM: '1',
+        LOCAL_IAM_ACCESS_KEY_ID: key.accessKeyId,
+        LOCAL_IAM_SECRET_ACCESS_KEY: key.secretAccessKey,
+      });
+      try {
+        const { gateway } = run.urls as Record<string, string>;
+        expect((await fetch(`${gateway}/events`)).status).toBe(403);
+        const signed = await signedFetch(`${gateway}/events?limit=1`, { credentials: key, region: 'us-east-1' });
+        expect(signed.status, await signed.clone().text()).toBe(200);
+        expect(run.output()).toContain(iamCheckedNotice(key.accessKeyId, 'us-east-1'));
+        expect(run.output()).not.toContain('IAM authorization is NOT checked');
+        expect(run.output()).not.toContain(key.secretAccessKey);
+      } finally {
+        run.child.kill('SIGTERM');
+        expect(await run.exited).toEqual({ code: 0, signal: null });
+        rmSync(ownDataDir, { recursive: true, force: true });
+      }
+    },
+  );
+
+  it('stops a LOCAL_IAM=1 start without its secret access key, naming it', async () => {
+    const run = runStart({ DATA_DIR: dataDir, LOCAL_IAM: '1', LOCAL_IAM_ACCESS_KEY_ID: 'AKIANPMSTART0001' });
+    expect((await run.exited).code).toBe(1);
+    expect(run.output()).toMatch(/start failed: invalid settings: LOCAL_IAM=1 needs LOCAL_IAM_SECRET_ACCESS_KEY/);
   });
 
   it('refuses bad settings by name and exits 1', { timeout: 30_000 }, async () => {
