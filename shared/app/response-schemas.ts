@@ -27,7 +27,7 @@ const amountSchema = z.object({ total: fen(), currency }).meta({ id: 'Amount' })
  * Locally only (never in AWS): the simulator's cashier page for the order, beside what the client
  * needs for WeChat's cashier.
  */
-const sandboxCashierUrl = z.string().optional().meta({
+const sandboxCashierUrl = z.url().optional().meta({
   description: "The local simulator's cashier page for this order; present only on a local stack, never in AWS.",
 });
 
