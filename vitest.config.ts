@@ -38,6 +38,7 @@ const UNIT_TESTS = [
   'test/infra/cdk/stack-settings.test.ts',
   'test/sandbox/local/lambda-events.test.ts',
   'test/sandbox/local/local-settings.test.ts',
+  'test/sandbox/local/sigv4-verifier.test.ts',
   'test/sandbox/simulator/miniprogram-minute-quota.test.ts',
 ];
 

@@ -180,7 +180,8 @@ function baseEvent(
 
 /**
  * The event an HTTP API route with IAM authorization gives its Lambda (payload format 2.0). The
- * authorizer block marks the IAM check as skipped: the local gateway cannot verify SigV4.
+ * authorizer block marks the IAM check as skipped; with LOCAL_IAM the gateway, having checked the
+ * signature, replaces it with the key it checked.
  */
 export function toHttpApiEvent(
   req: ReceivedRequest,
