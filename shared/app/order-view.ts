@@ -67,7 +67,7 @@ function clientView(client: ClientParams, outTradeNo: string, options: OrderView
  * What was given back of a PAID order and what is left (fen): refunded = SUCCESS refunds; pending =
  * PROCESSING and ABNORMAL ones, which may still succeed, so they are not refundable again.
  */
-function refundSummary(order: Order): { refunded: number; pending: number; refundable: number } {
+export function refundSummary(order: Order): { refunded: number; pending: number; refundable: number } {
   const paid = order.payment?.amountTotal ?? order.request.amount.total;
   const refunded = order.refunds?.refunded ?? 0;
   const pending = order.refunds?.pending ?? 0;
