@@ -7,6 +7,8 @@
  * fen by string arithmetic, never through a float. Times are Beijing `yyyy-MM-dd HH:mm:ss`.
  */
 
+import { fenToYuan } from '../core/money';
+
 /** The ALL bill's 27 columns, in WeChat's order and words. */
 export const ALL_BILL_COLUMNS = [
   '交易时间',
@@ -140,14 +142,6 @@ export function yuanToFen(text: string): number {
   const [, sign, whole, cents = ''] = match;
   const fen = Number(whole) * 100 + Number(cents.padEnd(2, '0'));
   return sign === '-' && fen !== 0 ? -fen : fen;
-}
-
-/** 1234 → `"12.34"`; -2 → `"-0.02"`. Whole fen only. */
-export function fenToYuan(fen: number): string {
-  if (!Number.isSafeInteger(fen)) throw new RangeError(`fen must be a whole number: ${fen}`);
-  const sign = fen < 0 ? '-' : '';
-  const abs = Math.abs(fen);
-  return `${sign}${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, '0')}`;
 }
 
 /** A fee with five decimals of yuan (`"-0.02000"`) → thousandths of a fen. */
