@@ -33,7 +33,6 @@ import { GetRefund } from '../domain/get-refund';
 import { ListEvents } from '../domain/list-events';
 import { ListRefunds } from '../domain/list-refunds';
 import type { LoginSessionStore } from '../domain/miniprogram-session';
-import type { Order } from '../domain/order';
 import { OrderCloser } from '../domain/order-closer';
 import { systemClock, type CheckScheduler, type Clock, type OrderStore } from '../domain/ports';
 import { ReconcileBill } from '../domain/reconcile-bill';
@@ -51,7 +50,7 @@ import { wechatCallDeadline } from './invocation-deadline';
 import { memo } from './memo';
 import { merchantCredentialsSource, type SecretReader } from './merchant-secret';
 import { createObservability, type Observability } from './observability';
-import { orderView, type OrderViewOptions } from './order-view';
+import { orderView, orderViewOptionsOf } from './order-view';
 import { refundView } from './refund-view';
 import { createRotatingWechatPay } from './rotating-wechatpay';
 import { NOTIFY_REFUND_ROUTE, NOTIFY_ROUTE, refundNotifyUrlOf } from './routes';
@@ -294,16 +293,10 @@ export function buildEventRecorder(deps: Dependencies): EventRecorder {
       return result;
     },
   };
-  const viewOptions = orderViewOptions(deps.settings);
+  const viewOptions = orderViewOptionsOf(deps.settings);
   const describe = (change: AggregateChange): Record<string, unknown> =>
     change.kind === 'payment' ? orderView(change.after, viewOptions) : refundView(change.after);
   return new EventRecorder({ log, outlets: deps.eventOutlets(), describe });
-}
-
-/** How this deployment shows an order, in answers and in events alike (locally: the cashier link). */
-function orderViewOptions(settings: Settings): OrderViewOptions {
-  const base = settings.SANDBOX_CASHIER_BASE_URL;
-  return base === undefined ? {} : { sandboxCashierBaseUrl: base };
 }
 
 /** `GET /events`: the log as the orders function reads it. */
@@ -332,15 +325,12 @@ export interface PaymentUseCases {
   createPayment: CreatePayment;
   getPayment: GetPayment;
   closePayment: ClosePayment;
-  /** The order as this deployment answers it (orderView with its options: locally the cashier link). */
-  orderView(order: Order): Record<string, unknown>;
 }
 
 export function buildPaymentUseCases(deps: Dependencies): () => Promise<PaymentUseCases> {
   const { settings, store, clock } = deps;
   const scheduler = deps.scheduler();
   const notifyUrl = required(settings.NOTIFY_URL, 'NOTIFY_URL');
-  const viewOptions = orderViewOptions(settings);
   return memo(async () => {
     const { provider, reports, closer } = await wechatPaySide(deps);
     return {
@@ -357,7 +347,6 @@ export function buildPaymentUseCases(deps: Dependencies): () => Promise<PaymentU
       }),
       getPayment: new GetPayment({ store, provider, reports }),
       closePayment: new ClosePayment({ store, closer }),
-      orderView: (order) => orderView(order, viewOptions),
     };
   });
 }

@@ -43,7 +43,8 @@ import {
 import { answerError, httpErrors } from './http-errors';
 import { beforeInvocationEnds, withInvocationDeadline } from './invocation-deadline';
 import { handleNotify } from './notify-endpoint';
-import { routeOrders } from './orders-api';
+import { orderViewOptionsOf } from './order-view';
+import { type OrdersApi, routeOrders } from './orders-api';
 import { publishMetrics } from './publish-metrics';
 import { parseReconcileMessage } from './reconcile-message';
 import { observedReconciliations } from './reconciliation-runs';
@@ -81,8 +82,9 @@ export interface Handlers {
 /** Each builder takes what its function needs at start-up: a missing setting fails the cold start. */
 export function createOrdersHandler(deps: Dependencies): OrdersHandler {
   const listEvents = buildListEvents(deps);
-  const api = {
+  const api: OrdersApi = {
     clock: deps.clock,
+    orderViewOptions: orderViewOptionsOf(deps.settings),
     useCases: buildPaymentUseCases(deps),
     refunds: buildRefundUseCases(deps),
     events: () => Promise.resolve(listEvents),

@@ -1,3 +1,4 @@
+import type { Settings } from '../config/settings';
 import type { ClientParams, Order } from '../domain/order';
 import { paidAtRfc3339 } from '../domain/payment-time';
 
@@ -8,6 +9,12 @@ export interface OrderViewOptions {
    * order's `client` then links to. Unset in AWS, where there is no such page.
    */
   sandboxCashierBaseUrl?: string;
+}
+
+/** How this deployment shows an order, in answers and in events alike (locally: the cashier link). */
+export function orderViewOptionsOf(settings: Pick<Settings, 'SANDBOX_CASHIER_BASE_URL'>): OrderViewOptions {
+  const base = settings.SANDBOX_CASHIER_BASE_URL;
+  return base === undefined ? {} : { sandboxCashierBaseUrl: base };
 }
 
 /** The public JSON shape of an order (the contract in README.md, "The API"): WeChat APIv3 field names, snake_case. */

@@ -8,6 +8,7 @@ import type { MiniProgramUseCases, PaymentUseCases, RefundUseCases } from './dep
 import { eventView } from './event-view';
 import { errorBody, json } from './http-responses';
 import { jsonBody } from './json-body';
+import { orderView, type OrderViewOptions } from './order-view';
 import { parseListEventsQuery } from './list-events-schema';
 import {
   MAX_USER_DATA_BODY_BYTES,
@@ -21,9 +22,13 @@ import { APP_BACKEND_ROUTES, type AppBackendRouteName, type Route, routeKey } fr
 /** API Gateway's payload cap is 10 MB; an order or a refund is a few hundred bytes. */
 const MAX_BODY_BYTES = 16 * 1024;
 
-/** What the routes need: the use cases (built once WeChat credentials are loaded) and the clock. */
+/**
+ * What the routes need: the use cases (built once WeChat credentials are loaded), the clock, and how
+ * this deployment shows an order (locally: the cashier link).
+ */
 export interface OrdersApi {
   clock: Clock;
+  orderViewOptions: OrderViewOptions;
   useCases(): Promise<PaymentUseCases>;
   refunds(): Promise<RefundUseCases>;
   /** The events log's reader; needs no WeChat credentials. */
@@ -37,22 +42,22 @@ type RouteHandler = (event: APIGatewayProxyEventV2, api: OrdersApi) => Promise<A
 /** One handler per app-backend route: a route added to the table without one does not compile. */
 const ROUTE_HANDLERS: Record<AppBackendRouteName, RouteHandler> = {
   async createOrder(event, api) {
-    const { createPayment, orderView } = await api.useCases();
+    const { createPayment } = await api.useCases();
     const order = await createPayment.execute(parseCreateOrder(jsonBody(event, MAX_BODY_BYTES), api.clock.now()));
-    return json(201, orderView(order));
+    return json(201, orderView(order, api.orderViewOptions));
   },
   async getOrder(event, api) {
     const outTradeNo = parseOutTradeNo(event.pathParameters?.out_trade_no);
     const sync = syncOf(event);
-    const { getPayment, orderView } = await api.useCases();
+    const { getPayment } = await api.useCases();
     const order = await getPayment.execute(outTradeNo, { sync });
-    return json(200, orderView(order));
+    return json(200, orderView(order, api.orderViewOptions));
   },
   async closeOrder(event, api) {
     const outTradeNo = parseOutTradeNo(event.pathParameters?.out_trade_no);
-    const { closePayment, orderView } = await api.useCases();
+    const { closePayment } = await api.useCases();
     const order = await closePayment.execute(outTradeNo);
-    return json(200, orderView(order));
+    return json(200, orderView(order, api.orderViewOptions));
   },
   async createRefund(event, api) {
     const { createRefund } = await api.refunds();

@@ -51,6 +51,7 @@ describe('GET /events', () => {
     const reachNot = () => Promise.reject(new Error('GET /events needs no WeChat use case'));
     api = {
       clock,
+      orderViewOptions: {},
       useCases: reachNot,
       refunds: reachNot,
       events: () => Promise.resolve(new ListEvents(log)),

@@ -46,6 +46,7 @@ describe('refund routes', () => {
     h = refundHarness();
     api = {
       clock: h.clock,
+      orderViewOptions: {},
       useCases: async () => {
         throw new Error('no payment route is called here');
       },
