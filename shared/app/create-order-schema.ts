@@ -129,8 +129,10 @@ export function parseCreateOrder(body: unknown, now: Date): NewPayment {
 }
 
 export function parseOutTradeNo(value: string | undefined): string {
-  if (value === undefined || !OUT_TRADE_NO.test(value)) {
-    throw new ValidationError('out_trade_no must be 6–32 characters of 0-9 A-Z a-z _ - | *', 'out_trade_no');
+  const parsed = outTradeNoSchema.safeParse(value);
+  if (!parsed.success) {
+    const rule = value === undefined ? 'is required' : (parsed.error.issues[0]?.message ?? 'is invalid');
+    throw new ValidationError(`out_trade_no ${rule}`, 'out_trade_no');
   }
-  return value;
+  return parsed.data;
 }

@@ -32,6 +32,7 @@ import {
   type HttpMethod,
   type Route,
 } from './routes';
+import { syncQuerySchema } from './sync-query-schema';
 
 /**
  * The OpenAPI 3.1 document of the app-backend and bill routes, generated from the zod schemas that
@@ -48,13 +49,6 @@ const PATH_PARAMETERS: Readonly<Record<string, z.ZodString>> = {
   out_refund_no: outRefundNoSchema,
   bill_date: billDateSchema.meta({ description: 'A Beijing calendar day, YYYY-MM-DD.' }),
 };
-
-const syncQuery = z.object({
-  sync: z
-    .enum(['0', '1'])
-    .optional()
-    .meta({ description: '1: ask WeChat first unless the record is final; 0 or absent: answer from storage.' }),
-});
 
 function pathParameters(route: Route): z.ZodObject | undefined {
   const names = [...route.path.matchAll(/\{([^/{}]+)\}/g)].map((match) => match[1] as string);
@@ -123,7 +117,7 @@ const OPERATIONS: Record<AppBackendRouteName | BillRouteName, Operation> = {
   getOrder: {
     tags: ['Orders'],
     summary: "The order's authoritative status and payment facts",
-    requestParams: { query: syncQuery },
+    requestParams: { query: syncQuerySchema },
     responses: {
       '200': answer('The order.', orderResponseSchema),
       '404': notFound('no such order.'),
@@ -166,7 +160,7 @@ const OPERATIONS: Record<AppBackendRouteName | BillRouteName, Operation> = {
   getRefund: {
     tags: ['Refunds'],
     summary: 'One refund of the order',
-    requestParams: { query: syncQuery },
+    requestParams: { query: syncQuerySchema },
     responses: {
       '200': answer('The refund.', refundResponseSchema),
       '404': notFound('no such order, or no such refund of it.'),

@@ -1,6 +1,5 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 
-import { ValidationError } from '../domain/errors';
 import type { ListEvents } from '../domain/list-events';
 import type { Clock } from '../domain/ports';
 import { parseCreateOrder, parseOutTradeNo } from './create-order-schema';
@@ -17,6 +16,7 @@ import {
 } from './miniprogram-schema';
 import { parseCreateRefund, parseOutRefundNo } from './refund-schema';
 import { refundView } from './refund-view';
+import { parseSyncQuery } from './sync-query-schema';
 import { APP_BACKEND_ROUTES, type AppBackendRouteName, type Route, routeKey } from './routes';
 
 /** API Gateway's payload cap is 10 MB; an order or a refund is a few hundred bytes. */
@@ -48,7 +48,7 @@ const ROUTE_HANDLERS: Record<AppBackendRouteName, RouteHandler> = {
   },
   async getOrder(event, api) {
     const outTradeNo = parseOutTradeNo(event.pathParameters?.out_trade_no);
-    const sync = syncOf(event);
+    const sync = parseSyncQuery(event.queryStringParameters);
     const { getPayment } = await api.useCases();
     const order = await getPayment.execute(outTradeNo, { sync });
     return json(200, orderView(order, api.orderViewOptions));
@@ -76,7 +76,7 @@ const ROUTE_HANDLERS: Record<AppBackendRouteName, RouteHandler> = {
   async getRefund(event, api) {
     const outTradeNo = parseOutTradeNo(event.pathParameters?.out_trade_no);
     const outRefundNo = parseOutRefundNo(event.pathParameters?.out_refund_no);
-    const sync = syncOf(event);
+    const sync = parseSyncQuery(event.queryStringParameters);
     const { getRefund } = await api.refunds();
     const refund = await getRefund.execute(outTradeNo, outRefundNo, { sync });
     return json(200, refundView(refund));
@@ -101,13 +101,6 @@ const ROUTE_HANDLERS: Record<AppBackendRouteName, RouteHandler> = {
     return json(200, await decryptUserData.execute(openid, data));
   },
 };
-
-/** `?sync=1` asks WeChat before answering; `0` or none answers from storage. */
-function syncOf(event: APIGatewayProxyEventV2): boolean {
-  const sync = event.queryStringParameters?.sync;
-  if (sync !== undefined && sync !== '0' && sync !== '1') throw new ValidationError('sync must be 0 or 1', 'sync');
-  return sync === '1';
-}
 
 /** By the routeKey API Gateway puts in the event. */
 const ROUTES_BY_KEY: ReadonlyMap<string, { route: Route; handle: RouteHandler }> = new Map(

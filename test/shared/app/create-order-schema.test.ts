@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { parseCreateOrder, parseOutTradeNo } from '#shared/app/create-order-schema';
+import { createOrderBodySchema, parseCreateOrder, parseOutTradeNo } from '#shared/app/create-order-schema';
 import { ValidationError } from '#shared/domain/errors';
 import { isClientIp } from '#shared/wechatpay/core/client-ip';
 
@@ -133,6 +133,21 @@ describe('POST /orders body', () => {
   it('checks path out_trade_no', () => {
     expect(parseOutTradeNo('000123')).toBe('000123');
     expect(() => parseOutTradeNo('../etc')).toThrow(ValidationError);
-    expect(() => parseOutTradeNo(undefined)).toThrow(ValidationError);
+    expect(() => parseOutTradeNo(undefined)).toThrow(new ValidationError('out_trade_no is required', 'out_trade_no'));
+  });
+
+  it("checks path out_trade_no with the body's out_trade_no rule", () => {
+    for (const value of ['12345', 'a'.repeat(33), 'with space', 'Ab_-|*9', 'a'.repeat(32), '订单123456']) {
+      const body = createOrderBodySchema.shape.out_trade_no.safeParse(value);
+      let path: string | undefined;
+      try {
+        path = parseOutTradeNo(value);
+      } catch (error) {
+        expect(error).toEqual(
+          new ValidationError('out_trade_no must be 6–32 characters of 0-9 A-Z a-z _ - | *', 'out_trade_no'),
+        );
+      }
+      expect(path, value).toBe(body.success ? value : undefined);
+    }
   });
 });
