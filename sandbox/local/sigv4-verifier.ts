@@ -104,6 +104,25 @@ function decodeLenient(value: string): string {
   }
 }
 
+/**
+ * A path the signer would not sign as sent: before signing, the SDK's signer drops empty, `.` and `..`
+ * segments (`/orders/B/../A` is signed as `/orders/A`) while the router takes them as they are, so a
+ * signature for one order would pass on a path that reaches another route or parameter. Such a path is
+ * never one an SDK sends; it is refused rather than normalised. Segments are judged decoded too
+ * (`%2e%2e` is `..` to anything downstream that decodes it). The root `/` alone is fine.
+ */
+export function isAmbiguousPath(path: string): boolean {
+  if (!path.startsWith('/')) return true;
+  if (path === '/') return false;
+  return path
+    .slice(1)
+    .split('/')
+    .some((segment) => {
+      const decoded = decodeLenient(segment);
+      return decoded === '' || decoded === '.' || decoded === '..';
+    });
+}
+
 interface AuthorizationParts {
   accessKeyId: string;
   scopeDate: string;
@@ -261,6 +280,12 @@ export function sigV4Verifier(options: SigV4VerifierOptions): (request: ArrivedR
       );
     }
 
+    const queryAt = request.target.indexOf('?');
+    const path = queryAt === -1 ? request.target : request.target.slice(0, queryAt);
+    // API Gateway's answer to a signature that does not cover what was sent; no canonical request is
+    // shown, as the signer's would be of a path other than the one sent.
+    if (isAmbiguousPath(path)) return refuse('InvalidSignatureException', SIGNATURE_MISMATCH);
+
     const signedHeaders: Record<string, string> = {};
     for (const name of parts.signedHeaders) {
       const value = headers.get(name);
@@ -271,12 +296,11 @@ export function sigV4Verifier(options: SigV4VerifierOptions): (request: ArrivedR
     if (SHA256_HEADER in signedHeaders) {
       signedHeaders[SHA256_HEADER] = createHash('sha256').update(request.body).digest('hex');
     }
-    const queryAt = request.target.indexOf('?');
     const httpRequest = new HttpRequest({
       method: request.method,
       protocol: 'http:',
       hostname: (headers.get('host') ?? '').replace(/:\d+$/, ''),
-      path: queryAt === -1 ? request.target : request.target.slice(0, queryAt),
+      path,
       query: queryAt === -1 ? {} : queryOf(request.target.slice(queryAt + 1)),
       headers: signedHeaders,
       body: request.body,

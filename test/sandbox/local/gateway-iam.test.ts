@@ -1,3 +1,5 @@
+import { request as httpRequest } from 'node:http';
+
 import type { APIGatewayProxyEventV2, APIGatewayProxyEventV2WithIAMAuthorizer } from 'aws-lambda';
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -18,6 +20,9 @@ const KEY: SigningKey = {
 };
 
 const SIGNATURE_MISMATCH = 'The request signature we calculated does not match the signature you provided.';
+const FULL_SIGNATURE_MISMATCH =
+  `${SIGNATURE_MISMATCH} Check your AWS Secret Access Key and signing method. Consult the service documentation ` +
+  'for details.';
 
 interface Call {
   target: 'orders' | 'notify' | 'bills';
@@ -76,6 +81,29 @@ async function expectRefused(res: Response, errorType: string, message: string |
   if (typeof message === 'string') expect(body.message).toBe(message);
   else expect(body.message).toMatch(message);
   return body.message as string;
+}
+
+/** A GET with exactly this path on the request line: fetch would resolve its `.` and `..` segments first. */
+function rawGet(
+  gw: Gateway,
+  path: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; errorType: string | undefined; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port: gw.port, path, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          errorType: res.headers['x-amzn-errortype'] as string | undefined,
+          body: Buffer.concat(chunks).toString('utf8'),
+        }),
+      );
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 describe('local gateway with LOCAL_IAM', () => {
@@ -210,6 +238,39 @@ describe('local gateway with LOCAL_IAM', () => {
     await expectRefused(await send('/orders/A1/refunds?x=2', body), 'InvalidSignatureException', mismatch);
     await expectRefused(await send('/orders/A1/close?x=1', body), 'InvalidSignatureException', mismatch);
     expect(calls).toHaveLength(1);
+  });
+
+  // The signer drops empty, `.` and `..` segments before signing; the router takes them as sent (its
+  // `{name}` matches `..`). A path with one would carry the signature of another: refused as a mismatch,
+  // without a canonical request (the signer's would be of the other path). One the router does not
+  // serve gets its 404 as before, and no function is reached either way.
+  it.each([
+    ['/orders/A', '/orders/A/refunds/..', 403],
+    ['/orders/A/refunds', '/orders/A/refunds/.', 403],
+    ['/orders/refunds/A', '/orders/./refunds/A', 403],
+    ['/orders/A', '/orders/A/refunds/%2E%2E', 403],
+    ['/orders/A/refunds', '/orders/A/refunds/%2e', 403],
+    ['/orders/A', '/orders/B/../A', 404],
+    ['/orders/A', '/orders/./A', 404],
+    ['/orders/A', '//orders/A', 404],
+  ])('refuses a signature for %s sent on %s (%i)', async (signedPath, sentPath, status) => {
+    const { gw, calls } = await start();
+    const { host: _host, ...headers } = await sigV4Headers(`${gw.url}${signedPath}`, {
+      credentials: KEY,
+      region: REGION,
+    });
+    const answer = await rawGet(gw, sentPath, headers);
+    expect(answer.status).toBe(status);
+    if (status === 403) {
+      expect(answer.errorType).toBe('InvalidSignatureException');
+      expect(JSON.parse(answer.body)).toEqual({ message: FULL_SIGNATURE_MISMATCH });
+    }
+    expect(calls).toHaveLength(0);
+    // The same signature on the path it was made for gets through.
+    if (signedPath === '/orders/A') {
+      expect((await rawGet(gw, signedPath, headers)).status).toBe(200);
+      expect(calls).toHaveLength(1);
+    }
   });
 
   it('refuses a signature more than 5 minutes old or ahead of its clock, and takes one within', async () => {

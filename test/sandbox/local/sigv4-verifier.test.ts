@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { amzDate, type ArrivedRequest, sigV4Verifier } from '#sandbox/local/sigv4-verifier';
+import { amzDate, type ArrivedRequest, isAmbiguousPath, sigV4Verifier } from '#sandbox/local/sigv4-verifier';
 import { sigV4Headers, type SigningKey } from '#test/helpers/sigv4-request';
 
 /** The key, clock, region and service of AWS's published SigV4 test suite (get-vanilla and friends). */
@@ -115,6 +115,35 @@ describe('sigV4Verifier', () => {
     const request = await arrived('http://127.0.0.1:3000/orders', { method: 'POST', body: '{"a":1}' });
     expect(await verify(request)).toMatchObject({ ok: true });
     expect(await verify({ ...request, body: Buffer.from('{"a":2}') })).toMatchObject({ ok: false });
+  });
+
+  it.each([
+    ['a `..` segment after the signed path', '/orders/A/refunds/..'],
+    ['a `..` segment within it', '/orders/B/../A'],
+    ['a `.` segment', '/orders/./A'],
+    ['an empty segment at the start', '//orders/A'],
+    ['an empty segment within', '/orders//A'],
+    ['a trailing slash', '/orders/A/'],
+    ['`..` percent-encoded', '/orders/B/%2e%2e/A'],
+    ['`..` half encoded, upper case', '/orders/B/.%2E/A'],
+    ['`.` percent-encoded', '/orders/%2e/A'],
+    ['a path not starting with /', 'orders/A'],
+  ])('refuses %s, which the signer would have signed as another path (%s)', async (_name, path) => {
+    const request = await arrived('http://127.0.0.1:3000/orders/A?sync=1');
+    expect(await verify(request)).toMatchObject({ ok: true });
+    // API Gateway's wording, without a canonical request: the signer's would be of another path.
+    expect(await verify({ ...request, target: `${path}?sync=1` })).toEqual({
+      ok: false,
+      errorType: 'InvalidSignatureException',
+      message:
+        'The request signature we calculated does not match the signature you provided. Check your AWS Secret ' +
+        'Access Key and signing method. Consult the service documentation for details.',
+    });
+  });
+
+  it('judges only whole segments: dots inside a name, the root and the query are fine', () => {
+    for (const path of ['/', '/orders/A.1', '/orders/..A', '/orders/%2e%2eA', '/orders/A%2F..'])
+      expect({ path, ambiguous: isAmbiguousPath(path) }).toEqual({ path, ambiguous: false });
   });
 
   /** An Authorization header with this credential scope and signed headers (its signature never checked). */
