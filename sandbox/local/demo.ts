@@ -15,8 +15,6 @@ import type { CreateOrderRequest } from '#shared/client/app-backend-client';
 import { AppBackendClient } from '#shared/client/app-backend-client';
 import { AppBackendError } from '#shared/client/app-backend-error';
 import type { AwsCredentials } from '#shared/client/sigv4-transport';
-import { dataDirOf } from './local-settings';
-import { readRunningStack } from './running-stack-file';
 
 const env = z
   .object({
@@ -27,9 +25,6 @@ const env = z
   .parse(process.env);
 
 const gateway = `http://127.0.0.1:${env.PORT}`;
-
-/** The stack's default region (sandbox/local/stack.ts DEFAULTS), when no running stack file names one. */
-const DEFAULT_REGION = 'us-east-1';
 
 /**
  * When the gateway checks nothing, any key signs: this one stands in, so the demo runs without AWS
@@ -226,10 +221,12 @@ if (health?.ok !== true) {
   console.error(`no local stack at ${gateway}: run \`npm start\` first (PORT=${env.PORT})`);
   process.exit(1);
 }
-// The stack says where its simulator is, and whether it checks signatures, so the demo follows
-// SIMULATOR_PORT and LOCAL_IAM without being told.
-const stackHealth = z.object({ simulator: z.url(), iamAuth: z.string().optional() }).parse(await health.json());
-const simulator = stackHealth.simulator;
+// The stack says where its simulator is, which region it signs for and whether it checks signatures,
+// so the demo follows SIMULATOR_PORT, AWS_REGION and LOCAL_IAM without being told.
+const stackHealth = z
+  .object({ simulator: z.url(), region: z.string().min(1), iamAuth: z.string().optional() })
+  .parse(await health.json());
+const { simulator, region } = stackHealth;
 const iamChecked = stackHealth.iamAuth === 'checked';
 
 const localIamKey =
@@ -239,7 +236,6 @@ const localIamKey =
 // With LOCAL_IAM=1 the key the stack was started with signs, else the default AWS chain's (which the
 // stack refuses unless it is that key); without it, a stand-in.
 const credentials = localIamKey ?? (iamChecked ? undefined : UNCHECKED_CREDENTIALS);
-const region = readRunningStack(dataDirOf(process.env))?.region ?? DEFAULT_REGION;
 console.log(
   `signing with SigV4 (execute-api, ${region}) as ${
     localIamKey !== undefined

@@ -11,6 +11,7 @@ import type {
 } from 'aws-lambda';
 
 import { APP_BACKEND_ROUTES, BILL_ROUTES, HEALTH_ROUTE, NOTIFY_ROUTES, type Route, routeKey } from '#shared/app/routes';
+import { isLoopbackHost } from '../simulator/loopback-host';
 import { describeFunctionError, type Invocation, invoke, LOCAL_ACCOUNT_ID, type LocalFunction } from './lambda-context';
 import {
   fromProxyResult,
@@ -215,21 +216,6 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
 
 const internalError = () => jsonResponse(500, { message: 'Internal Server Error' });
 
-/** The names this machine's loopback goes by; a Host header must be one of them with our port. */
-const LOOPBACK_NAMES = ['127.0.0.1', 'localhost', '[::1]'];
-
-/**
- * A DNS-rebinding defence: a web page whose name the attacker re-points at 127.0.0.1 can make the
- * browser send requests here, but they carry the attacker's name in Host. Only the loopback names
- * with this gateway's port are served (the port may be left out only when it is 80, as HTTP allows).
- */
-export function isLoopbackHost(host: string | undefined, port: number, extraName?: string): boolean {
-  if (host === undefined) return false;
-  const names = extraName === undefined ? LOOPBACK_NAMES : [...LOOPBACK_NAMES, extraName];
-  const value = host.toLowerCase();
-  return names.some((name) => value === `${name}:${port}` || (port === 80 && value === name));
-}
-
 export async function startGateway(options: GatewayOptions = {}): Promise<Gateway> {
   const host = options.host ?? '127.0.0.1';
   const region = options.region ?? 'us-east-1';
@@ -345,6 +331,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       return jsonResponse(handlers === undefined ? 503 : 200, {
         status: handlers === undefined ? 'starting' : 'ok',
         iamAuth: verify === undefined ? 'skipped locally' : 'checked',
+        // The region a caller signs for (SigV4's credential scope), so a local client need not be told.
+        region,
         ...options.health?.(),
       });
     }

@@ -364,7 +364,13 @@ describe('local gateway', () => {
     gw.attach(handlers);
     const res = await fetch(`${gw.url}/health`);
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ status: 'ok', iamAuth: 'skipped locally', tableName: 'orders-x' });
+    // The region is the one a caller signs for: the demo and other local clients read it here.
+    expect(await res.json()).toEqual({
+      status: 'ok',
+      iamAuth: 'skipped locally',
+      region: 'ap-east-1',
+      tableName: 'orders-x',
+    });
     expect((await fetch(`${gw.url}/orders/1`)).status).toBe(200);
     expect(calls).toHaveLength(1);
   });
