@@ -31,12 +31,18 @@ export interface SigV4TransportOptions {
 
 export interface SignedCall {
   method: 'GET' | 'POST';
-  /** The path below the base URL, its segments already encoded (see strictPath). */
+  /** The path below the base URL, its segments percent-encoded (as routePath makes them). */
   path: string;
   /** Unencoded values; only the present ones are sent. */
   query?: Readonly<Record<string, string | undefined>>;
   /** JSON-serialisable: sent as application/json. */
   body?: unknown;
+  /**
+   * Whether sending the call twice does no more than sending it once. Only such a call is `retryable`
+   * after a timeout or a lost connection: the first attempt may have been carried out without its
+   * answer arriving, and a retry of, say, a refund without its own out_refund_no is a second refund.
+   */
+  idempotent: boolean;
 }
 
 export interface RawAnswer {
@@ -47,26 +53,97 @@ export interface RawAnswer {
 
 /**
  * RFC 3986 encoding, as SigV4 canonicalises: encodeURIComponent leaves `!'()*` alone, which the
- * signature encodes. A request must send each segment already in this form, so that the path the
- * server canonicalises is the one that was signed (an out_trade_no may hold `*`).
+ * signature encodes.
  */
 export function strictEncode(value: string): string {
   return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
-/** A path from routePath (segments encodeURIComponent'd) with the characters it left alone encoded too. */
-export function strictPath(path: string): string {
-  return path.replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+/**
+ * The path with every character of each segment that is neither unreserved nor an escape already
+ * percent-encoded (`*`, `|`, a space, non-ASCII), so that what goes on the wire is what was signed:
+ * a server canonicalises the path it receives, and a `*` left bare is not the `%2A` a signer hashed.
+ */
+function strictPath(path: string): string {
+  return path
+    .split('/')
+    .map((segment) => segment.replace(/[^A-Za-z0-9\-._~%]/gu, strictEncode))
+    .join('/');
+}
+
+export interface SignRequestInput {
+  method: string;
+  /** Where the request goes; its path and query are sent re-encoded as they are signed (see `url` of the result). */
+  url: string | URL;
+  credentials: AwsCredentials | AwsCredentialsProvider;
+  region: string;
+  /** Default `execute-api`, the signing name of every HTTP API with IAM authorization. */
+  service?: string;
+  /** Signed too (host is added from the URL). */
+  headers?: Readonly<Record<string, string>>;
+  body?: string;
+  /** Default now. */
+  signingDate?: Date;
+  /** Default true: send x-amz-content-sha256 (the body is in the signature either way). */
+  applyChecksum?: boolean;
+}
+
+export interface SignedRequest {
+  /** The URL to send to: path and query strictly percent-encoded, exactly as signed. */
+  url: string;
+  /** The headers to send, `host` included (fetch sets it from the URL, to the same value). */
+  headers: Record<string, string>;
 }
 
 /**
- * Sends each call signed with SigV4 for `execute-api` (the SDK's own signer), as an API Gateway HTTP API
- * with IAM authorization requires. One signature per attempt, made just before sending: SigV4 dates
- * each signature and API Gateway refuses one older than five minutes.
+ * Signs one request with SigV4 (the AWS SDK's own signer), as an API Gateway HTTP API with IAM
+ * authorization checks it. The one signer of this code base: the client sends through it, and the
+ * tests that sign by hand do too.
+ */
+export async function signRequest(input: SignRequestInput): Promise<SignedRequest> {
+  const target = new URL(input.url);
+  if (target.protocol !== 'https:' && target.protocol !== 'http:') throw new TypeError('url must be an http(s) URL');
+  const path = strictPath(target.pathname);
+  const query: Record<string, string | string[]> = {};
+  const pairs: string[] = [];
+  for (const [name, value] of target.searchParams) {
+    const before = query[name];
+    query[name] = before === undefined ? value : [...(Array.isArray(before) ? before : [before]), value];
+    pairs.push(`${strictEncode(name)}=${strictEncode(value)}`);
+  }
+  const signer = new SignatureV4({
+    service: input.service ?? EXECUTE_API_SERVICE,
+    region: input.region,
+    credentials: input.credentials,
+    sha256: Sha256,
+    applyChecksum: input.applyChecksum ?? true,
+  });
+  const signed = await signer.sign(
+    new HttpRequest({
+      method: input.method,
+      protocol: target.protocol,
+      hostname: target.hostname,
+      ...(target.port === '' ? {} : { port: Number(target.port) }),
+      path,
+      query,
+      headers: { ...input.headers, host: target.host },
+      ...(input.body === undefined ? {} : { body: input.body }),
+    }),
+    input.signingDate === undefined ? {} : { signingDate: input.signingDate },
+  );
+  return {
+    url: `${target.origin}${path}${pairs.length === 0 ? '' : `?${pairs.join('&')}`}`,
+    headers: { ...signed.headers },
+  };
+}
+
+/**
+ * Sends each call signed with SigV4 for `execute-api`, as an API Gateway HTTP API with IAM
+ * authorization requires. One signature per attempt, made just before sending: SigV4 dates each
+ * signature and API Gateway refuses one older than five minutes.
  */
 export class SigV4Transport {
   private readonly base: URL;
-  private readonly signer: SignatureV4;
 
   constructor(private readonly options: SigV4TransportOptions) {
     this.base = new URL(options.baseUrl);
@@ -74,47 +151,29 @@ export class SigV4Transport {
       throw new TypeError('baseUrl must be an http(s) URL');
     }
     if (this.base.search !== '' || this.base.hash !== '') throw new TypeError('baseUrl must have no query or fragment');
-    this.signer = new SignatureV4({
-      service: EXECUTE_API_SERVICE,
-      region: options.region,
-      credentials: options.credentials,
-      sha256: Sha256,
-    });
   }
 
   async send(call: SignedCall): Promise<RawAnswer> {
     const path = `${this.base.pathname.replace(/\/+$/, '')}${call.path}`;
-    const query: Record<string, string> = {};
-    for (const [name, value] of Object.entries(call.query ?? {})) if (value !== undefined) query[name] = value;
+    const url = new URL(`${this.base.origin}${path}`);
+    for (const [name, value] of Object.entries(call.query ?? {})) {
+      if (value !== undefined) url.searchParams.append(name, value);
+    }
     const body = call.body === undefined ? undefined : JSON.stringify(call.body);
-    const headers: Record<string, string> = { host: this.base.host, accept: 'application/json' };
-    if (body !== undefined) headers['content-type'] = 'application/json';
-
-    const signed = await this.signer.sign(
-      new HttpRequest({
-        method: call.method,
-        protocol: this.base.protocol,
-        hostname: this.base.hostname,
-        ...(this.base.port === '' ? {} : { port: Number(this.base.port) }),
-        path,
-        query,
-        headers,
-        ...(body === undefined ? {} : { body }),
-      }),
-    );
-
-    // fetch sets Host itself, from the URL: the same value as signed.
-    const sent: Record<string, string> = {};
-    for (const [name, value] of Object.entries(signed.headers)) if (name.toLowerCase() !== 'host') sent[name] = value;
-    const search = Object.entries(query)
-      .map(([name, value]) => `${strictEncode(name)}=${strictEncode(value)}`)
-      .join('&');
-    const url = `${this.base.origin}${path}${search === '' ? '' : `?${search}`}`;
+    const signed = await signRequest({
+      method: call.method,
+      url,
+      credentials: this.options.credentials,
+      region: this.options.region,
+      headers: { accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body }),
+    });
+    const { host: _host, ...headers } = signed.headers;
 
     try {
-      const res = await this.options.fetch(url, {
+      const res = await this.options.fetch(signed.url, {
         method: call.method,
-        headers: sent,
+        headers,
         ...(body === undefined ? {} : { body }),
         // A signed request is for this host only: never carried to where a redirect points.
         redirect: 'error',
@@ -129,9 +188,9 @@ export class SigV4Transport {
         message: timedOut
           ? `${call.method} ${path}: no answer within ${this.options.timeoutMs} ms`
           : `${call.method} ${path}: ${error instanceof Error ? error.message : 'the request failed'}`,
-        // A POST may have been carried out without its answer arriving: the API's idempotency
-        // (the same out_trade_no or out_refund_no again) makes the retry safe.
-        retryable: true,
+        // The call may have been carried out without its answer arriving: only an idempotent one is
+        // safe to send again.
+        retryable: call.idempotent,
         cause: error,
       });
     }

@@ -1,6 +1,4 @@
-import { Sha256 } from '@aws-crypto/sha256-js';
-import { HttpRequest } from '@smithy/protocol-http';
-import { SignatureV4 } from '@smithy/signature-v4';
+import { signRequest } from '#shared/client/sigv4-transport';
 
 export interface SigningKey {
   accessKeyId: string;
@@ -20,46 +18,33 @@ export interface SignOptions {
   applyChecksum?: boolean;
 }
 
-/**
- * The headers an SDK would send for this call, signed with the SDK's own signer (as a caller of the
- * IAM-authorised API signs): path and query as they go on the wire, host with its port.
- */
-export async function sigV4Headers(url: string, options: SignOptions): Promise<Record<string, string>> {
-  const target = new URL(url);
-  const query: Record<string, string | string[]> = {};
-  for (const [name, value] of target.searchParams) {
-    const before = query[name];
-    query[name] = before === undefined ? value : [...(Array.isArray(before) ? before : [before]), value];
-  }
-  const signer = new SignatureV4({
-    service: options.service ?? 'execute-api',
-    region: options.region,
+/** The client's signer over a test's call: a body is sent as JSON, as the client sends it. */
+function signed(url: string, options: SignOptions) {
+  return signRequest({
+    url,
+    method: options.method ?? 'GET',
     credentials: options.credentials,
-    sha256: Sha256,
-    applyChecksum: options.applyChecksum ?? true,
+    region: options.region,
+    headers: { ...(options.body === undefined ? {} : { 'content-type': 'application/json' }), ...options.headers },
+    ...(options.service === undefined ? {} : { service: options.service }),
+    ...(options.body === undefined ? {} : { body: options.body }),
+    ...(options.signingDate === undefined ? {} : { signingDate: options.signingDate }),
+    ...(options.applyChecksum === undefined ? {} : { applyChecksum: options.applyChecksum }),
   });
-  const signed = await signer.sign(
-    new HttpRequest({
-      method: options.method ?? 'GET',
-      protocol: target.protocol,
-      hostname: target.hostname,
-      port: Number(target.port),
-      path: target.pathname,
-      query,
-      headers: {
-        host: target.host,
-        ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
-        ...options.headers,
-      },
-      body: options.body,
-    }),
-    options.signingDate === undefined ? {} : { signingDate: options.signingDate },
-  );
-  return signed.headers;
 }
 
-/** fetch with SigV4 headers; `host` is left to fetch, which sends the same value. */
+/**
+ * The headers the client would send for this call, `host` with its port included, signed by the
+ * client's own signer (signRequest). The URL's path and query go on the wire as given when they are
+ * already in SigV4's strict encoding (every test URL here is); signedFetch sends the signed form.
+ */
+export async function sigV4Headers(url: string, options: SignOptions): Promise<Record<string, string>> {
+  return (await signed(url, options)).headers;
+}
+
+/** fetch of the signed URL with the signed headers; `host` is left to fetch, which sends the same value. */
 export async function signedFetch(url: string, options: SignOptions): Promise<Response> {
-  const { host: _host, ...headers } = await sigV4Headers(url, options);
-  return fetch(url, { method: options.method ?? 'GET', headers, body: options.body });
+  const request = await signed(url, options);
+  const { host: _host, ...headers } = request.headers;
+  return fetch(request.url, { method: options.method ?? 'GET', headers, body: options.body });
 }

@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { AppBackendClient } from '#shared/client/app-backend-client';
-import { AppBackendError } from '#shared/client/app-backend-error';
+import { signRequest } from '#shared/client/sigv4-transport';
+import { refusalOf } from '#test/helpers/app-backend-refusal';
 
 /*
  * Answers the real stack never gives (a body that breaks the contract, API Gateway's own refusals, a
@@ -64,16 +65,6 @@ function client(options: { timeoutMs?: number; base?: string } = {}): AppBackend
     credentials: KEY,
     ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
   });
-}
-
-async function refusalOf(call: Promise<unknown>): Promise<AppBackendError> {
-  const outcome = await call.then(
-    (value) => ({ value }),
-    (error: unknown) => ({ error }),
-  );
-  if (!('error' in outcome)) throw new Error(`expected a refusal, got ${JSON.stringify(outcome.value)}`);
-  expect(outcome.error).toBeInstanceOf(AppBackendError);
-  return outcome.error as AppBackendError;
 }
 
 const REFUND = {
@@ -214,3 +205,81 @@ describe('refusals', () => {
     expect(error.message).not.toContain(KEY.secretAccessKey);
   });
 });
+
+describe('retryable only when sending the call again can do no harm', () => {
+  const ORDER = {
+    description: 'retry',
+    amount: { total: 1 },
+    trade_type: 'NATIVE' as const,
+    product_id: 'sku-1',
+    scene_info: { payer_client_ip: '198.51.100.7' },
+  };
+  // Each call and whether a second attempt is safe: a POST without its own id makes a second order or refund.
+  const calls: [string, (c: AppBackendClient) => Promise<unknown>, boolean][] = [
+    ['getOrder', (c) => c.getOrder('ORDER1'), true],
+    ['listEvents', (c) => c.listEvents(), true],
+    ['closeOrder', (c) => c.closeOrder('ORDER1'), true],
+    ['createOrder with its out_trade_no', (c) => c.createOrder({ ...ORDER, out_trade_no: 'ORDER1' }), true],
+    ['createOrder without out_trade_no', (c) => c.createOrder(ORDER), false],
+    [
+      'createRefund with its out_refund_no',
+      (c) => c.createRefund('ORDER1', { out_refund_no: 'RF1', amount: { refund: 1 } }),
+      true,
+    ],
+    ['createRefund without out_refund_no', (c) => c.createRefund('ORDER1', { amount: { refund: 1 } }), false],
+    ['createMiniProgramSession (a code is used once)', (c) => c.createMiniProgramSession('code-1'), false],
+    ['createReconciliation (the day names it)', (c) => c.createReconciliation({ bill_date: '2026-01-01' }), true],
+  ];
+
+  it.each(calls)('no answer in time: %s → TIMEOUT, retryable %s', async (_name, send, idempotent) => {
+    answer = () => {
+      // Never answers: the call may or may not have been carried out.
+    };
+    expect(await refusalOf(send(client({ timeoutMs: 200 })))).toMatchObject({
+      status: 0,
+      code: 'TIMEOUT',
+      retryable: idempotent,
+    });
+  });
+
+  it.each(calls)('connection lost: %s → NETWORK, retryable %s', async (_name, send, idempotent) => {
+    answer = (req) => {
+      // The request arrived (and may have been carried out); the answer never does.
+      req.socket.destroy();
+    };
+    expect(await refusalOf(send(client()))).toMatchObject({ status: 0, code: 'NETWORK', retryable: idempotent });
+  });
+
+  it.each(calls)("the backend's retryable 502: %s → retryable %s", async (_name, send, idempotent) => {
+    answerWith(502, { error: { code: 'SYSTEMERROR', message: 'WeChat Pay: system error', retryable: true } });
+    expect(await refusalOf(send(client()))).toMatchObject({ status: 502, code: 'SYSTEMERROR', retryable: idempotent });
+  });
+});
+
+describe('signRequest, the one signer', () => {
+  it('sends the path and query exactly as it signed them, in SigV4’s strict encoding', async () => {
+    const signed = await signRequest({
+      method: 'GET',
+      url: `${baseUrl}/orders/A*B|C (1)!/refunds/é?sync=1&note=a b*`,
+      credentials: KEY,
+      region: 'ap-east-1',
+    });
+    expect(signed.url).toBe(`${baseUrl}/orders/A%2AB%7CC%20%281%29%21/refunds/%C3%A9?sync=1&note=a%20b%2A`);
+    expect(signed.headers.host).toBe(new URL(baseUrl).host);
+    // The server recomputes the signature over what arrives: the same request signed from the wire URL
+    // (path and query already strict) carries the same signature.
+    const again = await signRequest({
+      method: 'GET',
+      url: signed.url,
+      credentials: KEY,
+      region: 'ap-east-1',
+      signingDate: dateOf(signed),
+    });
+    expect(again).toEqual(signed);
+  });
+});
+
+function dateOf(signed: { headers: Record<string, string> }): Date {
+  const stamp = signed.headers['x-amz-date'] ?? '';
+  return new Date(stamp.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, '$1-$2-$3T$4:$5:$6Z'));
+}

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import { AppBackendClient } from '#shared/client/app-backend-client';
-import { AppBackendError } from '#shared/client/app-backend-error';
+import { refusalOf } from '#test/helpers/app-backend-refusal';
 import { startTestStack, type TestStack } from '#test/helpers/local-stack';
 
 /*
@@ -28,16 +28,6 @@ function nativeOrder(no: string) {
     product_id: 'sku-1',
     scene_info: { payer_client_ip: '198.51.100.7' },
   };
-}
-
-async function refusalOf(call: Promise<unknown>): Promise<AppBackendError> {
-  const outcome = await call.then(
-    (value) => ({ value }),
-    (error: unknown) => ({ error }),
-  );
-  if (!('error' in outcome)) throw new Error(`expected a refusal, got ${JSON.stringify(outcome.value)}`);
-  expect(outcome.error).toBeInstanceOf(AppBackendError);
-  return outcome.error as AppBackendError;
 }
 
 describe('AppBackendClient with LOCAL_IAM', () => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { AppBackendClient } from '#shared/client/app-backend-client';
-import { AppBackendError } from '#shared/client/app-backend-error';
+import { refusalOf } from '#test/helpers/app-backend-refusal';
 import { startTestStack, type TestStack } from '#test/helpers/local-stack';
 import { waitFor } from '#test/helpers/wait-for';
 
@@ -29,17 +29,6 @@ function nativeOrder(no: string, total = 100) {
     product_id: 'sku-1',
     scene_info: { payer_client_ip: '198.51.100.7' },
   };
-}
-
-/** The AppBackendError a call rejects with (fails the test when it resolves or throws anything else). */
-async function refusalOf(call: Promise<unknown>): Promise<AppBackendError> {
-  const outcome = await call.then(
-    (value) => ({ value }),
-    (error: unknown) => ({ error }),
-  );
-  if (!('error' in outcome)) throw new Error(`expected a refusal, got ${JSON.stringify(outcome.value)}`);
-  expect(outcome.error).toBeInstanceOf(AppBackendError);
-  return outcome.error as AppBackendError;
 }
 
 describe('AppBackendClient on the local stack', () => {
