@@ -1,12 +1,13 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
+import { DynamoDbEventLog } from '#shared/adapters/dynamodb-event-log';
 import { DynamoDbOrderStore } from '#shared/adapters/dynamodb-order-store';
 import { DynamoDbRefundStore } from '#shared/adapters/dynamodb-refund-store';
 import type { DomainEvent } from '#shared/domain/events';
 import type { Order } from '#shared/domain/order';
 import type { NotificationRecord } from '#shared/domain/ports';
 import type { Refund } from '#shared/domain/refund';
-import { readOrderEvents } from './order-events';
+import { orderEventIds } from './order-events';
 
 /** Everything the store holds about one order, as its adapters read it. */
 export interface OrderRecord {
@@ -28,6 +29,7 @@ export interface OrderTable {
 export async function readOrderRecord(table: OrderTable, outTradeNo: string): Promise<OrderRecord | undefined> {
   const orders = new DynamoDbOrderStore({ tableName: table.tableName, client: table.client });
   const refundStore = new DynamoDbRefundStore({ tableName: table.tableName, client: table.client });
+  const eventLog = new DynamoDbEventLog({ tableName: table.tableName, client: table.client });
   const order = await orders.get(outTradeNo);
   if (order === undefined) return undefined;
   const [notifications, refunds] = await Promise.all([
@@ -41,10 +43,11 @@ export async function readOrderRecord(table: OrderTable, outTradeNo: string): Pr
         notifications: await refundStore.refundNotifications(outTradeNo, refund.outRefundNo),
       })),
     ),
-    readOrderEvents(
-      table,
-      outTradeNo,
-      refunds.map((r) => r.outRefundNo),
+    eventLog.getByIds(
+      orderEventIds(
+        outTradeNo,
+        refunds.map((r) => r.outRefundNo),
+      ),
     ),
   ]);
   return { order, notifications, refunds: withNotifications, events };

@@ -1,10 +1,16 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  type BatchGetCommandInput,
+  type BatchGetCommandOutput,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { DynamoDbEventLog, EVENT_PUT_TIMEOUT_MS, EVENTS_SETTLE_MS } from '#shared/adapters/dynamodb-event-log';
-import { EVENT_RETENTION_DAYS } from '#shared/domain/events';
+import { type DomainEvent, EVENT_RETENTION_DAYS, eventIdOf } from '#shared/domain/events';
 import { testTable } from '#test/helpers/aws';
 import { eventLogContract, sampleEvent } from '#test/helpers/event-log-contract';
 import { TestClock } from '#test/helpers/test-clock';
@@ -134,6 +140,111 @@ describe('DynamoDbEventLog', () => {
     expect(EVENTS_SETTLE_MS).toBeGreaterThanOrEqual(EVENT_PUT_TIMEOUT_MS + 5000);
   });
 });
+
+describe('DynamoDbEventLog.getByIds', () => {
+  async function logWith(events: DomainEvent[]) {
+    const { tableName, documentClient } = await testTable();
+    const clock = new TestClock('2030-05-06T07:08:09.123Z');
+    const log = new DynamoDbEventLog({ tableName, client: documentClient, clock });
+    for (const event of events) await log.record(event);
+    return { log, documentClient };
+  }
+
+  /** `count` events, created a second apart, in shuffled order. */
+  function eventsCreatedApart(count: number): DomainEvent[] {
+    return Array.from({ length: count }, (_, i) => ({
+      ...sampleEvent(),
+      createdAt: new Date(Date.parse('2030-05-06T00:00:00.000Z') + i * 1000).toISOString(),
+    }));
+  }
+
+  it('reads the events of the ids given, oldest first, straight after recording, leaving out unknown ids', async () => {
+    const events = eventsCreatedApart(3);
+    const { log } = await logWith([...events].reverse());
+    const unknown = eventIdOf({ outTradeNo: 'NEVER2030010100001' }, 'payment.succeeded');
+    const ids = events.map((e) => e.id);
+    // No settling: unlike list(), an id lookup cannot skip an event that lands later.
+    await expect(log.getByIds([ids[1] ?? '', unknown, ...ids.slice(2), ids[0] ?? ''])).resolves.toEqual(events);
+    await expect(log.getByIds([unknown])).resolves.toEqual([]);
+    await expect(log.getByIds([])).resolves.toEqual([]);
+  });
+
+  it('orders events created at the same instant by id', async () => {
+    const events = [sampleEvent(), sampleEvent(), sampleEvent()];
+    const { log } = await logWith(events);
+    const found = await log.getByIds(events.map((e) => e.id).reverse());
+    expect(found.map((e) => e.id)).toEqual(events.map((e) => e.id).sort());
+  });
+
+  it('reads more ids than one BatchGetItem takes, and the same id named twice once', async () => {
+    const events = eventsCreatedApart(130);
+    const { log, documentClient } = await logWith(events);
+    const batchGets = countCommands(documentClient, 'BatchGetItemCommand');
+    const ids = events.map((e) => e.id);
+    const found = await log.getByIds([...ids, ...ids.slice(0, 1), ...ids.slice(-1)]);
+    expect(found.map((e) => e.id)).toEqual(ids);
+    expect(batchGets()).toBe(2);
+  });
+
+  it('asks again for the keys DynamoDB leaves unprocessed', async () => {
+    const events = eventsCreatedApart(4);
+    const { log, documentClient } = await logWith(events);
+    const calls = throttleBatchGets(documentClient, (call) => (call === 1 ? 3 : 0));
+    await expect(log.getByIds(events.map((e) => e.id))).resolves.toEqual(events);
+    expect(calls()).toEqual([4, 3]);
+  });
+
+  it('gives up, saying so, when DynamoDB keeps leaving keys unprocessed', async () => {
+    const events = eventsCreatedApart(2);
+    const { log, documentClient } = await logWith(events);
+    const calls = throttleBatchGets(documentClient, () => 1);
+    await expect(log.getByIds(events.map((e) => e.id))).rejects.toThrow(/1 events not read.*unprocessed 5 times/);
+    expect(calls()).toEqual([2, 1, 1, 1, 1]);
+  });
+});
+
+/**
+ * Throttling, which DynamoDB Local never does: the `held(call)` last keys of each BatchGet go back
+ * unprocessed instead of being read (the rest are read from the real table). Returns the number of
+ * keys each call asked for.
+ */
+function throttleBatchGets(client: DynamoDBDocumentClient, held: (call: number) => number): () => number[] {
+  const asked: number[] = [];
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName !== 'BatchGetItemCommand') return next(args);
+      const [table, request] = Object.entries((args.input as BatchGetCommandInput).RequestItems ?? {})[0] ?? [];
+      if (table === undefined || request?.Keys === undefined) throw new Error('a BatchGet of one table expected');
+      asked.push(request.Keys.length);
+      const split = Math.max(0, request.Keys.length - held(asked.length));
+      const [sent, kept] = [request.Keys.slice(0, split), request.Keys.slice(split)];
+      const answer: Awaited<ReturnType<typeof next>> =
+        sent.length === 0
+          ? { response: {}, output: { Responses: { [table]: [] }, $metadata: {} } }
+          : await next({ ...args, input: { RequestItems: { [table]: { ...request, Keys: sent } } } });
+      const output: BatchGetCommandOutput = {
+        ...(answer.output as BatchGetCommandOutput),
+        UnprocessedKeys: kept.length === 0 ? {} : { [table]: { ...request, Keys: kept } },
+      };
+      return { ...answer, output };
+    },
+    { step: 'initialize', name: `throttleBatchGets${Math.random()}` },
+  );
+  return () => asked;
+}
+
+/** Counts the commands of this name the client sends from now on. */
+function countCommands(client: DynamoDBDocumentClient, commandName: string): () => number {
+  let sent = 0;
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName === commandName) sent += 1;
+      return next(args);
+    },
+    { step: 'initialize', name: `countCommands${Math.random()}` },
+  );
+  return () => sent;
+}
 
 /** Counts the queries the client sends from now on. */
 function countQueries(client: DynamoDBDocumentClient): () => number {
