@@ -1,10 +1,11 @@
 import { eventView } from '#shared/app/event-view';
-import { orderView } from '#shared/app/order-view';
+import { orderView, refundSummary } from '#shared/app/order-view';
 import { refundView } from '#shared/app/refund-view';
 import type { HistoryEntry } from '#shared/domain/order';
 import { paidAtRfc3339 } from '#shared/domain/payment-time';
 import type { NotificationRecord } from '#shared/domain/ports';
 import type { RefundHistoryEntry } from '#shared/domain/refund';
+import { fenToYuan } from '#shared/wechatpay/core/money';
 import type { OrderRecord } from './order-record';
 
 /**
@@ -53,15 +54,9 @@ function notificationView(record: NotificationRecord): Record<string, unknown> {
   };
 }
 
-/** Fen as yuan, exactly (integer arithmetic): 1999 → ¥19.99. */
-export function yuan(fen: number): string {
-  const sign = fen < 0 ? '-' : '';
-  const abs = Math.abs(fen);
-  return `${sign}¥${Math.trunc(abs / 100)}.${String(abs % 100).padStart(2, '0')}`;
-}
-
+/** 1999 → `1999 fen (¥19.99 CNY)`: the stored integer and what a person reads. */
 function money(fen: number, currency = 'CNY'): string {
-  return `${fen} fen (${yuan(fen)} ${currency})`;
+  return `${fen} fen (¥${fenToYuan(fen)} ${currency})`;
 }
 
 /** The same record, for a person at a terminal. */
@@ -95,7 +90,7 @@ export function orderReportText(record: OrderRecord): string {
   }
   if (order.status === 'PAID') {
     // The API's own summary (order-view.ts), so the two never disagree.
-    const summary = orderView(order).refund as { refunded: number; pending: number; refundable: number };
+    const summary = refundSummary(order);
     field(
       'refunds',
       `refunded ${money(summary.refunded)}, pending ${money(summary.pending)}, refundable ${money(summary.refundable)}`,

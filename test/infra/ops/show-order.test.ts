@@ -8,7 +8,6 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import { showOrder, showOrderArguments, ShowOrderUsageError } from '#infra/ops/show-order';
-import { yuan } from '#infra/ops/order-report';
 import { writeRunningStack } from '#sandbox/local/running-stack-file';
 import { DynamoDbEventLog } from '#shared/adapters/dynamodb-event-log';
 import { DynamoDbRefundStore } from '#shared/adapters/dynamodb-refund-store';
@@ -58,19 +57,6 @@ describe('showOrderArguments', () => {
     expect(() => showOrderArguments(argv)).toThrow(ShowOrderUsageError);
     expect(() => showOrderArguments(argv)).toThrow(message);
     expect(() => showOrderArguments(argv)).toThrow(/usage: npm run orders -- <out_trade_no> \[--json\]/);
-  });
-});
-
-describe('yuan', () => {
-  it('writes fen as yuan exactly', () => {
-    expect([0, 1, 10, 1999, 100000, 123456789].map(yuan)).toEqual([
-      '¥0.00',
-      '¥0.01',
-      '¥0.10',
-      '¥19.99',
-      '¥1000.00',
-      '¥1234567.89',
-    ]);
   });
 });
 
