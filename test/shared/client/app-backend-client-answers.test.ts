@@ -215,23 +215,28 @@ describe('retryable only when sending the call again can do no harm', () => {
     scene_info: { payer_client_ip: '198.51.100.7' },
   };
   // Each call and whether a second attempt is safe: a POST without its own id makes a second order or refund.
-  const calls: [string, (c: AppBackendClient) => Promise<unknown>, boolean][] = [
-    ['getOrder', (c) => c.getOrder('ORDER1'), true],
-    ['listEvents', (c) => c.listEvents(), true],
-    ['closeOrder', (c) => c.closeOrder('ORDER1'), true],
-    ['createOrder with its out_trade_no', (c) => c.createOrder({ ...ORDER, out_trade_no: 'ORDER1' }), true],
-    ['createOrder without out_trade_no', (c) => c.createOrder(ORDER), false],
+  const calls: [string, boolean, (c: AppBackendClient) => Promise<unknown>][] = [
+    ['getOrder', true, (c) => c.getOrder('ORDER1')],
+    ['listEvents', true, (c) => c.listEvents()],
+    ['closeOrder', true, (c) => c.closeOrder('ORDER1')],
+    ['createOrder with its out_trade_no', true, (c) => c.createOrder({ ...ORDER, out_trade_no: 'ORDER1' })],
+    ['createOrder without out_trade_no', false, (c) => c.createOrder(ORDER)],
     [
       'createRefund with its out_refund_no',
-      (c) => c.createRefund('ORDER1', { out_refund_no: 'RF1', amount: { refund: 1 } }),
       true,
+      (c) => c.createRefund('ORDER1', { out_refund_no: 'RF1', amount: { refund: 1 } }),
     ],
-    ['createRefund without out_refund_no', (c) => c.createRefund('ORDER1', { amount: { refund: 1 } }), false],
-    ['createMiniProgramSession (a code is used once)', (c) => c.createMiniProgramSession('code-1'), false],
-    ['createReconciliation (the day names it)', (c) => c.createReconciliation({ bill_date: '2026-01-01' }), true],
+    ['createRefund without out_refund_no', false, (c) => c.createRefund('ORDER1', { amount: { refund: 1 } })],
+    ['createMiniProgramSession (a code is used once)', false, (c) => c.createMiniProgramSession('code-1')],
+    [
+      'decryptMiniProgramData (only reads)',
+      true,
+      (c) => c.decryptMiniProgramData({ openid: 'o1', encrypted_data: 'AAAA', iv: 'AAAAAAAAAAAAAAAAAAAAAA==' }),
+    ],
+    ['createReconciliation (the day names it)', true, (c) => c.createReconciliation({ bill_date: '2026-01-01' })],
   ];
 
-  it.each(calls)('no answer in time: %s → TIMEOUT, retryable %s', async (_name, send, idempotent) => {
+  it.each(calls)('no answer in time: %s → TIMEOUT, retryable %s', async (_name, idempotent, send) => {
     answer = () => {
       // Never answers: the call may or may not have been carried out.
     };
@@ -242,7 +247,7 @@ describe('retryable only when sending the call again can do no harm', () => {
     });
   });
 
-  it.each(calls)('connection lost: %s → NETWORK, retryable %s', async (_name, send, idempotent) => {
+  it.each(calls)('connection lost: %s → NETWORK, retryable %s', async (_name, idempotent, send) => {
     answer = (req) => {
       // The request arrived (and may have been carried out); the answer never does.
       req.socket.destroy();
@@ -250,7 +255,7 @@ describe('retryable only when sending the call again can do no harm', () => {
     expect(await refusalOf(send(client()))).toMatchObject({ status: 0, code: 'NETWORK', retryable: idempotent });
   });
 
-  it.each(calls)("the backend's retryable 502: %s → retryable %s", async (_name, send, idempotent) => {
+  it.each(calls)("the backend's retryable 502: %s → retryable %s", async (_name, idempotent, send) => {
     answerWith(502, { error: { code: 'SYSTEMERROR', message: 'WeChat Pay: system error', retryable: true } });
     expect(await refusalOf(send(client()))).toMatchObject({ status: 502, code: 'SYSTEMERROR', retryable: idempotent });
   });
