@@ -1,6 +1,18 @@
+import type * as z from 'zod';
+
 import type { Settings } from '../config/settings';
 import type { ClientParams, Order } from '../domain/order';
 import { paidAtRfc3339 } from '../domain/payment-time';
+import type { orderResponseSchema } from './response-schemas';
+
+/** What orderView answers: typed by the document's schema, so a field that drifts from it fails the build. */
+export type OrderView = z.input<typeof orderResponseSchema>;
+
+/** The order's `client`: what WeChat's cashier needs by trade type, and locally the cashier page's link. */
+export type ClientView = NonNullable<OrderView['client']>;
+
+/** The refund summary of a PAID order (fen). */
+export type RefundSummary = NonNullable<OrderView['refund']>;
 
 /** How this deployment shows an order besides its facts. */
 export interface OrderViewOptions {
@@ -18,7 +30,7 @@ export function orderViewOptionsOf(settings: Pick<Settings, 'SANDBOX_CASHIER_BAS
 }
 
 /** The public JSON shape of an order (the contract in README.md, "The API"): WeChat APIv3 field names, snake_case. */
-export function orderView(order: Order, options: OrderViewOptions = {}): Record<string, unknown> {
+export function orderView(order: Order, options: OrderViewOptions = {}): OrderView {
   const { request, prepay, payment } = order;
   return {
     out_trade_no: order.outTradeNo,
@@ -64,17 +76,20 @@ export function orderView(order: Order, options: OrderViewOptions = {}): Record<
  * What the payer's device needs, and locally the simulator's cashier page for the order: there a
  * developer pays, fails or cancels it as the payer would, whatever the trade type.
  */
-function clientView(client: ClientParams, outTradeNo: string, options: OrderViewOptions): ClientParams {
+function clientView(client: ClientParams, outTradeNo: string, options: OrderViewOptions): ClientView {
+  // The domain keeps the client as the strings the WeChat Pay adapter built for the trade type; their
+  // shape by trade type is the adapter's (test/e2e/openapi-responses holds real ones to the document).
+  const params = client as ClientView;
   const base = options.sandboxCashierBaseUrl;
-  if (base === undefined) return client;
-  return { ...client, sandbox_cashier_url: `${base}${encodeURIComponent(outTradeNo)}` };
+  if (base === undefined) return params;
+  return { ...params, sandbox_cashier_url: `${base}${encodeURIComponent(outTradeNo)}` };
 }
 
 /**
  * What was given back of a PAID order and what is left (fen): refunded = SUCCESS refunds; pending =
  * PROCESSING and ABNORMAL ones, which may still succeed, so they are not refundable again.
  */
-export function refundSummary(order: Order): { refunded: number; pending: number; refundable: number } {
+export function refundSummary(order: Order): RefundSummary {
   const paid = order.payment?.amountTotal ?? order.request.amount.total;
   const refunded = order.refunds?.refunded ?? 0;
   const pending = order.refunds?.pending ?? 0;

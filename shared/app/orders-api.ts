@@ -16,6 +16,7 @@ import {
 } from './miniprogram-schema';
 import { parseCreateRefund, parseOutRefundNo } from './refund-schema';
 import { refundView } from './refund-view';
+import type { MiniProgramSessionResponse, RefundListResponse } from './response-schemas';
 import { parseSyncQuery } from './sync-query-schema';
 import { APP_BACKEND_ROUTES, type AppBackendRouteName, type Route, routeKey } from './routes';
 
@@ -71,7 +72,7 @@ const ROUTE_HANDLERS: Record<AppBackendRouteName, RouteHandler> = {
     const outTradeNo = parseOutTradeNo(event.pathParameters?.out_trade_no);
     const { listRefunds } = await api.refunds();
     const refunds = await listRefunds.execute(outTradeNo);
-    return json(200, { refunds: refunds.map(refundView) });
+    return json(200, { refunds: refunds.map(refundView) } satisfies RefundListResponse);
   },
   async getRefund(event, api) {
     const outTradeNo = parseOutTradeNo(event.pathParameters?.out_trade_no);
@@ -93,7 +94,7 @@ const ROUTE_HANDLERS: Record<AppBackendRouteName, RouteHandler> = {
     const { startSession } = await api.miniProgram();
     const { openid, unionid } = await startSession.execute(code);
     // The identity only: the session key never leaves the server.
-    return json(201, { openid, ...(unionid === undefined ? {} : { unionid }) });
+    return json(201, { openid, ...(unionid === undefined ? {} : { unionid }) } satisfies MiniProgramSessionResponse);
   },
   async decryptMiniProgramData(event, api) {
     const { openid, data } = parseDecryptMiniProgramData(jsonBody(event, MAX_USER_DATA_BODY_BYTES));

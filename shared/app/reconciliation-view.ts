@@ -1,10 +1,18 @@
+import type * as z from 'zod';
+
 import type { Discrepancy, DiscrepancySide, ReconciliationReport } from '../domain/bill-reconciliation';
+import type { reconciliationResponseSchema } from './response-schemas';
+
+/** What reconciliationView answers: typed by the document's schema, so drift from it fails the build. */
+export type ReconciliationView = z.input<typeof reconciliationResponseSchema>;
+type DiscrepancyView = ReconciliationView['discrepancies'][number];
+type DiscrepancySideView = NonNullable<DiscrepancyView['here']>;
 
 /**
  * The public JSON shape of a day's reconciliation (../shared/product.md, "Bill reconciliation
  * (contract)"): snake_case, amounts in fen, the optional fields left out when the report has none.
  */
-export function reconciliationView(report: ReconciliationReport): Record<string, unknown> {
+export function reconciliationView(report: ReconciliationReport): ReconciliationView {
   return {
     bill_date: report.billDate,
     status: report.status,
@@ -22,7 +30,7 @@ export function reconciliationView(report: ReconciliationReport): Record<string,
   };
 }
 
-function discrepancyView(discrepancy: Discrepancy): Record<string, unknown> {
+function discrepancyView(discrepancy: Discrepancy): DiscrepancyView {
   return {
     kind: discrepancy.kind,
     out_trade_no: discrepancy.outTradeNo,
@@ -33,7 +41,7 @@ function discrepancyView(discrepancy: Discrepancy): Record<string, unknown> {
   };
 }
 
-function sideView(side: DiscrepancySide): Record<string, unknown> {
+function sideView(side: DiscrepancySide): DiscrepancySideView {
   return {
     status: side.status,
     amount: side.amount,

@@ -1,10 +1,16 @@
+import type * as z from 'zod';
+
 import type { Refund } from '../domain/refund';
+import type { refundResponseSchema } from './response-schemas';
+
+/** What refundView answers: typed by the document's schema, so a field that drifts from it fails the build. */
+export type RefundView = z.input<typeof refundResponseSchema>;
 
 /**
  * The public JSON shape of a refund (../shared/product.md, "Refunds (contract)"): WeChat APIv3's
  * field names, snake_case; the optional fields are left out until WeChat has given them.
  */
-export function refundView(refund: Refund): Record<string, unknown> {
+export function refundView(refund: Refund): RefundView {
   return {
     out_refund_no: refund.outRefundNo,
     out_trade_no: refund.outTradeNo,
