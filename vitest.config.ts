@@ -39,6 +39,7 @@ const UNIT_TESTS = [
   'test/sandbox/local/lambda-events.test.ts',
   'test/sandbox/local/local-settings.test.ts',
   'test/sandbox/local/sigv4-verifier.test.ts',
+  'test/shared/client/app-backend-client-answers.test.ts',
   'test/sandbox/simulator/miniprogram-minute-quota.test.ts',
 ];
 
