@@ -64,15 +64,31 @@ export function sendJsonError(
 /** The control API's requests are small JSON objects. */
 const MAX_JSON_BYTES = 16 * 1024;
 
+/** Whether the request says its body is JSON (`application/json`, parameters such as charset allowed). */
+function declaresJson(req: IncomingMessage): boolean {
+  const mediaType = req.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
+  return mediaType === 'application/json';
+}
+
 /**
- * The control API's JSON body checked by `schema`; undefined once the refusal (413, or 400 naming the
- * field) has been sent.
+ * The control API's JSON body checked by `schema`; undefined once the refusal (415, 413, or 400
+ * naming the field) has been sent.
+ *
+ * The body must be declared `application/json`: any web page the developer visits can send a
+ * text/plain or form POST to a loopback port without asking (a "simple" cross-site request), but a
+ * JSON one needs a CORS preflight, which the simulator never grants. So a page elsewhere cannot pay
+ * an order or switch faults on.
  */
 export async function readJson<T>(
   req: IncomingMessage,
   res: ServerResponse,
   schema: z.ZodType<T>,
 ): Promise<T | undefined> {
+  if (!declaresJson(req)) {
+    req.resume();
+    sendJsonError(res, 415, 'UNSUPPORTED_MEDIA_TYPE', 'the body must be sent with content-type: application/json');
+    return undefined;
+  }
   let text: string;
   try {
     text = await readBody(req, MAX_JSON_BYTES);

@@ -7,6 +7,7 @@ import { SECAPI_PREFIX, nginxRefusalPage, secapiRefusal } from './client-certifi
 import { systemClock } from './clock';
 import { controlRoutes } from './control-api';
 import { listenHttpAndHttps } from './dual-protocol-server';
+import { isLoopbackHost } from './loopback-host';
 import { FaultRegistry } from './faults';
 import { sendJsonError, sendText } from './http-io';
 import { NotificationScheduler } from './notification-scheduler';
@@ -176,6 +177,14 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
       // Thrown here, outside any promise, it would be an uncaught exception: one request would stop the simulator.
       req.resume();
       sendJsonError(res, 400, 'BAD_REQUEST', 'the request target is not a URL path');
+      return;
+    }
+    if (!isLoopbackHost(req.headers.host, req.socket.localPort ?? 0)) {
+      // A DNS-rebinding page reaches 127.0.0.1 under its own name: it could read the pages and drive
+      // the control API. Only the loopback names with this port are served, as the local gateway does.
+      req.resume();
+      res.setHeader('connection', 'close');
+      sendJsonError(res, 421, 'MISDIRECTED_REQUEST', 'use 127.0.0.1 or localhost with this port');
       return;
     }
     // WeChat's nginx checks the client certificate before the API sees anything of the request.

@@ -16,9 +16,9 @@ export const CASHIER_SCRIPT = `
   const refundResult = $('refund-result');
   const payButtons = Array.from(document.querySelectorAll('.actions button[data-action]'));
   const ERR = {
-    pay: { result: 'SUCCESS', errCode: 0, text: 'Paid' },
-    fail: { result: 'FAIL', errCode: -1, text: 'Payment failed' },
-    cancel: { result: 'CANCEL', errCode: -2, text: 'Cancelled by the payer' },
+    pay: { result: 'SUCCESS', errCode: 0, text: 'Paid', name: 'Pay' },
+    fail: { result: 'FAIL', errCode: -1, text: 'Payment failed', name: 'Fail' },
+    cancel: { result: 'CANCEL', errCode: -2, text: 'Cancelled by the payer', name: 'Cancel' },
   };
   let timer;
 
@@ -57,15 +57,21 @@ export const CASHIER_SCRIPT = `
     $('refund-section').hidden = !live.paid;
   }
 
+  // A click polls at once while a timer's poll may be in flight: only the latest poll may apply its
+  // answer (an older one could be staler) and schedule the next, so polls never double up.
+  let generation = 0;
+
   async function poll() {
     clearTimeout(timer);
+    generation += 1;
+    const mine = generation;
     try {
       const { status, json } = await send('GET', '/sandbox/cashier/' + enc + '/live');
-      if (status === 200) apply(json);
+      if (status === 200 && mine === generation) apply(json);
     } catch (e) {
       // The simulator may be restarting: keep polling.
     }
-    timer = setTimeout(poll, 1000);
+    if (mine === generation) timer = setTimeout(poll, 1000);
   }
 
   for (const button of payButtons) {
@@ -78,12 +84,13 @@ export const CASHIER_SCRIPT = `
         if (status === 200) {
           show(result, action.text + ': errCode ' + action.errCode, action.errCode === 0);
         } else {
+          // WeChat refused the action itself: the phone's SDK never returned, so there is no errCode.
           const err = json.error || {};
-          const why = (err.code || 'HTTP ' + status) + ' (' + (err.message || '') + ')';
-          show(result, 'Not paid: ' + why + ': errCode -1', false);
+          const why = (err.code || 'HTTP ' + status) + (err.message ? ' (' + err.message + ')' : '');
+          show(result, action.name + ' refused: ' + why, false);
         }
       } catch (e) {
-        show(result, 'The simulator did not answer: errCode -1', false);
+        show(result, 'The simulator did not answer', false);
       }
       await poll();
     });

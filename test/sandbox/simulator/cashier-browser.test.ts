@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import QRCode from 'qrcode';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { launchBrowser, openPage, saveScreenshot, SCREENSHOT_DIR } from '#test/helpers/browser';
@@ -129,8 +129,8 @@ describe('the simulator’s pages', { timeout: 60_000 }, () => {
     return expected;
   }
 
-  async function text(page: Page, selector: string): Promise<string> {
-    return ((await page.locator(selector).first().textContent()) ?? '').trim();
+  async function text(scope: Page | Locator, selector: string): Promise<string> {
+    return ((await scope.locator(selector).first().textContent()) ?? '').trim();
   }
 
   async function orderStatus(no: string, query = ''): Promise<unknown> {
@@ -182,12 +182,15 @@ describe('the simulator’s pages', { timeout: 60_000 }, () => {
     await expect.poll(() => text(page, '#result')).toContain('errCode -2');
     await saveScreenshot(page, 'cashier-app-cancelled');
     expect(await text(page, '#trade-state')).toBe('NOTPAY');
-    expect(await page.locator('#notifications li').count()).toBe(0);
 
     // ?sync=1 asks WeChat (the simulator) itself: still NOTPAY there, so still pending here.
     expect(await orderStatus(no, '?sync=1')).toBe('PENDING');
     const atWechat = await stack.simulator('GET', `/sandbox/orders/${no}`);
-    expect(atWechat.text).toContain('NOTPAY');
+    const order = atWechat.json.order as { trade_state: string; notification: unknown };
+    expect(order.trade_state).toBe('NOTPAY');
+    // Nothing to tell the merchant: no notification was ever scheduled, let alone sent.
+    expect(order.notification).toBeNull();
+    expect(atWechat.json.notifications).toEqual([]);
     expect(problems).toEqual([]);
     await page.close();
   });
@@ -208,6 +211,69 @@ describe('the simulator’s pages', { timeout: 60_000 }, () => {
       () => orderStatus(no, '?sync=1'),
       (status) => status === 'FAILED',
     );
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('an action WeChat refuses reads "<action> refused: <code>", with no errCode', async () => {
+    const created = await createOrder('APP', 'Browser refused cancel');
+    const no = String(created.json.out_trade_no);
+    const { page, problems } = await openPage(browser);
+    // The page's timers stand still: it keeps showing the order payable after it is paid elsewhere.
+    await page.clock.install();
+    await page.goto(cashierUrlOf(created));
+    const paid = await stack.simulator('POST', `/sandbox/orders/${no}/pay`, { result: 'SUCCESS' });
+    expect(paid.status, paid.text).toBe(200);
+
+    await page.locator('button[data-action="cancel"]').click();
+    await expect.poll(() => text(page, '#result')).toMatch(/^Cancel refused: ORDERPAID\b/);
+    expect(await text(page, '#result')).not.toContain('errCode');
+    await saveScreenshot(page, 'cashier-app-cancel-refused');
+    // The click's poll shows the paid order at once.
+    await expect.poll(() => text(page, '#trade-state')).toBe('SUCCESS');
+    expect(problems).toEqual([`HTTP 409 POST ${stack.simulatorUrl}/sandbox/orders/${no}/pay`]);
+    await page.close();
+  });
+
+  it('a stale poll answering after a newer one changes nothing, and polls do not double up', async () => {
+    const created = await createOrder('APP', 'Browser poll race');
+    const { page, problems } = await openPage(browser);
+    await page.clock.install();
+    // The timer's poll is held: answered with the state of its time (NOTPAY), but only after the
+    // click's own poll has shown the payment.
+    let liveRequests = 0;
+    let staleFetched!: () => void;
+    const fetched = new Promise<void>((resolve) => (staleFetched = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    await page.route('**/live', async (route) => {
+      liveRequests += 1;
+      if (liveRequests !== 1) return route.continue();
+      const stale = await route.fetch();
+      staleFetched();
+      await released;
+      return route.fulfill({ response: stale });
+    });
+    await page.goto(cashierUrlOf(created));
+    await page.clock.runFor(1000);
+    await fetched;
+
+    await page.locator('button[data-action="pay"]').click();
+    await expect.poll(() => text(page, '#trade-state')).toBe('SUCCESS');
+    const staleAnswer = page.waitForResponse((response) => response.url().endsWith('/live'));
+    release();
+    await staleAnswer;
+    // A round trip from the page: its handling of the stale answer is done by then.
+    await page.evaluate(() => fetch('/health').then((r) => r.text()));
+    expect(await text(page, '#trade-state')).toBe('SUCCESS');
+
+    // One timer pending (the click's poll's), not two: a second runs one poll only.
+    expect(liveRequests).toBe(2);
+    await page.clock.runFor(1000);
+    await expect.poll(() => liveRequests).toBe(3);
+    await page.clock.runFor(100);
+    await page.evaluate(() => fetch('/health').then((r) => r.text()));
+    expect(liveRequests).toBe(3);
     expect(problems).toEqual([]);
     await page.close();
   });
@@ -267,10 +333,11 @@ describe('the simulator’s pages', { timeout: 60_000 }, () => {
     await saveScreenshot(page, 'sandbox-orders');
 
     const unpaidRow = page.locator(`#orders tr[data-out-trade-no="${String(unpaid.json.out_trade_no)}"]`);
-    expect(await unpaidRow.textContent()).toContain('NOTPAY');
+    expect(await text(unpaidRow, '.state')).toBe('NOTPAY');
     expect(await unpaidRow.textContent()).toContain('¥0.05');
     const paidRow = page.locator(`#orders tr[data-out-trade-no="${paidNo}"]`);
-    expect(await paidRow.textContent()).toMatch(/SUCCESS|REFUND/);
+    // Paid, then partly refunded: WeChat's query answers REFUND, and so does the list.
+    expect(await text(paidRow, '.state')).toBe('REFUND');
     expect(await paidRow.textContent()).toContain('NATIVE');
     expect(await page.locator(`#refunds tr[data-out-refund-no="${outRefundNo}"]`).textContent()).toContain(
       'PROCESSING',

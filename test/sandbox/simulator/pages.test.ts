@@ -1,5 +1,6 @@
-import jsQR from 'jsqr';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { systemClock } from '#sandbox/simulator/clock';
+import type { Clock } from '#sandbox/simulator/clock';
 import { startSimulator } from '#sandbox/simulator/server';
 import type { RunningSimulator } from '#sandbox/simulator/server';
 import { httpsCall, refundParams, secapiRefund } from './refund-support';
@@ -14,7 +15,6 @@ import {
   newOutTradeNo,
   pay,
   queryParams,
-  sleep,
   waitFor,
 } from './support';
 
@@ -22,10 +22,13 @@ import {
 const TIME_SCALE = 100;
 let sim: RunningSimulator;
 let receiver: Receiver;
+/** Moved forward by a test that needs one order created after another: real time, plus this. */
+let clockAheadMs = 0;
+const clock: Clock = { ...systemClock, now: () => Date.now() + clockAheadMs };
 
 beforeAll(async () => {
   receiver = await Receiver.start();
-  sim = await startSimulator({ merchant: MERCHANT, timeScale: TIME_SCALE, notifyReplyTimeoutMs: 1000 });
+  sim = await startSimulator({ merchant: MERCHANT, timeScale: TIME_SCALE, notifyReplyTimeoutMs: 1000, clock });
 });
 afterEach(() => {
   receiver.respond = () => ({ body: SUCCESS_REPLY });
@@ -69,44 +72,9 @@ function elementById(page: string, id: string): string | undefined {
   return match?.[2]?.trim();
 }
 
-/**
- * Rasterises the qrcode library's SVG (one path: `M x y` starts a row, `h n` draws n dark modules,
- * `m dx dy` moves) and decodes it with jsQR, as a phone camera would read the code.
- */
-function decodeQrSvg(svg: string): string | undefined {
-  const viewBox = /viewBox="0 0 (\d+) (\d+)"/.exec(svg);
-  const d = /<path[^>]*stroke="#000000"[^>]*\bd="([^"]+)"/.exec(svg)?.[1];
-  if (viewBox === null || d === undefined) return undefined;
-  const size = Number(viewBox[1]);
-  const scale = 6;
-  const px = size * scale;
-  const pixels = new Uint8ClampedArray(px * px * 4).fill(255);
-  let x = 0;
-  let y = 0;
-  for (const [, op, args] of d.matchAll(/([Mmh])([^Mmh]+)/g)) {
-    const nums = (args ?? '')
-      .trim()
-      .split(/[\s,]+/)
-      .map(Number);
-    if (op === 'M') [x, y] = [nums[0] ?? 0, nums[1] ?? 0];
-    else if (op === 'm') [x, y] = [x + (nums[0] ?? 0), y + (nums[1] ?? 0)];
-    else {
-      const row = Math.floor(y);
-      for (let col = x; col < x + (nums[0] ?? 0); col += 1)
-        for (let dy = 0; dy < scale; dy += 1)
-          for (let dx = 0; dx < scale; dx += 1) {
-            const offset = ((row * scale + dy) * px + col * scale + dx) * 4;
-            pixels.fill(0, offset, offset + 3);
-          }
-      x += nums[0] ?? 0;
-    }
-  }
-  return jsQR(pixels, px, px)?.data;
-}
-
 describe('GET /sandbox/cashier/{out_trade_no}', () => {
-  it('shows a NATIVE order as a phone cashier: amount, description, type, state, a QR of code_url', async () => {
-    const { outTradeNo, response } = await createOrder(sim.url, {
+  it('shows a NATIVE order as a phone cashier: amount, description, type, state, an SVG QR code', async () => {
+    const { outTradeNo } = await createOrder(sim.url, {
       trade_type: 'NATIVE',
       total_fee: '1',
       body: 'Green tea',
@@ -125,12 +93,11 @@ describe('GET /sandbox/cashier/{out_trade_no}', () => {
     expect(page.text).toMatch(/<ol id="notifications"[^>]*>\s*<\/ol>/);
     expect(page.text).toMatch(/<ul id="refunds"[^>]*>/);
 
+    // An inline SVG, wide enough to scan, on a white background; the browser test reads its pixels.
     const qr = /<div id="qr"[^>]*>\s*(<svg[\s\S]*?<\/svg>)/.exec(page.text)?.[1] ?? '';
+    expect(qr).not.toBe('');
     expect(Number(/<svg[^>]*\bwidth="(\d+)"/.exec(qr)?.[1])).toBeGreaterThanOrEqual(200);
-    // Dark on white, with the 4-module quiet zone around the code.
-    expect(qr).toMatch(/<path fill="#ffffff" d="M0 0h(\d+)v\1H0z"\/>/);
-    expect(qr).toMatch(/stroke="#000000" d="M4 4\.5h7/);
-    expect(decodeQrSvg(qr)).toBe(response.fields.code_url);
+    expect(qr).toMatch(/fill="#ffffff"/);
   });
 
   it('shows no QR code for an APP order, and amounts in yuan from integer fen', async () => {
@@ -297,7 +264,7 @@ describe("the payer's cancel (errCode -2)", () => {
     const query = await callV2(sim.url, '/pay/orderquery', queryParams({ out_trade_no: outTradeNo }));
     expect(query.fields.trade_state).toBe('NOTPAY');
     expect(query.fields.transaction_id).toBeUndefined();
-    await sleep(300); // two retry intervals at this time scale: a notification would have gone out
+    // No notification is even due: the order has none scheduled.
     expect(receiver.for(outTradeNo)).toEqual([]);
     const debug = await debugOrder(sim.url, outTradeNo);
     expect(debug.order?.notification).toBeNull();
@@ -325,7 +292,7 @@ describe("the payer's cancel (errCode -2)", () => {
 describe('GET /sandbox', () => {
   it('lists recent orders (state, amount, type, time, a cashier link) and refunds, newest first, escaped', async () => {
     const older = await createOrder(sim.url, { body: '<i>older</i>', total_fee: '250', trade_type: 'NATIVE' });
-    await sleep(5);
+    clockAheadMs += 1000; // created a second later on the simulator's clock
     const newer = await createOrder(sim.url, { out_trade_no: newOutTradeNo('L'), notify_url: receiver.url });
     await pay(sim.url, newer.outTradeNo);
     const params = refundParams(newer.outTradeNo, { total_fee: '1999', refund_fee: '1' });
