@@ -79,16 +79,36 @@ const retryAfter = (seconds: string) => ({
   },
 });
 
-/** What every route may answer besides its own: a bad request, API Gateway's IAM refusal, a failure. */
+/** API Gateway's throttling, before the function; a route answering its own 429 documents both bodies. */
+const THROTTLED =
+  "Too Many Requests: API Gateway's throttling (the stage's rate or burst limit), before the function; " +
+  'ask again later.';
+
+/**
+ * What every route may answer besides its own: a bad request, and API Gateway's own answers (its IAM
+ * refusal, a body over its limit, throttling, a function that failed or did not answer in time).
+ */
 const COMMON_RESPONSES = {
   '400': answer('INVALID_REQUEST: the request is malformed; `field` names the field at fault.', errorResponseSchema),
   '403': answer(
     'Refused by API Gateway (IAM): no, a wrong or a stale SigV4 signature, or no execute-api:Invoke on the route.',
     gatewayErrorResponseSchema,
   ),
+  '413': answer(
+    "Request Entity Too Large: API Gateway's payload limit (10 MB), before the function. The function's own, " +
+      'much smaller cap on a JSON body is a 400.',
+    gatewayErrorResponseSchema,
+  ),
+  '429': answer(THROTTLED, gatewayErrorResponseSchema),
   '500': answer(
     "Internal error (the function's `{ error }`), or API Gateway's `{ message }` when the function failed.",
     z.union([errorResponseSchema, gatewayErrorResponseSchema]),
+  ),
+  '503': answer(
+    'Service Unavailable: API Gateway stopped waiting for the function (30 s, the HTTP API limit); the function ' +
+      'may still finish, so a create is asked again with its own out_trade_no or out_refund_no. Locally also ' +
+      'while the stack is starting.',
+    gatewayErrorResponseSchema,
   ),
 } satisfies Record<string, ZodOpenApiResponseObject>;
 
@@ -193,8 +213,9 @@ const OPERATIONS: Record<AppBackendRouteName | BillRouteName, Operation> = {
         z.union([errorResponseSchema, gatewayErrorResponseSchema]),
       ),
       '429': answer(
-        "RATE_LIMITED: WeChat's login quota.",
-        errorResponseSchema,
+        "RATE_LIMITED: WeChat's login quota (`{ error }`, with retry-after); " +
+          "or API Gateway's throttling (`{ message }`).",
+        z.union([errorResponseSchema, gatewayErrorResponseSchema]),
         retryAfter(`${LOGIN_RETRY_AFTER_SECONDS}`),
       ),
       '502': WECHAT_FAILED,

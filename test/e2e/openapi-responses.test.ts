@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { AWS_BODY_LIMITS } from '#sandbox/local/gateway';
 import { openApiDocument } from '#shared/app/openapi-document';
 import { APP_BACKEND_ROUTES, BILL_ROUTES, type Route, routeKey, routePath } from '#shared/app/routes';
 import { beijingDateOf } from '#shared/domain/bill-date';
@@ -77,7 +78,32 @@ describe.each(['v2', 'v3'] as const)('every route answers as the OpenAPI documen
       timeScale: TIME_SCALE,
       env: { WECHATPAY_API_VERSION: apiVersion, REFUND_CHECK_SCHEDULE: '1' },
     });
-  }, 120_000);
+    // What several tests read is made here, so that any one of them runs alone (-t): a logged-in
+    // user, a paid order with a finished refund, and a closed order (its payment.closed event).
+    const toClose = await expectAnswer(APP_BACKEND_ROUTES.createOrder, 201, { body: orderBody() });
+    const login = await sandboxLogin(simulatorUrlOf(stack));
+    const session = await expectAnswer(APP_BACKEND_ROUTES.createMiniProgramSession, 201, {
+      body: { code: login.code },
+    });
+    openid = session.json.openid as string;
+    paid = await paidOrder(stack, 100);
+    await expectAnswer(APP_BACKEND_ROUTES.createRefund, 201, {
+      params: { out_trade_no: paid.outTradeNo },
+      body: { out_refund_no: outRefundNo, amount: { refund: 30 }, reason: 'one item returned' },
+    });
+    await waitForRefundStatus(stack, paid.outTradeNo, outRefundNo, 'SUCCESS');
+    // WeChat (scaled) closes an order only once it is old enough: asked until it does.
+    const closed = await waitFor(
+      () =>
+        stack.api(
+          'POST',
+          routePath(APP_BACKEND_ROUTES.closeOrder, { out_trade_no: toClose.json.out_trade_no as string }),
+        ),
+      (answer) => answer.status === 200,
+      { timeoutMs: 30_000, intervalMs: 500 },
+    );
+    expect(closed.json.status).toBe('CLOSED');
+  }, 180_000);
 
   afterAll(async () => {
     await stack?.stop();
@@ -87,8 +113,7 @@ describe.each(['v2', 'v3'] as const)('every route answers as the OpenAPI documen
     const route = APP_BACKEND_ROUTES.createMiniProgramSession;
     const login = await sandboxLogin(simulatorUrlOf(stack));
     const session = await expectAnswer(route, 201, { body: { code: login.code } });
-    openid = session.json.openid as string;
-    expect(openid).toBe(login.openid);
+    expect(session.json.openid).toBe(login.openid);
     const used = await expectAnswer(route, 400, { body: { code: login.code } });
     expect(used.json).toMatchObject({ error: { code: 'CODE_USED', field: 'code' } });
     await expectAnswer(route, 400, { body: { code: '' } });
@@ -161,7 +186,6 @@ describe.each(['v2', 'v3'] as const)('every route answers as the OpenAPI documen
 
   it('gets a paid order (200, plain and ?sync=1), 404 for an unknown one, 400 for a bad number or sync', async () => {
     const route = APP_BACKEND_ROUTES.getOrder;
-    paid = await paidOrder(stack, 100);
     const got = await expectAnswer(route, 200, { params: { out_trade_no: paid.outTradeNo } });
     expect(got.json).toMatchObject({ status: 'PAID', payment: { transaction_id: paid.transactionId } });
     await expectAnswer(route, 200, { params: { out_trade_no: paid.outTradeNo }, query: { sync: '1' } });
@@ -191,8 +215,10 @@ describe.each(['v2', 'v3'] as const)('every route answers as the OpenAPI documen
 
   it('creates a refund (201, the same again 200), 409 for its conflicts, 404 unknown order, 400 bad body', async () => {
     const route = APP_BACKEND_ROUTES.createRefund;
-    const params = { out_trade_no: paid.outTradeNo };
-    const body = { out_refund_no: outRefundNo, amount: { refund: 30 }, reason: 'one item returned' };
+    // An order of its own: the shared one's refund summary stays what the other tests expect.
+    const own = await paidOrder(stack, 100);
+    const params = { out_trade_no: own.outTradeNo };
+    const body = { out_refund_no: uniqueNo('OASR'), amount: { refund: 30 }, reason: 'one item returned' };
     await expectAnswer(route, 201, { params, body });
     await expectAnswer(route, 200, { params, body });
     const reused = await expectAnswer(route, 409, { params, body: { ...body, amount: { refund: 31 } } });
@@ -212,7 +238,6 @@ describe.each(['v2', 'v3'] as const)('every route answers as the OpenAPI documen
 
   it('gets the refund once WeChat finished it (200, also ?sync=1), 404 and 400 otherwise', async () => {
     const route = APP_BACKEND_ROUTES.getRefund;
-    await waitForRefundStatus(stack, paid.outTradeNo, outRefundNo, 'SUCCESS');
     const params = { out_trade_no: paid.outTradeNo, out_refund_no: outRefundNo };
     const got = await expectAnswer(route, 200, { params });
     expect(got.json).toMatchObject({ status: 'SUCCESS', success_time: expect.any(String) });
@@ -279,6 +304,12 @@ describe.each(['v2', 'v3'] as const)('every route answers as the OpenAPI documen
     await expectAnswer(create, 400, { body: { day: today } });
     await expectAnswer(get, 400, { params: { bill_date: 'yesterday' } });
   }, 60_000);
+
+  it("a body over API Gateway's payload limit: 413 with its { message }, as the document lists", async () => {
+    const tooLarge = 'x'.repeat(AWS_BODY_LIMITS.orders + 1);
+    const refused = await expectAnswer(APP_BACKEND_ROUTES.createOrder, 413, { body: tooLarge });
+    expect(refused.json).toEqual({ message: 'Request Entity Too Large' });
+  });
 
   it('has seen every route answer its success, a 400, and each 404 and 409 the document lists for it', () => {
     const document = openApiDocument();

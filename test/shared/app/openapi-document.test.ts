@@ -160,6 +160,28 @@ describe('openApiDocument', () => {
     ]);
   });
 
+  it.each(ROUTES)(
+    "documents API Gateway's own answers on %s: 413, 429 and 503 with its { message } body",
+    (_, route) => {
+      const validate = openApiResponseValidator(document);
+      for (const [status, message] of [
+        [413, 'Request Entity Too Large'],
+        [429, 'Too Many Requests'],
+        [503, 'Service Unavailable'],
+      ] as const) {
+        expect(validate(route, status, { message }).problems, `${status}`).toEqual([]);
+      }
+    },
+  );
+
+  it("documents the mini program login's own 429 beside API Gateway's throttling", () => {
+    const validate = openApiResponseValidator(document);
+    const route = APP_BACKEND_ROUTES.createMiniProgramSession;
+    expect(validate(route, 429, { message: 'Too Many Requests' }).problems).toEqual([]);
+    expect(validate(route, 429, { error: { code: 'RATE_LIMITED', message: 'try later' } }).problems).toEqual([]);
+    expect(validate(route, 429, { error: 'RATE_LIMITED' }).problems).not.toEqual([]);
+  });
+
   it('names the server it is given, and answers a copy its caller may change', () => {
     const served = openApiDocument({ serverUrl: 'http://127.0.0.1:3000' });
     expect(served.servers).toEqual([{ url: 'http://127.0.0.1:3000' }]);
