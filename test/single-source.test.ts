@@ -147,6 +147,7 @@ describe('the orders router', () => {
     };
     const deps: OrdersApi = {
       clock: { now: () => new Date('2024-01-01T00:00:00Z') },
+      orderViewOptions: {},
       useCases: reach,
       refunds: reach,
       events: reach,

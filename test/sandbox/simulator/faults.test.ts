@@ -241,7 +241,11 @@ describe('control API basics', () => {
 
   it('refuses a payer body that is not JSON', async () => {
     const { outTradeNo } = await order();
-    const res = await fetch(`${sim.url}/sandbox/orders/${outTradeNo}/pay`, { method: 'POST', body: '{result:' });
+    const res = await fetch(`${sim.url}/sandbox/orders/${outTradeNo}/pay`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{result:',
+    });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('INVALID_REQUEST');
   });
