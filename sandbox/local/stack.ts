@@ -310,7 +310,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     let v3Env: Record<string, string> = {};
     // How the handlers reach the simulator over HTTPS and present the merchant's certificate on /secapi/.
     let tlsEnv: Record<string, string> = {};
-    // Where an order's client.sandbox_cashier_url points: only a simulator of this stack has the page.
+    // Where an order's sandbox_cashier_url points: only a simulator of this stack has the page.
     let cashierEnv: Record<string, string> = {};
     if (externalWechatPay === undefined) {
       const simulator = await startSimulator({

@@ -8,7 +8,7 @@ import type { orderResponseSchema } from './response-schemas';
 /** What orderView answers: typed by the document's schema, so a field that drifts from it fails the build. */
 export type OrderView = z.input<typeof orderResponseSchema>;
 
-/** The order's `client`: what WeChat's cashier needs by trade type, and locally the cashier page's link. */
+/** The order's `client`: what WeChat's cashier needs by trade type. */
 export type ClientView = NonNullable<OrderView['client']>;
 
 /** The refund summary of a PAID order (fen). */
@@ -18,7 +18,7 @@ export type RefundSummary = NonNullable<OrderView['refund']>;
 export interface OrderViewOptions {
   /**
    * SANDBOX_CASHIER_BASE_URL: locally, the simulator's cashier pages (ending with `/`), which the
-   * order's `client` then links to. Unset in AWS, where there is no such page.
+   * order's `sandbox_cashier_url` then links to. Unset in AWS, where there is no such page.
    */
   sandboxCashierBaseUrl?: string;
 }
@@ -40,7 +40,10 @@ export function orderView(order: Order, options: OrderViewOptions = {}): OrderVi
     amount: { total: request.amount.total, currency: request.amount.currency },
     prepay_id: prepay?.prepayId ?? null,
     expires_at: request.expiresAt,
-    client: prepay === undefined ? null : clientView(prepay.client, order.outTradeNo, options),
+    client: prepay === undefined ? null : clientView(prepay.client),
+    ...(prepay !== undefined && options.sandboxCashierBaseUrl !== undefined
+      ? { sandbox_cashier_url: `${options.sandboxCashierBaseUrl}${encodeURIComponent(order.outTradeNo)}` }
+      : {}),
     created_at: order.createdAt,
     updated_at: order.updatedAt,
     ...(payment
@@ -72,17 +75,11 @@ export function orderView(order: Order, options: OrderViewOptions = {}): OrderVi
   };
 }
 
-/**
- * What the payer's device needs, and locally the simulator's cashier page for the order: there a
- * developer pays, fails or cancels it as the payer would, whatever the trade type.
- */
-function clientView(client: ClientParams, outTradeNo: string, options: OrderViewOptions): ClientView {
-  // The domain keeps the client as the strings the WeChat Pay adapter built for the trade type; their
-  // shape by trade type is the adapter's (test/e2e/openapi-responses holds real ones to the document).
-  const params = client as ClientView;
-  const base = options.sandboxCashierBaseUrl;
-  if (base === undefined) return params;
-  return { ...params, sandbox_cashier_url: `${base}${encodeURIComponent(outTradeNo)}` };
+/** What the payer's device needs for WeChat's cashier, exactly as WeChat Pay's adapter built (and signed) it. */
+function clientView(client: ClientParams): ClientView {
+  // The domain keeps the client as the strings the adapter built for the trade type; their shape by
+  // trade type is the adapter's (test/e2e/openapi-responses holds real ones to the document).
+  return client as ClientView;
 }
 
 /**

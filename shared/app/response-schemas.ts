@@ -23,14 +23,6 @@ const currency = z.literal('CNY');
 
 const amountSchema = z.object({ total: fen(), currency }).meta({ id: 'Amount' });
 
-/**
- * Locally only (never in AWS): the simulator's cashier page for the order, beside what the client
- * needs for WeChat's cashier.
- */
-const sandboxCashierUrl = z.url().optional().meta({
-  description: "The local simulator's cashier page for this order; present only on a local stack, never in AWS.",
-});
-
 const appClientSchema = z
   .object({
     appid: z.string(),
@@ -40,7 +32,6 @@ const appClientSchema = z
     noncestr: z.string(),
     timestamp: z.string(),
     sign: z.string(),
-    sandbox_cashier_url: sandboxCashierUrl,
   })
   .meta({ id: 'AppClient', description: "APP: the OpenSDK PayReq's fields." });
 
@@ -52,16 +43,15 @@ const jsapiClientSchema = z
     package: z.string(),
     signType: z.string().meta({ description: 'v2: MD5 or HMAC-SHA256; v3: RSA.' }),
     paySign: z.string(),
-    sandbox_cashier_url: sandboxCashierUrl,
   })
   .meta({ id: 'JsapiClient', description: 'JSAPI: the arguments of wx.requestPayment / getBrandWCPayRequest.' });
 
 const nativeClientSchema = z
-  .object({ code_url: z.string(), sandbox_cashier_url: sandboxCashierUrl })
+  .object({ code_url: z.string() })
   .meta({ id: 'NativeClient', description: 'NATIVE: the text of the QR code the payer scans.' });
 
 const mwebClientSchema = z
-  .object({ mweb_url: z.string(), sandbox_cashier_url: sandboxCashierUrl })
+  .object({ mweb_url: z.string() })
   .meta({ id: 'MwebClient', description: "MWEB (H5): the URL that opens WeChat's cashier from a mobile browser." });
 
 const paymentSchema = z.object({
@@ -98,6 +88,11 @@ export const orderResponseSchema = z
       // null until WeChat's prepay is in; one flat union, so the document lists five choices, not two.
       .union([appClientSchema, jsapiClientSchema, nativeClientSchema, mwebClientSchema, z.null()])
       .meta({ description: "What the phone, page or QR code needs to open WeChat's cashier, by trade_type." }),
+    // Beside `client`, not in it: v2's sign covers every field of the APP and JSAPI sets, and
+    // wx.requestPayment takes the set as it is, so the client stays exactly what WeChat signed.
+    sandbox_cashier_url: z.url().optional().meta({
+      description: "The local simulator's cashier page for this order; present only on a local stack, never in AWS.",
+    }),
     created_at: dateTime(),
     updated_at: dateTime(),
     payment: paymentSchema.optional(),

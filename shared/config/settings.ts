@@ -138,9 +138,10 @@ export const webhookScheduleSchema = secondsList
   );
 
 /**
- * The local simulator's cashier pages (`<simulator>/sandbox/cashier/`), which an order's `client`
- * links to. Only the local stack sets it, and only when the simulator is its own: in AWS there is no
- * cashier page to point a payer at. The order's out_trade_no is appended, so it must end with `/`.
+ * The local simulator's cashier pages (`<simulator>/sandbox/cashier/`), which an order's
+ * `sandbox_cashier_url` links to. Only the local stack sets it, and only when the simulator is its
+ * own: in AWS there is no cashier page to point a payer at. The order's out_trade_no is appended, so
+ * it must end with `/`.
  */
 export const sandboxCashierBaseUrlSchema = optionalText.superRefine((value, ctx) => {
   if (value === undefined) return;
@@ -249,7 +250,7 @@ const EnvSchema = z.object({
   WEBHOOK_QUEUE_URL: z.url().optional(),
   /** The EventBridge bus events are also put on (AWS); unset: no bus. */
   EVENT_BUS_NAME: optionalText,
-  /** Locally only: where an order's `client.sandbox_cashier_url` points (see the schema's note). */
+  /** Locally only: where an order's `sandbox_cashier_url` points (see the schema's note). */
   SANDBOX_CASHIER_BASE_URL: sandboxCashierBaseUrlSchema,
   AWS_REGION: z.string().default('us-east-1'),
   AWS_ENDPOINT_URL_DYNAMODB: z.url().optional(),

@@ -84,17 +84,17 @@ describe('orderView sandbox cashier link', () => {
   };
   const base = 'http://127.0.0.1:3100/sandbox/cashier/';
 
-  it("adds the simulator's cashier page for the order to its client, beside WeChat's own parameters", () => {
+  it("adds the simulator's cashier page for the order beside its client, which stays WeChat's own set", () => {
     const order = orderFixture({ outTradeNo: 'T2030_01|a*b', prepay });
-    expect(orderView(order, { sandboxCashierBaseUrl: base }).client).toEqual({
-      code_url: 'weixin://wxpay/bizpayurl?pr=8aLlTik',
-      sandbox_cashier_url: 'http://127.0.0.1:3100/sandbox/cashier/T2030_01%7Ca*b',
-    });
+    const view = orderView(order, { sandboxCashierBaseUrl: base });
+    expect(view.sandbox_cashier_url).toBe('http://127.0.0.1:3100/sandbox/cashier/T2030_01%7Ca*b');
+    expect(view.client).toEqual({ code_url: 'weixin://wxpay/bizpayurl?pr=8aLlTik' });
   });
 
   it('leaves the client as WeChat gave it without a cashier base (AWS), and the stored client untouched', () => {
     const order = orderFixture({ prepay });
     expect(orderView(order).client).toEqual({ code_url: 'weixin://wxpay/bizpayurl?pr=8aLlTik' });
+    expect(orderView(order)).not.toHaveProperty('sandbox_cashier_url');
     orderView(order, { sandboxCashierBaseUrl: base });
     expect(order.prepay?.client).not.toHaveProperty('sandbox_cashier_url');
   });
