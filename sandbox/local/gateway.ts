@@ -2,7 +2,6 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 
 import type {
-  APIGatewayEventRequestContextIAMAuthorizer,
   APIGatewayProxyEventV2,
   APIGatewayProxyResultV2,
   Context,
@@ -12,7 +11,7 @@ import type {
 
 import { APP_BACKEND_ROUTES, BILL_ROUTES, HEALTH_ROUTE, NOTIFY_ROUTES, type Route, routeKey } from '#shared/app/routes';
 import { isLoopbackHost } from '../simulator/loopback-host';
-import { describeFunctionError, type Invocation, invoke, LOCAL_ACCOUNT_ID, type LocalFunction } from './lambda-context';
+import { describeFunctionError, type Invocation, invoke, type LocalFunction } from './lambda-context';
 import {
   fromProxyResult,
   jsonResponse,
@@ -107,24 +106,6 @@ export function iamCheckedNotice(accessKeyId: string, region: string): string {
 
 /** The local gateway's OpenAPI document of the API it serves; AWS has no such route. */
 export const OPENAPI_ROUTE = { method: 'GET', path: '/openapi.json' } as const satisfies Route;
-
-/**
- * What API Gateway puts in the event for a caller whose signature it checked. Locally the one key pair
- * stands for an IAM user of the local account.
- */
-export function checkedIamAuthorizer(accessKeyId: string): APIGatewayEventRequestContextIAMAuthorizer {
-  return {
-    iam: {
-      accessKey: accessKeyId,
-      accountId: LOCAL_ACCOUNT_ID,
-      callerId: 'local-iam-user',
-      cognitoIdentity: null,
-      principalOrgId: '',
-      userArn: `arn:aws:iam::${LOCAL_ACCOUNT_ID}:user/local-iam`,
-      userId: 'local-iam-user',
-    },
-  };
-}
 
 /** A route the gateway serves, and the function and routeKey its events get. */
 export interface ServedRoute extends Route {
@@ -296,7 +277,9 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     const outcome =
       target === 'notify'
         ? await invoke(fn, current.notify, toFunctionUrlEvent(received, { region }))
-        : await viaHttpApi(fn, () => invoke(fn, current[target], httpApiEvent(received, route, caller)));
+        : await viaHttpApi(fn, () =>
+            invoke(fn, current[target], toHttpApiEvent(received, route, { region, checkedAccessKeyId: caller })),
+          );
     if (outcome === 'gave up') return jsonResponse(503, { message: 'Service Unavailable' });
     if (!outcome.ok) {
       log(describeFunctionError(fn, outcome));
@@ -309,13 +292,6 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       log(`[${fn.functionName}] malformed Lambda proxy response: ${error.message}`);
       return internalError();
     }
-  }
-
-  /** The HTTP API's event; with LOCAL_IAM the authorizer names the checked caller. */
-  function httpApiEvent(received: ReceivedRequest, route: RouteMatch, caller: string | undefined) {
-    const event = toHttpApiEvent(received, route, { region });
-    if (caller === undefined) return event;
-    return { ...event, requestContext: { ...event.requestContext, authorizer: checkedIamAuthorizer(caller) } };
   }
 
   async function respond(req: IncomingMessage, res: ServerResponse): Promise<ProxyResponse> {

@@ -40,6 +40,11 @@ export interface EventOptions {
   now?: Date;
 }
 
+export interface HttpApiEventOptions extends EventOptions {
+  /** The access key whose SigV4 the gateway checked (LOCAL_IAM); absent: the check was skipped. */
+  checkedAccessKeyId?: string;
+}
+
 /**
  * What the local gateway puts where AWS would put the IAM caller: it did not check a signature, and
  * says so, so nothing downstream mistakes it for an authenticated principal.
@@ -55,6 +60,24 @@ export const LOCAL_IAM_SKIPPED: APIGatewayEventRequestContextIAMAuthorizer = {
     userId: 'local-gateway-iam-auth-skipped',
   },
 };
+
+/**
+ * What API Gateway puts in the event for a caller whose signature it checked. Locally the one key pair
+ * (LOCAL_IAM) stands for an IAM user of the local account.
+ */
+export function checkedIamAuthorizer(accessKeyId: string): APIGatewayEventRequestContextIAMAuthorizer {
+  return {
+    iam: {
+      accessKey: accessKeyId,
+      accountId: LOCAL_ACCOUNT_ID,
+      callerId: 'local-iam-user',
+      cognitoIdentity: null,
+      principalOrgId: '',
+      userArn: `arn:aws:iam::${LOCAL_ACCOUNT_ID}:user/local-iam`,
+      userId: 'local-iam-user',
+    },
+  };
+}
 
 /** The API id the local HTTP API reports (in AWS a 10-character id). */
 export const LOCAL_API_ID = 'localapi00';
@@ -180,13 +203,12 @@ function baseEvent(
 
 /**
  * The event an HTTP API route with IAM authorization gives its Lambda (payload format 2.0). The
- * authorizer block marks the IAM check as skipped; with LOCAL_IAM the gateway, having checked the
- * signature, replaces it with the key it checked.
+ * authorizer block names the key the gateway checked (LOCAL_IAM), or marks the check as skipped.
  */
 export function toHttpApiEvent(
   req: ReceivedRequest,
   route: RouteMatch,
-  options: EventOptions,
+  options: HttpApiEventOptions,
 ): APIGatewayProxyEventV2WithIAMAuthorizer {
   const now = options.now ?? new Date();
   const host =
@@ -206,7 +228,11 @@ export function toHttpApiEvent(
   );
   const withAuthorizer: APIGatewayProxyEventV2WithIAMAuthorizer = {
     ...event,
-    requestContext: { ...event.requestContext, authorizer: LOCAL_IAM_SKIPPED },
+    requestContext: {
+      ...event.requestContext,
+      authorizer:
+        options.checkedAccessKeyId === undefined ? LOCAL_IAM_SKIPPED : checkedIamAuthorizer(options.checkedAccessKeyId),
+    },
   };
   if (route.pathParameters !== undefined) withAuthorizer.pathParameters = route.pathParameters;
   return withAuthorizer;
