@@ -77,7 +77,7 @@ describe('the shared values', () => {
     }
     expect(new Set(CUSTOM_METRIC_NAMES).size).toBe(CUSTOM_METRIC_NAMES.length);
     expect(WECHATPAY_PRODUCTION_URL).toBe('https://api.mch.weixin.qq.com');
-    expect(DEFAULT_RECONCILE_SCHEDULE).toBe('30,60,120,300,600,900');
+    expect(DEFAULT_RECONCILE_SCHEDULE).toBe('30,60,120,600,1800');
     expect([RECONCILE_MAX_RECEIVE_COUNT, RECONCILE_BATCH_SIZE]).toEqual([5, 10]);
   });
 
@@ -193,7 +193,7 @@ describe('no copy of a shared value', () => {
       copy: /\b(GET|POST) \/(orders|notify)|(^|[^\w/])\/orders([/?]|$)|notify\/(pay|refund)/,
     },
     { home: 'shared/app/routes.ts', copy: /^\/health$/ },
-    { home: 'shared/config/settings.ts', copy: /api\.mch\.weixin\.qq\.com|30,60,120,300,600,900/ },
+    { home: 'shared/config/settings.ts', copy: /api\.mch\.weixin\.qq\.com|30,60,120,600,1800/ },
   ];
   /** Properties that carry the reconcile queue's numbers (shared/config/reconcile-queue.ts). */
   const QUEUE_PROPERTIES = /^(maxReceiveCount|batchSize)$/i;

@@ -34,7 +34,7 @@ export const DEFAULT_MINIPROGRAM_SESSION_TTL_SECONDS = 259_200;
  * Seconds between checks of an unpaid order, the last repeating: the handlers' default and the CDK
  * stack's (`reconcileSchedule`).
  */
-export const DEFAULT_RECONCILE_SCHEDULE = '30,60,120,300,600,900';
+export const DEFAULT_RECONCILE_SCHEDULE = '30,60,120,600,1800';
 
 /**
  * Seconds between checks of a refund that is not final (PROCESSING or ABNORMAL), the last repeating.

@@ -40,7 +40,7 @@ describe('stack settings from CDK context', () => {
     // (config may not import the protocol library), so the two must agree.
     expect(WECHAT_API_PRODUCTION_URL).toBe('https://api.weixin.qq.com');
     expect(WECHAT_API_PRODUCTION_URL).toBe(LIBRARY_WECHAT_API_URL);
-    expect(DEFAULT_RECONCILE_SCHEDULE).toBe('30,60,120,300,600,900');
+    expect(DEFAULT_RECONCILE_SCHEDULE).toBe('30,60,120,600,1800');
   });
 
   it('turn webhook delivery on with -c webhooksEnabled=true or a boolean in cdk.json', () => {
