@@ -13,6 +13,7 @@ import type {
   TransitionCommand,
   TransitionResult,
   UnverifiedNotification,
+  WatchExtension,
 } from '../domain/ports';
 import { DynamoDbDueIndex } from './dynamodb-due-index';
 import { ExpressionBuilder } from './dynamodb-expression';
@@ -115,27 +116,31 @@ export class DynamoDbOrderStore implements OrderStore {
     return written.kind === 'applied' ? written : refusalOf(command, written.current);
   }
 
-  async setNextCheck(outTradeNo: string, nextCheckAt: string): Promise<void> {
+  async extendWatch(outTradeNo: string, from: string, to: string): Promise<WatchExtension> {
+    const expression = new ExpressionBuilder();
+    // A check that completed clears the count of put-backs (requeueCheck's); the entry moves to the
+    // order's shard (from the unsharded partition of an older release, or after the shard count changed).
+    const update =
+      `SET ${expression.name(DUE_INDEX.sortKey)} = ${expression.value('to', to)}, ` +
+      `${expression.name(DUE_INDEX.partitionKey)} = ${expression.value('dueKey', this.dueIndex.keyFor(outTradeNo))} ` +
+      `REMOVE ${expression.name(SWEEP_REQUEUES_ATTRIBUTE)}`;
     try {
       await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: orderKey(outTradeNo),
-          // A completed check clears the count of put-backs (requeueCheck's); the entry moves to the
-          // order's shard (from the unsharded partition of an older release, or after the shard count changed).
-          UpdateExpression: 'SET #next = :next, #dueKey = :dueKey REMOVE #requeues',
-          // Only orders still in the due index: a final or missing order is left alone.
-          ConditionExpression: 'attribute_exists(#dueKey)',
-          ExpressionAttributeNames: {
-            '#next': DUE_INDEX.sortKey,
-            '#dueKey': DUE_INDEX.partitionKey,
-            '#requeues': SWEEP_REQUEUES_ATTRIBUTE,
-          },
-          ExpressionAttributeValues: { ':next': nextCheckAt, ':dueKey': this.dueIndex.keyFor(outTradeNo) },
+          UpdateExpression: update,
+          ConditionExpression: stillWatchedUntil(expression, from),
+          ...expression.attributes(),
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
+      return { kind: 'extended' };
     } catch (error) {
-      if (!refusal(error)) throw error;
+      const refused = refusal(error);
+      if (!refused) throw error;
+      const bound = refused.item?.[DUE_INDEX.partitionKey] === undefined ? undefined : refused.item[DUE_INDEX.sortKey];
+      return typeof bound === 'string' ? { kind: 'superseded', bound } : { kind: 'superseded' };
     }
   }
 
@@ -315,6 +320,18 @@ export class DynamoDbOrderStore implements OrderStore {
 /** The condition of every transition: the order exists and is in a state the target is reached from. */
 function statusIn(expression: ExpressionBuilder, sources: readonly string[]): string {
   return expression.isIn('status', 'from', sources);
+}
+
+/**
+ * The watch clause of extendWatch: the order is in the due index with exactly this bound, so the chain
+ * of checks that moves it on is the one that owns the order (a settled order has left the index; a
+ * re-enqueued or already extended one has another bound).
+ */
+function stillWatchedUntil(expression: ExpressionBuilder, bound: string): string {
+  return (
+    `attribute_exists(${expression.name(DUE_INDEX.partitionKey)}) AND ` +
+    `${expression.name(DUE_INDEX.sortKey)} = ${expression.value('from', bound)}`
+  );
 }
 
 /** The amount clause: the order asks for exactly this amount (a payment must match the request). */

@@ -59,10 +59,13 @@ export function delaySecondsUntil(dueAt: string, now: Date): number {
   return Math.min(Math.max(seconds, 0), MAX_DELAY_SECONDS);
 }
 
-/** The message body: exactly the check, as JSON (read back by shared/app/reconcile-message.ts). */
+/**
+ * The message body: exactly the check, as JSON (read back by shared/app/reconcile-message.ts), its
+ * watch bound included when it has one.
+ */
 export function encodeReconcileCheck(check: ReconcileCheck): string {
-  const { outTradeNo, attempt, dueAt } = check;
-  return JSON.stringify({ outTradeNo, attempt, dueAt });
+  const { outTradeNo, attempt, dueAt, bound } = check;
+  return JSON.stringify(bound === undefined ? { outTradeNo, attempt, dueAt } : { outTradeNo, attempt, dueAt, bound });
 }
 
 /**

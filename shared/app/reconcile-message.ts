@@ -7,11 +7,15 @@ import { outRefundNoSchema, outTradeNoSchema } from '../wechatpay/core/trade-ids
 
 const attempt = z.number().int().min(0).max(10_000);
 
-/** A payment check: no `kind`, as every message was before refunds (some may still be on the queue). */
+/**
+ * A payment check: no `kind`, as every message was before refunds (some may still be on the queue);
+ * no `bound` on those sent before watch bounds.
+ */
 const PaymentCheckSchema = z.strictObject({
   outTradeNo: outTradeNoSchema,
   attempt,
   dueAt: z.iso.datetime(),
+  bound: z.iso.datetime().optional(),
 });
 
 const RefundCheckSchema = z.strictObject({
@@ -42,7 +46,8 @@ export function parseReconcileMessage(body: string): ReconcileMessage {
   }
   const parsed = PaymentCheckSchema.safeParse(value);
   if (!parsed.success) throw invalid(parsed.error);
-  return { kind: 'payment', check: parsed.data };
+  const { bound, ...check } = parsed.data;
+  return { kind: 'payment', check: bound === undefined ? check : { ...check, bound } };
 }
 
 /** A payment check only (what the queue held before refunds); a refund check is refused. */

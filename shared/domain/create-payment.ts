@@ -3,7 +3,7 @@ import type { Order, Prepay } from './order';
 import type { PaymentObserver } from './payment-observer';
 import { completeRequest, fingerprint, type NewPayment } from './payment-request';
 import type { CheckScheduler, Clock, OrderStore, PaymentProvider, PrepayResult } from './ports';
-import { nextCheckAt } from './reconcile-schedule';
+import { nextCheckAt, watchBound } from './reconcile-schedule';
 import { orderOf, type TradeReports } from './trade-reports';
 
 export interface CreatePaymentDeps {
@@ -33,7 +33,7 @@ export class CreatePayment {
   constructor(private readonly deps: CreatePaymentDeps) {}
 
   async execute(input: NewPayment): Promise<Order> {
-    const { store, provider, clock, prepayTtlSeconds, reconcileSchedule, notifyUrl } = this.deps;
+    const { store, provider, clock, prepayTtlSeconds, notifyUrl } = this.deps;
     const now = clock.now();
     const request = completeRequest(input, now, prepayTtlSeconds);
     const requestHash = fingerprint({ ...input, outTradeNo: request.outTradeNo });
@@ -61,25 +61,36 @@ export class CreatePayment {
     }
 
     const prepay = await provider.prepay(order.request, notifyUrl);
-    const dueAt = nextCheckAt(reconcileSchedule, 0, clock.now(), order.request.expiresAt);
+    const first = this.firstCheck(order, clock.now());
     const result = await store.transition({
       outTradeNo: order.outTradeNo,
       to: 'PENDING',
       at: clock.now().toISOString(),
       source: 'api',
       prepay: this.prepayOf(prepay, now),
-      nextCheckAt: dueAt,
+      nextCheckAt: first.bound,
     });
     const stored = orderOf(result, order.outTradeNo);
-    if (result.kind === 'applied') await this.scheduleFirstCheck(order.outTradeNo, dueAt);
+    if (result.kind === 'applied') await this.scheduleFirstCheck(order.outTradeNo, first);
     return stored;
   }
 
-  private async scheduleFirstCheck(outTradeNo: string, dueAt: string): Promise<void> {
+  /**
+   * The first check, and the watch bound the order is written with: the checks that follow write
+   * nothing until one is due past it (see Reconciler), so the due index's entry is written once here.
+   */
+  private firstCheck(order: Order, now: Date): { dueAt: string; bound: string } {
+    const { reconcileSchedule } = this.deps;
+    const { expiresAt } = order.request;
+    const dueAt = nextCheckAt(reconcileSchedule, 0, now, expiresAt);
+    return { dueAt, bound: watchBound(reconcileSchedule, 0, dueAt, now, expiresAt) };
+  }
+
+  private async scheduleFirstCheck(outTradeNo: string, first: { dueAt: string; bound: string }): Promise<void> {
     try {
-      await this.deps.scheduler.schedule({ outTradeNo, attempt: 0, dueAt });
+      await this.deps.scheduler.schedule({ outTradeNo, attempt: 0, dueAt: first.dueAt, bound: first.bound });
     } catch (error) {
-      // The order already carries nextCheckAt, so the sweep re-enqueues it; the payment itself is fine.
+      // The order already carries its watch bound, so the sweep re-enqueues it; the payment itself is fine.
       this.deps.observer.recovered('check not scheduled; the sweep will re-enqueue it', { outTradeNo, error });
     }
   }
@@ -113,18 +124,15 @@ export class CreatePayment {
     // An order whose checks were given up on is out of the due index: with a payer able to pay again,
     // nothing would ever notice a payment whose notification is lost. The renewal starts its checks
     // afresh. Any other order's chain of checks goes on as it was.
-    const watchAgainAt =
-      order.checksExhaustedAt === undefined
-        ? undefined
-        : nextCheckAt(this.deps.reconcileSchedule, 0, clock.now(), order.request.expiresAt);
+    const watchAgain = order.checksExhaustedAt === undefined ? undefined : this.firstCheck(order, clock.now());
     const renewed = await store.renewPrepay(
       order.outTradeNo,
       this.prepayOf(prepay, now),
       clock.now().toISOString(),
-      watchAgainAt,
+      watchAgain?.bound,
     );
-    if (watchAgainAt !== undefined && renewed.kind === 'applied') {
-      await this.scheduleFirstCheck(order.outTradeNo, watchAgainAt);
+    if (watchAgain !== undefined && renewed.kind === 'applied') {
+      await this.scheduleFirstCheck(order.outTradeNo, watchAgain);
     }
     return orderOf(renewed, order.outTradeNo);
   }

@@ -106,7 +106,11 @@ export interface Order {
   reason?: string;
   /** Set once, on a CLOSED order that WeChat then reported paid. */
   latePayment?: LatePayment;
-  /** When the reconciler should next ask WeChat; absent once the order is final. */
+  /**
+   * The watch bound: the instant by which the order's chain of checks must have written again (moved
+   * the bound on, or settled the order) if it is alive; past it (and a grace), the sweep re-enqueues a
+   * check. Written when the order is created, moved on rarely (see Reconciler), absent once it is final.
+   */
   nextCheckAt?: string;
   /**
    * How often the order's check was put back without completing (re-enqueued by the sweep, or asked

@@ -24,7 +24,7 @@ export interface TransitionCommand {
   prepay?: Prepay;
   payment?: PaymentFacts;
   reason?: string;
-  /** When the reconciler should next look; omitted on settled states, where it is removed. */
+  /** The order's watch bound (Order.nextCheckAt) to set; omitted on settled states, where it is removed. */
   nextCheckAt?: string;
   /** Refuse unless the order asks for exactly this amount: a payment must be for what was asked. */
   expectAmount?: Amount;
@@ -116,6 +116,15 @@ export interface DueOrder {
 export type RequeueResult =
   { kind: 'requeued'; requeues: number } | { kind: 'exhausted'; requeues: number } | { kind: 'not_due' };
 
+/**
+ * What moving an order's watch bound on (extendWatch) did.
+ * - extended: the bound was `from` and is `to` now; the order's count of put-backs is cleared.
+ * - superseded: the bound is not `from` (another chain of checks owns the order now: the sweep's
+ *   re-enqueue, an out-of-time retry, or a twin that extended it first), or the order is settled, gone
+ *   or out of the due index; nothing was written. `bound` is the order's bound now, when it has one.
+ */
+export type WatchExtension = { kind: 'extended' } | { kind: 'superseded'; bound?: string };
+
 export interface OrderStore {
   /** Stores a new order; conditional on out_trade_no not existing. */
   create(order: Order): Promise<CreateResult>;
@@ -123,16 +132,17 @@ export interface OrderStore {
   /** One conditional write on the current status (see lifecycle.sourcesOf). */
   transition(command: TransitionCommand): Promise<TransitionResult>;
   /**
-   * Moves the next check of a watched order; a no-op when the order is settled or gone. A check that
-   * completes calls it, so it also clears the order's count of the sweep's re-enqueues.
+   * Moves a watched order's watch bound (its nextCheckAt, the due index's sort key) from `from` to `to`,
+   * conditional on it still being `from`, in one write that also clears the order's count of put-backs:
+   * only a check that completes calls it. Refused, it writes nothing and answers `superseded`.
    */
-  setNextCheck(outTradeNo: string, nextCheckAt: string): Promise<void>;
+  extendWatch(outTradeNo: string, from: string, to: string): Promise<WatchExtension>;
   /**
-   * Puts back a check that did not complete, counted (the order's `requeues`): moves the next check to
-   * `nextCheckAt` and adds one to the count in the same conditional write, so concurrent callers cannot
-   * pass the bound; once the count has reached `maxRequeues`, takes the order out of the due index
-   * instead and marks its checks exhausted at `at` (by default `nextCheckAt`). Unlike setNextCheck, it
-   * never clears the count.
+   * Puts back a check that did not complete, counted (the order's `requeues`): moves the watch bound to
+   * `nextCheckAt` (the put-back check's due time, which its message carries as its bound) and adds one
+   * to the count in the same conditional write, so concurrent callers cannot pass the bound; once the
+   * count has reached `maxRequeues`, takes the order out of the due index instead and marks its checks
+   * exhausted at `at` (by default `nextCheckAt`). Unlike extendWatch, it never clears the count.
    */
   requeueCheck(outTradeNo: string, nextCheckAt: string, maxRequeues: number, at?: string): Promise<RequeueResult>;
   /**
@@ -151,7 +161,7 @@ export interface OrderStore {
    * and the first such payment kept stays (applied, or `already` when one was kept before).
    */
   recordLatePayment(outTradeNo: string, payment: LatePayment): Promise<TransitionResult>;
-  /** Watched orders whose next check is at or before `now`, oldest first (an index query). */
+  /** Watched orders whose watch bound is at or before `now`, oldest first (an index query). */
   findDue(now: string, limit: number): Promise<DueOrder[]>;
 }
 
@@ -163,6 +173,12 @@ export interface ReconcileCheck {
   attempt: number;
   /** ISO 8601 instant the check is for. Delivered earlier (waits over SQS's 15 minutes), it is re-scheduled. */
   dueAt: string;
+  /**
+   * The watch bound of the chain the check belongs to (ISO 8601): the check runs only while the order's
+   * nextCheckAt is exactly this. Absent on messages sent before bounds, whose bound is their `dueAt`
+   * (what nextCheckAt held then).
+   */
+  bound?: string;
 }
 
 export interface CheckScheduler {

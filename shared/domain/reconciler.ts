@@ -4,7 +4,7 @@ import type { Order } from './order';
 import type { OrderCloser } from './order-closer';
 import type { PaymentObserver } from './payment-observer';
 import type { CheckScheduler, Clock, OrderStore, PaymentProvider, ReconcileCheck } from './ports';
-import { intervalBefore, nextCheckAt } from './reconcile-schedule';
+import { intervalBefore, nextCheckAt, watchBound } from './reconcile-schedule';
 import type { TradeReports } from './trade-reports';
 
 export interface ReconcilerDeps {
@@ -64,20 +64,24 @@ export class Reconciler {
    * Throws on transport errors and retryable WeChat errors, so the queue redelivers the check; a check
    * that ran out of the invocation's time is scheduled again instead ('out-of-time'), backing off, and
    * counted against the bound the sweep's re-enqueues are counted against ('checks-exhausted').
+   *
+   * The order's nextCheckAt is the chain's watch bound, not its next check: a check that learns nothing
+   * and whose successor is due by the bound writes nothing, and passes the bound on in its message.
    */
   async check(check: ReconcileCheck): Promise<CheckResult> {
     const { store, clock } = this.deps;
     const now = clock.now();
-    // SQS delays stop at 15 minutes; a longer wait arrives early and is sent round again.
+    // SQS delays stop at 15 minutes; a longer wait arrives early and is sent round again, bound and all.
     if (Date.parse(check.dueAt) > now.getTime() + 1000) {
       await this.deps.scheduler.schedule(check);
       return 'rescheduled-early';
     }
     const order = await store.get(check.outTradeNo);
     if (order === undefined || !canStillChange(order.status)) return 'final';
-    // Only the check the order is waiting for runs; a superseded copy (SQS redelivery after a later
-    // check was scheduled, or a twin re-created by the sweep) stops here, so chains never multiply.
-    if (order.nextCheckAt !== check.dueAt) return 'stale';
+    // Only a check of the chain that holds the order's bound runs: one the sweep re-enqueued or a retry
+    // put back (each writes a bound of its own), or one that moved the bound on, leaves every older copy
+    // stale, so twin chains end at their next check.
+    if (order.nextCheckAt !== boundOf(check)) return 'stale';
 
     try {
       return await this.checkAtWechat(check, order, now);
@@ -89,7 +93,7 @@ export class Reconciler {
 
   /**
    * Not a failure the queue should count towards the dead-letter queue (this message is done), but no
-   * completed check either: the order's count of put-backs grows (setNextCheck would clear it), the
+   * completed check either: the order's count of put-backs grows (extendWatch would clear it), the
    * wait doubles, and past the bound the order is given up on as the sweep gives up on one. Otherwise a
    * WeChat that hangs on one order would run a full invocation for it every 10 s, for ever.
    */
@@ -105,13 +109,14 @@ export class Reconciler {
     }
     // Settled or out of the index since it was read: nothing waits for this check any more.
     if (requeue.kind === 'not_due') return 'stale';
-    // The same attempt: WeChat's answer never came, so the schedule does not move on.
-    await scheduler.schedule({ outTradeNo: order.outTradeNo, attempt: check.attempt, dueAt });
+    // The same attempt: WeChat's answer never came, so the schedule does not move on. The put-back
+    // wrote its due time as the bound, so the retry's completion is what moves it on (and clears the count).
+    await scheduler.schedule({ outTradeNo: order.outTradeNo, attempt: check.attempt, dueAt, bound: dueAt });
     return 'out-of-time';
   }
 
   private async checkAtWechat(check: ReconcileCheck, order: Order, now: Date): Promise<CheckResult> {
-    const { provider, reports, closer } = this.deps;
+    const { provider, reports, closer, reconcileSchedule } = this.deps;
     const outcome = await reports.apply(await provider.query(order.outTradeNo), 'reconcile', { known: order });
     const current = outcome.order ?? order;
     if (current.status === 'PAID') return 'paid';
@@ -121,12 +126,8 @@ export class Reconciler {
     if (now.getTime() >= Date.parse(current.request.expiresAt)) {
       const wait = closer.secondsUntilClosable(current);
       if (wait > 0) {
-        await this.scheduleNext(
-          current.outTradeNo,
-          check.attempt + 1,
-          new Date(now.getTime() + wait * 1000).toISOString(),
-        );
-        return 'waiting-to-close';
+        const dueAt = new Date(now.getTime() + wait * 1000).toISOString();
+        return this.scheduleNext(check, { attempt: check.attempt + 1, dueAt, extendTo: dueAt }, 'waiting-to-close');
       }
       const closed = await closer.closeAtWeChatAndHere(current, 'reconcile');
       if (closed.status === 'PAID') return 'paid';
@@ -134,22 +135,45 @@ export class Reconciler {
       // WeChat refused the close because the order is paid, but its query does not show the payment
       // yet (or shows one we refused, which is alarmed): ask again, backing off, rather than close.
       const attempt = check.attempt + 1;
-      const later = new Date(now.getTime() + intervalBefore(this.deps.reconcileSchedule, attempt) * 1000).toISOString();
-      await this.scheduleNext(current.outTradeNo, attempt, later);
-      return 'paid-pending-query';
+      const dueAt = new Date(now.getTime() + intervalBefore(reconcileSchedule, attempt) * 1000).toISOString();
+      return this.scheduleNext(check, { attempt, dueAt, extendTo: dueAt }, 'paid-pending-query');
     }
 
     const attempt = check.attempt + 1;
-    await this.scheduleNext(
-      current.outTradeNo,
-      attempt,
-      nextCheckAt(this.deps.reconcileSchedule, attempt, now, current.request.expiresAt),
-    );
-    return 'checked-again';
+    const { expiresAt } = current.request;
+    const dueAt = nextCheckAt(reconcileSchedule, attempt, now, expiresAt);
+    const extendTo = watchBound(reconcileSchedule, attempt, dueAt, now, expiresAt);
+    return this.scheduleNext(check, { attempt, dueAt, extendTo }, 'checked-again');
   }
 
-  private async scheduleNext(outTradeNo: string, attempt: number, dueAt: string): Promise<void> {
-    await this.deps.store.setNextCheck(outTradeNo, dueAt);
-    await this.deps.scheduler.schedule({ outTradeNo, attempt, dueAt });
+  /**
+   * Schedules the chain's next check. Due by the chain's bound, it writes nothing: the order's
+   * nextCheckAt already tells the sweep when to look. Due later, it first moves the bound on to
+   * `extendTo`, conditional on the bound being this chain's still; refused, another chain owns the
+   * order now, and this one ends ('stale').
+   */
+  private async scheduleNext(
+    check: ReconcileCheck,
+    next: { attempt: number; dueAt: string; extendTo: string },
+    result: CheckResult,
+  ): Promise<CheckResult> {
+    let bound = boundOf(check);
+    if (Date.parse(next.dueAt) > Date.parse(bound)) {
+      const extension = await this.deps.store.extendWatch(check.outTradeNo, bound, next.extendTo);
+      if (extension.kind === 'superseded') return 'stale';
+      bound = next.extendTo;
+    }
+    await this.deps.scheduler.schedule({
+      outTradeNo: check.outTradeNo,
+      attempt: next.attempt,
+      dueAt: next.dueAt,
+      bound,
+    });
+    return result;
   }
+}
+
+/** A message sent before bounds carries none: its due time is what the order's nextCheckAt held then. */
+function boundOf(check: ReconcileCheck): string {
+  return check.bound ?? check.dueAt;
 }

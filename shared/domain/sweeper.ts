@@ -19,7 +19,10 @@ export interface SweeperDeps {
   clock: Clock;
   observer: PaymentObserver;
   reconcileSchedule: readonly number[];
-  /** Only orders overdue by this much are re-enqueued, so checks still in flight are not doubled. */
+  /**
+   * Only orders whose watch bound passed this long ago are re-enqueued, so a chain that is late in
+   * moving it on (or settling the order) is not doubled.
+   */
   graceSeconds: number;
   /**
    * How often one order's check is re-enqueued without a check completing in between before the sweep
@@ -51,14 +54,17 @@ export class Sweeper {
     for (const { outTradeNo } of await store.findDue(cutoff, limit)) {
       const order = await store.get(outTradeNo);
       if (order === undefined || !canStillChange(order.status)) continue;
-      // A fresh due time makes any late copy of the old check stale (one chain goes on, not two), and
-      // puts the order behind the others overdue, so orders whose checks keep failing cannot hold the
-      // head of the index while others wait. The same write counts the re-enqueue against the bound.
+      // The re-enqueued check's due time becomes the watch bound, which its message carries: any late
+      // check of the old chain is stale from now on (one chain goes on, not two), and the order goes
+      // behind the others overdue, so orders whose checks keep failing cannot hold the head of the index
+      // while others wait. The same write counts the re-enqueue against SWEEP_MAX_REQUEUES; the check,
+      // once it completes, moves the bound on and clears the count.
       const requeue = await store.requeueCheck(outTradeNo, dueAt, maxRequeues);
       if (requeue.kind === 'exhausted') observer.checksExhausted(outTradeNo, { requeues: requeue.requeues });
       if (requeue.kind !== 'requeued') continue;
       const ageSeconds = (now.getTime() - Date.parse(order.createdAt)) / 1000;
-      await scheduler.schedule({ outTradeNo, attempt: attemptForAge(reconcileSchedule, ageSeconds), dueAt });
+      const attempt = attemptForAge(reconcileSchedule, ageSeconds);
+      await scheduler.schedule({ outTradeNo, attempt, dueAt, bound: dueAt });
       enqueued += 1;
     }
     return enqueued;

@@ -29,8 +29,9 @@ async function openOrderDueNow(): Promise<string> {
     scene_info: { payer_client_ip: '198.51.100.2' },
   });
   expect(res.status).toBe(201);
-  // Due now; the check the order waits for is the one this test hands the handler.
-  await stack.store.setNextCheck(no, new Date().toISOString());
+  // Due now, as the sweep puts a check back: the order's watch bound is the check this test hands the handler.
+  const requeue = await stack.store.requeueCheck(no, new Date().toISOString(), 100);
+  expect(requeue.kind).toBe('requeued');
   return no;
 }
 
@@ -41,7 +42,7 @@ async function batchOf(nos: string[]): Promise<SQSEvent> {
       return {
         messageId: `m-${no}-${i}`,
         receiptHandle: `r-${no}`,
-        body: JSON.stringify({ outTradeNo: no, attempt: 0, dueAt: order?.nextCheckAt }),
+        body: JSON.stringify({ outTradeNo: no, attempt: 0, dueAt: order?.nextCheckAt, bound: order?.nextCheckAt }),
         attributes: {},
         messageAttributes: {},
         md5OfBody: '',
@@ -81,7 +82,8 @@ describe.each(['v2', 'v3'] as const)('reconcile under a deadline (%s)', (apiVers
 
     expect(tookMs).toBeLessThan(timeoutMs - 1_000);
     expect(result.batchItemFailures).toEqual([]);
-    // The healthy checks asked WeChat (NOTPAY) and scheduled their next check an interval on.
+    // The healthy checks asked WeChat (NOTPAY), scheduled their next check an interval on, and moved
+    // the watch bound on past it (the put-back bound was now).
     for (const no of [healthyA, healthyB]) {
       expect(Date.parse((await stack.store.get(no))?.nextCheckAt ?? '')).toBeGreaterThan(started + 600_000);
     }

@@ -10,6 +10,7 @@ import type {
   TransitionCommand,
   TransitionResult,
   UnverifiedNotification,
+  WatchExtension,
 } from '#shared/domain/ports';
 import type { RefundTotals } from '#shared/domain/refund';
 
@@ -99,13 +100,17 @@ export class InMemoryOrderStore implements OrderStore {
     return { kind: 'applied', order: readOrder(stored) };
   }
 
-  async setNextCheck(outTradeNo: string, nextCheckAt: string): Promise<void> {
+  async extendWatch(outTradeNo: string, from: string, to: string): Promise<WatchExtension> {
     const stored = this.orders.get(outTradeNo);
-    // Only orders still in the due index: a settled or missing order is left alone.
-    if (!stored?.due) return;
-    stored.order.nextCheckAt = nextCheckAt;
-    // A check completed: the sweep's count starts again.
+    // Only an order in the due index with exactly this bound: settled, missing or moved on, it is left alone.
+    if (!stored?.due || stored.order.nextCheckAt !== from) {
+      const bound = stored?.due ? stored.order.nextCheckAt : undefined;
+      return bound === undefined ? { kind: 'superseded' } : { kind: 'superseded', bound };
+    }
+    stored.order.nextCheckAt = to;
+    // A check completed: the count of put-backs starts again.
     stored.sweepRequeues = 0;
+    return { kind: 'extended' };
   }
 
   async requeueCheck(

@@ -260,34 +260,53 @@ export function orderStoreContract(name: string, newStore: () => Promise<OrderSt
       });
     });
 
-    describe('setNextCheck', () => {
-      it('moves the next check of an open order and nothing else', async () => {
-        const created = order();
-        await store.create(created);
-        await store.setNextCheck(created.outTradeNo, at(999));
-        expect(await store.get(created.outTradeNo)).toEqual({ ...created, nextCheckAt: at(999) });
+    describe('extendWatch', () => {
+      it('moves the watch bound of an open order from the one it holds, and nothing else', async () => {
+        const own = await newStore();
+        const created = order({ nextCheckAt: at(100) });
+        await own.create(created);
+        expect(await own.extendWatch(created.outTradeNo, at(100), at(999))).toEqual({ kind: 'extended' });
+        expect(await own.get(created.outTradeNo)).toEqual({ ...created, nextCheckAt: at(999) });
+        expect(await own.findDue(at(998), 10)).toEqual([]);
+        expect(await own.findDue(at(999), 10)).toEqual([{ outTradeNo: created.outTradeNo, nextCheckAt: at(999) }]);
       });
 
-      it('gives an open order without one its first next check', async () => {
-        const created = order({ nextCheckAt: undefined });
+      it('refuses, writing nothing, when the bound is another: the chain asking no longer owns the order', async () => {
+        const created = order({ nextCheckAt: at(100) });
         await store.create(created);
-        await store.setNextCheck(created.outTradeNo, at(5));
-        expect((await store.get(created.outTradeNo))?.nextCheckAt).toBe(at(5));
+        await store.extendWatch(created.outTradeNo, at(100), at(200));
+        // A twin (an SQS duplicate) asks to move the bound it started from: another chain moved it first.
+        expect(await store.extendWatch(created.outTradeNo, at(100), at(300))).toEqual({
+          kind: 'superseded',
+          bound: at(200),
+        });
+        expect((await store.get(created.outTradeNo))?.nextCheckAt).toBe(at(200));
       });
 
-      it('leaves a settled order without a next check', async () => {
-        const created = order();
+      it('refuses for an order put back by the sweep since, and leaves its count', async () => {
+        const created = order({ nextCheckAt: at(100) });
+        await store.create(created);
+        await store.requeueCheck(created.outTradeNo, at(150), 5);
+        expect(await store.extendWatch(created.outTradeNo, at(100), at(300))).toEqual({
+          kind: 'superseded',
+          bound: at(150),
+        });
+        expect(await store.get(created.outTradeNo)).toEqual({ ...created, nextCheckAt: at(150), requeues: 1 });
+      });
+
+      it('refuses for a settled order, which keeps no bound', async () => {
+        const created = order({ nextCheckAt: at(100) });
         await store.create(created);
         await store.transition(command(created.outTradeNo, 'CLOSED'));
         const closed = await store.get(created.outTradeNo);
-        await store.setNextCheck(created.outTradeNo, at(999));
+        expect(await store.extendWatch(created.outTradeNo, at(100), at(999))).toEqual({ kind: 'superseded' });
         expect(await store.get(created.outTradeNo)).toEqual(closed);
         expect(closed?.nextCheckAt).toBeUndefined();
       });
 
-      it('does nothing for an unknown order', async () => {
+      it('refuses for an unknown order, creating none', async () => {
         const outTradeNo = tradeNo();
-        await store.setNextCheck(outTradeNo, at(999));
+        expect(await store.extendWatch(outTradeNo, at(100), at(999))).toEqual({ kind: 'superseded' });
         expect(await store.get(outTradeNo)).toBeUndefined();
       });
     });
@@ -315,16 +334,16 @@ export function orderStoreContract(name: string, newStore: () => Promise<OrderSt
         expect(await own.findDue(at(10_000), 10)).toEqual([]);
         // Out of the index for good: neither the sweep nor a late check puts it back.
         expect(await own.requeueCheck(created.outTradeNo, at(600), 3)).toEqual({ kind: 'not_due' });
-        await own.setNextCheck(created.outTradeNo, at(700));
+        expect(await own.extendWatch(created.outTradeNo, at(400), at(700))).toEqual({ kind: 'superseded' });
         expect(await own.get(created.outTradeNo)).toEqual(exhausted);
       });
 
-      it('counts again from zero once a check completes and moves the next check itself', async () => {
+      it('counts again from zero once a check completes and moves the watch bound on itself', async () => {
         const created = order({ nextCheckAt: at(100) });
         await store.create(created);
         expect(await store.requeueCheck(created.outTradeNo, at(200), 2)).toEqual({ kind: 'requeued', requeues: 1 });
         expect(await store.requeueCheck(created.outTradeNo, at(300), 2)).toEqual({ kind: 'requeued', requeues: 2 });
-        await store.setNextCheck(created.outTradeNo, at(330));
+        expect(await store.extendWatch(created.outTradeNo, at(300), at(330))).toEqual({ kind: 'extended' });
         expect(await store.get(created.outTradeNo)).toEqual({ ...created, nextCheckAt: at(330) });
         expect(await store.requeueCheck(created.outTradeNo, at(400), 2)).toEqual({ kind: 'requeued', requeues: 1 });
         expect(await store.get(created.outTradeNo)).toEqual({ ...created, nextCheckAt: at(400), requeues: 1 });
@@ -593,7 +612,7 @@ export function orderStoreContract(name: string, newStore: () => Promise<OrderSt
           await own.create(o);
         }
         await own.transition(command(paid.outTradeNo, 'PAID', { payment }));
-        await own.setNextCheck(postponed.outTradeNo, at(5000));
+        await own.extendWatch(postponed.outTradeNo, at(600), at(5000));
 
         expect(await own.findDue(now, 10)).toEqual([
           { outTradeNo: late.outTradeNo, nextCheckAt: at(700) },

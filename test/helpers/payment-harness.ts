@@ -39,9 +39,12 @@ export const MAX_REQUEUES = 4;
  * over the unit tier's doubles: an in-memory store, a scripted WeChat, a recording scheduler and
  * observer, and a clock standing at T0 until moved.
  */
-export function paymentHarness<Store extends OrderStore = InMemoryOrderStore>(options: { store?: Store } = {}) {
+export function paymentHarness<Store extends OrderStore = InMemoryOrderStore>(
+  options: { store?: Store; reconcileSchedule?: readonly number[] } = {},
+) {
   // In memory unless a test runs the same wiring over a real table.
   const store = (options.store ?? new InMemoryOrderStore()) as Store;
+  const reconcileSchedule = options.reconcileSchedule ?? RECONCILE_SCHEDULE;
   const provider = new FakePaymentProvider();
   const scheduler = new RecordingCheckScheduler();
   const clock = new TestClock(T0);
@@ -73,7 +76,7 @@ export function paymentHarness<Store extends OrderStore = InMemoryOrderStore>(op
       observer,
       notifyUrl: NOTIFY_URL,
       prepayTtlSeconds: PREPAY_TTL_SECONDS,
-      reconcileSchedule: RECONCILE_SCHEDULE,
+      reconcileSchedule,
     }),
     getPayment: new GetPayment({ store, provider, reports }),
     closePayment: new ClosePayment({ store, closer }),
@@ -92,7 +95,7 @@ export function paymentHarness<Store extends OrderStore = InMemoryOrderStore>(op
       reports,
       closer,
       observer,
-      reconcileSchedule: RECONCILE_SCHEDULE,
+      reconcileSchedule,
       maxRequeues: MAX_REQUEUES,
     }),
   };

@@ -69,7 +69,7 @@ describe('DynamoDbOrderStore table layout', () => {
     const outTradeNo = tradeNo();
     await store.transition(command(outTradeNo, 'PAID', { payment }));
     await store.renewPrepay(outTradeNo, { prepayId: 'wx1', client: {}, validUntil: at(10) }, at(1));
-    await store.setNextCheck(outTradeNo, at(999));
+    await store.extendWatch(outTradeNo, at(10), at(999));
     expect(await rawOrderItem(outTradeNo)).toBeUndefined();
   });
 
@@ -88,11 +88,13 @@ describe('DynamoDbOrderStore table layout', () => {
     expect(item).not.toHaveProperty('nextCheckAt');
   });
 
-  it('leaves a final order out of the due index when its next check is moved', async () => {
+  it('leaves a final order out of the due index when a late check asks to move its bound on', async () => {
     const created = order();
     await store.create(created);
     await store.transition(command(created.outTradeNo, 'CLOSED'));
-    await store.setNextCheck(created.outTradeNo, at(999));
+    expect(await store.extendWatch(created.outTradeNo, created.nextCheckAt ?? '', at(999))).toEqual({
+      kind: 'superseded',
+    });
     const item = await rawOrderItem(created.outTradeNo);
     expect(item).not.toHaveProperty('nextCheckAt');
     expect(item).not.toHaveProperty('dueKey');
@@ -131,7 +133,7 @@ describe('DynamoDbOrderStore table layout', () => {
     }
   });
 
-  it('finds orders an older release put in the unsharded partition, and moves them on their next check', async () => {
+  it('finds orders an older release put in the unsharded partition, and moves them as their bound moves', async () => {
     const own = await testTable();
     const legacy = order({ nextCheckAt: at(5) });
     const current = order({ nextCheckAt: at(10) });
@@ -149,7 +151,7 @@ describe('DynamoDbOrderStore table layout', () => {
     ]);
     expect(await own.store.get(legacy.outTradeNo)).toEqual(legacy);
 
-    await own.store.setNextCheck(legacy.outTradeNo, at(50));
+    expect(await own.store.extendWatch(legacy.outTradeNo, at(5), at(50))).toEqual({ kind: 'extended' });
     expect((await rawOrderItem(legacy.outTradeNo, own))?.dueKey).toBe(
       dueShardKey(legacy.outTradeNo, DEFAULT_DUE_INDEX_SHARDS),
     );
@@ -310,7 +312,7 @@ describe('DynamoDbOrderStore table layout', () => {
     const missing = new DynamoDbOrderStore({ tableName: 'no-such-table', client: table.documentClient });
     await expect(missing.get('x')).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
     await expect(missing.transition(command('x', 'PAID'))).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
-    await expect(missing.setNextCheck('x', at(1))).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+    await expect(missing.extendWatch('x', at(1), at(2))).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
   });
 });
 
@@ -378,11 +380,13 @@ describe('DynamoDbOrderStore under the reconciler and CreatePayment', () => {
     const renewed = await h.createPayment.execute(request);
 
     const dueAt = at(7200 + 30);
-    expect(renewed).toMatchObject({ status: 'PENDING', prepay: { prepayId: 'wx-renewed' }, nextCheckAt: dueAt });
+    // Watched up to its expiry, an hour on: the bound the first check's message carries.
+    const bound = at(3 * 3600);
+    expect(renewed).toMatchObject({ status: 'PENDING', prepay: { prepayId: 'wx-renewed' }, nextCheckAt: bound });
     expect(renewed.checksExhaustedAt).toBeUndefined();
-    expect(await h.store.findDue(at(1_000_000), 10)).toEqual([{ outTradeNo: created.outTradeNo, nextCheckAt: dueAt }]);
+    expect(await h.store.findDue(at(1_000_000), 10)).toEqual([{ outTradeNo: created.outTradeNo, nextCheckAt: bound }]);
     expect(h.scheduler.scheduled.slice(scheduledBefore)).toEqual([
-      { outTradeNo: created.outTradeNo, attempt: 0, dueAt },
+      { outTradeNo: created.outTradeNo, attempt: 0, dueAt, bound },
     ]);
     const item = await rawItem(own, created.outTradeNo);
     expect(item).not.toHaveProperty('checksExhaustedAt');
@@ -392,6 +396,8 @@ describe('DynamoDbOrderStore under the reconciler and CreatePayment', () => {
     // Watched as any open order: its first check runs, and a check that runs out of time starts at 10 s.
     h.clock.set(dueAt);
     h.provider.onQuery(tradeReport(created.outTradeNo, 'NOTPAY'));
-    expect(await h.reconciler.check({ outTradeNo: created.outTradeNo, attempt: 0, dueAt })).toBe('checked-again');
+    expect(await h.reconciler.check({ outTradeNo: created.outTradeNo, attempt: 0, dueAt, bound })).toBe(
+      'checked-again',
+    );
   });
 });

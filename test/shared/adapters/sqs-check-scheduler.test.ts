@@ -69,6 +69,15 @@ describe('SqsCheckScheduler on the local SQS server', () => {
     });
   });
 
+  it('carries the check’s watch bound, so a check sent round or re-sent keeps the chain it belongs to', async () => {
+    const scheduler = new SqsCheckScheduler({ queueUrl: queues.queueUrl, client: queues.client, clock: fixedClock });
+    const check: ReconcileCheck = { outTradeNo: '000125', attempt: 1, dueAt: later(-1_000), bound: later(3_600_000) };
+    await scheduler.schedule(check);
+
+    const [message] = await receive(2);
+    expect(parseReconcileCheck(message?.Body ?? '')).toEqual<ReconcileCheck>(check);
+  });
+
   it('holds a check back until it is due', async () => {
     const scheduler = new SqsCheckScheduler({ queueUrl: queues.queueUrl, client: queues.client });
     const scheduledAt = Date.now();

@@ -32,6 +32,15 @@ describe('reconcile queue messages', () => {
     expect(parseReconcileMessage(encodeRefundCheck(refund))).toEqual({ kind: 'refund', check: refund });
   });
 
+  it('reads a payment check’s watch bound, and a check sent before bounds without one', () => {
+    const bound = '2030-01-01T02:00:00.000Z';
+    const bounded = { outTradeNo: 'T000123', attempt: 1, dueAt, bound };
+    expect(parseReconcileCheck(encodeReconcileCheck(bounded))).toEqual(bounded);
+    expect(parseReconcileCheck(JSON.stringify({ outTradeNo: 'T000123', attempt: 1, dueAt }))).not.toHaveProperty(
+      'bound',
+    );
+  });
+
   it.each([
     ['not json', /not JSON/],
     [JSON.stringify({ outTradeNo: 'T000123', attempt: 0 }), /dueAt/],
@@ -41,6 +50,8 @@ describe('reconcile queue messages', () => {
     [JSON.stringify({ kind: 'refund', outTradeNo: 'T000123', outRefundNo: 'R 1', attempt: 0, dueAt }), /outRefundNo/],
     [JSON.stringify({ kind: 'payment', outTradeNo: 'T000123', attempt: 0, dueAt }), /kind/],
     [JSON.stringify({ kind: 'close', outTradeNo: 'T000123', outRefundNo: 'R1', attempt: 0, dueAt }), /kind/],
+    [JSON.stringify({ outTradeNo: 'T000123', attempt: 0, dueAt, bound: 'soon' }), /bound/],
+    [JSON.stringify({ outTradeNo: 'T000123', attempt: 0, dueAt, bound: null }), /bound/],
   ])('refuses a malformed message (%s), so SQS retries it into the DLQ', (body, why) => {
     expect(() => parseReconcileMessage(body)).toThrow(ValidationError);
     expect(() => parseReconcileMessage(body)).toThrow(why);

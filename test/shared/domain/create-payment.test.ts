@@ -29,7 +29,8 @@ describe('CreatePayment', () => {
         prepay: { prepayId: 'wx-new', client: prepayResult('wx-new').client, validUntil: at(7200) },
         // No time_expire asked: the order lives as long as its prepay.
         request: { expiresAt: at(7200), amount: { total: 1999, currency: 'CNY' } },
-        nextCheckAt: at(30),
+        // The watch bound: an order expiring within two hours is watched up to its expiry.
+        nextCheckAt: at(7200),
         createdAt: at(0),
       });
       expect(order.history).toEqual([
@@ -37,9 +38,21 @@ describe('CreatePayment', () => {
         { at: at(0), from: 'CREATED', to: 'PENDING', source: 'api' },
       ]);
       expect(h.provider.calls).toEqual([{ method: 'prepay', request: order.request, notifyUrl: NOTIFY_URL }]);
-      expect(h.scheduler.scheduled).toEqual([{ outTradeNo: order.outTradeNo, attempt: 0, dueAt: at(30) }]);
+      expect(h.scheduler.scheduled).toEqual([
+        { outTradeNo: order.outTradeNo, attempt: 0, dueAt: at(30), bound: at(7200) },
+      ]);
       expect(await h.store.get(order.outTradeNo)).toEqual(order);
       expect(h.observer.events).toEqual([]);
+    });
+
+    it('bounds the watch of an order that lives longer by the last check within two hours', async () => {
+      h.provider.onPrepay(prepayResult('wx-day'));
+      const order = await h.createPayment.execute(newPayment({ expiresAt: at(86_400) }));
+      // 30 s, 90 s, then every 120 s: the last within 7200 s is at 7170 s.
+      expect(order.nextCheckAt).toBe(at(7170));
+      expect(h.scheduler.scheduled).toEqual([
+        { outTradeNo: order.outTradeNo, attempt: 0, dueAt: at(30), bound: at(7170) },
+      ]);
     });
 
     it('counts the prepay’s life from the request and the first check from the prepay’s answer', async () => {
@@ -50,7 +63,7 @@ describe('CreatePayment', () => {
       const order = await h.createPayment.execute(newPayment());
       expect(order.prepay?.validUntil).toBe(at(7200));
       expect(order.history.at(-1)?.at).toBe(at(3));
-      expect(order.nextCheckAt).toBe(at(33));
+      expect(order.nextCheckAt).toBe(at(7200));
       expect(h.scheduler.scheduled[0]?.dueAt).toBe(at(33));
     });
 
@@ -58,7 +71,9 @@ describe('CreatePayment', () => {
       h.provider.onPrepay(prepayResult('wx-short'));
       const order = await h.createPayment.execute(newPayment({ expiresAt: at(10) }));
       expect(order.nextCheckAt).toBe(at(10));
-      expect(h.scheduler.scheduled).toEqual([{ outTradeNo: order.outTradeNo, attempt: 0, dueAt: at(10) }]);
+      expect(h.scheduler.scheduled).toEqual([
+        { outTradeNo: order.outTradeNo, attempt: 0, dueAt: at(10), bound: at(10) },
+      ]);
     });
 
     it('is given an out_trade_no when the merchant sends none', async () => {
@@ -100,7 +115,7 @@ describe('CreatePayment', () => {
       h.provider.onPrepay(prepayResult('wx-new'));
       const order = await h.createPayment.execute(newPayment());
 
-      expect(order).toMatchObject({ status: 'PENDING', nextCheckAt: at(30) });
+      expect(order).toMatchObject({ status: 'PENDING', nextCheckAt: at(7200) });
       expect(h.scheduler.scheduled).toEqual([]);
       expect(h.observer.events).toEqual([
         {
@@ -110,7 +125,7 @@ describe('CreatePayment', () => {
           error: lost,
         },
       ]);
-      expect(await h.store.findDue(at(30), 10)).toEqual([{ outTradeNo: order.outTradeNo, nextCheckAt: at(30) }]);
+      expect(await h.store.findDue(at(7200), 10)).toEqual([{ outTradeNo: order.outTradeNo, nextCheckAt: at(7200) }]);
     });
   });
 
@@ -141,10 +156,12 @@ describe('CreatePayment', () => {
       h.clock.advance(5);
       const resumed = await h.createPayment.execute(newPayment());
 
-      expect(resumed).toMatchObject({ status: 'PENDING', prepay: { prepayId: 'wx-second' }, nextCheckAt: at(35) });
+      expect(resumed).toMatchObject({ status: 'PENDING', prepay: { prepayId: 'wx-second' }, nextCheckAt: at(7200) });
       expect(resumed.history.map((entry) => entry.to)).toEqual(['CREATED', 'PENDING']);
       expect(h.provider.callsOf('prepay')).toHaveLength(2);
-      expect(h.scheduler.scheduled).toEqual([{ outTradeNo: resumed.outTradeNo, attempt: 0, dueAt: at(35) }]);
+      expect(h.scheduler.scheduled).toEqual([
+        { outTradeNo: resumed.outTradeNo, attempt: 0, dueAt: at(35), bound: at(7200) },
+      ]);
     });
 
     it('moved to PENDING by a concurrent request answers that payment, scheduling nothing', async () => {
@@ -218,11 +235,12 @@ describe('CreatePayment', () => {
       h.provider.onPrepay(prepayResult('wx-renewed'));
       const renewed = await h.createPayment.execute(longLived);
 
-      expect(renewed).toMatchObject({ status: 'PENDING', prepay: { prepayId: 'wx-renewed' }, nextCheckAt: at(7230) });
+      // Watched up to its expiry, an hour on: the renewal writes the bound as a creation does.
+      expect(renewed).toMatchObject({ status: 'PENDING', prepay: { prepayId: 'wx-renewed' }, nextCheckAt: at(10_800) });
       expect(renewed).not.toHaveProperty('checksExhaustedAt');
       expect(renewed).not.toHaveProperty('requeues');
-      expect(h.scheduler.scheduled.at(-1)).toEqual({ outTradeNo: OUT, attempt: 0, dueAt: at(7230) });
-      expect(await h.store.findDue(at(7230), 10)).toEqual([{ outTradeNo: OUT, nextCheckAt: at(7230) }]);
+      expect(h.scheduler.scheduled.at(-1)).toEqual({ outTradeNo: OUT, attempt: 0, dueAt: at(7230), bound: at(10_800) });
+      expect(await h.store.findDue(at(10_800), 10)).toEqual([{ outTradeNo: OUT, nextCheckAt: at(10_800) }]);
     });
 
     it('stores nothing when WeChat answers the same prepay_id: its own two hours are not over', async () => {

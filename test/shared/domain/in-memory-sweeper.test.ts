@@ -44,8 +44,8 @@ describe('Sweeper (in memory)', () => {
     expect(await sweeper.sweep(2)).toBe(2);
     // The attempt an order of its age would be at: 1000 s is past the schedule's 210 s, 100 s is in its third step.
     expect(scheduler.scheduled).toEqual([
-      { outTradeNo: oldest.outTradeNo, attempt: 3, dueAt: at(1000) },
-      { outTradeNo: older.outTradeNo, attempt: 2, dueAt: at(1000) },
+      { outTradeNo: oldest.outTradeNo, attempt: 3, dueAt: at(1000), bound: at(1000) },
+      { outTradeNo: older.outTradeNo, attempt: 2, dueAt: at(1000), bound: at(1000) },
     ]);
     expect((await store.get(oldest.outTradeNo))?.nextCheckAt).toBe(at(1000));
     expect((await store.get(inGrace.outTradeNo))?.nextCheckAt).toBe(at(950));
@@ -82,8 +82,8 @@ describe('Sweeper (in memory)', () => {
 
     for (let sweep = 0; sweep < 6; sweep += 1) {
       await sweeper.sweep();
-      // Every other check completes (the reconciler moves the next check), the rest are lost.
-      if (sweep % 2 === 1) await store.setNextCheck(flaky.outTradeNo, clock.iso());
+      // Every other check completes (the reconciler moves the watch bound the sweep wrote on), the rest are lost.
+      if (sweep % 2 === 1) await store.extendWatch(flaky.outTradeNo, clock.iso(), clock.iso());
       clock.advance(300);
     }
 

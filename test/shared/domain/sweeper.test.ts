@@ -58,8 +58,9 @@ describe('Sweeper', () => {
     expect(await sweeper().sweep(2)).toBe(2);
     const first = await enqueued();
     expect(first.map((check) => check.outTradeNo).sort()).toEqual([a.outTradeNo, b.outTradeNo].sort());
-    expect(first.every((check) => check.dueAt === at(0))).toBe(true);
-    // The order carries the new due time, so a late copy of its old check is stale.
+    // Each message carries the bound the sweep wrote: its check is the one the order waits for now.
+    expect(first.every((check) => check.dueAt === at(0) && check.bound === at(0))).toBe(true);
+    // The order carries the new bound, so a late copy of its old check is stale.
     expect((await table.store.get(a.outTradeNo))?.nextCheckAt).toBe(at(0));
 
     // Suppose those checks failed again: the next sweep starts with the order that waited, not them.
@@ -81,13 +82,16 @@ describe('Sweeper', () => {
     const requeued = new Map<string, number>();
 
     // One sweep every five minutes; nothing ever completes the stuck order's check (it fails into the
-    // dead-letter queue each time), while the other order's checks complete and move its next check.
+    // dead-letter queue each time), while the other order's checks complete and move its bound on.
     for (let round = 0; round < bound + 3; round += 1) {
       now = new Date(T0 + round * 300_000);
       await sweeper(observer, bound, own).sweep();
       for (const check of await enqueued()) {
         requeued.set(check.outTradeNo, (requeued.get(check.outTradeNo) ?? 0) + 1);
-        if (check.outTradeNo === progressing.outTradeNo) await own.store.setNextCheck(check.outTradeNo, check.dueAt);
+        if (check.outTradeNo === progressing.outTradeNo && check.bound !== undefined) {
+          // As a completed check does: the bound moves on (here to where it was), clearing the count.
+          expect(await own.store.extendWatch(check.outTradeNo, check.bound, check.dueAt)).toEqual({ kind: 'extended' });
+        }
       }
     }
 
