@@ -29,9 +29,10 @@ async function openOrderDueNow(): Promise<string> {
     scene_info: { payer_client_ip: '198.51.100.2' },
   });
   expect(res.status).toBe(201);
-  // Due now, as the sweep puts a check back: the order's watch bound is the check this test hands the handler.
-  const requeue = await stack.store.requeueCheck(no, new Date().toISOString(), 100);
-  expect(requeue.kind).toBe('requeued');
+  // Due now: the order's watch bound is the check this test hands the handler (moved there as a check
+  // that completes moves it, so no put-back is counted and the first retry waits the first interval).
+  const bound = (await stack.store.get(no))?.nextCheckAt ?? '';
+  expect(await stack.store.extendWatch(no, bound, new Date().toISOString())).toEqual({ kind: 'extended' });
   return no;
 }
 

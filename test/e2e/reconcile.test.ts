@@ -234,3 +234,57 @@ describe.each(['v2', 'v3'] as const)('reconciliation (%s)', (apiVersion) => {
     expect(after?.history.filter((h) => h.to === 'PAID')).toHaveLength(1);
   });
 });
+
+/**
+ * The checks dense at first, when a lost notification is likeliest, then sparse (the default schedule's
+ * shape, compressed to seconds): a payment whose notification is dropped is found in either phase, and
+ * the checks in between write nothing (the order's watch bound stays its expiry).
+ */
+describe.each(['v2', 'v3'] as const)('reconciliation on a dense-then-sparse schedule (%s)', (apiVersion) => {
+  beforeAll(async () => {
+    stack = await startTestStack({
+      timeScale: TIME_SCALE,
+      visibilityTimeoutSeconds: 1,
+      env: { WECHATPAY_API_VERSION: apiVersion, RECONCILE_SCHEDULE: '1,1,2,6', CLOSE_MIN_AGE_SECONDS: '1' },
+    });
+  });
+
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  const expiringLater = () => ({ time_expire: new Date(Date.now() + 120_000).toISOString() });
+
+  it('finds a payment made between the dense checks, its notification dropped', async () => {
+    const no = await createOrder(expiringLater());
+    await simulator('POST', '/sandbox/faults', { notify: 'drop', out_trade_no: no });
+    await sleep(1_500);
+    await simulator('POST', `/sandbox/orders/${no}/pay`, { result: 'SUCCESS' });
+    await waitFor(
+      () => statusOf(no),
+      (s) => s === 'PAID',
+      { timeoutMs: 10_000 },
+    );
+    expect((await stack.store.get(no))?.history.at(-1)).toMatchObject({ to: 'PAID', source: 'reconcile' });
+  }, 20_000);
+
+  it('finds a payment made after the dense checks, which wrote nothing: the bound is still the expiry', async () => {
+    const no = await createOrder(expiringLater());
+    await simulator('POST', '/sandbox/faults', { notify: 'drop', out_trade_no: no });
+    const created = await stack.store.get(no);
+    expect(created?.nextCheckAt).toBe(created?.request.expiresAt);
+    // The checks at about 1, 2 and 4 s have run; the next comes about 6 s later.
+    await sleep(5_500);
+    const waiting = await stack.store.get(no);
+    expect(waiting).toMatchObject({ status: 'PENDING', nextCheckAt: created?.request.expiresAt });
+    expect(waiting?.updatedAt).toBe(created?.updatedAt);
+    await simulator('POST', `/sandbox/orders/${no}/pay`, { result: 'SUCCESS' });
+    await waitFor(
+      () => statusOf(no),
+      (s) => s === 'PAID',
+      { timeoutMs: 15_000 },
+    );
+    expect((await stack.store.get(no))?.history.at(-1)).toMatchObject({ to: 'PAID', source: 'reconcile' });
+  }, 30_000);
+});
