@@ -36,10 +36,17 @@ export const UNAVAILABLE_REPLY = 'temporarily unavailable';
 /**
  * The largest body each codec reads: WeChat's own notifications are a kilobyte or two, and the cap
  * keeps hostile bodies out of memory and storage. Each kind's parser owns its cap (a v2 refund
- * notification's is its own, not the payment's). The codec module is loaded already by the time it
- * is asked (its codec was built from it), so this import costs nothing.
+ * notification's is its own, not the payment's). Its module is imported on a kind's first
+ * notification (loaded already by then: its codec was built from it) and the cap kept, since an
+ * import is a module-map lookup on every call (through a loader's hooks, a message to another thread).
  */
+const notificationCaps: Partial<Record<`${'payment' | 'refund'} ${'v2' | 'v3'}`, number>> = {};
+
 async function maxNotificationBytes(kind: 'payment' | 'refund', apiVersion: 'v2' | 'v3'): Promise<number> {
+  return (notificationCaps[`${kind} ${apiVersion}`] ??= await importNotificationCap(kind, apiVersion));
+}
+
+async function importNotificationCap(kind: 'payment' | 'refund', apiVersion: 'v2' | 'v3'): Promise<number> {
   if (apiVersion === 'v3') return (await import('../wechatpay/v3/notification')).MAX_NOTIFICATION_BYTES;
   return kind === 'refund'
     ? (await import('../wechatpay/v2/refund-notification')).MAX_REFUND_NOTIFICATION_BYTES

@@ -1,7 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 
-import { DEFAULT_MAX_XML_BYTES, XmlError, decodeXmlText, parseXml, toXml } from '#shared/wechatpay/v2/xml';
+import {
+  DEFAULT_MAX_XML_BYTES,
+  XmlError,
+  decodeXmlText,
+  parseXml,
+  parseXmlDocument,
+  readFlatXml,
+  toXml,
+} from '#shared/wechatpay/v2/xml';
 import { loadVectors } from '#test/helpers/vectors';
 
 /** A small deterministic PRNG so a failing fuzz case can be replayed from its seed. */
@@ -374,6 +382,140 @@ describe('parseXml fuzz: random and mutated documents end in fields or XmlError,
       const started = performance.now();
       expect(['ok', 'xml-error']).toContain(outcome(doc));
       expect(performance.now() - started).toBeLessThan(2000);
+    }
+  });
+});
+
+describe('readFlatXml: the flat envelope read without the general parser', () => {
+  /** The flat reader either declines or reads exactly what the general parser reads. */
+  function agrees(doc: string): 'read' | 'declined' {
+    const flat = readFlatXml(doc);
+    if (flat === undefined) return 'declined';
+    expect(parseXmlDocument(doc)).toEqual(flat);
+    return 'read';
+  }
+
+  it('reads a notification as WeChat writes it, and the pretty-printed official one', () => {
+    const doc = toXml({
+      appid: 'wx2421b1c4370ec43b',
+      attach: '支付测试 ]] > &amp;',
+      out_trade_no: '000123',
+      total_fee: '1',
+      transaction_id: '1004400740201409030005092168',
+      sign: 'B552ED6B279343CB493C5DD0D78AB241',
+    });
+    expect(readFlatXml(doc)).toEqual({
+      appid: 'wx2421b1c4370ec43b',
+      attach: '支付测试 ]] > &amp;',
+      out_trade_no: '000123',
+      total_fee: '1',
+      transaction_id: '1004400740201409030005092168',
+      sign: 'B552ED6B279343CB493C5DD0D78AB241',
+    });
+    const { payloads } = loadVectors<{ payloads: Array<{ id: string; body: unknown }> }>('notify-payloads.json');
+    const official = payloads.find((p) => p.id === 'v2-pay-notify-official')?.body as string;
+    expect(agrees(official)).toBe('read');
+    expect(readFlatXml('<root><a>1</a></root>', 'root')).toEqual({ a: '1' });
+  });
+
+  it.each([
+    ['a declaration', '<?xml version="1.0"?><xml><a>1</a></xml>'],
+    ['a comment', '<xml><!-- c --><a>1</a></xml>'],
+    ['an attribute', '<xml><a id="1">v</a></xml>'],
+    ['an entity', '<xml><a>a &amp; b</a></xml>'],
+    ['a CR', '<xml><a>a\r\nb</a></xml>'],
+    ['a CR in CDATA', '<xml><a><![CDATA[a\rb]]></a></xml>'],
+    ['text beside CDATA', '<xml><a>x<![CDATA[y]]></a></xml>'],
+    ['two CDATA sections', '<xml><a><![CDATA[x]]><![CDATA[y]]></a></xml>'],
+    ['an empty root', '<xml></xml>'],
+    ['a self-closing field', '<xml><a>1</a><b/></xml>'],
+    ['a repeated field', '<xml><a>1</a><a>2</a></xml>'],
+    ['__proto__', '<xml><__proto__>1</__proto__></xml>'],
+    ['constructor', '<xml><constructor>1</constructor></xml>'],
+    ['a nested element', '<xml><a><b>1</b></a></xml>'],
+    ['text between fields', '<xml><a>1</a>x<b>2</b></xml>'],
+    ['another root', '<root><a>1</a></root>'],
+    ['trailing content', '<xml><a>1</a></xml><xml/>'],
+    ['non-XML space around the root', '\u00a0<xml><a>1</a></xml>'],
+  ])('declines %s, for the general parser', (_name, doc) => {
+    expect(readFlatXml(doc)).toBeUndefined();
+  });
+
+  it('agrees with the general parser on random token sequences and mutated notifications', () => {
+    const rand = prng(99);
+    const tokens = ['<xml>', '</xml>', '<a>', '</a>', '<b>', '</b>', '<![CDATA[', ']]>', ' ', '\n', '\t', 'v', '中'];
+    let read = 0;
+    for (let i = 0; i < 20_000; i += 1) {
+      let doc = rand() < 0.2 ? ' ' : '';
+      doc += '<xml>';
+      const n = Math.floor(rand() * 12);
+      for (let t = 0; t < n; t += 1) doc += tokens[Math.floor(rand() * tokens.length)];
+      doc += rand() < 0.9 ? '</xml>' : '';
+      try {
+        if (agrees(doc) === 'read') read += 1;
+      } catch (err) {
+        // Read by the flat reader but refused by the general one: a disagreement.
+        if (err instanceof XmlError) throw new Error(`flat reader accepted ${JSON.stringify(doc)}`, { cause: err });
+        throw err;
+      }
+    }
+    // Documents built of fields: mostly within the flat form (white-space values included), some not.
+    const names = ['a', 'b', 'c', 'sign', 'constructor'];
+    const contents = [
+      '',
+      ' ',
+      '\n',
+      'v',
+      '中 文',
+      '0012',
+      '<![CDATA[x]]>',
+      '<![CDATA[]]>',
+      '<![CDATA[ ]]>',
+      ']]',
+      '> ',
+    ];
+    const spaces = ['', ' ', '\n', '\t', '\r\n'];
+    const pick = <T>(list: readonly T[]): T => list[Math.floor(rand() * list.length)] as T;
+    for (let i = 0; i < 20_000; i += 1) {
+      let doc = `${pick(spaces)}<xml>`;
+      const n = Math.floor(rand() * 5);
+      for (let f = 0; f < n; f += 1) {
+        const name = pick(names);
+        doc += `${pick(spaces)}<${name}>${pick(contents)}${rand() < 0.2 ? pick(contents) : ''}</${name}>`;
+      }
+      doc += `${pick(spaces)}</xml>${pick(spaces)}`;
+      try {
+        if (agrees(doc) === 'read') read += 1;
+      } catch (err) {
+        if (err instanceof XmlError) throw new Error(`flat reader accepted ${JSON.stringify(doc)}`, { cause: err });
+        throw err;
+      }
+    }
+    expect(read).toBeGreaterThan(3000);
+    const base = toXml({ appid: 'wx2421b1c4370ec43b', out_trade_no: '000123', attach: 'a b', total_fee: '1' });
+    const inserts = ['<', '>', '&', '/', '!', '[', ']', ' ', 'x', '<a>', '</a>', ']]>', '<![CDATA['];
+    for (let i = 0; i < 5000; i += 1) {
+      const at = Math.floor(rand() * base.length);
+      const doc = base.slice(0, at) + inserts[Math.floor(rand() * inserts.length)] + base.slice(at);
+      let flat: Record<string, string> | undefined;
+      try {
+        flat = readFlatXml(doc);
+      } catch (err) {
+        throw new Error(`flat reader threw on ${JSON.stringify(doc)}`, { cause: err });
+      }
+      if (flat !== undefined) expect(parseXmlDocument(doc), doc).toEqual(flat);
+    }
+  });
+
+  it('round-trips random printable values as the general parser does', () => {
+    const rand = prng(5);
+    for (let i = 0; i < 2000; i += 1) {
+      let value = '';
+      const length = 1 + Math.floor(rand() * 30);
+      for (let c = 0; c < length; c += 1) value += String.fromCharCode(0x20 + Math.floor(rand() * 0x5f));
+      const doc = toXml({ k: value, n: String(i) });
+      expect(agrees(doc)).toBe('read');
+      expect(readFlatXml(doc)?.k).toBe(value);
     }
   });
 });
