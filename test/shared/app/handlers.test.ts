@@ -145,7 +145,8 @@ describe('the reconcile function', () => {
       }) as unknown as SQSEvent;
 
     await expect(reconcile(event(at(0)), context())).resolves.toEqual({ batchItemFailures: [] });
-    expect(scheduler.scheduled).toEqual([{ outTradeNo: stuck.outTradeNo, attempt: 0, dueAt: at(10) }]);
+    // Put back with its due time as the order's watch bound, which the message carries.
+    expect(scheduler.scheduled).toEqual([{ outTradeNo: stuck.outTradeNo, attempt: 0, dueAt: at(10), bound: at(10) }]);
     clock.set(at(10));
     await expect(reconcile(event(at(10)), context())).resolves.toEqual({ batchItemFailures: [] });
     expect(scheduler.scheduled).toHaveLength(1);
