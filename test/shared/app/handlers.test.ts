@@ -68,7 +68,7 @@ describe('each handler takes at start-up only what its function needs', () => {
       isBase64Encoded: false,
       requestContext: { http: { method: 'POST' } },
     } as unknown as LambdaFunctionURLEvent;
-    const reply = await notify(event, { getRemainingTimeInMillis: () => 1000 } as unknown as Context);
+    const reply = await notify(event, { getRemainingTimeInMillis: () => 10_000 } as unknown as Context);
     expect(typeof reply === 'object' && reply.body).toContain('FAIL');
   });
 });
