@@ -25,8 +25,8 @@ export interface Classified {
   capacityUnits?: number;
 }
 
-const DYNAMODB_READS = new Set(['GetItem', 'BatchGetItem', 'Query', 'Scan', 'TransactGetItems']);
-const DYNAMODB_WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'TransactWriteItems']);
+export const DYNAMODB_READS = new Set(['GetItem', 'BatchGetItem', 'Query', 'Scan', 'TransactGetItems']);
+export const DYNAMODB_WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'TransactWriteItems']);
 /** The data operations, which accept ReturnConsumedCapacity. */
 export const DYNAMODB_DATA_OPS = new Set([...DYNAMODB_READS, ...DYNAMODB_WRITES]);
 

@@ -1,6 +1,6 @@
 /** The bench's command line: `npm run bench -- [--json] [--quick] [--parts=1,3] [--verbose]`. */
 
-export const PARTS = ['bundle', 'notify', 'signing', 'cost', 'latency', 'bill'] as const;
+export const PARTS = ['bundle', 'notify', 'signing', 'cost', 'latency', 'bill', 'refund', 'event'] as const;
 export type Part = (typeof PARTS)[number];
 
 export interface BenchOptions {
@@ -22,7 +22,7 @@ export const USAGE = `usage: npm run bench -- [--json] [--quick] [--verbose] [--
   --quick     fewer runs and a smaller load
   --verbose   show the local stack's own log lines on stderr
   --parts     comma-separated, by number or name: 1|bundle, 2|notify, 3|signing, 4|cost,
-              5|latency, 6|bill (default: all)`;
+              5|latency, 6|bill, 7|refund, 8|event (default: all)`;
 
 function partOf(token: string): Part {
   const byNumber = PARTS[Number(token) - 1];

@@ -17,10 +17,11 @@ import { eventPartition, EVENT_SORT_KEY, ORDER_SORT_KEY, orderPartition } from '
 import { APP_BACKEND_ROUTES, routePath } from '#shared/app/routes';
 import { eventIdOf } from '#shared/domain/events';
 import { classifyDynamoDb, classifySqs, consumedCapacity, operationOf, withConsumedCapacity } from './aws-classify';
-import { lambdaMeter, queueIsEmpty } from './cost-per-payment';
+import { lambdaMeter, MEMORY_MB, queueIsEmpty } from './cost-per-payment';
 import { type CountingProxy, startCountingProxy } from './counting-proxy';
 import { httpClient, runPool } from './load';
 import { type LocalServers, runOnLocalServers } from './local-servers';
+import { type Cost, costPerMillion, PLATFORM_LOG_BYTES_PER_INVOCATION, type UsagePerOrder } from './prices';
 import { createOrderBody, outTradeNos, runPrefix } from './seed-orders';
 import { mean, percentile } from './stats';
 import { type ReceivedWebhook, startWebhookReceiver } from './verifying-receiver';
@@ -42,7 +43,8 @@ import { runIfEntryPoint } from './script-entry';
  * before it, once alone (today's single conditional write) and once as a TransactWriteItems with a
  * put of a copy of the real event item (the outbox). Both report their consumed capacity.
  *
- * `npx tsx bench/cost-per-event.ts [orders] [--json]` (default 50 orders).
+ * Bench part 8 (`npm run bench -- --parts=event`) runs it and prices it per million events;
+ * `npx tsx bench/cost-per-event.ts [orders] [--json]` (default 50 orders) runs it alone.
  */
 
 export interface EventCostResult {
@@ -52,6 +54,9 @@ export interface EventCostResult {
   /** Per event: DynamoDB requests that wrote an event item, and their write units (table + index). */
   eventWriteRequests: number;
   eventWriteUnits: number;
+  /** Per event: DynamoDB requests that read event items, and their read units. */
+  eventReadRequests: number;
+  eventReadUnits: number;
   /** The same units as DynamoDB Local splits them, when it does (undefined otherwise). */
   eventWriteUnitsTable: number | undefined;
   eventWriteUnitsIndexes: number | undefined;
@@ -65,6 +70,14 @@ export interface EventCostResult {
   recordsPerEventsInvocation: number;
   messagesPerWebhooksInvocation: number;
   webhooksHandlerMeanMs: number;
+  /** Per event: billed Lambda milliseconds of the events and webhooks handlers (each invocation rounded up). */
+  eventsBilledMsPerEvent: number;
+  webhooksBilledMsPerEvent: number;
+  /** Per event: WeChat Pay calls the event's delivery made (none: the payment's own are the payment's). */
+  wechatCallsPerEvent: number;
+  /** What one event used, and its price per million events (part 4's costPerMillion). */
+  usage: UsagePerOrder;
+  costPerMillion: Cost;
   /** Per event: requests to the webhook queue (send, receive with messages, delete, visibility), and by operation. */
   sqsRequestsPerEvent: number;
   sqsByOpPerEvent: Record<string, number>;
@@ -110,6 +123,8 @@ export interface OutboxComparison {
 interface EventWrites {
   requests: number;
   units: number;
+  readRequests: number;
+  readUnits: number;
   unitsTable?: number;
   unitsIndexes?: number;
   streamRequests: number;
@@ -119,8 +134,15 @@ interface EventWrites {
   transitions: UpdateItemCommandInput[];
 }
 
+const isEventItem = (body: string) => body.includes(`"pk":{"S":"${eventPartition('')}`);
+
 function isEventPut(op: string | undefined, body: string): boolean {
-  return op === 'PutItem' && body.includes(`"pk":{"S":"${eventPartition('')}`);
+  return op === 'PutItem' && isEventItem(body);
+}
+
+/** A read of event items (the events list, a cursor's page); the payment's order reads are not the event's. */
+function isEventRead(op: string | undefined, body: string): boolean {
+  return (op === 'GetItem' || op === 'Query' || op === 'BatchGetItem') && isEventItem(body);
 }
 
 function isPaidTransition(op: string | undefined, body: string): UpdateItemCommandInput | undefined {
@@ -227,6 +249,8 @@ export async function runCostPerEvent(
   const writes: EventWrites = {
     requests: 0,
     units: 0,
+    readRequests: 0,
+    readUnits: 0,
     streamRequests: 0,
     webhookQueueRequests: 0,
     webhookQueueByOp: {},
@@ -249,6 +273,10 @@ export async function runCostPerEvent(
             writes.units += c.total ?? 1;
             if (c.table !== undefined) writes.unitsTable = (writes.unitsTable ?? 0) + c.table;
             if (c.indexes !== undefined) writes.unitsIndexes = (writes.unitsIndexes ?? 0) + c.indexes;
+          }
+          if (isEventRead(op, e.requestBody) && e.status === 200) {
+            writes.readRequests += 1;
+            writes.readUnits += consumedCapacity(e.responseBody).total ?? 0;
           }
           const transition = e.status === 200 ? isPaidTransition(op, e.requestBody) : undefined;
           if (transition !== undefined) writes.transitions.push(transition);
@@ -398,6 +426,22 @@ export async function runCostPerEvent(
     const eventWriteUnits = per(writes.units);
     const outbox = await compareWithOutbox(directDynamoDb, running.tableName, samples, eventWriteUnits);
     const invoked = meter.snapshot();
+    const functions = (['events', 'webhooks'] as const).map((fn) => ({
+      name: fn,
+      invocations: per(invoked[fn].invocations),
+      billedMs: per(invoked[fn].billedMs),
+      memoryMb: MEMORY_MB[fn],
+    }));
+    const invocationsPerEvent = per(invoked.events.invocations + invoked.webhooks.invocations);
+    const usage: UsagePerOrder = {
+      functions,
+      apiGatewayRequests: 0,
+      dynamodbReadUnits: per(writes.readUnits),
+      dynamodbWriteUnits: eventWriteUnits,
+      sqsRequests: per(writes.webhookQueueRequests),
+      // The handlers log at WARN here, and their lines cannot be told from the payment's: Lambda's own only.
+      logBytes: invocationsPerEvent * PLATFORM_LOG_BYTES_PER_INVOCATION,
+    };
 
     return {
       orders: count,
@@ -405,11 +449,18 @@ export async function runCostPerEvent(
       seconds,
       eventWriteRequests: per(writes.requests),
       eventWriteUnits,
+      eventReadRequests: per(writes.readRequests),
+      eventReadUnits: per(writes.readUnits),
       eventWriteUnitsTable: writes.unitsTable === undefined ? undefined : per(writes.unitsTable),
       eventWriteUnitsIndexes: writes.unitsIndexes === undefined ? undefined : per(writes.unitsIndexes),
       eventsInvocationsPerEvent: per(invoked.events.invocations),
       webhooksInvocationsPerEvent: per(invoked.webhooks.invocations),
-      invocationsPerEvent: per(invoked.events.invocations + invoked.webhooks.invocations),
+      invocationsPerEvent,
+      eventsBilledMsPerEvent: per(invoked.events.billedMs),
+      webhooksBilledMsPerEvent: per(invoked.webhooks.billedMs),
+      wechatCallsPerEvent: 0,
+      usage,
+      costPerMillion: costPerMillion(usage),
       eventsHandlerMeanMs: invoked.events.meanMs,
       recordsPerEventsInvocation: meter.records('events') / Math.max(invoked.events.invocations, 1),
       messagesPerWebhooksInvocation: meter.records('webhooks') / Math.max(invoked.webhooks.invocations, 1),
@@ -445,12 +496,23 @@ export function eventCostJson(r: EventCostResult): Record<string, unknown> {
     delivery_latency_p99_ms: round(r.latencyMs.p99),
     outbox_extra_write_units: round(r.outbox.outboxExtraUnits),
     stream_extra_write_units: round(r.outbox.streamExtraUnits),
+    cost_per_million_events_usd: round(r.costPerMillion.total),
     detail: {
       orders: r.orders,
       events: r.events,
       seconds: round(r.seconds),
       event_write_units_table: round(r.eventWriteUnitsTable),
       event_write_units_indexes: round(r.eventWriteUnitsIndexes),
+      event_read_requests: round(r.eventReadRequests),
+      event_read_units: round(r.eventReadUnits),
+      wechat_calls_per_event: r.wechatCallsPerEvent,
+      lambda_billed_ms_per_event: {
+        events: round(r.eventsBilledMsPerEvent),
+        webhooks: round(r.webhooksBilledMsPerEvent),
+      },
+      cost_breakdown_usd: Object.fromEntries(
+        Object.entries(r.costPerMillion.byService).map(([k, v]) => [k, Math.round(v * 1000) / 1000]),
+      ),
       events_invocations_per_event: round(r.eventsInvocationsPerEvent),
       webhooks_invocations_per_event: round(r.webhooksInvocationsPerEvent),
       events_handler_mean_ms: round(r.eventsHandlerMeanMs),
@@ -473,6 +535,11 @@ export function eventCostJson(r: EventCostResult): Record<string, unknown> {
   };
 }
 
+const costLine = (cost: Cost) =>
+  Object.entries(cost.byService)
+    .map(([k, v]) => `${k} $${(Math.round(v * 100) / 100).toFixed(2)}`)
+    .join(', ');
+
 export function renderEventCost(r: EventCostResult): string {
   const n = (x: number | undefined) => String(round(x) ?? 'n/a');
   const byOp = (ops: Record<string, number>) =>
@@ -494,7 +561,10 @@ export function renderEventCost(r: EventCostResult): string {
     `events: ${r.events} of ${r.orders} paid orders delivered ${n(r.seconds)} s after the first payment; per event:`,
     `  DynamoDB writes        ${n(r.eventWriteRequests)} requests, ${n(r.eventWriteUnits)} WCU${split}`,
     `  Lambda invocations     ${n(r.invocationsPerEvent)} (${invocations})`,
+    `  DynamoDB reads         ${n(r.eventReadRequests)} requests of event items, ${n(r.eventReadUnits)} RCU`,
     `  SQS requests           ${n(r.sqsRequestsPerEvent)} to the webhook queue (${byOp(r.sqsByOpPerEvent)})`,
+    `  WeChat Pay calls       ${r.wechatCallsPerEvent}`,
+    `  cost per million       $${n(r.costPerMillion.total)} (${costLine(r.costPerMillion)})`,
     `  delivery latency       ${ms(r.latencyMs)} (status change → receiver)`,
     `    status change → event recorded   ${ms(r.recordLatencyMs)} (stream poll, events handler)`,
     `    recorded → received              ${ms(r.queueLatencyMs)} (webhook queue, webhooks handler)`,

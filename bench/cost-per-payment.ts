@@ -1,3 +1,5 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
@@ -13,14 +15,16 @@ import { APP_BACKEND_ROUTES, routeKey, routePath } from '#shared/app/routes';
 import { RECONCILE_BATCH_SIZE } from '#shared/config/reconcile-queue';
 import { DEFAULT_RECONCILE_SCHEDULE, type Settings } from '#shared/config/settings';
 import type { OrderStatus } from '#shared/domain/order';
-import { classifyWechat } from './aws-classify';
+import { classifyWechat, DYNAMODB_READS, DYNAMODB_WRITES } from './aws-classify';
 import {
+  billedUnitsByOp,
   type CountingProxy,
   startCountingProxy,
   startDynamoDbCountingProxy,
   startSqsCountingProxy,
   type Tally,
 } from './counting-proxy';
+import { checkTimes, compressedSchedule, earlyHops } from './expired-schedule';
 import { httpClient, runPool } from './load';
 import type { LocalServers } from './local-servers';
 import { costPerMillion, type Cost, PLATFORM_LOG_BYTES_PER_INVOCATION, PRICES, type UsagePerOrder } from './prices';
@@ -46,16 +50,30 @@ export const MEMORY_MB: Record<FunctionName, number> = {
   bills: 1769,
 };
 
+/** A prepay_id lives two hours at WeChat, and an order expires with it (PREPAY_TTL_SECONDS's default). */
+export const PRODUCTION_PREPAY_TTL_SECONDS = 7200;
+/** The expiry used here: WeChat, and the simulator, refuse a time_expire under a minute. */
+const COMPRESSED_PREPAY_TTL_SECONDS = 65;
+const DEFAULT_SCHEDULE = DEFAULT_RECONCILE_SCHEDULE.split(',').map(Number);
+
 /**
- * Time compressed for the expired orders: the default check schedule (DEFAULT_RECONCILE_SCHEDULE, the
- * last interval repeating) asks WeChat 12 times over a prepay's 2 hours; this schedule does the same
- * over the 65 s expiry used here (WeChat, and the simulator, refuse a time_expire under a minute).
+ * Time compressed for the expired orders: a schedule derived from DEFAULT_RECONCILE_SCHEDULE that asks
+ * WeChat as many times over the 65 s expiry used here as the default does over a prepay's 2 hours,
+ * the check at expiry included.
  */
 export const COST_RUN_ENV = {
-  PREPAY_TTL_SECONDS: '65',
-  RECONCILE_SCHEDULE: '1,1,1,3,5,8',
+  PREPAY_TTL_SECONDS: String(COMPRESSED_PREPAY_TTL_SECONDS),
+  RECONCILE_SCHEDULE: compressedSchedule(
+    DEFAULT_SCHEDULE,
+    PRODUCTION_PREPAY_TTL_SECONDS,
+    COMPRESSED_PREPAY_TTL_SECONDS,
+  ).join(','),
   CLOSE_MIN_AGE_SECONDS: '15',
 } as const;
+/** The WeChat queries an expired order gets in production: one per check, the one at expiry included. */
+export const PRODUCTION_CHECKS_PER_EXPIRED_ORDER = checkTimes(DEFAULT_SCHEDULE, PRODUCTION_PREPAY_TTL_SECONDS).length;
+/** The messages production adds to carry waits beyond SQS's 15 minutes (see expired-schedule.ts). */
+export const PRODUCTION_EARLY_HOPS_PER_EXPIRED_ORDER = earlyHops(DEFAULT_SCHEDULE, PRODUCTION_PREPAY_TTL_SECONDS);
 /** The simulator's 5-minute close minimum ÷ 20 = 15 s, matching CLOSE_MIN_AGE_SECONDS. */
 export const SIMULATOR_TIME_SCALE = 20;
 
@@ -66,7 +84,13 @@ const FIRST_CHECK_SECONDS = DEFAULT_RECONCILE_SCHEDULE.split(',')[0];
 export interface CostOptions {
   paid: number;
   expired: number;
+  /** Orders created at once in the paid phase. */
   concurrency: number;
+  /**
+   * Orders created at once in the expired phase: 1, so each create's duration is its own work and
+   * I/O, not the wait behind the other creates on this machine's shared event loop.
+   */
+  expiredConcurrency: number;
   progress: (line: string) => void;
   log: (line: string) => void;
   /** Bytes the handlers have logged so far (the output guard counts them). */
@@ -78,11 +102,16 @@ export interface PhaseCounts {
   /** How many reached the expected final state. */
   completed: number;
   seconds: number;
-  lambda: Record<FunctionName, { invocations: number; billedMs: number; meanMs: number }>;
+  /** Per function; `records` are the stream records or SQS messages its invocations were handed. */
+  lambda: Record<FunctionName, { invocations: number; billedMs: number; meanMs: number; records?: number }>;
   dynamodb: Tally;
   sqs: Tally;
   wechat: Tally;
   handlerLogBytes: number;
+  /** How late this process's event loop ran timers during the phase (ms), when it was watched. */
+  eventLoopDelayMs?: { mean: number; p50: number; p99: number; max: number };
+  /** Orders created at once. */
+  createConcurrency?: number;
 }
 
 export interface PerOrder {
@@ -92,6 +121,9 @@ export interface PerOrder {
   dynamodbWrites: number;
   dynamodbReadUnits: number;
   dynamodbWriteUnits: number;
+  /** Write units per operation (PutItem, UpdateItem, TransactWriteItems, …); they add up to dynamodbWriteUnits. */
+  dynamodbWriteUnitsByOp: Record<string, number>;
+  dynamodbReadUnitsByOp: Record<string, number>;
   /** Sends, receives that returned messages, and deletes; idle (empty) polls are listed apart. */
   sqsRequests: number;
   sqsEmptyReceives: number;
@@ -103,7 +135,33 @@ export interface PerOrder {
 export interface PhaseResult {
   counts: PhaseCounts;
   perOrder: PerOrder;
+  /** What the phase used, the modelled messages included when there are any. */
   usage: UsagePerOrder;
+  /** The price of `usage`: what production pays. */
+  costPerMillion: Cost;
+  /** Production's messages the compressed run cannot show (expired orders only). */
+  modelled?: ModelledHops;
+  /** The price of what was measured alone, without the modelled messages. */
+  measuredCostPerMillion?: Cost;
+}
+
+/**
+ * The messages an expired order's long waits add in production (earlyHops), priced with the phase's
+ * own measured ratios: each is a SendMessage, a share of a receive, a delete and an invocation as
+ * the phase's messages had them, and as much Lambda time as the phase's SendMessages took.
+ */
+export interface ModelledHops {
+  hopsPerOrder: number;
+  /** Measured in the phase: reconcile messages per invocation, receives and deletes per message. */
+  messagesPerInvocation: number;
+  receivesPerMessage: number;
+  deletesPerMessage: number;
+  /** Mean SendMessage round trip in the phase (ms): what a hop awaits. */
+  sendMessageMs: number;
+  /** Per order. */
+  lambdaInvocations: number;
+  lambdaBilledMs: number;
+  sqsRequests: number;
   costPerMillion: Cost;
 }
 
@@ -139,6 +197,7 @@ export function lambdaMeter(): LambdaMeter {
       const started = performance.now();
       running += 1;
       const records = (event as { Records?: unknown } | null)?.Records;
+      // Counted when handed over, like the invocation: a phase's snapshot is taken once all are done.
       if (Array.isArray(records)) counts[name].records += records.length;
       try {
         return await handler(event, context);
@@ -170,7 +229,12 @@ export function lambdaMeter(): LambdaMeter {
       return Object.fromEntries(
         Object.entries(counts).map(([n, c]) => [
           n,
-          { invocations: c.invocations, billedMs: c.billedMs, meanMs: c.invocations ? c.totalMs / c.invocations : 0 },
+          {
+            invocations: c.invocations,
+            billedMs: c.billedMs,
+            meanMs: c.invocations ? c.totalMs / c.invocations : 0,
+            records: c.records,
+          },
         ]),
       ) as PhaseCounts['lambda'];
     },
@@ -212,6 +276,12 @@ export function perOrderOf(counts: PhaseCounts): PerOrder {
     dynamodbWrites: per(counts.dynamodb.byKind.write),
     dynamodbReadUnits: per(units(counts.dynamodb, 'read')),
     dynamodbWriteUnits: per(units(counts.dynamodb, 'write')),
+    dynamodbWriteUnitsByOp: Object.fromEntries(
+      Object.entries(billedUnitsByOp(counts.dynamodb, DYNAMODB_WRITES)).map(([op, u]) => [op, per(u)]),
+    ),
+    dynamodbReadUnitsByOp: Object.fromEntries(
+      Object.entries(billedUnitsByOp(counts.dynamodb, DYNAMODB_READS)).map(([op, u]) => [op, per(u)]),
+    ),
     sqsRequests: per(
       (counts.sqs.byKind.send ?? 0) + (counts.sqs.byKind.receive ?? 0) + (counts.sqs.byKind.delete ?? 0),
     ),
@@ -237,6 +307,57 @@ export function usageOf(counts: PhaseCounts, perOrder: PerOrder): UsagePerOrder 
     dynamodbWriteUnits: perOrder.dynamodbWriteUnits,
     sqsRequests: perOrder.sqsRequests,
     logBytes: counts.handlerLogBytes / n + perOrder.lambdaInvocations * PLATFORM_LOG_BYTES_PER_INVOCATION,
+  };
+}
+
+/** Prices `hopsPerOrder` early messages per order with the phase's measured per-message ratios. */
+export function modelHops(counts: PhaseCounts, hopsPerOrder: number): ModelledHops {
+  const reconcile = counts.lambda.reconcile;
+  const messages = reconcile.records ?? 0;
+  // A phase with no reconcile messages has no ratios of its own: one of each per message, then.
+  const ratio = (x: number | undefined, fallback: number) => (messages > 0 ? (x ?? 0) / messages : fallback);
+  const messagesPerInvocation = reconcile.invocations > 0 && messages > 0 ? messages / reconcile.invocations : 1;
+  const receivesPerMessage = ratio(counts.sqs.byKind.receive, 1);
+  const deletesPerMessage = ratio(counts.sqs.byKind.delete, 1);
+  const sends = counts.sqs.byOp.SendMessage ?? 0;
+  const sendMessageMs = sends > 0 ? (counts.sqs.msByOp.SendMessage ?? 0) / sends : 0;
+  const lambdaInvocations = hopsPerOrder / messagesPerInvocation;
+  const lambdaBilledMs = hopsPerOrder * sendMessageMs;
+  const sqsRequests = hopsPerOrder * (1 + receivesPerMessage + deletesPerMessage);
+  const usage: UsagePerOrder = {
+    functions: [
+      { name: 'reconcile', invocations: lambdaInvocations, billedMs: lambdaBilledMs, memoryMb: MEMORY_MB.reconcile },
+    ],
+    apiGatewayRequests: 0,
+    dynamodbReadUnits: 0,
+    dynamodbWriteUnits: 0,
+    sqsRequests,
+    logBytes: lambdaInvocations * PLATFORM_LOG_BYTES_PER_INVOCATION,
+  };
+  return {
+    hopsPerOrder,
+    messagesPerInvocation,
+    receivesPerMessage,
+    deletesPerMessage,
+    sendMessageMs,
+    lambdaInvocations,
+    lambdaBilledMs,
+    sqsRequests,
+    costPerMillion: costPerMillion(usage),
+  };
+}
+
+/** The measured usage with the modelled messages added to the reconcile function and SQS. */
+export function withHops(usage: UsagePerOrder, hops: ModelledHops): UsagePerOrder {
+  return {
+    ...usage,
+    functions: usage.functions.map((f) =>
+      f.name === 'reconcile'
+        ? { ...f, invocations: f.invocations + hops.lambdaInvocations, billedMs: f.billedMs + hops.lambdaBilledMs }
+        : f,
+    ),
+    sqsRequests: usage.sqsRequests + hops.sqsRequests,
+    logBytes: usage.logBytes + hops.lambdaInvocations * PLATFORM_LOG_BYTES_PER_INVOCATION,
   };
 }
 
@@ -289,16 +410,22 @@ export async function runCostPerPayment(servers: LocalServers, options: CostOpti
       pay: boolean,
       want: OrderStatus,
       timeoutMs: number,
+      createConcurrency: number,
     ): Promise<PhaseCounts> => {
       const nos = outTradeNos(`${prefix}${pay ? 'P' : 'E'}`, count);
       await sleep(300);
       meter.reset();
       for (const p of proxies) p.reset();
       const logBytesBefore = options.loggedBytes();
+      const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+      loopDelay.enable();
       const started = performance.now();
       const paying = pay ? ' and paying each at the simulator' : '';
-      options.progress(`part 4: ${label}: creating ${count} orders through ${routeKey(createOrder)}${paying}`);
-      await runPool(nos, options.concurrency, async (no) => {
+      options.progress(
+        `part 4: ${label}: creating ${count} orders through ${routeKey(createOrder)}${paying}, ` +
+          `${createConcurrency} at once`,
+      );
+      await runPool(nos, createConcurrency, async (no) => {
         const created = await http.send(
           `${running.gatewayUrl}${routePath(createOrder)}`,
           createOrder.method,
@@ -342,6 +469,8 @@ export async function runCostPerPayment(servers: LocalServers, options: CostOpti
         }
         await sleep(500);
       }
+      loopDelay.disable();
+      const ms = (ns: number) => ns / 1e6;
       return {
         orders: count,
         completed,
@@ -351,6 +480,13 @@ export async function runCostPerPayment(servers: LocalServers, options: CostOpti
         sqs: sqsProxy.tally(),
         wechat: wechatProxy.tally(),
         handlerLogBytes: options.loggedBytes() - logBytesBefore,
+        eventLoopDelayMs: {
+          mean: ms(loopDelay.mean),
+          p50: ms(loopDelay.percentile(50)),
+          p99: ms(loopDelay.percentile(99)),
+          max: ms(loopDelay.max),
+        },
+        createConcurrency,
       };
     };
 
@@ -359,9 +495,23 @@ export async function runCostPerPayment(servers: LocalServers, options: CostOpti
       const usage = usageOf(counts, perOrder);
       return { counts, perOrder, usage, costPerMillion: costPerMillion(usage) };
     };
-    const paid = phase(await runPhase('paid', options.paid, true, 'PAID', 60_000));
+    const expiredPhase = (counts: PhaseCounts): PhaseResult => {
+      const measured = phase(counts);
+      const modelled = modelHops(counts, PRODUCTION_EARLY_HOPS_PER_EXPIRED_ORDER);
+      const usage = withHops(measured.usage, modelled);
+      return {
+        ...measured,
+        usage,
+        costPerMillion: costPerMillion(usage),
+        modelled,
+        measuredCostPerMillion: measured.costPerMillion,
+      };
+    };
+    const paid = phase(await runPhase('paid', options.paid, true, 'PAID', 60_000, options.concurrency));
     const expired =
-      options.expired > 0 ? phase(await runPhase('expired', options.expired, false, 'CLOSED', 180_000)) : null;
+      options.expired > 0
+        ? expiredPhase(await runPhase('expired', options.expired, false, 'CLOSED', 180_000, options.expiredConcurrency))
+        : null;
     return {
       paid,
       expired,
@@ -386,9 +536,17 @@ export async function runCostPerPayment(servers: LocalServers, options: CostOpti
         'paid orders: the payer pays at once, before the first check ' +
           `(due 1 s after creation here, ${FIRST_CHECK_SECONDS} s in production)`,
         `expired orders: PREPAY_TTL_SECONDS=${COST_RUN_ENV.PREPAY_TTL_SECONDS}, ` +
-          `RECONCILE_SCHEDULE=${COST_RUN_ENV.RECONCILE_SCHEDULE} ` +
-          '(as many checks as the default schedule makes over 2 h), ' +
+          `RECONCILE_SCHEDULE=${COST_RUN_ENV.RECONCILE_SCHEDULE} (derived from ${DEFAULT_RECONCILE_SCHEDULE}: ` +
+          `the ${PRODUCTION_CHECKS_PER_EXPIRED_ORDER} queries it makes over ${PRODUCTION_PREPAY_TTL_SECONDS} s, ` +
+          'the one at expiry included), ' +
           `CLOSE_MIN_AGE_SECONDS=${COST_RUN_ENV.CLOSE_MIN_AGE_SECONDS}, simulator time scale ${SIMULATOR_TIME_SCALE}`,
+        `expired orders, modelled: production's waits beyond SQS's 15-minute delay add ` +
+          `${PRODUCTION_EARLY_HOPS_PER_EXPIRED_ORDER} messages per order that arrive early and are sent round ` +
+          '(no read, no query); each is priced as a SendMessage, the phase’s receives, deletes and invocations ' +
+          'per message, and the Lambda time of the phase’s mean SendMessage, and is included in its cost',
+        `expired orders are created ${options.expiredConcurrency} at a time ` +
+          `(paid ones ${options.concurrency}), so a create's duration is its own work and I/O ` +
+          "rather than its wait behind the others' on this process's one event loop",
         'not counted: the sweep (every 5 minutes whatever the traffic), Secrets Manager (one read per cold start), ' +
           'CloudWatch alarms, storage, data transfer',
       ],

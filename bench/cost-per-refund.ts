@@ -10,10 +10,11 @@ import { APP_BACKEND_ROUTES, routePath } from '#shared/app/routes';
 import type { RefundStatus } from '#shared/domain/refund';
 import { classifyWechat } from './aws-classify';
 import { startCountedSimulator } from './counted-simulator';
-import { lambdaMeter, type PerOrder, perOrderOf, queueIsEmpty } from './cost-per-payment';
+import { lambdaMeter, type PhaseResult, perOrderOf, queueIsEmpty, usageOf } from './cost-per-payment';
 import { type CountingProxy, startDynamoDbCountingProxy, startSqsCountingProxy } from './counting-proxy';
 import { httpClient, runPool } from './load';
 import { type LocalServers, startLocalServers } from './local-servers';
+import { costPerMillion } from './prices';
 import { createOrderBody, outTradeNos, runPrefix, SEED_AMOUNT_FEN } from './seed-orders';
 
 /**
@@ -24,7 +25,8 @@ import { createOrderBody, outTradeNos, runPrefix, SEED_AMOUNT_FEN } from './seed
  * - notified: WeChat's refund notification arrives before the first check (the usual case);
  * - dropped: the notification never comes, so the reconciler's check finds the result by query.
  *
- * `npx tsx bench/cost-per-refund.ts [refunds per scenario]` (default 50).
+ * Bench part 7 (`npm run bench -- --parts=refund`) runs it and prices each scenario per million refunds;
+ * `npx tsx bench/cost-per-refund.ts [refunds per scenario]` (default 50) runs it alone.
  */
 
 /** The simulator finishes a refund after 60 s of its time: 2 s here. */
@@ -38,7 +40,16 @@ export interface RefundScenario {
   refunds: number;
   completed: number;
   seconds: number;
-  perRefund: PerOrder;
+  perRefund: PhaseResult['perOrder'];
+  /** The counts, usage and price per refund (per million refunds), as part 4 gives them per order. */
+  phase: PhaseResult;
+}
+
+export interface RefundOptions {
+  /** Refunds at once (each scenario's orders are created and paid 8 at once, not counted). */
+  concurrency?: number;
+  /** Bytes the handlers have logged so far (the bench's output guard counts them); none counted without. */
+  loggedBytes?: () => number;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -47,7 +58,10 @@ export async function runCostPerRefund(
   servers: LocalServers,
   count: number,
   log: (line: string) => void,
+  options: RefundOptions = {},
 ): Promise<RefundScenario[]> {
+  const loggedBytes = options.loggedBytes ?? (() => 0);
+  const concurrency = options.concurrency ?? 8;
   const prefix = runPrefix('RF');
   const wechat = await startCountedSimulator({ classify: (e) => classifyWechat(e.path), timeScale: TIME_SCALE });
   const simulator = wechat.simulator;
@@ -114,9 +128,10 @@ export async function runCostPerRefund(
       await post(`${simulator.url}/sandbox/faults`, { notify: dropNotifications ? 'drop' : 'deliver' }, 200);
       meter.reset();
       for (const p of proxies) p.reset();
+      const logBytesBefore = loggedBytes();
       const started = performance.now();
       log(`refund bench: ${label}: refunding ${REFUND_FEN} of ${SEED_AMOUNT_FEN} fen on each`);
-      await runPool(nos, 8, async (no) => {
+      await runPool(nos, concurrency, async (no) => {
         const url = `${running.gatewayUrl}${routePath(APP_BACKEND_ROUTES.createRefund, { out_trade_no: no })}`;
         await post(url, { out_refund_no: `R${no}`, amount: { refund: REFUND_FEN } }, 201);
       });
@@ -139,9 +154,13 @@ export async function runCostPerRefund(
         dynamodb: dynamodbProxy.tally(),
         sqs: sqsProxy.tally(),
         wechat: wechat.proxy.tally(),
-        handlerLogBytes: 0,
+        handlerLogBytes: loggedBytes() - logBytesBefore,
+        createConcurrency: concurrency,
       };
-      return { name: label, refunds: count, completed, seconds: counts.seconds, perRefund: perOrderOf(counts) };
+      const perRefund = perOrderOf(counts);
+      const usage = usageOf(counts, perRefund);
+      const phase = { counts, perOrder: perRefund, usage, costPerMillion: costPerMillion(usage) };
+      return { name: label, refunds: count, completed, seconds: counts.seconds, perRefund, phase };
     };
 
     return [await scenario('notified', false), await scenario('dropped', true)];
@@ -168,6 +187,7 @@ function printScenario(s: RefundScenario): void {
   console.log(`  DynamoDB reads      ${round(p.dynamodbReads)} requests, ${round(p.dynamodbReadUnits)} RCU`);
   console.log(`  SQS requests        ${round(p.sqsRequests)}`);
   console.log(`  WeChat Pay calls    ${round(p.wechatCalls)} (${byOp(p.wechatByOp)})`);
+  console.log(`  cost per million    $${round(s.phase.costPerMillion.total)} (handlers' own log lines not counted)`);
 }
 
 async function main(): Promise<void> {

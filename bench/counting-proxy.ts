@@ -51,6 +51,15 @@ export interface Tally {
   capacityByKind: Record<string, number>;
   /** … and how many answers per kind did (a refused conditional write reports none, yet is billed). */
   reportedByKind: Record<string, number>;
+  /** The same two per operation, so a phase can say where its write units go (PutItem, UpdateItem, …). */
+  capacityByOp: Record<string, number>;
+  reportedByOp: Record<string, number>;
+  /**
+   * Milliseconds per operation from the request's arrival at the proxy to the upstream's whole answer:
+   * what a handler awaiting that call waited for the server (its own SDK work and any event-loop lag
+   * on the way back are not in it).
+   */
+  msByOp: Record<string, number>;
 }
 
 export interface CountingProxy {
@@ -73,16 +82,44 @@ function readAll(stream: IncomingMessage): Promise<Buffer> {
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'host']);
 
 export function emptyTally(): Tally {
-  return { byKind: {}, byOp: {}, capacityByKind: {}, reportedByKind: {} };
+  return {
+    byKind: {},
+    byOp: {},
+    capacityByKind: {},
+    reportedByKind: {},
+    capacityByOp: {},
+    reportedByOp: {},
+    msByOp: {},
+  };
 }
 
-export function addToTally(tally: Tally, c: Classified): void {
-  tally.byKind[c.kind] = (tally.byKind[c.kind] ?? 0) + 1;
-  tally.byOp[c.op] = (tally.byOp[c.op] ?? 0) + 1;
+const add = (record: Record<string, number>, key: string, x: number) => {
+  record[key] = (record[key] ?? 0) + x;
+};
+
+export function addToTally(tally: Tally, c: Classified, ms = 0): void {
+  add(tally.byKind, c.kind, 1);
+  add(tally.byOp, c.op, 1);
+  add(tally.msByOp, c.op, ms);
   if (c.capacityUnits !== undefined) {
-    tally.capacityByKind[c.kind] = (tally.capacityByKind[c.kind] ?? 0) + c.capacityUnits;
-    tally.reportedByKind[c.kind] = (tally.reportedByKind[c.kind] ?? 0) + 1;
+    add(tally.capacityByKind, c.kind, c.capacityUnits);
+    add(tally.reportedByKind, c.kind, 1);
+    add(tally.capacityByOp, c.op, c.capacityUnits);
+    add(tally.reportedByOp, c.op, 1);
   }
+}
+
+/**
+ * Capacity units billed per operation: what the answers reported, plus one unit for each request of
+ * that operation whose answer reported none (a refused conditional write is billed at least one).
+ * Only operations of the given kinds (e.g. `write`) are listed.
+ */
+export function billedUnitsByOp(tally: Tally, ops: ReadonlySet<string>): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(tally.byOp)
+      .filter(([op]) => ops.has(op))
+      .map(([op, requests]) => [op, (tally.capacityByOp[op] ?? 0) + (requests - (tally.reportedByOp[op] ?? 0))]),
+  );
 }
 
 export async function startCountingProxy(options: CountingProxyOptions): Promise<CountingProxy> {
@@ -102,6 +139,7 @@ export async function startCountingProxy(options: CountingProxyOptions): Promise
 
   const listener: RequestListener = (req, res) => {
     void (async () => {
+      const arrived = performance.now();
       const original = (await readAll(req)).toString('utf8');
       const body = options.rewriteBody ? options.rewriteBody(req.headers, original) : original;
       const headers: Record<string, string | string[]> = {};
@@ -119,6 +157,7 @@ export async function startCountingProxy(options: CountingProxyOptions): Promise
         out.end(body);
       });
       const responseBody = await readAll(answer);
+      const ms = performance.now() - arrived;
       addToTally(
         tally,
         options.classify({
@@ -129,6 +168,7 @@ export async function startCountingProxy(options: CountingProxyOptions): Promise
           status: answer.statusCode ?? 0,
           responseBody: responseBody.toString('utf8'),
         }),
+        ms,
       );
       const outHeaders: Record<string, string | string[]> = {};
       for (const [name, value] of Object.entries(answer.headers)) {

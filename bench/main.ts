@@ -4,7 +4,9 @@ import { runApiLatency } from './api-latency';
 import { runBillReconcile } from './bill-reconcile';
 import { parseBenchArgs, UsageError } from './cli';
 import { runColdStart } from './cold-start';
+import { runCostPerEvent } from './cost-per-event';
 import { runCostPerPayment } from './cost-per-payment';
+import { runCostPerRefund } from './cost-per-refund';
 import { startLocalServers } from './local-servers';
 import { runNotifyThroughput } from './notify-throughput';
 import { guardOutput } from './output';
@@ -22,17 +24,21 @@ const SIZES = {
     coldStart: { runs: 25, modes: ['runtime-sdk', 'bundled-sdk'] as const },
     signing: { rounds: 5, roundMs: 150, warmupMs: 100 },
     notify: { orders: 2000, duplicates: 500, concurrency: 32, warmup: 200 },
-    cost: { paid: 100, expired: 100, concurrency: 4 },
+    cost: { paid: 100, expired: 100, concurrency: 4, expiredConcurrency: 1 },
     latency: { requests: 300, warmup: 10, concurrencies: [1, 8] },
     bill: { lines: 1_000_000 },
+    refund: { refunds: 50, concurrency: 8 },
+    event: { orders: 50 },
   },
   quick: {
     coldStart: { runs: 20, modes: ['runtime-sdk'] as const },
     signing: { rounds: 3, roundMs: 100, warmupMs: 50 },
     notify: { orders: 500, duplicates: 200, concurrency: 32, warmup: 100 },
-    cost: { paid: 20, expired: 20, concurrency: 4 },
+    cost: { paid: 20, expired: 20, concurrency: 4, expiredConcurrency: 1 },
     latency: { requests: 100, warmup: 10, concurrencies: [1, 8] },
     bill: { lines: 200_000 },
+    refund: { refunds: 10, concurrency: 8 },
+    event: { orders: 20 },
   },
 };
 
@@ -60,6 +66,8 @@ async function main(): Promise<number> {
     cost: null,
     latency: null,
     bill: null,
+    refund: null,
+    event: null,
   };
   const failures: string[] = [];
   const attempt = async (name: string, run: () => Promise<void>) => {
@@ -87,7 +95,7 @@ async function main(): Promise<number> {
       results.bill = await runBillReconcile({ ...size.bill, progress });
     });
   }
-  if (options.parts.some((p) => p === 'notify' || p === 'cost' || p === 'latency')) {
+  if (options.parts.some((p) => ['notify', 'cost', 'latency', 'refund', 'event'].includes(p))) {
     await attempt('local servers', async () => {
       progress('starting DynamoDB Local and fauxqs');
       const servers = await startLocalServers();
@@ -110,6 +118,25 @@ async function main(): Promise<number> {
         if (options.parts.includes('latency')) {
           await attempt('part 5 (API latency)', async () => {
             results.latency = await runApiLatency(servers, { ...size.latency, progress, log: stackLog });
+          });
+        }
+        if (options.parts.includes('refund')) {
+          await attempt('part 7 (cost per refund)', async () => {
+            progress(`part 7: ${size.refund.refunds} refunds per scenario (notified, dropped)`);
+            results.refund = await runCostPerRefund(
+              servers,
+              size.refund.refunds,
+              (line) => progress(`part 7: ${line}`),
+              {
+                concurrency: size.refund.concurrency,
+                loggedBytes: () => guard.capturedBytes(),
+              },
+            );
+          });
+        }
+        if (options.parts.includes('event')) {
+          await attempt('part 8 (cost per event)', async () => {
+            results.event = await runCostPerEvent(servers, size.event.orders, (line) => progress(`part 8: ${line}`));
           });
         }
       } finally {

@@ -1,7 +1,11 @@
 import type { LatencyResult } from './api-latency';
 import { type BillReconcileResult, billReconcileJson } from './bill-reconcile';
 import type { ColdStartResult } from './cold-start';
-import type { CostResult, PhaseResult } from './cost-per-payment';
+import { type EventCostResult, eventCostJson } from './cost-per-event';
+import type { CostResult, ModelledHops, PhaseResult } from './cost-per-payment';
+import type { RefundScenario } from './cost-per-refund';
+import type { Tally } from './counting-proxy';
+import type { Cost } from './prices';
 import type { NotifyResult } from './notify-throughput';
 import type { SigningResult } from './signing';
 import { significant } from './stats';
@@ -16,6 +20,10 @@ export interface BenchResults {
   latency: LatencyResult | null;
   /** Part 6; optional so results made before it existed still type. */
   bill?: BillReconcileResult | null;
+  /** Part 7: one entry per scenario (notified, dropped). */
+  refund?: RefundScenario[] | null;
+  /** Part 8. */
+  event?: EventCostResult | null;
 }
 
 export interface RunInfo {
@@ -34,11 +42,48 @@ const r3 = (x: number | null | undefined): number | null =>
 const round = (x: number | null | undefined, digits = 2): number | null =>
   typeof x === 'number' && Number.isFinite(x) ? Number(x.toFixed(digits)) : null;
 
-function phaseJson(phase: PhaseResult | null | undefined): Json {
+const perOp = (record: Record<string, number>): Json =>
+  Object.fromEntries(Object.entries(record).map(([k, v]) => [k, round(v)]));
+
+/** Mean milliseconds per request of each operation, as the counting proxies timed them. */
+function meanMsByOp(...tallies: Tally[]): Json {
+  return Object.fromEntries(
+    tallies.flatMap((t) =>
+      Object.entries(t.msByOp)
+        .filter(([op]) => (t.byOp[op] ?? 0) > 0)
+        .map(([op, ms]) => [op, round(ms / (t.byOp[op] ?? 1), 1)]),
+    ),
+  );
+}
+
+function costJson(cost: Cost): Json {
+  return Object.fromEntries(Object.entries(cost.byService).map(([k, v]) => [k, round(v, 3)]));
+}
+
+function modelledJson(m: ModelledHops | undefined): Json {
+  if (m === undefined) return null;
+  return {
+    hops_per_order: m.hopsPerOrder,
+    messages_per_invocation: round(m.messagesPerInvocation),
+    receives_per_message: round(m.receivesPerMessage),
+    deletes_per_message: round(m.deletesPerMessage),
+    send_message_ms: round(m.sendMessageMs, 1),
+    lambda_invocations: round(m.lambdaInvocations),
+    lambda_billed_ms: round(m.lambdaBilledMs, 1),
+    sqs_requests: round(m.sqsRequests),
+    cost_per_million_usd: round(m.costPerMillion.total),
+    cost_breakdown_usd: costJson(m.costPerMillion),
+  };
+}
+
+/** A phase's counts per unit (an order, or a refund for part 7, whose count is then keyed `refunds`). */
+export function phaseJson(phase: PhaseResult | null | undefined, unit: 'orders' | 'refunds' = 'orders'): Json {
   if (!phase) return null;
   const p = phase.perOrder;
+  const c = phase.counts;
+  const reconcileMessages = c.lambda.reconcile.records;
   return {
-    orders: phase.counts.orders,
+    [unit]: phase.counts.orders,
     completed: phase.counts.completed,
     lambda_invocations: round(p.lambdaInvocations),
     lambda_by_function: Object.fromEntries(Object.entries(p.lambdaByFunction).map(([k, v]) => [k, round(v)])),
@@ -46,6 +91,8 @@ function phaseJson(phase: PhaseResult | null | undefined): Json {
     dynamodb_writes: round(p.dynamodbWrites),
     dynamodb_read_units: round(p.dynamodbReadUnits),
     dynamodb_write_units: round(p.dynamodbWriteUnits),
+    dynamodb_write_units_by_op: perOp(p.dynamodbWriteUnitsByOp),
+    dynamodb_read_units_by_op: perOp(p.dynamodbReadUnitsByOp),
     dynamodb_by_op: Object.fromEntries(
       Object.entries(phase.counts.dynamodb.byOp).map(([k, v]) => [k, round(v / Math.max(phase.counts.orders, 1))]),
     ),
@@ -58,10 +105,28 @@ function phaseJson(phase: PhaseResult | null | undefined): Json {
     wechat_by_op: Object.fromEntries(Object.entries(p.wechatByOp).map(([k, v]) => [k, round(v)])),
     api_gateway_requests: round(p.apiGatewayRequests),
     mean_duration_ms: Object.fromEntries(Object.entries(phase.counts.lambda).map(([k, v]) => [k, round(v.meanMs, 1)])),
+    reconcile_messages_per_invocation:
+      reconcileMessages === undefined || c.lambda.reconcile.invocations === 0
+        ? null
+        : round(reconcileMessages / c.lambda.reconcile.invocations),
+    mean_request_ms_by_op: meanMsByOp(c.dynamodb, c.sqs, c.wechat),
+    event_loop_delay_ms: c.eventLoopDelayMs
+      ? {
+          mean: round(c.eventLoopDelayMs.mean, 1),
+          p50: round(c.eventLoopDelayMs.p50, 1),
+          p99: round(c.eventLoopDelayMs.p99, 1),
+          max: round(c.eventLoopDelayMs.max, 1),
+        }
+      : null,
+    create_concurrency: c.createConcurrency ?? null,
     cost_per_million_usd: round(phase.costPerMillion.total),
-    cost_breakdown_usd: Object.fromEntries(
-      Object.entries(phase.costPerMillion.byService).map(([k, v]) => [k, round(v, 3)]),
-    ),
+    cost_breakdown_usd: costJson(phase.costPerMillion),
+    ...(phase.modelled
+      ? {
+          modelled_hops: modelledJson(phase.modelled),
+          measured_cost_per_million_usd: round(phase.measuredCostPerMillion?.total),
+        }
+      : {}),
   };
 }
 
@@ -78,15 +143,54 @@ export function headline(results: BenchResults): Record<string, number | null> {
     lambda_invocations_per_paid_order: round(results.cost?.paid.perOrder.lambdaInvocations),
     dynamodb_writes_per_paid_order: round(results.cost?.paid.perOrder.dynamodbWrites),
     cost_per_million_paid_usd: round(results.cost?.paid.costPerMillion.total),
+    expired_order_wru: round(results.cost?.expired?.perOrder.dynamodbWriteUnits),
+    cost_per_million_expired_usd: round(results.cost?.expired?.costPerMillion.total),
   };
 }
 
-/** Part 6's tracked numbers: the whole run (parse + compare) in lines/s, and its peak RSS in MB. */
+/**
+ * Part 6's tracked numbers: the whole run (parse + compare) in lines/s and its peak RSS in MB, then
+ * the same for the parse alone (phase a: readTradeBill over the gzip file).
+ */
 export function billHeadline(results: BenchResults): Record<string, number | null> {
   const run = results.bill?.reconcile;
+  const parse = results.bill?.parse;
   return {
     bill_lines_per_second: run ? Math.round(run.linesPerSecond) : null,
     bill_peak_rss_mb: run ? Math.round(run.memory.rssBytes / 1_000_000) : null,
+    bill_parse_lines_per_second: parse ? Math.round(parse.linesPerSecond) : null,
+    bill_parse_peak_rss_mb: parse ? Math.round(parse.memory.rssBytes / 1_000_000) : null,
+  };
+}
+
+/** The refund scenario the tracked keys follow: the notification arrives, as it usually does. */
+export const TRACKED_REFUND_SCENARIO = 'notified';
+
+/** Part 7's tracked numbers, per refund of the usual scenario. */
+export function refundHeadline(results: BenchResults): Record<string, number | null> {
+  const tracked = results.refund?.find((s) => s.name === TRACKED_REFUND_SCENARIO)?.phase;
+  return {
+    cost_per_million_refunds_usd: round(tracked?.costPerMillion.total),
+    refund_write_units: round(tracked?.perOrder.dynamodbWriteUnits),
+  };
+}
+
+/** Part 8's tracked numbers, per event delivered. */
+export function eventHeadline(results: BenchResults): Record<string, number | null> {
+  const e = results.event;
+  return {
+    cost_per_million_events_usd: round(e?.costPerMillion.total),
+    event_write_units: round(e?.eventWriteUnits),
+  };
+}
+
+function refundJson(scenarios: RefundScenario[] | null | undefined): Json {
+  if (!scenarios) return null;
+  return {
+    tracked_scenario: TRACKED_REFUND_SCENARIO,
+    scenarios: Object.fromEntries(
+      scenarios.map((s) => [s.name, { seconds: round(s.seconds, 1), ...(phaseJson(s.phase, 'refunds') as object) }]),
+    ),
   };
 }
 
@@ -237,5 +341,9 @@ export function toJson(results: BenchResults, run: RunInfo, failures: string[]):
     latency: latencyJson(results.latency),
     ...billHeadline(results),
     bill: results.bill ? (billReconcileJson(results.bill) as Json) : null,
+    ...refundHeadline(results),
+    refund: refundJson(results.refund),
+    ...eventHeadline(results),
+    event: results.event ? (eventCostJson(results.event) as Json) : null,
   };
 }

@@ -5,10 +5,12 @@ import {
   classifySqs,
   classifyWechat,
   consumedCapacity,
+  DYNAMODB_READS,
+  DYNAMODB_WRITES,
   operationOf,
   withConsumedCapacity,
 } from '#bench/aws-classify';
-import { addToTally, emptyTally } from '#bench/counting-proxy';
+import { addToTally, billedUnitsByOp, emptyTally } from '#bench/counting-proxy';
 
 describe('DynamoDB requests', () => {
   it('reads the operation from X-Amz-Target and sorts reads, writes and set-up apart', () => {
@@ -94,14 +96,29 @@ describe('WeChat Pay requests', () => {
 describe('tally', () => {
   it('counts by kind and operation, and remembers how many answers reported capacity', () => {
     const tally = emptyTally();
-    addToTally(tally, { service: 'dynamodb', op: 'PutItem', kind: 'write', capacityUnits: 2 });
-    addToTally(tally, { service: 'dynamodb', op: 'UpdateItem', kind: 'write' });
-    addToTally(tally, { service: 'dynamodb', op: 'GetItem', kind: 'read', capacityUnits: 1 });
+    addToTally(tally, { service: 'dynamodb', op: 'PutItem', kind: 'write', capacityUnits: 2 }, 5);
+    addToTally(tally, { service: 'dynamodb', op: 'UpdateItem', kind: 'write' }, 7);
+    addToTally(tally, { service: 'dynamodb', op: 'GetItem', kind: 'read', capacityUnits: 1 }, 3);
     expect(tally).toEqual({
       byKind: { write: 2, read: 1 },
       byOp: { PutItem: 1, UpdateItem: 1, GetItem: 1 },
       capacityByKind: { write: 2, read: 1 },
       reportedByKind: { write: 1, read: 1 },
+      capacityByOp: { PutItem: 2, GetItem: 1 },
+      reportedByOp: { PutItem: 1, GetItem: 1 },
+      msByOp: { PutItem: 5, UpdateItem: 7, GetItem: 3 },
     });
+  });
+
+  it('bills write units per operation, a unit for each answer that reported none, only for the kinds asked', () => {
+    const tally = emptyTally();
+    addToTally(tally, { service: 'dynamodb', op: 'PutItem', kind: 'write', capacityUnits: 2 });
+    addToTally(tally, { service: 'dynamodb', op: 'UpdateItem', kind: 'write', capacityUnits: 3 });
+    // A conditional update refused: DynamoDB reports nothing, yet bills a unit.
+    addToTally(tally, { service: 'dynamodb', op: 'UpdateItem', kind: 'write' });
+    addToTally(tally, { service: 'dynamodb', op: 'TransactWriteItems', kind: 'write', capacityUnits: 4 });
+    addToTally(tally, { service: 'dynamodb', op: 'GetItem', kind: 'read', capacityUnits: 1 });
+    expect(billedUnitsByOp(tally, DYNAMODB_WRITES)).toEqual({ PutItem: 2, UpdateItem: 4, TransactWriteItems: 4 });
+    expect(billedUnitsByOp(tally, DYNAMODB_READS)).toEqual({ GetItem: 1 });
   });
 });

@@ -8,7 +8,7 @@ describe('parseBenchArgs', () => {
       json: false,
       quick: false,
       verbose: false,
-      parts: ['bundle', 'notify', 'signing', 'cost', 'latency', 'bill'],
+      parts: ['bundle', 'notify', 'signing', 'cost', 'latency', 'bill', 'refund', 'event'],
     });
   });
 
@@ -35,8 +35,13 @@ describe('parseBenchArgs', () => {
     expect(parseBenchArgs(['--parts=bill,3']).parts).toEqual(['signing', 'bill']);
   });
 
+  it('takes parts 7 and 8, the cost per refund and per event, by number or name', () => {
+    expect(parseBenchArgs(['--parts=8,7']).parts).toEqual(['refund', 'event']);
+    expect(parseBenchArgs(['--parts=cost,refund,event']).parts).toEqual(['cost', 'refund', 'event']);
+  });
+
   it('refuses an unknown part, an empty list and an unknown flag, naming it', () => {
-    expect(() => parseBenchArgs(['--parts=7'])).toThrow(/unknown part "7"/);
+    expect(() => parseBenchArgs(['--parts=9'])).toThrow(/unknown part "9"/);
     expect(() => parseBenchArgs(['--parts=05'])).toThrow(/unknown part "05"/);
     expect(() => parseBenchArgs(['--parts='])).toThrow(UsageError);
     expect(() => parseBenchArgs(['--fast'])).toThrow(/unknown argument "--fast"/);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { emptyTally } from '#bench/counting-proxy';
-import { type PhaseCounts, perOrderOf, usageOf } from '#bench/cost-per-payment';
+import { modelHops, type PhaseCounts, perOrderOf, usageOf, withHops } from '#bench/cost-per-payment';
 import { costPerMillion, PLATFORM_LOG_BYTES_PER_INVOCATION, PRICES, type UsagePerOrder } from '#bench/prices';
 
 const none = { invocations: 0, billedMs: 0, meanMs: 0 };
@@ -61,9 +61,12 @@ describe('per order counts', () => {
     sqs.byKind = { send: 10, receive: 5, delete: 5, 'receive-empty': 7, control: 3 };
     const dynamodb = emptyTally();
     dynamodb.byKind = { read: 20, write: 40, control: 2 };
+    dynamodb.byOp = { GetItem: 20, PutItem: 10, UpdateItem: 30, DescribeTable: 2 };
     dynamodb.capacityByKind = { read: 20, write: 50 };
     // Two writes answered without capacity (refused conditions): billed a unit each at least.
     dynamodb.reportedByKind = { read: 20, write: 38 };
+    dynamodb.capacityByOp = { GetItem: 20, PutItem: 20, UpdateItem: 30 };
+    dynamodb.reportedByOp = { GetItem: 20, PutItem: 10, UpdateItem: 28 };
     const wechat = emptyTally();
     wechat.byKind = { call: 10, control: 4 };
     wechat.byOp = { unifiedorder: 10, '/sandbox/orders/x/pay': 4 };
@@ -90,6 +93,9 @@ describe('per order counts', () => {
       dynamodbWrites: 4,
       dynamodbReadUnits: 2,
       dynamodbWriteUnits: 5.2,
+      // Where the units go: the two refused updates are UpdateItem's.
+      dynamodbWriteUnitsByOp: { PutItem: 2, UpdateItem: 3.2 },
+      dynamodbReadUnitsByOp: { GetItem: 2 },
       sqsRequests: 2,
       sqsEmptyReceives: 0.7,
       wechatCalls: 1,
@@ -103,5 +109,59 @@ describe('per order counts', () => {
       memoryMb: 512,
     });
     expect(usage.logBytes).toBeCloseTo(100 + 2.5 * PLATFORM_LOG_BYTES_PER_INVOCATION);
+  });
+});
+
+describe('modelled early messages', () => {
+  const sqs = emptyTally();
+  // 40 reconcile messages in 10 invocations, received in 20 receives and deleted in 10 batches.
+  sqs.byKind = { send: 40, receive: 20, delete: 10 };
+  sqs.byOp = { SendMessage: 40, ReceiveMessage: 20, DeleteMessageBatch: 10 };
+  sqs.msByOp = { SendMessage: 200, ReceiveMessage: 9000, DeleteMessageBatch: 50 };
+  const phase = counts({
+    lambda: {
+      orders: { invocations: 10, billedMs: 1000, meanMs: 100 },
+      notify: none,
+      reconcile: { invocations: 10, billedMs: 2000, meanMs: 200, records: 40 },
+      sweep: none,
+      events: none,
+      webhooks: none,
+      bills: none,
+    },
+    sqs,
+  });
+
+  it('prices each hop with the phase’s own ratios: a send, its share of receives, deletes and invocations', () => {
+    const hops = modelHops(phase, 4);
+    expect(hops).toMatchObject({
+      hopsPerOrder: 4,
+      messagesPerInvocation: 4,
+      receivesPerMessage: 0.5,
+      deletesPerMessage: 0.25,
+      sendMessageMs: 5,
+      lambdaInvocations: 1,
+      lambdaBilledMs: 20,
+      sqsRequests: 4 * (1 + 0.5 + 0.25),
+    });
+    // No reads, no writes, no query: SQS and the reconcile function only.
+    expect(hops.costPerMillion.byService.dynamodb).toBe(0);
+    expect(hops.costPerMillion.byService.apiGateway).toBe(0);
+    expect(hops.costPerMillion.byService.sqs).toBeCloseTo(7 * PRICES.sqsPerMillionRequests);
+  });
+
+  it('adds the hops to the measured usage, so the expired order is priced as production pays', () => {
+    const measured = usageOf(phase, perOrderOf(phase));
+    const hops = modelHops(phase, 4);
+    const total = withHops(measured, hops);
+    expect(total.functions.find((f) => f.name === 'reconcile')).toMatchObject({ invocations: 2, billedMs: 220 });
+    expect(total.functions.find((f) => f.name === 'orders')).toEqual(
+      measured.functions.find((f) => f.name === 'orders'),
+    );
+    expect(total.sqsRequests).toBeCloseTo(measured.sqsRequests + 7);
+    expect(costPerMillion(total).total).toBeCloseTo(costPerMillion(measured).total + hops.costPerMillion.total, 6);
+  });
+
+  it('costs nothing when production needs no hops', () => {
+    expect(modelHops(phase, 0).costPerMillion.total).toBe(0);
   });
 });

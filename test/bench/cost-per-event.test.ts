@@ -1,8 +1,20 @@
 import { describe, expect, it } from 'vitest';
 
 import { type EventCostResult, eventCostJson, renderEventCost } from '#bench/cost-per-event';
+import { costPerMillion, type UsagePerOrder } from '#bench/prices';
 
 const spread = (p50: number, p99: number) => ({ p50, p99, max: p99 });
+const usage: UsagePerOrder = {
+  functions: [
+    { name: 'events', invocations: 0.96, billedMs: 180, memoryMb: 256 },
+    { name: 'webhooks', invocations: 1, billedMs: 19, memoryMb: 256 },
+  ],
+  apiGatewayRequests: 0,
+  dynamodbReadUnits: 0,
+  dynamodbWriteUnits: 2,
+  sqsRequests: 3,
+  logBytes: 1.96 * 300,
+};
 
 function result(overrides: Partial<EventCostResult> = {}): EventCostResult {
   return {
@@ -13,6 +25,8 @@ function result(overrides: Partial<EventCostResult> = {}): EventCostResult {
     eventWriteUnits: 2,
     eventWriteUnitsTable: 1,
     eventWriteUnitsIndexes: 1,
+    eventReadRequests: 0,
+    eventReadUnits: 0,
     eventsInvocationsPerEvent: 0.96,
     webhooksInvocationsPerEvent: 1,
     invocationsPerEvent: 1.96,
@@ -20,6 +34,11 @@ function result(overrides: Partial<EventCostResult> = {}): EventCostResult {
     recordsPerEventsInvocation: 7.04,
     messagesPerWebhooksInvocation: 1,
     webhooksHandlerMeanMs: 18.38,
+    eventsBilledMsPerEvent: 180,
+    webhooksBilledMsPerEvent: 19,
+    wechatCallsPerEvent: 0,
+    usage,
+    costPerMillion: costPerMillion(usage),
     sqsRequestsPerEvent: 3,
     sqsByOpPerEvent: { SendMessage: 1, ReceiveMessage: 1, DeleteMessageBatch: 1 },
     streamRequests: 50,
@@ -50,6 +69,7 @@ describe('cost-per-event JSON', () => {
       'delivery_latency_p99_ms',
       'outbox_extra_write_units',
       'stream_extra_write_units',
+      'cost_per_million_events_usd',
       'detail',
     ]);
     expect(json).toMatchObject({
@@ -58,6 +78,7 @@ describe('cost-per-event JSON', () => {
       delivery_latency_p50_ms: 2076.4,
       outbox_extra_write_units: 7,
       stream_extra_write_units: 2,
+      cost_per_million_events_usd: Math.round(costPerMillion(usage).total * 100) / 100,
       detail: { seconds: 6.24, events_handler_mean_ms: 185.59, transition_update_write_units: 3 },
     });
   });

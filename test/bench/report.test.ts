@@ -93,7 +93,7 @@ describe('part 5 in the report and the JSON', () => {
 
   it('keeps the tracked keys first and adds `latency` after every key that was there before', () => {
     const keys = Object.keys(toJson(results, run, []));
-    expect(keys.slice(0, 8)).toEqual([
+    expect(keys.slice(0, 10)).toEqual([
       'init_ratio',
       'notify_ratio',
       'notify_per_second',
@@ -102,8 +102,10 @@ describe('part 5 in the report and the JSON', () => {
       'lambda_invocations_per_paid_order',
       'dynamodb_writes_per_paid_order',
       'cost_per_million_paid_usd',
+      'expired_order_wru',
+      'cost_per_million_expired_usd',
     ]);
-    expect(keys.slice(8)).toEqual([
+    expect(keys.slice(10)).toEqual([
       'targets',
       'cold_start',
       'notify',
@@ -114,7 +116,15 @@ describe('part 5 in the report and the JSON', () => {
       'latency',
       'bill_lines_per_second',
       'bill_peak_rss_mb',
+      'bill_parse_lines_per_second',
+      'bill_parse_peak_rss_mb',
       'bill',
+      'cost_per_million_refunds_usd',
+      'refund_write_units',
+      'refund',
+      'cost_per_million_events_usd',
+      'event_write_units',
+      'event',
     ]);
   });
 
