@@ -2,15 +2,21 @@ import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { LogLevel, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { type BundlingOptions, LogLevel, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { build, type BuildOptions, type Format, type LogLevel as EsbuildLogLevel } from 'esbuild';
 
 import { PAYMENT_BUNDLING } from '#infra/cdk/payment-function';
 
-/** As deployed (SDK from the runtime), or with the SDK bundled in (`bundleAwsSDK: true`). */
+/** The AWS SDK left to the Lambda runtime (NodejsFunction's default), or bundled in (`bundleAwsSDK: true`). */
 export type SdkMode = 'runtime-sdk' | 'bundled-sdk';
 
-export const STACK_SDK_MODE: SdkMode = 'runtime-sdk';
+/** What the stack deploys, read from its bundling options so the two cannot disagree. */
+export const STACK_SDK_MODE: SdkMode = sdkModeOf(PAYMENT_BUNDLING);
+
+// externalModules would also decide it, but stackBundleOptions refuses options it does not translate.
+export function sdkModeOf(bundling: Pick<BundlingOptions, 'bundleAwsSDK'>): SdkMode {
+  return bundling.bundleAwsSDK === true ? 'bundled-sdk' : 'runtime-sdk';
+}
 
 export const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
 
@@ -28,9 +34,10 @@ const LOG_LEVELS: Record<LogLevel, EsbuildLogLevel> = {
  * The esbuild options the CDK stack bundles every Lambda with: PaymentFunction's own bundling
  * options (infra/cdk/payment-function.ts), in esbuild's names, plus what NodejsFunction adds by
  * itself for that configuration (aws-cdk-lib/aws-lambda-nodejs Bundling): --bundle
- * --platform=node, and --external:@aws-sdk/* --external:@smithy/* (its default for Node 18+
- * runtimes, with the `@aws-cdk/aws-lambda-nodejs:sdkV3ExcludeSmithyPackages` flag that cdk.json
- * turns on: the Lambda runtime's own SDK is used, not a bundled copy).
+ * --platform=node, and in 'runtime-sdk' mode --external:@aws-sdk/* --external:@smithy/* (its
+ * default for Node 18+ runtimes without bundleAwsSDK, with the
+ * `@aws-cdk/aws-lambda-nodejs:sdkV3ExcludeSmithyPackages` flag that cdk.json turns on). The mode is
+ * a parameter so the mode the stack does not deploy stays measurable beside it.
  */
 export function stackBundleOptions(sdk: SdkMode): BuildOptions {
   const {
@@ -43,6 +50,8 @@ export function stackBundleOptions(sdk: SdkMode): BuildOptions {
     sourceMap,
     sourcesContent,
     logLevel,
+    // Translated by `sdk` (STACK_SDK_MODE reads them), so the other mode can be bundled too.
+    bundleAwsSDK: _bundleAwsSdk,
     ...untranslated
   } = PAYMENT_BUNDLING;
   // An option added to the stack without a translation here must fail the build, or the bench

@@ -4,20 +4,26 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-import { METRICS_NAMESPACE } from '#shared/config/metric-names';
-import { NOTIFY_ROUTE } from '#shared/app/routes';
-import { DEFAULT_RECONCILE_SCHEDULE, WECHATPAY_PRODUCTION_URL } from '#shared/config/settings';
+import type { ServiceName } from '#infra/cdk/payment-function';
 import { type Bundle, bundleEntry, REPO_ROOT, type SdkMode, STACK_SDK_MODE } from './bundle';
+import {
+  type DeployedEnvironment,
+  deployedEnvironments,
+  lambdaRuntimeVariables,
+  SERVICES,
+} from './deployed-environment';
 import { median, ratio } from './stats';
 
 /**
  * Part 1: each Lambda bundled as the stack bundles it, its minified size, and how long a fresh Node
  * process takes to import it (module load plus top-level initialisation: settings, clients,
- * middleware), against a floor bundle that only builds the DynamoDB and SQS clients.
+ * middleware) with the environment the stack gives it, against a floor bundle that only builds the
+ * DynamoDB and SQS clients.
  */
 
-export const FUNCTIONS = ['orders', 'notify', 'reconcile', 'sweep'] as const;
-export type FunctionName = (typeof FUNCTIONS)[number];
+/** Every function the stack deploys. */
+export const FUNCTIONS: readonly ServiceName[] = SERVICES;
+export type FunctionName = ServiceName;
 
 export const FLOOR = 'floor';
 
@@ -34,16 +40,17 @@ export interface BundleResult {
   bytes: number;
   medianInitMs: number;
   samplesMs: number[];
-  /** median ÷ the floor's median in the same mode; null for the floor itself. */
+  /** median ÷ the fastest floor's median (see ColdStartResult.floorMs); null for a floor. */
   initRatio: number | null;
   largestInputs: Bundle['largestInputs'];
 }
 
 export interface ModeResult {
   mode: SdkMode;
+  /** The floor bundled in this mode (its SDK, when bundled, minified like ours). */
   floor: BundleResult;
   functions: BundleResult[];
-  /** The largest of the functions' init ratios. */
+  /** The largest of the functions' init ratios: the worst deployed function ÷ the fastest floor. */
   initRatio: number | null;
   maxBundleBytes: number;
 }
@@ -54,45 +61,20 @@ export interface ColdStartResult {
   runs: number;
   nodeVersion: string;
   modes: ModeResult[];
+  /** The fastest floor's median over the modes measured, which every ratio divides by. */
+  floorMs: number;
 }
 
 /**
- * The environment the stack gives each Lambda (infra/cdk/wechat-pay-stack.ts), with placeholder
- * values, plus what Lambda itself sets. Nothing here reaches a network at start: the merchant
- * secret is read on the first invocation, and the SDK resolves credentials on the first call.
+ * The floor's environment: Lambda's own variables only. No NODE_OPTIONS (source maps), no settings:
+ * the fastest a Lambda holding these clients can start.
  */
-export function lambdaEnvironment(fn: FunctionName | typeof FLOOR): Record<string, string> {
-  const common: Record<string, string> = {
-    TABLE_NAME: 'WechatPayStack-OrdersTable-BENCH',
-    WECHATPAY_SECRET_ID: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:wechatpay/merchant-AbCdEf',
-    WECHATPAY_BASE_URL: WECHATPAY_PRODUCTION_URL,
-    RECONCILE_SCHEDULE: DEFAULT_RECONCILE_SCHEDULE,
-    POWERTOOLS_SERVICE_NAME: fn,
-    POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
-    NODE_OPTIONS: '--enable-source-maps',
-    AWS_REGION: 'us-east-1',
-    AWS_DEFAULT_REGION: 'us-east-1',
-    AWS_LAMBDA_FUNCTION_NAME: `WechatPayStack-${fn}`,
-    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: fn === 'sweep' ? '256' : '512',
-    AWS_ACCESS_KEY_ID: 'ASIABENCHPLACEHOLDER',
-    AWS_SECRET_ACCESS_KEY: 'bench-placeholder',
-    AWS_SESSION_TOKEN: 'bench-placeholder',
-  };
-  const withQueue = {
-    ...common,
-    QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/WechatPayStack-ReconcileQueue',
-  };
-  switch (fn) {
-    case 'notify':
-      return common;
-    case 'orders':
-      return {
-        ...withQueue,
-        NOTIFY_URL: `https://abcdefghijklmnopqrstuvwxyz012345.lambda-url.us-east-1.on.aws${NOTIFY_ROUTE.path}`,
-      };
-    default:
-      return withQueue;
-  }
+function floorEnvironment(): Record<string, string> {
+  return lambdaRuntimeVariables(FLOOR, 512);
+}
+
+function functionEnvironment(name: ServiceName, deployed: DeployedEnvironment): Record<string, string> {
+  return { ...lambdaRuntimeVariables(name, deployed.memoryMb), ...deployed.variables };
 }
 
 // Runs in the child: the clock starts before the import and stops once the module (and every
@@ -137,7 +119,18 @@ function timeImport(file: string, env: Record<string, string>, cwd: string): Pro
   });
 }
 
-async function measureMode(mode: SdkMode, workDir: string, options: ColdStartOptions): Promise<ModeResult> {
+interface ModeSamples {
+  mode: SdkMode;
+  bundles: Bundle[];
+  samples: Map<string, number[]>;
+}
+
+async function measureMode(
+  mode: SdkMode,
+  workDir: string,
+  environments: Record<ServiceName, DeployedEnvironment>,
+  options: ColdStartOptions,
+): Promise<ModeSamples> {
   const outDir = join(workDir, mode);
   const entries: Array<[string, string]> = [
     [FLOOR, 'bench/floor-entry.ts'],
@@ -145,6 +138,8 @@ async function measureMode(mode: SdkMode, workDir: string, options: ColdStartOpt
   ];
   const bundles: Bundle[] = [];
   for (const [name, entry] of entries) bundles.push(await bundleEntry(name, entry, outDir, mode));
+  const environmentOf = (name: string): Record<string, string> =>
+    name === FLOOR ? floorEnvironment() : functionEnvironment(name as ServiceName, environments[name as ServiceName]);
 
   const samples = new Map<string, number[]>(bundles.map((b) => [b.name, []]));
   // Round-robin, each round starting at a different bundle, so a slow spell of a shared machine
@@ -152,15 +147,16 @@ async function measureMode(mode: SdkMode, workDir: string, options: ColdStartOpt
   for (let round = 0; round <= options.runs; round++) {
     for (let i = 0; i < bundles.length; i++) {
       const bundle = bundles[(round + i) % bundles.length] as Bundle;
-      const ms = await timeImport(bundle.file, lambdaEnvironment(bundle.name as FunctionName), workDir);
+      const ms = await timeImport(bundle.file, environmentOf(bundle.name), workDir);
       // Round 0 only warms the page cache and Node's compile cache paths.
       if (round > 0) samples.get(bundle.name)?.push(ms);
     }
     if (round > 0 && round % 5 === 0) options.progress(`  cold start (${mode}): ${round}/${options.runs} rounds`);
   }
+  return { mode, bundles, samples };
+}
 
-  const floorBundle = bundles[0] as Bundle;
-  const floorMedian = median(samples.get(FLOOR) ?? []);
+function modeResult({ mode, bundles, samples }: ModeSamples, floorMs: number): ModeResult {
   const result = (b: Bundle): BundleResult => {
     const s = samples.get(b.name) ?? [];
     const m = median(s);
@@ -169,7 +165,7 @@ async function measureMode(mode: SdkMode, workDir: string, options: ColdStartOpt
       bytes: b.bytes,
       medianInitMs: m,
       samplesMs: s,
-      initRatio: b.name === FLOOR ? null : ratio(m, floorMedian),
+      initRatio: b.name === FLOOR ? null : ratio(m, floorMs),
       largestInputs: b.largestInputs,
     };
   };
@@ -177,7 +173,7 @@ async function measureMode(mode: SdkMode, workDir: string, options: ColdStartOpt
   const ratios = functions.map((f) => f.initRatio).filter((r): r is number => r !== null);
   return {
     mode,
-    floor: result(floorBundle),
+    floor: result(bundles[0] as Bundle),
     functions,
     initRatio: ratios.length === functions.length ? Math.max(...ratios) : null,
     maxBundleBytes: Math.max(...functions.map((f) => f.bytes)),
@@ -191,13 +187,23 @@ export async function runColdStart(options: ColdStartOptions): Promise<ColdStart
   const workDir = await mkdtemp(join(tmpdir(), 'wechatpay-bench-'));
   try {
     await symlink(join(REPO_ROOT, 'node_modules'), join(workDir, 'node_modules'), 'dir');
-    const modes = [STACK_SDK_MODE, ...options.modes.filter((m) => m !== STACK_SDK_MODE)];
-    const results: ModeResult[] = [];
+    options.progress("part 1: synthesizing the stack for each function's environment");
+    const environments = deployedEnvironments();
+    // The fastest floor is the one with the SDK bundled and minified: measured whatever the stack's mode.
+    const modes = [...new Set<SdkMode>([STACK_SDK_MODE, 'bundled-sdk', ...options.modes])];
+    const measured: ModeSamples[] = [];
     for (const mode of modes) {
       options.progress(`part 1: bundling and cold-starting (${mode}, ${options.runs} runs each)`);
-      results.push(await measureMode(mode, workDir, options));
+      measured.push(await measureMode(mode, workDir, environments, options));
     }
-    return { stackMode: STACK_SDK_MODE, runs: options.runs, nodeVersion: process.version, modes: results };
+    const floorMs = Math.min(...measured.map((m) => median(m.samples.get(FLOOR) ?? [])));
+    return {
+      stackMode: STACK_SDK_MODE,
+      runs: options.runs,
+      nodeVersion: process.version,
+      modes: measured.map((m) => modeResult(m, floorMs)),
+      floorMs,
+    };
   } finally {
     await rm(workDir, { recursive: true, force: true });
   }

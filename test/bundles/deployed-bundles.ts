@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { arch, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -132,8 +132,9 @@ function functionsOf(assemblyDir: string, stackName: string): Partial<Record<Ser
     if (entry === undefined) throw new Error(`the asset manifest has no file for ${service}'s ${props.Code.S3Key}`);
     const [assetHash, file] = entry;
     const taskRoot = join(root, service);
+    // Nothing beside the bundle: with the SDK bundled in (bundleAwsSDK) it needs no module of the
+    // runtime's, so one it forgot fails to load here.
     cpSync(join(assemblyDir, file.source.path), taskRoot, { recursive: true });
-    provideRuntimeSdk(taskRoot);
     found[service] = {
       service,
       runtime: props.Runtime,
@@ -148,18 +149,6 @@ function functionsOf(assemblyDir: string, stackName: string): Partial<Record<Ser
     };
   }
   return found;
-}
-
-/**
- * The bundles leave out the AWS SDK (@aws-sdk/*, @smithy/*) because the Lambda runtime provides it.
- * Here those two scopes, and only those, are linked into the task root from this project's
- * node_modules: a dependency the bundle forgot to include still fails to load, as it would in AWS.
- */
-function provideRuntimeSdk(taskRoot: string): void {
-  const modules = join(taskRoot, 'node_modules');
-  mkdirSync(modules);
-  for (const scope of ['@aws-sdk', '@smithy'])
-    symlinkSync(join(REPO_ROOT, 'node_modules', scope), join(modules, scope));
 }
 
 export function removeTaskRoots(functions: ReadonlyArray<DeployedFunction | undefined>): void {

@@ -411,13 +411,7 @@ describe('event relay (table stream → events Lambda)', () => {
   it('gives the events Lambda the table and the bus, and no webhook queue when no webhook URL is set', () => {
     const env = (functionProps('events').Environment as { Variables: Record<string, unknown> }).Variables;
     expect(Object.keys(env).sort()).toEqual(
-      [
-        'EVENT_BUS_NAME',
-        'NODE_OPTIONS',
-        'POWERTOOLS_METRICS_NAMESPACE',
-        'POWERTOOLS_SERVICE_NAME',
-        'TABLE_NAME',
-      ].sort(),
+      ['EVENT_BUS_NAME', 'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_SERVICE_NAME', 'TABLE_NAME'].sort(),
     );
     expect(env).toMatchObject({
       TABLE_NAME: { Ref: ids.table },
@@ -643,7 +637,6 @@ describe('merchant credentials', () => {
     'RECONCILE_SCHEDULE',
     'POWERTOOLS_SERVICE_NAME',
     'POWERTOOLS_METRICS_NAMESPACE',
-    'NODE_OPTIONS',
   ];
   const allowedKeys: Record<Exclude<Deployed, 'events'>, string[]> = {
     // WeChat's own API host, for mini program login: only the orders API calls it.
@@ -673,7 +666,6 @@ describe('merchant credentials', () => {
         RECONCILE_SCHEDULE: DEFAULT_RECONCILE_SCHEDULE,
         POWERTOOLS_SERVICE_NAME: name,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
-        NODE_OPTIONS: '--enable-source-maps',
         TABLE_NAME: { Ref: ids.table },
       });
       if (allowedKeys[name].includes('QUEUE_URL')) expect(env.QUEUE_URL).toEqual({ Ref: ids.queue });
