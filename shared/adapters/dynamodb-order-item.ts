@@ -43,11 +43,54 @@ const LAYOUT_ATTRIBUTES = [
 ];
 
 /**
- * Domain records are plain JSON data. A JSON round trip drops members set to undefined, which
- * DynamoDB refuses, at any depth, whatever options the injected client was built with.
+ * Domain records are plain JSON data. What a JSON round trip makes of them: members set to undefined
+ * dropped (DynamoDB refuses them) at any depth, whatever options the injected client was built with.
+ * Copied directly, since every write of a notification pays for it (its body included): strings,
+ * finite numbers, booleans, null, arrays and plain objects; anything else (a Date, a non-finite number,
+ * an undefined in a list…) goes through JSON itself, so the result is the round trip's.
  */
 export function plainData<T>(value: T): T {
-  return JSON.parse(JSON.stringify(value)) as T;
+  return copyPlain(value) as T;
+}
+
+function copyPlain(value: unknown): unknown {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return value;
+    case 'number':
+      // + 0 turns -0 into 0, as JSON writes it.
+      return Number.isFinite(value) ? value + 0 : viaJson(value);
+    case 'object': {
+      if (value === null) return null;
+      if (Array.isArray(value)) {
+        const list: unknown[] = new Array(value.length);
+        for (let i = 0; i < value.length; i += 1) {
+          const item: unknown = value[i];
+          // JSON writes these as null in a list; left to it.
+          if (item === undefined || typeof item === 'function' || typeof item === 'symbol') return viaJson(value);
+          list[i] = copyPlain(item);
+        }
+        return list;
+      }
+      const prototype: unknown = Object.getPrototypeOf(value);
+      if ((prototype !== Object.prototype && prototype !== null) || 'toJSON' in value) return viaJson(value);
+      const copy: Record<string, unknown> = {};
+      for (const key of Object.keys(value)) {
+        const member: unknown = (value as Record<string, unknown>)[key];
+        if (member === undefined || typeof member === 'function' || typeof member === 'symbol') continue;
+        if (key === '__proto__') return viaJson(value);
+        copy[key] = copyPlain(member);
+      }
+      return copy;
+    }
+    default:
+      return viaJson(value);
+  }
+}
+
+function viaJson(value: unknown): unknown {
+  return JSON.parse(JSON.stringify(value)) as unknown;
 }
 
 export function orderKey(outTradeNo: string): Item {

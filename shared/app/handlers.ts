@@ -43,6 +43,7 @@ import {
 import { answerError, httpErrors } from './http-errors';
 import { beforeInvocationEnds, withInvocationDeadline } from './invocation-deadline';
 import { handleNotify } from './notify-endpoint';
+import { observedHandler } from './observed-handler';
 import { orderViewOptionsOf } from './order-view';
 import { type OrdersApi, routeOrders } from './orders-api';
 import { publishMetrics } from './publish-metrics';
@@ -104,10 +105,10 @@ export function createNotifyHandler(deps: Dependencies): NotifyHandler {
     receiveRefundNotification: buildReceiveRefundNotification(deps),
     observability: deps.observability,
   };
-  return middy<LambdaFunctionURLEvent, LambdaFunctionURLResult>()
-    .use(injectLambdaContext(deps.observability.logger))
-    .use(publishMetrics(deps.observability.metrics))
-    .handler((event, context) => withInvocationDeadline(context, () => handleNotify(event, endpoint)));
+  // Without middy: one invocation per notification WeChat sends (see observed-handler.ts).
+  return observedHandler(deps.observability, (event: LambdaFunctionURLEvent, context) =>
+    withInvocationDeadline(context, () => handleNotify(event, endpoint)),
+  );
 }
 
 export function createReconcileHandler(deps: Dependencies): ReconcileHandler {
