@@ -27,7 +27,7 @@ const SIZES = {
     cost: { paid: 100, expired: 100, concurrency: 4, expiredConcurrency: 1 },
     latency: { requests: 300, warmup: 10, concurrencies: [1, 8] },
     bill: { lines: 1_000_000 },
-    refund: { refunds: 50, concurrency: 8 },
+    refund: { refunds: 50, concurrency: 1 },
     event: { orders: 50 },
   },
   quick: {
@@ -37,7 +37,7 @@ const SIZES = {
     cost: { paid: 20, expired: 20, concurrency: 4, expiredConcurrency: 1 },
     latency: { requests: 100, warmup: 10, concurrencies: [1, 8] },
     bill: { lines: 200_000 },
-    refund: { refunds: 10, concurrency: 8 },
+    refund: { refunds: 10, concurrency: 1 },
     event: { orders: 20 },
   },
 };
