@@ -546,7 +546,9 @@ export async function runCostPerPayment(servers: LocalServers, options: CostOpti
           'per message, and the Lambda time of the phase’s mean SendMessage, and is included in its cost',
         `expired orders are created ${options.expiredConcurrency} at a time ` +
           `(paid ones ${options.concurrency}), so a create's duration is its own work and I/O ` +
-          "rather than its wait behind the others' on this process's one event loop",
+          "rather than its wait behind the others' on this process's one event loop and DynamoDB Local " +
+          '(which also made checks late, fewer than the schedule makes); it spreads the checks, so batches ' +
+          'are smaller: more invocations and SQS requests, not fewer',
         'not counted: the sweep (every 5 minutes whatever the traffic), Secrets Manager (one read per cold start), ' +
           'CloudWatch alarms, storage, data transfer',
       ],
