@@ -20,7 +20,7 @@ import { delivered, httpClient, isSuccessReply, type Posted, runPool, timeReques
 import { type LocalServers, runOnLocalServers } from './local-servers';
 import { runIfEntryPoint } from './script-entry';
 import { outTradeNos, paidNotification, pendingOrder, runPrefix } from './seed-orders';
-import { mean, ratio, summarizeLatencies, type LatencySummary } from './stats';
+import { ratio, summarizeLatencies, type LatencySummary } from './stats';
 
 /**
  * Part 2: distinct, correctly signed v2 paid notifications handed to the notify handler as deployed
@@ -106,9 +106,10 @@ async function createFloorTable(client: DynamoDBClient, tableName: string): Prom
 }
 
 interface FloorRun {
-  perSecond: number;
+  count: number;
+  seconds: number;
   refused: number;
-  eventLoopUtilization: number;
+  elu: EventLoopUtilization;
   cpuMs: number;
 }
 
@@ -154,9 +155,10 @@ async function floorRun(
     }
   });
   return {
-    perSecond: keys.length / ((performance.now() - started) / 1000),
+    count: keys.length,
+    seconds: (performance.now() - started) / 1000,
     refused,
-    eventLoopUtilization: performance.eventLoopUtilization(elu).utilization,
+    elu: performance.eventLoopUtilization(elu),
     cpuMs: cpuMsSince(cpu),
   };
 }
@@ -271,21 +273,38 @@ async function paidCount(stack: LocalStack, nos: readonly string[], concurrency:
   return paid;
 }
 
+/** Several timed chunks of one kind of notification as one run. */
 function notificationRun(
-  run: { timed: TimedRequests; elu: EventLoopUtilization; cpuMs: number },
+  chunks: ReadonlyArray<{ timed: TimedRequests; elu: EventLoopUtilization; cpuMs: number }>,
   count: number,
   paidAfterwards: number,
 ): NotificationRun {
+  const seconds = chunks.reduce((sum, c) => sum + c.timed.seconds, 0);
+  const active = chunks.reduce((sum, c) => sum + c.elu.active, 0);
+  const idle = chunks.reduce((sum, c) => sum + c.elu.idle, 0);
   return {
-    perSecond: count / run.timed.seconds,
-    latencyMs: summarizeLatencies(run.timed.latencies),
-    failures: run.timed.failures,
+    perSecond: count / seconds,
+    latencyMs: summarizeLatencies(chunks.flatMap((c) => c.timed.latencies)),
+    failures: chunks.reduce((sum, c) => sum + c.timed.failures, 0),
     paidAfterwards,
-    eventLoopUtilization: run.elu.utilization,
-    busyMsPerNotification: run.elu.active / count,
-    cpuMsPerNotification: run.cpuMs / count,
+    eventLoopUtilization: active / (active + idle),
+    busyMsPerNotification: active / count,
+    cpuMsPerNotification: chunks.reduce((sum, c) => sum + c.cpuMs, 0) / count,
   };
 }
+
+/** `items` in `parts` chunks of (nearly) equal size. */
+function chunked<T>(items: readonly T[], parts: number): T[][] {
+  return Array.from({ length: parts }, (_, i) =>
+    items.slice(Math.floor((i * items.length) / parts), Math.floor(((i + 1) * items.length) / parts)),
+  );
+}
+
+/**
+ * The in-process notifications are timed in this many chunks, each between two chunks of the floor, so
+ * a drift of the machine's load (other processes share it) weighs on both sides alike.
+ */
+const ROUNDS = 4;
 
 export async function runNotifyThroughput(servers: LocalServers, options: NotifyOptions): Promise<NotifyResult> {
   const merchant = SANDBOX_MERCHANT;
@@ -327,18 +346,19 @@ export async function runNotifyThroughput(servers: LocalServers, options: Notify
     await runPool(warmGateway.bodies, concurrency, async (body) => void (await post(body)));
     await floorRun(dynamodb, floorTable, outTradeNos(`${prefix}W`, warmup), concurrency);
 
-    // The floor is measured before and after the in-process notifications, so a drift of the machine's
-    // load during the run weighs on both sides alike.
-    const half = Math.ceil(orders / 2);
-    options.progress(`part 2: floor, ${half} conditional UpdateItems at concurrency ${concurrency}`);
-    const floorBefore = await floorRun(dynamodb, floorTable, outTradeNos(`${prefix}A`, half), concurrency);
-
-    options.progress(`part 2: ${orders} distinct notifications to the handler in process, concurrency ${concurrency}`);
-    const events = inProcess.bodies.map(direct.eventOf);
-    const directRun = await timedRun(events, concurrency, direct.send);
-
-    options.progress(`part 2: floor again, ${half} conditional UpdateItems`);
-    const floorAfter = await floorRun(dynamodb, floorTable, outTradeNos(`${prefix}B`, half), concurrency);
+    options.progress(
+      `part 2: ${orders} distinct notifications to the handler in process and ${orders} conditional ` +
+        `UpdateItems (the floor), in ${ROUNDS} alternating rounds at concurrency ${concurrency}`,
+    );
+    const floorChunks = chunked(outTradeNos(`${prefix}F`, orders), ROUNDS + 1);
+    const eventChunks = chunked(inProcess.bodies.map(direct.eventOf), ROUNDS);
+    const floorRuns: FloorRun[] = [];
+    const directRuns: Array<Awaited<ReturnType<typeof timedRun>>> = [];
+    for (let round = 0; round <= ROUNDS; round += 1) {
+      floorRuns.push(await floorRun(dynamodb, floorTable, floorChunks[round] as string[], concurrency));
+      const events = eventChunks[round];
+      if (events !== undefined) directRuns.push(await timedRun(events, concurrency, direct.send));
+    }
 
     options.progress(`part 2: ${orders} distinct notifications through the local gateway`);
     const gatewayRun = await timedRun(viaGateway.bodies, concurrency, post);
@@ -357,9 +377,12 @@ export async function runNotifyThroughput(servers: LocalServers, options: Notify
     const paidTransitions = stormOrder?.history.filter((h) => h.to === 'PAID').length ?? 0;
     const notificationsRecorded = (await stack.store.listNotifications(stormNo)).length;
 
-    const notifyResult = notificationRun(directRun, orders, directPaid);
-    const gatewayResult = notificationRun(gatewayRun, orders, gatewayPaid);
-    const floorPerSecond = mean([floorBefore.perSecond, floorAfter.perSecond]);
+    const notifyResult = notificationRun(directRuns, orders, directPaid);
+    const gatewayResult = notificationRun([gatewayRun], orders, gatewayPaid);
+    const floorCount = floorRuns.reduce((sum, r) => sum + r.count, 0);
+    const floorActive = floorRuns.reduce((sum, r) => sum + r.elu.active, 0);
+    const floorIdle = floorRuns.reduce((sum, r) => sum + r.elu.idle, 0);
+    const floorPerSecond = floorCount / floorRuns.reduce((sum, r) => sum + r.seconds, 0);
     return {
       orders,
       concurrency,
@@ -376,10 +399,10 @@ export async function runNotifyThroughput(servers: LocalServers, options: Notify
       },
       floor: {
         perSecond: floorPerSecond,
-        runs: [floorBefore.perSecond, floorAfter.perSecond],
-        refused: floorBefore.refused + floorAfter.refused,
-        eventLoopUtilization: mean([floorBefore.eventLoopUtilization, floorAfter.eventLoopUtilization]),
-        cpuMsPerUpdate: (floorBefore.cpuMs + floorAfter.cpuMs) / (2 * half),
+        runs: floorRuns.map((r) => r.count / r.seconds),
+        refused: floorRuns.reduce((sum, r) => sum + r.refused, 0),
+        eventLoopUtilization: floorActive / (floorActive + floorIdle),
+        cpuMsPerUpdate: floorRuns.reduce((sum, r) => sum + r.cpuMs, 0) / floorCount,
       },
       notifyRatio: ratio(notifyResult.perSecond, floorPerSecond),
       gatewayRatio: ratio(gatewayResult.perSecond, floorPerSecond),
