@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Duration } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, ParamsAndSecretsLayerVersion, ParamsAndSecretsVersions, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { type BundlingOptions, LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
@@ -12,6 +12,25 @@ import { METRICS_NAMESPACE } from '#shared/config/metric-names';
 export type ServiceName = 'orders' | 'notify' | 'reconcile' | 'sweep' | 'events' | 'webhooks' | 'bills';
 
 const DEFAULT_TIMEOUT = Duration.seconds(10);
+
+/**
+ * The functions that read a Secrets Manager secret (the merchant's credentials, or the webhook signing
+ * secret): they get the AWS Parameters and Secrets Lambda Extension and read through it
+ * (shared/app/secrets-extension-reader.ts) instead of loading a Secrets Manager client at start. The
+ * stack test holds this list to the functions granted secretsmanager:GetSecretValue.
+ */
+export const SECRET_READERS: ReadonlySet<ServiceName> = new Set(['orders', 'notify', 'reconcile', 'bills', 'webhooks']);
+
+/**
+ * The extension's port is written out (the handlers choose the reader by its variable), and its cache
+ * is off: MerchantCredentialsSource caches, and the reload() a rotation asks for must reach Secrets
+ * Manager rather than a copy up to 5 minutes old.
+ */
+export const SECRETS_EXTENSION_PORT = 2773;
+const SECRETS_EXTENSION = ParamsAndSecretsLayerVersion.fromVersion(ParamsAndSecretsVersions.V1_0_103, {
+  cacheEnabled: false,
+  httpPort: SECRETS_EXTENSION_PORT,
+});
 
 export interface PaymentFunctionProps {
   readonly service: ServiceName;
@@ -83,6 +102,7 @@ export class PaymentFunction extends NodejsFunction {
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       },
       bundling: PAYMENT_BUNDLING,
+      ...(SECRET_READERS.has(props.service) ? { paramsAndSecrets: SECRETS_EXTENSION } : {}),
     });
     this.service = props.service;
   }

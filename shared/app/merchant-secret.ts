@@ -1,7 +1,7 @@
-import {
+import type {
   GetSecretValueCommand,
   SecretsManagerClient,
-  type SecretsManagerClientConfig,
+  SecretsManagerClientConfig,
 } from '@aws-sdk/client-secrets-manager';
 
 import {
@@ -13,6 +13,7 @@ import {
 import type { Settings } from '../config/settings';
 import { ConfigurationError } from '../domain/errors';
 import { systemClock, type Clock } from '../domain/ports';
+import { secretsExtensionReader } from './secrets-extension-reader';
 
 /** Reads the secret's text by id (Secrets Manager in AWS; a stand-in in tests). */
 export type SecretReader = (secretId: string) => Promise<string | undefined>;
@@ -89,7 +90,7 @@ export function merchantCredentialsSource(
 ): MerchantCredentialsSource {
   const clock = options.clock ?? systemClock;
   const secretId = settings.WECHATPAY_SECRET_ID;
-  const readSecret = options.readSecret ?? secretsManagerReader(settings);
+  const readSecret = options.readSecret ?? defaultSecretReader(settings);
   const ttlMs = settings.CREDENTIALS_TTL_SECONDS * 1000;
   const overlapMs = settings.KEY_ROTATION_OVERLAP_SECONDS * 1000;
   const minReloadIntervalMs = options.minReloadIntervalMs ?? DEFAULT_MIN_RELOAD_INTERVAL_MS;
@@ -186,6 +187,20 @@ export const SECRET_READ_TIMEOUT_MS = 2_000;
 /** Two attempts: one retry absorbs a blip; more would hold a first load past what a request can wait. */
 const SECRET_READ_MAX_ATTEMPTS = 2;
 
+/**
+ * Where a function reads its secrets: through the Parameters and Secrets extension when the stack
+ * gave it the layer (PARAMETERS_SECRETS_EXTENSION_HTTP_PORT), else Secrets Manager's own client.
+ */
+export function defaultSecretReader(settings: Settings): SecretReader {
+  const port = settings.PARAMETERS_SECRETS_EXTENSION_HTTP_PORT;
+  if (port === undefined) return secretsManagerReader(settings);
+  const sessionToken = settings.AWS_SESSION_TOKEN;
+  if (sessionToken === undefined) {
+    throw new ConfigurationError('AWS_SESSION_TOKEN is required to read secrets through the extension');
+  }
+  return secretsExtensionReader({ port, sessionToken, timeoutMs: SECRET_READ_TIMEOUT_MS });
+}
+
 export interface SecretsManagerReaderOptions extends Pick<SecretsManagerClientConfig, 'endpoint' | 'credentials'> {
   /** Per attempt; SECRET_READ_TIMEOUT_MS unless a test needs it shorter. */
   timeoutMs?: number;
@@ -195,18 +210,29 @@ export interface SecretsManagerReaderOptions extends Pick<SecretsManagerClientCo
  * Reads the secret from Secrets Manager, each attempt bounded: without a request timeout the SDK waits
  * on a silent connection indefinitely, and without throwOnRequestTimeout it only warns when the
  * timeout passes. The first load of a cold container waits for this, at most about two attempts.
+ * The client's module is loaded on that first read, not at start: a function that reads through the
+ * extension never loads it.
  */
 export function secretsManagerReader(settings: Settings, options: SecretsManagerReaderOptions = {}): SecretReader {
   const { timeoutMs = SECRET_READ_TIMEOUT_MS, ...connection } = options;
-  let client: SecretsManagerClient | undefined;
+  let loaded:
+    | Promise<{
+        client: SecretsManagerClient;
+        command: typeof GetSecretValueCommand;
+      }>
+    | undefined;
   return async (secretId) => {
-    client ??= new SecretsManagerClient({
-      region: settings.AWS_REGION,
-      ...connection,
-      maxAttempts: SECRET_READ_MAX_ATTEMPTS,
-      requestHandler: { connectionTimeout: timeoutMs, requestTimeout: timeoutMs, throwOnRequestTimeout: true },
-    });
-    return (await client.send(new GetSecretValueCommand({ SecretId: secretId }))).SecretString;
+    loaded ??= import('@aws-sdk/client-secrets-manager').then(({ SecretsManagerClient, GetSecretValueCommand }) => ({
+      client: new SecretsManagerClient({
+        region: settings.AWS_REGION,
+        ...connection,
+        maxAttempts: SECRET_READ_MAX_ATTEMPTS,
+        requestHandler: { connectionTimeout: timeoutMs, requestTimeout: timeoutMs, throwOnRequestTimeout: true },
+      }),
+      command: GetSecretValueCommand,
+    }));
+    const { client: sm, command } = await loaded;
+    return (await sm.send(new command({ SecretId: secretId }))).SecretString;
   };
 }
 

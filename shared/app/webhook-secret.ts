@@ -2,7 +2,7 @@ import type { Settings } from '../config/settings';
 import { ConfigurationError } from '../domain/errors';
 import { parseWebhookSecret, WebhookSecretError } from '../webhooks/webhook-secret';
 import { memo } from './memo';
-import { secretsManagerReader, type SecretReader } from './merchant-secret';
+import { defaultSecretReader, type SecretReader } from './merchant-secret';
 
 /**
  * The HMAC key webhooks are signed with. Locally from MERCHANT_WEBHOOK_SECRET (checked with the other
@@ -27,7 +27,7 @@ export function webhookKeySource(settings: Settings, readSecret?: SecretReader):
       'MERCHANT_WEBHOOK_SECRET or MERCHANT_WEBHOOK_SECRET_ID is required by this function: webhooks are signed',
     );
   }
-  const read = readSecret ?? secretsManagerReader(settings);
+  const read = readSecret ?? defaultSecretReader(settings);
   return memo(async () => webhookKeyOf(await read(secretId), `the webhook secret ${secretId}`));
 }
 

@@ -252,6 +252,14 @@ const EnvSchema = z.object({
   EVENT_BUS_NAME: optionalText,
   /** Locally only: where an order's `sandbox_cashier_url` points (see the schema's note). */
   SANDBOX_CASHIER_BASE_URL: sandboxCashierBaseUrlSchema,
+  /**
+   * Set by the stack beside the AWS Parameters and Secrets Lambda Extension's layer (on the functions
+   * that read a secret): secrets are then read through the extension on this loopback port instead
+   * of a Secrets Manager client. Unset (local stack, tests): the client, as before.
+   */
+  PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: z.coerce.number().int().min(1).max(65_535).optional(),
+  /** Lambda's own: the execution role's session token, which the extension requires on each request. */
+  AWS_SESSION_TOKEN: optionalText,
   AWS_REGION: z.string().default('us-east-1'),
   AWS_ENDPOINT_URL_DYNAMODB: z.url().optional(),
   AWS_ENDPOINT_URL_SQS: z.url().optional(),

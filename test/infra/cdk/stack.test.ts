@@ -3,7 +3,12 @@ import { join } from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WechatPayStack } from '#infra/cdk/wechat-pay-stack';
-import { PAYMENT_BUNDLING, type PaymentFunction } from '#infra/cdk/payment-function';
+import {
+  PAYMENT_BUNDLING,
+  type PaymentFunction,
+  SECRET_READERS,
+  SECRETS_EXTENSION_PORT,
+} from '#infra/cdk/payment-function';
 import { DEFAULT_NOTIFY_RESERVED_CONCURRENCY, NOTIFY_CONCURRENCY_PARAMETER } from '#infra/cdk/notify-endpoint';
 import { EVENTS_ITERATOR_AGE_ALARM } from '#infra/cdk/alarms';
 import { BILLS_FUNCTION_MEMORY_MB, BILLS_FUNCTION_TIMEOUT } from '#infra/cdk/bill-reconciler';
@@ -638,15 +643,43 @@ describe('merchant credentials', () => {
     'POWERTOOLS_SERVICE_NAME',
     'POWERTOOLS_METRICS_NAMESPACE',
   ];
+  // The Parameters and Secrets extension's configuration, on the functions that read the secret.
+  const extension = [
+    'PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED',
+    'PARAMETERS_SECRETS_EXTENSION_CACHE_SIZE',
+    'PARAMETERS_SECRETS_EXTENSION_HTTP_PORT',
+    'PARAMETERS_SECRETS_EXTENSION_LOG_LEVEL',
+    'PARAMETERS_SECRETS_EXTENSION_MAX_CONNECTIONS',
+    'SECRETS_MANAGER_TIMEOUT_MILLIS',
+    'SECRETS_MANAGER_TTL',
+    'SSM_PARAMETER_STORE_TIMEOUT_MILLIS',
+    'SSM_PARAMETER_STORE_TTL',
+  ];
   const allowedKeys: Record<Exclude<Deployed, 'events'>, string[]> = {
     // WeChat's own API host, for mini program login: only the orders API calls it.
-    orders: [...common, 'QUEUE_URL', 'NOTIFY_URL', 'WECHAT_API_BASE_URL'],
-    notify: common,
-    reconcile: [...common, 'QUEUE_URL', 'NOTIFY_URL'],
+    orders: [...common, ...extension, 'QUEUE_URL', 'NOTIFY_URL', 'WECHAT_API_BASE_URL'],
+    notify: [...common, ...extension],
+    reconcile: [...common, ...extension, 'QUEUE_URL', 'NOTIFY_URL'],
     sweep: [...common, 'QUEUE_URL'],
     // Its repairs are applied, never scheduled: no queue, and it sends WeChat no notify_url.
-    bills: common,
+    bills: [...common, ...extension],
   };
+
+  it('are read through the Parameters and Secrets extension, uncached, by exactly the functions granted the read', () => {
+    for (const name of Object.keys(ids.functions) as Deployed[]) {
+      const props = functionProps(name);
+      const env = (props.Environment as { Variables: Record<string, unknown> }).Variables;
+      const grants = grantsOf(statementsOfRole(template, ids.roles[name]));
+      const reads = grants.has('secretsmanager:GetSecretValue');
+      expect(SECRET_READERS.has(name), name).toBe(reads);
+      expect(props.Layers === undefined, name).toBe(!reads);
+      if (!reads) continue;
+      expect(JSON.stringify(props.Layers)).toContain('Paramsandsecretslayer');
+      // A reload after a rotation must reach Secrets Manager, not the extension's copy.
+      expect(env.PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED).toBe('false');
+      expect(env.PARAMETERS_SECRETS_EXTENSION_HTTP_PORT).toBe(String(SECRETS_EXTENSION_PORT));
+    }
+  });
 
   it('come from a stack parameter that must be a secret ARN and has no default', () => {
     template.hasParameter('MerchantSecretArn', {
