@@ -665,7 +665,7 @@ describe('merchant credentials', () => {
     bills: [...common, ...extension],
   };
 
-  it('are read through the Parameters and Secrets extension, uncached, by exactly the functions granted the read', () => {
+  it('are read through the secrets extension, uncached, by exactly the functions granted the read', () => {
     for (const name of Object.keys(ids.functions) as Deployed[]) {
       const props = functionProps(name);
       const env = (props.Environment as { Variables: Record<string, unknown> }).Variables;
