@@ -11,7 +11,7 @@ import { SANDBOX_MERCHANT } from '#sandbox/simulator/sandbox-merchant';
 import { type RunningSimulator, startSimulator } from '#sandbox/simulator/server';
 import { NOTIFY_ROUTE } from '#shared/app/routes';
 import { generateWebhookSecret } from '#shared/webhooks/webhook-secret';
-import { localEndpoint, type TestQueues, testQueues, testTable, uniqueName } from '#test/helpers/aws';
+import { localEndpoint, type TestQueues, type TestTable, testQueues, testTable, uniqueName } from '#test/helpers/aws';
 import { startWebhookReceiver, type WebhookReceiver } from '#test/helpers/webhook-receiver';
 import { waitFor } from '#test/helpers/wait-for';
 import {
@@ -45,6 +45,7 @@ let simulator: RunningSimulator;
 let gateway: Gateway;
 let queues: TestQueues;
 let environment: Record<string, string>;
+let orderStore: TestTable['store'];
 /** The orders table's stream, which the events bundle is fed from. */
 let streamArn: string;
 const gatewayLog: string[] = [];
@@ -62,6 +63,7 @@ async function invoke(service: ServiceName, event: unknown, remainingMs?: number
 beforeAll(async () => {
   functions = { ...deployedFunctions(), webhooks: synthesizeWebhooksFunction() };
   const table = await testTable();
+  orderStore = table.store;
   // Made with the table: ensureTable, run again, only answers its stream.
   ({ streamArn } = await ensureTable(table.client, table.tableName));
   queues = await testQueues();
@@ -274,8 +276,12 @@ describe('the deployed bundles, on the Lambda runtime’s Node', () => {
     expect(batch.batchItemFailures).toEqual([]);
     expect(await statusOf(paidWithoutNotification)).toBe('PAID');
 
-    // sweep: the third order's check was lost (received and deleted above, never run); once it is
-    // overdue, the scheduled sweep puts it back on the queue.
+    // sweep: the third order's check was lost (received and deleted above, never run). The sweep looks
+    // for chains whose watch bound has passed; this one's is the order's expiry, two hours away, so it
+    // is moved to now, as time would move it. Once overdue by the grace, the scheduled sweep puts the
+    // check back on the queue.
+    const bound = (await orderStore.get(checkLost))?.nextCheckAt ?? '';
+    expect(await orderStore.extendWatch(checkLost, bound, new Date().toISOString())).toEqual({ kind: 'extended' });
     await new Promise((resolve) => setTimeout(resolve, 2_500));
     const swept = (await invoke('sweep', scheduledEvent())) as { enqueued: number };
     expect(swept.enqueued).toBeGreaterThanOrEqual(1);
