@@ -23,7 +23,10 @@ function setup(body: (metrics: Metrics, logger: Logger) => void) {
   const printer = (logger as unknown as { console: Console }).console;
   vi.spyOn(printer, 'warn').mockImplementation((line: string) => void lines.push(line));
   const metrics = new Metrics({ namespace: 'Test', serviceName: 'test' });
-  const publish = vi.spyOn(metrics, 'publishStoredMetrics').mockImplementation(() => metrics.clearMetrics());
+  const publish = vi.spyOn(metrics, 'publishStoredMetrics').mockImplementation(() => {
+    metrics.clearMetrics();
+    return metrics;
+  });
   const handler = observedHandler({ logger, metrics }, async (event: string) => {
     body(metrics, logger);
     return `done ${event}`;
