@@ -34,6 +34,7 @@ const UNIT_TESTS = [
   'test/shared/adapters/eventbridge-event-bus.test.ts',
   'test/shared/adapters/session-key-seal.test.ts',
   'test/shared/adapters/wechat-user-data-opener.test.ts',
+  'test/shared/adapters/dynamodb-order-item-plain-data.test.ts',
   'test/bench/**/*.test.ts',
   'test/infra/cdk/stack-settings.test.ts',
   'test/sandbox/local/lambda-events.test.ts',
