@@ -20,6 +20,7 @@ import {
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 
+import { RECONCILE_MAX_RECEIVE_COUNT } from '../config/reconcile-queue';
 import type { Settings } from '../config/settings';
 import { ConfigurationError } from '../domain/errors';
 import { routeBills } from './bills-api';
@@ -121,9 +122,23 @@ export function createReconcileHandler(deps: Dependencies): ReconcileHandler {
   const check = (record: SQSRecord) =>
     beforeInvocationEnds(async () => {
       const message = parseReconcileMessage(record.body);
-      return message.kind === 'refund'
-        ? (await refundReconciler()).check(message.check)
-        : (await reconciler()).check(message.check);
+      if (message.kind === 'refund') return (await refundReconciler()).check(message.check);
+      const payments = await reconciler();
+      try {
+        return await payments.check(message.check);
+      } catch (error) {
+        // A refund check writes its next check every time, so the sweep finds a dead-lettered one soon;
+        // an order's chain writes only its bound, which the sweep waits for: hand it over first.
+        if (Number(record.attributes.ApproximateReceiveCount) >= RECONCILE_MAX_RECEIVE_COUNT) {
+          await payments.handOverToSweep(message.check).catch((cause: unknown) => {
+            deps.observability.logger.warn('dead-lettered check not handed to the sweep', {
+              outTradeNo: message.check.outTradeNo,
+              error: cause instanceof Error ? cause.message : String(cause),
+            });
+          });
+        }
+        throw error;
+      }
     });
   const handler = (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
     withInvocationDeadline(context, () => processPartialResponse(event, check, processor, { context }));

@@ -90,7 +90,15 @@ export class CreatePayment {
     try {
       await this.deps.scheduler.schedule({ outTradeNo, attempt: 0, dueAt: first.dueAt, bound: first.bound });
     } catch (error) {
-      // The order already carries its watch bound, so the sweep re-enqueues it; the payment itself is fine.
+      // The sweep looks for an order only once its watch bound has passed, hours away: moved to the
+      // check's due time, the order is re-enqueued by the sweep's first run after the grace. Should that
+      // write fail too, the sweep still finds the order at its bound. The payment itself is fine.
+      await this.deps.store.extendWatch(outTradeNo, first.bound, first.dueAt).catch((cause: unknown) => {
+        this.deps.observer.recovered('bound not brought forward; the sweep finds the order at its bound', {
+          outTradeNo,
+          error: cause,
+        });
+      });
       this.deps.observer.recovered('check not scheduled; the sweep will re-enqueue it', { outTradeNo, error });
     }
   }

@@ -157,19 +157,47 @@ export class Reconciler {
     next: { attempt: number; dueAt: string; extendTo: string },
     result: CheckResult,
   ): Promise<CheckResult> {
-    let bound = boundOf(check);
-    if (Date.parse(next.dueAt) > Date.parse(bound)) {
-      const extension = await this.deps.store.extendWatch(check.outTradeNo, bound, next.extendTo);
+    const held = boundOf(check);
+    const moves = Date.parse(next.dueAt) > Date.parse(held);
+    if (moves) {
+      const extension = await this.deps.store.extendWatch(check.outTradeNo, held, next.extendTo);
       if (extension.kind === 'superseded') return 'stale';
-      bound = next.extendTo;
     }
-    await this.deps.scheduler.schedule({
-      outTradeNo: check.outTradeNo,
-      attempt: next.attempt,
-      dueAt: next.dueAt,
-      bound,
-    });
+    const bound = moves ? next.extendTo : held;
+    try {
+      await this.deps.scheduler.schedule({
+        outTradeNo: check.outTradeNo,
+        attempt: next.attempt,
+        dueAt: next.dueAt,
+        bound,
+      });
+    } catch (error) {
+      // The queue redelivers this check with the bound it came with: give the order that bound back, or
+      // the redelivery would be stale and the chain lost until the sweep finds the new bound passed.
+      if (moves) {
+        await this.deps.store.extendWatch(check.outTradeNo, bound, held).catch((cause: unknown) => {
+          this.deps.observer.recovered('bound not given back after a failed send; the sweep finds it passed', {
+            outTradeNo: check.outTradeNo,
+            error: cause,
+          });
+        });
+      }
+      throw error;
+    }
     return result;
+  }
+
+  /**
+   * For a check whose last receive failed: the queue gives it to the dead-letter queue next, and the
+   * sweep looks for the order only once its bound has passed, hours away. Put back now (counted, as the
+   * sweep counts its re-enqueues, so a check that always fails is still given up on), the order is
+   * re-enqueued by the sweep's first run after the grace.
+   */
+  async handOverToSweep(check: ReconcileCheck): Promise<void> {
+    const { store, clock, observer, maxRequeues } = this.deps;
+    const now = clock.now().toISOString();
+    const requeue = await store.requeueCheck(check.outTradeNo, now, maxRequeues, now);
+    if (requeue.kind === 'exhausted') observer.checksExhausted(check.outTradeNo, { requeues: requeue.requeues });
   }
 }
 

@@ -10,6 +10,7 @@ import {
 } from '#shared/app/handlers';
 import { APP_BACKEND_ROUTES, routeKey } from '#shared/app/routes';
 import { createWechatPay } from '#shared/app/wechatpay-adapters';
+import { RECONCILE_MAX_RECEIVE_COUNT } from '#shared/config/reconcile-queue';
 import { loadSettings } from '#shared/config/settings';
 import { ConfigurationError } from '#shared/domain/errors';
 import { METRIC_CHECKS_EXHAUSTED } from '#shared/config/metric-names';
@@ -152,6 +153,43 @@ describe('the reconcile function', () => {
     expect(scheduler.scheduled).toHaveLength(1);
     expect(added).toHaveBeenCalledWith(METRIC_CHECKS_EXHAUSTED, 'Count', 1);
     expect(await store.get(stuck.outTradeNo)).toMatchObject({ status: 'PENDING', checksExhaustedAt: at(10) });
+  });
+
+  it('hands a check that failed its last receive to the sweep, bringing its bound to now', async () => {
+    const store = new InMemoryOrderStore();
+    const open = orderFixture({ status: 'PENDING', nextCheckAt: at(7200) });
+    await store.create(open);
+    const settings = loadSettings({
+      ...BASE,
+      QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/checks',
+      NOTIFY_URL: 'https://example.com/notify/pay',
+      // Nothing listens there: every query fails, as a WeChat that is down does.
+      WECHATPAY_BASE_URL: 'http://127.0.0.1:9',
+    });
+    const clock = new TestClock(T0);
+    const deps = createDependencies(settings, { store, scheduler: new RecordingCheckScheduler(), clock });
+    vi.spyOn(deps.observability.metrics, 'publishStoredMetrics').mockImplementation(() => deps.observability.metrics);
+    const reconcile = createReconcileHandler(deps);
+    const context = () => ({ functionName: 'reconcile', getRemainingTimeInMillis: () => 20_000 }) as unknown as Context;
+    const event = (receiveCount: number) =>
+      ({
+        Records: [
+          {
+            messageId: `m${receiveCount}`,
+            attributes: { ApproximateReceiveCount: String(receiveCount) },
+            body: JSON.stringify({ outTradeNo: open.outTradeNo, attempt: 1, dueAt: at(0), bound: at(7200) }),
+          },
+        ],
+      }) as unknown as SQSEvent;
+
+    // An earlier receive: the queue will deliver it again, nothing is handed over. (A batch whose every
+    // record failed fails the invocation as a whole.)
+    await expect(reconcile(event(RECONCILE_MAX_RECEIVE_COUNT - 1), context())).rejects.toThrow(/All records failed/);
+    expect((await store.get(open.outTradeNo))?.nextCheckAt).toBe(at(7200));
+
+    // The last one: the dead-letter queue is next, so the sweep gets the order after its grace.
+    await expect(reconcile(event(RECONCILE_MAX_RECEIVE_COUNT), context())).rejects.toThrow(/All records failed/);
+    expect(await store.get(open.outTradeNo)).toMatchObject({ nextCheckAt: at(0), requeues: 1 });
   });
 });
 

@@ -339,6 +339,44 @@ describe('Reconciler.check', () => {
         bound,
       });
     });
+
+    it('gives the bound back when the successor cannot be sent, so the redelivered check still runs', async () => {
+      const longLived = await longLivedOrder(at(1000));
+      h.clock.set(at(950));
+      h.provider.onQuery(tradeReport(longLived.outTradeNo, 'NOTPAY'), tradeReport(longLived.outTradeNo, 'NOTPAY'));
+      const check = checkOf(longLived, 5);
+      h.scheduler.failWith(new Error('queue unavailable'));
+      await expect(h.reconciler.check(check)).rejects.toThrow('queue unavailable');
+      expect((await h.store.get(longLived.outTradeNo))?.nextCheckAt).toBe(at(1000));
+
+      // The queue's redelivery carries the old bound: it is the chain's still, and goes on.
+      h.scheduler.failure = undefined;
+      expect(await h.reconciler.check(check)).toBe('checked-again');
+      expect(h.scheduler.scheduled).toEqual([
+        { outTradeNo: longLived.outTradeNo, attempt: 6, dueAt: at(1070), bound: at(8150) },
+      ]);
+    });
+  });
+
+  describe('a check the queue is about to dead-letter', () => {
+    it('is handed to the sweep: the bound becomes now, counted as a put-back', async () => {
+      await h.reconciler.handOverToSweep(checkOf(pending));
+      const stored = await h.store.get(pending.outTradeNo);
+      expect(stored).toMatchObject({ nextCheckAt: at(30), requeues: 1 });
+      // Found by the sweep's first run after the grace, not at the expiry two hours on.
+      expect(await h.store.findDue(at(30), 10)).toEqual([{ outTradeNo: pending.outTradeNo, nextCheckAt: at(30) }]);
+    });
+
+    it('counts towards giving up, so a check that always fails is not handed over for ever', async () => {
+      for (let i = 0; i < MAX_REQUEUES; i++) await h.reconciler.handOverToSweep(checkOf(pending));
+      await h.reconciler.handOverToSweep(checkOf(pending));
+      expect((await h.store.get(pending.outTradeNo))?.checksExhaustedAt).toBe(at(30));
+      expect(h.observer.events).toContainEqual({
+        kind: 'checksExhausted',
+        outTradeNo: pending.outTradeNo,
+        requeues: MAX_REQUEUES,
+      });
+    });
   });
 
   describe('WeChat answers before expiry', () => {
