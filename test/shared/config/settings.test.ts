@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { config } from 'zod/mini';
 
 import { DEFAULT_REFUND_CHECK_SCHEDULE, loadSettings, WECHAT_API_PRODUCTION_URL } from '#shared/config/settings';
 import { ConfigurationError } from '#shared/domain/errors';
@@ -90,5 +91,30 @@ describe('sandbox cashier setting', () => {
     'http://127.0.0.1:3100/sandbox/cashier/?x=1',
   ])('refuses %s, naming the setting', (url) => {
     expect(() => loadSettings({ ...BASE, SANDBOX_CASHIER_BASE_URL: url })).toThrow(/SANDBOX_CASHIER_BASE_URL/);
+  });
+});
+
+describe('the messages of the checks zod words itself', () => {
+  const BAD = { ...BASE, LOG_LEVEL: 'LOUD', QUEUE_URL: 'queue', CLOSE_MIN_AGE_SECONDS: '0', DUE_INDEX_SHARDS: '1.5' };
+  const EXPECTED =
+    'invalid configuration: QUEUE_URL: Invalid URL; ' +
+    'CLOSE_MIN_AGE_SECONDS: Too small: expected number to be >0; ' +
+    'DUE_INDEX_SHARDS: Invalid input: expected int, received number; ' +
+    'LOG_LEVEL: Invalid option: expected one of "DEBUG"|"INFO"|"WARN"|"ERROR"|"SILENT"';
+
+  it('states the rule broken, in English', () => {
+    expect(() => loadSettings(BAD)).toThrow(EXPECTED);
+  });
+
+  // zod's mini build registers no language; the classic one does once any of its schemas is built.
+  // A function whose modules built none before its settings were read must still read the rule.
+  it('are English whether or not a classic schema was built first', () => {
+    const registered = config().localeError;
+    config({ localeError: undefined });
+    try {
+      expect(() => loadSettings(BAD)).toThrow(EXPECTED);
+    } finally {
+      config({ localeError: registered });
+    }
   });
 });
