@@ -30,6 +30,9 @@ export const SECRETS_EXTENSION_PORT = 2773;
 const SECRETS_EXTENSION = ParamsAndSecretsLayerVersion.fromVersion(ParamsAndSecretsVersions.V1_0_103, {
   cacheEnabled: false,
   httpPort: SECRETS_EXTENSION_PORT,
+  // The handler gives up on an attempt after 2 s (SECRET_READ_TIMEOUT_MS); without a limit of its own
+  // the extension's call to Secrets Manager would stay open after that, holding one of its connections.
+  secretsManagerTimeout: Duration.millis(1_800),
 });
 
 export interface PaymentFunctionProps {

@@ -190,6 +190,7 @@ const SECRET_READ_MAX_ATTEMPTS = 2;
 /**
  * Where a function reads its secrets: through the Parameters and Secrets extension when the stack
  * gave it the layer (PARAMETERS_SECRETS_EXTENSION_HTTP_PORT), else Secrets Manager's own client.
+ * Never read at module load: the extension answers only once the function is invoked, not during init.
  */
 export function defaultSecretReader(settings: Settings): SecretReader {
   const port = settings.PARAMETERS_SECRETS_EXTENSION_HTTP_PORT;

@@ -86,7 +86,8 @@ function readOnce(secretId: string, options: SecretsExtensionReaderOptions): Pro
             reject(
               new SecretsExtensionError(
                 `the secrets extension answered ${status} for ${secretId}${detail === '' ? '' : `: ${detail}`}`,
-                status >= 500,
+                // Secrets Manager's throttling comes back as a 400 naming ThrottlingException: worth a retry.
+                status >= 500 || status === 429 || (status === 400 && body.includes('ThrottlingException')),
               ),
             );
             return;

@@ -59,6 +59,12 @@ describe('secretsExtensionReader', () => {
     expect(standIn.requests).toHaveLength(2);
   });
 
+  it('tries once more after a throttling answer (429), as after a 5xx', async () => {
+    standIn.failNext = [429];
+    expect(await reader()(SECRET_ID)).toBe(SECRET);
+    expect(standIn.requests).toHaveLength(2);
+  });
+
   it('bounds each attempt: a slow extension fails after two attempts of timeoutMs each', async () => {
     standIn.delayMs = 1_000;
     const started = performance.now();
