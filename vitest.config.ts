@@ -35,6 +35,7 @@ const UNIT_TESTS = [
   'test/shared/adapters/session-key-seal.test.ts',
   'test/shared/adapters/wechat-user-data-opener.test.ts',
   'test/shared/adapters/dynamodb-order-item-plain-data.test.ts',
+  'test/shared/config/settings.test.ts',
   'test/bench/**/*.test.ts',
   'test/infra/cdk/stack-settings.test.ts',
   'test/sandbox/local/lambda-events.test.ts',

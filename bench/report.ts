@@ -83,7 +83,14 @@ function coldStartSection(results: BenchResults): string | undefined {
       ]),
     ];
     // Both columns are against the fastest floor (SDK bundled, minified), as init_ratio is.
-    const headers = ['bundle', 'minified', 'init ms (median)', 'over fastest floor', '÷ fastest floor', 'largest inputs'];
+    const headers = [
+      'bundle',
+      'minified',
+      'init ms (median)',
+      'over fastest floor',
+      '÷ fastest floor',
+      'largest inputs',
+    ];
     parts.push(`${label}:\n${table(headers, rows)}`);
   }
   const stack = cs.modes.find((m) => m.mode === cs.stackMode);
