@@ -1,6 +1,6 @@
 import { startDynamoDbLocal, type LocalServer } from '#sandbox/local/dynamodb-server';
 import { startSqsLocal } from '#sandbox/local/sqs-server';
-import { type LocalStack, startLocalStack } from '#sandbox/local/stack';
+import { type LocalStack, type LocalStackOptions, startLocalStack } from '#sandbox/local/stack';
 import { SANDBOX_MERCHANT } from '#sandbox/simulator/sandbox-merchant';
 import { guardOutput } from './output';
 
@@ -57,8 +57,11 @@ export function startBenchStack(
   servers: LocalServers,
   name: string,
   log: (line: string) => void,
-  /** A DynamoDB endpoint in front of the servers' own (a counting proxy), and handler settings. */
-  options: { dynamodbEndpoint?: string; env?: Record<string, string> } = {},
+  /**
+   * A DynamoDB endpoint in front of the servers' own (a counting proxy), handler settings, a table made
+   * already, and handlers of the caller's making.
+   */
+  options: Partial<Pick<LocalStackOptions, 'dynamodbEndpoint' | 'env' | 'skipTableCreation' | 'createHandlers'>> = {},
 ): Promise<LocalStack> {
   return startLocalStack({
     dynamodbEndpoint: options.dynamodbEndpoint ?? servers.dynamodbEndpoint,
@@ -70,6 +73,8 @@ export function startBenchStack(
     sweepIntervalMs: 0,
     merchant: SANDBOX_MERCHANT,
     ...(options.env ? { env: options.env } : {}),
+    ...(options.skipTableCreation ? { skipTableCreation: true } : {}),
+    ...(options.createHandlers ? { createHandlers: options.createHandlers } : {}),
     log,
   });
 }

@@ -14,10 +14,10 @@ import { NOTIFY_ROUTE } from '#shared/app/routes';
 import { createLambdaContext, type LocalFunction } from '#sandbox/local/lambda-context';
 import { toFunctionUrlEvent } from '#sandbox/local/lambda-events';
 import { ensureTable, localDynamoDbClient } from '#sandbox/local/resources';
-import { type LocalStack, startLocalStack } from '#sandbox/local/stack';
+import type { LocalStack } from '#sandbox/local/stack';
 import { SANDBOX_MERCHANT } from '#sandbox/simulator/sandbox-merchant';
 import { delivered, httpClient, isSuccessReply, type Posted, runPool, timeRequests, type TimedRequests } from './load';
-import { type LocalServers, runOnLocalServers } from './local-servers';
+import { type LocalServers, runOnLocalServers, startBenchStack } from './local-servers';
 import { runIfEntryPoint } from './script-entry';
 import { outTradeNos, paidNotification, pendingOrder, runPrefix } from './seed-orders';
 import { ratio, summarizeLatencies, type LatencySummary } from './stats';
@@ -180,17 +180,8 @@ export async function startNotifyStack(
     dynamodb.destroy();
   }
   let notify: NotifyHandler | undefined;
-  const stack = await startLocalStack({
-    dynamodbEndpoint: servers.dynamodbEndpoint,
-    sqsEndpoint: servers.sqsEndpoint,
-    tableName: name,
-    queueName: name,
-    port: 0,
-    simulatorPort: 0,
-    sweepIntervalMs: 0,
-    merchant: SANDBOX_MERCHANT,
+  const stack = await startBenchStack(servers, name, log, {
     skipTableCreation: true,
-    log,
     // The very handlers the gateway serves, so both runs share one container's state (its warm clients).
     createHandlers: (settings, overrides) => {
       const handlers = createHandlers(settings, overrides);

@@ -1,24 +1,12 @@
 import { describe, expect, it } from 'vitest';
 
 import { emptyTally } from '#bench/counting-proxy';
-import { modelHops, type PhaseCounts, perOrderOf, usageOf, withHops } from '#bench/cost-per-payment';
+import { modelHops, perOrderOf, usageOf, withHops } from '#bench/cost-per-payment';
 import { costPerMillion, PLATFORM_LOG_BYTES_PER_INVOCATION, PRICES, type UsagePerOrder } from '#bench/prices';
+import { phaseCounts } from '#test/helpers/bench-phase-counts';
 
 const none = { invocations: 0, billedMs: 0, meanMs: 0 };
-
-function counts(overrides: Partial<PhaseCounts> = {}): PhaseCounts {
-  return {
-    orders: 10,
-    completed: 10,
-    seconds: 1,
-    lambda: { orders: none, notify: none, reconcile: none, sweep: none, events: none, webhooks: none, bills: none },
-    dynamodb: emptyTally(),
-    sqs: emptyTally(),
-    wechat: emptyTally(),
-    handlerLogBytes: 0,
-    ...overrides,
-  };
-}
+const counts = phaseCounts;
 
 describe('costPerMillion', () => {
   it('prices each service from the usage of one order', () => {

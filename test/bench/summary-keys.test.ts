@@ -2,30 +2,20 @@ import { describe, expect, it } from 'vitest';
 
 import type { BillReconcileResult } from '#bench/bill-reconcile';
 import type { EventCostResult } from '#bench/cost-per-event';
-import type { PhaseCounts, PhaseResult } from '#bench/cost-per-payment';
+import type { PhaseResult } from '#bench/cost-per-payment';
 import type { RefundScenario } from '#bench/cost-per-refund';
-import { emptyTally } from '#bench/counting-proxy';
 import { type Cost, PRICES } from '#bench/prices';
 import { formatTargetValue } from '#bench/report';
 import { billHeadline, type BenchResults, eventHeadline, headline, refundHeadline, toJson } from '#bench/summary';
+import { phaseCounts } from '#test/helpers/bench-phase-counts';
 
-const none = { invocations: 0, billedMs: 0, meanMs: 0 };
 const cost = (total: number): Cost => ({
   total,
   byService: { lambdaRequests: 0, lambdaCompute: 0, apiGateway: 0, dynamodb: total, sqs: 0, logs: 0 },
 });
 
 function phase(writeUnits: number, total: number, extra: Partial<PhaseResult> = {}): PhaseResult {
-  const counts: PhaseCounts = {
-    orders: 10,
-    completed: 10,
-    seconds: 1,
-    lambda: { orders: none, notify: none, reconcile: none, sweep: none, events: none, webhooks: none, bills: none },
-    dynamodb: emptyTally(),
-    sqs: emptyTally(),
-    wechat: emptyTally(),
-    handlerLogBytes: 0,
-  };
+  const counts = phaseCounts();
   return {
     counts,
     perOrder: {
