@@ -3,7 +3,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { startLocalStack } from '#sandbox/local/stack';
 import { SANDBOX_MERCHANT } from '#sandbox/simulator/sandbox-merchant';
 import { startSimulator } from '#sandbox/simulator/server';
-import { APP_BACKEND_ROUTES, routePath } from '#shared/app/routes';
+import { APP_BACKEND_ROUTES, routeKey, routePath } from '#shared/app/routes';
 import { classifyWechat } from './aws-classify';
 import { lambdaMeter } from './cost-per-payment';
 import {
@@ -108,7 +108,9 @@ export async function runLambdaTime(
     const create = async (no: string) => {
       const answer = await http.send(url, 'POST', JSON.stringify(createOrderBody(no)), 'application/json');
       if (answer.status !== 201)
-        throw new Error(`POST /orders answered ${answer.status}: ${answer.text.slice(0, 200)}`);
+        throw new Error(
+          `${routeKey(APP_BACKEND_ROUTES.createOrder)} answered ${answer.status}: ${answer.text.slice(0, 200)}`,
+        );
     };
     // Warm: the first creates load modules and open sockets.
     await runPool(outTradeNos(`${prefix}W`, 10), 1, create);
